@@ -1,0 +1,1 @@
+"""Tabular agents: dynamic programming, Monte Carlo, stochastic approximation, TD, bandits."""

@@ -1,0 +1,1 @@
+"""What two or more layers share: device selection, seeding, run folders, errors, plots."""

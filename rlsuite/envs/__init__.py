@@ -1,0 +1,79 @@
+"""rlsuite's environments, registered with gymnasium on import.
+
+gymnasium 1.x has no plugin entry points: an id exists once the package that registers it
+is imported. Either ``import rlsuite`` first, or name the module in the id, which makes
+gymnasium import it: ``gym.make("rlsuite:rlsuite/GridWorld-v0")``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gymnasium.envs.registration import register, registry
+
+from rlsuite.envs.bandit import KArmedBanditEnv
+from rlsuite.envs.gridworld import GridWorldEnv
+
+NAMESPACE = "rlsuite"
+
+# id -> (entry point, vector entry point or None, max_episode_steps, kwargs, one-line description)
+ENV_TABLE: dict[str, tuple[str, str | None, int | None, dict[str, Any], str]] = {
+    "rlsuite/GridWorld-v0": (
+        "rlsuite.envs.gridworld:GridWorldEnv",
+        "rlsuite.envs.batched:GridWorldVectorEnv",
+        100,
+        {},
+        "Zhao's 5x5 grid world (forbidden cells, target, boundary penalty), exact model in P",
+    ),
+    "rlsuite/GridWorldEpisodic-v0": (
+        "rlsuite.envs.gridworld:GridWorldEnv",
+        "rlsuite.envs.batched:GridWorldVectorEnv",
+        100,
+        {"terminate_at_target": True, "start": "random"},
+        "the book's grid world as an episodic task: random start, ends on reaching the target",
+    ),
+    "rlsuite/KArmedBandit-v0": (
+        "rlsuite.envs.bandit:KArmedBanditEnv",
+        "rlsuite.envs.batched:KArmedBanditVectorEnv",
+        1000,
+        {},
+        "Sutton & Barto's 10-armed testbed: q*(a) ~ N(0, 1), reward ~ N(q*(a), 1)",
+    ),
+    "rlsuite/BernoulliBandit-v0": (
+        "rlsuite.envs.bandit:KArmedBanditEnv",
+        "rlsuite.envs.batched:KArmedBanditVectorEnv",
+        1000,
+        {"arms": "bernoulli"},
+        "k-armed bandit with Bernoulli arms, success probabilities ~ U(0, 1)",
+    ),
+    "rlsuite/NonstationaryBandit-v0": (
+        "rlsuite.envs.bandit:KArmedBanditEnv",
+        "rlsuite.envs.batched:KArmedBanditVectorEnv",
+        10000,
+        {"nonstationary": True},
+        "10-armed bandit whose q*(a) take independent random walks (S&B exercise 2.5)",
+    ),
+}
+
+
+def _register_all() -> None:
+    for env_id, (entry, vector_entry, steps, kwargs, _) in ENV_TABLE.items():
+        if env_id in registry:
+            continue
+        register(
+            id=env_id,
+            entry_point=entry,
+            vector_entry_point=vector_entry,
+            max_episode_steps=steps,
+            kwargs=kwargs,
+        )
+
+
+def registered_ids() -> list[str]:
+    """The ids rlsuite registers, in table order."""
+    return list(ENV_TABLE)
+
+
+_register_all()
+
+__all__ = ["ENV_TABLE", "GridWorldEnv", "KArmedBanditEnv", "registered_ids"]
