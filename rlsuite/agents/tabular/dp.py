@@ -24,3 +24,22 @@ def value_iteration(
             return v_new, q, it
         v = v_new
     return v, R + gamma * (T @ v), max_iters
+
+
+def policy_evaluation(model: TabularModel, policy: np.ndarray, gamma: float = 0.9) -> np.ndarray:
+    """Exact state values of a policy: solve ``(I - gamma * T_pi) v = R_pi``.
+
+    Args:
+        model: the MDP.
+        policy: action probabilities [S, A], or one greedy action per state [S].
+        gamma: the discount, < 1.
+
+    Returns:
+        ``v_pi`` [S].
+    """
+    pi = np.asarray(policy)
+    if pi.ndim == 1:
+        pi = np.eye(model.n_actions)[pi.astype(int)]
+    T_pi = np.einsum("sa,sat->st", pi, model.transition_probs)
+    R_pi = (pi * model.expected_rewards).sum(axis=1)
+    return np.linalg.solve(np.eye(model.n_states) - gamma * T_pi, R_pi)
