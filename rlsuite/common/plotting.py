@@ -72,7 +72,8 @@ def plot_grid(
                     if p < 1e-3:
                         continue
                     if a == 4:
-                        ax.add_patch(Circle((c + 0.5, r + 0.45), 0.08 + 0.08 * p, fill=False, color="tab:green", lw=1.5))
+                        radius = 0.08 + 0.08 * p
+                        ax.add_patch(Circle((c + 0.5, r + 0.45), radius, fill=False, color="tab:green", lw=1.5))
                     else:
                         dr, dc = MOVES[a]
                         ax.arrow(c + 0.5, r + 0.45, 0.33 * p * dc, 0.33 * p * dr, head_width=0.1,

@@ -16,7 +16,7 @@ class BanditSpec:
 
     def __init__(
         self,
-        k: int = 10,
+        k: int | None = None,
         arms: ArmKind = "gaussian",
         q_mean: float = 0.0,
         q_std: float = 1.0,
@@ -25,6 +25,8 @@ class BanditSpec:
         nonstationary: bool = False,
         walk_std: float = 0.01,
     ) -> None:
+        if k is None:  # 10 arms, or as many as the given means
+            k = 10 if means is None else len(np.atleast_1d(means))
         if not isinstance(k, int | np.integer) or isinstance(k, bool) or k < 1:
             raise ValueError(f"k must be a positive integer, got {k!r}")
         if arms not in ("gaussian", "bernoulli"):
@@ -110,8 +112,8 @@ class KArmedBanditEnv(gym.Env[np.int64, np.int64]):
     env = gym.make("rlsuite/BernoulliBandit-v0", k=5)
     env = gym.make("rlsuite/NonstationaryBandit-v0", walk_std=0.01)
     ```
-    ``k``, ``arms`` ("gaussian" or "bernoulli"), ``q_mean``, ``q_std``, ``reward_std``,
-    ``means`` (fix ``q*`` instead of sampling it), ``nonstationary``, ``walk_std``.
+    ``k`` (default 10, or the length of ``means``), ``arms`` ("gaussian" or "bernoulli"), ``q_mean``,
+    ``q_std``, ``reward_std``, ``means`` (fix ``q*`` instead of sampling it), ``nonstationary``, ``walk_std``.
 
     ## Version History
     * v0: initial version.
@@ -121,7 +123,7 @@ class KArmedBanditEnv(gym.Env[np.int64, np.int64]):
 
     def __init__(
         self,
-        k: int = 10,
+        k: int | None = None,
         arms: ArmKind = "gaussian",
         q_mean: float = 0.0,
         q_std: float = 1.0,

@@ -125,7 +125,7 @@ class KArmedBanditVectorEnv(VectorEnv):
         self,
         num_envs: int = 1,
         max_episode_steps: int | None = 1000,
-        k: int = 10,
+        k: int | None = None,
         arms: ArmKind = "gaussian",
         q_mean: float = 0.0,
         q_std: float = 1.0,
@@ -271,7 +271,7 @@ class GridWorldVectorEnv(VectorEnv):
         super().reset(seed=seed)
         self.xp.seed(self.np_random)
         if options and options.get("start") is not None:
-            start = np.broadcast_to(np.asarray(options["start"], dtype=np.int64), (self.num_envs,))
+            start = np.array(np.broadcast_to(np.asarray(options["start"], dtype=np.int64), (self.num_envs,)))
             if ((start < 0) | (start >= self.single_env.n_states)).any():
                 raise ValueError(f"options['start'] states must lie in [0, {self.single_env.n_states})")
             self.states = self.xp.asarray(start, dtype="int64")

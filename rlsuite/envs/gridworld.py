@@ -102,7 +102,7 @@ class Layout:
         if not 0.0 <= forbidden_fraction < 1.0:
             raise ValueError(f"forbidden_fraction must lie in [0, 1), got {forbidden_fraction!r}")
         n = n_rows * n_cols
-        n_forbidden = min(int(round(forbidden_fraction * n)), n - 1)
+        n_forbidden = min(round(forbidden_fraction * n), n - 1)
         for _ in range(max_tries):
             cells = rng.permutation(n)
             kinds = np.full(n, FREE, dtype=np.int8)

@@ -1,0 +1,80 @@
+"""Bandit envs: the testbed's statistics, variants, info, errors."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import rlsuite  # noqa: F401
+from rlsuite.envs.bandit import KArmedBanditEnv
+
+
+def test_testbed_statistics() -> None:
+    env = gym.make("rlsuite/KArmedBandit-v0")
+    qs = np.array([env.reset(seed=i)[1]["q_star"] for i in range(400)])
+    assert qs.shape == (400, 10)
+    assert abs(qs.mean()) < 0.1 and abs(qs.std() - 1.0) < 0.1  # q*(a) ~ N(0, 1)
+    _, info = env.reset(seed=0)
+    rewards = np.array([env.step(3)[1] for _ in range(4000)])
+    assert rewards.mean() == pytest.approx(info["q_star"][3], abs=0.06)  # reward ~ N(q*(a), 1)
+    assert rewards.std() == pytest.approx(1.0, abs=0.05)
+
+
+def test_info_reports_optimal_arm_and_regret() -> None:
+    env = KArmedBanditEnv(means=[0.1, 0.5, 0.2])
+    _, info = env.reset(seed=0)
+    assert info["optimal_arm"] == 1
+    _, _, term, trunc, info = env.step(0)
+    assert info["regret"] == pytest.approx(0.4) and not term and not trunc
+    assert env.step(1)[4]["regret"] == 0.0
+
+
+def test_offset_bernoulli_and_nonstationary() -> None:
+    env = gym.make("rlsuite/KArmedBandit-v0", q_mean=4.0)
+    assert np.mean([env.reset(seed=i)[1]["q_star"].mean() for i in range(100)]) == pytest.approx(4.0, abs=0.2)
+    b = gym.make("rlsuite/BernoulliBandit-v0", k=5)
+    _, info = b.reset(seed=1)
+    assert info["q_star"].shape == (5,) and ((info["q_star"] >= 0) & (info["q_star"] <= 1)).all()
+    assert set(b.step(0)[1] for _ in range(50)) <= {0.0, 1.0}
+    ns = gym.make("rlsuite/NonstationaryBandit-v0", walk_std=0.1)
+    _, info = ns.reset(seed=2)
+    assert np.all(info["q_star"] == 0.0)  # all q* start equal
+    for _ in range(100):
+        info = ns.step(0)[4]
+    assert np.std(ns.unwrapped.q_star) > 0.1  # and then wander apart
+
+
+def test_seeded_determinism() -> None:
+    def run(seed: int) -> list[float]:
+        env = gym.make("rlsuite/KArmedBandit-v0")
+        env.reset(seed=seed)
+        return [env.step(a % 10)[1] for a in range(20)]
+
+    assert run(1) == run(1) and run(1) != run(2)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"k": 0}, "k must be a positive integer"),
+        ({"arms": "poisson"}, "arms must be"),
+        ({"reward_std": -1.0}, "reward_std must be"),
+        ({"k": 3, "means": [0.1, 0.2]}, "one value per arm"),
+        ({"arms": "bernoulli", "k": 2, "means": [0.1, 1.5]}, "must lie in"),
+    ],
+)
+def test_bad_arguments(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        KArmedBanditEnv(**kwargs)
+    with pytest.raises(ValueError, match="action must be an arm"):
+        env = KArmedBanditEnv(k=3)
+        env.reset(seed=0)
+        env.step(3)
+
+
+def test_ansi_render() -> None:
+    env = gym.make("rlsuite/KArmedBandit-v0", render_mode="ansi", k=3)
+    env.reset(seed=0)
+    env.step(1)
+    assert "pulled arm 1" in env.render()
