@@ -27,6 +27,7 @@ def test_check_env_every_registered_id(env_id: str) -> None:
         gym_check_env(gym.make(env_id, render_mode=mode).unwrapped)
 
 
+@pytest.mark.filterwarnings("ignore:.*not having a spec")
 @pytest.mark.parametrize("observation", ["index", "coords", "onehot"])
 def test_observation_kinds_pass_checkers(observation: str) -> None:
     env = GridWorldEnv(observation=observation, start="random", slip_prob=0.1)
