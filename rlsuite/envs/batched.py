@@ -16,7 +16,7 @@ from gymnasium.vector import VectorEnv
 from gymnasium.vector.utils import batch_space
 from gymnasium.vector.vector_env import AutoresetMode
 
-from rlsuite.envs.bandit import ArmKind, BanditSpec
+from rlsuite.envs.bandit import BanditSpec
 from rlsuite.envs.gridworld import GridWorldEnv
 
 
@@ -125,20 +125,13 @@ class KArmedBanditVectorEnv(VectorEnv):
         self,
         num_envs: int = 1,
         max_episode_steps: int | None = 1000,
-        k: int | None = None,
-        arms: ArmKind = "gaussian",
-        q_mean: float = 0.0,
-        q_std: float = 1.0,
-        reward_std: float = 1.0,
-        means: Any = None,
-        nonstationary: bool = False,
-        walk_std: float = 0.01,
         device: str = "cpu",
         render_mode: str | None = None,
+        **kwargs: Any,
     ) -> None:
-        if not isinstance(num_envs, int) or num_envs < 1:
+        if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
             raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
-        self.spec_args = BanditSpec(k, arms, q_mean, q_std, reward_std, means, nonstationary, walk_std)
+        self.spec_args = BanditSpec(**kwargs)
         self.k = self.spec_args.k
         self.num_envs = num_envs
         self.max_episode_steps = max_episode_steps
