@@ -197,7 +197,8 @@ class BanditAgent:
         """Write ``PATH.npz`` (tables) and ``PATH.json`` (algorithm, config, env); no pickle."""
         base = Path(path)
         env_id, env_kwargs = env_spec_of(self.envs)
-        env_kwargs.pop("max_episode_steps", None)
+        for key in ("max_episode_steps", "num_envs", "vectorization_mode", "vector_kwargs", "wrappers"):
+            env_kwargs.pop(key, None)
         meta = {"algo": self.name, "class": type(self).__name__, "config": dataclasses.asdict(self.config),
                 "env_id": env_id, "env_kwargs": env_kwargs, "num_runs": self.num_runs}
         npz = base.with_name(base.name + ".npz")
