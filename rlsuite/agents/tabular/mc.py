@@ -49,10 +49,11 @@ class MCExploringStartsConfig:
     episode_length: int = field(default=100, metadata={"help": "steps per episode"})
     num_envs: int = field(default=500, metadata={"help": "episodes generated per batch (one policy per batch)"})
     visit: Literal["first", "every"] = field(default="first", metadata={"help": "first-visit or every-visit averaging"})
-    average: Literal["batch", "all"] = field(
+    average: Literal["batch", "recent", "all"] = field(
         default="batch",
         metadata={"help": "average the returns of the current batch (the current policy) or of all batches so far"},
     )
+    keep: float = field(default=0.8, metadata={"help": "average='recent': weight kept by old returns per batch"})
     tail: int = field(
         default=TAIL, metadata={"help": "the last `tail` steps of an episode only feed earlier returns (theirs are truncated)"}
     )
@@ -69,13 +70,17 @@ class MCEpsilonGreedyConfig:
 
     gamma: float = field(default=0.9, metadata={"help": "discount factor"})
     epsilon: float = field(default=0.1, metadata={"help": "exploration probability of the epsilon-greedy policy"})
+    epsilon_final: float | None = field(
+        default=None, metadata={"help": "epsilon at the end of the budget (linear decay); None keeps epsilon"}
+    )
     episode_length: int = field(default=100, metadata={"help": "steps per episode"})
     num_envs: int = field(default=2000, metadata={"help": "episodes generated per batch (one policy per batch)"})
     visit: Literal["first", "every"] = field(default="every", metadata={"help": "first-visit or every-visit averaging"})
-    average: Literal["batch", "all"] = field(
-        default="batch",
+    average: Literal["batch", "recent", "all"] = field(
+        default="recent",
         metadata={"help": "average the returns of the current batch (the current policy) or of all batches so far"},
     )
+    keep: float = field(default=0.8, metadata={"help": "average='recent': weight kept by old returns per batch"})
     tail: int = field(
         default=TAIL, metadata={"help": "the last `tail` steps of an episode only feed earlier returns (theirs are truncated)"}
     )
@@ -174,6 +179,9 @@ class _MCAveraging(TabularAgent):
                 if cfg.average == "batch":  # evaluate the current policy afresh
                     self.returns_sum[counts > 0] = 0.0
                     self.returns_count[counts > 0] = 0.0
+                elif cfg.average == "recent":  # old policies' returns fade geometrically
+                    self.returns_sum *= cfg.keep
+                    self.returns_count *= cfg.keep
                 self.returns_sum += sums
                 self.returns_count += counts
                 seen = self.returns_count > 0
@@ -181,6 +189,7 @@ class _MCAveraging(TabularAgent):
                 flat_q[seen] = self.returns_sum[seen] / self.returns_count[seen]
                 self.pi = self.improve()
                 done += cfg.num_envs
+                self.progress = min(1.0, done / budget)
                 bar.update(cfg.num_envs)
                 history.log(episodes=done, mean_return=float(G[0].mean()), **self.truth_metrics())
         venv.close()
@@ -213,10 +222,17 @@ class MCEpsilonGreedy(_MCAveraging):
 
     config_cls = MCEpsilonGreedyConfig
     name = "mc_epsilon_greedy"
-    default_budget = 40_000
+    default_budget = 100_000
 
     def improve(self) -> np.ndarray:
-        return epsilon_greedy(self.q, self.config.epsilon)
+        return epsilon_greedy(self.q, self.epsilon)
+
+    @property
+    def epsilon(self) -> float:
+        cfg = self.config
+        if cfg.epsilon_final is None:
+            return cfg.epsilon
+        return cfg.epsilon + (cfg.epsilon_final - cfg.epsilon) * getattr(self, "progress", 0.0)
 
     def starts(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray | None]:
         return rng.choice(start_states(self.env, self.n_states), n), None
