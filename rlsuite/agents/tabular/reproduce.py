@@ -180,7 +180,6 @@ def zhao_sgd_mean_estimation(out: Path, runs: int, steps: int) -> dict[str, Any]
                         "distance_to_sample_mean": dist.round(4).tolist(), "seed": 1, "seed_dependent": method != "bgd"})
     ax1.set_title("estimates of E[X]")
     ax1.legend(fontsize=8)
-    ax2.set_yscale("log")
     ax2.set_xlabel("iteration k")
     ax2.set_ylabel("|w_k - mean|")
     ax2.legend(fontsize=8)
