@@ -210,3 +210,36 @@ class TruncatedPolicyIteration(_DPAgent):
         delta = float(np.max(np.abs(v_new - self.v)))
         self.v = v_new
         return delta
+
+
+def value_iteration_tables(
+    next_states: np.ndarray, rewards: np.ndarray, gamma: float = 0.9, tol: float = 1e-6, max_iters: int = 100_000
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Value iteration for a deterministic model given as tables ``next_states``/``rewards`` [S, A].
+
+    The same update as :func:`value_iteration` without the dense [S, A, S] array, so it scales
+    to large grids (a 100x100 grid's dense model would need 4 GB).
+
+    Returns:
+        ``(v, q, iterations)``.
+    """
+    # action-major copies: one contiguous gather per action and a SIMD max across actions
+    nxt_t = np.ascontiguousarray(np.asarray(next_states).T)
+    rew_t = np.ascontiguousarray(np.asarray(rewards, dtype=np.float64).T)
+    q_t = np.empty_like(rew_t)
+    v = np.zeros(nxt_t.shape[1])
+    v_new = np.empty_like(v)
+    diff = np.empty_like(v)
+    it = 0
+    for it in range(1, max_iters + 1):
+        np.take(v, nxt_t, out=q_t)
+        q_t *= gamma
+        q_t += rew_t
+        np.maximum.reduce(q_t, axis=0, out=v_new)
+        np.subtract(v_new, v, out=diff)
+        np.abs(diff, out=diff)
+        delta = diff.max()
+        v, v_new = v_new, v
+        if delta < tol:
+            break
+    return v, rewards + gamma * v[next_states], it
