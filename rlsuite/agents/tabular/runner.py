@@ -192,3 +192,55 @@ def evaluate(run_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
         report["gap_to_optimum_mean"] = float(np.mean(agent.v_star - v_pi))
         report.update({k: v for k, v in agent.truth_metrics().items() if k != "value_error"})
     return report
+
+
+def tour_section(out: Path, quick: bool) -> dict[str, Any]:
+    """The tour's "tabular agents" section: control algorithms on the book's grid world vs the optimum.
+
+    Trains MC Exploring Starts, Sarsa, Q-learning (on- and off-policy) and policy iteration with
+    their default configs, plots the gap to the optimum (max |v - v*|) and the fraction of states
+    whose greedy action is optimal, and draws Q-learning's values and policy on the grid.
+    """
+    import gymnasium as gym
+
+    import rlsuite.envs  # noqa: F401
+    from rlsuite.agents.tabular import ALGORITHMS
+    from rlsuite.agents.tabular.td import QLearningConfig
+    from rlsuite.common.plotting import _pyplot, plot_grid, save_figure
+
+    env = gym.make("rlsuite/GridWorld-v0")
+    scale = 4 if quick else 1
+    runs = {
+        "policy iteration": (ALGORITHMS["policy_iteration"](env), None),
+        "MC exploring starts": (ALGORITHMS["mc_exploring_starts"](env), 20_000 // scale),
+        "Sarsa": (ALGORITHMS["sarsa"](env), 3_000_000 // scale),
+        "Q-learning (on-policy)": (ALGORITHMS["q_learning"](env), 3_000_000 // scale),
+        "Q-learning (off-policy, uniform behaviour)": (
+            ALGORITHMS["q_learning"](env, QLearningConfig(behavior="uniform")), 1_000_000 // scale),
+    }
+    plt = _pyplot()
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    numbers: dict[str, Any] = {}
+    for label, (agent, budget) in runs.items():
+        history = agent.learn(budget, seed=0)
+        x_name = history.columns[0]
+        x = history[x_name] / max(history[x_name].max(), 1)
+        ax1.plot(x, history["value_error"], label=label)
+        ax2.plot(x, history["optimal_fraction"], label=label)
+        last = history.last()
+        numbers[label] = {"budget": f"{int(history[x_name][-1])} {agent.budget_unit}",
+                          "max |v - v*|": round(last["value_error"], 4),
+                          "states with an optimal greedy action": f"{last['optimal_fraction']:.0%}"}
+    ax1.set_yscale("symlog", linthresh=1e-2)
+    ax1.set_ylabel("max |max_a q - v*|")
+    ax2.set_ylabel("fraction of states, greedy action optimal")
+    for ax in (ax1, ax2):
+        ax.set_xlabel("fraction of the budget")
+        ax.grid(alpha=0.3)
+    ax2.legend(fontsize=7)
+    fig.suptitle("tabular agents on Zhao's grid world vs the exact optimum (gamma = 0.9)")
+    save_figure(fig, out / "tabular_gap_to_optimum.png")
+    q_agent = runs["Q-learning (on-policy)"][0]
+    plot_grid(env, values=q_agent.state_values, policy=q_agent.policy, path=out / "tabular_q_learning_policy.png",
+              title="Q-learning: learned values and greedy policy")
+    return numbers
