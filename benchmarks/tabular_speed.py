@@ -56,7 +56,7 @@ def python_vi_sweeps(nxt: list[list[int]], rew: list[list[float]], gamma: float,
 def bench_value_iteration(n: int) -> dict:
     nxt, rew = grid_tables(n)
     t0 = time.perf_counter()
-    v, _, sweeps = value_iteration_tables(nxt, rew, 0.9, tol=1e-6)
+    _, _, sweeps = value_iteration_tables(nxt, rew, 0.9, tol=1e-6)
     t_vec = (time.perf_counter() - t0) / sweeps
     k = 5
     nxt_l, rew_l = nxt.tolist(), rew.tolist()
@@ -65,8 +65,13 @@ def bench_value_iteration(n: int) -> dict:
     t_py = (time.perf_counter() - t0) / k
     v_check, _, _ = value_iteration_tables(nxt, rew, 0.9, tol=0.0, max_iters=k)
     assert np.allclose(v_py, v_check), "the baseline computes a different update"
-    return {"grid": f"{n}x{n}", "sweeps": sweeps, "vectorised_ms_per_sweep": 1e3 * t_vec,
-            "python_ms_per_sweep": 1e3 * t_py, "ratio": t_py / t_vec}
+    return {
+        "grid": f"{n}x{n}",
+        "sweeps": sweeps,
+        "vectorised_ms_per_sweep": 1e3 * t_vec,
+        "python_ms_per_sweep": 1e3 * t_py,
+        "ratio": t_py / t_vec,
+    }
 
 
 def bench_bandit(runs: int, steps: int, loop_runs: int) -> dict:
@@ -87,11 +92,18 @@ def bench_bandit(runs: int, steps: int, loop_runs: int) -> dict:
             n[a] += 1
             q[a] += (r - q[a]) / n[a]
     t_loop = (time.perf_counter() - t0) * runs / loop_runs
-    return {"testbed": f"{runs} runs x {steps} steps", "batched_s": t_vec,
-            "per_run_loop_s": t_loop, "loop_measured_on_runs": loop_runs, "ratio": t_loop / t_vec}
+    return {
+        "testbed": f"{runs} runs x {steps} steps",
+        "batched_s": t_vec,
+        "per_run_loop_s": t_loop,
+        "loop_measured_on_runs": loop_runs,
+        "ratio": t_loop / t_vec,
+    }
 
 
-def python_mc_eps_greedy(env: gym.Env, episodes: int, length: int, eps: float, rng: np.random.Generator) -> None:
+def python_mc_eps_greedy(
+    env: gym.Env, episodes: int, length: int, eps: float, rng: np.random.Generator
+) -> None:
     q, sums, counts = np.zeros((25, 5)), np.zeros((25, 5)), np.zeros((25, 5))
     for ep in range(episodes):
         s, _ = env.reset(seed=ep, options={"start": int(rng.integers(25))})
@@ -134,8 +146,12 @@ def bench_sample_based(quick: bool) -> dict:
     t0 = time.perf_counter()
     agent.learn(n_batched, seed=0)
     batched = n_batched / (time.perf_counter() - t0)
-    out["mc_epsilon_greedy"] = {"episode_length": 100, "single_env_episodes_per_s": single,
-                                "batched_episodes_per_s": batched, "ratio": batched / single}
+    out["mc_epsilon_greedy"] = {
+        "episode_length": 100,
+        "single_env_episodes_per_s": single,
+        "batched_episodes_per_s": batched,
+        "ratio": batched / single,
+    }
     # Q-learning: episodes of 10 steps (the agent's lockstep restart period)
     n_single = 500 if quick else 2000
     t0 = time.perf_counter()
@@ -147,8 +163,12 @@ def bench_sample_based(quick: bool) -> dict:
     t0 = time.perf_counter()
     agent.learn(steps, seed=0)
     batched = steps / 10 / (time.perf_counter() - t0)
-    out["q_learning"] = {"episode_length": 10, "single_env_episodes_per_s": single,
-                         "batched_episodes_per_s": batched, "ratio": batched / single}
+    out["q_learning"] = {
+        "episode_length": 10,
+        "single_env_episodes_per_s": single,
+        "batched_episodes_per_s": batched,
+        "ratio": batched / single,
+    }
     return out
 
 
@@ -157,15 +177,24 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller baselines")
     args = parser.parse_args()
     vi = bench_value_iteration(100)
-    print(f"value iteration, {vi['grid']} grid ({vi['sweeps']} sweeps to tol 1e-6): "
-          f"{vi['vectorised_ms_per_sweep']:.2f} ms/sweep vectorised vs {vi['python_ms_per_sweep']:.1f} ms/sweep "
-          f"plain Python -> {vi['ratio']:.0f}x")
+    print(
+        f"value iteration, {vi['grid']} grid ({vi['sweeps']} sweeps to tol 1e-6): "
+        f"{vi['vectorised_ms_per_sweep']:.2f} ms/sweep vectorised "
+        f"vs {vi['python_ms_per_sweep']:.1f} ms/sweep "
+        f"plain Python -> {vi['ratio']:.0f}x"
+    )
     bandit = bench_bandit(2000, 1000, 20 if args.quick else 100)
-    print(f"bandit testbed {bandit['testbed']}: {bandit['batched_s']:.2f} s batched vs {bandit['per_run_loop_s']:.1f} s "
-          f"per-run loop (measured on {bandit['loop_measured_on_runs']} runs, scaled) -> {bandit['ratio']:.0f}x")
+    print(
+        f"bandit testbed {bandit['testbed']}: {bandit['batched_s']:.2f} s batched "
+        f"vs {bandit['per_run_loop_s']:.1f} s "
+        f"per-run loop (measured on {bandit['loop_measured_on_runs']} runs, scaled) -> {bandit['ratio']:.0f}x"
+    )
     for name, r in bench_sample_based(args.quick).items():
-        print(f"{name} (episodes of {r['episode_length']} steps): {r['batched_episodes_per_s']:.0f} episodes/s batched "
-              f"vs {r['single_env_episodes_per_s']:.0f} episodes/s single env -> {r['ratio']:.0f}x")
+        print(
+            f"{name} (episodes of {r['episode_length']} steps): "
+            f"{r['batched_episodes_per_s']:.0f} episodes/s batched "
+            f"vs {r['single_env_episodes_per_s']:.0f} episodes/s single env -> {r['ratio']:.0f}x"
+        )
 
 
 if __name__ == "__main__":

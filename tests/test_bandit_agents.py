@@ -1,4 +1,4 @@
-"""Bandit agents against Sutton & Barto's figures 2.2-2.5 (fewer runs than the book, same orderings and levels)."""
+"""Bandit agents against Sutton & Barto's figures 2.2-2.5 (fewer runs than the book; orderings, levels)."""
 
 from __future__ import annotations
 
@@ -39,8 +39,12 @@ def test_figure_2_2_epsilon_greedy_levels() -> None:
 
 
 def test_figure_2_3_optimistic_initial_values_beat_realistic() -> None:
-    _, opt_o = run(EpsilonGreedyBandit, EpsilonGreedyBanditConfig(epsilon=0.0, initial_value=5.0, step_size=0.1))
-    _, real_o = run(EpsilonGreedyBandit, EpsilonGreedyBanditConfig(epsilon=0.1, initial_value=0.0, step_size=0.1))
+    _, opt_o = run(
+        EpsilonGreedyBandit, EpsilonGreedyBanditConfig(epsilon=0.0, initial_value=5.0, step_size=0.1)
+    )
+    _, real_o = run(
+        EpsilonGreedyBandit, EpsilonGreedyBanditConfig(epsilon=0.1, initial_value=0.0, step_size=0.1)
+    )
     assert opt_o[-300:].mean() > real_o[-300:].mean() + 0.03
     assert opt_o[:5].mean() < real_o[:5].mean() + 0.05  # optimism explores first: it starts worse or equal
 
@@ -59,8 +63,10 @@ def test_figure_2_5_gradient_bandit_baseline_matters() -> None:
     assert without_o[-100:].mean() < with_o[-100:].mean() - 0.2
 
 
-@pytest.mark.parametrize(("model", "env_id"), [("gaussian", "rlsuite/KArmedBandit-v0"),
-                                                ("bernoulli", "rlsuite/BernoulliBandit-v0")])
+@pytest.mark.parametrize(
+    ("model", "env_id"),
+    [("gaussian", "rlsuite/KArmedBandit-v0"), ("bernoulli", "rlsuite/BernoulliBandit-v0")],
+)
 def test_thompson_sampling_learns(model: str, env_id: str) -> None:
     _, ts_o = run(ThompsonSampling, ThompsonSamplingConfig(model=model), env_id=env_id)
     _, eps_o = run(EpsilonGreedyBandit, EpsilonGreedyBanditConfig(epsilon=0.1), env_id=env_id)

@@ -10,8 +10,17 @@ from rlsuite.cli import main
 def test_list_names_every_figure(capsys) -> None:
     assert main(["reproduce", "--list"]) == 0
     out = capsys.readouterr().out
-    for name in ("zhao-fig-3.4", "zhao-mc-basic-episode-length", "zhao-mc-epsilon-greedy", "zhao-sgd-mean-estimation",
-                 "sb-fig-2.2", "sb-fig-2.3", "sb-fig-2.4", "sb-fig-2.5", "sb-fig-2.6"):
+    for name in (
+        "zhao-fig-3.4",
+        "zhao-mc-basic-episode-length",
+        "zhao-mc-epsilon-greedy",
+        "zhao-sgd-mean-estimation",
+        "sb-fig-2.2",
+        "sb-fig-2.3",
+        "sb-fig-2.4",
+        "sb-fig-2.5",
+        "sb-fig-2.6",
+    ):
         assert name in out
 
 

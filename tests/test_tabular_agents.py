@@ -43,7 +43,9 @@ def env() -> gym.Env:
     return gym.make("rlsuite/GridWorld-v0")
 
 
-@pytest.mark.parametrize(("kwargs", "rows"), [({}, FIG_3_4_R1), ({"r_forbidden": -10.0}, dict(enumerate(FIG_3_4_R10)))])
+@pytest.mark.parametrize(
+    ("kwargs", "rows"), [({}, FIG_3_4_R1), ({"r_forbidden": -10.0}, dict(enumerate(FIG_3_4_R10)))]
+)
 @pytest.mark.parametrize("solver", ["value_iteration", "policy_iteration", "truncated_policy_iteration"])
 def test_dp_reproduces_zhao_figure_3_4(kwargs: dict, rows: dict, solver: str) -> None:
     agent = ALGORITHMS[solver](gym.make("rlsuite/GridWorld-v0", **kwargs))
@@ -61,7 +63,10 @@ def test_policy_iteration_needs_fewer_iterations_than_value_iteration(env: gym.E
     np.testing.assert_allclose(v_pi, v_vi, atol=1e-6)
     np.testing.assert_allclose(policy_evaluation(model, pi, 0.9), v_vi, atol=1e-6)
     assert pi_iters < 10 < vi_iters
-    iters = [len(TruncatedPolicyIteration(env, TruncatedPolicyIterationConfig(eval_sweeps=j)).learn()) for j in (1, 5, 50)]
+    iters = [
+        len(TruncatedPolicyIteration(env, TruncatedPolicyIterationConfig(eval_sweeps=j)).learn())
+        for j in (1, 5, 50)
+    ]
     assert iters[0] > iters[1] > iters[2]  # between value iteration (j=1) and policy iteration (j large)
     assert len(PolicyIteration(env).learn()) < iters[2]
 

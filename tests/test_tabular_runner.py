@@ -10,11 +10,20 @@ from rlsuite.cli import main
 
 
 def test_train_and_eval_a_grid_world_agent(tmp_path, capsys) -> None:
-    assert main(["train", "q_learning", "--runs-dir", str(tmp_path), "--budget", "1000000", "--seed", "1"]) == 0
+    assert (
+        main(["train", "q_learning", "--runs-dir", str(tmp_path), "--budget", "1000000", "--seed", "1"]) == 0
+    )
     (run_dir,) = tmp_path.iterdir()
     assert run_dir.name.startswith("rlsuite-GridWorld-v0__q_learning__1__")
-    for name in ("config.json", "agent.npz", "agent.json", "metrics.csv", "learning_curve.png",
-                 "values_heatmap.png", "policy.png"):
+    for name in (
+        "config.json",
+        "agent.npz",
+        "agent.json",
+        "metrics.csv",
+        "learning_curve.png",
+        "values_heatmap.png",
+        "policy.png",
+    ):
         assert (run_dir / name).is_file(), name
     config = json.loads((run_dir / "config.json").read_text())
     assert config["family"] == "tabular" and config["config"]["gamma"] == 0.9
@@ -28,7 +37,10 @@ def test_train_and_eval_a_grid_world_agent(tmp_path, capsys) -> None:
 def test_train_with_yaml_config_and_bandit(tmp_path, capsys) -> None:
     cfg = tmp_path / "ucb.yaml"
     cfg.write_text("c: 1.0\nruns: 40\n")
-    assert main(["train", "ucb", "--config", str(cfg), "--runs-dir", str(tmp_path / "runs"), "--budget", "300"]) == 0
+    assert (
+        main(["train", "ucb", "--config", str(cfg), "--runs-dir", str(tmp_path / "runs"), "--budget", "300"])
+        == 0
+    )
     (run_dir,) = (tmp_path / "runs").iterdir()
     config = json.loads((run_dir / "config.json").read_text())
     assert config["config"]["c"] == 1.0 and config["runs"] == 40
@@ -37,14 +49,17 @@ def test_train_with_yaml_config_and_bandit(tmp_path, capsys) -> None:
     assert json.loads(capsys.readouterr().out)["runs"] == 40
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["train", "nope"], "unknown algorithm 'nope'"),
-    (["train", "sarsa", "--set", "alpha=fast"], "alpha: expected a number"),
-    (["train", "sarsa", "--set", "beta=1"], "unknown key 'beta'"),
-    (["train", "sarsa", "--env", "rlsuite/NoSuch-v0"], "--env rlsuite/NoSuch-v0"),
-    (["train", "sarsa", "--budget", "0"], "budget must be a positive integer"),
-    (["train", "value_iteration", "--device", "cuda"], "run on numpy"),
-])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["train", "nope"], "unknown algorithm 'nope'"),
+        (["train", "sarsa", "--set", "alpha=fast"], "alpha: expected a number"),
+        (["train", "sarsa", "--set", "beta=1"], "unknown key 'beta'"),
+        (["train", "sarsa", "--env", "rlsuite/NoSuch-v0"], "--env rlsuite/NoSuch-v0"),
+        (["train", "sarsa", "--budget", "0"], "budget must be a positive integer"),
+        (["train", "value_iteration", "--device", "cuda"], "run on numpy"),
+    ],
+)
 def test_bad_input_is_one_line(tmp_path, capsys, argv, message) -> None:
     assert main([*argv, "--runs-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()

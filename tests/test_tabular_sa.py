@@ -23,8 +23,9 @@ def test_incremental_mean_error_falls_as_one_over_sqrt_k() -> None:
 
 def test_robbins_monro_finds_the_root_from_noisy_observations() -> None:
     rng = np.random.default_rng(2)
-    w = robbins_monro(lambda w, r: np.tanh(w - 1.0) + 0.5 * r.standard_normal(np.shape(w)),
-                      np.full(300, 3.0), 2000, rng)
+    w = robbins_monro(
+        lambda w, r: np.tanh(w - 1.0) + 0.5 * r.standard_normal(np.shape(w)), np.full(300, 3.0), 2000, rng
+    )
     err = np.abs(w - 1.0).mean(axis=1)
     assert err[-1] < 0.1 < err[10]
     assert err[-1] < err[200] < err[20]
@@ -36,10 +37,18 @@ def test_larger_batches_estimate_the_mean_better() -> None:
     mean = data.mean(axis=0)
     final = {}
     for method, m in (("sgd", 1), ("mbgd", 5), ("mbgd", 50)):
-        errs = [np.linalg.norm(gradient_mean_estimation(data, np.array([50.0, 50.0]), 30, method,
-                                                        np.random.default_rng(s), batch_size=m)[-1] - mean)
-                for s in range(200)]
+        errs = [
+            np.linalg.norm(
+                gradient_mean_estimation(
+                    data, np.array([50.0, 50.0]), 30, method, np.random.default_rng(s), batch_size=m
+                )[-1]
+                - mean
+            )
+            for s in range(200)
+        ]
         final[m] = float(np.mean(errs))
     assert final[1] > final[5] > final[50]
     bgd = gradient_mean_estimation(data, np.array([50.0, 50.0]), 5, "bgd", rng)
-    np.testing.assert_allclose(bgd[1:], np.broadcast_to(mean, (5, 2)), atol=1e-12)  # a_1 = 1: exact in one step
+    np.testing.assert_allclose(
+        bgd[1:], np.broadcast_to(mean, (5, 2)), atol=1e-12
+    )  # a_1 = 1: exact in one step

@@ -189,7 +189,7 @@ class TabularAgent:
         return self.q.max(axis=1)
 
     def truth_metrics(self) -> dict[str, float]:
-        """``value_error`` (max |v - v*|), ``greedy_optimal`` (0/1) and ``optimal_fraction`` when a model exists."""
+        """With an exact model: ``value_error`` (max |v - v*|), ``greedy_optimal``, ``optimal_fraction``."""
         if self.v_star is None or self.q_star is None:
             return {}
         frac = greedy_optimal_fraction(self.q, self.q_star)
@@ -208,7 +208,9 @@ class TabularAgent:
     def check_budget(cls, budget: int | None) -> int:
         budget = cls.default_budget if budget is None else budget
         if isinstance(budget, bool) or not isinstance(budget, int | np.integer) or budget < 1:
-            raise UsageError(f"{cls.__name__}: budget must be a positive integer ({cls.budget_unit}), got {budget!r}")
+            raise UsageError(
+                f"{cls.__name__}: budget must be a positive integer ({cls.budget_unit}), got {budget!r}"
+            )
         return int(budget)
 
     # ----- save / load -----

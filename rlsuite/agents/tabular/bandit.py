@@ -29,8 +29,12 @@ class EpsilonGreedyBanditConfig:
     """Epsilon-greedy action values: sample averages (step_size None) or a constant step size."""
 
     epsilon: float = field(default=0.1, metadata={"help": "probability of a uniformly random arm"})
-    step_size: float | None = field(default=None, metadata={"help": "constant step size; None for sample averages"})
-    initial_value: float = field(default=0.0, metadata={"help": "Q_1 for every arm (5.0 = optimistic, fig 2.3)"})
+    step_size: float | None = field(
+        default=None, metadata={"help": "constant step size; None for sample averages"}
+    )
+    initial_value: float = field(
+        default=0.0, metadata={"help": "Q_1 for every arm (5.0 = optimistic, fig 2.3)"}
+    )
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.epsilon <= 1.0:
@@ -44,7 +48,9 @@ class UCBConfig:
     """Upper-confidence-bound action selection: ``argmax Q + c sqrt(ln t / N)`` (fig 2.4)."""
 
     c: float = field(default=2.0, metadata={"help": "degree of exploration"})
-    step_size: float | None = field(default=None, metadata={"help": "constant step size; None for sample averages"})
+    step_size: float | None = field(
+        default=None, metadata={"help": "constant step size; None for sample averages"}
+    )
 
     def __post_init__(self) -> None:
         if self.c < 0:
@@ -68,7 +74,8 @@ class ThompsonSamplingConfig:
     """Thompson sampling: pull the arm whose posterior sample is largest."""
 
     model: Literal["gaussian", "bernoulli"] = field(
-        default="gaussian", metadata={"help": "gaussian (normal prior, known noise) or bernoulli (Beta prior)"}
+        default="gaussian",
+        metadata={"help": "gaussian (normal prior, known noise) or bernoulli (Beta prior)"},
     )
     prior_mean: float = field(default=0.0, metadata={"help": "gaussian: prior mean of each arm's value"})
     prior_std: float = field(default=1.0, metadata={"help": "gaussian: prior standard deviation"})
@@ -157,7 +164,9 @@ class BanditAgent:
     def state_values(self) -> np.ndarray:
         return (self.probabilities() * self.q).sum(axis=1)
 
-    def predict(self, obs: Any = None, state: Any = None, deterministic: bool = True) -> tuple[np.ndarray, None]:
+    def predict(
+        self, obs: Any = None, state: Any = None, deterministic: bool = True
+    ) -> tuple[np.ndarray, None]:
         """One arm per run: the most probable one, or a sample from ``policy``."""
         pi = self.probabilities()
         if deterministic:
@@ -169,10 +178,15 @@ class BanditAgent:
         """Play ``budget`` pulls in every run from fresh tables; one history row per pull."""
         steps = self.default_budget if budget is None else budget
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-            raise UsageError(f"{type(self).__name__}: budget must be a positive number of steps, got {steps!r}")
+            raise UsageError(
+                f"{type(self).__name__}: budget must be a positive number of steps, got {steps!r}"
+            )
         limit = getattr(self.envs, "max_episode_steps", None)
         if limit is not None and steps > limit:
-            raise UsageError(f"budget {steps} is longer than the env's episode ({limit} steps); make it with max_episode_steps")
+            raise UsageError(
+                f"budget {steps} is longer than the env's episode ({limit} steps); "
+                "make the env with a larger max_episode_steps"
+            )
         rng = np.random.default_rng(seed)
         self.envs.reset(seed=seed)
         self.reset_tables()
@@ -199,8 +213,14 @@ class BanditAgent:
         env_id, env_kwargs = env_spec_of(self.envs)
         for key in ("max_episode_steps", "num_envs", "vectorization_mode", "vector_kwargs", "wrappers"):
             env_kwargs.pop(key, None)
-        meta = {"algo": self.name, "class": type(self).__name__, "config": dataclasses.asdict(self.config),
-                "env_id": env_id, "env_kwargs": env_kwargs, "num_runs": self.num_runs}
+        meta = {
+            "algo": self.name,
+            "class": type(self).__name__,
+            "config": dataclasses.asdict(self.config),
+            "env_id": env_id,
+            "env_kwargs": env_kwargs,
+            "num_runs": self.num_runs,
+        }
         npz = base.with_name(base.name + ".npz")
         with atomic_path(npz) as tmp, open(tmp, "wb") as f:
             np.savez(f, **self.arrays())
@@ -224,8 +244,12 @@ class BanditAgent:
         if envs is None:
             import rlsuite.envs  # noqa: F401
 
-            envs = gym.make_vec(meta["env_id"], num_envs=meta["num_runs"],
-                                vectorization_mode="vector_entry_point", **meta["env_kwargs"])
+            envs = gym.make_vec(
+                meta["env_id"],
+                num_envs=meta["num_runs"],
+                vectorization_mode="vector_entry_point",
+                **meta["env_kwargs"],
+            )
         agent = klass(envs, klass.config_cls(**meta["config"]))
         with np.load(npz, allow_pickle=False) as data:
             agent.set_arrays({k: data[k] for k in data.files})

@@ -27,7 +27,11 @@ def make_batched(env: gym.Env[Any, Any], num_envs: int) -> Any:
     spec = gym.spec(env_id)
     if spec.vector_entry_point is not None:
         return gym.make_vec(
-            env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", max_episode_steps=None, **kwargs
+            env_id,
+            num_envs=num_envs,
+            vectorization_mode="vector_entry_point",
+            max_episode_steps=None,
+            **kwargs,
         )
     kwargs.pop("max_episode_steps", None)
     return gym.vector.SyncVectorEnv([lambda: gym.make(env_id, max_episode_steps=None, **kwargs)] * num_envs)
@@ -98,7 +102,9 @@ def discounted_returns(rewards: np.ndarray, gamma: float) -> np.ndarray:
     return G
 
 
-def first_visit_mask(states: np.ndarray, actions: np.ndarray, n_actions: int, alive: np.ndarray) -> np.ndarray:
+def first_visit_mask(
+    states: np.ndarray, actions: np.ndarray, n_actions: int, alive: np.ndarray
+) -> np.ndarray:
     """[T, N]: True where (s_t, a_t) is visited for the first time in its episode."""
     T, n = states.shape
     sa = states * n_actions + actions

@@ -111,7 +111,9 @@ class TruncatedPolicyIterationConfig:
     """Truncated policy iteration (Zhao ch. 4.3): a few evaluation sweeps per improvement."""
 
     gamma: float = field(default=0.9, metadata={"help": "discount factor"})
-    eval_sweeps: int = field(default=5, metadata={"help": "Bellman-expectation sweeps per iteration (j_truncate)"})
+    eval_sweeps: int = field(
+        default=5, metadata={"help": "Bellman-expectation sweeps per iteration (j_truncate)"}
+    )
     tol: float = field(default=1e-6, metadata={"help": "stop when max |v_{k+1} - v_k| < tol"})
 
     def __post_init__(self) -> None:
@@ -128,7 +130,9 @@ class _DPAgent(TabularAgent):
     def __init__(self, env: Any, config: Any = None) -> None:
         super().__init__(env, config)
         if self.model is None:
-            raise UsageError(f"{type(self).__name__} needs an env with an exact model (P or transition_probs)")
+            raise UsageError(
+                f"{type(self).__name__} needs an env with an exact model (P or transition_probs)"
+            )
         self.v = np.zeros(self.n_states)
         self.pi = greedy_policy(self.model.expected_rewards)
 
@@ -213,7 +217,11 @@ class TruncatedPolicyIteration(_DPAgent):
 
 
 def value_iteration_tables(
-    next_states: np.ndarray, rewards: np.ndarray, gamma: float = 0.9, tol: float = 1e-6, max_iters: int = 100_000
+    next_states: np.ndarray,
+    rewards: np.ndarray,
+    gamma: float = 0.9,
+    tol: float = 1e-6,
+    max_iters: int = 100_000,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Value iteration for a deterministic model given as tables ``next_states``/``rewards`` [S, A].
 
@@ -230,8 +238,9 @@ def value_iteration_tables(
     v = np.zeros(nxt_t.shape[1])
     v_new = np.empty_like(v)
     diff = np.empty_like(v)
-    it = 0
-    for it in range(1, max_iters + 1):
+    sweeps = 0
+    while sweeps < max_iters:
+        sweeps += 1
         np.take(v, nxt_t, out=q_t)
         q_t *= gamma
         q_t += rew_t
@@ -242,4 +251,4 @@ def value_iteration_tables(
         v, v_new = v_new, v
         if delta < tol:
             break
-    return v, rewards + gamma * v[next_states], it
+    return v, rewards + gamma * v[next_states], sweeps

@@ -25,7 +25,6 @@ from rlsuite.agents.tabular.batch import (
 )
 from rlsuite.agents.tabular.dp import greedy_policy
 
-
 TAIL = 50  # 0.9**50 * 10 < 0.06: returns this far from the end are nearly untruncated
 
 
@@ -34,8 +33,12 @@ class MCBasicConfig:
     """MC Basic (Zhao ch. 5.1): policy iteration with Monte Carlo estimates of every q(s, a)."""
 
     gamma: float = field(default=0.9, metadata={"help": "discount factor"})
-    episode_length: int = field(default=30, metadata={"help": "steps per episode; too short leaves far states unvalued"})
-    episodes_per_pair: int = field(default=1, metadata={"help": "episodes averaged per (s, a); 1 suffices when all is deterministic"})
+    episode_length: int = field(
+        default=30, metadata={"help": "steps per episode; too short leaves far states unvalued"}
+    )
+    episodes_per_pair: int = field(
+        default=1, metadata={"help": "episodes averaged per (s, a); 1 suffices when all is deterministic"}
+    )
 
     def __post_init__(self) -> None:
         _check_positive(episode_length=self.episode_length, episodes_per_pair=self.episodes_per_pair)
@@ -47,15 +50,26 @@ class MCExploringStartsConfig:
 
     gamma: float = field(default=0.9, metadata={"help": "discount factor"})
     episode_length: int = field(default=100, metadata={"help": "steps per episode"})
-    num_envs: int = field(default=500, metadata={"help": "episodes generated per batch (one policy per batch)"})
-    visit: Literal["first", "every"] = field(default="first", metadata={"help": "first-visit or every-visit averaging"})
+    num_envs: int = field(
+        default=500, metadata={"help": "episodes generated per batch (one policy per batch)"}
+    )
+    visit: Literal["first", "every"] = field(
+        default="first", metadata={"help": "first-visit or every-visit averaging"}
+    )
     average: Literal["batch", "recent", "all"] = field(
         default="batch",
-        metadata={"help": "average the returns of the current batch (the current policy) or of all batches so far"},
+        metadata={
+            "help": "average the returns of the current batch (the current policy) or of all batches so far"
+        },
     )
-    keep: float = field(default=0.8, metadata={"help": "average='recent': weight kept by old returns per batch"})
+    keep: float = field(
+        default=0.8, metadata={"help": "average='recent': weight kept by old returns per batch"}
+    )
     tail: int = field(
-        default=TAIL, metadata={"help": "the last `tail` steps of an episode only feed earlier returns (theirs are truncated)"}
+        default=TAIL,
+        metadata={
+            "help": "the last `tail` steps of an episode only feed earlier returns (theirs are truncated)"
+        },
     )
 
     def __post_init__(self) -> None:
@@ -69,20 +83,33 @@ class MCEpsilonGreedyConfig:
     """MC epsilon-greedy (Zhao ch. 5.4): no exploring starts; the policy itself explores."""
 
     gamma: float = field(default=0.9, metadata={"help": "discount factor"})
-    epsilon: float = field(default=0.1, metadata={"help": "exploration probability of the epsilon-greedy policy"})
+    epsilon: float = field(
+        default=0.1, metadata={"help": "exploration probability of the epsilon-greedy policy"}
+    )
     epsilon_final: float | None = field(
         default=None, metadata={"help": "epsilon at the end of the budget (linear decay); None keeps epsilon"}
     )
     episode_length: int = field(default=100, metadata={"help": "steps per episode"})
-    num_envs: int = field(default=2000, metadata={"help": "episodes generated per batch (one policy per batch)"})
-    visit: Literal["first", "every"] = field(default="every", metadata={"help": "first-visit or every-visit averaging"})
+    num_envs: int = field(
+        default=2000, metadata={"help": "episodes generated per batch (one policy per batch)"}
+    )
+    visit: Literal["first", "every"] = field(
+        default="every", metadata={"help": "first-visit or every-visit averaging"}
+    )
     average: Literal["batch", "recent", "all"] = field(
         default="recent",
-        metadata={"help": "average the returns of the current batch (the current policy) or of all batches so far"},
+        metadata={
+            "help": "average the returns of the current batch (the current policy) or of all batches so far"
+        },
     )
-    keep: float = field(default=0.8, metadata={"help": "average='recent': weight kept by old returns per batch"})
+    keep: float = field(
+        default=0.8, metadata={"help": "average='recent': weight kept by old returns per batch"}
+    )
     tail: int = field(
-        default=TAIL, metadata={"help": "the last `tail` steps of an episode only feed earlier returns (theirs are truncated)"}
+        default=TAIL,
+        metadata={
+            "help": "the last `tail` steps of an episode only feed earlier returns (theirs are truncated)"
+        },
     )
 
     def __post_init__(self) -> None:
@@ -127,8 +154,13 @@ class MCBasic(TabularAgent):
         venv.reset(seed=seed)
         for it in tqdm(range(1, budget + 1), desc=self.name, disable=not progress):
             pi = self.pi
-            batch = rollout(venv, reset_to(venv, starts), cfg.episode_length,
-                            lambda s, pi=pi: sample_actions(pi, s, rng), first_actions=first)
+            batch = rollout(
+                venv,
+                reset_to(venv, starts),
+                cfg.episode_length,
+                lambda s, pi=pi: sample_actions(pi, s, rng),
+                first_actions=first,
+            )
             g0 = discounted_returns(batch.rewards, cfg.gamma)[0]
             self.q = g0.reshape(S, A, reps).mean(axis=2)
             self.pi = greedy_policy(self.q)
@@ -167,8 +199,13 @@ class _MCAveraging(TabularAgent):
             while done < budget:
                 states, first = self.starts(rng, cfg.num_envs)
                 pi = self.pi
-                batch = rollout(venv, reset_to(venv, states), cfg.episode_length,
-                                lambda s, pi=pi: sample_actions(pi, s, rng), first_actions=first)
+                batch = rollout(
+                    venv,
+                    reset_to(venv, states),
+                    cfg.episode_length,
+                    lambda s, pi=pi: sample_actions(pi, s, rng),
+                    first_actions=first,
+                )
                 G = discounted_returns(batch.rewards, cfg.gamma)
                 mask = batch.alive.copy()
                 if cfg.visit == "first":

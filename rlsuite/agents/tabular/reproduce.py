@@ -72,15 +72,20 @@ def zhao_fig_3_4(out: Path, runs: int, steps: int) -> dict[str, Any]:
         v = agent.state_values
         plot_grid(env, values=v, policy=agent.policy, ax=ax, title=label)
         entry: dict[str, Any] = {
-            "panel": label, "gamma": gamma, "env": {"r_boundary": -1.0, "r_forbidden": -1.0, "r_target": 1.0, **kwargs},
-            "v_star": np.round(v.reshape(5, 5), 1).tolist(), "greedy_policy": _action_names(agent.policy),
+            "panel": label,
+            "gamma": gamma,
+            "env": {"r_boundary": -1.0, "r_forbidden": -1.0, "r_target": 1.0, **kwargs},
+            "v_star": np.round(v.reshape(5, 5), 1).tolist(),
+            "greedy_policy": _action_names(agent.policy),
             "seed_dependent": False,
         }
         if published_key:
             book = ZHAO_FIG_3_4[published_key]
             ours = np.round(v.reshape(5, 5), 1)
             entry["book_rows"] = {str(r): vals for r, vals in book.items()}
-            entry["matches_book"] = bool(all(np.allclose(ours[r], vals, atol=0.051) for r, vals in book.items()))
+            entry["matches_book"] = bool(
+                all(np.allclose(ours[r], vals, atol=0.051) for r, vals in book.items())
+            )
         entries.append(entry)
     save_figure(fig, out / "zhao-fig-3.4.png")
     return {"figure": "Zhao, Mathematical Foundations of RL, figure 3.4", "entries": entries}
@@ -101,20 +106,28 @@ def zhao_mc_basic_episode_length(out: Path, runs: int, steps: int) -> dict[str, 
         agent.learn(20)
         v = agent.state_values
         plot_grid(env, values=v, policy=agent.policy, ax=ax, title=f"episode length {length}")
-        entries.append({
-            "episode_length": length, "iterations": 20, "gamma": 0.9,
-            "values": np.round(v.reshape(5, 5), 2).tolist(), "greedy_policy": _action_names(agent.policy),
-            "states_with_nonzero_value": int((np.abs(v) > 1e-9).sum()),
-            "greedy_optimal": bool(agent.truth_metrics()["greedy_optimal"]),
-            "seed_dependent": False,  # deterministic env and policy: one episode per (s, a) is exact
-        })
+        entries.append(
+            {
+                "episode_length": length,
+                "iterations": 20,
+                "gamma": 0.9,
+                "values": np.round(v.reshape(5, 5), 2).tolist(),
+                "greedy_policy": _action_names(agent.policy),
+                "states_with_nonzero_value": int((np.abs(v) > 1e-9).sum()),
+                "greedy_optimal": bool(agent.truth_metrics()["greedy_optimal"]),
+                "seed_dependent": False,  # deterministic env and policy: one episode per (s, a) is exact
+            }
+        )
     save_figure(fig, out / "zhao-mc-basic-episode-length.png")
-    return {"figure": "Zhao ch. 5, MC Basic: the impact of the episode length (default grid world: "
-                      "r_boundary=r_forbidden=-1, r_target=1, gamma=0.9)", "entries": entries}
+    return {
+        "figure": "Zhao ch. 5, MC Basic: the impact of the episode length (default grid world: "
+        "r_boundary=r_forbidden=-1, r_target=1, gamma=0.9)",
+        "entries": entries,
+    }
 
 
 def zhao_mc_epsilon_greedy(out: Path, runs: int, steps: int) -> dict[str, Any]:
-    """Optimal epsilon-greedy policies for several epsilon (exact), and MC epsilon-greedy's estimate at 0.1."""
+    """Optimal epsilon-greedy policies for several epsilon (exact), and MC epsilon-greedy at 0.1."""
     from rlsuite.agents.base import epsilon_greedy, greedy_optimal_fraction
     from rlsuite.agents.tabular.dp import policy_evaluation
     from rlsuite.agents.tabular.mc import MCEpsilonGreedy
@@ -136,24 +149,40 @@ def zhao_mc_epsilon_greedy(out: Path, runs: int, steps: int) -> dict[str, Any]:
                 break
             q = q_new
         plot_grid(env, values=v, policy=pi, ax=ax, title=f"optimal {eps}-greedy (exact)")
-        entries.append({
-            "epsilon": eps, "method": "exact policy iteration over epsilon-greedy policies",
-            "values": np.round(v.reshape(5, 5), 1).tolist(),
-            "greedy_consistent_with_optimal": greedy_optimal_fraction(q, q_star) == 1.0,
-            "seed_dependent": False,
-        })
+        entries.append(
+            {
+                "epsilon": eps,
+                "method": "exact policy iteration over epsilon-greedy policies",
+                "values": np.round(v.reshape(5, 5), 1).tolist(),
+                "greedy_consistent_with_optimal": greedy_optimal_fraction(q, q_star) == 1.0,
+                "seed_dependent": False,
+            }
+        )
     history = learner.learn(seed=0)
-    plot_grid(env, values=learner.state_values, policy=learner.policy, ax=axes[4],
-              title="MC epsilon-greedy, eps=0.1 (seed 0)")
-    entries.append({
-        "epsilon": 0.1, "method": "MC epsilon-greedy (every visit), default budget",
-        "episodes": int(history.last()["episodes"]), "values": np.round(learner.state_values.reshape(5, 5), 1).tolist(),
-        "greedy_optimal_fraction": history.last()["optimal_fraction"], "seed": 0, "seed_dependent": True,
-    })
+    plot_grid(
+        env,
+        values=learner.state_values,
+        policy=learner.policy,
+        ax=axes[4],
+        title="MC epsilon-greedy, eps=0.1 (seed 0)",
+    )
+    entries.append(
+        {
+            "epsilon": 0.1,
+            "method": "MC epsilon-greedy (every visit), default budget",
+            "episodes": int(history.last()["episodes"]),
+            "values": np.round(learner.state_values.reshape(5, 5), 1).tolist(),
+            "greedy_optimal_fraction": history.last()["optimal_fraction"],
+            "seed": 0,
+            "seed_dependent": True,
+        }
+    )
     save_figure(fig, out / "zhao-mc-epsilon-greedy.png")
-    return {"figure": "Zhao ch. 5: optimal epsilon-greedy policies for growing epsilon (grid world with "
-                      "r_forbidden=-10, gamma=0.9); larger epsilon drifts from the optimal greedy policy",
-            "entries": entries}
+    return {
+        "figure": "Zhao ch. 5: optimal epsilon-greedy policies for growing epsilon (grid world with "
+        "r_forbidden=-10, gamma=0.9); larger epsilon drifts from the optimal greedy policy",
+        "entries": entries,
+    }
 
 
 def zhao_sgd_mean_estimation(out: Path, runs: int, steps: int) -> dict[str, Any]:
@@ -164,20 +193,34 @@ def zhao_sgd_mean_estimation(out: Path, runs: int, steps: int) -> dict[str, Any]
     cfg = MeanEstimationConfig()
     rng = np.random.default_rng(0)
     data = rng.uniform(-cfg.half_width, cfg.half_width, size=(cfg.n_samples, 2))
-    methods = {"SGD (m=1)": ("sgd", 1), "MBGD (m=5)": ("mbgd", 5), "MBGD (m=50)": ("mbgd", 50),
-               "BGD (m=n)": ("bgd", cfg.n_samples)}
+    methods = {
+        "SGD (m=1)": ("sgd", 1),
+        "MBGD (m=5)": ("mbgd", 5),
+        "MBGD (m=50)": ("mbgd", 50),
+        "BGD (m=n)": ("bgd", cfg.n_samples),
+    }
     plt = _plt()
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.5))
     ax1.scatter(data[:, 0], data[:, 1], s=6, c="0.6", label="samples")
     entries = []
     for label, (method, m) in methods.items():
-        w = gradient_mean_estimation(data, np.array(cfg.w1), cfg.iterations, method, np.random.default_rng(1),
-                                     batch_size=m)
+        w = gradient_mean_estimation(
+            data, np.array(cfg.w1), cfg.iterations, method, np.random.default_rng(1), batch_size=m
+        )
         dist = np.linalg.norm(w - data.mean(axis=0), axis=1)
         ax1.plot(w[:, 0], w[:, 1], marker=".", lw=1, label=label)
         ax2.plot(np.arange(len(dist)), dist, label=label)
-        entries.append({"method": label, "batch_size": m, "step_size": "1/k", "estimates": w.round(4).tolist(),
-                        "distance_to_sample_mean": dist.round(4).tolist(), "seed": 1, "seed_dependent": method != "bgd"})
+        entries.append(
+            {
+                "method": label,
+                "batch_size": m,
+                "step_size": "1/k",
+                "estimates": w.round(4).tolist(),
+                "distance_to_sample_mean": dist.round(4).tolist(),
+                "seed": 1,
+                "seed_dependent": method != "bgd",
+            }
+        )
     ax1.set_title("estimates of E[X]")
     ax1.legend(fontsize=8)
     ax2.set_xlabel("iteration k")
@@ -185,11 +228,17 @@ def zhao_sgd_mean_estimation(out: Path, runs: int, steps: int) -> dict[str, Any]
     ax2.legend(fontsize=8)
     ax2.set_title("distance to the mean")
     save_figure(fig, out / "zhao-sgd-mean-estimation.png")
-    return {"figure": "Zhao ch. 6: SGD, BGD and MBGD on the mean-estimation example",
-            "settings": {"X": f"uniform on [-{cfg.half_width}, {cfg.half_width}]^2", "n_samples": cfg.n_samples,
-                         "w1": list(cfg.w1), "data_seed": 0,
-                         "note": "settings as rlsuite reads the example; no printed numbers compared"},
-            "entries": entries}
+    return {
+        "figure": "Zhao ch. 6: SGD, BGD and MBGD on the mean-estimation example",
+        "settings": {
+            "X": f"uniform on [-{cfg.half_width}, {cfg.half_width}]^2",
+            "n_samples": cfg.n_samples,
+            "w1": list(cfg.w1),
+            "data_seed": 0,
+            "note": "settings as rlsuite reads the example; no printed numbers compared",
+        },
+        "entries": entries,
+    }
 
 
 def zhao_robbins_monro(out: Path, runs: int, steps: int) -> dict[str, Any]:
@@ -212,14 +261,27 @@ def zhao_robbins_monro(out: Path, runs: int, steps: int) -> dict[str, Any]:
     ax2.legend(fontsize=8)
     ax2.set_title("incremental mean, X ~ N(1, 1)")
     save_figure(fig, out / "zhao-robbins-monro.png")
-    return {"figure": "Zhao ch. 6: Robbins-Monro and incremental mean estimation",
-            "entries": [
-                {"curve": "robbins-monro", "w": w.round(4).tolist(), "noise_std": 0.1, "seed": 0, "seed_dependent": True},
-                {"curve": "incremental-mean error", "k": [1, 10, 100, 1000, 10000],
-                 "mean_abs_error": [float(err[i - 1]) for i in (1, 10, 100, 1000, 10000)],
-                 "theory": [float(np.sqrt(2 / np.pi / i)) for i in (1, 10, 100, 1000, 10000)],
-                 "runs": 200, "seed": 0, "seed_dependent": True},
-            ]}
+    return {
+        "figure": "Zhao ch. 6: Robbins-Monro and incremental mean estimation",
+        "entries": [
+            {
+                "curve": "robbins-monro",
+                "w": w.round(4).tolist(),
+                "noise_std": 0.1,
+                "seed": 0,
+                "seed_dependent": True,
+            },
+            {
+                "curve": "incremental-mean error",
+                "k": [1, 10, 100, 1000, 10000],
+                "mean_abs_error": [float(err[i - 1]) for i in (1, 10, 100, 1000, 10000)],
+                "theory": [float(np.sqrt(2 / np.pi / i)) for i in (1, 10, 100, 1000, 10000)],
+                "runs": 200,
+                "seed": 0,
+                "seed_dependent": True,
+            },
+        ],
+    }
 
 
 # ----- Sutton & Barto, chapter 2 -----
@@ -228,13 +290,25 @@ def _testbed(agent_cls: type, config: Any, runs: int, steps: int, seed: int = 0,
 
     import rlsuite.envs  # noqa: F401
 
-    envs = gym.make_vec("rlsuite/KArmedBandit-v0", num_envs=runs, vectorization_mode="vector_entry_point",
-                        max_episode_steps=steps, **env_kwargs)
+    envs = gym.make_vec(
+        "rlsuite/KArmedBandit-v0",
+        num_envs=runs,
+        vectorization_mode="vector_entry_point",
+        max_episode_steps=steps,
+        **env_kwargs,
+    )
     return agent_cls(envs, config).learn(steps, seed=seed)
 
 
-def _bandit_figure(out: Path, name: str, title: str, curves: dict[str, tuple[type, Any, dict[str, Any]]],
-                   runs: int, steps: int, panels: tuple[str, ...] = ("average_reward", "optimal_action")) -> dict:
+def _bandit_figure(
+    out: Path,
+    name: str,
+    title: str,
+    curves: dict[str, tuple[type, Any, dict[str, Any]]],
+    runs: int,
+    steps: int,
+    panels: tuple[str, ...] = ("average_reward", "optimal_action"),
+) -> dict:
     from rlsuite.common.plotting import save_figure
 
     plt = _plt()
@@ -242,9 +316,16 @@ def _bandit_figure(out: Path, name: str, title: str, curves: dict[str, tuple[typ
     entries = []
     for label, (cls, config, env_kwargs) in curves.items():
         history = _testbed(cls, config, runs, steps, **env_kwargs)
-        entry: dict[str, Any] = {"curve": label, "algorithm": cls.name, "config": vars(config),
-                                 "env": {"k": 10, **env_kwargs}, "runs": runs, "steps": steps, "seed": 0,
-                                 "seed_dependent": True}
+        entry: dict[str, Any] = {
+            "curve": label,
+            "algorithm": cls.name,
+            "config": vars(config),
+            "env": {"k": 10, **env_kwargs},
+            "runs": runs,
+            "steps": steps,
+            "seed": 0,
+            "seed_dependent": True,
+        }
         for ax, col in zip(axes[:, 0], panels, strict=True):
             y = history[col]
             ax.plot(np.arange(1, steps + 1), 100 * y if col == "optimal_action" else y, lw=1, label=label)
@@ -266,37 +347,66 @@ def sb_fig_2_2(out: Path, runs: int, steps: int) -> dict[str, Any]:
     from rlsuite.agents.tabular.bandit import EpsilonGreedyBanditConfig as C
 
     curves = {f"epsilon={e}": (E, C(epsilon=e), {}) for e in (0.0, 0.01, 0.1)}
-    return _bandit_figure(out, "sb-fig-2.2", "Sutton & Barto fig 2.2: epsilon-greedy, sample averages",
-                          curves, runs, steps)
+    return _bandit_figure(
+        out, "sb-fig-2.2", "Sutton & Barto fig 2.2: epsilon-greedy, sample averages", curves, runs, steps
+    )
 
 
 def sb_fig_2_3(out: Path, runs: int, steps: int) -> dict[str, Any]:
     from rlsuite.agents.tabular.bandit import EpsilonGreedyBandit as E
     from rlsuite.agents.tabular.bandit import EpsilonGreedyBanditConfig as C
 
-    curves = {"optimistic, greedy: Q1=5, eps=0": (E, C(epsilon=0.0, initial_value=5.0, step_size=0.1), {}),
-              "realistic, eps-greedy: Q1=0, eps=0.1": (E, C(epsilon=0.1, initial_value=0.0, step_size=0.1), {})}
-    return _bandit_figure(out, "sb-fig-2.3", "Sutton & Barto fig 2.3: optimistic initial values (alpha=0.1)",
-                          curves, runs, steps, panels=("optimal_action",))
+    curves = {
+        "optimistic, greedy: Q1=5, eps=0": (E, C(epsilon=0.0, initial_value=5.0, step_size=0.1), {}),
+        "realistic, eps-greedy: Q1=0, eps=0.1": (E, C(epsilon=0.1, initial_value=0.0, step_size=0.1), {}),
+    }
+    return _bandit_figure(
+        out,
+        "sb-fig-2.3",
+        "Sutton & Barto fig 2.3: optimistic initial values (alpha=0.1)",
+        curves,
+        runs,
+        steps,
+        panels=("optimal_action",),
+    )
 
 
 def sb_fig_2_4(out: Path, runs: int, steps: int) -> dict[str, Any]:
     from rlsuite.agents.tabular.bandit import UCB, EpsilonGreedyBandit, EpsilonGreedyBanditConfig, UCBConfig
 
-    curves = {"UCB c=2": (UCB, UCBConfig(c=2.0), {}),
-              "epsilon-greedy eps=0.1": (EpsilonGreedyBandit, EpsilonGreedyBanditConfig(epsilon=0.1), {})}
-    return _bandit_figure(out, "sb-fig-2.4", "Sutton & Barto fig 2.4: UCB vs epsilon-greedy",
-                          curves, runs, steps, panels=("average_reward",))
+    curves = {
+        "UCB c=2": (UCB, UCBConfig(c=2.0), {}),
+        "epsilon-greedy eps=0.1": (EpsilonGreedyBandit, EpsilonGreedyBanditConfig(epsilon=0.1), {}),
+    }
+    return _bandit_figure(
+        out,
+        "sb-fig-2.4",
+        "Sutton & Barto fig 2.4: UCB vs epsilon-greedy",
+        curves,
+        runs,
+        steps,
+        panels=("average_reward",),
+    )
 
 
 def sb_fig_2_5(out: Path, runs: int, steps: int) -> dict[str, Any]:
     from rlsuite.agents.tabular.bandit import GradientBandit as G
     from rlsuite.agents.tabular.bandit import GradientBanditConfig as C
 
-    curves = {f"alpha={a}, {'with' if b else 'without'} baseline": (G, C(alpha=a, baseline=b), {"q_mean": 4.0})
-              for b in (True, False) for a in (0.1, 0.4)}
-    return _bandit_figure(out, "sb-fig-2.5", "Sutton & Barto fig 2.5: gradient bandit, q* ~ N(+4, 1)",
-                          curves, runs, steps, panels=("optimal_action",))
+    curves = {
+        f"alpha={a}, {'with' if b else 'without'} baseline": (G, C(alpha=a, baseline=b), {"q_mean": 4.0})
+        for b in (True, False)
+        for a in (0.1, 0.4)
+    }
+    return _bandit_figure(
+        out,
+        "sb-fig-2.5",
+        "Sutton & Barto fig 2.5: gradient bandit, q* ~ N(+4, 1)",
+        curves,
+        runs,
+        steps,
+        panels=("optimal_action",),
+    )
 
 
 def sb_fig_2_6(out: Path, runs: int, steps: int) -> dict[str, Any]:
@@ -312,13 +422,22 @@ def sb_fig_2_6(out: Path, runs: int, steps: int) -> dict[str, Any]:
     from rlsuite.common.plotting import save_figure
 
     studies: dict[str, tuple[list[int], Callable[[float], tuple[type, Any]]]] = {
-        "epsilon-greedy (epsilon)": (list(range(-7, -1)),
-                                     lambda p: (EpsilonGreedyBandit, EpsilonGreedyBanditConfig(epsilon=p))),
-        "gradient bandit (alpha)": (list(range(-5, 2)), lambda p: (GradientBandit, GradientBanditConfig(alpha=p))),
+        "epsilon-greedy (epsilon)": (
+            list(range(-7, -1)),
+            lambda p: (EpsilonGreedyBandit, EpsilonGreedyBanditConfig(epsilon=p)),
+        ),
+        "gradient bandit (alpha)": (
+            list(range(-5, 2)),
+            lambda p: (GradientBandit, GradientBanditConfig(alpha=p)),
+        ),
         "UCB (c)": (list(range(-4, 3)), lambda p: (UCB, UCBConfig(c=p))),
         "greedy with optimistic initialization, alpha=0.1 (Q0)": (
             list(range(-2, 3)),
-            lambda p: (EpsilonGreedyBandit, EpsilonGreedyBanditConfig(epsilon=0.0, initial_value=p, step_size=0.1))),
+            lambda p: (
+                EpsilonGreedyBandit,
+                EpsilonGreedyBanditConfig(epsilon=0.0, initial_value=p, step_size=0.1),
+            ),
+        ),
     }
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -329,10 +448,19 @@ def sb_fig_2_6(out: Path, runs: int, steps: int) -> dict[str, Any]:
             cls, config = make(2.0**e)
             means.append(float(_testbed(cls, config, runs, steps)["average_reward"].mean()))
         ax.plot(exponents, means, marker="o", label=label)
-        entries.append({"curve": label, "parameter": [f"2^{e}" for e in exponents],
-                        "parameter_value": [2.0**e for e in exponents], "average_reward_first_steps": means,
-                        "best": {"parameter": f"2^{exponents[int(np.argmax(means))]}", "average_reward": max(means)},
-                        "runs": runs, "steps": steps, "seed": 0, "seed_dependent": True})
+        entries.append(
+            {
+                "curve": label,
+                "parameter": [f"2^{e}" for e in exponents],
+                "parameter_value": [2.0**e for e in exponents],
+                "average_reward_first_steps": means,
+                "best": {"parameter": f"2^{exponents[int(np.argmax(means))]}", "average_reward": max(means)},
+                "runs": runs,
+                "steps": steps,
+                "seed": 0,
+                "seed_dependent": True,
+            }
+        )
     ax.set_xlabel("parameter (log2): epsilon, alpha, c, Q0")
     ax.set_ylabel(f"average reward over first {steps} steps")
     ax.legend(fontsize=8)
@@ -345,10 +473,15 @@ def sb_fig_2_6(out: Path, runs: int, steps: int) -> dict[str, Any]:
 FIGURES: dict[str, tuple[str, Callable[[Path, int, int], dict[str, Any]]]] = {
     "zhao-fig-3.4": ("optimal values and policies, four settings (value iteration)", zhao_fig_3_4),
     "zhao-mc-basic-episode-length": ("MC Basic with episode lengths 1..100", zhao_mc_basic_episode_length),
-    "zhao-mc-epsilon-greedy": ("optimal epsilon-greedy policies for epsilon 0..0.5, MC eps-greedy",
-                               zhao_mc_epsilon_greedy),
+    "zhao-mc-epsilon-greedy": (
+        "optimal epsilon-greedy policies for epsilon 0..0.5, MC eps-greedy",
+        zhao_mc_epsilon_greedy,
+    ),
     "zhao-sgd-mean-estimation": ("SGD / BGD / MBGD on the mean-estimation example", zhao_sgd_mean_estimation),
-    "zhao-robbins-monro": ("Robbins-Monro root finding; incremental mean's 1/sqrt(k) rate", zhao_robbins_monro),
+    "zhao-robbins-monro": (
+        "Robbins-Monro root finding; incremental mean's 1/sqrt(k) rate",
+        zhao_robbins_monro,
+    ),
     "sb-fig-2.2": ("10-armed testbed: epsilon-greedy, eps 0 / 0.01 / 0.1", sb_fig_2_2),
     "sb-fig-2.3": ("optimistic initial values vs realistic epsilon-greedy", sb_fig_2_3),
     "sb-fig-2.4": ("UCB c=2 vs epsilon-greedy 0.1", sb_fig_2_4),
@@ -362,7 +495,9 @@ def reproduce(name: str, out: str | Path = "figures", runs: int = 2000, steps: i
     from rlsuite.common.runs import write_json
 
     if name not in FIGURES:
-        raise UsageError(f"unknown figure {name!r} (known: {', '.join(FIGURES)}; see `rlsuite reproduce --list`)")
+        raise UsageError(
+            f"unknown figure {name!r} (known: {', '.join(FIGURES)}; see `rlsuite reproduce --list`)"
+        )
     for label, value in (("--runs", runs), ("--steps", steps)):
         if value < 1:
             raise UsageError(f"{label} must be a positive integer, got {value}")
@@ -377,7 +512,9 @@ def reproduce(name: str, out: str | Path = "figures", runs: int = 2000, steps: i
 
 
 def add_subcommands(subparsers: Any) -> None:
-    p = subparsers.add_parser("reproduce", help="regenerate a book figure (PNG + JSON of the plotted numbers)")
+    p = subparsers.add_parser(
+        "reproduce", help="regenerate a book figure (PNG + JSON of the plotted numbers)"
+    )
     p.add_argument("name", nargs="?", help="figure name; --list shows them")
     p.add_argument("--list", action="store_true", help="list the figures")
     p.add_argument("--out", default="figures", help="output folder (default: ./figures)")

@@ -50,7 +50,9 @@ def _classes() -> tuple[dict[str, type], type]:
 
 def _check_device(device: str | None) -> None:
     if device not in (None, "auto", "cpu"):
-        raise UsageError(f"--device {device}: the tabular agents run on numpy (CPU); use --device cpu or auto")
+        raise UsageError(
+            f"--device {device}: the tabular agents run on numpy (CPU); use --device cpu or auto"
+        )
 
 
 def _make_env(env_id: str, bandit: bool, runs: int) -> Any:
@@ -96,10 +98,19 @@ def train(args: argparse.Namespace) -> Path:
     history = agent.learn(budget, seed=args.seed, progress=True)
 
     run_dir = make_run_dir(args.runs_dir, env_id, args.algo, args.seed)
-    write_json(run_dir / "config.json", {
-        "family": "tabular", "algo": args.algo, "env_id": env_id, "seed": args.seed, "budget": budget,
-        "budget_unit": cls.budget_unit, "runs": runs, "config": dataclasses.asdict(config),
-    })
+    write_json(
+        run_dir / "config.json",
+        {
+            "family": "tabular",
+            "algo": args.algo,
+            "env_id": env_id,
+            "seed": args.seed,
+            "budget": budget,
+            "budget_unit": cls.budget_unit,
+            "runs": runs,
+            "config": dataclasses.asdict(config),
+        },
+    )
     agent.save(run_dir / "agent")
     history.to_csv(run_dir / "metrics.csv")
     write_plots(agent, history, run_dir, f"{args.algo} on {env_id}")
@@ -118,8 +129,12 @@ def write_plots(agent: Any, history: Any, run_dir: Path, title: str) -> list[Pat
     base = getattr(getattr(agent, "env", None), "unwrapped", None)
     if base is not None and hasattr(base, "kinds"):
         paths.append(plot_value_heatmap(base, agent.state_values, run_dir / "values_heatmap.png", title))
-        paths.append(plot_grid(base, values=agent.state_values, policy=agent.policy,
-                               path=run_dir / "policy.png", title=title) and run_dir / "policy.png")
+        paths.append(
+            plot_grid(
+                base, values=agent.state_values, policy=agent.policy, path=run_dir / "policy.png", title=title
+            )
+            and run_dir / "policy.png"
+        )
     return paths
 
 
@@ -162,8 +177,12 @@ def evaluate(run_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
         agent = cls.load(run_dir / "agent")
         history = agent.learn(meta["budget"], seed=args.seed)
         return {
-            "run_dir": str(run_dir), "algo": meta["algo"], "env_id": meta["env_id"], "runs": agent.num_runs,
-            "steps": meta["budget"], "average_reward": float(history["average_reward"].mean()),
+            "run_dir": str(run_dir),
+            "algo": meta["algo"],
+            "env_id": meta["env_id"],
+            "runs": agent.num_runs,
+            "steps": meta["budget"],
+            "average_reward": float(history["average_reward"].mean()),
             "optimal_action_last_100": float(history["optimal_action"][-100:].mean()),
         }
     agent = cls.load(run_dir / "agent")
@@ -182,8 +201,12 @@ def evaluate(run_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
         returns.append(total)
         discounted.append(disc)
     report: dict[str, Any] = {
-        "run_dir": str(run_dir), "algo": meta["algo"], "env_id": meta["env_id"], "episodes": args.episodes,
-        "mean_return": float(np.mean(returns)), "mean_discounted_return": float(np.mean(discounted)),
+        "run_dir": str(run_dir),
+        "algo": meta["algo"],
+        "env_id": meta["env_id"],
+        "episodes": args.episodes,
+        "mean_return": float(np.mean(returns)),
+        "mean_discounted_return": float(np.mean(discounted)),
     }
     if agent.model is not None and agent.v_star is not None:
         greedy = np.eye(agent.n_actions)[agent.policy.argmax(axis=1)]
@@ -216,7 +239,9 @@ def tour_section(out: Path, quick: bool) -> dict[str, Any]:
         "Sarsa": (ALGORITHMS["sarsa"](env), 3_000_000 // scale),
         "Q-learning (on-policy)": (ALGORITHMS["q_learning"](env), 3_000_000 // scale),
         "Q-learning (off-policy, uniform behaviour)": (
-            ALGORITHMS["q_learning"](env, QLearningConfig(behavior="uniform")), 1_000_000 // scale),
+            ALGORITHMS["q_learning"](env, QLearningConfig(behavior="uniform")),
+            1_000_000 // scale,
+        ),
     }
     plt = _pyplot()
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
@@ -228,9 +253,11 @@ def tour_section(out: Path, quick: bool) -> dict[str, Any]:
         ax1.plot(x, history["value_error"], label=label)
         ax2.plot(x, history["optimal_fraction"], label=label)
         last = history.last()
-        numbers[label] = {"budget": f"{int(history[x_name][-1])} {agent.budget_unit}",
-                          "max |v - v*|": round(last["value_error"], 4),
-                          "states with an optimal greedy action": f"{last['optimal_fraction']:.0%}"}
+        numbers[label] = {
+            "budget": f"{int(history[x_name][-1])} {agent.budget_unit}",
+            "max |v - v*|": round(last["value_error"], 4),
+            "states with an optimal greedy action": f"{last['optimal_fraction']:.0%}",
+        }
     ax1.set_yscale("symlog", linthresh=1e-2)
     ax1.set_ylabel("max |max_a q - v*|")
     ax2.set_ylabel("fraction of states, greedy action optimal")
@@ -241,6 +268,11 @@ def tour_section(out: Path, quick: bool) -> dict[str, Any]:
     fig.suptitle("tabular agents on Zhao's grid world vs the exact optimum (gamma = 0.9)")
     save_figure(fig, out / "tabular_gap_to_optimum.png")
     q_agent = runs["Q-learning (on-policy)"][0]
-    plot_grid(env, values=q_agent.state_values, policy=q_agent.policy, path=out / "tabular_q_learning_policy.png",
-              title="Q-learning: learned values and greedy policy")
+    plot_grid(
+        env,
+        values=q_agent.state_values,
+        policy=q_agent.policy,
+        path=out / "tabular_q_learning_policy.png",
+        title="Q-learning: learned values and greedy policy",
+    )
     return numbers

@@ -61,7 +61,9 @@ class MeanEstimationConfig:
 
     n_samples: int = field(default=100, metadata={"help": "size of the data set"})
     half_width: float = field(default=10.0, metadata={"help": "X is uniform on [-h, h]^2 (mean 0)"})
-    w1: tuple[float, float] = field(default=(50.0, 50.0), metadata={"help": "initial estimate, far from the mean"})
+    w1: tuple[float, float] = field(
+        default=(50.0, 50.0), metadata={"help": "initial estimate, far from the mean"}
+    )
     iterations: int = field(default=30, metadata={"help": "iterations of each method"})
 
 

@@ -28,11 +28,16 @@ class TDConfig:
     gamma: float = field(default=0.9, metadata={"help": "discount factor"})
     alpha: float = field(default=0.1, metadata={"help": "step size at the start"})
     alpha_final: float = field(
-        default=0.01, metadata={"help": "step size at the end of the budget (linear decay; = alpha for constant)"}
+        default=0.01,
+        metadata={"help": "step size at the end of the budget (linear decay; = alpha for constant)"},
     )
-    epsilon: float = field(default=0.1, metadata={"help": "exploration of the epsilon-greedy behaviour policy"})
+    epsilon: float = field(
+        default=0.1, metadata={"help": "exploration of the epsilon-greedy behaviour policy"}
+    )
     num_envs: int = field(default=256, metadata={"help": "env copies stepped at once"})
-    episode_length: int = field(default=10, metadata={"help": "steps between lockstep restarts from random states"})
+    episode_length: int = field(
+        default=10, metadata={"help": "steps between lockstep restarts from random states"}
+    )
     log_every: int = field(default=100, metadata={"help": "batched steps between history rows"})
 
     def __post_init__(self) -> None:
@@ -51,7 +56,8 @@ class TD0Config(TDConfig):
     """TD(0) state-value prediction of a fixed policy."""
 
     policy: Literal["uniform", "optimal"] = field(
-        default="uniform", metadata={"help": "the policy evaluated: uniform random, or optimal (from value iteration)"}
+        default="uniform",
+        metadata={"help": "the policy evaluated: uniform random, or optimal (from value iteration)"},
     )
 
 
@@ -83,7 +89,9 @@ class QLearningConfig(TDConfig):
 
     behavior: Literal["epsilon_greedy", "uniform"] = field(
         default="epsilon_greedy",
-        metadata={"help": "behaviour policy: epsilon-greedy in q (on-policy version) or uniform random (off-policy)"},
+        metadata={
+            "help": "behaviour policy: epsilon-greedy in q (on-policy version) or uniform random (off-policy)"
+        },
     )
 
 
@@ -107,8 +115,9 @@ class _TDAgent(TabularAgent):
         """The policy [S, A] that acts now."""
         return epsilon_greedy(self.q, self.config.epsilon)
 
-    def update(self, s: np.ndarray, a: np.ndarray, r: np.ndarray, s2: np.ndarray, a2: np.ndarray,
-               live: np.ndarray) -> None:
+    def update(
+        self, s: np.ndarray, a: np.ndarray, r: np.ndarray, s2: np.ndarray, a2: np.ndarray, live: np.ndarray
+    ) -> None:
         raise NotImplementedError
 
     def begin_episode(self) -> None:
