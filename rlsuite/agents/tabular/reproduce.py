@@ -442,9 +442,13 @@ def sb_fig_2_6(out: Path, runs: int, steps: int) -> dict[str, Any]:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     entries = []
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=sum(len(e) for e, _ in studies.values()), desc="sb-fig-2.6", unit="setting")
     for label, (exponents, make) in studies.items():
         means = []
         for e in exponents:
+            bar.update(1)
             cls, config = make(2.0**e)
             means.append(float(_testbed(cls, config, runs, steps)["average_reward"].mean()))
         ax.plot(exponents, means, marker="o", label=label)
@@ -461,6 +465,7 @@ def sb_fig_2_6(out: Path, runs: int, steps: int) -> dict[str, Any]:
                 "seed_dependent": True,
             }
         )
+    bar.close()
     ax.set_xlabel("parameter (log2): epsilon, alpha, c, Q0")
     ax.set_ylabel(f"average reward over first {steps} steps")
     ax.legend(fontsize=8)
