@@ -22,6 +22,7 @@ from rlsuite.common.runs import write_json, write_text
 SECTIONS: tuple[tuple[str, str], ...] = (
     ("grid world, solved exactly", "rlsuite.tour:gridworld_section"),
     ("10-armed bandit", "rlsuite.tour:bandit_section"),
+    ("tabular agents", "rlsuite.agents.tabular.runner:tour_section"),
 )
 
 
@@ -88,26 +89,15 @@ def bandit_section(out: Path, quick: bool) -> dict[str, Any]:
     """The 10-armed testbed: epsilon-greedy with sample averages, all runs in one batched env."""
     import gymnasium as gym
 
+    from rlsuite.agents.tabular.bandit import EpsilonGreedyBandit, EpsilonGreedyBanditConfig
     from rlsuite.common.plotting import plot_curves
 
     runs, steps = (200, 500) if quick else (2000, 1000)
     curves: dict[str, np.ndarray] = {}
     for eps in (0.0, 0.01, 0.1):
         envs = gym.make_vec("rlsuite/KArmedBandit-v0", num_envs=runs, vectorization_mode="vector_entry_point")
-        rng = np.random.default_rng(0)
-        envs.reset(seed=0)
-        q = np.zeros((runs, 10))
-        n = np.zeros((runs, 10))
-        rewards = np.zeros(steps)
-        rows = np.arange(runs)
-        for t in range(steps):
-            greedy = (q == q.max(1, keepdims=True)) * rng.random((runs, 10))
-            a = np.where(rng.random(runs) < eps, rng.integers(10, size=runs), greedy.argmax(1))
-            _, r, _, _, _ = envs.step(a)
-            n[rows, a] += 1
-            q[rows, a] += (r - q[rows, a]) / n[rows, a]
-            rewards[t] = r.mean()
-        curves[f"epsilon={eps}"] = rewards
+        history = EpsilonGreedyBandit(envs, EpsilonGreedyBanditConfig(epsilon=eps)).learn(steps, seed=0)
+        curves[f"epsilon={eps}"] = history["average_reward"]
         envs.close()
     plot_curves(curves, out / "bandit_average_reward.png", xlabel="step", ylabel="average reward",
                 title=f"10-armed testbed, {runs} runs")

@@ -1,1 +1,40 @@
-"""Tabular agents: dynamic programming, Monte Carlo, stochastic approximation, TD, bandits."""
+"""Tabular agents: dynamic programming, Monte Carlo, stochastic approximation, TD, bandits.
+
+``ALGORITHMS`` maps each algorithm's name to its class; the config class is ``cls.config_cls``.
+"""
+
+from __future__ import annotations
+
+from rlsuite.agents.tabular.bandit import (
+    UCB,
+    BanditAgent,
+    EpsilonGreedyBandit,
+    GradientBandit,
+    ThompsonSampling,
+)
+from rlsuite.agents.tabular.dp import PolicyIteration, TruncatedPolicyIteration, ValueIteration
+from rlsuite.agents.tabular.mc import MCBasic, MCEpsilonGreedy, MCExploringStarts
+from rlsuite.agents.tabular.td import TD0, ExpectedSarsa, NStepSarsa, QLearning, Sarsa
+
+ALGORITHMS: dict[str, type] = {
+    cls.name: cls
+    for cls in (
+        ValueIteration,
+        PolicyIteration,
+        TruncatedPolicyIteration,
+        MCBasic,
+        MCExploringStarts,
+        MCEpsilonGreedy,
+        TD0,
+        Sarsa,
+        ExpectedSarsa,
+        NStepSarsa,
+        QLearning,
+        EpsilonGreedyBandit,
+        UCB,
+        GradientBandit,
+        ThompsonSampling,
+    )
+}
+
+__all__ = ["ALGORITHMS", "BanditAgent", *[cls.__name__ for cls in ALGORITHMS.values()]]

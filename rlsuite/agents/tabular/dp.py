@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Any
+
 import numpy as np
 
+from rlsuite.agents.base import History, TabularAgent
+from rlsuite.common.errors import UsageError
 from rlsuite.envs.model import TabularModel
 
 
@@ -43,3 +48,207 @@ def policy_evaluation(model: TabularModel, policy: np.ndarray, gamma: float = 0.
     T_pi = np.einsum("sa,sat->st", pi, model.transition_probs)
     R_pi = (pi * model.expected_rewards).sum(axis=1)
     return np.linalg.solve(np.eye(model.n_states) - gamma * T_pi, R_pi)
+
+
+def greedy_policy(q: np.ndarray) -> np.ndarray:
+    """The deterministic greedy policy of ``q`` as action probabilities [S, A] (ties: first action)."""
+    return np.eye(q.shape[1])[q.argmax(axis=1)]
+
+
+def policy_iteration(
+    model: TabularModel, gamma: float = 0.9, max_iters: int = 1000
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Exact optimal policy by policy iteration (exact evaluation, greedy improvement).
+
+    Returns:
+        ``(v, policy, iterations)``: state values [S], greedy policy [S, A], improvements done.
+    """
+    pi = greedy_policy(model.expected_rewards)
+    v = policy_evaluation(model, pi, gamma)
+    for it in range(1, max_iters + 1):
+        q = model.expected_rewards + gamma * (model.transition_probs @ v)
+        new_pi = greedy_policy(_stable_argmax_q(q, pi))
+        v = policy_evaluation(model, new_pi, gamma)
+        if np.array_equal(new_pi, pi):
+            return v, pi, it
+        pi = new_pi
+    return v, pi, max_iters
+
+
+def _stable_argmax_q(q: np.ndarray, pi: np.ndarray, tol: float = 1e-12) -> np.ndarray:
+    """``q`` nudged toward the current policy's actions so exact ties do not make improvement cycle."""
+    return q + tol * pi
+
+
+def iterative_policy_evaluation(
+    model: TabularModel, policy: np.ndarray, v: np.ndarray, gamma: float, sweeps: int
+) -> np.ndarray:
+    """``sweeps`` synchronous Bellman-expectation sweeps ``v <- R_pi + gamma * T_pi v`` from ``v``."""
+    T_pi = np.einsum("sa,sat->st", policy, model.transition_probs)
+    R_pi = (policy * model.expected_rewards).sum(axis=1)
+    for _ in range(sweeps):
+        v = R_pi + gamma * (T_pi @ v)
+    return v
+
+
+@dataclass
+class ValueIterationConfig:
+    """Value iteration (Zhao ch. 4.1)."""
+
+    gamma: float = field(default=0.9, metadata={"help": "discount factor"})
+    tol: float = field(default=1e-6, metadata={"help": "stop when max |v_{k+1} - v_k| < tol"})
+
+
+@dataclass
+class PolicyIterationConfig:
+    """Policy iteration (Zhao ch. 4.2): exact policy evaluation, greedy improvement."""
+
+    gamma: float = field(default=0.9, metadata={"help": "discount factor"})
+
+
+@dataclass
+class TruncatedPolicyIterationConfig:
+    """Truncated policy iteration (Zhao ch. 4.3): a few evaluation sweeps per improvement."""
+
+    gamma: float = field(default=0.9, metadata={"help": "discount factor"})
+    eval_sweeps: int = field(
+        default=5, metadata={"help": "Bellman-expectation sweeps per iteration (j_truncate)"}
+    )
+    tol: float = field(default=1e-6, metadata={"help": "stop when max |v_{k+1} - v_k| < tol"})
+
+    def __post_init__(self) -> None:
+        if self.eval_sweeps < 1:
+            raise ValueError(f"eval_sweeps must be >= 1, got {self.eval_sweeps}")
+
+
+class _DPAgent(TabularAgent):
+    """Model-based agents: need the env's exact model; the budget counts iterations."""
+
+    budget_unit = "iterations"
+    default_budget = 1000
+
+    def __init__(self, env: Any, config: Any = None) -> None:
+        super().__init__(env, config)
+        if self.model is None:
+            raise UsageError(
+                f"{type(self).__name__} needs an env with an exact model (P or transition_probs)"
+            )
+        self.v = np.zeros(self.n_states)
+        self.pi = greedy_policy(self.model.expected_rewards)
+
+    def value_estimate(self) -> np.ndarray:
+        return self.v
+
+    def _q_of(self, v: np.ndarray) -> np.ndarray:
+        return self.model.expected_rewards + self.gamma * (self.model.transition_probs @ v)
+
+    def step(self) -> float:
+        """One iteration; returns max |v_new - v_old|."""
+        raise NotImplementedError
+
+    def learn(self, budget: int | None = None, seed: int = 0, progress: bool = False) -> History:
+        """Iterate until converged or ``budget`` iterations; ``seed`` is unused (DP is deterministic)."""
+        budget = self.check_budget(budget)
+        history = History()
+        for it in range(1, budget + 1):
+            delta = self.step()
+            history.log(iteration=it, delta=delta, **self.truth_metrics())
+            if self.converged(delta):
+                break
+        return history
+
+    def converged(self, delta: float) -> bool:
+        return delta < getattr(self.config, "tol", 0.0)
+
+
+class ValueIteration(_DPAgent):
+    """Value iteration: ``v_{k+1}(s) = max_a [r(s,a) + gamma sum_s' p(s'|s,a) v_k(s')]``."""
+
+    config_cls = ValueIterationConfig
+    name = "value_iteration"
+
+    def step(self) -> float:
+        self.q = self._q_of(self.v)
+        v_new = self.q.max(axis=1)
+        self.pi = greedy_policy(self.q)
+        delta = float(np.max(np.abs(v_new - self.v)))
+        self.v = v_new
+        return delta
+
+
+class PolicyIteration(_DPAgent):
+    """Policy iteration: evaluate the policy exactly, then act greedily on its action values."""
+
+    config_cls = PolicyIterationConfig
+    name = "policy_iteration"
+    default_budget = 100
+
+    def __init__(self, env: Any, config: Any = None) -> None:
+        super().__init__(env, config)
+        self._stable = False
+
+    def step(self) -> float:
+        v_new = policy_evaluation(self.model, self.pi, self.gamma)
+        self.q = self._q_of(v_new)
+        new_pi = greedy_policy(_stable_argmax_q(self.q, self.pi))
+        self._stable = bool(np.array_equal(new_pi, self.pi))
+        self.pi = new_pi
+        delta = float(np.max(np.abs(v_new - self.v)))
+        self.v = v_new
+        return delta
+
+    def converged(self, delta: float) -> bool:
+        return self._stable
+
+
+class TruncatedPolicyIteration(_DPAgent):
+    """Truncated policy iteration: ``eval_sweeps`` evaluation sweeps from the last ``v``, then improve."""
+
+    config_cls = TruncatedPolicyIterationConfig
+    name = "truncated_policy_iteration"
+
+    def step(self) -> float:
+        v_new = iterative_policy_evaluation(self.model, self.pi, self.v, self.gamma, self.config.eval_sweeps)
+        self.q = self._q_of(v_new)
+        self.pi = greedy_policy(_stable_argmax_q(self.q, self.pi))
+        delta = float(np.max(np.abs(v_new - self.v)))
+        self.v = v_new
+        return delta
+
+
+def value_iteration_tables(
+    next_states: np.ndarray,
+    rewards: np.ndarray,
+    gamma: float = 0.9,
+    tol: float = 1e-6,
+    max_iters: int = 100_000,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Value iteration for a deterministic model given as tables ``next_states``/``rewards`` [S, A].
+
+    The same update as :func:`value_iteration` without the dense [S, A, S] array, so it scales
+    to large grids (a 100x100 grid's dense model would need 4 GB).
+
+    Returns:
+        ``(v, q, iterations)``.
+    """
+    # action-major copies: one contiguous gather per action and a SIMD max across actions
+    nxt_t = np.ascontiguousarray(np.asarray(next_states).T)
+    rew_t = np.ascontiguousarray(np.asarray(rewards, dtype=np.float64).T)
+    q_t = np.empty_like(rew_t)
+    v = np.zeros(nxt_t.shape[1])
+    v_new = np.empty_like(v)
+    diff = np.empty_like(v)
+    sweeps = 0
+    while sweeps < max_iters:
+        sweeps += 1
+        np.take(v, nxt_t, out=q_t)
+        q_t *= gamma
+        q_t += rew_t
+        np.maximum.reduce(q_t, axis=0, out=v_new)
+        np.subtract(v_new, v, out=diff)
+        np.abs(diff, out=diff)
+        delta = diff.max()
+        v, v_new = v_new, v
+        if delta < tol:
+            break
+    return v, rewards + gamma * v[next_states], sweeps

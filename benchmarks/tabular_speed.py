@@ -1,0 +1,201 @@
+"""Speed of rlsuite's tabular agents against plain-Python baselines, measured in one run.
+
+    PYTHONPATH=. python benchmarks/tabular_speed.py [--quick]
+
+1. Value iteration on a 100x100 grid world: rlsuite's vectorised sweep vs a plain-Python loop
+   over states and actions doing the same update (same sweeps; the loop is timed on a few sweeps).
+2. The 10-armed testbed (2000 runs x 1000 steps, epsilon-greedy 0.1): rlsuite's agent over the
+   batched env vs a per-run Python loop over the single env (timed on a subset of runs, scaled).
+3. MC epsilon-greedy and Q-learning: episodes per second through the batched env vs a
+   plain-Python agent on the single env (same episode length, same update).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import gymnasium as gym
+import numpy as np
+
+import rlsuite.envs  # noqa: F401
+from rlsuite.agents.tabular.bandit import EpsilonGreedyBandit, EpsilonGreedyBanditConfig
+from rlsuite.agents.tabular.dp import value_iteration_tables
+from rlsuite.agents.tabular.mc import MCEpsilonGreedy, MCEpsilonGreedyConfig
+from rlsuite.agents.tabular.td import QLearning, QLearningConfig
+from rlsuite.envs.gridworld import FORBIDDEN, MOVES, TARGET, Layout
+
+
+def grid_tables(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """next_state / reward tables [S, 5] of a random n x n layout (5% forbidden) with the book's rewards."""
+    layout = Layout.random(n, n, 0.05, np.random.default_rng(seed))
+    rows, cols = np.divmod(np.arange(n * n), n)
+    nr, nc = rows[:, None] + MOVES[:, 0], cols[:, None] + MOVES[:, 1]
+    inside = (nr >= 0) & (nr < n) & (nc >= 0) & (nc < n)
+    nxt = np.where(inside, nr.clip(0, n - 1) * n + nc.clip(0, n - 1), np.arange(n * n)[:, None])
+    kinds = layout.kinds.reshape(-1)[nxt]
+    rew = np.where(~inside, -1.0, np.where(kinds == TARGET, 1.0, np.where(kinds == FORBIDDEN, -1.0, 0.0)))
+    return nxt, rew
+
+
+def python_vi_sweeps(nxt: list[list[int]], rew: list[list[float]], gamma: float, sweeps: int) -> list[float]:
+    v = [0.0] * len(nxt)
+    for _ in range(sweeps):
+        new = [0.0] * len(v)
+        for s in range(len(v)):
+            best = -1e300
+            for a in range(len(nxt[s])):
+                q = rew[s][a] + gamma * v[nxt[s][a]]
+                if q > best:
+                    best = q
+            new[s] = best
+        v = new
+    return v
+
+
+def bench_value_iteration(n: int) -> dict:
+    nxt, rew = grid_tables(n)
+    t0 = time.perf_counter()
+    _, _, sweeps = value_iteration_tables(nxt, rew, 0.9, tol=1e-6)
+    t_vec = (time.perf_counter() - t0) / sweeps
+    k = 5
+    nxt_l, rew_l = nxt.tolist(), rew.tolist()
+    t0 = time.perf_counter()
+    v_py = python_vi_sweeps(nxt_l, rew_l, 0.9, k)
+    t_py = (time.perf_counter() - t0) / k
+    v_check, _, _ = value_iteration_tables(nxt, rew, 0.9, tol=0.0, max_iters=k)
+    assert np.allclose(v_py, v_check), "the baseline computes a different update"
+    return {
+        "grid": f"{n}x{n}",
+        "sweeps": sweeps,
+        "vectorised_ms_per_sweep": 1e3 * t_vec,
+        "python_ms_per_sweep": 1e3 * t_py,
+        "ratio": t_py / t_vec,
+    }
+
+
+def bench_bandit(runs: int, steps: int, loop_runs: int) -> dict:
+    envs = gym.make_vec("rlsuite/KArmedBandit-v0", num_envs=runs, vectorization_mode="vector_entry_point")
+    agent = EpsilonGreedyBandit(envs, EpsilonGreedyBanditConfig(epsilon=0.1))
+    t0 = time.perf_counter()
+    agent.learn(steps, seed=0)
+    t_vec = time.perf_counter() - t0
+    env = gym.make("rlsuite/KArmedBandit-v0")
+    rng = np.random.default_rng(0)
+    t0 = time.perf_counter()
+    for run in range(loop_runs):
+        env.reset(seed=run)
+        q, n = np.zeros(10), np.zeros(10)
+        for _ in range(steps):
+            a = int(rng.integers(10)) if rng.random() < 0.1 else int(rng.choice(np.flatnonzero(q == q.max())))
+            _, r, _, _, _ = env.step(a)
+            n[a] += 1
+            q[a] += (r - q[a]) / n[a]
+    t_loop = (time.perf_counter() - t0) * runs / loop_runs
+    return {
+        "testbed": f"{runs} runs x {steps} steps",
+        "batched_s": t_vec,
+        "per_run_loop_s": t_loop,
+        "loop_measured_on_runs": loop_runs,
+        "ratio": t_loop / t_vec,
+    }
+
+
+def python_mc_eps_greedy(
+    env: gym.Env, episodes: int, length: int, eps: float, rng: np.random.Generator
+) -> None:
+    q, sums, counts = np.zeros((25, 5)), np.zeros((25, 5)), np.zeros((25, 5))
+    for ep in range(episodes):
+        s, _ = env.reset(seed=ep, options={"start": int(rng.integers(25))})
+        traj = []
+        for _ in range(length):
+            a = int(rng.integers(5)) if rng.random() < eps else int(q[s].argmax())
+            s2, r, _, _, _ = env.step(a)
+            traj.append((s, a, r))
+            s = s2
+        g = 0.0
+        for s, a, r in reversed(traj):
+            g = r + 0.9 * g
+            sums[s, a] += g
+            counts[s, a] += 1
+        q = np.divide(sums, counts, out=q, where=counts > 0)
+
+
+def python_q_learning(env: gym.Env, episodes: int, length: int, eps: float, rng: np.random.Generator) -> None:
+    q = np.zeros((25, 5))
+    for ep in range(episodes):
+        s, _ = env.reset(seed=ep, options={"start": int(rng.integers(25))})
+        for _ in range(length):
+            a = int(rng.integers(5)) if rng.random() < eps else int(q[s].argmax())
+            s2, r, _, _, _ = env.step(a)
+            q[s, a] += 0.1 * (r + 0.9 * q[s2].max() - q[s, a])
+            s = s2
+
+
+def bench_sample_based(quick: bool) -> dict:
+    env = gym.make("rlsuite/GridWorld-v0", max_episode_steps=None)
+    rng = np.random.default_rng(0)
+    out = {}
+    # MC epsilon-greedy: episodes of 100 steps
+    n_single = 50 if quick else 200
+    t0 = time.perf_counter()
+    python_mc_eps_greedy(env, n_single, 100, 0.1, rng)
+    single = n_single / (time.perf_counter() - t0)
+    agent = MCEpsilonGreedy(env, MCEpsilonGreedyConfig(num_envs=2000, episode_length=100))
+    n_batched = 20_000 if quick else 100_000
+    t0 = time.perf_counter()
+    agent.learn(n_batched, seed=0)
+    batched = n_batched / (time.perf_counter() - t0)
+    out["mc_epsilon_greedy"] = {
+        "episode_length": 100,
+        "single_env_episodes_per_s": single,
+        "batched_episodes_per_s": batched,
+        "ratio": batched / single,
+    }
+    # Q-learning: episodes of 10 steps (the agent's lockstep restart period)
+    n_single = 500 if quick else 2000
+    t0 = time.perf_counter()
+    python_q_learning(env, n_single, 10, 0.1, rng)
+    single = n_single / (time.perf_counter() - t0)
+    cfg = QLearningConfig(num_envs=1024, episode_length=10, log_every=10**9)
+    agent = QLearning(env, cfg)
+    steps = 1_000_000 if quick else 4_000_000
+    t0 = time.perf_counter()
+    agent.learn(steps, seed=0)
+    batched = steps / 10 / (time.perf_counter() - t0)
+    out["q_learning"] = {
+        "episode_length": 10,
+        "single_env_episodes_per_s": single,
+        "batched_episodes_per_s": batched,
+        "ratio": batched / single,
+    }
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller baselines")
+    args = parser.parse_args()
+    vi = bench_value_iteration(100)
+    print(
+        f"value iteration, {vi['grid']} grid ({vi['sweeps']} sweeps to tol 1e-6): "
+        f"{vi['vectorised_ms_per_sweep']:.2f} ms/sweep vectorised "
+        f"vs {vi['python_ms_per_sweep']:.1f} ms/sweep "
+        f"plain Python -> {vi['ratio']:.0f}x"
+    )
+    bandit = bench_bandit(2000, 1000, 20 if args.quick else 100)
+    print(
+        f"bandit testbed {bandit['testbed']}: {bandit['batched_s']:.2f} s batched "
+        f"vs {bandit['per_run_loop_s']:.1f} s "
+        f"per-run loop (measured on {bandit['loop_measured_on_runs']} runs, scaled) -> {bandit['ratio']:.0f}x"
+    )
+    for name, r in bench_sample_based(args.quick).items():
+        print(
+            f"{name} (episodes of {r['episode_length']} steps): "
+            f"{r['batched_episodes_per_s']:.0f} episodes/s batched "
+            f"vs {r['single_env_episodes_per_s']:.0f} episodes/s single env -> {r['ratio']:.0f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,279 @@
+"""Temporal-difference learning (Zhao ch. 7): TD(0), Sarsa, Expected Sarsa, n-step Sarsa, Q-learning.
+
+Many copies of the env step at once through the batched env; each batched step updates every
+visited entry once by the mean TD error of that entry's samples in the batch (so a step size
+``alpha`` means the same as in the one-sample rule). Episodes run in lockstep: all copies
+restart together every ``episode_length`` steps from uniformly random states (exploring
+starts over states, so every state keeps being visited on a continuing task).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from rlsuite.agents.base import History, TabularAgent, epsilon_greedy, sample_actions
+from rlsuite.agents.tabular.batch import make_batched, reset_to, start_states
+from rlsuite.agents.tabular.dp import greedy_policy, policy_evaluation
+
+
+@dataclass
+class TDConfig:
+    """Shared TD settings; the defaults suit the book's 5x5 grid world."""
+
+    gamma: float = field(default=0.9, metadata={"help": "discount factor"})
+    alpha: float = field(default=0.1, metadata={"help": "step size at the start"})
+    alpha_final: float = field(
+        default=0.01,
+        metadata={"help": "step size at the end of the budget (linear decay; = alpha for constant)"},
+    )
+    epsilon: float = field(
+        default=0.1, metadata={"help": "exploration of the epsilon-greedy behaviour policy"}
+    )
+    num_envs: int = field(default=256, metadata={"help": "env copies stepped at once"})
+    episode_length: int = field(
+        default=10, metadata={"help": "steps between lockstep restarts from random states"}
+    )
+    log_every: int = field(default=100, metadata={"help": "batched steps between history rows"})
+
+    def __post_init__(self) -> None:
+        for name in ("alpha", "alpha_final"):
+            if not 0.0 < getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must lie in (0, 1], got {getattr(self, name)}")
+        if not 0.0 <= self.epsilon <= 1.0:
+            raise ValueError(f"epsilon must lie in [0, 1], got {self.epsilon}")
+        for name in ("num_envs", "episode_length", "log_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+
+
+@dataclass
+class TD0Config(TDConfig):
+    """TD(0) state-value prediction of a fixed policy."""
+
+    policy: Literal["uniform", "optimal"] = field(
+        default="uniform",
+        metadata={"help": "the policy evaluated: uniform random, or optimal (from value iteration)"},
+    )
+
+
+@dataclass
+class SarsaConfig(TDConfig):
+    """Sarsa: on-policy TD control with an epsilon-greedy policy."""
+
+
+@dataclass
+class ExpectedSarsaConfig(TDConfig):
+    """Expected Sarsa: the target averages q over the next action's policy."""
+
+
+@dataclass
+class NStepSarsaConfig(TDConfig):
+    """n-step Sarsa: the target sums n rewards, then bootstraps."""
+
+    n: int = field(default=3, metadata={"help": "steps before bootstrapping"})
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 1 <= self.n < self.episode_length:
+            raise ValueError(f"n must lie in [1, episode_length), got {self.n}")
+
+
+@dataclass
+class QLearningConfig(TDConfig):
+    """Q-learning: off-policy TD control toward the greedy policy."""
+
+    behavior: Literal["epsilon_greedy", "uniform"] = field(
+        default="epsilon_greedy",
+        metadata={
+            "help": "behaviour policy: epsilon-greedy in q (on-policy version) or uniform random (off-policy)"
+        },
+    )
+
+
+def batch_update(table: np.ndarray, index: np.ndarray, delta: np.ndarray, alpha: float) -> None:
+    """``table[i] += alpha * mean(delta at i)`` for every distinct ``i`` in ``index`` (flat views)."""
+    flat = table.reshape(-1)
+    sums = np.bincount(index, weights=delta, minlength=flat.size)
+    counts = np.bincount(index, minlength=flat.size)
+    hit = counts > 0
+    flat[hit] += alpha * sums[hit] / counts[hit]
+
+
+class _TDAgent(TabularAgent):
+    """The batched TD loop: lockstep episodes, one update per batched step. The budget counts env steps."""
+
+    budget_unit = "steps"
+    default_budget = 3_000_000
+    alpha: float = 0.1
+
+    def behaviour(self) -> np.ndarray:
+        """The policy [S, A] that acts now."""
+        return epsilon_greedy(self.q, self.config.epsilon)
+
+    def update(
+        self, s: np.ndarray, a: np.ndarray, r: np.ndarray, s2: np.ndarray, a2: np.ndarray, live: np.ndarray
+    ) -> None:
+        raise NotImplementedError
+
+    def begin_episode(self) -> None:
+        """Called at each lockstep restart."""
+
+    def learned_policy(self) -> np.ndarray:
+        return epsilon_greedy(self.q, self.config.epsilon)
+
+    def learn(self, budget: int | None = None, seed: int = 0, progress: bool = False) -> History:
+        budget = self.check_budget(budget)
+        cfg = self.config
+        rng = np.random.default_rng(seed)
+        venv = make_batched(self.env, cfg.num_envs)
+        venv.reset(seed=seed)
+        allowed = start_states(self.env, self.n_states)
+        history = History()
+        n_batches = max(1, budget // cfg.num_envs)
+        s = np.zeros(cfg.num_envs, dtype=np.int64)
+        a = s
+        live = np.ones(cfg.num_envs, dtype=bool)
+        for t in tqdm(range(n_batches), desc=self.name, disable=not progress, unit="batch"):
+            self.alpha = cfg.alpha + (cfg.alpha_final - cfg.alpha) * t / max(1, n_batches - 1)
+            if t % cfg.episode_length == 0:
+                s = reset_to(venv, rng.choice(allowed, cfg.num_envs))
+                live = np.ones(cfg.num_envs, dtype=bool)
+                self.begin_episode()
+                a = sample_actions(self.behaviour(), s, rng)
+            obs, r, term, _, _ = venv.step(a)
+            s2 = np.asarray(obs, dtype=np.int64)
+            term = np.asarray(term, dtype=bool)
+            a2 = sample_actions(self.behaviour(), s2, rng)
+            self.update(s, a, np.asarray(r, dtype=float), s2, a2, live, term & live)
+            live = live & ~term
+            s, a = s2, a2
+            if (t + 1) % cfg.log_every == 0 or t + 1 == n_batches:
+                self.pi = self.learned_policy()
+                history.log(steps=(t + 1) * cfg.num_envs, **self.truth_metrics())
+        venv.close()
+        self.pi = self.learned_policy()
+        return history
+
+
+class Sarsa(_TDAgent):
+    """Sarsa: ``q(s,a) += alpha [r + gamma q(s',a') - q(s,a)]``, a' from the epsilon-greedy policy."""
+
+    config_cls = SarsaConfig
+    name = "sarsa"
+
+    def update(self, s, a, r, s2, a2, live, term):  # type: ignore[no-untyped-def]
+        target = r + self.gamma * self.q[s2, a2] * ~term
+        batch_update(self.q, (s * self.n_actions + a)[live], (target - self.q[s, a])[live], self.alpha)
+
+
+class ExpectedSarsa(_TDAgent):
+    """Expected Sarsa: ``q(s,a) += alpha [r + gamma sum_a' pi(a'|s') q(s',a') - q(s,a)]``."""
+
+    config_cls = ExpectedSarsaConfig
+    name = "expected_sarsa"
+
+    def update(self, s, a, r, s2, a2, live, term):  # type: ignore[no-untyped-def]
+        pi = self.behaviour()
+        expected = (pi[s2] * self.q[s2]).sum(axis=1)
+        target = r + self.gamma * expected * ~term
+        batch_update(self.q, (s * self.n_actions + a)[live], (target - self.q[s, a])[live], self.alpha)
+
+
+class QLearning(_TDAgent):
+    """Q-learning: ``q(s,a) += alpha [r + gamma max_a' q(s',a') - q(s,a)]``; learns the greedy policy."""
+
+    config_cls = QLearningConfig
+    name = "q_learning"
+
+    def behaviour(self) -> np.ndarray:
+        if self.config.behavior == "uniform":
+            return np.full((self.n_states, self.n_actions), 1.0 / self.n_actions)
+        return epsilon_greedy(self.q, self.config.epsilon)
+
+    def learned_policy(self) -> np.ndarray:
+        return greedy_policy(self.q)
+
+    def update(self, s, a, r, s2, a2, live, term):  # type: ignore[no-untyped-def]
+        target = r + self.gamma * self.q[s2].max(axis=1) * ~term
+        batch_update(self.q, (s * self.n_actions + a)[live], (target - self.q[s, a])[live], self.alpha)
+
+
+class NStepSarsa(_TDAgent):
+    """n-step Sarsa: the target ``r_t + ... + gamma^{n-1} r_{t+n-1} + gamma^n q(s_{t+n}, a_{t+n})``.
+
+    Each copy keeps its last n (s, a, r); at each step the entry from n steps ago is updated.
+    Entries whose episode terminated inside their window do not bootstrap; at a lockstep
+    restart the pending entries are updated with the rewards they have and the last bootstrap.
+    """
+
+    config_cls = NStepSarsaConfig
+    name = "n_step_sarsa"
+
+    def __init__(self, env: Any, config: Any = None) -> None:
+        super().__init__(env, config)
+        self.buffer: deque[list[np.ndarray]] = deque()
+        self._next: tuple[np.ndarray, np.ndarray] | None = None
+
+    def _update_head(self, s2: np.ndarray, a2: np.ndarray) -> None:
+        """Update the oldest pending entry from the rewards after it, bootstrapping at (s2, a2)."""
+        g = np.zeros(len(s2))
+        for k, (_, _, rk, _, _) in enumerate(self.buffer):
+            g += self.gamma**k * rk
+        s0, a0, _, live0, ended0 = self.buffer.popleft()
+        g += self.gamma ** (len(self.buffer) + 1) * self.q[s2, a2] * ~ended0
+        batch_update(self.q, (s0 * self.n_actions + a0)[live0], (g - self.q[s0, a0])[live0], self.alpha)
+
+    def begin_episode(self) -> None:
+        while self.buffer and self._next is not None:
+            self._update_head(*self._next)
+        self.buffer.clear()
+
+    def update(self, s, a, r, s2, a2, live, term):  # type: ignore[no-untyped-def]
+        self.buffer.append([s, a, r * live, live.copy(), np.zeros(len(s), dtype=bool)])
+        for entry in self.buffer:
+            entry[4] = entry[4] | term
+        self._next = (s2, a2)
+        if len(self.buffer) == self.config.n:
+            self._update_head(s2, a2)
+
+
+class TD0(_TDAgent):
+    """TD(0) prediction: ``v(s) += alpha [r + gamma v(s') - v(s)]`` for a fixed policy.
+
+    With an exact model the history records ``max |v - v_pi|`` against the exact ``v_pi``.
+    """
+
+    config_cls = TD0Config
+    name = "td0"
+
+    def __init__(self, env: Any, config: Any = None) -> None:
+        super().__init__(env, config)
+        self.v = np.zeros(self.n_states)
+        if self.config.policy == "optimal":
+            if self.q_star is None:
+                raise ValueError("policy='optimal' needs an env with an exact model")
+            self.pi = greedy_policy(self.q_star)
+        self.v_pi = None if self.model is None else policy_evaluation(self.model, self.pi, self.gamma)
+
+    def behaviour(self) -> np.ndarray:
+        return self.pi
+
+    def learned_policy(self) -> np.ndarray:
+        return self.pi
+
+    def value_estimate(self) -> np.ndarray:
+        return self.v
+
+    def truth_metrics(self) -> dict[str, float]:
+        if self.v_pi is None:
+            return {}
+        return {"value_error": float(np.max(np.abs(self.v - self.v_pi)))}
+
+    def update(self, s, a, r, s2, a2, live, term):  # type: ignore[no-untyped-def]
+        target = r + self.gamma * self.v[s2] * ~term
+        batch_update(self.v, s[live], (target - self.v[s])[live], self.alpha)

@@ -1,0 +1,92 @@
+"""Bandit agents against Sutton & Barto's figures 2.2-2.5 (fewer runs than the book; orderings, levels)."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import rlsuite.envs  # noqa: F401
+from rlsuite.agents.tabular.bandit import (
+    UCB,
+    BanditAgent,
+    EpsilonGreedyBandit,
+    EpsilonGreedyBanditConfig,
+    GradientBandit,
+    GradientBanditConfig,
+    ThompsonSampling,
+    ThompsonSamplingConfig,
+    UCBConfig,
+)
+
+RUNS = 500
+
+
+def run(cls: type, config, env_id: str = "rlsuite/KArmedBandit-v0", seed: int = 0, **kwargs):
+    envs = gym.make_vec(env_id, num_envs=RUNS, vectorization_mode="vector_entry_point", **kwargs)
+    history = cls(envs, config).learn(1000, seed=seed)
+    return history["average_reward"], history["optimal_action"]
+
+
+def test_figure_2_2_epsilon_greedy_levels() -> None:
+    greedy_r, greedy_o = run(EpsilonGreedyBandit, EpsilonGreedyBanditConfig(epsilon=0.0))
+    eps_r, eps_o = run(EpsilonGreedyBandit, EpsilonGreedyBanditConfig(epsilon=0.1))
+    small_r, _ = run(EpsilonGreedyBandit, EpsilonGreedyBanditConfig(epsilon=0.01))
+    # the book: greedy levels off near 1.0 and ~1/3 optimal; epsilon=0.1 near 1.35-1.4 and ~80% optimal
+    assert 0.9 < greedy_r[-200:].mean() < 1.15 and greedy_o[-200:].mean() < 0.45
+    assert 1.28 < eps_r[-200:].mean() < 1.5 and 0.72 < eps_o[-100:].mean() < 0.88
+    assert greedy_r[-200:].mean() < small_r[-200:].mean() < eps_r[-200:].mean()
+
+
+def test_figure_2_3_optimistic_initial_values_beat_realistic() -> None:
+    _, opt_o = run(
+        EpsilonGreedyBandit, EpsilonGreedyBanditConfig(epsilon=0.0, initial_value=5.0, step_size=0.1)
+    )
+    _, real_o = run(
+        EpsilonGreedyBandit, EpsilonGreedyBanditConfig(epsilon=0.1, initial_value=0.0, step_size=0.1)
+    )
+    assert opt_o[-300:].mean() > real_o[-300:].mean() + 0.03
+    assert opt_o[:5].mean() < real_o[:5].mean() + 0.05  # optimism explores first: it starts worse or equal
+
+
+def test_figure_2_4_ucb_beats_epsilon_greedy() -> None:
+    ucb_r, _ = run(UCB, UCBConfig(c=2.0))
+    eps_r, _ = run(EpsilonGreedyBandit, EpsilonGreedyBanditConfig(epsilon=0.1))
+    assert ucb_r[100:].mean() > eps_r[100:].mean() + 0.03
+    assert ucb_r[10] > ucb_r[9] + 0.3  # the spike at step 11 once every arm has been tried
+
+
+def test_figure_2_5_gradient_bandit_baseline_matters() -> None:
+    with_o = run(GradientBandit, GradientBanditConfig(alpha=0.1, baseline=True), q_mean=4.0)[1]
+    without_o = run(GradientBandit, GradientBanditConfig(alpha=0.1, baseline=False), q_mean=4.0)[1]
+    assert with_o[-100:].mean() > 0.75
+    assert without_o[-100:].mean() < with_o[-100:].mean() - 0.2
+
+
+@pytest.mark.parametrize(
+    ("model", "env_id"),
+    [("gaussian", "rlsuite/KArmedBandit-v0"), ("bernoulli", "rlsuite/BernoulliBandit-v0")],
+)
+def test_thompson_sampling_learns(model: str, env_id: str) -> None:
+    _, ts_o = run(ThompsonSampling, ThompsonSamplingConfig(model=model), env_id=env_id)
+    _, eps_o = run(EpsilonGreedyBandit, EpsilonGreedyBanditConfig(epsilon=0.1), env_id=env_id)
+    assert ts_o[-100:].mean() > 0.7 and ts_o[-100:].mean() > eps_o[-100:].mean()
+
+
+def test_same_seed_same_curve_and_save_load(tmp_path) -> None:
+    envs = gym.make_vec("rlsuite/KArmedBandit-v0", num_envs=50, vectorization_mode="vector_entry_point")
+    a = GradientBandit(envs)
+    h1 = a.learn(200, seed=7)
+    a.save(tmp_path / "agent")
+    b = BanditAgent.load(tmp_path / "agent")
+    assert type(b) is GradientBandit and b.num_runs == 50
+    for key, value in a.arrays().items():
+        np.testing.assert_array_equal(b.arrays()[key], value)
+    np.testing.assert_array_equal(b.policy, a.policy)
+    h2 = b.learn(200, seed=7)
+    np.testing.assert_array_equal(h1["average_reward"], h2["average_reward"])
+
+
+def test_bandit_agent_refuses_a_single_env() -> None:
+    with pytest.raises(ValueError, match="batched bandit env"):
+        EpsilonGreedyBandit(gym.make("rlsuite/KArmedBandit-v0"))

@@ -1,0 +1,54 @@
+"""Stochastic approximation (Zhao ch. 6): estimates converge at the rates the book shows."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rlsuite.agents.tabular.sa import gradient_mean_estimation, incremental_mean, robbins_monro
+
+
+def test_incremental_mean_is_the_running_mean() -> None:
+    x = np.random.default_rng(0).normal(size=(50, 3))
+    w = incremental_mean(x)
+    np.testing.assert_allclose(w[1:], np.cumsum(x, axis=0) / np.arange(1, 51)[:, None])
+
+
+def test_incremental_mean_error_falls_as_one_over_sqrt_k() -> None:
+    x = np.random.default_rng(1).normal(1.0, 1.0, size=(2500, 400))
+    err = np.abs(incremental_mean(x)[1:] - 1.0).mean(axis=1)
+    ratio = err[99] / err[2499]  # k = 100 vs k = 2500: sqrt(25) = 5
+    assert 4.0 < ratio < 6.2
+    np.testing.assert_allclose(err[2499], np.sqrt(2 / np.pi / 2500), rtol=0.1)
+
+
+def test_robbins_monro_finds_the_root_from_noisy_observations() -> None:
+    rng = np.random.default_rng(2)
+    w = robbins_monro(
+        lambda w, r: np.tanh(w - 1.0) + 0.5 * r.standard_normal(np.shape(w)), np.full(300, 3.0), 2000, rng
+    )
+    err = np.abs(w - 1.0).mean(axis=1)
+    assert err[-1] < 0.1 < err[10]
+    assert err[-1] < err[200] < err[20]
+
+
+def test_larger_batches_estimate_the_mean_better() -> None:
+    rng = np.random.default_rng(3)
+    data = rng.uniform(-10, 10, size=(100, 2))
+    mean = data.mean(axis=0)
+    final = {}
+    for method, m in (("sgd", 1), ("mbgd", 5), ("mbgd", 50)):
+        errs = [
+            np.linalg.norm(
+                gradient_mean_estimation(
+                    data, np.array([50.0, 50.0]), 30, method, np.random.default_rng(s), batch_size=m
+                )[-1]
+                - mean
+            )
+            for s in range(200)
+        ]
+        final[m] = float(np.mean(errs))
+    assert final[1] > final[5] > final[50]
+    bgd = gradient_mean_estimation(data, np.array([50.0, 50.0]), 5, "bgd", rng)
+    np.testing.assert_allclose(
+        bgd[1:], np.broadcast_to(mean, (5, 2)), atol=1e-12
+    )  # a_1 = 1: exact in one step
