@@ -230,3 +230,28 @@ def test_plot_grid_writes_png(tmp_path) -> None:
     path = plot_grid(env, values=v, policy=q.argmax(1), path=tmp_path / "v.png", title="t")
     assert (tmp_path / "v.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert path is not None
+
+
+def test_large_grids_use_the_compact_model() -> None:
+    env = GridWorldEnv(n_rows=100, n_cols=100, random_layout=True, forbidden_fraction=0.05, layout_seed=0)
+    model = tabular_model(env)
+    assert model.deterministic and model.next_states.shape == (1, 5, 10_000)
+    v, q, _ = value_iteration(model, gamma=0.9, tol=1e-8)
+    assert v[env.target_state] == pytest.approx(10.0, abs=1e-6)  # stay on the target forever: 1 / (1 - 0.9)
+    np.testing.assert_allclose(q.max(axis=1), v, atol=1e-7)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"slip_prob": 0.3}, {"slip_prob": 0.2, "terminate_at_target": True}])
+def test_compact_and_dense_models_agree(kwargs: dict) -> None:
+    env = GridWorldEnv(**kwargs)
+    model = tabular_model(env)
+    v = np.random.default_rng(0).normal(size=env.n_states)
+    dense = env.expected_rewards + 0.9 * (env.transition_probs @ v)
+    np.testing.assert_allclose(model.q_values(v, 0.9), dense)
+    from_p = np.zeros_like(dense)
+    for s in range(env.n_states):
+        for a in range(env.n_actions):
+            from_p[s, a] = sum(p * (r + (0.0 if d else 0.9 * v[ns])) for p, ns, r, d in env.P[s][a])
+    if env.terminate_at_target:  # P drops the absorbing target's value; the dense model keeps v(target)
+        from_p += 0.9 * env.transition_probs[:, :, env.target_state] * v[env.target_state]
+    np.testing.assert_allclose(from_p, dense)

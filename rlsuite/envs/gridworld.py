@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+
+from rlsuite.envs.model import TabularModel
 
 Cell = tuple[int, int]
 ObservationKind = Literal["index", "coords", "onehot"]
@@ -220,7 +223,9 @@ class GridWorldEnv(gym.Env[Any, np.int64]):
     ## Exact model
     ``env.unwrapped.P[s][a] = [(prob, next_state, reward, terminated), ...]`` (FrozenLake's
     convention), ``transition_probs`` ``[S, A, S]`` and ``expected_rewards`` ``[S, A]`` for
-    vectorised solvers, and ``next_state_table`` / ``reward_table`` ``[S, A]`` for the intended moves.
+    vectorised solvers, ``tabular_model`` (a compact :class:`~rlsuite.envs.model.TabularModel`
+    that scales to 100x100 grids and more), and ``next_state_table`` / ``reward_table`` ``[S, A]``
+    for the intended moves. ``P`` and the dense array are built on first use.
 
     ## Arguments
     ```python
@@ -350,52 +355,69 @@ class GridWorldEnv(gym.Env[Any, np.int64]):
         return (r + 1, c + 1) if one_indexed else (r, c)
 
     # ----- the model -----
-    def _move(self, s: int, a: int) -> tuple[int, float]:
-        """The deterministic outcome (next state, reward) of taking action ``a`` in ``s``."""
-        r, c = self.to_cell(s)
-        nr, nc = r + int(MOVES[a, 0]), c + int(MOVES[a, 1])
-        if not (0 <= nr < self.n_rows and 0 <= nc < self.n_cols):
-            return s, self.rewards["boundary"]
-        kind = self.kinds[nr, nc]
-        if kind == TARGET:
-            return self.to_state((nr, nc)), self.rewards["target"]
-        if kind == FORBIDDEN:
-            return (self.to_state((nr, nc)) if self.forbidden_enterable else s), self.rewards["forbidden"]
-        return self.to_state((nr, nc)), self.rewards["other"]
-
     def _build_model(self) -> None:
+        """The intended-move tables [S, A], the compact model, and (on demand) ``P`` and the dense array."""
         S, A = self.n_states, self.n_actions
-        self.next_state_table = np.zeros((S, A), dtype=np.int64)
-        self.reward_table = np.zeros((S, A), dtype=np.float64)
-        for s in range(S):
-            for a in range(A):
-                self.next_state_table[s, a], self.reward_table[s, a] = self._move(s, a)
-        absorbing = self.terminate_at_target
-        if absorbing:  # the target is terminal: a zero-reward self-loop
+        rows, cols = np.divmod(np.arange(S), self.n_cols)
+        nr, nc = rows[:, None] + MOVES[:, 0], cols[:, None] + MOVES[:, 1]  # [S, A]
+        inside = (nr >= 0) & (nr < self.n_rows) & (nc >= 0) & (nc < self.n_cols)
+        moved = nr.clip(0, self.n_rows - 1) * self.n_cols + nc.clip(0, self.n_cols - 1)
+        kind = self.kinds.reshape(-1)[moved]
+        rw = self.rewards
+        reward = np.where(kind == TARGET, rw["target"], np.where(kind == FORBIDDEN, rw["forbidden"], rw["other"]))
+        blocked = ~inside | ((kind == FORBIDDEN) & (not self.forbidden_enterable))
+        stay = np.broadcast_to(np.arange(S)[:, None], (S, A))
+        self.next_state_table = np.where(inside & ~blocked, moved, stay).astype(np.int64)
+        self.reward_table = np.where(inside, reward, rw["boundary"]).astype(np.float64)
+        if self.terminate_at_target:  # the target is terminal: a zero-reward self-loop
             self.next_state_table[self.target_state] = self.target_state
             self.reward_table[self.target_state] = 0.0
-        self.transition_probs = np.zeros((S, A, S))
-        self.expected_rewards = np.zeros((S, A))
-        self.P: dict[int, dict[int, list[tuple[float, int, float, bool]]]] = {}
-        p_other = self.slip_prob / (A - 1)
-        for s in range(S):
-            self.P[s] = {}
-            for a in range(A):
-                if absorbing and s == self.target_state:
-                    outcomes = {(s, 0.0): 1.0}
-                else:
-                    outcomes: dict[tuple[int, float], float] = {}
-                    for b in range(A):
-                        p = 1.0 - self.slip_prob if b == a else p_other
-                        if p > 0.0:
-                            key = (int(self.next_state_table[s, b]), float(self.reward_table[s, b]))
-                            outcomes[key] = outcomes.get(key, 0.0) + p
-                self.P[s][a] = []
-                for (ns, rew), p in outcomes.items():
-                    done = absorbing and ns == self.target_state
-                    self.P[s][a].append((p, ns, rew, done))
-                    self.transition_probs[s, a, ns] += p
-                    self.expected_rewards[s, a] += p * rew
+        # Compact model: K outcomes per (s, a), action-major [K, A, S]. Slipping replaces the
+        # intended action by one of the other four, uniformly.
+        if self.slip_prob == 0.0:
+            next_states = self.next_state_table.T[None]
+            next_probs = np.ones((1, A, S))
+            next_rewards = self.reward_table.T[None]
+        else:
+            next_states = np.broadcast_to(self.next_state_table.T[:, None, :], (A, A, S)).copy()
+            next_rewards = np.broadcast_to(self.reward_table.T[:, None, :], (A, A, S))
+            eye = np.eye(A)[:, :, None]
+            next_probs = np.broadcast_to(eye * (1 - self.slip_prob) + (1 - eye) * self.slip_prob / (A - 1), (A, A, S))
+            if self.terminate_at_target:
+                next_probs = next_probs.copy()
+                next_probs[:, :, self.target_state] = eye[:, :, 0]
+        self.expected_rewards = np.einsum("kas,kas->sa", next_probs, next_rewards)
+        self._next_rewards = next_rewards
+        self.tabular_model = TabularModel(self.expected_rewards, next_states=next_states, next_probs=next_probs)
+
+    @cached_property
+    def P(self) -> dict[int, dict[int, list[tuple[float, int, float, bool]]]]:
+        """``P[s][a] = [(prob, next_state, reward, terminated), ...]`` (FrozenLake's convention)."""
+        model = self.tabular_model
+        assert model.next_states is not None and model.next_probs is not None
+        P: dict[int, dict[int, list[tuple[float, int, float, bool]]]] = {}
+        for s in range(self.n_states):
+            P[s] = {}
+            for a in range(self.n_actions):
+                outcomes: dict[tuple[int, float], float] = {}
+                for k in range(model.next_states.shape[0]):
+                    p = float(model.next_probs[k, a, s])
+                    if p > 0.0:
+                        key = (int(model.next_states[k, a, s]), float(self._next_rewards[k, a, s]))
+                        outcomes[key] = outcomes.get(key, 0.0) + p
+                absorbing = self.terminate_at_target and s == self.target_state
+                P[s][a] = [
+                    (p, ns, r, self.terminate_at_target and ns == self.target_state)
+                    for (ns, r), p in outcomes.items()
+                ]
+                if absorbing:
+                    P[s][a] = [(1.0, s, 0.0, True)]
+        return P
+
+    @property
+    def transition_probs(self) -> np.ndarray:
+        """``p(s' | s, a)`` as a dense [S, A, S] array, built on first use (large grids: use ``tabular_model``)."""
+        return self.tabular_model.transition_probs
 
     # ----- gymnasium API -----
     def _obs(self) -> Any:

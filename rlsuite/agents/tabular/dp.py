@@ -15,20 +15,41 @@ from rlsuite.envs.model import TabularModel
 def value_iteration(
     model: TabularModel, gamma: float = 0.9, tol: float = 1e-10, max_iters: int = 100_000
 ) -> tuple[np.ndarray, np.ndarray, int]:
-    """Exact optimal values by value iteration: ``v <- max_a (R + gamma * T v)``.
+    """Exact optimal values by value iteration: ``v <- max_a (r(s, a) + gamma * E[v(s')])``.
+
+    Deterministic compact models (grid worlds without slip) take a fast path: one contiguous
+    gather per action into preallocated buffers and a SIMD max across actions; it scales to
+    100x100 grids and beyond.
 
     Returns:
         ``(v, q, iterations)``: state values [S], action values [S, A], sweeps done.
     """
-    T, R = model.transition_probs, model.expected_rewards
     v = np.zeros(model.n_states)
+    if model.deterministic:
+        assert model.next_states is not None
+        nxt = model.next_states[0]  # [A, S]
+        rew = np.ascontiguousarray(model.expected_rewards.T)
+        q_t, v_new, diff = np.empty_like(rew), np.empty_like(v), np.empty_like(v)
+        it = 0
+        while it < max_iters:
+            it += 1
+            np.take(v, nxt, out=q_t)
+            q_t *= gamma
+            q_t += rew
+            np.maximum.reduce(q_t, axis=0, out=v_new)
+            np.subtract(v_new, v, out=diff)
+            np.abs(diff, out=diff)
+            v, v_new = v_new, v
+            if diff.max() < tol:
+                break
+        return v, model.q_values(v, gamma), it
     for it in range(1, max_iters + 1):
-        q = R + gamma * (T @ v)
+        q = model.q_values(v, gamma)
         v_new = q.max(axis=1)
         if np.max(np.abs(v_new - v)) < tol:
             return v_new, q, it
         v = v_new
-    return v, R + gamma * (T @ v), max_iters
+    return v, model.q_values(v, gamma), max_iters
 
 
 def policy_evaluation(model: TabularModel, policy: np.ndarray, gamma: float = 0.9) -> np.ndarray:
@@ -45,8 +66,7 @@ def policy_evaluation(model: TabularModel, policy: np.ndarray, gamma: float = 0.
     pi = np.asarray(policy)
     if pi.ndim == 1:
         pi = np.eye(model.n_actions)[pi.astype(int)]
-    T_pi = np.einsum("sa,sat->st", pi, model.transition_probs)
-    R_pi = (pi * model.expected_rewards).sum(axis=1)
+    T_pi, R_pi = model.policy_matrices(pi)
     return np.linalg.solve(np.eye(model.n_states) - gamma * T_pi, R_pi)
 
 
@@ -66,7 +86,7 @@ def policy_iteration(
     pi = greedy_policy(model.expected_rewards)
     v = policy_evaluation(model, pi, gamma)
     for it in range(1, max_iters + 1):
-        q = model.expected_rewards + gamma * (model.transition_probs @ v)
+        q = model.q_values(v, gamma)
         new_pi = greedy_policy(_stable_argmax_q(q, pi))
         v = policy_evaluation(model, new_pi, gamma)
         if np.array_equal(new_pi, pi):
@@ -84,8 +104,7 @@ def iterative_policy_evaluation(
     model: TabularModel, policy: np.ndarray, v: np.ndarray, gamma: float, sweeps: int
 ) -> np.ndarray:
     """``sweeps`` synchronous Bellman-expectation sweeps ``v <- R_pi + gamma * T_pi v`` from ``v``."""
-    T_pi = np.einsum("sa,sat->st", policy, model.transition_probs)
-    R_pi = (policy * model.expected_rewards).sum(axis=1)
+    T_pi, R_pi = model.policy_matrices(policy)
     for _ in range(sweeps):
         v = R_pi + gamma * (T_pi @ v)
     return v
@@ -140,7 +159,7 @@ class _DPAgent(TabularAgent):
         return self.v
 
     def _q_of(self, v: np.ndarray) -> np.ndarray:
-        return self.model.expected_rewards + self.gamma * (self.model.transition_probs @ v)
+        return self.model.q_values(v, self.gamma)
 
     def step(self) -> float:
         """One iteration; returns max |v_new - v_old|."""
@@ -214,41 +233,3 @@ class TruncatedPolicyIteration(_DPAgent):
         delta = float(np.max(np.abs(v_new - self.v)))
         self.v = v_new
         return delta
-
-
-def value_iteration_tables(
-    next_states: np.ndarray,
-    rewards: np.ndarray,
-    gamma: float = 0.9,
-    tol: float = 1e-6,
-    max_iters: int = 100_000,
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Value iteration for a deterministic model given as tables ``next_states``/``rewards`` [S, A].
-
-    The same update as :func:`value_iteration` without the dense [S, A, S] array, so it scales
-    to large grids (a 100x100 grid's dense model would need 4 GB).
-
-    Returns:
-        ``(v, q, iterations)``.
-    """
-    # action-major copies: one contiguous gather per action and a SIMD max across actions
-    nxt_t = np.ascontiguousarray(np.asarray(next_states).T)
-    rew_t = np.ascontiguousarray(np.asarray(rewards, dtype=np.float64).T)
-    q_t = np.empty_like(rew_t)
-    v = np.zeros(nxt_t.shape[1])
-    v_new = np.empty_like(v)
-    diff = np.empty_like(v)
-    sweeps = 0
-    while sweeps < max_iters:
-        sweeps += 1
-        np.take(v, nxt_t, out=q_t)
-        q_t *= gamma
-        q_t += rew_t
-        np.maximum.reduce(q_t, axis=0, out=v_new)
-        np.subtract(v_new, v, out=diff)
-        np.abs(diff, out=diff)
-        delta = diff.max()
-        v, v_new = v_new, v
-        if delta < tol:
-            break
-    return v, rewards + gamma * v[next_states], sweeps

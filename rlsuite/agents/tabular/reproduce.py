@@ -144,7 +144,7 @@ def zhao_mc_epsilon_greedy(out: Path, runs: int, steps: int) -> dict[str, Any]:
         for _ in range(200):  # policy iteration within the epsilon-greedy policies
             pi = epsilon_greedy(q, eps)
             v = policy_evaluation(model, pi, 0.9)
-            q_new = model.expected_rewards + 0.9 * model.transition_probs @ v
+            q_new = model.q_values(v, 0.9)
             if np.array_equal(q_new.argmax(1), q.argmax(1)) and np.allclose(q_new, q):
                 break
             q = q_new
