@@ -20,9 +20,9 @@ from rlsuite.envs.bandit import ArmKind, BanditSpec
 from rlsuite.envs.gridworld import GridWorldEnv
 
 
-def autoreset_metadata() -> dict[str, Any]:
-    """Metadata of rlsuite's vector envs: gymnasium's default next-step autoreset."""
-    return {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
+def autoreset_metadata(mode: AutoresetMode = AutoresetMode.NEXT_STEP) -> dict[str, Any]:
+    """Metadata of rlsuite's vector envs: gymnasium's default next-step autoreset unless asked otherwise."""
+    return {"autoreset_mode": mode, "render_modes": []}
 
 
 class ArrayBackend:
@@ -217,7 +217,11 @@ class GridWorldVectorEnv(VectorEnv):
     ``max_episode_steps`` (truncation, like the single env's TimeLimit) and ``device``
     (``"cpu"``: numpy arrays; ``"cuda"``/``"auto"``: torch tensors on that device, actions
     accepted as tensors). Autoreset follows gymnasium's default next-step mode: the step after
-    an episode ends returns the reset observation with reward 0. ``reset(options={"start": s})``
+    an episode ends returns the reset observation with reward 0. ``autoreset_mode="SameStep"``
+    (gymnasium's ``AutoresetMode.SAME_STEP``, what SB3's ``VecEnv`` expects) resets in the step that
+    ends an episode instead: it returns the reset observation and puts the last one in
+    ``info["final_obs"]`` (the whole batch; rows valid where the mask ``info["_final_obs"]`` is set).
+    ``reset(options={"start": s})``
     takes a state index or an array of ``num_envs`` state indices (exploring starts).
     ``self.single_env`` holds the exact model (``P``, ``transition_probs``, ...).
     """
@@ -228,8 +232,15 @@ class GridWorldVectorEnv(VectorEnv):
         max_episode_steps: int | None = 100,
         device: str = "cpu",
         render_mode: str | None = None,
+        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
         **kwargs: Any,
     ) -> None:
+        try:
+            mode = AutoresetMode(autoreset_mode)
+        except ValueError:
+            mode = AutoresetMode.DISABLED
+        if mode not in (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP):
+            raise ValueError(f"autoreset_mode must be AutoresetMode.NEXT_STEP or SAME_STEP, got {autoreset_mode!r}")
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
             raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
         if max_episode_steps is not None and (not isinstance(max_episode_steps, int) or max_episode_steps < 1):
@@ -238,7 +249,7 @@ class GridWorldVectorEnv(VectorEnv):
         self.num_envs = num_envs
         self.max_episode_steps = max_episode_steps
         self.render_mode = render_mode
-        self.metadata = autoreset_metadata()
+        self.metadata = autoreset_metadata(mode)
         xp = self.xp = ArrayBackend(device)
         self.next_state_table = xp.asarray(env.next_state_table, dtype="int64")
         self.reward_table = xp.asarray(env.reward_table)
@@ -302,6 +313,17 @@ class GridWorldVectorEnv(VectorEnv):
             truncated = xp.zeros(self.num_envs, dtype="bool")
         else:
             truncated = self.steps >= self.max_episode_steps
+        if self.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP:
+            self.states = next_states
+            done = terminated | truncated
+            info: dict[str, Any] = {}
+            if bool(done.any()):
+                final = self._obs()
+                info = {"final_obs": final.clone() if xp.is_torch else final.copy(), "_final_obs": done}
+                idx = xp.nonzero(done)
+                self.states[idx] = self._start_states(int(idx.shape[0]))
+                self.steps[idx] = 0
+            return self._obs(), reward, terminated, truncated, info
         done = self.prev_done
         if bool(done.any()):  # next-step autoreset
             idx = xp.nonzero(done)
