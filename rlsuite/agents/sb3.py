@@ -55,7 +55,9 @@ class SB3RunConfig:
 
     vec_env: Literal["dummy", "batched"] = field(
         default="dummy",
-        metadata={"help": "dummy: SB3's DummyVecEnv of gym.make envs; batched: rlsuite's array env via BatchedVecEnv"},
+        metadata={
+            "help": "dummy: DummyVecEnv of gym.make envs; batched: rlsuite's array env (BatchedVecEnv)"
+        },
     )
     eval_freq: int = field(default=10_000, metadata={"help": "evaluate every this many env steps (0: never)"})
     n_eval_episodes: int = field(default=10, metadata={"help": "episodes per evaluation"})
@@ -63,7 +65,9 @@ class SB3RunConfig:
     progress_bar: bool = field(default=True, metadata={"help": "show SB3's tqdm/rich progress bar"})
     verbose: int = field(default=0, metadata={"help": "SB3 verbosity (1: print the log tables)"})
     torch_threads: int = field(default=0, metadata={"help": "torch CPU threads (0: torch's default)"})
-    video: bool = field(default=False, metadata={"help": "record evaluation episodes to videos/ (needs moviepy)"})
+    video: bool = field(
+        default=False, metadata={"help": "record eval episodes to videos/ (needs moviepy)"}
+    )
     video_episodes: int = field(default=2, metadata={"help": "episodes to record when video is on"})
 
     def __post_init__(self) -> None:
@@ -145,7 +149,7 @@ def _import_object(path: str, where: str) -> Any:
 
 
 def wrapper_fn(spec: Any) -> Any:
-    """RL Zoo's ``env_wrapper`` (a dotted name, a {name: kwargs} mapping, or a list of them) as one callable."""
+    """RL Zoo's ``env_wrapper`` (dotted name, {name: kwargs}, or a list of them) as one callable."""
     if spec is None:
         return None
     items = spec if isinstance(spec, list) else [spec]
@@ -197,7 +201,9 @@ def resolve(args: argparse.Namespace) -> ResolvedRun:
     check_hyperparams(algo, hyperparams, where)
     hyperparams["n_timesteps"] = int(hyperparams["n_timesteps"])
     run = build_config(SB3RunConfig, run_values, "--set")
-    return ResolvedRun(algo, args.env, args.seed, args.device, str(path), hyperparams, dataclasses.asdict(run))
+    return ResolvedRun(
+        algo, args.env, args.seed, args.device, str(path), hyperparams, dataclasses.asdict(run)
+    )
 
 
 # ----- envs -----
@@ -284,14 +290,13 @@ def _resumable_csv_class() -> type:
     return _ResumableCSV
 
 
-def ResumableCSVOutputFormat(filename: str) -> Any:  # noqa: N802  (a class built lazily: SB3 imports torch)
+def ResumableCSVOutputFormat(filename: str) -> Any:  # a class built lazily: SB3 imports torch
     return _resumable_csv_class()(filename)
 
 
 # ----- callbacks -----
 def _callbacks(resolved: ResolvedRun, run_dir: Path, n_envs: int, seed: int) -> list[Any]:
     from stable_baselines3.common.callbacks import CheckpointCallback, EvalCallback
-    from stable_baselines3.common.env_util import make_vec_env
 
     run = resolved.run
     out: list[Any] = []
@@ -305,7 +310,7 @@ def _callbacks(resolved: ResolvedRun, run_dir: Path, n_envs: int, seed: int) -> 
             )
         )
     if run["eval_freq"] > 0:
-        eval_env = make_vec_env(lambda: make_env(resolved.env_id, resolved.hyperparams), n_envs=1, seed=seed + 10_000)
+        eval_env = _eval_vec_env(resolved, seed + 10_000)
         callback = EvalCallback(
             eval_env,
             n_eval_episodes=run["n_eval_episodes"],
@@ -318,6 +323,25 @@ def _callbacks(resolved: ResolvedRun, run_dir: Path, n_envs: int, seed: int) -> 
         _restore_evaluations(callback, run_dir / "eval" / "evaluations.npz")
         out.append(callback)
     return out
+
+
+def _eval_vec_env(resolved: ResolvedRun, seed: int) -> Any:
+    """One env for EvalCallback, wrapped like the training env so SB3 sees the same VecEnv type."""
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.preprocessing import is_image_space
+    from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor, VecTransposeImage
+
+    def make() -> Any:
+        return make_env(resolved.env_id, resolved.hyperparams)
+
+    if resolved.run["vec_env"] == "batched":
+        venv: Any = VecMonitor(DummyVecEnv([make]))
+        venv.seed(seed)
+    else:
+        venv = make_vec_env(make, n_envs=1, seed=seed)
+    if is_image_space(venv.observation_space):
+        venv = VecTransposeImage(venv)
+    return venv
 
 
 def _restore_evaluations(callback: Any, path: Path) -> None:
@@ -351,7 +375,7 @@ def _check_video() -> None:
 
 # ----- train -----
 def train(args: argparse.Namespace) -> Path:
-    """``rlsuite train ppo|a2c|dqn --env ID``: a fresh run, or ``--resume RUN_DIR`` from its last checkpoint."""
+    """``rlsuite train ppo|a2c|dqn --env ID``, or ``--resume RUN_DIR`` from its last checkpoint."""
     if args.resume:
         return _resume(args)
     resolved = resolve(args)
@@ -369,8 +393,13 @@ def train(args: argparse.Namespace) -> Path:
     venv = make_train_env(resolved, args.seed)
     cls = _algo_class(resolved.algo)
     try:
-        model = cls(env=venv, seed=args.seed, device=device, verbose=resolved.run["verbose"],
-                    **_model_kwargs(resolved.hyperparams))
+        model = cls(
+            env=venv,
+            seed=args.seed,
+            device=device,
+            verbose=resolved.run["verbose"],
+            **_model_kwargs(resolved.hyperparams),
+        )
     except (TypeError, ValueError, AssertionError) as exc:
         venv.close()
         raise UsageError(f"{resolved.config_file} [{resolved.env_id}]: {cls.__name__}: {exc}") from exc
@@ -428,7 +457,9 @@ def _resume(args: argparse.Namespace) -> Path:
     return run_dir
 
 
-def _learn(model: Any, resolved: ResolvedRun, run_dir: Path, n_timesteps: int, resume: bool, seed: int) -> None:
+def _learn(
+    model: Any, resolved: ResolvedRun, run_dir: Path, n_timesteps: int, resume: bool, seed: int
+) -> None:
     from stable_baselines3.common.callbacks import CallbackList
 
     model.set_logger(_logger(run_dir, resolved.run["verbose"]))
@@ -498,8 +529,9 @@ def evaluate(run_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
     seed = int(getattr(args, "seed", 0))
     env = Monitor(make_env(resolved.env_id, resolved.hyperparams))
     env.reset(seed=seed)
-    returns, lengths = evaluate_policy(model, env, n_eval_episodes=episodes, deterministic=True,
-                                       return_episode_rewards=True)
+    returns, lengths = evaluate_policy(
+        model, env, n_eval_episodes=episodes, deterministic=True, return_episode_rewards=True
+    )
     report: dict[str, Any] = {
         "run_dir": str(run_dir),
         "algo": resolved.algo,
@@ -571,13 +603,16 @@ def optimality_gap(model: Any, resolved: ResolvedRun, episodes: int, seed: int) 
         out["value_gap_start"] = out["v_star_start"] - out["v_pi_start"]
 
     class _Optimal:  # the DP-optimal greedy policy, in evaluate_policy's predict interface
-        def predict(self, obs: Any, state: Any = None, episode_start: Any = None, deterministic: bool = True) -> Any:
+        def predict(
+            self, obs: Any, state: Any = None, episode_start: Any = None, deterministic: bool = True
+        ) -> Any:
             states = [int(np.flatnonzero((table == o).reshape(len(table), -1).all(axis=1))[0]) for o in obs]
             return optimal_actions[states], None
 
     env.reset(seed=seed)
-    returns, _ = evaluate_policy(_Optimal(), env, n_eval_episodes=episodes, return_episode_rewards=True,
-                                 warn=False)
+    returns, _ = evaluate_policy(
+        _Optimal(), env, n_eval_episodes=episodes, return_episode_rewards=True, warn=False
+    )
     out["optimal_return_mean"] = float(np.mean(returns))
     env.close()
     return out

@@ -40,7 +40,7 @@ class BatchedVecEnv(VecEnv):
 
     Args:
         venv: the vector env, e.g. ``gym.make_vec(id, num_envs=N, vectorization_mode="vector_entry_point",
-            autoreset_mode=AutoresetMode.SAME_STEP)``; its ``metadata["autoreset_mode"]`` must be ``SAME_STEP``.
+            autoreset_mode=AutoresetMode.SAME_STEP)``: ``metadata["autoreset_mode"]`` must be SAME_STEP.
         obs_table: optional [n_states, *obs_shape] array; observations become ``obs_table[obs]``
             (``venv`` must then return state indices).
         observation_space: the single-copy observation space that goes with ``obs_table``.
@@ -72,7 +72,7 @@ class BatchedVecEnv(VecEnv):
     def reset(self) -> VecEnvObs:
         seed = self._seeds[0]  # one generator drives every copy: SB3's seed(s) gives s, s+1, ...
         options = self._options[0] or None
-        obs, info = self.venv.reset(seed=seed, options=options)
+        obs, _ = self.venv.reset(seed=seed, options=options)
         self.reset_infos = [{} for _ in range(self.num_envs)]
         self._reset_seeds()
         self._reset_options()
@@ -104,7 +104,9 @@ class BatchedVecEnv(VecEnv):
     def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
         setattr(self.venv, attr_name, value)
 
-    def env_method(self, method_name: str, *method_args: Any, indices: VecEnvIndices = None, **method_kwargs: Any) -> list[Any]:
+    def env_method(
+        self, method_name: str, *method_args: Any, indices: VecEnvIndices = None, **method_kwargs: Any
+    ) -> list[Any]:
         result = getattr(self.venv, method_name)(*method_args, **method_kwargs)
         return [result for _ in self._get_indices(indices)]
 

@@ -240,7 +240,7 @@ class GridWorldVectorEnv(VectorEnv):
         except ValueError:
             mode = AutoresetMode.DISABLED
         if mode not in (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP):
-            raise ValueError(f"autoreset_mode must be AutoresetMode.NEXT_STEP or SAME_STEP, got {autoreset_mode!r}")
+            raise ValueError(f"autoreset_mode must be NextStep or SameStep, got {autoreset_mode!r}")
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
             raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
         if max_episode_steps is not None and (not isinstance(max_episode_steps, int) or max_episode_steps < 1):

@@ -57,7 +57,7 @@ class OneHotObservation(gym.ObservationWrapper[np.ndarray, Any, Any]):
 
 
 class CoordinateObservation(gym.ObservationWrapper[np.ndarray, Any, Any]):
-    """A grid state index as its (row, col), scaled to [0, 1] (float32), for MLPs that generalise across cells."""
+    """A grid state index as its (row, col), scaled to [0, 1] (float32): MLPs generalise across cells."""
 
     def __init__(self, env: gym.Env[Any, Any]) -> None:
         super().__init__(env)
