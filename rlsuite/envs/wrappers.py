@@ -121,8 +121,8 @@ def observation_of_state(env: gym.Env[Any, Any], state: int) -> Any:
         chain.append(layer)
         layer = layer.env
     base = layer
-    if not hasattr(base, "s"):
-        raise ValueError(f"{type(base).__name__}: has no tabular state `s`")
+    if not (hasattr(base, "_obs") or isinstance(base.observation_space, spaces.Discrete)):
+        raise ValueError(f"{type(base).__name__}: not a tabular env (no state index observation)")
     base.s = int(state)
     obs = base._obs() if hasattr(base, "_obs") else np.int64(state)  # rlsuite grid world / toy text
     for wrapper in reversed(chain):
