@@ -629,13 +629,12 @@ def record_video(model: Any, resolved: ResolvedRun, folder: Path, episodes: int,
         episode_trigger=lambda _: True,
         disable_logger=True,
     )
-    obs, _ = env.reset(seed=seed)
-    for _ in range(episodes):
+    for episode in range(episodes):  # no reset after the last one: it would start an empty video
+        obs, _ = env.reset(seed=seed if episode == 0 else None)
         done = False
         while not done:
             action, _ = model.predict(obs, deterministic=True)
             obs, _, terminated, truncated, _ = env.step(action)
             done = terminated or truncated
-        obs, _ = env.reset()
     env.close()
     return folder
