@@ -638,3 +638,46 @@ def record_video(model: Any, resolved: ResolvedRun, folder: Path, episodes: int,
             done = terminated or truncated
     env.close()
     return folder
+
+
+# ----- tour -----
+def tour_section(out: Path, quick: bool) -> dict[str, Any]:
+    """PPO and DQN (stable-baselines3) on the book's grid world: the learned greedy policy against v*.
+
+    Trains both through ``train`` (run folders under ``out/sb3_runs``), evaluates them with
+    ``evaluate``, and draws each learned policy with its exact value (``sb3_<algo>_gridworld.png``)
+    and both evaluation curves (``sb3_gridworld_eval.png``).
+    """
+    from rlsuite.agents.tabular.dp import policy_evaluation
+    from rlsuite.common.plotting import plot_curves, plot_grid
+    from rlsuite.envs.model import tabular_model
+    from rlsuite.envs.wrappers import observation_table
+
+    env_id, budget = "rlsuite/GridWorld-v0", 20_000 if quick else 40_000
+    settings = ["eval_freq=2000", "n_eval_episodes=5", "checkpoint_freq=1000000", "progress_bar=false"]
+    numbers: dict[str, Any] = {"env": env_id, "budget": budget}
+    curves: dict[str, np.ndarray] = {}
+    steps: np.ndarray | None = None
+    for algo in ("ppo", "dqn"):
+        args = argparse.Namespace(
+            algo=algo, env=env_id, config=None, set=[*settings, "torch_threads=1"], seed=0, device="cpu",
+            budget=budget, runs_dir=str(out / "sb3_runs"), resume=None,
+        )  # fmt: skip
+        run_dir = train(args)
+        report = evaluate(run_dir, argparse.Namespace(episodes=5, seed=0, device="cpu"))
+        model, resolved = load_model(run_dir, "cpu")
+        env = make_env(env_id, resolved.hyperparams)
+        tm = tabular_model(env)
+        greedy, _ = model.predict(observation_table(env, tm.n_states), deterministic=True)
+        v_pi = policy_evaluation(tm, np.asarray(greedy), float(model.gamma))
+        plot_grid(env, values=v_pi, policy=np.asarray(greedy), path=out / f"sb3_{algo}_gridworld.png",
+                  title=f"SB3 {algo.upper()} after {budget} steps: greedy policy, exact v_pi")  # fmt: skip
+        with np.load(run_dir / "eval" / "evaluations.npz") as data:
+            steps, curves[algo.upper()] = data["timesteps"], data["results"].mean(axis=1)
+        numbers[algo] = {"return_mean": report["return_mean"]} | {
+            key: round(report["optimum"][key], 4)
+            for key in ("v_star_start", "v_pi_start", "optimal_action_fraction", "optimal_return_mean")
+        }
+    plot_curves(curves, out / "sb3_gridworld_eval.png", xlabel="env steps", ylabel="eval return (100 steps)",
+                title="SB3 on the book's grid world", x=steps)  # fmt: skip
+    return numbers
