@@ -234,3 +234,28 @@ def test_rl_zoo3_trains_with_the_same_config_files(tmp_path, algo):
     assert saved.is_file()
     assert f"Loading hyperparameters from: {ROOT / 'configs' / f'{algo}.yml'}" in done.stdout
     assert re.search(r"'gamma', 0\.9\)", done.stdout)  # the grid world's entry, not RL Zoo's defaults
+
+
+def test_ppo_on_batched_copies_solves_the_episodic_grid_world(tmp_path):
+    """64 batched copies, random starts, termination at the target: near-exact values from every start."""
+    settings = [
+        "vec_env=batched",
+        "n_envs=64",
+        "n_steps=32",
+        "batch_size=512",
+        "eval_freq=0",
+        "n_timesteps=100000",
+    ]
+    run_dir = train(tmp_path, "ppo", "rlsuite/GridWorldEpisodic-v0", *settings)
+    report = evaluate(run_dir, episodes=20)
+    assert report["optimum"]["value_gap_start"] < 0.02  # mean over the 24 start cells
+    assert report["return_mean"] >= report["optimum"]["optimal_return_mean"] - 0.1
+
+
+@pytest.mark.slow
+def test_tour_section(tmp_path):
+    numbers = sb3.tour_section(tmp_path, quick=False)
+    for algo in ("ppo", "dqn"):
+        assert numbers[algo]["v_pi_start"] == pytest.approx(numbers[algo]["v_star_start"], abs=1e-4)
+        assert (tmp_path / f"sb3_{algo}_gridworld.png").is_file()
+    assert (tmp_path / "sb3_gridworld_eval.png").is_file()
