@@ -115,15 +115,35 @@ def test_ppo_trains_on_the_batched_adapter_to_the_optimal_policy():
     assert v_star[0] == pytest.approx(5.832, abs=1e-3)
 
 
-@pytest.mark.gpu
-def test_adapter_on_a_torch_device_returns_numpy():
-    venv = make_batched_vec_env("rlsuite/GridWorldEpisodic-v0", 1024, seed=0, device="cuda")
+@pytest.mark.parametrize("device", ["auto", pytest.param("cuda", marks=pytest.mark.gpu)])
+def test_adapter_on_the_torch_backend_returns_numpy(device):
+    """``device="auto"`` runs the batched env on torch (CPU here, CUDA where there is one)."""
+    venv = make_batched_vec_env("rlsuite/GridWorldEpisodic-v0", 256, seed=0, device=device)
+    assert venv.venv.xp.is_torch
     obs = venv.reset()
-    assert isinstance(obs, np.ndarray) and obs.shape == (1024,)
+    assert isinstance(obs, np.ndarray) and obs.shape == (256,)
+    target = venv.venv.single_env.target_state
+    n_done = 0
     for _ in range(30):
-        obs, rew, done, infos = venv.step(np.random.randint(5, size=1024))
-    assert isinstance(rew, np.ndarray) and rew.dtype == np.float32 and isinstance(done, np.ndarray)
-    assert any("terminal_observation" in info for info in infos) or not done.any()
+        obs, rew, done, infos = venv.step(np.random.randint(5, size=256))
+        assert isinstance(rew, np.ndarray) and rew.dtype == np.float32 and done.dtype == bool
+        for i in np.flatnonzero(done):
+            assert infos[i]["terminal_observation"] == target and obs[i] != target  # reset in the same step
+            n_done += 1
+    assert n_done > 0
+
+
+def test_adapter_on_the_bandit_redraws_problems_in_the_same_step():
+    venv = make_batched_vec_env("rlsuite/KArmedBandit-v0", 8, seed=0, env_kwargs={"max_episode_steps": 5})
+    venv.reset()
+    q_before = venv.venv.q_star.copy()
+    for t in range(5):
+        _, _, done, infos = venv.step(np.zeros(8, dtype=int))
+        assert done.all() == (t == 4)
+    assert all(info["TimeLimit.truncated"] and info["terminal_observation"] == 0 for info in infos)
+    assert not np.allclose(venv.venv.q_star, q_before)  # fresh problems already in place
+    venv.step(np.zeros(8, dtype=int))
+    assert (venv.venv.steps == 1).all()
 
 
 @pytest.mark.parametrize(

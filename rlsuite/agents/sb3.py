@@ -59,6 +59,9 @@ class SB3RunConfig:
             "help": "dummy: DummyVecEnv of gym.make envs; batched: rlsuite's array env (BatchedVecEnv)"
         },
     )
+    env_device: str = field(
+        default="cpu", metadata={"help": "batched env arrays: cpu (numpy), cuda or auto (torch)"}
+    )
     eval_freq: int = field(default=10_000, metadata={"help": "evaluate every this many env steps (0: never)"})
     n_eval_episodes: int = field(default=10, metadata={"help": "episodes per evaluation"})
     checkpoint_freq: int = field(default=10_000, metadata={"help": "checkpoint every this many env steps"})
@@ -236,7 +239,12 @@ def make_train_env(resolved: ResolvedRun, seed: int) -> Any:
 
         try:
             venv = make_batched_vec_env(
-                resolved.env_id, n_envs, seed, hp.get("env_kwargs"), wrapper_fn(hp.get("env_wrapper"))
+                resolved.env_id,
+                n_envs,
+                seed,
+                hp.get("env_kwargs"),
+                wrapper_fn(hp.get("env_wrapper")),
+                device=resolved.run["env_device"],
             )
         except ValueError as exc:
             raise UsageError(f"vec_env=batched: {exc}") from exc

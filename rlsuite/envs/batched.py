@@ -25,6 +25,17 @@ def autoreset_metadata(mode: AutoresetMode = AutoresetMode.NEXT_STEP) -> dict[st
     return {"autoreset_mode": mode, "render_modes": []}
 
 
+def _autoreset_mode(value: AutoresetMode | str) -> AutoresetMode:
+    """NEXT_STEP (gymnasium's default) or SAME_STEP (what SB3's VecEnv expects), from the enum or value."""
+    try:
+        mode = AutoresetMode(value)
+    except ValueError:
+        mode = AutoresetMode.DISABLED
+    if mode not in (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP):
+        raise ValueError(f"autoreset_mode must be NextStep or SameStep, got {value!r}")
+    return mode
+
+
 class ArrayBackend:
     """numpy arrays on CPU (``device="cpu"``) or torch tensors on a device (``"cuda"``, ``"auto"``).
 
@@ -115,7 +126,8 @@ class KArmedBanditVectorEnv(VectorEnv):
 
     Same arguments as :class:`KArmedBanditEnv`, plus ``num_envs``, ``max_episode_steps`` and
     ``device`` (``"cpu"`` for numpy, ``"cuda"``/``"auto"`` for torch tensors on that device).
-    Autoreset follows gymnasium's default next-step mode. Created by
+    Autoreset follows gymnasium's default next-step mode (``autoreset_mode="SameStep"`` for
+    same-step, as for :class:`GridWorldVectorEnv`). Created by
     ``gym.make_vec("rlsuite/KArmedBandit-v0", num_envs=2000)``. ``info`` holds arrays:
     ``optimal_arm`` [N] and, after a step, ``regret`` [N] and ``optimal`` [N] (was the pulled
     arm optimal).
@@ -135,7 +147,9 @@ class KArmedBanditVectorEnv(VectorEnv):
         walk_std: float = 0.01,
         device: str = "cpu",
         render_mode: str | None = None,
+        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
     ) -> None:
+        mode = _autoreset_mode(autoreset_mode)
         if not isinstance(num_envs, int) or num_envs < 1:
             raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
         self.spec_args = BanditSpec(k, arms, q_mean, q_std, reward_std, means, nonstationary, walk_std)
@@ -144,7 +158,7 @@ class KArmedBanditVectorEnv(VectorEnv):
         self.max_episode_steps = max_episode_steps
         self.render_mode = render_mode
         self.xp = ArrayBackend(device)
-        self.metadata = autoreset_metadata()
+        self.metadata = autoreset_metadata(mode)
         self.single_action_space = spaces.Discrete(self.k)
         self.action_space = batch_space(self.single_action_space, num_envs)
         self.single_observation_space = spaces.Discrete(1)
@@ -203,6 +217,15 @@ class KArmedBanditVectorEnv(VectorEnv):
             if self.max_episode_steps is not None
             else xp.zeros(self.num_envs, dtype="bool")
         )
+        if self.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP:
+            done = terminated | truncated
+            if not bool(done.any()):
+                return self._obs, reward, terminated, truncated, info
+            idx = xp.nonzero(done)
+            self.q_star[idx] = self._draw_q(int(idx.shape[0]))  # fresh problems, in this step
+            self.steps[idx] = 0
+            info |= {"final_obs": self._obs, "_final_obs": done}
+            return self._obs, reward, terminated, truncated, info
         self.steps[self.prev_done] = 0
         reward[self.prev_done] = 0.0
         truncated[self.prev_done] = False
@@ -235,12 +258,7 @@ class GridWorldVectorEnv(VectorEnv):
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
         **kwargs: Any,
     ) -> None:
-        try:
-            mode = AutoresetMode(autoreset_mode)
-        except ValueError:
-            mode = AutoresetMode.DISABLED
-        if mode not in (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP):
-            raise ValueError(f"autoreset_mode must be NextStep or SameStep, got {autoreset_mode!r}")
+        mode = _autoreset_mode(autoreset_mode)
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
             raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
         if max_episode_steps is not None and (not isinstance(max_episode_steps, int) or max_episode_steps < 1):
