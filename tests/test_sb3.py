@@ -74,7 +74,14 @@ def test_learns_the_book_grid_world_optimum(tmp_path, algo, budget):
 
 
 def test_resume_continues_steps_checkpoints_and_logs(tmp_path):
-    settings = ["n_timesteps=2048", "n_envs=2", "n_steps=256", "checkpoint_freq=1024", "eval_freq=1024"]
+    settings = [
+        "n_timesteps=2048",
+        "n_envs=2",
+        "n_steps=256",
+        "checkpoint_freq=1024",
+        "eval_freq=1024",
+        "learning_rate=lin_0.002",
+    ]
     run_dir = train(tmp_path, "a2c", "rlsuite/GridWorldEpisodic-v0", *settings)
     assert [s for s, _ in sb3.checkpoints(run_dir)] == [1024, 2048]
     first_rows = csv_steps(run_dir)
@@ -152,6 +159,12 @@ def test_batched_vec_env_and_bandit_and_frozenlake(tmp_path):
         (["--set", "normalize=true"], "'normalize' is not supported by rlsuite train"),
         (["--set", "n_steps=0"], "PPO"),
         (["--config", "missing.yml"], "missing.yml: config file not found"),
+        (["--set", "learning_rate=fast"], "learning_rate: expected a number or 'lin_<number>'"),
+        (
+            ["--set", "vec_env=batched", "--env", "FrozenLake-v1"],
+            "vec_env=batched: FrozenLake-v1 has no vector entry point",
+        ),
+        (["--set", "policy=CnnPolicy"], "PPO"),
     ],
 )
 def test_config_errors_are_one_line(tmp_path, capsys, extra, needle):
