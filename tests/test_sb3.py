@@ -102,6 +102,8 @@ def test_dqn_resume_restores_the_replay_buffer(tmp_path, capsys):
     assert main(["train", "dqn", "--resume", str(run_dir), "--budget", "900", "--set", *QUIET]) == 0
     assert "from model_600_steps.zip (step 600)" in capsys.readouterr().out
     assert sb3.checkpoints(run_dir)[-1][0] == 900
+    (run_dir / "model.zip").unlink()  # as after Ctrl-C: eval falls back to the last checkpoint
+    assert evaluate(run_dir, episodes=1)["timesteps"] == 900
 
 
 def test_pixels_with_cnn_policy_chosen_by_config(tmp_path):
