@@ -167,6 +167,11 @@ def test_batched_vec_env_and_bandit_and_frozenlake(tmp_path):
             "vec_env=batched: FrozenLake-v1 has no vector entry point",
         ),
         (["--set", "policy=CnnPolicy"], "PPO"),
+        (["--set", "env_kwargs={n_rows: 1}"], "--env rlsuite/GridWorld-v0 with env_kwargs {'n_rows': 1}:"),
+        (
+            ["--set", "env_wrapper=[{rlsuite.envs.wrappers.PixelObservation: {cell_px: 2}}]"],
+            "env_wrapper: PixelObservation: cell_px",
+        ),
     ],
 )
 def test_config_errors_are_one_line(tmp_path, capsys, extra, needle):

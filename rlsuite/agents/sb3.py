@@ -68,9 +68,7 @@ class SB3RunConfig:
     progress_bar: bool = field(default=True, metadata={"help": "show SB3's tqdm/rich progress bar"})
     verbose: int = field(default=0, metadata={"help": "SB3 verbosity (1: print the log tables)"})
     torch_threads: int = field(default=0, metadata={"help": "torch CPU threads (0: torch's default)"})
-    video: bool = field(
-        default=False, metadata={"help": "record eval episodes to videos/ (needs moviepy)"}
-    )
+    video: bool = field(default=False, metadata={"help": "record eval episodes to videos/ (needs moviepy)"})
     video_episodes: int = field(default=2, metadata={"help": "episodes to record when video is on"})
 
     def __post_init__(self) -> None:
@@ -221,10 +219,14 @@ def make_env(env_id: str, hyperparams: dict[str, Any], render_mode: str | None =
         kwargs["render_mode"] = render_mode
     try:
         env = gym.make(env_id, **kwargs)
-    except gym.error.Error as exc:
-        raise UsageError(f"--env {env_id}: {exc}") from exc
+    except (gym.error.Error, TypeError, ValueError) as exc:
+        given = f" with env_kwargs {kwargs}" if kwargs else ""
+        raise UsageError(f"--env {env_id}{given}: {exc}") from exc
     wrap = wrapper_fn(hyperparams.get("env_wrapper"))
-    return wrap(env) if wrap else env
+    try:
+        return wrap(env) if wrap else env
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"env_wrapper: {exc}") from exc
 
 
 def make_train_env(resolved: ResolvedRun, seed: int) -> Any:
