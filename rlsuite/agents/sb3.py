@@ -271,21 +271,22 @@ def _logger(run_dir: Path, verbose: int) -> Any:
     """progress.csv (appended to on resume) + TensorBoard under tb/ (+ stdout when verbose)."""
     from stable_baselines3.common.logger import HumanOutputFormat, Logger, TensorBoardOutputFormat
 
-    formats: list[Any] = [ResumableCSVOutputFormat(str(run_dir / "progress.csv"))]
+    formats: list[Any] = [_resumable_csv(run_dir / "progress.csv")]
     formats.append(TensorBoardOutputFormat(str(run_dir / "tb")))
     if verbose:
         formats.append(HumanOutputFormat(sys.stdout))
     return Logger(str(run_dir), formats)
 
 
-def _resumable_csv_class() -> type:
+def _resumable_csv(path: Path) -> Any:
+    """SB3's CSV writer, continuing an existing file (same header) instead of truncating it.
+
+    The class is defined here because importing SB3 imports torch, which ``rlsuite`` avoids at startup.
+    """
     from stable_baselines3.common.logger import CSVOutputFormat
 
-    class _ResumableCSV(CSVOutputFormat):
-        """SB3's CSV writer, continuing an existing file (same header) instead of truncating it."""
-
-        def __init__(self, filename: str) -> None:
-            path = Path(filename)
+    class ResumableCSV(CSVOutputFormat):
+        def __init__(self, path: Path) -> None:
             if path.is_file() and path.stat().st_size > 0:
                 self.file = open(path, "r+")  # noqa: SIM115  (closed by Logger.close)
                 header = self.file.readline().rstrip("\n")
@@ -297,11 +298,7 @@ def _resumable_csv_class() -> type:
             self.separator = ","
             self.quotechar = '"'
 
-    return _ResumableCSV
-
-
-def ResumableCSVOutputFormat(filename: str) -> Any:  # a class built lazily: SB3 imports torch
-    return _resumable_csv_class()(filename)
+    return ResumableCSV(path)
 
 
 # ----- callbacks -----
