@@ -23,6 +23,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("grid world, solved exactly", "rlsuite.tour:gridworld_section"),
     ("10-armed bandit", "rlsuite.tour:bandit_section"),
     ("tabular agents", "rlsuite.agents.tabular.runner:tour_section"),
+    ("deep RL with stable-baselines3", "rlsuite.agents.sb3:tour_section"),
 )
 
 

@@ -62,6 +62,7 @@ def add_subcommands(subparsers: Any) -> None:
     e.add_argument("--episodes", type=int, default=20)
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--device", default="auto")
+    e.add_argument("--video", action="store_true", help="record the evaluation episodes (SB3 runs; needs moviepy)")
     e.set_defaults(func=_eval)
 
     a = subparsers.add_parser("algos", help="list the algorithms `rlsuite train` knows")

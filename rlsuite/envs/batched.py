@@ -20,9 +20,20 @@ from rlsuite.envs.bandit import BanditSpec
 from rlsuite.envs.gridworld import GridWorldEnv
 
 
-def autoreset_metadata() -> dict[str, Any]:
-    """Metadata of rlsuite's vector envs: gymnasium's default next-step autoreset."""
-    return {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
+def autoreset_metadata(mode: AutoresetMode = AutoresetMode.NEXT_STEP) -> dict[str, Any]:
+    """Metadata of rlsuite's vector envs: gymnasium's default next-step autoreset unless asked otherwise."""
+    return {"autoreset_mode": mode, "render_modes": []}
+
+
+def _autoreset_mode(value: AutoresetMode | str) -> AutoresetMode:
+    """NEXT_STEP (gymnasium's default) or SAME_STEP (what SB3's VecEnv expects), from the enum or value."""
+    try:
+        mode = AutoresetMode(value)
+    except ValueError:
+        mode = AutoresetMode.DISABLED
+    if mode not in (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP):
+        raise ValueError(f"autoreset_mode must be NextStep or SameStep, got {value!r}")
+    return mode
 
 
 class ArrayBackend:
@@ -115,7 +126,8 @@ class KArmedBanditVectorEnv(VectorEnv):
 
     Same arguments as :class:`KArmedBanditEnv`, plus ``num_envs``, ``max_episode_steps`` and
     ``device`` (``"cpu"`` for numpy, ``"cuda"``/``"auto"`` for torch tensors on that device).
-    Autoreset follows gymnasium's default next-step mode. Created by
+    Autoreset follows gymnasium's default next-step mode (``autoreset_mode="SameStep"`` for
+    same-step, as for :class:`GridWorldVectorEnv`). Created by
     ``gym.make_vec("rlsuite/KArmedBandit-v0", num_envs=2000)``. ``info`` holds arrays:
     ``optimal_arm`` [N] and, after a step, ``regret`` [N] and ``optimal`` [N] (was the pulled
     arm optimal).
@@ -127,8 +139,10 @@ class KArmedBanditVectorEnv(VectorEnv):
         max_episode_steps: int | None = 1000,
         device: str = "cpu",
         render_mode: str | None = None,
+        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
         **kwargs: Any,
     ) -> None:
+        mode = _autoreset_mode(autoreset_mode)
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
             raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
         self.spec_args = BanditSpec(**kwargs)
@@ -137,7 +151,7 @@ class KArmedBanditVectorEnv(VectorEnv):
         self.max_episode_steps = max_episode_steps
         self.render_mode = render_mode
         self.xp = ArrayBackend(device)
-        self.metadata = autoreset_metadata()
+        self.metadata = autoreset_metadata(mode)
         self.single_action_space = spaces.Discrete(self.k)
         self.action_space = batch_space(self.single_action_space, num_envs)
         self.single_observation_space = spaces.Discrete(1)
@@ -196,6 +210,15 @@ class KArmedBanditVectorEnv(VectorEnv):
             if self.max_episode_steps is not None
             else xp.zeros(self.num_envs, dtype="bool")
         )
+        if self.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP:
+            done = terminated | truncated
+            if not bool(done.any()):
+                return self._obs, reward, terminated, truncated, info
+            idx = xp.nonzero(done)
+            self.q_star[idx] = self._draw_q(int(idx.shape[0]))  # fresh problems, in this step
+            self.steps[idx] = 0
+            info |= {"final_obs": self._obs, "_final_obs": done}
+            return self._obs, reward, terminated, truncated, info
         self.steps[self.prev_done] = 0
         reward[self.prev_done] = 0.0
         truncated[self.prev_done] = False
@@ -210,7 +233,11 @@ class GridWorldVectorEnv(VectorEnv):
     ``max_episode_steps`` (truncation, like the single env's TimeLimit) and ``device``
     (``"cpu"``: numpy arrays; ``"cuda"``/``"auto"``: torch tensors on that device, actions
     accepted as tensors). Autoreset follows gymnasium's default next-step mode: the step after
-    an episode ends returns the reset observation with reward 0. ``reset(options={"start": s})``
+    an episode ends returns the reset observation with reward 0. ``autoreset_mode="SameStep"``
+    (gymnasium's ``AutoresetMode.SAME_STEP``, what SB3's ``VecEnv`` expects) resets in the step that
+    ends an episode instead: it returns the reset observation and puts the last one in
+    ``info["final_obs"]`` (the whole batch; rows valid where the mask ``info["_final_obs"]`` is set).
+    ``reset(options={"start": s})``
     takes a state index or an array of ``num_envs`` state indices (exploring starts).
     ``self.single_env`` holds the exact model (``P``, ``transition_probs``, ...).
     """
@@ -221,8 +248,10 @@ class GridWorldVectorEnv(VectorEnv):
         max_episode_steps: int | None = 100,
         device: str = "cpu",
         render_mode: str | None = None,
+        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
         **kwargs: Any,
     ) -> None:
+        mode = _autoreset_mode(autoreset_mode)
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
             raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
         if max_episode_steps is not None and (not isinstance(max_episode_steps, int) or max_episode_steps < 1):
@@ -231,7 +260,7 @@ class GridWorldVectorEnv(VectorEnv):
         self.num_envs = num_envs
         self.max_episode_steps = max_episode_steps
         self.render_mode = render_mode
-        self.metadata = autoreset_metadata()
+        self.metadata = autoreset_metadata(mode)
         xp = self.xp = ArrayBackend(device)
         self.next_state_table = xp.asarray(env.next_state_table, dtype="int64")
         self.reward_table = xp.asarray(env.reward_table)
@@ -295,6 +324,17 @@ class GridWorldVectorEnv(VectorEnv):
             truncated = xp.zeros(self.num_envs, dtype="bool")
         else:
             truncated = self.steps >= self.max_episode_steps
+        if self.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP:
+            self.states = next_states
+            done = terminated | truncated
+            info: dict[str, Any] = {}
+            if bool(done.any()):
+                final = self._obs()
+                info = {"final_obs": final.clone() if xp.is_torch else final.copy(), "_final_obs": done}
+                idx = xp.nonzero(done)
+                self.states[idx] = self._start_states(int(idx.shape[0]))
+                self.steps[idx] = 0
+            return self._obs(), reward, terminated, truncated, info
         done = self.prev_done
         if bool(done.any()):  # next-step autoreset
             idx = xp.nonzero(done)

@@ -1,0 +1,136 @@
+"""Observation wrappers for deep RL on tabular envs: one-hot, coordinates, pixels.
+
+Chosen by config, not by hand edits: RL Zoo's ``env_wrapper`` key names them, e.g.::
+
+    rlsuite/GridWorld-v0:
+      policy: CnnPolicy
+      env_wrapper:
+        - rlsuite.envs.wrappers.PixelObservation: {cell_px: 8}
+
+They work on rlsuite's grid worlds and on gymnasium's toy-text envs (FrozenLake, CliffWalking).
+``observation_of_state`` / ``observation_table`` give the wrapped observation of any state, which
+the optimality gap (greedy action in every state) and the batched SB3 adapter (one lookup per
+step) both use.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+
+def _grid_shape(env: gym.Env[Any, Any]) -> tuple[int, int]:
+    base = env.unwrapped
+    for rows, cols in (("n_rows", "n_cols"), ("nrow", "ncol")):  # rlsuite, FrozenLake
+        if hasattr(base, rows) and hasattr(base, cols):
+            return int(getattr(base, rows)), int(getattr(base, cols))
+    shape = getattr(base, "shape", None)  # CliffWalking
+    if isinstance(shape, tuple) and len(shape) == 2:
+        return int(shape[0]), int(shape[1])
+    raise ValueError(f"{type(base).__name__}: not a grid env (no n_rows/n_cols, nrow/ncol or shape)")
+
+
+def _require_discrete(env: gym.Env[Any, Any], wrapper: str) -> int:
+    if not isinstance(env.observation_space, spaces.Discrete):
+        raise ValueError(
+            f"{wrapper} needs a Discrete (state index) observation, got {env.observation_space}; "
+            "leave the env's `observation` at 'index'"
+        )
+    return int(env.observation_space.n)
+
+
+class OneHotObservation(gym.ObservationWrapper[np.ndarray, Any, Any]):
+    """A state index ``s`` as a float32 one-hot vector of length ``n``."""
+
+    def __init__(self, env: gym.Env[Any, Any]) -> None:
+        super().__init__(env)
+        self.n = _require_discrete(env, "OneHotObservation")
+        self.observation_space = spaces.Box(0.0, 1.0, shape=(self.n,), dtype=np.float32)
+
+    def observation(self, observation: Any) -> np.ndarray:
+        out = np.zeros(self.n, dtype=np.float32)
+        out[int(observation)] = 1.0
+        return out
+
+
+class CoordinateObservation(gym.ObservationWrapper[np.ndarray, Any, Any]):
+    """A grid state index as its (row, col), scaled to [0, 1] (float32): MLPs generalise across cells."""
+
+    def __init__(self, env: gym.Env[Any, Any]) -> None:
+        super().__init__(env)
+        _require_discrete(env, "CoordinateObservation")
+        self.n_rows, self.n_cols = _grid_shape(env)
+        self.observation_space = spaces.Box(0.0, 1.0, shape=(2,), dtype=np.float32)
+
+    def observation(self, observation: Any) -> np.ndarray:
+        row, col = divmod(int(observation), self.n_cols)
+        return np.array(
+            [row / max(self.n_rows - 1, 1), col / max(self.n_cols - 1, 1)],
+            dtype=np.float32,
+        )
+
+
+class PixelObservation(gym.ObservationWrapper[np.ndarray, Any, Any]):
+    """The rendered grid as a uint8 image [H, W, 3] (SB3's ``CnnPolicy`` transposes it to channels first).
+
+    rlsuite's grid worlds are drawn with ``render_rgb(cell_px=cell_px)``, whatever their
+    ``render_mode``; other envs must be made with ``render_mode="rgb_array"`` and are drawn
+    with ``env.render()``. SB3's default NatureCNN needs at least 36x36 pixels: on the 5x5
+    grid, ``cell_px >= 8``.
+
+    Args:
+        env: the env to wrap.
+        cell_px: pixels per grid cell (rlsuite grid worlds only).
+    """
+
+    def __init__(self, env: gym.Env[Any, Any], cell_px: int = 8) -> None:
+        super().__init__(env)
+        if isinstance(cell_px, bool) or not isinstance(cell_px, int) or cell_px < 4:
+            raise ValueError(f"PixelObservation: cell_px must be an integer >= 4, got {cell_px!r}")
+        self.cell_px = cell_px
+        self._draw_grid = hasattr(env.unwrapped, "render_rgb")
+        if not self._draw_grid and env.render_mode != "rgb_array":
+            raise ValueError(
+                f"PixelObservation: {type(env.unwrapped).__name__} must be made with render_mode='rgb_array'"
+            )
+        shape = self._render().shape
+        self.observation_space = spaces.Box(0, 255, shape=shape, dtype=np.uint8)
+
+    def _render(self) -> np.ndarray:
+        if self._draw_grid:
+            return self.env.unwrapped.render_rgb(cell_px=self.cell_px)  # type: ignore[attr-defined]
+        return np.asarray(self.env.render(), dtype=np.uint8)
+
+    def observation(self, observation: Any) -> np.ndarray:
+        return self._render()
+
+
+def observation_of_state(env: gym.Env[Any, Any], state: int) -> Any:
+    """The observation ``env`` (with its observation wrappers) would give in tabular state ``state``.
+
+    Puts the base env in ``state`` (its ``s`` attribute, as rlsuite's grid worlds and gymnasium's
+    toy-text envs keep it) and passes its observation through every ``ObservationWrapper``, inner
+    first. The env's state is changed: call ``reset`` before stepping it again.
+    """
+    chain = []
+    layer: Any = env
+    while isinstance(layer, gym.Wrapper):
+        chain.append(layer)
+        layer = layer.env
+    base = layer
+    if not (hasattr(base, "_obs") or isinstance(base.observation_space, spaces.Discrete)):
+        raise ValueError(f"{type(base).__name__}: not a tabular env (no state index observation)")
+    base.s = int(state)
+    obs = base._obs() if hasattr(base, "_obs") else np.int64(state)  # rlsuite grid world / toy text
+    for wrapper in reversed(chain):
+        if isinstance(wrapper, gym.ObservationWrapper):
+            obs = wrapper.observation(obs)
+    return obs
+
+
+def observation_table(env: gym.Env[Any, Any], n_states: int) -> np.ndarray:
+    """``observation_of_state`` for states ``0..n_states-1``, stacked: [n_states, *obs_shape]."""
+    return np.stack([np.asarray(observation_of_state(env, s)) for s in range(n_states)])
