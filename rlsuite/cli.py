@@ -18,6 +18,7 @@ from rlsuite.common.errors import UsageError
 SUBCOMMAND_MODULES: tuple[str, ...] = (
     "rlsuite.envs.cli",
     "rlsuite.agents.cli",
+    "rlsuite.alignment.cli",
     "rlsuite.tour",
 )
 
