@@ -15,8 +15,8 @@ import pytest
 
 pytest.importorskip("trl")
 
-from rlsuite.alignment.data import SentimentTask, load_preferences, split_heldout  # noqa: E402
-from rlsuite.common.errors import UsageError  # noqa: E402
+from rlsuite.alignment.data import SentimentTask, load_preferences, split_heldout
+from rlsuite.common.errors import UsageError
 
 TASK = SentimentTask()
 
@@ -40,7 +40,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     path = tmp_path_factory.mktemp("align") / "base"
     tok = build_tokenizer(TASK.vocabulary())
-    model = build_tiny_causal_lm(tok, "llama", hidden_size=32, layers=1, seed=0)
+    model = build_tiny_causal_lm(tok, "llama", hidden_size=64, layers=2, seed=0)
     model.save_pretrained(path)
     tok.save_pretrained(path)
     return path
@@ -51,8 +51,17 @@ def sft(base: Path) -> tuple[Path, dict]:
     from rlsuite.alignment.sft import train_sft
 
     out = base.parent / "sft"
-    metrics = train_sft(base, TASK.sft_dataset(768, seed=0), out, overrides={
-        "num_train_epochs": 2, "per_device_train_batch_size": 64, "save_strategy": "no", "logging_steps": 2})
+    metrics = train_sft(
+        base,
+        TASK.sft_dataset(768, seed=0),
+        out,
+        overrides={
+            "num_train_epochs": 2,
+            "per_device_train_batch_size": 64,
+            "save_strategy": "no",
+            "logging_steps": 2,
+        },
+    )
     return out / "model", metrics
 
 
@@ -61,7 +70,7 @@ def pairs(sft: tuple[Path, dict]) -> tuple[list, list]:
     from rlsuite.alignment.evaluate import sample_pairs
 
     train_prompts, _ = TASK.split_prompts()
-    return split_heldout(sample_pairs(sft[0], train_prompts, copies=12, seed=0), 0.15, seed=0)
+    return split_heldout(sample_pairs(sft[0], train_prompts, copies=24, seed=0), 0.1, seed=0)
 
 
 @pytest.fixture(scope="session")
@@ -69,8 +78,9 @@ def reward_model(sft: tuple[Path, dict], pairs: tuple[list, list]) -> tuple[Path
     from rlsuite.alignment.rlhf import train_reward
 
     out = sft[0].parent.parent / "rm"
-    metrics = train_reward(sft[0], pairs[0], out, overrides={"num_train_epochs": 3, "logging_steps": 2,
-                                                            "save_strategy": "no"})
+    metrics = train_reward(
+        sft[0], pairs[0], out, overrides={"num_train_epochs": 4, "logging_steps": 4, "save_strategy": "no"}
+    )
     return out / "model", metrics
 
 
@@ -98,7 +108,9 @@ def test_sft_logs_loss_and_changes_parameters(base: Path, sft: tuple[Path, dict]
     assert sft[1]["tokens"] > 0 and sft[1]["peak_memory_mb"] > 0
 
 
-def test_reward_model_beats_chance(sft: tuple[Path, dict], pairs: tuple[list, list], reward_model: tuple[Path, dict]) -> None:
+def test_reward_model_beats_chance(
+    sft: tuple[Path, dict], pairs: tuple[list, list], reward_model: tuple[Path, dict]
+) -> None:
     from rlsuite.alignment.evaluate import reward_model_accuracy
 
     assert _losses(reward_model[1])
@@ -112,8 +124,12 @@ def test_dpo_trains_and_raises_gold_reward(sft: tuple[Path, dict], pairs: tuple[
     from rlsuite.alignment.evaluate import evaluate_policy, implicit_reward_accuracy
 
     out = sft[0].parent.parent / "dpo"
-    metrics = train_dpo(sft[0], pairs[0], out, overrides={"num_train_epochs": 3, "beta": 0.1, "logging_steps": 2,
-                                                          "save_strategy": "no"})
+    metrics = train_dpo(
+        sft[0],
+        pairs[0],
+        out,
+        overrides={"num_train_epochs": 3, "beta": 0.1, "logging_steps": 2, "save_strategy": "no"},
+    )
     assert _losses(metrics) and _losses(metrics)[-1] < _losses(metrics)[0]
     assert _changed(sft[0], out / "model")
     _, held = TASK.split_prompts()
@@ -124,13 +140,20 @@ def test_dpo_trains_and_raises_gold_reward(sft: tuple[Path, dict], pairs: tuple[
     assert implicit_reward_accuracy(out / "model", sft[0], pairs[1]) > 0.6
 
 
-def test_rloo_trains_against_the_reward_model(sft: tuple[Path, dict], reward_model: tuple[Path, dict]) -> None:
+def test_rloo_trains_against_the_reward_model(
+    sft: tuple[Path, dict], reward_model: tuple[Path, dict]
+) -> None:
     from rlsuite.alignment.rlhf import train_rloo
 
     out = sft[0].parent.parent / "rloo"
     train_prompts, _ = TASK.split_prompts()
-    metrics = train_rloo(sft[0], train_prompts, out, reward_model[0], overrides={
-        "max_steps": 4, "logging_steps": 1, "save_strategy": "no"})
+    metrics = train_rloo(
+        sft[0],
+        train_prompts,
+        out,
+        reward_model[0],
+        overrides={"max_steps": 4, "logging_steps": 1, "save_strategy": "no"},
+    )
     assert len(_losses(metrics)) >= 2
     assert any("reward" in h for h in metrics["log_history"])
     assert _changed(sft[0], out / "model")
@@ -143,8 +166,13 @@ def test_ppo_trains_and_raises_gold_reward(sft: tuple[Path, dict], reward_model:
 
     out = sft[0].parent.parent / "ppo"
     train_prompts, held = TASK.split_prompts()
-    metrics = train_ppo(sft[0], train_prompts, out, reward_model[0], overrides={
-        "total_episodes": 384, "logging_steps": 1, "kl_coef": 0.02})
+    metrics = train_ppo(
+        sft[0],
+        train_prompts,
+        out,
+        reward_model[0],
+        overrides={"total_episodes": 384, "logging_steps": 1, "kl_coef": 0.02},
+    )
     assert any("loss/policy_avg" in h for h in metrics["log_history"])
     assert _changed(sft[0], out / "model")
     before = evaluate_policy(sft[0], sft[0], held, 16)
@@ -157,8 +185,9 @@ def test_ppo_runs_a_few_updates(sft: tuple[Path, dict], reward_model: tuple[Path
 
     out = sft[0].parent.parent / "ppo_short"
     train_prompts, _ = TASK.split_prompts()
-    metrics = train_ppo(sft[0], train_prompts, out, reward_model[0], overrides={
-        "total_episodes": 64, "logging_steps": 1})
+    metrics = train_ppo(
+        sft[0], train_prompts, out, reward_model[0], overrides={"total_episodes": 64, "logging_steps": 1}
+    )
     assert any("loss/policy_avg" in h for h in metrics["log_history"])
     assert _changed(sft[0], out / "model")
 
@@ -167,20 +196,49 @@ def test_sft_resumes_from_checkpoint(base: Path, tmp_path: Path) -> None:
     from rlsuite.alignment.sft import train_sft
 
     records = TASK.sft_dataset(128, seed=1)
-    first = train_sft(base, records, tmp_path, overrides={"max_steps": 2, "per_device_train_batch_size": 32,
-                                                          "save_strategy": "steps", "save_steps": 2})
+    first = train_sft(
+        base,
+        records,
+        tmp_path,
+        overrides={
+            "max_steps": 2,
+            "per_device_train_batch_size": 32,
+            "save_strategy": "steps",
+            "save_steps": 2,
+        },
+    )
     assert first["resumed_from"] is None and (tmp_path / "checkpoint-2").is_dir()
-    second = train_sft(base, records, tmp_path, overrides={"max_steps": 4, "per_device_train_batch_size": 32,
-                                                           "save_strategy": "steps", "save_steps": 2}, resume=True)
+    second = train_sft(
+        base,
+        records,
+        tmp_path,
+        overrides={
+            "max_steps": 4,
+            "per_device_train_batch_size": 32,
+            "save_strategy": "steps",
+            "save_steps": 2,
+        },
+        resume=True,
+    )
     assert second["resumed_from"].endswith("checkpoint-2") and second["global_steps"] == 4
 
 
-def test_compare_writes_a_complete_report_and_skips_finished_stages(sft: tuple[Path, dict], tmp_path: Path,
-                                                                    capsys: pytest.CaptureFixture) -> None:
+def test_compare_writes_a_complete_report_and_skips_finished_stages(
+    sft: tuple[Path, dict], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     from rlsuite.alignment.compare import CompareConfig, run_compare
 
-    cfg = CompareConfig(seeds=1, dpo_betas=[0.1], rlhf_kl_coefs=[0.1], pair_copies=4, eval_samples=2,
-                        rm_epochs=1, dpo_epochs=1, rloo_steps=2, ppo_episodes=32)
+    cfg = CompareConfig(
+        seeds=1,
+        dpo_betas=[0.1],
+        rlhf_kl_coefs=[0.1],
+        pair_copies=4,
+        eval_samples=2,
+        rm_epochs=1,
+        dpo_epochs=1,
+        rloo_steps=2,
+        ppo_episodes=32,
+    )
     results = run_compare(tmp_path, model=str(sft[0]), config=cfg, skip_sft=True)
     for name in ("results.json", "report.md", "frontier.png"):
         assert (tmp_path / name).stat().st_size > 0
@@ -207,16 +265,31 @@ def test_compare_writes_a_complete_report_and_skips_finished_stages(sft: tuple[P
 GOOD = {"prompt": "the hotel was", "chosen": " good", "rejected": " bad"}
 
 
-@pytest.mark.parametrize(("line", "message"), [
-    ('{"prompt": "x", "chosen": " a"', "bad JSON"),
-    (json.dumps({"prompt": "x", "chosen": " a"}), "missing field 'rejected'"),
-    (json.dumps({"prompt": "x", "chosen": "  ", "rejected": " b"}), "field 'chosen' is empty"),
-    (json.dumps({"prompt": "x", "chosen": " a", "rejected": " a"}), "'chosen' is identical to 'rejected'"),
-    (json.dumps({"prompt": "x", "chosen": 3, "rejected": " a"}), "must be a string or a list of messages, got int"),
-    (json.dumps(["x", "a", "b"]), "expected a JSON object, got list"),
-    (json.dumps({"prompt": [{"role": "user", "content": "hi"}], "chosen": " a", "rejected": " b"}), "mix strings"),
-    (json.dumps({"prompt": [{"role": "user"}], "chosen": [], "rejected": []}), "not a {'role', 'content'}"),
-])
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"prompt": "x", "chosen": " a"', "bad JSON"),
+        (json.dumps({"prompt": "x", "chosen": " a"}), "missing field 'rejected'"),
+        (json.dumps({"prompt": "x", "chosen": "  ", "rejected": " b"}), "field 'chosen' is empty"),
+        (
+            json.dumps({"prompt": "x", "chosen": " a", "rejected": " a"}),
+            "'chosen' is identical to 'rejected'",
+        ),
+        (
+            json.dumps({"prompt": "x", "chosen": 3, "rejected": " a"}),
+            "must be a string or a list of messages, got int",
+        ),
+        (json.dumps(["x", "a", "b"]), "expected a JSON object, got list"),
+        (
+            json.dumps({"prompt": [{"role": "user", "content": "hi"}], "chosen": " a", "rejected": " b"}),
+            "mix strings",
+        ),
+        (
+            json.dumps({"prompt": [{"role": "user"}], "chosen": [], "rejected": []}),
+            "not a {'role', 'content'}",
+        ),
+    ],
+)
 def test_malformed_jsonl_names_file_and_line(tmp_path: Path, line: str, message: str) -> None:
     path = tmp_path / "pairs.jsonl"
     path.write_text(json.dumps(GOOD) + "\n\n" + line + "\n")
@@ -229,11 +302,16 @@ def test_malformed_jsonl_names_file_and_line(tmp_path: Path, line: str, message:
 def test_datasets_folder_and_conversational_pairs(tmp_path: Path) -> None:
     import datasets
 
-    conv = {"prompt": [{"role": "user", "content": "hi"}], "chosen": [{"role": "assistant", "content": "good"}],
-            "rejected": [{"role": "assistant", "content": "bad"}]}
+    conv = {
+        "prompt": [{"role": "user", "content": "hi"}],
+        "chosen": [{"role": "assistant", "content": "good"}],
+        "rejected": [{"role": "assistant", "content": "bad"}],
+    }
     datasets.Dataset.from_list([conv, conv]).save_to_disk(str(tmp_path / "ok"))
     assert len(load_preferences(tmp_path / "ok")) == 2
-    datasets.Dataset.from_list([GOOD, {**GOOD, "rejected": GOOD["chosen"]}]).save_to_disk(str(tmp_path / "bad"))
+    datasets.Dataset.from_list([GOOD, {**GOOD, "rejected": GOOD["chosen"]}]).save_to_disk(
+        str(tmp_path / "bad")
+    )
     with pytest.raises(UsageError, match=r"bad: row 1: 'chosen' is identical"):
         load_preferences(tmp_path / "bad")
     with pytest.raises(UsageError, match="not found"):
@@ -248,7 +326,7 @@ def test_model_loading_errors(base: Path, tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="model folder not found"):
         load_causal_lm(tmp_path / "nope")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(UsageError, match="no config.json"):
+    with pytest.raises(UsageError, match=r"no config\.json"):
         load_causal_lm(tmp_path / "empty")
     (tmp_path / "vit").mkdir()
     (tmp_path / "vit" / "config.json").write_text(json.dumps({"model_type": "vit"}))
@@ -285,5 +363,11 @@ def test_config_keys_map_onto_trl_dataclasses(tmp_path: Path) -> None:
         from trl import RewardConfig, RLOOConfig, SFTConfig
         from trl.experimental.ppo import PPOConfig
 
-        cls = {"sft": SFTConfig, "reward": RewardConfig, "dpo": DPOConfig, "rloo": RLOOConfig, "ppo": PPOConfig}
+        cls = {
+            "sft": SFTConfig,
+            "reward": RewardConfig,
+            "dpo": DPOConfig,
+            "rloo": RLOOConfig,
+            "ppo": PPOConfig,
+        }
         build_trl_config(cls[path.stem], tmp_path / "out", str(path))

@@ -19,16 +19,26 @@ METHODS = ("sft", "reward", "dpo", "rloo", "ppo")
 def add_subcommands(subparsers: Any) -> None:
     p = subparsers.add_parser("align", help="RLHF (reward model, PPO, RLOO) and DPO with TRL on a local LLM")
     sub = p.add_subparsers(dest="align_command", metavar="METHOD")
-    helps = {"sft": "supervised fine-tuning (TRL SFTTrainer)", "reward": "reward model (TRL RewardTrainer)",
-             "dpo": "DPO (TRL DPOTrainer)", "rloo": "RLHF with RLOO against a reward model (TRL RLOOTrainer)",
-             "ppo": "RLHF with PPO against a reward model (TRL 1.12 trl.experimental.ppo)"}
+    helps = {
+        "sft": "supervised fine-tuning (TRL SFTTrainer)",
+        "reward": "reward model (TRL RewardTrainer)",
+        "dpo": "DPO (TRL DPOTrainer)",
+        "rloo": "RLHF with RLOO against a reward model (TRL RLOOTrainer)",
+        "ppo": "RLHF with PPO against a reward model (TRL 1.12 trl.experimental.ppo)",
+    }
     for name in METHODS:
         q = sub.add_parser(name, help=helps[name])
         q.add_argument("--model", help="local causal-LM folder (default: the embedded tiny SFT'd model)")
-        q.add_argument("--data", help="preference pairs: JSONL or a datasets folder (default: the synthetic task)"
-                       if name != "sft" else "prompt/completion JSONL (default: the synthetic task)")
+        q.add_argument(
+            "--data",
+            help="preference pairs: JSONL or a datasets folder (default: the synthetic task)"
+            if name != "sft"
+            else "prompt/completion JSONL (default: the synthetic task)",
+        )
         if name in ("rloo", "ppo"):
-            q.add_argument("--reward-model", required=True, help="reward-model folder (from `rlsuite align reward`)")
+            q.add_argument(
+                "--reward-model", required=True, help="reward-model folder (from `rlsuite align reward`)"
+            )
         q.add_argument("--config", help="YAML of TRL config keys (see configs/alignment/)")
         q.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="override config keys")
         q.add_argument("--out", help="output folder (default: runs/align-<method>)")
@@ -75,10 +85,7 @@ def _train(args: argparse.Namespace) -> int:
         from rlsuite.alignment.sft import train_sft
 
         model = Path(args.model) if args.model else default_model_dir().parent.parent / "base"
-        if args.data:
-            records = _load_sft_records(args.data)
-        else:
-            records = SentimentTask().sft_dataset(2048, seed=0)
+        records = _load_sft_records(args.data) if args.data else SentimentTask().sft_dataset(2048, seed=0)
         metrics = train_sft(model, records, out, args.config, overrides, args.resume)
     else:
         model = Path(args.model) if args.model else default_model_dir()
@@ -100,8 +107,11 @@ def _train(args: argparse.Namespace) -> int:
 
             metrics = train_ppo(model, prompts, out, args.reward_model, args.config, overrides, args.resume)
     losses = [h["loss"] for h in metrics["log_history"] if "loss" in h]
-    print(f"{method}: {metrics['global_steps']} steps in {metrics['wall_seconds']} s"
-          + (f", loss {losses[0]:.4f} -> {losses[-1]:.4f}" if losses else "") + f"; model in {out / 'model'}")
+    print(
+        f"{method}: {metrics['global_steps']} steps in {metrics['wall_seconds']} s"
+        + (f", loss {losses[0]:.4f} -> {losses[-1]:.4f}" if losses else "")
+        + f"; model in {out / 'model'}"
+    )
     return 0
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +27,22 @@ def device_defaults() -> dict[str, Any]:
     """
     import torch
 
-    common = {"report_to": "none", "disable_tqdm": False, "logging_steps": 5, "save_total_limit": 2,
-              "gradient_checkpointing": False, "dataloader_num_workers": 0}
+    common = {
+        "report_to": "none",
+        "disable_tqdm": False,
+        "logging_steps": 5,
+        "save_total_limit": 2,
+        "gradient_checkpointing": False,
+        "dataloader_num_workers": 0,
+    }
     if torch.cuda.is_available():
         return {**common, "bf16": torch.cuda.is_bf16_supported(), "use_cpu": False}
     return {**common, "bf16": False, "use_cpu": True}
 
 
-def split_values(config_cls: type, values: dict[str, Any], where: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def split_values(
+    config_cls: type, values: dict[str, Any], where: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Split a mapping into (training-config keys, ``trl.ModelConfig`` keys); unknown keys are errors."""
     from trl import ModelConfig
 
@@ -50,9 +59,14 @@ def split_values(config_cls: type, values: dict[str, Any], where: str) -> tuple[
     return train, model
 
 
-def build_trl_config(config_cls: type, output_dir: str | os.PathLike[str], config_file: str | None = None,
-                     overrides: dict[str, Any] | None = None, defaults: dict[str, Any] | None = None) -> tuple[Any, Any]:
-    """Build ``(training_config, model_config)`` from device defaults, method defaults, a YAML file and overrides.
+def build_trl_config(
+    config_cls: type,
+    output_dir: str | os.PathLike[str],
+    config_file: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    defaults: dict[str, Any] | None = None,
+) -> tuple[Any, Any]:
+    """Build ``(training_config, model_config)``: device defaults < method defaults < YAML < overrides.
 
     Args:
         config_cls: the TRL config dataclass (e.g. ``trl.DPOConfig``).
@@ -82,7 +96,7 @@ def build_trl_config(config_cls: type, output_dir: str | os.PathLike[str], confi
 
 
 def peft_config(model_config: Any) -> Any:
-    """A LoRA config from ``ModelConfig`` when ``use_peft`` is set, else ``None`` (peft is imported lazily)."""
+    """A LoRA config from ``ModelConfig`` when ``use_peft`` is set, else ``None`` (lazy peft)."""
     if not model_config.use_peft:
         return None
     from trl import get_peft_config
@@ -122,7 +136,9 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_trainer(trainer: Any, output_dir: str | os.PathLike[str], resume: bool, tokens: int | None = None) -> dict[str, Any]:
+def run_trainer(
+    trainer: Any, output_dir: str | os.PathLike[str], resume: bool, tokens: int | None = None
+) -> dict[str, Any]:
     """Train (resuming from the newest checkpoint when asked), save the model to ``output_dir/model``.
 
     Returns the stage's measurements: wall time, peak memory (process RSS high-water mark during
@@ -133,7 +149,7 @@ def run_trainer(trainer: Any, output_dir: str | os.PathLike[str], resume: bool, 
 
     import torch
 
-    from rlsuite.common.runs import atomic_path, write_json
+    from rlsuite.common.runs import write_json
 
     out = Path(output_dir)
     ckpt = last_checkpoint(out) if resume else None
@@ -155,20 +171,30 @@ def run_trainer(trainer: Any, output_dir: str | os.PathLike[str], resume: bool, 
     metrics = {
         "wall_seconds": round(wall, 2),
         "peak_memory_mb": round(torch.cuda.max_memory_allocated() / 2**20 if cuda else _peak_rss_mb(), 1),
-        "peak_memory_kind": "cuda max_memory_allocated" if cuda else (
-            "process peak RSS during the stage" if reset_ok else "process peak RSS since start"),
+        "peak_memory_kind": "cuda max_memory_allocated"
+        if cuda
+        else ("process peak RSS during the stage" if reset_ok else "process peak RSS since start"),
         "tokens": seen or tokens,
         "tokens_per_second": round((seen or tokens or 0) / wall, 1) if wall > 0 else None,
         "global_steps": int(trainer.state.global_step),
         "resumed_from": ckpt,
         "log_history": history,
     }
-    with atomic_path(out / "model") as tmp:
-        trainer.save_model(str(tmp))
+    # Every process calls save_model (DeepSpeed ZeRO-3 gathers the shards); the main process alone
+    # writes, into a partial folder that replaces ``model/`` only when complete.
+    accelerator = trainer.accelerator
+    partial = out / ".model.partial"
+    trainer.save_model(str(partial))
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
         tok = getattr(trainer, "processing_class", None)
         if tok is not None:
-            tok.save_pretrained(str(tmp))
-    write_json(out / "metrics.json", metrics)
+            tok.save_pretrained(str(partial))
+        if (out / "model").exists():
+            shutil.rmtree(out / "model")
+        os.replace(partial, out / "model")
+        write_json(out / "metrics.json", metrics)
+    accelerator.wait_for_everyone()
     return metrics
 
 

@@ -25,8 +25,26 @@ from rlsuite.common.errors import UsageError
 POSITIVE: tuple[str, ...] = ("good", "great", "nice", "happy", "lovely", "fine", "superb", "fun")
 NEGATIVE: tuple[str, ...] = ("bad", "awful", "poor", "sad", "boring", "ugly", "rude", "dull")
 NEUTRAL: tuple[str, ...] = (
-    "and", "but", "very", "quite", "so", "the", "it", "was", "is", "a", "bit", "really",
-    "staff", "food", "room", "plot", "music", "view", "price", "ending",
+    "and",
+    "but",
+    "very",
+    "quite",
+    "so",
+    "the",
+    "it",
+    "was",
+    "is",
+    "a",
+    "bit",
+    "really",
+    "staff",
+    "food",
+    "room",
+    "plot",
+    "music",
+    "view",
+    "price",
+    "ending",
 )
 TOPICS: tuple[str, ...] = ("hotel", "film", "book", "meal", "song", "game", "trip", "show")
 TEMPLATES: tuple[str, ...] = ("the {} was", "my {} is", "this {} felt", "that {} seemed")
@@ -81,7 +99,9 @@ class SentimentTask:
     def sample_completion(self, rng: np.random.Generator) -> str:
         """One SFT completion: random review words, starting with a space (see FIELD_NOTES)."""
         n = int(rng.integers(self.min_words, self.max_words + 1))
-        kinds = rng.choice(3, size=n, p=[self.p_positive, self.p_negative, 1 - self.p_positive - self.p_negative])
+        kinds = rng.choice(
+            3, size=n, p=[self.p_positive, self.p_negative, 1 - self.p_positive - self.p_negative]
+        )
         pools = (POSITIVE, NEGATIVE, NEUTRAL)
         return " " + " ".join(pools[k][int(rng.integers(len(pools[k])))] for k in kinds)
 
@@ -89,8 +109,10 @@ class SentimentTask:
         """``n`` prompt/completion records (TRL's prompt-completion format) over the train prompts."""
         rng = np.random.default_rng(seed)
         train, _ = self.split_prompts()
-        return [{"prompt": train[int(rng.integers(len(train)))], "completion": self.sample_completion(rng)}
-                for _ in range(n)]
+        return [
+            {"prompt": train[int(rng.integers(len(train)))], "completion": self.sample_completion(rng)}
+            for _ in range(n)
+        ]
 
 
 def gold_reward_func(prompts: list[Any], completions: list[Any], **kwargs: Any) -> list[float]:

@@ -10,14 +10,25 @@ from typing import Any
 from rlsuite.alignment.configs import build_trl_config, peft_config, run_trainer
 
 DPO_DEFAULTS: dict[str, Any] = {
-    "learning_rate": 1e-3, "num_train_epochs": 1, "per_device_train_batch_size": 32, "max_length": 64,
-    "beta": 0.1, "save_strategy": "epoch", "seed": 0, "include_num_input_tokens_seen": "non_padding",
+    "learning_rate": 1e-3,
+    "num_train_epochs": 1,
+    "per_device_train_batch_size": 32,
+    "max_length": 64,
+    "beta": 0.1,
+    "save_strategy": "epoch",
+    "seed": 0,
+    "include_num_input_tokens_seen": "non_padding",
 }
 
 
-def train_dpo(model_path: str | os.PathLike[str], pairs: Sequence[dict[str, Any]], output_dir: str | os.PathLike[str],
-              config_file: str | None = None, overrides: dict[str, Any] | None = None,
-              resume: bool = False) -> dict[str, Any]:
+def train_dpo(
+    model_path: str | os.PathLike[str],
+    pairs: Sequence[dict[str, Any]],
+    output_dir: str | os.PathLike[str],
+    config_file: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    resume: bool = False,
+) -> dict[str, Any]:
     """Train a policy on preference pairs with ``trl.DPOTrainer``.
 
     Args:
@@ -35,6 +46,11 @@ def train_dpo(model_path: str | os.PathLike[str], pairs: Sequence[dict[str, Any]
 
     cfg, mcfg = build_trl_config(DPOConfig, output_dir, config_file, overrides, DPO_DEFAULTS)
     model, tok = load_causal_lm(model_path, getattr(cfg, "trust_remote_code", False))
-    trainer = DPOTrainer(model=model, args=cfg, train_dataset=datasets.Dataset.from_list(list(pairs)),
-                         processing_class=tok, peft_config=peft_config(mcfg))
+    trainer = DPOTrainer(
+        model=model,
+        args=cfg,
+        train_dataset=datasets.Dataset.from_list(list(pairs)),
+        processing_class=tok,
+        peft_config=peft_config(mcfg),
+    )
     return run_trainer(trainer, Path(output_dir), resume)

@@ -38,8 +38,9 @@ def build_tokenizer(words: Sequence[str]) -> Any:
     return tok
 
 
-def build_tiny_causal_lm(tokenizer: Any, arch: str = "llama", hidden_size: int = 64, layers: int = 2,
-                         seed: int = 0) -> Any:
+def build_tiny_causal_lm(
+    tokenizer: Any, arch: str = "llama", hidden_size: int = 64, layers: int = 2, seed: int = 0
+) -> Any:
     """A tiny causal LM of a transformers architecture, built from a config (random weights).
 
     Args:
@@ -56,9 +57,16 @@ def build_tiny_causal_lm(tokenizer: Any, arch: str = "llama", hidden_size: int =
     if arch not in kinds:
         raise UsageError(f"arch: {arch!r} is not one of {sorted(kinds)}")
     config = kinds[arch](
-        vocab_size=len(tokenizer), hidden_size=hidden_size, intermediate_size=2 * hidden_size,
-        num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=64,
-        tie_word_embeddings=True, pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+        vocab_size=len(tokenizer),
+        hidden_size=hidden_size,
+        intermediate_size=2 * hidden_size,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        num_key_value_heads=4,
+        max_position_embeddings=64,
+        tie_word_embeddings=True,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
         bos_token_id=None,
     )
     torch.manual_seed(seed)
@@ -86,7 +94,9 @@ def load_tokenizer(path: str | os.PathLike[str], trust_remote_code: bool = False
     if not p.is_dir():
         raise UsageError(f"{p}: model folder not found")
     try:
-        tok = AutoTokenizer.from_pretrained(str(p), trust_remote_code=trust_remote_code, local_files_only=True)
+        tok = AutoTokenizer.from_pretrained(
+            str(p), trust_remote_code=trust_remote_code, local_files_only=True
+        )
     except Exception as exc:
         raise UsageError(f"{p}: cannot load a tokenizer ({str(exc).splitlines()[0]})") from exc
     check_tokenizer(tok, str(p))
@@ -105,7 +115,9 @@ def check_causal_lm(path: str | os.PathLike[str], trust_remote_code: bool = Fals
     if not (p / "config.json").is_file():
         raise UsageError(f"{p}: no config.json, not a Hugging Face model folder")
     try:
-        config = AutoConfig.from_pretrained(str(p), trust_remote_code=trust_remote_code, local_files_only=True)
+        config = AutoConfig.from_pretrained(
+            str(p), trust_remote_code=trust_remote_code, local_files_only=True
+        )
     except Exception as exc:
         raise UsageError(f"{p}: cannot read config.json ({str(exc).splitlines()[0]})") from exc
     if config.model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES and not trust_remote_code:
@@ -115,14 +127,17 @@ def check_causal_lm(path: str | os.PathLike[str], trust_remote_code: bool = Fals
         raise UsageError(f"{p}: architecture {archs[0]} is not a causal LM head (expected *ForCausalLM)")
 
 
-def load_causal_lm(path: str | os.PathLike[str], trust_remote_code: bool = False, dtype: Any = None) -> tuple[Any, Any]:
+def load_causal_lm(
+    path: str | os.PathLike[str], trust_remote_code: bool = False, dtype: Any = None
+) -> tuple[Any, Any]:
     """Load ``(model, tokenizer)`` from a local folder, checking it is a causal LM with usable tokens."""
     from transformers import AutoModelForCausalLM
 
     check_causal_lm(path, trust_remote_code)
     tok = load_tokenizer(path, trust_remote_code)
-    model = AutoModelForCausalLM.from_pretrained(str(path), trust_remote_code=trust_remote_code,
-                                                 local_files_only=True, dtype=dtype)
+    model = AutoModelForCausalLM.from_pretrained(
+        str(path), trust_remote_code=trust_remote_code, local_files_only=True, dtype=dtype
+    )
     if model.config.pad_token_id is None:
         model.config.pad_token_id = tok.pad_token_id
     model.generation_config.pad_token_id = tok.pad_token_id
@@ -137,8 +152,9 @@ def load_reward_model(path: str | os.PathLike[str], trust_remote_code: bool = Fa
     if not p.is_dir():
         raise UsageError(f"{p}: reward model folder not found")
     tok = load_tokenizer(p, trust_remote_code)
-    model = AutoModelForSequenceClassification.from_pretrained(str(p), num_labels=1, local_files_only=True,
-                                                               trust_remote_code=trust_remote_code)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        str(p), num_labels=1, local_files_only=True, trust_remote_code=trust_remote_code
+    )
     if model.config.pad_token_id is None:
         model.config.pad_token_id = tok.pad_token_id
     return model, tok
@@ -148,8 +164,15 @@ def load_reward_model(path: str | os.PathLike[str], trust_remote_code: bool = Fa
 # Sampling and scoring
 
 
-def generate(model: Any, tok: Any, prompts: Sequence[str], max_new_tokens: int = 12, temperature: float = 1.0,
-             seed: int = 0, batch_size: int = 256) -> list[list[int]]:
+def generate(
+    model: Any,
+    tok: Any,
+    prompts: Sequence[str],
+    max_new_tokens: int = 12,
+    temperature: float = 1.0,
+    seed: int = 0,
+    batch_size: int = 256,
+) -> list[list[int]]:
     """Sample one completion per prompt; return completion token ids (eos kept, padding removed)."""
     import torch
 
@@ -161,10 +184,18 @@ def generate(model: Any, tok: Any, prompts: Sequence[str], max_new_tokens: int =
     model.eval()
     with torch.no_grad():
         for i in range(0, len(prompts), batch_size):
-            enc = tok(list(prompts[i:i + batch_size]), return_tensors="pt", padding=True).to(device)
-            seqs = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=True, temperature=temperature,
-                                  top_k=0, top_p=1.0, pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
-            for row in seqs[:, enc["input_ids"].shape[1]:].tolist():
+            enc = tok(list(prompts[i : i + batch_size]), return_tensors="pt", padding=True).to(device)
+            seqs = model.generate(
+                **enc,
+                max_new_tokens=max_new_tokens,
+                do_sample=True,
+                temperature=temperature,
+                top_k=0,
+                top_p=1.0,
+                pad_token_id=tok.pad_token_id,
+                eos_token_id=tok.eos_token_id,
+            )
+            for row in seqs[:, enc["input_ids"].shape[1] :].tolist():
                 ids = []
                 for t in row:
                     if t == tok.pad_token_id and tok.pad_token_id != tok.eos_token_id:
@@ -181,8 +212,9 @@ def decode(tok: Any, completions: Sequence[Sequence[int]]) -> list[str]:
     return [" " + tok.decode(ids, skip_special_tokens=True).strip() for ids in completions]
 
 
-def sequence_logprobs(model: Any, tok: Any, prompts: Sequence[str], completions: Sequence[Sequence[int]],
-                      batch_size: int = 256) -> list[float]:
+def sequence_logprobs(
+    model: Any, tok: Any, prompts: Sequence[str], completions: Sequence[Sequence[int]], batch_size: int = 256
+) -> list[float]:
     """Sum of ``log pi(completion | prompt)`` over the completion tokens (eos included when present)."""
     import torch
 
@@ -191,17 +223,17 @@ def sequence_logprobs(model: Any, tok: Any, prompts: Sequence[str], completions:
     model.eval()
     with torch.no_grad():
         for i in range(0, len(prompts), batch_size):
-            p_ids = [tok(p, add_special_tokens=False)["input_ids"] for p in prompts[i:i + batch_size]]
-            c_ids = [list(c) for c in completions[i:i + batch_size]]
+            p_ids = [tok(p, add_special_tokens=False)["input_ids"] for p in prompts[i : i + batch_size]]
+            c_ids = [list(c) for c in completions[i : i + batch_size]]
             length = max(len(a) + len(b) for a, b in zip(p_ids, c_ids, strict=True))
             ids = torch.full((len(p_ids), length), tok.pad_token_id, dtype=torch.long)
             mask = torch.zeros_like(ids)
             target = torch.zeros_like(ids, dtype=torch.bool)
             for r, (a, b) in enumerate(zip(p_ids, c_ids, strict=True)):  # right padding
                 seq = a + b
-                ids[r, :len(seq)] = torch.tensor(seq)
-                mask[r, :len(seq)] = 1
-                target[r, len(a):len(seq)] = True
+                ids[r, : len(seq)] = torch.tensor(seq)
+                mask[r, : len(seq)] = 1
+                target[r, len(a) : len(seq)] = True
             ids, mask, target = ids.to(device), mask.to(device), target.to(device)
             logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
             logp = torch.log_softmax(logits, -1).gather(-1, ids[:, 1:, None])[..., 0]
@@ -209,8 +241,9 @@ def sequence_logprobs(model: Any, tok: Any, prompts: Sequence[str], completions:
     return out
 
 
-def reward_scores(model: Any, tok: Any, prompts: Sequence[str], completions: Sequence[str],
-                  batch_size: int = 256) -> list[float]:
+def reward_scores(
+    model: Any, tok: Any, prompts: Sequence[str], completions: Sequence[str], batch_size: int = 256
+) -> list[float]:
     """Score prompt+completion texts with a reward model, appending eos as RewardTrainer does in training."""
     import torch
 
@@ -221,8 +254,10 @@ def reward_scores(model: Any, tok: Any, prompts: Sequence[str], completions: Seq
     tok.padding_side = "right"
     with torch.no_grad():
         for i in range(0, len(prompts), batch_size):
-            texts = [p + c + tok.eos_token for p, c in zip(prompts[i:i + batch_size], completions[i:i + batch_size],
-                                                            strict=True)]
+            texts = [
+                p + c + tok.eos_token
+                for p, c in zip(prompts[i : i + batch_size], completions[i : i + batch_size], strict=True)
+            ]
             enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
             out.extend(model(**enc).logits[:, 0].float().tolist())
     tok.padding_side = old_side
@@ -250,8 +285,17 @@ class RewardModelFunc:
 
 def default_recipe(quick: bool = False) -> dict[str, Any]:
     """The embedded default's recipe; its hash names the cache folder."""
-    return {"version": DEFAULT_VERSION, "arch": "llama", "hidden_size": 64, "layers": 2, "seed": 0,
-            "sft_examples": 2048, "sft_epochs": 3, "lr": 3e-3, "batch": 64}
+    return {
+        "version": DEFAULT_VERSION,
+        "arch": "llama",
+        "hidden_size": 64,
+        "layers": 2,
+        "seed": 0,
+        "sft_examples": 2048,
+        "sft_epochs": 3,
+        "lr": 3e-3,
+        "batch": 64,
+    }
 
 
 def default_model_dir(quick: bool = False) -> Path:
@@ -276,14 +320,25 @@ def default_model_dir(quick: bool = False) -> Path:
     task = SentimentTask()
     with atomic_path(final) as tmp:
         tok = build_tokenizer(task.vocabulary())
-        base = build_tiny_causal_lm(tok, recipe["arch"], recipe["hidden_size"], recipe["layers"], recipe["seed"])
+        base = build_tiny_causal_lm(
+            tok, recipe["arch"], recipe["hidden_size"], recipe["layers"], recipe["seed"]
+        )
         base.save_pretrained(tmp / "base")
         tok.save_pretrained(tmp / "base")
         records = task.sft_dataset(recipe["sft_examples"], seed=recipe["seed"])
-        train_sft(tmp / "base", records, tmp / "sft", overrides={
-            "num_train_epochs": recipe["sft_epochs"], "learning_rate": recipe["lr"],
-            "per_device_train_batch_size": recipe["batch"], "seed": recipe["seed"], "save_strategy": "no",
-            "data_seed": recipe["seed"], "full_determinism": True,
-        })
+        train_sft(
+            tmp / "base",
+            records,
+            tmp / "sft",
+            overrides={
+                "num_train_epochs": recipe["sft_epochs"],
+                "learning_rate": recipe["lr"],
+                "per_device_train_batch_size": recipe["batch"],
+                "seed": recipe["seed"],
+                "save_strategy": "no",
+                "data_seed": recipe["seed"],
+                "full_determinism": True,
+            },
+        )
         write_json(tmp / "recipe.json", recipe)
     return final / "sft" / "model"

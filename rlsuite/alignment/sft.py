@@ -11,14 +11,25 @@ from rlsuite.alignment.configs import build_trl_config, peft_config, run_trainer
 
 # rlsuite's defaults for small models; YAML files and --set override them.
 SFT_DEFAULTS: dict[str, Any] = {
-    "learning_rate": 3e-3, "num_train_epochs": 3, "per_device_train_batch_size": 64, "max_length": 64,
-    "save_strategy": "epoch", "seed": 0, "include_num_input_tokens_seen": "non_padding", "lr_scheduler_type": "constant",
+    "learning_rate": 3e-3,
+    "num_train_epochs": 3,
+    "per_device_train_batch_size": 64,
+    "max_length": 64,
+    "save_strategy": "epoch",
+    "seed": 0,
+    "include_num_input_tokens_seen": "non_padding",
+    "lr_scheduler_type": "constant",
 }
 
 
-def train_sft(model_path: str | os.PathLike[str], records: Sequence[dict[str, Any]], output_dir: str | os.PathLike[str],
-              config_file: str | None = None, overrides: dict[str, Any] | None = None,
-              resume: bool = False) -> dict[str, Any]:
+def train_sft(
+    model_path: str | os.PathLike[str],
+    records: Sequence[dict[str, Any]],
+    output_dir: str | os.PathLike[str],
+    config_file: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    resume: bool = False,
+) -> dict[str, Any]:
     """Fine-tune a causal LM on ``prompt``/``completion`` records with ``trl.SFTTrainer``.
 
     Args:
@@ -39,6 +50,11 @@ def train_sft(model_path: str | os.PathLike[str], records: Sequence[dict[str, An
 
     cfg, mcfg = build_trl_config(SFTConfig, output_dir, config_file, overrides, SFT_DEFAULTS)
     model, tok = load_causal_lm(model_path, trust_remote_code=getattr(cfg, "trust_remote_code", False))
-    trainer = SFTTrainer(model=model, args=cfg, train_dataset=datasets.Dataset.from_list(list(records)),
-                         processing_class=tok, peft_config=peft_config(mcfg))
+    trainer = SFTTrainer(
+        model=model,
+        args=cfg,
+        train_dataset=datasets.Dataset.from_list(list(records)),
+        processing_class=tok,
+        peft_config=peft_config(mcfg),
+    )
     return run_trainer(trainer, Path(output_dir), resume)
