@@ -40,29 +40,22 @@ class CompareConfig:
     )
     dpo_beta: float = field(default=0.1, metadata={"help": "DPO beta of the headline table"})
     kl_coef: float = field(default=0.05, metadata={"help": "PPO kl_coef and RLOO beta of the headline table"})
-    pair_copies: int = field(default=24, metadata={"help": "rounds of two SFT samples per train prompt"})
+    pair_copies: int = field(default=32, metadata={"help": "rounds of two SFT samples per train prompt"})
     pair_rule: str = field(default="margin", metadata={"help": "margin or bradley-terry labelling"})
     heldout_fraction: float = field(default=0.1, metadata={"help": "pairs held out for accuracies"})
     eval_samples: int = field(default=16, metadata={"help": "samples per held-out prompt for reward/KL"})
-    rm_epochs: int = field(default=2, metadata={"help": "reward-model epochs"})
-    dpo_epochs: int = field(default=1, metadata={"help": "DPO epochs"})
-    rloo_steps: int = field(default=25, metadata={"help": "RLOO optimizer steps"})
-    ppo_episodes: int = field(default=512, metadata={"help": "PPO episodes (prompts sampled)"})
+    rm_epochs: int = field(default=3, metadata={"help": "reward-model epochs"})
+    dpo_epochs: int = field(default=3, metadata={"help": "DPO epochs"})
+    rloo_steps: int = field(default=30, metadata={"help": "RLOO optimizer steps"})
+    ppo_episodes: int = field(default=384, metadata={"help": "PPO episodes (prompts sampled)"})
     sft_examples: int = field(default=2048, metadata={"help": "SFT examples when --model needs SFT"})
 
     @classmethod
     def quick(cls) -> CompareConfig:
         """A small budget for the tour and tests (about 2-3 minutes on 2 cores)."""
         return cls(
-            seeds=1,
-            dpo_betas=[0.1, 1.0],
-            rlhf_kl_coefs=[0.05, 0.5],
-            pair_copies=12,
-            eval_samples=8,
-            rm_epochs=1,
-            rloo_steps=10,
-            ppo_episodes=128,
-            sft_examples=512,
+            seeds=1, dpo_betas=[0.1, 1.0], rlhf_kl_coefs=[0.05, 0.5], pair_copies=24, eval_samples=8,
+            rm_epochs=3, dpo_epochs=2, rloo_steps=20, ppo_episodes=192, sft_examples=512,
         )
 
 

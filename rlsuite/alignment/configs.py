@@ -153,7 +153,7 @@ def run_trainer(
 
     out = Path(output_dir)
     ckpt = last_checkpoint(out) if resume else None
-    if resume and ckpt is None:
+    if resume and ckpt is None and out.is_dir() and any(out.glob("*")):
         print(f"rlsuite: no checkpoint under {out}, training from the start", flush=True)
     cuda = torch.cuda.is_available()
     if cuda:
@@ -178,6 +178,7 @@ def run_trainer(
         "tokens_per_second": round((seen or tokens or 0) / wall, 1) if wall > 0 else None,
         "global_steps": int(trainer.state.global_step),
         "resumed_from": ckpt,
+        "num_processes": int(trainer.accelerator.num_processes),
         "log_history": history,
     }
     # Every process calls save_model (DeepSpeed ZeRO-3 gathers the shards); the main process alone
