@@ -371,3 +371,51 @@ def test_config_keys_map_onto_trl_dataclasses(tmp_path: Path) -> None:
             "ppo": PPOConfig,
         }
         build_trl_config(cls[path.stem], tmp_path / "out", str(path))
+
+
+def test_accelerate_launch_two_cpu_processes(sft: tuple[Path, dict], tmp_path: Path) -> None:
+    """The multi-process path: `accelerate launch` with 2 processes on CPU (DDP over gloo)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    accelerate = shutil.which("accelerate") or str(Path(sys.executable).parent / "accelerate")
+    pairs = tmp_path / "pairs.jsonl"
+    rng = np.random.default_rng(0)
+    rows = [
+        {
+            "prompt": p,
+            "chosen": " good great " + TASK.sample_completion(rng),
+            "rejected": " bad awful " + TASK.sample_completion(rng),
+        }
+        for p in TASK.all_prompts() * 4
+    ]
+    pairs.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    cmd = [
+        accelerate,
+        "launch",
+        "--config_file",
+        str(root / "configs/accelerate/multi_cpu.yaml"),
+        "-m",
+        "rlsuite",
+        "align",
+        "dpo",
+        "--model",
+        str(sft[0]),
+        "--data",
+        str(pairs),
+        "--out",
+        str(tmp_path / "dpo"),
+        "--set",
+        "num_train_epochs=1",
+        "save_strategy=no",
+    ]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, cwd=root)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    metrics = json.loads((tmp_path / "dpo" / "metrics.json").read_text())
+    assert metrics["num_processes"] == 2
+    assert metrics["global_steps"] == int(np.ceil(len(rows) / (2 * 32)))  # global batch = 2 x 32
+    assert _changed(sft[0], tmp_path / "dpo" / "model")

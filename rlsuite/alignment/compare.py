@@ -54,8 +54,16 @@ class CompareConfig:
     def quick(cls) -> CompareConfig:
         """A small budget for the tour and tests (about 2-3 minutes on 2 cores)."""
         return cls(
-            seeds=1, dpo_betas=[0.1, 1.0], rlhf_kl_coefs=[0.05, 0.5], pair_copies=24, eval_samples=8,
-            rm_epochs=3, dpo_epochs=2, rloo_steps=20, ppo_episodes=192, sft_examples=512,
+            seeds=1,
+            dpo_betas=[0.1, 1.0],
+            rlhf_kl_coefs=[0.05, 0.5],
+            pair_copies=24,
+            eval_samples=8,
+            rm_epochs=3,
+            dpo_epochs=2,
+            rloo_steps=20,
+            ppo_episodes=192,
+            sft_examples=512,
         )
 
 
@@ -432,8 +440,11 @@ def tour_section(out: Path, quick: bool) -> dict[str, Any]:
         "report": str(Path(out) / "alignment" / "report.md"),
         "reward_kind": results["reward_kind"],
         "methods": {
-            name: {"reward": round(row["reward"], 2), "win_rate_vs_sft": round(row["win_rate_vs_sft"], 2),
-                   "kl_to_sft": round(row["kl_to_sft"], 2)}
+            name: {
+                "reward": round(row["reward"], 2),
+                "win_rate_vs_sft": round(row["win_rate_vs_sft"], 2),
+                "kl_to_sft": round(row["kl_to_sft"], 2),
+            }
             for name, row in results["methods"].items()
         },
         "reward_model_accuracy": round(results["methods"]["PPO"]["reward_model_accuracy"], 3),

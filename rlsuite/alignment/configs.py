@@ -137,7 +137,11 @@ def _peak_rss_mb() -> float:
 
 
 def run_trainer(
-    trainer: Any, output_dir: str | os.PathLike[str], resume: bool, tokens: int | None = None
+    trainer: Any,
+    output_dir: str | os.PathLike[str],
+    resume: bool,
+    tokens: int | None = None,
+    save: Any = None,
 ) -> dict[str, Any]:
     """Train (resuming from the newest checkpoint when asked), save the model to ``output_dir/model``.
 
@@ -185,7 +189,7 @@ def run_trainer(
     # writes, into a partial folder that replaces ``model/`` only when complete.
     accelerator = trainer.accelerator
     partial = out / ".model.partial"
-    trainer.save_model(str(partial))
+    (save or (lambda path: trainer.save_model(str(path))))(partial)
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
         tok = getattr(trainer, "processing_class", None)

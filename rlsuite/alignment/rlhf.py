@@ -202,4 +202,18 @@ def train_ppo(
     total = cfg.total_episodes or len(ids)
     mean_prompt = sum(map(len, ids)) / len(ids)
     # PPO does not count tokens; this bound is episodes x (prompt + full response length).
-    return run_trainer(trainer, out, resume=False, tokens=int(total * (mean_prompt + cfg.response_length)))
+    tokens = int(total * (mean_prompt + cfg.response_length))
+    return run_trainer(
+        trainer, out, resume=False, tokens=tokens, save=lambda path: _save_ppo_policy(trainer, path)
+    )
+
+
+def _save_ppo_policy(trainer: Any, path: Path) -> None:
+    """Save PPO's policy from the main process.
+
+    TRL 1.12's ``PPOTrainer.save_model`` fails under several processes with transformers 5
+    (``is_distributed_loading_by_transformers`` is missing, and the DDP-wrapped tied weights trip
+    safetensors), so the unwrapped policy is saved directly (not ZeRO-3 aware).
+    """
+    if trainer.accelerator.is_main_process:
+        trainer.accelerator.unwrap_model(trainer.model).policy.save_pretrained(str(path))
