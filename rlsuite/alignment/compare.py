@@ -32,7 +32,7 @@ class CompareConfig:
         metadata={"help": "DPO beta values swept on the frontier"},
     )
     rlhf_kl_coefs: list[float] = field(
-        default_factory=lambda: [0.01, 0.1, 0.5],
+        default_factory=lambda: [0.01, 0.05, 0.5],
         metadata={"help": "RLHF (RLOO beta) KL coefficients swept on the frontier"},
     )
     ppo_on_frontier: bool = field(
@@ -45,7 +45,7 @@ class CompareConfig:
     heldout_fraction: float = field(default=0.1, metadata={"help": "pairs held out for accuracies"})
     eval_samples: int = field(default=16, metadata={"help": "samples per held-out prompt for reward/KL"})
     rm_epochs: int = field(default=3, metadata={"help": "reward-model epochs"})
-    dpo_epochs: int = field(default=3, metadata={"help": "DPO epochs"})
+    dpo_epochs: int = field(default=2, metadata={"help": "DPO epochs"})
     rloo_steps: int = field(default=30, metadata={"help": "RLOO optimizer steps"})
     ppo_episodes: int = field(default=384, metadata={"help": "PPO episodes (prompts sampled)"})
     sft_examples: int = field(default=2048, metadata={"help": "SFT examples when --model needs SFT"})
@@ -244,6 +244,10 @@ def run_compare(
             points = []
             for seed in range(cfg.seeds):
                 name = f"{method.lower()}_k{value:g}_s{seed}"
+                headline = cfg.dpo_beta if method == "DPO" else cfg.kl_coef
+                if seed == 0 and value == headline:  # the headline run is this point: reuse it
+                    points.append(evaluate(method.lower(), runs[method]))
+                    continue
                 if method == "DPO":
                     path = stages.run(
                         name, train_dpo, sft, train_pairs, overrides={**dpo_cfg, "beta": value, "seed": seed}

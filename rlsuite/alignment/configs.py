@@ -86,6 +86,11 @@ def build_trl_config(
         split_values(config_cls, overrides, "--set")
         values.update(overrides)
     train, model = split_values(config_cls, values, config_file or "config")
+    # YAML 1.1 reads a bare `no` as false: give string-valued fields (save_strategy: no) their string.
+    kinds = {f.name: f.type for f in dataclasses.fields(config_cls)}
+    for key, value in train.items():
+        if isinstance(value, bool) and "bool" not in str(kinds.get(key, "bool")):
+            train[key] = "no" if value is False else "yes"
     train["output_dir"] = str(Path(output_dir))
     try:
         cfg = config_cls(**train)
