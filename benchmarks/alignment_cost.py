@@ -47,6 +47,8 @@ def main() -> None:
     pair_seconds = time.perf_counter() - t0
     sft_gold = evaluate_policy(sft, sft, held, 16)["reward"]
 
+    # Warm-up: the first trainer in a process pays one-time costs (thread pools, lazy imports).
+    train_dpo(sft, pairs, out / "warmup", overrides={"max_steps": 2, "save_strategy": "no"})
     stages: dict[str, dict] = {}
     rm = train_reward(sft, pairs, out / "reward", overrides={"save_strategy": "no"})
     stages["reward model"] = rm
