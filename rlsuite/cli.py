@@ -19,6 +19,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "rlsuite.envs.cli",
     "rlsuite.agents.cli",
     "rlsuite.tour",
+    "rlsuite.vision.cli",
 )
 
 
