@@ -69,7 +69,11 @@ def _block(c_in: int, c_out: int, stride: int = 1, dilation: int = 1) -> nn.Sequ
 
 
 class GridDetector(nn.Module):
-    """CenterNet-style detector: heat maps [B, C, H/4, W/4], sizes and offsets [B, 2, H/4, W/4]."""
+    """CenterNet-style detector: heat maps [B, C, H/4, W/4], per-class sizes and offsets [B, 2C, H/4, W/4].
+
+    Sizes and offsets are per class because objects of different classes share centres here
+    (the agent's disk sits in the middle of a target or forbidden cell).
+    """
 
     def __init__(self, config: GridDetectorConfig | None = None) -> None:
         super().__init__()
@@ -85,8 +89,9 @@ class GridDetector(nn.Module):
             _block(w, w),
         )
         self.heatmap = nn.Conv2d(w, self.config.num_classes, 1)
-        self.size = nn.Conv2d(w, 2, 1)  # box (w, h) in units of STRIDE pixels
-        self.offset = nn.Conv2d(w, 2, 1)  # centre offset within the output pixel, in [0, 1)
+        C = self.config.num_classes
+        self.size = nn.Conv2d(w, 2 * C, 1)  # per class: box (w, h) in units of STRIDE pixels
+        self.offset = nn.Conv2d(w, 2 * C, 1)  # per class: centre offset within the output pixel
         nn.init.constant_(self.heatmap.bias, -2.19)  # CenterNet's prior: sigmoid = 0.1
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -113,8 +118,9 @@ class GridDetector(nn.Module):
         cls = idx // (H * W)
         pix = idx % (H * W)
         ys, xs = (pix // W), (pix % W)
-        size = out["size"].reshape(B, 2, -1).gather(2, pix[:, None].expand(B, 2, k))
-        off = out["offset"].reshape(B, 2, -1).gather(2, pix[:, None].expand(B, 2, k))
+        flat = (2 * cls[:, None] + torch.arange(2, device=device)[None, :, None]) * (H * W) + pix[:, None]
+        size = out["size"].reshape(B, -1).gather(1, flat.reshape(B, -1)).reshape(B, 2, k)
+        off = out["offset"].reshape(B, -1).gather(1, flat.reshape(B, -1)).reshape(B, 2, k)
         cx = (xs + off[:, 0]) * STRIDE
         cy = (ys + off[:, 1]) * STRIDE
         bw, bh = size[:, 0] * STRIDE, size[:, 1] * STRIDE
@@ -194,9 +200,9 @@ def _targets(targets: list[tuple[np.ndarray, np.ndarray]], C: int, H: int, W: in
     """CenterNet targets: Gaussian heat maps, and size / offset at each object's centre pixel."""
     B = len(targets)
     heat = np.zeros((B, C, H, W), np.float32)
-    size = np.zeros((B, 2, H, W), np.float32)
-    off = np.zeros((B, 2, H, W), np.float32)
-    mask = np.zeros((B, H, W), np.float32)
+    size = np.zeros((B, C, 2, H, W), np.float32)
+    off = np.zeros((B, C, 2, H, W), np.float32)
+    mask = np.zeros((B, C, 2, H, W), np.float32)
     yy, xx = np.mgrid[0:H, 0:W]
     for b, (boxes, labels) in enumerate(targets):
         for (x0, y0, x1, y1), c in zip(boxes, labels, strict=True):
@@ -205,9 +211,10 @@ def _targets(targets: list[tuple[np.ndarray, np.ndarray]], C: int, H: int, W: in
             sigma = max(0.5, min(x1 - x0, y1 - y0) / STRIDE / 6)
             g = np.exp(-((xx - ix) ** 2 + (yy - iy) ** 2) / (2 * sigma**2))
             heat[b, c] = np.maximum(heat[b, c], g)
-            size[b, :, iy, ix] = ((x1 - x0) / STRIDE, (y1 - y0) / STRIDE)
-            off[b, :, iy, ix] = (cx - ix, cy - iy)
-            mask[b, iy, ix] = 1.0
+            size[b, c, :, iy, ix] = ((x1 - x0) / STRIDE, (y1 - y0) / STRIDE)
+            off[b, c, :, iy, ix] = (cx - ix, cy - iy)
+            mask[b, c, :, iy, ix] = 1.0
+    size, off, mask = (v.reshape(B, 2 * C, H, W) for v in (size, off, mask))
     return {
         k: torch.from_numpy(v)
         for k, v in (("heatmap", heat), ("size", size), ("offset", off), ("mask", mask))
@@ -223,7 +230,7 @@ def centernet_loss(out: dict[str, torch.Tensor], tgt: dict[str, torch.Tensor]) -
     neg_loss = torch.log(1 - pred) * pred**2 * (1 - gt) ** 4 * (1 - pos)
     n_pos = pos.sum().clamp(min=1)
     focal = -(pos_loss.sum() + neg_loss.sum()) / n_pos
-    m = tgt["mask"][:, None]
+    m = tgt["mask"]
     l1 = lambda a, b: F.l1_loss(a * m, b * m, reduction="sum") / m.sum().clamp(min=1)  # noqa: E731
     return focal + 0.1 * l1(out["size"], tgt["size"]) + l1(out["offset"], tgt["offset"])
 

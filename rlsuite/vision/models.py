@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -77,3 +77,381 @@ def default_detector(
         write_json(tmp / "metrics.json", metrics)
     log(f"saved to {folder}")
     return model, metrics
+
+
+# ----------------------------------------------------------------------------- tiny local text models
+# Every word the vision layer's tiny text models need: captions, instructions, questions, actions.
+WORDS: tuple[str, ...] = (
+    "the",
+    "a",
+    "an",
+    "agent",
+    "is",
+    "on",
+    "at",
+    "in",
+    "of",
+    "to",
+    "from",
+    "target",
+    "grid",
+    "world",
+    "square",
+    "cell",
+    "step",
+    "steps",
+    "far",
+    "near",
+    "away",
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "go",
+    "move",
+    "up",
+    "down",
+    "left",
+    "right",
+    "stay",
+    "red",
+    "green",
+    "blue",
+    "yellow",
+    "purple",
+    "orange",
+    "white",
+    "forbidden",
+    "question",
+    "answer",
+    "yes",
+    "no",
+    "goal",
+    "achieved",
+    "has",
+    "reached",
+    "been",
+    "what",
+    "which",
+    "should",
+    "you",
+    "do",
+    "next",
+    "action",
+    "image",
+    "picture",
+    "frame",
+    "shows",
+    "there",
+    "here",
+    "reach",
+    ".",
+    ",",
+    "?",
+    ":",
+)
+SPECIAL_TOKENS = {"pad": "<pad>", "bos": "<bos>", "unk": "<unk>", "eos": "<eos>", "image": "<image>"}
+
+
+def build_word_tokenizer(words: tuple[str, ...] = WORDS, max_length: int = 64, add_eos: bool = True) -> Any:
+    """A word-level ``PreTrainedTokenizerFast`` built locally (no download).
+
+    Ids: ``<pad>`` 0, ``<bos>`` 1, ``<unk>`` 2, ``<eos>`` 3, ``<image>`` 4, then ``words``. Every
+    encoding starts with ``<bos>`` and, with ``add_eos``, ends with ``<eos>`` (CLIP pools its text
+    embedding at the eos token, so it must be there and inside the vocabulary).
+    """
+    from tokenizers import Tokenizer, normalizers, pre_tokenizers, processors
+    from tokenizers.models import WordLevel
+    from transformers import PreTrainedTokenizerFast
+
+    specials = list(SPECIAL_TOKENS.values())
+    vocab = {
+        tok: i for i, tok in enumerate(specials + [w for w in dict.fromkeys(words) if w not in specials])
+    }
+    tok = Tokenizer(WordLevel(vocab, unk_token="<unk>"))
+    tok.normalizer = normalizers.Lowercase()
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.Split("<image>", behavior="isolated"), pre_tokenizers.Whitespace()]
+    )
+    single = "<bos> $A <eos>" if add_eos else "<bos> $A"
+    tok.post_processor = processors.TemplateProcessing(
+        single=single, special_tokens=[("<bos>", vocab["<bos>"]), ("<eos>", vocab["<eos>"])]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token="<bos>",
+        eos_token="<eos>",
+        pad_token="<pad>",
+        unk_token="<unk>",
+        model_max_length=max_length,
+        extra_special_tokens={"image_token": "<image>"},
+    )
+
+
+def build_tiny_clip(
+    tokenizer: Any,
+    image_size: int = 80,
+    patch_size: int = 8,
+    hidden: int = 64,
+    layers: int = 2,
+    projection_dim: int = 32,
+) -> tuple[Any, Any]:
+    """A tiny ``CLIPModel`` and its PIL image processor, from configs (untrained)."""
+    from transformers import CLIPConfig, CLIPModel
+    from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
+
+    ids = {
+        "bos_token_id": tokenizer.bos_token_id,
+        "eos_token_id": tokenizer.eos_token_id,
+        "pad_token_id": tokenizer.pad_token_id,
+    }
+    config = CLIPConfig(
+        text_config={
+            "vocab_size": len(tokenizer),
+            "hidden_size": hidden,
+            "intermediate_size": 2 * hidden,
+            "num_hidden_layers": layers,
+            "num_attention_heads": 4,
+            "max_position_embeddings": 32,
+            **ids,
+        },
+        vision_config={
+            "image_size": image_size,
+            "patch_size": patch_size,
+            "hidden_size": hidden,
+            "intermediate_size": 2 * hidden,
+            "num_hidden_layers": layers,
+            "num_attention_heads": 4,
+        },
+        projection_dim=projection_dim,
+    )
+    processor = CLIPImageProcessorPil(
+        size={"shortest_edge": image_size},
+        crop_size={"height": image_size, "width": image_size},
+        do_center_crop=True,
+    )
+    return CLIPModel(config), processor
+
+
+# ----------------------------------------------------------------------------- the contrastive default
+CLIP_NAME = "clip-reward-v0"
+NUMBER_WORDS = (
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+)
+GOAL_TEXT = "the agent is on the target"
+BASELINE_TEXT = "a grid world"
+
+
+def distance_caption(d: int) -> str:
+    """The caption of a frame whose agent is ``d`` steps (Manhattan) from the target."""
+    if d == 0:
+        return GOAL_TEXT
+    return f"the agent is {NUMBER_WORDS[d]} step{'s' if d > 1 else ''} from the target"
+
+
+@dataclass
+class ContrastiveTrainConfig:
+    """Training of the default tiny CLIP on frames of random 5x5 layouts and distance captions."""
+
+    steps: int = field(default=300, metadata={"help": "optimisation steps"})
+    batch_size: int = field(default=64, metadata={"help": "frames per step"})
+    lr: float = field(default=2e-3, metadata={"help": "AdamW learning rate"})
+    sigma: float = field(default=0.75, metadata={"help": "width of the soft ordinal labels over captions"})
+    size: int = field(default=5, metadata={"help": "grid side (the image is size * cell_px pixels)"})
+    cell_px: int = field(default=16, metadata={"help": "pixels per cell"})
+    seed: int = field(default=0, metadata={"help": "seed of frames and weights"})
+    device: str = field(default="auto", metadata={"help": "auto, cpu or cuda"})
+
+
+def _distance_frames(rng: Any, n: int, size: int, cell_px: int) -> tuple[Any, Any]:
+    """``n`` frames of random layouts and agent cells, with the agent's Manhattan distance to the target."""
+    import numpy as np
+
+    from rlsuite.envs.gridworld import GridWorldEnv, Layout
+    from rlsuite.envs.pixels import layout_map
+
+    frames, dist = [], []
+    for _ in range(n):
+        world = GridWorldEnv(
+            grid_map=layout_map(Layout.random(size, size, float(rng.uniform(0, 0.3)), rng)), cell_px=cell_px
+        )
+        s = int(rng.integers(world.n_states))
+        (r, c), (tr, tc) = world.to_cell(s), world.to_cell(world.target_state)
+        frames.append(world.render_rgb(state=s))
+        dist.append(abs(r - tr) + abs(c - tc))
+    return np.stack(frames), np.array(dist)
+
+
+def train_contrastive_reward(
+    config: ContrastiveTrainConfig, log: Callable[[str], None] = print
+) -> tuple[Any, ...]:
+    """Train a tiny CLIP so that frames sit next to the caption of their distance to the target.
+
+    The loss is CLIP's image-to-text cross-entropy against the set of distance captions, with soft
+    ordinal labels (``exp(-(k - d)^2 / 2 sigma^2)``): a frame ``d`` steps away is also a little
+    like ``d +- 1``, which makes similarity to the goal caption fall with the distance.
+
+    Returns:
+        ``(model, processor, tokenizer, info)``.
+    """
+    import math
+    import time
+
+    import torch
+
+    from rlsuite.common.device import select_device
+    from rlsuite.common.seeding import seed_everything
+
+    rng = seed_everything(config.seed)
+    device = select_device(config.device)
+    tokenizer = build_word_tokenizer()
+    model, processor = build_tiny_clip(tokenizer, image_size=config.size * config.cell_px)
+    model.to(device).train()
+    max_d = 2 * (config.size - 1)
+    captions = tokenizer(
+        [distance_caption(d) for d in range(max_d + 1)], padding=True, return_tensors="pt"
+    ).to(device)
+    ks = torch.arange(max_d + 1, device=device, dtype=torch.float32)
+    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.01)
+    warm = max(1, config.steps // 10)
+    sched = torch.optim.lr_scheduler.LambdaLR(  # linear warm-up, then cosine decay
+        opt, lambda t: min(1.0, (t + 1) / warm) * 0.5 * (1 + math.cos(math.pi * t / config.steps))
+    )
+    t0, losses = time.perf_counter(), []
+    for step in range(1, config.steps + 1):
+        frames, dist = _distance_frames(rng, config.batch_size, config.size, config.cell_px)
+        pixels = processor(images=list(frames), return_tensors="pt")["pixel_values"].to(device)
+        out = model(pixel_values=pixels, **captions)
+        d = torch.as_tensor(dist, device=device, dtype=torch.float32)[:, None]
+        soft = torch.softmax(-((ks[None] - d) ** 2) / (2 * config.sigma**2), dim=1)
+        loss = -(soft * torch.log_softmax(out.logits_per_image, dim=1)).sum(1).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        losses.append(loss.item())
+        if step % 50 == 0:
+            log(f"step {step}: loss {sum(losses[-50:]) / 50:.4f} ({time.perf_counter() - t0:.0f} s)")
+    model.eval()
+    info = {
+        "steps": config.steps,
+        "seconds": round(time.perf_counter() - t0, 1),
+        "final_loss": sum(losses[-20:]) / 20,
+        "params": sum(p.numel() for p in model.parameters()),
+    }
+    return model, processor, tokenizer, info
+
+
+def evaluate_reward_rank_correlation(
+    reward_model: Any,
+    episodes: int = 40,
+    seed: int = 2024,
+    size: int = 5,
+    cell_px: int = 16,
+    epsilon: float = 0.3,
+) -> dict[str, Any]:
+    """Spearman correlation of the reward with minus the true distance to the target, on held-out episodes.
+
+    Episodes of ``PixelGridWorldRandom-v0`` (new layout each) follow an epsilon-greedy optimal
+    policy, so frames range from far to on the target. The distance is the optimal number of steps
+    (Manhattan: forbidden cells can be entered).
+    """
+    import gymnasium as gym
+    import numpy as np
+    from scipy.stats import spearmanr
+
+    import rlsuite.envs  # noqa: F401
+    from rlsuite.agents.tabular.dp import value_iteration
+    from rlsuite.envs.model import tabular_model
+
+    rng = np.random.default_rng(seed)
+    frames, dists, per_episode = [], [], []
+    env = gym.make(
+        "rlsuite/PixelGridWorldRandom-v0", n_rows=size, n_cols=size, cell_px=cell_px, max_episode_steps=30
+    )
+    for ep in range(episodes):
+        obs, info = env.reset(seed=seed * 1000 + ep)
+        world = env.unwrapped.world
+        _, q, _ = value_iteration(tabular_model(world), gamma=0.9)
+        ep_frames, ep_d = [], []
+        for _ in range(30):
+            (r, c), (tr, tc) = world.to_cell(info["state"]), world.to_cell(world.target_state)
+            ep_frames.append(obs)
+            ep_d.append(abs(r - tr) + abs(c - tc))
+            a = int(rng.integers(5)) if rng.random() < epsilon else int(q[info["state"]].argmax())
+            obs, _, terminated, truncated, info = env.step(a)
+            if terminated or truncated:
+                (r, c) = world.to_cell(info["state"])
+                ep_frames.append(obs)
+                ep_d.append(abs(r - tr) + abs(c - tc))
+                break
+        rewards = reward_model.rewards(np.stack(ep_frames))
+        if len(set(ep_d)) > 1:
+            per_episode.append(float(spearmanr(rewards, -np.array(ep_d)).statistic))
+        frames.append(rewards)
+        dists += ep_d
+    all_rewards = np.concatenate(frames)
+    rho = float(spearmanr(all_rewards, -np.array(dists)).statistic)
+    return {
+        "spearman_pooled": rho,
+        "spearman_per_episode_mean": float(np.mean(per_episode)),
+        "frames": len(dists),
+        "episodes": episodes,
+    }
+
+
+def default_clip_reward(
+    force: bool = False,
+    config: ContrastiveTrainConfig | None = None,
+    device: str = "auto",
+    log: Callable[[str], None] = print,
+) -> tuple[Any, dict[str, Any]]:
+    """The default :class:`~rlsuite.vision.rewards.VLMRewardModel` (tiny CLIP) and its measured quality."""
+    from rlsuite.vision.rewards import VLMRewardModel
+
+    folder = cache_dir("vision") / CLIP_NAME
+    if not force and (folder / "model.safetensors").is_file() and (folder / "metrics.json").is_file():
+        log(f"using the cached contrastive reward model in {folder}")
+        return (
+            VLMRewardModel.from_pretrained(folder, GOAL_TEXT, BASELINE_TEXT, device=device),
+            json.loads((folder / "metrics.json").read_text()),
+        )
+    cfg = config or ContrastiveTrainConfig(device=device)
+    log(f"training the default contrastive reward model ({cfg.steps} steps)")
+    model, processor, tokenizer, info = train_contrastive_reward(cfg, log=log)
+    reward = VLMRewardModel(model, processor, tokenizer, GOAL_TEXT, BASELINE_TEXT, device=device)
+    metrics = {
+        "rank_correlation": evaluate_reward_rank_correlation(reward),
+        "training": info,
+        "train_config": asdict(cfg),
+        "goal": GOAL_TEXT,
+        "baseline": BASELINE_TEXT,
+    }
+    with atomic_path(folder) as tmp:
+        model.save_pretrained(tmp)
+        processor.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        write_json(tmp / "metrics.json", metrics)
+    log(f"saved to {folder}")
+    return reward, metrics

@@ -246,3 +246,154 @@ class DetectionRewardWrapper(gym.Wrapper):
         info = dict(info, env_reward=reward, detector_reward=r)
         new = self.scale * r if self.mode == "replace" else reward + self.scale * r
         return obs, new, terminated, truncated, info
+
+
+# ----------------------------------------------------------------------------- vision-language rewards
+class VLMRewardModel:
+    """VLM-RMs' goal-baseline reward from a CLIP/SigLIP-style model (Rocamonde et al. 2023).
+
+    With unit embeddings ``s`` (frame), ``g`` (goal text) and ``b`` (baseline text), the reward is
+    ``R(s) = 1 - 0.5 * |P (s - g)|^2`` where ``P = alpha * d d^T / |d|^2 + (1 - alpha) I`` projects
+    onto the goal-minus-baseline direction ``d = g - b``. ``alpha = 0`` is plain cosine similarity
+    to the goal.
+
+    Args:
+        model: a transformers dual encoder with ``get_image_features`` / ``get_text_features``.
+        processor: its image processor; tokenizer: its tokenizer.
+        goal: the goal text; baseline: the baseline text (a neutral description of the scene).
+        alpha: the projection strength in [0, 1].
+        device: "auto", "cpu" or "cuda"; dtype: "auto" (bfloat16 on CUDA), "float32" or "bfloat16".
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        processor: Any,
+        tokenizer: Any,
+        goal: str,
+        baseline: str = "a grid world",
+        alpha: float = 0.5,
+        device: str = "auto",
+        dtype: str = "auto",
+    ) -> None:
+        import torch
+
+        from rlsuite.common.device import select_device
+
+        if not 0.0 <= alpha <= 1.0:
+            raise ValueError(f"alpha must lie in [0, 1], got {alpha!r}")
+        self.device = select_device(device)
+        if dtype == "auto":
+            dtype = "bfloat16" if self.device.type == "cuda" else "float32"
+        self.dtype = getattr(torch, dtype)
+        self.model = model.to(self.device, dtype=self.dtype).eval()
+        self.processor, self.tokenizer, self.alpha = processor, tokenizer, float(alpha)
+        self.set_goal(goal, baseline)
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        folder: str | Path,
+        goal: str,
+        baseline: str = "a grid world",
+        alpha: float = 0.5,
+        device: str = "auto",
+        dtype: str = "auto",
+    ) -> VLMRewardModel:
+        """Load model, image processor and tokenizer from one local folder (safetensors only)."""
+        from transformers import AutoImageProcessor, AutoModel, AutoTokenizer
+
+        folder = Path(folder)
+        if not (folder / "config.json").is_file():
+            raise FileNotFoundError(f"{folder}: no config.json (not a saved model folder)")
+        model = AutoModel.from_pretrained(folder, use_safetensors=True)
+        processor = AutoImageProcessor.from_pretrained(folder, backend="pil")
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        return cls(model, processor, tokenizer, goal, baseline, alpha=alpha, device=device, dtype=dtype)
+
+    @staticmethod
+    def _pooled(out: Any) -> Any:
+        return out.pooler_output if hasattr(out, "pooler_output") else out
+
+    def embed_texts(self, texts: Sequence[str]) -> Any:
+        """Unit text embeddings [T, D] (float32, on the device)."""
+        import torch
+
+        enc = self.tokenizer(list(texts), padding=True, return_tensors="pt").to(self.device)
+        with torch.no_grad():
+            emb = self._pooled(self.model.get_text_features(**enc)).float()
+        return torch.nn.functional.normalize(emb, dim=-1)
+
+    def embed_images(self, images: Any) -> Any:
+        """Unit image embeddings [B, D] of RGB frames [B, H, W, 3] in one forward pass."""
+        import torch
+
+        frames = np.asarray(images)
+        if frames.ndim == 3:
+            frames = frames[None]
+        pixels = self.processor(images=list(frames), return_tensors="pt")["pixel_values"]
+        with torch.no_grad():
+            emb = self._pooled(
+                self.model.get_image_features(pixel_values=pixels.to(self.device, self.dtype))
+            ).float()
+        return torch.nn.functional.normalize(emb, dim=-1)
+
+    def set_goal(self, goal: str, baseline: str | None = None) -> None:
+        """Embed a new goal (and baseline) once; later rewards reuse them."""
+        import torch
+
+        self.goal = goal
+        self.baseline = baseline if baseline is not None else getattr(self, "baseline", "a grid world")
+        g, b = self.embed_texts([self.goal, self.baseline])
+        d = g - b
+        d = d / d.norm().clamp(min=1e-8)
+        eye = torch.eye(len(g), device=self.device)
+        self._g = g
+        self._projection = self.alpha * torch.outer(d, d) + (1 - self.alpha) * eye
+
+    def rewards(self, images: Any) -> np.ndarray:
+        """Rewards [B] of a batch of frames for the current goal."""
+        s = self.embed_images(images)
+        diff = (s - self._g) @ self._projection
+        return (1 - 0.5 * (diff**2).sum(-1)).cpu().numpy()
+
+
+class VLMRewardWrapper(gym.Wrapper):
+    """Replace or add to an env's reward with a :class:`VLMRewardModel`'s (or a yes/no VLM's) reward.
+
+    Args:
+        env: an env whose observation is an RGB frame (or a Dict with ``"image"``).
+        reward_model: anything with ``rewards(frames) -> [B]`` and ``set_goal(text)``.
+        goal: a fixed goal text, ``"instruction"`` to use ``info["instruction"]`` of goal-conditioned
+            envs, or ``None`` to keep the model's goal.
+        mode: "replace" or "add"; scale: the weight of the model's reward.
+    """
+
+    def __init__(
+        self,
+        env: gym.Env[Any, Any],
+        reward_model: Any,
+        goal: str | None = None,
+        mode: Literal["replace", "add"] = "replace",
+        scale: float = 1.0,
+    ) -> None:
+        super().__init__(env)
+        if mode not in ("replace", "add"):
+            raise ValueError(f"mode must be 'replace' or 'add', got {mode!r}")
+        self.reward_model, self.goal, self.mode, self.scale = reward_model, goal, mode, scale
+
+    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        obs, info = self.env.reset(**kwargs)
+        if self.goal == "instruction":
+            self.reward_model.set_goal(info["instruction"])
+        elif self.goal is not None and self.goal != getattr(self.reward_model, "goal", None):
+            self.reward_model.set_goal(self.goal)
+        return obs, info
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        frame = obs["image"] if isinstance(obs, dict) else obs
+        r = float(self.reward_model.rewards(frame)[0])
+        info = dict(info, env_reward=reward, vlm_reward=r)
+        new = self.scale * r if self.mode == "replace" else reward + self.scale * r
+        return obs, new, terminated, truncated, info
