@@ -455,3 +455,61 @@ def default_clip_reward(
         write_json(tmp / "metrics.json", metrics)
     log(f"saved to {folder}")
     return reward, metrics
+
+
+def build_tiny_llava(
+    image_size: int = 80, patch_size: int = 16, hidden: int = 64, layers: int = 2
+) -> tuple[Any, Any]:
+    """A tiny ``LlavaForConditionalGeneration`` and its ``LlavaProcessor``, from configs (untrained).
+
+    The tokenizer is :func:`build_word_tokenizer` without eos (a causal LM continues the prompt).
+    """
+    from transformers import (
+        CLIPVisionConfig,
+        LlamaConfig,
+        LlavaConfig,
+        LlavaForConditionalGeneration,
+        LlavaProcessor,
+    )
+    from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
+
+    tokenizer = build_word_tokenizer(add_eos=False, max_length=256)
+    vision = CLIPVisionConfig(
+        image_size=image_size,
+        patch_size=patch_size,
+        hidden_size=hidden // 2,
+        intermediate_size=hidden,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+    )
+    text = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden,
+        intermediate_size=2 * hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        num_key_value_heads=4,
+        max_position_embeddings=256,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    config = LlavaConfig(
+        vision_config=vision,
+        text_config=text,
+        image_token_index=tokenizer.convert_tokens_to_ids(SPECIAL_TOKENS["image"]),
+        vision_feature_select_strategy="full",
+        vision_feature_layer=-1,
+    )
+    image_processor = CLIPImageProcessorPil(
+        size={"shortest_edge": image_size}, crop_size={"height": image_size, "width": image_size}
+    )
+    processor = LlavaProcessor(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        patch_size=patch_size,
+        vision_feature_select_strategy="full",
+        num_additional_image_tokens=1,
+        image_token=SPECIAL_TOKENS["image"],
+    )
+    return LlavaForConditionalGeneration(config), processor
