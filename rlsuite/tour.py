@@ -22,6 +22,7 @@ from rlsuite.common.runs import write_json, write_text
 SECTIONS: tuple[tuple[str, str], ...] = (
     ("grid world, solved exactly", "rlsuite.tour:gridworld_section"),
     ("10-armed bandit", "rlsuite.tour:bandit_section"),
+    ("vision: detector, DetectionPolicy", "rlsuite.vision.tour:vision_section"),
 )
 
 

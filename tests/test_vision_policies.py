@@ -107,3 +107,21 @@ def test_save_and_reload_keeps_the_value_head(tiny_llava_dir, frames, tmp_path):
     again = VLMPolicy.from_pretrained(tmp_path, device="cpu")
     with torch.no_grad():
         torch.testing.assert_close(again(frames)[1], policy(frames)[1])
+
+
+def test_behaviour_cloning_and_ppo_update_the_policy():
+    from rlsuite.vision.finetune import VLMTrainConfig, behaviour_clone, ppo_finetune, success_rate
+    from rlsuite.vision.models import build_tiny_llava
+
+    torch.manual_seed(0)
+    config = VLMTrainConfig(size=4, bc_steps=6, bc_batch=8, bc_lr=3e-3, ppo_updates=1, ppo_envs=4, ppo_steps=4,
+                            eval_episodes=4, max_episode_steps=6, device="cpu")
+    model, processor = build_tiny_llava(image_size=64, hidden=32, layers=1)
+    policy = VLMPolicy(model, processor, device="cpu")
+    bc = behaviour_clone(policy, config, log=lambda _: None)
+    assert bc["steps"] == 6 and np.isfinite(bc["final_loss"])
+    before = [p.detach().clone() for p in policy.parameters()]
+    ppo = ppo_finetune(policy, config, log=lambda _: None)
+    assert len(ppo["return_history"]) == 1
+    assert any(not torch.equal(a, b) for a, b in zip(before, policy.parameters(), strict=True))
+    assert 0.0 <= success_rate(policy, config) <= 1.0
