@@ -159,6 +159,8 @@ class PixelGridWorldEnv(gym.Env[Any, np.int64]):
             self._world_kwargs.pop("random_layout", None)
             self._world_kwargs.pop("layout_seed", None)
             self._world_kwargs["random_layout"] = True  # an initial layout; reset draws its own
+            if self._world_kwargs.get("start") is None:  # a fixed cell may be cut off on a random layout
+                self._world_kwargs["start"] = "random"
         self.world = GridWorldEnv(**self._world_kwargs)
         self.class_names: tuple[str, ...] = CLASS_NAMES
         self.cell_px = cell_px
