@@ -1,4 +1,4 @@
-"""CUDA checks of the vision wrappers (skipped where there is no GPU): same answers as on CPU, bf16 where used."""
+"""CUDA checks of the vision wrappers (skipped without a GPU): same answers as on CPU, bf16 where used."""
 
 from __future__ import annotations
 
