@@ -231,3 +231,40 @@ def test_default_detector_quality_bars():
     assert evaluate_detector(model, n_frames=200, seed=4242)["AP50"] >= 0.9
     assert policy_success_rate(DetectionPolicy(model), episodes=100, seed=99)["success_rate"] >= 0.95
     assert metrics["detector"]["AP50"] >= 0.9 and metrics["policy"]["success_rate"] >= 0.95
+
+
+def test_open_vocabulary_detector_end_to_end(tmp_path):
+    """A tiny OWL-ViT from configs with the local word tokenizer: text queries are the classes."""
+    from transformers import OwlViTConfig, OwlViTForObjectDetection, OwlViTProcessor
+    from transformers.models.owlvit.image_processing_pil_owlvit import OwlViTImageProcessorPil
+
+    from rlsuite.vision.models import build_word_tokenizer
+
+    tok = build_word_tokenizer()
+    ids = {
+        "bos_token_id": tok.bos_token_id,
+        "eos_token_id": tok.eos_token_id,
+        "pad_token_id": tok.pad_token_id,
+    }
+    small = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2}
+    config = OwlViTConfig(
+        text_config={"vocab_size": len(tok), "max_position_embeddings": 16, **small, **ids},
+        vision_config={"image_size": 80, "patch_size": 16, **small},
+        projection_dim=32,
+    )
+    OwlViTForObjectDetection(config).save_pretrained(tmp_path)
+    size = {"height": 80, "width": 80}
+    OwlViTProcessor(
+        image_processor=OwlViTImageProcessorPil(size=size, crop_size=size), tokenizer=tok
+    ).save_pretrained(tmp_path)
+    model = DetectionRewardModel.from_pretrained(
+        tmp_path, threshold=0.0, device="cpu", queries=["agent", "target"]
+    )
+    assert model.open_vocabulary and model.class_names == ["agent", "target"]
+    env = gym.make("rlsuite/PixelGridWorld-v0")
+    obs, _ = env.reset(seed=0)
+    dets = model.detect(np.stack([obs, obs]))
+    assert len(dets) == 2 and len(dets[0].boxes) == 25  # one box per 16x16 patch
+    assert set(np.unique(dets[0].labels)) <= {0, 1}
+    r = model.rewards(np.stack([obs]), DetectionTarget(present=["agent", "target"]), "presence")
+    assert r.shape == (1,) and 0.0 <= r[0] <= 1.0

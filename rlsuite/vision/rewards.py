@@ -22,6 +22,8 @@ import numpy as np
 from rlsuite.vision.detection import Detections, GridDetector, box_iou
 
 RewardKind = Literal["presence", "count", "iou", "giou"]
+# Model types whose classes are text queries (AutoModelForZeroShotObjectDetection).
+OPEN_VOCABULARY_TYPES = ("owlvit", "owlv2")
 
 
 @dataclass
@@ -110,8 +112,12 @@ class DetectionRewardModel:
     """A detector that scores frames against a :class:`DetectionTarget`, batched on the device.
 
     Args:
-        model: a ``transformers`` object-detection model, or a :class:`GridDetector`.
-        processor: the model's image processor (``None`` for the grid detector).
+        model: a ``transformers`` object-detection model, an open-vocabulary one (OWL-ViT,
+            OWLv2: ``AutoModelForZeroShotObjectDetection``), or a :class:`GridDetector`.
+        processor: the model's image processor, or the full processor of an open-vocabulary model
+            (``None`` for the grid detector).
+        queries: the class names an open-vocabulary model is asked to find (its label order);
+            defaults to ``CLASS_NAMES``.
         threshold: score threshold of the detections that count.
         device: "auto", "cpu" or "cuda".
         dtype: "auto" (bfloat16 on CUDA, float32 on CPU), "float32" or "bfloat16" (HF models).
@@ -124,23 +130,30 @@ class DetectionRewardModel:
         threshold: float = 0.5,
         device: str = "auto",
         dtype: str = "auto",
+        queries: Sequence[str] | None = None,
     ) -> None:
         import torch
 
         from rlsuite.common.device import select_device
+        from rlsuite.envs.pixels import CLASS_NAMES
 
         self.device = select_device(device)
         self.threshold = float(threshold)
         self.processor = processor
         self.is_grid = isinstance(model, GridDetector)
+        self.open_vocabulary = getattr(model.config, "model_type", "") in OPEN_VOCABULARY_TYPES
+        self.queries = list(queries) if queries is not None else list(CLASS_NAMES)
         if self.is_grid:
             self.class_names: list[str] = list(model.config.class_names)
             self.dtype = torch.float32
         else:
             if processor is None:
                 raise ValueError("DetectionRewardModel: a transformers detector needs its image processor")
-            id2label = model.config.id2label
-            self.class_names = [id2label[i] for i in sorted(id2label)]
+            if self.open_vocabulary:
+                self.class_names = list(self.queries)
+            else:
+                id2label = model.config.id2label
+                self.class_names = [id2label[i] for i in sorted(id2label)]
             if dtype == "auto":
                 dtype = "bfloat16" if self.device.type == "cuda" else "float32"
             self.dtype = getattr(torch, dtype)
@@ -148,14 +161,26 @@ class DetectionRewardModel:
 
     @classmethod
     def from_pretrained(
-        cls, folder: str | Path, threshold: float = 0.5, device: str = "auto", dtype: str = "auto"
+        cls,
+        folder: str | Path,
+        threshold: float = 0.5,
+        device: str = "auto",
+        dtype: str = "auto",
+        queries: Sequence[str] | None = None,
     ) -> DetectionRewardModel:
-        """Load a local folder: rlsuite's grid detector, or any ``AutoModelForObjectDetection`` one."""
+        """Load a local folder: the grid detector, an ``AutoModelForObjectDetection`` or an OWL-ViT one."""
         folder = Path(folder)
         if not (folder / "config.json").is_file():
             raise FileNotFoundError(f"{folder}: no config.json (not a saved detector folder)")
-        if json.loads((folder / "config.json").read_text()).get("model_type") == "rlsuite-grid-detector":
+        model_type = json.loads((folder / "config.json").read_text()).get("model_type")
+        if model_type == "rlsuite-grid-detector":
             return cls(GridDetector.from_pretrained(folder), threshold=threshold, device=device)
+        if model_type in OPEN_VOCABULARY_TYPES:
+            from transformers import AutoModelForZeroShotObjectDetection, AutoProcessor
+
+            model = AutoModelForZeroShotObjectDetection.from_pretrained(folder, use_safetensors=True)
+            processor = AutoProcessor.from_pretrained(folder, backend="pil")
+            return cls(model, processor, threshold=threshold, device=device, dtype=dtype, queries=queries)
         from transformers import AutoImageProcessor, AutoModelForObjectDetection
 
         model = AutoModelForObjectDetection.from_pretrained(folder, use_safetensors=True)
@@ -171,6 +196,8 @@ class DetectionRewardModel:
             frames = frames[None]
         if self.is_grid:
             return self.model.detect(torch.as_tensor(frames).to(self.device), threshold=self.threshold)
+        if self.open_vocabulary:
+            return self._detect_open_vocabulary(frames)
         inputs = self.processor(images=list(frames), return_tensors="pt")
         inputs = {
             k: (v.to(self.device, self.dtype) if v.is_floating_point() else v.to(self.device))
@@ -183,6 +210,32 @@ class DetectionRewardModel:
         sizes = [(frames.shape[1], frames.shape[2])] * len(frames)
         results = self.processor.post_process_object_detection(
             outputs, threshold=self.threshold, target_sizes=sizes
+        )
+        return [
+            Detections(
+                r["boxes"].float().cpu().numpy(),
+                r["labels"].cpu().numpy().astype(np.int64),
+                r["scores"].float().cpu().numpy(),
+            )
+            for r in results
+        ]
+
+    def _detect_open_vocabulary(self, frames: np.ndarray) -> list[Detections]:
+        import torch
+
+        texts = [list(self.queries)] * len(frames)
+        inputs = self.processor(text=texts, images=list(frames), return_tensors="pt", padding=True)
+        inputs = {
+            k: (v.to(self.device, self.dtype) if v.is_floating_point() else v.to(self.device))
+            for k, v in inputs.items()
+        }
+        with torch.no_grad():
+            outputs = self.model(**inputs)
+        outputs.logits = outputs.logits.float()
+        outputs.pred_boxes = outputs.pred_boxes.float()
+        sizes = [(frames.shape[1], frames.shape[2])] * len(frames)
+        results = self.processor.post_process_grounded_object_detection(
+            outputs, threshold=self.threshold, target_sizes=sizes, text_labels=texts
         )
         return [
             Detections(
