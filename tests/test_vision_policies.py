@@ -114,8 +114,18 @@ def test_behaviour_cloning_and_ppo_update_the_policy():
     from rlsuite.vision.models import build_tiny_llava
 
     torch.manual_seed(0)
-    config = VLMTrainConfig(size=4, bc_steps=6, bc_batch=8, bc_lr=3e-3, ppo_updates=1, ppo_envs=4, ppo_steps=4,
-                            eval_episodes=4, max_episode_steps=6, device="cpu")
+    config = VLMTrainConfig(
+        size=4,
+        bc_steps=6,
+        bc_batch=8,
+        bc_lr=3e-3,
+        ppo_updates=1,
+        ppo_envs=4,
+        ppo_steps=4,
+        eval_episodes=4,
+        max_episode_steps=6,
+        device="cpu",
+    )
     model, processor = build_tiny_llava(image_size=64, hidden=32, layers=1)
     policy = VLMPolicy(model, processor, device="cpu")
     bc = behaviour_clone(policy, config, log=lambda _: None)
