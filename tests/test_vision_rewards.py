@@ -13,7 +13,7 @@ from rlsuite.vision.models import (
     ContrastiveTrainConfig,
     build_tiny_clip,
     build_word_tokenizer,
-    distance_caption,
+    cell_caption,
     train_contrastive_reward,
 )
 from rlsuite.vision.rewards import VLMRewardModel, VLMRewardWrapper
@@ -37,7 +37,7 @@ def test_word_tokenizer_ends_with_eos_inside_the_vocabulary():
     assert ids[0] == tok.bos_token_id and ids[-1] == tok.eos_token_id < len(tok)
     assert tok.unk_token_id not in ids
     # Different captions embed differently only if CLIP pools at a real eos: check the ids differ.
-    assert tok(distance_caption(1))["input_ids"] != tok(distance_caption(2))["input_ids"]
+    assert tok(cell_caption((0, 1)))["input_ids"] != tok(cell_caption((1, 0)))["input_ids"]
 
 
 def test_reward_matches_the_goal_baseline_formula(tiny_clip_dir):
@@ -57,7 +57,7 @@ def test_reward_matches_the_goal_baseline_formula(tiny_clip_dir):
     rm0 = VLMRewardModel.from_pretrained(tiny_clip_dir, goal=GOAL_TEXT, alpha=0.0, device="cpu")
     np.testing.assert_allclose(rm0.rewards(frames), (s @ g).numpy(), rtol=1e-5, atol=1e-6)
     # Distinct texts get distinct embeddings (the tiny-CLIP eos pitfall would make them equal).
-    e = rm.embed_texts([distance_caption(0), distance_caption(3)])
+    e = rm.embed_texts([cell_caption((0, 0)), cell_caption((3, 2))])
     assert not torch.allclose(e[0], e[1])
     # One batched call equals per-frame calls.
     np.testing.assert_allclose(r, np.concatenate([rm.rewards(f) for f in frames]), rtol=1e-4, atol=1e-5)
@@ -80,17 +80,23 @@ def test_wrapper_replaces_and_adds_and_follows_instructions(tiny_clip_dir):
         VLMRewardWrapper(gym.make("rlsuite/PixelGridWorld-v0"), rm, mode="mix")
 
 
-def test_contrastive_training_runs_and_lowers_the_loss():
-    *_, info = train_contrastive_reward(
-        ContrastiveTrainConfig(steps=12, batch_size=16, device="cpu"), log=lambda _: None
+def test_contrastive_training_updates_the_model():
+    config = ContrastiveTrainConfig(steps=8, batch_size=16, pool=48, device="cpu")
+    model, _, tokenizer, info = train_contrastive_reward(config, log=lambda _: None)
+    assert info["steps"] == 8 and np.isfinite(info["final_loss"])
+    torch.manual_seed(config.seed)
+    fresh, _ = build_tiny_clip(tokenizer, image_size=80)
+    trained = dict(model.named_parameters())
+    changed = [n for n, p in fresh.named_parameters() if not torch.equal(p, trained[n].detach())]
+    assert any(n.startswith("vision_model") for n in changed) and any(
+        n.startswith("text_model") for n in changed
     )
-    assert info["steps"] == 12 and np.isfinite(info["final_loss"])
-    # The loss starts near log(9) (uniform over 9 captions, soft labels) and must fall below it.
-    assert info["final_loss"] < np.log(9)
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="the tiny CLIP default has not reached the 0.8 bar yet (see docs/vision.md)", strict=False)
+@pytest.mark.xfail(
+    reason="the tiny CLIP default has not reached the 0.8 bar yet (see docs/vision.md)", strict=False
+)
 def test_default_contrastive_reward_rank_correlation():
     """The cached default: Spearman(reward, -distance) >= 0.8 on held-out episodes."""
     from rlsuite.vision.models import default_clip_reward, evaluate_reward_rank_correlation
@@ -98,3 +104,16 @@ def test_default_contrastive_reward_rank_correlation():
     reward, metrics = default_clip_reward(log=lambda _: None)
     assert metrics["rank_correlation"]["spearman_pooled"] >= 0.8
     assert evaluate_reward_rank_correlation(reward, episodes=20, seed=31)["spearman_pooled"] >= 0.8
+
+
+def test_wrapper_goal_from_a_function_of_the_env(tiny_clip_dir):
+    rm = VLMRewardModel.from_pretrained(tiny_clip_dir, goal=GOAL_TEXT, device="cpu")
+
+    def target_goal(env, info):
+        world = env.unwrapped.world
+        return cell_caption(world.to_cell(world.target_state))
+
+    env = VLMRewardWrapper(gym.make("rlsuite/PixelGridWorldRandom-v0"), rm, goal=target_goal)
+    env.reset(seed=3)
+    world = env.unwrapped.world
+    assert rm.goal == cell_caption(world.to_cell(world.target_state))

@@ -418,7 +418,8 @@ class VLMRewardWrapper(gym.Wrapper):
         env: an env whose observation is an RGB frame (or a Dict with ``"image"``).
         reward_model: anything with ``rewards(frames) -> [B]`` and ``set_goal(text)``.
         goal: a fixed goal text, ``"instruction"`` to use ``info["instruction"]`` of goal-conditioned
-            envs, or ``None`` to keep the model's goal.
+            envs, ``f(env, info) -> text`` called at every reset (e.g. the default contrastive
+            model's ``cell_caption`` of the target's cell), or ``None`` to keep the model's goal.
         mode: "replace" or "add"; scale: the weight of the model's reward.
     """
 
@@ -426,7 +427,7 @@ class VLMRewardWrapper(gym.Wrapper):
         self,
         env: gym.Env[Any, Any],
         reward_model: Any,
-        goal: str | None = None,
+        goal: str | Callable[[gym.Env[Any, Any], dict[str, Any]], str] | None = None,
         mode: Literal["replace", "add"] = "replace",
         scale: float = 1.0,
     ) -> None:
@@ -437,7 +438,9 @@ class VLMRewardWrapper(gym.Wrapper):
 
     def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
         obs, info = self.env.reset(**kwargs)
-        if self.goal == "instruction":
+        if callable(self.goal):
+            self.reward_model.set_goal(self.goal(self.env, info))
+        elif self.goal == "instruction":
             self.reward_model.set_goal(info["instruction"])
         elif self.goal is not None and self.goal != getattr(self.reward_model, "goal", None):
             self.reward_model.set_goal(self.goal)
