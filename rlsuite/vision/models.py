@@ -265,10 +265,11 @@ def train_contrastive_reward(
 ) -> tuple[Any, ...]:
     """Train a tiny CLIP so that each frame sits next to the caption of the agent's cell.
 
-    The loss is CLIP's image-to-text cross-entropy against the ``size**2`` cell captions with soft
-    labels ``exp(-d^2 / 2 sigma^2)``, ``d`` the Manhattan distance between the caption's cell and
-    the agent's: a frame is also a little like its neighbours' captions, so the similarity to the
-    goal caption (the target's cell) falls with the agent's distance from it.
+    The loss is CLIP's symmetric cross-entropy (image -> the ``size**2`` cell captions, and each
+    caption -> the frames of the batch) with soft labels ``exp(-d^2 / 2 sigma^2)``, ``d`` the
+    Manhattan distance between the caption's cell and the agent's: a frame is also a little like
+    its neighbours' captions, so the similarity to the goal caption (the target's cell) falls with
+    the agent's distance from it. The caption -> frames direction is what ranks frames for a goal.
 
     Returns:
         ``(model, processor, tokenizer, info)``.
@@ -306,7 +307,12 @@ def train_contrastive_reward(
     for step in range(1, config.steps + 1):
         idx = torch.as_tensor(rng.integers(0, config.pool, config.batch_size), device=device)
         out = model(pixel_values=pixels[idx], **captions)
-        loss = -(soft_all[idx] * torch.log_softmax(out.logits_per_image, dim=1)).sum(1).mean()
+        soft = soft_all[idx]  # [batch, cells]
+        image_to_text = -(soft * torch.log_softmax(out.logits_per_image, dim=1)).sum(1).mean()
+        # The reward compares frames under one caption, so train that direction too (CLIP's symmetric loss).
+        per_text = soft.T / soft.T.sum(1, keepdim=True)
+        text_to_image = -(per_text * torch.log_softmax(out.logits_per_text, dim=1)).sum(1).mean()
+        loss = 0.5 * (image_to_text + text_to_image)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
