@@ -21,6 +21,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "rlsuite.agents.tabular.reproduce",
     "rlsuite.alignment.cli",
     "rlsuite.tour",
+    "rlsuite.vision.cli",
 )
 
 

@@ -53,6 +53,27 @@ ENV_TABLE: dict[str, tuple[str, str | None, int | None, dict[str, Any], str]] = 
         {"nonstationary": True},
         "10-armed bandit whose q*(a) take independent random walks (S&B exercise 2.5)",
     ),
+    "rlsuite/PixelGridWorld-v0": (
+        "rlsuite.envs.pixels:PixelGridWorldEnv",
+        None,
+        100,
+        {},
+        "the book's grid world as an RGB image; info has exact boxes of agent, target, forbidden cells",
+    ),
+    "rlsuite/PixelGridWorldRandom-v0": (
+        "rlsuite.envs.pixels:PixelGridWorldEnv",
+        None,
+        100,
+        {"layout_per_episode": True, "terminate_at_target": True},
+        "pixel grid world with a new random solvable layout and start every episode, ends at the target",
+    ),
+    "rlsuite/PixelGoalGridWorld-v0": (
+        "rlsuite.envs.pixels:PixelGoalGridWorldEnv",
+        None,
+        100,
+        {},
+        "goal-conditioned pixel grid world: coloured squares, a text instruction ('go to the blue square')",
+    ),
 }
 
 

@@ -1,0 +1,177 @@
+"""Frames per second of each vision wrapper at batch 1 and 64, and the defaults' quality figures.
+
+Baseline (measured in the same run): rendering frames of PixelGridWorldRandom-v0 with
+``env.step`` (the env itself). Every wrapper is printed as frames/s and as a ratio to that
+baseline. Wrappers run tiny models built from configs (the throughput of the code path, not of
+a particular checkpoint), on CPU and, where present, on CUDA.
+
+Usage::
+
+    PYTHONPATH=. python benchmarks/vision_throughput.py            # throughput + cached quality figures
+    PYTHONPATH=. python benchmarks/vision_throughput.py --quality  # also train/measure missing defaults
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def _rate(fn: Callable[[np.ndarray], object], frames: np.ndarray, min_seconds: float = 1.0) -> float:
+    fn(frames)  # warm-up
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < min_seconds:
+        fn(frames)
+        n += len(frames)
+    return n / (time.perf_counter() - t0)
+
+
+def _frames(n: int) -> np.ndarray:
+    import gymnasium as gym
+
+    import rlsuite.envs  # noqa: F401
+
+    env = gym.make("rlsuite/PixelGridWorldRandom-v0")
+    return np.stack([env.reset(seed=i)[0] for i in range(n)])
+
+
+def env_baseline() -> float:
+    import gymnasium as gym
+
+    import rlsuite.envs  # noqa: F401
+
+    env = gym.make("rlsuite/PixelGridWorldRandom-v0")
+    env.reset(seed=0)
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < 1.0:
+        _, _, term, trunc, _ = env.step(int(n % 5))
+        if term or trunc:
+            env.reset()
+        n += 1
+    return n / (time.perf_counter() - t0)
+
+
+def build_wrappers(device: str, folder: Path) -> dict[str, Callable[[np.ndarray], object]]:
+    from transformers import DetrConfig, DetrForObjectDetection, ResNetConfig
+    from transformers.models.detr.image_processing_pil_detr import DetrImageProcessorPil
+
+    from rlsuite.envs.pixels import CLASS_NAMES
+    from rlsuite.vision.detection import DetectionPolicy, GridDetector
+    from rlsuite.vision.models import GOAL_TEXT, build_tiny_clip, build_tiny_llava, build_word_tokenizer
+    from rlsuite.vision.policies import VLMPolicy, VLMYesNoReward
+    from rlsuite.vision.rewards import DetectionRewardModel, DetectionTarget, VLMRewardModel
+
+    torch.manual_seed(0)
+    grid = GridDetector()
+    grid.save_pretrained(folder / "grid")
+    backbone = ResNetConfig(
+        embedding_size=8, hidden_sizes=[8, 16], depths=[1, 1], layer_type="basic", out_features=["stage2"]
+    )
+    id2label = dict(enumerate(CLASS_NAMES))
+    detr = DetrConfig(
+        backbone_config=backbone,
+        use_timm_backbone=False,
+        use_pretrained_backbone=False,
+        d_model=32,
+        encoder_layers=1,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=64,
+        decoder_ffn_dim=64,
+        num_queries=16,
+        id2label=id2label,
+        label2id={v: k for k, v in id2label.items()},
+    )
+    DetrForObjectDetection(detr).save_pretrained(folder / "detr")
+    DetrImageProcessorPil(size={"shortest_edge": 80, "longest_edge": 80}).save_pretrained(folder / "detr")
+    tok = build_word_tokenizer()
+    clip, proc = build_tiny_clip(tok)
+    for x in (clip, proc, tok):
+        x.save_pretrained(folder / "clip")
+    llava, lproc = build_tiny_llava()
+    llava.save_pretrained(folder / "llava")
+    lproc.save_pretrained(folder / "llava")
+
+    target = DetectionTarget(present=["agent", "target"])
+    grid_rm = DetectionRewardModel.from_pretrained(folder / "grid", device=device)
+    detr_rm = DetectionRewardModel.from_pretrained(folder / "detr", device=device)
+    clip_rm = VLMRewardModel.from_pretrained(folder / "clip", GOAL_TEXT, device=device)
+    policy = VLMPolicy.from_pretrained(folder / "llava", device=device)
+    judge = VLMYesNoReward(policy.model, policy.processor, GOAL_TEXT)
+    det_policy = DetectionPolicy(GridDetector.from_pretrained(folder / "grid", device=device))
+    return {
+        "DetectionRewardModel (grid detector)": lambda f: grid_rm.rewards(f, target, "presence"),
+        "DetectionRewardModel (tiny DETR)": lambda f: detr_rm.rewards(f, target, "presence"),
+        "DetectionPolicy (grid detector + VI)": lambda f: det_policy.predict(f),
+        "VLMRewardModel (tiny CLIP)": clip_rm.rewards,
+        "VLMPolicy scoring (tiny Llava)": lambda f: policy.predict(f),
+        "VLMYesNoReward (tiny Llava)": judge.rewards,
+    }
+
+
+def quality(train_missing: bool) -> dict[str, object]:
+    from rlsuite.vision.models import CLIP_NAME, default_clip_reward, default_detector, default_detector_dir
+
+    out: dict[str, object] = {}
+    det_metrics = default_detector_dir() / "metrics.json"
+    if det_metrics.is_file() or train_missing:
+        _, m = default_detector(log=lambda _: None)
+        out["detector AP50"] = m["detector"]["AP50"]
+        out["DetectionPolicy success"] = m["policy"]["success_rate"]
+    else:
+        out["detector"] = "not trained yet: rlsuite vision train-detector"
+    clip_metrics = default_detector_dir().parent / CLIP_NAME / "metrics.json"
+    if clip_metrics.is_file() or train_missing:
+        _, m = default_clip_reward(log=lambda _: None)
+        out["contrastive reward Spearman vs -distance"] = m["rank_correlation"]["spearman_pooled"]
+    else:
+        out["contrastive reward"] = "not trained yet: rlsuite vision train-reward"
+    vlm = default_detector_dir().parent / "vlm-policy-v0" / "metrics.json"
+    if vlm.is_file():
+        m = json.loads(vlm.read_text())
+        out["VLMPolicy success (untrained / BC / BC+PPO)"] = [
+            m["success_untrained"],
+            m["success_after_bc"],
+            m["success_after_ppo"],
+        ]
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quality", action="store_true", help="train and measure missing defaults too")
+    parser.add_argument("--seconds", type=float, default=1.0, help="time per measurement")
+    args = parser.parse_args()
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    base = env_baseline()
+    print(
+        f"baseline: PixelGridWorldRandom-v0 env.step {base:,.0f} frames/s "
+        f"(torch threads {torch.get_num_threads()})"
+    )
+    frames = _frames(64)
+    with tempfile.TemporaryDirectory() as tmp:
+        for device in devices:
+            wrappers = build_wrappers(device, Path(tmp) / device)
+            print(f"\n{'wrapper':40s} {'device':6s} {'batch':>5s} {'frames/s':>10s} {'x env':>8s}")
+            for name, fn in wrappers.items():
+                for batch in (1, 64):
+                    r = _rate(fn, frames[:batch], args.seconds)
+                    print(f"{name:40s} {device:6s} {batch:5d} {r:10,.0f} {r / base:8.3f}")
+    print("\ndefaults' quality:")
+    for k, v in quality(args.quality).items():
+        print(f"  {k}: {v}")
+
+
+if __name__ == "__main__":
+    main()

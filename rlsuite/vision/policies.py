@@ -1,0 +1,241 @@
+"""Vision-language models as policies (RL4VLM-style) and as yes/no judges.
+
+:class:`VLMPolicy` wraps any local ``AutoModelForImageTextToText`` + ``AutoProcessor`` folder
+(Llava, Qwen2-VL, Idefics3/SmolVLM, ...). Two modes:
+
+- **scoring**: every action of a fixed vocabulary (``"up"``, ``"right"``, ...) is appended to the
+  prompt and scored by the sum of its tokens' log-probs, all frames x all actions in one batched
+  forward pass. The result is a ``torch.distributions.Categorical`` that gradients flow through
+  (RL4VLM's action log-prob, without free-form decoding), plus a value from a linear head on the
+  prompt's last hidden state, for PPO.
+- **generation**: ``generate`` then :func:`parse_action` maps the text to an action index.
+
+``trust_remote_code`` is passed to transformers only when the caller sets it (Kimi-VL needs it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from rlsuite.envs.gridworld import ACTION_NAMES
+
+DEFAULT_PROMPT = "<image> question : what action should the agent do next to reach the target ? answer :"
+GOAL_PROMPT = "<image> question : {instruction} . what action should the agent do next ? answer :"
+YES_NO_PROMPT = "<image> question : has the goal {goal} been achieved ? answer :"
+
+
+def parse_action(text: str, actions: Sequence[str] = ACTION_NAMES) -> int | None:
+    """The index of the first action word in ``text`` (case-insensitive, whole words), or None."""
+    pattern = r"\b(" + "|".join(re.escape(a) for a in actions) + r")\b"
+    m = re.search(pattern, text.lower())
+    return None if m is None else [a.lower() for a in actions].index(m.group(1))
+
+
+def load_vlm(
+    folder: str | Path, trust_remote_code: bool = False, dtype: str = "auto", device: str = "auto"
+) -> tuple[Any, Any, torch.device, torch.dtype]:
+    """Load ``AutoModelForImageTextToText`` + ``AutoProcessor`` from a local folder (safetensors)."""
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    from rlsuite.common.device import select_device
+
+    folder = Path(folder)
+    if not (folder / "config.json").is_file():
+        raise FileNotFoundError(f"{folder}: no config.json (not a saved model folder)")
+    dev = select_device(device)
+    if dtype == "auto":
+        dtype = "bfloat16" if dev.type == "cuda" and torch.cuda.is_bf16_supported() else "float32"
+    torch_dtype = getattr(torch, dtype)
+    model = AutoModelForImageTextToText.from_pretrained(
+        folder, trust_remote_code=trust_remote_code, dtype=torch_dtype, use_safetensors=True
+    )
+    processor = AutoProcessor.from_pretrained(folder, trust_remote_code=trust_remote_code, backend="pil")
+    return model.to(dev), processor, dev, torch_dtype
+
+
+class VLMPolicy(nn.Module):
+    """A VLM acting on frames: action-vocabulary scoring (a torch distribution) or free generation.
+
+    Args:
+        model: an ``AutoModelForImageTextToText`` model; processor: its ``AutoProcessor``.
+        actions: the action words, in the env's action order.
+        prompt: the text prompt with the processor's image token; ``{instruction}`` is filled in
+            from Dict observations of goal-conditioned envs.
+        device: the model's device.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        processor: Any,
+        actions: Sequence[str] = ACTION_NAMES,
+        prompt: str = DEFAULT_PROMPT,
+        device: torch.device | str | None = None,
+    ) -> None:
+        super().__init__()
+        self.model, self.processor = model, processor
+        self.actions, self.prompt = list(actions), prompt
+        self.device = torch.device(device) if device is not None else next(model.parameters()).device
+        hidden = model.config.get_text_config().hidden_size
+        self.value_head = nn.Linear(hidden, 1).to(self.device)
+        tok = processor.tokenizer
+        self._action_ids = [tok(" " + a, add_special_tokens=False)["input_ids"] for a in self.actions]
+        if any(len(ids) == 0 for ids in self._action_ids):
+            raise ValueError(f"an action word encodes to no tokens: {self.actions}")
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        folder: str | Path,
+        trust_remote_code: bool = False,
+        dtype: str = "auto",
+        device: str = "auto",
+        **kwargs: Any,
+    ) -> VLMPolicy:
+        """Load a local folder; ``trust_remote_code`` only when explicitly asked."""
+        model, processor, dev, _ = load_vlm(folder, trust_remote_code, dtype, device)
+        policy = cls(model, processor, device=dev, **kwargs)
+        head = Path(folder) / "value_head.safetensors"
+        if head.is_file():
+            from safetensors.torch import load_file
+
+            policy.value_head.load_state_dict(load_file(str(head), device=str(dev)))
+        return policy
+
+    def save_pretrained(self, folder: str | Path) -> None:
+        from safetensors.torch import save_file
+
+        self.model.save_pretrained(folder)
+        self.processor.save_pretrained(folder)
+        save_file(
+            {k: v.contiguous().cpu() for k, v in self.value_head.state_dict().items()},
+            str(Path(folder) / "value_head.safetensors"),
+        )
+
+    # ----- inputs
+    def _frames_and_prompts(self, obs: Any) -> tuple[list[np.ndarray], list[str]]:
+        if isinstance(obs, dict):
+            images = np.asarray(obs["image"])
+            instr = obs.get("instruction", "")
+            images = images[None] if images.ndim == 3 else images
+            instrs = [instr] * len(images) if isinstance(instr, str) else list(instr)
+            return list(images), [self.prompt.format(instruction=i) for i in instrs]
+        images = np.asarray(obs)
+        images = images[None] if images.ndim == 3 else images
+        return list(images), [self.prompt.format(instruction="")] * len(images)
+
+    def _encode(self, images: list[np.ndarray], texts: list[str]) -> dict[str, torch.Tensor]:
+        tok = self.processor.tokenizer
+        tok.padding_side = "left"  # the prompt's last token sits at position -1 in every row
+        enc = self.processor(images=images, text=texts, return_tensors="pt", padding=True)
+        out = {}
+        for k, v in enc.items():
+            if isinstance(v, torch.Tensor):
+                v = v.to(self.device)
+                out[k] = v.to(self.model.dtype) if v.is_floating_point() else v
+        return out
+
+    # ----- scoring mode
+    def forward(self, obs: Any) -> tuple[torch.distributions.Categorical, torch.Tensor]:
+        """The action distribution over ``actions`` and the value, for a batch of observations.
+
+        One forward pass over the batch; actions of one token are read from the prompt's next-token
+        log-probs, longer ones by teacher forcing all ``B x A`` continuations in the same pass.
+        """
+        images, texts = self._frames_and_prompts(obs)
+        B, A = len(images), len(self.actions)
+        enc = self._encode(images, texts)
+        single = all(len(ids) == 1 for ids in self._action_ids)
+        if single:
+            out = self.model(**enc, output_hidden_states=True)
+            logp = torch.log_softmax(out.logits[:, -1].float(), dim=-1)
+            scores = logp[:, [ids[0] for ids in self._action_ids]]
+            last_hidden = out.hidden_states[-1][:, -1].float()
+        else:
+            L = max(len(ids) for ids in self._action_ids)
+            pad = self.processor.tokenizer.pad_token_id
+            cont = torch.full((A, L), pad, dtype=torch.long, device=self.device)
+            cmask = torch.zeros((A, L), dtype=torch.long, device=self.device)
+            for a, ids in enumerate(self._action_ids):
+                cont[a, : len(ids)] = torch.tensor(ids, device=self.device)
+                cmask[a, : len(ids)] = 1
+            rep = {k: v.repeat_interleave(A, dim=0) for k, v in enc.items()}
+            P = rep["input_ids"].shape[1]
+            rep["input_ids"] = torch.cat([rep["input_ids"], cont.repeat(B, 1)], dim=1)
+            rep["attention_mask"] = torch.cat([rep["attention_mask"], cmask.repeat(B, 1)], dim=1)
+            out = self.model(**rep, output_hidden_states=True)
+            logp = torch.log_softmax(out.logits[:, P - 1 : -1].float(), dim=-1)
+            tok_lp = logp.gather(-1, rep["input_ids"][:, P:, None])[..., 0] * cmask.repeat(B, 1)
+            scores = tok_lp.sum(-1).view(B, A)
+            last_hidden = out.hidden_states[-1][::A, P - 1].float()
+        value = self.value_head(last_hidden)[:, 0]
+        return torch.distributions.Categorical(logits=scores), value
+
+    # ----- generation mode
+    @torch.no_grad()
+    def generate_actions(self, obs: Any, max_new_tokens: int = 4) -> tuple[list[int | None], list[str]]:
+        """Free generation (greedy) and :func:`parse_action`: (action or None per frame, texts)."""
+        images, texts = self._frames_and_prompts(obs)
+        enc = self._encode(images, texts)
+        tok = self.processor.tokenizer
+        out = self.model.generate(
+            **enc, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tok.pad_token_id
+        )
+        new = tok.batch_decode(out[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
+        return [parse_action(t, self.actions) for t in new], new
+
+    @torch.no_grad()
+    def predict(
+        self, observation: Any, state: Any = None, episode_start: Any = None, deterministic: bool = True
+    ) -> tuple[np.ndarray, None]:
+        """SB3-style: actions for one observation or a batch (scoring mode)."""
+        single = (isinstance(observation, dict) and np.asarray(observation["image"]).ndim == 3) or (
+            not isinstance(observation, dict) and np.asarray(observation).ndim == 3
+        )
+        dist, _ = self(observation)
+        actions = (dist.probs.argmax(-1) if deterministic else dist.sample()).cpu().numpy()
+        return (actions[0] if single else actions), None
+
+
+class VLMYesNoReward:
+    """A free-form-goal reward: ``log p("yes") - log p("no")`` of a VLM asked whether the goal is met.
+
+    Args:
+        model, processor: an ``AutoModelForImageTextToText`` and its ``AutoProcessor``.
+        goal: the goal text; prompt: the question with ``{goal}`` and the image token.
+    """
+
+    def __init__(self, model: Any, processor: Any, goal: str, prompt: str = YES_NO_PROMPT) -> None:
+        self.template = prompt
+        self.policy = VLMPolicy(model, processor, actions=("yes", "no"), prompt=prompt)
+        self.set_goal(goal)
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        folder: str | Path,
+        goal: str,
+        trust_remote_code: bool = False,
+        dtype: str = "auto",
+        device: str = "auto",
+    ) -> VLMYesNoReward:
+        model, processor, _, _ = load_vlm(folder, trust_remote_code, dtype, device)
+        return cls(model, processor, goal)
+
+    def set_goal(self, goal: str) -> None:
+        self.goal = goal
+        self.policy.prompt = self.template.replace("{goal}", goal.replace("{", "(").replace("}", ")"))
+
+    @torch.no_grad()
+    def rewards(self, images: Any) -> np.ndarray:
+        """Rewards [B]: the yes-minus-no log-odds, one batched forward pass."""
+        dist, _ = self.policy(np.asarray(images))
+        lp = dist.logits  # normalised log-probs over (yes, no)
+        return (lp[:, 0] - lp[:, 1]).float().cpu().numpy()

@@ -1,0 +1,137 @@
+"""VLMPolicy and the yes/no reward on a tiny Llava built from configs, saved and reloaded."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+import rlsuite.envs  # noqa: F401
+from rlsuite.vision.models import build_tiny_llava
+from rlsuite.vision.policies import GOAL_PROMPT, VLMPolicy, VLMYesNoReward, parse_action
+
+
+@pytest.fixture(scope="module")
+def tiny_llava_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tiny-llava")
+    torch.manual_seed(0)
+    model, processor = build_tiny_llava(hidden=32, layers=1)
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def frames():
+    env = gym.make("rlsuite/PixelGridWorldRandom-v0")
+    return np.stack([env.reset(seed=s)[0] for s in range(3)])
+
+
+def test_parse_action():
+    assert parse_action("I would go Left now") == 3
+    assert parse_action("stay. up") == 4
+    assert parse_action("upward") is None and parse_action("") is None
+
+
+def test_scoring_is_one_batched_differentiable_distribution(tiny_llava_dir, frames):
+    policy = VLMPolicy.from_pretrained(tiny_llava_dir, device="cpu")
+    dist, value = policy(frames)
+    assert isinstance(dist, torch.distributions.Categorical)
+    assert dist.probs.shape == (3, 5) and value.shape == (3,)
+    torch.testing.assert_close(dist.probs.sum(-1), torch.ones(3))
+    # Gradients reach the language model and the value head (PPO needs both).
+    (dist.log_prob(torch.tensor([0, 1, 2])).sum() + value.sum()).backward()
+    assert policy.model.get_input_embeddings().weight.grad.abs().sum() > 0
+    assert policy.value_head.weight.grad.abs().sum() > 0
+    # Batched scores equal one-at-a-time scores.
+    with torch.no_grad():
+        one = torch.cat([policy(f)[0].logits for f in frames])
+        torch.testing.assert_close(policy(frames)[0].logits, one, atol=1e-4, rtol=1e-4)
+    # SB3-style predict: one observation -> one action, a batch -> a batch.
+    a, state = policy.predict(frames[0])
+    assert state is None and 0 <= int(a) < 5
+    assert policy.predict(frames)[0].shape == (3,)
+
+
+def test_multi_token_actions_are_teacher_forced_sums(tiny_llava_dir, frames):
+    policy = VLMPolicy.from_pretrained(
+        tiny_llava_dir, device="cpu", actions=["move up", "move right", "move down", "move left", "stay here"]
+    )
+    with torch.no_grad():
+        dist, _ = policy(frames[:1])
+        enc = policy._encode([frames[0]], [policy.prompt])
+        manual = []
+        for ids in policy._action_ids:
+            seq = torch.cat([enc["input_ids"], torch.tensor([ids])], dim=1)
+            mask = torch.ones_like(seq)
+            logits = policy.model(input_ids=seq, attention_mask=mask, pixel_values=enc["pixel_values"]).logits
+            lp = torch.log_softmax(logits[0, -len(ids) - 1 : -1], -1)
+            manual.append(lp[torch.arange(len(ids)), torch.tensor(ids)].sum())
+    torch.testing.assert_close(
+        dist.logits[0], torch.log_softmax(torch.stack(manual), -1), atol=1e-4, rtol=1e-4
+    )
+
+
+def test_generation_mode_and_goal_prompts(tiny_llava_dir, frames):
+    policy = VLMPolicy.from_pretrained(tiny_llava_dir, device="cpu")
+    actions, texts = policy.generate_actions(frames, max_new_tokens=3)
+    assert len(actions) == len(texts) == 3
+    assert all(a == parse_action(t) for a, t in zip(actions, texts, strict=True))
+    env = gym.make("rlsuite/PixelGoalGridWorld-v0")
+    obs, info = env.reset(seed=0)
+    goal_policy = VLMPolicy(policy.model, policy.processor, prompt=GOAL_PROMPT)
+    _, prompts = goal_policy._frames_and_prompts(obs)
+    assert info["instruction"] in prompts[0]
+    assert 0 <= int(goal_policy.predict(obs)[0]) < 5
+
+
+def test_yes_no_reward_is_the_log_odds(tiny_llava_dir, frames):
+    judge = VLMYesNoReward.from_pretrained(tiny_llava_dir, goal="the agent is on the target", device="cpu")
+    r = judge.rewards(frames)
+    enc = judge.policy._encode(list(frames), [judge.policy.prompt] * 3)
+    tok = judge.policy.processor.tokenizer
+    with torch.no_grad():
+        lp = torch.log_softmax(judge.policy.model(**enc).logits[:, -1], -1)
+    yes, no = tok.convert_tokens_to_ids("yes"), tok.convert_tokens_to_ids("no")
+    np.testing.assert_allclose(r, (lp[:, yes] - lp[:, no]).numpy(), atol=1e-4)
+    assert "the agent is on the target" in judge.policy.prompt
+    judge.set_goal("the agent is far away")
+    assert "far away" in judge.policy.prompt
+
+
+def test_save_and_reload_keeps_the_value_head(tiny_llava_dir, frames, tmp_path):
+    policy = VLMPolicy.from_pretrained(tiny_llava_dir, device="cpu")
+    torch.nn.init.constant_(policy.value_head.bias, 3.0)
+    policy.save_pretrained(tmp_path)
+    again = VLMPolicy.from_pretrained(tmp_path, device="cpu")
+    with torch.no_grad():
+        torch.testing.assert_close(again(frames)[1], policy(frames)[1])
+
+
+def test_behaviour_cloning_and_ppo_update_the_policy():
+    from rlsuite.vision.finetune import VLMTrainConfig, behaviour_clone, ppo_finetune, success_rate
+    from rlsuite.vision.models import build_tiny_llava
+
+    torch.manual_seed(0)
+    config = VLMTrainConfig(
+        size=4,
+        bc_steps=6,
+        bc_batch=8,
+        bc_lr=3e-3,
+        ppo_updates=1,
+        ppo_envs=4,
+        ppo_steps=4,
+        eval_episodes=4,
+        max_episode_steps=6,
+        device="cpu",
+    )
+    model, processor = build_tiny_llava(image_size=64, hidden=32, layers=1)
+    policy = VLMPolicy(model, processor, device="cpu")
+    bc = behaviour_clone(policy, config, log=lambda _: None)
+    assert bc["steps"] == 6 and np.isfinite(bc["final_loss"])
+    before = [p.detach().clone() for p in policy.parameters()]
+    ppo = ppo_finetune(policy, config, log=lambda _: None)
+    assert len(ppo["return_history"]) == 1
+    assert any(not torch.equal(a, b) for a, b in zip(before, policy.parameters(), strict=True))
+    assert 0.0 <= success_rate(policy, config) <= 1.0
