@@ -86,6 +86,7 @@ def test_ansi_render_shows_the_agent():
 def test_boxes_are_exact(cell_px):
     env = gym.make("rlsuite/PixelGridWorldRandom-v0", cell_px=cell_px, forbidden_fraction=0.25)
     obs, info = env.reset(seed=5)
+    env.action_space.seed(5)
     for _ in range(5):
         boxes, labels = info["boxes"], info["labels"]
         world = env.unwrapped.world

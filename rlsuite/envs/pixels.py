@@ -15,6 +15,7 @@ import numpy as np
 from gymnasium import spaces
 
 from rlsuite.envs.gridworld import COLORS, FORBIDDEN, TARGET, GridWorldEnv, Layout
+from rlsuite.envs.model import TabularModel
 
 # Detection classes of the pixel grid world, in label order.
 CLASS_NAMES: tuple[str, ...] = ("agent", "target", "forbidden")
@@ -170,7 +171,11 @@ class PixelGridWorldEnv(gym.Env[Any, np.int64]):
             0, 255, shape=(self.n_rows * cell_px, self.n_cols * cell_px, 3), dtype=np.uint8
         )
 
-    # The exact model of the current layout (rlsuite.envs.model.tabular_model reads these).
+    # The exact model of the current layout (rlsuite.envs.model.tabular_model reads tabular_model).
+    @property
+    def tabular_model(self) -> TabularModel:
+        return self.world.tabular_model
+
     @property
     def transition_probs(self) -> np.ndarray:
         return self.world.transition_probs
