@@ -24,7 +24,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("10-armed bandit", "rlsuite.tour:bandit_section"),
     ("tabular agents", "rlsuite.agents.tabular.runner:tour_section"),
     ("deep RL with stable-baselines3", "rlsuite.agents.sb3:tour_section"),
-    ("RLHF vs DPO (align compare --quick)", "rlsuite.alignment.compare:tour_section"),
+    ("RLHF vs DPO (align compare)", "rlsuite.alignment.compare:tour_section"),
     ("vision: detector, DetectionPolicy", "rlsuite.vision.tour:vision_section"),
 )
 

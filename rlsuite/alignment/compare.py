@@ -26,7 +26,7 @@ from rlsuite.common.runs import write_json, write_text
 class CompareConfig:
     """Budgets and sweeps of the comparison (the defaults fit in 10 minutes on 2 CPU cores)."""
 
-    seeds: int = field(default=2, metadata={"help": "seeds per frontier point"})
+    seeds: int = field(default=3, metadata={"help": "seeds per frontier point"})
     dpo_betas: list[float] = field(
         default_factory=lambda: [0.03, 0.1, 0.3, 1.0],
         metadata={"help": "DPO beta values swept on the frontier"},
@@ -36,7 +36,7 @@ class CompareConfig:
         metadata={"help": "RLHF (RLOO beta) KL coefficients swept on the frontier"},
     )
     ppo_on_frontier: bool = field(
-        default=False, metadata={"help": "also sweep PPO's kl_coef (slow: ~5x RLOO)"}
+        default=True, metadata={"help": "also sweep PPO's kl_coef (~5x RLOO's cost per point)"}
     )
     dpo_beta: float = field(default=0.1, metadata={"help": "DPO beta of the headline table"})
     kl_coef: float = field(default=0.05, metadata={"help": "PPO kl_coef and RLOO beta of the headline table"})
@@ -55,6 +55,7 @@ class CompareConfig:
         """A small budget for the tour and tests (about 2-3 minutes on 2 cores)."""
         return cls(
             seeds=1,
+            ppo_on_frontier=False,
             dpo_betas=[0.1, 1.0],
             rlhf_kl_coefs=[0.05, 0.5],
             pair_copies=24,
@@ -433,15 +434,16 @@ def _fmt(x: Any) -> str:
 
 
 def tour_section(out: Path, quick: bool) -> dict[str, Any]:
-    """The tour's alignment section: ``align compare --quick`` on the embedded model; headline numbers.
+    """The tour's alignment section: ``align compare`` on the embedded model; headline numbers.
 
     Args:
-        out: the tour folder; the report goes to ``out/alignment``.
-        quick: unused; the tour always runs the quick compare (the full one is ``rlsuite align compare``).
+        out: the tour folder; the report goes to ``out/alignment`` (``out/alignment-quick``).
+        quick: run ``align compare --quick`` instead of the default budget.
     """
-    results = run_compare(Path(out) / "alignment", quick=True)
+    folder = Path(out) / ("alignment-quick" if quick else "alignment")  # a compare folder keeps one setting
+    results = run_compare(folder, quick=quick)
     return {
-        "report": str(Path(out) / "alignment" / "report.md"),
+        "report": str(folder / "report.md"),
         "reward_kind": results["reward_kind"],
         "methods": {
             name: {
