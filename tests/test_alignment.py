@@ -251,11 +251,12 @@ def test_compare_writes_a_complete_report_and_skips_finished_stages(
     assert 0 <= saved["methods"]["PPO"]["reward_model_accuracy"] <= 1
     assert saved["methods"]["PPO"]["cost"]["wall_seconds"] > 0
     assert len(saved["frontier"]["DPO"]) == 1 and len(saved["frontier"]["RLOO"]) == 1
+    assert len(saved["frontier"]["PPO"]) == 1  # PPO's kl_coef sweep is on the frontier by default
     assert "| DPO |" in (tmp_path / "report.md").read_text()
     capsys.readouterr()
     again = run_compare(tmp_path, model=str(sft[0]), config=cfg, skip_sft=True)
     out = capsys.readouterr().out
-    assert out.count("finished earlier, skipped") == 5  # reward, ppo, rloo, dpo, rloo_k0.1_s0
+    assert out.count("finished earlier, skipped") == 6  # reward, ppo, rloo, dpo, rloo_k0.1_s0, ppo_k0.1_s0
     assert again["methods"]["DPO"]["reward"] == results["methods"]["DPO"]["reward"]
     with pytest.raises(UsageError, match="other settings"):
         run_compare(tmp_path, model=str(sft[0]), config=CompareConfig(seeds=2), skip_sft=True)
