@@ -45,8 +45,8 @@ class MCBasicConfig:
 
 
 @dataclass
-class MCExploringStartsConfig:
-    """MC Exploring Starts (Zhao ch. 5.2): episodes start from random (s, a) pairs, greedy policy."""
+class _EpisodeBatchConfig:
+    """What the batched Monte Carlo control methods share: episodes, visits, averaging."""
 
     gamma: float = field(default=0.9, metadata={"help": "discount factor"})
     episode_length: int = field(default=100, metadata={"help": "steps per episode"})
@@ -79,17 +79,14 @@ class MCExploringStartsConfig:
 
 
 @dataclass
-class MCEpsilonGreedyConfig:
+class MCExploringStartsConfig(_EpisodeBatchConfig):
+    """MC Exploring Starts (Zhao ch. 5.2): episodes start from random (s, a) pairs, greedy policy."""
+
+
+@dataclass
+class MCEpsilonGreedyConfig(_EpisodeBatchConfig):
     """MC epsilon-greedy (Zhao ch. 5.4): no exploring starts; the policy itself explores."""
 
-    gamma: float = field(default=0.9, metadata={"help": "discount factor"})
-    epsilon: float = field(
-        default=0.1, metadata={"help": "exploration probability of the epsilon-greedy policy"}
-    )
-    epsilon_final: float | None = field(
-        default=None, metadata={"help": "epsilon at the end of the budget (linear decay); None keeps epsilon"}
-    )
-    episode_length: int = field(default=100, metadata={"help": "steps per episode"})
     num_envs: int = field(
         default=2000, metadata={"help": "episodes generated per batch (one policy per batch)"}
     )
@@ -102,20 +99,15 @@ class MCEpsilonGreedyConfig:
             "help": "average the returns of the current batch (the current policy) or of all batches so far"
         },
     )
-    keep: float = field(
-        default=0.8, metadata={"help": "average='recent': weight kept by old returns per batch"}
+    epsilon: float = field(
+        default=0.1, metadata={"help": "exploration probability of the epsilon-greedy policy"}
     )
-    tail: int = field(
-        default=TAIL,
-        metadata={
-            "help": "the last `tail` steps of an episode only feed earlier returns (theirs are truncated)"
-        },
+    epsilon_final: float | None = field(
+        default=None, metadata={"help": "epsilon at the end of the budget (linear decay); None keeps epsilon"}
     )
 
     def __post_init__(self) -> None:
-        _check_positive(episode_length=self.episode_length, num_envs=self.num_envs)
-        if not 0 <= self.tail < self.episode_length:
-            raise ValueError(f"tail must lie in [0, episode_length), got {self.tail}")
+        super().__post_init__()
         if not 0.0 <= self.epsilon <= 1.0:
             raise ValueError(f"epsilon must lie in [0, 1], got {self.epsilon}")
 
