@@ -421,3 +421,18 @@ def test_accelerate_launch_two_cpu_processes(sft: tuple[Path, dict], tmp_path: P
     assert metrics["num_processes"] == 2
     assert metrics["global_steps"] == int(np.ceil(len(rows) / (2 * 32)))  # global batch = 2 x 32
     assert _changed(sft[0], tmp_path / "dpo" / "model")
+
+
+@pytest.mark.parametrize("command", ["dpo", "reward", "sft"])
+def test_bad_data_fails_before_any_model_is_built(
+    command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from rlsuite.cli import main
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("RLSUITE_CACHE", str(cache))
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"prompt": "a", "chosen": "b", "rejected": "c", "completion": "d"}\n{"prompt": "a"}\n')
+    assert main(["align", command, "--data", str(bad), "--out", str(tmp_path / "out")]) == 2
+    assert f"{bad}:2:" in capsys.readouterr().err
+    assert not cache.exists() and not (tmp_path / "out").exists()  # nothing trained, nothing written

@@ -55,11 +55,12 @@ def add_subcommands(subparsers: Any) -> None:
     p.set_defaults(func=lambda _a: p.print_help() or 2)
 
 
-def _prompts_and_pairs(args: argparse.Namespace, model: Path) -> tuple[list[str], list[dict[str, Any]]]:
-    from rlsuite.alignment.data import SentimentTask, load_preferences
+def _prompts_and_pairs(
+    args: argparse.Namespace, model: Path, pairs: list[dict[str, Any]] | None
+) -> tuple[list[str], list[dict[str, Any]]]:
+    from rlsuite.alignment.data import SentimentTask
 
-    if args.data:
-        pairs = load_preferences(args.data)
+    if pairs is not None:
         prompts = [p["prompt"] for p in pairs]
         unique = {json.dumps(p): p for p in prompts}  # conversational prompts are lists
         return list(unique.values()), pairs
@@ -84,12 +85,15 @@ def _train(args: argparse.Namespace) -> int:
     if method == "sft":
         from rlsuite.alignment.sft import train_sft
 
-        model = Path(args.model) if args.model else default_model_dir().parent.parent / "base"
         records = _load_sft_records(args.data) if args.data else SentimentTask().sft_dataset(2048, seed=0)
+        model = Path(args.model) if args.model else default_model_dir().parent.parent / "base"
         metrics = train_sft(model, records, out, args.config, overrides, args.resume)
     else:
+        from rlsuite.alignment.data import load_preferences
+
+        given = load_preferences(args.data) if args.data else None  # checked before any model is built
         model = Path(args.model) if args.model else default_model_dir()
-        prompts, pairs = _prompts_and_pairs(args, model)
+        prompts, pairs = _prompts_and_pairs(args, model, given)
         if method == "reward":
             from rlsuite.alignment.rlhf import train_reward
 
