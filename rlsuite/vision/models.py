@@ -485,3 +485,60 @@ def build_tiny_llava(
     model = LlavaForConditionalGeneration(config)
     boost_position_embeddings(model.model.vision_tower)
     return model, processor
+
+
+def build_tiny_idefics3(
+    image_size: int = 80, patch_size: int = 8, hidden: int = 64, layers: int = 2
+) -> tuple[Any, Any]:
+    """A tiny ``Idefics3ForConditionalGeneration`` (SmolVLM's architecture) and its processor, from configs.
+
+    The tokenizer is :func:`build_word_tokenizer` without eos plus the special tokens the
+    processor writes around an image (``<fake_token_around_image>``, ``<global-img>``,
+    ``<end_of_utterance>``). The frame is one tile (no splitting): ``(image_size / patch_size)**2 / 4``
+    image tokens after the 2x2 pixel shuffle (25 for 80x80 frames and 8-pixel patches).
+    """
+    from transformers import Idefics3Config, Idefics3ForConditionalGeneration, Idefics3Processor
+    from transformers.models.idefics3.image_processing_pil_idefics3 import Idefics3ImageProcessorPil
+
+    tokenizer = build_word_tokenizer(add_eos=False, max_length=256)
+    tokenizer.add_tokens(["<fake_token_around_image>", "<global-img>", "<end_of_utterance>"], special_tokens=True)
+    scale = 2
+    image_processor = Idefics3ImageProcessorPil(
+        do_image_splitting=False,
+        size={"longest_edge": image_size},
+        max_image_size={"longest_edge": image_size},
+    )
+    processor = Idefics3Processor(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        image_seq_len=(image_size // patch_size) ** 2 // scale**2,
+    )
+    config = Idefics3Config(
+        vision_config={
+            "image_size": image_size,
+            "patch_size": patch_size,
+            "hidden_size": hidden // 2,
+            "intermediate_size": hidden,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+        },
+        text_config={
+            "model_type": "llama",
+            "vocab_size": len(tokenizer),
+            "hidden_size": hidden,
+            "intermediate_size": 2 * hidden,
+            "num_hidden_layers": layers,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 4,
+            "max_position_embeddings": 256,
+            "bos_token_id": tokenizer.bos_token_id,
+            "eos_token_id": tokenizer.eos_token_id,
+            "pad_token_id": tokenizer.pad_token_id,
+        },
+        image_token_id=tokenizer.convert_tokens_to_ids(SPECIAL_TOKENS["image"]),
+        scale_factor=scale,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    model = Idefics3ForConditionalGeneration(config)
+    boost_position_embeddings(model.model.vision_model)
+    return model, processor

@@ -126,10 +126,15 @@ class VLMPolicy(nn.Module):
             instr = obs.get("instruction", "")
             images = images[None] if images.ndim == 3 else images
             instrs = [instr] * len(images) if isinstance(instr, str) else list(instr)
-            return list(images), [self.prompt.format(instruction=i) for i in instrs]
+            return list(images), [self._prompt_for(i) for i in instrs]
         images = np.asarray(obs)
         images = images[None] if images.ndim == 3 else images
-        return list(images), [self.prompt.format(instruction="")] * len(images)
+        return list(images), [self._prompt_for("")] * len(images)
+
+    def _prompt_for(self, instruction: str) -> str:
+        """The prompt with the instruction filled in and ``<image>`` spelled as this processor's image token."""
+        image_token = getattr(self.processor, "image_token", None) or "<image>"
+        return self.prompt.format(instruction=instruction).replace("<image>", image_token)
 
     def _encode(self, images: list[np.ndarray], texts: list[str]) -> dict[str, torch.Tensor]:
         tok = self.processor.tokenizer
@@ -166,10 +171,12 @@ class VLMPolicy(nn.Module):
             for a, ids in enumerate(self._action_ids):
                 cont[a, : len(ids)] = torch.tensor(ids, device=self.device)
                 cmask[a, : len(ids)] = 1
-            rep = {k: v.repeat_interleave(A, dim=0) for k, v in enc.items()}
+            rep = _repeat_rows(enc, A, B)
             P = rep["input_ids"].shape[1]
-            rep["input_ids"] = torch.cat([rep["input_ids"], cont.repeat(B, 1)], dim=1)
-            rep["attention_mask"] = torch.cat([rep["attention_mask"], cmask.repeat(B, 1)], dim=1)
+            for k, v in rep.items():  # every token-aligned input grows by the continuation
+                if v.ndim == 2 and v.shape == (B * A, P):
+                    tail = {"input_ids": cont, "attention_mask": cmask}.get(k, torch.zeros_like(cmask))
+                    rep[k] = torch.cat([v, tail.to(v.dtype).repeat(B, 1)], dim=1)
             out = self.model(**rep, output_hidden_states=True)
             logp = torch.log_softmax(out.logits[:, P - 1 : -1].float(), dim=-1)
             tok_lp = logp.gather(-1, rep["input_ids"][:, P:, None])[..., 0] * cmask.repeat(B, 1)
@@ -202,6 +209,23 @@ class VLMPolicy(nn.Module):
         dist, _ = self(observation)
         actions = (dist.probs.argmax(-1) if deterministic else dist.sample()).cpu().numpy()
         return (actions[0] if single else actions), None
+
+
+def _repeat_rows(enc: dict[str, torch.Tensor], times: int, batch: int) -> dict[str, torch.Tensor]:
+    """Each row of the processor's batch ``times`` times in a row (``repeat_interleave``).
+
+    Raises a clear error for inputs not laid out one row per frame (e.g. Qwen2-VL's flattened
+    patches), which cannot be repeated row by row.
+    """
+    out = {}
+    for k, v in enc.items():
+        if v.shape[0] != batch:
+            raise ValueError(
+                f"processor output {k!r} has {v.shape[0]} rows for {batch} frames; multi-token actions "
+                "need one row per frame (use single-token action words with this model)"
+            )
+        out[k] = v.repeat_interleave(times, dim=0)
+    return out
 
 
 class VLMYesNoReward:

@@ -1,0 +1,94 @@
+"""VLMPolicy and VLMYesNoReward on each tiny VLM architecture, built from configs, saved and reloaded."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+import rlsuite.envs  # noqa: F401
+from rlsuite.vision.models import build_tiny_idefics3, build_tiny_llava
+from rlsuite.vision.policies import VLMPolicy, VLMYesNoReward, parse_action
+
+BUILDERS = {"llava": build_tiny_llava, "idefics3": build_tiny_idefics3}
+MODEL_CLASSES = {"llava": "LlavaForConditionalGeneration", "idefics3": "Idefics3ForConditionalGeneration"}
+MULTI_TOKEN = ["move up", "move right", "move down", "move left", "stay here"]
+
+
+@pytest.fixture(scope="module", params=sorted(BUILDERS))
+def vlm_dir(request, tmp_path_factory):
+    folder = tmp_path_factory.mktemp(f"tiny-{request.param}")
+    torch.manual_seed(0)
+    model, processor = BUILDERS[request.param](hidden=32, layers=1)
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return request.param, folder
+
+
+@pytest.fixture(scope="module")
+def frames():
+    env = gym.make("rlsuite/PixelGridWorldRandom-v0")
+    return np.stack([env.reset(seed=s)[0] for s in range(2)])
+
+
+def manual_log_probs(policy: VLMPolicy, frame: np.ndarray, prompt: str) -> torch.Tensor:
+    """Per action, one frame: a separate forward pass on prompt + action tokens, summed log-probs."""
+    enc = policy._encode([frame], [prompt])
+    scores = []
+    for ids in policy._action_ids:
+        inputs = dict(enc)
+        inputs["input_ids"] = torch.cat([enc["input_ids"], torch.tensor([ids])], dim=1)
+        inputs["attention_mask"] = torch.ones_like(inputs["input_ids"])
+        logits = policy.model(**inputs).logits
+        lp = torch.log_softmax(logits[0, -len(ids) - 1 : -1].float(), -1)
+        scores.append(lp[torch.arange(len(ids)), torch.tensor(ids)].sum())
+    return torch.stack(scores)
+
+
+@pytest.mark.parametrize("actions", [None, MULTI_TOKEN], ids=["one-token", "multi-token"])
+def test_scores_are_a_batched_differentiable_categorical(vlm_dir, frames, actions):
+    arch, folder = vlm_dir
+    kwargs = {} if actions is None else {"actions": actions}
+    policy = VLMPolicy.from_pretrained(folder, device="cpu", **kwargs)
+    assert type(policy.model).__name__ == MODEL_CLASSES[arch]
+    dist, value = policy(frames)
+    assert isinstance(dist, torch.distributions.Categorical)
+    assert dist.probs.shape == (2, 5) and value.shape == (2,)
+    torch.testing.assert_close(dist.probs.sum(-1), torch.ones(2))
+    (dist.log_prob(torch.tensor([0, 3])).sum() + value.sum()).backward()
+    assert policy.model.get_input_embeddings().weight.grad.abs().sum() > 0
+    assert policy.value_head.weight.grad.abs().sum() > 0
+    with torch.no_grad():
+        prompt = policy._frames_and_prompts(frames[0])[1][0]
+        for b in range(2):
+            manual = torch.log_softmax(manual_log_probs(policy, frames[b], prompt), -1)
+            torch.testing.assert_close(dist.logits[b].detach(), manual, atol=1e-4, rtol=1e-4)
+
+
+def test_predict_and_generation(vlm_dir, frames):
+    policy = VLMPolicy.from_pretrained(vlm_dir[1], device="cpu")
+    a, state = policy.predict(frames[0])
+    assert state is None and 0 <= int(a) < 5
+    batch, _ = policy.predict(frames, deterministic=False)
+    assert batch.shape == (2,) and ((batch >= 0) & (batch < 5)).all()
+    actions, texts = policy.generate_actions(frames, max_new_tokens=3)
+    assert len(actions) == len(texts) == 2
+    for action, text in zip(actions, texts, strict=True):
+        assert isinstance(text, str) and action == parse_action(text)
+        assert action is None or 0 <= action < 5
+
+
+def test_yes_no_reward_is_the_log_odds(vlm_dir, frames):
+    judge = VLMYesNoReward.from_pretrained(vlm_dir[1], goal="the agent is on the target", device="cpu")
+    r = judge.rewards(frames)
+    assert r.shape == (2,)
+    prompt = judge.policy._frames_and_prompts(frames[0])[1][0]
+    assert "the agent is on the target" in prompt
+    tok = judge.policy.processor.tokenizer
+    yes, no = tok.convert_tokens_to_ids("yes"), tok.convert_tokens_to_ids("no")
+    with torch.no_grad():
+        for b in range(2):
+            enc = judge.policy._encode([frames[b]], [prompt])
+            lp = torch.log_softmax(judge.policy.model(**enc).logits[0, -1].float(), -1)
+            np.testing.assert_allclose(r[b], (lp[yes] - lp[no]).item(), atol=1e-4)
