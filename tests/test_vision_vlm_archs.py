@@ -8,11 +8,15 @@ import pytest
 import torch
 
 import rlsuite.envs  # noqa: F401
-from rlsuite.vision.models import build_tiny_idefics3, build_tiny_llava
+from rlsuite.vision.models import build_tiny_idefics3, build_tiny_llava, build_tiny_qwen2_vl
 from rlsuite.vision.policies import VLMPolicy, VLMYesNoReward, parse_action
 
-BUILDERS = {"llava": build_tiny_llava, "idefics3": build_tiny_idefics3}
-MODEL_CLASSES = {"llava": "LlavaForConditionalGeneration", "idefics3": "Idefics3ForConditionalGeneration"}
+BUILDERS = {"llava": build_tiny_llava, "idefics3": build_tiny_idefics3, "qwen2_vl": build_tiny_qwen2_vl}
+MODEL_CLASSES = {
+    "llava": "LlavaForConditionalGeneration",
+    "idefics3": "Idefics3ForConditionalGeneration",
+    "qwen2_vl": "Qwen2VLForConditionalGeneration",
+}
 MULTI_TOKEN = ["move up", "move right", "move down", "move left", "stay here"]
 
 
@@ -38,7 +42,10 @@ def manual_log_probs(policy: VLMPolicy, frame: np.ndarray, prompt: str) -> torch
     scores = []
     for ids in policy._action_ids:
         inputs = dict(enc)
-        inputs["input_ids"] = torch.cat([enc["input_ids"], torch.tensor([ids])], dim=1)
+        for k, v in enc.items():  # token-aligned inputs (mm_token_type_ids: text is 0) grow by the action
+            if v.ndim == 2 and v.shape == enc["input_ids"].shape:
+                inputs[k] = torch.cat([v, torch.zeros((1, len(ids)), dtype=v.dtype)], dim=1)
+        inputs["input_ids"][0, -len(ids) :] = torch.tensor(ids)
         inputs["attention_mask"] = torch.ones_like(inputs["input_ids"])
         logits = policy.model(**inputs).logits
         lp = torch.log_softmax(logits[0, -len(ids) - 1 : -1].float(), -1)

@@ -542,3 +542,63 @@ def build_tiny_idefics3(
     model = Idefics3ForConditionalGeneration(config)
     boost_position_embeddings(model.model.vision_model)
     return model, processor
+
+
+def build_tiny_qwen2_vl(
+    image_size: int = 80, patch_size: int = 8, hidden: int = 64, layers: int = 2
+) -> tuple[Any, Any]:
+    """A tiny ``Qwen2VLForConditionalGeneration`` and an :class:`~rlsuite.vision.policies.ImageTextProcessor`.
+
+    Transformers 5.24's ``Qwen2VLProcessor`` cannot be built without torchvision (it requires a
+    video processor), so the processor here is the tokenizer (:func:`build_word_tokenizer` without
+    eos; ``<image>`` is the image pad token) plus ``Qwen2VLImageProcessorPil``: each ``<image>``
+    becomes one token per merged 2x2 patch (25 for an 80x80 frame with 8-pixel patches).
+    Multimodal RoPE splits each head's rotary half into (time, height, width) sections.
+    """
+    from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+
+    from rlsuite.vision.policies import ImageTextProcessor
+
+    tokenizer = build_word_tokenizer(add_eos=False, max_length=256)
+    heads = 4
+    half = hidden // heads // 2
+    config = Qwen2VLConfig(
+        vision_config={
+            "depth": 1,
+            "embed_dim": hidden // 2,
+            "hidden_size": hidden,
+            "num_heads": 2,
+            "mlp_ratio": 2,
+            "patch_size": patch_size,
+            "spatial_merge_size": 2,
+            "temporal_patch_size": 2,
+        },
+        text_config={
+            "vocab_size": len(tokenizer),
+            "hidden_size": hidden,
+            "intermediate_size": 2 * hidden,
+            "num_hidden_layers": layers,
+            "num_attention_heads": heads,
+            "num_key_value_heads": heads,
+            "max_position_embeddings": 256,
+            "rope_parameters": {
+                "rope_type": "default",
+                "rope_theta": 10000.0,
+                "mrope_section": [half - 2 * (half // 4), half // 4, half // 4],
+            },
+            "bos_token_id": tokenizer.bos_token_id,
+            "eos_token_id": tokenizer.eos_token_id,
+            "pad_token_id": tokenizer.pad_token_id,
+        },
+        image_token_id=tokenizer.convert_tokens_to_ids(SPECIAL_TOKENS["image"]),
+        video_token_id=tokenizer.unk_token_id,
+        vision_start_token_id=tokenizer.unk_token_id,
+        vision_end_token_id=tokenizer.unk_token_id,
+    )
+    pixels = image_size * image_size
+    image_processor = Qwen2VLImageProcessorPil(
+        min_pixels=pixels, max_pixels=pixels, patch_size=patch_size, temporal_patch_size=2, merge_size=2
+    )
+    processor = ImageTextProcessor(image_processor, tokenizer)
+    return Qwen2VLForConditionalGeneration(config), processor

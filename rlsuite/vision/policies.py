@@ -38,6 +38,49 @@ def parse_action(text: str, actions: Sequence[str] = ACTION_NAMES) -> int | None
     return None if m is None else [a.lower() for a in actions].index(m.group(1))
 
 
+class ImageTextProcessor:
+    """Tokenizer + image processor for VLMs whose own processor cannot load here.
+
+    Transformers 5.24's ``Qwen2VLProcessor`` needs a video processor, which needs torchvision;
+    this does its image half: each image token of a prompt becomes one token per merged patch
+    (``image_grid_thw.prod() // merge_size**2``), and ``mm_token_type_ids`` marks them (1) for
+    multimodal RoPE. Call it like a transformers processor (``images=``, ``text=``).
+
+    Args:
+        image_processor: an image processor that returns ``image_grid_thw`` (``Qwen2VLImageProcessorPil``).
+        tokenizer: the tokenizer; its ``image_token`` (default ``"<image>"``) marks the image in prompts.
+    """
+
+    def __init__(self, image_processor: Any, tokenizer: Any) -> None:
+        self.image_processor, self.tokenizer = image_processor, tokenizer
+        self.image_token = getattr(tokenizer, "image_token", None) or "<image>"
+        self.image_token_id = tokenizer.convert_tokens_to_ids(self.image_token)
+
+    @classmethod
+    def from_pretrained(cls, folder: str | Path) -> ImageTextProcessor:
+        from transformers import AutoImageProcessor, AutoTokenizer
+
+        return cls(AutoImageProcessor.from_pretrained(folder, backend="pil"), AutoTokenizer.from_pretrained(folder))
+
+    def save_pretrained(self, folder: str | Path) -> None:
+        self.image_processor.save_pretrained(folder)
+        self.tokenizer.save_pretrained(folder)
+
+    def __call__(
+        self, images: Sequence[Any], text: Sequence[str], return_tensors: str = "pt", padding: bool = True
+    ) -> dict[str, torch.Tensor]:
+        image_inputs = self.image_processor(images=list(images), return_tensors=return_tensors)
+        merge = self.image_processor.merge_size**2
+        counts = iter((image_inputs["image_grid_thw"].prod(-1) // merge).tolist())
+        expanded = []
+        for t in text:
+            parts = t.split(self.image_token)
+            expanded.append(parts[0] + "".join(self.image_token * next(counts) + p for p in parts[1:]))
+        text_inputs = self.tokenizer(expanded, return_tensors=return_tensors, padding=padding)
+        mm_types = (text_inputs["input_ids"] == self.image_token_id).long()
+        return {**text_inputs, **image_inputs, "mm_token_type_ids": mm_types}
+
+
 def load_vlm(
     folder: str | Path, trust_remote_code: bool = False, dtype: str = "auto", device: str = "auto"
 ) -> tuple[Any, Any, torch.device, torch.dtype]:
@@ -56,7 +99,12 @@ def load_vlm(
     model = AutoModelForImageTextToText.from_pretrained(
         folder, trust_remote_code=trust_remote_code, dtype=torch_dtype, use_safetensors=True
     )
-    processor = AutoProcessor.from_pretrained(folder, trust_remote_code=trust_remote_code, backend="pil")
+    try:
+        processor = AutoProcessor.from_pretrained(folder, trust_remote_code=trust_remote_code, backend="pil")
+    except ImportError:  # e.g. Qwen2-VL's processor wants a torchvision video processor
+        if not (folder / "preprocessor_config.json").is_file():
+            raise
+        processor = ImageTextProcessor.from_pretrained(folder)
     return model.to(dev), processor, dev, torch_dtype
 
 
@@ -212,13 +260,18 @@ class VLMPolicy(nn.Module):
 
 
 def _repeat_rows(enc: dict[str, torch.Tensor], times: int, batch: int) -> dict[str, torch.Tensor]:
-    """Each row of the processor's batch ``times`` times in a row (``repeat_interleave``).
+    """Each frame's inputs ``times`` times in a row (``repeat_interleave``).
 
-    Raises a clear error for inputs not laid out one row per frame (e.g. Qwen2-VL's flattened
-    patches), which cannot be repeated row by row.
+    Qwen2-VL-style flattened patches (``pixel_values`` [sum of patches, dim] with
+    ``image_grid_thw``) are repeated image by image; any other input must have one row per frame.
     """
     out = {}
+    grid = enc.get("image_grid_thw")
     for k, v in enc.items():
+        if k == "pixel_values" and grid is not None and v.shape[0] == int(grid.prod(-1).sum()):
+            chunks = v.split(grid.prod(-1).tolist())
+            out[k] = torch.cat([c for c in chunks for _ in range(times)])
+            continue
         if v.shape[0] != batch:
             raise ValueError(
                 f"processor output {k!r} has {v.shape[0]} rows for {batch} frames; multi-token actions "
