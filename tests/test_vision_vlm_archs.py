@@ -9,7 +9,7 @@ import torch
 
 import rlsuite.envs  # noqa: F401
 from rlsuite.vision.models import build_tiny_idefics3, build_tiny_llava, build_tiny_qwen2_vl
-from rlsuite.vision.policies import VLMPolicy, VLMYesNoReward, parse_action
+from rlsuite.vision.policies import GOAL_PROMPT, VLMPolicy, VLMYesNoReward, parse_action
 
 BUILDERS = {"llava": build_tiny_llava, "idefics3": build_tiny_idefics3, "qwen2_vl": build_tiny_qwen2_vl}
 MODEL_CLASSES = {
@@ -99,3 +99,24 @@ def test_yes_no_reward_is_the_log_odds(vlm_dir, frames):
             enc = judge.policy._encode([frames[b]], [prompt])
             lp = torch.log_softmax(judge.policy.model(**enc).logits[0, -1].float(), -1)
             np.testing.assert_allclose(r[b], (lp[yes] - lp[no]).item(), atol=1e-4)
+
+
+def test_padded_goal_prompts_batch_like_single_frames(vlm_dir, tmp_path):
+    """Instructions of different lengths are left-padded in one batch; scores match frame by frame."""
+    policy = VLMPolicy.from_pretrained(vlm_dir[1], device="cpu", prompt=GOAL_PROMPT)
+    env = gym.make("rlsuite/PixelGoalGridWorld-v0")
+    obs = env.reset(seed=0)[0]
+    images = np.stack([obs["image"], obs["image"]])
+    batch = {"image": images, "instruction": ["go to the red square", "go up"]}
+    with torch.no_grad():
+        dist, value = policy(batch)
+        for b in range(2):
+            one, v = policy({"image": images[b], "instruction": batch["instruction"][b]})
+            torch.testing.assert_close(dist.logits[b], one.logits[0], atol=1e-4, rtol=1e-4)
+            torch.testing.assert_close(value[b], v[0], atol=1e-4, rtol=1e-4)
+    torch.nn.init.constant_(policy.value_head.bias, 3.0)
+    policy.save_pretrained(tmp_path)
+    again = VLMPolicy.from_pretrained(tmp_path, device="cpu", prompt=GOAL_PROMPT)
+    with torch.no_grad():
+        torch.testing.assert_close(again(batch)[0].logits, policy(batch)[0].logits)
+        torch.testing.assert_close(again(batch)[1], policy(batch)[1])
