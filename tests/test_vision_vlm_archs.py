@@ -120,3 +120,14 @@ def test_padded_goal_prompts_batch_like_single_frames(vlm_dir, tmp_path):
     with torch.no_grad():
         torch.testing.assert_close(again(batch)[0].logits, policy(batch)[0].logits)
         torch.testing.assert_close(again(batch)[1], policy(batch)[1])
+
+
+def test_qwen2_vl_processor_fallback_counts_image_tokens(frames):
+    _, processor = build_tiny_qwen2_vl(hidden=32, layers=1)
+    enc = processor(images=list(frames), text=["<image> go up", "<image> go"])
+    per_image = int(enc["image_grid_thw"][0].prod()) // 4  # merged 2x2 patches: 25 for 80x80 frames
+    assert per_image == 25
+    assert enc["mm_token_type_ids"].sum(1).tolist() == [per_image, per_image]
+    assert (enc["mm_token_type_ids"] == (enc["input_ids"] == processor.image_token_id)).all()
+    with pytest.raises(ValueError, match="2 images but 1"):
+        processor(images=list(frames), text=["<image> go up", "go"])

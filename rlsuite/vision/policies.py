@@ -48,12 +48,12 @@ class ImageTextProcessor:
 
     Args:
         image_processor: an image processor that returns ``image_grid_thw`` (``Qwen2VLImageProcessorPil``).
-        tokenizer: the tokenizer; its ``image_token`` (default ``"<image>"``) marks the image in prompts.
+        tokenizer: the tokenizer; its ``image_token`` (else Qwen's ``"<|image_pad|>"``) marks the image in prompts.
     """
 
     def __init__(self, image_processor: Any, tokenizer: Any) -> None:
         self.image_processor, self.tokenizer = image_processor, tokenizer
-        self.image_token = getattr(tokenizer, "image_token", None) or "<image>"
+        self.image_token = getattr(tokenizer, "image_token", None) or "<|image_pad|>"
         self.image_token_id = tokenizer.convert_tokens_to_ids(self.image_token)
 
     @classmethod
@@ -72,6 +72,9 @@ class ImageTextProcessor:
         image_inputs = self.image_processor(images=list(images), return_tensors=return_tensors)
         merge = self.image_processor.merge_size**2
         counts = iter((image_inputs["image_grid_thw"].prod(-1) // merge).tolist())
+        n_marked = sum(t.count(self.image_token) for t in text)
+        if n_marked != len(images):
+            raise ValueError(f"{len(images)} images but {n_marked} {self.image_token} tokens in the prompts")
         expanded = []
         for t in text:
             parts = t.split(self.image_token)
@@ -101,10 +104,12 @@ def load_vlm(
     )
     try:
         processor = AutoProcessor.from_pretrained(folder, trust_remote_code=trust_remote_code, backend="pil")
-    except ImportError:  # e.g. Qwen2-VL's processor wants a torchvision video processor
+    except ImportError as err:  # e.g. Qwen2-VL's processor wants a torchvision video processor
         if not (folder / "preprocessor_config.json").is_file():
             raise
         processor = ImageTextProcessor.from_pretrained(folder)
+        if not hasattr(processor.image_processor, "merge_size"):
+            raise ImportError(f"{folder}: {err} (and its image processor has no merge_size)") from err
     return model.to(dev), processor, dev, torch_dtype
 
 
