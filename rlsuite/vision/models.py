@@ -485,3 +485,120 @@ def build_tiny_llava(
     model = LlavaForConditionalGeneration(config)
     boost_position_embeddings(model.model.vision_tower)
     return model, processor
+
+
+def build_tiny_idefics3(
+    image_size: int = 80, patch_size: int = 8, hidden: int = 64, layers: int = 2
+) -> tuple[Any, Any]:
+    """A tiny ``Idefics3ForConditionalGeneration`` (SmolVLM's architecture) and its processor, from configs.
+
+    The tokenizer is :func:`build_word_tokenizer` without eos plus the special tokens the
+    processor writes around an image (``<fake_token_around_image>``, ``<global-img>``,
+    ``<end_of_utterance>``). The frame is one tile (no splitting): ``(image_size / patch_size)**2 / 4``
+    image tokens after the 2x2 pixel shuffle (25 for 80x80 frames and 8-pixel patches).
+    """
+    from transformers import Idefics3Config, Idefics3ForConditionalGeneration, Idefics3Processor
+    from transformers.models.idefics3.image_processing_pil_idefics3 import Idefics3ImageProcessorPil
+
+    tokenizer = build_word_tokenizer(add_eos=False, max_length=256)
+    tokenizer.add_tokens(["<fake_token_around_image>", "<global-img>", "<end_of_utterance>"], special_tokens=True)
+    scale = 2
+    image_processor = Idefics3ImageProcessorPil(
+        do_image_splitting=False,
+        size={"longest_edge": image_size},
+        max_image_size={"longest_edge": image_size},
+    )
+    processor = Idefics3Processor(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        image_seq_len=(image_size // patch_size) ** 2 // scale**2,
+    )
+    config = Idefics3Config(
+        vision_config={
+            "image_size": image_size,
+            "patch_size": patch_size,
+            "hidden_size": hidden // 2,
+            "intermediate_size": hidden,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+        },
+        text_config={
+            "model_type": "llama",
+            "vocab_size": len(tokenizer),
+            "hidden_size": hidden,
+            "intermediate_size": 2 * hidden,
+            "num_hidden_layers": layers,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 4,
+            "max_position_embeddings": 256,
+            "bos_token_id": tokenizer.bos_token_id,
+            "eos_token_id": tokenizer.eos_token_id,
+            "pad_token_id": tokenizer.pad_token_id,
+        },
+        image_token_id=tokenizer.convert_tokens_to_ids(SPECIAL_TOKENS["image"]),
+        scale_factor=scale,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    model = Idefics3ForConditionalGeneration(config)
+    boost_position_embeddings(model.model.vision_model)
+    return model, processor
+
+
+def build_tiny_qwen2_vl(
+    image_size: int = 80, patch_size: int = 8, hidden: int = 64, layers: int = 2
+) -> tuple[Any, Any]:
+    """A tiny ``Qwen2VLForConditionalGeneration`` and an :class:`~rlsuite.vision.policies.ImageTextProcessor`.
+
+    Transformers 5.24's ``Qwen2VLProcessor`` cannot be built without torchvision (it requires a
+    video processor), so the processor here is the tokenizer (:func:`build_word_tokenizer` without
+    eos; ``<image>`` is the image pad token) plus ``Qwen2VLImageProcessorPil``: each ``<image>``
+    becomes one token per merged 2x2 patch (25 for an 80x80 frame with 8-pixel patches).
+    Multimodal RoPE splits each head's rotary half into (time, height, width) sections.
+    """
+    from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+
+    from rlsuite.vision.policies import ImageTextProcessor
+
+    tokenizer = build_word_tokenizer(add_eos=False, max_length=256)
+    heads = 4
+    half = hidden // heads // 2
+    config = Qwen2VLConfig(
+        vision_config={
+            "depth": 1,
+            "embed_dim": hidden // 2,
+            "hidden_size": hidden,
+            "num_heads": 2,
+            "mlp_ratio": 2,
+            "patch_size": patch_size,
+            "spatial_merge_size": 2,
+            "temporal_patch_size": 2,
+        },
+        text_config={
+            "vocab_size": len(tokenizer),
+            "hidden_size": hidden,
+            "intermediate_size": 2 * hidden,
+            "num_hidden_layers": layers,
+            "num_attention_heads": heads,
+            "num_key_value_heads": heads,
+            "max_position_embeddings": 256,
+            "rope_parameters": {
+                "rope_type": "default",
+                "rope_theta": 10000.0,
+                "mrope_section": [half - 2 * (half // 4), half // 4, half // 4],
+            },
+            "bos_token_id": tokenizer.bos_token_id,
+            "eos_token_id": tokenizer.eos_token_id,
+            "pad_token_id": tokenizer.pad_token_id,
+        },
+        image_token_id=tokenizer.convert_tokens_to_ids(SPECIAL_TOKENS["image"]),
+        video_token_id=tokenizer.unk_token_id,
+        vision_start_token_id=tokenizer.unk_token_id,
+        vision_end_token_id=tokenizer.unk_token_id,
+    )
+    pixels = image_size * image_size
+    image_processor = Qwen2VLImageProcessorPil(
+        min_pixels=pixels, max_pixels=pixels, patch_size=patch_size, temporal_patch_size=2, merge_size=2
+    )
+    processor = ImageTextProcessor(image_processor, tokenizer)
+    return Qwen2VLForConditionalGeneration(config), processor

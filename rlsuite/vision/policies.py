@@ -38,6 +38,52 @@ def parse_action(text: str, actions: Sequence[str] = ACTION_NAMES) -> int | None
     return None if m is None else [a.lower() for a in actions].index(m.group(1))
 
 
+class ImageTextProcessor:
+    """Tokenizer + image processor for VLMs whose own processor cannot load here.
+
+    Transformers 5.24's ``Qwen2VLProcessor`` needs a video processor, which needs torchvision;
+    this does its image half: each image token of a prompt becomes one token per merged patch
+    (``image_grid_thw.prod() // merge_size**2``), and ``mm_token_type_ids`` marks them (1) for
+    multimodal RoPE. Call it like a transformers processor (``images=``, ``text=``).
+
+    Args:
+        image_processor: an image processor that returns ``image_grid_thw`` (``Qwen2VLImageProcessorPil``).
+        tokenizer: the tokenizer; its ``image_token`` (else Qwen's ``"<|image_pad|>"``) marks the image in prompts.
+    """
+
+    def __init__(self, image_processor: Any, tokenizer: Any) -> None:
+        self.image_processor, self.tokenizer = image_processor, tokenizer
+        self.image_token = getattr(tokenizer, "image_token", None) or "<|image_pad|>"
+        self.image_token_id = tokenizer.convert_tokens_to_ids(self.image_token)
+
+    @classmethod
+    def from_pretrained(cls, folder: str | Path) -> ImageTextProcessor:
+        from transformers import AutoImageProcessor, AutoTokenizer
+
+        return cls(AutoImageProcessor.from_pretrained(folder, backend="pil"), AutoTokenizer.from_pretrained(folder))
+
+    def save_pretrained(self, folder: str | Path) -> None:
+        self.image_processor.save_pretrained(folder)
+        self.tokenizer.save_pretrained(folder)
+
+    def __call__(
+        self, images: Sequence[Any], text: Sequence[str], return_tensors: str = "pt", padding: bool = True
+    ) -> dict[str, torch.Tensor]:
+        image_inputs = self.image_processor(images=list(images), return_tensors=return_tensors)
+        merge = self.image_processor.merge_size**2
+        counts = iter((image_inputs["image_grid_thw"].prod(-1) // merge).tolist())
+        n_marked = sum(t.count(self.image_token) for t in text)
+        if n_marked != len(images):
+            raise ValueError(f"{len(images)} images but {n_marked} {self.image_token} tokens in the prompts")
+        expanded = []
+        for t in text:
+            parts = t.split(self.image_token)
+            expanded.append(parts[0] + "".join(self.image_token * next(counts) + p for p in parts[1:]))
+        text_inputs = self.tokenizer(expanded, return_tensors=return_tensors, padding=padding)
+        mm_types = (text_inputs["input_ids"] == self.image_token_id).long()
+        return {**text_inputs, **image_inputs, "mm_token_type_ids": mm_types}
+
+
 def load_vlm(
     folder: str | Path, trust_remote_code: bool = False, dtype: str = "auto", device: str = "auto"
 ) -> tuple[Any, Any, torch.device, torch.dtype]:
@@ -56,7 +102,14 @@ def load_vlm(
     model = AutoModelForImageTextToText.from_pretrained(
         folder, trust_remote_code=trust_remote_code, dtype=torch_dtype, use_safetensors=True
     )
-    processor = AutoProcessor.from_pretrained(folder, trust_remote_code=trust_remote_code, backend="pil")
+    try:
+        processor = AutoProcessor.from_pretrained(folder, trust_remote_code=trust_remote_code, backend="pil")
+    except ImportError as err:  # e.g. Qwen2-VL's processor wants a torchvision video processor
+        if not (folder / "preprocessor_config.json").is_file():
+            raise
+        processor = ImageTextProcessor.from_pretrained(folder)
+        if not hasattr(processor.image_processor, "merge_size"):
+            raise ImportError(f"{folder}: {err} (and its image processor has no merge_size)") from err
     return model.to(dev), processor, dev, torch_dtype
 
 
@@ -126,10 +179,15 @@ class VLMPolicy(nn.Module):
             instr = obs.get("instruction", "")
             images = images[None] if images.ndim == 3 else images
             instrs = [instr] * len(images) if isinstance(instr, str) else list(instr)
-            return list(images), [self.prompt.format(instruction=i) for i in instrs]
+            return list(images), [self._prompt_for(i) for i in instrs]
         images = np.asarray(obs)
         images = images[None] if images.ndim == 3 else images
-        return list(images), [self.prompt.format(instruction="")] * len(images)
+        return list(images), [self._prompt_for("")] * len(images)
+
+    def _prompt_for(self, instruction: str) -> str:
+        """The prompt with the instruction filled in and ``<image>`` spelled as this processor's image token."""
+        image_token = getattr(self.processor, "image_token", None) or "<image>"
+        return self.prompt.format(instruction=instruction).replace("<image>", image_token)
 
     def _encode(self, images: list[np.ndarray], texts: list[str]) -> dict[str, torch.Tensor]:
         tok = self.processor.tokenizer
@@ -166,10 +224,12 @@ class VLMPolicy(nn.Module):
             for a, ids in enumerate(self._action_ids):
                 cont[a, : len(ids)] = torch.tensor(ids, device=self.device)
                 cmask[a, : len(ids)] = 1
-            rep = {k: v.repeat_interleave(A, dim=0) for k, v in enc.items()}
+            rep = _repeat_rows(enc, A, B)
             P = rep["input_ids"].shape[1]
-            rep["input_ids"] = torch.cat([rep["input_ids"], cont.repeat(B, 1)], dim=1)
-            rep["attention_mask"] = torch.cat([rep["attention_mask"], cmask.repeat(B, 1)], dim=1)
+            for k, v in rep.items():  # every token-aligned input grows by the continuation
+                if v.ndim == 2 and v.shape == (B * A, P):
+                    tail = {"input_ids": cont, "attention_mask": cmask}.get(k, torch.zeros_like(cmask))
+                    rep[k] = torch.cat([v, tail.to(v.dtype).repeat(B, 1)], dim=1)
             out = self.model(**rep, output_hidden_states=True)
             logp = torch.log_softmax(out.logits[:, P - 1 : -1].float(), dim=-1)
             tok_lp = logp.gather(-1, rep["input_ids"][:, P:, None])[..., 0] * cmask.repeat(B, 1)
@@ -202,6 +262,28 @@ class VLMPolicy(nn.Module):
         dist, _ = self(observation)
         actions = (dist.probs.argmax(-1) if deterministic else dist.sample()).cpu().numpy()
         return (actions[0] if single else actions), None
+
+
+def _repeat_rows(enc: dict[str, torch.Tensor], times: int, batch: int) -> dict[str, torch.Tensor]:
+    """Each frame's inputs ``times`` times in a row (``repeat_interleave``).
+
+    Qwen2-VL-style flattened patches (``pixel_values`` [sum of patches, dim] with
+    ``image_grid_thw``) are repeated image by image; any other input must have one row per frame.
+    """
+    out = {}
+    grid = enc.get("image_grid_thw")
+    for k, v in enc.items():
+        if k == "pixel_values" and grid is not None and v.shape[0] == int(grid.prod(-1).sum()):
+            chunks = v.split(grid.prod(-1).tolist())
+            out[k] = torch.cat([c for c in chunks for _ in range(times)])
+            continue
+        if v.shape[0] != batch:
+            raise ValueError(
+                f"processor output {k!r} has {v.shape[0]} rows for {batch} frames; multi-token actions "
+                "need one row per frame (use single-token action words with this model)"
+            )
+        out[k] = v.repeat_interleave(times, dim=0)
+    return out
 
 
 class VLMYesNoReward:

@@ -1,0 +1,133 @@
+"""VLMPolicy and VLMYesNoReward on each tiny VLM architecture, built from configs, saved and reloaded."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+import rlsuite.envs  # noqa: F401
+from rlsuite.vision.models import build_tiny_idefics3, build_tiny_llava, build_tiny_qwen2_vl
+from rlsuite.vision.policies import GOAL_PROMPT, VLMPolicy, VLMYesNoReward, parse_action
+
+BUILDERS = {"llava": build_tiny_llava, "idefics3": build_tiny_idefics3, "qwen2_vl": build_tiny_qwen2_vl}
+MODEL_CLASSES = {
+    "llava": "LlavaForConditionalGeneration",
+    "idefics3": "Idefics3ForConditionalGeneration",
+    "qwen2_vl": "Qwen2VLForConditionalGeneration",
+}
+MULTI_TOKEN = ["move up", "move right", "move down", "move left", "stay here"]
+
+
+@pytest.fixture(scope="module", params=sorted(BUILDERS))
+def vlm_dir(request, tmp_path_factory):
+    folder = tmp_path_factory.mktemp(f"tiny-{request.param}")
+    torch.manual_seed(0)
+    model, processor = BUILDERS[request.param](hidden=32, layers=1)
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return request.param, folder
+
+
+@pytest.fixture(scope="module")
+def frames():
+    env = gym.make("rlsuite/PixelGridWorldRandom-v0")
+    return np.stack([env.reset(seed=s)[0] for s in range(2)])
+
+
+def manual_log_probs(policy: VLMPolicy, frame: np.ndarray, prompt: str) -> torch.Tensor:
+    """Per action, one frame: a separate forward pass on prompt + action tokens, summed log-probs."""
+    enc = policy._encode([frame], [prompt])
+    scores = []
+    for ids in policy._action_ids:
+        inputs = dict(enc)
+        for k, v in enc.items():  # token-aligned inputs (mm_token_type_ids: text is 0) grow by the action
+            if v.ndim == 2 and v.shape == enc["input_ids"].shape:
+                inputs[k] = torch.cat([v, torch.zeros((1, len(ids)), dtype=v.dtype)], dim=1)
+        inputs["input_ids"][0, -len(ids) :] = torch.tensor(ids)
+        inputs["attention_mask"] = torch.ones_like(inputs["input_ids"])
+        logits = policy.model(**inputs).logits
+        lp = torch.log_softmax(logits[0, -len(ids) - 1 : -1].float(), -1)
+        scores.append(lp[torch.arange(len(ids)), torch.tensor(ids)].sum())
+    return torch.stack(scores)
+
+
+@pytest.mark.parametrize("actions", [None, MULTI_TOKEN], ids=["one-token", "multi-token"])
+def test_scores_are_a_batched_differentiable_categorical(vlm_dir, frames, actions):
+    arch, folder = vlm_dir
+    kwargs = {} if actions is None else {"actions": actions}
+    policy = VLMPolicy.from_pretrained(folder, device="cpu", **kwargs)
+    assert type(policy.model).__name__ == MODEL_CLASSES[arch]
+    dist, value = policy(frames)
+    assert isinstance(dist, torch.distributions.Categorical)
+    assert dist.probs.shape == (2, 5) and value.shape == (2,)
+    torch.testing.assert_close(dist.probs.sum(-1), torch.ones(2))
+    (dist.log_prob(torch.tensor([0, 3])).sum() + value.sum()).backward()
+    assert policy.model.get_input_embeddings().weight.grad.abs().sum() > 0
+    assert policy.value_head.weight.grad.abs().sum() > 0
+    with torch.no_grad():
+        prompt = policy._frames_and_prompts(frames[0])[1][0]
+        for b in range(2):
+            manual = torch.log_softmax(manual_log_probs(policy, frames[b], prompt), -1)
+            torch.testing.assert_close(dist.logits[b].detach(), manual, atol=1e-4, rtol=1e-4)
+
+
+def test_predict_and_generation(vlm_dir, frames):
+    policy = VLMPolicy.from_pretrained(vlm_dir[1], device="cpu")
+    a, state = policy.predict(frames[0])
+    assert state is None and 0 <= int(a) < 5
+    batch, _ = policy.predict(frames, deterministic=False)
+    assert batch.shape == (2,) and ((batch >= 0) & (batch < 5)).all()
+    actions, texts = policy.generate_actions(frames, max_new_tokens=3)
+    assert len(actions) == len(texts) == 2
+    for action, text in zip(actions, texts, strict=True):
+        assert isinstance(text, str) and action == parse_action(text)
+        assert action is None or 0 <= action < 5
+
+
+def test_yes_no_reward_is_the_log_odds(vlm_dir, frames):
+    judge = VLMYesNoReward.from_pretrained(vlm_dir[1], goal="the agent is on the target", device="cpu")
+    r = judge.rewards(frames)
+    assert r.shape == (2,)
+    prompt = judge.policy._frames_and_prompts(frames[0])[1][0]
+    assert "the agent is on the target" in prompt
+    tok = judge.policy.processor.tokenizer
+    yes, no = tok.convert_tokens_to_ids("yes"), tok.convert_tokens_to_ids("no")
+    with torch.no_grad():
+        for b in range(2):
+            enc = judge.policy._encode([frames[b]], [prompt])
+            lp = torch.log_softmax(judge.policy.model(**enc).logits[0, -1].float(), -1)
+            np.testing.assert_allclose(r[b], (lp[yes] - lp[no]).item(), atol=1e-4)
+
+
+def test_padded_goal_prompts_batch_like_single_frames(vlm_dir, tmp_path):
+    """Instructions of different lengths are left-padded in one batch; scores match frame by frame."""
+    policy = VLMPolicy.from_pretrained(vlm_dir[1], device="cpu", prompt=GOAL_PROMPT)
+    env = gym.make("rlsuite/PixelGoalGridWorld-v0")
+    obs = env.reset(seed=0)[0]
+    images = np.stack([obs["image"], obs["image"]])
+    batch = {"image": images, "instruction": ["go to the red square", "go up"]}
+    with torch.no_grad():
+        dist, value = policy(batch)
+        for b in range(2):
+            one, v = policy({"image": images[b], "instruction": batch["instruction"][b]})
+            torch.testing.assert_close(dist.logits[b], one.logits[0], atol=1e-4, rtol=1e-4)
+            torch.testing.assert_close(value[b], v[0], atol=1e-4, rtol=1e-4)
+    torch.nn.init.constant_(policy.value_head.bias, 3.0)
+    policy.save_pretrained(tmp_path)
+    again = VLMPolicy.from_pretrained(tmp_path, device="cpu", prompt=GOAL_PROMPT)
+    with torch.no_grad():
+        torch.testing.assert_close(again(batch)[0].logits, policy(batch)[0].logits)
+        torch.testing.assert_close(again(batch)[1], policy(batch)[1])
+
+
+def test_qwen2_vl_processor_fallback_counts_image_tokens(frames):
+    _, processor = build_tiny_qwen2_vl(hidden=32, layers=1)
+    enc = processor(images=list(frames), text=["<image> go up", "<image> go"])
+    per_image = int(enc["image_grid_thw"][0].prod()) // 4  # merged 2x2 patches: 25 for 80x80 frames
+    assert per_image == 25
+    assert enc["mm_token_type_ids"].sum(1).tolist() == [per_image, per_image]
+    assert (enc["mm_token_type_ids"] == (enc["input_ids"] == processor.image_token_id)).all()
+    with pytest.raises(ValueError, match="2 images but 1"):
+        processor(images=list(frames), text=["<image> go up", "go"])
