@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from rlsuite.common.runs import write_json, write_text
+from rlsuite.common.runs import atomic_path, write_json, write_text
 
 # (title, "module:function"), run in order. Later layers add their sections here.
 SECTIONS: tuple[tuple[str, str], ...] = (
@@ -82,7 +82,8 @@ def gridworld_section(out: Path, quick: bool) -> dict[str, Any]:
         env.reset(seed=0)
         import matplotlib.pyplot as plt
 
-        plt.imsave(out / f"gridworld_frame_{tag}.png", env.render())
+        with atomic_path(out / f"gridworld_frame_{tag}.png") as tmp:
+            plt.imsave(tmp, env.render(), format="png")
         numbers[name] = {"v*": np.round(v.reshape(5, 5), 1).tolist(), "sweeps": iters}
         env.close()
     return numbers
