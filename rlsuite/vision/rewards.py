@@ -196,21 +196,20 @@ class DetectionRewardModel:
             frames = frames[None]
         if self.is_grid:
             return self.model.detect(torch.as_tensor(frames).to(self.device), threshold=self.threshold)
-        if self.open_vocabulary:
-            return self._detect_open_vocabulary(frames)
-        inputs = self.processor(images=list(frames), return_tensors="pt")
-        inputs = {
-            k: (v.to(self.device, self.dtype) if v.is_floating_point() else v.to(self.device))
-            for k, v in inputs.items()
-        }
-        with torch.no_grad():
-            outputs = self.model(**inputs)
-        outputs.logits = outputs.logits.float()
-        outputs.pred_boxes = outputs.pred_boxes.float()
         sizes = [(frames.shape[1], frames.shape[2])] * len(frames)
-        results = self.processor.post_process_object_detection(
-            outputs, threshold=self.threshold, target_sizes=sizes
-        )
+        if self.open_vocabulary:  # OWL-ViT / OWLv2: the queries are text labels
+            texts = [list(self.queries)] * len(frames)
+            inputs = self.processor(text=texts, images=list(frames), return_tensors="pt", padding=True)
+            outputs = self._forward(inputs)
+            results = self.processor.post_process_grounded_object_detection(
+                outputs, threshold=self.threshold, target_sizes=sizes, text_labels=texts
+            )
+        else:
+            inputs = self.processor(images=list(frames), return_tensors="pt")
+            outputs = self._forward(inputs)
+            results = self.processor.post_process_object_detection(
+                outputs, threshold=self.threshold, target_sizes=sizes
+            )
         return [
             Detections(
                 r["boxes"].float().cpu().numpy(),
@@ -220,11 +219,10 @@ class DetectionRewardModel:
             for r in results
         ]
 
-    def _detect_open_vocabulary(self, frames: np.ndarray) -> list[Detections]:
+    def _forward(self, inputs: Any) -> Any:
+        """One no-grad forward pass on the model's device and dtype; logits and boxes back in float32."""
         import torch
 
-        texts = [list(self.queries)] * len(frames)
-        inputs = self.processor(text=texts, images=list(frames), return_tensors="pt", padding=True)
         inputs = {
             k: (v.to(self.device, self.dtype) if v.is_floating_point() else v.to(self.device))
             for k, v in inputs.items()
@@ -233,18 +231,7 @@ class DetectionRewardModel:
             outputs = self.model(**inputs)
         outputs.logits = outputs.logits.float()
         outputs.pred_boxes = outputs.pred_boxes.float()
-        sizes = [(frames.shape[1], frames.shape[2])] * len(frames)
-        results = self.processor.post_process_grounded_object_detection(
-            outputs, threshold=self.threshold, target_sizes=sizes, text_labels=texts
-        )
-        return [
-            Detections(
-                r["boxes"].float().cpu().numpy(),
-                r["labels"].cpu().numpy().astype(np.int64),
-                r["scores"].float().cpu().numpy(),
-            )
-            for r in results
-        ]
+        return outputs
 
     def rewards(
         self, images: Any, target: DetectionTarget | Sequence[DetectionTarget], kind: RewardKind = "iou"
