@@ -66,6 +66,28 @@ def env_spec_of(env: Any) -> tuple[str | None, dict[str, Any]]:
     return spec.id, dict(spec.kwargs or {})
 
 
+def write_agent_files(
+    path: str | os.PathLike[str], arrays: dict[str, np.ndarray], meta: dict[str, Any]
+) -> tuple[Path, Path]:
+    """Write an agent as ``PATH.npz`` (its arrays) and ``PATH.json`` (``meta``), atomically; no pickle."""
+    base = Path(path)
+    npz = base.with_name(base.name + ".npz")
+    with atomic_path(npz) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **arrays)
+    return npz, write_json(base.with_name(base.name + ".json"), meta)
+
+
+def read_agent_files(path: str | os.PathLike[str]) -> tuple[dict[str, Any], Path, dict[str, np.ndarray]]:
+    """Read what :func:`write_agent_files` wrote: ``(meta, meta_file, arrays)``."""
+    base = Path(path)
+    meta_file, npz = base.with_name(base.name + ".json"), base.with_name(base.name + ".npz")
+    if not meta_file.is_file() or not npz.is_file():
+        raise UsageError(f"{base}: no saved agent ({meta_file.name} and {npz.name} expected)")
+    with np.load(npz, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    return json.loads(meta_file.read_text()), meta_file, arrays
+
+
 def exact_optimum(model: Any, gamma: float) -> tuple[np.ndarray, np.ndarray]:
     """``(v*, q*)`` of a tabular model by value iteration."""
     from rlsuite.agents.tabular.dp import value_iteration
@@ -227,7 +249,6 @@ class TabularAgent:
 
     def save(self, path: str | os.PathLike[str]) -> tuple[Path, Path]:
         """Write ``PATH.npz`` (the tables) and ``PATH.json`` (algorithm, config, env); no pickle."""
-        base = Path(path)
         env_id, env_kwargs = env_spec_of(self.env)
         meta = {
             "algo": self.name,
@@ -236,19 +257,12 @@ class TabularAgent:
             "env_id": env_id,
             "env_kwargs": env_kwargs,
         }
-        npz = base.with_name(base.name + ".npz")
-        with atomic_path(npz) as tmp, open(tmp, "wb") as f:
-            np.savez(f, **self.arrays())
-        return npz, write_json(base.with_name(base.name + ".json"), meta)
+        return write_agent_files(path, self.arrays(), meta)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], env: gym.Env[Any, Any] | None = None) -> TabularAgent:
         """Rebuild an agent saved by :meth:`save`; the env is re-made from its id unless given."""
-        base = Path(path)
-        meta_file, npz = base.with_name(base.name + ".json"), base.with_name(base.name + ".npz")
-        if not meta_file.is_file() or not npz.is_file():
-            raise UsageError(f"{base}: no saved agent ({meta_file.name} and {npz.name} expected)")
-        meta = json.loads(meta_file.read_text())
+        meta, meta_file, arrays = read_agent_files(path)
         from rlsuite.agents.tabular import ALGORITHMS
 
         if meta.get("algo") not in ALGORITHMS:
@@ -264,6 +278,5 @@ class TabularAgent:
             env = gym.make(meta["env_id"], **meta["env_kwargs"])
         config = klass.config_cls(**meta["config"])
         agent = klass(env, config)
-        with np.load(npz, allow_pickle=False) as data:
-            agent.set_arrays({k: data[k] for k in data.files})
+        agent.set_arrays(arrays)
         return agent

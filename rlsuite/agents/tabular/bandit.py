@@ -10,7 +10,6 @@ curves of the book's figures.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,9 +18,8 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from tqdm.auto import tqdm
 
-from rlsuite.agents.base import History, env_spec_of
+from rlsuite.agents.base import History, env_spec_of, read_agent_files, write_agent_files
 from rlsuite.common.errors import UsageError
-from rlsuite.common.runs import atomic_path, write_json
 
 
 @dataclass
@@ -209,7 +207,6 @@ class BanditAgent:
 
     def save(self, path: str | os.PathLike[str]) -> tuple[Path, Path]:
         """Write ``PATH.npz`` (tables) and ``PATH.json`` (algorithm, config, env); no pickle."""
-        base = Path(path)
         env_id, env_kwargs = env_spec_of(self.envs)
         for key in ("max_episode_steps", "num_envs", "vectorization_mode", "vector_kwargs", "wrappers"):
             env_kwargs.pop(key, None)
@@ -221,10 +218,7 @@ class BanditAgent:
             "env_kwargs": env_kwargs,
             "num_runs": self.num_runs,
         }
-        npz = base.with_name(base.name + ".npz")
-        with atomic_path(npz) as tmp, open(tmp, "wb") as f:
-            np.savez(f, **self.arrays())
-        return npz, write_json(base.with_name(base.name + ".json"), meta)
+        return write_agent_files(path, self.arrays(), meta)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], envs: Any = None) -> BanditAgent:
@@ -233,11 +227,7 @@ class BanditAgent:
 
         from rlsuite.agents.tabular import ALGORITHMS
 
-        base = Path(path)
-        meta_file, npz = base.with_name(base.name + ".json"), base.with_name(base.name + ".npz")
-        if not meta_file.is_file() or not npz.is_file():
-            raise UsageError(f"{base}: no saved agent ({meta_file.name} and {npz.name} expected)")
-        meta = json.loads(meta_file.read_text())
+        meta, meta_file, arrays = read_agent_files(path)
         klass = ALGORITHMS.get(meta.get("algo"))
         if klass is None or not issubclass(klass, BanditAgent):
             raise UsageError(f"{meta_file}: not a saved bandit agent")
@@ -251,8 +241,7 @@ class BanditAgent:
                 **meta["env_kwargs"],
             )
         agent = klass(envs, klass.config_cls(**meta["config"]))
-        with np.load(npz, allow_pickle=False) as data:
-            agent.set_arrays({k: data[k] for k in data.files})
+        agent.set_arrays(arrays)
         return agent
 
 
