@@ -246,7 +246,40 @@ class DetectionRewardModel:
         )
 
 
-class DetectionRewardWrapper(gym.Wrapper):
+class ModelRewardWrapper(gym.Wrapper):
+    """Replace or add to an env's reward with a model's reward on the observed frame.
+
+    Subclasses implement :meth:`model_reward`; ``info`` gets ``env_reward`` and ``<info_key>``.
+
+    Args:
+        env: an env whose observation is an RGB frame (or a Dict with ``"image"``).
+        mode: "replace" the env's reward, or "add" ``scale * model reward`` to it.
+        scale: weight of the model's reward.
+    """
+
+    info_key = "model_reward"
+
+    def __init__(
+        self, env: gym.Env[Any, Any], mode: Literal["replace", "add"] = "replace", scale: float = 1.0
+    ) -> None:
+        super().__init__(env)
+        if mode not in ("replace", "add"):
+            raise ValueError(f"mode must be 'replace' or 'add', got {mode!r}")
+        self.mode, self.scale = mode, scale
+
+    def model_reward(self, frame: np.ndarray, info: dict[str, Any]) -> float:
+        raise NotImplementedError
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        frame = obs["image"] if isinstance(obs, dict) else obs
+        r = self.model_reward(frame, info)
+        info = dict(info, env_reward=reward, **{self.info_key: r})
+        new = self.scale * r if self.mode == "replace" else reward + self.scale * r
+        return obs, new, terminated, truncated, info
+
+
+class DetectionRewardWrapper(ModelRewardWrapper):
     """Replace or add to an env's reward with a detector's reward on the rendered observation.
 
     Args:
@@ -258,6 +291,8 @@ class DetectionRewardWrapper(gym.Wrapper):
         scale: weight of the detector's reward.
     """
 
+    info_key = "detector_reward"
+
     def __init__(
         self,
         env: gym.Env[Any, Any],
@@ -267,25 +302,12 @@ class DetectionRewardWrapper(gym.Wrapper):
         mode: Literal["replace", "add"] = "replace",
         scale: float = 1.0,
     ) -> None:
-        super().__init__(env)
-        if mode not in ("replace", "add"):
-            raise ValueError(f"mode must be 'replace' or 'add', got {mode!r}")
-        self.reward_model, self.target, self.kind, self.mode, self.scale = (
-            reward_model,
-            target,
-            kind,
-            mode,
-            scale,
-        )
+        super().__init__(env, mode, scale)
+        self.reward_model, self.target, self.kind = reward_model, target, kind
 
-    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
-        obs, reward, terminated, truncated, info = self.env.step(action)
-        frame = obs["image"] if isinstance(obs, dict) else obs
+    def model_reward(self, frame: np.ndarray, info: dict[str, Any]) -> float:
         target = self.target(info) if callable(self.target) else self.target
-        r = float(self.reward_model.rewards(frame, target, self.kind)[0])
-        info = dict(info, env_reward=reward, detector_reward=r)
-        new = self.scale * r if self.mode == "replace" else reward + self.scale * r
-        return obs, new, terminated, truncated, info
+        return float(self.reward_model.rewards(frame, target, self.kind)[0])
 
 
 # ----------------------------------------------------------------------------- vision-language rewards
@@ -398,7 +420,7 @@ class VLMRewardModel:
         return (1 - 0.5 * (diff**2).sum(-1)).cpu().numpy()
 
 
-class VLMRewardWrapper(gym.Wrapper):
+class VLMRewardWrapper(ModelRewardWrapper):
     """Replace or add to an env's reward with a :class:`VLMRewardModel`'s (or a yes/no VLM's) reward.
 
     Args:
@@ -410,6 +432,8 @@ class VLMRewardWrapper(gym.Wrapper):
         mode: "replace" or "add"; scale: the weight of the model's reward.
     """
 
+    info_key = "vlm_reward"
+
     def __init__(
         self,
         env: gym.Env[Any, Any],
@@ -418,10 +442,8 @@ class VLMRewardWrapper(gym.Wrapper):
         mode: Literal["replace", "add"] = "replace",
         scale: float = 1.0,
     ) -> None:
-        super().__init__(env)
-        if mode not in ("replace", "add"):
-            raise ValueError(f"mode must be 'replace' or 'add', got {mode!r}")
-        self.reward_model, self.goal, self.mode, self.scale = reward_model, goal, mode, scale
+        super().__init__(env, mode, scale)
+        self.reward_model, self.goal = reward_model, goal
 
     def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
         obs, info = self.env.reset(**kwargs)
@@ -433,10 +455,5 @@ class VLMRewardWrapper(gym.Wrapper):
             self.reward_model.set_goal(self.goal)
         return obs, info
 
-    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
-        obs, reward, terminated, truncated, info = self.env.step(action)
-        frame = obs["image"] if isinstance(obs, dict) else obs
-        r = float(self.reward_model.rewards(frame)[0])
-        info = dict(info, env_reward=reward, vlm_reward=r)
-        new = self.scale * r if self.mode == "replace" else reward + self.scale * r
-        return obs, new, terminated, truncated, info
+    def model_reward(self, frame: np.ndarray, info: dict[str, Any]) -> float:
+        return float(self.reward_model.rewards(frame)[0])
