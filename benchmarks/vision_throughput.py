@@ -62,39 +62,21 @@ def env_baseline() -> float:
 
 
 def build_wrappers(device: str, folder: Path) -> dict[str, Callable[[np.ndarray], object]]:
-    from transformers import DetrConfig, DetrForObjectDetection, ResNetConfig
-    from transformers.models.detr.image_processing_pil_detr import DetrImageProcessorPil
-
-    from rlsuite.envs.pixels import CLASS_NAMES
     from rlsuite.vision.detection import DetectionPolicy, GridDetector
-    from rlsuite.vision.models import GOAL_TEXT, build_tiny_clip, build_tiny_llava, build_word_tokenizer
+    from rlsuite.vision.models import (
+        GOAL_TEXT,
+        build_tiny_clip,
+        build_tiny_detr,
+        build_tiny_llava,
+        build_word_tokenizer,
+    )
     from rlsuite.vision.policies import VLMPolicy, VLMYesNoReward
     from rlsuite.vision.rewards import DetectionRewardModel, DetectionTarget, VLMRewardModel
 
     torch.manual_seed(0)
     grid = GridDetector()
     grid.save_pretrained(folder / "grid")
-    backbone = ResNetConfig(
-        embedding_size=8, hidden_sizes=[8, 16], depths=[1, 1], layer_type="basic", out_features=["stage2"]
-    )
-    id2label = dict(enumerate(CLASS_NAMES))
-    detr = DetrConfig(
-        backbone_config=backbone,
-        use_timm_backbone=False,
-        use_pretrained_backbone=False,
-        d_model=32,
-        encoder_layers=1,
-        decoder_layers=1,
-        encoder_attention_heads=2,
-        decoder_attention_heads=2,
-        encoder_ffn_dim=64,
-        decoder_ffn_dim=64,
-        num_queries=16,
-        id2label=id2label,
-        label2id={v: k for k, v in id2label.items()},
-    )
-    DetrForObjectDetection(detr).save_pretrained(folder / "detr")
-    DetrImageProcessorPil(size={"shortest_edge": 80, "longest_edge": 80}).save_pretrained(folder / "detr")
+    build_tiny_detr(folder / "detr", d_model=32, num_queries=16)
     tok = build_word_tokenizer()
     clip, proc = build_tiny_clip(tok)
     for x in (clip, proc, tok):

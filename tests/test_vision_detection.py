@@ -93,29 +93,9 @@ def test_average_precision_of_exact_and_of_missing_detections():
 
 # ----------------------------------------------------------------------------- transformers detectors
 def _tiny_detr(folder):
-    from transformers import DetrConfig, DetrForObjectDetection, ResNetConfig
-    from transformers.models.detr.image_processing_pil_detr import DetrImageProcessorPil
+    from rlsuite.vision.models import build_tiny_detr
 
-    backbone = ResNetConfig(
-        embedding_size=8, hidden_sizes=[8, 16], depths=[1, 1], layer_type="basic", out_features=["stage2"]
-    )
-    config = DetrConfig(
-        backbone_config=backbone,
-        use_timm_backbone=False,
-        use_pretrained_backbone=False,
-        d_model=16,
-        encoder_layers=1,
-        decoder_layers=1,
-        encoder_attention_heads=2,
-        decoder_attention_heads=2,
-        encoder_ffn_dim=32,
-        decoder_ffn_dim=32,
-        num_queries=8,
-        id2label=ID2LABEL,
-        label2id=LABEL2ID,
-    )
-    DetrForObjectDetection(config).save_pretrained(folder)
-    DetrImageProcessorPil(size={"shortest_edge": 80, "longest_edge": 80}).save_pretrained(folder)
+    build_tiny_detr(folder)
 
 
 def _tiny_yolos(folder):

@@ -427,6 +427,38 @@ def default_clip_reward(
     return reward, metrics
 
 
+def build_tiny_detr(folder: str | Path, d_model: int = 16, num_queries: int = 8, frame_px: int = 80) -> Path:
+    """Save a tiny, untrained DETR (ResNet backbone from config, no timm) with its PIL image
+    processor to ``folder``, for the transformers detection path. Classes: the pixel envs'."""
+    from transformers import DetrConfig, DetrForObjectDetection, ResNetConfig
+    from transformers.models.detr.image_processing_pil_detr import DetrImageProcessorPil
+
+    from rlsuite.envs.pixels import CLASS_NAMES
+
+    backbone = ResNetConfig(
+        embedding_size=8, hidden_sizes=[8, 16], depths=[1, 1], layer_type="basic", out_features=["stage2"]
+    )
+    id2label = dict(enumerate(CLASS_NAMES))
+    config = DetrConfig(
+        backbone_config=backbone,
+        use_timm_backbone=False,
+        use_pretrained_backbone=False,
+        d_model=d_model,
+        encoder_layers=1,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=2 * d_model,
+        decoder_ffn_dim=2 * d_model,
+        num_queries=num_queries,
+        id2label=id2label,
+        label2id={v: k for k, v in id2label.items()},
+    )
+    DetrForObjectDetection(config).save_pretrained(folder)
+    DetrImageProcessorPil(size={"shortest_edge": frame_px, "longest_edge": frame_px}).save_pretrained(folder)
+    return Path(folder)
+
+
 def build_tiny_llava(
     image_size: int = 80, patch_size: int = 16, hidden: int = 64, layers: int = 2
 ) -> tuple[Any, Any]:
