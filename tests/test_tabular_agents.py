@@ -71,6 +71,36 @@ def test_policy_iteration_needs_fewer_iterations_than_value_iteration(env: gym.E
     assert len(PolicyIteration(env).learn()) < iters[2]
 
 
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"n_rows": 30, "n_cols": 40, "random_layout": True, "forbidden_fraction": 0.1, "layout_seed": 1},
+        {"n_rows": 12, "n_cols": 9, "random_layout": True, "slip_prob": 0.2, "layout_seed": 2},
+        {"n_rows": 1, "n_cols": 7, "target": (1, 5), "forbidden": [(1, 2)]},
+    ],
+    ids=["deterministic", "slippery", "one-row"],
+)
+def test_value_iteration_fast_paths_do_the_textbook_sweeps(kwargs: dict) -> None:
+    from rlsuite.agents.tabular.dp import _value_iteration_torch
+    from rlsuite.envs.gridworld import GridWorldEnv
+    from rlsuite.envs.model import TabularModel
+
+    torch = pytest.importorskip("torch")
+    model = tabular_model(GridWorldEnv(**kwargs))
+    dense = TabularModel(model.expected_rewards, transition_probs=model.transition_probs)
+    for sweeps in (1, 7):  # the same iterates, sweep by sweep, as the plain dense backup
+        v = np.zeros(model.n_states)
+        for _ in range(sweeps):
+            v = dense.q_values(v, 0.9).max(axis=1)
+        np.testing.assert_allclose(value_iteration(model, 0.9, tol=0.0, max_iters=sweeps)[0], v, atol=1e-12)
+    v, q, iters = value_iteration(dense, 0.9, tol=1e-9)
+    for form in (model, dense):  # the torch sweeps (run on the CPU here; on CUDA with device="cuda")
+        v_t, q_t, iters_t = _value_iteration_torch(form, 0.9, 1e-9, 100_000, torch.device("cpu"))
+        np.testing.assert_allclose(v_t, v, atol=1e-9)
+        np.testing.assert_allclose(q_t, q, atol=1e-9)
+        assert abs(iters_t - iters) <= 1
+
+
 def test_value_iteration_history_tracks_the_truth(env: gym.Env) -> None:
     history = ValueIteration(env).learn()
     err = history["value_error"]

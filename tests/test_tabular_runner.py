@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from rlsuite.cli import main
 
@@ -57,7 +58,12 @@ def test_train_with_yaml_config_and_bandit(tmp_path, capsys) -> None:
         (["train", "sarsa", "--set", "beta=1"], "unknown key 'beta'"),
         (["train", "sarsa", "--env", "rlsuite/NoSuch-v0"], "--env rlsuite/NoSuch-v0"),
         (["train", "sarsa", "--budget", "0"], "budget must be a positive integer"),
-        (["train", "value_iteration", "--device", "cuda"], "run on numpy"),
+        (["train", "value_iteration", "--device", "cuda"], "grid-world agents keep small [S, A] tables"),
+        *(
+            []
+            if torch.cuda.is_available()
+            else [(["train", "ucb", "--device", "cuda"], "CUDA is not available here")]
+        ),
     ],
 )
 def test_bad_input_is_one_line(tmp_path, capsys, argv, message) -> None:

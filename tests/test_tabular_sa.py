@@ -48,6 +48,10 @@ def test_larger_batches_estimate_the_mean_better() -> None:
         ]
         final[m] = float(np.mean(errs))
     assert final[1] > final[5] > final[50]
+    # the book's point: from a guess ~70 away, SGD is in the samples' square after one step (a_1 = 1)
+    sgd = gradient_mean_estimation(data, np.array([50.0, 50.0]), 30, "sgd", np.random.default_rng(0))
+    dist = np.linalg.norm(sgd - mean, axis=1)
+    assert dist[0] > 70 and dist[1:].max() < 15
     bgd = gradient_mean_estimation(data, np.array([50.0, 50.0]), 5, "bgd", rng)
     np.testing.assert_allclose(
         bgd[1:], np.broadcast_to(mean, (5, 2)), atol=1e-12

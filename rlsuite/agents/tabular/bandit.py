@@ -10,16 +10,19 @@ curves of the book's figures.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
+from array_api_compat import array_namespace
 from tqdm.auto import tqdm
 
 from rlsuite.agents.base import History, env_spec_of, read_agent_files, write_agent_files
 from rlsuite.common.errors import UsageError
+from rlsuite.envs.batched import ArrayBackend
 
 
 @dataclass
@@ -84,20 +87,20 @@ class ThompsonSamplingConfig:
             raise ValueError("prior_std and noise_std must be > 0")
 
 
-def random_argmax(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Row-wise argmax with ties broken uniformly at random."""
-    ties = x == x.max(axis=1, keepdims=True)
-    return (ties * (rng.random(x.shape) + 1.0)).argmax(axis=1)
-
-
-def _numpy(x: Any) -> np.ndarray:
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()
-    return np.asarray(x)
+def random_argmax(x: Any, backend: ArrayBackend) -> Any:
+    """Row-wise argmax with ties broken uniformly at random (numpy or torch ``x``)."""
+    xp = array_namespace(x)
+    ties = x == xp.max(x, axis=1, keepdims=True)
+    return xp.argmax(ties * (backend.uniform(tuple(x.shape)) + 1.0), axis=1)
 
 
 class BanditAgent:
     """Base of the bandit agents: ``num_runs`` runs in lockstep, tables [num_runs, k].
+
+    The tables live where the batched env's arrays live: numpy on CPU (``device="cpu"``, the
+    default) or torch tensors on the env's device (``gym.make_vec(..., device="cuda")``), so a
+    GPU run never copies to the host inside the loop; ``xp`` is the matching array namespace
+    (``array_api_compat``) and ``backend`` draws the agent's random numbers there.
 
     Args:
         envs: a batched bandit env (``KArmedBanditVectorEnv``); one run per copy.
@@ -114,7 +117,7 @@ class BanditAgent:
             config = self.config_cls()
         if not isinstance(config, self.config_cls):
             raise UsageError(f"{type(self).__name__}: config must be a {self.config_cls.__name__}")
-        if not hasattr(envs, "num_envs") or not hasattr(envs, "k"):
+        if not hasattr(envs, "num_envs") or not hasattr(envs, "k") or not hasattr(envs, "xp"):
             raise UsageError(
                 f"{type(self).__name__} needs a batched bandit env: "
                 "gym.make_vec('rlsuite/KArmedBandit-v0', num_envs=N, vectorization_mode='vector_entry_point')"
@@ -123,57 +126,73 @@ class BanditAgent:
         self.config = config
         self.num_runs = int(envs.num_envs)
         self.k = int(envs.k)
+        self.backend: ArrayBackend = envs.xp.spawn()
+        self.backend.seed(np.random.default_rng(0))
+        self.xp = array_namespace(self.backend.zeros(1))
+        self.rows = self.backend.arange(self.num_runs)
         self.reset_tables()
 
+    @property
+    def device(self) -> str:
+        """Where the tables live: ``"cpu"`` (numpy) or the torch device's name."""
+        return str(self.backend.device)
+
     def reset_tables(self) -> None:
-        self.q = np.zeros((self.num_runs, self.k))
-        self.n = np.zeros((self.num_runs, self.k))
+        self.q = self.backend.zeros((self.num_runs, self.k))
+        self.n = self.backend.zeros((self.num_runs, self.k))
         self.t = 0
 
     # ----- the algorithm -----
-    def probabilities(self) -> np.ndarray:
+    def probabilities(self) -> Any:
         """Action probabilities [runs, k] of the current policy (greedy ties shared equally)."""
-        best = self.q == self.q.max(axis=1, keepdims=True)
-        return best / best.sum(axis=1, keepdims=True)
+        return self._uniform_over_best(self.q)
 
-    def select(self, rng: np.random.Generator) -> np.ndarray:
+    def _uniform_over_best(self, scores: Any) -> Any:
+        xp = self.xp
+        best = xp.astype(scores == xp.max(scores, axis=1, keepdims=True), scores.dtype)
+        return best / xp.sum(best, axis=1, keepdims=True)
+
+    def select(self) -> Any:
         raise NotImplementedError
 
-    def update(self, a: np.ndarray, r: np.ndarray) -> None:
+    def update(self, a: Any, r: Any) -> None:
         raise NotImplementedError
 
-    def _average(self, a: np.ndarray, r: np.ndarray, step_size: float | None) -> None:
-        rows = np.arange(self.num_runs)
+    def _average(self, a: Any, r: Any, step_size: float | None) -> None:
+        rows = self.rows
         self.n[rows, a] += 1
         alpha = 1.0 / self.n[rows, a] if step_size is None else step_size
         self.q[rows, a] += alpha * (r - self.q[rows, a])
 
-    # ----- the interface shared with the tabular agents -----
+    # ----- the interface shared with the tabular agents (host numpy arrays) -----
     @property
     def q_values(self) -> np.ndarray:
         """Action-value estimates [num_runs, k] (the bandit has one state per run)."""
-        return self.q.copy()
+        return np.array(self.backend.to_numpy(self.q), dtype=np.float64)
 
     @property
     def policy(self) -> np.ndarray:
-        return self.probabilities()
+        return np.array(self.backend.to_numpy(self.probabilities()), dtype=np.float64)
 
     @property
     def state_values(self) -> np.ndarray:
-        return (self.probabilities() * self.q).sum(axis=1)
+        return (self.policy * self.q_values).sum(axis=1)
 
     def predict(
         self, obs: Any = None, state: Any = None, deterministic: bool = True
     ) -> tuple[np.ndarray, None]:
         """One arm per run: the most probable one, or a sample from ``policy``."""
-        pi = self.probabilities()
+        pi = self.policy
         if deterministic:
             return pi.argmax(axis=1), None
         u = np.random.default_rng().random((self.num_runs, 1))
         return np.minimum((u >= pi.cumsum(axis=1)).sum(axis=1), self.k - 1), None
 
     def learn(self, budget: int | None = None, seed: int = 0, progress: bool = False) -> History:
-        """Play ``budget`` pulls in every run from fresh tables; one history row per pull."""
+        """Play ``budget`` pulls in every run from fresh tables; one history row per pull.
+
+        The per-step curves are kept on the device and copied to the host once at the end.
+        """
         steps = self.default_budget if budget is None else budget
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
             raise UsageError(
@@ -185,30 +204,38 @@ class BanditAgent:
                 f"budget {steps} is longer than the env's episode ({limit} steps); "
                 "make the env with a larger max_episode_steps"
             )
-        rng = np.random.default_rng(seed)
+        xp = self.xp
+        self.backend.seed(np.random.default_rng(seed))
         self.envs.reset(seed=seed)
         self.reset_tables()
-        history = History()
+        average_reward, optimal_action = self.backend.zeros(steps), self.backend.zeros(steps)
         for t in tqdm(range(1, steps + 1), desc=self.name, disable=not progress, unit="step"):
-            a = self.select(rng)
+            a = self.select()
             _, r, _, _, info = self.envs.step(a)
-            r = _numpy(r).astype(np.float64)
+            r = xp.astype(r, self.q.dtype)
             self.t = t
             self.update(a, r)
-            history.log(step=t, average_reward=r.mean(), optimal_action=_numpy(info["optimal"]).mean())
+            average_reward[t - 1] = xp.mean(r)
+            optimal_action[t - 1] = xp.mean(xp.astype(info["optimal"], self.q.dtype))
+        history = History()
+        curves = zip(self.backend.to_numpy(average_reward), self.backend.to_numpy(optimal_action), strict=True)
+        for t, (reward, optimal) in enumerate(curves, start=1):
+            history.log(step=t, average_reward=reward, optimal_action=optimal)
         return history
 
     # ----- save / load -----
-    def arrays(self) -> dict[str, np.ndarray]:
-        return {"q": self.q, "n": self.n, "t": np.array(self.t)}
+    def arrays(self) -> dict[str, Any]:
+        """The tables to save (on the backend; :meth:`save` copies them to the host)."""
+        return {"q": self.q, "n": self.n}
 
     def set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
-        self.q, self.n, self.t = arrays["q"].copy(), arrays["n"].copy(), int(arrays["t"])
+        self.q, self.n = self.backend.asarray(arrays["q"]), self.backend.asarray(arrays["n"])
+        self.t = int(arrays["t"])
 
     def save(self, path: str | os.PathLike[str]) -> tuple[Path, Path]:
         """Write ``PATH.npz`` (tables) and ``PATH.json`` (algorithm, config, env); no pickle."""
         env_id, env_kwargs = env_spec_of(self.envs)
-        for key in ("max_episode_steps", "num_envs", "vectorization_mode", "vector_kwargs", "wrappers"):
+        for key in ("max_episode_steps", "num_envs", "vectorization_mode", "vector_kwargs", "wrappers", "device"):
             env_kwargs.pop(key, None)
         meta = {
             "algo": self.name,
@@ -218,11 +245,12 @@ class BanditAgent:
             "env_kwargs": env_kwargs,
             "num_runs": self.num_runs,
         }
-        return write_agent_files(path, self.arrays(), meta)
+        tables = {name: np.asarray(self.backend.to_numpy(x), dtype=np.float64) for name, x in self.arrays().items()}
+        return write_agent_files(path, {**tables, "t": np.array(self.t)}, meta)
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], envs: Any = None) -> BanditAgent:
-        """Rebuild an agent saved by :meth:`save`; the batched env is re-made from its id unless given."""
+    def load(cls, path: str | os.PathLike[str], envs: Any = None, device: str = "cpu") -> BanditAgent:
+        """Rebuild an agent saved by :meth:`save`; the batched env is re-made on ``device`` unless given."""
         import gymnasium as gym
 
         from rlsuite.agents.tabular import ALGORITHMS
@@ -238,6 +266,7 @@ class BanditAgent:
                 meta["env_id"],
                 num_envs=meta["num_runs"],
                 vectorization_mode="vector_entry_point",
+                device=device,
                 **meta["env_kwargs"],
             )
         agent = klass(envs, klass.config_cls(**meta["config"]))
@@ -255,14 +284,15 @@ class EpsilonGreedyBandit(BanditAgent):
         super().reset_tables()
         self.q[:] = self.config.initial_value
 
-    def probabilities(self) -> np.ndarray:
+    def probabilities(self) -> Any:
         return self.config.epsilon / self.k + (1.0 - self.config.epsilon) * super().probabilities()
 
-    def select(self, rng: np.random.Generator) -> np.ndarray:
-        explore = rng.random(self.num_runs) < self.config.epsilon
-        return np.where(explore, rng.integers(self.k, size=self.num_runs), random_argmax(self.q, rng))
+    def select(self) -> Any:
+        explore = self.backend.uniform((self.num_runs,)) < self.config.epsilon
+        random_arm = self.backend.integers(self.k, (self.num_runs,))
+        return self.xp.where(explore, random_arm, random_argmax(self.q, self.backend))
 
-    def update(self, a: np.ndarray, r: np.ndarray) -> None:
+    def update(self, a: Any, r: Any) -> None:
         self._average(a, r, self.config.step_size)
 
 
@@ -272,21 +302,19 @@ class UCB(BanditAgent):
     config_cls = UCBConfig
     name = "ucb"
 
-    def scores(self) -> np.ndarray:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            bonus = self.config.c * np.sqrt(np.log(max(self.t, 1)) / self.n)
-        return np.where(self.n == 0, np.inf, self.q + bonus)
+    def scores(self) -> Any:
+        xp = self.xp
+        bonus = self.config.c * xp.sqrt(math.log(max(self.t, 1)) / xp.clip(self.n, min=1.0))
+        return xp.where(self.n == 0, math.inf, self.q + bonus)
 
-    def probabilities(self) -> np.ndarray:
-        s = self.scores()
-        best = s == s.max(axis=1, keepdims=True)
-        return best / best.sum(axis=1, keepdims=True)
+    def probabilities(self) -> Any:
+        return self._uniform_over_best(self.scores())
 
-    def select(self, rng: np.random.Generator) -> np.ndarray:
+    def select(self) -> Any:
         self.t += 1  # ln t counts the current pull
-        return random_argmax(self.scores(), rng)
+        return random_argmax(self.scores(), self.backend)
 
-    def update(self, a: np.ndarray, r: np.ndarray) -> None:
+    def update(self, a: Any, r: Any) -> None:
         self._average(a, r, self.config.step_size)
 
 
@@ -301,33 +329,35 @@ class GradientBandit(BanditAgent):
 
     def reset_tables(self) -> None:
         super().reset_tables()
-        self.baseline = np.zeros(self.num_runs)
+        self.baseline = self.backend.zeros(self.num_runs)
 
-    def probabilities(self) -> np.ndarray:
-        z = np.exp(self.q - self.q.max(axis=1, keepdims=True))
-        return z / z.sum(axis=1, keepdims=True)
+    def probabilities(self) -> Any:
+        xp = self.xp
+        z = xp.exp(self.q - xp.max(self.q, axis=1, keepdims=True))
+        return z / xp.sum(z, axis=1, keepdims=True)
 
-    def select(self, rng: np.random.Generator) -> np.ndarray:
+    def select(self) -> Any:
+        xp = self.xp
         self._pi = self.probabilities()
-        cdf = self._pi.cumsum(axis=1)
-        return np.minimum((rng.random((self.num_runs, 1)) >= cdf).sum(axis=1), self.k - 1)
+        cdf = xp.cumulative_sum(self._pi, axis=1)
+        u = self.backend.uniform((self.num_runs, 1))
+        return xp.clip(xp.sum(xp.astype(u >= cdf, xp.int64), axis=1), max=self.k - 1)
 
-    def update(self, a: np.ndarray, r: np.ndarray) -> None:
+    def update(self, a: Any, r: Any) -> None:
         pi = self._pi
-        rows = np.arange(self.num_runs)
-        self.n[rows, a] += 1
+        self.n[self.rows, a] += 1
         if self.config.baseline:
             self.baseline += (r - self.baseline) / self.t
-        one_hot = np.zeros_like(pi)
-        one_hot[rows, a] = 1.0
+        one_hot = self.xp.zeros_like(pi)
+        one_hot[self.rows, a] = 1.0
         self.q += self.config.alpha * (r - self.baseline)[:, None] * (one_hot - pi)
 
-    def arrays(self) -> dict[str, np.ndarray]:
+    def arrays(self) -> dict[str, Any]:
         return {**super().arrays(), "baseline": self.baseline}
 
     def set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         super().set_arrays(arrays)
-        self.baseline = arrays["baseline"].copy()
+        self.baseline = self.backend.asarray(arrays["baseline"])
 
 
 class ThompsonSampling(BanditAgent):
@@ -343,7 +373,7 @@ class ThompsonSampling(BanditAgent):
 
     def reset_tables(self) -> None:
         super().reset_tables()
-        self.reward_sum = np.zeros((self.num_runs, self.k))
+        self.reward_sum = self.backend.zeros((self.num_runs, self.k))
         self._refresh()
 
     def _refresh(self) -> None:
@@ -353,25 +383,24 @@ class ThompsonSampling(BanditAgent):
         else:
             precision = 1.0 / cfg.prior_std**2 + self.n / cfg.noise_std**2
             self.q = (cfg.prior_mean / cfg.prior_std**2 + self.reward_sum / cfg.noise_std**2) / precision
-            self.posterior_std = 1.0 / np.sqrt(precision)
+            self.posterior_std = 1.0 / self.xp.sqrt(precision)
 
-    def select(self, rng: np.random.Generator) -> np.ndarray:
+    def select(self) -> Any:
         if self.config.model == "bernoulli":
-            sample = rng.beta(1.0 + self.reward_sum, 1.0 + self.n - self.reward_sum)
+            sample = self.backend.beta(1.0 + self.reward_sum, 1.0 + self.n - self.reward_sum)
         else:
-            sample = self.q + self.posterior_std * rng.standard_normal(self.q.shape)
-        return sample.argmax(axis=1)
+            sample = self.q + self.posterior_std * self.backend.normal(tuple(self.q.shape))
+        return self.xp.argmax(sample, axis=1)
 
-    def update(self, a: np.ndarray, r: np.ndarray) -> None:
-        rows = np.arange(self.num_runs)
-        self.n[rows, a] += 1
-        self.reward_sum[rows, a] += r
+    def update(self, a: Any, r: Any) -> None:
+        self.n[self.rows, a] += 1
+        self.reward_sum[self.rows, a] += r
         self._refresh()
 
-    def arrays(self) -> dict[str, np.ndarray]:
+    def arrays(self) -> dict[str, Any]:
         return {**super().arrays(), "reward_sum": self.reward_sum}
 
     def set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         super().set_arrays(arrays)
-        self.reward_sum = arrays["reward_sum"].copy()
+        self.reward_sum = self.backend.asarray(arrays["reward_sum"])
         self._refresh()

@@ -235,7 +235,8 @@ def zhao_sgd_mean_estimation(out: Path, runs: int, steps: int) -> dict[str, Any]
             "n_samples": cfg.n_samples,
             "w1": list(cfg.w1),
             "data_seed": 0,
-            "note": "settings as rlsuite reads the example; no printed numbers compared",
+            "note": "the book's setup (uniform on the square of side 20 at the origin, 100 samples, a_k = 1/k); "
+            "it prints no numbers for this figure; w1 is rlsuite's choice of a far initial guess",
         },
         "entries": entries,
     }

@@ -48,21 +48,35 @@ def _classes() -> tuple[dict[str, type], type]:
     return ALGORITHMS, BanditAgent
 
 
-def _check_device(device: str | None) -> None:
-    if device not in (None, "auto", "cpu"):
+def _resolve_device(device: str | None, bandit: bool) -> str:
+    """Where the agent's tables live: ``"cpu"`` (numpy) or a CUDA device (bandit agents only).
+
+    Bandit agents keep their [runs, k] tables beside the batched env's arrays, so ``cuda`` (and
+    ``auto`` on a GPU machine) runs them in torch on the GPU. The grid-world agents keep small
+    [S, A] numpy tables and always run on the CPU; asking them for CUDA is an error.
+    """
+    from rlsuite.common.device import select_device
+
+    if device in (None, "auto", "cpu"):
+        if not bandit or device == "cpu":
+            return "cpu"
+        return "cuda" if select_device("auto").type == "cuda" else "cpu"
+    if not bandit:
         raise UsageError(
-            f"--device {device}: the tabular agents run on numpy (CPU); use --device cpu or auto"
+            f"--device {device}: the grid-world agents keep small [S, A] tables in numpy on the CPU; "
+            "use --device cpu or auto (the bandit agents and value_iteration(model, device=...) run on CUDA)"
         )
+    return str(select_device(device))
 
 
-def _make_env(env_id: str, bandit: bool, runs: int) -> Any:
+def _make_env(env_id: str, bandit: bool, runs: int, device: str = "cpu") -> Any:
     import gymnasium as gym
 
     import rlsuite.envs  # noqa: F401  (registers the ids)
 
     try:
         if bandit:
-            return gym.make_vec(env_id, num_envs=runs, vectorization_mode="vector_entry_point")
+            return gym.make_vec(env_id, num_envs=runs, vectorization_mode="vector_entry_point", device=device)
         return gym.make(env_id)
     except gym.error.Error as exc:
         raise UsageError(f"--env {env_id}: {exc}") from exc
@@ -79,7 +93,7 @@ def train(args: argparse.Namespace) -> Path:
         raise UsageError(f"unknown tabular algorithm {args.algo!r} (known: {', '.join(ALGOS)})")
     cls = algorithms[args.algo]
     bandit = issubclass(cls, bandit_base)
-    _check_device(getattr(args, "device", None))
+    device = _resolve_device(getattr(args, "device", None), bandit)
     if getattr(args, "resume", None):
         raise UsageError("--resume: tabular runs take seconds and keep no checkpoints; start a new run")
     values: dict[str, Any] = load_yaml(args.config) if args.config else {}
@@ -91,7 +105,7 @@ def train(args: argparse.Namespace) -> Path:
     config = build_config(cls.config_cls, values, where=args.config or "config")
     config = build_config(cls.config_cls, {**dataclasses.asdict(config), **overrides}, where="--set")
     env_id = args.env or DEFAULT_ENV["bandit" if bandit else "tabular"]
-    env = _make_env(env_id, bandit, runs or 1)
+    env = _make_env(env_id, bandit, runs or 1, device)
     seed_everything(args.seed)
     agent = cls(env, config)
     budget = cls.check_budget(args.budget) if not bandit else (args.budget or cls.default_budget)
@@ -108,6 +122,7 @@ def train(args: argparse.Namespace) -> Path:
             "budget": budget,
             "budget_unit": cls.budget_unit,
             "runs": runs,
+            "device": device,
             "config": dataclasses.asdict(config),
         },
     )
@@ -167,14 +182,14 @@ def evaluate(run_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
     """
     from rlsuite.agents.tabular.dp import policy_evaluation
 
-    _check_device(getattr(args, "device", None))
     meta = json.loads((run_dir / "config.json").read_text())
     algorithms, bandit_base = _classes()
     if meta.get("algo") not in algorithms:
         raise UsageError(f"{run_dir / 'config.json'}: unknown tabular algorithm {meta.get('algo')!r}")
     cls = algorithms[meta["algo"]]
+    device = _resolve_device(getattr(args, "device", None), issubclass(cls, bandit_base))
     if issubclass(cls, bandit_base):
-        agent = cls.load(run_dir / "agent")
+        agent = cls.load(run_dir / "agent", device=device)
         history = agent.learn(meta["budget"], seed=args.seed)
         return {
             "run_dir": str(run_dir),
