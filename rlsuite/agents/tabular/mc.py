@@ -65,6 +65,10 @@ class _EpisodeBatchConfig:
     keep: float = field(
         default=0.8, metadata={"help": "average='recent': weight kept by old returns per batch"}
     )
+    keep_final: float | None = field(
+        default=None,
+        metadata={"help": "average='recent': keep at the end of the budget (linear ramp); None keeps `keep`"},
+    )
     tail: int = field(
         default=TAIL,
         metadata={
@@ -74,6 +78,10 @@ class _EpisodeBatchConfig:
 
     def __post_init__(self) -> None:
         _check_positive(episode_length=self.episode_length, num_envs=self.num_envs)
+        for name in ("keep", "keep_final"):
+            value = getattr(self, name)
+            if value is not None and not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must lie in [0, 1], got {value}")
         if not 0 <= self.tail < self.episode_length:
             raise ValueError(f"tail must lie in [0, episode_length), got {self.tail}")
 
@@ -104,6 +112,13 @@ class MCEpsilonGreedyConfig(_EpisodeBatchConfig):
     )
     epsilon_final: float | None = field(
         default=None, metadata={"help": "epsilon at the end of the budget (linear decay); None keeps epsilon"}
+    )
+    keep_final: float | None = field(
+        default=0.99,
+        metadata={
+            "help": "average='recent': keep at the end of the budget (linear ramp from `keep`); once the "
+            "policy settles, a longer memory averages away the noise that flips near-tied actions"
+        },
     )
 
     def __post_init__(self) -> None:
@@ -176,6 +191,14 @@ class _MCAveraging(TabularAgent):
     def improve(self) -> np.ndarray:
         raise NotImplementedError
 
+    @property
+    def keep(self) -> float:
+        """average='recent': the weight old returns keep this batch (ramps to ``keep_final``)."""
+        cfg = self.config
+        if cfg.keep_final is None:
+            return cfg.keep
+        return cfg.keep + (cfg.keep_final - cfg.keep) * getattr(self, "progress", 0.0)
+
     def starts(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray | None]:
         raise NotImplementedError
 
@@ -186,7 +209,7 @@ class _MCAveraging(TabularAgent):
         rng = np.random.default_rng(seed)
         venv.reset(seed=seed)
         history = History()
-        done = 0
+        done, self.progress = 0, 0.0
         with tqdm(total=budget, desc=self.name, disable=not progress, unit="ep") as bar:
             while done < budget:
                 states, first = self.starts(rng, cfg.num_envs)
@@ -209,8 +232,9 @@ class _MCAveraging(TabularAgent):
                     self.returns_sum[counts > 0] = 0.0
                     self.returns_count[counts > 0] = 0.0
                 elif cfg.average == "recent":  # old policies' returns fade geometrically
-                    self.returns_sum *= cfg.keep
-                    self.returns_count *= cfg.keep
+                    keep = self.keep
+                    self.returns_sum *= keep
+                    self.returns_count *= keep
                 self.returns_sum += sums
                 self.returns_count += counts
                 seen = self.returns_count > 0
@@ -251,7 +275,7 @@ class MCEpsilonGreedy(_MCAveraging):
 
     config_cls = MCEpsilonGreedyConfig
     name = "mc_epsilon_greedy"
-    default_budget = 100_000
+    default_budget = 300_000
 
     def improve(self) -> np.ndarray:
         return epsilon_greedy(self.q, self.epsilon)
