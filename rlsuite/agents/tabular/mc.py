@@ -191,13 +191,14 @@ class _MCAveraging(TabularAgent):
     def improve(self) -> np.ndarray:
         raise NotImplementedError
 
+    def ramp(self, start: float, final: float | None) -> float:
+        """``start`` moved linearly toward ``final`` by the fraction of the budget done (``None``: fixed)."""
+        return start if final is None else start + (final - start) * getattr(self, "progress", 0.0)
+
     @property
     def keep(self) -> float:
         """average='recent': the weight old returns keep this batch (ramps to ``keep_final``)."""
-        cfg = self.config
-        if cfg.keep_final is None:
-            return cfg.keep
-        return cfg.keep + (cfg.keep_final - cfg.keep) * getattr(self, "progress", 0.0)
+        return self.ramp(self.config.keep, self.config.keep_final)
 
     def starts(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray | None]:
         raise NotImplementedError
@@ -282,10 +283,7 @@ class MCEpsilonGreedy(_MCAveraging):
 
     @property
     def epsilon(self) -> float:
-        cfg = self.config
-        if cfg.epsilon_final is None:
-            return cfg.epsilon
-        return cfg.epsilon + (cfg.epsilon_final - cfg.epsilon) * getattr(self, "progress", 0.0)
+        return self.ramp(self.config.epsilon, self.config.epsilon_final)
 
     def starts(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray | None]:
         return rng.choice(start_states(self.env, self.n_states), n), None
