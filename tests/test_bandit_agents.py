@@ -143,3 +143,23 @@ def test_torch_beta_sampler_has_the_beta_moments(a: float, b: float) -> None:
 def test_bandit_agent_refuses_a_single_env() -> None:
     with pytest.raises(ValueError, match="batched bandit env"):
         EpsilonGreedyBandit(gym.make("rlsuite/KArmedBandit-v0"))
+
+
+@pytest.mark.gpu
+def test_bandit_agents_and_value_iteration_on_cuda() -> None:
+    from rlsuite.agents.tabular.dp import value_iteration
+    from rlsuite.envs.gridworld import GridWorldEnv
+    from rlsuite.envs.model import tabular_model
+
+    envs = gym.make_vec(
+        "rlsuite/KArmedBandit-v0", num_envs=2000, vectorization_mode="vector_entry_point", device="cuda"
+    )
+    agent = UCB(envs)
+    history = agent.learn(1000, seed=0)
+    assert agent.q.is_cuda and agent.rows.is_cuda
+    assert 1.4 < history["average_reward"][-500:].mean() < 1.6  # the book's UCB level (fig 2.4)
+    model = tabular_model(GridWorldEnv(n_rows=200, n_cols=200, random_layout=True, layout_seed=0))
+    v_cpu, _, iters_cpu = value_iteration(model, 0.9, tol=1e-9)
+    v_gpu, _, iters_gpu = value_iteration(model, 0.9, tol=1e-9, device="cuda")
+    np.testing.assert_allclose(v_gpu, v_cpu, atol=1e-8)
+    assert abs(iters_gpu - iters_cpu) <= 1
