@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
+import json
+
 import gymnasium as gym
 import numpy as np
 import pytest
 import torch
 
 import rlsuite.envs  # noqa: F401
-from rlsuite.vision.models import build_tiny_idefics3, build_tiny_llava, build_tiny_qwen2_vl
+from rlsuite.vision.models import (
+    build_tiny_idefics3,
+    build_tiny_kimi_k25,
+    build_tiny_llava,
+    build_tiny_qwen2_vl,
+)
 from rlsuite.vision.policies import GOAL_PROMPT, VLMPolicy, VLMYesNoReward, parse_action
 
-BUILDERS = {"llava": build_tiny_llava, "idefics3": build_tiny_idefics3, "qwen2_vl": build_tiny_qwen2_vl}
+BUILDERS = {
+    "llava": build_tiny_llava,
+    "idefics3": build_tiny_idefics3,
+    "qwen2_vl": build_tiny_qwen2_vl,
+    "kimi_k25": build_tiny_kimi_k25,
+}
 MODEL_CLASSES = {
     "llava": "LlavaForConditionalGeneration",
     "idefics3": "Idefics3ForConditionalGeneration",
     "qwen2_vl": "Qwen2VLForConditionalGeneration",
+    "kimi_k25": "Kimi_K25ForConditionalGeneration",
 }
 MULTI_TOKEN = ["move up", "move right", "move down", "move left", "stay here"]
 
@@ -131,3 +144,22 @@ def test_qwen2_vl_processor_fallback_counts_image_tokens(frames):
     assert (enc["mm_token_type_ids"] == (enc["input_ids"] == processor.image_token_id)).all()
     with pytest.raises(ValueError, match="2 images but 1"):
         processor(images=list(frames), text=["<image> go up", "go"])
+
+
+def test_kimi_k25_pil_image_processor_patches_like_the_model_expects(frames, tmp_path):
+    """80x80 frames: 10x10 patches of 8 px, row-major, each [3, 8, 8] of the normalised frame; 25 tokens."""
+    _, processor = build_tiny_kimi_k25(hidden=32, layers=1)
+    enc = processor(images=list(frames), text=["<image> go up", "<image> go"])
+    assert "mm_token_type_ids" not in enc  # Kimi_K25Processor does not return them; its generate rejects them
+    assert enc["image_grid_thw"].tolist() == [[1, 10, 10], [1, 10, 10]]
+    assert enc["pixel_values"].shape == (200, 3, 8, 8)
+    assert (enc["input_ids"] == processor.image_token_id).sum(1).tolist() == [25, 25]
+    norm = (frames[1].astype(np.float32) / 255 - 0.5) / 0.5  # IMAGENET_STANDARD mean/std
+    r, c = 3, 7  # patch (row 3, column 7) of the second frame
+    expected = norm[8 * r : 8 * r + 8, 8 * c : 8 * c + 8].transpose(2, 0, 1)
+    np.testing.assert_allclose(enc["pixel_values"][100 + 10 * r + c].numpy(), expected, atol=1e-6)
+    odd = processor.image_processor(images=[frames[0][:70, :50]], return_tensors="pt")  # padded to 80x64
+    assert odd["image_grid_thw"].tolist() == [[1, 10, 8]]
+    processor.save_pretrained(tmp_path)
+    saved = json.loads((tmp_path / "preprocessor_config.json").read_text())
+    assert saved["image_processor_type"] == "Kimi_K25ImageProcessor"  # loads with transformers' own class too

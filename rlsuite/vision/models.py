@@ -634,3 +634,75 @@ def build_tiny_qwen2_vl(
     )
     processor = ImageTextProcessor(image_processor, tokenizer)
     return Qwen2VLForConditionalGeneration(config), processor
+
+
+def build_tiny_kimi_k25(
+    image_size: int = 80, patch_size: int = 8, hidden: int = 64, layers: int = 2
+) -> tuple[Any, Any]:
+    """A tiny ``Kimi_K25ForConditionalGeneration`` and an :class:`~rlsuite.vision.policies.ImageTextProcessor`.
+
+    Kimi-K2.5 is a MoonViT-style vision tower (native-resolution patches, 2D RoPE, 2x2 patch
+    merge) feeding a DeepSeek-V3 text model (multi-head latent attention, mixture of experts).
+    Here: one dense layer then ``layers - 1`` MoE layers of 4 experts (2 per token, plus a shared
+    one). Transformers 5.24's ``Kimi_K25ImageProcessor`` needs torchvision, so the processor is the
+    tokenizer (:func:`build_word_tokenizer` without eos; ``<image>`` is the media pad token) plus
+    :class:`~rlsuite.vision.image_processing.Kimi_K25ImageProcessorPil`: an 80x80 frame is 10x10
+    patches of 8 pixels, merged 2x2 into 25 image tokens.
+    """
+    from transformers import Kimi_K25Config, Kimi_K25ForConditionalGeneration
+
+    from rlsuite.vision.image_processing import Kimi_K25ImageProcessorPil
+    from rlsuite.vision.policies import ImageTextProcessor
+
+    tokenizer = build_word_tokenizer(add_eos=False, max_length=256)
+    heads, vision_hidden = 4, hidden // 2
+    side = image_size // patch_size
+    config = Kimi_K25Config(
+        text_config={
+            "model_type": "deepseek_v3",
+            "vocab_size": len(tokenizer),
+            "hidden_size": hidden,
+            "intermediate_size": 2 * hidden,
+            "moe_intermediate_size": hidden,
+            "num_hidden_layers": layers,
+            "first_k_dense_replace": 1,
+            "n_routed_experts": 4,
+            "num_experts_per_tok": 2,
+            "n_shared_experts": 1,
+            "n_group": 1,
+            "topk_group": 1,
+            "num_attention_heads": heads,
+            "num_key_value_heads": heads,
+            "kv_lora_rank": hidden // 2,
+            "q_lora_rank": hidden // 2,  # as in Kimi-K2.5; also keeps its vision wqkv save rule off q_proj
+            "qk_rope_head_dim": hidden // heads // 2,
+            "qk_nope_head_dim": hidden // heads // 2,
+            "v_head_dim": hidden // heads,
+            "max_position_embeddings": 256,
+            "num_mtp_layers": 0,
+            "bos_token_id": tokenizer.bos_token_id,
+            "eos_token_id": tokenizer.eos_token_id,
+            "pad_token_id": tokenizer.pad_token_id,
+        },
+        vision_config={
+            "patch_size": patch_size,
+            "pos_emb_height": side,
+            "pos_emb_width": side,
+            "num_attention_heads": 2,
+            "num_hidden_layers": 1,
+            "hidden_size": vision_hidden,
+            "intermediate_size": 2 * vision_hidden,
+            "merge_kernel_size": [2, 2],
+            "rope_parameters": {"rope_type": "axial", "rope_theta": 10000.0},
+        },
+        projection_hidden_size=vision_hidden,
+        image_token_id=tokenizer.convert_tokens_to_ids(SPECIAL_TOKENS["image"]),
+        video_token_id=tokenizer.unk_token_id,
+        vision_start_token_id=tokenizer.unk_token_id,
+        vision_end_token_id=tokenizer.unk_token_id,
+    )
+    image_processor = Kimi_K25ImageProcessorPil(
+        patch_size=patch_size, merge_size=2, size={"max_height": side, "max_width": side}
+    )
+    processor = ImageTextProcessor(image_processor, tokenizer, return_mm_token_type_ids=False)
+    return Kimi_K25ForConditionalGeneration(config), processor
