@@ -8,8 +8,10 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import load_file, save_file
 
 import rlsuite.envs  # noqa: F401
+from rlsuite.common.errors import UsageError
 from rlsuite.vision.models import (
     build_tiny_idefics3,
     build_tiny_kimi_k25,
@@ -163,3 +165,91 @@ def test_kimi_k25_pil_image_processor_patches_like_the_model_expects(frames, tmp
     processor.save_pretrained(tmp_path)
     saved = json.loads((tmp_path / "preprocessor_config.json").read_text())
     assert saved["image_processor_type"] == "Kimi_K25ImageProcessor"  # loads with transformers' own class too
+
+
+# A custom VLM in the shape of Kimi-VL's hub folder: model type "kimi_vl" unknown to transformers,
+# config.json's auto_map naming configuration_/modeling_ files beside the weights (Kimi-VL's names
+# AutoConfig, AutoModel and AutoModelForCausalLM, not AutoModelForImageTextToText).
+REMOTE_CONFIG = '''from transformers import LlavaConfig
+
+
+class KimiVLConfig(LlavaConfig):
+    model_type = "kimi_vl"
+'''
+REMOTE_MODELING = '''from transformers import LlavaForConditionalGeneration
+
+from .configuration_kimi_vl import KimiVLConfig
+
+
+class KimiVLForConditionalGeneration(LlavaForConditionalGeneration):
+    config_class = KimiVLConfig
+'''
+
+
+@pytest.fixture
+def remote_code_dir(tmp_path, monkeypatch):
+    import sys
+
+    import transformers.dynamic_module_utils as dynamic
+
+    monkeypatch.setattr(dynamic, "HF_MODULES_CACHE", str(tmp_path / "modules"))  # not ~/.cache
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    folder = tmp_path / "kimi-vl-tiny"
+    torch.manual_seed(0)
+    model, processor = build_tiny_llava(hidden=32, layers=1)
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
+    # Llava saves its legacy "language_model.lm_head" key and renames it on load by model type;
+    # a custom type gets no such rename, so store the weights in the class's own layout.
+    weights = load_file(folder / "model.safetensors")
+    weights["lm_head.weight"] = weights.pop("language_model.lm_head.weight")
+    save_file(weights, folder / "model.safetensors", metadata={"format": "pt"})
+    (folder / "configuration_kimi_vl.py").write_text(REMOTE_CONFIG)
+    (folder / "modeling_kimi_vl.py").write_text(REMOTE_MODELING)
+    config = json.loads((folder / "config.json").read_text())
+    config.update(
+        model_type="kimi_vl",
+        architectures=["KimiVLForConditionalGeneration"],
+        auto_map={
+            "AutoConfig": "configuration_kimi_vl.KimiVLConfig",
+            "AutoModel": "modeling_kimi_vl.KimiVLForConditionalGeneration",
+            "AutoModelForCausalLM": "modeling_kimi_vl.KimiVLForConditionalGeneration",
+        },
+    )
+    (folder / "config.json").write_text(json.dumps(config))
+    return folder, model
+
+
+def test_remote_code_vlm_needs_an_explicit_trust_remote_code(remote_code_dir, frames):
+    folder, reference = remote_code_dir
+    with pytest.raises(UsageError) as err:
+        VLMPolicy.from_pretrained(folder, device="cpu")
+    message = str(err.value)
+    assert "\n" not in message and str(folder) in message and "trust_remote_code=True" in message
+    assert "configuration_kimi_vl.py" in message and "modeling_kimi_vl.py" in message
+    with pytest.raises(UsageError, match="trust_remote_code=True"):
+        VLMYesNoReward.from_pretrained(folder, goal="the agent is on the target", device="cpu")
+
+    policy = VLMPolicy.from_pretrained(folder, trust_remote_code=True, device="cpu")
+    assert type(policy.model).__name__ == "KimiVLForConditionalGeneration"
+    assert type(policy.model).__module__.startswith("transformers_modules.")  # the folder's code, not Llava's
+    assert policy.model.config.model_type == "kimi_vl"
+    dist, value = policy(frames)
+    assert dist.probs.shape == (2, 5) and value.shape == (2,)
+    with torch.no_grad():  # the same weights as the Llava they were saved from
+        enc = policy._encode(list(frames), policy._frames_and_prompts(frames)[1])
+        torch.testing.assert_close(policy.model(**enc).logits, reference(**enc).logits)
+
+
+def test_cli_eval_vlm_runs_remote_code_only_with_the_flag(remote_code_dir, capsys):
+    from rlsuite.cli import main
+
+    folder = str(remote_code_dir[0])
+    assert main(["vision", "eval-vlm", folder, "--device", "cpu"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--trust-remote-code" in err and folder in err
+    args = ["vision", "eval-vlm", folder, "--trust-remote-code", "--episodes", "2", "--size", "3"]
+    assert main([*args, "--device", "cpu"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["model_class"] == "KimiVLForConditionalGeneration"
+    assert 0.0 <= report["success_rate"] <= 1.0

@@ -1,7 +1,7 @@
 """Vision-language models as policies (RL4VLM-style) and as yes/no judges.
 
 :class:`VLMPolicy` wraps any local ``AutoModelForImageTextToText`` + ``AutoProcessor`` folder
-(Llava, Qwen2-VL, Idefics3/SmolVLM, ...). Two modes:
+(Llava, Qwen2-VL, Idefics3/SmolVLM, Kimi-K2.5; Kimi-VL through its remote code). Two modes:
 
 - **scoring**: every action of a fixed vocabulary (``"up"``, ``"right"``, ...) is appended to the
   prompt and scored by the sum of its tokens' log-probs, all frames x all actions in one batched
@@ -10,7 +10,8 @@
   prompt's last hidden state, for PPO.
 - **generation**: ``generate`` then :func:`parse_action` maps the text to an action index.
 
-``trust_remote_code`` is passed to transformers only when the caller sets it (Kimi-VL needs it).
+``trust_remote_code`` is passed to transformers only when the caller sets it (Kimi-VL needs it);
+without it, a folder whose model type needs custom code fails early with one line (:func:`vlm_auto_class`).
 """
 
 from __future__ import annotations
@@ -118,19 +119,25 @@ def _returns_mm_token_type_ids(folder: str | Path) -> bool:
 def load_vlm(
     folder: str | Path, trust_remote_code: bool = False, dtype: str = "auto", device: str = "auto"
 ) -> tuple[Any, Any, torch.device, torch.dtype]:
-    """Load ``AutoModelForImageTextToText`` + ``AutoProcessor`` from a local folder (safetensors)."""
-    from transformers import AutoModelForImageTextToText, AutoProcessor
+    """Load ``AutoModelForImageTextToText`` + ``AutoProcessor`` from a local folder (safetensors).
+
+    A model type transformers does not ship (Kimi-VL) loads only through the custom code its
+    ``config.json`` names in ``auto_map``, and only with ``trust_remote_code=True``; without it this
+    raises a one-line :class:`~rlsuite.common.errors.UsageError` before anything is imported.
+    """
+    from transformers import AutoProcessor
 
     from rlsuite.common.device import select_device
 
     folder = Path(folder)
     if not (folder / "config.json").is_file():
         raise FileNotFoundError(f"{folder}: no config.json (not a saved model folder)")
+    auto_class = vlm_auto_class(folder, trust_remote_code)
     dev = select_device(device)
     if dtype == "auto":
         dtype = "bfloat16" if dev.type == "cuda" and torch.cuda.is_bf16_supported() else "float32"
     torch_dtype = getattr(torch, dtype)
-    model = AutoModelForImageTextToText.from_pretrained(
+    model = auto_class.from_pretrained(
         folder, trust_remote_code=trust_remote_code, dtype=torch_dtype, use_safetensors=True
     )
     try:
@@ -144,6 +151,49 @@ def load_vlm(
         except (ImportError, ValueError) as again:
             raise ImportError(f"{folder}: {err} (and no PIL image processor: {again})") from err
     return model.to(dev), processor, dev, torch_dtype
+
+
+# Auto classes a custom VLM's ``auto_map`` may name for its generative model, most specific first
+# (Kimi-VL's names AutoModel and AutoModelForCausalLM only).
+REMOTE_VLM_AUTO_CLASSES = ("AutoModelForImageTextToText", "AutoModelForCausalLM", "AutoModel")
+
+
+def vlm_auto_class(folder: str | Path, trust_remote_code: bool = False) -> Any:
+    """The transformers auto class that loads the VLM in ``folder``, checking remote code first.
+
+    Native model types load with ``AutoModelForImageTextToText``. Any other type needs the custom
+    code its ``config.json`` names in ``auto_map``: refused (``UsageError``, one line naming the
+    folder and the files) unless ``trust_remote_code``; then the first of
+    :data:`REMOTE_VLM_AUTO_CLASSES` that ``auto_map`` names.
+    """
+    import transformers
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
+
+    from rlsuite.common.errors import UsageError
+
+    try:
+        config = json.loads((Path(folder) / "config.json").read_text())
+    except (OSError, ValueError) as err:
+        raise UsageError(f"{folder}: cannot read config.json ({err})") from err
+    model_type, auto_map = config.get("model_type"), config.get("auto_map") or {}
+    if model_type in CONFIG_MAPPING_NAMES:
+        return transformers.AutoModelForImageTextToText
+    if not auto_map:
+        raise UsageError(
+            f"{folder}: model type {model_type!r} is not in transformers {transformers.__version__} "
+            "and config.json names no custom code (auto_map)"
+        )
+    refs = [r for v in auto_map.values() for r in ([v] if isinstance(v, str) else v) if r]
+    files = ", ".join(sorted({r.split("--")[-1].split(".")[0] + ".py" for r in refs}))
+    if not trust_remote_code:
+        raise UsageError(
+            f"{folder}: model type {model_type!r} runs custom code from the folder ({files}); "
+            "pass trust_remote_code=True (CLI: --trust-remote-code) if you trust that code"
+        )
+    for name in REMOTE_VLM_AUTO_CLASSES:
+        if name in auto_map:
+            return getattr(transformers, name)
+    raise UsageError(f"{folder}: auto_map names none of {', '.join(REMOTE_VLM_AUTO_CLASSES)}")
 
 
 class VLMPolicy(nn.Module):
