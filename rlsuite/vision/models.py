@@ -706,3 +706,96 @@ def build_tiny_kimi_k25(
     )
     processor = ImageTextProcessor(image_processor, tokenizer, return_mm_token_type_ids=False)
     return Kimi_K25ForConditionalGeneration(config), processor
+
+
+def build_bert_word_tokenizer(words: tuple[str, ...] = WORDS, max_length: int = 64) -> Any:
+    """A word-level, BERT-numbered ``PreTrainedTokenizerFast`` built locally (no download).
+
+    Grounding DINO's text encoder is BERT and its model hard-codes bert-base-uncased's ids of
+    ``[CLS]`` (101), ``[SEP]`` (102), ``.`` (1012) and ``?`` (1029) to split a prompt such as
+    ``"agent. target."`` into phrases, so those tokens sit at those ids here (``[PAD]`` 0, ``[UNK]``
+    100, ``words`` after ``[SEP]``, unused fillers elsewhere: 1030 ids). Encodings are
+    ``[CLS] ... [SEP]``, lower-cased, split on whitespace and punctuation.
+    """
+    from tokenizers import Tokenizer, normalizers, pre_tokenizers, processors
+    from tokenizers.models import WordLevel
+    from transformers import PreTrainedTokenizerFast
+
+    fixed = {"[PAD]": 0, "[UNK]": 100, "[CLS]": 101, "[SEP]": 102, ".": 1012, "?": 1029}
+    free = (i for i in range(1030) if i not in fixed.values())
+    vocab = dict(fixed)
+    for w in dict.fromkeys(words):
+        if w not in vocab:
+            vocab[w] = next(free)
+    for i in free:
+        vocab[f"[unused{i}]"] = i
+    tok = Tokenizer(WordLevel(vocab, unk_token="[UNK]"))
+    tok.normalizer = normalizers.Lowercase()
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]", special_tokens=[("[CLS]", 101), ("[SEP]", 102)]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        pad_token="[PAD]",
+        unk_token="[UNK]",
+        model_max_length=max_length,
+    )
+
+
+def build_tiny_grounding_dino(
+    folder: str | Path, d_model: int = 32, num_queries: int = 8, frame_px: int = 80, mm: bool = False
+) -> Path:
+    """Save a tiny, untrained Grounding DINO (or MM-Grounding-DINO with ``mm``) and its processor to ``folder``.
+
+    Open-vocabulary: the classes are the text queries. A ResNet backbone from config (no timm),
+    a 1-layer BERT text encoder over :func:`build_bert_word_tokenizer`, 2 decoder layers (one
+    does not run), and ``GroundingDinoProcessor`` with its PIL image processor.
+    """
+    from transformers import BertConfig, GroundingDinoProcessor, ResNetConfig
+    from transformers.models.grounding_dino.image_processing_pil_grounding_dino import (
+        GroundingDinoImageProcessorPil,
+    )
+
+    if mm:
+        from transformers import MMGroundingDinoConfig as Config
+        from transformers import MMGroundingDinoForObjectDetection as Model
+    else:
+        from transformers import GroundingDinoConfig as Config
+        from transformers import GroundingDinoForObjectDetection as Model
+
+    tokenizer = build_bert_word_tokenizer()
+    backbone = ResNetConfig(
+        embedding_size=8, hidden_sizes=[8, 16], depths=[1, 1], layer_type="basic", out_features=["stage1", "stage2"]
+    )
+    text = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=d_model,
+        intermediate_size=2 * d_model,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        max_position_embeddings=64,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    config = Config(
+        backbone_config=backbone,
+        text_config=text,
+        d_model=d_model,
+        num_queries=num_queries,
+        num_feature_levels=2,
+        encoder_layers=1,
+        decoder_layers=2,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=2 * d_model,
+        decoder_ffn_dim=2 * d_model,
+        encoder_n_points=2,
+        decoder_n_points=2,
+        max_text_len=32,
+    )
+    Model(config).save_pretrained(folder)
+    image_processor = GroundingDinoImageProcessorPil(size={"shortest_edge": frame_px, "longest_edge": frame_px})
+    GroundingDinoProcessor(image_processor=image_processor, tokenizer=tokenizer).save_pretrained(folder)
+    return Path(folder)
