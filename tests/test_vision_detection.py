@@ -248,3 +248,98 @@ def test_open_vocabulary_detector_end_to_end(tmp_path):
     assert set(np.unique(dets[0].labels)) <= {0, 1}
     r = model.rewards(np.stack([obs]), DetectionTarget(present=["agent", "target"]), "presence")
     assert r.shape == (1,) and 0.0 <= r[0] <= 1.0
+
+
+# ----------------------------------------------------------------------------- Grounding DINO
+GD_QUERIES = ["agent", "target", "forbidden"]
+
+
+@pytest.fixture(scope="module", params=[False, True], ids=["grounding-dino", "mm-grounding-dino"])
+def grounding_dino_dir(request, tmp_path_factory):
+    from rlsuite.vision.models import build_tiny_grounding_dino
+
+    torch.manual_seed(0)
+    return build_tiny_grounding_dino(tmp_path_factory.mktemp("gdino"), mm=request.param)
+
+
+def test_grounding_dino_end_to_end(grounding_dino_dir):
+    """Tiny (MM-)Grounding DINO from configs: queries are the classes, boxes are labelled by best phrase."""
+    from rlsuite.vision.rewards import grounding_class_scores
+
+    model = DetectionRewardModel.from_pretrained(grounding_dino_dir, threshold=0.0, device="cpu", queries=GD_QUERIES)
+    assert model.open_vocabulary and model.grounding and model.class_names == GD_QUERIES
+    assert type(model.model).__name__.endswith("GroundingDinoForObjectDetection")
+    env = gym.make("rlsuite/PixelGridWorld-v0")
+    obs, _ = env.reset(seed=0)
+    obs2, *_ = env.step(1)
+    frames = np.stack([obs, obs2])
+    dets = model.detect(frames)
+    assert len(dets) == 2 and all(len(d.boxes) == 8 for d in dets)  # threshold 0: every decoder query
+    again = model.detect(frames)
+    one = model.detect(frames[1])
+    for a, b in zip(dets, again, strict=True):  # deterministic
+        np.testing.assert_array_equal(a.labels, b.labels)
+        np.testing.assert_allclose(a.boxes, b.boxes)
+    np.testing.assert_allclose(one[0].scores, dets[1].scores, atol=1e-5)  # batch of 2 == frame alone
+    # The labels and scores are the best phrase's mean token probability, from the model's own logits.
+    inputs = model.processor(text=[GD_QUERIES] * 2, images=list(frames), return_tensors="pt", padding=True)
+    with torch.no_grad():
+        out = model.model(**inputs)
+    best, label = grounding_class_scores(out.logits, inputs["input_ids"], GD_QUERIES).max(-1)
+    np.testing.assert_array_equal(dets[0].labels, label[0].numpy())
+    np.testing.assert_allclose(dets[0].scores, best[0].numpy(), atol=1e-6)
+    b = dets[0].boxes  # corners of sigmoid (cx, cy, w, h) in pixels: within [-0.5, 1.5] x 80
+    assert (b[:, 2:] >= b[:, :2]).all() and (b >= -40).all() and (b <= 120).all()
+    for kind, target in [
+        ("presence", DetectionTarget(present=["agent", "target"])),
+        ("count", DetectionTarget(counts={"agent": 1})),
+        ("iou", DetectionTarget(boxes=[("agent", [0, 0, 16, 16])])),
+    ]:
+        r = model.rewards(frames, target, kind)
+        assert r.shape == (2,) and ((r >= 0) & (r <= 1)).all()
+    with pytest.raises(ValueError, match="names class 'cat'"):
+        model.rewards(frames, DetectionTarget(present=["cat"]), "presence")
+    strict = DetectionRewardModel.from_pretrained(grounding_dino_dir, threshold=1.0, device="cpu", queries=GD_QUERIES)
+    assert all(len(d.boxes) == 0 for d in strict.detect(frames))  # sigmoid scores never exceed 1
+    with pytest.raises(ValueError, match=r"without '\.'"):
+        DetectionRewardModel.from_pretrained(grounding_dino_dir, device="cpu", queries=["agent. target"])
+
+
+def test_grounding_dino_phrases_map_to_query_classes(grounding_dino_dir):
+    """Synthetic token logits: each box lights one phrase's tokens; its class is that query, which is
+    also the text label transformers' own post-processing decodes for it."""
+    import warnings
+    from types import SimpleNamespace
+
+    from rlsuite.vision.rewards import grounding_class_scores
+
+    queries = ["blue square", "agent", "target"]
+    model = DetectionRewardModel.from_pretrained(grounding_dino_dir, threshold=0.5, device="cpu", queries=queries)
+    frame = np.zeros((80, 80, 3), np.uint8)
+    ids = model.processor(text=[queries], images=[frame], return_tensors="pt")["input_ids"]
+    tok = model.processor.tokenizer
+    assert tok.decode(ids[0]) == "[CLS] blue square . agent . target . [SEP]"
+    phrase_tokens = {"blue square": [1, 2], "agent": [4], "target": [6]}  # positions in the prompt
+    lit = ["target", "blue square", "agent", None]  # box 3 lights nothing
+    logits = torch.full((1, 4, 32), -10.0)
+    logits[:, :, ids.shape[1] :] = float("-inf")  # past the prompt, as the model masks it
+    for box, phrase in enumerate(lit):
+        if phrase is not None:
+            logits[0, box, phrase_tokens[phrase]] = 10.0
+    boxes = torch.tensor([[[0.5, 0.5, 0.2, 0.2], [0.1, 0.1, 0.2, 0.2], [0.25, 0.75, 0.5, 0.5], [0.5, 0.5, 1, 1]]])
+    scores = grounding_class_scores(logits, ids, queries)
+    assert scores.shape == (1, 4, 3)
+    assert scores[0, :3].argmax(-1).tolist() == [2, 0, 1]
+    outputs = SimpleNamespace(logits=logits, pred_boxes=boxes)
+    (result,) = model._grounded_results(outputs, ids, [(80, 80)])
+    assert result["labels"].tolist() == [2, 0, 1]  # the unlit box is below the threshold
+    torch.testing.assert_close(result["boxes"][2], torch.tensor([0.0, 40.0, 40.0, 80.0]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        (hf,) = model.processor.post_process_grounded_object_detection(
+            outputs, input_ids=ids, threshold=0.5, text_threshold=0.5, target_sizes=[(80, 80)]
+        )
+    assert hf["text_labels"] == [queries[i] for i in result["labels"].tolist()]
+    torch.testing.assert_close(hf["boxes"], result["boxes"])
+    with pytest.raises(ValueError, match="splits into 3 phrases for 2 queries"):
+        grounding_class_scores(logits, ids, queries[:2])

@@ -2,20 +2,35 @@
 
 from __future__ import annotations
 
+import json
+
 import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import load_file, save_file
 
 import rlsuite.envs  # noqa: F401
-from rlsuite.vision.models import build_tiny_idefics3, build_tiny_llava, build_tiny_qwen2_vl
+from rlsuite.common.errors import UsageError
+from rlsuite.vision.models import (
+    build_tiny_idefics3,
+    build_tiny_kimi_k25,
+    build_tiny_llava,
+    build_tiny_qwen2_vl,
+)
 from rlsuite.vision.policies import GOAL_PROMPT, VLMPolicy, VLMYesNoReward, parse_action
 
-BUILDERS = {"llava": build_tiny_llava, "idefics3": build_tiny_idefics3, "qwen2_vl": build_tiny_qwen2_vl}
+BUILDERS = {
+    "llava": build_tiny_llava,
+    "idefics3": build_tiny_idefics3,
+    "qwen2_vl": build_tiny_qwen2_vl,
+    "kimi_k25": build_tiny_kimi_k25,
+}
 MODEL_CLASSES = {
     "llava": "LlavaForConditionalGeneration",
     "idefics3": "Idefics3ForConditionalGeneration",
     "qwen2_vl": "Qwen2VLForConditionalGeneration",
+    "kimi_k25": "Kimi_K25ForConditionalGeneration",
 }
 MULTI_TOKEN = ["move up", "move right", "move down", "move left", "stay here"]
 
@@ -131,3 +146,110 @@ def test_qwen2_vl_processor_fallback_counts_image_tokens(frames):
     assert (enc["mm_token_type_ids"] == (enc["input_ids"] == processor.image_token_id)).all()
     with pytest.raises(ValueError, match="2 images but 1"):
         processor(images=list(frames), text=["<image> go up", "go"])
+
+
+def test_kimi_k25_pil_image_processor_patches_like_the_model_expects(frames, tmp_path):
+    """80x80 frames: 10x10 patches of 8 px, row-major, each [3, 8, 8] of the normalised frame; 25 tokens."""
+    _, processor = build_tiny_kimi_k25(hidden=32, layers=1)
+    enc = processor(images=list(frames), text=["<image> go up", "<image> go"])
+    assert "mm_token_type_ids" not in enc  # Kimi_K25Processor does not return them; its generate rejects them
+    assert enc["image_grid_thw"].tolist() == [[1, 10, 10], [1, 10, 10]]
+    assert enc["pixel_values"].shape == (200, 3, 8, 8)
+    assert (enc["input_ids"] == processor.image_token_id).sum(1).tolist() == [25, 25]
+    norm = (frames[1].astype(np.float32) / 255 - 0.5) / 0.5  # IMAGENET_STANDARD mean/std
+    r, c = 3, 7  # patch (row 3, column 7) of the second frame
+    expected = norm[8 * r : 8 * r + 8, 8 * c : 8 * c + 8].transpose(2, 0, 1)
+    np.testing.assert_allclose(enc["pixel_values"][100 + 10 * r + c].numpy(), expected, atol=1e-6)
+    odd = processor.image_processor(images=[frames[0][:70, :50]], return_tensors="pt")  # padded to 80x64
+    assert odd["image_grid_thw"].tolist() == [[1, 10, 8]]
+    processor.save_pretrained(tmp_path)
+    saved = json.loads((tmp_path / "preprocessor_config.json").read_text())
+    assert saved["image_processor_type"] == "Kimi_K25ImageProcessor"  # loads with transformers' own class too
+
+
+# A custom VLM in the shape of Kimi-VL's hub folder: model type "kimi_vl" unknown to transformers,
+# config.json's auto_map naming configuration_/modeling_ files beside the weights (Kimi-VL's names
+# AutoConfig, AutoModel and AutoModelForCausalLM, not AutoModelForImageTextToText).
+REMOTE_CONFIG = '''from transformers import LlavaConfig
+
+
+class KimiVLConfig(LlavaConfig):
+    model_type = "kimi_vl"
+'''
+REMOTE_MODELING = '''from transformers import LlavaForConditionalGeneration
+
+from .configuration_kimi_vl import KimiVLConfig
+
+
+class KimiVLForConditionalGeneration(LlavaForConditionalGeneration):
+    config_class = KimiVLConfig
+'''
+
+
+@pytest.fixture
+def remote_code_dir(tmp_path, monkeypatch):
+    import sys
+
+    import transformers.dynamic_module_utils as dynamic
+
+    monkeypatch.setattr(dynamic, "HF_MODULES_CACHE", str(tmp_path / "modules"))  # not ~/.cache
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    folder = tmp_path / "kimi-vl-tiny"
+    torch.manual_seed(0)
+    model, processor = build_tiny_llava(hidden=32, layers=1)
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
+    # Llava saves its legacy "language_model.lm_head" key and renames it on load by model type;
+    # a custom type gets no such rename, so store the weights in the class's own layout.
+    weights = load_file(folder / "model.safetensors")
+    weights["lm_head.weight"] = weights.pop("language_model.lm_head.weight")
+    save_file(weights, folder / "model.safetensors", metadata={"format": "pt"})
+    (folder / "configuration_kimi_vl.py").write_text(REMOTE_CONFIG)
+    (folder / "modeling_kimi_vl.py").write_text(REMOTE_MODELING)
+    config = json.loads((folder / "config.json").read_text())
+    config.update(
+        model_type="kimi_vl",
+        architectures=["KimiVLForConditionalGeneration"],
+        auto_map={
+            "AutoConfig": "configuration_kimi_vl.KimiVLConfig",
+            "AutoModel": "modeling_kimi_vl.KimiVLForConditionalGeneration",
+            "AutoModelForCausalLM": "modeling_kimi_vl.KimiVLForConditionalGeneration",
+        },
+    )
+    (folder / "config.json").write_text(json.dumps(config))
+    return folder, model
+
+
+def test_remote_code_vlm_needs_an_explicit_trust_remote_code(remote_code_dir, frames):
+    folder, reference = remote_code_dir
+    with pytest.raises(UsageError) as err:
+        VLMPolicy.from_pretrained(folder, device="cpu")
+    message = str(err.value)
+    assert "\n" not in message and str(folder) in message and "trust_remote_code=True" in message
+    assert "configuration_kimi_vl.py" in message and "modeling_kimi_vl.py" in message
+    with pytest.raises(UsageError, match="trust_remote_code=True"):
+        VLMYesNoReward.from_pretrained(folder, goal="the agent is on the target", device="cpu")
+
+    policy = VLMPolicy.from_pretrained(folder, trust_remote_code=True, device="cpu")
+    assert type(policy.model).__name__ == "KimiVLForConditionalGeneration"
+    assert type(policy.model).__module__.startswith("transformers_modules.")  # the folder's code, not Llava's
+    assert policy.model.config.model_type == "kimi_vl"
+    dist, value = policy(frames)
+    assert dist.probs.shape == (2, 5) and value.shape == (2,)
+    with torch.no_grad():  # the same weights as the Llava they were saved from
+        enc = policy._encode(list(frames), policy._frames_and_prompts(frames)[1])
+        torch.testing.assert_close(policy.model(**enc).logits, reference(**enc).logits)
+
+
+def test_cli_eval_vlm_runs_remote_code_only_with_the_flag(remote_code_dir, capsys):
+    from rlsuite.cli import main
+
+    folder = str(remote_code_dir[0])
+    assert main(["vision", "eval-vlm", folder, "--device", "cpu"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--trust-remote-code" in err and folder in err
+    args = ["vision", "eval-vlm", folder, "--trust-remote-code", "--episodes", "2", "--size", "3"]
+    assert main([*args, "--device", "cpu"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["model_class"] == "KimiVLForConditionalGeneration"
+    assert 0.0 <= report["success_rate"] <= 1.0

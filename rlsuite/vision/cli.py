@@ -40,6 +40,21 @@ def add_subcommands(subparsers: Any) -> None:
     v.add_argument("--ppo-updates", type=int, default=None, help="PPO updates")
     v.add_argument("--device", default="auto", help="auto, cpu or cuda")
     v.set_defaults(func=_train_vlm_policy)
+    e = sub.add_parser(
+        "eval-vlm",
+        help="load a local VLM folder as a VLMPolicy (action-word scoring) and report its success "
+        "rate on held-out random pixel grid worlds",
+    )
+    e.add_argument("model", help="local AutoModelForImageTextToText + AutoProcessor folder")
+    e.add_argument(
+        "--trust-remote-code",
+        action="store_true",
+        help="run the custom code the folder's config.json names (Kimi-VL); only for code you trust",
+    )
+    e.add_argument("--episodes", type=int, default=50, help="held-out layouts")
+    e.add_argument("--size", type=int, default=4, help="grid side of the layouts")
+    e.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    e.set_defaults(func=_eval_vlm)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 
@@ -94,4 +109,23 @@ def _train_vlm_policy(args: argparse.Namespace) -> int:
             {k: report[k] for k in ("success_untrained", "success_after_bc", "success_after_ppo")}, indent=2
         )
     )
+    return 0
+
+
+def _eval_vlm(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from rlsuite.common.errors import UsageError
+    from rlsuite.vision.finetune import VLMTrainConfig, success_rate
+    from rlsuite.vision.policies import VLMPolicy
+
+    _positive("--episodes", args.episodes)
+    _positive("--size", args.size)
+    if not (Path(args.model) / "config.json").is_file():
+        raise UsageError(f"{args.model}: no config.json (not a saved model folder)")
+    policy = VLMPolicy.from_pretrained(args.model, trust_remote_code=args.trust_remote_code, device=args.device)
+    config = VLMTrainConfig(size=args.size, eval_episodes=args.episodes, device=args.device)
+    report = {"model": str(args.model), "model_class": type(policy.model).__name__}
+    report["success_rate"] = success_rate(policy, config)
+    print(json.dumps(report, indent=2))
     return 0

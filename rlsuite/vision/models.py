@@ -634,3 +634,168 @@ def build_tiny_qwen2_vl(
     )
     processor = ImageTextProcessor(image_processor, tokenizer)
     return Qwen2VLForConditionalGeneration(config), processor
+
+
+def build_tiny_kimi_k25(
+    image_size: int = 80, patch_size: int = 8, hidden: int = 64, layers: int = 2
+) -> tuple[Any, Any]:
+    """A tiny ``Kimi_K25ForConditionalGeneration`` and an :class:`~rlsuite.vision.policies.ImageTextProcessor`.
+
+    Kimi-K2.5 is a MoonViT-style vision tower (native-resolution patches, 2D RoPE, 2x2 patch
+    merge) feeding a DeepSeek-V3 text model (multi-head latent attention, mixture of experts).
+    Here: one dense layer then ``layers - 1`` MoE layers of 4 experts (2 per token, plus a shared
+    one). Transformers 5.24's ``Kimi_K25ImageProcessor`` needs torchvision, so the processor is the
+    tokenizer (:func:`build_word_tokenizer` without eos; ``<image>`` is the media pad token) plus
+    :class:`~rlsuite.vision.image_processing.Kimi_K25ImageProcessorPil`: an 80x80 frame is 10x10
+    patches of 8 pixels, merged 2x2 into 25 image tokens.
+    """
+    from transformers import Kimi_K25Config, Kimi_K25ForConditionalGeneration
+
+    from rlsuite.vision.image_processing import Kimi_K25ImageProcessorPil
+    from rlsuite.vision.policies import ImageTextProcessor
+
+    tokenizer = build_word_tokenizer(add_eos=False, max_length=256)
+    heads, vision_hidden = 4, hidden // 2
+    side = image_size // patch_size
+    config = Kimi_K25Config(
+        text_config={
+            "model_type": "deepseek_v3",
+            "vocab_size": len(tokenizer),
+            "hidden_size": hidden,
+            "intermediate_size": 2 * hidden,
+            "moe_intermediate_size": hidden,
+            "num_hidden_layers": layers,
+            "first_k_dense_replace": 1,
+            "n_routed_experts": 4,
+            "num_experts_per_tok": 2,
+            "n_shared_experts": 1,
+            "n_group": 1,
+            "topk_group": 1,
+            "num_attention_heads": heads,
+            "num_key_value_heads": heads,
+            "kv_lora_rank": hidden // 2,
+            "q_lora_rank": hidden // 2,  # as in Kimi-K2.5; also keeps its vision wqkv save rule off q_proj
+            "qk_rope_head_dim": hidden // heads // 2,
+            "qk_nope_head_dim": hidden // heads // 2,
+            "v_head_dim": hidden // heads,
+            "max_position_embeddings": 256,
+            "num_mtp_layers": 0,
+            "bos_token_id": tokenizer.bos_token_id,
+            "eos_token_id": tokenizer.eos_token_id,
+            "pad_token_id": tokenizer.pad_token_id,
+        },
+        vision_config={
+            "patch_size": patch_size,
+            "pos_emb_height": side,
+            "pos_emb_width": side,
+            "num_attention_heads": 2,
+            "num_hidden_layers": 1,
+            "hidden_size": vision_hidden,
+            "intermediate_size": 2 * vision_hidden,
+            "merge_kernel_size": [2, 2],
+            "rope_parameters": {"rope_type": "axial", "rope_theta": 10000.0},
+        },
+        projection_hidden_size=vision_hidden,
+        image_token_id=tokenizer.convert_tokens_to_ids(SPECIAL_TOKENS["image"]),
+        video_token_id=tokenizer.unk_token_id,
+        vision_start_token_id=tokenizer.unk_token_id,
+        vision_end_token_id=tokenizer.unk_token_id,
+    )
+    image_processor = Kimi_K25ImageProcessorPil(
+        patch_size=patch_size, merge_size=2, size={"max_height": side, "max_width": side}
+    )
+    processor = ImageTextProcessor(image_processor, tokenizer, return_mm_token_type_ids=False)
+    return Kimi_K25ForConditionalGeneration(config), processor
+
+
+def build_bert_word_tokenizer(words: tuple[str, ...] = WORDS, max_length: int = 64) -> Any:
+    """A word-level, BERT-numbered ``PreTrainedTokenizerFast`` built locally (no download).
+
+    Grounding DINO's text encoder is BERT and its model hard-codes bert-base-uncased's ids of
+    ``[CLS]`` (101), ``[SEP]`` (102), ``.`` (1012) and ``?`` (1029) to split a prompt such as
+    ``"agent. target."`` into phrases, so those tokens sit at those ids here (``[PAD]`` 0, ``[UNK]``
+    100, ``words`` after ``[SEP]``, unused fillers elsewhere: 1030 ids). Encodings are
+    ``[CLS] ... [SEP]``, lower-cased, split on whitespace and punctuation.
+    """
+    from tokenizers import Tokenizer, normalizers, pre_tokenizers, processors
+    from tokenizers.models import WordLevel
+    from transformers import PreTrainedTokenizerFast
+
+    fixed = {"[PAD]": 0, "[UNK]": 100, "[CLS]": 101, "[SEP]": 102, ".": 1012, "?": 1029}
+    free = (i for i in range(1030) if i not in fixed.values())
+    vocab = dict(fixed)
+    for w in dict.fromkeys(words):
+        if w not in vocab:
+            vocab[w] = next(free)
+    for i in free:
+        vocab[f"[unused{i}]"] = i
+    tok = Tokenizer(WordLevel(vocab, unk_token="[UNK]"))
+    tok.normalizer = normalizers.Lowercase()
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]", special_tokens=[("[CLS]", 101), ("[SEP]", 102)]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        pad_token="[PAD]",
+        unk_token="[UNK]",
+        model_max_length=max_length,
+    )
+
+
+def build_tiny_grounding_dino(
+    folder: str | Path, d_model: int = 32, num_queries: int = 8, frame_px: int = 80, mm: bool = False
+) -> Path:
+    """Save a tiny, untrained Grounding DINO (or MM-Grounding-DINO with ``mm``) and its processor to ``folder``.
+
+    Open-vocabulary: the classes are the text queries. A ResNet backbone from config (no timm),
+    a 1-layer BERT text encoder over :func:`build_bert_word_tokenizer`, 2 decoder layers (one
+    does not run), and ``GroundingDinoProcessor`` with its PIL image processor.
+    """
+    from transformers import BertConfig, GroundingDinoProcessor, ResNetConfig
+    from transformers.models.grounding_dino.image_processing_pil_grounding_dino import (
+        GroundingDinoImageProcessorPil,
+    )
+
+    if mm:
+        from transformers import MMGroundingDinoConfig as Config
+        from transformers import MMGroundingDinoForObjectDetection as Model
+    else:
+        from transformers import GroundingDinoConfig as Config
+        from transformers import GroundingDinoForObjectDetection as Model
+
+    tokenizer = build_bert_word_tokenizer()
+    backbone = ResNetConfig(
+        embedding_size=8, hidden_sizes=[8, 16], depths=[1, 1], layer_type="basic", out_features=["stage1", "stage2"]
+    )
+    text = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=d_model,
+        intermediate_size=2 * d_model,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        max_position_embeddings=64,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    config = Config(
+        backbone_config=backbone,
+        text_config=text,
+        d_model=d_model,
+        num_queries=num_queries,
+        num_feature_levels=2,
+        encoder_layers=1,
+        decoder_layers=2,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=2 * d_model,
+        decoder_ffn_dim=2 * d_model,
+        encoder_n_points=2,
+        decoder_n_points=2,
+        max_text_len=32,
+    )
+    Model(config).save_pretrained(folder)
+    image_processor = GroundingDinoImageProcessorPil(size={"shortest_edge": frame_px, "longest_edge": frame_px})
+    GroundingDinoProcessor(image_processor=image_processor, tokenizer=tokenizer).save_pretrained(folder)
+    return Path(folder)

@@ -1,7 +1,7 @@
 """Vision-language models as policies (RL4VLM-style) and as yes/no judges.
 
 :class:`VLMPolicy` wraps any local ``AutoModelForImageTextToText`` + ``AutoProcessor`` folder
-(Llava, Qwen2-VL, Idefics3/SmolVLM, ...). Two modes:
+(Llava, Qwen2-VL, Idefics3/SmolVLM, Kimi-K2.5; Kimi-VL through its remote code). Two modes:
 
 - **scoring**: every action of a fixed vocabulary (``"up"``, ``"right"``, ...) is appended to the
   prompt and scored by the sum of its tokens' log-probs, all frames x all actions in one batched
@@ -10,11 +10,13 @@
   prompt's last hidden state, for PPO.
 - **generation**: ``generate`` then :func:`parse_action` maps the text to an action index.
 
-``trust_remote_code`` is passed to transformers only when the caller sets it (Kimi-VL needs it).
+``trust_remote_code`` is passed to transformers only when the caller sets it (Kimi-VL needs it);
+without it, a folder whose model type needs custom code fails early with one line (:func:`vlm_auto_class`).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,26 +43,43 @@ def parse_action(text: str, actions: Sequence[str] = ACTION_NAMES) -> int | None
 class ImageTextProcessor:
     """Tokenizer + image processor for VLMs whose own processor cannot load here.
 
-    Transformers 5.24's ``Qwen2VLProcessor`` needs a video processor, which needs torchvision;
-    this does its image half: each image token of a prompt becomes one token per merged patch
-    (``image_grid_thw.prod() // merge_size**2``), and ``mm_token_type_ids`` marks them (1) for
-    multimodal RoPE. Call it like a transformers processor (``images=``, ``text=``).
+    Transformers 5.24's ``Qwen2VLProcessor`` and ``Kimi_K25Processor`` need a video processor (and
+    Kimi-K2.5 an image processor) that needs torchvision; this does their image half: each image
+    token of a prompt becomes one token per merged patch (``image_grid_thw.prod() // merge_size**2``),
+    and ``mm_token_type_ids`` marks them (1) for Qwen's multimodal RoPE. Call it like a
+    transformers processor (``images=``, ``text=``).
 
     Args:
-        image_processor: an image processor that returns ``image_grid_thw`` (``Qwen2VLImageProcessorPil``).
+        image_processor: an image processor that returns ``image_grid_thw`` and has ``merge_size``
+            (``Qwen2VLImageProcessorPil``, :class:`~rlsuite.vision.image_processing.Kimi_K25ImageProcessorPil`).
         tokenizer: the tokenizer; its ``image_token`` (else Qwen's ``"<|image_pad|>"``) marks the image in prompts.
+        return_mm_token_type_ids: add ``mm_token_type_ids`` (Qwen-VL models take them, Kimi-K2.5's
+            ``generate`` rejects them); like the model's own processor class's attribute of that name.
     """
 
-    def __init__(self, image_processor: Any, tokenizer: Any) -> None:
+    def __init__(self, image_processor: Any, tokenizer: Any, return_mm_token_type_ids: bool = True) -> None:
         self.image_processor, self.tokenizer = image_processor, tokenizer
+        self.return_mm_token_type_ids = return_mm_token_type_ids
         self.image_token = getattr(tokenizer, "image_token", None) or "<|image_pad|>"
         self.image_token_id = tokenizer.convert_tokens_to_ids(self.image_token)
 
     @classmethod
     def from_pretrained(cls, folder: str | Path) -> ImageTextProcessor:
+        """The folder's tokenizer and PIL image processor (rlsuite's port where transformers has none)."""
         from transformers import AutoImageProcessor, AutoTokenizer
 
-        return cls(AutoImageProcessor.from_pretrained(folder, backend="pil"), AutoTokenizer.from_pretrained(folder))
+        try:
+            image_processor = AutoImageProcessor.from_pretrained(folder, backend="pil")
+        except (ImportError, ValueError):
+            from rlsuite.vision.image_processing import PIL_PORTS
+
+            kind = json.loads((Path(folder) / "preprocessor_config.json").read_text()).get("image_processor_type")
+            if kind not in PIL_PORTS:
+                raise
+            image_processor = PIL_PORTS[kind].from_pretrained(folder)
+        if not hasattr(image_processor, "merge_size"):
+            raise ValueError(f"{folder}: image processor {type(image_processor).__name__} has no merge_size")
+        return cls(image_processor, AutoTokenizer.from_pretrained(folder), _returns_mm_token_type_ids(folder))
 
     def save_pretrained(self, folder: str | Path) -> None:
         self.image_processor.save_pretrained(folder)
@@ -80,37 +99,101 @@ class ImageTextProcessor:
             parts = t.split(self.image_token)
             expanded.append(parts[0] + "".join(self.image_token * next(counts) + p for p in parts[1:]))
         text_inputs = self.tokenizer(expanded, return_tensors=return_tensors, padding=padding)
-        mm_types = (text_inputs["input_ids"] == self.image_token_id).long()
-        return {**text_inputs, **image_inputs, "mm_token_type_ids": mm_types}
+        out = {**text_inputs, **image_inputs}
+        if self.return_mm_token_type_ids:
+            out["mm_token_type_ids"] = (text_inputs["input_ids"] == self.image_token_id).long()
+        return out
+
+
+def _returns_mm_token_type_ids(folder: str | Path) -> bool:
+    """Whether the processor class transformers maps the folder's ``model_type`` to returns ``mm_token_type_ids``
+    (True when the type has no processor class there: extra inputs are safer than missing M-RoPE ids)."""
+    from transformers.models.auto.processing_auto import PROCESSOR_MAPPING_NAMES, processor_class_from_name
+
+    model_type = json.loads((Path(folder) / "config.json").read_text()).get("model_type")
+    name = PROCESSOR_MAPPING_NAMES.get(model_type)
+    processor_class = processor_class_from_name(name) if name else None
+    return bool(getattr(processor_class, "return_mm_token_type_ids", True))
 
 
 def load_vlm(
     folder: str | Path, trust_remote_code: bool = False, dtype: str = "auto", device: str = "auto"
 ) -> tuple[Any, Any, torch.device, torch.dtype]:
-    """Load ``AutoModelForImageTextToText`` + ``AutoProcessor`` from a local folder (safetensors)."""
-    from transformers import AutoModelForImageTextToText, AutoProcessor
+    """Load ``AutoModelForImageTextToText`` + ``AutoProcessor`` from a local folder (safetensors).
+
+    A model type transformers does not ship (Kimi-VL) loads only through the custom code its
+    ``config.json`` names in ``auto_map``, and only with ``trust_remote_code=True``; without it this
+    raises a one-line :class:`~rlsuite.common.errors.UsageError` before anything is imported.
+    """
+    from transformers import AutoProcessor
 
     from rlsuite.common.device import select_device
 
     folder = Path(folder)
     if not (folder / "config.json").is_file():
         raise FileNotFoundError(f"{folder}: no config.json (not a saved model folder)")
+    auto_class = vlm_auto_class(folder, trust_remote_code)
     dev = select_device(device)
     if dtype == "auto":
         dtype = "bfloat16" if dev.type == "cuda" and torch.cuda.is_bf16_supported() else "float32"
     torch_dtype = getattr(torch, dtype)
-    model = AutoModelForImageTextToText.from_pretrained(
+    model = auto_class.from_pretrained(
         folder, trust_remote_code=trust_remote_code, dtype=torch_dtype, use_safetensors=True
     )
     try:
         processor = AutoProcessor.from_pretrained(folder, trust_remote_code=trust_remote_code, backend="pil")
-    except ImportError as err:  # e.g. Qwen2-VL's processor wants a torchvision video processor
-        if not (folder / "preprocessor_config.json").is_file():
+    except (ImportError, ValueError) as err:  # e.g. Qwen2-VL's and Kimi-K2.5's processors want torchvision
+        missing_torchvision = isinstance(err, ImportError) or "torchvision" in str(err)
+        if not missing_torchvision or not (folder / "preprocessor_config.json").is_file():
             raise
-        processor = ImageTextProcessor.from_pretrained(folder)
-        if not hasattr(processor.image_processor, "merge_size"):
-            raise ImportError(f"{folder}: {err} (and its image processor has no merge_size)") from err
+        try:
+            processor = ImageTextProcessor.from_pretrained(folder)
+        except (ImportError, ValueError) as again:
+            raise ImportError(f"{folder}: {err} (and no PIL image processor: {again})") from err
     return model.to(dev), processor, dev, torch_dtype
+
+
+# Auto classes a custom VLM's ``auto_map`` may name for its generative model, most specific first
+# (Kimi-VL's names AutoModel and AutoModelForCausalLM only).
+REMOTE_VLM_AUTO_CLASSES = ("AutoModelForImageTextToText", "AutoModelForCausalLM", "AutoModel")
+
+
+def vlm_auto_class(folder: str | Path, trust_remote_code: bool = False) -> Any:
+    """The transformers auto class that loads the VLM in ``folder``, checking remote code first.
+
+    Native model types load with ``AutoModelForImageTextToText``. Any other type needs the custom
+    code its ``config.json`` names in ``auto_map``: refused (``UsageError``, one line naming the
+    folder and the files) unless ``trust_remote_code``; then the first of
+    :data:`REMOTE_VLM_AUTO_CLASSES` that ``auto_map`` names.
+    """
+    import transformers
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
+
+    from rlsuite.common.errors import UsageError
+
+    try:
+        config = json.loads((Path(folder) / "config.json").read_text())
+    except (OSError, ValueError) as err:
+        raise UsageError(f"{folder}: cannot read config.json ({err})") from err
+    model_type, auto_map = config.get("model_type"), config.get("auto_map") or {}
+    if model_type in CONFIG_MAPPING_NAMES:
+        return transformers.AutoModelForImageTextToText
+    if not auto_map:
+        raise UsageError(
+            f"{folder}: model type {model_type!r} is not in transformers {transformers.__version__} "
+            "and config.json names no custom code (auto_map)"
+        )
+    refs = [r for v in auto_map.values() for r in ([v] if isinstance(v, str) else v) if r]
+    files = ", ".join(sorted({r.split("--")[-1].split(".")[0] + ".py" for r in refs}))
+    if not trust_remote_code:
+        raise UsageError(
+            f"{folder}: model type {model_type!r} runs custom code from the folder ({files}); "
+            "pass trust_remote_code=True (CLI: --trust-remote-code) if you trust that code"
+        )
+    for name in REMOTE_VLM_AUTO_CLASSES:
+        if name in auto_map:
+            return getattr(transformers, name)
+    raise UsageError(f"{folder}: auto_map names none of {', '.join(REMOTE_VLM_AUTO_CLASSES)}")
 
 
 class VLMPolicy(nn.Module):

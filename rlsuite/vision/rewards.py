@@ -5,7 +5,8 @@ target boxes of the same class are paired by Hungarian matching (``scipy.optimiz
 on IoU, so the reward does not depend on the order detections come out in.
 
 :class:`DetectionRewardModel` runs any local ``AutoModelForObjectDetection`` folder (DETR,
-RT-DETR, YOLOS, ...) with its image processor, or rlsuite's grid detector, batched on the device.
+RT-DETR, YOLOS, ...) with its image processor, an open-vocabulary one (OWL-ViT, OWLv2, Grounding
+DINO, MM-Grounding-DINO) whose classes are text queries, or rlsuite's grid detector, batched on the device.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from rlsuite.vision.detection import Detections, GridDetector, box_iou
 
 RewardKind = Literal["presence", "count", "iou", "giou"]
 # Model types whose classes are text queries (AutoModelForZeroShotObjectDetection).
-OPEN_VOCABULARY_TYPES = ("owlvit", "owlv2")
+GROUNDING_TYPES = ("grounding-dino", "mm-grounding-dino")  # one prompt "a. b." whose phrases are the classes
+OPEN_VOCABULARY_TYPES = ("owlvit", "owlv2", *GROUNDING_TYPES)
 
 
 @dataclass
@@ -112,8 +114,8 @@ class DetectionRewardModel:
     """A detector that scores frames against a :class:`DetectionTarget`, batched on the device.
 
     Args:
-        model: a ``transformers`` object-detection model, an open-vocabulary one (OWL-ViT,
-            OWLv2: ``AutoModelForZeroShotObjectDetection``), or a :class:`GridDetector`.
+        model: a ``transformers`` object-detection model, an open-vocabulary one (OWL-ViT, OWLv2,
+            Grounding DINO, MM-Grounding-DINO: ``AutoModelForZeroShotObjectDetection``), or a :class:`GridDetector`.
         processor: the model's image processor, or the full processor of an open-vocabulary model
             (``None`` for the grid detector).
         queries: the class names an open-vocabulary model is asked to find (its label order);
@@ -142,7 +144,10 @@ class DetectionRewardModel:
         self.processor = processor
         self.is_grid = isinstance(model, GridDetector)
         self.open_vocabulary = getattr(model.config, "model_type", "") in OPEN_VOCABULARY_TYPES
+        self.grounding = getattr(model.config, "model_type", "") in GROUNDING_TYPES
         self.queries = list(queries) if queries is not None else list(CLASS_NAMES)
+        if self.grounding and any("." in q or not q.strip() for q in self.queries):
+            raise ValueError(f"Grounding DINO queries must be non-empty, without '.' (ends a phrase): {self.queries}")
         if self.is_grid:
             self.class_names: list[str] = list(model.config.class_names)
             self.dtype = torch.float32
@@ -168,7 +173,7 @@ class DetectionRewardModel:
         dtype: str = "auto",
         queries: Sequence[str] | None = None,
     ) -> DetectionRewardModel:
-        """Load a local folder: the grid detector, an ``AutoModelForObjectDetection`` or an OWL-ViT one."""
+        """Load a local folder: the grid detector, an ``AutoModelForObjectDetection`` or an open-vocabulary one."""
         folder = Path(folder)
         if not (folder / "config.json").is_file():
             raise FileNotFoundError(f"{folder}: no config.json (not a saved detector folder)")
@@ -197,13 +202,16 @@ class DetectionRewardModel:
         if self.is_grid:
             return self.model.detect(torch.as_tensor(frames).to(self.device), threshold=self.threshold)
         sizes = [(frames.shape[1], frames.shape[2])] * len(frames)
-        if self.open_vocabulary:  # OWL-ViT / OWLv2: the queries are text labels
+        if self.open_vocabulary:  # the queries are text labels (Grounding DINO: joined "a. b.")
             texts = [list(self.queries)] * len(frames)
             inputs = self.processor(text=texts, images=list(frames), return_tensors="pt", padding=True)
             outputs = self._forward(inputs)
-            results = self.processor.post_process_grounded_object_detection(
-                outputs, threshold=self.threshold, target_sizes=sizes, text_labels=texts
-            )
+            if self.grounding:
+                results = self._grounded_results(outputs, inputs["input_ids"], sizes)
+            else:
+                results = self.processor.post_process_grounded_object_detection(
+                    outputs, threshold=self.threshold, target_sizes=sizes, text_labels=texts
+                )
         else:
             inputs = self.processor(images=list(frames), return_tensors="pt")
             outputs = self._forward(inputs)
@@ -217,6 +225,23 @@ class DetectionRewardModel:
                 r["scores"].float().cpu().numpy(),
             )
             for r in results
+        ]
+
+    def _grounded_results(
+        self, outputs: Any, input_ids: Any, sizes: list[tuple[int, int]]
+    ) -> list[dict[str, Any]]:
+        """Grounding DINO's boxes labelled by query: each box's class is its best phrase (see
+        :func:`grounding_class_scores`), its score that phrase's score, kept above the threshold."""
+        import torch
+        from transformers.image_transforms import center_to_corners_format
+
+        scores, labels = grounding_class_scores(outputs.logits, input_ids, self.queries).max(-1)
+        h, w = torch.tensor(sizes, dtype=torch.float32, device=scores.device).unbind(1)
+        boxes = center_to_corners_format(outputs.pred_boxes) * torch.stack([w, h, w, h], 1)[:, None]
+        keep = scores > self.threshold
+        return [
+            {"boxes": b[k], "labels": lab[k], "scores": s[k]}
+            for b, lab, s, k in zip(boxes, labels, scores, keep, strict=True)
         ]
 
     def _forward(self, inputs: Any) -> Any:
@@ -244,6 +269,31 @@ class DetectionRewardModel:
         return np.array(
             [detection_reward(d, t, self.class_names, kind) for d, t in zip(dets, targets, strict=True)]
         )
+
+
+def grounding_class_scores(logits: Any, input_ids: Any, queries: Sequence[str]) -> Any:
+    """Per-query scores [B, boxes, queries] of Grounding DINO's token logits [B, boxes, max_text_len].
+
+    The prompt ``"q0. q1. ..."`` is split into phrases at the delimiter tokens (transformers'
+    ``build_label_maps``: BERT's ``[CLS]``, ``[SEP]``, ``.``, ``?`` and padding); a query's score is
+    the mean sigmoid over its phrase's tokens (mmdetection's closed-set scoring of Grounding DINO).
+    The processor's own post-processing instead decodes the tokens above a threshold into text
+    labels, which may span several phrases or the delimiters; this maps each box to one query.
+    """
+    import torch
+    from transformers.models.grounding_dino.modeling_grounding_dino import build_label_maps
+
+    probs = logits.float().sigmoid()
+    scores = []
+    for p, label_map in zip(probs, build_label_maps(logits, input_ids), strict=True):
+        if label_map.shape[0] != len(queries):
+            raise ValueError(
+                f"the Grounding DINO prompt splits into {label_map.shape[0]} phrases for {len(queries)} queries "
+                f"{list(queries)} (its tokenizer must give [CLS], [SEP] and '.' BERT's ids 101, 102, 1012)"
+            )
+        m = label_map.to(p.dtype)
+        scores.append(p @ m.T / m.sum(1))
+    return torch.stack(scores)
 
 
 class ModelRewardWrapper(gym.Wrapper):
