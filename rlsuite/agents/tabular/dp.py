@@ -39,24 +39,24 @@ def value_iteration(
     v = np.zeros(model.n_states)
     if model.deterministic:
         assert model.next_states is not None
-        plans = _shift_plans(model.next_states[0])
-        rew = np.ascontiguousarray(model.expected_rewards.T)
+        rew = np.ascontiguousarray(model.expected_rewards.T)  # [A, S]
+        shifts, fix_at, fix_from = _shift_plans(model.next_states[0])
+        fix_rew = rew.reshape(-1)[fix_at]
         S = model.n_states
         q_t, gv, v_new, diff = np.empty_like(rew), np.empty_like(v), np.empty_like(v), np.empty_like(v)
+        q_flat, fixed = q_t.reshape(-1), np.empty(len(fix_at))
         it = 0
         while it < max_iters:
             it += 1
             np.multiply(v, gamma, out=gv)
-            for row, (offset, idx, src) in zip(q_t, plans, strict=True):
-                if offset is None:  # no dominant offset: a plain gather
-                    np.take(gv, src, out=row)
-                    continue
+            for a, offset in shifts:  # q(s, a) = r(s, a) + gamma v(s + offset): one slice add
                 if offset >= 0:
-                    row[: S - offset] = gv[offset:]
+                    np.add(gv[offset:], rew[a, : S - offset], out=q_t[a, : S - offset])
                 else:
-                    row[-offset:] = gv[: S + offset]
-                row[idx] = gv[src]
-            q_t += rew
+                    np.add(gv[: S + offset], rew[a, -offset:], out=q_t[a, -offset:])
+            np.take(gv, fix_from, out=fixed)  # the pairs off their action's offset (boundaries)
+            fixed += fix_rew
+            q_flat[fix_at] = fixed
             np.maximum.reduce(q_t, axis=0, out=v_new)
             np.subtract(v_new, v, out=diff)
             np.abs(diff, out=diff)
@@ -73,25 +73,29 @@ def value_iteration(
     return v, model.q_values(v, gamma), max_iters
 
 
-def _shift_plans(next_states: np.ndarray) -> list[tuple[int | None, np.ndarray, np.ndarray]]:
-    """Per action, how to gather ``v[next_states[a]]`` cheaply: ``(offset, idx, src)``.
+def _shift_plans(next_states: np.ndarray) -> tuple[list[tuple[int, int]], np.ndarray, np.ndarray]:
+    """How to compute ``v[next_states]`` [A, S] with slices instead of a full gather.
 
-    ``next_states[a][s] == s + offset`` for all states but ``idx`` (for a grid: the boundary
-    row or column of that move), whose next states are ``src``. An action without an offset
-    shared by at least three quarters of the states gets ``(None, all states, next_states[a])``.
+    For a grid, ``next_states[a][s] == s + offset_a`` for every state but those on the boundary
+    the move hits. Returns ``(shifts, fix_at, fix_from)``: ``(a, offset_a)`` for each action whose
+    most common offset covers at least three quarters of the states, and, for every other
+    (s, a) pair, its flat index ``a * S + s`` into the [A, S] table and its next state.
     """
     S = next_states.shape[1]
-    plans: list[tuple[int | None, np.ndarray, np.ndarray]] = []
-    for nxt in next_states:
+    shifts: list[tuple[int, int]] = []
+    fix_at, fix_from = [], []
+    for a, nxt in enumerate(next_states):
         offsets = nxt - np.arange(S)
         values, counts = np.unique(offsets, return_counts=True)
         offset = int(values[counts.argmax()])
-        idx = np.flatnonzero(offsets != offset)
-        if len(idx) > S // 4:
-            plans.append((None, np.arange(S), nxt))
+        off = np.flatnonzero(offsets != offset)
+        if len(off) > S // 4:  # no dominant offset: gather the whole row
+            off = np.arange(S)
         else:
-            plans.append((offset, idx, nxt[idx]))
-    return plans
+            shifts.append((a, offset))
+        fix_at.append(a * S + off)
+        fix_from.append(nxt[off])
+    return shifts, np.concatenate(fix_at), np.concatenate(fix_from)
 
 
 def _value_iteration_torch(
