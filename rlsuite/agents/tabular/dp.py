@@ -86,8 +86,7 @@ def _shift_plans(next_states: np.ndarray) -> tuple[list[tuple[int, int]], np.nda
     fix_at, fix_from = [], []
     for a, nxt in enumerate(next_states):
         offsets = nxt - np.arange(S)
-        values, counts = np.unique(offsets, return_counts=True)
-        offset = int(values[counts.argmax()])
+        offset = int(np.bincount(offsets + S).argmax()) - S  # the most common offset (offsets > -S)
         off = np.flatnonzero(offsets != offset)
         if len(off) > S // 4:  # no dominant offset: gather the whole row
             off = np.arange(S)
