@@ -51,8 +51,11 @@ class VLMTrainConfig:
     bc_lr: float = field(
         default=1e-3, metadata={"help": "behaviour-cloning peak learning rate (2e-3 stalled at chance in a test run)"}
     )
+    bc_value_coef: float = field(
+        default=0.5, metadata={"help": "weight of fitting the value head to v* (value iteration) during cloning"}
+    )
     bc_warmup: int = field(default=50, metadata={"help": "linear warm-up steps, then linear decay to zero"})
-    ppo_updates: int = field(default=20, metadata={"help": "PPO updates (each a rollout and its epochs)"})
+    ppo_updates: int = field(default=30, metadata={"help": "PPO updates (each a rollout and its epochs)"})
     value_warmup: int = field(
         default=4, metadata={"help": "first updates that fit only the value head (policy unchanged)"}
     )
@@ -99,10 +102,10 @@ def _torch_threads(n: int, device: torch.device) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def optimal_action_sets(env: gym.Env[Any, Any], gamma: float = 0.9) -> np.ndarray:
-    """[S, A] indicator of the optimal actions of the env's current layout (exact value iteration)."""
-    _, q, _ = value_iteration(tabular_model(env.unwrapped), gamma=gamma)
-    return (q >= q.max(1, keepdims=True) - 1e-9).astype(np.float32)
+def optimal_actions_and_values(env: gym.Env[Any, Any], gamma: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+    """The env's current layout solved by value iteration: optimal-action indicator [S, A] and ``v*`` [S]."""
+    v, q, _ = value_iteration(tabular_model(env.unwrapped), gamma=gamma)
+    return (q >= q.max(1, keepdims=True) - 1e-9).astype(np.float32), v
 
 
 def held_out_layouts(config: VLMTrainConfig) -> set[bytes]:
@@ -117,7 +120,7 @@ def held_out_layouts(config: VLMTrainConfig) -> set[bytes]:
 
 def optimal_action_dataset(
     config: VLMTrainConfig, seeds: Iterable[int], n_layouts: int, exclude: Collection[bytes] = ()
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Frames of every non-target agent cell of random layouts, and their optimal-action targets.
 
     Args:
@@ -127,11 +130,12 @@ def optimal_action_dataset(
         exclude: cell kinds (``kinds.tobytes()``) of layouts to skip (not counted).
 
     Returns:
-        ``(frames [N, H, W, 3] uint8, targets [N, A] float32)``: each target is uniform over the
-        optimal actions of that cell (exact value iteration on the layout).
+        ``(frames [N, H, W, 3] uint8, targets [N, A] float32, values [N] float32)``: each target
+        is uniform over the optimal actions of that cell, each value its ``v*`` (exact value
+        iteration on the layout).
     """
     env = _env(config)
-    frames, targets = [], []
+    frames, targets, values = [], [], []
     kept = 0
     for seed in seeds:
         if kept == n_layouts:
@@ -141,10 +145,11 @@ def optimal_action_dataset(
             continue
         kept += 1
         states, layout_frames = _agent_frames(env)
-        best = optimal_action_sets(env, config.gamma)[states]
+        best, v_star = optimal_actions_and_values(env, config.gamma)
         frames.append(layout_frames)
-        targets.append(best / best.sum(1, keepdims=True))
-    return np.concatenate(frames), np.concatenate(targets).astype(np.float32)
+        targets.append(best[states] / best[states].sum(1, keepdims=True))
+        values.append(v_star[states])
+    return np.concatenate(frames), np.concatenate(targets), np.concatenate(values).astype(np.float32)
 
 
 def _agent_frames(env: gym.Env[Any, Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -214,6 +219,9 @@ def behaviour_clone(
 ) -> dict[str, Any]:
     """Fit the action scores to the optimal action sets (cross-entropy to uniform over optimal actions).
 
+    The value head is fitted to ``v*`` at the same time (weight ``bc_value_coef``): a warm start
+    for PPO's critic, which the untrained head would otherwise give noise advantages from.
+
     The data set is built once: every non-target cell of ``bc_layouts`` random layouts (the
     held-out evaluation layouts excluded), 15 frames per 4x4 layout. Minibatches are drawn from
     it with replacement; the learning rate warms up linearly, then decays linearly to zero.
@@ -222,9 +230,11 @@ def behaviour_clone(
     t0 = time.perf_counter()
     rng = np.random.default_rng(config.seed)
     train_seeds = iter(lambda: int(rng.integers(EVAL_SEED + config.eval_episodes, 2**31)), None)
-    frames, targets = optimal_action_dataset(config, train_seeds, config.bc_layouts, held_out_layouts(config))
+    frames, targets, values = optimal_action_dataset(
+        config, train_seeds, config.bc_layouts, held_out_layouts(config)
+    )
     eval_seeds = range(EVAL_SEED, EVAL_SEED + config.eval_episodes)
-    test_frames, test_targets = optimal_action_dataset(config, eval_seeds, config.eval_episodes)
+    test_frames, test_targets, _ = optimal_action_dataset(config, eval_seeds, config.eval_episodes)
     log(f"bc data: {len(frames)} frames from {config.bc_layouts} layouts ({time.perf_counter() - t0:.1f} s)")
     opt = torch.optim.AdamW(policy.parameters(), lr=config.bc_lr)
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -234,9 +244,11 @@ def behaviour_clone(
     for step in range(1, config.bc_steps + 1):
         policy.train()
         idx = rng.integers(len(frames), size=config.bc_batch)
-        dist, _ = policy(frames[idx])
+        dist, v = policy(frames[idx])
         target = torch.as_tensor(targets[idx], device=policy.device)
         loss = -(target * torch.log_softmax(dist.logits, -1)).sum(-1).mean()
+        v_star = torch.as_tensor(values[idx], device=policy.device)
+        loss = loss + config.bc_value_coef * 0.5 * ((v - v_star) ** 2).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
@@ -314,6 +326,7 @@ def ppo_finetune(
             running = delta + config.gamma * config.gae_lambda * going_on * running
             adv[t] = running
         ret = adv + values[:T]
+        explained = 1.0 - np.var(ret - values[:T]) / (np.var(ret) + 1e-8)  # of the rollout's values
 
         # ----- epochs over the rollout (value head only during the warm-up)
         def flat(x: np.ndarray) -> torch.Tensor:
@@ -353,13 +366,15 @@ def ppo_finetune(
             "mean_return": float(np.mean(returns_seen)) if returns_seen else float("nan"),
             "success": float(np.mean(solved_seen)) if solved_seen else float("nan"),
             "value_loss": float(np.mean(stats["vloss"])),
+            "explained_variance": float(explained),
             "approx_kl": float(np.mean(stats["kl"])),
             "clip_fraction": float(np.mean(stats["clipped"])),
         }
         history.append(row)
         log(
             f"ppo update {update} ({row['phase']}): {row['episodes']} episodes, return {row['mean_return']:.3f}, "
-            f"success {row['success']:.2f}, value loss {row['value_loss']:.4f}, kl {row['approx_kl']:.4f} "
+            f"success {row['success']:.2f}, value loss {row['value_loss']:.4f} "
+            f"(explained variance {row['explained_variance']:.2f}), kl {row['approx_kl']:.4f} "
             f"({time.perf_counter() - t0:.0f} s)"
         )
     envs.close()
@@ -389,14 +404,16 @@ def train_vlm_policy(
             image_size=16 * config.size, patch_size=16, hidden=config.hidden, layers=config.layers
         )
         policy = VLMPolicy(model.to(device), processor, device=device)
-        report: dict[str, Any] = {"success_untrained": success_rate(policy, config)}
-        log(f"success before training: {report['success_untrained']:.2f}")
-        report["bc"] = behaviour_clone(policy, config, log)
-        report["success_after_bc"] = success_rate(policy, config)
-        log(f"success after behaviour cloning: {report['success_after_bc']:.2f}")
-        report["ppo"] = ppo_finetune(policy, config, log)
-        report["success_after_ppo"] = success_rate(policy, config)
-        log(f"success after PPO: {report['success_after_ppo']:.2f}")
+        report: dict[str, Any] = {}
+        for stage, train in (("untrained", None), ("after_bc", behaviour_clone), ("after_ppo", ppo_finetune)):
+            if train is not None:
+                report[train.__name__] = train(policy, config, log)
+            report[f"success_{stage}"] = success_rate(policy, config)
+            report[f"value_gap_{stage}"] = exact_value_gap(policy, config)
+            log(
+                f"{stage}: greedy success {report[f'success_{stage}']:.2f}, "
+                f"v* - v_pi of the sampling policy {report[f'value_gap_{stage}']:.3f}"
+            )
         report["seconds"] = round(time.perf_counter() - t0, 1)
     return policy, report
 
