@@ -236,6 +236,7 @@ def behaviour_clone(
     eval_seeds = range(EVAL_SEED, EVAL_SEED + config.eval_episodes)
     test_frames, test_targets, _ = optimal_action_dataset(config, eval_seeds, config.eval_episodes)
     log(f"bc data: {len(frames)} frames from {config.bc_layouts} layouts ({time.perf_counter() - t0:.1f} s)")
+    initial_accuracy = action_accuracy(policy, frames[:1000], targets[:1000])
     opt = torch.optim.AdamW(policy.parameters(), lr=config.bc_lr)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / config.bc_warmup) * (1.0 - s / config.bc_steps)
@@ -263,6 +264,7 @@ def behaviour_clone(
         "frames": len(frames),
         "first_loss": float(np.mean(losses[:20])),
         "final_loss": float(np.mean(losses[-20:])),
+        "initial_train_accuracy": initial_accuracy,
         "train_accuracy": action_accuracy(policy, frames[:1000], targets[:1000]),
         "held_out_accuracy": action_accuracy(policy, test_frames, test_targets),
         "seconds": round(time.perf_counter() - t0, 1),
@@ -338,6 +340,7 @@ def ppo_finetune(
         warmup = update <= config.value_warmup
         policy.train()
         stats: dict[str, list[float]] = {"vloss": [], "kl": [], "clipped": []}
+        epoch_vloss = []  # mean value loss of each pass: the fit on this rollout
         for _ in range(config.ppo_epochs):
             for idx in torch.randperm(T * N).split(max(1, T * N // config.ppo_minibatches)):
                 dist, v = policy(b_frames[idx.numpy()])
@@ -359,13 +362,16 @@ def ppo_finetune(
                 stats["vloss"].append(vloss.item())
                 stats["kl"].append(((ratio - 1) - log_ratio).mean().item())
                 stats["clipped"].append(((ratio - 1).abs() > config.clip).float().mean().item())
+            epoch_vloss.append(float(np.mean(stats["vloss"])))
+            stats["vloss"].clear()
         row = {
             "update": update,
             "phase": "value" if warmup else "ppo",
             "episodes": len(returns_seen),
             "mean_return": float(np.mean(returns_seen)) if returns_seen else float("nan"),
             "success": float(np.mean(solved_seen)) if solved_seen else float("nan"),
-            "value_loss": float(np.mean(stats["vloss"])),
+            "value_loss_first_epoch": epoch_vloss[0],
+            "value_loss": epoch_vloss[-1],
             "explained_variance": float(explained),
             "approx_kl": float(np.mean(stats["kl"])),
             "clip_fraction": float(np.mean(stats["clipped"])),
