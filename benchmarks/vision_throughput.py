@@ -14,7 +14,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import tempfile
 import time
@@ -103,6 +102,8 @@ def build_wrappers(device: str, folder: Path) -> dict[str, Callable[[np.ndarray]
 
 
 def quality(train_missing: bool) -> dict[str, object]:
+    from rlsuite.vision.finetune import CACHE_NAME as VLM_CACHE_NAME
+    from rlsuite.vision.finetune import default_vlm_policy
     from rlsuite.vision.models import CLIP_NAME, default_clip_reward, default_detector, default_detector_dir
 
     out: dict[str, object] = {}
@@ -119,14 +120,21 @@ def quality(train_missing: bool) -> dict[str, object]:
         out["contrastive reward Spearman vs -distance"] = m["rank_correlation"]["spearman_pooled"]
     else:
         out["contrastive reward"] = "not trained yet: rlsuite vision train-reward"
-    vlm = default_detector_dir().parent / "vlm-policy-v0" / "metrics.json"
-    if vlm.is_file():
-        m = json.loads(vlm.read_text())
-        out["VLMPolicy success (untrained / BC / BC+PPO)"] = [
-            m["success_untrained"],
-            m["success_after_bc"],
-            m["success_after_ppo"],
+    vlm = default_detector_dir().parent / VLM_CACHE_NAME / "metrics.json"
+    if vlm.is_file() or train_missing:
+        _, m = default_vlm_policy(log=lambda _: None)
+        stages = ("untrained", "after_bc", "after_ppo")
+        out["VLMPolicy greedy success (untrained / BC / BC+PPO)"] = [m[f"success_{s}"] for s in stages]
+        out["VLMPolicy v* - v_pi, sampling (untrained / BC / BC+PPO)"] = [
+            round(m[f"value_gap_{s}"], 3) for s in stages
         ]
+        out["VLMPolicy training seconds (BC / PPO / all)"] = [
+            m["behaviour_clone"]["seconds"],
+            m["ppo_finetune"]["seconds"],
+            m["seconds"],
+        ]
+    else:
+        out["VLMPolicy"] = "not trained yet: rlsuite vision train-vlm-policy"
     return out
 
 
