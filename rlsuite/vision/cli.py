@@ -104,11 +104,9 @@ def _train_vlm_policy(args: argparse.Namespace) -> int:
     if args.ppo_updates is not None:
         config.ppo_updates = args.ppo_updates
     _, report = default_vlm_policy(force=args.force, config=config)
-    print(
-        json.dumps(
-            {k: report[k] for k in ("success_untrained", "success_after_bc", "success_after_ppo")}, indent=2
-        )
-    )
+    stages = ("untrained", "after_bc", "after_ppo")
+    keys = [f"{name}_{stage}" for name in ("success", "value_gap") for stage in stages]
+    print(json.dumps({k: report[k] for k in keys if k in report}, indent=2))
     return 0
 
 
