@@ -427,6 +427,19 @@ def default_clip_reward(
     return reward, metrics
 
 
+def _tiny_encoder_decoder(d_model: int, decoder_layers: int) -> dict[str, int]:
+    """The sizes of a tiny DETR-family encoder-decoder: one encoder layer, two heads, ffn 2 x d_model."""
+    return {
+        "d_model": d_model,
+        "encoder_layers": 1,
+        "decoder_layers": decoder_layers,
+        "encoder_attention_heads": 2,
+        "decoder_attention_heads": 2,
+        "encoder_ffn_dim": 2 * d_model,
+        "decoder_ffn_dim": 2 * d_model,
+    }
+
+
 def build_tiny_detr(folder: str | Path, d_model: int = 16, num_queries: int = 8, frame_px: int = 80) -> Path:
     """Save a tiny, untrained DETR (ResNet backbone from config, no timm) with its PIL image
     processor to ``folder``, for the transformers detection path. Classes: the pixel envs'."""
@@ -443,13 +456,7 @@ def build_tiny_detr(folder: str | Path, d_model: int = 16, num_queries: int = 8,
         backbone_config=backbone,
         use_timm_backbone=False,
         use_pretrained_backbone=False,
-        d_model=d_model,
-        encoder_layers=1,
-        decoder_layers=1,
-        encoder_attention_heads=2,
-        decoder_attention_heads=2,
-        encoder_ffn_dim=2 * d_model,
-        decoder_ffn_dim=2 * d_model,
+        **_tiny_encoder_decoder(d_model, decoder_layers=1),
         num_queries=num_queries,
         id2label=id2label,
         label2id={v: k for k, v in id2label.items()},
@@ -782,15 +789,9 @@ def build_tiny_grounding_dino(
     config = Config(
         backbone_config=backbone,
         text_config=text,
-        d_model=d_model,
+        **_tiny_encoder_decoder(d_model, decoder_layers=2),  # Grounding DINO needs >= 2 decoder layers
         num_queries=num_queries,
         num_feature_levels=2,
-        encoder_layers=1,
-        decoder_layers=2,
-        encoder_attention_heads=2,
-        decoder_attention_heads=2,
-        encoder_ffn_dim=2 * d_model,
-        decoder_ffn_dim=2 * d_model,
         encoder_n_points=2,
         decoder_n_points=2,
         max_text_len=32,
