@@ -117,7 +117,41 @@ def _tiny_yolos(folder):
     YolosImageProcessorPil(size={"shortest_edge": 80, "longest_edge": 80}).save_pretrained(folder)
 
 
-@pytest.mark.parametrize("build", [_tiny_detr, _tiny_yolos], ids=["detr", "yolos"])
+def _tiny_rt_detr(folder):
+    from transformers import RTDetrConfig, RTDetrForObjectDetection, RTDetrResNetConfig
+    from transformers.models.rt_detr.image_processing_pil_rt_detr import RTDetrImageProcessorPil
+
+    backbone = RTDetrResNetConfig(
+        embedding_size=8,
+        hidden_sizes=[8, 16, 16],
+        depths=[1, 1, 1],
+        layer_type="basic",
+        out_features=["stage1", "stage2", "stage3"],
+    )
+    config = RTDetrConfig(
+        backbone_config=backbone,
+        use_timm_backbone=False,
+        use_pretrained_backbone=False,
+        d_model=16,
+        encoder_hidden_dim=16,
+        encoder_in_channels=[8, 16, 16],
+        encoder_layers=1,
+        encoder_ffn_dim=32,
+        encoder_attention_heads=2,
+        decoder_layers=1,
+        decoder_ffn_dim=32,
+        decoder_attention_heads=2,
+        decoder_in_channels=[16, 16, 16],
+        num_queries=8,
+        num_denoising=0,
+        id2label=ID2LABEL,
+        label2id=LABEL2ID,
+    )
+    RTDetrForObjectDetection(config).save_pretrained(folder)
+    RTDetrImageProcessorPil(size={"height": 80, "width": 80}).save_pretrained(folder)
+
+
+@pytest.mark.parametrize("build", [_tiny_detr, _tiny_yolos, _tiny_rt_detr], ids=["detr", "yolos", "rt-detr"])
 def test_transformers_detector_end_to_end(tmp_path, build):
     build(tmp_path)
     assert (tmp_path / "model.safetensors").is_file()
@@ -227,6 +261,7 @@ def test_open_vocabulary_detector_end_to_end(tmp_path):
         "pad_token_id": tok.pad_token_id,
     }
     small = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2}
+    torch.manual_seed(0)  # random weights can push a score's sigmoid to exactly 0, below threshold 0.0
     config = OwlViTConfig(
         text_config={"vocab_size": len(tok), "max_position_embeddings": 16, **small, **ids},
         vision_config={"image_size": 80, "patch_size": 16, **small},
