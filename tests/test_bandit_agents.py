@@ -146,7 +146,7 @@ def test_bandit_agent_refuses_a_single_env() -> None:
 
 
 @pytest.mark.gpu
-def test_bandit_agents_and_value_iteration_on_cuda() -> None:
+def test_bandit_agents_value_iteration_and_q_learning_on_cuda() -> None:
     from rlsuite.agents.tabular.dp import value_iteration
     from rlsuite.envs.gridworld import GridWorldEnv
     from rlsuite.envs.model import tabular_model
@@ -163,3 +163,12 @@ def test_bandit_agents_and_value_iteration_on_cuda() -> None:
     v_gpu, _, iters_gpu = value_iteration(model, 0.9, tol=1e-9, device="cuda")
     np.testing.assert_allclose(v_gpu, v_cpu, atol=1e-8)
     assert abs(iters_gpu - iters_cpu) <= 1
+    import dataclasses
+
+    from rlsuite.agents.base import unique_optimal_actions
+    from rlsuite.agents.tabular.td import QLearning, QLearningConfig
+
+    q_agent = QLearning(gym.make("rlsuite/GridWorld-v0"), dataclasses.replace(QLearningConfig(), device="cuda"))
+    q_agent.learn(seed=0)  # the batched env, the rollouts and the q table on the GPU
+    unique = unique_optimal_actions(q_agent.q_star)
+    assert np.all((unique < 0) | (q_agent.q_values.argmax(axis=1) == unique))

@@ -120,6 +120,26 @@ def test_control_reaches_the_optimal_greedy_policy(env: gym.Env, name: str) -> N
     assert action.shape == () and 0 <= int(action) < 5
 
 
+SAMPLE_BASED = [name for name in [*CONTROL, "td0"] if "device" in ALGORITHMS[name].config_cls.__dataclass_fields__]
+
+
+@pytest.mark.parametrize("name", SAMPLE_BASED)
+def test_sample_based_agents_learn_in_torch(env: gym.Env, name: str) -> None:
+    """device="auto": the batched env copies, rollouts and (TD) tables in torch, on CUDA when present
+    (on the CPU here); the learned tables come back as numpy and are as good as numpy's."""
+    import dataclasses
+
+    agent = ALGORITHMS[name](env, dataclasses.replace(ALGORITHMS[name].config_cls(), device="auto"))
+    history = agent.learn(seed=0)
+    assert isinstance(agent.q, np.ndarray) and isinstance(agent.policy, np.ndarray)
+    if name == "td0":
+        assert history.last()["value_error"] < 0.2
+        return
+    unique = unique_optimal_actions(agent.q_star)
+    wrong = np.flatnonzero((unique >= 0) & (agent.q_values.argmax(axis=1) != unique))
+    assert len(wrong) == 0, f"{name} in torch: greedy action wrong in states {wrong.tolist()}"
+
+
 def test_mc_epsilon_greedy_is_optimal_with_a_harsh_forbidden_penalty() -> None:
     # r_forbidden = -10: the optimal 0.1-greedy policy still has the optimal greedy actions (Zhao ch. 5.4)
     agent = MCEpsilonGreedy(gym.make("rlsuite/GridWorld-v0", r_forbidden=-10.0))

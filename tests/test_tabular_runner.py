@@ -58,11 +58,14 @@ def test_train_with_yaml_config_and_bandit(tmp_path, capsys) -> None:
         (["train", "sarsa", "--set", "beta=1"], "unknown key 'beta'"),
         (["train", "sarsa", "--env", "rlsuite/NoSuch-v0"], "--env rlsuite/NoSuch-v0"),
         (["train", "sarsa", "--budget", "0"], "budget must be a positive integer"),
-        (["train", "value_iteration", "--device", "cuda"], "grid-world agents keep small [S, A] tables"),
+        (["train", "value_iteration", "--device", "cuda"], "dynamic-programming agents sweep small exact tables"),
         *(
             []
             if torch.cuda.is_available()
-            else [(["train", "ucb", "--device", "cuda"], "CUDA is not available here")]
+            else [
+                (["train", "ucb", "--device", "cuda"], "CUDA is not available here"),
+                (["train", "q_learning", "--device", "cuda"], "CUDA is not available here"),
+            ]
         ),
     ],
 )

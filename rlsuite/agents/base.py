@@ -19,9 +19,12 @@ from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
+from array_api_compat import array_namespace
+from array_api_compat import device as array_device
 
 from rlsuite.common.errors import UsageError
 from rlsuite.common.runs import atomic_path, write_json
+from rlsuite.envs.batched import ArrayBackend
 
 
 class History:
@@ -109,19 +112,39 @@ def unique_optimal_actions(q_star: np.ndarray, tol: float = 1e-6) -> np.ndarray:
     return np.where(best.sum(axis=1) == 1, best.argmax(axis=1), -1)
 
 
-def epsilon_greedy(q: np.ndarray, epsilon: float) -> np.ndarray:
-    """The epsilon-greedy policy [S, A] of ``q`` (ties broken toward the first action, as argmax)."""
-    n_actions = q.shape[1]
-    pi = np.full(q.shape, epsilon / n_actions)
-    pi[np.arange(q.shape[0]), q.argmax(axis=1)] += 1.0 - epsilon
+def epsilon_greedy(q: Any, epsilon: float) -> Any:
+    """The epsilon-greedy policy [S, A] of ``q`` (ties broken toward the first action, as argmax).
+
+    ``q`` may be a numpy array or a torch tensor on any device; the policy comes back as the same.
+    """
+    xp = array_namespace(q)
+    n_states, n_actions = q.shape
+    pi = xp.full(q.shape, epsilon / n_actions, dtype=q.dtype, device=array_device(q))
+    pi[xp.arange(n_states, device=array_device(q)), xp.argmax(q, axis=1)] += 1.0 - epsilon
     return pi
 
 
-def sample_actions(pi: np.ndarray, states: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One action per state from the policy rows ``pi[states]`` (inverse-CDF sampling, batched)."""
-    cdf = np.cumsum(pi[states], axis=1)
-    u = rng.random(len(states))[:, None] * cdf[:, -1:]
-    return np.minimum((u >= cdf).sum(axis=1), pi.shape[1] - 1)
+def sample_actions(pi: Any, states: Any, rng: ArrayBackend) -> Any:
+    """One action per state from the policy rows ``pi[states]`` (inverse-CDF sampling, batched).
+
+    ``pi`` and ``states`` live on ``rng``'s backend (numpy, or torch on a device).
+    """
+    xp = array_namespace(pi)
+    cdf = xp.cumulative_sum(pi[states, ...], axis=1)
+    u = rng.uniform((int(states.shape[0]),))[:, None] * cdf[:, -1:]
+    return xp.clip(xp.sum(xp.astype(u >= cdf, xp.int64), axis=1), max=pi.shape[1] - 1)
+
+
+def host(x: Any) -> Any:
+    """A numpy copy of a torch tensor (from any device); numpy arrays and ``None`` pass through."""
+    return x.detach().cpu().numpy() if hasattr(x, "detach") else x
+
+
+def numpy_backend(seed: int | None = None) -> ArrayBackend:
+    """A numpy :class:`ArrayBackend` drawing from ``np.random.default_rng(seed)``."""
+    backend = ArrayBackend("cpu")
+    backend.seed(np.random.default_rng(seed))
+    return backend
 
 
 class TabularAgent:
@@ -191,10 +214,7 @@ class TabularAgent:
         """Actions for one observation or a batch (SB3's signature): greedy, or sampled from ``policy``."""
         s = np.asarray(obs, dtype=np.int64)
         flat = s.reshape(-1)
-        if deterministic:
-            actions = self.pi[flat].argmax(axis=1)
-        else:
-            actions = sample_actions(self.pi, flat, np.random.default_rng())
+        actions = self.pi[flat].argmax(axis=1) if deterministic else sample_actions(self.pi, flat, numpy_backend())
         return actions.reshape(s.shape), None
 
     # ----- against the truth -----
@@ -207,14 +227,14 @@ class TabularAgent:
             return None
 
     def value_estimate(self) -> np.ndarray:
-        """The estimate compared with ``v*``: ``max_a q`` for control algorithms."""
-        return self.q.max(axis=1)
+        """The estimate compared with ``v*``: ``max_a q`` for control algorithms (on the host)."""
+        return host(self.q).max(axis=1)
 
     def truth_metrics(self) -> dict[str, float]:
         """With an exact model: ``value_error`` (max |v - v*|), ``greedy_optimal``, ``optimal_fraction``."""
         if self.v_star is None or self.q_star is None:
             return {}
-        frac = greedy_optimal_fraction(self.q, self.q_star)
+        frac = greedy_optimal_fraction(host(self.q), self.q_star)
         return {
             "value_error": float(np.max(np.abs(self.value_estimate() - self.v_star))),
             "optimal_fraction": frac,

@@ -76,7 +76,11 @@ class ArrayBackend:
 
     def asarray(self, x: Any, dtype: str = "float") -> Any:
         if self.is_torch:
+            if isinstance(x, self.torch.Tensor):  # already a tensor (maybe on the device): no host trip
+                return x.to(device=self.device, dtype=self._dtype(dtype))
             return self.torch.as_tensor(np.asarray(x), dtype=self._dtype(dtype), device=self.device)
+        if hasattr(x, "detach"):  # a torch tensor given to the numpy backend
+            x = x.detach().cpu().numpy()
         return np.asarray(x, dtype=self._dtype(dtype))
 
     def as_index(self, x: Any) -> Any:

@@ -14,13 +14,20 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from array_api_compat import array_namespace
+from array_api_compat import device as array_device
 
-from rlsuite.agents.base import env_spec_of
+from rlsuite.agents.base import env_spec_of, host
 from rlsuite.common.errors import UsageError
+from rlsuite.envs.batched import ArrayBackend
 
 
-def make_batched(env: gym.Env[Any, Any], num_envs: int) -> Any:
-    """``num_envs`` copies of ``env`` as one vector env: its batched version when registered, else sync."""
+def make_batched(env: gym.Env[Any, Any], num_envs: int, device: str = "cpu") -> Any:
+    """``num_envs`` copies of ``env`` as one vector env: its batched version when registered, else sync.
+
+    ``device`` other than ``"cpu"`` puts the batched version's arrays on that torch device (rlsuite's
+    batched envs only: a sync vector env of single envs is numpy on the CPU).
+    """
     env_id, kwargs = env_spec_of(env)
     if env_id is None:
         raise UsageError("sample-based tabular agents need a registered env (made with gym.make(ID, ...))")
@@ -31,10 +38,20 @@ def make_batched(env: gym.Env[Any, Any], num_envs: int) -> Any:
             num_envs=num_envs,
             vectorization_mode="vector_entry_point",
             max_episode_steps=None,
+            device=device,
             **kwargs,
         )
+    if device != "cpu":
+        raise UsageError(f"device {device!r}: {env_id} has no batched version; only rlsuite's batched envs run there")
     kwargs.pop("max_episode_steps", None)
     return gym.vector.SyncVectorEnv([lambda: gym.make(env_id, max_episode_steps=None, **kwargs)] * num_envs)
+
+
+def backend_of(venv: Any, seed: int) -> ArrayBackend:
+    """The agent's random numbers beside the vector env's arrays (numpy, or torch on its device)."""
+    backend = venv.xp.spawn() if isinstance(getattr(venv, "xp", None), ArrayBackend) else ArrayBackend("cpu")
+    backend.seed(np.random.default_rng(seed))
+    return backend
 
 
 def start_states(env: gym.Env[Any, Any], n_states: int) -> np.ndarray:
@@ -43,28 +60,35 @@ def start_states(env: gym.Env[Any, Any], n_states: int) -> np.ndarray:
     return np.arange(n_states) if allowed is None else np.asarray(allowed, dtype=np.int64)
 
 
-def reset_to(venv: Any, states: np.ndarray, seed: int | None = None) -> np.ndarray:
+def reset_to(venv: Any, states: Any, seed: int | None = None) -> Any:
     """Reset every copy to the given start states; returns the observations (state indices)."""
     obs, _ = venv.reset(seed=seed, options={"start": states})
-    return np.asarray(obs, dtype=np.int64)
+    return as_states(venv, obs)
+
+
+def as_states(venv: Any, obs: Any) -> Any:
+    """Observations as int64 state indices on the vector env's backend."""
+    xp = getattr(venv, "xp", None)
+    return xp.as_index(obs) if isinstance(xp, ArrayBackend) else np.asarray(obs, dtype=np.int64)
 
 
 @dataclass
 class Rollout:
-    """Lockstep episodes, arrays [length, N]: ``alive`` marks the real transitions."""
+    """Lockstep episodes, arrays [length, N] on the env's backend: ``alive`` marks the real transitions."""
 
-    states: np.ndarray
-    actions: np.ndarray
-    rewards: np.ndarray
-    alive: np.ndarray
+    states: Any
+    actions: Any
+    rewards: Any
+    alive: Any
 
 
 def rollout(
     venv: Any,
-    states: np.ndarray,
+    states: Any,
     length: int,
-    choose: Callable[[np.ndarray], np.ndarray],
-    first_actions: np.ndarray | None = None,
+    choose: Callable[[Any], Any],
+    backend: ArrayBackend,
+    first_actions: Any = None,
 ) -> Rollout:
     """Run ``length`` steps in every copy from ``states`` (just reset), actions from ``choose(states)``.
 
@@ -73,44 +97,46 @@ def rollout(
         states: the start states [N].
         length: steps per episode.
         choose: maps states [N] to actions [N] (the behaviour policy).
+        backend: where the arrays live (the env's backend).
         first_actions: the first action of each episode (exploring starts), else ``choose``'s.
     """
-    n = len(states)
-    S = np.zeros((length, n), dtype=np.int64)
-    A = np.zeros((length, n), dtype=np.int64)
-    R = np.zeros((length, n))
-    alive = np.ones((length, n), dtype=bool)
-    live = np.ones(n, dtype=bool)
+    n = int(states.shape[0])
+    S = backend.zeros((length, n), dtype="int64")
+    A = backend.zeros((length, n), dtype="int64")
+    R = backend.zeros((length, n))
+    alive = backend.zeros((length, n), dtype="bool")
+    live = backend.zeros(n, dtype="bool") | True
     s = states
     for t in range(length):
         a = first_actions if (t == 0 and first_actions is not None) else choose(s)
         obs, r, term, _, _ = venv.step(a)
-        S[t], A[t], R[t], alive[t] = s, a, r, live
-        live = live & ~np.asarray(term, dtype=bool)
-        s = np.asarray(obs, dtype=np.int64)
+        S[t], A[t], R[t], alive[t] = s, a, backend.asarray(r), live
+        live = live & ~backend.asarray(term, dtype="bool")
+        s = as_states(venv, obs)
     R[~alive] = 0.0
     return Rollout(S, A, R, alive)
 
 
-def discounted_returns(rewards: np.ndarray, gamma: float) -> np.ndarray:
+def discounted_returns(rewards: Any, gamma: float) -> Any:
     """``G_t = r_t + gamma G_{t+1}`` over the time axis of [T, N] rewards (zero after the end)."""
-    G = np.zeros_like(rewards)
-    acc = np.zeros(rewards.shape[1:])
+    xp = array_namespace(rewards)
+    G = xp.zeros_like(rewards)
+    acc = xp.zeros_like(rewards[0])
     for t in range(rewards.shape[0] - 1, -1, -1):
         acc = rewards[t] + gamma * acc
         G[t] = acc
     return G
 
 
-def first_visit_mask(
-    states: np.ndarray, actions: np.ndarray, n_actions: int, alive: np.ndarray
-) -> np.ndarray:
+def first_visit_mask(states: Any, actions: Any, n_actions: int, alive: Any) -> Any:
     """[T, N]: True where (s_t, a_t) is visited for the first time in its episode."""
+    xp = array_namespace(states)
     T, n = states.shape
     sa = states * n_actions + actions
-    first = np.zeros((T, n), dtype=bool)
-    seen = np.zeros((n, int(sa.max()) + 1), dtype=bool)
-    cols = np.arange(n)
+    dev = array_device(states)
+    first = xp.zeros((T, n), dtype=xp.bool, device=dev)
+    seen = xp.zeros((n, int(xp.max(sa)) + 1), dtype=xp.bool, device=dev)
+    cols = xp.arange(n, device=dev)
     for t in range(T):
         new = ~seen[cols, sa[t]] & alive[t]
         first[t] = new
@@ -118,6 +144,16 @@ def first_visit_mask(
     return first
 
 
-def pair_means(sa: np.ndarray, values: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per index in ``range(size)``: the sum and count of ``values`` at ``sa`` (flat arrays)."""
-    return np.bincount(sa, weights=values, minlength=size), np.bincount(sa, minlength=size).astype(float)
+def pair_means(sa: Any, values: Any, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per index in ``range(size)``: the sum and count of ``values`` at ``sa`` (flat arrays), on the host."""
+    sums, counts = bincount(sa, values, size), bincount(sa, None, size)
+    return np.asarray(host(sums), dtype=np.float64), np.asarray(host(counts), dtype=np.float64)
+
+
+def bincount(index: Any, weights: Any, size: int) -> Any:
+    """``np.bincount`` / ``torch.bincount`` of a flat index array, ``minlength=size``, on its backend."""
+    if hasattr(index, "detach"):
+        import torch
+
+        return torch.bincount(index, weights=weights, minlength=size)
+    return np.bincount(index, weights=weights, minlength=size)

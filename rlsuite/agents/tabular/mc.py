@@ -13,8 +13,9 @@ from typing import Any, Literal
 import numpy as np
 from tqdm.auto import tqdm
 
-from rlsuite.agents.base import History, TabularAgent, epsilon_greedy, sample_actions
+from rlsuite.agents.base import History, TabularAgent, epsilon_greedy, host, sample_actions
 from rlsuite.agents.tabular.batch import (
+    backend_of,
     discounted_returns,
     first_visit_mask,
     make_batched,
@@ -24,8 +25,13 @@ from rlsuite.agents.tabular.batch import (
     start_states,
 )
 from rlsuite.agents.tabular.dp import greedy_policy
+from rlsuite.envs.batched import ArrayBackend
 
 TAIL = 50  # 0.9**50 * 10 < 0.06: returns this far from the end are nearly untruncated
+DEVICE_HELP = (
+    "where the episodes run: cpu (numpy), cuda (torch on the GPU: the batched env and the rollouts; the "
+    "[S, A] tables stay on the host), or auto (torch on CUDA when present, else on the CPU)"
+)
 
 
 @dataclass
@@ -39,6 +45,7 @@ class MCBasicConfig:
     episodes_per_pair: int = field(
         default=1, metadata={"help": "episodes averaged per (s, a); 1 suffices when all is deterministic"}
     )
+    device: str = field(default="cpu", metadata={"help": DEVICE_HELP})
 
     def __post_init__(self) -> None:
         _check_positive(episode_length=self.episode_length, episodes_per_pair=self.episodes_per_pair)
@@ -69,6 +76,7 @@ class _EpisodeBatchConfig:
         default=None,
         metadata={"help": "average='recent': keep at the end of the budget (linear ramp); None keeps `keep`"},
     )
+    device: str = field(default="cpu", metadata={"help": DEVICE_HELP})
     tail: int = field(
         default=TAIL,
         metadata={
@@ -153,22 +161,23 @@ class MCBasic(TabularAgent):
         budget = self.check_budget(budget)
         cfg, S, A = self.config, self.n_states, self.n_actions
         reps = cfg.episodes_per_pair
-        venv = make_batched(self.env, S * A * reps)
-        rng = np.random.default_rng(seed)
-        starts = np.repeat(np.arange(S), A * reps)
-        first = np.tile(np.repeat(np.arange(A), reps), S)
-        history = History()
+        venv = make_batched(self.env, S * A * reps, cfg.device)
         venv.reset(seed=seed)
+        backend = backend_of(venv, seed)
+        starts = backend.asarray(np.repeat(np.arange(S), A * reps), dtype="int64")
+        first = backend.asarray(np.tile(np.repeat(np.arange(A), reps), S), dtype="int64")
+        history = History()
         for it in tqdm(range(1, budget + 1), desc=self.name, disable=not progress):
-            pi = self.pi
+            pi = backend.asarray(self.pi)
             batch = rollout(
                 venv,
                 reset_to(venv, starts),
                 cfg.episode_length,
-                lambda s, pi=pi: sample_actions(pi, s, rng),
+                lambda s, pi=pi: sample_actions(pi, s, backend),
+                backend,
                 first_actions=first,
             )
-            g0 = discounted_returns(batch.rewards, cfg.gamma)[0]
+            g0 = np.asarray(host(discounted_returns(batch.rewards, cfg.gamma)[0]), dtype=np.float64)
             self.q = g0.reshape(S, A, reps).mean(axis=2)
             self.pi = greedy_policy(self.q)
             history.log(iteration=it, episodes=it * S * A * reps, **self.truth_metrics())
@@ -200,35 +209,39 @@ class _MCAveraging(TabularAgent):
         """average='recent': the weight old returns keep this batch (ramps to ``keep_final``)."""
         return self.ramp(self.config.keep, self.config.keep_final)
 
-    def starts(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray | None]:
+    def starts(self, rng: ArrayBackend, allowed: Any, n: int) -> tuple[Any, Any]:
+        """``n`` start states drawn from ``allowed`` (and first actions, or None), on ``rng``'s backend."""
         raise NotImplementedError
 
     def learn(self, budget: int | None = None, seed: int = 0, progress: bool = False) -> History:
         budget = self.check_budget(budget)
         cfg, S, A = self.config, self.n_states, self.n_actions
-        venv = make_batched(self.env, cfg.num_envs)
-        rng = np.random.default_rng(seed)
+        venv = make_batched(self.env, cfg.num_envs, cfg.device)
         venv.reset(seed=seed)
+        backend = backend_of(venv, seed)
+        allowed = backend.asarray(start_states(self.env, S), dtype="int64")
         history = History()
         done, self.progress = 0, 0.0
         with tqdm(total=budget, desc=self.name, disable=not progress, unit="ep") as bar:
             while done < budget:
-                states, first = self.starts(rng, cfg.num_envs)
-                pi = self.pi
+                states, first = self.starts(backend, allowed, cfg.num_envs)
+                pi = backend.asarray(self.pi)
                 batch = rollout(
                     venv,
                     reset_to(venv, states),
                     cfg.episode_length,
-                    lambda s, pi=pi: sample_actions(pi, s, rng),
+                    lambda s, pi=pi: sample_actions(pi, s, backend),
+                    backend,
                     first_actions=first,
                 )
                 G = discounted_returns(batch.rewards, cfg.gamma)
-                mask = batch.alive.copy()
                 if cfg.visit == "first":
                     mask = first_visit_mask(batch.states, batch.actions, A, batch.alive)
+                else:
+                    mask = batch.alive & True  # a copy
                 mask[mask.shape[0] - cfg.tail :] = False
                 sa = (batch.states * A + batch.actions)[mask]
-                sums, counts = pair_means(sa, G[mask], S * A)
+                sums, counts = pair_means(sa, G[mask], S * A)  # [S * A] on the host
                 if cfg.average == "batch":  # evaluate the current policy afresh
                     self.returns_sum[counts > 0] = 0.0
                     self.returns_count[counts > 0] = 0.0
@@ -267,8 +280,8 @@ class MCExploringStarts(_MCAveraging):
     def improve(self) -> np.ndarray:
         return greedy_policy(self.q)
 
-    def starts(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray | None]:
-        return rng.choice(start_states(self.env, self.n_states), n), rng.integers(self.n_actions, size=n)
+    def starts(self, rng: ArrayBackend, allowed: Any, n: int) -> tuple[Any, Any]:
+        return rng.choice(allowed, (n,)), rng.integers(self.n_actions, (n,))
 
 
 class MCEpsilonGreedy(_MCAveraging):
@@ -285,5 +298,5 @@ class MCEpsilonGreedy(_MCAveraging):
     def epsilon(self) -> float:
         return self.ramp(self.config.epsilon, self.config.epsilon_final)
 
-    def starts(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray | None]:
-        return rng.choice(start_states(self.env, self.n_states), n), None
+    def starts(self, rng: ArrayBackend, allowed: Any, n: int) -> tuple[Any, Any]:
+        return rng.choice(allowed, (n,)), None

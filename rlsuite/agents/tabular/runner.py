@@ -48,25 +48,31 @@ def _classes() -> tuple[dict[str, type], type]:
     return ALGORITHMS, BanditAgent
 
 
-def _resolve_device(device: str | None, bandit: bool) -> str:
-    """Where the agent's tables live: ``"cpu"`` (numpy) or a CUDA device (bandit agents only).
+def _resolve_device(device: str | None, on_device: bool) -> str:
+    """Where the agent computes: ``"cpu"`` (numpy) or a CUDA device.
 
-    Bandit agents keep their [runs, k] tables beside the batched env's arrays, so ``cuda`` (and
-    ``auto`` on a GPU machine) runs them in torch on the GPU. The grid-world agents keep small
-    [S, A] numpy tables and always run on the CPU; asking them for CUDA is an error.
+    Bandit agents keep their [runs, k] tables beside the batched env's arrays; MC and TD agents run
+    their batched env copies (and TD its tables) there too; so ``cuda``, and ``auto`` on a GPU
+    machine, runs them in torch on the GPU. The model-based solvers' agents (value iteration,
+    policy iteration) do a handful of exact sweeps on small tables and stay on the CPU.
     """
     from rlsuite.common.device import select_device
 
     if device in (None, "auto", "cpu"):
-        if not bandit or device == "cpu":
+        if not on_device or device == "cpu":
             return "cpu"
         return "cuda" if select_device("auto").type == "cuda" else "cpu"
-    if not bandit:
+    if not on_device:
         raise UsageError(
-            f"--device {device}: the grid-world agents keep small [S, A] tables in numpy on the CPU; "
-            "use --device cpu or auto (the bandit agents and value_iteration(model, device=...) run on CUDA)"
+            f"--device {device}: the dynamic-programming agents sweep small exact tables on the CPU; use "
+            "--device cpu or auto (value_iteration(model, device=...) runs large models on CUDA)"
         )
     return str(select_device(device))
+
+
+def _has_device_field(cls: type) -> bool:
+    """Whether the algorithm's config has a ``device`` field (the batched MC and TD agents)."""
+    return any(f.name == "device" for f in dataclasses.fields(cls.config_cls))
 
 
 def _make_env(env_id: str, bandit: bool, runs: int, device: str = "cpu") -> Any:
@@ -93,7 +99,7 @@ def train(args: argparse.Namespace) -> Path:
         raise UsageError(f"unknown tabular algorithm {args.algo!r} (known: {', '.join(ALGOS)})")
     cls = algorithms[args.algo]
     bandit = issubclass(cls, bandit_base)
-    device = _resolve_device(getattr(args, "device", None), bandit)
+    device = _resolve_device(getattr(args, "device", None), bandit or _has_device_field(cls))
     if getattr(args, "resume", None):
         raise UsageError("--resume: tabular runs take seconds and keep no checkpoints; start a new run")
     values: dict[str, Any] = load_yaml(args.config) if args.config else {}
@@ -104,8 +110,10 @@ def train(args: argparse.Namespace) -> Path:
         raise UsageError(f"runs: expected a positive integer, got {runs!r}")
     config = build_config(cls.config_cls, values, where=args.config or "config")
     config = build_config(cls.config_cls, {**dataclasses.asdict(config), **overrides}, where="--set")
+    if _has_device_field(cls) and "device" not in values and "device" not in overrides:
+        config = dataclasses.replace(config, device=device)  # --device, unless the config names one
     env_id = args.env or DEFAULT_ENV["bandit" if bandit else "tabular"]
-    env = _make_env(env_id, bandit, runs or 1, device)
+    env = _make_env(env_id, bandit, runs or 1, device if bandit else "cpu")
     seed_everything(args.seed)
     agent = cls(env, config)
     budget = cls.check_budget(args.budget) if not bandit else (args.budget or cls.default_budget)
@@ -187,7 +195,7 @@ def evaluate(run_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
     if meta.get("algo") not in algorithms:
         raise UsageError(f"{run_dir / 'config.json'}: unknown tabular algorithm {meta.get('algo')!r}")
     cls = algorithms[meta["algo"]]
-    device = _resolve_device(getattr(args, "device", None), issubclass(cls, bandit_base))
+    device = _resolve_device(getattr(args, "device", None), issubclass(cls, bandit_base) or _has_device_field(cls))
     if issubclass(cls, bandit_base):
         agent = cls.load(run_dir / "agent", device=device)
         history = agent.learn(meta["budget"], seed=args.seed)

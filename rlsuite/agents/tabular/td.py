@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
+from array_api_compat import array_namespace
 from tqdm.auto import tqdm
 
-from rlsuite.agents.base import History, TabularAgent, epsilon_greedy, sample_actions
-from rlsuite.agents.tabular.batch import make_batched, reset_to, start_states
+from rlsuite.agents.base import History, TabularAgent, epsilon_greedy, host, sample_actions
+from rlsuite.agents.tabular.batch import as_states, backend_of, bincount, make_batched, reset_to, start_states
 from rlsuite.agents.tabular.dp import greedy_policy, policy_evaluation
+from rlsuite.envs.batched import ArrayBackend
 
 
 @dataclass
@@ -39,6 +41,13 @@ class TDConfig:
         default=10, metadata={"help": "steps between lockstep restarts from random states"}
     )
     log_every: int = field(default=100, metadata={"help": "batched steps between history rows"})
+    device: str = field(
+        default="cpu",
+        metadata={
+            "help": "where the env copies and the tables live while learning: cpu (numpy), cuda (torch on the "
+            "GPU), or auto (torch on CUDA when present, else on the CPU)"
+        },
+    )
 
     def __post_init__(self) -> None:
         for name in ("alpha", "alpha_final"):
@@ -95,13 +104,12 @@ class QLearningConfig(TDConfig):
     )
 
 
-def batch_update(table: np.ndarray, index: np.ndarray, delta: np.ndarray, alpha: float) -> None:
-    """``table[i] += alpha * mean(delta at i)`` for every distinct ``i`` in ``index`` (flat views)."""
+def batch_update(table: Any, index: Any, delta: Any, alpha: float) -> None:
+    """``table[i] += alpha * mean(delta at i)`` for every distinct ``i`` in ``index`` (flat views; numpy or torch)."""
     flat = table.reshape(-1)
-    sums = np.bincount(index, weights=delta, minlength=flat.size)
-    counts = np.bincount(index, minlength=flat.size)
-    hit = counts > 0
-    flat[hit] += alpha * sums[hit] / counts[hit]
+    sums = bincount(index, delta, flat.shape[0])
+    counts = bincount(index, None, flat.shape[0])
+    flat += alpha * sums / array_namespace(counts).clip(counts, min=1)  # entries not hit: sums 0, unchanged
 
 
 class _TDAgent(TabularAgent):
@@ -129,27 +137,29 @@ class _TDAgent(TabularAgent):
     def learn(self, budget: int | None = None, seed: int = 0, progress: bool = False) -> History:
         budget = self.check_budget(budget)
         cfg = self.config
-        rng = np.random.default_rng(seed)
-        venv = make_batched(self.env, cfg.num_envs)
+        venv = make_batched(self.env, cfg.num_envs, cfg.device)
         venv.reset(seed=seed)
-        allowed = start_states(self.env, self.n_states)
+        backend = backend_of(venv, seed)
+        allowed = backend.asarray(start_states(self.env, self.n_states), dtype="int64")
+        self.tables_to(backend)
         history = History()
         n_batches = max(1, budget // cfg.num_envs)
-        s = np.zeros(cfg.num_envs, dtype=np.int64)
+        s = backend.zeros(cfg.num_envs, dtype="int64")
         a = s
-        live = np.ones(cfg.num_envs, dtype=bool)
+        all_live = backend.zeros(cfg.num_envs, dtype="bool") | True
+        live = all_live
         for t in tqdm(range(n_batches), desc=self.name, disable=not progress, unit="batch"):
             self.alpha = cfg.alpha + (cfg.alpha_final - cfg.alpha) * t / max(1, n_batches - 1)
             if t % cfg.episode_length == 0:
-                s = reset_to(venv, rng.choice(allowed, cfg.num_envs))
-                live = np.ones(cfg.num_envs, dtype=bool)
+                s = reset_to(venv, backend.choice(allowed, (cfg.num_envs,)))
+                live = all_live
                 self.begin_episode()
-                a = sample_actions(self.behaviour(), s, rng)
+                a = sample_actions(self.behaviour(), s, backend)
             obs, r, term, _, _ = venv.step(a)
-            s2 = np.asarray(obs, dtype=np.int64)
-            term = np.asarray(term, dtype=bool)
-            a2 = sample_actions(self.behaviour(), s2, rng)
-            self.update(s, a, np.asarray(r, dtype=float), s2, a2, live, term & live)
+            s2 = as_states(venv, obs)
+            term = backend.asarray(term, dtype="bool")
+            a2 = sample_actions(self.behaviour(), s2, backend)
+            self.update(s, a, backend.asarray(r), s2, a2, live, term & live)
             live = live & ~term
             s, a = s2, a2
             if (t + 1) % cfg.log_every == 0 or t + 1 == n_batches:
@@ -157,7 +167,16 @@ class _TDAgent(TabularAgent):
                 history.log(steps=(t + 1) * cfg.num_envs, **self.truth_metrics())
         venv.close()
         self.pi = self.learned_policy()
+        self.tables_to(None)
         return history
+
+    def tables_to(self, backend: ArrayBackend | None) -> None:
+        """Move ``q`` (and ``v``, ``pi``) onto ``backend`` for learning, or back to host numpy (None)."""
+        for name in ("q", "v", "pi"):
+            table = getattr(self, name)
+            if table is not None:
+                moved = np.asarray(host(table), dtype=np.float64) if backend is None else backend.asarray(table)
+                setattr(self, name, moved)
 
 
 class Sarsa(_TDAgent):
@@ -179,7 +198,7 @@ class ExpectedSarsa(_TDAgent):
 
     def update(self, s, a, r, s2, a2, live, term):  # type: ignore[no-untyped-def]
         pi = self.behaviour()
-        expected = (pi[s2] * self.q[s2]).sum(axis=1)
+        expected = array_namespace(pi).sum(pi[s2] * self.q[s2], axis=1)
         target = r + self.gamma * expected * ~term
         batch_update(self.q, (s * self.n_actions + a)[live], (target - self.q[s, a])[live], self.alpha)
 
@@ -191,15 +210,14 @@ class QLearning(_TDAgent):
     name = "q_learning"
 
     def behaviour(self) -> np.ndarray:
-        if self.config.behavior == "uniform":
-            return np.full((self.n_states, self.n_actions), 1.0 / self.n_actions)
-        return epsilon_greedy(self.q, self.config.epsilon)
+        epsilon = 1.0 if self.config.behavior == "uniform" else self.config.epsilon
+        return epsilon_greedy(self.q, epsilon)
 
     def learned_policy(self) -> np.ndarray:
-        return greedy_policy(self.q)
+        return epsilon_greedy(self.q, 0.0)  # greedy, ties toward the first action
 
     def update(self, s, a, r, s2, a2, live, term):  # type: ignore[no-untyped-def]
-        target = r + self.gamma * self.q[s2].max(axis=1) * ~term
+        target = r + self.gamma * array_namespace(self.q).max(self.q[s2], axis=1) * ~term
         batch_update(self.q, (s * self.n_actions + a)[live], (target - self.q[s, a])[live], self.alpha)
 
 
@@ -221,7 +239,7 @@ class NStepSarsa(_TDAgent):
 
     def _update_head(self, s2: np.ndarray, a2: np.ndarray) -> None:
         """Update the oldest pending entry from the rewards after it, bootstrapping at (s2, a2)."""
-        g = np.zeros(len(s2))
+        g = 0.0
         for k, (_, _, rk, _, _) in enumerate(self.buffer):
             g += self.gamma**k * rk
         s0, a0, _, live0, ended0 = self.buffer.popleft()
@@ -234,7 +252,7 @@ class NStepSarsa(_TDAgent):
         self.buffer.clear()
 
     def update(self, s, a, r, s2, a2, live, term):  # type: ignore[no-untyped-def]
-        self.buffer.append([s, a, r * live, live.copy(), np.zeros(len(s), dtype=bool)])
+        self.buffer.append([s, a, r * live, live & True, live & False])  # rewards, live (copied), ended
         for entry in self.buffer:
             entry[4] = entry[4] | term
         self._next = (s2, a2)
@@ -267,12 +285,12 @@ class TD0(_TDAgent):
         return self.pi
 
     def value_estimate(self) -> np.ndarray:
-        return self.v
+        return host(self.v)
 
     def truth_metrics(self) -> dict[str, float]:
         if self.v_pi is None:
             return {}
-        return {"value_error": float(np.max(np.abs(self.v - self.v_pi)))}
+        return {"value_error": float(np.max(np.abs(host(self.v) - self.v_pi)))}
 
     def update(self, s, a, r, s2, a2, live, term):  # type: ignore[no-untyped-def]
         target = r + self.gamma * self.v[s2] * ~term
