@@ -10,7 +10,8 @@
    batched env vs a per-run Python loop over the single env (timed on a subset of runs, scaled).
 3. MC epsilon-greedy and Q-learning: episodes per second through the batched env vs a
    plain-Python agent on the single env (same episode length, same update).
-4. On a CUDA machine only: value iteration on a 1000x1000 grid and the testbed on the GPU vs numpy.
+4. On a CUDA machine only: value iteration on a 1000x1000 grid, the testbed and Q-learning on the GPU vs
+   numpy.
 
 Timings are the best of a few repeats (noise from other processes only ever adds time).
 """
@@ -116,7 +117,17 @@ def bench_cuda(n: int) -> dict:
     t_cpu = (time.perf_counter() - t0) / 20
     bandit_cpu = bench_bandit(2000, 1000, 0)["batched_s"]
     bandit_gpu = bench_bandit(2000, 1000, 0, device="cuda")["batched_s"]
+    grid = gym.make("rlsuite/GridWorld-v0", max_episode_steps=None)
+    q_rates = {}
+    for device, num_envs in (("cpu", 1024), ("cuda", 65536)):
+        agent = QLearning(grid, QLearningConfig(num_envs=num_envs, episode_length=10, log_every=10**9, device=device))
+        agent.learn(num_envs * 10, seed=0)  # warm-up
+        t0 = time.perf_counter()
+        agent.learn(num_envs * 500, seed=0)
+        q_rates[device] = num_envs * 50 / (time.perf_counter() - t0)
     return {
+        "q_learning_numpy_episodes_per_s": q_rates["cpu"],
+        "q_learning_cuda_episodes_per_s": q_rates["cuda"],
         "grid": f"{n}x{n}",
         "vi_cuda_ms_per_sweep": 1e3 * t_gpu,
         "vi_numpy_ms_per_sweep": 1e3 * t_cpu,
@@ -260,7 +271,9 @@ def main() -> None:
             f"CUDA: value iteration on a {c['grid']} grid {c['vi_cuda_ms_per_sweep']:.2f} ms/sweep "
             f"vs numpy {c['vi_numpy_ms_per_sweep']:.1f} ms/sweep -> "
             f"{c['vi_numpy_ms_per_sweep'] / c['vi_cuda_ms_per_sweep']:.0f}x; bandit testbed "
-            f"{c['bandit_cuda_s']:.2f} s on CUDA vs {c['bandit_numpy_s']:.2f} s numpy"
+            f"{c['bandit_cuda_s']:.2f} s on CUDA vs {c['bandit_numpy_s']:.2f} s numpy; Q-learning "
+            f"{c['q_learning_cuda_episodes_per_s']:.0f} episodes/s on CUDA (65536 copies) vs "
+            f"{c['q_learning_numpy_episodes_per_s']:.0f} numpy (1024 copies)"
         )
     else:
         print("CUDA: no GPU here, the CUDA figures are skipped")
