@@ -18,6 +18,7 @@ from rlsuite.agents.tabular.bandit import (
     ThompsonSamplingConfig,
     UCBConfig,
 )
+from rlsuite.common.device import to_numpy
 
 RUNS = 500
 
@@ -123,7 +124,7 @@ def test_torch_agent_saves_and_loads_on_numpy(tmp_path) -> None:
     loaded = BanditAgent.load(tmp_path / "agent")
     assert isinstance(loaded.q, np.ndarray)
     np.testing.assert_allclose(loaded.q_values, agent.q_values, rtol=1e-6)
-    np.testing.assert_array_equal(loaded.n, agent.backend.to_numpy(agent.n))
+    np.testing.assert_array_equal(loaded.n, to_numpy(agent.n))
 
 
 @pytest.mark.parametrize(("a", "b"), [(2.0, 5.0), (0.5, 0.5), (30.0, 3.0)])

@@ -22,6 +22,7 @@ import numpy as np
 from array_api_compat import array_namespace
 from array_api_compat import device as array_device
 
+from rlsuite.common.device import to_numpy
 from rlsuite.common.errors import UsageError
 from rlsuite.common.runs import atomic_path, write_json
 from rlsuite.envs.batched import ArrayBackend
@@ -59,6 +60,20 @@ class History:
             writer.writeheader()
             writer.writerows(self.rows)
         return Path(path)
+
+
+def agent_meta(agent: Any, env: Any, drop_env_kwargs: tuple[str, ...] = ()) -> dict[str, Any]:
+    """What ``PATH.json`` of a saved agent holds: algorithm, class, config and the env's id and kwargs."""
+    env_id, env_kwargs = env_spec_of(env)
+    for key in drop_env_kwargs:
+        env_kwargs.pop(key, None)
+    return {
+        "algo": agent.name,
+        "class": type(agent).__name__,
+        "config": dataclasses.asdict(agent.config),
+        "env_id": env_id,
+        "env_kwargs": env_kwargs,
+    }
 
 
 def env_spec_of(env: Any) -> tuple[str | None, dict[str, Any]]:
@@ -133,11 +148,6 @@ def sample_actions(pi: Any, states: Any, rng: ArrayBackend) -> Any:
     cdf = xp.cumulative_sum(pi[states, ...], axis=1)
     u = rng.uniform((int(states.shape[0]),))[:, None] * cdf[:, -1:]
     return xp.clip(xp.sum(xp.astype(u >= cdf, xp.int64), axis=1), max=pi.shape[1] - 1)
-
-
-def host(x: Any) -> Any:
-    """A numpy copy of a torch tensor (from any device); numpy arrays and ``None`` pass through."""
-    return x.detach().cpu().numpy() if hasattr(x, "detach") else x
 
 
 def numpy_backend(seed: int | None = None) -> ArrayBackend:
@@ -228,13 +238,13 @@ class TabularAgent:
 
     def value_estimate(self) -> np.ndarray:
         """The estimate compared with ``v*``: ``max_a q`` for control algorithms (on the host)."""
-        return host(self.q).max(axis=1)
+        return to_numpy(self.q).max(axis=1)
 
     def truth_metrics(self) -> dict[str, float]:
         """With an exact model: ``value_error`` (max |v - v*|), ``greedy_optimal``, ``optimal_fraction``."""
         if self.v_star is None or self.q_star is None:
             return {}
-        frac = greedy_optimal_fraction(host(self.q), self.q_star)
+        frac = greedy_optimal_fraction(to_numpy(self.q), self.q_star)
         return {
             "value_error": float(np.max(np.abs(self.value_estimate() - self.v_star))),
             "optimal_fraction": frac,
@@ -269,15 +279,7 @@ class TabularAgent:
 
     def save(self, path: str | os.PathLike[str]) -> tuple[Path, Path]:
         """Write ``PATH.npz`` (the tables) and ``PATH.json`` (algorithm, config, env); no pickle."""
-        env_id, env_kwargs = env_spec_of(self.env)
-        meta = {
-            "algo": self.name,
-            "class": type(self).__name__,
-            "config": dataclasses.asdict(self.config),
-            "env_id": env_id,
-            "env_kwargs": env_kwargs,
-        }
-        return write_agent_files(path, self.arrays(), meta)
+        return write_agent_files(path, self.arrays(), agent_meta(self, self.env))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], env: gym.Env[Any, Any] | None = None) -> TabularAgent:

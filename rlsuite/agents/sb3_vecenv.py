@@ -26,13 +26,8 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvObs, VecEnvStepReturn
 
+from rlsuite.common.device import to_numpy
 from rlsuite.envs.wrappers import observation_table
-
-
-def _numpy(x: Any) -> np.ndarray:
-    if hasattr(x, "detach"):  # a torch tensor from the device backend
-        return x.detach().cpu().numpy()
-    return np.asarray(x)
 
 
 class BatchedVecEnv(VecEnv):
@@ -66,7 +61,7 @@ class BatchedVecEnv(VecEnv):
         self._empty_infos_template: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
 
     def _convert(self, obs: Any) -> np.ndarray:
-        obs = _numpy(obs)
+        obs = to_numpy(obs)
         return self.obs_table[obs] if self.obs_table is not None else obs
 
     def reset(self) -> VecEnvObs:
@@ -83,7 +78,7 @@ class BatchedVecEnv(VecEnv):
 
     def step_wait(self) -> VecEnvStepReturn:
         obs, reward, terminated, truncated, info = self.venv.step(self._actions)
-        terminated, truncated = _numpy(terminated), _numpy(truncated)
+        terminated, truncated = to_numpy(terminated), to_numpy(truncated)
         dones = terminated | truncated
         infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
         if dones.any():
@@ -91,7 +86,7 @@ class BatchedVecEnv(VecEnv):
             for i in np.flatnonzero(dones):
                 infos[i]["terminal_observation"] = final_obs[i]
                 infos[i]["TimeLimit.truncated"] = bool(truncated[i] and not terminated[i])
-        return self._convert(obs), _numpy(reward).astype(np.float32), dones, infos
+        return self._convert(obs), to_numpy(reward).astype(np.float32), dones, infos
 
     def close(self) -> None:
         self.venv.close()

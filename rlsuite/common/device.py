@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from rlsuite.common.errors import UsageError
 
@@ -29,3 +31,11 @@ def select_device(device: str | None = "auto") -> torch.device:
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise UsageError(f"device: {device!r} asked for, but CUDA is not available here")
     return dev
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    """``x`` as a host numpy array: a torch tensor (from any device) is copied over, anything else
+    goes through ``np.asarray`` (no copy for a numpy array)."""
+    if hasattr(x, "detach"):
+        return x.detach().cpu().numpy()
+    return np.asarray(x)

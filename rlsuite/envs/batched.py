@@ -16,6 +16,7 @@ from gymnasium.vector import VectorEnv
 from gymnasium.vector.utils import batch_space
 from gymnasium.vector.vector_env import AutoresetMode
 
+from rlsuite.common.device import to_numpy
 from rlsuite.envs.bandit import BanditSpec
 from rlsuite.envs.gridworld import GridWorldEnv
 
@@ -74,14 +75,17 @@ class ArrayBackend:
             return self.torch.zeros(shape, dtype=self._dtype(dtype), device=self.device)
         return np.zeros(shape, dtype=self._dtype(dtype))
 
+    def ones(self, shape: Any, dtype: str = "float") -> Any:
+        if self.is_torch:
+            return self.torch.ones(shape, dtype=self._dtype(dtype), device=self.device)
+        return np.ones(shape, dtype=self._dtype(dtype))
+
     def asarray(self, x: Any, dtype: str = "float") -> Any:
         if self.is_torch:
             if isinstance(x, self.torch.Tensor):  # already a tensor (maybe on the device): no host trip
                 return x.to(device=self.device, dtype=self._dtype(dtype))
             return self.torch.as_tensor(np.asarray(x), dtype=self._dtype(dtype), device=self.device)
-        if hasattr(x, "detach"):  # a torch tensor given to the numpy backend
-            x = x.detach().cpu().numpy()
-        return np.asarray(x, dtype=self._dtype(dtype))
+        return to_numpy(x).astype(self._dtype(dtype), copy=False)
 
     def as_index(self, x: Any) -> Any:
         """Actions from numpy, torch or lists, as int64 on this backend (no copy when already so)."""
@@ -89,9 +93,7 @@ class ArrayBackend:
             if isinstance(x, self.torch.Tensor):
                 return x.to(device=self.device, dtype=self.torch.int64)
             return self.torch.as_tensor(np.asarray(x), dtype=self.torch.int64, device=self.device)
-        if hasattr(x, "detach"):  # a torch tensor given to the numpy backend
-            x = x.detach().cpu().numpy()
-        return np.asarray(x, dtype=np.int64)
+        return to_numpy(x).astype(np.int64, copy=False)  # numpy, or a torch tensor given to the numpy backend
 
     def cast_float(self, x: Any) -> Any:
         return x.to(self.float) if self.is_torch else x.astype(self.float)
@@ -166,10 +168,6 @@ class ArrayBackend:
         if self.is_torch:
             twin.gen = self.torch.Generator(device=self.device)
         return twin
-
-    def to_numpy(self, x: Any) -> np.ndarray:
-        """A host numpy copy-free view (numpy) or copy (torch) of ``x``."""
-        return x.detach().cpu().numpy() if self.is_torch else np.asarray(x)
 
 
 class KArmedBanditVectorEnv(VectorEnv):

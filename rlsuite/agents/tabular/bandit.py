@@ -9,7 +9,6 @@ curves of the book's figures.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 from dataclasses import dataclass, field
@@ -20,7 +19,8 @@ import numpy as np
 from array_api_compat import array_namespace
 from tqdm.auto import tqdm
 
-from rlsuite.agents.base import History, env_spec_of, read_agent_files, write_agent_files
+from rlsuite.agents.base import History, agent_meta, read_agent_files, write_agent_files
+from rlsuite.common.device import to_numpy
 from rlsuite.common.errors import UsageError
 from rlsuite.envs.batched import ArrayBackend
 
@@ -168,11 +168,11 @@ class BanditAgent:
     @property
     def q_values(self) -> np.ndarray:
         """Action-value estimates [num_runs, k] (the bandit has one state per run)."""
-        return np.array(self.backend.to_numpy(self.q), dtype=np.float64)
+        return to_numpy(self.q).astype(np.float64)
 
     @property
     def policy(self) -> np.ndarray:
-        return np.array(self.backend.to_numpy(self.probabilities()), dtype=np.float64)
+        return to_numpy(self.probabilities()).astype(np.float64)
 
     @property
     def state_values(self) -> np.ndarray:
@@ -218,7 +218,7 @@ class BanditAgent:
             average_reward[t - 1] = xp.mean(r)
             optimal_action[t - 1] = xp.mean(xp.astype(info["optimal"], self.q.dtype))
         history = History()
-        curves = zip(self.backend.to_numpy(average_reward), self.backend.to_numpy(optimal_action), strict=True)
+        curves = zip(to_numpy(average_reward), to_numpy(optimal_action), strict=True)
         for t, (reward, optimal) in enumerate(curves, start=1):
             history.log(step=t, average_reward=reward, optimal_action=optimal)
         return history
@@ -234,18 +234,9 @@ class BanditAgent:
 
     def save(self, path: str | os.PathLike[str]) -> tuple[Path, Path]:
         """Write ``PATH.npz`` (tables) and ``PATH.json`` (algorithm, config, env); no pickle."""
-        env_id, env_kwargs = env_spec_of(self.envs)
-        for key in ("max_episode_steps", "num_envs", "vectorization_mode", "vector_kwargs", "wrappers", "device"):
-            env_kwargs.pop(key, None)
-        meta = {
-            "algo": self.name,
-            "class": type(self).__name__,
-            "config": dataclasses.asdict(self.config),
-            "env_id": env_id,
-            "env_kwargs": env_kwargs,
-            "num_runs": self.num_runs,
-        }
-        tables = {name: np.asarray(self.backend.to_numpy(x), dtype=np.float64) for name, x in self.arrays().items()}
+        vector_keys = ("max_episode_steps", "num_envs", "vectorization_mode", "vector_kwargs", "wrappers", "device")
+        meta = {**agent_meta(self, self.envs, drop_env_kwargs=vector_keys), "num_runs": self.num_runs}
+        tables = {name: to_numpy(x).astype(np.float64) for name, x in self.arrays().items()}
         return write_agent_files(path, {**tables, "t": np.array(self.t)}, meta)
 
     @classmethod

@@ -17,7 +17,8 @@ import numpy as np
 from array_api_compat import array_namespace
 from array_api_compat import device as array_device
 
-from rlsuite.agents.base import env_spec_of, host
+from rlsuite.agents.base import env_spec_of
+from rlsuite.common.device import to_numpy
 from rlsuite.common.errors import UsageError
 from rlsuite.envs.batched import ArrayBackend
 
@@ -105,7 +106,7 @@ def rollout(
     A = backend.zeros((length, n), dtype="int64")
     R = backend.zeros((length, n))
     alive = backend.zeros((length, n), dtype="bool")
-    live = backend.zeros(n, dtype="bool") | True
+    live = backend.ones(n, dtype="bool")
     s = states
     for t in range(length):
         a = first_actions if (t == 0 and first_actions is not None) else choose(s)
@@ -147,7 +148,7 @@ def first_visit_mask(states: Any, actions: Any, n_actions: int, alive: Any) -> A
 def pair_means(sa: Any, values: Any, size: int) -> tuple[np.ndarray, np.ndarray]:
     """Per index in ``range(size)``: the sum and count of ``values`` at ``sa`` (flat arrays), on the host."""
     sums, counts = bincount(sa, values, size), bincount(sa, None, size)
-    return np.asarray(host(sums), dtype=np.float64), np.asarray(host(counts), dtype=np.float64)
+    return to_numpy(sums).astype(np.float64), to_numpy(counts).astype(np.float64)
 
 
 def bincount(index: Any, weights: Any, size: int) -> Any:

@@ -13,7 +13,7 @@ from typing import Any, Literal
 import numpy as np
 from tqdm.auto import tqdm
 
-from rlsuite.agents.base import History, TabularAgent, epsilon_greedy, host, sample_actions
+from rlsuite.agents.base import History, TabularAgent, epsilon_greedy, sample_actions
 from rlsuite.agents.tabular.batch import (
     backend_of,
     discounted_returns,
@@ -25,6 +25,7 @@ from rlsuite.agents.tabular.batch import (
     start_states,
 )
 from rlsuite.agents.tabular.dp import greedy_policy
+from rlsuite.common.device import to_numpy
 from rlsuite.envs.batched import ArrayBackend
 
 TAIL = 50  # 0.9**50 * 10 < 0.06: returns this far from the end are nearly untruncated
@@ -177,7 +178,7 @@ class MCBasic(TabularAgent):
                 backend,
                 first_actions=first,
             )
-            g0 = np.asarray(host(discounted_returns(batch.rewards, cfg.gamma)[0]), dtype=np.float64)
+            g0 = to_numpy(discounted_returns(batch.rewards, cfg.gamma)[0]).astype(np.float64)
             self.q = g0.reshape(S, A, reps).mean(axis=2)
             self.pi = greedy_policy(self.q)
             history.log(iteration=it, episodes=it * S * A * reps, **self.truth_metrics())

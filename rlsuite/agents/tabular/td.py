@@ -17,9 +17,10 @@ import numpy as np
 from array_api_compat import array_namespace
 from tqdm.auto import tqdm
 
-from rlsuite.agents.base import History, TabularAgent, epsilon_greedy, host, sample_actions
+from rlsuite.agents.base import History, TabularAgent, epsilon_greedy, sample_actions
 from rlsuite.agents.tabular.batch import as_states, backend_of, bincount, make_batched, reset_to, start_states
 from rlsuite.agents.tabular.dp import greedy_policy, policy_evaluation
+from rlsuite.common.device import to_numpy
 from rlsuite.envs.batched import ArrayBackend
 
 
@@ -146,7 +147,7 @@ class _TDAgent(TabularAgent):
         n_batches = max(1, budget // cfg.num_envs)
         s = backend.zeros(cfg.num_envs, dtype="int64")
         a = s
-        all_live = backend.zeros(cfg.num_envs, dtype="bool") | True
+        all_live = backend.ones(cfg.num_envs, dtype="bool")
         live = all_live
         for t in tqdm(range(n_batches), desc=self.name, disable=not progress, unit="batch"):
             self.alpha = cfg.alpha + (cfg.alpha_final - cfg.alpha) * t / max(1, n_batches - 1)
@@ -175,7 +176,7 @@ class _TDAgent(TabularAgent):
         for name in ("q", "v", "pi"):
             table = getattr(self, name)
             if table is not None:
-                moved = np.asarray(host(table), dtype=np.float64) if backend is None else backend.asarray(table)
+                moved = to_numpy(table).astype(np.float64) if backend is None else backend.asarray(table)
                 setattr(self, name, moved)
 
 
@@ -285,12 +286,12 @@ class TD0(_TDAgent):
         return self.pi
 
     def value_estimate(self) -> np.ndarray:
-        return host(self.v)
+        return to_numpy(self.v)
 
     def truth_metrics(self) -> dict[str, float]:
         if self.v_pi is None:
             return {}
-        return {"value_error": float(np.max(np.abs(host(self.v) - self.v_pi)))}
+        return {"value_error": float(np.max(np.abs(to_numpy(self.v) - self.v_pi)))}
 
     def update(self, s, a, r, s2, a2, live, term):  # type: ignore[no-untyped-def]
         target = r + self.gamma * self.v[s2] * ~term
