@@ -27,7 +27,7 @@ def add_subcommands(subparsers: Any) -> None:
         "report its rank correlation with the distance to the goal",
     )
     r.add_argument("--force", action="store_true", help="retrain even if a cached model exists")
-    r.add_argument("--steps", type=int, default=None, help="optimisation steps (default 300)")
+    r.add_argument("--steps", type=int, default=None, help="optimisation steps (default 800)")
     r.add_argument("--device", default="auto", help="auto, cpu or cuda")
     r.set_defaults(func=_train_reward)
     v = sub.add_parser(
