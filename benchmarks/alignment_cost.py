@@ -34,7 +34,7 @@ def main() -> None:
     from rlsuite.alignment.evaluate import evaluate_policy, sample_pairs
     from rlsuite.alignment.models import default_model_dir
     from rlsuite.alignment.rlhf import train_ppo, train_reward, train_rloo
-    from rlsuite.common.runs import write_json
+    from rlsuite.common.io import write_json
 
     out = Path(args.out)
     task = SentimentTask()

@@ -1,3 +1,3 @@
-from rlsuite.cli import main
+from rlsuite.app.cli import main
 
 raise SystemExit(main())

@@ -361,7 +361,7 @@ def test_config_keys_map_onto_trl_dataclasses(tmp_path: Path) -> None:
     bad.write_text("betta: 0.3\n")
     with pytest.raises(UsageError, match=r"bad.yaml: unknown key 'betta' for DPOConfig"):
         build_trl_config(DPOConfig, tmp_path / "out", str(bad))
-    for path in sorted(Path("configs/alignment").glob("*.yaml")):
+    for path in sorted(Path("rlsuite/app/configs/alignment").glob("*.yaml")):
         from trl import RewardConfig, RLOOConfig, SFTConfig
         from trl.experimental.ppo import PPOConfig
 
@@ -400,7 +400,7 @@ def test_accelerate_launch_two_cpu_processes(sft: tuple[Path, dict], tmp_path: P
         accelerate,
         "launch",
         "--config_file",
-        str(root / "configs/accelerate/multi_cpu.yaml"),
+        str(root / "rlsuite/app/configs/accelerate/multi_cpu.yaml"),
         "-m",
         "rlsuite",
         "align",
@@ -427,7 +427,7 @@ def test_accelerate_launch_two_cpu_processes(sft: tuple[Path, dict], tmp_path: P
 def test_bad_data_fails_before_any_model_is_built(
     command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    from rlsuite.cli import main
+    from rlsuite.app.cli import main
 
     cache = tmp_path / "cache"
     monkeypatch.setenv("RLSUITE_CACHE", str(cache))

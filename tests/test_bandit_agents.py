@@ -130,7 +130,7 @@ def test_torch_agent_saves_and_loads_on_numpy(tmp_path) -> None:
 @pytest.mark.parametrize(("a", "b"), [(2.0, 5.0), (0.5, 0.5), (30.0, 3.0)])
 def test_torch_beta_sampler_has_the_beta_moments(a: float, b: float) -> None:
     torch = pytest.importorskip("torch")
-    from rlsuite.envs.batched import ArrayBackend
+    from rlsuite.common.backend import ArrayBackend
 
     backend = ArrayBackend("auto")
     backend.seed(np.random.default_rng(0))

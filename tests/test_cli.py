@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rlsuite.cli import main
+from rlsuite.app.cli import main
 
 
 def test_envs_lists_every_registered_id(capsys: pytest.CaptureFixture[str]) -> None:

@@ -227,7 +227,7 @@ def test_rgb_render_shape_and_colours(cell_px: int) -> None:
 
 
 def test_plot_grid_writes_png(tmp_path) -> None:
-    from rlsuite.common.plotting import plot_grid
+    from rlsuite.envs.plotting import plot_grid
 
     env = GridWorldEnv()
     v, q, _ = value_iteration(tabular_model(env))

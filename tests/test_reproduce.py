@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from rlsuite.cli import main
+from rlsuite.app.cli import main
 
 
 def test_list_names_every_figure(capsys) -> None:

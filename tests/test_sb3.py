@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from rlsuite.agents import sb3
-from rlsuite.cli import main
+from rlsuite.app.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 QUIET = ["torch_threads=1", "progress_bar=false"]
@@ -238,7 +238,7 @@ def test_rl_zoo3_trains_with_the_same_config_files(tmp_path, algo):
         "--gym-packages",
         "rlsuite",
         "-conf",
-        str(ROOT / "configs" / f"{algo}.yml"),
+        str(ROOT / "rlsuite" / "app" / "configs" / f"{algo}.yml"),
         "-n",
         "1024",
         "-f",
@@ -252,7 +252,7 @@ def test_rl_zoo3_trains_with_the_same_config_files(tmp_path, algo):
     assert done.returncode == 0, done.stderr[-2000:]
     saved = tmp_path / algo / "rlsuite-GridWorld-v0_1" / "rlsuite-GridWorld-v0.zip"
     assert saved.is_file()
-    assert f"Loading hyperparameters from: {ROOT / 'configs' / f'{algo}.yml'}" in done.stdout
+    assert f"Loading hyperparameters from: {ROOT / 'rlsuite' / 'app' / 'configs' / f'{algo}.yml'}" in done.stdout
     assert re.search(r"'gamma', 0\.9\)", done.stdout)  # the grid world's entry, not RL Zoo's defaults
 
 

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from rlsuite.cli import main
+from rlsuite.app.cli import main
 
 
 def test_train_and_eval_a_grid_world_agent(tmp_path, capsys) -> None:

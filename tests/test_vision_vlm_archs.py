@@ -242,7 +242,7 @@ def test_remote_code_vlm_needs_an_explicit_trust_remote_code(remote_code_dir, fr
 
 
 def test_cli_eval_vlm_runs_remote_code_only_with_the_flag(remote_code_dir, capsys):
-    from rlsuite.cli import main
+    from rlsuite.app.cli import main
 
     folder = str(remote_code_dir[0])
     assert main(["vision", "eval-vlm", folder, "--device", "cpu"]) == 2

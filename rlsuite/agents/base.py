@@ -22,10 +22,10 @@ import numpy as np
 from array_api_compat import array_namespace
 from array_api_compat import device as array_device
 
+from rlsuite.common.backend import ArrayBackend
 from rlsuite.common.device import to_numpy
 from rlsuite.common.errors import UsageError
-from rlsuite.common.runs import atomic_path, write_json
-from rlsuite.envs.batched import ArrayBackend
+from rlsuite.common.io import atomic_path, write_json
 
 
 class History:

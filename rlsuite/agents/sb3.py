@@ -31,7 +31,7 @@ import numpy as np
 
 from rlsuite.common.config import build_config, load_yaml, parse_overrides
 from rlsuite.common.errors import UsageError
-from rlsuite.common.runs import make_run_dir, write_json
+from rlsuite.common.io import make_run_dir, write_json
 
 ALGOS: dict[str, str] = {
     "ppo": "stable-baselines3 PPO (clipped policy gradient, on-policy; any Discrete/Box action space)",
@@ -46,7 +46,7 @@ ZOO_KEYS = {"n_timesteps", "policy", "n_envs", "env_wrapper", "env_kwargs"}
 ZOO_UNSUPPORTED = {"normalize", "frame_stack", "callback", "vec_env_wrapper", "monitor_kwargs"}
 SCHEDULE_KEYS = ("learning_rate", "clip_range", "clip_range_vf")
 VIDEO_HINT = "video needs moviepy: pip install moviepy (or pip install 'gymnasium[other]')"
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "app" / "configs"  # moves to the app layer
 
 
 @dataclass
@@ -656,8 +656,9 @@ def tour_section(out: Path, quick: bool) -> dict[str, Any]:
     and both evaluation curves (``sb3_gridworld_eval.png``).
     """
     from rlsuite.agents.tabular.dp import policy_evaluation
-    from rlsuite.common.plotting import plot_curves, plot_grid
+    from rlsuite.common.plotting import plot_curves
     from rlsuite.envs.model import tabular_model
+    from rlsuite.envs.plotting import plot_grid
     from rlsuite.envs.wrappers import observation_table
 
     env_id, budget = "rlsuite/GridWorld-v0", 20_000 if quick else 40_000

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from rlsuite.common.errors import UsageError
-from rlsuite.common.runs import write_json, write_text
+from rlsuite.common.io import write_json, write_text
 
 
 @dataclass
@@ -336,9 +336,9 @@ def _cost_ratio(table: dict[str, dict[str, Any]]) -> dict[str, Any]:
 def _plot_frontier(
     frontier: dict[str, list[dict[str, Any]]], sft: dict[str, Any], path: Path, reward_kind: str
 ) -> None:
-    from rlsuite.common.plotting import _pyplot, save_figure
+    from rlsuite.common.plotting import pyplot, save_figure
 
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     colors = {"DPO": "tab:orange", "RLOO": "tab:blue", "PPO": "tab:green"}
     for method, pts in frontier.items():

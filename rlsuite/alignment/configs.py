@@ -158,7 +158,7 @@ def run_trainer(
 
     import torch
 
-    from rlsuite.common.runs import write_json
+    from rlsuite.common.io import write_json
 
     out = Path(output_dir)
     ckpt = last_checkpoint(out) if resume else None

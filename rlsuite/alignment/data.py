@@ -247,7 +247,7 @@ def load_preferences(path: str | Path) -> list[dict[str, Any]]:
 
 def write_jsonl(path: str | Path, records: Sequence[dict[str, Any]]) -> Path:
     """Write records as JSONL, atomically."""
-    from rlsuite.common.runs import write_text
+    from rlsuite.common.io import write_text
 
     return write_text(path, "".join(json.dumps(r) + "\n" for r in records))
 

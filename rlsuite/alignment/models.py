@@ -305,7 +305,7 @@ def default_model_dir(quick: bool = False) -> Path:
     under ``cache_dir("alignment", "tiny-<hash>")``; later calls reuse it.
     """
     from rlsuite.alignment.data import SentimentTask
-    from rlsuite.common.runs import atomic_path, write_json
+    from rlsuite.common.io import atomic_path, write_json
 
     recipe = default_recipe(quick)
     key = hashlib.sha1(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:10]

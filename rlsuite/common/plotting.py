@@ -1,4 +1,4 @@
-"""Figures: values and policies on the grid (the look of Zhao's figures), learning curves."""
+"""Figures every layer may draw: learning curves, atomic PNG saving (grid-world pictures: ``rlsuite.envs.plotting``)."""
 
 from __future__ import annotations
 
@@ -9,86 +9,17 @@ from typing import Any
 
 import numpy as np
 
-from rlsuite.common.runs import atomic_path
+from rlsuite.common.io import atomic_path
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
+    """matplotlib.pyplot on the Agg backend (files only, no window)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     return plt
-
-
-def plot_grid(
-    env: Any,
-    values: np.ndarray | None = None,
-    policy: np.ndarray | None = None,
-    path: str | os.PathLike[str] | None = None,
-    title: str | None = None,
-    ax: Any = None,
-) -> Any:
-    """Draw a grid world with state values and/or a policy, like the book's figures.
-
-    Args:
-        env: a ``GridWorldEnv`` (or a wrapper of one).
-        values: state values [S]; written in each cell.
-        policy: action probabilities [S, 5] or greedy actions [S]; arrows for moves (length
-            proportional to probability), a circle for "stay".
-        path: save a PNG here (atomically) when given.
-        title: the figure title.
-        ax: draw into this matplotlib axes instead of a new figure.
-
-    Returns:
-        The matplotlib figure.
-    """
-    from matplotlib.patches import Circle, Rectangle
-
-    from rlsuite.envs.gridworld import COLORS, FORBIDDEN, MOVES, TARGET
-
-    base = env.unwrapped
-    plt = _pyplot()
-    n_rows, n_cols = base.n_rows, base.n_cols
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(0.9 * n_cols + 0.6, 0.9 * n_rows + 0.6))
-    else:
-        fig = ax.figure
-    if policy is not None:
-        policy = np.asarray(policy)
-        if policy.ndim == 1:
-            policy = np.eye(base.n_actions)[policy.astype(int)]
-    for r in range(n_rows):
-        for c in range(n_cols):
-            kind = base.kinds[r, c]
-            color = COLORS["forbidden"] if kind == FORBIDDEN else COLORS["target"] if kind == TARGET else COLORS["free"]
-            ax.add_patch(Rectangle((c, r), 1, 1, facecolor=np.array(color) / 255, edgecolor="0.3"))
-            s = base.to_state((r, c))
-            if values is not None:
-                ax.text(c + 0.5, r + 0.5 if policy is None else r + 0.82, f"{values[s]:.1f}",
-                        ha="center", va="center", fontsize=9 if policy is None else 7)
-            if policy is not None:
-                for a, p in enumerate(policy[s]):
-                    if p < 1e-3:
-                        continue
-                    if a == 4:
-                        radius = 0.08 + 0.08 * p
-                        ax.add_patch(Circle((c + 0.5, r + 0.45), radius, fill=False, color="tab:green", lw=1.5))
-                    else:
-                        dr, dc = MOVES[a]
-                        ax.arrow(c + 0.5, r + 0.45, 0.33 * p * dc, 0.33 * p * dr, head_width=0.1,
-                                 length_includes_head=True, color="tab:green", lw=1.5)
-    ax.set_xlim(0, n_cols)
-    ax.set_ylim(n_rows, 0)
-    ax.set_aspect("equal")
-    ax.set_xticks(np.arange(n_cols) + 0.5, [str(i + 1) for i in range(n_cols)])
-    ax.set_yticks(np.arange(n_rows) + 0.5, [str(i + 1) for i in range(n_rows)])
-    ax.tick_params(length=0)
-    if title:
-        ax.set_title(title, fontsize=9)
-    if path is not None:
-        save_figure(fig, path)
-    return fig
 
 
 def plot_curves(
@@ -100,7 +31,7 @@ def plot_curves(
     x: Sequence[float] | np.ndarray | None = None,
 ) -> Path:
     """Plot named curves on one axes and save a PNG."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.6))
     for name, ys in curves.items():
         ys = np.asarray(ys, dtype=float)
@@ -117,7 +48,7 @@ def plot_curves(
 
 def save_figure(fig: Any, path: str | os.PathLike[str]) -> Path:
     """Save a matplotlib figure as PNG atomically and close it."""
-    plt = _pyplot()
+    plt = pyplot()
     with atomic_path(path) as tmp:
         fig.tight_layout()
         fig.savefig(tmp, dpi=110, format="png")

@@ -431,8 +431,8 @@ def default_vlm_policy(
     import json
     from dataclasses import asdict
 
+    from rlsuite.common.io import atomic_path, write_json
     from rlsuite.common.paths import cache_dir
-    from rlsuite.common.runs import atomic_path, write_json
 
     folder = cache_dir("vision") / CACHE_NAME
     if not force and (folder / "model.safetensors").is_file() and (folder / "metrics.json").is_file():

@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rlsuite.common.io import atomic_path, write_json
 from rlsuite.common.paths import cache_dir
-from rlsuite.common.runs import atomic_path, write_json
 
 DETECTOR_NAME = "grid-detector-v0"
 

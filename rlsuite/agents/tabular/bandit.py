@@ -20,9 +20,9 @@ from array_api_compat import array_namespace
 from tqdm.auto import tqdm
 
 from rlsuite.agents.base import History, agent_meta, read_agent_files, write_agent_files
+from rlsuite.common.backend import ArrayBackend
 from rlsuite.common.device import to_numpy
 from rlsuite.common.errors import UsageError
-from rlsuite.envs.batched import ArrayBackend
 
 
 @dataclass

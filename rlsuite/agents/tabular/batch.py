@@ -18,9 +18,9 @@ from array_api_compat import array_namespace
 from array_api_compat import device as array_device
 
 from rlsuite.agents.base import env_spec_of
+from rlsuite.common.backend import ArrayBackend
 from rlsuite.common.device import to_numpy
 from rlsuite.common.errors import UsageError
-from rlsuite.envs.batched import ArrayBackend
 
 
 def make_batched(env: gym.Env[Any, Any], num_envs: int, device: str = "cpu") -> Any:

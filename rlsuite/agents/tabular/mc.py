@@ -25,8 +25,8 @@ from rlsuite.agents.tabular.batch import (
     start_states,
 )
 from rlsuite.agents.tabular.dp import greedy_policy
+from rlsuite.common.backend import ArrayBackend
 from rlsuite.common.device import to_numpy
-from rlsuite.envs.batched import ArrayBackend
 
 TAIL = 50  # 0.9**50 * 10 < 0.06: returns this far from the end are nearly untruncated
 DEVICE_HELP = (

@@ -1,4 +1,4 @@
-"""The tabular family of ``rlsuite train / eval / algos`` (contract in ``rlsuite/agents/cli.py``).
+"""The tabular family of ``rlsuite train / eval / algos`` (contract in ``rlsuite/app/train.py``).
 
 ``rlsuite train ALGO --env ID [--config FILE.yaml] [--set key=value ...] [--seed N] [--budget N]``
 trains one algorithm and writes ``runs/<env>__<algo>__<seed>__<time>/`` with ``config.json``
@@ -91,7 +91,7 @@ def _make_env(env_id: str, bandit: bool, runs: int, device: str = "cpu") -> Any:
 def train(args: argparse.Namespace) -> Path:
     """Train ``args.algo`` on ``args.env``; write and return the run folder."""
     from rlsuite.common.config import build_config, load_yaml, parse_overrides
-    from rlsuite.common.runs import make_run_dir, write_json
+    from rlsuite.common.io import make_run_dir, write_json
     from rlsuite.common.seeding import seed_everything
 
     algorithms, bandit_base = _classes()
@@ -143,7 +143,8 @@ def train(args: argparse.Namespace) -> Path:
 
 def write_plots(agent: Any, history: Any, run_dir: Path, title: str) -> list[Path]:
     """The learning curve, and on grid worlds the value heat map and the policy arrows."""
-    from rlsuite.common.plotting import plot_curves, plot_grid
+    from rlsuite.common.plotting import plot_curves
+    from rlsuite.envs.plotting import plot_grid
 
     x_name = history.columns[0]
     x = history[x_name]
@@ -163,9 +164,9 @@ def write_plots(agent: Any, history: Any, run_dir: Path, title: str) -> list[Pat
 
 def plot_value_heatmap(grid: Any, values: np.ndarray, path: Path, title: str) -> Path:
     """State values of a grid world as a heat map with the numbers written in."""
-    from rlsuite.common.plotting import _pyplot, save_figure
+    from rlsuite.common.plotting import pyplot, save_figure
 
-    plt = _pyplot()
+    plt = pyplot()
     v = np.asarray(values).reshape(grid.n_rows, grid.n_cols)
     fig, ax = plt.subplots(figsize=(0.9 * grid.n_cols + 1.4, 0.9 * grid.n_rows + 0.6))
     im = ax.imshow(v, cmap="viridis")
@@ -252,7 +253,8 @@ def tour_section(out: Path, quick: bool) -> dict[str, Any]:
     import rlsuite.envs  # noqa: F401
     from rlsuite.agents.tabular import ALGORITHMS
     from rlsuite.agents.tabular.td import QLearningConfig
-    from rlsuite.common.plotting import _pyplot, plot_grid, save_figure
+    from rlsuite.common.plotting import pyplot, save_figure
+    from rlsuite.envs.plotting import plot_grid
 
     env = gym.make("rlsuite/GridWorld-v0")
     scale = 4 if quick else 1
@@ -266,7 +268,7 @@ def tour_section(out: Path, quick: bool) -> dict[str, Any]:
             1_000_000 // scale,
         ),
     }
-    plt = _pyplot()
+    plt = pyplot()
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
     numbers: dict[str, Any] = {}
     for label, (agent, budget) in runs.items():

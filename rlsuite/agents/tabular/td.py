@@ -20,8 +20,8 @@ from tqdm.auto import tqdm
 from rlsuite.agents.base import History, TabularAgent, epsilon_greedy, sample_actions
 from rlsuite.agents.tabular.batch import as_states, backend_of, bincount, make_batched, reset_to, start_states
 from rlsuite.agents.tabular.dp import greedy_policy, policy_evaluation
+from rlsuite.common.backend import ArrayBackend
 from rlsuite.common.device import to_numpy
-from rlsuite.envs.batched import ArrayBackend
 
 
 @dataclass

@@ -16,16 +16,16 @@ from typing import Any
 
 import numpy as np
 
-from rlsuite.common.runs import atomic_path, write_json, write_text
+from rlsuite.common.io import atomic_path, write_json, write_text
 
 # (title, "module:function"), run in order. Later layers add their sections here.
 SECTIONS: tuple[tuple[str, str], ...] = (
-    ("grid world, solved exactly", "rlsuite.tour:gridworld_section"),
-    ("10-armed bandit", "rlsuite.tour:bandit_section"),
+    ("grid world, solved exactly", "rlsuite.app.tour:gridworld_section"),
+    ("10-armed bandit", "rlsuite.app.tour:bandit_section"),
     ("tabular agents", "rlsuite.agents.tabular.runner:tour_section"),
     ("deep RL with stable-baselines3", "rlsuite.agents.sb3:tour_section"),
     ("RLHF vs DPO (align compare)", "rlsuite.alignment.compare:tour_section"),
-    ("vision: detector, DetectionPolicy", "rlsuite.vision.tour:vision_section"),
+    ("vision: detector, DetectionPolicy", "rlsuite.app.vision_tour:vision_section"),
 )
 
 
@@ -68,8 +68,8 @@ def gridworld_section(out: Path, quick: bool) -> dict[str, Any]:
     import gymnasium as gym
 
     from rlsuite.agents.tabular.dp import value_iteration
-    from rlsuite.common.plotting import plot_grid
     from rlsuite.envs.model import tabular_model
+    from rlsuite.envs.plotting import plot_grid
 
     numbers: dict[str, Any] = {}
     for name, kwargs in (("r_forbidden=-1", {}), ("r_forbidden=-10", {"r_forbidden": -10.0})):

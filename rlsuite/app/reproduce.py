@@ -30,9 +30,9 @@ ZHAO_FIG_3_4 = {
 
 
 def _plt() -> Any:
-    from rlsuite.common.plotting import _pyplot
+    from rlsuite.common.plotting import pyplot
 
-    return _pyplot()
+    return pyplot()
 
 
 def _grid_env(**kwargs: Any) -> Any:
@@ -54,7 +54,8 @@ def _action_names(policy: np.ndarray) -> list[list[str]]:
 def zhao_fig_3_4(out: Path, runs: int, steps: int) -> dict[str, Any]:
     """Optimal state values and policies for four settings (value iteration, exact)."""
     from rlsuite.agents.tabular.dp import ValueIteration, ValueIterationConfig
-    from rlsuite.common.plotting import plot_grid, save_figure
+    from rlsuite.common.plotting import save_figure
+    from rlsuite.envs.plotting import plot_grid
 
     settings = [
         ("gamma=0.9, r_forbidden=-1", 0.9, {}, "r_forbidden=-1"),
@@ -94,7 +95,8 @@ def zhao_fig_3_4(out: Path, runs: int, steps: int) -> dict[str, Any]:
 def zhao_mc_basic_episode_length(out: Path, runs: int, steps: int) -> dict[str, Any]:
     """MC Basic with episode lengths 1..100: short episodes leave states far from the target unvalued."""
     from rlsuite.agents.tabular.mc import MCBasic, MCBasicConfig
-    from rlsuite.common.plotting import plot_grid, save_figure
+    from rlsuite.common.plotting import save_figure
+    from rlsuite.envs.plotting import plot_grid
 
     lengths = [1, 2, 3, 4, 14, 15, 30, 100]
     env = _grid_env()
@@ -131,7 +133,8 @@ def zhao_mc_epsilon_greedy(out: Path, runs: int, steps: int) -> dict[str, Any]:
     from rlsuite.agents.base import epsilon_greedy, greedy_optimal_fraction
     from rlsuite.agents.tabular.dp import policy_evaluation
     from rlsuite.agents.tabular.mc import MCEpsilonGreedy
-    from rlsuite.common.plotting import plot_grid, save_figure
+    from rlsuite.common.plotting import save_figure
+    from rlsuite.envs.plotting import plot_grid
 
     env = _grid_env(r_forbidden=-10.0)
     learner = MCEpsilonGreedy(env)
@@ -498,7 +501,7 @@ FIGURES: dict[str, tuple[str, Callable[[Path, int, int], dict[str, Any]]]] = {
 
 def reproduce(name: str, out: str | Path = "figures", runs: int = 2000, steps: int = 1000) -> dict[str, Any]:
     """Regenerate figure ``name`` into ``out/NAME.png`` and ``out/NAME.json``; return the JSON data."""
-    from rlsuite.common.runs import write_json
+    from rlsuite.common.io import write_json
 
     if name not in FIGURES:
         raise UsageError(

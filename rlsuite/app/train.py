@@ -44,7 +44,7 @@ def family_of(algo: str) -> ModuleType:
     raise UsageError(f"unknown algorithm {algo!r} (known: {', '.join(known)})")
 
 
-def add_subcommands(subparsers: Any) -> None:
+def add_train(subparsers: Any) -> None:
     p = subparsers.add_parser("train", help="train an agent on an env; writes runs/<env>__<algo>__<seed>__<time>/")
     p.add_argument("algo", help="algorithm name; `rlsuite algos` lists them")
     p.add_argument("--env", required=False, default=None, help="env id, e.g. rlsuite/GridWorld-v0")
@@ -57,6 +57,8 @@ def add_subcommands(subparsers: Any) -> None:
     p.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue a run from its last checkpoint")
     p.set_defaults(func=_train)
 
+
+def add_eval(subparsers: Any) -> None:
     e = subparsers.add_parser("eval", help="replay a saved run and report its return (and gap to the optimum)")
     e.add_argument("run_dir")
     e.add_argument("--episodes", type=int, default=20)
@@ -65,6 +67,8 @@ def add_subcommands(subparsers: Any) -> None:
     e.add_argument("--video", action="store_true", help="record the evaluation episodes (SB3 runs; needs moviepy)")
     e.set_defaults(func=_eval)
 
+
+def add_algos(subparsers: Any) -> None:
     a = subparsers.add_parser("algos", help="list the algorithms `rlsuite train` knows")
     a.set_defaults(func=_algos)
 

@@ -1,0 +1,107 @@
+"""The ``rlsuite`` console script: one parser built from the configs, thin handlers, one-line errors.
+
+Commands are registered here by name; only the module of the command being run is imported
+(``rlsuite train`` does not import transformers, ``rlsuite align`` does not import SB3).
+
+Global switches, accepted anywhere on the line: ``--verbose`` (third-party logs and warnings on the
+console too, not only in the output folder's ``log.txt``) and ``--debug`` (a traceback for user
+errors too; also ``RLSUITE_DEBUG=1``).
+
+Errors a user can cause (:class:`~rlsuite.common.errors.UsageError` and its kinds) are printed as
+one line, exit status 2. Anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from rlsuite.app import console
+from rlsuite.app.args import ConfigParser, parse
+from rlsuite.common.errors import UsageError
+
+# name -> ("module:function that adds the subcommand", one line of help), in help order.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "envs": ("rlsuite.app.envs:add_subcommands", "list the registered environment ids"),
+    "algos": ("rlsuite.app.train:add_algos", "list the algorithms `rlsuite train` knows"),
+    "train": ("rlsuite.app.train:add_train", "train an agent on an env; writes a run folder"),
+    "eval": ("rlsuite.app.train:add_eval", "replay a saved run and report its return (and gap to the optimum)"),
+    "reproduce": ("rlsuite.app.reproduce:add_subcommands", "reproduce a figure of Zhao's or Sutton & Barto's book"),
+    "align": ("rlsuite.app.align:add_subcommands", "RLHF and DPO with TRL on a local LLM; compare them"),
+    "vision": ("rlsuite.app.vision:add_subcommands", "vision models as policies and reward models"),
+    "tour": ("rlsuite.app.tour:add_subcommands", "the tour of rlsuite on its embedded defaults (the main job)"),
+}
+GLOBAL_SWITCHES = ("--verbose", "--debug")
+# Commands still on their hand-written argparse flags, whose own ``--set`` takes KEY=VALUE items;
+# a command leaves this set when its flags are generated from its configs.
+LEGACY_SET: set[str] = {"train", "eval", "align", "vision", "reproduce", "tour"}
+
+
+def _command_of(argv: Sequence[str]) -> str | None:
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
+def build_parser(command: str | None = None) -> ConfigParser:
+    """The parser; only ``command``'s subcommands are built in full (the others are listed)."""
+    parser = ConfigParser(
+        prog="rlsuite",
+        description="rlsuite: RL environments and agents, from Zhao's grid world to RLHF vs DPO.",
+        epilog="Anywhere on the line: --verbose (third-party logs on the console), --debug (tracebacks).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ConfigParser)
+    for name, (target, help_line) in COMMANDS.items():
+        if name == command:
+            module, _, function = target.partition(":")
+            getattr(importlib.import_module(module), function)(sub)
+        else:
+            sub.add_parser(name, help=help_line)
+    return parser
+
+
+def _split_switches(argv: Sequence[str]) -> tuple[list[str], set[str]]:
+    rest, switches, passthrough = [], set(), False
+    for token in argv:
+        if token == "--":
+            passthrough = True
+        if not passthrough and token in GLOBAL_SWITCHES:
+            switches.add(token)
+        else:
+            rest.append(token)
+    return rest, switches
+
+
+def one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv, switches = _split_switches(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in switches or bool(os.environ.get("RLSUITE_DEBUG"))
+    console.setup(verbose="--verbose" in switches)
+    try:
+        parser = build_parser(_command_of(argv))
+        if not argv:
+            parser.print_help()
+            return 2
+        parsed = parse(parser, argv, expand_sets=_command_of(argv) not in LEGACY_SET)
+        ns = parsed.args
+        if hasattr(ns, "_run"):
+            return int(ns._run(parsed) or 0)
+        if hasattr(ns, "func"):
+            return int(ns.func(ns) or 0)
+        parser.print_help()
+        return 2
+    except KeyboardInterrupt:
+        print("rlsuite: interrupted", file=sys.stderr)
+        return 130
+    except UsageError as exc:
+        if debug:
+            raise
+        print(f"rlsuite: error: {one_line(exc)}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,112 @@
+"""The config mechanism: typed, checked configs, and the CLI generated from them (flags, YAML, --set)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import pytest
+
+from rlsuite.app.args import ConfigParser, RunOptions, add_command, parse
+from rlsuite.common.config import Config, from_dict, option
+from rlsuite.common.errors import ConfigError
+
+
+@dataclass
+class ToyConfig(Config):
+    """A toy algorithm's settings."""
+
+    gamma: float = option(0.9, help="discount factor", ge=0.0, le=1.0)
+    n: int = option(3, help="steps", ge=1)
+    behavior: Literal["greedy", "uniform"] = option("greedy", help="behaviour policy")
+    betas: list[float] = option(default_factory=lambda: [0.1, 1.0], help="swept values", gt=0.0)
+    cells: list[tuple[int, int]] = option(default_factory=list, help="cells (row, col)")
+    kwargs: dict | None = option(None, help="extra keyword arguments")
+    fast: bool = option(False, help="go fast")
+
+
+def _parser() -> ConfigParser:
+    parser = ConfigParser(prog="rlsuite")
+    sub = parser.add_subparsers(dest="command", parser_class=ConfigParser)
+    add_command(sub, "toy", help="a toy", configs=[ToyConfig, RunOptions], run=lambda parsed: 0)
+    return parser
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"gamma": 2.0}, "ToyConfig.gamma: 2.0 is out of range (allowed: [0, 1])"),
+        ({"gamma": float("nan")}, "ToyConfig.gamma: nan is not a number (NaN)"),
+        ({"gamma": "0.5"}, "ToyConfig.gamma: expected a number, got '0.5'"),
+        ({"n": 0}, "ToyConfig.n: 0 is out of range (allowed: >= 1)"),
+        ({"n": 2.5}, "ToyConfig.n: expected an integer, got 2.5"),
+        ({"n": True}, "ToyConfig.n: expected an integer, got True"),
+        ({"behavior": "random"}, "ToyConfig.behavior: expected one of 'greedy', 'uniform', got 'random'"),
+        ({"betas": [0.1, -1.0]}, "ToyConfig.betas: [0.1, -1.0] is out of range (allowed: > 0)"),
+        ({"fast": "yes"}, "ToyConfig.fast: expected true or false, got 'yes'"),
+        ({"kwargs": [1]}, "ToyConfig.kwargs: expected a mapping or None, got [1]"),
+    ],
+)
+def test_bad_values_name_the_field_value_and_range(kwargs, message) -> None:
+    with pytest.raises(ConfigError) as info:
+        ToyConfig(**kwargs)
+    assert str(info.value) == message
+    assert info.value.field == next(iter(kwargs))
+
+
+def test_values_are_normalised_to_their_types() -> None:
+    config = ToyConfig(gamma=1, cells=[[2, 2], [3, 4]])
+    assert isinstance(config.gamma, float)
+    assert config.cells == [(2, 2), (3, 4)]
+    with pytest.raises(ConfigError, match=r"settings.yml: unknown key 'gama' for ToyConfig \(did you mean 'gamma'\?\)"):
+        from_dict(ToyConfig, {"gama": 0.5}, where="settings.yml")
+
+
+def test_flags_yaml_and_set_reach_the_same_typed_config(tmp_path) -> None:
+    config_file = tmp_path / "toy.yml"
+    config_file.write_text("gamma: 0.5\nn: '7'\nbetas: [1, 2]\nkwargs: {a: 1}\ncells: [[1, 2]]\nfast: yes\n")
+    parsed = parse(_parser(), ["toy", "--config", str(config_file), "--n", "4"])
+    toy = parsed.get(ToyConfig)
+    assert (toy.gamma, toy.n, toy.betas, toy.kwargs) == (0.5, 4, [1.0, 2.0], {"a": 1})
+    assert (toy.cells, toy.fast) == ([(1, 2)], True)
+    # --set anywhere on the line, before the command too; the same parser converts its strings
+    argv = ["--set", "gamma=0.25", "betas=[0.5, 2]", "toy", "--seed", "3", "--set", "kwargs={b: 2}"]
+    parsed = parse(_parser(), argv)
+    toy, run = parsed.get(ToyConfig), parsed.get(RunOptions)
+    assert (toy.gamma, toy.betas, toy.kwargs, run.seed) == (0.25, [0.5, 2.0], {"b": 2}, 3)
+    assert parse(_parser(), ["toy", "--output_dir", "x", "--behavior", "uniform"]).get(RunOptions).out == "x"
+
+
+@pytest.mark.parametrize(
+    ("argv", "yaml_text", "message"),
+    [
+        (["toy", "--gamma", "2"], None, "--gamma: ToyConfig.gamma: 2.0 is out of range (allowed: [0, 1])"),
+        (["toy", "--set", "gamma=abc"], None, "argument --gamma: invalid float value: 'abc'"),
+        (["toy", "--set", "alpha=[1, 2"], None, "--set alpha=[1, 2: not valid YAML"),
+        (["toy", "--set", "gama=0.5"], None, "--set gama=0.5: unknown setting 'gama' (did you mean --gamma?)"),
+        (["toy", "--behavior", "random"], None, "argument --behavior: invalid choice: 'random'"),
+        (["toy"], "gamma: 3\n", "toy.yml: ToyConfig.gamma: 3 is out of range (allowed: [0, 1])"),
+        (["toy"], "n: many\n", "toy.yml: n: invalid value 'many'"),
+        (["toy"], "gama: 1\n", "toy.yml: unknown key 'gama' for rlsuite toy (did you mean 'gamma'?)"),
+        (["toy"], "[1, 2]\n", "toy.yml: expected a mapping of keys to values, got list"),
+        (["toy"], "a: [1\n", "toy.yml: not valid YAML"),
+    ],
+)
+def test_bad_input_is_one_configerror_naming_the_source(tmp_path, argv, yaml_text, message) -> None:
+    if yaml_text is not None:
+        (tmp_path / "toy.yml").write_text(yaml_text)
+        argv = [*argv, "--config", str(tmp_path / "toy.yml")]
+    with pytest.raises(ConfigError) as info:
+        parse(_parser(), argv)
+    assert message in str(info.value)
+    assert "\n" not in str(info.value).strip()
+
+
+def test_help_lists_every_field_with_its_help_default_and_range(capsys) -> None:
+    with pytest.raises(SystemExit):
+        parse(_parser(), ["toy", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for flag in ("--gamma", "--n", "--behavior", "--betas", "--cells", "--kwargs", "--fast", "--seed", "--budget",
+                 "--out", "--output_dir", "--resume", "--overwrite", "--config", "--set"):  # fmt: skip
+        assert flag in text
+    assert "discount factor [[0, 1]] (default: 0.9)" in text
