@@ -7,7 +7,8 @@ from typing import Literal
 
 import pytest
 
-from rlsuite.app.args import ConfigParser, RunOptions, add_command, parse
+from rlsuite.app.args import ConfigParser, add_command, parse
+from rlsuite.app.options import RunOptions
 from rlsuite.common.config import Config, from_dict, option
 from rlsuite.common.errors import ConfigError
 

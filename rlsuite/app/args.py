@@ -30,7 +30,7 @@ from typing import Any
 import yaml
 from transformers.hf_argparser import HfArgumentParser
 
-from rlsuite.common.config import BOUNDS_KEY, Config, load_yaml, option, unknown_key_error
+from rlsuite.common.config import BOUNDS_KEY, load_yaml, unknown_key_error
 from rlsuite.common.errors import ConfigError
 
 _PASSED_TO_ARGPARSE = ("help", "aliases", "metavar", "choices")
@@ -147,6 +147,7 @@ def add_command(
     arguments: Callable[[argparse.ArgumentParser], None] | None = None,
     description: str | None = None,
     config_file: bool = True,
+    defaults: Callable[[argparse.Namespace], list[tuple[Mapping[str, Any], str]]] | None = None,
 ) -> ConfigParser:
     """Add a leaf command whose flags are generated from ``configs``.
 
@@ -159,6 +160,10 @@ def add_command(
         arguments: adds arguments that are not config fields (a positional run folder, ...).
         description: the ``--help`` text (defaults to ``help``).
         config_file: accept ``--config FILE.yaml`` of config keys.
+        defaults: where defaults come from, given the first parse's namespace: a list of
+            ``(mapping, where)`` applied in order (later wins) before the flags. The default reads
+            the ``--config`` file as one flat mapping; a command whose files are keyed (RL Zoo's
+            ``{env_id: {...}}``) passes its own reader.
     """
     parser: ConfigParser = subparsers.add_parser(
         name, help=help, description=description or help, dataclass_types=list(configs)
@@ -170,8 +175,13 @@ def add_command(
     parser.add_argument(
         "--set", metavar="KEY=VALUE", nargs="+", help="set any setting, same as --KEY VALUE (YAML syntax for lists)"
     )
-    parser.set_defaults(_run=run, _parser=parser)
+    parser.set_defaults(_run=run, _parser=parser, _defaults=defaults or _config_file_defaults)
     return parser
+
+
+def _config_file_defaults(ns: argparse.Namespace) -> list[tuple[Mapping[str, Any], str]]:
+    path = getattr(ns, "config", None)
+    return [(load_yaml(path), str(path))] if path else []
 
 
 def _option_tokens(key: str, value: Any) -> list[str]:
@@ -286,11 +296,11 @@ def parse(parser: ConfigParser, argv: Sequence[str], expand_sets: bool = True) -
     if rest:
         _unknown(leaf or parser, rest, set_sources)
     sources: dict[str, str] = {}
-    config_path = getattr(ns, "config", None)
-    if leaf is not None and config_path:
-        values = load_yaml(config_path)
-        apply_defaults(leaf, values, str(config_path))
-        sources.update({str(k).replace("-", "_"): str(config_path) for k in values})
+    layers = ns._defaults(ns) if leaf is not None else []
+    for values, where in layers:
+        apply_defaults(leaf, values, where)
+        sources.update({str(k).replace("-", "_"): where for k in values})
+    if layers:
         ns = parser.parse_args(argv)
     if leaf is None:
         return Parsed({}, ns, {})
@@ -322,22 +332,3 @@ def _unknown(parser: argparse.ArgumentParser, rest: list[str], set_sources: dict
             where = set_sources.get(key, opt)
             raise ConfigError(f"{parser.prog}: {where}: unknown setting {key!r}{hint}", key)
     raise ConfigError(f"{parser.prog}: unexpected argument(s): {' '.join(rest)}")
-
-
-# ----- the flags every training command shares ----------------------------------------------
-
-
-@dataclass
-class RunOptions(Config):
-    """Where a training command writes, how long it trains, and from which seed (one vocabulary)."""
-
-    seed: int = option(0, help="random seed (random, numpy, torch and the env)", ge=0)
-    budget: int | None = option(
-        None, help="how long to train, in the algorithm's unit (default: the algorithm's own)", ge=1
-    )
-    out: str | None = option(
-        None, help="output folder (default: a new folder under runs/)", aliases=["--output_dir", "--output-dir"]
-    )
-    resume: bool = option(False, help="continue the unfinished (or finished, with a larger budget) job in --out")
-    overwrite: bool = option(False, help="replace what --out holds, finished results included")
-    device: str = option("auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
