@@ -34,9 +34,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tour": ("rlsuite.app.tour:add_subcommands", "the tour of rlsuite on its embedded defaults (the main job)"),
 }
 GLOBAL_SWITCHES = ("--verbose", "--debug")
-# Commands still on their hand-written argparse flags, whose own ``--set`` takes KEY=VALUE items;
-# a command leaves this set when its flags are generated from its configs.
-LEGACY_SET: set[str] = {"train", "eval", "align", "vision", "reproduce", "tour"}
 
 
 def _command_of(argv: Sequence[str]) -> str | None:
@@ -58,6 +55,20 @@ def build_parser(command: str | None = None) -> ConfigParser:
         else:
             sub.add_parser(name, help=help_line)
     return parser
+
+
+def _generated(parser: ConfigParser, command: str | None) -> bool:
+    """Whether ``command``'s flags are generated from configs (``add_command`` leaves) rather than
+    hand-written argparse, whose own ``--set`` takes KEY=VALUE items (transitional)."""
+    import argparse
+
+    def leaves(p: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+        subs = [a for a in p._actions if isinstance(a, argparse._SubParsersAction)]
+        return [p] if not subs else [leaf for s in subs for child in s.choices.values() for leaf in leaves(child)]
+
+    actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    child = actions[0].choices.get(command or "") if actions else None
+    return child is not None and any("_run" in leaf._defaults for leaf in leaves(child))
 
 
 def _split_switches(argv: Sequence[str]) -> tuple[list[str], set[str]]:
@@ -85,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not argv:
             parser.print_help()
             return 2
-        parsed = parse(parser, argv, expand_sets=_command_of(argv) not in LEGACY_SET)
+        parsed = parse(parser, argv, expand_sets=_generated(parser, _command_of(argv)))
         ns = parsed.args
         if hasattr(ns, "_run"):
             return int(ns._run(parsed) or 0)
