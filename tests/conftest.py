@@ -1,9 +1,18 @@
-"""Shared test set-up: offline Hugging Face, a private rlsuite cache, the gpu marker."""
+"""Shared test set-up: offline Hugging Face, a private rlsuite cache, the gpu marker, simulated CUDA.
+
+``pytest --simulate-cuda`` (or ``RLSUITE_SIMULATE_CUDA=1``) runs the session on a simulated CUDA
+device (``tests/cuda_sim.py``): ``torch.cuda.is_available()`` is True, so ``device="auto"`` means
+"cuda" and the ``gpu``-marked tests run; tensors placed on "cuda" raise where real CUDA raises.
+The tests that touch torch devices carry the ``device`` marker (given here by name, see
+``DEVICE_WORDS``): ``pytest --simulate-cuda -m "device and not slow"`` is the simulated-CUDA job.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
+from typing import Any
 
 import pytest
 
@@ -14,17 +23,55 @@ os.environ["TRL_EXPERIMENTAL_SILENCE"] = "1"
 os.environ.setdefault("RLSUITE_CACHE", tempfile.mkdtemp(prefix="rlsuite-test-cache-"))
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+# A test touches torch devices when its module, name or parameters say so (or it is marked gpu).
+DEVICE_WORDS = re.compile(r"torch|cuda|gpu|device|backend")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--simulate-cuda",
+        action="store_true",
+        default=os.environ.get("RLSUITE_SIMULATE_CUDA", "") not in ("", "0"),
+        help="run on a simulated CUDA device (tests/cuda_sim.py); also RLSUITE_SIMULATE_CUDA=1",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "device: touches torch devices; the simulated-CUDA job runs these")
+    if config.getoption("--simulate-cuda"):
+        from cuda_sim import simulate_cuda
+
+        sim: Any = simulate_cuda()
+        sim.__enter__()
+        config.stash[_SIM] = sim
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    sim = config.stash.get(_SIM, None)
+    if sim is not None:
+        sim.__exit__(None, None, None)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    return "CUDA: simulated on the CPU (tests/cuda_sim.py)" if config.getoption("--simulate-cuda") else None
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if "gpu" in item.keywords or DEVICE_WORDS.search(item.nodeid.lower()):
+            item.add_marker(pytest.mark.device)
     try:
         import torch
 
-        has_cuda = torch.cuda.is_available()
+        has_cuda = torch.cuda.is_available()  # True under --simulate-cuda
     except ImportError:  # pragma: no cover
         has_cuda = False
     if has_cuda:
         return
-    skip = pytest.mark.skip(reason="needs CUDA")
+    skip = pytest.mark.skip(reason="needs CUDA (or --simulate-cuda)")
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+_SIM = pytest.StashKey[Any]()

@@ -1,0 +1,464 @@
+"""CUDA simulated on a CPU-only torch: tensors tagged "cuda" that fail where real CUDA fails.
+
+Inside ``with simulate_cuda():`` torch says CUDA is there (``torch.cuda.is_available()`` is True, one
+device), and a :class:`~torch.overrides.TorchFunctionMode` keeps a device tag on every tensor it sees:
+
+- ``device="cuda"`` anywhere (factories, ``.to("cuda")``, ``.cuda()``, ``nn.Module.to``) gives a CPU
+  tensor tagged ``cuda:0``; its ``.device`` is ``cuda:0`` (which, as in real torch, is not equal to
+  ``torch.device("cuda")``), ``.is_cuda`` is True, ``.cpu()`` / ``.to("cpu")`` give an untagged copy.
+- What raises on a real GPU raises here, with real torch's message: ``.numpy()``, ``np.asarray`` and
+  ``__array__`` of a cuda tensor; an op mixing cuda and CPU tensors (a 0-dim CPU tensor is allowed,
+  as real CUDA allows CPU scalars; so is ``copy_`` across devices); a CPU tensor indexed by cuda
+  indices (a cuda tensor indexed by CPU indices is allowed, as in real torch; writing non-scalar
+  values from the other device through advanced indexing is not); a random draw whose
+  ``generator=`` lives on another device than the op (``torch.Generator(device="cuda")`` makes a
+  CPU generator tagged cuda); ``tensor.grad = g`` from another device; a device index other than 0.
+- ``torch.cuda.synchronize``, the memory statistics, ``Event`` timing, seeding and the device
+  queries are harmless stand-ins.
+
+The arithmetic itself runs on the CPU, so results equal the CPU's; only placement is simulated.
+Tags live in a plain attribute of the tensor object (``_sim_cuda``), set on every tensor an op
+returns; tensors made before the simulation started, or by C++ code no Python call reaches, are
+CPU tensors (autograd's ``.grad`` and ``.data`` take their owner's tag).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import types
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import torch
+from torch.overrides import TorchFunctionMode
+
+TAG = "_sim_cuda"  # attribute on a tensor object: the cuda device index it is placed on
+CPU = torch.device("cpu")
+DEVICE_NAME = "Simulated CUDA (CPU-only torch)"
+_RealGenerator = torch._C.Generator
+
+
+def tag_of(t: Any) -> int | None:
+    """The simulated cuda index of ``t`` (a tensor or generator), or None for CPU."""
+    return getattr(t, TAG, None)
+
+
+def _set_tag(t: Any, index: int | None) -> None:
+    if index is None:
+        if TAG in getattr(t, "__dict__", {}):
+            delattr(t, TAG)
+    else:
+        setattr(t, TAG, index)
+
+
+def sim_device(t: Any) -> torch.device:
+    """The device ``t`` is on in the simulation: ``cuda:i`` for tagged tensors, else its real device."""
+    index = tag_of(t)
+    if index is not None:
+        return torch.device("cuda", index)
+    if isinstance(t, _RealGenerator):
+        return _RealGenerator.device.__get__(t)
+    return t.device if isinstance(t, torch.Tensor) else CPU
+
+
+def _cuda_index(device: Any) -> int | None:
+    """The cuda index a ``device=`` argument asks for (None for anything else); checks the ordinal."""
+    if device is None or isinstance(device, torch.Tensor):
+        return None
+    dev = torch.device("cuda", device) if isinstance(device, int) else torch.device(device)
+    if dev.type != "cuda":
+        return None
+    index = 0 if dev.index is None else dev.index
+    if index >= 1:
+        raise RuntimeError("CUDA error: invalid device ordinal")
+    return index
+
+
+def _tensors(obj: Any) -> Iterator[Any]:
+    """Tensors (and numpy arrays, which torch turns into CPU tensors) in nested args."""
+    if isinstance(obj, torch.Tensor | np.ndarray):
+        yield obj
+    elif isinstance(obj, list | tuple):
+        for x in obj:
+            yield from _tensors(x)
+    elif isinstance(obj, dict):
+        for x in obj.values():
+            yield from _tensors(x)
+
+
+def _tag_outputs(out: Any, index: int | None, inputs: set[int]) -> Any:
+    """Tag every tensor in ``out`` that is not one of the inputs (those keep their own tag)."""
+    if isinstance(out, torch.Tensor):
+        if id(out) not in inputs:
+            _set_tag(out, index)
+    elif isinstance(out, list | tuple):
+        for x in out:
+            _tag_outputs(x, index, inputs)
+    elif isinstance(out, dict):
+        for x in out.values():
+            _tag_outputs(x, index, inputs)
+    return out
+
+
+def _mixing_error(a: torch.device, b: torch.device, func: Any) -> RuntimeError:
+    name = getattr(func, "__name__", repr(func))
+    return RuntimeError(
+        f"Expected all tensors to be on the same device, but found at least two devices, {a} and {b}! "
+        f"(when checking argument in method {name}) [simulated CUDA]"
+    )
+
+
+def _numpy_error(t: torch.Tensor) -> TypeError:
+    return TypeError(
+        f"can't convert {sim_device(t)} device type tensor to numpy. Use Tensor.cpu() to copy the tensor to "
+        "host memory first. [simulated CUDA]"
+    )
+
+
+def _is_scalar_index(t: Any) -> bool:
+    """A 0-dim integer tensor index: torch reads it with ``item()`` (a select), whatever its device."""
+    return isinstance(t, torch.Tensor) and t.dim() == 0 and not t.is_floating_point() and t.dtype != torch.bool
+
+
+def _index_parts(index: Any) -> list[Any]:
+    return list(index) if isinstance(index, tuple) else [index]
+
+
+def _is_advanced(index: Any) -> bool:
+    return any(
+        (isinstance(p, torch.Tensor) and not _is_scalar_index(p)) or isinstance(p, list | np.ndarray)
+        for p in _index_parts(index)
+    )
+
+
+def _check_index(self_t: torch.Tensor, index: Any) -> None:
+    """Real torch: indices on the CPU or on the indexed tensor's device."""
+    dev = sim_device(self_t)
+    for p in _index_parts(index):
+        if isinstance(p, torch.Tensor) and not _is_scalar_index(p):
+            pdev = sim_device(p)
+            if pdev.type != "cpu" and pdev != dev:
+                raise RuntimeError(
+                    f"indices should be either on cpu or on the same device as the indexed tensor ({dev}) "
+                    "[simulated CUDA]"
+                )
+
+
+class _GeneratorMeta(type(_RealGenerator)):  # type: ignore[misc]
+    def __instancecheck__(cls, obj: Any) -> bool:  # every generator is still a torch.Generator
+        return isinstance(obj, _RealGenerator)
+
+    def __subclasscheck__(cls, sub: type) -> bool:
+        return issubclass(sub, _RealGenerator)
+
+
+class SimGenerator(_RealGenerator, metaclass=_GeneratorMeta):
+    """``torch.Generator(device=...)``: a CPU generator; tagged when asked for cuda."""
+
+    def __new__(cls, device: Any = "cpu") -> SimGenerator:
+        gen = super().__new__(cls, "cpu")
+        _set_tag(gen, _cuda_index(device))
+        return gen
+
+    def __init__(self, device: Any = "cpu") -> None:
+        pass
+
+    @property
+    def device(self) -> torch.device:  # type: ignore[override]
+        return sim_device(self)
+
+
+class _Event:
+    """``torch.cuda.Event``: wall-clock timing (the simulated GPU runs synchronously)."""
+
+    def __init__(self, enable_timing: bool = False, **_: Any) -> None:
+        self.t = 0.0
+
+    def record(self, stream: Any = None) -> None:
+        self.t = time.perf_counter()
+
+    def synchronize(self) -> None:
+        pass
+
+    def query(self) -> bool:
+        return True
+
+    def elapsed_time(self, end: _Event) -> float:
+        return (end.t - self.t) * 1000.0
+
+
+class _Stream:
+    def synchronize(self) -> None:
+        pass
+
+    def wait_stream(self, other: Any) -> None:
+        pass
+
+
+def _properties(device: Any = None) -> Any:
+    return types.SimpleNamespace(
+        name=DEVICE_NAME, major=9, minor=0, total_memory=16 * 2**30, multi_processor_count=1, is_integrated=False
+    )
+
+
+def _returns(value: Any) -> Callable[..., Any]:
+    """A stand-in returning ``value``: a new function object each time (torch._dynamo, imported lazily,
+    refuses one object under two torch.cuda names)."""
+
+    def standin(*args: Any, **kwargs: Any) -> Any:
+        return value
+
+    return standin
+
+
+_NOOPS = (
+    "_lazy_init init set_device synchronize empty_cache ipc_collect manual_seed manual_seed_all seed seed_all "
+    "reset_peak_memory_stats reset_max_memory_allocated"
+)
+_ZEROS = "memory_allocated max_memory_allocated memory_reserved max_memory_reserved"
+CUDA_STANDINS: dict[str, Any] = {
+    **{name: _returns(None) for name in _NOOPS.split()},
+    **{name: _returns(0) for name in _ZEROS.split()},
+    "is_available": _returns(True),
+    "device_count": _returns(1),
+    "current_device": _returns(0),
+    "is_initialized": _returns(True),
+    "memory_stats": lambda *a, **k: {},
+    "mem_get_info": _returns((16 * 2**30, 16 * 2**30)),
+    "is_bf16_supported": _returns(True),
+    "get_device_name": _returns(DEVICE_NAME),
+    "get_device_capability": _returns((9, 0)),
+    "get_device_properties": _properties,
+    "Event": _Event,
+    "current_stream": lambda *a, **k: _Stream(),
+    "default_stream": lambda *a, **k: _Stream(),
+}
+
+
+class CudaSimMode(TorchFunctionMode):
+    """Keeps the simulated device of every tensor and raises where real CUDA would."""
+
+    def __torch_function__(self, func: Any, types_: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
+        kwargs = dict(kwargs or {})
+        if isinstance(func, types.MethodWrapperType):  # a tensor property: x.device, x.grad = g, ...
+            return self._attribute(func, args)
+        handler = _HANDLERS.get(func)
+        if handler is not None:
+            return handler(func, args, kwargs)
+        return self._op(func, args, kwargs)
+
+    @staticmethod
+    def _attribute(func: Any, args: tuple[Any, ...]) -> Any:
+        name, kind, owner = func.__self__.__name__, func.__name__, args[0]
+        index = tag_of(owner)
+        if kind == "__get__":
+            if name == "device":
+                return sim_device(owner)
+            if name == "is_cuda":
+                return index is not None
+            if name == "is_cpu":
+                return index is None and func(*args)
+            out = func(*args)
+            if isinstance(out, torch.Tensor) and out is not owner:  # .grad, .data, .T, .mT, .real ...
+                _set_tag(out, index)
+            return out
+        if kind == "__set__" and name in ("data", "grad"):
+            value = args[1]
+            if name == "grad" and value is not None and sim_device(value) != sim_device(owner):
+                raise RuntimeError(
+                    f"assigned grad has data located on a different device ({sim_device(value)}) than the "
+                    f"tensor ({sim_device(owner)}) [simulated CUDA]"
+                )
+            out = func(*args)
+            if name == "data":
+                _set_tag(owner, tag_of(value))
+            return out
+        return func(*args)
+
+    @staticmethod
+    def _op(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        inputs = [t for t in _tensors((args, kwargs))]
+        devices = {sim_device(t) for t in inputs if isinstance(t, torch.Tensor)}
+        nonscalar = {
+            sim_device(t) if isinstance(t, torch.Tensor) else CPU for t in inputs if t.ndim > 0
+        }
+        cuda = {d for d in devices if d.type == "cuda"}
+        asked = kwargs.get("device")
+        asked_index = _cuda_index(asked) if asked is not None and not isinstance(asked, torch.Tensor) else None
+        if asked is not None and asked_index is not None:
+            kwargs["device"] = CPU
+        if len(cuda) > 1:
+            a, b = sorted(cuda, key=str)[:2]
+            raise _mixing_error(a, b, func)
+        if cuda and CPU in nonscalar and asked is None:
+            raise _mixing_error(next(iter(cuda)), CPU, func)
+        if asked is not None:
+            index = asked_index
+            if asked_index is None and torch.device(asked).type != "cpu":
+                return func(*args, **kwargs)  # meta and friends: not simulated
+        else:
+            index = next(iter(cuda)).index if cuda else None
+        _check_generator(func, args, kwargs, torch.device("cuda", index) if index is not None else CPU)
+        out = func(*args, **kwargs)
+        return _place(out, index, inputs)
+
+
+def _place(out: Any, index: int | None, inputs: list[Any]) -> Any:
+    """Tag the outputs; an output that is an input on another device becomes a copy (as a real move)."""
+    if isinstance(out, torch.Tensor) and any(out is t for t in inputs) and tag_of(out) != index:
+        out = out.clone()
+        _set_tag(out, index)
+        return out
+    return _tag_outputs(out, index, {id(t) for t in inputs})
+
+
+def _check_generator(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], op_device: torch.device) -> None:
+    gens = [g for g in (*args, *kwargs.values()) if isinstance(g, _RealGenerator)]
+    for g in gens:
+        gdev = sim_device(g)
+        if gdev.type != op_device.type:
+            raise RuntimeError(
+                f"Expected a '{op_device.type}' device type for generator but found '{gdev.type}' [simulated CUDA]"
+            )
+
+
+def _to_numpy(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    if tag_of(args[0]) is not None:
+        raise _numpy_error(args[0])
+    return func(*args, **kwargs)
+
+
+def _cpu(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    t = args[0]
+    out = func(*args, **kwargs)
+    if tag_of(t) is not None:
+        out = out.clone() if out is t else out
+        _set_tag(out, None)
+    return out
+
+
+def _cuda(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    t = args[0]
+    device = args[1] if len(args) > 1 else kwargs.get("device")
+    index = _cuda_index("cuda" if device is None else device)
+    if tag_of(t) == index:
+        return t
+    kwargs.pop("device", None)
+    kwargs.pop("non_blocking", None)
+    out = t.clone(**kwargs)
+    _set_tag(out, index)
+    return out
+
+
+def _to(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    t, rest = args[0], args[1:]
+    if rest and isinstance(rest[0], torch.Tensor):  # x.to(other): other's device and dtype
+        other = rest[0]
+        device: Any = sim_device(other)
+        dtype = other.dtype
+        copy = rest[2] if len(rest) > 2 else kwargs.get("copy", False)
+        memory_format = kwargs.get("memory_format")
+    else:
+        device, dtype, _non_blocking, memory_format = torch._C._nn._parse_to(
+            *rest, **{k: v for k, v in kwargs.items() if k != "copy"}
+        )
+        copy = kwargs.get("copy", False)
+    index = tag_of(t) if device is None else _cuda_index(device)
+    if device is not None and torch.device(device).type not in ("cpu", "cuda"):
+        return func(*args, **kwargs)
+    cpu_kwargs: dict[str, Any] = {"copy": copy}
+    if memory_format is not None:
+        cpu_kwargs["memory_format"] = memory_format
+    out = t.to(dtype=dtype if dtype is not None else t.dtype, **cpu_kwargs)
+    if index != tag_of(t):
+        out = out.clone() if out is t else out
+        _set_tag(out, index)
+    elif out is not t:
+        _set_tag(out, index)
+    return out
+
+
+def _get_device(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    index = tag_of(args[0])
+    return func(*args, **kwargs) if index is None else index
+
+
+def _copy(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    return func(*args, **kwargs)
+
+
+def _getitem(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    t, index = args[0], args[1]
+    _check_index(t, index)
+    out = func(*args, **kwargs)
+    return _tag_outputs(out, tag_of(t), {id(t)})
+
+
+def _setitem(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    t, index, value = args[0], args[1], args[2]
+    _check_index(t, index)
+    if _is_advanced(index) and isinstance(value, torch.Tensor | np.ndarray) and value.ndim > 0:
+        vdev = sim_device(value) if isinstance(value, torch.Tensor) else CPU
+        if vdev != sim_device(t):  # index_put_ runs a TensorIterator: non-scalar values on the same device
+            raise _mixing_error(sim_device(t), vdev, func)
+    return func(*args, **kwargs)
+
+
+_HANDLERS: dict[Any, Callable[[Any, tuple[Any, ...], dict[str, Any]], Any]] = {}
+
+
+def _register(funcs: list[Any], handler: Callable[[Any, tuple[Any, ...], dict[str, Any]], Any]) -> None:
+    for f in funcs:
+        _HANDLERS[f] = handler
+
+
+_register([torch.Tensor.numpy, torch.Tensor.__array__], _to_numpy)
+_register([torch.Tensor.cpu], _cpu)
+_register([torch.Tensor.get_device], _get_device)
+_register([torch.Tensor.cuda], _cuda)
+_register([torch.Tensor.to], _to)
+# copy_ moves data between devices; the others only compare tensors' metadata
+_register([torch.Tensor.copy_, torch._has_compatible_shallow_copy_type, torch.Tensor.is_set_to], _copy)
+_register([torch.Tensor.__getitem__], _getitem)
+_register([torch.Tensor.__setitem__], _setitem)
+
+
+def _parameter_new(original: Any) -> Any:
+    def __new__(cls: type, data: Any = None, requires_grad: bool = True) -> Any:
+        out = original(cls, data, requires_grad)
+        if data is not None:
+            _set_tag(out, tag_of(data))
+        return out
+
+    return staticmethod(__new__)
+
+
+@contextlib.contextmanager
+def simulate_cuda() -> Iterator[None]:
+    """Inside this block, torch has one simulated CUDA device (see the module docstring); re-entrant."""
+    if is_simulated():
+        yield
+        return
+    saved: list[tuple[Any, str, Any]] = []
+
+    def patch(obj: Any, name: str, value: Any) -> None:
+        saved.append((obj, name, obj.__dict__[name] if name in obj.__dict__ else getattr(obj, name)))
+        setattr(obj, name, value)
+
+    try:
+        for name, value in CUDA_STANDINS.items():
+            patch(torch.cuda, name, value)
+        patch(torch, "Generator", SimGenerator)
+        patch(torch.nn.Parameter, "__new__", _parameter_new(torch.nn.Parameter.__new__))
+        with CudaSimMode():
+            yield
+    finally:
+        for obj, name, value in reversed(saved):
+            setattr(obj, name, value)
+
+
+def is_simulated() -> bool:
+    """Whether a :func:`simulate_cuda` block is active."""
+    return torch.cuda.is_available is CUDA_STANDINS["is_available"]
