@@ -1,7 +1,8 @@
 """numpy or torch, one interface: the array backend of the batched envs and the agents that run on them.
 
 ``ArrayBackend("cpu")`` holds numpy arrays; ``ArrayBackend("cuda")`` (or ``"auto"``, which is torch
-on the CPU where there is no GPU) holds torch tensors on that device. Random draws come from
+on the CPU where there is no GPU) holds torch tensors on that device; ``"torch:DEVICE"`` says torch
+explicitly (``"torch:cpu"``: torch tensors on the CPU on every machine). Random draws come from
 a numpy ``Generator`` (numpy) or a ``torch.Generator`` on the device seeded from one (torch).
 """
 
@@ -13,16 +14,31 @@ import numpy as np
 
 from rlsuite.common.device import to_numpy
 
+TORCH_PREFIX = "torch:"
+
+
+def is_torch_device(device: str) -> bool:
+    """Whether ``device`` names a torch backend: anything but ``"cpu"`` (numpy), e.g. ``"cuda"``,
+    ``"auto"``, ``"torch:cpu"``."""
+    return device != "cpu"
+
+
+def torch_device_name(device: str) -> str:
+    """The torch device a backend ``device`` string runs on, for ``select_device``: ``"torch:cpu"`` ->
+    ``"cpu"``, ``"torch:auto"`` -> ``"auto"``, ``"cuda"`` -> ``"cuda"``."""
+    return device.removeprefix(TORCH_PREFIX) if device.startswith(TORCH_PREFIX) else device
+
 
 class ArrayBackend:
-    """numpy arrays on CPU (``device="cpu"``) or torch tensors on a device (``"cuda"``, ``"auto"``).
+    """numpy arrays on CPU (``device="cpu"``) or torch tensors on a device (``"cuda"``, ``"auto"``,
+    ``"torch:cpu"``).
 
     All randomness comes from the env's ``np_random``: numpy draws from it directly, torch
     from a ``torch.Generator`` seeded from it at each ``reset(seed=...)``.
     """
 
     def __init__(self, device: str = "cpu") -> None:
-        self.is_torch = device != "cpu"
+        self.is_torch = is_torch_device(device)
         self.rng: Any = None
         if self.is_torch:
             import torch
@@ -30,7 +46,7 @@ class ArrayBackend:
             from rlsuite.common.device import select_device
 
             self.torch = torch
-            self.device = select_device(device)
+            self.device = select_device(torch_device_name(device))
             self.float = torch.float32
             self.gen = torch.Generator(device=self.device)
         else:
