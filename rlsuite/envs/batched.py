@@ -196,6 +196,20 @@ class GridWorldVectorEnv(VectorEnv):
             return self.xp.asarray(np.full(n, env.start_state), dtype="int64")
         return self.xp.choice(self.random_start_states, (n,))
 
+    def _parse_start(self, start: Any) -> Any:
+        """``options["start"]`` (an int, a list, a numpy array or a tensor on any device) as [N] states on
+        this backend; a tensor on the device stays there (no trip through numpy)."""
+        n_states = self.single_env.n_states
+        states = self.xp.as_index(start)
+        shape = tuple(states.shape)
+        if shape not in ((), (1,), (self.num_envs,)):
+            raise ValueError(f"options['start'] must be one state or {self.num_envs} states, got shape {shape}")
+        if bool(((states < 0) | (states >= n_states)).any()):
+            raise ValueError(f"options['start'] states must lie in [0, {n_states})")
+        if self.xp.is_torch:
+            return states.expand(self.num_envs).clone()
+        return np.array(np.broadcast_to(states, (self.num_envs,)))
+
     def _obs(self) -> Any:
         kind = self.single_env.observation
         if kind == "index":
@@ -208,10 +222,7 @@ class GridWorldVectorEnv(VectorEnv):
         super().reset(seed=seed)
         self.xp.seed(self.np_random)
         if options and options.get("start") is not None:
-            start = np.array(np.broadcast_to(np.asarray(options["start"], dtype=np.int64), (self.num_envs,)))
-            if ((start < 0) | (start >= self.single_env.n_states)).any():
-                raise ValueError(f"options['start'] states must lie in [0, {self.single_env.n_states})")
-            self.states = self.xp.asarray(start, dtype="int64")
+            self.states = self._parse_start(options["start"])
         else:
             self.states = self._start_states(self.num_envs)
         self.steps = self.xp.zeros(self.num_envs, dtype="int64")

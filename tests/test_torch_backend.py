@@ -1,0 +1,329 @@
+"""The torch backend is a first-class path, tested on every machine.
+
+Every batched env, sample-based tabular agent, bandit agent and the SB3 batched adapter runs here on
+three backends: ``"cpu"`` (numpy), ``"torch:cpu"`` (torch tensors on the CPU, on every machine) and
+``"cuda"`` (a real GPU where there is one, else CUDA simulated on the CPU by ``tests/cuda_sim.py``,
+which raises where real CUDA raises). Torch learns what numpy learns; the simulated GPU computes on
+the CPU with the same random streams, so there it must learn exactly what torch on the CPU learns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Iterator
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from cuda_sim import is_simulated, simulate_cuda
+
+import rlsuite.envs  # noqa: F401
+from rlsuite.agents.base import unique_optimal_actions
+from rlsuite.agents.sb3_vecenv import make_batched_vec_env
+from rlsuite.agents.tabular import ALGORITHMS
+from rlsuite.agents.tabular.bandit import (
+    UCB,
+    EpsilonGreedyBandit,
+    EpsilonGreedyBanditConfig,
+    GradientBandit,
+    GradientBanditConfig,
+    ThompsonSampling,
+    ThompsonSamplingConfig,
+    UCBConfig,
+)
+from rlsuite.common.backend import ArrayBackend
+from rlsuite.common.device import to_numpy
+from rlsuite.envs.batched import GridWorldVectorEnv, KArmedBanditVectorEnv
+
+BACKENDS = ["cpu", "torch:cpu", "cuda"]
+TORCH_BACKENDS = ["torch:cpu", "cuda"]
+
+
+def real_cuda() -> bool:
+    return torch.cuda.is_available() and not is_simulated()
+
+
+@contextlib.contextmanager
+def on(device: str) -> Iterator[None]:
+    """Run a block on ``device``: "cuda" is simulated where there is no GPU."""
+    with simulate_cuda() if device == "cuda" and not real_cuda() else contextlib.nullcontext():
+        yield
+
+
+def device_type(device: str) -> str | None:
+    """The torch device type arrays of this backend live on (None: numpy)."""
+    return None if device == "cpu" else device.removeprefix("torch:")
+
+
+def assert_on(x: Any, device: str) -> None:
+    if device == "cpu":
+        assert isinstance(x, np.ndarray), type(x)
+    else:
+        assert isinstance(x, torch.Tensor) and x.device.type == device_type(device), (type(x), x.device)
+
+
+def host(x: Any) -> np.ndarray:
+    return to_numpy(x).astype(np.float64)
+
+
+# ----- the backend itself -----
+
+
+@pytest.mark.parametrize("device", BACKENDS)
+def test_array_backend_places_arrays(device: str) -> None:
+    with on(device):
+        xp = ArrayBackend(device)
+        xp.seed(np.random.default_rng(0))
+        assert xp.is_torch == (device != "cpu")
+        for x in (xp.zeros(3), xp.ones(3, "bool"), xp.arange(4), xp.asarray([1.5, 2.5]), xp.as_index([0, 2]),
+                  xp.uniform((2,)), xp.normal((2,)), xp.integers(5, (3,)), xp.gamma(xp.asarray([0.5, 3.0])),
+                  xp.asarray(torch.tensor([1.0, 2.0]))):
+            assert_on(x, device)
+        twin = xp.spawn()
+        assert twin.device == xp.device and (twin.gen is not xp.gen if xp.is_torch else True)
+
+
+def test_torch_cpu_spelling_means_torch_on_the_cpu_everywhere() -> None:
+    xp = ArrayBackend("torch:cpu")
+    assert xp.is_torch and xp.device == torch.device("cpu")
+    with simulate_cuda():  # even where CUDA is there, torch:cpu stays on the CPU ("auto" would not)
+        assert ArrayBackend("torch:cpu").device == torch.device("cpu")
+        assert ArrayBackend("auto").device.type == "cuda"
+
+
+# ----- batched envs -----
+
+
+@pytest.mark.parametrize("observation", ["index", "coords", "onehot"])
+@pytest.mark.parametrize("device", TORCH_BACKENDS)
+def test_gridworld_vector_env_steps_like_numpy(device: str, observation: str) -> None:
+    n = 50
+    ref = GridWorldVectorEnv(num_envs=n, observation=observation, terminate_at_target=True)
+    starts = np.arange(n) % 25
+    ref_obs, _ = ref.reset(seed=0, options={"start": starts})
+    with on(device):
+        env = GridWorldVectorEnv(num_envs=n, observation=observation, terminate_at_target=True, device=device)
+        obs, _ = env.reset(seed=0, options={"start": starts})
+        assert_on(obs, device)
+        np.testing.assert_array_equal(host(obs), host(ref_obs))
+        rng = np.random.default_rng(0)
+        for t in range(120):  # crosses terminations and the 100-step truncation with their autoresets
+            actions = rng.integers(5, size=n)
+            given = actions if t % 2 else torch.as_tensor(actions, device=env.xp.device)  # numpy or device actions
+            got, want = env.step(given), ref.step(actions)
+            for x, y in zip(got[:4], want[:4], strict=True):
+                assert_on(x, device)
+                np.testing.assert_array_equal(host(x), host(y))
+
+
+@pytest.mark.parametrize("device", BACKENDS)
+def test_reset_takes_start_states_from_numpy_lists_ints_and_device_tensors(device: str) -> None:
+    """Issue 15, bug 1: ``reset(options={"start": ...})`` with start states already on the device (as MC
+    and TD agents pass them through ``reset_to``) must not go through numpy."""
+    with on(device):
+        env = GridWorldVectorEnv(num_envs=4, device=device)
+        xp = env.xp
+        for start in ([3, 1, 4, 1], np.array([3, 1, 4, 1]), xp.asarray([3, 1, 4, 1], dtype="int64"), 7):
+            obs, _ = env.reset(seed=0, options={"start": start})
+            assert_on(obs, device)
+            want = [7] * 4 if isinstance(start, int) else [3, 1, 4, 1]
+            assert to_numpy(obs).tolist() == want
+        for bad in ([0, 1, 2, 25], xp.asarray([0, -1, 2, 3], dtype="int64")):
+            with pytest.raises(ValueError, match=r"options\['start'\] states must lie in \[0, 25\)"):
+                env.reset(options={"start": bad})
+        with pytest.raises(ValueError, match=r"options\['start'\] must be one state or 4 states, got shape \(2,\)"):
+            env.reset(options={"start": [1, 2]})
+
+
+@pytest.mark.parametrize("device", TORCH_BACKENDS)
+def test_same_step_autoreset_like_numpy(device: str) -> None:
+    kwargs = {"num_envs": 40, "terminate_at_target": True, "autoreset_mode": "SameStep", "start": (1, 1)}
+    ref = GridWorldVectorEnv(**kwargs)
+    ref.reset(seed=1)
+    with on(device):
+        env = GridWorldVectorEnv(**kwargs, device=device)
+        env.reset(seed=1)
+        rng = np.random.default_rng(1)
+        finals = 0
+        for _ in range(60):
+            actions = rng.integers(5, size=40)
+            got, want = env.step(actions), ref.step(actions)
+            for x, y in zip(got[:4], want[:4], strict=True):
+                np.testing.assert_array_equal(host(x), host(y))
+            assert set(got[4]) == set(want[4])
+            if want[4]:
+                assert_on(got[4]["final_obs"], device)
+                np.testing.assert_array_equal(host(got[4]["final_obs"]), host(want[4]["final_obs"]))
+                finals += int(want[4]["_final_obs"].sum())
+        assert finals > 0
+
+
+@pytest.mark.parametrize("arms", ["gaussian", "bernoulli"])
+@pytest.mark.parametrize("device", TORCH_BACKENDS)
+def test_bandit_vector_env_on_torch(device: str, arms: str) -> None:
+    with on(device):
+        env = KArmedBanditVectorEnv(num_envs=400, k=5, arms=arms, max_episode_steps=3, device=device)
+        _, info = env.reset(seed=0)
+        q = host(env.q_star)
+        assert_on(env.q_star, device) and q.shape == (400, 5)
+        np.testing.assert_array_equal(host(info["optimal_arm"]), q.argmax(1))
+        env.reset(seed=0)
+        np.testing.assert_array_equal(host(env.q_star), q)  # same seed, same problems
+        actions = np.arange(400) % 5
+        _, r, term, trunc, info = env.step(actions)
+        for x in (r, term, trunc, info["regret"], info["optimal"]):
+            assert_on(x, device)
+        np.testing.assert_allclose(host(info["regret"]), q.max(1) - q[np.arange(400), actions], rtol=1e-6)
+        if arms == "bernoulli":
+            assert set(np.unique(host(r)).tolist()) <= {0.0, 1.0}
+        env.step(actions)
+        _, _, _, trunc, _ = env.step(actions)
+        assert bool(trunc.all())
+        _, r, _, trunc, _ = env.step(actions)  # next-step autoreset: fresh problems, reward 0
+        assert not bool(trunc.any()) and float(abs(r).sum()) == 0.0 and not np.allclose(host(env.q_star), q)
+
+
+# ----- tabular agents: torch on the CPU and (simulated) CUDA -----
+
+SAMPLE_BASED = [name for name, c in ALGORITHMS.items() if "device" in getattr(c.config_cls, "__dataclass_fields__", ())]
+SMALL_BUDGET = {"iterations": 2, "episodes": 4000, "steps": 256 * 10 * 12}
+
+
+def _learn(name: str, device: str, budget: int | None = None) -> Any:
+    cls = ALGORITHMS[name]
+    agent = cls(gym.make("rlsuite/GridWorld-v0"), dataclasses.replace(cls.config_cls(), device=device))
+    agent.learn(budget if budget is not None else SMALL_BUDGET[cls.budget_unit], seed=0)
+    return agent
+
+
+@pytest.mark.parametrize("name", SAMPLE_BASED)
+def test_sample_based_agent_on_simulated_cuda_learns_exactly_what_torch_on_the_cpu_learns(name: str) -> None:
+    """The batched env, the rollouts and (TD) the tables on "cuda": every device placement is checked by
+    the simulation, and the numbers equal torch's on the CPU (same arithmetic, same random streams)."""
+    cpu = _learn(name, "torch:cpu")
+    with simulate_cuda():
+        cuda = _learn(name, "cuda")
+    assert isinstance(cuda.q_values, np.ndarray) and isinstance(cuda.policy, np.ndarray)
+    np.testing.assert_array_equal(cuda.q_values, cpu.q_values)
+    np.testing.assert_array_equal(cuda.policy, cpu.policy)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("device", ["cpu", "torch:cpu"])
+@pytest.mark.parametrize("name", SAMPLE_BASED)
+def test_sample_based_agent_learns_the_optimal_greedy_policy_on_numpy_and_torch(name: str, device: str) -> None:
+    """The full default budget (slow: about 2 minutes for all agents in torch on 2 cores)."""
+    cls = ALGORITHMS[name]
+    agent = cls(gym.make("rlsuite/GridWorld-v0"), dataclasses.replace(cls.config_cls(), device=device))
+    history = agent.learn(seed=0)
+    if name == "td0":
+        assert history.last()["value_error"] < 0.2
+        return
+    unique = unique_optimal_actions(agent.q_star)
+    wrong = np.flatnonzero((unique >= 0) & (agent.q_values.argmax(axis=1) != unique))
+    assert len(wrong) == 0, f"{name} on {device}: greedy action wrong in states {wrong.tolist()}"
+
+
+def test_value_iteration_on_torch_and_cuda_equals_numpy() -> None:
+    from rlsuite.agents.tabular.dp import _value_iteration_torch, value_iteration
+    from rlsuite.envs.gridworld import GridWorldEnv
+    from rlsuite.envs.model import tabular_model
+
+    for kwargs in ({}, {"slip_prob": 0.2}):
+        model = tabular_model(GridWorldEnv(n_rows=30, n_cols=30, random_layout=True, layout_seed=4, **kwargs))
+        v, q, iters = value_iteration(model, 0.9, tol=1e-9)
+        v_t, q_t, iters_t = _value_iteration_torch(model, 0.9, 1e-9, 100_000, torch.device("cpu"))
+        with on("cuda"):
+            v_c, q_c, iters_c = value_iteration(model, 0.9, tol=1e-9, device="cuda")
+        for other_v, other_q, other_iters in ((v_t, q_t, iters_t), (v_c, q_c, iters_c)):
+            assert isinstance(other_v, np.ndarray) and isinstance(other_q, np.ndarray)
+            np.testing.assert_allclose(other_v, v, atol=1e-8)
+            np.testing.assert_allclose(other_q, q, atol=1e-8)
+            assert abs(other_iters - iters) <= 1
+
+
+# ----- bandit agents -----
+
+BANDIT_CASES = [
+    (EpsilonGreedyBandit, EpsilonGreedyBanditConfig(epsilon=0.1), "rlsuite/KArmedBandit-v0"),
+    (UCB, UCBConfig(c=2.0), "rlsuite/KArmedBandit-v0"),
+    (GradientBandit, GradientBanditConfig(alpha=0.1), "rlsuite/KArmedBandit-v0"),
+    (ThompsonSampling, ThompsonSamplingConfig(model="gaussian"), "rlsuite/KArmedBandit-v0"),
+    (ThompsonSampling, ThompsonSamplingConfig(model="bernoulli"), "rlsuite/BernoulliBandit-v0"),
+]
+
+
+def _bandit(cls: type, config: Any, env_id: str, device: str, runs: int = 300, steps: int = 500) -> tuple[Any, Any]:
+    envs = gym.make_vec(env_id, num_envs=runs, vectorization_mode="vector_entry_point", device=device)
+    agent = cls(envs, config)
+    return agent, agent.learn(steps, seed=1)
+
+
+@pytest.mark.parametrize(("cls", "config", "env_id"), BANDIT_CASES, ids=lambda x: getattr(x, "__name__", None))
+def test_bandit_agents_learn_the_same_on_numpy_torch_and_cuda(cls: type, config: Any, env_id: str) -> None:
+    _, numpy_h = _bandit(cls, config, env_id, "cpu")
+    late_numpy = numpy_h["optimal_action"][-200:].mean()
+    curves = {}
+    for device in TORCH_BACKENDS:
+        with on(device):
+            agent, history = _bandit(cls, config, env_id, device)
+            assert isinstance(agent.q, torch.Tensor) and agent.q.device.type == device_type(device)
+            assert agent.device.startswith(device_type(device) or "cpu")
+            assert isinstance(agent.q_values, np.ndarray) and agent.policy.shape == (300, 10)
+            np.testing.assert_allclose(agent.policy.sum(axis=1), 1.0, atol=1e-5)
+            curves[device] = history["optimal_action"]
+        # other random numbers than numpy's: the late optimal-action fractions agree within noise
+        # (300 runs: standard error about 0.02) and both have learned (well above 1/k = 0.1)
+        late = curves[device][-200:].mean()
+        assert abs(late - late_numpy) < 0.08 and min(late, late_numpy) > 0.6, (device, late, late_numpy)
+    if not real_cuda():  # simulated: the same arithmetic and random streams as torch on the CPU
+        np.testing.assert_array_equal(curves["cuda"], curves["torch:cpu"])
+
+
+# ----- the SB3 batched adapter -----
+
+
+@pytest.mark.parametrize("device", TORCH_BACKENDS)
+def test_sb3_adapter_on_torch_steps_like_numpy_and_returns_numpy(device: str) -> None:
+    kwargs = {"start": (2, 2)}
+    ref = make_batched_vec_env("rlsuite/GridWorldEpisodic-v0", 16, seed=0, env_kwargs=kwargs)
+    with on(device):
+        venv = make_batched_vec_env("rlsuite/GridWorldEpisodic-v0", 16, seed=0, env_kwargs=kwargs, device=device)
+        assert venv.venv.xp.is_torch
+        np.testing.assert_array_equal(venv.reset(), ref.reset())
+        rng = np.random.default_rng(0)
+        n_done = 0
+        for _ in range(150):
+            actions = rng.integers(5, size=16)
+            obs, rew, done, infos = venv.step(actions)
+            obs_r, rew_r, done_r, infos_r = ref.step(actions)
+            assert isinstance(obs, np.ndarray) and rew.dtype == np.float32 and done.dtype == bool
+            np.testing.assert_array_equal(obs, obs_r)
+            np.testing.assert_array_equal(rew, rew_r)
+            np.testing.assert_array_equal(done, done_r)
+            for i in np.flatnonzero(done_r):
+                assert infos[i]["terminal_observation"] == infos_r[i]["terminal_observation"]
+                n_done += 1
+        assert n_done > 0
+
+
+def test_sb3_ppo_trains_with_model_and_batched_env_on_cuda() -> None:
+    """SB3's PPO on "cuda" beside the batched env on "cuda": observations go to the GPU, actions back."""
+    from stable_baselines3 import PPO
+
+    def train(device: str) -> dict[str, torch.Tensor]:
+        torch.manual_seed(0)
+        venv = make_batched_vec_env("rlsuite/GridWorld-v0", 8, seed=0, device=device)
+        model = PPO("MlpPolicy", venv, n_steps=16, batch_size=32, n_epochs=2, seed=0, device=device_type(device))
+        model.learn(256)
+        return {k: v.detach().cpu() for k, v in model.policy.state_dict().items()}
+
+    cpu = train("torch:cpu")
+    with simulate_cuda():
+        cuda = train("cuda")
+    assert cpu.keys() == cuda.keys()
+    for key in cpu:
+        torch.testing.assert_close(cuda[key], cpu[key], rtol=0, atol=0)
