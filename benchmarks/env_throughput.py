@@ -23,14 +23,23 @@ import numpy as np
 import rlsuite  # noqa: F401  (registers the ids)
 
 
-def _rate(step: Callable[[], int], seconds: float) -> float:
-    """Env steps per second of ``step`` (which returns how many env steps it took)."""
+def _rate(step: Callable[[], int], seconds: float, sync: Callable[[], None] | None = None) -> float:
+    """Env steps per second of ``step`` (which returns how many env steps it took).
+
+    ``sync`` (``torch.cuda.synchronize`` for a GPU) waits for the queued device work before every
+    clock read, so the time counts the work, not just its launch.
+    """
+    wait = sync or (lambda: None)
     step()  # warm-up
+    wait()
     n, t0 = 0, time.perf_counter()
-    while (elapsed := time.perf_counter() - t0) < seconds:
+    while True:
         for _ in range(10):
             n += step()
-    return n / elapsed
+        wait()
+        elapsed = time.perf_counter() - t0
+        if elapsed >= seconds:
+            return n / elapsed
 
 
 def single_env_rate(env_id: str, seconds: float, **kwargs: object) -> float:
@@ -62,9 +71,7 @@ def vector_env_rate(env_id: str, n: int, mode: str, seconds: float, **kwargs: ob
             envs.step(torch.randint(n_actions, (n,), device=dev))
             return n
 
-        rate = _rate(step, seconds)
-        torch.cuda.synchronize()
-        return rate
+        return _rate(step, seconds, sync=torch.cuda.synchronize)
 
     def step() -> int:
         envs.step(rng.integers(n_actions, size=n))
