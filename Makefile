@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-all lint bench clean
+.PHONY: setup demo test test-all lint bench gpu-check clean
 
 setup: $(VENV)/.installed
 
@@ -32,6 +32,12 @@ lint: setup
 
 bench: setup
 	for f in benchmarks/*.py; do $(BIN)/python $$f || exit 1; done
+
+# Every CUDA test and each benchmark's GPU part, one JSON report (gpu_check.json); needs a GPU and a CUDA
+# torch (TORCH_SPEC above); without one it stops at once. GPU_CHECK_ARGS="--dry-run" lists the parts.
+GPU_CHECK_ARGS ?=
+gpu-check: setup
+	HF_HUB_OFFLINE=1 $(BIN)/python scripts/gpu_check.py --out gpu_check.json $(GPU_CHECK_ARGS)
 
 clean:
 	rm -rf $(VENV) tour runs .pytest_cache

@@ -285,6 +285,8 @@ class CudaSimMode(TorchFunctionMode):
             sim_device(t) if isinstance(t, torch.Tensor) else CPU for t in inputs if t.ndim > 0
         }
         cuda = {d for d in devices if d.type == "cuda"}
+        if kwargs.get("pin_memory"):  # page-locked host memory: only there with an accelerator
+            kwargs["pin_memory"] = False
         asked = kwargs.get("device")
         asked_index = _cuda_index(asked) if asked is not None and not isinstance(asked, torch.Tensor) else None
         if asked is not None and asked_index is not None:
@@ -385,6 +387,10 @@ def _get_device(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any
     return func(*args, **kwargs) if index is None else index
 
 
+def _pin_memory(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    return args[0].clone()  # a page-locked copy on real CUDA machines
+
+
 def _copy(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return func(*args, **kwargs)
 
@@ -417,6 +423,7 @@ def _register(funcs: list[Any], handler: Callable[[Any, tuple[Any, ...], dict[st
 _register([torch.Tensor.numpy, torch.Tensor.__array__], _to_numpy)
 _register([torch.Tensor.cpu], _cpu)
 _register([torch.Tensor.get_device], _get_device)
+_register([torch.Tensor.pin_memory], _pin_memory)
 _register([torch.Tensor.cuda], _cuda)
 _register([torch.Tensor.to], _to)
 # copy_ moves data between devices; the others only compare tensors' metadata
