@@ -76,18 +76,6 @@ def _cuda_index(device: Any) -> int | None:
     return index
 
 
-def _tensors(obj: Any) -> Iterator[Any]:
-    """Tensors (and numpy arrays, which torch turns into CPU tensors) in nested args."""
-    if isinstance(obj, torch.Tensor | np.ndarray):
-        yield obj
-    elif isinstance(obj, list | tuple):
-        for x in obj:
-            yield from _tensors(x)
-    elif isinstance(obj, dict):
-        for x in obj.values():
-            yield from _tensors(x)
-
-
 def _tag_outputs(out: Any, index: int | None, inputs: set[int]) -> Any:
     """Tag every tensor in ``out`` that is not one of the inputs (those keep their own tag)."""
     if isinstance(out, torch.Tensor):
@@ -135,14 +123,14 @@ def _is_advanced(index: Any) -> bool:
 
 def _check_index(self_t: torch.Tensor, index: Any) -> None:
     """Real torch: indices on the CPU or on the indexed tensor's device."""
-    dev = sim_device(self_t)
-    for p in _index_parts(index):
-        if isinstance(p, torch.Tensor) and not _is_scalar_index(p):
-            pdev = sim_device(p)
-            if pdev.type != "cpu" and pdev != dev:
+    own = getattr(self_t, TAG, None)
+    for p in index if type(index) is tuple else (index,):
+        if isinstance(p, torch.Tensor):
+            at = getattr(p, TAG, None)
+            if at is not None and at != own and not _is_scalar_index(p):
                 raise RuntimeError(
-                    f"indices should be either on cpu or on the same device as the indexed tensor ({dev}) "
-                    "[simulated CUDA]"
+                    f"indices should be either on cpu or on the same device as the indexed tensor "
+                    f"({sim_device(self_t)}) [simulated CUDA]"
                 )
 
 
@@ -279,51 +267,79 @@ class CudaSimMode(TorchFunctionMode):
 
     @staticmethod
     def _op(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        inputs = [t for t in _tensors((args, kwargs))]
-        devices = {sim_device(t) for t in inputs if isinstance(t, torch.Tensor)}
-        nonscalar = {
-            sim_device(t) if isinstance(t, torch.Tensor) else CPU for t in inputs if t.ndim > 0
-        }
-        cuda = {d for d in devices if d.type == "cuda"}
+        tensors: list[Any] = []
+        gens: list[Any] = []
+        _collect(args, tensors, gens)
+        if kwargs:
+            _collect(tuple(kwargs.values()), tensors, gens)
+        cuda: set[int] = set()
+        cpu_nonscalar = False
+        for t in tensors:
+            index = getattr(t, TAG, None)
+            if index is not None:
+                cuda.add(index)
+            elif t.ndim > 0 and (type(t) is np.ndarray or t.device.type == "cpu"):
+                cpu_nonscalar = True
+        asked = kwargs.get("device")
+        if not cuda and asked is None and not gens and not kwargs.get("pin_memory"):
+            return func(*args, **kwargs)  # CPU only: nothing to check or tag
         if kwargs.get("pin_memory"):  # page-locked host memory: only there with an accelerator
             kwargs["pin_memory"] = False
-        asked = kwargs.get("device")
-        asked_index = _cuda_index(asked) if asked is not None and not isinstance(asked, torch.Tensor) else None
-        if asked is not None and asked_index is not None:
-            kwargs["device"] = CPU
         if len(cuda) > 1:
-            a, b = sorted(cuda, key=str)[:2]
-            raise _mixing_error(a, b, func)
-        if cuda and CPU in nonscalar and asked is None:
-            raise _mixing_error(next(iter(cuda)), CPU, func)
+            raise _mixing_error(*(torch.device("cuda", i) for i in sorted(cuda)[:2]), func)
         if asked is not None:
-            index = asked_index
-            if asked_index is None and torch.device(asked).type != "cpu":
+            index = _cuda_index(asked)
+            if index is not None:
+                kwargs["device"] = CPU
+            elif torch.device(asked).type != "cpu":
                 return func(*args, **kwargs)  # meta and friends: not simulated
         else:
-            index = next(iter(cuda)).index if cuda else None
-        _check_generator(func, args, kwargs, torch.device("cuda", index) if index is not None else CPU)
-        out = func(*args, **kwargs)
-        return _place(out, index, inputs)
+            index = next(iter(cuda)) if cuda else None
+            if index is not None and cpu_nonscalar:
+                raise _mixing_error(torch.device("cuda", index), CPU, func)
+        for g in gens:
+            _check_generator(g, index)
+        return _place(func(*args, **kwargs), index, tensors)
+
+
+_ATOMS = (int, float, bool, str, type(None), torch.dtype, torch.device, torch.Size, slice, type(Ellipsis))
+
+
+def _collect(items: tuple[Any, ...] | list[Any], tensors: list[Any], gens: list[Any]) -> None:
+    """The tensors (and numpy arrays, which torch takes as CPU tensors) and generators in nested args."""
+    for x in items:
+        kind = type(x)
+        if kind in _ATOMS:
+            continue
+        if kind is torch.Tensor or kind is np.ndarray or isinstance(x, torch.Tensor):
+            tensors.append(x)
+        elif kind is list or kind is tuple:
+            _collect(x, tensors, gens)
+        elif kind is dict:
+            _collect(tuple(x.values()), tensors, gens)
+        elif kind is SimGenerator or kind is _RealGenerator:
+            gens.append(x)
 
 
 def _place(out: Any, index: int | None, inputs: list[Any]) -> Any:
     """Tag the outputs; an output that is an input on another device becomes a copy (as a real move)."""
-    if isinstance(out, torch.Tensor) and any(out is t for t in inputs) and tag_of(out) != index:
-        out = out.clone()
-        _set_tag(out, index)
+    if isinstance(out, torch.Tensor):
+        if any(out is t for t in inputs):
+            if getattr(out, TAG, None) != index:
+                out = out.clone()
+                _set_tag(out, index)
+        elif index is not None:
+            setattr(out, TAG, index)
         return out
     return _tag_outputs(out, index, {id(t) for t in inputs})
 
 
-def _check_generator(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], op_device: torch.device) -> None:
-    gens = [g for g in (*args, *kwargs.values()) if isinstance(g, _RealGenerator)]
-    for g in gens:
-        gdev = sim_device(g)
-        if gdev.type != op_device.type:
-            raise RuntimeError(
-                f"Expected a '{op_device.type}' device type for generator but found '{gdev.type}' [simulated CUDA]"
-            )
+def _check_generator(gen: Any, index: int | None) -> None:
+    op_type, gen_type = ("cpu" if index is None else "cuda"), sim_device(gen).type
+    if gen_type != op_type:
+        raise RuntimeError(
+            f"Expected a '{op_type}' device type for generator but found '{gen_type}' [simulated CUDA]"
+        )
 
 
 def _to_numpy(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -399,7 +415,10 @@ def _getitem(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     t, index = args[0], args[1]
     _check_index(t, index)
     out = func(*args, **kwargs)
-    return _tag_outputs(out, tag_of(t), {id(t)})
+    index = getattr(t, TAG, None)
+    if index is not None and isinstance(out, torch.Tensor) and out is not t:
+        setattr(out, TAG, index)
+    return out
 
 
 def _setitem(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
