@@ -59,7 +59,7 @@ def test_env_throughput_rate_counts_the_queued_work() -> None:
         time.sleep(sum(queued))
         queued.clear()
 
-    rate: Any = bench._rate(step, 0.1, sync)
+    rate: Any = bench._rate(step, 0.1, sync=sync)
     assert rate <= 500.0
 
 
