@@ -25,6 +25,7 @@ CPU tensors (autograd's ``.grad`` and ``.data`` take their owner's tag).
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 import types
 from collections.abc import Callable, Iterator
@@ -45,11 +46,16 @@ def tag_of(t: Any) -> int | None:
     return getattr(t, TAG, None)
 
 
+_PLACED = [0]  # bytes placed on the simulated GPU since the last reset_peak_memory_stats (never freed)
+
+
 def _set_tag(t: Any, index: int | None) -> None:
     if index is None:
         if TAG in getattr(t, "__dict__", {}):
             delattr(t, TAG)
     else:
+        if isinstance(t, torch.Tensor) and getattr(t, TAG, None) is None:
+            _PLACED[0] += t.nbytes
         setattr(t, TAG, index)
 
 
@@ -181,6 +187,12 @@ class _Stream:
     def synchronize(self) -> None:
         pass
 
+    def is_capturing(self) -> bool:
+        return False
+
+    def query(self) -> bool:
+        return True
+
     def wait_stream(self, other: Any) -> None:
         pass
 
@@ -201,14 +213,53 @@ def _returns(value: Any) -> Callable[..., Any]:
     return standin
 
 
+def _placed() -> Callable[..., int]:
+    def standin(*args: Any, **kwargs: Any) -> int:
+        return _PLACED[0]
+
+    return standin
+
+
+def _reset_placed() -> Callable[..., None]:
+    def standin(*args: Any, **kwargs: Any) -> None:
+        _PLACED[0] = 0
+
+    return standin
+
+
+def _host_rng_state() -> Callable[..., Any]:
+    def standin(*args: Any, **kwargs: Any) -> Any:
+        return torch.get_rng_state()
+
+    return standin
+
+
+class _DeviceContext:
+    """``torch.cuda.device(i)``: selecting the one simulated device changes nothing."""
+
+    def __init__(self, device: Any = None) -> None:
+        self.idx = 0
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: Any) -> bool:
+        return False
+
+
 _NOOPS = (
     "_lazy_init init set_device synchronize empty_cache ipc_collect manual_seed manual_seed_all seed seed_all "
-    "reset_peak_memory_stats reset_max_memory_allocated"
+    "reset_max_memory_allocated set_rng_state set_rng_state_all"
 )
-_ZEROS = "memory_allocated max_memory_allocated memory_reserved max_memory_reserved"
+_PLACED_STATS = "memory_allocated max_memory_allocated memory_reserved max_memory_reserved"
 CUDA_STANDINS: dict[str, Any] = {
     **{name: _returns(None) for name in _NOOPS.split()},
-    **{name: _returns(0) for name in _ZEROS.split()},
+    **{name: _placed() for name in _PLACED_STATS.split()},
+    "reset_peak_memory_stats": _reset_placed(),
+    "get_rng_state": _host_rng_state(),
+    "get_rng_state_all": lambda *a, **k: [torch.get_rng_state()],
+    "device": _DeviceContext,
+    "is_current_stream_capturing": _returns(False),
     "is_available": _returns(True),
     "device_count": _returns(1),
     "current_device": _returns(0),
@@ -222,6 +273,18 @@ CUDA_STANDINS: dict[str, Any] = {
     "Event": _Event,
     "current_stream": lambda *a, **k: _Stream(),
     "default_stream": lambda *a, **k: _Stream(),
+}
+# torch.accelerator (transformers and accelerate ask it which device to use)
+ACCELERATOR_STANDINS: dict[str, Any] = {
+    "is_available": _returns(True),
+    "current_accelerator": lambda *a, **k: torch.device("cuda"),
+    "device_count": _returns(1),
+    "current_device_index": _returns(0),
+    "current_device_idx": _returns(0),
+    **{name: _returns(None) for name in ["set_device_index", "set_device_idx", "synchronize", "empty_cache"]},
+    **{name: _placed() for name in _PLACED_STATS.split()},
+    "reset_peak_memory_stats": _reset_placed(),
+    "current_stream": lambda *a, **k: _Stream(),
 }
 
 
@@ -329,7 +392,7 @@ def _place(out: Any, index: int | None, inputs: list[Any]) -> Any:
                 out = out.clone()
                 _set_tag(out, index)
         elif index is not None:
-            setattr(out, TAG, index)
+            _set_tag(out, index)
         return out
     return _tag_outputs(out, index, {id(t) for t in inputs})
 
@@ -379,6 +442,11 @@ def _to(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         copy = rest[2] if len(rest) > 2 else kwargs.get("copy", False)
         memory_format = kwargs.get("memory_format")
     else:
+        # an int device is the accelerator's index (torch's parser would look for a real accelerator)
+        if rest and type(rest[0]) is int:
+            rest = (torch.device("cuda", rest[0]), *rest[1:])
+        if type(kwargs.get("device")) is int:
+            kwargs = {**kwargs, "device": torch.device("cuda", kwargs["device"])}
         device, dtype, _non_blocking, memory_format = torch._C._nn._parse_to(
             *rest, **{k: v for k, v in kwargs.items() if k != "copy"}
         )
@@ -407,6 +475,15 @@ def _pin_memory(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any
     return args[0].clone()  # a page-locked copy on real CUDA machines
 
 
+def _device(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``torch.device(0)`` means the current accelerator's device 0: here, the simulated GPU."""
+    if len(args) == 1 and not kwargs and type(args[0]) is int:
+        index = args[0]
+        if _cuda_index(torch.device("cuda", index)) is not None:
+            return torch.device("cuda", index)
+    return func(*args, **kwargs)
+
+
 def _copy(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return func(*args, **kwargs)
 
@@ -417,7 +494,7 @@ def _getitem(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     out = func(*args, **kwargs)
     index = getattr(t, TAG, None)
     if index is not None and isinstance(out, torch.Tensor) and out is not t:
-        setattr(out, TAG, index)
+        _set_tag(out, index)
     return out
 
 
@@ -443,6 +520,7 @@ _register([torch.Tensor.numpy, torch.Tensor.__array__], _to_numpy)
 _register([torch.Tensor.cpu], _cpu)
 _register([torch.Tensor.get_device], _get_device)
 _register([torch.Tensor.pin_memory], _pin_memory)
+_register([torch.device], _device)
 _register([torch.Tensor.cuda], _cuda)
 _register([torch.Tensor.to], _to)
 # copy_ moves data between devices; the others only compare tensors' metadata
@@ -461,6 +539,48 @@ def _parameter_new(original: Any) -> Any:
     return staticmethod(__new__)
 
 
+def _load(original: Callable[..., Any]) -> Callable[..., Any]:
+    """``torch.load`` whose storages bound for cuda stay on the CPU, their tensors tagged cuda."""
+
+    def load(f: Any, map_location: Any = None, *args: Any, **kwargs: Any) -> Any:
+        to_cuda: set[int] = set()
+
+        def restore(storage: Any, location: str) -> Any:
+            if callable(map_location):
+                moved = map_location(storage, location)
+                if moved is not None:
+                    return moved
+            if isinstance(map_location, dict):
+                dest: Any = map_location.get(location, location)
+            else:
+                dest = location if map_location is None else map_location
+            if _cuda_index(dest) is not None or (isinstance(dest, str) and dest.startswith("cuda")):
+                to_cuda.add(storage.data_ptr())
+            return storage
+
+        out = original(f, restore, *args, **kwargs)
+        if to_cuda:
+            _tag_loaded(out, to_cuda, set())
+        return out
+
+    return load
+
+
+def _tag_loaded(obj: Any, pointers: set[int], seen: set[int]) -> None:
+    if id(obj) in seen:
+        return
+    seen.add(id(obj))
+    if isinstance(obj, torch.Tensor):
+        if obj.untyped_storage().data_ptr() in pointers:
+            _set_tag(obj, 0)
+    elif isinstance(obj, dict):
+        for x in obj.values():
+            _tag_loaded(x, pointers, seen)
+    elif isinstance(obj, list | tuple):
+        for x in obj:
+            _tag_loaded(x, pointers, seen)
+
+
 @contextlib.contextmanager
 def simulate_cuda() -> Iterator[None]:
     """Inside this block, torch has one simulated CUDA device (see the module docstring); re-entrant."""
@@ -468,6 +588,7 @@ def simulate_cuda() -> Iterator[None]:
         yield
         return
     saved: list[tuple[Any, str, Any]] = []
+    saved_env = os.environ.get("HF_DEACTIVATE_ASYNC_LOAD")
 
     def patch(obj: Any, name: str, value: Any) -> None:
         saved.append((obj, name, obj.__dict__[name] if name in obj.__dict__ else getattr(obj, name)))
@@ -476,6 +597,13 @@ def simulate_cuda() -> Iterator[None]:
     try:
         for name, value in CUDA_STANDINS.items():
             patch(torch.cuda, name, value)
+        for name, value in ACCELERATOR_STANDINS.items():
+            patch(torch.accelerator, name, value)
+        patch(torch, "load", _load(torch.load))
+        for name in ("get_rng_state", "get_rng_state_all", "set_rng_state", "set_rng_state_all"):
+            patch(torch.cuda.random, name, CUDA_STANDINS[name])
+        # a TorchFunctionMode is per thread: transformers must load weights in this one
+        os.environ["HF_DEACTIVATE_ASYNC_LOAD"] = "1"
         patch(torch, "Generator", SimGenerator)
         patch(torch.nn.Parameter, "__new__", _parameter_new(torch.nn.Parameter.__new__))
         with CudaSimMode():
@@ -483,6 +611,10 @@ def simulate_cuda() -> Iterator[None]:
     finally:
         for obj, name, value in reversed(saved):
             setattr(obj, name, value)
+        if saved_env is None:
+            os.environ.pop("HF_DEACTIVATE_ASYNC_LOAD", None)
+        else:
+            os.environ["HF_DEACTIVATE_ASYNC_LOAD"] = saved_env
 
 
 def is_simulated() -> bool:

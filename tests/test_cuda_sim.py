@@ -142,12 +142,27 @@ def test_stand_ins_are_harmless(sim) -> None:
     torch.cuda.empty_cache()
     torch.cuda.manual_seed_all(0)
     assert torch.cuda.memory_allocated() == 0 and torch.cuda.max_memory_allocated() == 0
+    torch.zeros(1000, device="cuda")  # bytes placed since the reset: 4000 (an upper bound, never freed)
+    assert torch.cuda.max_memory_allocated() == 4000 and torch.accelerator.max_memory_allocated() == 4000
+    assert torch.cuda.get_rng_state().dtype == torch.uint8 and len(torch.cuda.random.get_rng_state_all()) == 1
+    assert torch.accelerator.current_accelerator() == torch.device("cuda") and torch.accelerator.device_count() == 1
+    assert not torch.accelerator.current_stream().is_capturing()
+    with torch.cuda.device(0):
+        assert torch.device(0) == torch.device("cuda:0") and torch.ones(2).to(0).is_cuda
     start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
     start.record()
     end.record()
     end.synchronize()
     assert start.elapsed_time(end) >= 0.0
     assert torch.cuda.is_bf16_supported() and torch.cuda.get_device_capability() == (9, 0)
+
+
+def test_torch_load_to_cuda(sim, tmp_path) -> None:
+    torch.save({"w": torch.arange(3.0), "nested": [torch.ones(2)]}, tmp_path / "t.pt")
+    for where in ("cuda", torch.device("cuda:0"), {"cpu": "cuda:0"}):
+        loaded = torch.load(tmp_path / "t.pt", map_location=where, weights_only=True)
+        assert loaded["w"].is_cuda and loaded["nested"][0].is_cuda and loaded["w"].cpu().tolist() == [0.0, 1.0, 2.0]
+    assert not torch.load(tmp_path / "t.pt", weights_only=True)["w"].is_cuda
 
 
 # ----- the known device bugs of issue 15, each as the few lines that carry its pattern -----
