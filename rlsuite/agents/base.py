@@ -284,7 +284,7 @@ def read_agent_files(path: str | os.PathLike[str]) -> tuple[dict[str, Any], Path
     if not isinstance(meta, dict):
         raise ModelFolderError(f"{meta_file}: expected a JSON object, got {type(meta).__name__}")
     try:
-        with np.load(npz, allow_pickle=False) as data:
+        with open(npz, "rb") as f, np.load(f, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
     except (zipfile.BadZipFile, EOFError, OSError) as exc:
         raise ModelFolderError(f"{npz}: not a readable npz archive ({exc}); truncated or corrupt?") from exc

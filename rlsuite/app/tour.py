@@ -22,7 +22,7 @@ from rlsuite.common.io import atomic_path, write_json, write_text
 SECTIONS: tuple[tuple[str, str], ...] = (
     ("grid world, solved exactly", "rlsuite.app.tour:gridworld_section"),
     ("10-armed bandit", "rlsuite.app.tour:bandit_section"),
-    ("tabular agents", "rlsuite.agents.tabular.runner:tour_section"),
+    ("tabular agents", "rlsuite.app.train_tabular:tour_section"),
     ("deep RL with stable-baselines3", "rlsuite.agents.sb3:tour_section"),
     ("RLHF vs DPO (align compare)", "rlsuite.alignment.compare:tour_section"),
     ("vision: detector, DetectionPolicy", "rlsuite.app.vision_tour:vision_section"),
