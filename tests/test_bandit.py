@@ -57,7 +57,7 @@ def test_seeded_determinism() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"k": 0}, "k must be a positive integer"),
+        ({"k": 0}, "k must be an integer >= 1, got 0"),
         ({"arms": "poisson"}, "arms must be"),
         ({"reward_std": -1.0}, "reward_std must be"),
         ({"k": 3, "means": [0.1, 0.2]}, "one value per arm"),
@@ -67,7 +67,7 @@ def test_seeded_determinism() -> None:
 def test_bad_arguments(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         KArmedBanditEnv(**kwargs)
-    with pytest.raises(ValueError, match="action must be an arm"):
+    with pytest.raises(ValueError, match=r"action must be in \[0, 3\), got 3"):
         env = KArmedBanditEnv(k=3)
         env.reset(seed=0)
         env.step(3)
