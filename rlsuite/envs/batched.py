@@ -78,9 +78,28 @@ class BatchedEnv(VectorEnv):
         self.render_mode = render_mode
         self.metadata = autoreset_metadata(mode)
         self.xp = ArrayBackend(device)
-        self.steps = self.xp.zeros(num_envs, dtype="int64")
-        self.prev_done = self.xp.zeros(num_envs, dtype="bool")
+        self._clock(None)
         self._needs_reset = True
+
+    def _clock(self, done: Any) -> None:
+        """Start the step clock (``done=None``: every copy) or restart it in the copies ``done``.
+
+        Each copy's episode began at step ``start``; its step count is ``t - start``. Only when ``t``
+        reaches the earliest deadline is the truncation compared copy by copy.
+        """
+        if done is None:
+            self.t = 0
+            self.start = self.xp.zeros(self.num_envs, dtype="int64")
+            self._done: Any = None  # the copies whose episode ended last step (next-step autoreset)
+        else:
+            self.start[done] = self.t
+        limit = self.max_episode_steps
+        self._deadline = None if limit is None else (self.t + limit if done is None else int(self.start.min()) + limit)
+
+    @property
+    def steps(self) -> Any:
+        """Steps taken in each copy's current episode [num_envs]."""
+        return self.t - self.start
 
     def _batch_spaces(self, action: spaces.Discrete, observation: spaces.Space[Any]) -> None:
         self.single_action_space = action
@@ -97,6 +116,7 @@ class BatchedEnv(VectorEnv):
         raise NotImplementedError
 
     def _transition(self, a: Any) -> tuple[Any, Any, dict[str, Any]]:
+        """Move every copy by its action: ``(reward, terminated or None if it never terminates, info)``."""
         raise NotImplementedError
 
     def _obs(self) -> Any:
@@ -110,8 +130,7 @@ class BatchedEnv(VectorEnv):
         super().reset(seed=seed)
         self.xp.seed(self.np_random)
         self._reset_all(options)
-        self.steps = self.xp.zeros(self.num_envs, dtype="int64")
-        self.prev_done = self.xp.zeros(self.num_envs, dtype="bool")
+        self._clock(None)
         self._needs_reset = False
         return self._obs(), self._reset_info()
 
@@ -141,32 +160,41 @@ class BatchedEnv(VectorEnv):
         return a
 
     def step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
-        xp = self.xp
-        reward, terminated, info = self._transition(self.actions(actions))
-        self.steps = self.steps + 1
-        if self.max_episode_steps is None:
-            truncated = xp.zeros(self.num_envs, dtype="bool")
-        else:
-            truncated = self.steps >= self.max_episode_steps
+        xp, n = self.xp, self.num_envs
+        reward, terminated, info = self._transition(self.actions(actions))  # terminated None: never
+        self.t += 1
+        timed = self._deadline is not None and self.t >= self._deadline  # some copies may reach the limit
+        truncated = self.start <= self.t - self.max_episode_steps if timed else xp.zeros(n, dtype="bool")
+        ends = timed or terminated is not None  # whether any episode can have ended in this step
+        if terminated is None:
+            terminated = xp.zeros(n, dtype="bool")
         if self.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP:
-            done = terminated | truncated
-            if bool(done.any()):  # fresh episodes in this step; the last observations go in info
+            done = terminated | truncated if ends else None
+            if done is not None and bool(done.any()):  # fresh episodes now; the last observations go in info
                 final = self._obs()
                 info |= {"final_obs": final.clone() if xp.is_torch else final.copy(), "_final_obs": done}
                 idx = xp.nonzero(done)
                 self._reset_rows(idx)
-                self.steps[idx] = 0
+                self._clock(idx)
             return self._obs(), reward, terminated, truncated, info
-        done = self.prev_done
-        if bool(done.any()):  # next-step autoreset: the step after an episode's end starts a new one
-            idx = xp.nonzero(done)
+        if self._done is not None:  # next-step autoreset: the step after an episode's end starts a new one
+            idx = self._done
             self._reset_rows(idx)
             reward[idx] = 0.0
             terminated[idx] = False
             truncated[idx] = False
-            self.steps[idx] = 0
-        self.prev_done = terminated | truncated
+            self._clock(idx)
+        done = terminated | truncated if ends else None
+        self._done = xp.nonzero(done) if done is not None and bool(done.any()) else None
         return self._obs(), reward, terminated, truncated, info
+
+    @property
+    def prev_done(self) -> Any:
+        """The copies whose episode ended in the last step (reset by the next one)."""
+        mask = self.xp.zeros(self.num_envs, dtype="bool")
+        if self._done is not None:
+            mask[self._done] = True
+        return mask
 
 
 class KArmedBanditVectorEnv(BatchedEnv):
@@ -230,7 +258,7 @@ class KArmedBanditVectorEnv(BatchedEnv):
             self.q_star = self.q_star + spec.walk_std * xp.normal(tuple(self.q_star.shape))
             if spec.arms == "bernoulli":
                 self.q_star = self.q_star.clip(0.0, 1.0)
-        return reward, xp.zeros(self.num_envs, dtype="bool"), info
+        return reward, None, info  # a bandit never terminates
 
 
 class GridWorldVectorEnv(BatchedEnv):
@@ -308,9 +336,5 @@ class GridWorldVectorEnv(BatchedEnv):
             next_states, reward = self.next_state_flat[flat], self.reward_flat[flat]
         else:
             next_states, reward = self.next_state_flat.take(flat), self.reward_flat.take(flat)
-        if env.terminate_at_target:
-            terminated = next_states == env.target_state
-        else:
-            terminated = xp.zeros(self.num_envs, dtype="bool")
         self.states = next_states
-        return reward, terminated, {}
+        return reward, (next_states == env.target_state) if env.terminate_at_target else None, {}

@@ -327,6 +327,9 @@ class GridWorldEnv(gym.Env[Any, np.int64]):
             raise ValueError("no cell can start an episode (every cell is the target or cut off from it)")
 
         self._build_model()
+        # index observations are immutable numpy scalars: one per state, made once (up to 2**16 states)
+        small = observation == "index" and self.n_states <= 2**16
+        self._index_obs = tuple(np.int64(s) for s in range(self.n_states)) if small else None
         self.action_space = spaces.Discrete(self.n_actions)
         if observation == "index":
             self.observation_space: spaces.Space[Any] = spaces.Discrete(self.n_states)
@@ -414,6 +417,8 @@ class GridWorldEnv(gym.Env[Any, np.int64]):
 
     # ----- gymnasium API -----
     def _obs(self) -> Any:
+        if self._index_obs is not None:
+            return self._index_obs[self.s]
         if self.observation == "index":
             return np.int64(self.s)
         if self.observation == "coords":
@@ -450,7 +455,8 @@ class GridWorldEnv(gym.Env[Any, np.int64]):
         p, ns, reward, terminated = outcomes[i]
         self.s = ns
         self.last_action = a
-        return self._obs(), reward, terminated, False, {"state": ns, "prob": p}
+        obs = self._index_obs[ns] if self._index_obs is not None else self._obs()
+        return obs, reward, terminated, False, {"state": ns, "prob": p}
 
     # ----- rendering -----
     def render(self) -> Any:
