@@ -119,6 +119,7 @@ def test_control_reaches_the_optimal_greedy_policy(env: gym.Env, name: str) -> N
     assert len(wrong) == 0, f"{name}: greedy action wrong in states {wrong.tolist()}"
     assert agent.q_values.shape == (25, 5) and agent.state_values.shape == (25,)
     np.testing.assert_allclose(agent.policy.sum(axis=1), 1.0)
+    assert history.last()["greedy_optimal"] == 1.0  # the README's claim, for every control algorithm
     action, _ = agent.predict(np.int64(0))
     assert action.shape == () and int(action) == int(agent.policy[0].argmax())
     np.testing.assert_array_equal(agent.predict(np.arange(25))[0], agent.policy.argmax(axis=1))
@@ -179,10 +180,11 @@ def test_mc_basic_episode_length_leaves_far_states_unvalued() -> None:
         assert np.all(v[dist > length] == 0.0)  # the reward is more than an episode away
         valued.append(int((v > 0).sum()))
     assert valued == sorted(valued) and valued[0] < valued[-1]
-    long = MCBasic(env, MCBasicConfig(episode_length=30))
-    long.learn(10)
-    assert np.all(long.state_values > 0.0)
-    assert long.truth_metrics()["greedy_optimal"] == 1.0
+    for length in (8, 14, 30):  # docs/tabular.md: from L = 8 on, every state valued, the policy optimal
+        long = MCBasic(env, MCBasicConfig(episode_length=length))
+        long.learn(10)
+        assert np.all(long.state_values > 0.0)
+        assert long.truth_metrics()["greedy_optimal"] == 1.0
 
 
 @pytest.mark.parametrize("name", [n for n, c in ALGORITHMS.items() if issubclass(c, TabularAgent)])

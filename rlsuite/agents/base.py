@@ -265,6 +265,17 @@ def write_agent_files(
     return npz, write_json(base.with_name(base.name + ".json"), meta)
 
 
+def read_json(path: Path) -> dict[str, Any]:
+    """A JSON object from ``path``; unreadable, truncated or not an object: a ``ModelFolderError`` naming it."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelFolderError(f"{path}: not valid JSON ({exc}); truncated or corrupt?") from exc
+    if not isinstance(data, dict):
+        raise ModelFolderError(f"{path}: expected a JSON object, got {type(data).__name__}")
+    return data
+
+
 def read_agent_files(path: str | os.PathLike[str]) -> tuple[dict[str, Any], Path, dict[str, np.ndarray]]:
     """Read what :func:`write_agent_files` wrote: ``(meta, meta_file, arrays)``.
 
@@ -277,12 +288,7 @@ def read_agent_files(path: str | os.PathLike[str]) -> tuple[dict[str, Any], Path
     for f in (meta_file, npz):
         if not f.is_file():
             raise ModelFolderError(f"{f}: missing (a saved agent is {npz.name} + {meta_file.name})")
-    try:
-        meta = json.loads(meta_file.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelFolderError(f"{meta_file}: not valid JSON ({exc}); truncated or corrupt?") from exc
-    if not isinstance(meta, dict):
-        raise ModelFolderError(f"{meta_file}: expected a JSON object, got {type(meta).__name__}")
+    meta = read_json(meta_file)
     try:
         with open(npz, "rb") as f, np.load(f, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}

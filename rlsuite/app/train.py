@@ -19,6 +19,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, NoReturn
 
+from rlsuite.agents.base import read_json
 from rlsuite.app.args import ConfigParser, Parsed, add_command
 from rlsuite.app.options import EvalOptions, TrainOptions
 from rlsuite.common.errors import ConfigError, ModelFolderError, UsageError
@@ -135,11 +136,8 @@ def read_run_config(run_dir: Path) -> dict[str, Any]:
         raise ModelFolderError(f"{run_dir}: not a run folder (no such folder)")
     if not config_file.is_file():
         raise ModelFolderError(f"{run_dir}: not a run folder (no config.json)")
-    try:
-        meta = json.loads(config_file.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelFolderError(f"{config_file}: not valid JSON ({exc}); truncated or corrupt?") from exc
-    if not isinstance(meta, dict) or "family" not in meta:
+    meta = read_json(config_file)
+    if "family" not in meta:
         raise ModelFolderError(f"{config_file}: has no 'family' key (not written by rlsuite train?)")
     return meta
 

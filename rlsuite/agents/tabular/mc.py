@@ -16,6 +16,7 @@ from rlsuite.agents.base import History, epsilon_greedy, redefault, sample_actio
 from rlsuite.agents.tabular.agent import TabularAgent
 from rlsuite.agents.tabular.batch import (
     DEVICE_HELP,
+    Rollout,
     backend_of,
     check_device,
     discounted_returns,
@@ -111,6 +112,12 @@ class _MCAgent(TabularAgent):
 
     uses_device = True
 
+    def episodes(self, venv: Any, backend: ArrayBackend, starts: Any, first: Any) -> Rollout:
+        """One episode per copy from ``starts`` (first actions ``first``, or the policy's), under ``self.pi``."""
+        pi = backend.asarray(self.pi)
+        choose = lambda s: sample_actions(pi, s, backend)  # noqa: E731
+        return rollout(venv, reset_to(venv, starts), self.config.episode_length, choose, backend, first_actions=first)
+
 
 class MCBasic(_MCAgent):
     """MC Basic: each iteration estimates q_pi(s, a) for every pair from episodes that start there.
@@ -140,15 +147,7 @@ class MCBasic(_MCAgent):
         history = History()
         with progress.task(self.name, total=budget, unit="iteration") as bar:
             for it in range(1, budget + 1):
-                pi = backend.asarray(self.pi)
-                batch = rollout(
-                    venv,
-                    reset_to(venv, starts),
-                    cfg.episode_length,
-                    lambda s, pi=pi: sample_actions(pi, s, backend),
-                    backend,
-                    first_actions=first,
-                )
+                batch = self.episodes(venv, backend, starts, first)
                 g0 = to_numpy(discounted_returns(batch.rewards, cfg.gamma)[0]).astype(np.float64)
                 self.q = g0.reshape(S, A, reps).mean(axis=2)
                 self.pi = greedy_policy(self.q)
@@ -198,15 +197,7 @@ class _MCAveraging(_MCAgent):
         with progress.task(self.name, total=budget, unit="episode") as bar:
             while done < budget:
                 states, first = self.starts(backend, allowed, cfg.num_envs)
-                pi = backend.asarray(self.pi)
-                batch = rollout(
-                    venv,
-                    reset_to(venv, states),
-                    cfg.episode_length,
-                    lambda s, pi=pi: sample_actions(pi, s, backend),
-                    backend,
-                    first_actions=first,
-                )
+                batch = self.episodes(venv, backend, states, first)
                 G = discounted_returns(batch.rewards, cfg.gamma)
                 if cfg.visit == "first":
                     mask = first_visit_mask(batch.states, batch.actions, A, batch.alive)
