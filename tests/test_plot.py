@@ -91,3 +91,30 @@ def test_plot_bad_input_is_one_line(two_seeds: list[Path], tmp_path: Path, capsy
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
+
+
+def test_plot_reads_sb3_run_folders(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """SB3 run folders: EvalCallback's eval/evaluations.npz, else SB3's progress.csv."""
+    import json
+
+    for seed in (0, 1):
+        run = tmp_path / f"ppo{seed}"
+        (run / "eval").mkdir(parents=True)
+        (run / "config.json").write_text(json.dumps({"family": "sb3", "algo": "ppo", "env_id": "E-v0", "seed": seed}))
+        np.savez(run / "eval" / "evaluations.npz", timesteps=np.array([1000, 2000, 3000]),
+                 results=np.array([[1.0, 3.0], [4.0, 6.0], [7.0, 9.0]]) + seed)  # fmt: skip
+    dqn = tmp_path / "dqn"
+    dqn.mkdir()
+    (dqn / "config.json").write_text(json.dumps({"family": "sb3", "algo": "dqn", "env_id": "E-v0", "seed": 0}))
+    (dqn / "progress.csv").write_text("time/total_timesteps,rollout/ep_rew_mean,train/loss\n"
+                                      "500,,0.5\n1000,0.25,0.4\n2000,0.75,0.3\n")  # fmt: skip
+    runs = [read_run(tmp_path / name) for name in ("ppo0", "ppo1", "dqn")]
+    np.testing.assert_array_equal(runs[1].columns["eval_return"], [3.0, 6.0, 9.0])  # the mean over episodes
+    np.testing.assert_array_equal(runs[2].columns["x"], [1000, 2000])  # rows without an episode return skipped
+    curves, bands = group_runs(runs)
+    label = "ppo on E-v0 (2 seeds: mean, band min-max)"
+    np.testing.assert_array_equal(curves[label]["eval_return"], [2.5, 5.5, 8.5])
+    np.testing.assert_array_equal(bands[label]["eval_return"][1], [3.0, 6.0, 9.0])
+    out = tmp_path / "sb3.png"
+    assert main(["plot", str(tmp_path / "ppo0"), str(tmp_path / "ppo1"), str(dqn), "--out", str(out)]) == 0
+    assert out.read_bytes()[:4] == b"\x89PNG"
