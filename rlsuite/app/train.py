@@ -22,7 +22,7 @@ from typing import Any, NoReturn
 from rlsuite.agents.base import read_json
 from rlsuite.app.args import ConfigParser, Parsed, add_command
 from rlsuite.app.options import EvalOptions, TrainOptions
-from rlsuite.common.errors import ConfigError, ModelFolderError, UsageError
+from rlsuite.common.errors import ModelFolderError, UsageError
 
 FAMILIES: dict[str, str] = {
     "tabular": "rlsuite.app.train_tabular",
@@ -194,15 +194,23 @@ class _PassThroughParser(ConfigParser):
 
 def _legacy_sb3_family() -> Any:
     from rlsuite.agents import sb3
+    from rlsuite.app.args import yaml_mapping
 
     def add_leaf(algos: Any, algo: str, description: str) -> None:
-        parser = _add_parser_of(algos, _PassThroughParser, algo, help=f"[sb3] {description}",
-                                description=f"{description}. RL Zoo hyperparameters: --KEY VALUE or --set KEY=VALUE.",
-                                dataclass_types=[TrainOptions])  # fmt: skip
-        parser.add_argument("--config", metavar="FILE.yml", help="RL Zoo hyperparameter file keyed by env id")
-        parser.add_argument("--set", metavar="KEY=VALUE", nargs="+", help="RL Zoo hyperparameters")
-        parser.set_defaults(_run=functools.partial(_legacy_sb3_train, algo), _parser=parser,
-                            _defaults=lambda ns: [])  # fmt: skip
+        p = _add_parser_of(algos, _PassThroughParser, algo, help=f"[sb3] {description}",
+                           description=f"{description}. RL Zoo hyperparameters: --KEY VALUE or --set KEY=VALUE.",
+                           dataclass_types=[])  # fmt: skip
+        p.add_argument("--env", help="gymnasium env id (required)")
+        p.add_argument("--env_kwargs", "--env-kwargs", type=yaml_mapping, metavar="YAML", help="kwargs of gym.make")
+        p.add_argument("--config", metavar="FILE.yml", help="RL Zoo hyperparameter file keyed by env id")
+        p.add_argument("--set", metavar="KEY=VALUE", nargs="+", help="RL Zoo hyperparameters")
+        p.add_argument("--seed", type=int, default=0, help="random seed")
+        p.add_argument("--budget", type=int, help="n_timesteps")
+        p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+        p.add_argument("--out", "--output_dir", "--output-dir", "--runs-dir", dest="out", default="runs",
+                       help="folder the run folder is made in (transitional)")  # fmt: skip
+        p.add_argument("--resume", nargs="?", const=True, metavar="RUN", help="continue RUN (or --out)")
+        p.set_defaults(_run=functools.partial(_legacy_sb3_train, algo), _parser=p, _defaults=lambda ns: [])
 
     def evaluate(run_dir: Path, meta: dict[str, Any], opts: EvalOptions) -> dict[str, Any]:
         ns = argparse.Namespace(episodes=opts.episodes, seed=opts.seed, device=opts.device, video=opts.video)
@@ -214,18 +222,13 @@ def _legacy_sb3_family() -> Any:
 def _legacy_sb3_train(algo: str, parsed: Parsed) -> int:
     from rlsuite.agents import sb3
 
-    opts: TrainOptions = parsed.get(TrainOptions)
-    items = list(parsed.args._hyper)
-    if opts.env_kwargs is not None:
-        items.append(f"env_kwargs={json.dumps(opts.env_kwargs)}")
-    ns = argparse.Namespace(
-        algo=algo, env=opts.env, config=parsed.args.config, set=items, seed=opts.seed, device=opts.device,
-        budget=opts.budget, runs_dir=opts.out or "runs", resume=opts.out if opts.resume else None,
-    )  # fmt: skip
-    if opts.resume and not opts.out:
-        raise ConfigError("--resume: name the run folder to continue with --out RUN", "resume", True)
+    a = parsed.args
+    items = list(a._hyper)
+    if a.env_kwargs is not None:
+        items.append(f"env_kwargs={json.dumps(a.env_kwargs)}")
+    resume = a.out if a.resume is True else a.resume
+    ns = argparse.Namespace(algo=algo, env=a.env, config=a.config, set=items, seed=a.seed, device=a.device,
+                            budget=a.budget, runs_dir=a.out, resume=resume)  # fmt: skip
     run_dir = sb3.train(ns)
     print(f"run folder: {run_dir}")
     return 0
-
-
