@@ -22,6 +22,7 @@ from sb3_helpers import QUIET, cli, error_line, evaluate, train, tree
 from rlsuite.agents import sb3, sb3_io
 from rlsuite.agents.sb3_config import A2CConfig, DQNConfig, PPOConfig
 from rlsuite.app.cli import main
+from rlsuite.common.errors import UnsafeLoadError
 
 GRID = "rlsuite/GridWorld-v0"
 
@@ -114,6 +115,8 @@ def test_a_crafted_sb3_zip_is_not_executed_by_eval(tmp_path, capsys):
                    "code; rlsuite's own runs save model/policy.safetensors instead. Pass --trust_pickle only for a "
                    "file you trust")  # fmt: skip
     assert main(["eval", str(run), "--device", "cpu"]) == 2  # the old command line too
+    with pytest.raises(UnsafeLoadError):  # and the library's loader itself
+        sb3_io.load_pickled_zip(run / "model.zip", "a2c", "cpu", trust_pickle=False)
     assert not marker.exists() and tree(run) == before
     # the payload is real: with the flag, SB3's loader unpickles it
     assert cli(["eval", str(run), "--trust_pickle", "--episodes", "1", "--device", "cpu"]) == 0

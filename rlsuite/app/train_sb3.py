@@ -102,8 +102,10 @@ def _scale_n_steps(cls: type[SB3RunConfig], entry: dict[str, Any], ns: Any, wher
     if not issubclass(cls, PPOConfig) or "n_steps" not in entry or getattr(ns, "n_steps", None) is not None:
         return
     n_envs, file_envs = getattr(ns, "n_envs", 1), entry.get("n_envs", 1)
-    if n_envs in (1, file_envs) or not isinstance(entry["n_steps"], int) or not isinstance(file_envs, int):
-        return  # n_envs not changed on the command line (1 is the default, so it cannot tell)
+    if not isinstance(n_envs, int) or n_envs < 1 or n_envs in (1, file_envs):
+        return  # n_envs not changed on the command line (1 is the default, so it cannot tell), or invalid
+    if not isinstance(entry["n_steps"], int) or not isinstance(file_envs, int):
+        return
     scaled = max(cls.MIN_N_STEPS, entry["n_steps"] * file_envs // n_envs)
     log.info("n_envs %d (%s has %d): n_steps %d -> %d, keeping about %d env steps per update",
              n_envs, where, file_envs, entry["n_steps"], scaled, entry["n_steps"] * file_envs)  # fmt: skip
@@ -126,6 +128,8 @@ def train(algo: str, config: SB3RunConfig, opts: TrainOptions) -> Path:
     out = Path(opts.out) if opts.out else unique_path(Path("runs") / run_name(env_id, algo, opts.seed))
     outdir = OutputDir(out, overwrite=opts.overwrite)
     outdir.check()
+    if config.video:
+        sb3.check_video()
     device = _prepare(config, opts.device)
     _check_env(env_id, opts.env_kwargs, config)
     from rlsuite.common.seeding import seed_everything
@@ -172,6 +176,8 @@ def _resume(algo: str, config: SB3RunConfig, opts: TrainOptions) -> Path:
             f"--budget {budget}: the run in {run_dir} is already at step {steps}; give a larger --budget to continue it"
         )
     saved = saved.replace(n_timesteps=budget)
+    if saved.video:
+        sb3.check_video()
     device = _prepare(saved, opts.device)
     env_id, env_kwargs = meta["env_id"], meta.get("env_kwargs")
     _check_env(env_id, env_kwargs, saved)
