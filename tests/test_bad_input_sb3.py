@@ -66,6 +66,9 @@ TRAIN_CASES = [
     ("dqn on continuous actions", ["dqn", "--env", "Pendulum-v1"], ConfigError, "DQN does not take Box actions"),
     ("cnn on indices", ["ppo", "--set", "policy=CnnPolicy"], ConfigError,
      "PPOConfig.policy: CnnPolicy needs image observations"),
+    ("cnn on small images", ["ppo", "--set", "policy=CnnPolicy",
+                             "env_wrapper=[{rlsuite.envs.wrappers.PixelObservation: {cell_px: 4}}]"], ConfigError,
+     "PPOConfig.policy: CnnPolicy's NatureCNN needs images of at least 36x36 pixels, got (20, 20, 3)"),
     ("gSDE on discrete actions", ["a2c", "--set", "use_sde=true"], ConfigError,
      "A2CConfig.use_sde: gSDE needs Box actions"),
     ("dqn gradient steps 0", ["dqn", "--set", "gradient_steps=0"], ConfigError,
@@ -93,7 +96,8 @@ def test_bad_train_input(tmp_path, monkeypatch, argv, kind, needle):
 
 
 ZOO_FILE_CASES = [
-    ("RL Zoo feature", "normalize: true\n", "'normalize' is an RL Zoo feature rlsuite train does not run"),
+    *[(f"RL Zoo {key}", f"{key}: true\n", f"'{key}' is an RL Zoo feature rlsuite train does not run")
+      for key in ("normalize", "frame_stack", "callback", "vec_env_wrapper", "monitor_kwargs")],
     ("trust from a file", "trust_env_wrapper: true\n", "trust_env_wrapper can only be given on the command line"),
     ("bad value in file", "gamma: 2\n", "PPOConfig.gamma: 2 is out of range (allowed: [0, 1])"),
     ("string policy_kwargs", "policy_kwargs: dict(net_arch=[64])\n",

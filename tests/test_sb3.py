@@ -81,6 +81,9 @@ def test_flags_set_and_yaml_reach_the_typed_config(tmp_path):
     import torch
 
     assert config.sb3_kwargs()["policy_kwargs"] == {"activation_fn": torch.nn.Tanh}
+    keyed.write_text("default:\n  gamma: 0.5\nCartPole-v1:\n  gamma: 0.8\n")  # RL Zoo's fallback entry
+    assert train_sb3.parse_train(["dqn", "--env", "Acrobot-v1", "--config", str(keyed)])[1].gamma == 0.5
+    assert train_sb3.parse_train(["dqn", "--env", "CartPole-v1", "--config", str(keyed)])[1].gamma == 0.8
     flat = tmp_path / "flat.yml"
     flat.write_text("learning_rate: lin_0.002\nn_envs: 2\n")
     _, config, _ = train_sb3.parse_train(["a2c", "--config", str(flat), "--set", "n_envs=3"])
@@ -100,7 +103,8 @@ def test_any_gymnasium_id_trains_on_the_class_defaults(tmp_path, caplog):
     assert "optimum" not in evaluate(run, episodes=1)  # no exact model for CartPole
 
 
-def test_env_kwargs_from_the_yml_and_from_the_flag_reach_the_env(tmp_path):
+def test_env_kwargs_from_the_yml_and_from_the_flag_reach_the_env(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="rlsuite")  # as the CLI's console.setup does
     zoo = tmp_path / "a2c.yml"
     zoo.write_text("rlsuite/GridWorld-v0:\n  gamma: 0.9\n  env_kwargs: {r_target: 2.0}\n")
     argv = ["a2c", "--env", "rlsuite/GridWorld-v0", "--config", str(zoo)]
@@ -108,9 +112,11 @@ def test_env_kwargs_from_the_yml_and_from_the_flag_reach_the_env(tmp_path):
     assert opts.env_kwargs == {"r_target": 2.0}
     _, _, opts = train_sb3.parse_train([*argv, "--env_kwargs", "{r_target: 3.0}"])
     assert opts.env_kwargs == {"r_target": 3.0}
-    run = train(tmp_path / "r", "a2c", "rlsuite/GridWorld-v0", "eval_freq=0",
-                extra=["--config", str(zoo), "--budget", "40"])  # fmt: skip
+    run = train(tmp_path / "r", "a2c", "rlsuite/GridWorld-v0", "eval_freq=0", "sb3_verbose=1",
+                extra=["--config", str(zoo), "--budget", "500"])  # fmt: skip
     assert json.loads((run / "config.json").read_text())["env_kwargs"] == {"r_target": 2.0}
+    # SB3's tables go to the log (A2C writes one every 100 updates of 5 steps)
+    assert "| time/                 |" in (run / "log.txt").read_text()
     # v*(s1) is the book's 5.832 with r_target 1; the report's is that of the env with r_target 2
     import gymnasium as gym
 
@@ -277,12 +283,64 @@ def test_ppo_on_batched_copies_solves_the_episodic_grid_world(tmp_path):
 
 
 @pytest.mark.slow
+def test_readme_batched_example_solves_the_episodic_grid_world(tmp_path, capsys):
+    """README: ``rlsuite train ppo --env rlsuite/GridWorldEpisodic-v0 --set vec_env=batched n_envs=1024
+    --budget 200000`` reaches the optimum exactly (n_steps scaled 128 -> 8: 25 updates of 8192 steps)."""
+    train(tmp_path / "run", "ppo", "rlsuite/GridWorldEpisodic-v0", "vec_env=batched", "n_envs=1024",
+          extra=["--budget", "200000"])  # fmt: skip
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert "204800 steps: greedy return 1.000 +- 0.000 (optimal policy 1.000)" in line
+    assert "exact v_pi(start) 0.585 vs v* 0.585, gap 0.000" in line
+
+
+@pytest.mark.slow
 def test_tour_section(tmp_path):
     numbers = train_sb3.tour_section(tmp_path, quick=False)
     for algo in ("ppo", "dqn"):
         assert numbers[algo]["v_pi_start"] == pytest.approx(numbers[algo]["v_star_start"], abs=1e-4)
         assert (tmp_path / f"sb3_{algo}_gridworld.png").is_file()
     assert (tmp_path / "sb3_gridworld_eval.png").is_file()
+
+
+def test_progress_reaches_rlsuite_display(tmp_path):
+    from rlsuite.common import progress
+
+    seen: list[tuple[str, float | None, float | None]] = []
+
+    class Recorder:
+        def start(self, description, total, unit):
+            class Task:
+                def advance(self, n=1):
+                    pass
+
+                def update(self, completed=None, total=None, **info):
+                    seen.append((description, total, completed))
+
+            seen.append((description, total, None))
+            return Task()
+
+        def stop(self, task):
+            pass
+
+    previous = progress.set_reporter(Recorder())
+    try:
+        argv = ["train", "a2c", "--env", "rlsuite/GridWorld-v0", "--out", str(tmp_path / "r"), "--budget", "64",
+                "--device", "cpu", "--set", "eval_freq=0", "torch_threads=1"]  # fmt: skip
+        assert cli(argv) == 0
+    finally:
+        progress.set_reporter(previous)
+    assert seen[0] == ("a2c on rlsuite/GridWorld-v0", 64, None)
+    assert seen[-1][2] == 64 and [c for _, _, c in seen[1:]] == sorted(c for _, _, c in seen[1:])
+
+
+def test_the_docs_python_example_runs(tmp_path, monkeypatch):
+    text = (ROOT / "docs" / "sb3.md").read_text()
+    code = text.split("## From Python", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(tmp_path)
+    scope: dict = {}
+    exec(compile(code.replace("budget=20_480", "budget=1_024"), "docs/sb3.md", "exec"), scope)
+    assert scope["steps"] == 1024 and scope["report"]["optimum"]["gamma"] == 0.9
+    assert scope["policy"].num_timesteps == 1024 and (tmp_path / "runs" / "ppo" / "model" / "policy.json").is_file()
 
 
 def test_dqn_config_keeps_sb3_train_freq_pair():

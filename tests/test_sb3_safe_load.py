@@ -78,6 +78,32 @@ def test_checkpoint_restores_optimiser_counters_and_replay_buffer(tmp_path):
     np.testing.assert_array_equal(fresh.replay_buffer.actions[:120], model.replay_buffer.actions[:120])
 
 
+def test_ctrl_c_leaves_a_checkpoint_to_resume_from(tmp_path, monkeypatch):
+    config = A2CConfig(n_envs=2, eval_freq=0, progress_bar=False)
+    model = sb3.build_model(config, sb3.make_train_env(GRID, None, config, 0), 0, "cpu")
+    learn = model.learn
+
+    def interrupted(total_timesteps, **kwargs):
+        learn(30, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(model, "learn", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        sb3.learn(model, config, GRID, None, tmp_path, budget=1000, seed=0)
+    assert [s for s, _ in sb3_io.checkpoints(tmp_path)] == [30]
+    assert sb3_io.is_valid(tmp_path / "checkpoints" / "step_30") and not (tmp_path / "model").exists()
+
+
+def test_only_the_two_newest_checkpoints_keep_a_replay_buffer(tmp_path):
+    config = DQNConfig(learning_starts=8, buffer_size=300)
+    model = _model(config, steps=20)
+    for _ in range(3):
+        sb3.save_checkpoint(model, config, tmp_path)
+        model.learn(20, reset_num_timesteps=False)
+    kept = {s: (f / "replay_buffer.npz").is_file() for s, f in sb3_io.checkpoints(tmp_path)}
+    assert kept == {20: False, 40: True, 60: True}
+
+
 def _crafted_run(folder: Path, marker: Path) -> None:
     """A run folder as someone could send it: a real SB3 .zip whose data entry carries a pickled payload."""
     import stable_baselines3
@@ -164,17 +190,19 @@ def test_truncated_newest_checkpoint_resumes_from_the_previous_one(tmp_path, cap
     assert [s for s, _ in sb3_io.checkpoints(run)] == [128, 256]
     weights = run / "checkpoints" / "step_256" / "policy.safetensors"
     weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])  # a crash during the save
-    leftover = run / "checkpoints" / ".step_384.tmp" / "step_384"  # a save killed before its rename
+    leftover = run / "checkpoints" / ".step_512.tmp" / "step_512"  # a save killed before its rename
     leftover.mkdir(parents=True)
     (leftover / "policy.json").write_text("{")
+    (run / "finished.json").unlink()  # as after a crash: unfinished, so --resume alone continues to its budget
     caplog.set_level(logging.INFO, logger="rlsuite")
-    assert cli(["train", "a2c", "--out", str(run), "--resume", "--budget", "384", "--set", *QUIET]) == 0
+    assert cli(["train", "a2c", "--out", str(run), "--resume", "--set", *QUIET]) == 0
     assert f"skipping {run / 'checkpoints' / 'step_256'}: incomplete or corrupt" in caplog.text
-    assert f"resuming {run} from step_128 (step 128) to step 384 (skipped, incomplete: step_256)" in caplog.text
-    assert [s for s, _ in sb3_io.checkpoints(run)] == [128, 256, 384]
+    assert f"resuming {run} from step_128 (step 128) to step 256 (skipped, incomplete: step_256)" in caplog.text
+    assert [s for s, _ in sb3_io.checkpoints(run)] == [128, 256]
     assert all(sb3_io.is_valid(f) for _, f in sb3_io.checkpoints(run))  # step_256 written again, whole
     with np.load(run / "eval" / "evaluations.npz") as data:  # the crashed part's evaluation at 256 was redone
-        assert list(data["timesteps"]) == [128, 256, 384]
+        assert list(data["timesteps"]) == [128, 256]
+    assert json.loads((run / "finished.json").read_text())["steps"] == 256
 
 
 def test_a_second_writer_is_refused_naming_the_holder(tmp_path, capsys):

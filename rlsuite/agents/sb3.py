@@ -507,6 +507,7 @@ def learn(
     from stable_baselines3.common.callbacks import CallbackList
 
     folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
     plan = plan_run(config, budget)
     model.set_logger(_logger(folder, config.sb3_verbose))
     callbacks = CallbackList(_callbacks(model, config, env_id, env_kwargs, folder, budget, seed, plan))
