@@ -118,6 +118,13 @@ def train(algo: str, config: SB3RunConfig, opts: TrainOptions) -> Path:
     Every check a user can fail (config, env id and kwargs, wrappers, the output folder, the
     algorithm against the env's spaces, video) runs before anything is written.
     """
+    out, line = _train(algo, config, opts)
+    print(line)
+    return out
+
+
+def _train(algo: str, config: SB3RunConfig, opts: TrainOptions) -> tuple[Path, str]:
+    """:func:`train` without the printing: the run folder and its result line."""
     if opts.resume:
         return _resume(algo, config, opts)
     from rlsuite.agents import sb3
@@ -147,11 +154,10 @@ def train(algo: str, config: SB3RunConfig, opts: TrainOptions) -> Path:
         write_json(out / "config.json", meta)
         steps = sb3.learn(model, config, env_id, opts.env_kwargs, out, budget, opts.seed)
         report = _finish(outdir, model, algo, env_id, opts.env_kwargs, config, opts.seed, steps)
-    print(result_line(algo, env_id, steps, report, out))
-    return out
+    return out, result_line(algo, env_id, steps, report, out)
 
 
-def _resume(algo: str, config: SB3RunConfig, opts: TrainOptions) -> Path:
+def _resume(algo: str, config: SB3RunConfig, opts: TrainOptions) -> tuple[Path, str]:
     """``--resume --out RUN``: the run's own config (from ``config.json``) up to ``--budget``."""
     from rlsuite.agents import sb3, sb3_io
 
@@ -197,8 +203,7 @@ def _resume(algo: str, config: SB3RunConfig, opts: TrainOptions) -> Path:
         write_json(run_dir / "config.json", _meta(algo, env_id, env_kwargs, int(meta["seed"]), device, budget, saved))
         done = sb3.learn(model, saved, env_id, env_kwargs, run_dir, budget, seed, resume=True)
         report = _finish(outdir, model, algo, env_id, env_kwargs, saved, seed, done)
-    print(result_line(algo, env_id, done, report, run_dir))
-    return run_dir
+    return run_dir, result_line(algo, env_id, done, report, run_dir)
 
 
 def evaluate(run_dir: str | Path, meta: Mapping[str, Any] | None, opts: EvalOptions) -> dict[str, Any]:
@@ -412,7 +417,7 @@ def tour_section(out: Path, quick: bool) -> dict[str, Any]:
                     "progress_bar": False, "torch_threads": 1}  # fmt: skip
         config = from_dict(config_class(algo), settings, layers[0][1])
         run_dir = out / "sb3_runs" / algo
-        train(algo, config, TrainOptions(env=env_id, seed=0, device="cpu", budget=budget, out=str(run_dir),
+        _train(algo, config, TrainOptions(env=env_id, seed=0, device="cpu", budget=budget, out=str(run_dir),
                                           overwrite=True))  # fmt: skip
         report = evaluate(run_dir, None, EvalOptions(episodes=5, seed=0, device="cpu"))
         with np.load(run_dir / "policy_values.npz") as data:
