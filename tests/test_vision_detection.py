@@ -93,7 +93,7 @@ def test_average_precision_of_exact_and_of_missing_detections():
 
 # ----------------------------------------------------------------------------- transformers detectors
 def _tiny_detr(folder):
-    from rlsuite.vision.models import build_tiny_detr
+    from rlsuite.testing.vision_models import build_tiny_detr
 
     build_tiny_detr(folder)
 
@@ -291,7 +291,7 @@ GD_QUERIES = ["agent", "target", "forbidden"]
 
 @pytest.fixture(scope="module", params=[False, True], ids=["grounding-dino", "mm-grounding-dino"])
 def grounding_dino_dir(request, tmp_path_factory):
-    from rlsuite.vision.models import build_tiny_grounding_dino
+    from rlsuite.testing.vision_models import build_tiny_grounding_dino
 
     torch.manual_seed(0)
     return build_tiny_grounding_dino(tmp_path_factory.mktemp("gdino"), mm=request.param)

@@ -8,8 +8,9 @@ import pytest
 import torch
 
 import rlsuite.envs  # noqa: F401
+from rlsuite.testing.vision_models import GOAL_TEXT
 from rlsuite.vision.detection import GridDetector
-from rlsuite.vision.models import GOAL_TEXT, build_tiny_clip, build_tiny_llava, build_word_tokenizer
+from rlsuite.vision.models import build_tiny_clip, build_tiny_llava, build_word_tokenizer
 from rlsuite.vision.policies import VLMPolicy
 from rlsuite.vision.rewards import DetectionRewardModel, DetectionTarget, VLMRewardModel
 

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 import rlsuite.envs  # noqa: F401
+from rlsuite.testing.vision_models import GOAL_TEXT
 from rlsuite.vision.models import (
-    GOAL_TEXT,
     ContrastiveTrainConfig,
     build_tiny_clip,
     build_word_tokenizer,

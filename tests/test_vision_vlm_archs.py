@@ -12,12 +12,8 @@ from safetensors.torch import load_file, save_file
 
 import rlsuite.envs  # noqa: F401
 from rlsuite.common.errors import UsageError
-from rlsuite.vision.models import (
-    build_tiny_idefics3,
-    build_tiny_kimi_k25,
-    build_tiny_llava,
-    build_tiny_qwen2_vl,
-)
+from rlsuite.testing.vision_models import build_tiny_idefics3, build_tiny_kimi_k25, build_tiny_qwen2_vl
+from rlsuite.vision.models import build_tiny_llava
 from rlsuite.vision.policies import GOAL_PROMPT, VLMPolicy, VLMYesNoReward, parse_action
 
 BUILDERS = {
