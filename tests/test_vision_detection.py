@@ -193,9 +193,7 @@ def test_grid_detector_learns_and_round_trips(tmp_path):
     model = GridDetector()
     with torch.no_grad():
         before = float(centernet_loss(model(torch.from_numpy(frames)), tgt))
-    model, info = train_detector(
-        DetectorTrainConfig(max_steps=40, batch_size=16, max_size=5, device="cpu"), log=lambda _: None
-    )
+    model, info = train_detector(DetectorTrainConfig(max_steps=40, batch_size=16, max_size=5, device="cpu"))
     with torch.no_grad():
         after = float(centernet_loss(model(torch.from_numpy(frames)), tgt))
     assert info["steps"] == 40 and after < 0.5 * before
@@ -238,10 +236,11 @@ def test_detection_policy_reads_the_grid_and_plans():
 @pytest.mark.slow
 def test_default_detector_quality_bars():
     """The cached default: AP50 >= 0.9 on held-out frames, DetectionPolicy >= 95% (trains ~5 min)."""
+    from rlsuite.vision.defaults import default_detector
     from rlsuite.vision.detection import evaluate_detector, policy_success_rate
-    from rlsuite.vision.models import default_detector
 
-    model, metrics = default_detector(log=lambda _: None)
+    trained = default_detector()
+    model, metrics = trained.model, trained.metrics
     assert evaluate_detector(model, n_frames=200, seed=4242)["AP50"] >= 0.9
     assert policy_success_rate(DetectionPolicy(model), episodes=100, seed=99)["success_rate"] >= 0.95
     assert metrics["detector"]["AP50"] >= 0.9 and metrics["policy"]["success_rate"] >= 0.95

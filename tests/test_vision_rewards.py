@@ -9,13 +9,8 @@ import torch
 
 import rlsuite.envs  # noqa: F401
 from rlsuite.testing.vision_models import GOAL_TEXT
-from rlsuite.vision.models import (
-    ContrastiveTrainConfig,
-    build_tiny_clip,
-    build_word_tokenizer,
-    cell_caption,
-    train_contrastive_reward,
-)
+from rlsuite.vision.contrastive import ContrastiveTrainConfig, cell_caption, train_contrastive_reward
+from rlsuite.vision.models import build_tiny_clip, build_word_tokenizer
 from rlsuite.vision.rewards import VLMRewardModel, VLMRewardWrapper
 
 
@@ -82,7 +77,7 @@ def test_wrapper_replaces_and_adds_and_follows_instructions(tiny_clip_dir):
 
 def test_contrastive_training_updates_the_model():
     config = ContrastiveTrainConfig(steps=8, batch_size=16, pool=48, device="cpu")
-    model, _, tokenizer, info = train_contrastive_reward(config, log=lambda _: None)
+    model, _, tokenizer, info = train_contrastive_reward(config)
     assert info["steps"] == 8 and np.isfinite(info["final_loss"])
     torch.manual_seed(config.seed)
     fresh, _ = build_tiny_clip(tokenizer, image_size=80)
@@ -96,9 +91,11 @@ def test_contrastive_training_updates_the_model():
 @pytest.mark.slow
 def test_default_contrastive_reward_rank_correlation():
     """The cached default: Spearman(reward, -distance) >= 0.8 on held-out episodes."""
-    from rlsuite.vision.models import default_clip_reward, evaluate_reward_rank_correlation
+    from rlsuite.vision.contrastive import evaluate_reward_rank_correlation
+    from rlsuite.vision.defaults import default_clip_reward
 
-    reward, metrics = default_clip_reward(log=lambda _: None)
+    trained = default_clip_reward()
+    reward, metrics = trained.model, trained.metrics
     assert metrics["rank_correlation"]["spearman_pooled"] >= 0.8
     assert evaluate_reward_rank_correlation(reward, episodes=20, seed=31)["spearman_pooled"] >= 0.8
 

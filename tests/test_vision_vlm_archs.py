@@ -246,6 +246,6 @@ def test_cli_eval_vlm_runs_remote_code_only_with_the_flag(remote_code_dir, capsy
     assert err.count("\n") == 0 and "--trust-remote-code" in err and folder in err
     args = ["vision", "eval-vlm", folder, "--trust-remote-code", "--episodes", "2", "--size", "3"]
     assert main([*args, "--device", "cpu"]) == 0
-    report = json.loads(capsys.readouterr().out)
-    assert report["model_class"] == "KimiVLForConditionalGeneration"
-    assert 0.0 <= report["success_rate"] <= 1.0
+    out = capsys.readouterr().out.strip()
+    assert out.startswith("success ") and out.endswith(f"KimiVLForConditionalGeneration from {folder}")
+    assert "on 2 held-out random 3x3 layouts" in out
