@@ -66,13 +66,13 @@ def env_baseline() -> float:
 
 
 def build_wrappers(device: str, folder: Path) -> dict[str, Callable[[np.ndarray], object]]:
+    from transformers.utils import logging as hf_logging
+
     from rlsuite.testing.vision_models import GOAL_TEXT, build_tiny_detr
     from rlsuite.vision.detection import DetectionPolicy, GridDetector
     from rlsuite.vision.models import build_tiny_clip, build_tiny_llava, build_word_tokenizer
     from rlsuite.vision.policies import VLMPolicy, VLMYesNoReward
     from rlsuite.vision.rewards import DetectionRewardModel, DetectionTarget, VLMRewardModel
-
-    from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
     torch.manual_seed(0)
