@@ -91,6 +91,41 @@ def test_average_precision_of_exact_and_of_missing_detections():
     assert average_precision(no_agent, truths, 3)[0] == 0.0
 
 
+def test_ap50_counts_a_detection_from_iou_one_half():
+    """The IoU threshold is PASCAL VOC's 0.5, inclusive: IoU exactly 0.5 is a hit, 0.49 a miss."""
+    truths = [(np.array([[0.0, 0.0, 10.0, 10.0]]), np.array([0]))]
+    half = [_dets([[0, 0, 10, 5]], [0])]  # IoU 50 / 100
+    below = [_dets([[0, 0, 10, 4.9]], [0])]  # IoU 49 / 100
+    assert box_iou(half[0].boxes, truths[0][0])[0, 0] == 0.5
+    assert average_precision(half, truths, 1) == {0: 1.0}
+    assert average_precision(below, truths, 1) == {0: 0.0}
+    assert average_precision(half, truths, 1, iou=0.75) == {0: 0.0}
+
+
+def test_evaluate_detector_reports_ap_at_iou_one_half(monkeypatch):
+    """evaluate_detector's "AP50" uses the 0.5 threshold: boxes shrunk to IoU 0.5 score 1, to 0.49 score 0."""
+    import rlsuite.vision.detection as detection
+
+    truths = [(np.array([[0.0, 0.0, 16.0, 16.0], [16.0, 0.0, 32.0, 16.0]]), np.array([0, 1]))] * 2
+    monkeypatch.setattr(detection, "render_batch", lambda rng, n, *a: (np.zeros((n, 16, 32, 3), np.uint8), truths[:n]))
+
+    class Shrunk:  # the true boxes, their height scaled by ``keep``: IoU = keep
+        def __init__(self, keep):
+            self.keep = keep
+            self.config = GridDetector().config
+
+        def detect(self, frames, threshold=0.0):
+            out = []
+            for boxes, labels in truths[: len(frames)]:
+                b = boxes.copy()
+                b[:, 3] = b[:, 1] + (b[:, 3] - b[:, 1]) * self.keep
+                out.append(_dets(b, labels))
+            return out
+
+    assert detection.evaluate_detector(Shrunk(0.5), n_frames=2, batch_size=2)["AP50"] == 1.0
+    assert detection.evaluate_detector(Shrunk(0.49), n_frames=2, batch_size=2)["AP50"] == 0.0
+
+
 # ----------------------------------------------------------------------------- transformers detectors
 def _tiny_detr(folder):
     from rlsuite.testing.vision_models import build_tiny_detr

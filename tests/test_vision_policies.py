@@ -54,6 +54,32 @@ def test_scoring_is_one_batched_differentiable_distribution(tiny_llava_dir, fram
     assert policy.predict(frames)[0].shape == (3,)
 
 
+def test_the_action_distribution_follows_the_frame(tiny_llava_dir):
+    """Each frame's own pixels reach the model, and frames with the agent in different cells get different
+    distributions (a policy fed a constant image would give every frame the same one)."""
+    policy = VLMPolicy.from_pretrained(tiny_llava_dir, device="cpu")
+    env = gym.make("rlsuite/PixelGridWorld-v0")
+    first, _ = env.reset(seed=0)
+    frames = np.stack([first, env.step(1)[0], env.step(2)[0]])  # agent at (0, 0), (0, 1), (1, 1)
+    assert len({f.tobytes() for f in frames}) == 3
+    seen = []
+    hook = policy.model.register_forward_pre_hook(
+        lambda module, args, kwargs: seen.append(kwargs["pixel_values"].clone()), with_kwargs=True
+    )
+    with torch.no_grad():
+        logits = policy(frames)[0].logits
+        one = torch.cat([policy(f)[0].logits for f in frames])
+    hook.remove()
+    expected = policy.processor.image_processor(images=list(frames), return_tensors="pt")["pixel_values"]
+    torch.testing.assert_close(seen[0], expected, rtol=0, atol=0)
+    for b in range(3):
+        torch.testing.assert_close(seen[1 + b], expected[b : b + 1], rtol=0, atol=0)
+    torch.testing.assert_close(logits, one, rtol=0, atol=1e-5)
+    # Measured on this untrained model: the rows differ by 4e-4 to 5e-4; a constant image makes them equal.
+    for i, j in ((0, 1), (0, 2), (1, 2)):
+        assert (logits[i] - logits[j]).abs().max() > 1e-4
+
+
 def test_multi_token_actions_are_teacher_forced_sums(tiny_llava_dir, frames):
     policy = VLMPolicy.from_pretrained(
         tiny_llava_dir, device="cpu", actions=["move up", "move right", "move down", "move left", "stay here"]

@@ -75,12 +75,14 @@ def test_wrapper_replaces_and_adds_and_follows_instructions(tiny_clip_dir):
         VLMRewardWrapper(gym.make("rlsuite/PixelGridWorld-v0"), rm, mode="mix")
 
 
-def test_contrastive_training_updates_the_model():
-    config = ContrastiveTrainConfig(steps=8, batch_size=16, pool=48, device="cpu")
+def test_contrastive_training_lowers_the_loss_and_updates_both_towers():
+    config = ContrastiveTrainConfig(steps=60, batch_size=16, pool=64, size=3, device="cpu")
     model, _, tokenizer, info = train_contrastive_reward(config)
-    assert info["steps"] == 8 and np.isfinite(info["final_loss"])
+    assert info["steps"] == 60
+    # The mean loss of the last 20 steps is well below that of the first 20 (measured: 2.84 -> 2.48).
+    assert info["final_loss"] < info["first_loss"] - 0.2
     torch.manual_seed(config.seed)
-    fresh, _ = build_tiny_clip(tokenizer, image_size=80)
+    fresh, _ = build_tiny_clip(tokenizer, image_size=config.size * config.cell_px)
     trained = dict(model.named_parameters())
     changed = [n for n, p in fresh.named_parameters() if not torch.equal(p, trained[n].detach())]
     assert any(n.startswith("vision_model") for n in changed) and any(
