@@ -104,6 +104,7 @@ def vision_section(out: Path, quick: bool) -> dict[str, Any]:
         evaluate_detector,
         policy_success_rate,
     )
+    from rlsuite.vision.runtime import torch_threads
 
     full = DetectorTrainConfig()
     have_full = finished_key(default_detector_dir(full)) is not None
@@ -113,8 +114,9 @@ def vision_section(out: Path, quick: bool) -> dict[str, Any]:
     when = "trained earlier, reused" if trained.reused else "trained now"
     source = f"grid detector, {config.max_steps} training steps ({when}; {trained.folder})"
     frames, episodes = (100, 30) if quick else (300, 100)
-    det = evaluate_detector(model, n_frames=frames, seed=31337)
-    pol = policy_success_rate(DetectionPolicy(model), episodes=episodes, seed=4242)
+    with torch_threads(config.threads):
+        det = evaluate_detector(model, n_frames=frames, seed=31337)
+        pol = policy_success_rate(DetectionPolicy(model), episodes=episodes, seed=4242)
     env = gym.make("rlsuite/PixelGridWorldRandom-v0", n_rows=6, n_cols=6, forbidden_fraction=0.25)
     obs, _ = env.reset(seed=7)
     threshold = 0.3
