@@ -176,6 +176,23 @@ def test_a_folder_being_written_is_refused_naming_the_writer(tmp_path):
     assert snapshot(tmp_path) == before
 
 
+def test_a_kept_model_that_was_damaged_is_refused_with_the_way_out(tmp_path, detector_dir):
+    """A finished folder of the same config whose weights were damaged later: one line, --overwrite named."""
+    from rlsuite.common.io import FINISHED
+    from rlsuite.vision.defaults import DETECTOR_NAME, config_key, default_detector
+
+    config = DetectorTrainConfig(device="cpu")
+    folder = _copy(detector_dir, tmp_path / "kept")
+    (folder / "metrics.json").write_text("{}")
+    (folder / FINISHED).write_text(json.dumps({"model": DETECTOR_NAME, "config_key": config_key(config)}))
+    (folder / "model.safetensors").write_bytes((detector_dir / "model.safetensors").read_bytes()[:100])
+    before = snapshot(tmp_path)
+    with pytest.raises(ModelFolderError) as info:
+        default_detector(config, out=folder)
+    assert str(info.value).startswith(f"{folder}: model.safetensors is truncated")
+    assert str(info.value).endswith("pass --overwrite to train again") and snapshot(tmp_path) == before
+
+
 # ----------------------------------------------------------------------------- model folders
 def test_truncated_weights_name_the_folder(tmp_path, detector_dir):
     folder = _copy(detector_dir, tmp_path / "det")

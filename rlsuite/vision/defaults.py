@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from rlsuite.common.config import Config
-from rlsuite.common.errors import OutputDirError
+from rlsuite.common.errors import ModelFolderError, OutputDirError
 from rlsuite.common.io import FINISHED, LOCK, OutputDir, write_json
 from rlsuite.vision.contrastive import ContrastiveTrainConfig
 from rlsuite.vision.detection import DetectorTrainConfig
@@ -98,9 +98,15 @@ def _obtain(
     explicit = out is not None
     folder = Path(out) if explicit else cache_folder(name, config)
     if not overwrite and finished_key(folder) == key and (folder / METRICS).is_file():
-        metrics = json.loads((folder / METRICS).read_text())
+        try:
+            metrics = json.loads((folder / METRICS).read_text())
+            model = load(folder)
+        except json.JSONDecodeError as exc:
+            raise ModelFolderError(f"{folder}: {METRICS} is not valid JSON; pass --overwrite to train again") from exc
+        except ModelFolderError as exc:
+            raise ModelFolderError(f"{exc}; pass --overwrite to train again") from exc
         log.info("%s: reusing the model trained earlier with this config in %s", name, folder)
-        return Trained(load(folder), metrics, folder, True)
+        return Trained(model, metrics, folder, True)
     if explicit and not overwrite and folder.is_dir() and not (folder / FINISHED).exists():
         leftovers = [p.name for p in folder.iterdir() if p.name != LOCK]
         if leftovers:

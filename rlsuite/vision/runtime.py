@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Any
 
 import torch
 
@@ -52,8 +51,3 @@ def resolve_dtype(dtype: str | torch.dtype, device: torch.device) -> torch.dtype
         return torch.bfloat16 if cuda_bf16 else torch.float32
     return getattr(torch, dtype)
 
-
-def module_device(module: Any) -> torch.device:
-    """The device of a module's first parameter (CPU for a module without parameters)."""
-    param = next(iter(module.parameters()), None)
-    return param.device if param is not None else torch.device("cpu")
