@@ -128,6 +128,14 @@ def _fake_kept(folder, name, config, save) -> None:
     (folder / FINISHED).write_text(json.dumps({"model": name, "config_key": config_key(config)}))
 
 
+def _fake_kept_path(folder, config):
+    from rlsuite.vision.defaults import DETECTOR_NAME
+
+    folder.mkdir()
+    _fake_kept(folder, DETECTOR_NAME, config, GridDetector().save_pretrained)
+    return folder
+
+
 def test_a_kept_vlm_policy_is_loaded_on_the_configs_device_and_dtype(monkeypatch, tmp_path):
     from rlsuite.vision.defaults import VLM_POLICY_NAME, default_vlm_policy
 
@@ -149,8 +157,11 @@ def test_a_kept_vlm_policy_is_loaded_on_the_configs_device_and_dtype(monkeypatch
 
 
 def test_a_kept_detector_is_loaded_on_the_configs_device(monkeypatch, tmp_path):
+    from rlsuite.common.device import select_device
     from rlsuite.vision.defaults import DETECTOR_NAME, default_detector
 
+    auto = default_detector(DetectorTrainConfig(), out=_fake_kept_path(tmp_path / "auto", DetectorTrainConfig()))
+    assert auto.reused and next(auto.model.parameters()).device == select_device("auto")  # "auto" resolved
     config = DetectorTrainConfig(device="cpu")
     _fake_kept(tmp_path, DETECTOR_NAME, config, GridDetector().save_pretrained)
     calls = []

@@ -173,13 +173,16 @@ class GridDetector(nn.Module):
 
     @classmethod
     def from_pretrained(cls, folder: str | Path, device: str | torch.device = "cpu") -> GridDetector:
-        """Load a folder written by :meth:`save_pretrained`.
+        """Load a folder written by :meth:`save_pretrained` onto ``device`` ("auto": CUDA when present).
 
         Raises:
             ModelFolderError: the folder is missing, incomplete, corrupt or not a grid detector's.
         """
         from safetensors.torch import load_file
 
+        from rlsuite.common.device import select_device
+
+        dev = device if isinstance(device, torch.device) else select_device(device)
         folder = Path(folder)
         cfg = check_model_folder(folder)
         if cfg.pop("model_type", None) != GRID_DETECTOR_TYPE:
@@ -194,7 +197,7 @@ class GridDetector(nn.Module):
         except RuntimeError as exc:  # missing, unexpected or mis-shaped tensors
             first = str(exc).strip().splitlines()[0]
             raise ModelFolderError(f"{folder}: model.safetensors does not fit config.json ({first})") from exc
-        return model.to(device).eval()
+        return model.to(dev).eval()
 
 
 # ----------------------------------------------------------------------------- data and training
