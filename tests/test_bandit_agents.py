@@ -173,3 +173,52 @@ def test_bandit_agents_value_iteration_and_q_learning_on_cuda() -> None:
     q_agent.learn(seed=0)  # the batched env, the rollouts and the q table on the GPU
     unique = unique_optimal_actions(q_agent.q_star)
     assert np.all((unique < 0) | (q_agent.q_values.argmax(axis=1) == unique))
+
+
+# ----- configs: typed, documented, bounded -----
+@pytest.mark.parametrize(
+    ("cls", "kwargs", "message"),
+    [
+        (
+            EpsilonGreedyBanditConfig,
+            {"epsilon": 1.5},
+            r"EpsilonGreedyBanditConfig.epsilon: 1.5 is out of range \(allowed: \[0, 1\]\)",
+        ),
+        (EpsilonGreedyBanditConfig, {"epsilon": -0.1}, r"epsilon: -0.1 is out of range"),
+        (EpsilonGreedyBanditConfig, {"step_size": 0.0}, r"step_size: 0.0 is out of range \(allowed: \(0, 1\]\)"),
+        (EpsilonGreedyBanditConfig, {"step_size": 1.5}, r"step_size: 1.5 is out of range"),
+        (EpsilonGreedyBanditConfig, {"initial_value": "high"}, r"initial_value: expected a number"),
+        (UCBConfig, {"c": 0.0}, r"UCBConfig.c: 0.0 is out of range \(allowed: > 0\)"),
+        (UCBConfig, {"step_size": -0.1}, r"UCBConfig.step_size"),
+        (GradientBanditConfig, {"alpha": 0.0}, r"GradientBanditConfig.alpha: 0.0 is out of range"),
+        (GradientBanditConfig, {"baseline": "yes"}, r"baseline: expected true or false"),
+        (ThompsonSamplingConfig, {"model": "poisson"}, r"model: expected one of 'gaussian', 'bernoulli'"),
+        (ThompsonSamplingConfig, {"prior_std": 0.0}, r"prior_std: 0.0 is out of range"),
+        (ThompsonSamplingConfig, {"noise_std": -1.0}, r"noise_std: -1.0 is out of range"),
+        (ThompsonSamplingConfig, {"prior_mean": float("nan")}, r"prior_mean: nan is not a number"),
+    ],
+)
+def test_bandit_configs_refuse_bad_values_naming_the_field(cls, kwargs, message) -> None:
+    from rlsuite.common.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        cls(**kwargs)
+
+
+def test_bandit_configs_keep_the_books_defaults_and_document_every_field() -> None:
+    import dataclasses
+
+    from rlsuite.common.config import Config
+
+    assert dataclasses.asdict(EpsilonGreedyBanditConfig()) == {"epsilon": 0.1, "step_size": None, "initial_value": 0.0}
+    assert dataclasses.asdict(UCBConfig()) == {"c": 2.0, "step_size": None}
+    assert dataclasses.asdict(GradientBanditConfig()) == {"alpha": 0.1, "baseline": True}
+    assert dataclasses.asdict(ThompsonSamplingConfig()) == {
+        "model": "gaussian", "prior_mean": 0.0, "prior_std": 1.0, "noise_std": 1.0
+    }
+    for cls in (EpsilonGreedyBanditConfig, UCBConfig, GradientBanditConfig, ThompsonSamplingConfig):
+        assert issubclass(cls, Config)
+        assert all(f.metadata.get("help") for f in dataclasses.fields(cls)), cls
+    # the edges of the ranges are allowed: greedy, always random, alpha = 1
+    EpsilonGreedyBanditConfig(epsilon=0.0, step_size=1.0)
+    EpsilonGreedyBanditConfig(epsilon=1.0)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -21,70 +21,50 @@ from tqdm.auto import tqdm
 
 from rlsuite.agents.base import History, agent_meta, read_agent_files, write_agent_files
 from rlsuite.common.backend import ArrayBackend
+from rlsuite.common.config import Config, option
 from rlsuite.common.device import to_numpy
 from rlsuite.common.errors import UsageError
 
 
 @dataclass
-class EpsilonGreedyBanditConfig:
+class EpsilonGreedyBanditConfig(Config):
     """Epsilon-greedy action values: sample averages (step_size None) or a constant step size."""
 
-    epsilon: float = field(default=0.1, metadata={"help": "probability of a uniformly random arm"})
-    step_size: float | None = field(
-        default=None, metadata={"help": "constant step size; None for sample averages"}
+    epsilon: float = option(0.1, help="probability of pulling a uniformly random arm", ge=0.0, le=1.0)
+    step_size: float | None = option(
+        None, help="constant step size alpha; None (null) for sample averages 1/n", gt=0.0, le=1.0
     )
-    initial_value: float = field(
-        default=0.0, metadata={"help": "Q_1 for every arm (5.0 = optimistic, fig 2.3)"}
-    )
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.epsilon <= 1.0:
-            raise ValueError(f"epsilon must lie in [0, 1], got {self.epsilon}")
-        if self.step_size is not None and not 0.0 < self.step_size <= 1.0:
-            raise ValueError(f"step_size must lie in (0, 1] or be None, got {self.step_size}")
+    initial_value: float = option(0.0, help="Q_1 of every arm (5.0 = optimistic, S&B fig 2.3)")
 
 
 @dataclass
-class UCBConfig:
+class UCBConfig(Config):
     """Upper-confidence-bound action selection: ``argmax Q + c sqrt(ln t / N)`` (fig 2.4)."""
 
-    c: float = field(default=2.0, metadata={"help": "degree of exploration"})
-    step_size: float | None = field(
-        default=None, metadata={"help": "constant step size; None for sample averages"}
+    c: float = option(2.0, help="degree of exploration c in Q + c sqrt(ln t / N)", gt=0.0)
+    step_size: float | None = option(
+        None, help="constant step size alpha; None (null) for sample averages 1/n", gt=0.0, le=1.0
     )
-
-    def __post_init__(self) -> None:
-        if self.c < 0:
-            raise ValueError(f"c must be >= 0, got {self.c}")
 
 
 @dataclass
-class GradientBanditConfig:
+class GradientBanditConfig(Config):
     """Gradient bandit: soft-max preferences updated by stochastic gradient ascent (fig 2.5)."""
 
-    alpha: float = field(default=0.1, metadata={"help": "step size of the preferences"})
-    baseline: bool = field(default=True, metadata={"help": "subtract the average reward so far"})
-
-    def __post_init__(self) -> None:
-        if self.alpha <= 0:
-            raise ValueError(f"alpha must be > 0, got {self.alpha}")
+    alpha: float = option(0.1, help="step size of the preferences H", gt=0.0)
+    baseline: bool = option(True, help="subtract the average reward so far (R_t included) from R_t")
 
 
 @dataclass
-class ThompsonSamplingConfig:
+class ThompsonSamplingConfig(Config):
     """Thompson sampling: pull the arm whose posterior sample is largest."""
 
-    model: Literal["gaussian", "bernoulli"] = field(
-        default="gaussian",
-        metadata={"help": "gaussian (normal prior, known noise) or bernoulli (Beta prior)"},
+    model: Literal["gaussian", "bernoulli"] = option(
+        "gaussian", help="gaussian (normal prior, known noise) or bernoulli (Beta(1, 1) prior)"
     )
-    prior_mean: float = field(default=0.0, metadata={"help": "gaussian: prior mean of each arm's value"})
-    prior_std: float = field(default=1.0, metadata={"help": "gaussian: prior standard deviation"})
-    noise_std: float = field(default=1.0, metadata={"help": "gaussian: the rewards' known noise"})
-
-    def __post_init__(self) -> None:
-        if self.prior_std <= 0 or self.noise_std <= 0:
-            raise ValueError("prior_std and noise_std must be > 0")
+    prior_mean: float = option(0.0, help="gaussian: prior mean of each arm's value")
+    prior_std: float = option(1.0, help="gaussian: prior standard deviation of each arm's value", gt=0.0)
+    noise_std: float = option(1.0, help="gaussian: the rewards' known noise standard deviation", gt=0.0)
 
 
 def random_argmax(x: Any, backend: ArrayBackend) -> Any:
