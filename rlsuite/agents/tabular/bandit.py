@@ -323,8 +323,10 @@ class EpsilonGreedyBandit(BanditAgent):
         # one uniform u per run: explore when u < eps; then u / eps is uniform on [0, 1), so
         # floor(k u / eps) is a uniformly random arm (no second draw)
         u = self.backend.uniform((self.num_runs,))
-        random_arm = self.xp.clip(self.xp.astype(u * (self.k / eps), self.xp.int64), max=self.k - 1)
-        return self.xp.where(u < eps, random_arm, greedy)
+        explore = u < eps
+        arm = greedy.clone() if self.backend.is_torch else greedy.copy()
+        arm[explore] = self.xp.clip(self.xp.astype(u[explore] * (self.k / eps), arm.dtype), max=self.k - 1)
+        return arm
 
     def update(self, a: Any, r: Any) -> None:
         self._average(a, r, self.config.step_size)
