@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -453,3 +455,51 @@ def test_epsilon_greedy_explores_uniformly_with_probability_epsilon() -> None:
     assert np.all(bandit.q_values.argmax(axis=1) == 9)
     off = (np.array(agent.actions[-50:]) != 9).mean()
     assert abs(off - 0.225) < 4 * np.sqrt(0.225 * 0.775 / 100_000), off
+
+
+# ----- the one agent contract (rlsuite.agents.base.Agent) -----
+BANDITS = [EpsilonGreedyBandit, UCB, GradientBandit, ThompsonSampling]
+
+
+@pytest.mark.parametrize("cls", BANDITS, ids=lambda c: c.__name__)
+def test_bandit_agents_meet_the_agent_contract(cls, tmp_path) -> None:
+    from rlsuite.agents.base import AGENTS, Agent
+
+    assert issubclass(cls, Agent) and AGENTS[cls.name] is cls
+    assert (cls.env_kind, cls.default_env, cls.uses_device) == ("vector", "rlsuite/KArmedBandit-v0", True)
+    assert (cls.budget_unit, cls.default_budget) == ("steps", 1000)
+    env = cls.make_env(cls.default_env, {"k": 4}, runs=7, device="cpu")
+    assert env.num_envs == 7 and env.k == 4
+    agent = cls(env)
+    assert agent.config == cls.config_cls() and agent.env is env
+    history = agent.learn(30, seed=2)
+    assert len(history) == 30 and agent.t == 30
+    actions, state = agent.predict()
+    assert state is None
+    np.testing.assert_array_equal(actions, agent.policy.argmax(axis=1))
+    agent.save(tmp_path / "agent")
+    meta = json.loads((tmp_path / "agent.json").read_text())
+    assert (meta["algo"], meta["runs"], meta["env_kwargs"]) == (cls.name, 7, {"k": 4})
+    loaded = Agent.load(tmp_path / "agent")
+    assert type(loaded) is cls and loaded.num_runs == 7 and loaded.k == 4 and loaded.t == 30
+    np.testing.assert_array_equal(loaded.q_values, agent.q_values)
+    np.testing.assert_array_equal(loaded.policy, agent.policy)
+    for name, table in agent.arrays().items():
+        np.testing.assert_array_equal(to_numpy(loaded.arrays()[name]), to_numpy(table))
+
+
+def test_bandit_budget_and_config_errors_name_the_field() -> None:
+    from rlsuite.common.errors import ConfigError
+
+    env = gym.make_vec(
+        "rlsuite/KArmedBandit-v0", num_envs=3, vectorization_mode="vector_entry_point", max_episode_steps=50
+    )
+    agent = UCB(env)
+    for bad in (0, -3, 2.5, True):
+        with pytest.raises(ConfigError, match="UCB: budget must be a positive integer") as info:
+            agent.learn(bad)
+        assert info.value.field == "budget"
+    with pytest.raises(ConfigError, match=r"budget 51 is longer than the env's episode \(50 steps\)"):
+        agent.learn(51)
+    with pytest.raises(ConfigError, match="UCB: config must be a UCBConfig, got GradientBanditConfig"):
+        UCB(env, GradientBanditConfig())

@@ -1,28 +1,30 @@
 """Bandit agents (Sutton & Barto ch. 2), each running many independent runs at once.
 
 An agent is built from a batched bandit env, ``gym.make_vec("rlsuite/KArmedBandit-v0",
-num_envs=2000)``: row ``i`` of every table is run ``i``. ``learn(steps, seed)`` plays all runs
-for ``steps`` pulls and returns a :class:`~rlsuite.agents.base.History` with one row per step:
-the average reward over runs and the fraction of runs that pulled an optimal arm, the two
-curves of the book's figures.
+num_envs=2000, vectorization_mode="vector_entry_point")``: row ``i`` of every table is run ``i``.
+``learn(steps, seed)`` plays all runs for ``steps`` pulls and returns a
+:class:`~rlsuite.agents.base.History` with one row per step: the average reward over runs and the
+fraction of runs that pulled an optimal arm, the two curves of the book's figures.
+
+The agents meet :class:`rlsuite.agents.base.Agent`: ``env_kind = "vector"`` (the app makes
+``gym.make_vec(id, num_envs=runs, ..., device=...)``), ``uses_device = True`` (the tables live on
+the env's device), ``budget_unit = "steps"``; save/load come from the base (``runs`` in ``agent.json``).
 """
 
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 from array_api_compat import array_namespace
 
-from rlsuite.agents.base import History, agent_meta, read_agent_files, write_agent_files
+from rlsuite.agents.base import Agent, History
 from rlsuite.common.backend import ArrayBackend
 from rlsuite.common.config import Config, option
 from rlsuite.common.device import to_numpy
-from rlsuite.common.errors import UsageError
+from rlsuite.common.errors import ConfigError, UsageError
 from rlsuite.common.progress import task as progress_task
 
 
@@ -89,7 +91,7 @@ def random_argmax(x: Any, backend: ArrayBackend) -> Any:
     return arm
 
 
-class BanditAgent:
+class BanditAgent(Agent):
     """Base of the bandit agents: ``num_runs`` runs in lockstep, tables [num_runs, k].
 
     The tables live where the batched env's arrays live: numpy on CPU (``device="cpu"``, the
@@ -106,30 +108,28 @@ class BanditAgent:
     and the number of pulls made once :meth:`learn` returns.
 
     Args:
-        envs: a batched bandit env (``KArmedBanditVectorEnv``); one run per copy.
-        config: the algorithm's config dataclass (defaults: the book's settings).
+        env: a batched bandit env (``KArmedBanditVectorEnv``); one run per copy.
+        config: the algorithm's config (defaults: the book's settings).
     """
 
-    config_cls: ClassVar[type]
-    name: ClassVar[str] = "bandit"
     budget_unit: ClassVar[str] = "steps"
     default_budget: ClassVar[int] = 1000
+    env_kind: ClassVar[Literal["single", "vector"]] = "vector"
+    default_env: ClassVar[str] = "rlsuite/KArmedBandit-v0"
+    uses_device: ClassVar[bool] = True
 
-    def __init__(self, envs: Any, config: Any = None) -> None:
-        if config is None:
-            config = self.config_cls()
-        if not isinstance(config, self.config_cls):
-            raise UsageError(f"{type(self).__name__}: config must be a {self.config_cls.__name__}")
-        if not hasattr(envs, "num_envs") or not hasattr(envs, "k") or not hasattr(envs, "xp"):
+    def __init__(self, env: Any, config: Any = None) -> None:
+        config = self.check_config(config)
+        if not hasattr(env, "num_envs") or not hasattr(env, "k") or not hasattr(env, "xp"):
             raise UsageError(
                 f"{type(self).__name__} needs a batched bandit env: "
                 "gym.make_vec('rlsuite/KArmedBandit-v0', num_envs=N, vectorization_mode='vector_entry_point')"
             )
-        self.envs = envs
+        self.env = env
         self.config = config
-        self.num_runs = int(envs.num_envs)
-        self.k = int(envs.k)
-        self.backend: ArrayBackend = envs.xp.spawn()
+        self.num_runs = int(env.num_envs)
+        self.k = int(env.k)
+        self.backend: ArrayBackend = env.xp.spawn()
         self.backend.seed(np.random.default_rng(0))
         self.xp = array_namespace(self.backend.zeros(1))
         self.rows = self.backend.arange(self.num_runs)
@@ -217,29 +217,25 @@ class BanditAgent:
         u = np.random.default_rng().random((self.num_runs, 1))
         return np.minimum((u >= pi.cumsum(axis=1)).sum(axis=1), self.k - 1), None
 
-    def learn(self, budget: int | None = None, seed: int = 0, progress: bool = False) -> History:
+    def learn(self, budget: int | None = None, seed: int = 0) -> History:
         """Play ``budget`` pulls in every run from fresh tables; one history row per pull.
 
         Row ``t`` (1-based) holds the reward of pull ``t`` averaged over the runs and the fraction
         of runs whose pull ``t`` was of an optimal arm. The curves are kept on the device and
-        copied to the host once at the end. ``progress`` is accepted for older callers; progress
-        is reported through :mod:`rlsuite.common.progress`.
+        copied to the host once at the end; progress goes through :mod:`rlsuite.common.progress`.
         """
-        steps = self.default_budget if budget is None else budget
-        if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 1:
-            raise UsageError(
-                f"{type(self).__name__}: budget must be a positive number of steps, got {steps!r}"
-            )
-        steps = int(steps)
-        limit = getattr(self.envs, "max_episode_steps", None)
+        steps = self.check_budget(budget)
+        limit = getattr(self.env, "max_episode_steps", None)
         if limit is not None and steps > limit:
-            raise UsageError(
-                f"budget {steps} is longer than the env's episode ({limit} steps); "
-                "make the env with a larger max_episode_steps"
+            raise ConfigError(
+                f"{type(self).__name__}: budget {steps} is longer than the env's episode ({limit} steps); "
+                "make the env with a larger max_episode_steps",
+                "budget",
+                steps,
             )
         xp = self.xp
         self.backend.seed(np.random.default_rng(seed))
-        self.envs.reset(seed=seed)
+        self.env.reset(seed=seed)
         self.reset_tables()
         reward_sum, optimal_count = self.backend.zeros(steps), self.backend.zeros(steps)
         every = max(1, steps // 100)
@@ -247,7 +243,7 @@ class BanditAgent:
             for t in range(1, steps + 1):
                 self.t = t
                 a = self.select()
-                _, r, _, _, info = self.envs.step(a)
+                _, r, _, _, info = self.env.step(a)
                 r = xp.astype(r, self.q.dtype)
                 self.update(a, r)
                 reward_sum[t - 1] = r.sum()
@@ -260,46 +256,14 @@ class BanditAgent:
             history.log(step=t, average_reward=reward, optimal_action=opt)
         return history
 
-    # ----- save / load -----
+    # ----- save / load (the files and the env come from Agent.save / Agent.load) -----
     def arrays(self) -> dict[str, Any]:
-        """The tables to save, [num_runs, k] (on the backend; :meth:`save` copies them to the host)."""
-        return {"q": self.q, "n": self.n}
+        """The tables to save, [num_runs, k] (on the backend), and the pull count ``t``."""
+        return {"q": self.q, "n": self.n, "t": np.array(self.t)}
 
     def set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         self.q, self.n = self.table(arrays["q"]), self.table(arrays["n"])
         self.t = int(arrays["t"])
-
-    def save(self, path: str | os.PathLike[str]) -> tuple[Path, Path]:
-        """Write ``PATH.npz`` (tables) and ``PATH.json`` (algorithm, config, env); no pickle."""
-        vector_keys = ("max_episode_steps", "num_envs", "vectorization_mode", "vector_kwargs", "wrappers", "device")
-        meta = {**agent_meta(self, self.envs, drop_env_kwargs=vector_keys), "num_runs": self.num_runs}
-        tables = {name: np.ascontiguousarray(to_numpy(x), dtype=np.float64) for name, x in self.arrays().items()}
-        return write_agent_files(path, {**tables, "t": np.array(self.t)}, meta)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str], envs: Any = None, device: str = "cpu") -> BanditAgent:
-        """Rebuild an agent saved by :meth:`save`; the batched env is re-made on ``device`` unless given."""
-        import gymnasium as gym
-
-        from rlsuite.agents.tabular import ALGORITHMS
-
-        meta, meta_file, arrays = read_agent_files(path)
-        klass = ALGORITHMS.get(meta.get("algo"))
-        if klass is None or not issubclass(klass, BanditAgent):
-            raise UsageError(f"{meta_file}: not a saved bandit agent")
-        if envs is None:
-            import rlsuite.envs  # noqa: F401
-
-            envs = gym.make_vec(
-                meta["env_id"],
-                num_envs=meta["num_runs"],
-                vectorization_mode="vector_entry_point",
-                device=device,
-                **meta["env_kwargs"],
-            )
-        agent = klass(envs, klass.config_cls(**meta["config"]))
-        agent.set_arrays(arrays)
-        return agent
 
 
 class EpsilonGreedyBandit(BanditAgent):
