@@ -244,7 +244,8 @@ class BanditAgent(Agent):
                 self.t = t
                 a = self.select()
                 _, r, _, _, info = self.env.step(a)
-                r = xp.astype(r, self.q.dtype)
+                if r.dtype != self.q.dtype:
+                    r = xp.astype(r, self.q.dtype)
                 self.update(a, r)
                 reward_sum[t - 1] = r.sum()
                 optimal_count[t - 1] = info["optimal"].sum()
@@ -289,7 +290,7 @@ class EpsilonGreedyBandit(BanditAgent):
         u = self.backend.uniform((self.num_runs,))
         explore = u < eps
         arm = greedy.clone() if self.backend.is_torch else greedy.copy()
-        arm[explore] = self.xp.clip(self.xp.astype(u[explore] * (self.k / eps), arm.dtype), max=self.k - 1)
+        arm[explore] = self.xp.astype(u[explore] * (self.k / eps), arm.dtype).clip(max=self.k - 1)
         return arm
 
     def update(self, a: Any, r: Any) -> None:
@@ -305,7 +306,7 @@ class UCB(BanditAgent):
     def scores(self, t: int) -> Any:
         """``Q + c sqrt(ln t / N)`` for pull number ``t``; infinite for arms not pulled yet."""
         xp = self.xp
-        bonus = self.config.c * xp.sqrt(math.log(t) / xp.clip(self.n, min=1.0))
+        bonus = self.config.c * xp.sqrt(math.log(t) / self.n.clip(min=1.0))
         return xp.where(self.n == 0, math.inf, self.q + bonus)
 
     def probabilities(self) -> Any:
@@ -343,7 +344,7 @@ class GradientBandit(BanditAgent):
         self._pi = self.probabilities()
         cdf = xp.cumulative_sum(self._pi, axis=1)
         u = self.backend.uniform((self.num_runs, 1))
-        return xp.clip(xp.sum(xp.astype(u >= cdf, xp.int64), axis=1), max=self.k - 1)
+        return xp.sum(xp.astype(u >= cdf, xp.int64), axis=1).clip(max=self.k - 1)
 
     def update(self, a: Any, r: Any) -> None:
         pi = self._pi
