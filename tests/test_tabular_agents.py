@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import rlsuite.envs  # noqa: F401
-from rlsuite.agents.base import History, TabularAgent, unique_optimal_actions
-from rlsuite.agents.tabular import ALGORITHMS, BanditAgent
+from rlsuite.agents.base import History, unique_optimal_actions
+from rlsuite.agents.tabular import ALGORITHMS, BanditAgent, TabularAgent
 from rlsuite.agents.tabular.dp import (
     PolicyIteration,
     TruncatedPolicyIteration,

@@ -117,7 +117,7 @@ def train(args: argparse.Namespace) -> Path:
     seed_everything(args.seed)
     agent = cls(env, config)
     budget = cls.check_budget(args.budget) if not bandit else (args.budget or cls.default_budget)
-    history = agent.learn(budget, seed=args.seed, progress=True)
+    history = agent.learn(budget, seed=args.seed)
 
     run_dir = make_run_dir(args.runs_dir, env_id, args.algo, args.seed)
     write_json(
