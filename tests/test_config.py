@@ -110,4 +110,11 @@ def test_help_lists_every_field_with_its_help_default_and_range(capsys) -> None:
     for flag in ("--gamma", "--n", "--behavior", "--betas", "--cells", "--kwargs", "--fast", "--seed", "--budget",
                  "--out", "--output_dir", "--resume", "--overwrite", "--config", "--set"):  # fmt: skip
         assert flag in text
-    assert "discount factor [[0, 1]] (default: 0.9)" in text
+    assert "discount factor (range [0, 1]) (default: 0.9)" in text
+
+
+def test_yaml_keys_may_use_a_settings_alias(tmp_path) -> None:
+    (tmp_path / "toy.yml").write_text("output_dir: somewhere\ngamma: 0.5\n")
+    parsed = parse(_parser(), ["toy", "--config", str(tmp_path / "toy.yml")])
+    assert parsed.get(RunOptions).out == "somewhere"
+    assert parsed.sources["out"] == str(tmp_path / "toy.yml")

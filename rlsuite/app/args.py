@@ -106,7 +106,7 @@ class ConfigParser(HfArgumentParser):
             meta["help"] = str(meta["help"]).replace("%", "%%")
             bounds = field.metadata.get(BOUNDS_KEY)
             if bounds is not None:
-                meta["help"] += f" [{bounds.describe()}]"
+                meta["help"] += f" (range {bounds.describe()})"
         f.metadata = types.MappingProxyType(meta)
         if not _native(f.type):
             f.type = _converter(f.type)
@@ -247,18 +247,22 @@ def _dest_actions(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]
     return {a.dest: a for a in parser._actions if a.option_strings and a.dest not in ("help",)}
 
 
-def apply_defaults(parser: argparse.ArgumentParser, values: Mapping[str, Any], where: str) -> None:
+def apply_defaults(parser: argparse.ArgumentParser, values: Mapping[str, Any], where: str) -> list[str]:
     """Set ``parser``'s defaults from a mapping (a YAML file's), checking keys and string values.
 
     TRL's ``TrlParser`` convention: file values are defaults, flags override them. A string value
     goes through the flag's own type (so ``1e-3`` is a float); an unknown key is an error that
-    names ``where`` and suggests the nearest setting.
+    names ``where`` and suggests the nearest setting. A key may be any of a setting's spellings (its
+    aliases). Returns the settings (destinations) it set.
     """
+    set_dests: list[str] = []
     actions = _dest_actions(parser)
     settable = {d: a for d, a in actions.items() if not d.startswith("_") and d not in ("config", "set")}
+    # every spelling of a setting, its aliases included (`budget:` for a field whose flag has `--budget`)
+    spellings = {s.lstrip("-").replace("-", "_"): a for a in settable.values() for s in a.option_strings}
     for key, value in values.items():
         dest = str(key).replace("-", "_")
-        action = settable.get(dest)
+        action = settable.get(dest) or spellings.get(dest)
         if action is None:
             raise unknown_key_error(str(key), list(settable), parser.prog, where)
         if isinstance(value, str) and callable(action.type):
@@ -273,6 +277,8 @@ def apply_defaults(parser: argparse.ArgumentParser, values: Mapping[str, Any], w
             value = "no" if value is False else "yes"
         action.default = value
         action.required = False
+        set_dests.append(action.dest)
+    return set_dests
 
 
 def _explicit_flags(parser: argparse.ArgumentParser, argv: Sequence[str]) -> dict[str, str]:
@@ -298,8 +304,7 @@ def parse(parser: ConfigParser, argv: Sequence[str], expand_sets: bool = True) -
     sources: dict[str, str] = {}
     layers = ns._defaults(ns) if leaf is not None else []
     for values, where in layers:
-        apply_defaults(leaf, values, where)
-        sources.update({str(k).replace("-", "_"): where for k in values})
+        sources.update(dict.fromkeys(apply_defaults(leaf, values, where), where))
     if layers:
         ns = parser.parse_args(argv)
     if leaf is None:
