@@ -67,7 +67,7 @@ def test_bandit_runs_take_runs_from_a_flag_or_the_yaml(tmp_path: Path, capsys: p
     assert main(["train", "ucb", "--config", str(cfg), "--out", str(run), "--budget", "300", "--device", "cpu"]) == 0
     config = json.loads((run / "config.json").read_text())
     assert config["config"]["c"] == 1.0 and config["runs"] == 40
-    assert json.loads((run / "agent.json").read_text())["num_runs"] == 40
+    assert json.loads((run / "agent.json").read_text())["runs"] == 40
     capsys.readouterr()
     assert main(["eval", str(run), "--device", "cpu"]) == 0
     report = json.loads(capsys.readouterr().out)
@@ -102,7 +102,7 @@ def test_help_lists_every_setting_with_help_default_and_range(capsys: pytest.Cap
             assert " ".join(f.metadata["help"].split()) in text, f.name
     for f in dataclasses.fields(TrainOptions):
         assert f"--{f.name}" in text, f.name
-    assert "step size at the start [(0, 1]] (default: 0.1)" in text
+    assert "step size at the start (range (0, 1]) (default: 0.1)" in text
     assert "--config FILE.yaml" in text and "--set KEY=VALUE" in text
     with pytest.raises(SystemExit):
         main(["train", "--help"])

@@ -10,13 +10,11 @@ in :mod:`rlsuite.app.options` (``ALGOS``, ``config_class``, ``config_defaults``,
 
 from __future__ import annotations
 
-import argparse
 import difflib
 import functools
 import importlib
 import json
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any, NoReturn
 
 from rlsuite.agents.base import read_json
@@ -32,17 +30,8 @@ FAMILIES: dict[str, str] = {
 
 @functools.cache
 def families() -> dict[str, Any]:
-    """family name -> its module (the SB3 family through the transitional adapter until it exists)."""
-    out: dict[str, Any] = {}
-    for family, module in FAMILIES.items():
-        try:
-            out[family] = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            if family == "sb3":
-                out[family] = _legacy_sb3_family()
-    return out
+    """family name -> its module."""
+    return {family: importlib.import_module(module) for family, module in FAMILIES.items()}
 
 
 def family_of(algo: str) -> Any:
@@ -95,9 +84,6 @@ def add_train(subparsers: Any) -> None:
     train.set_defaults(func=lambda ns: train.print_help() or 2)
     for family, module in families().items():
         for algo, description in module.ALGOS.items():
-            if getattr(module, "LEGACY", False):
-                module.add_leaf(algos, algo, description)
-                continue
             add_command(
                 algos,
                 algo,
@@ -161,74 +147,4 @@ def _algos(parsed: Parsed) -> int:
     for family, module in families().items():
         for name, description in module.ALGOS.items():
             print(f"{name:<28} [{family}] {description}")
-    return 0
-
-
-# ----- TRANSITIONAL: SB3 runs through rlsuite.agents.sb3's train(args) / evaluate(run_dir, args) until
-# rlsuite.app.train_sb3 (engineer "sb3") meets the family contract of rlsuite.app.options; then delete
-# everything below. The RL Zoo hyperparameters pass through as `--KEY VALUE` / `--set KEY=VALUE`,
-# --config is RL Zoo's file keyed by env id, and --out is the folder the run folder is made in. -----
-
-
-class _PassThroughParser(ConfigParser):
-    """A leaf that keeps unknown ``--KEY VALUE ...`` options as ``KEY=VALUE`` items (``ns._hyper``)."""
-
-    def parse_known_args(self, args: Any = None, namespace: Any = None) -> tuple[argparse.Namespace, list[str]]:
-        ns, rest = super().parse_known_args(args, namespace)
-        items: list[str] = list(getattr(ns, "_hyper", None) or [])
-        key, values = None, []
-        for token in [*rest, "--"]:
-            if token.startswith("--"):
-                if key is not None:
-                    if not values:
-                        self.error(f"{key}: expected a value")
-                    items.append(f"{key}={values[0] if len(values) == 1 else '[' + ', '.join(values) + ']'}")
-                key, values = (token[2:].split("=", 1)[0], token.split("=", 1)[1:]) if token != "--" else (None, [])
-            elif key is None:
-                self.error(f"unexpected argument {token!r}")
-            else:
-                values.append(token)
-        ns._hyper = items
-        return ns, []
-
-
-def _legacy_sb3_family() -> Any:
-    from rlsuite.agents import sb3
-    from rlsuite.app.args import yaml_mapping
-
-    def add_leaf(algos: Any, algo: str, description: str) -> None:
-        p = _add_parser_of(algos, _PassThroughParser, algo, help=f"[sb3] {description}",
-                           description=f"{description}. RL Zoo hyperparameters: --KEY VALUE or --set KEY=VALUE.",
-                           dataclass_types=[])  # fmt: skip
-        p.add_argument("--env", help="gymnasium env id (required)")
-        p.add_argument("--env_kwargs", "--env-kwargs", type=yaml_mapping, metavar="YAML", help="kwargs of gym.make")
-        p.add_argument("--config", metavar="FILE.yml", help="RL Zoo hyperparameter file keyed by env id")
-        p.add_argument("--set", metavar="KEY=VALUE", nargs="+", help="RL Zoo hyperparameters")
-        p.add_argument("--seed", type=int, default=0, help="random seed")
-        p.add_argument("--budget", type=int, help="n_timesteps")
-        p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-        p.add_argument("--out", "--output_dir", "--output-dir", "--runs-dir", dest="out", default="runs",
-                       help="folder the run folder is made in (transitional)")  # fmt: skip
-        p.add_argument("--resume", nargs="?", const=True, metavar="RUN", help="continue RUN (or --out)")
-        p.set_defaults(_run=functools.partial(_legacy_sb3_train, algo), _parser=p, _defaults=lambda ns: [])
-
-    def evaluate(run_dir: Path, meta: dict[str, Any], opts: EvalOptions) -> dict[str, Any]:
-        ns = argparse.Namespace(episodes=opts.episodes, seed=opts.seed, device=opts.device, video=opts.video)
-        return sb3.evaluate(run_dir, ns)
-
-    return SimpleNamespace(LEGACY=True, ALGOS=sb3.ALGOS, add_leaf=add_leaf, evaluate=evaluate)
-
-
-def _legacy_sb3_train(algo: str, parsed: Parsed) -> int:
-    from rlsuite.agents import sb3
-
-    a = parsed.args
-    items = list(a._hyper)
-    if a.env_kwargs is not None:
-        items.append(f"env_kwargs={json.dumps(a.env_kwargs)}")
-    resume = a.out if a.resume is True else a.resume
-    ns = argparse.Namespace(algo=algo, env=a.env, config=a.config, set=items, seed=a.seed, device=a.device,
-                            budget=a.budget, runs_dir=a.out, resume=resume)  # fmt: skip
-    run_dir = sb3.train(ns)
-    print(f"run folder: {run_dir}")
     return 0

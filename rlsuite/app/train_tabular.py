@@ -59,22 +59,6 @@ def agent_class(algo: str) -> Any:
     return ALGORITHMS[algo]
 
 
-def contract(cls: type) -> Any:
-    """``cls`` itself when it meets :class:`rlsuite.agents.base.Agent`.
-
-    TRANSITIONAL: the bandit agents meet it once engineer "bandits" adapts ``BanditAgent``; until
-    then an adapter supplies the class attributes and classmethods the app reads. Delete then.
-    """
-    from rlsuite.agents.base import Agent
-
-    if issubclass(cls, Agent):
-        return cls
-    return type(cls.__name__, (Agent,), {
-        "config_cls": cls.config_cls, "budget_unit": cls.budget_unit, "default_budget": cls.default_budget,
-        "env_kind": "vector", "default_env": "rlsuite/KArmedBandit-v0", "uses_device": True,
-    })  # fmt: skip
-
-
 # ----- the flags: the algorithm's config fields -----
 
 
@@ -96,7 +80,7 @@ def config_class(algo: str) -> type:
         if f.default_factory is not dataclasses.MISSING:
             kwargs["default_factory"] = f.default_factory
         fields.append((f.name, hints[f.name], dataclasses.field(**kwargs)))
-    if contract(cls).env_kind == "vector":
+    if cls.env_kind == "vector":
         fields.append(("runs", int, option(2000, help=RUNS_HELP, ge=1)))
 
     def __post_init__(self: Any) -> None:
@@ -110,15 +94,8 @@ def config_class(algo: str) -> type:
 
 def real_config(view: Any) -> Any:
     """The algorithm's own config from the CLI's view of it (``runs`` left out)."""
-    cls = agent_class(view.algo)
     values = {f.name: getattr(view, f.name) for f in dataclasses.fields(view) if f.name != "runs"}
-    if issubclass(cls.config_cls, Config):
-        return cls.config_cls(**values)
-    try:  # TRANSITIONAL: the bandit configs until they are Configs (engineer "bandits")
-        return cls.config_cls(**values)
-    except (TypeError, ValueError) as exc:
-        name = next((k for k in values if k in str(exc)), "config")
-        raise ConfigError(f"{cls.config_cls.__name__}.{name}: {exc}", name, values.get(name)) from exc
+    return agent_class(view.algo).config_cls(**values)
 
 
 def config_defaults(algo: str, ns: Any) -> list[tuple[dict[str, Any], str]]:
@@ -153,13 +130,13 @@ def resolve_device(device: str | None, uses_device: bool) -> str:
     return str(select_device(device))
 
 
-def make_env(spec: Any, env_id: str, env_kwargs: dict[str, Any] | None, runs: int, device: str) -> Any:
+def make_env(cls: Any, env_id: str, env_kwargs: dict[str, Any] | None, runs: int, device: str) -> Any:
     """The agent's env; a bad id or bad kwargs is one line naming ``--env`` / ``--env_kwargs``."""
     import gymnasium as gym
 
     where = f"--env {env_id}" + (f" with --env_kwargs {json.dumps(env_kwargs)}" if env_kwargs else "")
     try:
-        return spec.make_env(env_id, env_kwargs, runs=runs, device=device)
+        return cls.make_env(env_id, env_kwargs, runs=runs, device=device)
     except UsageError:
         raise
     except gym.error.Error as exc:
@@ -179,42 +156,41 @@ def train(algo: str, view: Any, opts: TrainOptions) -> Path:
     from rlsuite.common.seeding import seed_everything
 
     cls = agent_class(algo)
-    spec = contract(cls)
     if opts.resume:
         raise ConfigError(
             "--resume: tabular runs take seconds and keep no checkpoints; start a new run "
             "(--overwrite replaces what --out holds)", "resume", True,
         )  # fmt: skip
-    device = resolve_device(opts.device, spec.uses_device)
-    config = spec.with_device(real_config(view), device)
+    device = resolve_device(opts.device, cls.uses_device)
+    config = cls.with_device(real_config(view), device)
     runs = int(getattr(view, "runs", 1))
-    env_id = opts.env or spec.default_env
-    budget = spec.check_budget(opts.budget)
+    env_id = opts.env or cls.default_env
+    budget = cls.check_budget(opts.budget)
     out = Path(opts.out) if opts.out else unique_path(Path("runs") / run_name(env_id, algo, opts.seed))
     folder = OutputDir(out, overwrite=opts.overwrite)
     folder.check()
-    env = make_env(spec, env_id, opts.env_kwargs, runs, device)
+    env = make_env(cls, env_id, opts.env_kwargs, runs, device)
     seed_everything(opts.seed)
     agent = cls(env, config)
     with folder:
         console.log_to(folder.path)
-        log.info("training %s on %s (seed %d, %d %s, device %s)", algo, env_id, opts.seed, budget, spec.budget_unit,
+        log.info("training %s on %s (seed %d, %d %s, device %s)", algo, env_id, opts.seed, budget, cls.budget_unit,
                  device)  # fmt: skip
         history = agent.learn(budget, seed=opts.seed)
         write_json(folder.path / "config.json", {
             "family": "tabular", "algo": algo, "env_id": env_id, "env_kwargs": opts.env_kwargs or {},
-            "seed": opts.seed, "budget": budget, "budget_unit": spec.budget_unit,
-            "runs": runs if spec.env_kind == "vector" else None, "device": device,
+            "seed": opts.seed, "budget": budget, "budget_unit": cls.budget_unit,
+            "runs": runs if cls.env_kind == "vector" else None, "device": device,
             "config": dataclasses.asdict(config),
         })  # fmt: skip
         agent.save(folder.path / "agent")
         history.to_csv(folder.path / "metrics.csv")
         x_name, curves = history_curves(history)
-        grid = getattr(agent, "state_values", None) if spec.env_kind == "single" else None
+        grid = getattr(agent, "state_values", None) if cls.env_kind == "single" else None
         write_run_plots(folder.path, x_name, curves, f"{algo} on {env_id}", env=env, values=grid,
                         policy=agent.policy if grid is not None else None)  # fmt: skip
         folder.finish({"algo": algo, "final": history.last()})
-    print(f"{algo} on {env_id}, seed {opts.seed}, {budget} {spec.budget_unit}: {summary(history.last())}")
+    print(f"{algo} on {env_id}, seed {opts.seed}, {budget} {cls.budget_unit}: {summary(history.last())}")
     return folder.path
 
 
@@ -249,15 +225,14 @@ def evaluate(run_dir: Path, meta: dict[str, Any], opts: EvalOptions) -> dict[str
     if not folder.finished:
         raise ModelFolderError(f"{run_dir}: an unfinished run (no finished.json); train it again")
     cls = agent_class(algo)
-    spec = contract(cls)
-    device = resolve_device(opts.device, spec.uses_device) if spec.uses_device else "cpu"
+    device = resolve_device(opts.device, cls.uses_device) if cls.uses_device else "cpu"
     agent = cls.load(run_dir / "agent", device=device)
     report: dict[str, Any] = {"run_dir": str(run_dir), "algo": algo, "env_id": meta.get("env_id")}
-    if spec.env_kind == "vector":
-        budget = int(meta.get("budget") or spec.default_budget)
+    if cls.env_kind == "vector":
+        budget = int(meta.get("budget") or cls.default_budget)
         history = agent.learn(budget, seed=opts.seed)
         report |= {
-            "runs": int(getattr(agent, "num_runs", 0) or agent.env.num_envs),
+            "runs": int(agent.env.num_envs),
             "steps": budget,
             "average_reward": float(history["average_reward"].mean()),
             "optimal_action_last_100": float(history["optimal_action"][-100:].mean()),

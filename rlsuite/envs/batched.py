@@ -235,12 +235,21 @@ class KArmedBanditVectorEnv(BatchedEnv):
 
     def _reset_all(self, options: dict[str, Any] | None) -> None:
         self.q_star = self._draw_q(self.num_envs)
+        self._refresh_best()
+
+    def _refresh_best(self) -> None:
+        """max q* and an optimal arm per copy, kept while q* does not change (a stationary bandit's
+        q* changes only when a copy starts a new problem)."""
+        xp = self.xp
+        self._best = self.q_star.amax(1) if xp.is_torch else self.q_star.max(1)  # torch's max(dim) is slow on CPU
+        self._best_arm = self.q_star.argmax(1)
 
     def _reset_info(self) -> dict[str, Any]:
-        return {"optimal_arm": self.q_star.argmax(1)}
+        return {"optimal_arm": self._best_arm.clone() if self.xp.is_torch else self._best_arm.copy()}
 
     def _reset_rows(self, idx: Any) -> None:
         self.q_star[idx] = self._draw_q(int(idx.shape[0]))  # fresh problems
+        self._refresh_best()
 
     def _obs(self) -> Any:
         return self._zeros
@@ -248,16 +257,17 @@ class KArmedBanditVectorEnv(BatchedEnv):
     def _transition(self, a: Any) -> tuple[Any, Any, dict[str, Any]]:
         xp, spec = self.xp, self.spec_args
         q_a = self.q_star[xp.arange(self.num_envs), a]
-        best = self.q_star.amax(1) if xp.is_torch else self.q_star.max(1)  # torch's max(dim) is slow on CPU
+        best = self._best
         if spec.arms == "bernoulli":
             reward = xp.cast_float(xp.uniform((self.num_envs,)) < q_a)
         else:
             reward = q_a + spec.reward_std * xp.normal((self.num_envs,))
-        info = {"optimal_arm": self.q_star.argmax(1), "regret": best - q_a, "optimal": q_a >= best}
+        info = {**self._reset_info(), "regret": best - q_a, "optimal": q_a >= best}
         if spec.nonstationary:
             self.q_star = self.q_star + spec.walk_std * xp.normal(tuple(self.q_star.shape))
             if spec.arms == "bernoulli":
                 self.q_star = self.q_star.clip(0.0, 1.0)
+            self._refresh_best()
         return reward, None, info  # a bandit never terminates
 
 
