@@ -97,7 +97,7 @@ def test_help_lists_every_option_with_its_range(capsys) -> None:
     for flag in ("--runs RUNS", "--steps STEPS", "--episodes EPISODES", "--seed SEED", "--out OUT", "--output_dir",
                  "--overwrite", "--list", "--config FILE.yaml", "--set KEY=VALUE"):  # fmt: skip
         assert flag in out, flag
-    assert "independent runs per bandit curve (the book: 2000) [>= 1] (default: 2000)" in out
+    assert "independent runs per bandit curve (the book: 2000) (range >= 1) (default: 2000)" in out
 
 
 @pytest.mark.parametrize(

@@ -57,7 +57,7 @@ def test_help_lists_every_ppo_field(capsys):
     text = " ".join(capsys.readouterr().out.split())
     for f in dataclasses.fields(PPOConfig):
         assert f"--{f.name}" in text, f.name
-    assert "discount factor [[0, 1]] (default: 0.99)" in text
+    assert "discount factor (range [0, 1]) (default: 0.99)" in text
     for flag in ("--budget", "--out", "--resume", "--overwrite", "--env_kwargs", "--config", "--set"):
         assert flag in text
 
