@@ -120,3 +120,17 @@ def test_bad_vector_arguments() -> None:
         GridWorldVectorEnv(num_envs=0)
     with pytest.raises(ValueError, match="target"):
         GridWorldVectorEnv(num_envs=2, target=(9, 9))
+
+
+@pytest.mark.parametrize("nonstationary", [False, True])
+def test_bandit_info_follows_q_star_through_walks_and_resets(nonstationary: bool) -> None:
+    """The batched bandit keeps max q* and its arm between steps: they must follow every change of q*."""
+    n = 50
+    vec = KArmedBanditVectorEnv(num_envs=n, nonstationary=nonstationary, walk_std=0.5, max_episode_steps=3)
+    vec.reset(seed=0)
+    rng = np.random.default_rng(1)
+    for _ in range(8):  # crosses two autoresets
+        q, a = vec.q_star.copy(), rng.integers(10, size=n)
+        _, _, _, _, info = vec.step(a)
+        np.testing.assert_array_equal(info["optimal_arm"], q.argmax(1))
+        np.testing.assert_allclose(info["regret"], q.max(1) - q[np.arange(n), a])
