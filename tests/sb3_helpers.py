@@ -1,52 +1,29 @@
-"""``rlsuite train`` / ``rlsuite eval`` for SB3 as the family dispatcher runs them (shared by the SB3 tests).
-
-Until ``rlsuite/app/train.py`` dispatches to ``rlsuite.app.train_sb3``, its hand-written parser
-knows neither ``--out`` nor the generated flags; :func:`cli` runs the same path the dispatcher
-will: the parser generated from the config class + ``TrainOptions`` (or ``EvalOptions``), the
-family's default layers, one-line errors for ``UsageError`` (exit 2), like ``rlsuite.app.cli.main``.
-"""
+"""``rlsuite train`` / ``rlsuite eval`` of SB3 runs, through the real command line (shared by the SB3 tests)."""
 
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rlsuite.app import train_sb3
-from rlsuite.app.args import ConfigParser, add_command, parse
-from rlsuite.app.cli import one_line
-from rlsuite.app.options import EvalOptions
-from rlsuite.common.errors import UsageError
+from rlsuite.agents.sb3_config import SB3RunConfig
+from rlsuite.app.args import parse
+from rlsuite.app.cli import build_parser, main
+from rlsuite.app.options import TrainOptions
 
 QUIET = ["torch_threads=1", "progress_bar=false"]
 
 
-def _eval_parser() -> ConfigParser:
-    parser = ConfigParser(prog="rlsuite")
-    sub = parser.add_subparsers(dest="command", parser_class=ConfigParser)
-    add_command(sub, "eval", help="eval", configs=[EvalOptions], run=lambda parsed: 0, config_file=False,
-                arguments=lambda p: p.add_argument("run_dir"))  # fmt: skip
-    return parser
-
-
 def cli(argv: Sequence[str]) -> int:
-    """``["train", ALGO, ...]`` or ``["eval", RUN, ...]``: 0, or 2 with one error line on stderr."""
-    try:
-        if argv[0] == "train":
-            algo, config, opts = train_sb3.parse_train(argv[1:])
-            train_sb3.train(algo, config, opts)
-        elif argv[0] == "eval":
-            parsed = parse(_eval_parser(), argv)
-            report = train_sb3.evaluate(Path(parsed.args.run_dir), None, parsed.get(EvalOptions))
-            print(json.dumps(report, default=str))
-        else:
-            raise AssertionError(argv)
-    except UsageError as exc:
-        print(f"rlsuite: error: {one_line(exc)}", file=sys.stderr)
-        return 2
-    return 0
+    """``rlsuite ARGV``: 0, or 2 with one error line on stderr."""
+    return main(list(argv))
+
+
+def parse_train(argv: Sequence[str]) -> tuple[str, SB3RunConfig, TrainOptions]:
+    """``ALGO [flags]`` -> the algorithm, its config and the run options, as ``rlsuite train`` parses them."""
+    parsed = parse(build_parser("train"), ["train", *argv])
+    return parsed.args.algo, parsed.get(SB3RunConfig), parsed.get(TrainOptions)
 
 
 def train(out: Path, algo: str, env_id: str, *settings: str, seed: int = 0, extra: Sequence[str] = ()) -> Path:

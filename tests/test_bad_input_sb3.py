@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from sb3_helpers import cli, train, tree
+from sb3_helpers import cli, parse_train, train, tree
 
 from rlsuite.agents import sb3
 from rlsuite.app import train_sb3
@@ -21,7 +21,7 @@ GRID = "rlsuite/GridWorld-v0"
 
 
 def _train(argv: list[str]) -> None:
-    algo, config, opts = train_sb3.parse_train(argv)
+    algo, config, opts = parse_train(argv)
     train_sb3.train(algo, config, opts)
 
 
@@ -157,9 +157,9 @@ def finished_run(tmp_path_factory) -> Path:
 
 
 def _eval(argv: list[str]) -> None:
-    from sb3_helpers import _eval_parser
+    from rlsuite.app.cli import build_parser
 
-    parsed = parse(_eval_parser(), ["eval", *argv])
+    parsed = parse(build_parser("eval"), ["eval", *argv])
     train_sb3.evaluate(Path(parsed.args.run_dir), None, parsed.get(EvalOptions))
 
 

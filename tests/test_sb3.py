@@ -16,12 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import stable_baselines3
-from sb3_helpers import QUIET, cli, evaluate, train
+from sb3_helpers import QUIET, cli, evaluate, parse_train, train
 
 from rlsuite.agents import sb3, sb3_io
 from rlsuite.agents.sb3_config import CONFIGS, A2CConfig, DQNConfig, PPOConfig
 from rlsuite.app import train_sb3
-from rlsuite.app.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,7 +52,7 @@ def test_every_field_is_a_constructor_argument_or_a_run_setting(algo):
 
 def test_help_lists_every_ppo_field(capsys):
     with pytest.raises(SystemExit):
-        train_sb3.parse_train(["ppo", "--help"])
+        parse_train(["ppo", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     for f in dataclasses.fields(PPOConfig):
         assert f"--{f.name}" in text, f.name
@@ -63,7 +62,7 @@ def test_help_lists_every_ppo_field(capsys):
 
 
 def test_flags_set_and_yaml_reach_the_typed_config(tmp_path):
-    _, config, opts = train_sb3.parse_train(
+    _, config, opts = parse_train(
         ["ppo", "--env", "rlsuite/GridWorld-v0", "--learning_rate", "3e-4", "--set", "n_steps=64", "clip_range=lin_0.3"]
     )
     assert (config.learning_rate, config.n_steps, config.clip_range) == (3e-4, 64, "lin_0.3")
@@ -71,29 +70,29 @@ def test_flags_set_and_yaml_reach_the_typed_config(tmp_path):
     assert opts.env == "rlsuite/GridWorld-v0" and opts.budget is None
     kwargs = config.sb3_kwargs()
     assert kwargs["clip_range"](1.0) == pytest.approx(0.3) and kwargs["clip_range"](0.0) == 0.0
-    _, config, _ = train_sb3.parse_train(["dqn", "--env", "rlsuite/GridWorld-v0"])
+    _, config, _ = parse_train(["dqn", "--env", "rlsuite/GridWorld-v0"])
     assert config.policy_kwargs == {"net_arch": [64, 64]} and config.sb3_kwargs()["train_freq"] == (4, "step")
     # a user's file: RL Zoo's keyed layout, or a flat mapping; train_freq as RL Zoo's pair
     keyed = tmp_path / "dqn.yml"
     keyed.write_text("CartPole-v1:\n  train_freq: [2, episode]\n  policy_kwargs: {activation_fn: Tanh}\n")
-    _, config, _ = train_sb3.parse_train(["dqn", "--env", "CartPole-v1", "--config", str(keyed)])
+    _, config, _ = parse_train(["dqn", "--env", "CartPole-v1", "--config", str(keyed)])
     assert config.sb3_kwargs()["train_freq"] == (2, "episode")
     import torch
 
     assert config.sb3_kwargs()["policy_kwargs"] == {"activation_fn": torch.nn.Tanh}
     keyed.write_text("default:\n  gamma: 0.5\nCartPole-v1:\n  gamma: 0.8\n")  # RL Zoo's fallback entry
-    assert train_sb3.parse_train(["dqn", "--env", "Acrobot-v1", "--config", str(keyed)])[1].gamma == 0.5
-    assert train_sb3.parse_train(["dqn", "--env", "CartPole-v1", "--config", str(keyed)])[1].gamma == 0.8
+    assert parse_train(["dqn", "--env", "Acrobot-v1", "--config", str(keyed)])[1].gamma == 0.5
+    assert parse_train(["dqn", "--env", "CartPole-v1", "--config", str(keyed)])[1].gamma == 0.8
     flat = tmp_path / "flat.yml"
     flat.write_text("learning_rate: lin_0.002\nn_envs: 2\n")
-    _, config, _ = train_sb3.parse_train(["a2c", "--config", str(flat), "--set", "n_envs=3"])
+    _, config, _ = parse_train(["a2c", "--config", str(flat), "--set", "n_envs=3"])
     assert (config.learning_rate, config.n_envs) == ("lin_0.002", 3)
     assert isinstance(config, A2CConfig)
 
 
 def test_any_gymnasium_id_trains_on_the_class_defaults(tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="rlsuite")
-    _, config, _ = train_sb3.parse_train(["ppo", "--env", "CartPole-v1"])
+    _, config, _ = parse_train(["ppo", "--env", "CartPole-v1"])
     assert config == PPOConfig()
     assert "rlsuite/app/configs/ppo.yml has no entry for CartPole-v1: training with PPOConfig's defaults" in caplog.text
     run = train(tmp_path / "cp", "ppo", "CartPole-v1", "n_steps=64", "batch_size=64", "n_epochs=1", "eval_freq=0",
@@ -108,9 +107,9 @@ def test_env_kwargs_from_the_yml_and_from_the_flag_reach_the_env(tmp_path, caplo
     zoo = tmp_path / "a2c.yml"
     zoo.write_text("rlsuite/GridWorld-v0:\n  gamma: 0.9\n  env_kwargs: {r_target: 2.0}\n")
     argv = ["a2c", "--env", "rlsuite/GridWorld-v0", "--config", str(zoo)]
-    _, _, opts = train_sb3.parse_train(argv)
+    _, _, opts = parse_train(argv)
     assert opts.env_kwargs == {"r_target": 2.0}
-    _, _, opts = train_sb3.parse_train([*argv, "--env_kwargs", "{r_target: 3.0}"])
+    _, _, opts = parse_train([*argv, "--env_kwargs", "{r_target: 3.0}"])
     assert opts.env_kwargs == {"r_target": 3.0}
     run = train(tmp_path / "r", "a2c", "rlsuite/GridWorld-v0", "eval_freq=0", "sb3_verbose=1",
                 extra=["--config", str(zoo), "--budget", "500"])  # fmt: skip
@@ -244,19 +243,6 @@ def test_video_of_evaluation_episodes(tmp_path):
                     "batch_size=64", "eval_freq=0", "video=true", "video_episodes=1",
                     extra=["--budget", "64"])  # fmt: skip
     assert len(list((run_dir / "videos").glob("*.mp4"))) == 1
-
-
-def test_the_old_command_line_still_trains_and_evaluates(tmp_path, capsys):
-    """``rlsuite train`` of app/train.py (``--runs-dir``, ``--resume RUN_DIR``) reaches the same path."""
-    argv = ["train", "a2c", "--env", "rlsuite/GridWorld-v0", "--runs-dir", str(tmp_path / "runs"), "--device", "cpu",
-            "--budget", "128", "--set", "eval_freq=0", *QUIET]  # fmt: skip
-    assert main(argv) == 0
-    (run_dir,) = (tmp_path / "runs").iterdir()
-    assert run_dir.name.startswith("rlsuite-GridWorld-v0__a2c__0__")
-    assert main(["train", "a2c", "--resume", str(run_dir), "--set", "n_timesteps=256", *QUIET]) == 0
-    assert checkpoint_steps(run_dir)[-1] == 256
-    assert main(["eval", str(run_dir), "--episodes", "1", "--device", "cpu"]) == 0
-    assert json.loads(capsys.readouterr().out.split("run folder:")[-1].split("\n", 1)[1])["timesteps"] == 256
 
 
 @pytest.mark.parametrize("algo", ["ppo", "dqn"])

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from sb3_helpers import train
+from sb3_helpers import parse_train, train
 
 from rlsuite.agents import sb3_io
 from rlsuite.agents.sb3 import plan_run
@@ -60,11 +60,11 @@ def test_the_readme_batched_example_updates_before_it_evaluates(tmp_path, caplog
     and evaluations and checkpoints happen once per update, not every few vector steps."""
     caplog.set_level(logging.INFO, logger="rlsuite")
     argv = ["ppo", "--env", "rlsuite/GridWorldEpisodic-v0", "--set", "vec_env=batched", "n_envs=1024"]
-    _, config, _ = train_sb3.parse_train(argv)
+    _, config, _ = parse_train(argv)
     assert (config.n_steps, config.batch_size, config.eval_freq, config.checkpoint_freq) == (8, 256, 10_000, 10_000)
     assert ("n_envs 1024 (rlsuite/app/configs/ppo.yml [rlsuite/GridWorldEpisodic-v0] has 8): n_steps 128 -> 8, "
             "keeping about 1024 env steps per update") in caplog.messages  # fmt: skip
-    _, config, _ = train_sb3.parse_train([*argv, "--set", "n_steps=16"])
+    _, config, _ = parse_train([*argv, "--set", "n_steps=16"])
     assert config.n_steps == 16  # given on the command line: kept
     run = train(tmp_path / "run", "ppo", "rlsuite/GridWorldEpisodic-v0", "vec_env=batched", "n_envs=1024",
                 extra=["--budget", "16384"])  # fmt: skip

@@ -671,25 +671,3 @@ def record_video(
             done = terminated or truncated
     env.close()
     return folder
-
-
-# ----- transitional: app/train.py's hand-written `rlsuite train/eval` and the tour find the SB3
-# family here; rlsuite.app.train_sb3 holds it now. Delete these once the family dispatcher calls
-# rlsuite.app.train_sb3 directly (the app is imported by name: the library does not depend on it).
-def _app() -> Any:
-    return importlib.import_module("rlsuite.app.train_sb3")
-
-
-def train(args: Any) -> Path:
-    """Transitional: ``rlsuite.app.train_sb3.legacy_train``."""
-    return _app().legacy_train(args)
-
-
-def evaluate(run_dir: Path, args: Any) -> dict[str, Any]:
-    """Transitional: ``rlsuite.app.train_sb3.legacy_evaluate``."""
-    return _app().legacy_evaluate(run_dir, args)
-
-
-def tour_section(out: Path, quick: bool) -> dict[str, Any]:
-    """Transitional: ``rlsuite.app.train_sb3.tour_section``."""
-    return _app().tour_section(out, quick)

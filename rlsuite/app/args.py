@@ -96,6 +96,7 @@ class ConfigParser(HfArgumentParser):
 
     def __init__(self, dataclass_types: Any = None, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        kwargs.setdefault("allow_abbrev", False)  # `--n` must not silently mean `--num_envs`
         super().__init__(dataclass_types, **kwargs)
 
     @staticmethod

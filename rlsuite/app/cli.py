@@ -38,7 +38,8 @@ GLOBAL_SWITCHES = ("--verbose", "--debug")
 
 
 def _command_of(argv: Sequence[str]) -> str | None:
-    return next((a for a in argv if not a.startswith("-")), None)
+    """The first word that is not a switch and not a ``--set`` item (``KEY=VALUE``)."""
+    return next((a for a in argv if not a.startswith("-") and "=" not in a), None)
 
 
 def build_parser(command: str | None = None) -> ConfigParser:

@@ -98,8 +98,7 @@ def add_train(subparsers: Any) -> None:
 def _train(module: Any, algo: str, parsed: Parsed) -> int:
     config = parsed.get(module.config_class(algo))
     opts = parsed.get(TrainOptions)
-    run_dir = module.train(algo, config, opts)
-    print(f"run folder: {run_dir}")
+    module.train(algo, config, opts)  # prints its one result line, which names the run folder
     return 0
 
 

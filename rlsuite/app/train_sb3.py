@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +119,7 @@ def train(algo: str, config: SB3RunConfig, opts: TrainOptions) -> Path:
     algorithm against the env's spaces, video) runs before anything is written.
     """
     out, line = _train(algo, config, opts)
-    print(line)
+    print(f"{line}; run folder {out}")
     return out
 
 
@@ -443,59 +443,3 @@ class _Namespace:
     config: str | None = None
     n_envs: int = 1
     n_steps: int | None = None
-
-
-# ----- transitional: the hand-written `rlsuite train/eval` of app/train.py calls these through
-# rlsuite.agents.sb3 until the family dispatcher calls the contract above; delete them then. -----
-def command_parser(algo: str) -> Any:
-    """A parser with one leaf, ``ALGO``, built as the family dispatcher builds ``rlsuite train ALGO``."""
-    from rlsuite.app.args import ConfigParser, add_command
-
-    parser = ConfigParser(prog="rlsuite train")
-    sub = parser.add_subparsers(dest="command", parser_class=ConfigParser)
-    add_command(sub, algo, help=ALGOS[algo], configs=[config_class(algo), TrainOptions],
-                run=lambda parsed: 0, defaults=lambda ns: config_defaults(algo, ns))  # fmt: skip
-    return parser
-
-
-def parse_train(argv: Sequence[str]) -> tuple[str, SB3RunConfig, TrainOptions]:
-    """``ALGO [flags]`` -> the algorithm, its config and the run options (the generated CLI's path)."""
-    from rlsuite.app.args import parse
-
-    algo = next((a for a in argv if not a.startswith("-")), "")
-    config_class(algo)
-    parsed = parse(command_parser(algo), argv)
-    return algo, parsed.get(SB3RunConfig), parsed.get(TrainOptions)
-
-
-def legacy_train(args: Any) -> Path:
-    """The old ``rlsuite train`` namespace (``--runs-dir``, ``--resume RUN_DIR``, ``--set k=v``) on the new path."""
-    items = list(args.set or [])
-    argv = [args.algo, "--seed", str(args.seed), "--device", args.device]
-    if args.env:
-        argv += ["--env", args.env]
-    if args.config:
-        argv += ["--config", args.config]
-    budget = args.budget
-    if args.resume:
-        for item in list(items):
-            if item.startswith("n_timesteps="):
-                budget = int(float(item.split("=", 1)[1]))
-                items.remove(item)
-        argv += ["--resume", "--out", str(args.resume)]
-    else:
-        env_id = args.env or DEFAULT_ENV
-        argv += ["--out", str(unique_path(Path(args.runs_dir) / run_name(env_id, args.algo, args.seed)))]
-    if budget is not None:
-        argv += ["--budget", str(budget)]
-    if items:
-        argv += ["--set", *items]
-    algo, config, opts = parse_train(argv)
-    return train(algo, config, opts)
-
-
-def legacy_evaluate(run_dir: Path, args: Any) -> dict[str, Any]:
-    opts = EvalOptions(episodes=int(getattr(args, "episodes", 20)), seed=int(getattr(args, "seed", 0)),
-                       device=getattr(args, "device", "auto"), video=bool(getattr(args, "video", False)),
-                       trust_pickle=bool(getattr(args, "trust_pickle", False)))  # fmt: skip
-    return evaluate(Path(run_dir), None, opts)

@@ -190,7 +190,8 @@ def train(algo: str, view: Any, opts: TrainOptions) -> Path:
         write_run_plots(folder.path, x_name, curves, f"{algo} on {env_id}", env=env, values=grid,
                         policy=agent.policy if grid is not None else None)  # fmt: skip
         folder.finish({"algo": algo, "final": history.last()})
-    print(f"{algo} on {env_id}, seed {opts.seed}, {budget} {cls.budget_unit}: {summary(history.last())}")
+    print(f"{algo} on {env_id}, seed {opts.seed}, {budget} {cls.budget_unit}: {summary(history.last())}; "
+          f"run folder {folder.path}")
     return folder.path
 
 
