@@ -28,12 +28,12 @@ def main() -> None:
     args = parser.parse_args()
 
     import torch
+    from rlsuite.alignment.dpo import train_dpo
+    from rlsuite.alignment.rlhf import train_ppo, train_reward, train_rloo
 
     from rlsuite.alignment.data import SentimentTask, split_heldout
-    from rlsuite.alignment.dpo import train_dpo
     from rlsuite.alignment.evaluate import evaluate_policy, sample_pairs
     from rlsuite.alignment.models import default_model_dir
-    from rlsuite.alignment.rlhf import train_ppo, train_reward, train_rloo
     from rlsuite.common.io import write_json
 
     out = Path(args.out)
