@@ -87,6 +87,8 @@ class CompareConfig(Config):
         default_factory=lambda: ["dpo", "ipo", "rdpo", "rloo", "grpo", "grpo_gold", "ppo"],
         help="methods swept over their KL strength on the reward/KL frontier",
     )
+    seed: int = option(0, help="the first seed: runs use seed, seed+1, ...; the table's runs, pairs and split use it",
+                       ge=0)
     seeds: int = option(3, help="seeds per frontier point (error bars need 2 or more)", ge=1)
     dpo_betas: list[float] = option(
         default_factory=lambda: [0.03, 0.1, 0.3, 1.0], help="beta values of the DPO family on the frontier", gt=0.0
@@ -141,6 +143,10 @@ class CompareConfig(Config):
             sft_examples=512,
         )
 
+    def seed_list(self) -> list[int]:
+        """The seeds of a frontier point."""
+        return list(range(self.seed, self.seed + self.seeds))
+
     def headline(self, key: str) -> float:
         """The KL strength of a method's row in the table."""
         return self.dpo_beta if METHODS[key].strength == "beta" else self.kl_coef
@@ -176,10 +182,10 @@ def plan(config: CompareConfig) -> list[tuple[str, str, float, int]]:
     runs: dict[str, tuple[str, str, float, int]] = {}
     for key in config.methods:
         value = config.headline(key)
-        runs.setdefault(run_name(key, value, 0), (run_name(key, value, 0), key, value, 0))
+        runs.setdefault(run_name(key, value, config.seed), (run_name(key, value, config.seed), key, value, config.seed))
     for key in config.frontier:
         for value in config.sweep(key):
-            for seed in range(config.seeds):
+            for seed in config.seed_list():
                 name = run_name(key, value, seed)
                 runs.setdefault(name, (name, key, value, seed))
     return list(runs.values())
@@ -278,7 +284,7 @@ def execute(run: Run, where: str = "main process") -> dict[str, Any]:
         stage / "model", run.sft, inputs["held_prompts"], cfg.eval_samples, judge=_judge(run.judge),
         max_new_tokens=cfg.max_new_tokens, reference=reference,
     )
-    if method.trainer == "dpo":
+    if method.trainer == "dpo" and run.seed == cfg.seed and run.value == cfg.headline(run.key):  # a row of the table
         accuracy = implicit_reward_accuracy(stage / "model", run.sft, inputs["held_pairs"])
         result["dpo_implicit_reward_accuracy"] = accuracy
     result["cost"] = _cost(metrics)
@@ -343,8 +349,8 @@ def run_compare(
     from rlsuite.alignment import data as D
     from rlsuite.alignment import evaluate as E
     from rlsuite.alignment.configs import RewardConfig, SFTConfig
-    from rlsuite.alignment.training import prepare, read_metrics, train_reward, train_sft
-    from rlsuite.common.device import choose_threads
+    from rlsuite.alignment.training import read_metrics, train_reward, train_sft
+    from rlsuite.common.device import choose_threads, set_torch_threads
 
     cfg = config or CompareConfig()
     listener = listener or _Quiet()
@@ -385,16 +391,15 @@ def run_compare(
     else:
         listener.stage("sft")
         if user_pairs is None:
-            records = task.sft_dataset(cfg.sft_examples, seed=0, conversational=conversational)
+            records = task.sft_dataset(cfg.sft_examples, seed=cfg.seed, conversational=conversational)
         else:
             records = [{"prompt": p["prompt"], "completion": p["chosen"]} for p in user_pairs]
-        metrics = read_metrics(stage_dir("sft")) or train_sft(
-            model, records, SFTConfig(output_dir=str(stage_dir("sft")), torch_threads=threads), resume=True
-        )
+        sft_config = SFTConfig(output_dir=str(stage_dir("sft")), seed=cfg.seed, torch_threads=threads)
+        metrics = read_metrics(stage_dir("sft")) or train_sft(model, records, sft_config, resume=True)
         stage_costs["sft"] = _cost(metrics)
         sft = stage_dir("sft") / "model"
         listener.done("sft", f"{metrics['global_steps']} steps ({metrics['wall_seconds']:.1f} s)")
-    prepare(SFTConfig(output_dir=str(root), torch_threads=threads))  # this process's threads for what follows
+    set_torch_threads(threads)  # this process's threads for what follows (pairs, reward model, evaluations)
 
     # ---- 2. preference pairs and the held-out split
     listener.stage("pairs")
@@ -406,9 +411,9 @@ def run_compare(
     if inputs_path.is_file():
         inputs = json.loads(inputs_path.read_text())
     else:
-        pairs = user_pairs or E.sample_pairs(sft, train_prompts, cfg.pair_copies, rule=cfg.pair_rule, seed=0,
+        pairs = user_pairs or E.sample_pairs(sft, train_prompts, cfg.pair_copies, rule=cfg.pair_rule, seed=cfg.seed,
                                              max_new_tokens=cfg.max_new_tokens)
-        train_pairs, held_pairs = D.split_heldout(pairs, cfg.heldout_fraction, seed=0)
+        train_pairs, held_pairs = D.split_heldout(pairs, cfg.heldout_fraction, seed=cfg.seed)
         if user_pairs is not None:
             train_prompts = _unique([p["prompt"] for p in train_pairs])
             held_prompts = _unique([p["prompt"] for p in held_pairs])
@@ -419,7 +424,8 @@ def run_compare(
 
     # ---- 3. the reward model (every online method's signal; the judge when there is no gold reward)
     listener.stage("reward")
-    rm_config = RewardConfig(output_dir=str(stage_dir("reward")), num_train_epochs=cfg.rm_epochs, torch_threads=threads)
+    rm_config = RewardConfig(output_dir=str(stage_dir("reward")), num_train_epochs=cfg.rm_epochs, seed=cfg.seed,
+                             torch_threads=threads)
     metrics = read_metrics(stage_dir("reward")) or train_reward(sft, inputs["train_pairs"], rm_config, resume=True)
     stage_costs["reward"] = {**_cost(metrics), "ran_on": here}
     rm = stage_dir("reward") / "model"
@@ -453,7 +459,8 @@ def run_compare(
             listener.stage(name)
             listener.done(name, summary_line(result))
 
-        results = run_on_ray(execute, runs, workers, ray_address, on_result=report)
+        results = run_on_ray(execute, runs, workers, ray_address, on_result=report,
+                             log_file=lambda run: str(root / "stages" / run.name / "log.txt"))
     else:
         results = {}
         for run in runs:
@@ -465,7 +472,7 @@ def run_compare(
     table: dict[str, dict[str, Any]] = {"SFT": {**sft_row, "signal": "-", "method": "sft"}}
     for key in cfg.methods:
         method = METHODS[key]
-        row = dict(results[run_name(key, cfg.headline(key), 0)])
+        row = dict(results[run_name(key, cfg.headline(key), cfg.seed)])
         row.pop("skipped", None)
         row.update({"method": key, "signal": method.signal, "kl_strength": cfg.headline(key),
                     "strength_name": method.strength})
@@ -478,7 +485,7 @@ def run_compare(
     for key in cfg.frontier:
         points = []
         for value in cfg.sweep(key):
-            rs = [results[run_name(key, value, s)] for s in range(cfg.seeds)]
+            rs = [results[run_name(key, value, s)] for s in cfg.seed_list()]
             rewards, kls = [r["reward"] for r in rs], [r["kl_to_sft"] for r in rs]
             points.append({
                 "kl_strength": value, "seeds": cfg.seeds,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from rlsuite.common.errors import UsageError
@@ -32,14 +33,34 @@ def require_ray() -> Any:
     return ray
 
 
-def _task(fn: Callable[..., dict[str, Any]], item: Any) -> dict[str, Any]:
-    """What runs in a Ray worker: quiet logs, then ``fn(item)``, tagged with the node and GPU."""
+def _task(fn: Callable[..., dict[str, Any]], item: Any, log_file: str | None) -> dict[str, Any]:
+    """What runs in a Ray worker: logs to ``log_file`` (no console there), then ``fn(item)``, tagged with
+    the node and GPU."""
     import ray
 
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    logging.basicConfig(level=logging.WARNING)
-    result = fn(item, where="ray task")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    root = logging.getLogger()
+    handler: logging.Handler | None = None
+    if log_file:
+        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(log_file, encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+        logging.captureWarnings(True)
+        from transformers.utils import logging as hf_logging  # its records to this handler, no bars
+
+        hf_logging.disable_default_handler()
+        hf_logging.enable_propagation()
+        hf_logging.disable_progress_bar()
+    try:
+        result = fn(item, where="ray task")
+    finally:
+        if handler is not None:
+            root.removeHandler(handler)
+            handler.close()
     context = ray.get_runtime_context()
     result.setdefault("ran_on", {}).update(
         {"node": context.get_node_id()[:12], "gpu_ids": [str(g) for g in ray.get_gpu_ids()]}
@@ -53,9 +74,11 @@ def run_on_ray(
     workers: int,
     address: str | None = None,
     on_result: Callable[[str, dict[str, Any]], None] | None = None,
+    log_file: Callable[[Any], str | None] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Run ``fn(item, where=...)`` for every item as a Ray task, at most ``workers`` at once on a local
-    instance; returns ``{item.name: result}``, each also given to ``on_result`` as it comes."""
+    instance; returns ``{item.name: result}``, each also given to ``on_result`` as it comes. A task's
+    logs go to ``log_file(item)`` (third-party chatter included; nothing reaches the driver's console)."""
     ray = require_ray()
     started_here = not ray.is_initialized()
     if started_here:
@@ -70,7 +93,7 @@ def run_on_ray(
     try:
         gpus = 1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0
         remote = ray.remote(num_cpus=1, num_gpus=gpus, max_retries=0)(_task)
-        pending = {remote.remote(fn, item): item.name for item in items}
+        pending = {remote.remote(fn, item, log_file(item) if log_file else None): item.name for item in items}
         results: dict[str, dict[str, Any]] = {}
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)

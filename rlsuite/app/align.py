@@ -360,14 +360,18 @@ def report_md(r: dict[str, Any]) -> str:
 
 
 def plot_frontier(r: dict[str, Any], path: Path) -> None:
-    """Reward against KL to SFT, one curve per method over its KL strength; error bars only with 2+ seeds."""
+    """Reward against KL to SFT, one curve per method over its KL strength; error bars only with 2+ seeds.
+
+    Each curve's end points are labelled with their KL strength; labels are placed after the axes are
+    final, each where it overlaps no label placed before it.
+    """
     from rlsuite.common.plotting import pyplot, save_figure
 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 4.8))
-    placed: list[tuple[float, float]] = []
     seeds = 1
     colors = plt.get_cmap("tab10").colors
+    labels: list[tuple[float, float, str, Any]] = []
     for i, (method, pts) in enumerate(r["frontier"].items()):
         if not pts:
             continue
@@ -378,11 +382,12 @@ def plot_frontier(r: dict[str, Any], path: Path) -> None:
         ax.errorbar(xs, ys, xerr=[p["kl_err"] for p in pts] if err else None,
                     yerr=[p["reward_err"] for p in pts] if err else None,
                     fmt="o-", ms=4, lw=1.2, capsize=2 if err else 0, color=colors[i % 10], label=method)
-        for p in (pts[0], pts[-1]) if len(pts) > 1 else pts:  # the ends of each curve, labels kept apart
-            _label(ax, p["kl"], p["reward"], f"{p['kl_strength']:g}", colors[i % 10], placed)
+        ends = (pts[0], pts[-1]) if len(pts) > 1 else (pts[0],)
+        labels += [(p["kl"], p["reward"], f"{p['kl_strength']:g}", colors[i % 10]) for p in ends]
     sft = r["methods"].get("SFT")
     if sft:
-        ax.errorbar([0.0], [sft["reward"]], yerr=[sft["reward_sem"]], fmt="s", color="k", label="SFT", capsize=2)
+        ax.errorbar([0.0], [sft["reward"]], yerr=[sft["reward_sem"]], fmt="s", color="k", capsize=2,
+                    label="SFT (error bar: SE over samples)")
     gold = r["reward_kind"].startswith("gold")
     ax.set_xlabel("KL(π ‖ π_SFT) per completion, nats (Monte Carlo)")
     ax.set_ylabel("gold reward (#positive − #negative words)" if gold else "reward-model score (judge)")
@@ -390,20 +395,29 @@ def plot_frontier(r: dict[str, Any], path: Path) -> None:
     ax.set_title(f"Reward vs KL to the SFT policy ({note}; numbers: KL strength)", fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)  # outside: covers no data
+    fig.tight_layout()
+    place_labels(ax, labels)
     save_figure(fig, path)
 
 
-def _label(ax: Any, x: float, y: float, text: str, color: Any, placed: list[tuple[float, float]]) -> None:
-    """Annotate a point, moving the label (in screen points) until it is clear of the labels placed so far."""
+def place_labels(ax: Any, labels: list[tuple[float, float, str, Any]]) -> list[Any]:
+    """Annotate points ``(x, y, text, color)`` so that no two labels overlap: each tries offsets around its
+    point (right, below, left, then further out) and takes the first whose box is clear of those placed."""
     fig = ax.figure
-    fig.canvas.draw_idle()
-    px, py = ax.transData.transform((x, y))
-    scale = fig.dpi / 72.0
-    dy = 4.0
-    while any(abs(px + 4 * scale - qx) < 22 * scale and abs(py + dy * scale - qy) < 9 * scale for qx, qy in placed):
-        dy += 9.0
-    placed.append((px + 4 * scale, py + dy * scale))
-    ax.annotate(text, (x, y), xytext=(4, dy), textcoords="offset points", fontsize=7, color=color)
+    renderer = fig.canvas.get_renderer()
+    offsets = [(4, 3), (4, -10), (-16, 3), (-16, -10), (4, 12), (4, -19), (-16, 12), (-16, -19), (12, 21), (12, -28)]
+    boxes: list[Any] = []
+    placed = []
+    for x, y, text, color in labels:
+        for dx, dy in offsets:
+            ann = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=7, color=color)
+            box = ann.get_window_extent(renderer).expanded(1.1, 1.2)
+            if not any(box.overlaps(other) for other in boxes) or (dx, dy) == offsets[-1]:
+                boxes.append(box)
+                placed.append(ann)
+                break
+            ann.remove()
+    return placed
 
 
 # ---------------------------------------------------------------------------------------------
