@@ -50,6 +50,7 @@ def test_two_workers_give_the_numbers_of_one(sft: Path, tmp_path: Path, capsys: 
     # the console: one result line per stage, the final table; no TRL metric dicts
     err = printed.err
     assert err.count("gold ") == 10 and "{'loss'" not in err and "{'loss'" not in printed.out
+    assert "LOAD REPORT" not in err and "FutureWarning" not in err and "it/s]" not in err
     assert printed.out.splitlines()[0].split() == ["method", "signal", "reward", "win", "KL", "wall", "s"]
     assert '"loss"' in (tmp_path / "w1" / "log.txt").read_text()  # TRL's metrics went to the log
 
@@ -134,3 +135,15 @@ def test_conversational_compare_on_a_tiny_chat_model(tmp_path: Path) -> None:
     assert rows["SFT"]["mean_completion_tokens"] < 11
     rm_config = json.loads((out / "stages" / "reward" / "model" / "config.json").read_text())
     assert rm_config["architectures"] == ["Qwen2ForSequenceClassification"]
+
+
+@pytest.mark.slow
+def test_cost_benchmark_runs_in_its_quick_mode(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks/alignment_cost.py"), "--quick", "--out",
+                           str(tmp_path)], env=env, capture_output=True, text=True, timeout=1800, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads((tmp_path / "alignment_cost.json").read_text())
+    assert list(result["curves"]) == ["DPO", "IPO", "rDPO", "Online DPO", "RLOO", "GRPO", "GRPO (gold)", "PPO"]
+    assert result["signals"]["GRPO (gold)"] == "gold reward, online" and result["cost_seconds_to_target"]["DPO"] > 0
+    assert "matched gold reward" in proc.stdout

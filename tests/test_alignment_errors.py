@@ -92,6 +92,9 @@ def _setup(case: str, tmp: Path) -> tuple[list[str], type, str]:
         return rloo, ModelFolderError, f"{sft}: a LlamaForCausalLM folder without a trained score head"
     if case == "ppo without a reward model":
         return ["align", "ppo", "--out", str(tmp / "out")], ConfigError, "ppo: --reward_model is required"
+    if case == "ppo on the gold reward":
+        argv = ["align", "ppo", "--out", str(tmp / "out"), "--reward_model", "gold"]
+        return argv, ConfigError, "ppo: --reward_model must be a reward-model folder"
     if case == "output is a file":
         (tmp / "out").write_text("x")
         argv = [*dpo, "--model", str(sft), "--data", str(pairs)]
@@ -103,6 +106,11 @@ def _setup(case: str, tmp: Path) -> tuple[list[str], type, str]:
     if case == "yaml typo":
         (tmp / "c.yaml").write_text("learnin_rate: 0.1\n")
         return [*dpo, "--config", str(tmp / "c.yaml")], ConfigError, "unknown key 'learnin_rate'"
+    if case == "incomplete checkpoint to resume from":
+        (tmp / "checkpoint-4").mkdir()
+        (tmp / "checkpoint-4" / "config.json").write_text("{}")
+        argv = [*dpo, "--resume_from_checkpoint", str(tmp / "checkpoint-4")]
+        return argv, ModelFolderError, f"{tmp / 'checkpoint-4'}: not a complete checkpoint"
     if case == "compare workers 0":
         return ["align", "compare", "--out", str(tmp / "out"), "--workers", "0"], ConfigError, \
             "CompareOptions.workers: 0 is out of range (allowed: >= 1)"
@@ -124,7 +132,8 @@ CASES = [
     "not a datasets folder", "sft record without completion", "unknown words above the limit",
     "model folder missing", "no config.json", "config.json not JSON", "config.json without model_type",
     "truncated safetensors", "corrupt safetensors header", "not a causal LM", "reward model without a score head",
-    "ppo without a reward model", "output is a file", "beta out of range", "beta not a number", "yaml typo",
+    "ppo without a reward model", "ppo on the gold reward", "output is a file",
+    "incomplete checkpoint to resume from", "beta out of range", "beta not a number", "yaml typo",
     "compare workers 0", "compare conversational data on a model without a chat template",
     "compare skip_sft without a model",
 ]

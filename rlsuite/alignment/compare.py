@@ -396,7 +396,7 @@ def run_compare(
             records = [{"prompt": p["prompt"], "completion": p["chosen"]} for p in user_pairs]
         sft_config = SFTConfig(output_dir=str(stage_dir("sft")), seed=cfg.seed, torch_threads=threads)
         metrics = read_metrics(stage_dir("sft")) or train_sft(model, records, sft_config, resume=True)
-        stage_costs["sft"] = _cost(metrics)
+        stage_costs["sft"] = {**_cost(metrics), "ran_on": here}
         sft = stage_dir("sft") / "model"
         listener.done("sft", f"{metrics['global_steps']} steps ({metrics['wall_seconds']:.1f} s)")
     set_torch_threads(threads)  # this process's threads for what follows (pairs, reward model, evaluations)

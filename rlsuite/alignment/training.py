@@ -225,7 +225,8 @@ def run_trainer(
     import torch
 
     out = Path(config.output_dir)
-    ckpt = newest_checkpoint(out) if resume else None
+    given = getattr(config, "resume_from_checkpoint", None)  # TRL's own flag: that checkpoint, as asked
+    ckpt = Path(given) if given else newest_checkpoint(out) if resume else None
     if resume and ckpt is None and out.is_dir() and any(out.glob("checkpoint-*")):
         log.info("%s: no valid checkpoint, training from the start", out)
     _quiet(trainer)

@@ -131,8 +131,8 @@ def _train(parsed: Parsed) -> int:
     from rlsuite.alignment.configs import TRAIN_CONFIGS, ModelConfig
     from rlsuite.alignment.embedded import default_base_dir, default_model_dir
     from rlsuite.alignment.models import check_causal_lm, check_data_for, check_vocabulary, load_tokenizer
-    from rlsuite.alignment.training import check_reward, losses, read_metrics, train
-    from rlsuite.common.errors import ConfigError
+    from rlsuite.alignment.training import check_reward, checkpoint_is_valid, losses, read_metrics, train
+    from rlsuite.common.errors import ConfigError, ModelFolderError
     from rlsuite.common.io import OutputDir, write_json
 
     method = parsed.args.align_command.replace("-", "_")
@@ -158,16 +158,23 @@ def _train(parsed: Parsed) -> int:
         if reward is None:
             raise ConfigError(f"{method}: --reward_model is required (a reward-model folder"
                               f"{', or gold' if method == 'online_dpo' else ''})", "reward_model_path")
+    if method == "ppo" and reward == "gold":
+        raise ConfigError("ppo: --reward_model must be a reward-model folder (PPO's value model starts from it); "
+                          "for the gold reward use rloo, grpo or online-dpo", "reward_model_path")
     if reward is not None:
         check_reward(reward)
+    if cfg.resume_from_checkpoint and not checkpoint_is_valid(Path(cfg.resume_from_checkpoint)):
+        raise ModelFolderError(f"{cfg.resume_from_checkpoint}: not a complete checkpoint (no trainer_state.json "
+                               "or incomplete weights)")
     od = OutputDir(out, overwrite=opts.overwrite, resume=opts.resume)
     if main:
         od.check()
-        if od.finished and opts.resume and not opts.overwrite:
+    if od.finished and opts.resume and not opts.overwrite:  # every rank stops here, the main one says why
+        if main:
             done = read_metrics(out) or {}
             print(f"{method}: {out} is finished ({done.get('global_steps', '?')} steps); nothing to resume "
                   "(--overwrite trains again)")
-            return 0
+        return 0
     # ---- the model and the data
     model = Path(mcfg.model_name_or_path) if mcfg.model_name_or_path else (
         default_base_dir() if method == "sft" else default_model_dir())
@@ -178,7 +185,7 @@ def _train(parsed: Parsed) -> int:
         check_data_for(tok, records, str(opts.data))
         check_vocabulary(tok, records, str(opts.data), opts.max_unknown_rate)
     if method == "sft":
-        data = records if records is not None else task.sft_dataset(2048, seed=0, conversational=chat)
+        data = records if records is not None else task.sft_dataset(2048, seed=cfg.seed, conversational=chat)
     elif method in ("reward", "dpo"):
         if records is None:
             from rlsuite.alignment.evaluate import sample_pairs
