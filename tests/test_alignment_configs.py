@@ -26,6 +26,8 @@ def test_defaults_are_field_defaults_and_device_aware() -> None:
         dpo = C.DPOConfig(output_dir="x")
         grpo = C.GRPOConfig(output_dir="x")
         ppo = C.PPOConfig(output_dir="x")
+        old_name = C.SFTConfig(output_dir="x", gradient_checkpointing=True)  # the old name still works, silently
+    assert old_name.activation_checkpointing is True
     assert isinstance(dpo, trl.DPOConfig) and isinstance(grpo, trl.GRPOConfig)
     # no CUDA here: CPU, fp32, and no activation checkpointing (and no FutureWarning about its old name)
     devices = (dpo.use_cpu, dpo.bf16, dpo.activation_checkpointing, dpo.gradient_checkpointing)

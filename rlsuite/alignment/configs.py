@@ -78,9 +78,8 @@ class _Common:
                 self.use_cpu = forced or not cuda
             if self.bf16 is None:
                 self.bf16 = bool(cuda and not self.use_cpu and torch.cuda.is_bf16_supported())
-        if self.gradient_checkpointing is not None:  # the old name, given explicitly, decides
-            self.activation_checkpointing = self.gradient_checkpointing
-        self.gradient_checkpointing = None  # transformers 5 warns about the old name whenever it is set
+        if self.gradient_checkpointing is not None:  # the old name, given explicitly, decides (without the
+            self.activation_checkpointing = self.gradient_checkpointing  # FutureWarning: the new name is set)
         try:
             super().__post_init__()  # type: ignore[misc]
         except ValueError as exc:
