@@ -118,3 +118,23 @@ def test_yaml_keys_may_use_a_settings_alias(tmp_path) -> None:
     parsed = parse(_parser(), ["toy", "--config", str(tmp_path / "toy.yml")])
     assert parsed.get(RunOptions).out == "somewhere"
     assert parsed.sources["out"] == str(tmp_path / "toy.yml")
+
+
+@dataclass
+class StrategyConfig(Config):
+    """Types HfArgumentParser leaves to rlsuite: a str-or-number union, a list of choices."""
+
+    strategy: str | int = option("no", help="a string that YAML would read as false")
+    methods: list[Literal["dpo", "ppo", "rloo"]] = option(default_factory=lambda: ["dpo"], help="methods")
+
+
+def test_unions_with_str_stay_strings_and_lists_of_choices_take_items() -> None:
+    parser = ConfigParser(prog="rlsuite")
+    sub = parser.add_subparsers(dest="command", parser_class=ConfigParser)
+    add_command(sub, "s", help="s", configs=[StrategyConfig], run=lambda parsed: 0)
+    config = parse(parser, ["s"]).get(StrategyConfig)
+    assert config.strategy == "no" and config.methods == ["dpo"]
+    config = parse(parser, ["s", "--set", "methods=[ppo, rloo]", "strategy=7"]).get(StrategyConfig)
+    assert config.methods == ["ppo", "rloo"] and config.strategy == 7
+    with pytest.raises(ConfigError, match="argument --methods: invalid choice: 'sac'"):
+        parse(parser, ["s", "--methods", "dpo", "sac"])

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import copy
 import dataclasses
+import functools
 import re
 import types
 import typing
@@ -53,12 +54,15 @@ def yaml_mapping(text: str) -> dict[str, Any]:
     return value
 
 
-def number_or_string(text: str) -> float | str:
-    """A number, or a string such as RL Zoo's ``lin_0.001`` schedule."""
-    try:
-        return float(text)
-    except ValueError:
-        return text
+def number_or_string(text: str, kinds: tuple[type, ...] = (int, float)) -> int | float | str:
+    """A number of the first of ``kinds`` that reads ``text``, else the string itself (RL Zoo's
+    ``lin_0.001`` schedule, TRL's ``"no"`` strategy)."""
+    for kind in kinds:
+        try:
+            return kind(text)
+        except ValueError:
+            continue
+    return text
 
 
 def _native(hint: Any) -> bool:
@@ -85,8 +89,10 @@ def _converter(hint: Any) -> Callable[[str], Any]:
         return _converter(args[0])
     if typing.get_origin(hint) is dict or hint is dict:
         return yaml_mapping
-    if set(args) <= {int, float, str} and str in args:
-        return number_or_string
+    containers = [a for a in args if typing.get_origin(a) in (list, dict, tuple) or a in (list, dict, tuple)]
+    if str in args and not containers:  # `float | str` (a schedule), `str | SomeEnum`: never YAML (`no` stays "no")
+        kinds = tuple(k for k in (float, int) if k in args)  # a float field reads "0" as 0.0
+        return functools.partial(number_or_string, kinds=kinds) if kinds else str
     return yaml_value
 
 
@@ -109,7 +115,12 @@ class ConfigParser(HfArgumentParser):
             if bounds is not None:
                 meta["help"] += f" (range {bounds.describe()})"
         f.metadata = types.MappingProxyType(meta)
-        if not _native(f.type):
+        if typing.get_origin(f.type) is list and typing.get_origin(typing.get_args(f.type)[0]) is typing.Literal:
+            # list[Literal[...]]: a list of strings whose items argparse checks against the choices
+            meta["choices"] = list(typing.get_args(typing.get_args(f.type)[0]))
+            f.type = list[str]
+            f.metadata = types.MappingProxyType(meta)
+        elif not _native(f.type):
             f.type = _converter(f.type)
             meta.setdefault("metavar", "YAML")
             f.metadata = types.MappingProxyType(meta)

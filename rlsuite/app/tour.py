@@ -34,7 +34,7 @@ SECTIONS: dict[str, tuple[str, str]] = {
     "bandit": ("10-armed bandit", "rlsuite.app.tour:bandit_section"),
     "tabular": ("tabular agents", "rlsuite.app.train_tabular:tour_section"),
     "sb3": ("deep RL with stable-baselines3", "rlsuite.app.train_sb3:tour_section"),
-    "align": ("RLHF vs DPO (align compare)", "rlsuite.alignment.compare:tour_section"),
+    "align": ("RLHF vs DPO (align compare)", "rlsuite.app.align:tour_section"),
     "vision": ("vision: detector, DetectionPolicy", "rlsuite.app.vision_tour:vision_section"),
 }
 
