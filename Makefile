@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-all lint bench gpu-check clean
+.PHONY: setup demo test test-all lint bench mutate gpu-check clean
 
 setup: $(VENV)/.installed
 
@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: setup
-	HF_HUB_OFFLINE=1 $(BIN)/rlsuite tour
+	HF_HUB_OFFLINE=1 $(BIN)/rlsuite tour --overwrite
 
 test: setup
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
@@ -29,6 +29,10 @@ test-all: setup
 
 lint: setup
 	$(BIN)/ruff check .
+
+# Mutation testing of the core modules (slow: not part of CI); scores go to docs/mutation.md.
+mutate: setup
+	$(BIN)/python tools/mutate.py $(GROUPS)
 
 bench: setup
 	for f in benchmarks/*.py; do $(BIN)/python $$f || exit 1; done

@@ -1,6 +1,6 @@
 """SB3 throughput: PPO training frames per second, each figure against a baseline measured in the same run.
 
-    python benchmarks/sb3_throughput.py [--rollouts 3] [--repeats 2] [--threads 1] [--device cpu] [--json F]
+    python benchmarks/sb3_throughput.py [--quick] [--rollouts 3] [--repeats 2] [--threads 1] [--device cpu] [--json F]
 
 Prints frames per second and ratios:
 1. PPO on ``rlsuite/GridWorld-v0`` vs ``FrozenLake-v1``, same settings (DummyVecEnv of 8 envs,
@@ -72,7 +72,11 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="torch device of the PPO networks")
     parser.add_argument("--seconds", type=float, default=2.0, help="seconds per collection-only measurement")
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--quick", action="store_true", help="one rollout, one repeat, 64 copies only (a smoke run)")
     args = parser.parse_args()
+    sizes = (64,) if args.quick else (64, 1024)
+    if args.quick:
+        args.rollouts, args.repeats, args.seconds = 1, 1, 0.3
     torch.set_num_threads(args.threads)
     out: dict[str, Any] = {
         "machine": f"{platform.processor() or platform.machine()}, torch threads {args.threads}",
@@ -88,7 +92,7 @@ def main() -> None:
     print(f"   rlsuite/GridWorld-v0 {grid:10.0f}   FrozenLake-v1 {lake:10.0f}   ratio {grid / lake:5.2f}x")
 
     print("2. PPO, batched adapter vs DummyVecEnv (8192 frames a rollout, 1 epoch, batch 2048): frames/s")
-    for n in (64, 1024):
+    for n in sizes:
         n_steps = 8192 // n
         fast = slow = 0.0
         for _ in range(args.repeats):
@@ -103,7 +107,7 @@ def main() -> None:
         print(f"   N={n:<5} BatchedVecEnv {fast:10.0f}  DummyVecEnv {slow:10.0f}  ratio {fast / slow:5.2f}x")
 
     print("3. collection only (VecEnv.step, random actions): frames/s")
-    for n in (64, 1024):
+    for n in sizes:
         fast = collect_fps(batched("rlsuite/GridWorld-v0", n), args.seconds)
         slow = collect_fps(dummy("rlsuite/GridWorld-v0", n), args.seconds)
         out[f"step_batched_{n}_fps"], out[f"step_dummy_{n}_fps"] = fast, slow

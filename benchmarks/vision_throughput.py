@@ -5,10 +5,15 @@ Baseline (measured in the same run): rendering frames of PixelGridWorldRandom-v0
 baseline. Wrappers run tiny models built from configs (the throughput of the code path, not of
 a particular checkpoint), on CPU and, where present, on CUDA.
 
+Torch runs with one thread per process unless ``--threads N`` (or ``OMP_NUM_THREADS``) says
+otherwise: on a shared machine the default count oversubscribes the cores (``--threads 0`` keeps
+torch's own default, to compare).
+
 Usage::
 
     PYTHONPATH=. python benchmarks/vision_throughput.py            # throughput + cached quality figures
     PYTHONPATH=. python benchmarks/vision_throughput.py --quality  # also train/measure missing defaults
+    PYTHONPATH=. python benchmarks/vision_throughput.py --quick    # a short look: CPU, batch 1 and 8, 0.2 s each
 """
 
 from __future__ import annotations
@@ -61,17 +66,15 @@ def env_baseline() -> float:
 
 
 def build_wrappers(device: str, folder: Path) -> dict[str, Callable[[np.ndarray], object]]:
+    from transformers.utils import logging as hf_logging
+
+    from rlsuite.testing.vision_models import GOAL_TEXT, build_tiny_detr
     from rlsuite.vision.detection import DetectionPolicy, GridDetector
-    from rlsuite.vision.models import (
-        GOAL_TEXT,
-        build_tiny_clip,
-        build_tiny_detr,
-        build_tiny_llava,
-        build_word_tokenizer,
-    )
+    from rlsuite.vision.models import build_tiny_clip, build_tiny_llava, build_word_tokenizer
     from rlsuite.vision.policies import VLMPolicy, VLMYesNoReward
     from rlsuite.vision.rewards import DetectionRewardModel, DetectionTarget, VLMRewardModel
 
+    hf_logging.disable_progress_bar()
     torch.manual_seed(0)
     grid = GridDetector()
     grid.save_pretrained(folder / "grid")
@@ -102,27 +105,38 @@ def build_wrappers(device: str, folder: Path) -> dict[str, Callable[[np.ndarray]
 
 
 def quality(train_missing: bool) -> dict[str, object]:
-    from rlsuite.vision.finetune import CACHE_NAME as VLM_CACHE_NAME
-    from rlsuite.vision.finetune import default_vlm_policy
-    from rlsuite.vision.models import CLIP_NAME, default_clip_reward, default_detector, default_detector_dir
+    """The defaults' measured quality: from their folders when trained earlier (or training them)."""
+    from rlsuite.vision.contrastive import ContrastiveTrainConfig
+    from rlsuite.vision.defaults import (
+        CLIP_NAME,
+        DETECTOR_NAME,
+        VLM_POLICY_NAME,
+        cache_folder,
+        default_clip_reward,
+        default_detector,
+        default_vlm_policy,
+        finished_key,
+    )
+    from rlsuite.vision.detection import DetectorTrainConfig
+    from rlsuite.vision.finetune import VLMTrainConfig
+
+    def ready(name: str, config: object) -> bool:
+        return train_missing or finished_key(cache_folder(name, config)) is not None
 
     out: dict[str, object] = {}
-    det_metrics = default_detector_dir() / "metrics.json"
-    if det_metrics.is_file() or train_missing:
-        _, m = default_detector(log=lambda _: None)
+    if ready(DETECTOR_NAME, DetectorTrainConfig()):
+        m = default_detector().metrics
         out["detector AP50"] = m["detector"]["AP50"]
         out["DetectionPolicy success"] = m["policy"]["success_rate"]
     else:
         out["detector"] = "not trained yet: rlsuite vision train-detector"
-    clip_metrics = default_detector_dir().parent / CLIP_NAME / "metrics.json"
-    if clip_metrics.is_file() or train_missing:
-        _, m = default_clip_reward(log=lambda _: None)
+    if ready(CLIP_NAME, ContrastiveTrainConfig()):
+        m = default_clip_reward().metrics
         out["contrastive reward Spearman vs -distance"] = m["rank_correlation"]["spearman_pooled"]
     else:
         out["contrastive reward"] = "not trained yet: rlsuite vision train-reward"
-    vlm = default_detector_dir().parent / VLM_CACHE_NAME / "metrics.json"
-    if vlm.is_file() or train_missing:
-        _, m = default_vlm_policy(log=lambda _: None)
+    if ready(VLM_POLICY_NAME, VLMTrainConfig()):
+        m = default_vlm_policy().metrics
         stages = ("untrained", "after_bc", "after_ppo")
         out["VLMPolicy greedy success (untrained / BC / BC+PPO)"] = [m[f"success_{s}"] for s in stages]
         out["VLMPolicy v* - v_pi, sampling (untrained / BC / BC+PPO)"] = [
@@ -138,28 +152,36 @@ def quality(train_missing: bool) -> dict[str, object]:
     return out
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quality", action="store_true", help="train and measure missing defaults too")
     parser.add_argument("--seconds", type=float, default=1.0, help="time per measurement")
-    args = parser.parse_args()
-    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: 1 per process; 0: torch's)")
+    parser.add_argument("--quick", action="store_true", help="CPU only, batches 1 and 8, 0.2 s per measurement")
+    args = parser.parse_args(argv)
+    if args.threads != 0:
+        from rlsuite.common.device import set_torch_threads
+
+        set_torch_threads(args.threads or 0)
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() and not args.quick else [])
+    batches = (1, 8) if args.quick else (1, 64)
+    seconds = 0.2 if args.quick else args.seconds
     base = env_baseline()
     print(
         f"baseline: PixelGridWorldRandom-v0 env.step {base:,.0f} frames/s "
         f"(torch threads {torch.get_num_threads()})"
     )
-    frames = _frames(64)
+    frames = _frames(max(batches))
     with tempfile.TemporaryDirectory() as tmp:
         for device in devices:
             wrappers = build_wrappers(device, Path(tmp) / device)
             print(f"\n{'wrapper':40s} {'device':6s} {'batch':>5s} {'frames/s':>10s} {'x env':>8s}")
             for name, fn in wrappers.items():
-                for batch in (1, 64):
-                    r = _rate(fn, frames[:batch], args.seconds)
+                for batch in batches:
+                    r = _rate(fn, frames[:batch], seconds)
                     print(f"{name:40s} {device:6s} {batch:5d} {r:10,.0f} {r / base:8.3f}")
     print("\ndefaults' quality:")
-    for k, v in quality(args.quality).items():
+    for k, v in quality(args.quality and not args.quick).items():
         print(f"  {k}: {v}")
 
 

@@ -38,10 +38,35 @@ def test_errors_are_one_line_without_traceback() -> None:
 
 def test_tour_env_sections(tmp_path: Path) -> None:
     out = tmp_path / "tour"
-    assert main(["tour", "--quick", "--out", str(out), "--only", "grid world", "bandit"]) == 0
+    assert main(["tour", "--quick", "--out", str(out), "--only", "gridworld", "bandit"]) == 0
     results = json.loads((out / "results.json").read_text())
     v = results["grid world, solved exactly"]["r_forbidden=-10"]["v*"]
     assert v[0] == [3.5, 3.9, 4.3, 4.8, 5.3]
     assert (out / "gridworld_optimal_r_forbiddenm1.png").stat().st_size > 1000
     assert (out / "bandit_average_reward.png").stat().st_size > 1000
-    assert (out / "summary.md").read_text().startswith("# rlsuite tour")
+    summary = (out / "summary.md").read_text()
+    assert summary.startswith("# rlsuite tour")
+    # the value grid as a 5x5 markdown table, rows and columns numbered from 1 like the book's cells
+    assert "| row \\ col | 1 | 2 | 3 | 4 | 5 |" in summary
+    assert "| 1 | 3.5 | 3.9 | 4.3 | 4.8 | 5.3 |" in summary
+    assert "| 4 | 2.5 | 10.0 | 10.0 | 10.0 | 7.3 |" in summary
+    assert "```json" not in summary
+    assert (out / "finished.json").is_file()
+    # a finished tour is not overwritten unasked; --overwrite replaces it; unknown sections are refused
+    assert main(["tour", "--quick", "--out", str(out), "--only", "gridworld"]) == 2
+    assert main(["tour", "--quick", "--out", str(out), "--only", "gridworld", "--overwrite"]) == 0
+    assert not (out / "bandit_average_reward.png").exists()
+    assert main(["tour", "--quick", "--out", str(tmp_path / "t2"), "--only", "nothing"]) == 2
+    assert not (tmp_path / "t2").exists()
+
+
+def test_tour_resume_keeps_finished_sections(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "tour"
+    assert main(["tour", "--quick", "--out", str(out), "--only", "gridworld"]) == 0
+    (out / "finished.json").unlink()  # as if interrupted after the first section
+    kept = (out / "sections" / "gridworld.json").read_text()
+    assert main(["tour", "--quick", "--out", str(out), "--only", "gridworld", "bandit", "--resume"]) == 0
+    assert (out / "sections" / "gridworld.json").read_text() == kept
+    assert "finished earlier, kept" in capsys.readouterr().err
+    results = json.loads((out / "results.json").read_text())
+    assert list(results) == ["grid world, solved exactly", "10-armed bandit"]

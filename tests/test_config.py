@@ -110,4 +110,31 @@ def test_help_lists_every_field_with_its_help_default_and_range(capsys) -> None:
     for flag in ("--gamma", "--n", "--behavior", "--betas", "--cells", "--kwargs", "--fast", "--seed", "--budget",
                  "--out", "--output_dir", "--resume", "--overwrite", "--config", "--set"):  # fmt: skip
         assert flag in text
-    assert "discount factor [[0, 1]] (default: 0.9)" in text
+    assert "discount factor (range [0, 1]) (default: 0.9)" in text
+
+
+def test_yaml_keys_may_use_a_settings_alias(tmp_path) -> None:
+    (tmp_path / "toy.yml").write_text("output_dir: somewhere\ngamma: 0.5\n")
+    parsed = parse(_parser(), ["toy", "--config", str(tmp_path / "toy.yml")])
+    assert parsed.get(RunOptions).out == "somewhere"
+    assert parsed.sources["out"] == str(tmp_path / "toy.yml")
+
+
+@dataclass
+class StrategyConfig(Config):
+    """Types HfArgumentParser leaves to rlsuite: a str-or-number union, a list of choices."""
+
+    strategy: str | int = option("no", help="a string that YAML would read as false")
+    methods: list[Literal["dpo", "ppo", "rloo"]] = option(default_factory=lambda: ["dpo"], help="methods")
+
+
+def test_unions_with_str_stay_strings_and_lists_of_choices_take_items() -> None:
+    parser = ConfigParser(prog="rlsuite")
+    sub = parser.add_subparsers(dest="command", parser_class=ConfigParser)
+    add_command(sub, "s", help="s", configs=[StrategyConfig], run=lambda parsed: 0)
+    config = parse(parser, ["s"]).get(StrategyConfig)
+    assert config.strategy == "no" and config.methods == ["dpo"]
+    config = parse(parser, ["s", "--set", "methods=[ppo, rloo]", "strategy=7"]).get(StrategyConfig)
+    assert config.methods == ["ppo", "rloo"] and config.strategy == 7
+    with pytest.raises(ConfigError, match="argument --methods: invalid choice: 'sac'"):
+        parse(parser, ["s", "--methods", "dpo", "sac"])

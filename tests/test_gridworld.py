@@ -93,24 +93,55 @@ def test_dense_arrays_match_P() -> None:
             assert sum(p * r for p, _, r, _ in env.P[s][a]) == pytest.approx(env.expected_rewards[s, a])
 
 
-def test_sampled_steps_agree_with_P() -> None:
-    env = GridWorldEnv(slip_prob=0.3)
+# A sampled count n_k of an outcome with probability p out of n draws must lie within Z binomial
+# standard deviations of n p (and be exactly 0 or n where p is 0 or 1). With 5 outcomes for each of
+# 125 (s, a) pairs, Z = 4.5 leaves a chance of about 0.4% that a correct env fails a fixed seed.
+Z = 4.5
+DYNAMICS = [{"slip_prob": 0.3}, {"slip_prob": 0.2, "terminate_at_target": True, "forbidden_enterable": False}]
+
+
+def assert_binomial(counts: np.ndarray, probs: np.ndarray, n: int) -> None:
+    """``counts`` [S, A, S'] of ``n`` draws per (s, a) agree with ``probs`` [S, A, S'] everywhere."""
+    np.testing.assert_array_equal(counts.sum(axis=2), n)
+    np.testing.assert_array_equal(counts[probs == 0.0], 0)  # impossible outcomes never happen
+    bound = Z * np.sqrt(n * probs * (1.0 - probs))
+    off = np.abs(counts - n * probs) > bound + 1e-9
+    assert not off.any(), f"(s, a, s') off the model: {np.argwhere(off)[:5].tolist()}"
+
+
+@pytest.mark.parametrize("kwargs", DYNAMICS, ids=["slip", "slip-episodic-walls"])
+def test_sampled_steps_agree_with_P_for_every_state_action_pair(kwargs: dict) -> None:
+    env = GridWorldEnv(**kwargs)
     env.reset(seed=3)
-    rng = np.random.default_rng(0)
-    counts: dict[tuple[int, int], dict[int, int]] = {}
-    for _ in range(6000):
-        s = int(rng.integers(env.n_states))
-        a = int(rng.integers(env.n_actions))
-        env.reset(options={"start": s})
-        ns, r, term, _trunc, info = env.step(a)
-        assert (info["prob"], ns, r, term) in env.P[s][a]
-        counts.setdefault((s, a), {}).setdefault(int(ns), 0)
-        counts[(s, a)][int(ns)] += 1
-    # empirical frequencies near the model's probabilities where there are enough samples
-    s0, a0 = max(counts, key=lambda k: sum(counts[k].values()))
-    n = sum(counts[(s0, a0)].values())
-    for ns, c in counts[(s0, a0)].items():
-        assert c / n == pytest.approx(env.transition_probs[s0, a0, ns], abs=0.2)
+    n, S, A = 300, env.n_states, env.n_actions
+    counts = np.zeros((S, A, S))
+    for s in range(S):
+        for a in range(A):
+            for _ in range(n):
+                env.reset(options={"start": s})
+                ns, r, term, _trunc, info = env.step(a)
+                assert (info["prob"], ns, r, term) in env.P[s][a]  # every sampled outcome is one of P's
+                counts[s, a, ns] += 1
+    assert_binomial(counts, env.transition_probs, n)
+
+
+@pytest.mark.parametrize("kwargs", DYNAMICS, ids=["slip", "slip-episodic-walls"])
+def test_batched_steps_agree_with_the_model_for_every_state_action_pair(kwargs: dict) -> None:
+    from rlsuite.envs.batched import GridWorldVectorEnv
+
+    n = 2000
+    vec = GridWorldVectorEnv(num_envs=25 * 5 * n, max_episode_steps=None, **kwargs)
+    S, A = vec.single_env.n_states, vec.single_env.n_actions
+    starts, actions = np.repeat(np.arange(S), A * n), np.tile(np.repeat(np.arange(A), n), S)
+    vec.reset(seed=5, options={"start": starts})
+    obs, reward, *_ = vec.step(actions)
+    counts = np.zeros((S * A, S))
+    np.add.at(counts, (starts * A + actions, obs), 1)
+    assert_binomial(counts.reshape(S, A, S), vec.single_env.transition_probs, n)
+    # every sampled (s', r) is one of the model's outcomes of its (s, a)
+    P = vec.single_env.P
+    seen = set(zip((starts * A + actions).tolist(), obs.tolist(), reward.tolist(), strict=True))
+    assert all((ns, r) in {(o[1], o[2]) for o in P[sa // A][sa % A]} for sa, ns, r in seen)
 
 
 def test_same_seed_same_trajectory() -> None:

@@ -85,7 +85,6 @@ def test_layers_import_only_what_they_may() -> None:
     assert not wrong, "imports against the layer rules:\n" + "\n".join(sorted(wrong))
 
 
-@pytest.mark.xfail(strict=True, reason="agents.base <-> tabular and alignment.models <-> sft: being removed")
 def test_no_import_cycles() -> None:
     graph = _graph()
     cycles: list[list[str]] = []
@@ -113,7 +112,6 @@ def test_no_import_cycles() -> None:
     assert not real, "import cycles:\n" + "\n".join(" -> ".join(c) for c in real)
 
 
-@pytest.mark.xfail(strict=True, reason="the tabular, SB3 and alignment runners: moving to rlsuite.app")
 @pytest.mark.parametrize("call", ["argparse", "print("])
 def test_library_code_neither_parses_arguments_nor_prints(call: str) -> None:
     offenders = []

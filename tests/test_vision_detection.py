@@ -91,9 +91,44 @@ def test_average_precision_of_exact_and_of_missing_detections():
     assert average_precision(no_agent, truths, 3)[0] == 0.0
 
 
+def test_ap50_counts_a_detection_from_iou_one_half():
+    """The IoU threshold is PASCAL VOC's 0.5, inclusive: IoU exactly 0.5 is a hit, 0.49 a miss."""
+    truths = [(np.array([[0.0, 0.0, 10.0, 10.0]]), np.array([0]))]
+    half = [_dets([[0, 0, 10, 5]], [0])]  # IoU 50 / 100
+    below = [_dets([[0, 0, 10, 4.9]], [0])]  # IoU 49 / 100
+    assert box_iou(half[0].boxes, truths[0][0])[0, 0] == 0.5
+    assert average_precision(half, truths, 1) == {0: 1.0}
+    assert average_precision(below, truths, 1) == {0: 0.0}
+    assert average_precision(half, truths, 1, iou=0.75) == {0: 0.0}
+
+
+def test_evaluate_detector_reports_ap_at_iou_one_half(monkeypatch):
+    """evaluate_detector's "AP50" uses the 0.5 threshold: boxes shrunk to IoU 0.5 score 1, to 0.49 score 0."""
+    import rlsuite.vision.detection as detection
+
+    truths = [(np.array([[0.0, 0.0, 16.0, 16.0], [16.0, 0.0, 32.0, 16.0]]), np.array([0, 1]))] * 2
+    monkeypatch.setattr(detection, "render_batch", lambda rng, n, *a: (np.zeros((n, 16, 32, 3), np.uint8), truths[:n]))
+
+    class Shrunk:  # the true boxes, their height scaled by ``keep``: IoU = keep
+        def __init__(self, keep):
+            self.keep = keep
+            self.config = GridDetector().config
+
+        def detect(self, frames, threshold=0.0):
+            out = []
+            for boxes, labels in truths[: len(frames)]:
+                b = boxes.copy()
+                b[:, 3] = b[:, 1] + (b[:, 3] - b[:, 1]) * self.keep
+                out.append(_dets(b, labels))
+            return out
+
+    assert detection.evaluate_detector(Shrunk(0.5), n_frames=2, batch_size=2)["AP50"] == 1.0
+    assert detection.evaluate_detector(Shrunk(0.49), n_frames=2, batch_size=2)["AP50"] == 0.0
+
+
 # ----------------------------------------------------------------------------- transformers detectors
 def _tiny_detr(folder):
-    from rlsuite.vision.models import build_tiny_detr
+    from rlsuite.testing.vision_models import build_tiny_detr
 
     build_tiny_detr(folder)
 
@@ -193,9 +228,7 @@ def test_grid_detector_learns_and_round_trips(tmp_path):
     model = GridDetector()
     with torch.no_grad():
         before = float(centernet_loss(model(torch.from_numpy(frames)), tgt))
-    model, info = train_detector(
-        DetectorTrainConfig(max_steps=40, batch_size=16, max_size=5, device="cpu"), log=lambda _: None
-    )
+    model, info = train_detector(DetectorTrainConfig(max_steps=40, batch_size=16, max_size=5, device="cpu"))
     with torch.no_grad():
         after = float(centernet_loss(model(torch.from_numpy(frames)), tgt))
     assert info["steps"] == 40 and after < 0.5 * before
@@ -238,10 +271,11 @@ def test_detection_policy_reads_the_grid_and_plans():
 @pytest.mark.slow
 def test_default_detector_quality_bars():
     """The cached default: AP50 >= 0.9 on held-out frames, DetectionPolicy >= 95% (trains ~5 min)."""
+    from rlsuite.vision.defaults import default_detector
     from rlsuite.vision.detection import evaluate_detector, policy_success_rate
-    from rlsuite.vision.models import default_detector
 
-    model, metrics = default_detector(log=lambda _: None)
+    trained = default_detector()
+    model, metrics = trained.model, trained.metrics
     assert evaluate_detector(model, n_frames=200, seed=4242)["AP50"] >= 0.9
     assert policy_success_rate(DetectionPolicy(model), episodes=100, seed=99)["success_rate"] >= 0.95
     assert metrics["detector"]["AP50"] >= 0.9 and metrics["policy"]["success_rate"] >= 0.95
@@ -291,7 +325,7 @@ GD_QUERIES = ["agent", "target", "forbidden"]
 
 @pytest.fixture(scope="module", params=[False, True], ids=["grounding-dino", "mm-grounding-dino"])
 def grounding_dino_dir(request, tmp_path_factory):
-    from rlsuite.vision.models import build_tiny_grounding_dino
+    from rlsuite.testing.vision_models import build_tiny_grounding_dino
 
     torch.manual_seed(0)
     return build_tiny_grounding_dino(tmp_path_factory.mktemp("gdino"), mm=request.param)

@@ -8,14 +8,9 @@ import pytest
 import torch
 
 import rlsuite.envs  # noqa: F401
-from rlsuite.vision.models import (
-    GOAL_TEXT,
-    ContrastiveTrainConfig,
-    build_tiny_clip,
-    build_word_tokenizer,
-    cell_caption,
-    train_contrastive_reward,
-)
+from rlsuite.testing.vision_models import GOAL_TEXT
+from rlsuite.vision.contrastive import ContrastiveTrainConfig, cell_caption, train_contrastive_reward
+from rlsuite.vision.models import build_tiny_clip, build_word_tokenizer
 from rlsuite.vision.rewards import VLMRewardModel, VLMRewardWrapper
 
 
@@ -80,12 +75,14 @@ def test_wrapper_replaces_and_adds_and_follows_instructions(tiny_clip_dir):
         VLMRewardWrapper(gym.make("rlsuite/PixelGridWorld-v0"), rm, mode="mix")
 
 
-def test_contrastive_training_updates_the_model():
-    config = ContrastiveTrainConfig(steps=8, batch_size=16, pool=48, device="cpu")
-    model, _, tokenizer, info = train_contrastive_reward(config, log=lambda _: None)
-    assert info["steps"] == 8 and np.isfinite(info["final_loss"])
+def test_contrastive_training_lowers_the_loss_and_updates_both_towers():
+    config = ContrastiveTrainConfig(steps=60, batch_size=16, pool=64, size=3, device="cpu")
+    model, _, tokenizer, info = train_contrastive_reward(config)
+    assert info["steps"] == 60
+    # The mean loss of the last 20 steps is well below that of the first 20 (measured: 2.84 -> 2.48).
+    assert info["final_loss"] < info["first_loss"] - 0.2
     torch.manual_seed(config.seed)
-    fresh, _ = build_tiny_clip(tokenizer, image_size=80)
+    fresh, _ = build_tiny_clip(tokenizer, image_size=config.size * config.cell_px)
     trained = dict(model.named_parameters())
     changed = [n for n, p in fresh.named_parameters() if not torch.equal(p, trained[n].detach())]
     assert any(n.startswith("vision_model") for n in changed) and any(
@@ -96,9 +93,11 @@ def test_contrastive_training_updates_the_model():
 @pytest.mark.slow
 def test_default_contrastive_reward_rank_correlation():
     """The cached default: Spearman(reward, -distance) >= 0.8 on held-out episodes."""
-    from rlsuite.vision.models import default_clip_reward, evaluate_reward_rank_correlation
+    from rlsuite.vision.contrastive import evaluate_reward_rank_correlation
+    from rlsuite.vision.defaults import default_clip_reward
 
-    reward, metrics = default_clip_reward(log=lambda _: None)
+    trained = default_clip_reward()
+    reward, metrics = trained.model, trained.metrics
     assert metrics["rank_correlation"]["spearman_pooled"] >= 0.8
     assert evaluate_reward_rank_correlation(reward, episodes=20, seed=31)["spearman_pooled"] >= 0.8
 

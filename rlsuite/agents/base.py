@@ -1,11 +1,27 @@
-"""The shared interface of rlsuite's tabular agents: learn, predict, values, save/load, history.
+"""The contract every tabular and bandit agent meets, and what they share (history, saving, policies).
 
-Every algorithm is a class built from an env and a typed config dataclass. ``learn(budget,
-seed)`` returns a :class:`History`; afterwards ``q_values`` [S, A], ``state_values`` [S] and
-``policy`` [S, A] (action probabilities) are numpy arrays and ``predict(obs)`` acts like
-stable-baselines3's. When the env has an exact model, the history records the error of the
-current estimate against the exact optimum and whether the greedy policy is optimal.
-Agents save to ``PATH.npz`` (arrays) + ``PATH.json`` (name, config, env id and kwargs): no pickle.
+An agent is a class built from an env and a typed config (``Agent(env, config)``; SB3's
+``BaseAlgorithm``, smaller). Nothing outside an agent branches on its class: the application
+reads the class attributes below to make the env, check the budget and choose the device.
+
+=====================  ===============================================================================
+``name``               the algorithm's name; defining it registers the class in :data:`AGENTS`
+``config_cls``         its config, a :class:`~rlsuite.common.config.Config` dataclass of ``option`` fields
+``budget_unit``        what the budget counts: ``"iterations"``, ``"episodes"`` or ``"steps"``
+``default_budget``     the budget when none is given
+``env_kind``           ``"single"``: built from ``gym.make(id)``; ``"vector"``: from ``gym.make_vec(id,
+                       num_envs=runs, vectorization_mode="vector_entry_point", device=...)``, one
+                       independent run per copy (the bandit agents)
+``default_env``        the env id used when none is given
+``uses_device``        whether it computes in torch on a device (``with_device`` places its config)
+=====================  ===============================================================================
+
+and the methods: ``check_config`` / ``check_budget`` (classmethods, one-line
+:class:`~rlsuite.common.errors.ConfigError`), ``learn(budget, seed) -> History``,
+``predict(obs, state=None, deterministic=True)`` (SB3's signature), ``arrays`` / ``set_arrays``
+(the learned tables), ``save(path)`` / ``Agent.load(path)`` (``PATH.npz`` with no pickle +
+``PATH.json``), ``make_env`` and ``with_device``. Library code reports progress through
+:mod:`rlsuite.common.progress` and logs with :mod:`logging`; it never prints.
 """
 
 from __future__ import annotations
@@ -14,18 +30,25 @@ import csv
 import dataclasses
 import json
 import os
+import zipfile
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
-import gymnasium as gym
 import numpy as np
 from array_api_compat import array_namespace
 from array_api_compat import device as array_device
 
 from rlsuite.common.backend import ArrayBackend
+from rlsuite.common.config import Config, from_dict
 from rlsuite.common.device import to_numpy
-from rlsuite.common.errors import UsageError
+from rlsuite.common.errors import ConfigError, ModelFolderError
 from rlsuite.common.io import atomic_path, write_json
+
+# name -> agent class; filled by the subclasses that define ``name`` (see Agent.__init_subclass__).
+AGENTS: dict[str, type[Agent]] = {}
+
+# keys gym.make_vec adds to a vector env's spec kwargs: not the env's own arguments.
+VECTOR_KEYS = ("max_episode_steps", "num_envs", "vectorization_mode", "vector_kwargs", "wrappers", "device")
 
 
 class History:
@@ -62,6 +85,153 @@ class History:
         return Path(path)
 
 
+def redefault(config_cls: type, name: str, default: Any) -> Any:
+    """Field ``name`` of ``config_cls`` with another default, keeping its help text and bounds.
+
+    A family's configs share one base; a member that needs another default writes
+    ``num_envs: int = redefault(Base, "num_envs", 2000)`` instead of declaring the field again.
+    """
+    f = config_cls.__dataclass_fields__[name]  # type: ignore[attr-defined]
+    return dataclasses.field(default=default, metadata=f.metadata)
+
+
+class Agent:
+    """The contract of rlsuite's tabular and bandit agents (see the module docstring).
+
+    Subclasses set the class attributes, keep their env in ``self.env`` and their config in
+    ``self.config``, and implement ``learn``, ``predict``, ``arrays`` and ``set_arrays``; saving
+    and loading come from here.
+    """
+
+    name: ClassVar[str]
+    config_cls: ClassVar[type[Config]]
+    budget_unit: ClassVar[str] = "steps"
+    default_budget: ClassVar[int] = 1000
+    env_kind: ClassVar[Literal["single", "vector"]] = "single"
+    default_env: ClassVar[str] = "rlsuite/GridWorld-v0"
+    uses_device: ClassVar[bool] = False
+
+    env: Any
+    config: Any
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" in cls.__dict__:  # a concrete algorithm (bases leave ``name`` unset)
+            AGENTS[cls.name] = cls
+
+    # ----- checks -----
+    @classmethod
+    def check_config(cls, config: Any) -> Any:
+        """``config`` if it is a ``config_cls``, the defaults if None; else a ``ConfigError``."""
+        if config is None:
+            return cls.config_cls()
+        if not isinstance(config, cls.config_cls):
+            raise ConfigError(
+                f"{cls.__name__}: config must be a {cls.config_cls.__name__}, got {type(config).__name__}",
+                "config",
+                config,
+            )
+        return config
+
+    @classmethod
+    def check_budget(cls, budget: Any) -> int:
+        """The budget as a positive int (``default_budget`` when None); else a ``ConfigError`` naming it."""
+        budget = cls.default_budget if budget is None else budget
+        if isinstance(budget, bool) or not isinstance(budget, int | np.integer) or budget < 1:
+            raise ConfigError(
+                f"{cls.__name__}: budget must be a positive integer ({cls.budget_unit}), got {budget!r}",
+                "budget",
+                budget,
+            )
+        return int(budget)
+
+    # ----- how the agent's env is made and where it computes -----
+    @classmethod
+    def make_env(cls, env_id: str, env_kwargs: dict[str, Any] | None = None, *, runs: int = 1,
+                 device: str = "cpu") -> Any:  # fmt: skip
+        """The env this agent learns on: ``gym.make`` (``env_kind="single"``) or a batched vector env
+        of ``runs`` copies on ``device`` (``"vector"``). Bad ids and kwargs raise gymnasium's errors
+        or the env's ``ValueError``/``TypeError``."""
+        import gymnasium as gym
+
+        import rlsuite.envs  # noqa: F401  (registers the ids)
+
+        kwargs = dict(env_kwargs or {})
+        if cls.env_kind == "vector":
+            return gym.make_vec(env_id, num_envs=runs, vectorization_mode="vector_entry_point", device=device,
+                                **kwargs)  # fmt: skip
+        return gym.make(env_id, **kwargs)
+
+    @classmethod
+    def with_device(cls, config: Any, device: str) -> Any:
+        """``config`` placed on ``device`` (agents whose config names a device); others return it as is."""
+        return config
+
+    # ----- learning and acting -----
+    def learn(self, budget: int | None = None, seed: int = 0) -> History:
+        """Learn for ``budget`` (in ``budget_unit``; ``default_budget`` when None); return the history."""
+        raise NotImplementedError
+
+    def predict(self, obs: Any = None, state: Any = None, deterministic: bool = True) -> tuple[np.ndarray, None]:
+        """Actions for ``obs`` (SB3's signature): the greedy ones, or sampled from the policy."""
+        raise NotImplementedError
+
+    # ----- save / load -----
+    def arrays(self) -> dict[str, Any]:
+        """The learned tables (numpy or torch; :meth:`save` copies them to the host)."""
+        raise NotImplementedError
+
+    def set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Restore what :meth:`arrays` returned (host numpy arrays)."""
+        raise NotImplementedError
+
+    def meta(self) -> dict[str, Any]:
+        """What ``PATH.json`` holds: algorithm, class, config, env id and kwargs (and runs for vector agents)."""
+        vector = self.env_kind == "vector"
+        meta = agent_meta(self, self.env, drop_env_kwargs=VECTOR_KEYS if vector else ())
+        if vector:
+            meta["runs"] = int(self.env.num_envs)
+        return meta
+
+    def save(self, path: str | os.PathLike[str]) -> tuple[Path, Path]:
+        """Write ``PATH.npz`` (the tables, no pickle) and ``PATH.json`` (:meth:`meta`), atomically."""
+        arrays = {name: np.asarray(to_numpy(x)) for name, x in self.arrays().items()}
+        return write_agent_files(path, arrays, self.meta())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], env: Any = None, device: str = "cpu") -> Any:
+        """Rebuild an agent saved by :meth:`save`.
+
+        The env is re-made from the saved id and kwargs (``runs`` copies on ``device`` for vector
+        agents) unless given. The algorithm's class must be registered (imported): load through
+        ``rlsuite.agents.tabular``, which imports them all.
+
+        Raises:
+            ModelFolderError: a missing, truncated or corrupt file, or one of another algorithm (named).
+            ConfigError: a saved config that no longer checks (names the file and the field).
+        """
+        meta, meta_file, arrays = read_agent_files(path)
+        algo = meta.get("algo")
+        klass = AGENTS.get(algo) if isinstance(algo, str) else None
+        if klass is None:
+            raise ModelFolderError(f"{meta_file}: unknown algorithm {algo!r} (known: {', '.join(sorted(AGENTS))})")
+        if not issubclass(klass, cls):
+            raise ModelFolderError(f"{meta_file}: holds a {klass.__name__}, not a {cls.__name__}")
+        config = from_dict(klass.config_cls, meta.get("config") or {}, where=str(meta_file))
+        if env is None:
+            if not meta.get("env_id"):
+                raise ModelFolderError(f"{meta_file}: the env was built by hand; pass env= to load()")
+            runs = int(meta.get("runs", meta.get("num_runs", 1)))
+            env = klass.make_env(meta["env_id"], meta.get("env_kwargs") or {}, runs=runs, device=device)
+        agent = klass(env, config)
+        try:
+            agent.set_arrays(arrays)
+        except (KeyError, ValueError, IndexError) as exc:
+            npz = Path(path).with_name(Path(path).name + ".npz")
+            raise ModelFolderError(f"{npz}: does not hold the tables of a {klass.__name__} ({exc})") from exc
+        return agent
+
+
 def agent_meta(agent: Any, env: Any, drop_env_kwargs: tuple[str, ...] = ()) -> dict[str, Any]:
     """What ``PATH.json`` of a saved agent holds: algorithm, class, config and the env's id and kwargs."""
     env_id, env_kwargs = env_spec_of(env)
@@ -95,23 +265,38 @@ def write_agent_files(
     return npz, write_json(base.with_name(base.name + ".json"), meta)
 
 
+def read_json(path: Path) -> dict[str, Any]:
+    """A JSON object from ``path``; unreadable, truncated or not an object: a ``ModelFolderError`` naming it."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelFolderError(f"{path}: not valid JSON ({exc}); truncated or corrupt?") from exc
+    if not isinstance(data, dict):
+        raise ModelFolderError(f"{path}: expected a JSON object, got {type(data).__name__}")
+    return data
+
+
 def read_agent_files(path: str | os.PathLike[str]) -> tuple[dict[str, Any], Path, dict[str, np.ndarray]]:
-    """Read what :func:`write_agent_files` wrote: ``(meta, meta_file, arrays)``."""
+    """Read what :func:`write_agent_files` wrote: ``(meta, meta_file, arrays)``.
+
+    Raises:
+        ModelFolderError: a missing, truncated or corrupt ``PATH.npz`` / ``PATH.json`` (named), or
+            an npz that would need pickle to load.
+    """
     base = Path(path)
     meta_file, npz = base.with_name(base.name + ".json"), base.with_name(base.name + ".npz")
-    if not meta_file.is_file() or not npz.is_file():
-        raise UsageError(f"{base}: no saved agent ({meta_file.name} and {npz.name} expected)")
-    with np.load(npz, allow_pickle=False) as data:
-        arrays = {k: data[k] for k in data.files}
-    return json.loads(meta_file.read_text()), meta_file, arrays
-
-
-def exact_optimum(model: Any, gamma: float) -> tuple[np.ndarray, np.ndarray]:
-    """``(v*, q*)`` of a tabular model by value iteration."""
-    from rlsuite.agents.tabular.dp import value_iteration
-
-    v, q, _ = value_iteration(model, gamma=gamma)
-    return v, q
+    for f in (meta_file, npz):
+        if not f.is_file():
+            raise ModelFolderError(f"{f}: missing (a saved agent is {npz.name} + {meta_file.name})")
+    meta = read_json(meta_file)
+    try:
+        with open(npz, "rb") as f, np.load(f, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise ModelFolderError(f"{npz}: not a readable npz archive ({exc}); truncated or corrupt?") from exc
+    except ValueError as exc:  # an object array: loading it would unpickle
+        raise ModelFolderError(f"{npz}: holds data that needs pickle to load; refused ({exc})") from exc
+    return meta, meta_file, arrays
 
 
 def greedy_optimal_fraction(q: np.ndarray, q_star: np.ndarray, tol: float = 1e-6) -> float:
@@ -157,148 +342,3 @@ def numpy_backend(seed: int | None = None) -> ArrayBackend:
     return backend
 
 
-class TabularAgent:
-    """Base class of the tabular agents (DP, MC, TD): tables, exact-optimum tracking, save/load.
-
-    Subclasses set ``config_cls``, ``budget_unit`` and ``default_budget`` and implement
-    ``learn``. They keep their estimate in ``self.q`` [S, A] (and ``self.v`` [S] when they
-    estimate state values directly) and their learned policy in ``self.pi`` [S, A].
-
-    Args:
-        env: a gymnasium env with ``Discrete`` observation and action spaces.
-        config: the algorithm's config dataclass; its defaults reproduce the book's example.
-    """
-
-    config_cls: ClassVar[type]
-    name: ClassVar[str] = "tabular"
-    budget_unit: ClassVar[str] = "episodes"
-    default_budget: ClassVar[int] = 100
-
-    def __init__(self, env: gym.Env[Any, Any], config: Any = None) -> None:
-        if config is None:
-            config = self.config_cls()
-        if not isinstance(config, self.config_cls):
-            raise UsageError(f"{type(self).__name__}: config must be a {self.config_cls.__name__}")
-        obs_space, act_space = env.observation_space, env.action_space
-        if not isinstance(obs_space, gym.spaces.Discrete) or not isinstance(act_space, gym.spaces.Discrete):
-            raise UsageError(
-                f"{type(self).__name__} needs Discrete observations and actions "
-                f"(got {type(obs_space).__name__} / {type(act_space).__name__}); use observation='index'"
-            )
-        self.env = env
-        self.config = config
-        self.n_states = int(obs_space.n)
-        self.n_actions = int(act_space.n)
-        self.q = np.zeros((self.n_states, self.n_actions))
-        self.v: np.ndarray | None = None
-        self.pi = np.full((self.n_states, self.n_actions), 1.0 / self.n_actions)
-        self.model = self._model_or_none()
-        self.v_star: np.ndarray | None = None
-        self.q_star: np.ndarray | None = None
-        if self.model is not None:
-            self.v_star, self.q_star = exact_optimum(self.model, self.gamma)
-
-    # ----- the estimates -----
-    @property
-    def gamma(self) -> float:
-        return float(getattr(self.config, "gamma", 0.9))
-
-    @property
-    def q_values(self) -> np.ndarray:
-        """Action values [S, A]."""
-        return self.q.copy()
-
-    @property
-    def state_values(self) -> np.ndarray:
-        """State values [S]: the direct estimate, else ``sum_a pi(a|s) q(s, a)``."""
-        if self.v is not None:
-            return self.v.copy()
-        return (self.pi * self.q).sum(axis=1)
-
-    @property
-    def policy(self) -> np.ndarray:
-        """The learned policy, action probabilities [S, A]."""
-        return self.pi.copy()
-
-    def predict(self, obs: Any, state: Any = None, deterministic: bool = True) -> tuple[np.ndarray, None]:
-        """Actions for one observation or a batch (SB3's signature): greedy, or sampled from ``policy``."""
-        s = np.asarray(obs, dtype=np.int64)
-        flat = s.reshape(-1)
-        actions = self.pi[flat].argmax(axis=1) if deterministic else sample_actions(self.pi, flat, numpy_backend())
-        return actions.reshape(s.shape), None
-
-    # ----- against the truth -----
-    def _model_or_none(self) -> Any:
-        from rlsuite.envs.model import tabular_model
-
-        try:
-            return tabular_model(self.env)
-        except UsageError:
-            return None
-
-    def value_estimate(self) -> np.ndarray:
-        """The estimate compared with ``v*``: ``max_a q`` for control algorithms (on the host)."""
-        return to_numpy(self.q).max(axis=1)
-
-    def truth_metrics(self) -> dict[str, float]:
-        """With an exact model: ``value_error`` (max |v - v*|), ``greedy_optimal``, ``optimal_fraction``."""
-        if self.v_star is None or self.q_star is None:
-            return {}
-        frac = greedy_optimal_fraction(to_numpy(self.q), self.q_star)
-        return {
-            "value_error": float(np.max(np.abs(self.value_estimate() - self.v_star))),
-            "optimal_fraction": frac,
-            "greedy_optimal": float(frac == 1.0),
-        }
-
-    # ----- learning -----
-    def learn(self, budget: int | None = None, seed: int = 0, progress: bool = False) -> History:
-        """Learn for ``budget`` (in ``budget_unit``; ``default_budget`` when None); return the history."""
-        raise NotImplementedError
-
-    @classmethod
-    def check_budget(cls, budget: int | None) -> int:
-        budget = cls.default_budget if budget is None else budget
-        if isinstance(budget, bool) or not isinstance(budget, int | np.integer) or budget < 1:
-            raise UsageError(
-                f"{cls.__name__}: budget must be a positive integer ({cls.budget_unit}), got {budget!r}"
-            )
-        return int(budget)
-
-    # ----- save / load -----
-    def arrays(self) -> dict[str, np.ndarray]:
-        out = {"q": self.q, "pi": self.pi}
-        if self.v is not None:
-            out["v"] = self.v
-        return out
-
-    def set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
-        self.q = arrays["q"].copy()
-        self.pi = arrays["pi"].copy()
-        self.v = arrays["v"].copy() if "v" in arrays else None
-
-    def save(self, path: str | os.PathLike[str]) -> tuple[Path, Path]:
-        """Write ``PATH.npz`` (the tables) and ``PATH.json`` (algorithm, config, env); no pickle."""
-        return write_agent_files(path, self.arrays(), agent_meta(self, self.env))
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str], env: gym.Env[Any, Any] | None = None) -> TabularAgent:
-        """Rebuild an agent saved by :meth:`save`; the env is re-made from its id unless given."""
-        meta, meta_file, arrays = read_agent_files(path)
-        from rlsuite.agents.tabular import ALGORITHMS
-
-        if meta.get("algo") not in ALGORITHMS:
-            raise UsageError(f"{meta_file}: unknown algorithm {meta.get('algo')!r}")
-        klass = ALGORITHMS[meta["algo"]]
-        if cls is not TabularAgent and not issubclass(klass, cls):
-            raise UsageError(f"{meta_file}: holds a {klass.__name__}, not a {cls.__name__}")
-        if env is None:
-            if meta.get("env_id") is None:
-                raise UsageError(f"{meta_file}: the env was built by hand; pass env= to load()")
-            import rlsuite.envs  # noqa: F401  (registers the ids)
-
-            env = gym.make(meta["env_id"], **meta["env_kwargs"])
-        config = klass.config_cls(**meta["config"])
-        agent = klass(env, config)
-        agent.set_arrays(arrays)
-        return agent

@@ -1,168 +1,94 @@
-"""stable-baselines3 agents behind ``rlsuite train`` / ``rlsuite eval`` (the "sb3" family).
+"""stable-baselines3 agents on rlsuite's envs (and any gymnasium id): typed configs in, results out.
 
-Hyperparameters come from ``configs/<algo>.yml``, keyed by env id in RL Zoo's format, so the same
-files drive ``python -m rl_zoo3.train --algo ppo --env rlsuite/GridWorld-v0 --gym-packages rlsuite
--conf configs/ppo.yml``. Understood keys: the algorithm's own arguments (``learning_rate``,
-``n_steps``, ...), and RL Zoo's ``n_timesteps``, ``policy``, ``n_envs``, ``env_wrapper``,
-``env_kwargs``, ``policy_kwargs`` (a mapping) and ``lin_<x>`` schedules. ``--set key=value``
-overrides any of them, and the run settings of :class:`SB3RunConfig` (evaluation, checkpoints,
-the batched vector env, video).
+The configs (:mod:`rlsuite.agents.sb3_config`) hold every setting; this module builds the envs and
+the SB3 algorithm from them and runs training into a folder it is given::
 
-A run folder (``runs/<env>__<algo>__<seed>__<time>/``) holds ``config.json`` (resolved),
-``model.zip``, ``progress.csv`` and TensorBoard events under ``tb/``, ``eval/`` (EvalCallback's
-``evaluations.npz`` and ``best_model.zip``), ``checkpoints/`` (``model_<steps>_steps.zip``, plus
-the replay buffer for off-policy algorithms) and, after ``rlsuite eval``, ``eval.json``.
-``--resume RUN_DIR`` reloads the last checkpoint and continues the step count and the logs.
+    config = PPOConfig(n_envs=8, n_steps=128, gamma=0.9)
+    venv = make_train_env("rlsuite/GridWorld-v0", None, config, seed=0)
+    model = build_model(config, venv, seed=0, device="cpu")
+    steps = learn(model, config, "rlsuite/GridWorld-v0", None, folder, budget=20_000, seed=0)
+    report = evaluate_run(model, "rlsuite/GridWorld-v0", None, config, episodes=20, seed=0)
+
+``learn`` writes into ``folder``: ``progress.csv`` and TensorBoard events in ``tb/`` (SB3's
+logger; appended to on resume), ``eval/evaluations.npz`` (EvalCallback's format) and
+``metrics.csv`` (each evaluation's return and, on envs with an exact model, the greedy policy's
+exact gap to the optimum), ``eval/best_model/``, ``checkpoints/step_<steps>/`` and ``model/``:
+saved without pickle (:mod:`rlsuite.agents.sb3_io`), every one written atomically.
+
+Updates, evaluations and checkpoints are planned from the number of envs (:func:`plan_run`): the
+rollout length per env shrinks as envs are added (PPO, when not given), evaluations and
+checkpoints fall on whole updates, and a budget that allows fewer than a handful of updates is
+logged as a warning. Nothing here prints; progress goes to :mod:`rlsuite.common.progress`.
 """
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
+import csv
 import importlib
-import inspect
-import re
-import sys
+import logging
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
-from rlsuite.common.config import build_config, load_yaml, parse_overrides
-from rlsuite.common.errors import UsageError
-from rlsuite.common.io import make_run_dir, write_json
+from rlsuite.agents import sb3_io
+from rlsuite.agents.sb3_config import (
+    ALGOS,
+    CONFIGS,
+    WRAPPER_NAMESPACES,
+    DQNConfig,
+    PPOConfig,
+    SB3RunConfig,
+    wrapper_specs,
+)
+from rlsuite.common import progress
+from rlsuite.common.config import config_error
+from rlsuite.common.errors import ConfigError, UsageError
+from rlsuite.common.io import atomic_path
 
-ALGOS: dict[str, str] = {
-    "ppo": "stable-baselines3 PPO (clipped policy gradient, on-policy; any Discrete/Box action space)",
-    "a2c": "stable-baselines3 A2C (synchronous advantage actor-critic, on-policy)",
-    "dqn": "stable-baselines3 DQN (deep Q-learning with replay and target net; Discrete actions)",
-}
-ALGO_CLASSES: dict[str, str] = {"ppo": "PPO", "a2c": "A2C", "dqn": "DQN"}
-OFF_POLICY = {"dqn"}
+__all__ = ["ALGOS", "CONFIGS", "build_model", "evaluate_run", "learn", "make_env", "make_train_env", "plan_run"]
 
-# RL Zoo keys that are not arguments of the algorithm's constructor.
-ZOO_KEYS = {"n_timesteps", "policy", "n_envs", "env_wrapper", "env_kwargs"}
-ZOO_UNSUPPORTED = {"normalize", "frame_stack", "callback", "vec_env_wrapper", "monitor_kwargs"}
-SCHEDULE_KEYS = ("learning_rate", "clip_range", "clip_range_vf")
+log = logging.getLogger(__name__)
+
 VIDEO_HINT = "video needs moviepy: pip install moviepy (or pip install 'gymnasium[other]')"
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "app" / "configs"  # moves to the app layer
+FEW_UPDATES = 5
+EVAL_SEED_OFFSET = 10_000
 
 
-@dataclass
-class SB3RunConfig:
-    """How a stable-baselines3 run is driven (the hyperparameters themselves follow RL Zoo's format)."""
+# ----- envs -----
+def _wrapper_class(name: str, trusted: bool) -> type:
+    import gymnasium as gym
 
-    vec_env: Literal["dummy", "batched"] = field(
-        default="dummy",
-        metadata={
-            "help": "dummy: DummyVecEnv of gym.make envs; batched: rlsuite's array env (BatchedVecEnv)"
-        },
-    )
-    env_device: str = field(
-        default="cpu", metadata={"help": "batched env arrays: cpu (numpy), cuda or auto (torch)"}
-    )
-    eval_freq: int = field(default=10_000, metadata={"help": "evaluate every this many env steps (0: never)"})
-    n_eval_episodes: int = field(default=10, metadata={"help": "episodes per evaluation"})
-    checkpoint_freq: int = field(default=10_000, metadata={"help": "checkpoint every this many env steps"})
-    progress_bar: bool = field(default=True, metadata={"help": "show SB3's tqdm/rich progress bar"})
-    verbose: int = field(default=0, metadata={"help": "SB3 verbosity (1: print the log tables)"})
-    torch_threads: int = field(default=0, metadata={"help": "torch CPU threads (0: torch's default)"})
-    video: bool = field(default=False, metadata={"help": "record eval episodes to videos/ (needs moviepy)"})
-    video_episodes: int = field(default=2, metadata={"help": "episodes to record when video is on"})
-
-    def __post_init__(self) -> None:
-        for name in ("eval_freq", "n_eval_episodes", "checkpoint_freq", "video_episodes", "torch_threads"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-
-
-RUN_KEYS = {f.name for f in dataclasses.fields(SB3RunConfig)}
-
-
-# ----- configuration -----
-def _config_file(algo: str, given: str | None) -> Path:
-    if given:
-        return Path(given)
-    local = Path("configs") / f"{algo}.yml"
-    return local if local.is_file() else CONFIG_DIR / f"{algo}.yml"
-
-
-def _zoo_hyperparams(path: Path, env_id: str) -> dict[str, Any]:
-    table = load_yaml(path)
-    if env_id in table:
-        entry = table[env_id]
-    elif "default" in table:
-        entry = table["default"]
-    else:
-        raise UsageError(f"{path}: no hyperparameters for {env_id!r} (has: {', '.join(map(str, table))})")
-    if not isinstance(entry, dict):
-        raise UsageError(f"{path}: entry {env_id!r} must be a mapping of hyperparameters")
-    return dict(entry)
-
-
-def _algo_class(algo: str) -> Any:
-    import stable_baselines3
-
-    return getattr(stable_baselines3, ALGO_CLASSES[algo])
-
-
-def check_hyperparams(algo: str, hyperparams: dict[str, Any], where: str) -> None:
-    """Reject keys the algorithm does not take, and RL Zoo features rlsuite does not run, in one line."""
-    cls = _algo_class(algo)
-    accepted = set(inspect.signature(cls.__init__).parameters) - {"self", "env"}
-    for key, value in hyperparams.items():
-        if key in ZOO_UNSUPPORTED:
-            raise UsageError(f"{where}: {key!r} is not supported by rlsuite train (use rl_zoo3 for it)")
-        if key not in accepted | ZOO_KEYS:
-            known = ", ".join(sorted(accepted | ZOO_KEYS))
-            raise UsageError(f"{where}: unknown key {key!r} for {cls.__name__} (known: {known})")
-        if key == "policy_kwargs" and not isinstance(value, dict):
-            raise UsageError(f"{where}: policy_kwargs must be a mapping, e.g. {{net_arch: [64, 64]}}")
-        if key == "env_kwargs" and not isinstance(value, dict):
-            raise UsageError(f"{where}: env_kwargs must be a mapping")
-    n = hyperparams.get("n_timesteps")
-    if n is None or isinstance(n, bool) or not isinstance(n, int | float) or n < 1:
-        raise UsageError(f"{where}: n_timesteps must be a positive number, got {n!r}")
-    n_envs = hyperparams.get("n_envs", 1)
-    if isinstance(n_envs, bool) or not isinstance(n_envs, int) or n_envs < 1:
-        raise UsageError(f"{where}: n_envs must be a positive integer, got {n_envs!r}")
-
-
-def _schedule(value: Any, key: str) -> Any:
-    """RL Zoo's ``lin_<x>``: linear decay from x to 0 over training."""
-    from stable_baselines3.common.utils import LinearSchedule
-
-    if isinstance(value, str):
-        match = re.fullmatch(r"lin_([0-9.eE+-]+)", value)
-        if not match:
-            raise UsageError(f"{key}: expected a number or 'lin_<number>', got {value!r}")
-        return LinearSchedule(float(match.group(1)), 0.0, 1.0)
-    return value
-
-
-def _import_object(path: str, where: str) -> Any:
-    module, _, name = path.rpartition(".")
+    module, _, attr = name.rpartition(".")
+    if not trusted and not name.startswith(WRAPPER_NAMESPACES):
+        raise ConfigError(
+            f"env_wrapper: {name!r} is outside rlsuite and gymnasium (see --trust_env_wrapper)", "env_wrapper", name
+        )
     try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError, ValueError) as exc:
-        raise UsageError(f"{where}: cannot import {path!r}") from exc
+        obj = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError):
+        raise ConfigError(f"env_wrapper: cannot import {name!r}", "env_wrapper", name) from None
+    if not (isinstance(obj, type) and issubclass(obj, gym.Wrapper)):
+        raise ConfigError(f"env_wrapper: {name!r} is not a gymnasium Wrapper class", "env_wrapper", name)
+    if not trusted and not obj.__module__.startswith(WRAPPER_NAMESPACES):
+        raise ConfigError(f"env_wrapper: {name!r} is defined in {obj.__module__}, outside rlsuite and gymnasium",
+                          "env_wrapper", name)  # fmt: skip
+    return obj
 
 
-def wrapper_fn(spec: Any) -> Any:
-    """RL Zoo's ``env_wrapper`` (dotted name, {name: kwargs}, or a list of them) as one callable."""
-    if spec is None:
+def wrapper_fn(config: SB3RunConfig) -> Callable[[Any], Any] | None:
+    """The config's ``env_wrapper`` as one callable ``env -> wrapped env`` (None when there is none).
+
+    Classes are looked up only in rlsuite's and gymnasium's namespaces unless the config says
+    ``trust_env_wrapper``; each must be a ``gymnasium.Wrapper``.
+    """
+    specs = wrapper_specs(config.env_wrapper)
+    if not specs:
         return None
-    items = spec if isinstance(spec, list) else [spec]
-    wrappers = []
-    for item in items:
-        if isinstance(item, str):
-            wrappers.append((_import_object(item, "env_wrapper"), {}))
-        elif isinstance(item, dict) and len(item) == 1:
-            ((name, kwargs),) = item.items()
-            wrappers.append((_import_object(name, "env_wrapper"), dict(kwargs or {})))
-        else:
-            raise UsageError(f"env_wrapper: expected a class name or {{name: kwargs}}, got {item!r}")
+    wrappers = [(_wrapper_class(name, config.trust_env_wrapper), kwargs) for name, kwargs in specs]
 
     def wrap(env: Any) -> Any:
         for cls, kwargs in wrappers:
@@ -172,117 +98,199 @@ def wrapper_fn(spec: Any) -> Any:
     return wrap
 
 
-@dataclass
-class ResolvedRun:
-    """Everything a run needs, as saved in ``config.json``."""
-
-    algo: str
-    env_id: str
-    seed: int
-    device: str
-    config_file: str
-    hyperparams: dict[str, Any]
-    run: dict[str, Any]
-    family: str = "sb3"
-
-
-def resolve(args: argparse.Namespace) -> ResolvedRun:
-    """Read ``configs/<algo>.yml`` for the env, apply ``--set`` and ``--budget``, check it all."""
-    algo = args.algo
-    if not args.env:
-        raise UsageError(f"train {algo}: --env is required (e.g. --env rlsuite/GridWorld-v0)")
-    path = _config_file(algo, args.config)
-    hyperparams = _zoo_hyperparams(path, args.env)
-    overrides = parse_overrides(args.set)
-    run_values = {k: overrides.pop(k) for k in list(overrides) if k in RUN_KEYS}
-    hyperparams.update(overrides)
-    if args.budget is not None:
-        hyperparams["n_timesteps"] = args.budget
-    where = f"{path} [{args.env}]" if not overrides else f"{path} [{args.env}] with --set"
-    check_hyperparams(algo, hyperparams, where)
-    hyperparams["n_timesteps"] = int(hyperparams["n_timesteps"])
-    run = build_config(SB3RunConfig, run_values, "--set")
-    return ResolvedRun(
-        algo, args.env, args.seed, args.device, str(path), hyperparams, dataclasses.asdict(run)
-    )
-
-
-# ----- envs -----
-def make_env(env_id: str, hyperparams: dict[str, Any], render_mode: str | None = None) -> Any:
-    """One env as the agent sees it: ``gym.make`` with ``env_kwargs``, then ``env_wrapper``."""
+def make_env(
+    env_id: str, env_kwargs: dict[str, Any] | None, config: SB3RunConfig, render_mode: str | None = None
+) -> Any:
+    """One env as the agent sees it: ``gym.make(env_id, **env_kwargs)``, then the config's wrappers."""
     import gymnasium as gym
 
     import rlsuite.envs  # noqa: F401  (registers the ids)
 
-    kwargs = dict(hyperparams.get("env_kwargs") or {})
+    kwargs = dict(env_kwargs or {})
     if render_mode is not None:
         kwargs["render_mode"] = render_mode
-    try:
-        env = gym.make(env_id, **kwargs)
-    except (gym.error.Error, TypeError, ValueError) as exc:
-        given = f" with env_kwargs {kwargs}" if kwargs else ""
-        raise UsageError(f"--env {env_id}{given}: {exc}") from exc
-    wrap = wrapper_fn(hyperparams.get("env_wrapper"))
-    try:
-        return wrap(env) if wrap else env
-    except (TypeError, ValueError) as exc:
-        raise UsageError(f"env_wrapper: {exc}") from exc
+    env = gym.make(env_id, **kwargs)
+    wrap = wrapper_fn(config)
+    return wrap(env) if wrap else env
 
 
-def make_train_env(resolved: ResolvedRun, seed: int) -> Any:
+def make_train_env(env_id: str, env_kwargs: dict[str, Any] | None, config: SB3RunConfig, seed: int) -> Any:
     """The training ``VecEnv``: a DummyVecEnv of Monitor-wrapped envs, or the batched adapter + VecMonitor."""
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.vec_env import VecMonitor
 
-    hp = resolved.hyperparams
-    n_envs = int(hp.get("n_envs", 1))
-    if resolved.run["vec_env"] == "batched":
+    if config.vec_env == "batched":
+        import gymnasium as gym
+
+        import rlsuite.envs  # noqa: F401  (registers the ids)
         from rlsuite.agents.sb3_vecenv import make_batched_vec_env
 
-        try:
-            venv = make_batched_vec_env(
-                resolved.env_id,
-                n_envs,
-                seed,
-                hp.get("env_kwargs"),
-                wrapper_fn(hp.get("env_wrapper")),
-                device=resolved.run["env_device"],
-            )
-        except ValueError as exc:
-            raise UsageError(f"vec_env=batched: {exc}") from exc
+        if gym.spec(env_id).vector_entry_point is None:
+            raise config_error(config, "vec_env", f"batched: {env_id} has no vector entry point (use dummy)")
+        venv = make_batched_vec_env(
+            env_id, config.n_envs, seed, env_kwargs, wrapper_fn(config), device=config.env_device
+        )
         return VecMonitor(venv)
-    make_env(resolved.env_id, hp).close()  # fail early, in one line, on a bad id or kwargs
-    return make_vec_env(lambda: make_env(resolved.env_id, hp), n_envs=n_envs, seed=seed)
+    return make_vec_env(lambda: make_env(env_id, env_kwargs, config), n_envs=config.n_envs, seed=seed)
 
 
-def _model_kwargs(hyperparams: dict[str, Any]) -> dict[str, Any]:
-    kwargs = {k: v for k, v in hyperparams.items() if k not in ZOO_KEYS}
-    kwargs["policy"] = hyperparams.get("policy", "MlpPolicy")
-    for key in SCHEDULE_KEYS:
-        if key in kwargs:
-            kwargs[key] = _schedule(kwargs[key], key)
-    if isinstance(kwargs.get("train_freq"), list):
-        kwargs["train_freq"] = tuple(kwargs["train_freq"])
-    return kwargs
+# ----- the algorithm -----
+def algo_class(config: SB3RunConfig) -> Any:
+    import stable_baselines3
+
+    return getattr(stable_baselines3, config.sb3_class)
 
 
-# ----- logging -----
-def _logger(run_dir: Path, verbose: int) -> Any:
-    """progress.csv (appended to on resume) + TensorBoard under tb/ (+ stdout when verbose)."""
-    from stable_baselines3.common.logger import HumanOutputFormat, Logger, TensorBoardOutputFormat
+def check_spaces(config: SB3RunConfig, observation_space: Any, action_space: Any) -> None:
+    """The config's algorithm and policy against the env's spaces, as ``ConfigError`` lines (before
+    SB3 would fail inside its constructor)."""
+    from gymnasium import spaces
+    from stable_baselines3.common.preprocessing import is_image_space
 
-    formats: list[Any] = [_resumable_csv(run_dir / "progress.csv")]
-    formats.append(TensorBoardOutputFormat(str(run_dir / "tb")))
-    if verbose:
-        formats.append(HumanOutputFormat(sys.stdout))
-    return Logger(str(run_dir), formats)
+    name = config.sb3_class
+    allowed = (spaces.Discrete,) if isinstance(config, DQNConfig) else (
+        spaces.Discrete, spaces.Box, spaces.MultiDiscrete, spaces.MultiBinary)  # fmt: skip
+    if not isinstance(action_space, allowed):
+        raise ConfigError(f"{name} does not take {type(action_space).__name__} actions ({action_space}); the env "
+                          f"needs {' or '.join(a.__name__ for a in allowed)} actions", "algo")  # fmt: skip
+    if getattr(config, "use_sde", False) and not isinstance(action_space, spaces.Box):
+        raise config_error(config, "use_sde", f"gSDE needs Box actions, the env has {action_space}")
+    is_dict = isinstance(observation_space, spaces.Dict)
+    if config.policy == "MultiInputPolicy" and not is_dict:
+        raise config_error(config, "policy", f"MultiInputPolicy needs dict observations, got {observation_space}")
+    if config.policy != "MultiInputPolicy" and is_dict:
+        raise config_error(config, "policy", "dict observations need MultiInputPolicy")
+    if config.policy == "CnnPolicy":
+        if not is_image_space(observation_space, check_channels=False):
+            raise config_error(
+                config, "policy", f"CnnPolicy needs image observations (uint8 HxWxC), got {observation_space} "
+                "(add a pixel env_wrapper, e.g. rlsuite.envs.wrappers.PixelObservation)",
+            )  # fmt: skip
+        extractor = (config.policy_kwargs or {}).get("features_extractor_class", "NatureCNN")
+        side = min(observation_space.shape[:2]) if observation_space.shape[-1] in (1, 3, 4) else min(
+            observation_space.shape[1:])  # fmt: skip
+        if extractor == "NatureCNN" and side < 36:
+            raise config_error(config, "policy", f"CnnPolicy's NatureCNN needs images of at least 36x36 pixels, "
+                               f"got {observation_space.shape}")  # fmt: skip
+
+
+def _check_policy_kwargs(config: SB3RunConfig) -> None:
+    import inspect
+
+    policy_cls = algo_class(config).policy_aliases[config.policy]
+    accepted = set(inspect.signature(policy_cls.__init__).parameters) - {"self", "observation_space",
+                                                                         "action_space", "lr_schedule"}  # fmt: skip
+    for key in config.policy_kwargs or {}:
+        if key not in accepted:
+            raise config_error(config, "policy_kwargs", f"unknown key {key!r} for {policy_cls.__name__} "
+                               f"(known: {', '.join(sorted(accepted))})")  # fmt: skip
+
+
+def build_model(config: SB3RunConfig, venv: Any, seed: int, device: Any) -> Any:
+    """The SB3 algorithm of ``config`` on ``venv``, built from the config's typed fields."""
+    check_spaces(config, venv.observation_space, venv.action_space)
+    _check_policy_kwargs(config)
+    plan = plan_run(config, config.n_timesteps, quiet=True)
+    return algo_class(config)(env=venv, seed=seed, device=device, **config.sb3_kwargs(n_steps=plan.n_steps))
+
+
+@dataclass
+class RunPlan:
+    """How a budget turns into updates, evaluations and checkpoints for ``n_envs`` copies.
+
+    Attributes:
+        n_steps: rollout length per env (on-policy), after rlsuite's default when not given.
+        rollout: env steps per update (on-policy; None for DQN).
+        updates: updates the budget allows (on-policy: rollouts; DQN: gradient updates).
+        eval_every: SB3 callback calls (vector steps) between evaluations (0: none).
+        checkpoint_every: calls between checkpoints (0: only the final one).
+        warnings: what was logged about the budget.
+    """
+
+    n_steps: int | None
+    rollout: int | None
+    updates: int
+    eval_every: int
+    checkpoint_every: int
+    warnings: list[str] = field(default_factory=list)
+
+
+def plan_run(config: SB3RunConfig, budget: int, quiet: bool = False) -> RunPlan:
+    """Updates, evaluations and checkpoints of ``budget`` env steps with the config's ``n_envs``.
+
+    On-policy, an evaluation or checkpoint can only see a new policy after an update, so their
+    frequencies (in env steps) are rounded to whole rollouts; off-policy they are divided by the
+    number of envs (SB3 calls callbacks once per vector step). Logs a warning (unless ``quiet``)
+    when the budget allows fewer than ``FEW_UPDATES`` updates.
+    """
+    n_envs = config.n_envs
+    warnings: list[str] = []
+    n_steps = config.rollout_n_steps() if isinstance(config, PPOConfig) else getattr(config, "n_steps", None)
+    rollout = config.rollout_steps()
+    if rollout:
+        calls = rollout // n_envs
+        updates = math.ceil(budget / rollout)
+
+        def every(freq: int) -> int:
+            return 0 if freq == 0 else calls * max(1, round(freq / rollout))
+
+        if updates < FEW_UPDATES:
+            warnings.append(
+                f"a budget of {budget} env steps allows only {updates} update(s) of {rollout} env steps "
+                f"(n_steps {calls} x n_envs {n_envs}): raise --budget or lower n_steps / n_envs"
+            )
+    else:
+        assert isinstance(config, DQNConfig)
+        per_update = config.train_freq * (n_envs if config.train_freq_unit == "step" else 1)
+        updates = max(0, math.ceil((budget - config.learning_starts) / max(per_update, 1)))
+
+        def every(freq: int) -> int:
+            return 0 if freq == 0 else max(1, freq // n_envs)
+
+        if budget <= config.learning_starts:
+            warnings.append(f"a budget of {budget} env steps ends before learning_starts={config.learning_starts}: "
+                            "DQN would never train")  # fmt: skip
+        elif updates < FEW_UPDATES:
+            warnings.append(f"a budget of {budget} env steps allows only {updates} DQN update(s)")
+    if not quiet:
+        for line in warnings:
+            log.warning(line)
+    return RunPlan(n_steps, rollout, updates, every(config.eval_freq), every(config.checkpoint_freq), warnings)
+
+
+# ----- the logger: progress.csv, TensorBoard, SB3's tables into the log -----
+class _LogStream:
+    """A file-like object that sends SB3's human-readable tables to the log, line by line."""
+
+    def write(self, text: str) -> None:
+        for line in text.rstrip("\n").splitlines():
+            log.info("%s", line)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _logger(folder: Path, sb3_verbose: int) -> Any:
+    """progress.csv (appended to on resume) + TensorBoard under tb/ (+ SB3's tables in the log)."""
+    from stable_baselines3.common.logger import HumanOutputFormat, Logger
+
+    formats: list[Any] = [_resumable_csv(folder / "progress.csv")]
+    try:
+        from stable_baselines3.common.logger import TensorBoardOutputFormat
+
+        formats.append(TensorBoardOutputFormat(str(folder / "tb")))
+    except ImportError:  # tensorboard is an optional extra
+        log.info("tensorboard is not installed: no tb/ events (pip install tensorboard)")
+    if sb3_verbose:
+        formats.append(HumanOutputFormat(_LogStream()))  # type: ignore[arg-type]
+    return Logger(str(folder), formats)
 
 
 def _resumable_csv(path: Path) -> Any:
-    """SB3's CSV writer, continuing an existing file (same header) instead of truncating it.
-
-    The class is defined here because importing SB3 imports torch, which ``rlsuite`` avoids at startup.
-    """
+    """SB3's CSV writer, continuing an existing file (same header) instead of truncating it."""
     from stable_baselines3.common.logger import CSVOutputFormat
 
     class ResumableCSV(CSVOutputFormat):
@@ -302,260 +310,256 @@ def _resumable_csv(path: Path) -> Any:
 
 
 # ----- callbacks -----
-def _callbacks(resolved: ResolvedRun, run_dir: Path, n_envs: int, seed: int) -> list[Any]:
-    from stable_baselines3.common.callbacks import CheckpointCallback, EvalCallback
+def _callbacks(
+    model: Any, config: SB3RunConfig, env_id: str, env_kwargs: dict[str, Any] | None, folder: Path,
+    budget: int, seed: int, plan: RunPlan,
+) -> list[Any]:  # fmt: skip
+    from stable_baselines3.common.callbacks import BaseCallback
 
-    run = resolved.run
-    out: list[Any] = []
-    if run["checkpoint_freq"] > 0:
-        out.append(
-            CheckpointCallback(
-                save_freq=max(run["checkpoint_freq"] // n_envs, 1),
-                save_path=str(run_dir / "checkpoints"),
-                name_prefix="model",
-                save_replay_buffer=resolved.algo in OFF_POLICY,
-            )
-        )
-    if run["eval_freq"] > 0:
-        eval_env = _eval_vec_env(resolved, seed + 10_000)
-        callback = EvalCallback(
-            eval_env,
-            n_eval_episodes=run["n_eval_episodes"],
-            eval_freq=max(run["eval_freq"] // n_envs, 1),
-            log_path=str(run_dir / "eval"),
-            best_model_save_path=str(run_dir / "eval"),
-            deterministic=True,
-            verbose=run["verbose"],
-        )
-        _restore_evaluations(callback, run_dir / "eval" / "evaluations.npz")
-        out.append(callback)
+    algo = config.algo
+
+    class Progress(BaseCallback):
+        """Training steps to rlsuite's progress display."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.every = max(1, budget // 200)
+            self.last = -self.every
+
+        def _on_training_start(self) -> None:
+            self.task_cm = progress.task(f"{algo} on {env_id}", total=budget, unit="step")
+            self.task = self.task_cm.__enter__()
+
+        def _on_step(self) -> bool:
+            if self.num_timesteps - self.last >= self.every:
+                self.task.update(completed=min(self.num_timesteps, budget))
+                self.last = self.num_timesteps
+            return True
+
+        def _on_training_end(self) -> None:
+            self.task_cm.__exit__(None, None, None)
+
+    class Checkpoints(BaseCallback):
+        """``checkpoints/step_<n>/`` every ``plan.checkpoint_every`` calls (policy, optimiser, buffer)."""
+
+        def _on_step(self) -> bool:
+            if plan.checkpoint_every and self.n_calls % plan.checkpoint_every == 0:
+                save_checkpoint(self.model, config, folder)
+            return True
+
+    class Evaluate(BaseCallback):
+        """Greedy evaluation episodes, the exact gap on tabular envs, best model: all written atomically."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.history = EvalHistory.read(folder)
+
+        def _on_step(self) -> bool:
+            if not (plan.eval_every and self.n_calls % plan.eval_every == 0):
+                return True
+            report = evaluate_run(self.model, env_id, env_kwargs, config, config.n_eval_episodes,
+                                  seed + EVAL_SEED_OFFSET, episode_details=True)  # fmt: skip
+            self.logger.record("eval/mean_reward", report["return_mean"])
+            self.logger.record("eval/mean_ep_length", report["length_mean"])
+            for key in ("value_gap_start", "max_value_gap", "optimal_action_fraction"):
+                if key in report.get("optimum", {}):
+                    self.logger.record(f"eval/{key}", report["optimum"][key])
+            self.logger.record("time/total_timesteps", self.num_timesteps, exclude="tensorboard")
+            self.logger.dump(self.num_timesteps)
+            if self.history.add(self.num_timesteps, report):
+                save_policy(self.model, config, folder / "eval" / "best_model")
+            self.history.write(folder)
+            return True
+
+    out: list[Any] = [Checkpoints()]
+    if config.progress_bar:
+        out.append(Progress())
+    if plan.eval_every:
+        out.append(Evaluate())
     return out
 
 
-def _eval_vec_env(resolved: ResolvedRun, seed: int) -> Any:
-    """One env for EvalCallback, wrapped like the training env so SB3 sees the same VecEnv type."""
-    from stable_baselines3.common.env_util import make_vec_env
-    from stable_baselines3.common.preprocessing import is_image_space
-    from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor, VecTransposeImage
+@dataclass
+class EvalHistory:
+    """The evaluations of a run: ``eval/evaluations.npz`` (SB3 EvalCallback's format) and
+    ``metrics.csv`` (one row per evaluation: step, return and, with an exact model, the gap)."""
 
-    def make() -> Any:
-        return make_env(resolved.env_id, resolved.hyperparams)
+    timesteps: list[int] = field(default_factory=list)
+    results: list[list[float]] = field(default_factory=list)
+    lengths: list[list[int]] = field(default_factory=list)
+    rows: list[dict[str, float]] = field(default_factory=list)
 
-    if resolved.run["vec_env"] == "batched":
-        venv: Any = VecMonitor(DummyVecEnv([make]))
-        venv.seed(seed)
-    else:
-        venv = make_vec_env(make, n_envs=1, seed=seed)
-    if is_image_space(venv.observation_space):
-        venv = VecTransposeImage(venv)
-    return venv
+    @classmethod
+    def read(cls, folder: Path) -> EvalHistory:
+        """What an earlier (resumed) part of the run wrote; empty if nothing or unreadable."""
+        out = cls()
+        path = folder / "eval" / "evaluations.npz"
+        if path.is_file():
+            try:
+                with np.load(path, allow_pickle=False) as data:
+                    out.timesteps = [int(t) for t in data["timesteps"]]
+                    out.results = [list(map(float, r)) for r in data["results"]]
+                    out.lengths = [list(map(int, n)) for n in data["ep_lengths"]]
+            except (OSError, ValueError, KeyError, EOFError):
+                log.warning("%s is unreadable: the evaluation history starts again", path)
+                return cls()
+        metrics = folder / "metrics.csv"
+        if metrics.is_file():
+            with open(metrics, newline="") as f:
+                out.rows = [{k: float(v) for k, v in row.items() if v != ""} for row in csv.DictReader(f)]
+        return out
 
+    @property
+    def best(self) -> float:
+        return max((float(np.mean(r)) for r in self.results), default=-math.inf)
 
-def _restore_evaluations(callback: Any, path: Path) -> None:
-    """On resume, keep the earlier evaluations so evaluations.npz continues instead of restarting."""
-    if not path.is_file():
-        return
-    with np.load(path) as data:
-        callback.evaluations_timesteps = [int(t) for t in data["timesteps"]]
-        callback.evaluations_results = [list(r) for r in data["results"]]
-        callback.evaluations_length = [list(n) for n in data["ep_lengths"]]
-    if callback.evaluations_results:
-        callback.best_mean_reward = float(max(np.mean(r) for r in callback.evaluations_results))
+    def add(self, step: int, report: dict[str, Any]) -> bool:
+        """Append one evaluation; True when its mean return is the best so far."""
+        best = self.best
+        self.timesteps.append(int(step))
+        self.results.append([float(r) for r in report["returns"]])
+        self.lengths.append([int(n) for n in report["lengths"]])
+        row = {"step": float(step), "return_mean": report["return_mean"], "return_std": report["return_std"]}
+        row |= {k: report["optimum"][k] for k in ("value_gap_start", "max_value_gap", "optimal_action_fraction")
+                if k in report.get("optimum", {})}  # fmt: skip
+        self.rows.append(row)
+        return report["return_mean"] > best
 
-
-def checkpoints(run_dir: Path) -> list[tuple[int, Path]]:
-    """``(steps, path)`` of the run's checkpoints, oldest first."""
-    found = []
-    for path in (run_dir / "checkpoints").glob("model_*_steps.zip"):
-        match = re.fullmatch(r"model_(\d+)_steps\.zip", path.name)
-        if match:
-            found.append((int(match.group(1)), path))
-    return sorted(found)
-
-
-def _check_video() -> None:
-    try:
-        import moviepy  # noqa: F401
-    except ImportError as exc:
-        raise UsageError(VIDEO_HINT) from exc
-
-
-# ----- train -----
-def train(args: argparse.Namespace) -> Path:
-    """``rlsuite train ppo|a2c|dqn --env ID``, or ``--resume RUN_DIR`` from its last checkpoint."""
-    if args.resume:
-        return _resume(args)
-    resolved = resolve(args)
-    if resolved.run["video"]:
-        _check_video()
-    import torch
-
-    from rlsuite.common.device import select_device
-    from rlsuite.common.seeding import seed_everything
-
-    device = select_device(args.device)
-    if resolved.run["torch_threads"]:
-        torch.set_num_threads(resolved.run["torch_threads"])
-    seed_everything(args.seed)
-    venv = make_train_env(resolved, args.seed)
-    cls = _algo_class(resolved.algo)
-    try:
-        model = cls(
-            env=venv,
-            seed=args.seed,
-            device=device,
-            verbose=resolved.run["verbose"],
-            **_model_kwargs(resolved.hyperparams),
-        )
-    except (TypeError, ValueError, AssertionError) as exc:
-        venv.close()
-        raise UsageError(f"{resolved.config_file} [{resolved.env_id}]: {cls.__name__}: {exc}") from exc
-    run_dir = make_run_dir(args.runs_dir, resolved.env_id, resolved.algo, args.seed)
-    write_json(run_dir / "config.json", dataclasses.asdict(resolved) | {"device": str(device)})
-    _learn(model, resolved, run_dir, resolved.hyperparams["n_timesteps"], resume=False, seed=args.seed)
-    return run_dir
+    def write(self, folder: Path) -> None:
+        with atomic_path(folder / "eval" / "evaluations.npz") as tmp, open(tmp, "wb") as f:
+            np.savez(f, timesteps=np.asarray(self.timesteps, dtype=np.int64),
+                     results=np.asarray(self.results, dtype=np.float64),
+                     ep_lengths=np.asarray(self.lengths, dtype=np.int64))  # fmt: skip
+        columns = list(dict.fromkeys(k for row in self.rows for k in row))
+        with atomic_path(folder / "metrics.csv") as tmp, open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(self.rows)
 
 
-def _resume(args: argparse.Namespace) -> Path:
-    run_dir = Path(args.resume)
-    config = _read_config(run_dir)
-    if config["algo"] != args.algo:
-        raise UsageError(f"--resume {run_dir}: the run trained {config['algo']!r}, not {args.algo!r}")
-    if args.env and args.env != config["env_id"]:
-        raise UsageError(f"--resume {run_dir}: the run's env is {config['env_id']!r}, not {args.env!r}")
-    resolved = ResolvedRun(**{k: config[k] for k in (f.name for f in dataclasses.fields(ResolvedRun))})
-    overrides = parse_overrides(args.set)
-    if args.budget is not None:
-        overrides["n_timesteps"] = args.budget
-    for key, value in overrides.items():
-        if key in RUN_KEYS:
-            resolved.run[key] = value
-        elif key == "n_timesteps":
-            resolved.hyperparams[key] = value
-        else:
-            raise UsageError(f"--resume: only n_timesteps and run settings can change, not {key!r}")
-    check_hyperparams(resolved.algo, resolved.hyperparams, f"{run_dir / 'config.json'}")
-    resolved.hyperparams["n_timesteps"] = int(resolved.hyperparams["n_timesteps"])
-    resolved.run = dataclasses.asdict(build_config(SB3RunConfig, resolved.run, "--set"))
-    found = checkpoints(run_dir)
-    if not found:
-        raise UsageError(f"--resume {run_dir}: no checkpoints/model_<steps>_steps.zip to resume from")
-    steps, path = found[-1]
-    if resolved.run["video"]:
-        _check_video()
-    import torch
-
-    from rlsuite.common.device import select_device
-    from rlsuite.common.seeding import seed_everything
-
-    device = select_device(args.device)
-    if resolved.run["torch_threads"]:
-        torch.set_num_threads(resolved.run["torch_threads"])
-    seed = resolved.seed + steps  # fresh episodes, not a replay of the first ones
-    seed_everything(seed)
-    venv = make_train_env(resolved, seed)
-    model = _algo_class(resolved.algo).load(path, env=venv, device=device)
-    buffer = path.with_name(f"model_replay_buffer_{steps}_steps.pkl")
-    if resolved.algo in OFF_POLICY and buffer.is_file():
-        model.load_replay_buffer(buffer)
-    write_json(run_dir / "config.json", dataclasses.asdict(resolved) | {"device": str(device)})
-    print(f"resuming {run_dir} from {path.name} (step {model.num_timesteps})")
-    _learn(model, resolved, run_dir, resolved.hyperparams["n_timesteps"], resume=True, seed=seed)
-    return run_dir
+def trim_history(folder: Path, steps: int) -> None:
+    """Drop what a crashed part of a run logged after ``steps`` (the checkpoint a resume starts from):
+    rows of ``progress.csv``, evaluations in ``eval/evaluations.npz`` and ``metrics.csv``."""
+    folder = Path(folder)
+    history = EvalHistory.read(folder)
+    if history.timesteps or history.rows:
+        keep = [i for i, t in enumerate(history.timesteps) if t <= steps]
+        history.timesteps = [history.timesteps[i] for i in keep]
+        history.results = [history.results[i] for i in keep]
+        history.lengths = [history.lengths[i] for i in keep]
+        history.rows = [row for row in history.rows if row.get("step", 0.0) <= steps]
+        history.write(folder)
+    path = folder / "progress.csv"
+    if path.is_file():
+        with open(path, newline="") as f:
+            reader = csv.reader(f)
+            rows = list(reader)
+        if rows and "time/total_timesteps" in rows[0]:
+            col = rows[0].index("time/total_timesteps")
+            kept = [r for r in rows[1:] if col < len(r) and r[col] != "" and float(r[col]) <= steps]
+            if len(kept) < len(rows) - 1:
+                with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+                    csv.writer(f, lineterminator="\n").writerows([rows[0], *kept])
 
 
-def _learn(
-    model: Any, resolved: ResolvedRun, run_dir: Path, n_timesteps: int, resume: bool, seed: int
-) -> None:
+# ----- saving -----
+def save_policy(model: Any, config: SB3RunConfig, folder: Path, checkpoint: bool = False) -> Path:
+    """The policy (and, for a checkpoint, the optimiser and replay buffer) without pickle."""
+    meta = sb3_io.policy_meta(model, config.algo, config.policy, config.policy_kwargs)
+    return sb3_io.save_policy(model, folder, meta, checkpoint=checkpoint)
+
+
+def save_checkpoint(model: Any, config: SB3RunConfig, folder: Path) -> Path:
+    """``folder/checkpoints/step_<n>/``, atomically; older checkpoints keep no replay buffer."""
+    path = save_policy(model, config, folder / "checkpoints" / f"step_{model.num_timesteps}", checkpoint=True)
+    sb3_io.prune_replay_buffers(folder)
+    return path
+
+
+# ----- training -----
+def learn(
+    model: Any,
+    config: SB3RunConfig,
+    env_id: str,
+    env_kwargs: dict[str, Any] | None,
+    folder: str | Path,
+    budget: int,
+    seed: int,
+    resume: bool = False,
+) -> int:
+    """Train ``model`` up to ``budget`` env steps in all, writing the run's files into ``folder``.
+
+    A final checkpoint is written also when training stops early (Ctrl-C), so that a resumed run
+    continues from there; ``model/`` (the final policy) only when training completes.
+
+    Args:
+        model: from :func:`build_model` (and, to resume, :func:`sb3_io.restore`).
+        config: the run's config.
+        env_id, env_kwargs: the env (for evaluation episodes and the exact gap).
+        folder: the run folder.
+        budget: total env steps, counting those of earlier parts of a resumed run.
+        seed: the seed of this part (evaluation episodes use ``seed + 10000``).
+        resume: continue the step count, the logs and the evaluations of an earlier part.
+
+    Returns:
+        The env steps done in all.
+    """
     from stable_baselines3.common.callbacks import CallbackList
 
-    model.set_logger(_logger(run_dir, resolved.run["verbose"]))
-    callbacks = CallbackList(_callbacks(resolved, run_dir, model.n_envs, seed))
-    remaining = n_timesteps - (model.num_timesteps if resume else 0)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    plan = plan_run(config, budget)
+    model.set_logger(_logger(folder, config.sb3_verbose))
+    callbacks = CallbackList(_callbacks(model, config, env_id, env_kwargs, folder, budget, seed, plan))
+    remaining = budget - model.num_timesteps
     try:
         if remaining > 0:
-            model.learn(
-                total_timesteps=remaining,
-                callback=callbacks,
-                reset_num_timesteps=not resume,
-                progress_bar=resolved.run["progress_bar"],
-            )
-    finally:  # a final checkpoint, also on Ctrl-C, so --resume continues from here
-        final = run_dir / "checkpoints" / f"model_{model.num_timesteps}_steps.zip"
-        final.parent.mkdir(exist_ok=True)
-        model.save(final)
-        if resolved.algo in OFF_POLICY:
-            model.save_replay_buffer(final.with_name(f"model_replay_buffer_{model.num_timesteps}_steps.pkl"))
+            model.learn(total_timesteps=remaining, callback=callbacks, reset_num_timesteps=not resume)
+    finally:  # a last checkpoint, also on Ctrl-C, so a resumed run continues from here
+        if not sb3_io.is_valid(folder / "checkpoints" / f"step_{model.num_timesteps}"):
+            save_checkpoint(model, config, folder)
         model.logger.close()
         model.get_env().close()
-    model.save(run_dir / "model.zip")
-    if resolved.run["video"]:
-        record_video(model, resolved, run_dir / "videos", resolved.run["video_episodes"], seed)
+    save_policy(model, config, folder / "model")
+    return int(model.num_timesteps)
 
 
-# ----- eval -----
-def _read_config(run_dir: Path) -> dict[str, Any]:
-    import json
+# ----- evaluation -----
+def evaluate_run(
+    policy: Any,
+    env_id: str,
+    env_kwargs: dict[str, Any] | None,
+    config: SB3RunConfig,
+    episodes: int,
+    seed: int,
+    episode_details: bool = False,
+) -> dict[str, Any]:
+    """Greedy episodes of ``policy`` (an SB3 model or a :class:`~rlsuite.agents.sb3_io.SavedPolicy`).
 
-    path = run_dir / "config.json"
-    if not path.is_file():
-        raise UsageError(f"{run_dir}: not a run folder (no config.json)")
-    config = json.loads(path.read_text())
-    if config.get("family") != "sb3":
-        raise UsageError(f"{path}: not a stable-baselines3 run (family {config.get('family')!r})")
-    return config
-
-
-def load_model(run_dir: Path, device: str = "auto") -> tuple[Any, ResolvedRun]:
-    """The run's ``model.zip`` (or, for an interrupted run, its last checkpoint) and its config."""
-    from rlsuite.common.device import select_device
-
-    config = _read_config(run_dir)
-    resolved = ResolvedRun(**{k: config[k] for k in (f.name for f in dataclasses.fields(ResolvedRun))})
-    path = run_dir / "model.zip"
-    if not path.is_file():
-        found = checkpoints(run_dir)
-        if not found:
-            raise UsageError(f"{run_dir}: no model.zip and no checkpoints")
-        path = found[-1][1]
-    model = _algo_class(resolved.algo).load(path, device=select_device(device))
-    return model, resolved
-
-
-def evaluate(run_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
-    """``rlsuite eval RUN_DIR``: mean return of the greedy policy; on tabular envs, its gap to the DP optimum.
-
-    Writes ``eval.json`` beside the model and returns the same report.
+    Returns ``return_mean``, ``return_std``, ``length_mean`` and, on envs with an exact model,
+    ``optimum`` (see :func:`optimality_gap`); with ``episode_details`` also the per-episode
+    ``returns`` and ``lengths``.
     """
     from stable_baselines3.common.evaluation import evaluate_policy
     from stable_baselines3.common.monitor import Monitor
 
-    run_dir = Path(run_dir)
-    model, resolved = load_model(run_dir, getattr(args, "device", "auto"))
-    episodes = int(getattr(args, "episodes", 20))
-    seed = int(getattr(args, "seed", 0))
-    env = Monitor(make_env(resolved.env_id, resolved.hyperparams))
+    env = Monitor(make_env(env_id, env_kwargs, config))
     env.reset(seed=seed)
     returns, lengths = evaluate_policy(
-        model, env, n_eval_episodes=episodes, deterministic=True, return_episode_rewards=True
+        policy, env, n_eval_episodes=episodes, deterministic=True, return_episode_rewards=True
     )
+    env.close()
     report: dict[str, Any] = {
-        "run_dir": str(run_dir),
-        "algo": resolved.algo,
-        "env_id": resolved.env_id,
-        "timesteps": int(model.num_timesteps),
         "episodes": episodes,
         "return_mean": float(np.mean(returns)),
         "return_std": float(np.std(returns)),
         "length_mean": float(np.mean(lengths)),
     }
-    gap = optimality_gap(model, resolved, episodes, seed)
+    gap = optimality_gap(policy, env_id, env_kwargs, config, episodes, seed)
     if gap is not None:
         report["optimum"] = gap
-    if getattr(args, "video", False):
-        _check_video()
-        report["videos"] = str(record_video(model, resolved, run_dir / "videos", 2, seed))
-    write_json(run_dir / "eval.json", report)
+    if episode_details:
+        report["returns"], report["lengths"] = list(map(float, returns)), list(map(int, lengths))
     return report
 
 
@@ -572,120 +576,98 @@ def _start_distribution(base: Any, n_states: int) -> np.ndarray | None:
     return None
 
 
-def optimality_gap(model: Any, resolved: ResolvedRun, episodes: int, seed: int) -> dict[str, Any] | None:
-    """On envs with an exact model: the learned greedy policy against the optimum from value iteration.
-
-    Compares exact discounted values (``v*`` from value iteration, ``v_pi`` of the learned greedy
-    policy by exact policy evaluation, both with the agent's ``gamma``) at the start distribution
-    and over all states, and the episodic return of the optimal policy on the same seeds.
-    Returns None for envs without a tabular model (the bandits, continuous envs).
-    """
-    from stable_baselines3.common.evaluation import evaluate_policy
-
+def greedy_table(policy: Any, env_id: str, env_kwargs: dict[str, Any] | None, config: SB3RunConfig) -> dict[str, Any] | None:  # noqa: E501
+    """On envs with an exact model: the greedy action in every state, its exact value ``v_pi``, and
+    ``v*``/``q*`` by value iteration (all with the policy's gamma); None for other envs."""
     from rlsuite.agents.tabular.dp import policy_evaluation, value_iteration
     from rlsuite.envs.model import tabular_model
     from rlsuite.envs.wrappers import observation_table
 
-    env = make_env(resolved.env_id, resolved.hyperparams)
+    env = make_env(env_id, env_kwargs, config)
     try:
         tm = tabular_model(env)
         table = observation_table(env, tm.n_states)
-    except (UsageError, ValueError):
+    except (UsageError, ValueError):  # no exact model, or observations that are not state indices
+        env.close()
         return None
-    gamma = float(model.gamma)
-    actions, _ = model.predict(table, deterministic=True)
-    actions = np.asarray(actions, dtype=int)
+    gamma = float(policy.gamma)
+    actions, _ = policy.predict(table, deterministic=True)
+    actions = np.asarray(actions, dtype=int).reshape(-1)
     v_star, q_star, _ = value_iteration(tm, gamma)
-    v_pi = policy_evaluation(tm, actions, gamma)
-    optimal_actions = q_star.argmax(axis=1)
     starts = _start_distribution(env.unwrapped, tm.n_states)
+    v_pi = policy_evaluation(tm, actions, gamma)
+    return {"env": env, "table": table, "gamma": gamma, "actions": actions, "v_pi": v_pi, "v_star": v_star,
+            "q_star": q_star, "starts": starts}  # fmt: skip
+
+
+def optimality_gap(
+    policy: Any, env_id: str, env_kwargs: dict[str, Any] | None, config: SB3RunConfig, episodes: int, seed: int
+) -> dict[str, Any] | None:
+    """On envs with an exact model: the learned greedy policy against the optimum from value iteration.
+
+    Compares exact discounted values (``v*`` from value iteration, ``v_pi`` of the learned greedy
+    policy by exact policy evaluation, both with the agent's gamma) at the start distribution and
+    over all states, and the episodic return of the optimal policy on the same seeds.
+    Returns None for envs without a tabular model (the bandits, continuous envs).
+    """
+    from stable_baselines3.common.evaluation import evaluate_policy
+
+    exact = greedy_table(policy, env_id, env_kwargs, config)
+    if exact is None:
+        return None
+    env, table, actions = exact["env"], exact["table"], exact["actions"]
+    v_star, q_star, v_pi, starts = exact["v_star"], exact["q_star"], exact["v_pi"], exact["starts"]
+    n_states = len(v_star)
     out: dict[str, Any] = {
-        "gamma": gamma,
+        "gamma": exact["gamma"],
         "max_value_gap": float(np.max(v_star - v_pi)),
-        "optimal_action_fraction": float(np.mean(q_star[np.arange(tm.n_states), actions] >= v_star - 1e-6)),
+        "optimal_action_fraction": float(np.mean(q_star[np.arange(n_states), actions] >= v_star - 1e-6)),
     }
     if starts is not None:
         out["v_star_start"] = float(starts @ v_star)
         out["v_pi_start"] = float(starts @ v_pi)
         out["value_gap_start"] = out["v_star_start"] - out["v_pi_start"]
+    optimal_actions = q_star.argmax(axis=1)
+    flat = table.reshape(n_states, -1)
 
     class _Optimal:  # the DP-optimal greedy policy, in evaluate_policy's predict interface
         def predict(
             self, obs: Any, state: Any = None, episode_start: Any = None, deterministic: bool = True
         ) -> Any:
-            states = [int(np.flatnonzero((table == o).reshape(len(table), -1).all(axis=1))[0]) for o in obs]
+            states = [int(np.flatnonzero((flat == np.asarray(o).reshape(1, -1)).all(axis=1))[0]) for o in obs]
             return optimal_actions[states], None
 
     env.reset(seed=seed)
-    returns, _ = evaluate_policy(
-        _Optimal(), env, n_eval_episodes=episodes, return_episode_rewards=True, warn=False
-    )
+    returns, _ = evaluate_policy(_Optimal(), env, n_eval_episodes=episodes, return_episode_rewards=True, warn=False)
     out["optimal_return_mean"] = float(np.mean(returns))
     env.close()
     return out
 
 
-def record_video(model: Any, resolved: ResolvedRun, folder: Path, episodes: int, seed: int) -> Path:
+def check_video() -> None:
+    """Refuse video early, with the install hint, when moviepy is missing."""
+    try:
+        import moviepy  # noqa: F401
+    except ImportError as exc:
+        raise UsageError(VIDEO_HINT) from exc
+
+
+def record_video(
+    policy: Any, env_id: str, env_kwargs: dict[str, Any] | None, config: SB3RunConfig, folder: Path,
+    episodes: int, seed: int,
+) -> Path:  # fmt: skip
     """Record ``episodes`` greedy episodes with gymnasium's RecordVideo (needs moviepy)."""
-    _check_video()
+    check_video()
     from gymnasium.wrappers import RecordVideo
 
-    env = RecordVideo(
-        make_env(resolved.env_id, resolved.hyperparams, render_mode="rgb_array"),
-        str(folder),
-        episode_trigger=lambda _: True,
-        disable_logger=True,
-    )
+    env = RecordVideo(make_env(env_id, env_kwargs, config, render_mode="rgb_array"), str(folder),
+                      episode_trigger=lambda _: True, disable_logger=True)  # fmt: skip
     for episode in range(episodes):  # no reset after the last one: it would start an empty video
         obs, _ = env.reset(seed=seed if episode == 0 else None)
         done = False
         while not done:
-            action, _ = model.predict(obs, deterministic=True)
+            action, _ = policy.predict(obs, deterministic=True)
             obs, _, terminated, truncated, _ = env.step(action)
             done = terminated or truncated
     env.close()
     return folder
-
-
-# ----- tour -----
-def tour_section(out: Path, quick: bool) -> dict[str, Any]:
-    """PPO and DQN (stable-baselines3) on the book's grid world: the learned greedy policy against v*.
-
-    Trains both through ``train`` (run folders under ``out/sb3_runs``), evaluates them with
-    ``evaluate``, and draws each learned policy with its exact value (``sb3_<algo>_gridworld.png``)
-    and both evaluation curves (``sb3_gridworld_eval.png``).
-    """
-    from rlsuite.agents.tabular.dp import policy_evaluation
-    from rlsuite.common.plotting import plot_curves
-    from rlsuite.envs.model import tabular_model
-    from rlsuite.envs.plotting import plot_grid
-    from rlsuite.envs.wrappers import observation_table
-
-    env_id, budget = "rlsuite/GridWorld-v0", 20_000 if quick else 40_000
-    settings = ["eval_freq=2000", "n_eval_episodes=5", "checkpoint_freq=1000000", "progress_bar=false"]
-    numbers: dict[str, Any] = {"env": env_id, "budget": budget}
-    curves: dict[str, np.ndarray] = {}
-    steps: np.ndarray | None = None
-    for algo in ("ppo", "dqn"):
-        args = argparse.Namespace(
-            algo=algo, env=env_id, config=None, set=[*settings, "torch_threads=1"], seed=0, device="cpu",
-            budget=budget, runs_dir=str(out / "sb3_runs"), resume=None,
-        )  # fmt: skip
-        run_dir = train(args)
-        report = evaluate(run_dir, argparse.Namespace(episodes=5, seed=0, device="cpu"))
-        model, resolved = load_model(run_dir, "cpu")
-        env = make_env(env_id, resolved.hyperparams)
-        tm = tabular_model(env)
-        greedy, _ = model.predict(observation_table(env, tm.n_states), deterministic=True)
-        v_pi = policy_evaluation(tm, np.asarray(greedy), float(model.gamma))
-        plot_grid(env, values=v_pi, policy=np.asarray(greedy), path=out / f"sb3_{algo}_gridworld.png",
-                  title=f"SB3 {algo.upper()} after {budget} steps: greedy policy, exact v_pi")  # fmt: skip
-        with np.load(run_dir / "eval" / "evaluations.npz") as data:
-            steps, curves[algo.upper()] = data["timesteps"], data["results"].mean(axis=1)
-        numbers[algo] = {"return_mean": report["return_mean"]} | {
-            key: round(report["optimum"][key], 4)
-            for key in ("v_star_start", "v_pi_start", "optimal_action_fraction", "optimal_return_mean")
-        }
-    plot_curves(curves, out / "sb3_gridworld_eval.png", xlabel="env steps", ylabel="eval return (100 steps)",
-                title="SB3 on the book's grid world", x=steps)  # fmt: skip
-    return numbers

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from rlsuite.common.errors import UsageError
+from rlsuite.common.errors import DataError, UsageError
 
 POSITIVE: tuple[str, ...] = ("good", "great", "nice", "happy", "lovely", "fine", "superb", "fun")
 NEGATIVE: tuple[str, ...] = ("bad", "awful", "poor", "sad", "boring", "ugly", "rude", "dull")
@@ -105,29 +105,60 @@ class SentimentTask:
         pools = (POSITIVE, NEGATIVE, NEUTRAL)
         return " " + " ".join(pools[k][int(rng.integers(len(pools[k])))] for k in kinds)
 
-    def sft_dataset(self, n: int, seed: int) -> list[dict[str, str]]:
-        """``n`` prompt/completion records (TRL's prompt-completion format) over the train prompts."""
+    def sft_dataset(self, n: int, seed: int, conversational: bool = False) -> list[dict[str, Any]]:
+        """``n`` prompt/completion records (TRL's prompt-completion format) over the train prompts;
+        ``conversational``: as a user turn and an assistant reply (see :func:`to_conversational`)."""
         rng = np.random.default_rng(seed)
         train, _ = self.split_prompts()
-        return [
+        records = [
             {"prompt": train[int(rng.integers(len(train)))], "completion": self.sample_completion(rng)}
             for _ in range(n)
         ]
+        return to_conversational(records) if conversational else records
+
+
+def user_turn(prompt: str) -> list[dict[str, str]]:
+    """A plain prompt as a conversation: one user message."""
+    return [{"role": "user", "content": prompt.strip()}]
+
+
+def assistant_turn(text: str) -> list[dict[str, str]]:
+    """A plain completion as the assistant's reply."""
+    return [{"role": "assistant", "content": text.strip()}]
+
+
+def to_conversational(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Plain records (prompt + completion, or prompt + chosen + rejected) rendered as conversations:
+    the prompt a user turn, each completion an assistant reply. Conversational records pass as they are."""
+    out = []
+    for r in records:
+        row = dict(r)
+        if isinstance(row.get("prompt"), str):
+            row["prompt"] = user_turn(row["prompt"])
+        for key in ("completion", "chosen", "rejected"):
+            if isinstance(row.get(key), str):
+                row[key] = assistant_turn(row[key])
+        out.append(row)
+    return out
+
+
+def text_of(x: str | list[dict[str, Any]]) -> str:
+    """The text of a completion: the string, or the contents of its messages."""
+    return x if isinstance(x, str) else " ".join(str(m.get("content", "")) for m in x)
 
 
 def gold_reward_func(prompts: list[Any], completions: list[Any], **kwargs: Any) -> list[float]:
     """The gold reward in TRL's reward-function signature ``f(prompts, completions, **kw)``."""
-    texts = [c if isinstance(c, str) else " ".join(m["content"] for m in c) for c in completions]
-    return SentimentTask.gold_reward(texts)
+    return SentimentTask.gold_reward([text_of(c) for c in completions])
 
 
 def label_pairs(
-    prompts: Sequence[str],
+    prompts: Sequence[Any],
     first: Sequence[str],
     second: Sequence[str],
     rule: str = "margin",
     seed: int = 0,
-) -> list[dict[str, str]]:
+) -> list[dict[str, Any]]:
     """Turn two samples per prompt into preference pairs, labelled by the gold reward.
 
     Args:
@@ -167,35 +198,35 @@ def label_pairs(
 def _check_field(value: Any, key: str, where: str) -> None:
     if isinstance(value, str):
         if not value.strip():
-            raise UsageError(f"{where}: field {key!r} is empty")
+            raise DataError(f"{where}: field {key!r} is empty")
         return
     if isinstance(value, list):
         if not value:
-            raise UsageError(f"{where}: field {key!r} is an empty list")
+            raise DataError(f"{where}: field {key!r} is an empty list")
         for i, msg in enumerate(value):
             if not isinstance(msg, dict) or not isinstance(msg.get("role"), str) or "content" not in msg:
-                raise UsageError(f"{where}: field {key!r} message {i} is not a {{'role', 'content'}} mapping")
+                raise DataError(f"{where}: field {key!r} message {i} is not a {{'role', 'content'}} mapping")
             if not isinstance(msg["content"], str) or not msg["content"].strip():
-                raise UsageError(f"{where}: field {key!r} message {i} has empty or non-string content")
+                raise DataError(f"{where}: field {key!r} message {i} has empty or non-string content")
         return
-    raise UsageError(
+    raise DataError(
         f"{where}: field {key!r} must be a string or a list of messages, got {type(value).__name__}"
     )
 
 
 def validate_record(record: Any, where: str) -> dict[str, Any]:
-    """Check one preference record; raise a one-line ``UsageError`` naming ``where`` if it is bad."""
+    """Check one preference record; raise a one-line ``DataError`` naming ``where`` if it is bad."""
     if not isinstance(record, dict):
-        raise UsageError(f"{where}: expected a JSON object, got {type(record).__name__}")
+        raise DataError(f"{where}: expected a JSON object, got {type(record).__name__}")
     for key in ("prompt", "chosen", "rejected"):
         if key not in record or record[key] is None:
-            raise UsageError(f"{where}: missing field {key!r}")
+            raise DataError(f"{where}: missing field {key!r}")
         _check_field(record[key], key, where)
     kinds = {key: isinstance(record[key], str) for key in ("prompt", "chosen", "rejected")}
     if len(set(kinds.values())) != 1:
-        raise UsageError(f"{where}: prompt, chosen and rejected mix strings and message lists")
+        raise DataError(f"{where}: prompt, chosen and rejected mix strings and message lists")
     if record["chosen"] == record["rejected"]:
-        raise UsageError(f"{where}: 'chosen' is identical to 'rejected'")
+        raise DataError(f"{where}: 'chosen' is identical to 'rejected'")
     return {key: record[key] for key in ("prompt", "chosen", "rejected")}
 
 
@@ -210,39 +241,50 @@ def load_preferences(path: str | Path) -> list[dict[str, Any]]:
         The records, each with ``prompt``, ``chosen`` and ``rejected``.
 
     Raises:
-        UsageError: naming the file and line (or row) of the first malformed record.
+        DataError: naming the file and line (or row) of the first malformed record.
     """
     p = Path(path)
     if not p.exists():
-        raise UsageError(f"{p}: preference data not found")
+        raise DataError(f"{p}: preference data not found")
     records: list[dict[str, Any]] = []
     if p.is_dir():
         import datasets
 
         try:
             ds = datasets.load_from_disk(str(p))
-        except Exception as exc:
-            raise UsageError(f"{p}: not a datasets folder written by save_to_disk ({exc})") from exc
+        except (FileNotFoundError, ValueError, OSError) as exc:  # datasets' "not a saved dataset" errors
+            raise DataError(f"{p}: not a datasets folder written by save_to_disk ({str(exc).splitlines()[0]})") from exc
         if isinstance(ds, datasets.DatasetDict):
             if "train" not in ds:
-                raise UsageError(f"{p}: DatasetDict has no 'train' split (splits: {list(ds)})")
+                raise DataError(f"{p}: DatasetDict has no 'train' split (splits: {list(ds)})")
             ds = ds["train"]
         for i, row in enumerate(ds):
             records.append(validate_record(row, f"{p}: row {i}"))
     else:
-        with p.open(encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                where = f"{p}:{lineno}"
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise UsageError(f"{where}: bad JSON ({exc.msg} at column {exc.colno})") from exc
-                records.append(validate_record(obj, where))
+        for where, obj in _jsonl(p):
+            records.append(validate_record(obj, where))
     if not records:
-        raise UsageError(f"{p}: no preference pairs found")
+        raise DataError(f"{p}: no preference pairs found")
     return records
+
+
+def _jsonl(p: Path) -> list[tuple[str, Any]]:
+    """``(file:line, object)`` for every non-blank line of a JSONL file; bad JSON or bytes name the line."""
+    out = []
+    with p.open("rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            where = f"{p}:{lineno}"
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError(f"{where}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+            if not line.strip():
+                continue
+            try:
+                out.append((where, json.loads(line)))
+            except json.JSONDecodeError as exc:
+                raise DataError(f"{where}: bad JSON ({exc.msg} at column {exc.colno})") from exc
+    return out
 
 
 def write_jsonl(path: str | Path, records: Sequence[dict[str, Any]]) -> Path:
@@ -255,9 +297,34 @@ def write_jsonl(path: str | Path, records: Sequence[dict[str, Any]]) -> Path:
 def split_heldout(records: list[dict[str, Any]], fraction: float, seed: int) -> tuple[list, list]:
     """Shuffle ``records`` and split off a held-out fraction (at least one pair on each side)."""
     if len(records) < 2:
-        raise UsageError(f"need at least 2 preference pairs to hold some out, got {len(records)}")
+        raise DataError(f"need at least 2 preference pairs to hold some out, got {len(records)}")
     order = np.random.default_rng(seed).permutation(len(records))
     n_held = min(max(1, round(fraction * len(records))), len(records) - 1)
     held = [records[i] for i in order[:n_held]]
     train = [records[i] for i in order[n_held:]]
     return train, held
+
+
+def load_sft_records(path: str | Path) -> list[dict[str, Any]]:
+    """Load prompt/completion records (strings, or message lists) from a JSONL file.
+
+    Raises:
+        DataError: naming the file and line of the first malformed record.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"{p}: SFT data not found")
+    records = []
+    for where, obj in _jsonl(p):
+        if not isinstance(obj, dict):
+            raise DataError(f"{where}: expected a JSON object, got {type(obj).__name__}")
+        for key in ("prompt", "completion"):
+            if key not in obj or obj[key] is None:
+                raise DataError(f"{where}: missing field {key!r}")
+            _check_field(obj[key], key, where)
+        if isinstance(obj["prompt"], str) != isinstance(obj["completion"], str):
+            raise DataError(f"{where}: prompt and completion mix strings and message lists")
+        records.append({"prompt": obj["prompt"], "completion": obj["completion"]})
+    if not records:
+        raise DataError(f"{p}: no records")
+    return records

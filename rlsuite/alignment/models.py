@@ -1,39 +1,75 @@
-"""Local causal LMs: loading any local Hugging Face folder, and the embedded tiny default.
+"""Local causal LMs and reward models: checking and loading folders, sampling, log-probs and scores.
 
-The embedded default needs no network: a word-level tokenizer built with ``tokenizers`` over the
-synthetic task's vocabulary, a tiny Llama (or Qwen2) built from a config, SFT'd on the task with
-TRL's ``SFTTrainer``, deterministically, and cached under ``cache_dir("alignment", ...)``.
+Prompts are either plain strings or conversations (lists of ``{"role", "content"}`` messages).
+A conversation goes through the tokenizer's chat template exactly as TRL's trainers do, so what
+is sampled, scored and measured here is what the trainers trained on:
+
+- a prompt's ids: ``apply_chat_template(messages, add_generation_prompt=True)`` (plain: ``tok(prompt)``);
+- a completion is the assistant's reply, sampled up to the template's end-of-turn token (eos);
+- a reward model scores ``apply_chat_template(prompt + [assistant reply])`` like ``RewardTrainer``
+  (plain: ``tok(prompt + completion + eos)``, the eos ``RewardTrainer`` appends).
+
+Folders are checked before anything is loaded, with a one-line
+:class:`~rlsuite.common.errors.ModelFolderError` naming the folder: missing, no or unreadable
+``config.json``, truncated or corrupt ``model.safetensors``, not a causal LM, no eos token, and for
+reward models no trained score head.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
+import logging
 import os
+import struct
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rlsuite.common.errors import UsageError
+from rlsuite.common.errors import DataError, ModelFolderError
+
+log = logging.getLogger(__name__)
 
 PAD, EOS, UNK = "<pad>", "<eos>", "<unk>"
-DEFAULT_VERSION = "v1"  # bump when the embedded default's recipe changes
+Prompt = str | list[dict[str, Any]]
 
 
-def build_tokenizer(words: Sequence[str]) -> Any:
-    """A word-level tokenizer over ``words``, with ``<pad>``, ``<eos>`` and ``<unk>``, no BOS.
+def is_conversation(x: Any) -> bool:
+    """Whether ``x`` is a list of ``{"role", "content"}`` messages (TRL's conversational format)."""
+    return isinstance(x, list) and bool(x) and all(isinstance(m, dict) and "role" in m for m in x)
+
+
+# ---------------------------------------------------------------------------------------------
+# The word-level tokenizer and tiny models built from a config
+
+
+def build_tokenizer(
+    words: Sequence[str], specials: Sequence[str] = (), eos: str = EOS, chat_template: str | None = None
+) -> Any:
+    """A word-level tokenizer over ``words`` with ``<pad>``, ``<eos>``, ``<unk>`` (and ``specials``), no BOS.
 
     Splitting on whitespace keeps ``tok(prompt) + tok(completion) == tok(prompt + completion)``,
     which TRL relies on when it tokenizes the two parts separately.
+
+    Args:
+        words: the vocabulary.
+        specials: more special tokens (e.g. a chat template's turn markers); decoding skips them.
+        eos: the end-of-sequence token (a chat model's end-of-turn marker).
+        chat_template: a Jinja chat template to set (conversational data goes through it).
     """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
-    vocab = {tok: i for i, tok in enumerate([PAD, EOS, UNK, *dict.fromkeys(words)])}
+    vocab = {tok: i for i, tok in enumerate(dict.fromkeys([PAD, EOS, UNK, eos, *specials, *words]))}
     core = Tokenizer(models.WordLevel(vocab=vocab, unk_token=UNK))
     core.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
     core.decoder = decoders.WordPiece(prefix="##", cleanup=False)  # joins words with spaces
-    tok = PreTrainedTokenizerFast(tokenizer_object=core, pad_token=PAD, eos_token=EOS, unk_token=UNK)
+    extra = [s for s in specials if s != eos]
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=core, pad_token=PAD, eos_token=eos, unk_token=UNK,
+        additional_special_tokens=extra or None,
+    )
+    if chat_template is not None:
+        tok.chat_template = chat_template
     tok.padding_side = "left"
     return tok
 
@@ -55,7 +91,7 @@ def build_tiny_causal_lm(
 
     kinds = {"llama": LlamaConfig, "qwen2": Qwen2Config}
     if arch not in kinds:
-        raise UsageError(f"arch: {arch!r} is not one of {sorted(kinds)}")
+        raise ValueError(f"arch: {arch!r} is not one of {sorted(kinds)}")
     config = kinds[arch](
         vocab_size=len(tokenizer),
         hidden_size=hidden_size,
@@ -77,13 +113,116 @@ def build_tiny_causal_lm(
     return model
 
 
+# ---------------------------------------------------------------------------------------------
+# Checking folders
+
+
+def _read_config(p: Path) -> dict[str, Any]:
+    if not p.is_dir():
+        raise ModelFolderError(f"{p}: model folder not found")
+    cfg = p / "config.json"
+    if not cfg.is_file():
+        raise ModelFolderError(f"{p}: no config.json, not a Hugging Face model folder")
+    try:
+        data = json.loads(cfg.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelFolderError(f"{cfg}: not valid JSON ({exc})") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("model_type"), str):
+        raise ModelFolderError(f"{cfg}: has no 'model_type' (not a transformers model config)")
+    return data
+
+
+def safetensors_keys(path: Path) -> list[str]:
+    """The tensor names of a safetensors file, after checking its header and length.
+
+    Raises:
+        ModelFolderError: the file is truncated or its header is corrupt (names the file).
+    """
+    size = path.stat().st_size
+    try:
+        with path.open("rb") as fh:
+            (n,) = struct.unpack("<Q", fh.read(8))
+            if n > size - 8:
+                raise ValueError("header longer than the file")
+            header = json.loads(fh.read(n))
+        ends = [int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"]
+    except (struct.error, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        raise ModelFolderError(f"{path}: corrupt safetensors header ({exc})") from exc
+    if 8 + n + max(ends, default=0) > size:
+        raise ModelFolderError(f"{path}: truncated ({size} bytes, its header describes {8 + n + max(ends)})")
+    return [k for k in header if k != "__metadata__"]
+
+
+def weight_keys(p: Path) -> list[str]:
+    """The parameter names stored in a model folder (every safetensors file checked)."""
+    index = p / "model.safetensors.index.json"
+    if index.is_file():
+        try:
+            files = sorted(set(json.loads(index.read_text())["weight_map"].values()))
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise ModelFolderError(f"{index}: not a valid safetensors index ({exc})") from exc
+    else:
+        files = [f.name for f in sorted(p.glob("*.safetensors"))]
+    if not files:
+        if any(p.glob("*.bin")) or any(p.glob("*.pt")):
+            return []  # PyTorch weights (transformers loads them with weights_only=True); not inspected here
+        raise ModelFolderError(f"{p}: no model weights (*.safetensors) in the folder")
+    keys: list[str] = []
+    for name in files:
+        f = p / name
+        if not f.is_file():
+            raise ModelFolderError(f"{p}: weight file {name} listed in the index is missing")
+        keys.extend(safetensors_keys(f))
+    return keys
+
+
+def check_causal_lm(path: str | os.PathLike[str], trust_remote_code: bool = False) -> None:
+    """Raise a one-line ``ModelFolderError`` unless ``path`` is a readable local causal-LM folder."""
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+
+    p = Path(path)
+    config = _read_config(p)
+    if config["model_type"] not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES and not trust_remote_code:
+        raise ModelFolderError(f"{p}: model type {config['model_type']!r} is not a causal language model")
+    archs = config.get("architectures") or []
+    if archs and not any(a.endswith(("ForCausalLM", "LMHeadModel")) for a in archs):
+        raise ModelFolderError(f"{p}: architecture {archs[0]} is not a causal LM head (expected *ForCausalLM)")
+    if not (p / "adapter_config.json").is_file():
+        weight_keys(p)
+
+
+def check_reward_model(path: str | os.PathLike[str]) -> None:
+    """Raise a one-line ``ModelFolderError`` unless ``path`` holds a reward model with a trained score head.
+
+    A causal-LM folder would load as a sequence classifier with a freshly initialised (random)
+    head, and train against noise: it is refused, with the command that trains a reward model.
+    """
+    p = Path(path)
+    config = _read_config(p)
+    archs = config.get("architectures") or []
+    if not any(a.endswith("ForSequenceClassification") for a in archs):
+        kind = archs[0] if archs else config["model_type"]
+        raise ModelFolderError(
+            f"{p}: a {kind} folder without a trained score head, not a reward model "
+            "(train one with `rlsuite align reward`)"
+        )
+    if config.get("num_labels", len(config.get("id2label") or {0: 0})) != 1:
+        raise ModelFolderError(f"{p}: a reward model has one output (num_labels=1)")
+    keys = weight_keys(p)
+    if keys and not any(k.endswith(("score.weight", "classifier.weight")) for k in keys):
+        raise ModelFolderError(f"{p}: no score head in the weights (no '*score.weight' tensor)")
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+
+
 def check_tokenizer(tok: Any, where: str) -> None:
     """Training needs an eos token and a pad token; say which is missing, in one line."""
     if tok.eos_token is None or tok.eos_token_id is None:
-        raise UsageError(f"{where}: tokenizer has no eos token (set eos_token in tokenizer_config.json)")
+        raise ModelFolderError(f"{where}: tokenizer has no eos token (set eos_token in tokenizer_config.json)")
     if tok.pad_token is None:
-        # A common and harmless fix; TRL does the same.
-        tok.pad_token = tok.eos_token
+        tok.pad_token = tok.eos_token  # a common and harmless fix; TRL does the same
 
 
 def load_tokenizer(path: str | os.PathLike[str], trust_remote_code: bool = False) -> Any:
@@ -92,39 +231,25 @@ def load_tokenizer(path: str | os.PathLike[str], trust_remote_code: bool = False
 
     p = Path(path)
     if not p.is_dir():
-        raise UsageError(f"{p}: model folder not found")
+        raise ModelFolderError(f"{p}: model folder not found")
+    loader: Any = AutoTokenizer
     try:
-        tok = AutoTokenizer.from_pretrained(
-            str(p), trust_remote_code=trust_remote_code, local_files_only=True
-        )
-    except Exception as exc:
-        raise UsageError(f"{p}: cannot load a tokenizer ({str(exc).splitlines()[0]})") from exc
+        declared = json.loads((p / "tokenizer_config.json").read_text()).get("tokenizer_class")
+    except (OSError, json.JSONDecodeError, AttributeError):
+        declared = None
+    if declared in ("TokenizersBackend", "PreTrainedTokenizerFast") and (p / "tokenizer.json").is_file():
+        # The folder declares a plain tokenizers tokenizer: load tokenizer.json as it is. (transformers 5
+        # otherwise picks the model type's class for some types, e.g. Qwen2's, and rebuilds a BPE.)
+        from transformers import PreTrainedTokenizerFast
+
+        loader = PreTrainedTokenizerFast
+    try:
+        tok = loader.from_pretrained(str(p), trust_remote_code=trust_remote_code, local_files_only=True)
+    except (OSError, ValueError, json.JSONDecodeError) as exc:  # transformers' own "cannot read this" errors
+        raise ModelFolderError(f"{p}: cannot load a tokenizer ({str(exc).splitlines()[0]})") from exc
     check_tokenizer(tok, str(p))
     tok.padding_side = "left"
     return tok
-
-
-def check_causal_lm(path: str | os.PathLike[str], trust_remote_code: bool = False) -> None:
-    """Raise a one-line ``UsageError`` unless ``path`` is a local causal-LM folder."""
-    from transformers import AutoConfig
-    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
-
-    p = Path(path)
-    if not p.is_dir():
-        raise UsageError(f"{p}: model folder not found")
-    if not (p / "config.json").is_file():
-        raise UsageError(f"{p}: no config.json, not a Hugging Face model folder")
-    try:
-        config = AutoConfig.from_pretrained(
-            str(p), trust_remote_code=trust_remote_code, local_files_only=True
-        )
-    except Exception as exc:
-        raise UsageError(f"{p}: cannot read config.json ({str(exc).splitlines()[0]})") from exc
-    if config.model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES and not trust_remote_code:
-        raise UsageError(f"{p}: model type {config.model_type!r} is not a causal language model")
-    archs = getattr(config, "architectures", None) or []
-    if archs and not any(a.endswith(("ForCausalLM", "LMHeadModel")) for a in archs):
-        raise UsageError(f"{p}: architecture {archs[0]} is not a causal LM head (expected *ForCausalLM)")
 
 
 def load_causal_lm(
@@ -145,15 +270,13 @@ def load_causal_lm(
 
 
 def load_reward_model(path: str | os.PathLike[str], trust_remote_code: bool = False) -> tuple[Any, Any]:
-    """Load a sequence-classification reward model (``num_labels=1``) and its tokenizer."""
+    """Load a trained reward model (sequence classification, one output) and its tokenizer."""
     from transformers import AutoModelForSequenceClassification
 
-    p = Path(path)
-    if not p.is_dir():
-        raise UsageError(f"{p}: reward model folder not found")
-    tok = load_tokenizer(p, trust_remote_code)
+    check_reward_model(path)
+    tok = load_tokenizer(path, trust_remote_code)
     model = AutoModelForSequenceClassification.from_pretrained(
-        str(p), num_labels=1, local_files_only=True, trust_remote_code=trust_remote_code
+        str(path), num_labels=1, local_files_only=True, trust_remote_code=trust_remote_code
     )
     if model.config.pad_token_id is None:
         model.config.pad_token_id = tok.pad_token_id
@@ -161,13 +284,92 @@ def load_reward_model(path: str | os.PathLike[str], trust_remote_code: bool = Fa
 
 
 # ---------------------------------------------------------------------------------------------
-# Sampling and scoring
+# Vocabulary coverage (word-level tokenizers map unknown words to <unk>)
+
+
+def _texts(record: dict[str, Any]) -> list[str]:
+    out = []
+    for key in ("prompt", "chosen", "rejected", "completion"):
+        value = record.get(key)
+        if isinstance(value, str):
+            out.append(value)
+        elif isinstance(value, list):
+            out.extend(str(m.get("content", "")) for m in value if isinstance(m, dict))
+    return out
+
+
+def check_vocabulary(tok: Any, records: Sequence[dict[str, Any]], where: str, limit: float = 0.05) -> float:
+    """The fraction of the data's tokens that the tokenizer maps to its unknown token.
+
+    A word-level tokenizer (the embedded model's) turns every word outside its vocabulary into
+    ``<unk>``: text it does not know is lost, and a chosen and a rejected completion can become the
+    same ids. Logs a warning with the rate (and examples) when there are unknown tokens.
+
+    Raises:
+        DataError: the rate is above ``limit``, or some pairs' chosen and rejected completions become
+            identical token sequences (naming ``where``, the rate and example words).
+    """
+    unk = getattr(tok, "unk_token_id", None)
+    if unk is None or not records:
+        return 0.0
+    total = unknown = 0
+    examples: dict[str, None] = {}
+    vocab = tok.get_vocab()
+    for r in records:
+        for text in _texts(r):
+            ids = tok(text, add_special_tokens=False)["input_ids"]
+            total += len(ids)
+            bad = ids.count(unk)
+            unknown += bad
+            if bad and len(examples) < 5:
+                examples.update({w: None for w in text.split() if w not in vocab and len(examples) < 5})
+    rate = unknown / max(total, 1)
+    collapsed = 0
+    for r in records:
+        if isinstance(r.get("chosen"), str) and isinstance(r.get("rejected"), str):
+            a = tok(r["chosen"], add_special_tokens=False)["input_ids"]
+            b = tok(r["rejected"], add_special_tokens=False)["input_ids"]
+            collapsed += a == b
+    if unknown:
+        words = ", ".join(repr(w) for w in examples)
+        message = (f"{where}: {rate:.1%} of the tokens are outside the tokenizer's vocabulary "
+                   f"(unknown token), e.g. {words}")
+        if rate > limit:
+            raise DataError(f"{message}; above the {limit:.0%} limit: use a model whose tokenizer covers the data")
+        if collapsed:
+            raise DataError(f"{message}; {collapsed} pair(s) have identical chosen and rejected tokens")
+        log.warning("%s", message)
+    return rate
+
+
+# ---------------------------------------------------------------------------------------------
+# Sampling, log-probs and scores (plain strings or conversations)
+
+
+def prompt_ids(tok: Any, prompt: Prompt) -> list[int]:
+    """A prompt's token ids, as TRL's trainers build them (chat template with the generation prompt)."""
+    if is_conversation(prompt):
+        out = tok.apply_chat_template(prompt, add_generation_prompt=True, tokenize=True, return_dict=True)
+        return list(out["input_ids"])
+    return list(tok(prompt)["input_ids"])
+
+
+def _left_pad(rows: list[list[int]], pad: int) -> tuple[Any, Any]:
+    import torch
+
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad, dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for i, r in enumerate(rows):
+        ids[i, width - len(r) :] = torch.tensor(r, dtype=torch.long)
+        mask[i, width - len(r) :] = 1
+    return ids, mask
 
 
 def generate(
     model: Any,
     tok: Any,
-    prompts: Sequence[str],
+    prompts: Sequence[Prompt],
     max_new_tokens: int = 12,
     temperature: float = 1.0,
     seed: int = 0,
@@ -176,7 +378,6 @@ def generate(
     """Sample one completion per prompt; return completion token ids (eos kept, padding removed)."""
     import torch
 
-    tok.padding_side = "left"
     device = next(model.parameters()).device
     gen = torch.Generator(device="cpu").manual_seed(seed)
     torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))
@@ -184,9 +385,10 @@ def generate(
     model.eval()
     with torch.no_grad():
         for i in range(0, len(prompts), batch_size):
-            enc = tok(list(prompts[i : i + batch_size]), return_tensors="pt", padding=True).to(device)
+            ids, mask = _left_pad([prompt_ids(tok, p) for p in prompts[i : i + batch_size]], tok.pad_token_id)
             seqs = model.generate(
-                **enc,
+                input_ids=ids.to(device),
+                attention_mask=mask.to(device),
                 max_new_tokens=max_new_tokens,
                 do_sample=True,
                 temperature=temperature,
@@ -195,25 +397,36 @@ def generate(
                 pad_token_id=tok.pad_token_id,
                 eos_token_id=tok.eos_token_id,
             )
-            for row in seqs[:, enc["input_ids"].shape[1] :].tolist():
-                ids = []
+            for row in seqs[:, ids.shape[1] :].tolist():
+                kept = []
                 for t in row:
                     if t == tok.pad_token_id and tok.pad_token_id != tok.eos_token_id:
                         break
-                    ids.append(t)
+                    kept.append(t)
                     if t == tok.eos_token_id:
                         break
-                out.append(ids)
+                out.append(kept)
     return out
 
 
-def decode(tok: Any, completions: Sequence[Sequence[int]]) -> list[str]:
-    """Completion ids to text without special tokens, with the leading space TRL expects."""
-    return [" " + tok.decode(ids, skip_special_tokens=True).strip() for ids in completions]
+def decode(tok: Any, completions: Sequence[Sequence[int]], conversational: bool = False) -> list[str]:
+    """Completion ids to text without special tokens: an assistant reply's content (conversational)
+    or, for plain prompts, text with the leading space TRL expects."""
+    texts = [tok.decode(ids, skip_special_tokens=True).strip() for ids in completions]
+    return texts if conversational else [" " + t for t in texts]
+
+
+def completion_ids(tok: Any, prompt: Prompt, completion: str | list[dict[str, Any]]) -> list[int]:
+    """The ids of a completion after its prompt, as DPO tokenizes them (eos included)."""
+    if is_conversation(prompt):
+        reply = completion if isinstance(completion, list) else [{"role": "assistant", "content": completion}]
+        full = tok.apply_chat_template(prompt + reply, tokenize=True, return_dict=True)["input_ids"]
+        return list(full[len(prompt_ids(tok, prompt)) :])
+    return [*tok(completion, add_special_tokens=False)["input_ids"], tok.eos_token_id]
 
 
 def sequence_logprobs(
-    model: Any, tok: Any, prompts: Sequence[str], completions: Sequence[Sequence[int]], batch_size: int = 256
+    model: Any, tok: Any, prompts: Sequence[Prompt], completions: Sequence[Sequence[int]], batch_size: int = 256
 ) -> list[float]:
     """Sum of ``log pi(completion | prompt)`` over the completion tokens (eos included when present)."""
     import torch
@@ -223,7 +436,7 @@ def sequence_logprobs(
     model.eval()
     with torch.no_grad():
         for i in range(0, len(prompts), batch_size):
-            p_ids = [tok(p, add_special_tokens=False)["input_ids"] for p in prompts[i : i + batch_size]]
+            p_ids = [prompt_ids(tok, p) for p in prompts[i : i + batch_size]]
             c_ids = [list(c) for c in completions[i : i + batch_size]]
             length = max(len(a) + len(b) for a, b in zip(p_ids, c_ids, strict=True))
             ids = torch.full((len(p_ids), length), tok.pad_token_id, dtype=torch.long)
@@ -241,104 +454,63 @@ def sequence_logprobs(
     return out
 
 
+def reward_input_ids(tok: Any, prompt: Prompt, completion: str | list[dict[str, Any]]) -> list[int]:
+    """The ids a reward model scores for ``prompt`` + ``completion``, built as ``RewardTrainer`` built them."""
+    if is_conversation(prompt):
+        reply = completion if isinstance(completion, list) else [{"role": "assistant", "content": completion}]
+        return list(tok.apply_chat_template(prompt + reply, tokenize=True, return_dict=True)["input_ids"])
+    text = completion if isinstance(completion, str) else " ".join(m["content"] for m in completion)
+    return list(tok(prompt + text + tok.eos_token)["input_ids"])
+
+
 def reward_scores(
-    model: Any, tok: Any, prompts: Sequence[str], completions: Sequence[str], batch_size: int = 256
+    model: Any, tok: Any, prompts: Sequence[Prompt], completions: Sequence[Any], batch_size: int = 256
 ) -> list[float]:
-    """Score prompt+completion texts with a reward model, appending eos as RewardTrainer does in training."""
+    """Score prompt + completion with a reward model, the way ``RewardTrainer`` trained it."""
     import torch
 
     device = next(model.parameters()).device
     out: list[float] = []
     model.eval()
-    old_side = tok.padding_side
-    tok.padding_side = "right"
     with torch.no_grad():
         for i in range(0, len(prompts), batch_size):
-            texts = [
-                p + c + tok.eos_token
+            rows = [
+                reward_input_ids(tok, p, c)
                 for p, c in zip(prompts[i : i + batch_size], completions[i : i + batch_size], strict=True)
             ]
-            enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
-            out.extend(model(**enc).logits[:, 0].float().tolist())
-    tok.padding_side = old_side
+            width = max(len(r) for r in rows)
+            ids = torch.full((len(rows), width), tok.pad_token_id, dtype=torch.long)
+            mask = torch.zeros_like(ids)
+            for r, row in enumerate(rows):  # right padding, as RewardTrainer's collator
+                ids[r, : len(row)] = torch.tensor(row)
+                mask[r, : len(row)] = 1
+            out.extend(model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits[:, 0].float().tolist())
     return out
 
 
 class RewardModelFunc:
     """A trained reward model as a TRL reward function ``f(prompts, completions, **kw) -> list[float]``.
 
-    Online trainers decode completions without special tokens; this scores them with eos
-    appended, the way ``RewardTrainer`` trained the model (see FIELD_NOTES).
+    Online trainers decode completions without special tokens; this scores them the way
+    ``RewardTrainer`` trained the model (eos appended to plain text; the chat template for
+    conversations), not TRL's own model-scoring path, which drops the eos (see FIELD_NOTES).
     """
 
     def __init__(self, model: Any, tok: Any) -> None:
         self.model, self.tok = model, tok
         self.__name__ = "reward_model"
 
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> RewardModelFunc:
+        return cls(*load_reward_model(path))
+
     def __call__(self, prompts: list[Any], completions: list[Any], **kwargs: Any) -> list[float]:
-        return reward_scores(self.model, self.tok, list(prompts), [" " + c.strip() for c in completions])
+        texts = [c if isinstance(c, list) else " " + c.strip() for c in completions]
+        return reward_scores(self.model, self.tok, list(prompts), texts)
 
 
-# ---------------------------------------------------------------------------------------------
-# The embedded default
-
-
-def default_recipe(quick: bool = False) -> dict[str, Any]:
-    """The embedded default's recipe; its hash names the cache folder."""
-    return {
-        "version": DEFAULT_VERSION,
-        "arch": "llama",
-        "hidden_size": 64,
-        "layers": 2,
-        "seed": 0,
-        "sft_examples": 2048,
-        "sft_epochs": 3,
-        "lr": 3e-3,
-        "batch": 64,
-    }
-
-
-def default_model_dir(quick: bool = False) -> Path:
-    """Build (once) and return the folder of the embedded SFT'd tiny model.
-
-    The model is trained deterministically by TRL's SFTTrainer on the synthetic task and cached
-    under ``cache_dir("alignment", "tiny-<hash>")``; later calls reuse it.
-    """
-    from rlsuite.alignment.data import SentimentTask
-    from rlsuite.common.io import atomic_path, write_json
-
-    recipe = default_recipe(quick)
-    key = hashlib.sha1(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:10]
-    root = Path(os.environ.get("RLSUITE_CACHE", Path.home() / ".cache" / "rlsuite")) / "alignment"
-    final = root / f"tiny-{recipe['arch']}-{key}"
-    if (final / "sft" / "model" / "config.json").is_file():
-        return final / "sft" / "model"
-    from rlsuite.alignment.sft import train_sft
-    from rlsuite.common.paths import cache_dir
-
-    cache_dir("alignment")
-    task = SentimentTask()
-    with atomic_path(final) as tmp:
-        tok = build_tokenizer(task.vocabulary())
-        base = build_tiny_causal_lm(
-            tok, recipe["arch"], recipe["hidden_size"], recipe["layers"], recipe["seed"]
-        )
-        base.save_pretrained(tmp / "base")
-        tok.save_pretrained(tmp / "base")
-        records = task.sft_dataset(recipe["sft_examples"], seed=recipe["seed"])
-        train_sft(
-            tmp / "base",
-            records,
-            tmp / "sft",
-            overrides={
-                "num_train_epochs": recipe["sft_epochs"],
-                "learning_rate": recipe["lr"],
-                "per_device_train_batch_size": recipe["batch"],
-                "seed": recipe["seed"],
-                "save_strategy": "no",
-                "data_seed": recipe["seed"],
-                "full_determinism": True,
-            },
-        )
-        write_json(tmp / "recipe.json", recipe)
-    return final / "sft" / "model"
+def check_data_for(tok: Any, records: Sequence[dict[str, Any]], where: str) -> None:
+    """Conversational records need a tokenizer with a chat template."""
+    conversational = any(is_conversation(r.get("prompt")) for r in records)
+    if conversational and not getattr(tok, "chat_template", None):
+        raise DataError(f"{where}: conversational records, but the model's tokenizer has no chat template")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import copy
 import dataclasses
+import functools
 import re
 import types
 import typing
@@ -53,12 +54,15 @@ def yaml_mapping(text: str) -> dict[str, Any]:
     return value
 
 
-def number_or_string(text: str) -> float | str:
-    """A number, or a string such as RL Zoo's ``lin_0.001`` schedule."""
-    try:
-        return float(text)
-    except ValueError:
-        return text
+def number_or_string(text: str, kinds: tuple[type, ...] = (int, float)) -> int | float | str:
+    """A number of the first of ``kinds`` that reads ``text``, else the string itself (RL Zoo's
+    ``lin_0.001`` schedule, TRL's ``"no"`` strategy)."""
+    for kind in kinds:
+        try:
+            return kind(text)
+        except ValueError:
+            continue
+    return text
 
 
 def _native(hint: Any) -> bool:
@@ -85,8 +89,10 @@ def _converter(hint: Any) -> Callable[[str], Any]:
         return _converter(args[0])
     if typing.get_origin(hint) is dict or hint is dict:
         return yaml_mapping
-    if set(args) <= {int, float, str} and str in args:
-        return number_or_string
+    containers = [a for a in args if typing.get_origin(a) in (list, dict, tuple) or a in (list, dict, tuple)]
+    if str in args and not containers:  # `float | str` (a schedule), `str | SomeEnum`: never YAML (`no` stays "no")
+        kinds = tuple(k for k in (float, int) if k in args)  # a float field reads "0" as 0.0
+        return functools.partial(number_or_string, kinds=kinds) if kinds else str
     return yaml_value
 
 
@@ -96,6 +102,7 @@ class ConfigParser(HfArgumentParser):
 
     def __init__(self, dataclass_types: Any = None, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        kwargs.setdefault("allow_abbrev", False)  # `--n` must not silently mean `--num_envs`
         super().__init__(dataclass_types, **kwargs)
 
     @staticmethod
@@ -106,9 +113,14 @@ class ConfigParser(HfArgumentParser):
             meta["help"] = str(meta["help"]).replace("%", "%%")
             bounds = field.metadata.get(BOUNDS_KEY)
             if bounds is not None:
-                meta["help"] += f" [{bounds.describe()}]"
+                meta["help"] += f" (range {bounds.describe()})"
         f.metadata = types.MappingProxyType(meta)
-        if not _native(f.type):
+        if typing.get_origin(f.type) is list and typing.get_origin(typing.get_args(f.type)[0]) is typing.Literal:
+            # list[Literal[...]]: a list of strings whose items argparse checks against the choices
+            meta["choices"] = list(typing.get_args(typing.get_args(f.type)[0]))
+            f.type = list[str]
+            f.metadata = types.MappingProxyType(meta)
+        elif not _native(f.type):
             f.type = _converter(f.type)
             meta.setdefault("metavar", "YAML")
             f.metadata = types.MappingProxyType(meta)
@@ -247,18 +259,22 @@ def _dest_actions(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]
     return {a.dest: a for a in parser._actions if a.option_strings and a.dest not in ("help",)}
 
 
-def apply_defaults(parser: argparse.ArgumentParser, values: Mapping[str, Any], where: str) -> None:
+def apply_defaults(parser: argparse.ArgumentParser, values: Mapping[str, Any], where: str) -> list[str]:
     """Set ``parser``'s defaults from a mapping (a YAML file's), checking keys and string values.
 
     TRL's ``TrlParser`` convention: file values are defaults, flags override them. A string value
     goes through the flag's own type (so ``1e-3`` is a float); an unknown key is an error that
-    names ``where`` and suggests the nearest setting.
+    names ``where`` and suggests the nearest setting. A key may be any of a setting's spellings (its
+    aliases). Returns the settings (destinations) it set.
     """
+    set_dests: list[str] = []
     actions = _dest_actions(parser)
     settable = {d: a for d, a in actions.items() if not d.startswith("_") and d not in ("config", "set")}
+    # every spelling of a setting, its aliases included (`budget:` for a field whose flag has `--budget`)
+    spellings = {s.lstrip("-").replace("-", "_"): a for a in settable.values() for s in a.option_strings}
     for key, value in values.items():
         dest = str(key).replace("-", "_")
-        action = settable.get(dest)
+        action = settable.get(dest) or spellings.get(dest)
         if action is None:
             raise unknown_key_error(str(key), list(settable), parser.prog, where)
         if isinstance(value, str) and callable(action.type):
@@ -273,6 +289,8 @@ def apply_defaults(parser: argparse.ArgumentParser, values: Mapping[str, Any], w
             value = "no" if value is False else "yes"
         action.default = value
         action.required = False
+        set_dests.append(action.dest)
+    return set_dests
 
 
 def _explicit_flags(parser: argparse.ArgumentParser, argv: Sequence[str]) -> dict[str, str]:
@@ -298,8 +316,7 @@ def parse(parser: ConfigParser, argv: Sequence[str], expand_sets: bool = True) -
     sources: dict[str, str] = {}
     layers = ns._defaults(ns) if leaf is not None else []
     for values, where in layers:
-        apply_defaults(leaf, values, where)
-        sources.update({str(k).replace("-", "_"): where for k in values})
+        sources.update(dict.fromkeys(apply_defaults(leaf, values, where), where))
     if layers:
         ns = parser.parse_args(argv)
     if leaf is None:

@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "algos": ("rlsuite.app.train:add_algos", "list the algorithms `rlsuite train` knows"),
     "train": ("rlsuite.app.train:add_train", "train an agent on an env; writes a run folder"),
     "eval": ("rlsuite.app.train:add_eval", "replay a saved run and report its return (and gap to the optimum)"),
+    "plot": ("rlsuite.app.plots:add_subcommands", "learning curves of run folders (seeds as a mean and a band)"),
     "reproduce": ("rlsuite.app.reproduce:add_subcommands", "reproduce a figure of Zhao's or Sutton & Barto's book"),
     "align": ("rlsuite.app.align:add_subcommands", "RLHF and DPO with TRL on a local LLM; compare them"),
     "vision": ("rlsuite.app.vision:add_subcommands", "vision models as policies and reward models"),
@@ -37,7 +38,8 @@ GLOBAL_SWITCHES = ("--verbose", "--debug")
 
 
 def _command_of(argv: Sequence[str]) -> str | None:
-    return next((a for a in argv if not a.startswith("-")), None)
+    """The first word that is not a switch and not a ``--set`` item (``KEY=VALUE``)."""
+    return next((a for a in argv if not a.startswith("-") and "=" not in a), None)
 
 
 def build_parser(command: str | None = None) -> ConfigParser:

@@ -63,6 +63,9 @@ def setup(verbose: bool = False) -> None:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
     quiet_third_party()
+    current = progress.get_reporter()
+    if not isinstance(current, progress.NullReporter | RichReporter):
+        return  # a reporter the caller installed (a notebook's, a test's) stays
     if is_main_process() and sys.stderr.isatty():
         progress.set_reporter(RichReporter())
     else:

@@ -1,40 +1,75 @@
 """``rlsuite tour``: the README's main job, a tour of what rlsuite does, on embedded defaults.
 
 Each section is a function ``section(out_dir, quick) -> dict`` that writes its figures and
-returns its numbers; the tour writes all numbers to ``results.json`` and a ``summary.md``.
+returns its numbers. The tour shows one progress display (section k of n), prints one result line
+per section, and writes all numbers to ``results.json`` and a readable ``summary.md`` (markdown
+tables; value grids as grids). Finished sections are kept in ``sections/<key>.json``, so
+``--resume`` continues an interrupted tour where it stopped.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import json
+import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from rlsuite.common.io import atomic_path, write_json, write_text
+from rlsuite.app import console
+from rlsuite.app.args import Parsed, add_command
+from rlsuite.app.reports import markdown
+from rlsuite.common.config import Config, config_error, option
+from rlsuite.common.io import OutputDir, atomic_path, write_json, write_text
 
-# (title, "module:function"), run in order. Later layers add their sections here.
-SECTIONS: tuple[tuple[str, str], ...] = (
-    ("grid world, solved exactly", "rlsuite.app.tour:gridworld_section"),
-    ("10-armed bandit", "rlsuite.app.tour:bandit_section"),
-    ("tabular agents", "rlsuite.agents.tabular.runner:tour_section"),
-    ("deep RL with stable-baselines3", "rlsuite.agents.sb3:tour_section"),
-    ("RLHF vs DPO (align compare)", "rlsuite.alignment.compare:tour_section"),
-    ("vision: detector, DetectionPolicy", "rlsuite.app.vision_tour:vision_section"),
-)
+log = logging.getLogger(__name__)
+
+# key -> (title, "module:function"), run in this order.
+SECTIONS: dict[str, tuple[str, str]] = {
+    "gridworld": ("grid world, solved exactly", "rlsuite.app.tour:gridworld_section"),
+    "bandit": ("10-armed bandit", "rlsuite.app.tour:bandit_section"),
+    "tabular": ("tabular agents", "rlsuite.app.train_tabular:tour_section"),
+    "sb3": ("deep RL with stable-baselines3", "rlsuite.app.train_sb3:tour_section"),
+    "align": ("RLHF vs DPO (align compare)", "rlsuite.app.align:tour_section"),
+    "vision": ("vision: detector, DetectionPolicy", "rlsuite.app.vision_tour:vision_section"),
+}
+
+
+@dataclass
+class TourOptions(Config):
+    """What the tour runs and where it writes."""
+
+    out: str = option("tour", help="folder for the results", aliases=["--output_dir", "--output-dir"])
+    quick: bool = option(False, help="smaller budgets, for a fast look")
+    only: list[str] | None = option(None, help=f"run only these sections (of: {', '.join(SECTIONS)})")
+    resume: bool = option(False, help="continue an interrupted tour in --out, skipping finished sections")
+    overwrite: bool = option(False, help="replace a finished tour in --out")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        unknown = [s for s in self.only or [] if s not in SECTIONS]
+        if unknown:
+            raise config_error(self, "only", f"unknown section {unknown[0]!r} (sections: {', '.join(SECTIONS)})")
+        if self.only is not None and not self.only:
+            raise config_error(self, "only", "names no section")
 
 
 def add_subcommands(subparsers: Any) -> None:
-    p = subparsers.add_parser("tour", help="run the tour of rlsuite on its embedded defaults (the README's main job)")
-    p.add_argument("--out", default="tour", help="folder for the results (default: ./tour)")
-    p.add_argument("--quick", action="store_true", help="smaller budgets, for a fast look")
-    p.add_argument("--only", nargs="*", metavar="SECTION", help="run only sections whose title contains this word")
-    p.set_defaults(func=_run_tour)
+    add_command(
+        subparsers,
+        "tour",
+        help="the tour of rlsuite on its embedded defaults (the README's main job)",
+        description="Solve Zhao's grid world exactly, play the 10-armed testbed, train tabular and SB3 agents "
+        "against the exact optimum, compare RLHF with DPO, and run the vision defaults; figures and numbers go "
+        "to --out.",
+        configs=[TourOptions],
+        run=run_tour,
+        config_file=False,
+    )
 
 
 def _load(target: str) -> Callable[[Path, bool], dict[str, Any]]:
@@ -42,24 +77,50 @@ def _load(target: str) -> Callable[[Path, bool], dict[str, Any]]:
     return getattr(importlib.import_module(module), name)
 
 
-def _run_tour(args: argparse.Namespace) -> int:
-    out = Path(args.out).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    results: dict[str, Any] = {}
-    summary = ["# rlsuite tour\n"]
-    for title, target in SECTIONS:
-        if args.only and not any(word in title for word in args.only):
-            continue
-        print(f"== {title}", flush=True)
-        t0 = time.perf_counter()
-        numbers = _load(target)(out, args.quick)
-        numbers["seconds"] = round(time.perf_counter() - t0, 2)
-        results[title] = numbers
-        summary.append(f"## {title}\n\n```json\n{json.dumps(numbers, indent=2, default=str)}\n```\n")
-        print(f"   done in {numbers['seconds']} s", flush=True)
-    write_json(out / "results.json", results)
-    write_text(out / "summary.md", "\n".join(summary))
-    print(f"\nThe tour's results (numbers and PNG figures) are in {out}")
+def _figures(numbers: Any) -> list[str]:
+    if isinstance(numbers, str):
+        return [numbers] if numbers.endswith(".png") else []
+    if isinstance(numbers, dict):
+        return [f for v in numbers.values() for f in _figures(v)]
+    if isinstance(numbers, list):
+        return [f for v in numbers for f in _figures(v)]
+    return []
+
+
+def _headline(numbers: dict[str, Any]) -> str:
+    seconds = numbers.get("seconds", 0.0)
+    figures = set(_figures(numbers))
+    return f"done in {seconds:.0f} s" + (f", {len(figures)} figure{'s' * (len(figures) > 1)}" if figures else "")
+
+
+def run_tour(parsed: Parsed) -> int:
+    opts: TourOptions = parsed.get(TourOptions)
+    keys = [k for k in SECTIONS if not opts.only or k in opts.only]
+    out = Path(opts.out).resolve()
+    with OutputDir(out, overwrite=opts.overwrite, resume=opts.resume) as folder:
+        console.log_to(out)
+        folder.unfinish()
+        results: dict[str, Any] = {}
+        with console.Job([SECTIONS[k][0] for k in keys]) as job:
+            for key in keys:
+                title, target = SECTIONS[key]
+                saved = out / "sections" / f"{key}.json"
+                if opts.resume and saved.is_file():
+                    results[title] = json.loads(saved.read_text())
+                    job.done(title, "finished earlier, kept")
+                    continue
+                job.stage(title)
+                t0 = time.perf_counter()
+                numbers = _load(target)(out, opts.quick)
+                numbers["seconds"] = round(time.perf_counter() - t0, 1)
+                write_json(saved, numbers)
+                results[title] = numbers
+                job.done(title, _headline(numbers))
+        write_json(out / "results.json", results)
+        summary = "# rlsuite tour\n\n" + ("(quick budgets)\n\n" if opts.quick else "") + markdown(results)
+        write_text(out / "summary.md", summary)
+        folder.finish({"sections": keys, "quick": opts.quick})
+    print(f"The tour's results (summary.md, results.json, PNG figures) are in {out}")
     return 0
 
 
@@ -84,7 +145,11 @@ def gridworld_section(out: Path, quick: bool) -> dict[str, Any]:
 
         with atomic_path(out / f"gridworld_frame_{tag}.png") as tmp:
             plt.imsave(tmp, env.render(), format="png")
-        numbers[name] = {"v*": np.round(v.reshape(5, 5), 1).tolist(), "sweeps": iters}
+        numbers[name] = {
+            "v*": np.round(v.reshape(5, 5), 1).tolist(),
+            "sweeps": iters,
+            "figures": [f"gridworld_optimal_{tag}.png", f"gridworld_frame_{tag}.png"],
+        }
         env.close()
     return numbers
 
@@ -106,4 +171,5 @@ def bandit_section(out: Path, quick: bool) -> dict[str, Any]:
     plot_curves(curves, out / "bandit_average_reward.png", xlabel="step", ylabel="average reward",
                 title=f"10-armed testbed, {runs} runs")
     return {"runs": runs, "steps": steps,
-            "final average reward (last 100 steps)": {k: round(float(v[-100:].mean()), 3) for k, v in curves.items()}}
+            "final average reward (last 100 steps)": {k: round(float(v[-100:].mean()), 3) for k, v in curves.items()},
+            "figure": "bandit_average_reward.png"}

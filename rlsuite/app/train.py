@@ -1,104 +1,149 @@
-"""``rlsuite train`` and ``rlsuite eval``: one front door for tabular and stable-baselines3 agents.
+"""``rlsuite train ALGO``, ``rlsuite eval RUN`` and ``rlsuite algos``: one front door for every agent family.
 
-Each agent family is a module with:
-- ``ALGOS: dict[str, str]``: algorithm name -> one-line description;
-- ``train(args: argparse.Namespace) -> pathlib.Path``: train, write the run folder, return it;
-- ``evaluate(run_dir: pathlib.Path, args: argparse.Namespace) -> dict``: replay a saved run.
-A run folder's ``config.json`` names its ``family`` so ``rlsuite eval`` finds the right module.
+``rlsuite train`` has one subcommand per algorithm, its flags generated from the algorithm's config
+(``rlsuite train q_learning --help`` lists every setting with its help, default and range) and
+from :class:`~rlsuite.app.options.TrainOptions`. The families are modules that meet the contract
+in :mod:`rlsuite.app.options` (``ALGOS``, ``config_class``, ``config_defaults``, ``train``,
+``evaluate``): ``rlsuite.app.train_tabular`` and ``rlsuite.app.train_sb3``. A run folder's
+``config.json`` names its ``family`` so ``rlsuite eval`` finds the right module.
 """
 
 from __future__ import annotations
 
-import argparse
+import difflib
+import functools
 import importlib
 import json
 from pathlib import Path
-from types import ModuleType
-from typing import Any
+from typing import Any, NoReturn
 
-from rlsuite.common.errors import UsageError
+from rlsuite.agents.base import read_json
+from rlsuite.app.args import ConfigParser, Parsed, add_command
+from rlsuite.app.options import EvalOptions, TrainOptions
+from rlsuite.common.errors import ModelFolderError, UsageError
 
 FAMILIES: dict[str, str] = {
-    "tabular": "rlsuite.agents.tabular.runner",
-    "sb3": "rlsuite.agents.sb3",
+    "tabular": "rlsuite.app.train_tabular",
+    "sb3": "rlsuite.app.train_sb3",
 }
 
 
-def _families() -> dict[str, ModuleType]:
-    out = {}
-    for family, module in FAMILIES.items():
-        try:
-            out[family] = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-    return out
+@functools.cache
+def families() -> dict[str, Any]:
+    """family name -> its module."""
+    return {family: importlib.import_module(module) for family, module in FAMILIES.items()}
 
 
-def family_of(algo: str) -> ModuleType:
-    families = _families()
-    for module in families.values():
+def family_of(algo: str) -> Any:
+    """The family module that trains ``algo``."""
+    for module in families().values():
         if algo in module.ALGOS:
             return module
-    known = sorted(a for m in families.values() for a in m.ALGOS)
-    raise UsageError(f"unknown algorithm {algo!r} (known: {', '.join(known)})")
+    raise UsageError(f"unknown algorithm {algo!r}{_suggest(algo)}; `rlsuite algos` lists them")
+
+
+def _known_algos() -> list[str]:
+    return [a for m in families().values() for a in m.ALGOS]
+
+
+def _suggest(algo: str) -> str:
+    close = difflib.get_close_matches(algo, _known_algos(), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+class _AlgoChooser(ConfigParser):
+    """``rlsuite train``: its one positional is the algorithm; an unknown one is named with a suggestion."""
+
+    def error(self, message: str) -> NoReturn:  # type: ignore[override]
+        if "invalid choice" in message:
+            algo = message.split("invalid choice:", 1)[1].split("(", 1)[0].strip().strip("'\"")
+            raise UsageError(f"unknown algorithm {algo!r}{_suggest(algo)}; `rlsuite algos` lists them")
+        super().error(message)
+
+
+def _add_parser_of(subparsers: Any, parser_class: type, name: str, **kwargs: Any) -> Any:
+    """``subparsers.add_parser`` with another parser class for this one child."""
+    default = subparsers._parser_class
+    subparsers._parser_class = parser_class
+    try:
+        return subparsers.add_parser(name, **kwargs)
+    finally:
+        subparsers._parser_class = default
 
 
 def add_train(subparsers: Any) -> None:
-    p = subparsers.add_parser("train", help="train an agent on an env; writes runs/<env>__<algo>__<seed>__<time>/")
-    p.add_argument("algo", help="algorithm name; `rlsuite algos` lists them")
-    p.add_argument("--env", required=False, default=None, help="env id, e.g. rlsuite/GridWorld-v0")
-    p.add_argument("--config", help="YAML file of hyperparameters")
-    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config fields")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    p.add_argument("--budget", type=int, default=None, help="iterations/episodes/steps (the algorithm's unit)")
-    p.add_argument("--runs-dir", default="runs", help="parent folder of run folders (default: ./runs)")
-    p.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue a run from its last checkpoint")
-    p.set_defaults(func=_train)
+    train = _add_parser_of(
+        subparsers,
+        _AlgoChooser,
+        "train",
+        help="train an agent on an env; writes a run folder",
+        description="Train an agent on an env and write a run folder (runs/<env>__<algo>__<seed>__<time>/, "
+        "or --out). `rlsuite train ALGO --help` lists ALGO's settings.",
+    )
+    algos = train.add_subparsers(dest="algo", metavar="ALGO", parser_class=ConfigParser, title="algorithms")
+    train.set_defaults(func=lambda ns: train.print_help() or 2)
+    for family, module in families().items():
+        for algo, description in module.ALGOS.items():
+            add_command(
+                algos,
+                algo,
+                help=f"[{family}] {description}",
+                description=f"{description}. Settings: flags, --config FILE.yaml or --set KEY=VALUE.",
+                configs=[module.config_class(algo), TrainOptions],
+                run=functools.partial(_train, module, algo),
+                defaults=functools.partial(module.config_defaults, algo),
+            )
 
 
-def add_eval(subparsers: Any) -> None:
-    e = subparsers.add_parser("eval", help="replay a saved run and report its return (and gap to the optimum)")
-    e.add_argument("run_dir")
-    e.add_argument("--episodes", type=int, default=20)
-    e.add_argument("--seed", type=int, default=0)
-    e.add_argument("--device", default="auto")
-    e.add_argument("--video", action="store_true", help="record the evaluation episodes (SB3 runs; needs moviepy)")
-    e.set_defaults(func=_eval)
-
-
-def add_algos(subparsers: Any) -> None:
-    a = subparsers.add_parser("algos", help="list the algorithms `rlsuite train` knows")
-    a.set_defaults(func=_algos)
-
-
-def _train(args: argparse.Namespace) -> int:
-    module = family_of(args.algo)
-    run_dir = module.train(args)
-    print(f"run folder: {run_dir}")
+def _train(module: Any, algo: str, parsed: Parsed) -> int:
+    config = parsed.get(module.config_class(algo))
+    opts = parsed.get(TrainOptions)
+    module.train(algo, config, opts)  # prints its one result line, which names the run folder
     return 0
 
 
-def _eval(args: argparse.Namespace) -> int:
-    run_dir = Path(args.run_dir)
+def add_eval(subparsers: Any) -> None:
+    add_command(
+        subparsers,
+        "eval",
+        help="replay a saved run and report its return (and gap to the optimum)",
+        configs=[EvalOptions],
+        run=_eval,
+        arguments=lambda p: p.add_argument("run_dir", metavar="RUN", help="a run folder written by rlsuite train"),
+        config_file=False,
+    )
+
+
+def read_run_config(run_dir: Path) -> dict[str, Any]:
+    """A run folder's ``config.json``; a missing or corrupt one is a one-line error naming it."""
     config_file = run_dir / "config.json"
+    if not run_dir.is_dir():
+        raise ModelFolderError(f"{run_dir}: not a run folder (no such folder)")
     if not config_file.is_file():
-        raise UsageError(f"{run_dir}: not a run folder (no config.json)")
-    try:
-        family = json.loads(config_file.read_text())["family"]
-    except (json.JSONDecodeError, KeyError) as exc:
-        raise UsageError(f"{config_file}: unreadable or has no 'family' key") from exc
-    families = _families()
-    if family not in families:
-        raise UsageError(f"{config_file}: unknown family {family!r}")
-    report = families[family].evaluate(run_dir, args)
+        raise ModelFolderError(f"{run_dir}: not a run folder (no config.json)")
+    meta = read_json(config_file)
+    if "family" not in meta:
+        raise ModelFolderError(f"{config_file}: has no 'family' key (not written by rlsuite train?)")
+    return meta
+
+
+def _eval(parsed: Parsed) -> int:
+    run_dir = Path(parsed.args.run_dir)
+    meta = read_run_config(run_dir)
+    module = families().get(meta["family"])
+    if module is None:
+        raise ModelFolderError(f"{run_dir / 'config.json'}: unknown family {meta['family']!r}")
+    report = module.evaluate(run_dir, meta, parsed.get(EvalOptions))
     print(json.dumps(report, indent=2, default=str))
     return 0
 
 
-def _algos(args: argparse.Namespace) -> int:
-    for family, module in _families().items():
+def add_algos(subparsers: Any) -> None:
+    add_command(subparsers, "algos", help="list the algorithms `rlsuite train` knows", run=_algos, config_file=False)
+
+
+def _algos(parsed: Parsed) -> int:
+    for family, module in families().items():
         for name, description in module.ALGOS.items():
-            print(f"{name:<22} [{family}] {description}")
+            print(f"{name:<28} [{family}] {description}")
     return 0

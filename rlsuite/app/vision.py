@@ -1,129 +1,216 @@
-"""``rlsuite vision ...``: train and measure the vision defaults (heavy imports inside handlers)."""
+"""``rlsuite vision ...``: train the vision defaults, measure them, and evaluate a local VLM folder.
+
+Every flag is generated from a config (``--help`` lists them all; ``--config FILE.yaml`` and
+``--set KEY=VALUE`` go through the same parser):
+
+- ``train-detector``: :class:`~rlsuite.vision.detection.DetectorTrainConfig` (``--budget`` is its
+  ``max_steps``);
+- ``train-reward``: :class:`~rlsuite.vision.contrastive.ContrastiveTrainConfig` (``--budget``: ``steps``);
+- ``train-vlm-policy``: :class:`~rlsuite.vision.finetune.VLMTrainConfig` (``--budget``: ``bc_steps``);
+- the three take :class:`VisionOutputOptions` too: ``--out`` (default: the rlsuite cache, in a
+  folder keyed by the config, so a new budget trains anew and the same config is reused) and
+  ``--overwrite`` (alias ``--force``);
+- ``eval-vlm [FOLDER]``: :class:`EvalVLMOptions` and :class:`~rlsuite.vision.finetune.VLMEvalConfig`.
+
+The library trains, measures and writes the folder (:mod:`rlsuite.vision.defaults`); this module
+prints the result.
+"""
 
 from __future__ import annotations
 
-import argparse
-import json
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from rlsuite.app import console
+from rlsuite.app.args import Parsed, add_command
+from rlsuite.common.config import Config, config_error, option
+from rlsuite.common.errors import ConfigError
+from rlsuite.envs.gridworld import ACTION_NAMES
+from rlsuite.vision.contrastive import ContrastiveTrainConfig
+from rlsuite.vision.detection import DetectorTrainConfig
+from rlsuite.vision.finetune import VLMEvalConfig, VLMTrainConfig
+from rlsuite.vision.policies import DEFAULT_PROMPT
+
+
+@dataclass
+class VisionOutputOptions(Config):
+    """Where a ``vision train-*`` command keeps its model, and whether to retrain over a finished one."""
+
+    out: str | None = option(
+        None,
+        help="folder for the model, metrics.json and log.txt (default: the rlsuite cache, in a folder keyed by "
+        "the config: the same config is reused, another one trains anew)",
+        aliases=["--output_dir", "--output-dir"],
+    )
+    overwrite: bool = option(False, help="train again even if the folder holds a finished model", aliases=["--force"])
+
+
+@dataclass
+class EvalVLMOptions(Config):
+    """``vision eval-vlm``: which local VLM folder, how to load it, which words are its actions."""
+
+    model: str | None = option(
+        None, help="local AutoModelForImageTextToText + AutoProcessor folder (or the positional FOLDER)",
+        aliases=["--model_name_or_path"],
+    )  # fmt: skip
+    trust_remote_code: bool = option(
+        False, help="run the custom code the folder's config.json names (Kimi-VL); only for code you trust"
+    )
+    actions: list[str] = option(
+        default_factory=lambda: list(ACTION_NAMES),
+        help="the action words, in the env's order (up right down left stay)",
+    )
+    prompt: str = option(DEFAULT_PROMPT, help="the prompt; <image> is replaced by the processor's image token")
+    dtype: Literal["auto", "float32", "bfloat16"] = option(
+        "auto", help="auto: bfloat16 on CUDA, float32 on CPU (inference)"
+    )
+    device: str = option("auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
+    threads: int = option(0, help="torch CPU threads (0: one, or OMP_NUM_THREADS when set)", ge=0)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if len(self.actions) != len(ACTION_NAMES):
+            raise config_error(
+                self, "actions", f"{len(self.actions)} words for the grid world's {len(ACTION_NAMES)} actions"
+            )
+
+
+TRAIN_COMMANDS: dict[str, tuple[type, str]] = {
+    "train-detector": (
+        DetectorTrainConfig,
+        "train (or reuse, for the same config) the grid detector; report AP50 and DetectionPolicy's success rate",
+    ),
+    "train-reward": (
+        ContrastiveTrainConfig,
+        "train (or reuse) the tiny contrastive image-text reward; report its rank correlation with the distance "
+        "to the goal",
+    ),
+    "train-vlm-policy": (
+        VLMTrainConfig,
+        "behaviour-clone then PPO-fine-tune a tiny Llava policy (or reuse it); report success before and after",
+    ),
+}
 
 
 def add_subcommands(subparsers: Any) -> None:
-    p = subparsers.add_parser(
-        "vision", help="vision models as policies and reward models on pixel grid worlds"
-    )
-    sub = p.add_subparsers(dest="vision_command", metavar="VISION_COMMAND")
-    t = sub.add_parser(
-        "train-detector",
-        help="train (or reuse the cached) default grid detector; report AP50 "
-        "and DetectionPolicy's success rate",
-    )
-    t.add_argument("--force", action="store_true", help="retrain even if a cached detector exists")
-    t.add_argument("--max-steps", type=int, default=None, help="optimisation steps (default 400)")
-    t.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    t.set_defaults(func=_train_detector)
-    r = sub.add_parser(
-        "train-reward",
-        help="train (or reuse the cached) tiny contrastive image-text reward model; "
-        "report its rank correlation with the distance to the goal",
-    )
-    r.add_argument("--force", action="store_true", help="retrain even if a cached model exists")
-    r.add_argument("--steps", type=int, default=None, help="optimisation steps (default 800)")
-    r.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    r.set_defaults(func=_train_reward)
-    v = sub.add_parser(
-        "train-vlm-policy",
-        help="behaviour-clone then PPO-fine-tune a tiny Llava policy (cached); "
-        "report success before and after",
-    )
-    v.add_argument("--force", action="store_true", help="retrain even if a cached policy exists")
-    v.add_argument("--bc-steps", type=int, default=None, help="behaviour-cloning steps")
-    v.add_argument("--ppo-updates", type=int, default=None, help="PPO updates")
-    v.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    v.set_defaults(func=_train_vlm_policy)
-    e = sub.add_parser(
+    from rlsuite.app.args import ConfigParser
+
+    p = subparsers.add_parser("vision", help="vision models as policies and reward models on pixel grid worlds")
+    sub = p.add_subparsers(dest="vision_command", metavar="VISION_COMMAND", parser_class=ConfigParser)
+    handlers = {"train-detector": _train_detector, "train-reward": _train_reward, "train-vlm-policy": _train_vlm_policy}
+    for name, (config, help_line) in TRAIN_COMMANDS.items():
+        add_command(sub, name, help=help_line, configs=[config, VisionOutputOptions], run=handlers[name])
+    add_command(
+        sub,
         "eval-vlm",
-        help="load a local VLM folder as a VLMPolicy (action-word scoring) and report its success "
-        "rate on held-out random pixel grid worlds",
+        help="load a local VLM folder as a VLMPolicy (action-word scoring) and report its success rate on held-out "
+        "random pixel grid worlds",
+        configs=[EvalVLMOptions, VLMEvalConfig],
+        run=_eval_vlm,
+        arguments=lambda q: q.add_argument("folder", nargs="?", metavar="FOLDER", help="the model folder (or --model)"),
     )
-    e.add_argument("model", help="local AutoModelForImageTextToText + AutoProcessor folder")
-    e.add_argument(
-        "--trust-remote-code",
-        action="store_true",
-        help="run the custom code the folder's config.json names (Kimi-VL); only for code you trust",
-    )
-    e.add_argument("--episodes", type=int, default=50, help="held-out layouts")
-    e.add_argument("--size", type=int, default=4, help="grid side of the layouts")
-    e.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    e.set_defaults(func=_eval_vlm)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 
-def _train_detector(args: argparse.Namespace) -> int:
-    from rlsuite.common.errors import UsageError
-    from rlsuite.vision.detection import DetectorTrainConfig
-    from rlsuite.vision.models import default_detector, default_detector_dir
+# ----------------------------------------------------------------------------- handlers
+def _train_detector(parsed: Parsed) -> int:
+    from rlsuite.vision.defaults import default_detector
 
-    config = DetectorTrainConfig(device=args.device)
-    if args.max_steps is not None:
-        if args.max_steps < 1:
-            raise UsageError(f"--max-steps must be a positive integer, got {args.max_steps}")
-        config.max_steps = args.max_steps
-    _, metrics = default_detector(force=args.force, config=config, device=args.device)
-    print(json.dumps({k: metrics[k] for k in ("detector", "policy", "training")}, indent=2))
-    print(f"detector: {default_detector_dir()}")
+    config, opts = parsed.get(DetectorTrainConfig), parsed.get(VisionOutputOptions)
+    trained = default_detector(config, out=opts.out, overwrite=opts.overwrite, on_open=console.log_to)
+    m = trained.metrics
+    per_class = ", ".join(f"{k} {v:.3f}" for k, v in m["detector"]["AP50_per_class"].items())
+    pol = m["policy"]
+    _print_rows([
+        ("AP50", f"{m['detector']['AP50']:.3f} ({per_class}) on {m['detector']['frames']} held-out frames"),
+        ("DetectionPolicy", f"success {pol['success_rate']:.3f} on {pol['episodes']} random solvable layouts"),
+        ("training", _training(m["training"], "steps", trained.reused)),
+        ("model folder", str(trained.folder)),
+    ])  # fmt: skip
     return 0
 
 
-def _positive(name: str, value: int | None) -> None:
-    from rlsuite.common.errors import UsageError
+def _train_reward(parsed: Parsed) -> int:
+    from rlsuite.vision.defaults import default_clip_reward
 
-    if value is not None and value < 1:
-        raise UsageError(f"{name} must be a positive integer, got {value}")
-
-
-def _train_reward(args: argparse.Namespace) -> int:
-    from rlsuite.vision.models import ContrastiveTrainConfig, default_clip_reward
-
-    _positive("--steps", args.steps)
-    config = ContrastiveTrainConfig(device=args.device)
-    if args.steps is not None:
-        config.steps = args.steps
-    _, metrics = default_clip_reward(force=args.force, config=config, device=args.device)
-    print(json.dumps({k: metrics[k] for k in ("rank_correlation", "training")}, indent=2))
+    config, opts = parsed.get(ContrastiveTrainConfig), parsed.get(VisionOutputOptions)
+    trained = default_clip_reward(config, out=opts.out, overwrite=opts.overwrite, on_open=console.log_to)
+    rank = trained.metrics["rank_correlation"]
+    _print_rows([
+        ("Spearman(reward, -distance)", f"{rank['spearman_pooled']:.3f} pooled over {rank['frames']} frames of "
+                                        f"{rank['episodes']} held-out episodes "
+                                        f"({rank['spearman_per_episode_mean']:.3f} mean per episode)"),
+        ("training", _training(trained.metrics["training"], "steps", trained.reused)),
+        ("model folder", str(trained.folder)),
+    ])  # fmt: skip
     return 0
 
 
-def _train_vlm_policy(args: argparse.Namespace) -> int:
-    from rlsuite.vision.finetune import VLMTrainConfig, default_vlm_policy
+def _train_vlm_policy(parsed: Parsed) -> int:
+    from rlsuite.vision.defaults import default_vlm_policy
 
-    _positive("--bc-steps", args.bc_steps)
-    _positive("--ppo-updates", args.ppo_updates)
-    config = VLMTrainConfig(device=args.device)
-    if args.bc_steps is not None:
-        config.bc_steps = args.bc_steps
-    if args.ppo_updates is not None:
-        config.ppo_updates = args.ppo_updates
-    _, report = default_vlm_policy(force=args.force, config=config)
-    stages = ("untrained", "after_bc", "after_ppo")
-    keys = [f"{name}_{stage}" for name in ("success", "value_gap") for stage in stages]
-    print(json.dumps({k: report[k] for k in keys if k in report}, indent=2))
+    config, opts = parsed.get(VLMTrainConfig), parsed.get(VisionOutputOptions)
+    trained = default_vlm_policy(config, out=opts.out, overwrite=opts.overwrite, on_open=console.log_to)
+    m = trained.metrics
+    print(f"{'stage':<12} {'greedy success':>15} {'v* - v_pi (sampling)':>21}")
+    for stage in ("untrained", "after_bc", "after_ppo"):
+        if f"success_{stage}" in m:
+            print(f"{stage.replace('_', ' '):<12} {m[f'success_{stage}']:>15.2f} {m[f'value_gap_{stage}']:>21.3f}")
+    bc = m["behaviour_clone"]
+    when = "trained earlier, reused" if trained.reused else "trained now"
+    _print_rows([
+        ("held-out layouts", f"{config.eval_episodes} random {config.size}x{config.size} layouts"),
+        ("behaviour cloning", f"{bc['steps']} steps, held-out action accuracy {bc['held_out_accuracy']:.3f}"),
+        ("training", f"{m.get('seconds')} s ({when})"),
+        ("model folder", str(trained.folder)),
+    ])  # fmt: skip
     return 0
 
 
-def _eval_vlm(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from rlsuite.common.errors import UsageError
-    from rlsuite.vision.finetune import VLMTrainConfig, success_rate
+def _eval_vlm(parsed: Parsed) -> int:
+    from rlsuite.vision.finetune import success_rate
+    from rlsuite.vision.folders import check_model_folder
     from rlsuite.vision.policies import VLMPolicy
+    from rlsuite.vision.runtime import torch_threads
 
-    _positive("--episodes", args.episodes)
-    _positive("--size", args.size)
-    if not (Path(args.model) / "config.json").is_file():
-        raise UsageError(f"{args.model}: no config.json (not a saved model folder)")
-    policy = VLMPolicy.from_pretrained(args.model, trust_remote_code=args.trust_remote_code, device=args.device)
-    config = VLMTrainConfig(size=args.size, eval_episodes=args.episodes, device=args.device)
-    report = {"model": str(args.model), "model_class": type(policy.model).__name__}
-    report["success_rate"] = success_rate(policy, config)
-    print(json.dumps(report, indent=2))
+    opts, held_out = parsed.get(EvalVLMOptions), parsed.get(VLMEvalConfig)
+    folder = _model_folder(parsed.args.folder, opts.model)
+    check_model_folder(folder)
+    console.quiet_third_party()
+    with torch_threads(opts.threads):
+        policy = VLMPolicy.from_pretrained(
+            folder,
+            trust_remote_code=opts.trust_remote_code,
+            dtype=opts.dtype,
+            device=opts.device,
+            actions=opts.actions,
+            prompt=opts.prompt,
+        )
+        console.quiet_third_party()
+        rate = success_rate(policy, held_out)
+    print(
+        f"success {rate:.3f} on {held_out.episodes} held-out random {held_out.size}x{held_out.size} layouts: "
+        f"{type(policy.model).__name__} from {folder}"
+    )
     return 0
+
+
+def _model_folder(positional: str | None, flag: str | None) -> str:
+    if positional and flag and positional != flag:
+        raise ConfigError(f"eval-vlm: two model folders, FOLDER {positional!r} and --model {flag!r}; give one", "model")
+    folder = positional or flag
+    if not folder:
+        raise ConfigError("eval-vlm: no model folder; give FOLDER or --model", "model")
+    return folder
+
+
+def _training(info: dict[str, Any], unit: str, reused: bool) -> str:
+    when = "trained earlier with this config, reused" if reused else "trained now"
+    loss = f", loss {info['first_loss']:.3f} -> {info['final_loss']:.3f}" if "first_loss" in info else ""
+    return f"{info[unit]} {unit}, {info['seconds']} s, {info['params']:,} parameters{loss} ({when})"
+
+
+def _print_rows(rows: list[tuple[str, str]]) -> None:
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}")

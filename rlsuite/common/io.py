@@ -137,6 +137,7 @@ class OutputDir:
         resume: continue in a folder that holds an unfinished (or finished) job of the same kind.
         allow_existing: accept a folder that holds unfinished work without ``resume`` (a job that
             skips what it finished earlier, like ``align compare``).
+        can_resume: whether the command has ``--resume`` (the refusal's advice names it only then).
 
     Raises (on entry, before anything is written):
         OutputDirError: the path is a file or not writable; another process holds the lock (its
@@ -151,8 +152,10 @@ class OutputDir:
         overwrite: bool = False,
         resume: bool = False,
         allow_existing: bool = False,
+        can_resume: bool = True,
     ) -> None:
         self.path = Path(path)
+        self.can_resume = can_resume
         self.overwrite = overwrite
         self.resume = resume
         self.allow_existing = allow_existing
@@ -190,9 +193,8 @@ class OutputDir:
                 f"{p}: holds finished results; pass --overwrite to replace them (or use another folder)"
             )
         if not self.finished and self.has_content() and not (self.resume or self.allow_existing):
-            raise OutputDirError(
-                f"{p}: holds an unfinished job; pass --resume to continue it or --overwrite to start again"
-            )
+            advice = "pass --resume to continue it or --overwrite" if self.can_resume else "pass --overwrite"
+            raise OutputDirError(f"{p}: holds an unfinished job; {advice} to start again")
 
     def open(self) -> OutputDir:
         """Check, create, lock (and, with ``overwrite``, empty) the folder."""

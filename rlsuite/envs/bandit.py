@@ -8,6 +8,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from rlsuite.envs import checks
+
 ArmKind = Literal["gaussian", "bernoulli"]
 
 
@@ -25,17 +27,20 @@ class BanditSpec:
         nonstationary: bool = False,
         walk_std: float = 0.01,
     ) -> None:
+        if means is not None:
+            if isinstance(means, str) or not isinstance(means, list | tuple | np.ndarray):
+                raise TypeError(f"means must be a list of numbers, one per arm, got {means!r}")
+            for i, m in enumerate(np.ravel(np.asarray(means, dtype=object))):
+                checks.number(f"means[{i}]", m)
         if k is None:  # 10 arms, or as many as the given means
             k = 10 if means is None else len(np.atleast_1d(means))
-        if not isinstance(k, int | np.integer) or isinstance(k, bool) or k < 1:
-            raise ValueError(f"k must be a positive integer, got {k!r}")
+        k = checks.integer("k", k, 1)
         if arms not in ("gaussian", "bernoulli"):
             raise ValueError(f"arms must be 'gaussian' or 'bernoulli', got {arms!r}")
         for name, value in (("q_std", q_std), ("reward_std", reward_std), ("walk_std", walk_std)):
-            if not np.isfinite(value) or value < 0:
-                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-        if not np.isfinite(q_mean):
-            raise ValueError(f"q_mean must be finite, got {q_mean!r}")
+            checks.number(name, value, low=0.0)
+        checks.number("q_mean", q_mean)
+        nonstationary = checks.flag("nonstationary", nonstationary)
         fixed = None
         if means is not None:
             fixed = np.asarray(means, dtype=np.float64)
@@ -121,23 +126,10 @@ class KArmedBanditEnv(gym.Env[np.int64, np.int64]):
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
 
-    def __init__(
-        self,
-        k: int | None = None,
-        arms: ArmKind = "gaussian",
-        q_mean: float = 0.0,
-        q_std: float = 1.0,
-        reward_std: float = 1.0,
-        means: Any = None,
-        nonstationary: bool = False,
-        walk_std: float = 0.01,
-        render_mode: str | None = None,
-    ) -> None:
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
-        self.spec_args = BanditSpec(k, arms, q_mean, q_std, reward_std, means, nonstationary, walk_std)
+    def __init__(self, render_mode: str | None = None, **bandit: Any) -> None:
+        self.render_mode = checks.render_mode(render_mode, self.metadata["render_modes"])
+        self.spec_args = BanditSpec(**bandit)  # k, arms, q_mean, q_std, reward_std, means, nonstationary, walk_std
         self.k = self.spec_args.k
-        self.render_mode = render_mode
         self.action_space = spaces.Discrete(self.k)
         self.observation_space = spaces.Discrete(1)
         self.q_star = np.zeros(self.k)
@@ -155,9 +147,7 @@ class KArmedBanditEnv(gym.Env[np.int64, np.int64]):
         return np.int64(0), self._info()
 
     def step(self, action: int) -> tuple[np.int64, float, bool, bool, dict[str, Any]]:
-        a = int(action)
-        if not 0 <= a < self.k:
-            raise ValueError(f"action must be an arm in [0, {self.k}), got {action!r}")
+        a = checks.action(action, self.k)  # an arm
         regret = float(self.q_star.max() - self.q_star[a])
         reward = float(self.spec_args.sample_rewards(self.np_random, self.q_star[a : a + 1])[0])
         info = {**self._info(), "regret": regret}  # optimal arm of the step just taken

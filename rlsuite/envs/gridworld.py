@@ -12,6 +12,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from rlsuite.envs import checks
 from rlsuite.envs.model import TabularModel
 
 Cell = tuple[int, int]
@@ -69,6 +70,10 @@ class Layout:
     @staticmethod
     def from_map(grid_map: str | Sequence[str]) -> Layout:
         """Build from an ASCII map: ``.`` free, ``#`` forbidden, ``T`` target, ``S`` start (free)."""
+        if not isinstance(grid_map, str) and not (
+            isinstance(grid_map, list | tuple) and all(isinstance(r, str) for r in grid_map)
+        ):
+            raise TypeError(f"grid_map must be a string or a list of strings (rows of . # T S), got {grid_map!r}")
         rows = [r.strip() for r in (grid_map.splitlines() if isinstance(grid_map, str) else grid_map)]
         rows = [r for r in rows if r]
         if not rows:
@@ -206,20 +211,14 @@ def _check_size(n_rows: Any, n_cols: Any) -> None:
 
 
 def _cell(cell: Any, n_rows: int, n_cols: int, name: str) -> Cell:
-    """A 1-indexed (row, col) as a checked 0-indexed cell."""
-    try:
-        r, c = (int(x) for x in cell)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a (row, col) pair, got {cell!r}") from exc
+    """A 1-indexed (row, col) pair of integers as a checked 0-indexed cell (never truncated)."""
+    pair = tuple(cell) if isinstance(cell, list | tuple | np.ndarray) else None
+    if pair is None or len(pair) != 2 or any(isinstance(x, bool) or not isinstance(x, int | np.integer) for x in pair):
+        raise TypeError(f"{name} must be a (row, col) pair of integers, got {cell!r}")
+    r, c = int(pair[0]), int(pair[1])
     if not (1 <= r <= n_rows and 1 <= c <= n_cols):
-        raise ValueError(f"{name} {tuple(cell)} is outside the {n_rows}x{n_cols} grid (rows and cols count from 1)")
+        raise ValueError(f"{name} {(r, c)} is outside the {n_rows}x{n_cols} grid (rows and cols count from 1)")
     return r - 1, c - 1
-
-
-def _check_prob(name: str, p: Any) -> float:
-    if isinstance(p, bool) or not isinstance(p, int | float | np.floating) or not 0.0 <= p <= 1.0:
-        raise ValueError(f"{name} must be a probability in [0, 1], got {p!r}")
-    return float(p)
 
 
 class GridWorldEnv(gym.Env[Any, np.int64]):
@@ -324,26 +323,25 @@ class GridWorldEnv(gym.Env[Any, np.int64]):
         render_mode: str | None = None,
         cell_px: int = 32,
     ) -> None:
+        random_layout = checks.flag("random_layout", random_layout)
         if grid_map is not None and random_layout:
             raise ValueError("give either grid_map or random_layout=True, not both")
         if grid_map is not None:
             layout = Layout.from_map(grid_map)
         elif random_layout:
+            checks.number("forbidden_fraction", forbidden_fraction, 0.0, 1.0, high_open=True)
+            if layout_seed is not None:
+                checks.integer("layout_seed", layout_seed, 0)
             layout = Layout.random(n_rows, n_cols, forbidden_fraction, np.random.default_rng(layout_seed))
         else:
+            if isinstance(forbidden, str) or not isinstance(forbidden, list | tuple | np.ndarray):
+                raise TypeError(f"forbidden must be a list of (row, col) pairs, got {forbidden!r}")
             layout = Layout.from_cells(n_rows, n_cols, forbidden, target)
-        for name, value in (
-            ("r_boundary", r_boundary),
-            ("r_forbidden", r_forbidden),
-            ("r_target", r_target),
-            ("r_other", r_other),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value):
-                raise ValueError(f"{name} must be a finite number, got {value!r}")
+        given = {"boundary": r_boundary, "forbidden": r_forbidden, "target": r_target, "other": r_other}
+        rewards = {key: checks.number(f"r_{key}", value) for key, value in given.items()}
         if observation not in ("index", "coords", "onehot"):
             raise ValueError(f"observation must be 'index', 'coords' or 'onehot', got {observation!r}")
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
+        checks.render_mode(render_mode, self.metadata["render_modes"])
         if isinstance(cell_px, bool) or not isinstance(cell_px, int) or cell_px < 4:
             raise ValueError(f"cell_px must be an integer >= 4, got {cell_px!r}")
 
@@ -353,15 +351,10 @@ class GridWorldEnv(gym.Env[Any, np.int64]):
         self.n_actions = len(ACTION_NAMES)
         self.kinds = layout.kinds
         self.target_state = self.to_state(layout.target)
-        self.rewards = {
-            "boundary": float(r_boundary),
-            "forbidden": float(r_forbidden),
-            "target": float(r_target),
-            "other": float(r_other),
-        }
-        self.slip_prob = _check_prob("slip_prob", slip_prob)
-        self.forbidden_enterable = bool(forbidden_enterable)
-        self.terminate_at_target = bool(terminate_at_target)
+        self.rewards = rewards
+        self.slip_prob = checks.probability("slip_prob", slip_prob)
+        self.forbidden_enterable = checks.flag("forbidden_enterable", forbidden_enterable)
+        self.terminate_at_target = checks.flag("terminate_at_target", terminate_at_target)
         self.observation = observation
         self.render_mode = render_mode
         self.cell_px = cell_px
@@ -386,6 +379,9 @@ class GridWorldEnv(gym.Env[Any, np.int64]):
             raise ValueError("no cell can start an episode (every cell is the target or cut off from it)")
 
         self._build_model()
+        # index observations are immutable numpy scalars: one per state, made once (up to 2**16 states)
+        small = observation == "index" and self.n_states <= 2**16
+        self._index_obs = tuple(np.int64(s) for s in range(self.n_states)) if small else None
         self.action_space = spaces.Discrete(self.n_actions)
         if observation == "index":
             self.observation_space: spaces.Space[Any] = spaces.Discrete(self.n_states)
@@ -473,6 +469,8 @@ class GridWorldEnv(gym.Env[Any, np.int64]):
 
     # ----- gymnasium API -----
     def _obs(self) -> Any:
+        if self._index_obs is not None:
+            return self._index_obs[self.s]
         if self.observation == "index":
             return np.int64(self.s)
         if self.observation == "coords":
@@ -500,9 +498,7 @@ class GridWorldEnv(gym.Env[Any, np.int64]):
         return self._obs(), {"state": self.s, "prob": 1.0}
 
     def step(self, action: int) -> tuple[Any, float, bool, bool, dict[str, Any]]:
-        a = int(action)
-        if not 0 <= a < self.n_actions:
-            raise ValueError(f"action must be in [0, {self.n_actions}), got {action!r}")
+        a = action if type(action) is int and 0 <= action < self.n_actions else checks.action(action, self.n_actions)
         outcomes = self.P[self.s][a]
         i = 0
         if len(outcomes) > 1:
@@ -511,7 +507,8 @@ class GridWorldEnv(gym.Env[Any, np.int64]):
         p, ns, reward, terminated = outcomes[i]
         self.s = ns
         self.last_action = a
-        return self._obs(), reward, terminated, False, {"state": ns, "prob": p}
+        obs = self._index_obs[ns] if self._index_obs is not None else self._obs()
+        return obs, reward, terminated, False, {"state": ns, "prob": p}
 
     # ----- rendering -----
     def render(self) -> Any:

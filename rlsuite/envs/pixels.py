@@ -14,6 +14,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from rlsuite.envs import checks
 from rlsuite.envs.gridworld import COLORS, FORBIDDEN, TARGET, GridWorldEnv, Layout
 from rlsuite.envs.model import TabularModel
 
@@ -90,15 +91,7 @@ class PixelGridWorldEnv(gym.Env[Any, np.int64]):
     are trained and evaluated on unseen layouts.
 
     ## Action Space
-    ``Discrete(5)``:
-
-    | Num | Name  | Action                |
-    |-----|-------|-----------------------|
-    | 0   | up    | move one row up       |
-    | 1   | right | move one column right |
-    | 2   | down  | move one row down     |
-    | 3   | left  | move one column left  |
-    | 4   | stay  | stay in place         |
+    ``Discrete(5)``, as ``GridWorldEnv``: 0 up, 1 right, 2 down, 3 left, 4 stay.
 
     ## Observation Space
     ``Box(0, 255, (n_rows * cell_px, n_cols * cell_px, 3), uint8)``: the RGB frame. The image
@@ -149,11 +142,8 @@ class PixelGridWorldEnv(gym.Env[Any, np.int64]):
     ) -> None:
         if "observation" in world_kwargs:
             raise ValueError("PixelGridWorldEnv: the observation is always the RGB image; drop 'observation'")
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(
-                f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
-            )
-        self.layout_per_episode = bool(layout_per_episode)
+        checks.render_mode(render_mode, self.metadata["render_modes"])
+        self.layout_per_episode = checks.flag("layout_per_episode", layout_per_episode)
         self.render_mode = render_mode
         self._world_kwargs = dict(world_kwargs, cell_px=cell_px)
         if self.layout_per_episode:

@@ -53,25 +53,28 @@ def plot_grid(
             ax.add_patch(Rectangle((c, r), 1, 1, facecolor=np.array(color) / 255, edgecolor="0.3"))
             s = base.to_state((r, c))
             if values is not None:
-                ax.text(c + 0.5, r + 0.5 if policy is None else r + 0.82, f"{values[s]:.1f}",
+                ax.text(c + 0.5, r + 0.5 if policy is None else r + 0.84, f"{values[s]:.1f}",
                         ha="center", va="center", fontsize=9 if policy is None else 7)
             if policy is not None:
                 for a, p in enumerate(policy[s]):
                     if p < 1e-3:
                         continue
                     if a == 4:
-                        radius = 0.08 + 0.08 * p
-                        ax.add_patch(Circle((c + 0.5, r + 0.45), radius, fill=False, color="tab:green", lw=1.5))
-                    else:
+                        radius = 0.06 + 0.1 * p
+                        ax.add_patch(Circle((c + 0.5, r + 0.4), radius, fill=False, color="tab:green", lw=0.5 + p))
+                    else:  # length, head and width grow with the probability: small ones stay small
                         dr, dc = MOVES[a]
-                        ax.arrow(c + 0.5, r + 0.45, 0.33 * p * dc, 0.33 * p * dr, head_width=0.1,
-                                 length_includes_head=True, color="tab:green", lw=1.5)
+                        ax.arrow(c + 0.5, r + 0.4, 0.3 * p * dc, 0.3 * p * dr, head_width=0.03 + 0.09 * p,
+                                 head_length=0.03 + 0.07 * p, length_includes_head=True, color="tab:green",
+                                 lw=0.5 + p)  # fmt: skip
     ax.set_xlim(0, n_cols)
     ax.set_ylim(n_rows, 0)
     ax.set_aspect("equal")
     ax.set_xticks(np.arange(n_cols) + 0.5, [str(i + 1) for i in range(n_cols)])
     ax.set_yticks(np.arange(n_rows) + 0.5, [str(i + 1) for i in range(n_rows)])
     ax.tick_params(length=0)
+    ax.set_xlabel("column")
+    ax.set_ylabel("row")
     if title:
         ax.set_title(title, fontsize=9)
     if path is not None:

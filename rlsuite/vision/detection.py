@@ -12,8 +12,9 @@ read grid with exact value iteration (``rlsuite.agents.tabular.dp.value_iteratio
 from __future__ import annotations
 
 import json
+import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from rlsuite.common import progress
+from rlsuite.common.config import Config, config_error, from_dict, option
+from rlsuite.common.errors import ConfigError, ModelFolderError
 from rlsuite.envs.gridworld import GridWorldEnv, Layout
 from rlsuite.envs.pixels import (
     AGENT,
@@ -31,8 +35,13 @@ from rlsuite.envs.pixels import (
     frame_annotations,
     layout_map,
 )
+from rlsuite.vision.folders import check_model_folder
+from rlsuite.vision.images import as_frames
+
+log = logging.getLogger(__name__)
 
 STRIDE = 4
+GRID_DETECTOR_TYPE = "rlsuite-grid-detector"
 
 
 @dataclass
@@ -50,14 +59,21 @@ class Detections:
 
 # ----------------------------------------------------------------------------- the model
 @dataclass
-class GridDetectorConfig:
+class GridDetectorConfig(Config):
     """Architecture of :class:`GridDetector`."""
 
-    num_classes: int = field(default=len(CLASS_NAMES), metadata={"help": "number of object classes"})
-    width: int = field(default=32, metadata={"help": "channels of the convolutional trunk"})
-    class_names: list[str] = field(
-        default_factory=lambda: list(CLASS_NAMES), metadata={"help": "class names"}
-    )
+    num_classes: int = option(len(CLASS_NAMES), help="number of object classes", ge=1)
+    width: int = option(32, help="channels of the convolutional trunk (a multiple of 4: GroupNorm's groups)", ge=4)
+    class_names: list[str] = option(default_factory=lambda: list(CLASS_NAMES), help="class names, one per class")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.width % 4:
+            raise config_error(self, "width", f"{self.width} is not a multiple of 4")
+        if len(self.class_names) != self.num_classes:
+            raise config_error(
+                self, "class_names", f"{len(self.class_names)} names for num_classes={self.num_classes}"
+            )
 
 
 def _block(c_in: int, c_out: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
@@ -95,21 +111,27 @@ class GridDetector(nn.Module):
         nn.init.constant_(self.heatmap.bias, -2.19)  # CenterNet's prior: sigmoid = 0.1
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        """``images``: uint8 or float [B, H, W, 3] (0-255); H and W multiples of 4."""
+        """``images``: a uint8 tensor [B, H, W, 3] on the model's device; H and W multiples of 4.
+
+        The training loop's raw path: :meth:`detect` checks and converts what users pass.
+        """
         x = images.permute(0, 3, 1, 2).float() / 255.0
         h = self.trunk(x)
         return {"heatmap": self.heatmap(h), "size": self.size(h), "offset": self.offset(h)}
 
     @torch.no_grad()
     def detect(self, images: Any, threshold: float = 0.3, top_k: int = 100) -> list[Detections]:
-        """Batched detection on [B, H, W, 3] frames (numpy or torch); boxes in input pixels."""
+        """Batched detection; boxes in input pixels.
+
+        Args:
+            images: uint8 RGB frames [H, W, 3] or [B, H, W, 3] (float in [0, 1] and channel-first
+                are converted; see :func:`~rlsuite.vision.images.as_frames`); H and W multiples of 4.
+            threshold: the lowest score kept.
+            top_k: the most detections per frame.
+        """
+        frames, _ = as_frames(images, "images", multiple_of=STRIDE)
         device = next(self.parameters()).device
-        x = torch.as_tensor(
-            np.asarray(images) if not isinstance(images, torch.Tensor) else images, device=device
-        )
-        if x.ndim == 3:
-            x = x[None]
-        out = self(x)
+        out = self(torch.from_numpy(frames).to(device))
         heat = out["heatmap"].sigmoid()
         peaks = heat * (F.max_pool2d(heat, 3, stride=1, padding=1) == heat)
         B, C, H, W = peaks.shape
@@ -138,48 +160,76 @@ class GridDetector(nn.Module):
         return result
 
     def save_pretrained(self, folder: str | Path) -> None:
-        """``model.safetensors`` + ``config.json`` in ``folder``."""
+        """``model.safetensors`` + ``config.json`` in ``folder`` (float32 weights, on the CPU)."""
         from safetensors.torch import save_file
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         save_file(
-            {k: v.contiguous().cpu() for k, v in self.state_dict().items()}, str(folder / "model.safetensors")
+            {k: v.detach().float().contiguous().cpu() for k, v in self.state_dict().items()},
+            str(folder / "model.safetensors"),
         )
-        (folder / "config.json").write_text(
-            json.dumps({"model_type": "rlsuite-grid-detector", **asdict(self.config)})
-        )
+        (folder / "config.json").write_text(json.dumps({"model_type": GRID_DETECTOR_TYPE, **self.config.to_dict()}))
 
     @classmethod
     def from_pretrained(cls, folder: str | Path, device: str | torch.device = "cpu") -> GridDetector:
+        """Load a folder written by :meth:`save_pretrained` onto ``device`` ("auto": CUDA when present).
+
+        Raises:
+            ModelFolderError: the folder is missing, incomplete, corrupt or not a grid detector's.
+        """
         from safetensors.torch import load_file
 
+        from rlsuite.common.device import select_device
+
+        dev = device if isinstance(device, torch.device) else select_device(device)
         folder = Path(folder)
-        cfg = json.loads((folder / "config.json").read_text())
-        if cfg.pop("model_type", None) != "rlsuite-grid-detector":
-            raise ValueError(f"{folder}: config.json is not an rlsuite grid detector's")
-        model = cls(GridDetectorConfig(**cfg))
-        model.load_state_dict(load_file(str(folder / "model.safetensors"), device=str(device)))
-        return model.to(device).eval()
+        cfg = check_model_folder(folder)
+        if cfg.pop("model_type", None) != GRID_DETECTOR_TYPE:
+            raise ModelFolderError(f"{folder}: config.json is not an rlsuite grid detector's")
+        try:
+            config = from_dict(GridDetectorConfig, cfg, where="config.json")
+        except ConfigError as exc:
+            raise ModelFolderError(f"{folder}: {exc}") from exc
+        model = cls(config)
+        try:
+            model.load_state_dict(load_file(str(folder / "model.safetensors"), device="cpu"))
+        except RuntimeError as exc:  # missing, unexpected or mis-shaped tensors
+            first = str(exc).strip().splitlines()[0]
+            raise ModelFolderError(f"{folder}: model.safetensors does not fit config.json ({first})") from exc
+        return model.to(dev).eval()
 
 
 # ----------------------------------------------------------------------------- data and training
 @dataclass
-class DetectorTrainConfig:
-    """Training of the default grid detector on rendered frames of random layouts."""
+class DetectorTrainConfig(Config):
+    """Training of the default grid detector on rendered frames of random layouts, and its measurement."""
 
-    seconds: float = field(
-        default=900.0, metadata={"help": "wall-clock cap on training (max_steps normally ends it)"}
+    max_steps: int = option(400, help="optimisation steps (the LR schedule spans them)", ge=1, aliases=["--budget"])
+    seconds: float = option(900.0, help="wall-clock cap on training in seconds (max_steps normally ends it)", gt=0)
+    batch_size: int = option(32, help="frames per step", ge=1)
+    lr: float = option(3e-3, help="peak AdamW learning rate (one-cycle schedule)", gt=0)
+    width: int = option(32, help="channels of the detector's convolutional trunk (a multiple of 4)", ge=4)
+    min_size: int = option(3, help="smallest grid side drawn", ge=2)
+    max_size: int = option(7, help="largest grid side drawn", ge=2, le=32)
+    max_forbidden_fraction: float = option(0.35, help="forbidden fraction of a layout ~ U(0, this)", ge=0.0, le=0.5)
+    cell_px: int = option(16, help="pixels per cell (a multiple of 4, the detector's stride)", ge=4)
+    eval_frames: int = option(300, help="held-out frames of random layouts for AP50, after training", ge=1)
+    eval_episodes: int = option(
+        200, help="random solvable layouts for DetectionPolicy's success rate, after training", ge=1
     )
-    max_steps: int = field(default=400, metadata={"help": "optimisation steps (the LR schedule spans them)"})
-    batch_size: int = field(default=32, metadata={"help": "frames per step"})
-    lr: float = field(default=3e-3, metadata={"help": "AdamW learning rate"})
-    min_size: int = field(default=3, metadata={"help": "smallest grid side drawn"})
-    max_size: int = field(default=7, metadata={"help": "largest grid side drawn"})
-    max_forbidden_fraction: float = field(default=0.35, metadata={"help": "forbidden fraction ~ U(0, this)"})
-    cell_px: int = field(default=16, metadata={"help": "pixels per cell (a multiple of 4)"})
-    seed: int = field(default=0, metadata={"help": "seed of layouts and weights"})
-    device: str = field(default="auto", metadata={"help": "auto, cpu or cuda"})
+    seed: int = option(0, help="seed of layouts and weights", ge=0)
+    device: str = option("auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
+    threads: int = option(0, help="torch CPU threads (0: one, or OMP_NUM_THREADS when set)", ge=0)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.cell_px % STRIDE:
+            raise config_error(self, "cell_px", f"{self.cell_px} is not a multiple of {STRIDE} (the detector's stride)")
+        if self.width % 4:
+            raise config_error(self, "width", f"{self.width} is not a multiple of 4")
+        if self.min_size > self.max_size:
+            raise config_error(self, "min_size", f"{self.min_size} is larger than max_size={self.max_size}")
 
 
 def render_batch(
@@ -235,44 +285,52 @@ def centernet_loss(out: dict[str, torch.Tensor], tgt: dict[str, torch.Tensor]) -
     return focal + 0.1 * l1(out["size"], tgt["size"]) + l1(out["offset"], tgt["offset"])
 
 
-def train_detector(config: DetectorTrainConfig, log: Any = print) -> tuple[GridDetector, dict[str, Any]]:
-    """Train a :class:`GridDetector` from scratch on rendered random layouts, within a time budget."""
+def train_detector(config: DetectorTrainConfig) -> tuple[GridDetector, dict[str, Any]]:
+    """Train a :class:`GridDetector` from scratch on rendered random layouts (float32, on ``config.device``).
+
+    Returns:
+        ``(model, info)``: info holds the steps taken, seconds, the first and final loss, parameters.
+    """
     from rlsuite.common.device import select_device
     from rlsuite.common.seeding import seed_everything
+    from rlsuite.vision.runtime import torch_threads
 
-    if config.cell_px % STRIDE:
-        raise ValueError(f"cell_px must be a multiple of {STRIDE}, got {config.cell_px}")
-    rng = seed_everything(config.seed)
     device = select_device(config.device)
-    model = GridDetector().to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=config.lr, total_steps=config.max_steps, pct_start=0.1
-    )
-    t0, step, losses = time.perf_counter(), 0, []
-    while step < config.max_steps and time.perf_counter() - t0 < config.seconds:
-        n_rows, n_cols = (int(v) for v in rng.integers(config.min_size, config.max_size + 1, size=2))
-        frames, targets = render_batch(
-            rng, config.batch_size, n_rows, n_cols, config.cell_px, config.max_forbidden_fraction
-        )
-        H, W = frames.shape[1] // STRIDE, frames.shape[2] // STRIDE
-        tgt = {k: v.to(device) for k, v in _targets(targets, model.config.num_classes, H, W).items()}
-        loss = centernet_loss(model(torch.from_numpy(frames).to(device)), tgt)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        losses.append(loss.item())
-        step += 1
-        if step % 100 == 0:
-            log(f"step {step}: loss {np.mean(losses[-100:]):.4f} ({time.perf_counter() - t0:.0f} s)")
-    model.eval()
-    return model, {
+    rng = seed_everything(config.seed)
+    with torch_threads(config.threads):
+        model = GridDetector(GridDetectorConfig(width=config.width)).to(device)
+        opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=1e-4)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=config.max_steps, pct_start=0.1)
+        t0, step, losses = time.perf_counter(), 0, []
+        with progress.task("train grid detector", total=config.max_steps, unit="step") as bar:
+            while step < config.max_steps and time.perf_counter() - t0 < config.seconds:
+                n_rows, n_cols = (int(v) for v in rng.integers(config.min_size, config.max_size + 1, size=2))
+                frames, targets = render_batch(
+                    rng, config.batch_size, n_rows, n_cols, config.cell_px, config.max_forbidden_fraction
+                )
+                H, W = frames.shape[1] // STRIDE, frames.shape[2] // STRIDE
+                tgt = {k: v.to(device) for k, v in _targets(targets, model.config.num_classes, H, W).items()}
+                loss = centernet_loss(model(torch.from_numpy(frames).to(device)), tgt)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+                losses.append(loss.item())
+                step += 1
+                bar.advance()
+                if step % 100 == 0:
+                    log.debug("step %d: loss %.4f (%.0f s)", step, np.mean(losses[-100:]), time.perf_counter() - t0)
+        model.eval()
+    info = {
         "steps": step,
         "seconds": round(time.perf_counter() - t0, 1),
+        "first_loss": float(np.mean(losses[:10])),
         "final_loss": float(np.mean(losses[-50:])),
         "params": sum(p.numel() for p in model.parameters()),
     }
+    log.info("grid detector: %d steps in %.0f s, loss %.3f -> %.3f", step, info["seconds"], info["first_loss"],
+             info["final_loss"])
+    return model, info
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -293,7 +351,11 @@ def average_precision(
     num_classes: int,
     iou: float = 0.5,
 ) -> dict[int, float]:
-    """Per-class AP at an IoU threshold (VOC all-point interpolation, greedy matching by score)."""
+    """Per-class AP at an IoU threshold (VOC all-point interpolation, greedy matching by score).
+
+    A detection is a true positive when its IoU with a still unmatched true box of its class is at
+    least ``iou`` (0.5: AP50, PASCAL VOC's rule).
+    """
     aps: dict[int, float] = {}
     for c in range(num_classes):
         n_true = sum(int((lab == c).sum()) for _, lab in truths)
@@ -339,13 +401,15 @@ def evaluate_detector(
     rng = np.random.default_rng(seed)
     dets: list[Detections] = []
     truths: list[tuple[np.ndarray, np.ndarray]] = []
-    for start in range(0, n_frames, batch_size):
-        n_rows, n_cols = (int(v) for v in rng.integers(sizes[0], sizes[1] + 1, size=2))
-        frames, targets = render_batch(
-            rng, min(batch_size, n_frames - start), n_rows, n_cols, cell_px, max_forbidden_fraction
-        )
-        dets += model.detect(frames, threshold=0.05)
-        truths += targets
+    with progress.task("AP50 on held-out frames", total=n_frames, unit="frame") as bar:
+        for start in range(0, n_frames, batch_size):
+            n_rows, n_cols = (int(v) for v in rng.integers(sizes[0], sizes[1] + 1, size=2))
+            frames, targets = render_batch(
+                rng, min(batch_size, n_frames - start), n_rows, n_cols, cell_px, max_forbidden_fraction
+            )
+            dets += model.detect(frames, threshold=0.05)
+            truths += targets
+            bar.advance(len(frames))
     aps = average_precision(dets, truths, model.config.num_classes)
     names = model.config.class_names
     return {
@@ -357,14 +421,14 @@ def evaluate_detector(
 
 # ----------------------------------------------------------------------------- policy
 @dataclass
-class DetectionPolicyConfig:
+class DetectionPolicyConfig(Config):
     """How :class:`DetectionPolicy` reads frames and plans."""
 
-    cell_px: int = field(default=16, metadata={"help": "pixels per cell of the frames"})
-    threshold: float = field(default=0.3, metadata={"help": "detection score threshold"})
-    gamma: float = field(default=0.9, metadata={"help": "discount of the planner"})
-    r_forbidden: float = field(default=-1.0, metadata={"help": "planner's reward for forbidden cells"})
-    r_boundary: float = field(default=-1.0, metadata={"help": "planner's reward at the walls"})
+    cell_px: int = option(16, help="pixels per cell of the frames", ge=1)
+    threshold: float = option(0.3, help="detection score threshold", ge=0.0, le=1.0)
+    gamma: float = option(0.9, help="discount of the planner", ge=0.0, lt=1.0)
+    r_forbidden: float = option(-1.0, help="planner's reward for entering a forbidden cell")
+    r_boundary: float = option(-1.0, help="planner's reward for bumping into the wall")
 
 
 class DetectionPolicy:
@@ -421,10 +485,11 @@ class DetectionPolicy:
     def predict(
         self, observation: Any, state: Any = None, episode_start: Any = None, deterministic: bool = True
     ) -> tuple[np.ndarray, None]:
-        """Actions for one frame [H, W, 3] or a batch [B, H, W, 3], like SB3's ``predict``."""
-        obs = np.asarray(observation)
-        single = obs.ndim == 3
-        frames = obs[None] if single else obs
+        """Actions for one frame [H, W, 3] or a batch [B, H, W, 3], like SB3's ``predict``.
+
+        The frames' height and width must be multiples of ``config.cell_px`` (the grid is read from them).
+        """
+        frames, single = as_frames(observation, "observation", multiple_of=self.config.cell_px)
         n_rows, n_cols = frames.shape[1] // self.config.cell_px, frames.shape[2] // self.config.cell_px
         actions = np.full(len(frames), 4, dtype=np.int64)  # "stay" where the frame is unreadable
         for i, det in enumerate(self.detector.detect(frames, threshold=min(0.05, self.config.threshold))):
@@ -449,27 +514,29 @@ def policy_success_rate(
 
     rng = np.random.default_rng(seed)
     successes, taken_steps = 0, []
-    for ep in range(episodes):
-        n = int(rng.integers(sizes[0], sizes[1] + 1))
-        env = gym.make(
-            "rlsuite/PixelGridWorldRandom-v0",
-            n_rows=n,
-            n_cols=n,
-            forbidden_fraction=forbidden_fraction,
-            cell_px=policy.config.cell_px,
-            max_episode_steps=max_steps,
-        )
-        obs, _ = env.reset(seed=seed * 1000 + ep)
-        for t in range(max_steps):
-            action, _ = policy.predict(obs)
-            obs, _, terminated, truncated, _ = env.step(int(action))
-            if terminated:
-                successes += 1
-                taken_steps.append(t + 1)
-                break
-            if truncated:
-                break
-        env.close()
+    with progress.task("DetectionPolicy episodes", total=episodes, unit="episode") as bar:
+        for ep in range(episodes):
+            n = int(rng.integers(sizes[0], sizes[1] + 1))
+            env = gym.make(
+                "rlsuite/PixelGridWorldRandom-v0",
+                n_rows=n,
+                n_cols=n,
+                forbidden_fraction=forbidden_fraction,
+                cell_px=policy.config.cell_px,
+                max_episode_steps=max_steps,
+            )
+            obs, _ = env.reset(seed=seed * 1000 + ep)
+            for t in range(max_steps):
+                action, _ = policy.predict(obs)
+                obs, _, terminated, truncated, _ = env.step(int(action))
+                if terminated:
+                    successes += 1
+                    taken_steps.append(t + 1)
+                    break
+                if truncated:
+                    break
+            env.close()
+            bar.advance()
     return {
         "success_rate": successes / episodes,
         "episodes": episodes,

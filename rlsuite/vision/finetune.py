@@ -14,10 +14,10 @@ one of them, so they are held out as layouts, not only as seeds.
 
 from __future__ import annotations
 
-import contextlib
+import logging
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -27,60 +27,80 @@ import torch
 
 import rlsuite.envs  # noqa: F401
 from rlsuite.agents.tabular.dp import value_iteration
+from rlsuite.common import progress
+from rlsuite.common.config import Config, config_error, option
 from rlsuite.envs.model import tabular_model
 from rlsuite.vision.policies import VLMPolicy
 
+log = logging.getLogger(__name__)
+
 ENV_ID = "rlsuite/PixelGridWorldRandom-v0"
 EVAL_SEED = 10_000  # the held-out layouts are env.reset(seed=EVAL_SEED + i)
-CACHE_NAME = "vlm-policy-v1"
 
 
 @dataclass
-class VLMTrainConfig:
-    """Behaviour cloning then PPO for a tiny VLMPolicy on random pixel grid worlds."""
+class VLMEvalConfig(Config):
+    """The held-out random layouts a VLM policy's success rate is measured on."""
 
-    size: int = field(default=4, metadata={"help": "grid side of the training and evaluation layouts"})
-    forbidden_fraction: float = field(default=0.15, metadata={"help": "forbidden cells per layout"})
-    hidden: int = field(default=64, metadata={"help": "width of the tiny Llava's language model (vision: half)"})
-    layers: int = field(default=2, metadata={"help": "language-model layers of the tiny Llava"})
-    bc_layouts: int = field(
-        default=600, metadata={"help": "random layouts in the behaviour-cloning set (one frame per non-target cell)"}
-    )
-    bc_steps: int = field(default=600, metadata={"help": "behaviour-cloning steps"})
-    bc_batch: int = field(default=64, metadata={"help": "frames per behaviour-cloning step"})
-    bc_lr: float = field(
-        default=1e-3, metadata={"help": "behaviour-cloning peak learning rate (2e-3 stalled at chance in a test run)"}
-    )
-    bc_value_coef: float = field(
-        default=0.5, metadata={"help": "weight of fitting the value head to v* (value iteration) during cloning"}
-    )
-    bc_warmup: int = field(default=50, metadata={"help": "linear warm-up steps, then linear decay to zero"})
-    ppo_updates: int = field(default=30, metadata={"help": "PPO updates (each a rollout and its epochs)"})
-    value_warmup: int = field(
-        default=4, metadata={"help": "first updates that fit only the value head (policy unchanged)"}
-    )
-    ppo_envs: int = field(default=64, metadata={"help": "parallel episodes per rollout"})
-    ppo_steps: int = field(default=8, metadata={"help": "steps per env per rollout"})
-    ppo_epochs: int = field(default=4, metadata={"help": "passes over each rollout"})
-    ppo_minibatches: int = field(default=4, metadata={"help": "minibatches per pass"})
-    ppo_lr: float = field(default=1e-4, metadata={"help": "PPO learning rate (whole model)"})
-    value_lr: float = field(default=1e-2, metadata={"help": "learning rate of the value head during the warm-up"})
-    clip: float = field(default=0.2, metadata={"help": "PPO clip range"})
-    gamma: float = field(default=0.9, metadata={"help": "discount"})
-    gae_lambda: float = field(default=0.95, metadata={"help": "GAE lambda"})
-    vf_coef: float = field(default=0.5, metadata={"help": "value loss weight"})
-    ent_coef: float = field(default=0.0, metadata={"help": "entropy bonus weight"})
-    eval_episodes: int = field(default=50, metadata={"help": "held-out layouts for the success rate"})
-    max_episode_steps: int = field(default=20, metadata={"help": "step limit of an episode"})
-    seed: int = field(default=0, metadata={"help": "seed of layouts and weights"})
-    device: str = field(default="auto", metadata={"help": "auto, cpu or cuda"})
-    cpu_threads: int = field(
-        default=1,
-        metadata={"help": "torch threads while training on CPU (1 ran 3-6x faster than 2 on 2 shared cores)"},
-    )
+    size: int = option(4, help="grid side of the held-out layouts", ge=2, le=32)
+    forbidden_fraction: float = option(0.15, help="forbidden fraction of each layout", ge=0.0, le=0.5)
+    episodes: int = option(50, help="held-out layouts (env seeds 10000, 10001, ...)", ge=1)
+    max_episode_steps: int = option(20, help="step limit of an episode", ge=1)
 
 
-def _env(config: VLMTrainConfig) -> gym.Env[Any, Any]:
+@dataclass
+class VLMTrainConfig(Config):
+    """Behaviour cloning then PPO for a tiny VLMPolicy (a Llava built from configs) on random pixel grid worlds."""
+
+    size: int = option(4, help="grid side of the training and evaluation layouts", ge=2, le=32)
+    forbidden_fraction: float = option(0.15, help="forbidden fraction of each layout", ge=0.0, le=0.5)
+    hidden: int = option(64, help="width of the tiny Llava's language model (vision: half; a multiple of 8)", ge=8)
+    layers: int = option(2, help="language-model layers of the tiny Llava", ge=1)
+    bc_layouts: int = option(
+        600, help="random layouts in the behaviour-cloning set (one frame per non-target cell)", ge=1
+    )
+    bc_steps: int = option(600, help="behaviour-cloning steps", ge=1, aliases=["--budget"])
+    bc_batch: int = option(64, help="frames per behaviour-cloning step", ge=1)
+    bc_lr: float = option(
+        1e-3, help="behaviour-cloning peak learning rate (2e-3 stalled at chance in a test run)", gt=0
+    )
+    bc_value_coef: float = option(
+        0.5, help="weight of fitting the value head to v* (value iteration) during cloning", ge=0
+    )
+    bc_warmup: int = option(50, help="linear warm-up steps, then linear decay to zero", ge=1)
+    ppo_updates: int = option(30, help="PPO updates, each a rollout and its epochs (0: behaviour cloning only)", ge=0)
+    value_warmup: int = option(4, help="first PPO updates that fit only the value head (policy unchanged)", ge=0)
+    ppo_envs: int = option(64, help="parallel episodes per rollout", ge=1)
+    ppo_steps: int = option(8, help="steps per env per rollout", ge=1)
+    ppo_epochs: int = option(4, help="passes over each rollout", ge=1)
+    ppo_minibatches: int = option(4, help="minibatches per pass", ge=1)
+    ppo_lr: float = option(1e-4, help="PPO learning rate (whole model)", gt=0)
+    value_lr: float = option(1e-2, help="learning rate of the value head during the warm-up", gt=0)
+    clip: float = option(0.2, help="PPO clip range", gt=0)
+    gamma: float = option(0.9, help="discount", ge=0.0, lt=1.0)
+    gae_lambda: float = option(0.95, help="GAE lambda", ge=0.0, le=1.0)
+    vf_coef: float = option(0.5, help="value loss weight", ge=0)
+    ent_coef: float = option(0.0, help="entropy bonus weight", ge=0)
+    eval_episodes: int = option(50, help="held-out layouts for the success rate", ge=1)
+    max_episode_steps: int = option(20, help="step limit of an episode", ge=1)
+    seed: int = option(0, help="seed of layouts and weights", ge=0)
+    device: str = option("auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
+    threads: int = option(
+        0, help="torch CPU threads (0: one, or OMP_NUM_THREADS when set; 1 ran 3-6x faster than 2 on 2 shared cores)",
+        ge=0,
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.hidden % 8:
+            raise config_error(self, "hidden", f"{self.hidden} is not a multiple of 8 (4 heads of even size)")
+
+    def held_out(self) -> VLMEvalConfig:
+        """The held-out layouts of this training's evaluation."""
+        return VLMEvalConfig(self.size, self.forbidden_fraction, self.eval_episodes, self.max_episode_steps)
+
+
+def _env(config: VLMTrainConfig | VLMEvalConfig) -> gym.Env[Any, Any]:
     return gym.make(
         ENV_ID,
         n_rows=config.size,
@@ -88,18 +108,6 @@ def _env(config: VLMTrainConfig) -> gym.Env[Any, Any]:
         forbidden_fraction=config.forbidden_fraction,
         max_episode_steps=config.max_episode_steps,
     )
-
-
-@contextlib.contextmanager
-def _torch_threads(n: int, device: torch.device) -> Iterator[None]:
-    """``torch.set_num_threads(n)`` on CPU for the duration (tiny models lose to thread syncing)."""
-    before = torch.get_num_threads()
-    if device.type == "cpu" and n > 0:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def optimal_actions_and_values(env: gym.Env[Any, Any], gamma: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
@@ -171,7 +179,7 @@ def action_accuracy(policy: VLMPolicy, frames: np.ndarray, targets: np.ndarray, 
 
 
 @torch.no_grad()
-def exact_value_gap(policy: VLMPolicy, config: VLMTrainConfig, seed: int = EVAL_SEED) -> float:
+def exact_value_gap(policy: VLMPolicy, config: VLMEvalConfig, gamma: float = 0.9, seed: int = EVAL_SEED) -> float:
     """Mean ``v*(s) - v_pi(s)`` over the start cells of the held-out layouts, for the sampling policy.
 
     Exact, not sampled: the policy's action probabilities in every cell of a layout (one batched
@@ -183,40 +191,40 @@ def exact_value_gap(policy: VLMPolicy, config: VLMTrainConfig, seed: int = EVAL_
 
     env, gaps = _env(config), []
     policy.eval()
-    for i in range(config.eval_episodes):
+    for i in range(config.episodes):
         env.reset(seed=seed + i)
         model = tabular_model(env.unwrapped)
         states, frames = _agent_frames(env)
         pi = np.full((model.n_states, model.n_actions), 1.0 / model.n_actions)  # the target is absorbing
         pi[states] = policy(frames)[0].probs.double().cpu().numpy()
-        v_star, _, _ = value_iteration(model, gamma=config.gamma)
-        v_pi = policy_evaluation(model, pi, gamma=config.gamma)
+        v_star, _, _ = value_iteration(model, gamma=gamma)
+        v_pi = policy_evaluation(model, pi, gamma=gamma)
         starts = env.unwrapped.world.random_start_states
         gaps.append((v_star - v_pi)[starts].mean())
     return float(np.mean(gaps))
 
 
-def success_rate(policy: VLMPolicy, config: VLMTrainConfig, seed: int = EVAL_SEED) -> float:
+def success_rate(policy: VLMPolicy, config: VLMEvalConfig, seed: int = EVAL_SEED) -> float:
     """Fraction of held-out random layouts whose target the (greedy) policy reaches, batched over episodes."""
-    envs = [_env(config) for _ in range(config.eval_episodes)]
+    envs = [_env(config) for _ in range(config.episodes)]
     obs = [e.reset(seed=seed + i)[0] for i, e in enumerate(envs)]
     done = np.zeros(len(envs), bool)
     solved = np.zeros(len(envs), bool)
-    for _ in range(config.max_episode_steps):
-        live = np.flatnonzero(~done)
-        if not len(live):
-            break
-        actions, _ = policy.predict(np.stack([obs[i] for i in live]))
-        for i, a in zip(live, np.atleast_1d(actions), strict=True):
-            obs[i], _, term, trunc, _ = envs[i].step(int(a))
-            solved[i] |= term
-            done[i] = term or trunc
+    with progress.task("held-out layouts", total=config.max_episode_steps, unit="step") as bar:
+        for _ in range(config.max_episode_steps):
+            live = np.flatnonzero(~done)
+            if not len(live):
+                break
+            actions, _ = policy.predict(np.stack([obs[i] for i in live]))
+            for i, a in zip(live, np.atleast_1d(actions), strict=True):
+                obs[i], _, term, trunc, _ = envs[i].step(int(a))
+                solved[i] |= term
+                done[i] = term or trunc
+            bar.advance()
     return float(solved.mean())
 
 
-def behaviour_clone(
-    policy: VLMPolicy, config: VLMTrainConfig, log: Callable[[str], None] = print
-) -> dict[str, Any]:
+def behaviour_clone(policy: VLMPolicy, config: VLMTrainConfig) -> dict[str, Any]:
     """Fit the action scores to the optimal action sets (cross-entropy to uniform over optimal actions).
 
     The value head is fitted to ``v*`` at the same time (weight ``bc_value_coef``): a warm start
@@ -235,29 +243,31 @@ def behaviour_clone(
     )
     eval_seeds = range(EVAL_SEED, EVAL_SEED + config.eval_episodes)
     test_frames, test_targets, _ = optimal_action_dataset(config, eval_seeds, config.eval_episodes)
-    log(f"bc data: {len(frames)} frames from {config.bc_layouts} layouts ({time.perf_counter() - t0:.1f} s)")
+    log.debug("bc data: %d frames from %d layouts (%.1f s)", len(frames), config.bc_layouts, time.perf_counter() - t0)
     initial_accuracy = action_accuracy(policy, frames[:1000], targets[:1000])
     opt = torch.optim.AdamW(policy.parameters(), lr=config.bc_lr)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / config.bc_warmup) * (1.0 - s / config.bc_steps)
     )
     losses = []
-    for step in range(1, config.bc_steps + 1):
-        policy.train()
-        idx = rng.integers(len(frames), size=config.bc_batch)
-        dist, v = policy(frames[idx])
-        target = torch.as_tensor(targets[idx], device=policy.device)
-        loss = -(target * torch.log_softmax(dist.logits, -1)).sum(-1).mean()
-        v_star = torch.as_tensor(values[idx], device=policy.device)
-        loss = loss + config.bc_value_coef * 0.5 * ((v - v_star) ** 2).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        losses.append(loss.item())
-        if step % 100 == 0 or step == config.bc_steps:
-            log(f"bc step {step}: loss {np.mean(losses[-100:]):.3f} ({time.perf_counter() - t0:.0f} s)")
+    with progress.task("behaviour cloning", total=config.bc_steps, unit="step") as bar:
+        for step in range(1, config.bc_steps + 1):
+            policy.train()
+            idx = rng.integers(len(frames), size=config.bc_batch)
+            dist, v = policy(frames[idx])
+            target = torch.as_tensor(targets[idx], device=policy.device)
+            loss = -(target * torch.log_softmax(dist.logits, -1)).sum(-1).mean()
+            v_star = torch.as_tensor(values[idx], device=policy.device)
+            loss = loss + config.bc_value_coef * 0.5 * ((v - v_star) ** 2).mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            losses.append(loss.item())
+            bar.advance()
+            if step % 100 == 0:
+                log.debug("bc step %d: loss %.3f (%.0f s)", step, np.mean(losses[-100:]), time.perf_counter() - t0)
     policy.eval()
     report = {
         "steps": config.bc_steps,
@@ -269,13 +279,13 @@ def behaviour_clone(
         "held_out_accuracy": action_accuracy(policy, test_frames, test_targets),
         "seconds": round(time.perf_counter() - t0, 1),
     }
-    log(f"bc accuracy: train {report['train_accuracy']:.3f}, held-out layouts {report['held_out_accuracy']:.3f}")
+    log.info("behaviour cloning: %d steps, loss %.3f -> %.3f, accuracy train %.3f, held-out layouts %.3f",
+             config.bc_steps, report["first_loss"], report["final_loss"], report["train_accuracy"],
+             report["held_out_accuracy"])  # fmt: skip
     return report
 
 
-def ppo_finetune(
-    policy: VLMPolicy, config: VLMTrainConfig, log: Callable[[str], None] = print
-) -> dict[str, Any]:
+def ppo_finetune(policy: VLMPolicy, config: VLMTrainConfig) -> dict[str, Any]:
     """PPO on the action-word log-probs with the value head (clipped surrogate, GAE).
 
     The first ``value_warmup`` updates fit only the value head to the rollout returns, so the
@@ -292,97 +302,99 @@ def ppo_finetune(
     opt = torch.optim.AdamW(policy.parameters(), lr=config.ppo_lr)
     t0, history = time.perf_counter(), []
     ep_return = np.zeros(N)
-    for update in range(1, config.ppo_updates + 1):
-        # ----- rollout: one batched forward pass per step over all envs
-        frames = np.zeros((T, *obs.shape), np.uint8)
-        acts = np.zeros((T, N), np.int64)
-        logps, values, rewards = np.zeros((T, N)), np.zeros((T + 1, N)), np.zeros((T, N))
-        ended = np.zeros((T, N), bool)
-        returns_seen, solved_seen = [], []
-        policy.eval()
-        with torch.no_grad():
-            for t in range(T):
-                frames[t] = obs
-                dist, v = policy(obs)
-                a = dist.sample()
-                acts[t], logps[t], values[t] = a.cpu().numpy(), dist.log_prob(a).cpu().numpy(), v.cpu().numpy()
-                obs, r, term, trunc, info = envs.step(acts[t])
-                ep_return += r
-                trunc = trunc & ~term
-                if trunc.any():  # the episode goes on beyond the time limit: bootstrap from its last frame
-                    last = np.stack(info["final_obs"][trunc])
-                    r = np.array(r, dtype=np.float64)
-                    r[trunc] += config.gamma * policy(last)[1].cpu().numpy()
-                rewards[t], ended[t] = r, term | trunc
-                for i in np.flatnonzero(ended[t]):
-                    returns_seen.append(ep_return[i])
-                    solved_seen.append(bool(term[i]))
-                    ep_return[i] = 0.0
-            values[T] = policy(obs)[1].cpu().numpy()
-        # ----- GAE, cut at every episode end
-        adv = np.zeros((T, N))
-        running = np.zeros(N)
-        for t in reversed(range(T)):
-            going_on = 1.0 - ended[t]
-            delta = rewards[t] + config.gamma * values[t + 1] * going_on - values[t]
-            running = delta + config.gamma * config.gae_lambda * going_on * running
-            adv[t] = running
-        ret = adv + values[:T]
-        explained = 1.0 - np.var(ret - values[:T]) / (np.var(ret) + 1e-8)  # of the rollout's values
+    with progress.task("PPO updates", total=config.ppo_updates, unit="update") as bar:
+        for update in range(1, config.ppo_updates + 1):
+            # ----- rollout: one batched forward pass per step over all envs
+            frames = np.zeros((T, *obs.shape), np.uint8)
+            acts = np.zeros((T, N), np.int64)
+            logps, values, rewards = np.zeros((T, N)), np.zeros((T + 1, N)), np.zeros((T, N))
+            ended = np.zeros((T, N), bool)
+            returns_seen, solved_seen = [], []
+            policy.eval()
+            with torch.no_grad():
+                for t in range(T):
+                    frames[t] = obs
+                    dist, v = policy(obs)
+                    a = dist.sample()
+                    acts[t], logps[t], values[t] = a.cpu().numpy(), dist.log_prob(a).cpu().numpy(), v.cpu().numpy()
+                    obs, r, term, trunc, info = envs.step(acts[t])
+                    ep_return += r
+                    trunc = trunc & ~term
+                    if trunc.any():  # the episode goes on beyond the time limit: bootstrap from its last frame
+                        last = np.stack(info["final_obs"][trunc])
+                        r = np.array(r, dtype=np.float64)
+                        r[trunc] += config.gamma * policy(last)[1].cpu().numpy()
+                    rewards[t], ended[t] = r, term | trunc
+                    for i in np.flatnonzero(ended[t]):
+                        returns_seen.append(ep_return[i])
+                        solved_seen.append(bool(term[i]))
+                        ep_return[i] = 0.0
+                values[T] = policy(obs)[1].cpu().numpy()
+            # ----- GAE, cut at every episode end
+            adv = np.zeros((T, N))
+            running = np.zeros(N)
+            for t in reversed(range(T)):
+                going_on = 1.0 - ended[t]
+                delta = rewards[t] + config.gamma * values[t + 1] * going_on - values[t]
+                running = delta + config.gamma * config.gae_lambda * going_on * running
+                adv[t] = running
+            ret = adv + values[:T]
+            explained = 1.0 - np.var(ret - values[:T]) / (np.var(ret) + 1e-8)  # of the rollout's values
 
-        # ----- epochs over the rollout (value head only during the warm-up)
-        def flat(x: np.ndarray) -> torch.Tensor:
-            return torch.as_tensor(x.reshape(T * N, *x.shape[2:]), device=policy.device)
+            # ----- epochs over the rollout (value head only during the warm-up)
+            def flat(x: np.ndarray) -> torch.Tensor:
+                return torch.as_tensor(x.reshape(T * N, *x.shape[2:]), device=policy.device)
 
-        b_frames, b_acts, b_logp = frames.reshape(T * N, *frames.shape[2:]), flat(acts), flat(logps).float()
-        b_adv, b_ret = flat(adv).float(), flat(ret).float()
-        b_adv = (b_adv - b_adv.mean()) / (b_adv.std() + 1e-8)
-        warmup = update <= config.value_warmup
-        policy.train()
-        stats: dict[str, list[float]] = {"vloss": [], "kl": [], "clipped": []}
-        epoch_vloss = []  # mean value loss of each pass: the fit on this rollout
-        for _ in range(config.ppo_epochs):
-            for idx in torch.randperm(T * N).split(max(1, T * N // config.ppo_minibatches)):
-                dist, v = policy(b_frames[idx.numpy()])
-                vloss = 0.5 * ((v - b_ret[idx]) ** 2).mean()
-                log_ratio = dist.log_prob(b_acts[idx]) - b_logp[idx]
-                ratio = torch.exp(log_ratio)
-                if warmup:
-                    loss, optimizer, params = vloss, value_opt, list(policy.value_head.parameters())
-                else:
-                    pg = -torch.min(
-                        ratio * b_adv[idx], ratio.clamp(1 - config.clip, 1 + config.clip) * b_adv[idx]
-                    ).mean()
-                    loss = pg + config.vf_coef * vloss - config.ent_coef * dist.entropy().mean()
-                    optimizer, params = opt, list(policy.parameters())
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(params, 1.0)
-                optimizer.step()
-                stats["vloss"].append(vloss.item())
-                stats["kl"].append(((ratio - 1) - log_ratio).mean().item())
-                stats["clipped"].append(((ratio - 1).abs() > config.clip).float().mean().item())
-            epoch_vloss.append(float(np.mean(stats["vloss"])))
-            stats["vloss"].clear()
-        row = {
-            "update": update,
-            "phase": "value" if warmup else "ppo",
-            "episodes": len(returns_seen),
-            "mean_return": float(np.mean(returns_seen)) if returns_seen else float("nan"),
-            "success": float(np.mean(solved_seen)) if solved_seen else float("nan"),
-            "value_loss_first_epoch": epoch_vloss[0],
-            "value_loss": epoch_vloss[-1],
-            "explained_variance": float(explained),
-            "approx_kl": float(np.mean(stats["kl"])),
-            "clip_fraction": float(np.mean(stats["clipped"])),
-        }
-        history.append(row)
-        log(
-            f"ppo update {update} ({row['phase']}): {row['episodes']} episodes, return {row['mean_return']:.3f}, "
-            f"success {row['success']:.2f}, value loss {row['value_loss']:.4f} "
-            f"(explained variance {row['explained_variance']:.2f}), kl {row['approx_kl']:.4f} "
-            f"({time.perf_counter() - t0:.0f} s)"
-        )
+            b_frames, b_acts, b_logp = frames.reshape(T * N, *frames.shape[2:]), flat(acts), flat(logps).float()
+            b_adv, b_ret = flat(adv).float(), flat(ret).float()
+            b_adv = (b_adv - b_adv.mean()) / (b_adv.std() + 1e-8)
+            warmup = update <= config.value_warmup
+            policy.train()
+            stats: dict[str, list[float]] = {"vloss": [], "kl": [], "clipped": []}
+            epoch_vloss = []  # mean value loss of each pass: the fit on this rollout
+            for _ in range(config.ppo_epochs):
+                for idx in torch.randperm(T * N).split(max(1, T * N // config.ppo_minibatches)):
+                    dist, v = policy(b_frames[idx.numpy()])
+                    vloss = 0.5 * ((v - b_ret[idx]) ** 2).mean()
+                    log_ratio = dist.log_prob(b_acts[idx]) - b_logp[idx]
+                    ratio = torch.exp(log_ratio)
+                    if warmup:
+                        loss, optimizer, params = vloss, value_opt, list(policy.value_head.parameters())
+                    else:
+                        pg = -torch.min(
+                            ratio * b_adv[idx], ratio.clamp(1 - config.clip, 1 + config.clip) * b_adv[idx]
+                        ).mean()
+                        loss = pg + config.vf_coef * vloss - config.ent_coef * dist.entropy().mean()
+                        optimizer, params = opt, list(policy.parameters())
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    torch.nn.utils.clip_grad_norm_(params, 1.0)
+                    optimizer.step()
+                    stats["vloss"].append(vloss.item())
+                    stats["kl"].append(((ratio - 1) - log_ratio).mean().item())
+                    stats["clipped"].append(((ratio - 1).abs() > config.clip).float().mean().item())
+                epoch_vloss.append(float(np.mean(stats["vloss"])))
+                stats["vloss"].clear()
+            row = {
+                "update": update,
+                "phase": "value" if warmup else "ppo",
+                "episodes": len(returns_seen),
+                "mean_return": float(np.mean(returns_seen)) if returns_seen else float("nan"),
+                "success": float(np.mean(solved_seen)) if solved_seen else float("nan"),
+                "value_loss_first_epoch": epoch_vloss[0],
+                "value_loss": epoch_vloss[-1],
+                "explained_variance": float(explained),
+                "approx_kl": float(np.mean(stats["kl"])),
+                "clip_fraction": float(np.mean(stats["clipped"])),
+            }
+            history.append(row)
+            bar.advance()
+            log.debug(
+                "ppo update %d (%s): %d episodes, return %.3f, success %.2f, value loss %.4f "
+                "(explained variance %.2f), kl %.4f (%.0f s)",
+                update, row["phase"], row["episodes"], row["mean_return"], row["success"],
+                row["value_loss"], row["explained_variance"], row["approx_kl"], time.perf_counter() - t0,
+            )  # fmt: skip
     envs.close()
     policy.eval()
     return {
@@ -393,17 +405,21 @@ def ppo_finetune(
     }
 
 
-def train_vlm_policy(
-    config: VLMTrainConfig, log: Callable[[str], None] = print
-) -> tuple[VLMPolicy, dict[str, Any]]:
-    """A tiny Llava from configs: success before training, after behaviour cloning, after PPO."""
+def train_vlm_policy(config: VLMTrainConfig) -> tuple[VLMPolicy, dict[str, Any]]:
+    """A tiny Llava from configs (float32, on ``config.device``): success before training, after
+    behaviour cloning, after PPO (skipped with ``ppo_updates=0``)."""
     from rlsuite.common.device import select_device
     from rlsuite.common.seeding import seed_everything
     from rlsuite.vision.models import build_tiny_llava
+    from rlsuite.vision.runtime import torch_threads
 
-    seed_everything(config.seed)
     device = select_device(config.device)
-    with _torch_threads(config.cpu_threads, device):
+    seed_everything(config.seed)
+    held_out = config.held_out()
+    stages = [("untrained", None), ("after_bc", behaviour_clone)]
+    if config.ppo_updates:
+        stages.append(("after_ppo", ppo_finetune))
+    with torch_threads(config.threads):
         t0 = time.perf_counter()
         # 16-pixel cells and 16-pixel patches: one image token per grid cell.
         model, processor = build_tiny_llava(
@@ -411,38 +427,12 @@ def train_vlm_policy(
         )
         policy = VLMPolicy(model.to(device), processor, device=device)
         report: dict[str, Any] = {}
-        for stage, train in (("untrained", None), ("after_bc", behaviour_clone), ("after_ppo", ppo_finetune)):
+        for stage, train in stages:
             if train is not None:
-                report[train.__name__] = train(policy, config, log)
-            report[f"success_{stage}"] = success_rate(policy, config)
-            report[f"value_gap_{stage}"] = exact_value_gap(policy, config)
-            log(
-                f"{stage}: greedy success {report[f'success_{stage}']:.2f}, "
-                f"v* - v_pi of the sampling policy {report[f'value_gap_{stage}']:.3f}"
-            )
+                report[train.__name__] = train(policy, config)
+            report[f"success_{stage}"] = success_rate(policy, held_out)
+            report[f"value_gap_{stage}"] = exact_value_gap(policy, held_out, config.gamma)
+            log.info("%s: greedy success %.2f, v* - v_pi of the sampling policy %.3f", stage.replace("_", " "),
+                     report[f"success_{stage}"], report[f"value_gap_{stage}"])  # fmt: skip
         report["seconds"] = round(time.perf_counter() - t0, 1)
-    return policy, report
-
-
-def default_vlm_policy(
-    force: bool = False, config: VLMTrainConfig | None = None, log: Callable[[str], None] = print
-) -> tuple[VLMPolicy, dict[str, Any]]:
-    """The behaviour-cloned, PPO-fine-tuned tiny Llava policy, cached under ``cache_dir("vision")``."""
-    import json
-    from dataclasses import asdict
-
-    from rlsuite.common.io import atomic_path, write_json
-    from rlsuite.common.paths import cache_dir
-
-    folder = cache_dir("vision") / CACHE_NAME
-    if not force and (folder / "model.safetensors").is_file() and (folder / "metrics.json").is_file():
-        log(f"using the cached VLM policy in {folder}")
-        return VLMPolicy.from_pretrained(folder), json.loads((folder / "metrics.json").read_text())
-    cfg = config or VLMTrainConfig()
-    policy, report = train_vlm_policy(cfg, log)
-    report["train_config"] = asdict(cfg)
-    with atomic_path(folder) as tmp:
-        policy.save_pretrained(tmp)
-        write_json(tmp / "metrics.json", report)
-    log(f"saved to {folder}")
     return policy, report

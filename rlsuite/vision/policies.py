@@ -27,6 +27,8 @@ import torch
 from torch import nn
 
 from rlsuite.envs.gridworld import ACTION_NAMES
+from rlsuite.vision.folders import check_model_folder, check_safetensors
+from rlsuite.vision.images import as_frames
 
 DEFAULT_PROMPT = "<image> question : what action should the agent do next to reach the target ? answer :"
 GOAL_PROMPT = "<image> question : {instruction} . what action should the agent do next ? answer :"
@@ -121,22 +123,22 @@ def load_vlm(
 ) -> tuple[Any, Any, torch.device, torch.dtype]:
     """Load ``AutoModelForImageTextToText`` + ``AutoProcessor`` from a local folder (safetensors).
 
+    ``dtype="auto"`` is for inference: bfloat16 on CUDA, float32 on CPU (``"float32"`` to train).
     A model type transformers does not ship (Kimi-VL) loads only through the custom code its
     ``config.json`` names in ``auto_map``, and only with ``trust_remote_code=True``; without it this
-    raises a one-line :class:`~rlsuite.common.errors.UsageError` before anything is imported.
+    raises a one-line :class:`~rlsuite.common.errors.UsageError` before anything is imported. A
+    missing, incomplete or corrupt folder is a one-line :class:`~rlsuite.common.errors.ModelFolderError`.
     """
     from transformers import AutoProcessor
 
     from rlsuite.common.device import select_device
+    from rlsuite.vision.runtime import resolve_dtype
 
     folder = Path(folder)
-    if not (folder / "config.json").is_file():
-        raise FileNotFoundError(f"{folder}: no config.json (not a saved model folder)")
+    check_model_folder(folder)
     auto_class = vlm_auto_class(folder, trust_remote_code)
     dev = select_device(device)
-    if dtype == "auto":
-        dtype = "bfloat16" if dev.type == "cuda" and torch.cuda.is_bf16_supported() else "float32"
-    torch_dtype = getattr(torch, dtype)
+    torch_dtype = resolve_dtype(dtype, dev)
     model = auto_class.from_pretrained(
         folder, trust_remote_code=trust_remote_code, dtype=torch_dtype, use_safetensors=True
     )
@@ -171,10 +173,7 @@ def vlm_auto_class(folder: str | Path, trust_remote_code: bool = False) -> Any:
 
     from rlsuite.common.errors import UsageError
 
-    try:
-        config = json.loads((Path(folder) / "config.json").read_text())
-    except (OSError, ValueError) as err:
-        raise UsageError(f"{folder}: cannot read config.json ({err})") from err
+    config = check_model_folder(folder, weights=False)
     model_type, auto_map = config.get("model_type"), config.get("auto_map") or {}
     if model_type in CONFIG_MAPPING_NAMES:
         return transformers.AutoModelForImageTextToText
@@ -201,10 +200,14 @@ class VLMPolicy(nn.Module):
 
     Args:
         model: an ``AutoModelForImageTextToText`` model; processor: its ``AutoProcessor``.
-        actions: the action words, in the env's action order.
+        actions: the action words, in the env's action order (at least one, no repeats).
         prompt: the text prompt with the processor's image token; ``{instruction}`` is filled in
             from Dict observations of goal-conditioned envs.
         device: the model's device.
+
+    Observations are uint8 RGB frames ``[H, W, 3]`` or ``[B, H, W, 3]`` (float in [0, 1] and
+    channel-first are converted, see :func:`~rlsuite.vision.images.as_frames`), or Dicts with such
+    an ``"image"`` and an ``"instruction"`` (one string, or one per frame).
     """
 
     def __init__(
@@ -216,8 +219,15 @@ class VLMPolicy(nn.Module):
         device: torch.device | str | None = None,
     ) -> None:
         super().__init__()
+        actions = [actions] if isinstance(actions, str) else list(actions)
+        if not actions:
+            raise ValueError("actions: an empty list; a policy needs at least one action word")
+        if any(not isinstance(a, str) or not a.strip() for a in actions):
+            raise ValueError(f"actions: every action must be a non-empty string, got {actions!r}")
+        if len(set(actions)) != len(actions):
+            raise ValueError(f"actions: repeated action words in {actions!r}")
         self.model, self.processor = model, processor
-        self.actions, self.prompt = list(actions), prompt
+        self.actions, self.prompt = actions, prompt
         self.device = torch.device(device) if device is not None else next(model.parameters()).device
         hidden = model.config.get_text_config().hidden_size
         self.value_head = nn.Linear(hidden, 1).to(self.device)
@@ -236,13 +246,20 @@ class VLMPolicy(nn.Module):
         **kwargs: Any,
     ) -> VLMPolicy:
         """Load a local folder; ``trust_remote_code`` only when explicitly asked."""
+        from rlsuite.common.errors import ModelFolderError
+
         model, processor, dev, _ = load_vlm(folder, trust_remote_code, dtype, device)
         policy = cls(model, processor, device=dev, **kwargs)
         head = Path(folder) / "value_head.safetensors"
         if head.is_file():
             from safetensors.torch import load_file
 
-            policy.value_head.load_state_dict(load_file(str(head), device=str(dev)))
+            check_safetensors(head, Path(folder))
+            try:
+                policy.value_head.load_state_dict(load_file(str(head), device=str(dev)))
+            except RuntimeError as exc:  # missing or mis-shaped tensors
+                first = str(exc).strip().splitlines()[0]
+                raise ModelFolderError(f"{folder}: value_head.safetensors does not fit the model ({first})") from exc
         return policy
 
     def save_pretrained(self, folder: str | Path) -> None:
@@ -258,14 +275,23 @@ class VLMPolicy(nn.Module):
     # ----- inputs
     def _frames_and_prompts(self, obs: Any) -> tuple[list[np.ndarray], list[str]]:
         if isinstance(obs, dict):
-            images = np.asarray(obs["image"])
+            if "image" not in obs:
+                raise ValueError(f"observation: a Dict observation needs an 'image' entry, got keys {sorted(obs)}")
+            images, _ = as_frames(obs["image"], "observation['image']")
             instr = obs.get("instruction", "")
-            images = images[None] if images.ndim == 3 else images
-            instrs = [instr] * len(images) if isinstance(instr, str) else list(instr)
+            instrs = [instr] * len(images) if isinstance(instr, str) else [str(i) for i in instr]
+            if len(instrs) != len(images):
+                raise ValueError(
+                    f"observation['instruction']: {len(instrs)} instructions for {len(images)} frames"
+                )
             return list(images), [self._prompt_for(i) for i in instrs]
-        images = np.asarray(obs)
-        images = images[None] if images.ndim == 3 else images
+        images, _ = as_frames(obs, "observation")
         return list(images), [self._prompt_for("")] * len(images)
+
+    @staticmethod
+    def _is_single(observation: Any) -> bool:
+        image = observation["image"] if isinstance(observation, dict) else observation
+        return as_frames(image, "observation")[1]
 
     def _prompt_for(self, instruction: str) -> str:
         """The prompt with the instruction filled in and ``<image>`` spelled as this processor's image token."""
@@ -339,10 +365,8 @@ class VLMPolicy(nn.Module):
         self, observation: Any, state: Any = None, episode_start: Any = None, deterministic: bool = True
     ) -> tuple[np.ndarray, None]:
         """SB3-style: actions for one observation or a batch (scoring mode)."""
-        single = (isinstance(observation, dict) and np.asarray(observation["image"]).ndim == 3) or (
-            not isinstance(observation, dict) and np.asarray(observation).ndim == 3
-        )
         dist, _ = self(observation)
+        single = self._is_single(observation)
         actions = (dist.probs.argmax(-1) if deterministic else dist.sample()).cpu().numpy()
         return (actions[0] if single else actions), None
 
@@ -400,7 +424,7 @@ class VLMYesNoReward:
 
     @torch.no_grad()
     def rewards(self, images: Any) -> np.ndarray:
-        """Rewards [B]: the yes-minus-no log-odds, one batched forward pass."""
-        dist, _ = self.policy(np.asarray(images))
+        """Rewards [B] of RGB frames (as :class:`VLMPolicy` takes them): the yes-minus-no log-odds, one batched pass."""
+        dist, _ = self.policy(images)
         lp = dist.logits  # normalised log-probs over (yes, no)
         return (lp[:, 0] - lp[:, 1]).float().cpu().numpy()

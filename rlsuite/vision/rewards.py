@@ -11,7 +11,6 @@ DINO, MM-Grounding-DINO) whose classes are text queries, or rlsuite's grid detec
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +19,9 @@ from typing import Any, Literal
 import gymnasium as gym
 import numpy as np
 
-from rlsuite.vision.detection import Detections, GridDetector, box_iou
+from rlsuite.vision.detection import GRID_DETECTOR_TYPE, STRIDE, Detections, GridDetector, box_iou
+from rlsuite.vision.folders import check_model_folder
+from rlsuite.vision.images import as_frames
 
 RewardKind = Literal["presence", "count", "iou", "giou"]
 # Model types whose classes are text queries (AutoModelForZeroShotObjectDetection).
@@ -120,9 +121,11 @@ class DetectionRewardModel:
             (``None`` for the grid detector).
         queries: the class names an open-vocabulary model is asked to find (its label order);
             defaults to ``CLASS_NAMES``.
-        threshold: score threshold of the detections that count.
+        threshold: score threshold of the detections that count, in [0, 1].
         device: "auto", "cpu" or "cuda".
-        dtype: "auto" (bfloat16 on CUDA, float32 on CPU), "float32" or "bfloat16" (HF models).
+        dtype: "auto" (inference: bfloat16 on CUDA, float32 on CPU), "float32" or "bfloat16" (HF
+            models; the grid detector runs in float32). The model is moved to the device and dtype
+            in place: pass ``"float32"`` to measure a model that is still being trained or saved.
     """
 
     def __init__(
@@ -138,7 +141,10 @@ class DetectionRewardModel:
 
         from rlsuite.common.device import select_device
         from rlsuite.envs.pixels import CLASS_NAMES
+        from rlsuite.vision.runtime import resolve_dtype
 
+        if not 0.0 <= float(threshold) <= 1.0:
+            raise ValueError(f"threshold: expected a score in [0, 1], got {threshold!r}")
         self.device = select_device(device)
         self.threshold = float(threshold)
         self.processor = processor
@@ -159,9 +165,7 @@ class DetectionRewardModel:
             else:
                 id2label = model.config.id2label
                 self.class_names = [id2label[i] for i in sorted(id2label)]
-            if dtype == "auto":
-                dtype = "bfloat16" if self.device.type == "cuda" else "float32"
-            self.dtype = getattr(torch, dtype)
+            self.dtype = resolve_dtype(dtype, self.device)
         self.model = model.to(self.device, dtype=self.dtype).eval()
 
     @classmethod
@@ -173,12 +177,14 @@ class DetectionRewardModel:
         dtype: str = "auto",
         queries: Sequence[str] | None = None,
     ) -> DetectionRewardModel:
-        """Load a local folder: the grid detector, an ``AutoModelForObjectDetection`` or an open-vocabulary one."""
+        """Load a local folder: the grid detector, an ``AutoModelForObjectDetection`` or an open-vocabulary one.
+
+        Raises:
+            ModelFolderError: the folder is missing, incomplete or corrupt (one line naming it).
+        """
         folder = Path(folder)
-        if not (folder / "config.json").is_file():
-            raise FileNotFoundError(f"{folder}: no config.json (not a saved detector folder)")
-        model_type = json.loads((folder / "config.json").read_text()).get("model_type")
-        if model_type == "rlsuite-grid-detector":
+        model_type = check_model_folder(folder).get("model_type")
+        if model_type == GRID_DETECTOR_TYPE:
             return cls(GridDetector.from_pretrained(folder), threshold=threshold, device=device)
         if model_type in OPEN_VOCABULARY_TYPES:
             from transformers import AutoModelForZeroShotObjectDetection, AutoProcessor
@@ -193,20 +199,22 @@ class DetectionRewardModel:
         return cls(model, processor, threshold=threshold, device=device, dtype=dtype)
 
     def detect(self, images: Any) -> list[Detections]:
-        """Detections for a batch of RGB frames ``[B, H, W, 3]`` (uint8), one forward pass."""
-        import torch
+        """Detections for RGB frames, one forward pass.
 
-        frames = np.asarray(images)
-        if frames.ndim == 3:
-            frames = frames[None]
+        Args:
+            images: uint8 ``[H, W, 3]`` or ``[B, H, W, 3]`` (float in [0, 1] and channel-first are
+                converted; see :func:`~rlsuite.vision.images.as_frames`). The grid detector needs
+                heights and widths that are multiples of 4.
+        """
+        frames, _ = as_frames(images, "images", multiple_of=STRIDE if self.is_grid else 1)
         if self.is_grid:
-            return self.model.detect(torch.as_tensor(frames).to(self.device), threshold=self.threshold)
+            return self.model.detect(frames, threshold=self.threshold)
         sizes = [(frames.shape[1], frames.shape[2])] * len(frames)
         if self.open_vocabulary:  # the queries are text labels (Grounding DINO: joined "a. b.")
             texts = [list(self.queries)] * len(frames)
             inputs = self.processor(text=texts, images=list(frames), return_tensors="pt", padding=True)
             outputs = self._forward(inputs)
-            if self.grounding:
+            if self.grounding:  # the label maps are built from input_ids, on the logits' device
                 results = self._grounded_results(outputs, inputs["input_ids"], sizes)
             else:
                 results = self.processor.post_process_grounded_object_detection(
@@ -262,10 +270,12 @@ class DetectionRewardModel:
         self, images: Any, target: DetectionTarget | Sequence[DetectionTarget], kind: RewardKind = "iou"
     ) -> np.ndarray:
         """Rewards [B] of a batch of frames against one target, or one target per frame."""
+        if not isinstance(target, DetectionTarget) and len(target) == 0:
+            raise ValueError("target: an empty list of targets; pass one DetectionTarget or one per frame")
         dets = self.detect(images)
         targets = [target] * len(dets) if isinstance(target, DetectionTarget) else list(target)
         if len(targets) != len(dets):
-            raise ValueError(f"got {len(dets)} frames but {len(targets)} targets")
+            raise ValueError(f"target: {len(targets)} targets for {len(dets)} frames (one, or one per frame)")
         return np.array(
             [detection_reward(d, t, self.class_names, kind) for d, t in zip(dets, targets, strict=True)]
         )
@@ -283,6 +293,7 @@ def grounding_class_scores(logits: Any, input_ids: Any, queries: Sequence[str]) 
     import torch
     from transformers.models.grounding_dino.modeling_grounding_dino import build_label_maps
 
+    input_ids = input_ids.to(logits.device)  # the processor's ids are on the CPU, the logits on the model's device
     probs = logits.float().sigmoid()
     scores = []
     for p, label_map in zip(probs, build_label_maps(logits, input_ids), strict=True):
@@ -374,7 +385,10 @@ class VLMRewardModel:
         processor: its image processor; tokenizer: its tokenizer.
         goal: the goal text; baseline: the baseline text (a neutral description of the scene).
         alpha: the projection strength in [0, 1].
-        device: "auto", "cpu" or "cuda"; dtype: "auto" (bfloat16 on CUDA), "float32" or "bfloat16".
+        device: "auto", "cpu" or "cuda".
+        dtype: "auto" (inference: bfloat16 on CUDA, float32 on CPU), "float32" or "bfloat16". The
+            model is moved to the device and dtype in place: pass ``"float32"`` to measure a model
+            that is still being trained or saved (it stays float32 then).
     """
 
     def __init__(
@@ -388,16 +402,14 @@ class VLMRewardModel:
         device: str = "auto",
         dtype: str = "auto",
     ) -> None:
-        import torch
 
         from rlsuite.common.device import select_device
+        from rlsuite.vision.runtime import resolve_dtype
 
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f"alpha must lie in [0, 1], got {alpha!r}")
         self.device = select_device(device)
-        if dtype == "auto":
-            dtype = "bfloat16" if self.device.type == "cuda" else "float32"
-        self.dtype = getattr(torch, dtype)
+        self.dtype = resolve_dtype(dtype, self.device)
         self.model = model.to(self.device, dtype=self.dtype).eval()
         self.processor, self.tokenizer, self.alpha = processor, tokenizer, float(alpha)
         self.set_goal(goal, baseline)
@@ -412,12 +424,15 @@ class VLMRewardModel:
         device: str = "auto",
         dtype: str = "auto",
     ) -> VLMRewardModel:
-        """Load model, image processor and tokenizer from one local folder (safetensors only)."""
+        """Load model, image processor and tokenizer from one local folder (safetensors only).
+
+        Raises:
+            ModelFolderError: the folder is missing, incomplete or corrupt (one line naming it).
+        """
         from transformers import AutoImageProcessor, AutoModel, AutoTokenizer
 
         folder = Path(folder)
-        if not (folder / "config.json").is_file():
-            raise FileNotFoundError(f"{folder}: no config.json (not a saved model folder)")
+        check_model_folder(folder)
         model = AutoModel.from_pretrained(folder, use_safetensors=True)
         processor = AutoImageProcessor.from_pretrained(folder, backend="pil")
         tokenizer = AutoTokenizer.from_pretrained(folder)
@@ -437,12 +452,15 @@ class VLMRewardModel:
         return torch.nn.functional.normalize(emb, dim=-1)
 
     def embed_images(self, images: Any) -> Any:
-        """Unit image embeddings [B, D] of RGB frames [B, H, W, 3] in one forward pass."""
+        """Unit image embeddings [B, D] of RGB frames in one forward pass.
+
+        Args:
+            images: uint8 ``[H, W, 3]`` or ``[B, H, W, 3]`` (float in [0, 1] and channel-first are
+                converted; see :func:`~rlsuite.vision.images.as_frames`).
+        """
         import torch
 
-        frames = np.asarray(images)
-        if frames.ndim == 3:
-            frames = frames[None]
+        frames, _ = as_frames(images, "images")
         pixels = self.processor(images=list(frames), return_tensors="pt")["pixel_values"]
         with torch.no_grad():
             emb = self._pooled(

@@ -1,10 +1,15 @@
 """Tabular agents: dynamic programming, Monte Carlo, stochastic approximation, TD, bandits.
 
-``ALGORITHMS`` maps each algorithm's name to its class; the config class is ``cls.config_cls``.
+Importing this package imports every algorithm, so each is registered in
+:data:`rlsuite.agents.base.AGENTS` (``Agent.load`` finds a saved agent's class there).
+``ALGORITHMS`` maps each algorithm's name to its class, in the books' order; the config class
+is ``cls.config_cls``.
 """
 
 from __future__ import annotations
 
+from rlsuite.agents.base import AGENTS, Agent
+from rlsuite.agents.tabular.agent import TabularAgent
 from rlsuite.agents.tabular.bandit import (
     UCB,
     BanditAgent,
@@ -37,4 +42,6 @@ ALGORITHMS: dict[str, type] = {
     )
 }
 
-__all__ = ["ALGORITHMS", "BanditAgent", *[cls.__name__ for cls in ALGORITHMS.values()]]
+__all__ = [
+    "AGENTS", "ALGORITHMS", "Agent", "BanditAgent", "TabularAgent", *(cls.__name__ for cls in ALGORITHMS.values())
+]

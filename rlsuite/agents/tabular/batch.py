@@ -8,6 +8,7 @@ continuing task.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,8 +20,21 @@ from array_api_compat import device as array_device
 
 from rlsuite.agents.base import env_spec_of
 from rlsuite.common.backend import ArrayBackend
+from rlsuite.common.config import config_error
 from rlsuite.common.device import to_numpy
 from rlsuite.common.errors import UsageError
+
+DEVICE_HELP = (
+    "where the env copies and rollouts run (TD: its tables too): cpu (numpy), cuda or cuda:N (torch on "
+    "the GPU), or auto (torch on CUDA when present, else on the CPU); learned tables come back as numpy"
+)
+_DEVICE = re.compile(r"^(cpu|auto|cuda(:\d+)?)$")
+
+
+def check_device(config: Any) -> None:
+    """A config's ``device`` is cpu, auto, cuda or cuda:N (a ``ConfigError`` naming it otherwise)."""
+    if not _DEVICE.match(config.device):
+        raise config_error(config, "device", f"{config.device!r} is not one of cpu, auto, cuda, cuda:N")
 
 
 def make_batched(env: gym.Env[Any, Any], num_envs: int, device: str = "cpu") -> Any:

@@ -7,10 +7,12 @@ All of them are vectorised over independent repetitions where that is useful (``
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+
+from rlsuite.common.config import Config, option
 
 
 def incremental_mean(samples: np.ndarray) -> np.ndarray:
@@ -56,15 +58,13 @@ def robbins_monro(
 
 
 @dataclass
-class MeanEstimationConfig:
+class MeanEstimationConfig(Config):
     """Zhao's SGD/BGD/MBGD example: estimate E[X] of X uniform on a square from n samples."""
 
-    n_samples: int = field(default=100, metadata={"help": "size of the data set"})
-    half_width: float = field(default=10.0, metadata={"help": "X is uniform on [-h, h]^2 (mean 0)"})
-    w1: tuple[float, float] = field(
-        default=(50.0, 50.0), metadata={"help": "initial estimate, far from the mean"}
-    )
-    iterations: int = field(default=30, metadata={"help": "iterations of each method"})
+    n_samples: int = option(100, help="size of the data set", ge=1)
+    half_width: float = option(10.0, help="X is uniform on [-h, h]^2 (mean 0)", gt=0.0)
+    w1: tuple[float, float] = option((50.0, 50.0), help="initial estimate, far from the mean")
+    iterations: int = option(30, help="iterations of each method", ge=1)
 
 
 def gradient_mean_estimation(

@@ -10,64 +10,57 @@ starts over states, so every state keeps being visited on a continuing task).
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 from array_api_compat import array_namespace
-from tqdm.auto import tqdm
 
-from rlsuite.agents.base import History, TabularAgent, epsilon_greedy, sample_actions
-from rlsuite.agents.tabular.batch import as_states, backend_of, bincount, make_batched, reset_to, start_states
-from rlsuite.agents.tabular.dp import greedy_policy, policy_evaluation
+from rlsuite.agents.base import History, epsilon_greedy, sample_actions
+from rlsuite.agents.tabular.agent import TabularAgent
+from rlsuite.agents.tabular.batch import (
+    DEVICE_HELP,
+    as_states,
+    backend_of,
+    bincount,
+    check_device,
+    make_batched,
+    reset_to,
+    start_states,
+)
+from rlsuite.agents.tabular.solvers import greedy_policy, policy_evaluation
+from rlsuite.common import progress
 from rlsuite.common.backend import ArrayBackend
+from rlsuite.common.config import Config, config_error, option
 from rlsuite.common.device import to_numpy
 
 
 @dataclass
-class TDConfig:
-    """Shared TD settings; the defaults suit the book's 5x5 grid world."""
+class TDConfig(Config):
+    """What the TD agents share; the defaults suit the book's 5x5 grid world."""
 
-    gamma: float = field(default=0.9, metadata={"help": "discount factor"})
-    alpha: float = field(default=0.1, metadata={"help": "step size at the start"})
-    alpha_final: float = field(
-        default=0.01,
-        metadata={"help": "step size at the end of the budget (linear decay; = alpha for constant)"},
+    gamma: float = option(0.9, help="discount factor", ge=0.0, le=1.0)
+    alpha: float = option(0.1, help="step size at the start", gt=0.0, le=1.0)
+    alpha_final: float = option(
+        0.01, help="step size at the end of the budget (linear decay; = alpha for constant)", gt=0.0, le=1.0
     )
-    epsilon: float = field(
-        default=0.1, metadata={"help": "exploration of the epsilon-greedy behaviour policy"}
-    )
-    num_envs: int = field(default=256, metadata={"help": "env copies stepped at once"})
-    episode_length: int = field(
-        default=10, metadata={"help": "steps between lockstep restarts from random states"}
-    )
-    log_every: int = field(default=100, metadata={"help": "batched steps between history rows"})
-    device: str = field(
-        default="cpu",
-        metadata={
-            "help": "where the env copies and the tables live while learning: cpu (numpy), cuda (torch on the "
-            "GPU), or auto (torch on CUDA when present, else on the CPU)"
-        },
-    )
+    epsilon: float = option(0.1, help="exploration of the epsilon-greedy behaviour policy", ge=0.0, le=1.0)
+    num_envs: int = option(256, help="env copies stepped at once", ge=1)
+    episode_length: int = option(10, help="steps between lockstep restarts from random states", ge=1)
+    log_every: int = option(100, help="batched steps between history rows", ge=1)
+    device: str = option("cpu", help=DEVICE_HELP)
 
     def __post_init__(self) -> None:
-        for name in ("alpha", "alpha_final"):
-            if not 0.0 < getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} must lie in (0, 1], got {getattr(self, name)}")
-        if not 0.0 <= self.epsilon <= 1.0:
-            raise ValueError(f"epsilon must lie in [0, 1], got {self.epsilon}")
-        for name in ("num_envs", "episode_length", "log_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        super().__post_init__()
+        check_device(self)
 
 
 @dataclass
 class TD0Config(TDConfig):
     """TD(0) state-value prediction of a fixed policy."""
 
-    policy: Literal["uniform", "optimal"] = field(
-        default="uniform",
-        metadata={"help": "the policy evaluated: uniform random, or optimal (from value iteration)"},
+    policy: Literal["uniform", "optimal"] = option(
+        "uniform", help="the policy evaluated: uniform random, or optimal (from value iteration)"
     )
 
 
@@ -85,23 +78,21 @@ class ExpectedSarsaConfig(TDConfig):
 class NStepSarsaConfig(TDConfig):
     """n-step Sarsa: the target sums n rewards, then bootstraps."""
 
-    n: int = field(default=3, metadata={"help": "steps before bootstrapping"})
+    n: int = option(3, help="steps before bootstrapping (below episode_length)", ge=1)
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not 1 <= self.n < self.episode_length:
-            raise ValueError(f"n must lie in [1, episode_length), got {self.n}")
+        if self.n >= self.episode_length:
+            raise config_error(self, "n", f"{self.n} must be below episode_length ({self.episode_length})")
 
 
 @dataclass
 class QLearningConfig(TDConfig):
     """Q-learning: off-policy TD control toward the greedy policy."""
 
-    behavior: Literal["epsilon_greedy", "uniform"] = field(
-        default="epsilon_greedy",
-        metadata={
-            "help": "behaviour policy: epsilon-greedy in q (on-policy version) or uniform random (off-policy)"
-        },
+    behavior: Literal["epsilon_greedy", "uniform"] = option(
+        "epsilon_greedy",
+        help="behaviour policy: epsilon-greedy in q (on-policy version) or uniform random (off-policy)",
     )
 
 
@@ -117,6 +108,7 @@ class _TDAgent(TabularAgent):
     """The batched TD loop: lockstep episodes, one update per batched step. The budget counts env steps."""
 
     budget_unit = "steps"
+    uses_device = True
     default_budget = 3_000_000
     alpha: float = 0.1
 
@@ -135,7 +127,7 @@ class _TDAgent(TabularAgent):
     def learned_policy(self) -> np.ndarray:
         return epsilon_greedy(self.q, self.config.epsilon)
 
-    def learn(self, budget: int | None = None, seed: int = 0, progress: bool = False) -> History:
+    def learn(self, budget: int | None = None, seed: int = 0) -> History:
         budget = self.check_budget(budget)
         cfg = self.config
         venv = make_batched(self.env, cfg.num_envs, cfg.device)
@@ -149,23 +141,25 @@ class _TDAgent(TabularAgent):
         a = s
         all_live = backend.ones(cfg.num_envs, dtype="bool")
         live = all_live
-        for t in tqdm(range(n_batches), desc=self.name, disable=not progress, unit="batch"):
-            self.alpha = cfg.alpha + (cfg.alpha_final - cfg.alpha) * t / max(1, n_batches - 1)
-            if t % cfg.episode_length == 0:
-                s = reset_to(venv, backend.choice(allowed, (cfg.num_envs,)))
-                live = all_live
-                self.begin_episode()
-                a = sample_actions(self.behaviour(), s, backend)
-            obs, r, term, _, _ = venv.step(a)
-            s2 = as_states(venv, obs)
-            term = backend.asarray(term, dtype="bool")
-            a2 = sample_actions(self.behaviour(), s2, backend)
-            self.update(s, a, backend.asarray(r), s2, a2, live, term & live)
-            live = live & ~term
-            s, a = s2, a2
-            if (t + 1) % cfg.log_every == 0 or t + 1 == n_batches:
-                self.pi = self.learned_policy()
-                history.log(steps=(t + 1) * cfg.num_envs, **self.truth_metrics())
+        with progress.task(self.name, total=n_batches * cfg.num_envs, unit="step") as bar:
+            for t in range(n_batches):
+                self.alpha = cfg.alpha + (cfg.alpha_final - cfg.alpha) * t / max(1, n_batches - 1)
+                if t % cfg.episode_length == 0:
+                    s = reset_to(venv, backend.choice(allowed, (cfg.num_envs,)))
+                    live = all_live
+                    self.begin_episode()
+                    a = sample_actions(self.behaviour(), s, backend)
+                obs, r, term, _, _ = venv.step(a)
+                s2 = as_states(venv, obs)
+                term = backend.asarray(term, dtype="bool")
+                a2 = sample_actions(self.behaviour(), s2, backend)
+                self.update(s, a, backend.asarray(r), s2, a2, live, term & live)
+                live = live & ~term
+                s, a = s2, a2
+                if (t + 1) % cfg.log_every == 0 or t + 1 == n_batches:
+                    self.pi = self.learned_policy()
+                    history.log(steps=(t + 1) * cfg.num_envs, **self.truth_metrics())
+                bar.advance(cfg.num_envs)
         venv.close()
         self.pi = self.learned_policy()
         self.tables_to(None)
@@ -275,7 +269,7 @@ class TD0(_TDAgent):
         self.v = np.zeros(self.n_states)
         if self.config.policy == "optimal":
             if self.q_star is None:
-                raise ValueError("policy='optimal' needs an env with an exact model")
+                raise config_error(self.config, "policy", "'optimal' needs an env with an exact model")
             self.pi = greedy_policy(self.q_star)
         self.v_pi = None if self.model is None else policy_evaluation(self.model, self.pi, self.gamma)
 

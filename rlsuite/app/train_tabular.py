@@ -1,0 +1,341 @@
+"""The tabular family of ``rlsuite train / eval / algos`` (the contract is in :mod:`rlsuite.app.options`).
+
+``rlsuite train ALGO [--env ID] [--env_kwargs '{...}'] [--config FILE.yaml] [--set KEY=VALUE ...]
+[--KEY VALUE ...] [--seed N] [--budget N] [--out RUN]`` trains one algorithm and writes the run
+folder (``runs/<env>__<algo>__<seed>__<time>/`` unless ``--out``) through
+:class:`~rlsuite.common.io.OutputDir`: ``config.json`` (``"family": "tabular"``), the agent
+(``agent.npz`` + ``agent.json``), ``metrics.csv``, ``log.txt``, the PNGs of
+:func:`rlsuite.app.plots.write_run_plots`, and ``finished.json`` last. The flags are the
+algorithm's config fields (``device`` is the shared ``--device``); agents that play a batched
+env (the bandits) also take ``--runs``, the number of independent runs played at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import logging
+import math
+import typing
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rlsuite.app.options import EvalOptions, TrainOptions
+from rlsuite.common.config import Config, load_yaml, option
+from rlsuite.common.errors import ConfigError, ModelFolderError, UsageError
+
+log = logging.getLogger(__name__)
+
+ALGOS: dict[str, str] = {
+    "value_iteration": "value iteration on the exact model (Zhao ch. 4.1)",
+    "policy_iteration": "policy iteration, exact evaluation (Zhao ch. 4.2)",
+    "truncated_policy_iteration": "truncated policy iteration, j evaluation sweeps (Zhao ch. 4.3)",
+    "mc_basic": "MC Basic: Monte Carlo policy iteration over every (s, a) (Zhao ch. 5.1)",
+    "mc_exploring_starts": "MC Exploring Starts, first/every visit (Zhao ch. 5.2)",
+    "mc_epsilon_greedy": "MC epsilon-greedy, first/every visit (Zhao ch. 5.4)",
+    "td0": "TD(0) state values of a fixed policy (Zhao ch. 7.1)",
+    "sarsa": "Sarsa, epsilon-greedy on-policy TD control (Zhao ch. 7.2)",
+    "expected_sarsa": "Expected Sarsa (Zhao ch. 7.3)",
+    "n_step_sarsa": "n-step Sarsa (Zhao ch. 7.4)",
+    "q_learning": "Q-learning, on-policy (epsilon-greedy) or off-policy (uniform behaviour) (Zhao ch. 7.5)",
+    "epsilon_greedy": "bandit: epsilon-greedy, sample averages or constant step, optimistic Q1 (S&B 2.2-2.6)",
+    "ucb": "bandit: upper confidence bound action selection (S&B 2.7)",
+    "gradient_bandit": "bandit: soft-max preferences, with or without baseline (S&B 2.8)",
+    "thompson_sampling": "bandit: Thompson sampling, Gaussian or Bernoulli posterior",
+}
+RUNS_HELP = "independent runs played at once (copies of the batched env)"
+MAX_EPISODE_STEPS = 100_000  # eval stops an episode here if the env never ends it
+
+
+def agent_class(algo: str) -> Any:
+    """The agent class of ``algo`` (importing the tabular package registers them all)."""
+    from rlsuite.agents.tabular import ALGORITHMS
+
+    if algo not in ALGORITHMS:
+        raise UsageError(f"unknown tabular algorithm {algo!r} (known: {', '.join(ALGOS)})")
+    return ALGORITHMS[algo]
+
+
+# ----- the flags: the algorithm's config fields -----
+
+
+@functools.cache
+def config_class(algo: str) -> type:
+    """The algorithm's config as the CLI sees it: every field but ``device`` (``--device`` is the
+    shared flag), plus ``runs`` for agents of a batched env. Building it builds the algorithm's
+    own config, so cross-field checks (``n < episode_length``) answer at parse time."""
+    cls = agent_class(algo)
+    real = cls.config_cls
+    hints = typing.get_type_hints(real)
+    fields: list[tuple[str, Any, Any]] = []
+    for f in dataclasses.fields(real):
+        if f.name == "device" or not f.init:
+            continue
+        kwargs: dict[str, Any] = {"metadata": f.metadata}
+        if f.default is not dataclasses.MISSING:
+            kwargs["default"] = f.default
+        if f.default_factory is not dataclasses.MISSING:
+            kwargs["default_factory"] = f.default_factory
+        fields.append((f.name, hints[f.name], dataclasses.field(**kwargs)))
+    if cls.env_kind == "vector":
+        fields.append(("runs", int, option(2000, help=RUNS_HELP, ge=1)))
+
+    def __post_init__(self: Any) -> None:
+        Config.__post_init__(self)
+        real_config(self)
+
+    return dataclasses.make_dataclass(real.__name__, fields, bases=(Config,), namespace={
+        "__doc__": real.__doc__, "__post_init__": __post_init__, "algo": algo,
+    })  # fmt: skip
+
+
+def real_config(view: Any) -> Any:
+    """The algorithm's own config from the CLI's view of it (``runs`` left out)."""
+    values = {f.name: getattr(view, f.name) for f in dataclasses.fields(view) if f.name != "runs"}
+    return agent_class(view.algo).config_cls(**values)
+
+
+def config_defaults(algo: str, ns: Any) -> list[tuple[dict[str, Any], str]]:
+    """The ``--config`` YAML file: a flat mapping of settings (flags override it)."""
+    path = getattr(ns, "config", None)
+    return [(load_yaml(path), str(path))] if path else []
+
+
+# ----- where it runs, what it learns on -----
+
+
+def resolve_device(device: str | None, uses_device: bool) -> str:
+    """Where the agent computes: ``"cpu"`` (numpy) or a CUDA device.
+
+    Agents with ``uses_device`` (bandits beside their batched env; MC and TD with their env copies,
+    and TD's tables) run in torch on CUDA with ``cuda`` (and ``auto`` on a GPU machine). The
+    dynamic-programming agents do a handful of exact sweeps on small tables and stay on the CPU.
+    """
+    from rlsuite.common.device import select_device
+
+    if device in (None, "auto", "cpu"):
+        if not uses_device or device == "cpu":
+            return "cpu"
+        return "cuda" if select_device("auto").type == "cuda" else "cpu"
+    if not uses_device:
+        raise ConfigError(
+            f"--device {device}: the dynamic-programming agents sweep small exact tables on the CPU; use "
+            "--device cpu or auto (value_iteration(model, device=...) runs large models on CUDA)",
+            "device",
+            device,
+        )
+    return str(select_device(device))
+
+
+def make_env(cls: Any, env_id: str, env_kwargs: dict[str, Any] | None, runs: int, device: str) -> Any:
+    """The agent's env; a bad id or bad kwargs is one line naming ``--env`` / ``--env_kwargs``."""
+    import gymnasium as gym
+
+    where = f"--env {env_id}" + (f" with --env_kwargs {json.dumps(env_kwargs)}" if env_kwargs else "")
+    try:
+        return cls.make_env(env_id, env_kwargs, runs=runs, device=device)
+    except UsageError:
+        raise
+    except gym.error.Error as exc:
+        raise UsageError(f"{where}: {exc}") from exc
+    except (TypeError, ValueError, ImportError) as exc:  # the env's own argument checks
+        raise UsageError(f"{where}: {' '.join(str(exc).split())}") from exc
+
+
+# ----- train -----
+
+
+def train(algo: str, view: Any, opts: TrainOptions) -> Path:
+    """Train ``algo``; write and return the run folder. Every check that can fail runs before training."""
+    from rlsuite.app import console
+    from rlsuite.app.plots import history_curves, write_run_plots
+    from rlsuite.common.io import OutputDir, run_name, unique_path, write_json
+    from rlsuite.common.seeding import seed_everything
+
+    cls = agent_class(algo)
+    if opts.resume:
+        raise ConfigError(
+            "--resume: tabular runs take seconds and keep no checkpoints; start a new run "
+            "(--overwrite replaces what --out holds)", "resume", True,
+        )  # fmt: skip
+    device = resolve_device(opts.device, cls.uses_device)
+    config = cls.with_device(real_config(view), device)
+    runs = int(getattr(view, "runs", 1))
+    env_id = opts.env or cls.default_env
+    budget = cls.check_budget(opts.budget)
+    out = Path(opts.out) if opts.out else unique_path(Path("runs") / run_name(env_id, algo, opts.seed))
+    folder = OutputDir(out, overwrite=opts.overwrite)
+    folder.check()
+    env = make_env(cls, env_id, opts.env_kwargs, runs, device)
+    seed_everything(opts.seed)
+    agent = cls(env, config)
+    with folder:
+        console.log_to(folder.path)
+        log.info("training %s on %s (seed %d, %d %s, device %s)", algo, env_id, opts.seed, budget, cls.budget_unit,
+                 device)  # fmt: skip
+        history = agent.learn(budget, seed=opts.seed)
+        write_json(folder.path / "config.json", {
+            "family": "tabular", "algo": algo, "env_id": env_id, "env_kwargs": opts.env_kwargs or {},
+            "seed": opts.seed, "budget": budget, "budget_unit": cls.budget_unit,
+            "runs": runs if cls.env_kind == "vector" else None, "device": device,
+            "config": dataclasses.asdict(config),
+        })  # fmt: skip
+        agent.save(folder.path / "agent")
+        history.to_csv(folder.path / "metrics.csv")
+        x_name, curves = history_curves(history)
+        grid = getattr(agent, "state_values", None) if cls.env_kind == "single" else None
+        write_run_plots(folder.path, x_name, curves, f"{algo} on {env_id}", env=env, values=grid,
+                        policy=agent.policy if grid is not None else None)  # fmt: skip
+        folder.finish({"algo": algo, "final": history.last()})
+    print(f"{algo} on {env_id}, seed {opts.seed}, {budget} {cls.budget_unit}: {summary(history.last())}; "
+          f"run folder {folder.path}")
+    return folder.path
+
+
+def summary(row: dict[str, float]) -> str:
+    """The last history row as one line, rounded to what means something."""
+    names = {"value_error": "max |v - v*|", "optimal_fraction": "greedy optimal in", "mean_return": "mean return",
+             "average_reward": "average reward", "optimal_action": "optimal arm"}  # fmt: skip
+    fractions = {"optimal_fraction": "{:.0%} of states", "optimal_action": "{:.0%}"}
+    parts = [f"{label} {fractions.get(key, '{:.3g}').format(row[key])}" for key, label in names.items() if key in row]
+    return ", ".join(parts) or "done"
+
+
+# ----- eval -----
+
+
+def evaluate(run_dir: Path, meta: dict[str, Any], opts: EvalOptions) -> dict[str, Any]:
+    """Replay a saved run and write ``eval.json`` (only a complete, finite report replaces the old one).
+
+    Grid-world agents: play ``opts.episodes`` episodes greedily and report the mean return and,
+    with an exact model, the gap of the greedy policy to the optimum (max over states of
+    ``v*(s) - v_pi(s)``, exactly). Agents of a batched env (bandits): the saved tables belong to
+    bandit problems that are gone, so the algorithm is replayed with the saved config on fresh ones.
+    """
+    from rlsuite.common.io import OutputDir, write_json
+
+    config_file = run_dir / "config.json"
+    algo = meta.get("algo")
+    if algo not in ALGOS:
+        raise ModelFolderError(f"{config_file}: unknown tabular algorithm {algo!r}")
+    folder = OutputDir(run_dir, resume=True)
+    folder.check()
+    if not folder.finished:
+        raise ModelFolderError(f"{run_dir}: an unfinished run (no finished.json); train it again")
+    cls = agent_class(algo)
+    device = resolve_device(opts.device, cls.uses_device) if cls.uses_device else "cpu"
+    agent = cls.load(run_dir / "agent", device=device)
+    report: dict[str, Any] = {"run_dir": str(run_dir), "algo": algo, "env_id": meta.get("env_id")}
+    if cls.env_kind == "vector":
+        budget = int(meta.get("budget") or cls.default_budget)
+        history = agent.learn(budget, seed=opts.seed)
+        report |= {
+            "runs": int(agent.env.num_envs),
+            "steps": budget,
+            "average_reward": float(history["average_reward"].mean()),
+            "optimal_action_last_100": float(history["optimal_action"][-100:].mean()),
+        }
+    else:
+        report |= _play(agent, opts.episodes, opts.seed)
+    bad = [k for k, v in report.items() if isinstance(v, float) and not math.isfinite(v)]
+    if bad:
+        raise ModelFolderError(f"{run_dir}: evaluation gave non-finite {', '.join(bad)}; eval.json left as it was")
+    with folder:
+        write_json(run_dir / "eval.json", report)
+    return report
+
+
+def _play(agent: Any, episodes: int, seed: int) -> dict[str, Any]:
+    from rlsuite.agents.tabular.solvers import policy_evaluation
+
+    env = agent.env
+    returns, discounted = [], []
+    for ep in range(episodes):
+        obs, _ = env.reset(seed=seed + ep)
+        total, disc, k, done = 0.0, 0.0, 0, False
+        while not done and k < MAX_EPISODE_STEPS:
+            action, _ = agent.predict(obs)
+            obs, r, term, trunc, _ = env.step(int(action))
+            total += float(r)
+            disc += agent.gamma**k * float(r)
+            k += 1
+            done = term or trunc
+        returns.append(total)
+        discounted.append(disc)
+    report: dict[str, Any] = {
+        "episodes": episodes,
+        "mean_return": float(np.mean(returns)),
+        "mean_discounted_return": float(np.mean(discounted)),
+    }
+    if agent.model is not None and agent.v_star is not None and agent.gamma < 1.0:
+        greedy = np.eye(agent.n_actions)[agent.policy.argmax(axis=1)]
+        v_pi = policy_evaluation(agent.model, greedy, agent.gamma)
+        report["gap_to_optimum_max"] = float(np.max(agent.v_star - v_pi))
+        report["gap_to_optimum_mean"] = float(np.mean(agent.v_star - v_pi))
+        report.update({k: v for k, v in agent.truth_metrics().items() if k != "value_error"})
+    return report
+
+
+# ----- the tour's section -----
+
+
+def tour_section(out: Path, quick: bool) -> dict[str, Any]:
+    """The tour's "tabular agents" section: control algorithms on the book's grid world vs the optimum.
+
+    Trains MC Exploring Starts, Sarsa, Q-learning (on- and off-policy) and policy iteration with
+    their default configs, plots the gap to the optimum (max |v - v*|) and the fraction of states
+    whose greedy action is optimal, and draws Q-learning's values and policy on the grid.
+    """
+    import gymnasium as gym
+
+    import rlsuite.envs  # noqa: F401
+    from rlsuite.agents.tabular import ALGORITHMS
+    from rlsuite.agents.tabular.td import QLearningConfig
+    from rlsuite.app.plots import plot_learning_curve
+    from rlsuite.envs.plotting import plot_grid
+
+    env = gym.make("rlsuite/GridWorld-v0")
+    scale = 4 if quick else 1
+    runs = {
+        "policy iteration": (ALGORITHMS["policy_iteration"](env), None),
+        "MC exploring starts": (ALGORITHMS["mc_exploring_starts"](env), 20_000 // scale),
+        "Sarsa": (ALGORITHMS["sarsa"](env), 3_000_000 // scale),
+        "Q-learning (on-policy)": (ALGORITHMS["q_learning"](env), 3_000_000 // scale),
+        "Q-learning (off-policy, uniform behaviour)": (
+            ALGORITHMS["q_learning"](env, QLearningConfig(behavior="uniform")),
+            1_000_000 // scale,
+        ),
+    }
+    curves: dict[str, dict[str, np.ndarray]] = {}
+    numbers: dict[str, Any] = {}
+    for label, (agent, budget) in runs.items():
+        history = agent.learn(budget, seed=0)
+        x_name = history.columns[0]
+        curves[label] = {
+            "x": history[x_name] / max(history[x_name].max(), 1),
+            "value_error": history["value_error"],
+            "optimal_fraction": history["optimal_fraction"],
+        }
+        last = history.last()
+        numbers[label] = {
+            "budget": f"{int(history[x_name][-1])} {agent.budget_unit}",
+            "max |v - v*|": float(f"{last['value_error']:.3g}"),
+            "states with an optimal greedy action": f"{last['optimal_fraction']:.0%}",
+        }
+    plot_learning_curve(curves, "fraction of the budget", out / "tabular_gap_to_optimum.png",
+                        "tabular agents on Zhao's grid world vs the exact optimum (gamma = 0.9)")  # fmt: skip
+    q_agent = runs["Q-learning (on-policy)"][0]
+    plot_grid(
+        env,
+        values=q_agent.state_values,
+        policy=q_agent.policy,
+        path=out / "tabular_q_learning_policy.png",
+        title="Q-learning: learned values and greedy policy",
+    )
+    return numbers
+
+
+__all__ = ["ALGOS", "config_class", "config_defaults", "evaluate", "tour_section", "train"]

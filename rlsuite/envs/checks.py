@@ -1,0 +1,76 @@
+"""Argument checks shared by rlsuite's envs: each names the argument, gymnasium-style.
+
+Wrong types raise ``TypeError``, wrong values ``ValueError``; both name the argument and the value.
+``action`` is on every ``step``'s path, so it checks the common case (a Python or numpy int) first.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+
+def action(value: Any, n: int) -> int:
+    """One discrete action in ``[0, n)``: a Python or numpy integer (or a 0-d integer array).
+
+    Floats, strings, booleans, ``None`` and arrays of several actions are refused, never truncated.
+    """
+    scalar = type(value) is int or isinstance(value, np.integer)  # the fast path first
+    if scalar or (isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "iu"):
+        a = int(value)
+    else:
+        raise TypeError(f"action must be an integer in [0, {n}), got {value!r} ({type(value).__name__})")
+    if not 0 <= a < n:
+        raise ValueError(f"action must be in [0, {n}), got {value!r}")
+    return a
+
+
+def integer(name: str, value: Any, low: int | None = None) -> int:
+    """An integer (not a bool, not a float), at least ``low`` when given."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
+    if low is not None and value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def number(name: str, value: Any, low: float | None = None, high: float | None = None,
+           high_open: bool = False) -> float:  # fmt: skip
+    """A finite real number (not a bool, NaN or inf), within ``[low, high]`` (``[low, high)`` if ``high_open``)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise TypeError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
+    x = float(value)
+    if not math.isfinite(x):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    above = high is not None and (x >= high if high_open else x > high)
+    if (low is not None and x < low) or above:
+        if high is None:
+            raise ValueError(f"{name} must be >= {low:g}, got {value!r}")
+        right = ")" if high_open else "]"
+        raise ValueError(f"{name} must lie in [{low:g}, {high:g}{right}, got {value!r}")
+    return x
+
+
+def probability(name: str, value: Any) -> float:
+    """A probability in [0, 1]."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating) or not (
+        0.0 <= float(value) <= 1.0
+    ):
+        raise ValueError(f"{name} must be a probability in [0, 1], got {value!r}")
+    return float(value)
+
+
+def flag(name: str, value: Any) -> bool:
+    """``True`` or ``False`` (numpy's too); ``"yes"``, 1 or ``None`` are refused, not read as truthy."""
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be True or False, got {value!r} ({type(value).__name__})")
+    return bool(value)
+
+
+def render_mode(value: Any, modes: list[str]) -> str | None:
+    """``None`` or one of the env's ``metadata["render_modes"]``."""
+    if value is not None and value not in modes:
+        raise ValueError(f"render_mode must be one of {modes}, got {value!r}")
+    return value

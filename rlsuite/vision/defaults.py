@@ -1,0 +1,320 @@
+"""The vision layer's defaults, trained locally once and kept in a folder keyed by their config.
+
+- :func:`default_detector`: the grid detector (``rlsuite vision train-detector``), with its AP50 and
+  DetectionPolicy's success rate;
+- :func:`default_clip_reward`: the tiny CLIP goal-baseline reward (``train-reward``), with its rank
+  correlation with the distance to the goal;
+- :func:`default_vlm_policy`: the tiny Llava policy after behaviour cloning and PPO
+  (``train-vlm-policy``), with its success before and after.
+
+Each trains from its config, measures the result and writes the folder: ``model.safetensors`` and
+the model's JSON files, ``metrics.json``, and ``finished.json`` last, naming the config's key. The
+folder is ``out`` when given, else ``$RLSUITE_CACHE/vision/<name>/<key>``, where the key is a hash
+of the config without the fields that only say where it runs (``device``, ``threads``): the same
+config finds its finished folder again and loads it (on the config's device); another config
+(a new budget, seed, ...) trains anew. Every file is written under a temporary name and renamed,
+the folder is locked while it is written (a second writer is refused with the holder's pid), and
+a folder whose ``finished.json`` is missing (a crash) is not reused. A finished ``out`` folder of
+another config is refused unless ``overwrite``. Nothing is downloaded; nothing is unpickled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rlsuite.common.config import Config
+from rlsuite.common.errors import ModelFolderError, OutputDirError
+from rlsuite.common.io import FINISHED, LOCK, OutputDir, write_json
+from rlsuite.vision.contrastive import ContrastiveTrainConfig
+from rlsuite.vision.detection import DetectorTrainConfig
+from rlsuite.vision.finetune import VLMTrainConfig
+
+log = logging.getLogger(__name__)
+
+CACHE_VERSION = 1  # bump when training or measuring changes what a config produces
+WHERE_FIELDS = ("device", "threads")  # say where a config runs, not what it trains: not in the key
+DETECTOR_NAME = "grid-detector"
+CLIP_NAME = "clip-reward"
+VLM_POLICY_NAME = "vlm-policy"
+METRICS = "metrics.json"
+
+
+@dataclass
+class Trained:
+    """A default model, its measured quality, its folder, and whether it was trained earlier (reused)."""
+
+    model: Any
+    metrics: dict[str, Any]
+    folder: Path
+    reused: bool
+
+
+def config_key(config: Config) -> str:
+    """A short hash of what ``config`` trains (its fields but ``device`` and ``threads``, the cache version)."""
+    fields = {k: v for k, v in config.to_dict().items() if k not in WHERE_FIELDS}
+    blob = json.dumps({"version": CACHE_VERSION, "type": type(config).__name__, "config": fields}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def cache_folder(name: str, config: Config) -> Path:
+    """Where the default ``name`` trained with ``config`` is kept: ``$RLSUITE_CACHE/vision/<name>/<key>``."""
+    from rlsuite.common.paths import cache_dir
+
+    return cache_dir("vision", name) / config_key(config)
+
+
+def finished_key(folder: Path) -> str | None:
+    """The config key a finished folder was trained with (None when unfinished or unreadable)."""
+    try:
+        info = json.loads((folder / FINISHED).read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    return info.get("config_key") if isinstance(info, dict) else None
+
+
+def _obtain(
+    name: str,
+    config: Config,
+    out: str | os.PathLike[str] | None,
+    overwrite: bool,
+    train: Callable[[], tuple[Any, dict[str, Any]]],
+    save: Callable[[Any, Path], None],
+    load: Callable[[Path], Any],
+    on_open: Callable[[Path], None] | None,
+) -> Trained:
+    from rlsuite.common.device import select_device
+
+    select_device(getattr(config, "device", "auto"))  # an unusable device fails before anything is written
+    key = config_key(config)
+    explicit = out is not None
+    folder = Path(out) if explicit else cache_folder(name, config)
+    if not overwrite and finished_key(folder) == key and (folder / METRICS).is_file():
+        try:
+            metrics = json.loads((folder / METRICS).read_text())
+            model = load(folder)
+        except json.JSONDecodeError as exc:
+            raise ModelFolderError(f"{folder}: {METRICS} is not valid JSON; pass --overwrite to train again") from exc
+        except ModelFolderError as exc:
+            raise ModelFolderError(f"{exc}; pass --overwrite to train again") from exc
+        log.info("%s: reusing the model trained earlier with this config in %s", name, folder)
+        return Trained(model, metrics, folder, True)
+    if explicit and not overwrite and folder.is_dir() and not (folder / FINISHED).exists():
+        leftovers = [p.name for p in folder.iterdir() if p.name != LOCK]
+        if leftovers:
+            raise OutputDirError(
+                f"{folder}: holds files but no finished model ({', '.join(sorted(leftovers)[:3])}...); "
+                "pass --overwrite to replace them, or use another folder"
+            )
+    # The cache's folder is keyed by the config: what it holds unfinished is a crashed earlier try.
+    with OutputDir(folder, overwrite=overwrite or not explicit) as od:
+        if on_open is not None:
+            on_open(folder)
+        model, metrics = train()
+        save_files(folder, lambda tmp: save(model, tmp))
+        write_json(folder / METRICS, metrics)
+        od.finish({"model": name, "config_key": key})
+    log.info("%s: saved to %s", name, folder)
+    return Trained(model, metrics, folder, False)
+
+
+def save_files(folder: Path, save: Callable[[Path], None]) -> None:
+    """Run ``save(tmp)`` into a temporary folder inside ``folder``, flush, then rename each file into ``folder``."""
+    tmp = Path(tempfile.mkdtemp(prefix=".save-", dir=folder))
+    try:
+        save(tmp)
+        for path in sorted(tmp.iterdir()):
+            if path.is_file():
+                with open(path, "rb") as f:
+                    os.fsync(f.fileno())
+            target = folder / path.name
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            os.replace(path, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ----------------------------------------------------------------------------- the grid detector
+def default_detector(
+    config: DetectorTrainConfig | None = None,
+    out: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
+    on_open: Callable[[Path], None] | None = None,
+) -> Trained:
+    """The grid detector of ``config`` (default: ``DetectorTrainConfig()``), trained once and kept.
+
+    Args:
+        config: how to train and measure it; ``config.device`` is where it is loaded or trained.
+        out: its folder (default: the cache's folder for this config).
+        overwrite: retrain even if the folder holds a finished model (of any config).
+        on_open: called with the folder once it is locked for training (the app logs there).
+
+    Returns:
+        :class:`Trained` with the :class:`~rlsuite.vision.detection.GridDetector` and metrics
+        ``{"detector": AP50 report, "policy": DetectionPolicy report, "training": ..., "train_config": ...}``.
+    """
+    from rlsuite.vision.detection import GridDetector
+
+    cfg = config or DetectorTrainConfig()
+    return _obtain(
+        DETECTOR_NAME,
+        cfg,
+        out,
+        overwrite,
+        train=lambda: train_and_measure_detector(cfg),
+        save=lambda model, tmp: model.save_pretrained(tmp),
+        load=lambda folder: GridDetector.from_pretrained(folder, device=_device(cfg)),
+        on_open=on_open,
+    )
+
+
+def default_detector_dir(config: DetectorTrainConfig | None = None) -> Path:
+    """The cache folder of the default grid detector (of ``config``)."""
+    return cache_folder(DETECTOR_NAME, config or DetectorTrainConfig())
+
+
+def train_and_measure_detector(config: DetectorTrainConfig) -> tuple[Any, dict[str, Any]]:
+    """Train the grid detector, then measure AP50 on held-out frames and DetectionPolicy on random layouts."""
+    from rlsuite.vision.detection import (
+        DetectionPolicy,
+        DetectionPolicyConfig,
+        evaluate_detector,
+        policy_success_rate,
+        train_detector,
+    )
+    from rlsuite.vision.runtime import torch_threads
+
+    model, info = train_detector(config)
+    with torch_threads(config.threads):
+        detector = evaluate_detector(
+            model,
+            n_frames=config.eval_frames,
+            cell_px=config.cell_px,
+            sizes=(config.min_size, config.max_size),
+            max_forbidden_fraction=config.max_forbidden_fraction,
+        )
+        policy = policy_success_rate(
+            DetectionPolicy(model, DetectionPolicyConfig(cell_px=config.cell_px)), episodes=config.eval_episodes
+        )
+    log.info("grid detector: AP50 %.3f on %d held-out frames; DetectionPolicy success %.3f on %d layouts",
+             detector["AP50"], detector["frames"], policy["success_rate"], policy["episodes"])  # fmt: skip
+    return model, {"detector": detector, "policy": policy, "training": info, "train_config": config.to_dict()}
+
+
+# ----------------------------------------------------------------------------- the contrastive reward
+def default_clip_reward(
+    config: ContrastiveTrainConfig | None = None,
+    out: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
+    dtype: str = "float32",
+    on_open: Callable[[Path], None] | None = None,
+) -> Trained:
+    """The tiny-CLIP :class:`~rlsuite.vision.rewards.VLMRewardModel` of ``config``, trained once and kept.
+
+    It is trained, measured and saved in float32 on any device; ``dtype`` is the dtype of the model
+    returned (``"auto"``: bfloat16 on CUDA, for inference). Its goal is the caption of cell (0, 0);
+    set the target cell's caption with ``set_goal(cell_caption(cell))``.
+
+    Args and returns: as :func:`default_detector`; metrics ``{"rank_correlation": ..., "training": ...}``.
+    """
+    cfg = config or ContrastiveTrainConfig()
+
+    def train() -> tuple[Any, dict[str, Any]]:
+        return train_and_measure_clip_reward(cfg)
+
+    def save(reward: Any, tmp: Path) -> None:
+        reward.model.save_pretrained(tmp)
+        reward.processor.save_pretrained(tmp)
+        reward.tokenizer.save_pretrained(tmp)
+
+    trained = _obtain(CLIP_NAME, cfg, out, overwrite, train, save, lambda folder: _load_clip(folder, cfg, dtype),
+                      on_open)  # fmt: skip
+    if not trained.reused and dtype != "float32":  # the float32 copy is saved and measured: now the asked dtype
+        trained.model = _load_clip(trained.folder, cfg, dtype)
+    return trained
+
+
+def _load_clip(folder: Path, config: ContrastiveTrainConfig, dtype: str) -> Any:
+    from rlsuite.vision.contrastive import BASELINE_TEXT, cell_caption
+    from rlsuite.vision.rewards import VLMRewardModel
+
+    return VLMRewardModel.from_pretrained(
+        folder, cell_caption((0, 0)), BASELINE_TEXT, device=_device(config), dtype=dtype
+    )
+
+
+def train_and_measure_clip_reward(config: ContrastiveTrainConfig) -> tuple[Any, dict[str, Any]]:
+    """Train the tiny CLIP, wrap it as a reward (in float32, the dtype it was trained in) and measure it."""
+    from rlsuite.vision.contrastive import (
+        BASELINE_TEXT,
+        cell_caption,
+        evaluate_reward_rank_correlation,
+        train_contrastive_reward,
+    )
+    from rlsuite.vision.rewards import VLMRewardModel
+    from rlsuite.vision.runtime import torch_threads
+
+    model, processor, tokenizer, info = train_contrastive_reward(config)
+    reward = VLMRewardModel(
+        model, processor, tokenizer, cell_caption((0, 0)), BASELINE_TEXT, device=_device(config), dtype="float32"
+    )
+    with torch_threads(config.threads):
+        rank = evaluate_reward_rank_correlation(
+            reward, episodes=config.eval_episodes, size=config.size, cell_px=config.cell_px
+        )
+    log.info("contrastive reward: Spearman(reward, -distance) %.3f pooled over %d frames of %d held-out episodes",
+             rank["spearman_pooled"], rank["frames"], rank["episodes"])  # fmt: skip
+    metrics = {
+        "rank_correlation": rank,
+        "training": info,
+        "train_config": config.to_dict(),
+        "goal": "cell_caption(target cell), e.g. " + cell_caption((2, 3)),
+        "baseline": BASELINE_TEXT,
+    }
+    return reward, metrics
+
+
+# ----------------------------------------------------------------------------- the VLM policy
+def default_vlm_policy(
+    config: VLMTrainConfig | None = None,
+    out: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
+    dtype: str = "float32",
+    on_open: Callable[[Path], None] | None = None,
+) -> Trained:
+    """The behaviour-cloned, PPO-fine-tuned tiny Llava :class:`~rlsuite.vision.policies.VLMPolicy` of ``config``.
+
+    Trained and saved in float32; a kept one is loaded on ``config.device`` in ``dtype`` (``"auto"``:
+    bfloat16 on CUDA, for inference). Args and returns: as :func:`default_detector`; metrics hold
+    ``success_untrained``, ``success_after_bc``, ``success_after_ppo``, the value gaps and the stages' reports.
+    """
+    from rlsuite.vision.finetune import train_vlm_policy
+    from rlsuite.vision.policies import VLMPolicy
+
+    cfg = config or VLMTrainConfig()
+
+    def train() -> tuple[Any, dict[str, Any]]:
+        policy, report = train_vlm_policy(cfg)
+        return policy, {**report, "train_config": cfg.to_dict()}
+
+    def load(folder: Path) -> Any:
+        return VLMPolicy.from_pretrained(folder, device=_device(cfg), dtype=dtype)
+
+    trained = _obtain(VLM_POLICY_NAME, cfg, out, overwrite, train, lambda p, tmp: p.save_pretrained(tmp), load,
+                      on_open)  # fmt: skip
+    if not trained.reused and dtype != "float32":
+        trained.model = load(trained.folder)
+    return trained
+
+
+def _device(config: Any) -> str:
+    return str(getattr(config, "device", "auto"))

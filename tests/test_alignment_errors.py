@@ -1,0 +1,178 @@
+"""The alignment share of the bad-input catalogue: each case ends in one line from the CLI (exit 2), of the
+right error type, naming the culprit (file and line, folder, field), with nothing written: no output folder,
+no model built into the cache."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("trl")
+
+from rlsuite.alignment.models import check_causal_lm, check_reward_model, load_causal_lm
+from rlsuite.app.cli import main
+from rlsuite.common.errors import ConfigError, DataError, ModelFolderError, OutputDirError, UsageError
+from rlsuite.testing import alignment as T
+
+GOOD = {"prompt": "the hotel was", "chosen": " good", "rejected": " bad"}
+
+
+def _copy_model(src: Path, dst: Path) -> Path:
+    import shutil
+
+    shutil.copytree(src, dst)
+    return dst
+
+
+def _setup(case: str, tmp: Path) -> tuple[list[str], type, str]:
+    """Build the bad input of ``case``; return (argv, error type, text the message must contain)."""
+    sft = T.tiny_sft()
+    pairs = tmp / "pairs.jsonl"
+    pairs.write_text(json.dumps(GOOD) + "\n")
+    dpo = ["align", "dpo", "--out", str(tmp / "out")]
+    if case == "bad json":
+        pairs.write_text(json.dumps(GOOD) + "\n" + '{"prompt": "x", "chosen": " a"\n')
+        return [*dpo, "--data", str(pairs)], DataError, f"{pairs}:2: bad JSON"
+    if case == "missing field":
+        pairs.write_text(json.dumps({"prompt": "x", "chosen": " a"}) + "\n")
+        return [*dpo, "--data", str(pairs)], DataError, f"{pairs}:1: missing field 'rejected'"
+    if case == "chosen equals rejected":
+        pairs.write_text(json.dumps({**GOOD, "rejected": " good"}) + "\n")
+        return [*dpo, "--data", str(pairs)], DataError, f"{pairs}:1: 'chosen' is identical to 'rejected'"
+    if case == "not utf-8":
+        pairs.write_bytes(json.dumps(GOOD).encode() + b"\n\xff\xfe garbage\n")
+        return [*dpo, "--data", str(pairs)], DataError, f"{pairs}:2: not UTF-8 text"
+    if case == "empty file":
+        pairs.write_text("\n\n")
+        return [*dpo, "--data", str(pairs)], DataError, f"{pairs}: no preference pairs found"
+    if case == "data not found":
+        return [*dpo, "--data", str(tmp / "nope.jsonl")], DataError, f"{tmp / 'nope.jsonl'}: preference data not found"
+    if case == "not a datasets folder":
+        (tmp / "ds").mkdir()
+        (tmp / "ds" / "junk.txt").write_text("x")
+        return [*dpo, "--data", str(tmp / "ds")], DataError, f"{tmp / 'ds'}: not a datasets folder"
+    if case == "sft record without completion":
+        pairs.write_text(json.dumps({"prompt": "x"}) + "\n")
+        return ["align", "sft", "--out", str(tmp / "out"), "--data", str(pairs)], DataError, \
+            f"{pairs}:1: missing field 'completion'"
+    if case == "unknown words above the limit":
+        pairs.write_text(json.dumps({"prompt": "das Hotel war", "chosen": " sehr gut", "rejected": " schlecht"}) + "\n")
+        return [*dpo, "--model", str(sft), "--data", str(pairs)], DataError, "of the tokens are outside the tokenizer"
+    if case == "model folder missing":
+        return [*dpo, "--model", str(tmp / "nope")], ModelFolderError, f"{tmp / 'nope'}: model folder not found"
+    if case == "no config.json":
+        (tmp / "m").mkdir()
+        return [*dpo, "--model", str(tmp / "m")], ModelFolderError, f"{tmp / 'm'}: no config.json"
+    if case == "config.json not JSON":
+        m = _copy_model(sft, tmp / "m")
+        (m / "config.json").write_text('{"model_type": "llama",')
+        return [*dpo, "--model", str(m)], ModelFolderError, f"{m / 'config.json'}: not valid JSON"
+    if case == "config.json without model_type":
+        m = _copy_model(sft, tmp / "m")
+        (m / "config.json").write_text("{}")
+        return [*dpo, "--model", str(m)], ModelFolderError, f"{m / 'config.json'}: has no 'model_type'"
+    if case == "truncated safetensors":
+        m = _copy_model(sft, tmp / "m")
+        weights = m / "model.safetensors"
+        weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+        return [*dpo, "--model", str(m)], ModelFolderError, f"{weights}: truncated"
+    if case == "corrupt safetensors header":
+        m = _copy_model(sft, tmp / "m")
+        (m / "model.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00not json at all!" + b"\x00" * 64)
+        return [*dpo, "--model", str(m)], ModelFolderError, f"{m / 'model.safetensors'}: corrupt safetensors header"
+    if case == "not a causal LM":
+        (tmp / "vit").mkdir()
+        (tmp / "vit" / "config.json").write_text(json.dumps({"model_type": "vit"}))
+        return [*dpo, "--model", str(tmp / "vit")], ModelFolderError, "model type 'vit' is not a causal language model"
+    if case == "reward model without a score head":
+        rloo = ["align", "rloo", "--out", str(tmp / "out"), "--reward_model", str(sft)]
+        return rloo, ModelFolderError, f"{sft}: a LlamaForCausalLM folder without a trained score head"
+    if case == "ppo without a reward model":
+        return ["align", "ppo", "--out", str(tmp / "out")], ConfigError, "ppo: --reward_model is required"
+    if case == "ppo on the gold reward":
+        argv = ["align", "ppo", "--out", str(tmp / "out"), "--reward_model", "gold"]
+        return argv, ConfigError, "ppo: --reward_model must be a reward-model folder"
+    if case == "output is a file":
+        (tmp / "out").write_text("x")
+        argv = [*dpo, "--model", str(sft), "--data", str(pairs)]
+        return argv, OutputDirError, f"{tmp / 'out'}: exists and is not a folder"
+    if case == "beta out of range":
+        return [*dpo, "--set", "beta=-1"], ConfigError, "DPOConfig.beta: -1.0 is out of range (allowed: > 0)"
+    if case == "beta not a number":
+        return [*dpo, "--beta", "abc"], ConfigError, "argument --beta: invalid float value: 'abc'"
+    if case == "yaml typo":
+        (tmp / "c.yaml").write_text("learnin_rate: 0.1\n")
+        return [*dpo, "--config", str(tmp / "c.yaml")], ConfigError, "unknown key 'learnin_rate'"
+    if case == "incomplete checkpoint to resume from":
+        (tmp / "checkpoint-4").mkdir()
+        (tmp / "checkpoint-4" / "config.json").write_text("{}")
+        argv = [*dpo, "--resume_from_checkpoint", str(tmp / "checkpoint-4")]
+        return argv, ModelFolderError, f"{tmp / 'checkpoint-4'}: not a complete checkpoint"
+    if case == "compare workers 0":
+        return ["align", "compare", "--out", str(tmp / "out"), "--workers", "0"], ConfigError, \
+            "CompareOptions.workers: 0 is out of range (allowed: >= 1)"
+    if case == "compare conversational data on a model without a chat template":
+        conv = {"prompt": [{"role": "user", "content": "the hotel was"}],
+                "chosen": [{"role": "assistant", "content": "good"}],
+                "rejected": [{"role": "assistant", "content": "bad"}]}
+        pairs.write_text(json.dumps(conv) + "\n" + json.dumps(conv | {"chosen": conv["rejected"],
+                                                                     "rejected": conv["chosen"]}) + "\n")
+        argv = ["align", "compare", "--out", str(tmp / "out"), "--model", str(sft), "--skip_sft", "--data", str(pairs)]
+        return argv, DataError, "conversations need a tokenizer with a chat template"
+    if case == "compare skip_sft without a model":
+        return ["align", "compare", "--out", str(tmp / "out"), "--skip_sft"], UsageError, "--skip_sft needs --model"
+    raise AssertionError(case)
+
+
+CASES = [
+    "bad json", "missing field", "chosen equals rejected", "not utf-8", "empty file", "data not found",
+    "not a datasets folder", "sft record without completion", "unknown words above the limit",
+    "model folder missing", "no config.json", "config.json not JSON", "config.json without model_type",
+    "truncated safetensors", "corrupt safetensors header", "not a causal LM", "reward model without a score head",
+    "ppo without a reward model", "ppo on the gold reward", "output is a file",
+    "incomplete checkpoint to resume from", "beta out of range", "beta not a number", "yaml typo",
+    "compare workers 0", "compare conversational data on a model without a chat template",
+    "compare skip_sft without a model",
+]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_input_is_one_line_naming_the_culprit_and_writes_nothing(
+    case: str, tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    argv, kind, message = _setup(case, tmp_path)
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("RLSUITE_CACHE", str(cache))  # nothing may be built there either
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    capsys.readouterr()
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("rlsuite: error: "), err
+    assert message in err, err
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before  # nothing written
+    with pytest.raises(kind):  # the same input, raised as the right kind (--debug keeps the exception)
+        main([*argv, "--debug"])
+
+
+@pytest.mark.parametrize(
+    ("build", "check", "kind"),
+    [
+        (lambda p: (p / "config.json").write_text("[1, 2]"), check_causal_lm, ModelFolderError),
+        (lambda p: (p / "model.safetensors").write_bytes(b"\x01"), check_causal_lm, ModelFolderError),
+        (lambda p: None, check_reward_model, ModelFolderError),
+    ],
+)
+def test_folder_checks_at_the_api(tmp_path: Path, build: Any, check: Any, kind: type) -> None:
+    folder = _copy_model(T.tiny_sft(), tmp_path / "m")
+    build(folder)
+    with pytest.raises(kind, match=str(folder)):
+        check(folder)
+
+
+def test_the_real_loaders_accept_what_the_checks_pass() -> None:
+    model, tok = load_causal_lm(T.tiny_sft())
+    assert model.config.model_type == "llama" and tok.eos_token == "<eos>"
+    check_reward_model(T.tiny_reward_model())
