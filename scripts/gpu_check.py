@@ -41,7 +41,6 @@ import tempfile
 import time
 import types
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -207,61 +206,35 @@ def bench_tabular(quick: bool = False, n: int = 1000) -> dict[str, Any]:
     return figures
 
 
-def _alignment_api() -> dict[str, Callable[..., Any]]:
-    """DPO/PPO entry points of rlsuite.alignment: the typed API where it exists, else the older one."""
-    try:
-        training = importlib.import_module("rlsuite.alignment.training")
-        default_model_dir = importlib.import_module("rlsuite.alignment.embedded").default_model_dir
-        from rlsuite.alignment.configs import DPOConfig, PPOConfig, RewardConfig
-
-        def dpo(sft: Path, pairs: list[Any], out: Path, steps: int) -> dict[str, Any]:
-            config = DPOConfig(output_dir=str(out), max_steps=steps, save_strategy="no", report_to="none")
-            return training.train_dpo(sft, pairs, config)
-
-        def reward(sft: Path, pairs: list[Any], out: Path) -> dict[str, Any]:
-            return training.train_reward(sft, pairs, RewardConfig(output_dir=str(out), max_steps=4, report_to="none"))
-
-        def ppo(sft: Path, prompts: list[Any], out: Path, rm: Path, episodes: int) -> dict[str, Any]:
-            config = PPOConfig(output_dir=str(out), total_episodes=episodes, save_strategy="no", report_to="none")
-            return training.train_ppo(sft, prompts, config, rm)
-
-    except ImportError:
-        from rlsuite.alignment.dpo import train_dpo
-        from rlsuite.alignment.models import default_model_dir
-        from rlsuite.alignment.rlhf import train_ppo, train_reward
-
-        def dpo(sft: Path, pairs: list[Any], out: Path, steps: int) -> dict[str, Any]:
-            return train_dpo(sft, pairs, out, overrides={"max_steps": steps, "save_strategy": "no"})
-
-        def reward(sft: Path, pairs: list[Any], out: Path) -> dict[str, Any]:
-            return train_reward(sft, pairs, out, overrides={"max_steps": 4})
-
-        def ppo(sft: Path, prompts: list[Any], out: Path, rm: Path, episodes: int) -> dict[str, Any]:
-            return train_ppo(sft, prompts, out, rm, overrides={"total_episodes": episodes, "save_strategy": "no"})
-
-    return {"dpo": dpo, "reward": reward, "ppo": ppo, "default_model_dir": default_model_dir}
-
-
 def bench_alignment(quick: bool = False) -> dict[str, Any]:
-    """A few DPO steps and PPO updates on the embedded model with the device defaults (bf16 on CUDA)."""
-    from rlsuite.alignment.data import SentimentTask, split_heldout
-    from rlsuite.alignment.evaluate import sample_pairs
+    """A few DPO steps and PPO updates on the embedded model with the device defaults (bf16 on CUDA),
+    through ``rlsuite.alignment``'s typed configs and trainers."""
+    import torch
 
-    api = _alignment_api()
+    from rlsuite.alignment.configs import DPOConfig, PPOConfig, RewardConfig
+    from rlsuite.alignment.data import SentimentTask, split_heldout
+    from rlsuite.alignment.embedded import default_model_dir
+    from rlsuite.alignment.evaluate import sample_pairs
+    from rlsuite.alignment.training import train_dpo, train_ppo, train_reward
+
     task = SentimentTask()
     train_prompts, _ = task.split_prompts()
     t0 = time.perf_counter()
-    sft = Path(api["default_model_dir"]())
+    sft = default_model_dir()
     out: dict[str, Any] = {"embedded_model_ready_s": time.perf_counter() - t0}
     pairs, _ = split_heldout(sample_pairs(sft, train_prompts, 8, seed=0), 0.1, seed=0)
+    keys = ("wall_seconds", "tokens_per_second", "peak_memory_mb")
     with tempfile.TemporaryDirectory(prefix="gpu-check-align-") as tmp:
         work = Path(tmp)
-        keys = ("wall_seconds", "tokens_per_second", "peak_memory_mb")
-        dpo = api["dpo"](sft, pairs, work / "dpo", 4 if quick else 10)
+        dpo_config = DPOConfig(output_dir=str(work / "dpo"), max_steps=4 if quick else 10, save_strategy="no")
+        out["bf16"], out["use_cpu"] = bool(dpo_config.bf16), bool(dpo_config.use_cpu)
+        if torch.cuda.is_available() and (dpo_config.use_cpu or not dpo_config.bf16):
+            raise AssertionError(f"the device defaults on CUDA should train in bf16 on the GPU, got {out}")
+        dpo = train_dpo(sft, pairs, dpo_config)
         out["dpo"] = {k: dpo.get(k) for k in keys}
-        api["reward"](sft, pairs, work / "reward")
-        rm = work / "reward" / "model"
-        ppo = api["ppo"](sft, train_prompts, work / "ppo", rm, 64 if quick else 128)
+        train_reward(sft, pairs, RewardConfig(output_dir=str(work / "reward"), max_steps=4, save_strategy="no"))
+        ppo_config = PPOConfig(output_dir=str(work / "ppo"), total_episodes=64 if quick else 128, save_strategy="no")
+        ppo = train_ppo(sft, train_prompts, ppo_config, work / "reward" / "model")
         out["ppo"] = {k: ppo.get(k) for k in keys}
     return out
 
