@@ -327,3 +327,14 @@ def test_sb3_ppo_trains_with_model_and_batched_env_on_cuda() -> None:
     assert cpu.keys() == cuda.keys()
     for key in cpu:
         torch.testing.assert_close(cuda[key], cpu[key], rtol=0, atol=0)
+
+
+def test_tabular_configs_take_the_torch_spelling_and_refuse_others() -> None:
+    from rlsuite.agents.tabular.td import QLearningConfig
+    from rlsuite.common.errors import ConfigError
+
+    for device in ("cpu", "auto", "cuda", "cuda:1", "torch:cpu", "torch:cuda", "torch:auto"):
+        assert QLearningConfig(device=device).device == device
+    for device in ("tpu", "torch:", "torch:tpu", "numpy"):
+        with pytest.raises(ConfigError, match=f"QLearningConfig.device: '{device}' is not one of"):
+            QLearningConfig(device=device)

@@ -28,13 +28,14 @@ DEVICE_HELP = (
     "where the env copies and rollouts run (TD: its tables too): cpu (numpy), cuda or cuda:N (torch on "
     "the GPU), or auto (torch on CUDA when present, else on the CPU); learned tables come back as numpy"
 )
-_DEVICE = re.compile(r"^(cpu|auto|cuda(:\d+)?)$")
+_DEVICE = re.compile(r"^(cpu|auto|cuda(:\d+)?|torch:(cpu|auto|cuda(:\d+)?))$")
 
 
 def check_device(config: Any) -> None:
-    """A config's ``device`` is cpu, auto, cuda or cuda:N (a ``ConfigError`` naming it otherwise)."""
+    """A config's ``device`` is cpu, auto, cuda or cuda:N, or one of them after ``torch:`` (torch explicitly:
+    ``torch:cpu`` is torch on the CPU; see ``rlsuite.common.backend``); a ``ConfigError`` naming it otherwise."""
     if not _DEVICE.match(config.device):
-        raise config_error(config, "device", f"{config.device!r} is not one of cpu, auto, cuda, cuda:N")
+        raise config_error(config, "device", f"{config.device!r} is not one of cpu, auto, cuda, cuda:N, torch:cpu")
 
 
 def make_batched(env: gym.Env[Any, Any], num_envs: int, device: str = "cpu") -> Any:
