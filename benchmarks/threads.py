@@ -54,9 +54,11 @@ def work_dpo(steps: int) -> float:
 
     import numpy as np
 
+    from rlsuite.alignment.configs import DPOConfig
     from rlsuite.alignment.data import SentimentTask, label_pairs
-    from rlsuite.alignment.dpo import train_dpo
-    from rlsuite.alignment.models import build_tiny_causal_lm, build_tokenizer, default_recipe
+    from rlsuite.alignment.embedded import default_recipe
+    from rlsuite.alignment.models import build_tiny_causal_lm, build_tokenizer
+    from rlsuite.alignment.training import train_dpo
 
     task, recipe = SentimentTask(), default_recipe()
     rng = np.random.default_rng(0)
@@ -70,9 +72,9 @@ def work_dpo(steps: int) -> float:
         model.save_pretrained(Path(tmp) / "base")
         tok.save_pretrained(Path(tmp) / "base")
         common = {"save_strategy": "no", "report_to": "none", "logging_strategy": "no"}
-        train_dpo(Path(tmp) / "base", pairs, Path(tmp) / "warmup", overrides={**common, "max_steps": 1})
+        train_dpo(Path(tmp) / "base", pairs, DPOConfig(output_dir=str(Path(tmp) / "warmup"), max_steps=1, **common))
         t0 = time.perf_counter()
-        train_dpo(Path(tmp) / "base", pairs, Path(tmp) / "dpo", overrides={**common, "max_steps": steps})
+        train_dpo(Path(tmp) / "base", pairs, DPOConfig(output_dir=str(Path(tmp) / "dpo"), max_steps=steps, **common))
         return time.perf_counter() - t0
 
 

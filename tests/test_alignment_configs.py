@@ -29,9 +29,13 @@ def test_defaults_are_field_defaults_and_device_aware() -> None:
         old_name = C.SFTConfig(output_dir="x", gradient_checkpointing=True)  # the old name still works, silently
     assert old_name.activation_checkpointing is True
     assert isinstance(dpo, trl.DPOConfig) and isinstance(grpo, trl.GRPOConfig)
-    # no CUDA here: CPU, fp32, and no activation checkpointing (and no FutureWarning about its old name)
+    # CPU and fp32 without CUDA, bf16 where CUDA supports it; never activation checkpointing (and no
+    # FutureWarning about its old name)
+    import torch
+
+    cuda = torch.cuda.is_available()
     devices = (dpo.use_cpu, dpo.bf16, dpo.activation_checkpointing, dpo.gradient_checkpointing)
-    assert devices == (True, False, False, False)
+    assert devices == (not cuda, cuda and torch.cuda.is_bf16_supported(), False, False)
     assert not [w for w in caught if "checkpointing" in str(w.message)], [str(w.message) for w in caught]
     assert (dpo.beta, dpo.loss_type, dpo.learning_rate, dpo.seed, dpo.max_length) == (0.1, ["sigmoid"], 1e-3, 0, 64)
     assert (grpo.beta, grpo.num_generations, grpo.max_steps, grpo.max_completion_length) == (0.05, 4, 30, 12)

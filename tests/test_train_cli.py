@@ -38,7 +38,11 @@ def test_train_and_eval_a_grid_world_agent(tmp_path: Path, capsys: pytest.Captur
     config = json.loads((run / "config.json").read_text())
     assert (config["family"], config["algo"], config["seed"]) == ("tabular", "q_learning", 1)
     assert config["budget"] == 1_000_000
-    assert config["config"] == dataclasses.asdict(QLearningConfig())  # the defaults, device included
+    # the defaults, with --device auto resolved where the agent computes (cuda where there is a GPU)
+    import torch
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    assert config["config"] == dataclasses.asdict(dataclasses.replace(QLearningConfig(), device=device))
     header = (run / "metrics.csv").read_text().splitlines()[0].split(",")
     assert header == ["steps", "value_error", "optimal_fraction", "greedy_optimal"]
     assert main(["eval", str(run), "--episodes", "2"]) == 0

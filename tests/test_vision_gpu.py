@@ -58,18 +58,25 @@ def test_vlm_policy_on_cuda(tmp_path, frames):
 GD_QUERIES = ["agent", "target", "forbidden"]
 
 
-def test_grounding_dino_on_cuda_bf16_matches_cpu(tmp_path, frames):
-    """Bug 2 on a real GPU: the label maps meet the CUDA logits; dtype "auto" is bfloat16 there."""
+def test_grounding_dino_on_cuda_matches_cpu(tmp_path, frames):
+    """Bug 2 on a real GPU: the label maps meet the CUDA logits. In float32 the detections equal the
+    CPU's; in bf16 (what dtype "auto" means there) Grounding DINO's top-k query selection can flip
+    between near-equal queries (it does in bf16 on the CPU too), so bf16 is checked for its shape and
+    ranges, not per detection."""
     from rlsuite.testing.vision_models import build_tiny_grounding_dino
 
     torch.manual_seed(0)
     folder = build_tiny_grounding_dino(tmp_path)
     cpu = DetectionRewardModel.from_pretrained(folder, threshold=0.0, device="cpu", queries=GD_QUERIES)
+    fp32 = DetectionRewardModel.from_pretrained(folder, threshold=0.0, device="cuda", dtype="float32",
+                                                queries=GD_QUERIES)  # fmt: skip
+    for a, b in zip(cpu.detect(frames), fp32.detect(frames), strict=True):
+        np.testing.assert_allclose(b.boxes, a.boxes, atol=1e-3)
+        np.testing.assert_allclose(b.scores, a.scores, atol=1e-4)
     gpu = DetectionRewardModel.from_pretrained(folder, threshold=0.0, device="cuda", queries=GD_QUERIES)
     assert gpu.dtype == torch.bfloat16 and next(gpu.model.parameters()).is_cuda
     for a, b in zip(cpu.detect(frames), gpu.detect(frames), strict=True):
-        np.testing.assert_allclose(b.boxes, a.boxes, atol=1.0)
-        np.testing.assert_allclose(b.scores, a.scores, atol=0.02)
+        assert b.boxes.shape == a.boxes.shape and np.all((b.scores >= 0) & (b.scores <= 1))
 
 
 def test_detr_on_cuda_bf16_matches_cpu(tmp_path, frames):

@@ -1,0 +1,52 @@
+"""The claims that need whole commands: the vision benchmark's --quick mode and the full quick tour.
+
+Both take minutes on 2 cores, so they are marked slow (CI runs them after the README's test command).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_vision_throughput_quick_measures_every_wrapper_against_the_env(tmp_path) -> None:
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "vision_throughput.py"), "--quick"],
+        capture_output=True, text=True, timeout=600, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    baseline = re.search(r"baseline: PixelGridWorldRandom-v0 env.step ([\d,]+) frames/s", proc.stdout)
+    assert baseline and int(baseline.group(1).replace(",", "")) > 0
+    rows = re.findall(r"^(\w[\w ()+-]*?)\s+cpu\s+(\d+)\s+([\d,]+)\s+([\d.]+)$", proc.stdout, flags=re.M)
+    wrappers = {name.strip() for name, *_ in rows}
+    assert {"DetectionRewardModel (grid detector)", "VLMRewardModel (tiny CLIP)", "VLMPolicy scoring (tiny Llava)",
+            "VLMYesNoReward (tiny Llava)", "DetectionPolicy (grid detector + VI)"} <= wrappers  # fmt: skip
+    for _, batch, fps, ratio in rows:
+        fps_value = int(fps.replace(",", ""))
+        # the ratio column is frames/s over the env's own frames/s, measured in the same run
+        assert float(ratio) == pytest.approx(fps_value / int(baseline.group(1).replace(",", "")), abs=2e-3)
+        assert int(batch) in (1, 8)
+
+
+@pytest.mark.slow
+def test_the_quick_tour_runs_every_section(tmp_path) -> None:
+    from rlsuite.app.cli import main
+    from rlsuite.app.tour import SECTIONS
+
+    out = tmp_path / "tour"
+    assert main(["tour", "--quick", "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert list(results) == [title for title, _ in SECTIONS.values()]
+    assert (out / "finished.json").is_file() and (out / "summary.md").stat().st_size > 1000
+    for png in ("gridworld_optimal_r_forbiddenm1.png", "bandit_average_reward.png", "vision_detections.png"):
+        assert (out / png).stat().st_size > 1000, png
+    align = results["RLHF vs DPO (align compare)"]
+    assert Path(align["report"]).is_file()
