@@ -236,6 +236,8 @@ def test_value_iteration_on_torch_and_cuda_equals_numpy() -> None:
         model = tabular_model(GridWorldEnv(n_rows=30, n_cols=30, random_layout=True, layout_seed=4, **kwargs))
         v, q, iters = value_iteration(model, 0.9, tol=1e-9)
         v_t, q_t, iters_t = _value_iteration_torch(model, 0.9, 1e-9, 100_000, torch.device("cpu"))
+        v_s, _, iters_s = value_iteration(model, 0.9, tol=1e-9, device="torch:cpu")  # the public spelling
+        assert iters_s == iters_t and np.array_equal(v_s, v_t)
         with on("cuda"):
             v_c, q_c, iters_c = value_iteration(model, 0.9, tol=1e-9, device="cuda")
         for other_v, other_q, other_iters in ((v_t, q_t, iters_t), (v_c, q_c, iters_c)):

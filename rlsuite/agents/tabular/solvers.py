@@ -27,16 +27,18 @@ def value_iteration(
     :func:`_shift_plans`): most moves of a grid are a constant offset in the state index, so a
     backup is a few contiguous slice copies plus small fix-ups, with no full gather; it scales
     to 100x100 grids and beyond. ``device="cuda"`` (or ``"auto"`` where there is a GPU) runs
-    the same sweeps in torch on that device (float64, so ``tol`` means the same thing).
+    the same sweeps in torch on that device (float64, so ``tol`` means the same thing);
+    ``"torch:cpu"`` runs them in torch on the CPU.
 
     Returns:
         ``(v, q, iterations)``: state values [S], action values [S, A], sweeps done.
     """
     if device != "cpu":
+        from rlsuite.common.backend import TORCH_PREFIX, torch_device_name
         from rlsuite.common.device import select_device
 
-        dev = select_device(device)
-        if dev.type != "cpu":
+        dev = select_device(torch_device_name(device))
+        if dev.type != "cpu" or device.startswith(TORCH_PREFIX):  # "torch:cpu": the torch sweeps on the CPU
             return _value_iteration_torch(model, gamma, tol, max_iters, dev)
     v = np.zeros(model.n_states)
     if model.deterministic:
