@@ -5,7 +5,8 @@ PYTHON ?= python3
 TORCH_SPEC ?= torch==2.13.0
 VENV := .venv
 BIN := $(VENV)/bin
-PYTEST_ARGS ?=
+# Tests run on every CPU the machine lends (pytest-xdist), one test file per worker at a time.
+PYTEST_ARGS ?= -n auto --dist loadfile
 
 .PHONY: setup demo test test-all lint bench mutate gpu-check clean
 

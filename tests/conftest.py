@@ -21,6 +21,8 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ["TRL_EXPERIMENTAL_SILENCE"] = "1"
 os.environ.setdefault("RLSUITE_CACHE", tempfile.mkdtemp(prefix="rlsuite-test-cache-"))
+if os.environ.get("PYTEST_XDIST_WORKER"):  # parallel workers (pytest -n N) each build their own defaults
+    os.environ["RLSUITE_CACHE"] = os.path.join(os.environ["RLSUITE_CACHE"], os.environ["PYTEST_XDIST_WORKER"])
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 # A test touches torch devices when its module, name or parameters say so (or it is marked gpu).
