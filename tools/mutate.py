@@ -42,7 +42,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "envs": (
         ["rlsuite/envs/gridworld.py", "rlsuite/envs/bandit.py", "rlsuite/envs/batched.py", "rlsuite/envs/pixels.py"],
         ["tests/test_gridworld.py", "tests/test_bandit.py", "tests/test_batched.py", "tests/test_pixels.py",
-         "tests/test_bad_input_envs.py", "tests/test_env_models.py"],
+         "tests/test_bad_input_envs.py", "tests/test_env_exact.py"],
     ),
     "tabular": (
         ["rlsuite/agents/tabular/agent.py", "rlsuite/agents/tabular/solvers.py", "rlsuite/agents/tabular/dp.py",
