@@ -2,15 +2,22 @@
 
 Each group below pairs modules with the fast tests that are meant to catch their bugs. For each
 group the script copies the repository (tracked and untracked-but-not-ignored files) to a
-scratch folder, writes mutmut's configuration there, runs `mutmut run`, reads the result of
-every mutant, and writes the score per module to ``docs/mutation.md`` (and the raw counts to
-``docs/mutation.json``). The surviving mutants that are equivalent to the original (no test can
-tell them apart) are listed, with why, in ``tools/equivalent_mutants.json`` and count as killed.
+scratch folder, writes mutmut's configuration there (only the lines those tests run are
+mutated), runs `mutmut run`, reads the result of every mutant, and writes the score per module
+to ``docs/mutation.md`` (and the raw counts to ``docs/mutation.json``). Surviving mutants that
+are equivalent to the original (no behaviour can tell them apart) are listed, with why, in
+``tools/equivalent_mutants.json`` and count as caught. An entry is matched by its function and
+its changed lines, not by mutmut's number alone, so it does not silently move to another mutant
+when the function changes.
 
-    python tools/mutate.py                  # every group
-    python tools/mutate.py envs bandits     # some groups
-    python tools/mutate.py --list           # the groups, their modules and tests
-    python tools/mutate.py envs --survivors # list survivors (name and diff) of a group
+    python tools/mutate.py                      # every group (hours on 2 cores)
+    python tools/mutate.py envs bandits         # some groups
+    python tools/mutate.py --list               # the groups, their modules and tests
+    python tools/mutate.py envs --survivors     # also print each survivor's diff
+    python tools/mutate.py envs --work /tmp/mut # keep the scratch copy in /tmp/mut/envs ...
+    python tools/mutate.py envs --work /tmp/mut --recheck  # ... and later rerun only its survivors
+                                                # against the current tests and code
+    python tools/mutate.py envs --work /tmp/mut --equivalent MUTANT "why"  # list a survivor as equivalent
 
 It is slow (minutes to an hour per group on 2 cores): it is not part of CI.
 """
@@ -18,6 +25,7 @@ It is slow (minutes to an hour per group on 2 cores): it is not part of CI.
 from __future__ import annotations
 
 import argparse
+import filecmp
 import json
 import os
 import re
@@ -29,40 +37,68 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+EQUIVALENT = ROOT / "tools" / "equivalent_mutants.json"
 GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "envs": (
         ["rlsuite/envs/gridworld.py", "rlsuite/envs/bandit.py", "rlsuite/envs/batched.py", "rlsuite/envs/pixels.py"],
-        ["tests/test_gridworld.py", "tests/test_bandit.py", "tests/test_batched.py", "tests/test_pixels.py"],
+        ["tests/test_gridworld.py", "tests/test_bandit.py", "tests/test_batched.py", "tests/test_pixels.py",
+         "tests/test_bad_input_envs.py", "tests/test_env_exact.py"],
     ),
     "tabular": (
-        ["rlsuite/agents/tabular/dp.py", "rlsuite/agents/tabular/mc.py", "rlsuite/agents/tabular/td.py",
-         "rlsuite/agents/tabular/sa.py", "rlsuite/agents/tabular/batch.py"],
-        ["tests/test_tabular_agents.py", "tests/test_tabular_sa.py"],
+        ["rlsuite/agents/tabular/agent.py", "rlsuite/agents/tabular/solvers.py", "rlsuite/agents/tabular/dp.py",
+         "rlsuite/agents/tabular/mc.py", "rlsuite/agents/tabular/td.py", "rlsuite/agents/tabular/sa.py",
+         "rlsuite/agents/tabular/batch.py"],
+        ["tests/test_tabular_agents.py", "tests/test_tabular_sa.py", "tests/test_tabular_updates.py"],
     ),
     "bandits": (["rlsuite/agents/tabular/bandit.py"], ["tests/test_bandit_agents.py"]),
     "reproduce": (["rlsuite/app/reproduce.py"], ["tests/test_reproduce.py"]),
+    "vision": (
+        ["rlsuite/vision/detection.py", "rlsuite/vision/rewards.py", "rlsuite/vision/policies.py",
+         "rlsuite/vision/images.py"],
+        ["tests/test_vision_detection.py", "tests/test_vision_rewards.py", "tests/test_vision_policies.py",
+         "tests/test_vision_images.py", "tests/test_vision_bad_inputs.py"],
+    ),
     "alignment": (
         ["rlsuite/alignment/data.py", "rlsuite/alignment/evaluate.py"],
-        ["tests/test_alignment_data.py", "tests/test_alignment_evaluate.py"],
-    ),
-    "vision": (
-        ["rlsuite/vision/detection.py", "rlsuite/vision/rewards.py", "rlsuite/vision/policies.py"],
-        ["tests/test_vision_detection.py", "tests/test_vision_rewards.py", "tests/test_vision_policies.py"],
+        ["tests/test_alignment*.py"],
     ),
 }  # fmt: skip
 STATUSES = ("killed", "survived", "no tests", "timeout", "suspicious", "skipped", "segfault", "not checked")
+CAUGHT = ("killed", "timeout", "equivalent")  # a mutant that hangs the tests is caught by the time limit
+UNCHECKED = ("no tests", "skipped", "not checked")
 
 
-def _copy_repo(dest: Path) -> None:
+def _test_files(patterns: list[str]) -> list[str]:
+    """The test files a group names (globs allowed) that exist now, sorted."""
+    return sorted({str(p.relative_to(ROOT)) for pattern in patterns for p in ROOT.glob(pattern) if p.is_file()})
+
+
+def _mutmut(*args: str) -> list[str]:
+    """A mutmut command: its console script beside this interpreter (`python -m mutmut` re-imports its main)."""
+    script = Path(sys.executable).parent / "mutmut"
+    return [str(script), *args] if script.is_file() else [sys.executable, "-m", "mutmut", *args]
+
+
+def _env() -> dict[str, str]:
+    """The tests' environment: one thread, offline, no PYTHONPATH (mutmut puts its mutated copy first)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return {**env, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "MPLBACKEND": "Agg"}
+
+
+def _sync_repo(dest: Path) -> list[str]:
+    """Copy the repository's files (tracked and untracked, not ignored) into ``dest``; return those that changed."""
     files = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
         cwd=ROOT, capture_output=True, text=True, check=True,
-    ).stdout.split()  # fmt: skip
+    ).stdout.splitlines()  # fmt: skip
+    changed = []
     for name in files:
-        src = ROOT / name
-        if src.is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / name)
+        src, dst = ROOT / name, dest / name
+        if src.is_file() and not (dst.is_file() and filecmp.cmp(src, dst, shallow=False)):
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst)
+            changed.append(name)
+    return changed
 
 
 def _config(modules: list[str], tests: list[str]) -> str:
@@ -76,107 +112,165 @@ def _config(modules: list[str], tests: list[str]) -> str:
         f"pytest_add_cli_args_test_selection = {toml_list([*tests, '-m', 'not slow and not gpu'])}\n"
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-x", "-q"]\n'
         "mutate_only_covered_lines = true\n"
+        # a mutant that loops is stopped after 4x (not mutmut's 15x) its tests' CPU time (CPU, so load does not matter)
+        "timeout_multiplier = 4.0\n"
+        'on_dependency_change = "ignore"\n'
     )
+
+
+def _prepare(name: str, work: Path) -> None:
+    """Bring ``work`` up to date with the repository and write the group's mutmut configuration."""
+    modules, tests = GROUPS[name]
+    work.mkdir(parents=True, exist_ok=True)
+    _sync_repo(work)
+    text = (ROOT / "pyproject.toml").read_text() + _config(modules, _test_files(tests))
+    (work / "pyproject.toml").write_text(text)
+
+
+def _run_mutmut(work: Path, children: int, names: list[str] | None = None) -> None:
+    with open(work / "mutmut.log", "a") as log:  # mutmut's progress is one very long line: a file, not a terminal
+        subprocess.run(
+            _mutmut("run", "--max-children", str(children), *(names or [])),
+            cwd=work, env=_env(), stdout=log, stderr=subprocess.STDOUT, check=False,
+        )  # fmt: skip
 
 
 def _results(work: Path) -> dict[str, str]:
     out = subprocess.run(
-        [sys.executable, "-m", "mutmut", "results", "--all", "true"],
-        cwd=work, capture_output=True, text=True, check=False,
-    ).stdout  # fmt: skip
+        _mutmut("results", "--all", "true"), cwd=work, env=_env(), capture_output=True, text=True, check=False
+    ).stdout
     results: dict[str, str] = {}
     for line in out.splitlines():
         match = re.match(r"\s*([\w.]+__mutmut_\d+): (.+)$", line)
         if match:
             results[match.group(1)] = match.group(2).strip()
+    if not results:
+        raise RuntimeError(f"mutmut reported no mutants in {work}; see {work / 'mutmut.log'}")
     return results
+
+
+def _diff(work: Path, mutant: str) -> str:
+    return subprocess.run(
+        _mutmut("show", mutant), cwd=work, env=_env(), capture_output=True, text=True, check=False
+    ).stdout
+
+
+def _function(mutant: str) -> str:
+    """The mutated function's name: ``rlsuite.envs.bandit.xǁBanditSpecǁwalk`` from ``...walk__mutmut_2``."""
+    return re.sub(r"__mutmut_\d+$", "", mutant)
+
+
+def _change(diff: str) -> str:
+    """The changed lines of a mutant's diff, stripped: what identifies it across renumbering."""
+    lines = [ln for ln in diff.splitlines() if ln[:1] in "+-" and not ln.startswith(("---", "+++"))]
+    return "\n".join(ln[0] + ln[1:].strip() for ln in lines)
 
 
 def _module_of(mutant: str, modules: list[str]) -> str:
     dotted = {m.removesuffix(".py").replace("/", "."): m for m in modules}
-    prefix = mutant.split(".x_")[0].split(".x\u01c1")[0]
-    for name in sorted(dotted, key=len, reverse=True):
-        if prefix.startswith(name):
-            return dotted[name]
-    return "?"
+    prefix = re.split(r"\.x[_\u01c1]", mutant, maxsplit=1)[0]
+    return dotted.get(prefix, "?")
 
 
-def run_group(name: str, children: int, keep: bool) -> dict[str, dict[str, int]]:
-    modules, tests = GROUPS[name]
-    work = Path(tempfile.mkdtemp(prefix=f"rlsuite-mutate-{name}-"))
-    try:
-        _copy_repo(work)
-        with open(work / "pyproject.toml", "a") as f:
-            f.write(_config(modules, [t for t in tests if (ROOT / t).exists()]))
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "MPLBACKEND": "Agg"}
-        t0 = time.perf_counter()
-        with open(work / "mutmut.log", "w") as log:
-            subprocess.run(
-                [sys.executable, "-m", "mutmut", "run", "--max-children", str(children)],
-                cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT, check=False,
-            )  # fmt: skip
-        results = _results(work)
-        equivalent = json.loads((ROOT / "tools" / "equivalent_mutants.json").read_text())
-        scores: dict[str, dict[str, int]] = {m: dict.fromkeys((*STATUSES, "equivalent"), 0) for m in modules}
-        for mutant, status in results.items():
-            module = _module_of(mutant, modules)
-            if module not in scores:
-                continue
-            if status == "survived" and mutant in equivalent:
-                status = "equivalent"
-            scores[module][status] = scores[module].get(status, 0) + 1
-        print(f"{name}: {len(results)} mutants in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-        if keep:
-            print(f"  kept: {work}", file=sys.stderr)
-        return scores
-    finally:
-        if not keep:
-            shutil.rmtree(work, ignore_errors=True)
+def _equivalent() -> dict[tuple[str, str], str]:
+    """``(function, change) -> why`` from tools/equivalent_mutants.json."""
+    entries = json.loads(EQUIVALENT.read_text()) if EQUIVALENT.is_file() else {}
+    return {(_function(name), e["change"]): e["why"] for name, e in entries.items()}
 
 
-def survivors(name: str) -> None:
-    """Run the group and print each survivor's diff (for writing the test that kills it)."""
-    modules, tests = GROUPS[name]
-    work = Path(tempfile.mkdtemp(prefix=f"rlsuite-mutate-{name}-"))
-    _copy_repo(work)
-    with open(work / "pyproject.toml", "a") as f:
-        f.write(_config(modules, [t for t in tests if (ROOT / t).exists()]))
-    subprocess.run([sys.executable, "-m", "mutmut", "run"], cwd=work, capture_output=True, check=False)
-    for mutant, status in _results(work).items():
+def add_equivalent(work: Path, mutant: str, why: str) -> None:
+    """Record a surviving mutant of the run in ``work`` as equivalent, with its changed lines and why."""
+    diff = _diff(work, mutant)
+    if not _change(diff):
+        raise SystemExit(f"no mutant {mutant!r} in {work}")
+    entries = json.loads(EQUIVALENT.read_text()) if EQUIVALENT.is_file() else {}
+    entries[mutant] = {"why": why, "change": _change(diff)}
+    EQUIVALENT.write_text(json.dumps(dict(sorted(entries.items())), indent=1, ensure_ascii=False) + "\n")
+
+
+def run_group(name: str, children: int, work: Path, recheck: bool, show: bool) -> dict[str, dict[str, int]]:
+    modules, _ = GROUPS[name]
+    t0 = time.perf_counter()
+    _prepare(name, work)
+    if recheck:  # only the survivors of the last run, against today's tests and code
+        survived = [m for m, s in _results(work).items() if s == "survived"]
+        if survived:
+            _run_mutmut(work, children, survived)
+    else:
+        _run_mutmut(work, children)
+    results = _results(work)
+    equivalent = _equivalent()
+    scores: dict[str, dict[str, int]] = {m: dict.fromkeys((*STATUSES, "equivalent"), 0) for m in modules}
+    left: list[tuple[str, str]] = []
+    for mutant, status in sorted(results.items()):
+        module = _module_of(mutant, modules)
+        if module not in scores:
+            continue
         if status == "survived":
-            diff = subprocess.run(
-                [sys.executable, "-m", "mutmut", "show", mutant], cwd=work, capture_output=True, text=True, check=False
-            ).stdout
-            print(f"### {mutant}\n{diff}")
-    print(f"work folder: {work}", file=sys.stderr)
+            diff = _diff(work, mutant)
+            if (_function(mutant), _change(diff)) in equivalent:
+                status = "equivalent"
+            else:
+                left.append((mutant, diff))
+        scores[module][status] = scores[module].get(status, 0) + 1
+    with open(work / "survivors.txt", "w") as f:
+        for mutant, diff in left:
+            f.write(f"### {mutant}\n{diff}\n")
+    print(f"{name}: {len(results)} mutants, {len(left)} surviving, {time.perf_counter() - t0:.0f} s; "
+          f"survivors' diffs in {work / 'survivors.txt'}", file=sys.stderr)  # fmt: skip
+    if show:
+        print((work / "survivors.txt").read_text())
+    return scores
 
 
-def write_report(scores: dict[str, dict[str, int]], seconds: float) -> None:
-    path_json = ROOT / "docs" / "mutation.json"
+def score(counts: dict[str, int]) -> tuple[int, float | None]:
+    """Mutants checked, and the share of them caught (killed, timed out, or equivalent)."""
+    checked = sum(v for k, v in counts.items() if k not in UNCHECKED)
+    caught = sum(counts.get(k, 0) for k in CAUGHT)
+    return checked, (caught / checked if checked else None)
+
+
+def write_report(scores: dict[str, dict[str, int]], minutes: dict[str, float]) -> None:
+    """Merge ``scores`` into docs/mutation.json and rewrite the table in docs/mutation.md.
+
+    Text in docs/mutation.md after the line ``<!-- notes -->`` (why a module stays under 80%) is kept.
+    """
+    path_json, path_md = ROOT / "docs" / "mutation.json", ROOT / "docs" / "mutation.md"
     old = json.loads(path_json.read_text()) if path_json.is_file() else {}
-    old.update(scores)
-    path_json.write_text(json.dumps(old, indent=2) + "\n")
+    modules = old.get("modules", {})
+    runs = old.get("runs", {})
+    today = time.strftime("%Y-%m-%d")
+    modules.update(scores)
+    for group, mins in minutes.items():
+        runs[group] = {"date": today, "minutes": round(mins, 1)}
+    path_json.write_text(json.dumps({"modules": modules, "runs": runs}, indent=2, sort_keys=True) + "\n")
+    notes = ""
+    if path_md.is_file() and "<!-- notes -->" in path_md.read_text():
+        notes = path_md.read_text().split("<!-- notes -->", 1)[1].strip("\n")
+    group_of = {m: g for g, (ms, _) in GROUPS.items() for m in ms}
     lines = [
         "# Mutation testing",
         "",
-        "How many deliberately injected one-line bugs (mutants) the tests catch, per core module. Made by",
-        "`make mutate` (`python tools/mutate.py`, mutmut 3.8.1, only the lines the group's tests cover),",
-        f"{time.strftime('%Y-%m-%d')}, about {seconds / 60:.0f} minutes on 2 cores for the groups rerun.",
-        "Score = (killed + timeout + equivalent) / all mutants checked. Equivalent mutants (no behaviour",
-        "can tell them apart from the original) are listed with why in `tools/equivalent_mutants.json`.",
+        "How many deliberately injected one-line bugs (mutants) the fast tests catch, per core module.",
+        "Made by `make mutate` (`python tools/mutate.py [GROUP ...]`, mutmut 3.8.1 on the lines the group's",
+        "tests run; `python tools/mutate.py --list` names each group's modules and tests).",
+        "Score = (killed + timeout + equivalent) / mutants checked. Equivalent mutants (no behaviour can",
+        "tell them apart from the original) are listed with why in `tools/equivalent_mutants.json`.",
         "",
-        "| module | mutants | killed | survived | equivalent | timeout | no tests | score |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| module | group (run on, minutes) | mutants | killed | survived | equivalent | timeout | score |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for module, counts in sorted(old.items()):
-        checked = sum(v for k, v in counts.items() if k not in ("no tests", "skipped", "not checked"))
-        caught = counts.get("killed", 0) + counts.get("timeout", 0) + counts.get("equivalent", 0)
-        score = f"{caught / checked:.0%}" if checked else "-"
+    for module, counts in sorted(modules.items()):
+        checked, share = score(counts)
+        group = group_of.get(module, "?")
+        run = runs.get(group, {})
         lines.append(
-            f"| `{module}` | {checked} | {counts.get('killed', 0)} | {counts.get('survived', 0)} | "
-            f"{counts.get('equivalent', 0)} | {counts.get('timeout', 0)} | {counts.get('no tests', 0)} | {score} |"
+            f"| `{module}` | {group} ({run.get('date', '?')}, {run.get('minutes', '?')}) | {checked} | "
+            f"{counts.get('killed', 0)} | {counts.get('survived', 0)} | {counts.get('equivalent', 0)} | "
+            f"{counts.get('timeout', 0)} | {'-' if share is None else f'{share:.0%}'} |"
         )
-    (ROOT / "docs" / "mutation.md").write_text("\n".join(lines) + "\n")
+    lines += ["", "<!-- notes -->", notes] if notes else ["", "<!-- notes -->"]
+    path_md.write_text("\n".join(lines).rstrip("\n") + "\n")
 
 
 def main() -> int:
@@ -185,26 +279,48 @@ def main() -> int:
     parser.add_argument("--list", action="store_true", help="list the groups and exit")
     parser.add_argument("--survivors", action="store_true", help="print the surviving mutants' diffs")
     parser.add_argument("--children", type=int, default=2, help="mutants tested at once")
-    parser.add_argument("--keep", action="store_true", help="keep the scratch folders")
+    parser.add_argument("--work", type=Path, help="keep the scratch copies in WORK/GROUP (reused by --recheck)")
+    parser.add_argument("--recheck", action="store_true", help="rerun only the last run's survivors (needs --work)")
+    parser.add_argument(
+        "--equivalent",
+        nargs=2,
+        action="append",
+        metavar=("MUTANT", "WHY"),
+        default=[],
+        help="list a survivor of the --work run as equivalent (repeatable); runs nothing",
+    )
+    parser.add_argument("--no-report", action="store_true", help="do not touch docs/mutation.md and .json")
     args = parser.parse_args()
     unknown = [g for g in args.groups if g not in GROUPS]
     if unknown:
         parser.error(f"unknown group {unknown[0]!r} (groups: {', '.join(GROUPS)})")
+    if args.recheck and not (args.work and all((args.work / g / "mutants").is_dir() for g in args.groups or GROUPS)):
+        parser.error("--recheck reruns the survivors of an earlier run: give that run's --work folder")
+    if args.equivalent:
+        if not (args.work and len(args.groups) == 1):
+            parser.error("--equivalent needs one group and the --work folder of its run")
+        for mutant, why in args.equivalent:
+            add_equivalent(args.work / args.groups[0], mutant, why)
+        return 0
     if args.list:
         for name, (modules, tests) in GROUPS.items():
-            print(f"{name}: {' '.join(modules)}\n    tests: {' '.join(tests)}")
+            print(f"{name}: {' '.join(modules)}\n    tests: {' '.join(_test_files(tests))}")
         return 0
-    groups = args.groups or list(GROUPS)
-    if args.survivors:
-        for name in groups:
-            survivors(name)
-        return 0
-    t0 = time.perf_counter()
     scores: dict[str, dict[str, int]] = {}
-    for name in groups:
-        scores.update(run_group(name, args.children, args.keep))
-    write_report(scores, time.perf_counter() - t0)
-    print((ROOT / "docs" / "mutation.md").read_text())
+    minutes: dict[str, float] = {}
+    for name in args.groups or list(GROUPS):
+        t0 = time.perf_counter()
+        work = args.work / name if args.work else Path(tempfile.mkdtemp(prefix=f"rlsuite-mutate-{name}-"))
+        try:
+            scores.update(run_group(name, args.children, work, args.recheck, args.survivors))
+        finally:
+            if not args.work:
+                shutil.rmtree(work, ignore_errors=True)
+        if not args.recheck:
+            minutes[name] = (time.perf_counter() - t0) / 60
+    if not args.no_report:
+        write_report(scores, minutes)
+        print((ROOT / "docs" / "mutation.md").read_text())
     return 0
 
 
