@@ -30,6 +30,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -127,12 +128,19 @@ def _prepare(name: str, work: Path) -> None:
     (work / "pyproject.toml").write_text(text)
 
 
-def _run_mutmut(work: Path, children: int, names: list[str] | None = None) -> None:
+def _run_mutmut(work: Path, children: int, names: list[str] | None = None, minutes: float | None = None) -> None:
+    """Run mutmut in ``work``; after ``minutes`` stop it (its workers too): the mutants left are "not checked"."""
     with open(work / "mutmut.log", "a") as log:  # mutmut's progress is one very long line: a file, not a terminal
-        subprocess.run(
+        proc = subprocess.Popen(
             _mutmut("run", "--max-children", str(children), *(names or [])),
-            cwd=work, env=_env(), stdout=log, stderr=subprocess.STDOUT, check=False,
+            cwd=work, env=_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
+        try:
+            proc.wait(timeout=None if minutes is None else minutes * 60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait()
+            print(f"stopped after {minutes:g} minutes; the mutants left are counted as not checked", file=sys.stderr)
 
 
 def _results(work: Path) -> dict[str, str]:
@@ -188,16 +196,18 @@ def add_equivalent(work: Path, mutant: str, why: str) -> None:
     EQUIVALENT.write_text(json.dumps(dict(sorted(entries.items())), indent=1, ensure_ascii=False) + "\n")
 
 
-def run_group(name: str, children: int, work: Path, recheck: bool, show: bool) -> dict[str, dict[str, int]]:
+def run_group(
+    name: str, children: int, work: Path, recheck: bool, show: bool, minutes: float | None = None
+) -> dict[str, dict[str, int]]:
     modules, _ = GROUPS[name]
     t0 = time.perf_counter()
     _prepare(name, work)
     if recheck:  # only the survivors of the last run, against today's tests and code
         survived = [m for m, s in _results(work).items() if s == "survived"]
         if survived:
-            _run_mutmut(work, children, survived)
+            _run_mutmut(work, children, survived, minutes)
     else:
-        _run_mutmut(work, children)
+        _run_mutmut(work, children, minutes=minutes)
     results = _results(work)
     equivalent = _equivalent()
     scores: dict[str, dict[str, int]] = {m: dict.fromkeys((*STATUSES, "equivalent"), 0) for m in modules}
@@ -257,8 +267,9 @@ def write_report(scores: dict[str, dict[str, int]], minutes: dict[str, float]) -
         "Score = (killed + timeout + equivalent) / mutants checked. Equivalent mutants (no behaviour can",
         "tell them apart from the original) are listed with why in `tools/equivalent_mutants.json`.",
         "",
-        "| module | group (run on, minutes) | mutants | killed | survived | equivalent | timeout | score |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| module | group (run on, minutes) | mutants checked | killed | survived | equivalent | timeout "
+        "| not checked | score |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for module, counts in sorted(modules.items()):
         checked, share = score(counts)
@@ -267,7 +278,8 @@ def write_report(scores: dict[str, dict[str, int]], minutes: dict[str, float]) -
         lines.append(
             f"| `{module}` | {group} ({run.get('date', '?')}, {run.get('minutes', '?')}) | {checked} | "
             f"{counts.get('killed', 0)} | {counts.get('survived', 0)} | {counts.get('equivalent', 0)} | "
-            f"{counts.get('timeout', 0)} | {'-' if share is None else f'{share:.0%}'} |"
+            f"{counts.get('timeout', 0)} | {sum(counts.get(k, 0) for k in UNCHECKED)} | "
+            f"{'-' if share is None else f'{share:.0%}'} |"
         )
     lines += ["", "<!-- notes -->", notes] if notes else ["", "<!-- notes -->"]
     path_md.write_text("\n".join(lines).rstrip("\n") + "\n")
@@ -288,6 +300,9 @@ def main() -> int:
         metavar=("MUTANT", "WHY"),
         default=[],
         help="list a survivor of the --work run as equivalent (repeatable); runs nothing",
+    )
+    parser.add_argument(
+        "--max-minutes", type=float, help="stop each group after this long; its unrun mutants count as not checked"
     )
     parser.add_argument("--no-report", action="store_true", help="do not touch docs/mutation.md and .json")
     args = parser.parse_args()
@@ -312,7 +327,7 @@ def main() -> int:
         t0 = time.perf_counter()
         work = args.work / name if args.work else Path(tempfile.mkdtemp(prefix=f"rlsuite-mutate-{name}-"))
         try:
-            scores.update(run_group(name, args.children, work, args.recheck, args.survivors))
+            scores.update(run_group(name, args.children, work, args.recheck, args.survivors, args.max_minutes))
         finally:
             if not args.work:
                 shutil.rmtree(work, ignore_errors=True)
