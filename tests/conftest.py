@@ -24,6 +24,8 @@ os.environ.setdefault("RLSUITE_CACHE", tempfile.mkdtemp(prefix="rlsuite-test-cac
 if os.environ.get("PYTEST_XDIST_WORKER"):  # parallel workers (pytest -n N) each build their own defaults
     os.environ["RLSUITE_CACHE"] = os.path.join(os.environ["RLSUITE_CACHE"], os.environ["PYTEST_XDIST_WORKER"])
 os.environ.setdefault("MPLBACKEND", "Agg")
+# SB3 models that learn without rlsuite's logger make a folder each; keep them in the test cache, not in /tmp
+os.environ.setdefault("SB3_LOGDIR", os.path.join(os.environ["RLSUITE_CACHE"], "sb3-logs"))
 
 # A test touches torch devices when its module, name or parameters say so (or it is marked gpu).
 DEVICE_WORDS = re.compile(r"torch|cuda|gpu|device|backend")
