@@ -58,15 +58,17 @@ def atomic_path(path: str | os.PathLike[str], fsync: bool = True) -> Iterator[Pa
     """Yield a temporary path beside ``path``; move it into place only if the block succeeds.
 
     Works for files and folders alike: whatever the block writes at the yielded path is flushed
-    to disk and replaces ``path`` at the end; if the block raises, it is removed and ``path`` is
-    left as it was.
+    to disk and replaces ``path`` at the end; if the block raises (or writes nothing, a bug that
+    raises ``RuntimeError``), the temporary is removed and ``path`` is left as it was.
     """
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent)) / final.name
     try:
         yield tmp
-        if fsync and tmp.exists():
+        if not tmp.exists():  # a caller's bug: say so, rather than a FileNotFoundError about a temporary name
+            raise RuntimeError(f"atomic_path({final}): the block wrote nothing at the path it was given")
+        if fsync:
             _fsync_tree(tmp)
         if final.is_dir() and not final.is_symlink():
             old = final.with_name(f".{final.name}.old-{os.getpid()}")
