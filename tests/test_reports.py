@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from rlsuite.app.reports import fmt, grid_table, markdown, table
@@ -19,8 +20,16 @@ from rlsuite.app.reports import fmt, grid_table, markdown, table
         (0.00012345, "1.23e-04"),
         (7, "7"),
         (True, "yes"),
+        (False, "no"),
+        (np.bool_(False), "no"),
+        (np.int64(-3), "-3"),
+        (np.float32(0.25), "0.25"),
+        (-1234.5, "-1234"),
         (None, "-"),
         (float("nan"), "nan"),
+        (float("inf"), "inf"),
+        (float("-inf"), "-inf"),
+        ("two\nlines", "two lines"),
         ("a|b", "a\\|b"),
     ],
 )
