@@ -138,3 +138,10 @@ def test_unions_with_str_stay_strings_and_lists_of_choices_take_items() -> None:
     assert config.methods == ["ppo", "rloo"] and config.strategy == 7
     with pytest.raises(ConfigError, match="argument --methods: invalid choice: 'sac'"):
         parse(parser, ["s", "--methods", "dpo", "sac"])
+
+
+def test_abbreviated_flags_are_refused_not_guessed() -> None:
+    """`--gam` must not silently mean `--gamma` (argparse's default allows prefixes)."""
+    with pytest.raises(ConfigError, match=r"rlsuite toy: --gam: unknown setting 'gam' \(did you mean --gamma\?\)"):
+        parse(_parser(), ["toy", "--gam", "0.5"])
+    assert parse(_parser(), ["toy", "--gamma", "0.5"]).get(ToyConfig).gamma == 0.5
