@@ -145,7 +145,7 @@ def test_torch_beta_sampler_has_the_beta_moments(a: float, b: float) -> None:
 
 
 def test_bandit_agent_refuses_a_single_env() -> None:
-    with pytest.raises(ValueError, match="^EpsilonGreedyBandit needs a batched bandit env"):
+    with pytest.raises(ValueError, match=r"^EpsilonGreedyBandit needs a batched bandit env"):
         EpsilonGreedyBandit(gym.make("rlsuite/KArmedBandit-v0"))
 
 
@@ -519,7 +519,7 @@ def test_bandit_agent_refuses_an_env_missing_any_batched_attribute(missing: str)
 
     real = gym.make_vec("rlsuite/KArmedBandit-v0", num_envs=2, vectorization_mode="vector_entry_point")
     env = SimpleNamespace(**{name: getattr(real, name) for name in ("num_envs", "k", "xp") if name != missing})
-    with pytest.raises(UsageError, match="^UCB needs a batched bandit env"):
+    with pytest.raises(UsageError, match=r"^UCB needs a batched bandit env"):
         UCB(env)
 
 
@@ -627,7 +627,7 @@ def test_fresh_policies_share_ties_equally() -> None:
 
 
 def test_ucb_policy_is_the_bound_of_the_next_pull() -> None:
-    """After t pulls, ``policy`` is the greedy arm of ``Q + c sqrt(ln(t + 1) / N)``, and ``select`` at t + 1 pulls it."""
+    """After t pulls, ``policy`` is the greedy arm of ``Q + c sqrt(ln(t + 1) / N)``; ``select`` at t + 1 pulls it."""
     c, steps, k, runs = 2.0, 9, 4, 200
     agent, _, envs = recorded(UCB, UCBConfig(c=c), steps, runs=runs, k=k)
     q, n = replay_averages(envs, k)
@@ -684,7 +684,9 @@ def test_gradient_bandit_samples_by_the_inverse_cdf_at_the_edges() -> None:
 
 
 def test_gradient_bandit_pulls_each_arm_of_a_uniform_policy_equally_often() -> None:
-    envs = Recorder(gym.make_vec("rlsuite/KArmedBandit-v0", num_envs=2000, vectorization_mode="vector_entry_point", k=5))
+    envs = Recorder(
+        gym.make_vec("rlsuite/KArmedBandit-v0", num_envs=2000, vectorization_mode="vector_entry_point", k=5)
+    )
     GradientBandit(envs, GradientBanditConfig(alpha=1e-9)).learn(5, seed=2)  # the policy stays uniform
     counts = np.bincount(np.concatenate(envs.actions), minlength=5)
     assert np.all(np.abs(counts - 2000) < 4 * np.sqrt(10_000 * 0.16)), counts  # 4 sigma of Binomial(10000, 0.2)
