@@ -145,7 +145,7 @@ def test_torch_beta_sampler_has_the_beta_moments(a: float, b: float) -> None:
 
 
 def test_bandit_agent_refuses_a_single_env() -> None:
-    with pytest.raises(ValueError, match="batched bandit env"):
+    with pytest.raises(ValueError, match=r"^EpsilonGreedyBandit needs a batched bandit env"):
         EpsilonGreedyBandit(gym.make("rlsuite/KArmedBandit-v0"))
 
 
@@ -252,10 +252,10 @@ class Recorder:
         return out
 
 
-def recorded(cls: type, config, steps: int, runs: int = 4, seed: int = 3, **env_kwargs):
-    envs = Recorder(
-        gym.make_vec("rlsuite/KArmedBandit-v0", num_envs=runs, vectorization_mode="vector_entry_point", **env_kwargs)
-    )
+def recorded(
+    cls: type, config, steps: int, runs: int = 4, seed: int = 3, env_id: str = "rlsuite/KArmedBandit-v0", **env_kwargs
+):
+    envs = Recorder(gym.make_vec(env_id, num_envs=runs, vectorization_mode="vector_entry_point", **env_kwargs))
     agent = cls(envs, config)
     history = agent.learn(steps, seed=seed)
     return agent, history, envs
@@ -394,6 +394,7 @@ def test_gradient_bandit_preferences_after_each_step(baseline: bool, steps: int)
             b = avg[run] if baseline else 0.0
             h[run] += alpha * (r - b) * (np.eye(k)[a] - pi)
     np.testing.assert_allclose(agent.q_values, h, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(to_numpy(agent.n), replay_averages(envs, k)[1])  # pulls counted, one each
     if baseline:
         np.testing.assert_allclose(to_numpy(agent.baseline), avg, rtol=0, atol=1e-12)
     np.testing.assert_allclose(history["average_reward"], [r.mean() for r in envs.rewards], rtol=0, atol=1e-12)
@@ -409,6 +410,7 @@ def test_thompson_gaussian_posterior_after_each_step(steps: int) -> None:
         np.add.at(sums, (np.arange(4), actions), rewards)
     precision = 1 / 2.0**2 + n / 1.5**2
     np.testing.assert_allclose(agent.q_values, (0.5 / 2.0**2 + sums / 1.5**2) / precision, rtol=1e-12)
+    np.testing.assert_allclose(to_numpy(agent.posterior_std), 1 / np.sqrt(precision), rtol=1e-12)
     np.testing.assert_array_equal(to_numpy(agent.n), n)
 
 
@@ -473,6 +475,7 @@ def test_bandit_agents_meet_the_agent_contract(cls, tmp_path) -> None:
     assert env.num_envs == 7 and env.k == 4
     agent = cls(env)
     assert agent.config == cls.config_cls() and agent.env is env
+    assert agent.t == 0 and not to_numpy(agent.n).any()  # no pull made yet
     history = agent.learn(30, seed=2)
     assert len(history) == 30 and agent.t == 30
     actions, state = agent.predict()
@@ -500,7 +503,269 @@ def test_bandit_budget_and_config_errors_name_the_field() -> None:
         with pytest.raises(ConfigError, match="UCB: budget must be a positive integer") as info:
             agent.learn(bad)
         assert info.value.field == "budget"
-    with pytest.raises(ConfigError, match=r"budget 51 is longer than the env's episode \(50 steps\)"):
+    with pytest.raises(ConfigError, match=r"^UCB: budget 51 is longer than the env's episode \(50 steps\)") as info:
         agent.learn(51)
+    assert (info.value.field, info.value.value) == ("budget", 51)
     with pytest.raises(ConfigError, match="UCB: config must be a UCBConfig, got GradientBanditConfig"):
         UCB(env, GradientBanditConfig())
+
+
+# ----- exact behaviour of each piece (issue 12: mutation testing of rlsuite/agents/tabular/bandit.py) -----
+@pytest.mark.parametrize("missing", ["num_envs", "k", "xp"])
+def test_bandit_agent_refuses_an_env_missing_any_batched_attribute(missing: str) -> None:
+    from types import SimpleNamespace
+
+    from rlsuite.common.errors import UsageError
+
+    real = gym.make_vec("rlsuite/KArmedBandit-v0", num_envs=2, vectorization_mode="vector_entry_point")
+    env = SimpleNamespace(**{name: getattr(real, name) for name in ("num_envs", "k", "xp") if name != missing})
+    with pytest.raises(UsageError, match=r"^UCB needs a batched bandit env"):
+        UCB(env)
+
+
+def test_learn_without_a_seed_is_seed_0_and_a_fresh_agent_draws_like_it() -> None:
+    """``learn()`` is ``learn(seed=0)``; a fresh agent's random choices are those of seed 0 too (reproducible)."""
+    make = lambda: Recorder(  # noqa: E731
+        gym.make_vec("rlsuite/KArmedBandit-v0", num_envs=40, vectorization_mode="vector_entry_point")
+    )
+    config = EpsilonGreedyBanditConfig(epsilon=0.5)
+    fresh = EpsilonGreedyBandit(make(), config).select()  # every arm tied: random greedy arms and explorations
+    default_env, seeded_env = make(), make()
+    h_default = EpsilonGreedyBandit(default_env, config).learn(20)
+    h_seeded = EpsilonGreedyBandit(seeded_env, config).learn(20, seed=0)
+    np.testing.assert_array_equal(np.array(default_env.actions), np.array(seeded_env.actions))
+    np.testing.assert_array_equal(h_default["average_reward"], h_seeded["average_reward"])
+    np.testing.assert_array_equal(fresh, default_env.actions[0])
+    assert len(np.unique(fresh)) > 3  # the choices really are random ones
+
+
+class RecordingReporter:
+    """A progress reporter that keeps what the library told it."""
+
+    def __init__(self) -> None:
+        self.started: list[tuple] = []
+        self.advances: list[float] = []
+        self.stopped = 0
+
+    def start(self, description: str, total: float | None, unit: str) -> RecordingReporter:
+        self.started.append((description, total, unit))
+        return self
+
+    def advance(self, n: float = 1) -> None:
+        self.advances.append(n)
+
+    def update(self, completed: float | None = None, total: float | None = None, **info) -> None:
+        raise AssertionError("the bandit agents only advance")
+
+    def stop(self, task) -> None:
+        self.stopped += 1
+
+
+@pytest.mark.parametrize(
+    ("steps", "advances"),
+    [(7, [1] * 7), (250, [2] * 125), (301, [3] * 100 + [1])],
+    ids=["every-step", "every-2", "every-3-and-the-rest"],
+)
+def test_learn_reports_progress_in_about_100_advances_summing_to_the_budget(steps: int, advances: list) -> None:
+    from rlsuite.common import progress
+
+    reporter = RecordingReporter()
+    previous = progress.set_reporter(reporter)
+    try:
+        UCB(gym.make_vec("rlsuite/KArmedBandit-v0", num_envs=2, vectorization_mode="vector_entry_point")).learn(steps)
+    finally:
+        progress.set_reporter(previous)
+    assert reporter.started == [("ucb", steps, "step")] and reporter.stopped == 1
+    assert reporter.advances == advances and sum(advances) == steps
+
+
+class ForeignEnv(Recorder):
+    """A batched bandit of another make: float32 rewards and no ``max_episode_steps`` attribute."""
+
+    def __getattr__(self, name: str):
+        if name == "max_episode_steps":
+            raise AttributeError(name)
+        return getattr(self._envs, name)
+
+    def step(self, actions):
+        obs, reward, terminated, truncated, info = self._envs.step(actions)
+        reward = to_numpy(reward).astype(np.float32)
+        self.actions.append(to_numpy(actions).copy())
+        self.rewards.append(reward.astype(np.float64))
+        self.optimal.append(to_numpy(info["optimal"]).copy())
+        return obs, reward, terminated, truncated, info
+
+
+def test_rewards_of_another_dtype_are_cast_to_the_tables_and_no_episode_limit_is_needed() -> None:
+    envs = ForeignEnv(
+        gym.make_vec(
+            "rlsuite/KArmedBandit-v0", num_envs=30, vectorization_mode="vector_entry_point", max_episode_steps=None, k=3
+        )
+    )
+    assert not hasattr(envs, "max_episode_steps")
+    agent = EpsilonGreedyBandit(envs, EpsilonGreedyBanditConfig(epsilon=0.3))
+    history = agent.learn(12, seed=4)
+    q, n = replay_averages(envs, 3)
+    assert agent.q_values.dtype == np.float64
+    np.testing.assert_allclose(agent.q_values, q, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(to_numpy(agent.n), n)
+    # the average reward is summed in float64 (a float32 sum of 30 rewards is off by about 1e-7)
+    np.testing.assert_allclose(history["average_reward"], [r.mean() for r in envs.rewards], rtol=0, atol=1e-13)
+
+
+def test_fresh_policies_share_ties_equally() -> None:
+    envs = gym.make_vec("rlsuite/KArmedBandit-v0", num_envs=3, vectorization_mode="vector_entry_point", k=4)
+    np.testing.assert_allclose(UCB(envs).policy, np.full((3, 4), 0.25), rtol=0, atol=1e-15)  # untried: all tied
+    agent = EpsilonGreedyBandit(envs, EpsilonGreedyBanditConfig(epsilon=0.2))
+    np.testing.assert_allclose(agent.policy, np.full((3, 4), 0.25), rtol=0, atol=1e-15)
+    agent.q[...] = [1.0, 1.0, 0.0, -1.0]  # two greedy arms: 0.05 + 0.8 / 2 each, 0.05 for the others
+    np.testing.assert_allclose(agent.policy, np.tile([0.45, 0.45, 0.05, 0.05], (3, 1)), rtol=0, atol=1e-15)
+    agent.q[...] = [[3.0, 1.0, 3.0, 3.0], [0.0, 0.0, 0.0, 0.0], [0.0, 0.5, 0.0, 0.0]]
+    expected = [[0.05 + 0.8 / 3, 0.05, 0.05 + 0.8 / 3, 0.05 + 0.8 / 3], [0.25] * 4, [0.05, 0.85, 0.05, 0.05]]
+    np.testing.assert_allclose(agent.policy, expected, rtol=0, atol=1e-15)
+    np.testing.assert_array_equal(agent.predict()[0], [0, 0, 1])
+
+
+def test_ucb_policy_is_the_bound_of_the_next_pull() -> None:
+    """After t pulls, ``policy`` is the greedy arm of ``Q + c sqrt(ln(t + 1) / N)``; ``select`` at t + 1 pulls it."""
+    c, steps, k, runs = 2.0, 9, 4, 200
+    agent, _, envs = recorded(UCB, UCBConfig(c=c), steps, runs=runs, k=k)
+    q, n = replay_averages(envs, k)
+    assert n.min() >= 1
+    nxt = (q + c * np.sqrt(np.log(steps + 1) / n)).argmax(axis=1)
+    np.testing.assert_array_equal(agent.policy, np.eye(k)[nxt])
+    # with ln t (this pull) or ln(t + 2), some runs would pull another arm
+    assert (nxt != (q + c * np.sqrt(np.log(steps) / n)).argmax(axis=1)).any()
+    assert (nxt != (q + c * np.sqrt(np.log(steps + 2) / n)).argmax(axis=1)).any()
+    agent.t = steps + 1
+    np.testing.assert_array_equal(agent.select(), nxt)
+
+
+def test_gradient_bandit_softmax_is_stable_per_run() -> None:
+    """Preferences far from zero, and runs at very different levels, give the same softmax as small ones."""
+    envs = gym.make_vec("rlsuite/KArmedBandit-v0", num_envs=3, vectorization_mode="vector_entry_point", k=3)
+    agent = GradientBandit(envs)
+    agent.q[...] = [[0.0, -1.0, -2.0], [1000.0, 999.0, 998.0], [-1000.0, -1001.0, -1002.0]]
+    expected = np.exp([0.0, -1.0, -2.0]) / np.exp([0.0, -1.0, -2.0]).sum()
+    np.testing.assert_allclose(agent.policy, np.tile(expected, (3, 1)), rtol=1e-12)
+
+
+def uniform_stub(values: np.ndarray):
+    """``backend.uniform`` giving these values (one per run) and refusing any other draw."""
+
+    def uniform(shape: tuple) -> np.ndarray:
+        assert shape in ((len(values),), (len(values), 1)), shape
+        return np.array(values, dtype=np.float64).reshape(shape)
+
+    return uniform
+
+
+def test_epsilon_greedy_maps_its_one_uniform_to_explore_or_greedy_at_the_edges() -> None:
+    """u < epsilon explores arm floor(k u / epsilon), at most k - 1 (it rounds up to k just below epsilon);
+    u >= epsilon pulls the greedy arm; runs without ties draw nothing else."""
+    envs = gym.make_vec("rlsuite/KArmedBandit-v0", num_envs=5, vectorization_mode="vector_entry_point", k=10)
+    agent = EpsilonGreedyBandit(envs, EpsilonGreedyBanditConfig(epsilon=0.1))
+    agent.q[:, 3] = 1.0  # arm 3 greedy in every run
+    below = np.nextafter(0.1, 0.0)
+    assert np.floor(below * (10 / 0.1)) == 10.0  # the case the clip is for
+    agent.backend.uniform = uniform_stub([0.0, 0.05, below, 0.1, 0.5])
+    np.testing.assert_array_equal(agent.select(), [0, 5, 9, 3, 3])
+
+
+def test_gradient_bandit_samples_by_the_inverse_cdf_at_the_edges() -> None:
+    """Arm a for u in [cdf(a - 1), cdf(a)); past the last cdf entry (ten 0.1s sum to 1 - 2^-53) arm k - 1."""
+    envs = gym.make_vec("rlsuite/KArmedBandit-v0", num_envs=6, vectorization_mode="vector_entry_point", k=10)
+    agent = GradientBandit(envs)  # fresh: pi = 0.1 each
+    cdf = np.cumsum(np.full(10, 0.1))
+    top = np.nextafter(1.0, 0.0)
+    assert cdf[0] == 0.1 and cdf[-1] <= top < 1.0
+    agent.backend.uniform = uniform_stub([0.0, np.nextafter(0.1, 0.0), 0.1, 0.15, 0.95, top])
+    np.testing.assert_array_equal(agent.select(), [0, 0, 1, 1, 9, 9])
+
+
+def test_gradient_bandit_pulls_each_arm_of_a_uniform_policy_equally_often() -> None:
+    envs = Recorder(
+        gym.make_vec("rlsuite/KArmedBandit-v0", num_envs=2000, vectorization_mode="vector_entry_point", k=5)
+    )
+    GradientBandit(envs, GradientBanditConfig(alpha=1e-9)).learn(5, seed=2)  # the policy stays uniform
+    counts = np.bincount(np.concatenate(envs.actions), minlength=5)
+    assert np.all(np.abs(counts - 2000) < 4 * np.sqrt(10_000 * 0.16)), counts  # 4 sigma of Binomial(10000, 0.2)
+
+
+@pytest.mark.parametrize("steps", [1, 3, 6])
+def test_thompson_bernoulli_posterior_after_each_step(steps: int) -> None:
+    agent, _, envs = recorded(
+        ThompsonSampling, ThompsonSamplingConfig(model="bernoulli"), steps, k=3, env_id="rlsuite/BernoulliBandit-v0"
+    )
+    _, n = replay_averages(envs, 3)
+    wins = np.zeros((4, 3))
+    for actions, rewards in zip(envs.actions, envs.rewards, strict=True):
+        np.add.at(wins, (np.arange(4), actions), rewards)
+    np.testing.assert_array_equal(to_numpy(agent.n), n)
+    np.testing.assert_array_equal(to_numpy(agent.reward_sum), wins)
+    np.testing.assert_allclose(agent.q_values, (1 + wins) / (2 + n), rtol=0, atol=1e-15)  # Beta(1 + w, 1 + l) mean
+
+
+@pytest.mark.parametrize("model", ["gaussian", "bernoulli"])
+def test_thompson_pulls_the_argmax_of_one_posterior_sample_per_arm(model: str) -> None:
+    """Against numpy's sampler seeded alike: Beta(1 + wins, 1 + losses), or mean + std * N(0, 1)."""
+    env_id = "rlsuite/BernoulliBandit-v0" if model == "bernoulli" else "rlsuite/KArmedBandit-v0"
+    agent, _, _ = recorded(ThompsonSampling, ThompsonSamplingConfig(model=model), 8, runs=60, k=3, env_id=env_id)
+    n, wins = to_numpy(agent.n), to_numpy(agent.reward_sum)
+    agent.backend.seed(np.random.default_rng(11))
+    reference = np.random.default_rng(11)
+    if model == "bernoulli":
+        sample = reference.beta(1 + wins, 1 + n - wins)
+    else:
+        sample = agent.q_values + to_numpy(agent.posterior_std) * reference.standard_normal((60, 3))
+    np.testing.assert_array_equal(agent.select(), sample.argmax(axis=1))
+
+
+def test_random_argmax_picks_the_tied_arm_of_the_largest_key_and_draws_only_for_ties() -> None:
+    from rlsuite.agents.tabular.bandit import random_argmax
+    from rlsuite.common.backend import ArrayBackend
+
+    for device in ("cpu", "torch:cpu"):
+        if device != "cpu":
+            pytest.importorskip("torch")
+        backend, twin = ArrayBackend(device), ArrayBackend(device)
+        backend.seed(np.random.default_rng(5))
+        twin.seed(np.random.default_rng(5))
+        x = backend.zeros((50, 4))  # every row a four-way tie: the arm of the largest uniform key
+        np.testing.assert_array_equal(to_numpy(random_argmax(x, backend)), to_numpy(twin.uniform((50, 4))).argmax(1))
+    backend = ArrayBackend("cpu")
+    backend.seed(np.random.default_rng(5))
+    np.testing.assert_array_equal(random_argmax(np.array([[0.0, 1.0, 0.5], [2.0, 0.0, 1.0]]), backend), [1, 0])
+    np.testing.assert_array_equal(backend.uniform((3,)), np.random.default_rng(5).random(3))  # nothing drawn
+
+
+@pytest.mark.parametrize("case", ["ucb", "optimistic-greedy"])
+def test_torch_on_cpu_gives_the_numpy_results_on_deterministic_bandits(case: str) -> None:
+    """The torch path (``device="torch:cpu"``): same pulls after the first random ties, same tables."""
+    pytest.importorskip("torch")
+    results = {}
+    for device in ("cpu", "torch:cpu"):
+        envs = gym.make_vec(
+            "rlsuite/KArmedBandit-v0",
+            num_envs=20,
+            vectorization_mode="vector_entry_point",
+            means=[1.0, 1.5, 0.5],
+            reward_std=0.0,
+            device=device,
+        )
+        if case == "ucb":
+            agent = UCB(envs, UCBConfig(c=1.0))
+        else:
+            agent = EpsilonGreedyBandit(envs, EpsilonGreedyBanditConfig(epsilon=0.0, initial_value=5.0, step_size=0.5))
+        history = agent.learn(12, seed=0)
+        assert agent.backend.is_torch == (device != "cpu")
+        results[device] = (history, agent.q_values, to_numpy(agent.n), agent.policy)
+    (h_np, q_np, n_np, pi_np), (h_t, q_t, n_t, pi_t) = results["cpu"], results["torch:cpu"]
+    # the first three pulls try every arm in a random order (ties): same totals; then the same pulls
+    assert h_np["average_reward"][:3].sum() == pytest.approx(3.0) == h_t["average_reward"][:3].sum()
+    np.testing.assert_allclose(h_t["average_reward"][3:], h_np["average_reward"][3:], rtol=1e-6)
+    np.testing.assert_array_equal(h_t["optimal_action"][3:], h_np["optimal_action"][3:])
+    np.testing.assert_allclose(q_t, q_np, rtol=1e-6)
+    np.testing.assert_array_equal(n_t, n_np)
+    np.testing.assert_allclose(pi_t, pi_np, rtol=1e-6)
+    assert n_np.sum(axis=1).tolist() == [12.0] * 20
