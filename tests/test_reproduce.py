@@ -378,6 +378,15 @@ def test_zhao_robbins_monro_figure(tmp_path, figures) -> None:
     assert right["grid"] == {"major": (True, 0.3), "minor": (True, 0.3)}  # log axes: the minor grid too
 
 
+def test_zhao_robbins_monro_reports_the_error_at_the_last_sample(tmp_path) -> None:
+    """Seed 22: the error at k = 10000 (0.0073) differs from that at k = 9999 (0.0072) in the printed digits."""
+    from rlsuite.app import reproduce as R
+
+    data = R.zhao_robbins_monro(tmp_path, R.ReproduceOptions(seed=22, out=str(tmp_path)))
+    assert data["entries"][0]["seed"] == data["entries"][1]["seed"] == 22
+    assert data["summary"].endswith("incremental-mean error at k = 10000: 0.0073 (theory 0.0080)")
+
+
 # ----- Sutton & Barto, chapter 2 (bands read off the book's figures; 400 runs here, the book 2000) -----
 def test_sb_fig_2_2_levels(tmp_path, figures) -> None:
     data = reproduce(tmp_path, "sb-fig-2.2", "--runs", "400")
