@@ -193,3 +193,182 @@ def test_evaluate_policy_agrees_with_an_independent_computation(two_policies: tu
     assert result["win_rate_vs_sft"] == pytest.approx(np.mean(wins))
     assert result["kl_sem"] == pytest.approx(kl.std(ddof=1) / np.sqrt(len(kl)))
     assert abs(result["kl_to_sft"]) > 0.1  # two different random models: the estimate is not trivially 0
+
+
+# --- the synthetic task's parts, exactly ------------------------------------------------------------
+
+
+def test_prompts_split_holds_out_one_template_per_topic() -> None:
+    prompts = TASK.all_prompts()
+    assert len(prompts) == 32 and prompts[:5] == ["the hotel was", "my hotel is", "this hotel felt",
+                                                  "that hotel seemed", "the film was"]  # fmt: skip
+    train, held = TASK.split_prompts()
+    assert held == ["the hotel was", "my film is", "this book felt", "that meal seemed", "the song was",
+                    "my game is", "this trip felt", "that show seemed"]  # fmt: skip
+    assert sorted(train + held) == sorted(prompts) and len(train) == 24
+    vocabulary = TASK.vocabulary()
+    assert len(vocabulary) == len(set(vocabulary)) == 8 + 8 + 20 + 8 + 8 - 3  # "the", "was", "is" once each
+    assert vocabulary[:3] == ["good", "great", "nice"] and vocabulary[-5:] == ["my", "this", "that", "felt", "seemed"]
+
+
+def test_gold_reward_counts_positive_minus_negative_words() -> None:
+    assert TASK.gold_reward([" good great bad", " dull rude", "", " very nice nice", " goodbad"]) == [
+        1.0, -2.0, 0.0, 2.0, 0.0]  # fmt: skip
+
+
+def test_sft_completions_have_the_configured_lengths_and_word_odds() -> None:
+    task = D.SentimentTask(min_words=2, max_words=4, p_positive=0.5, p_negative=0.1)
+    rng = np.random.default_rng(0)
+    texts = [task.sample_completion(rng) for _ in range(3000)]
+    assert all(t.startswith(" ") and not t.startswith("  ") for t in texts)
+    lengths = np.array([len(t.split()) for t in texts])
+    assert sorted(set(lengths.tolist())) == [2, 3, 4]
+    assert abs(lengths.mean() - 3.0) < 4 * np.sqrt((2 / 3) / len(texts))  # uniform on {2, 3, 4}: variance 2/3
+    words = [w for t in texts for w in t.split()]
+    n = len(words)
+    for pool, p in ((D.POSITIVE, 0.5), (D.NEGATIVE, 0.1), (D.NEUTRAL, 0.4)):
+        share = np.mean([w in pool for w in words])
+        assert abs(share - p) < 4 * np.sqrt(p * (1 - p) / n), (pool[0], share)
+    assert set(words) == set(D.POSITIVE) | set(D.NEGATIVE) | set(D.NEUTRAL)  # every word of every pool is drawn
+    records = task.sft_dataset(200, seed=3)
+    train, _ = task.split_prompts()
+    assert len(records) == 200 and {r["prompt"] for r in records} == set(train)
+    assert records == task.sft_dataset(200, seed=3) != task.sft_dataset(200, seed=4)
+
+
+def test_pairs_drop_identical_and_empty_samples_and_unknown_rules_are_refused() -> None:
+    pairs = D.label_pairs(["p1", "p2", "p3", "p4"], [" good", " good ", "  ", " good"], [" bad", "good", " bad", " "])
+    assert pairs == [{"prompt": "p1", "chosen": " good", "rejected": " bad"}]
+    from rlsuite.common.errors import UsageError
+
+    with pytest.raises(UsageError, match=r"^pair rule: 'elo' is not one of \['margin', 'bradley-terry'\]$"):
+        D.label_pairs(["p"], [" good"], [" bad"], rule="elo")
+
+
+def test_held_out_split_is_a_seeded_partition_with_one_pair_at_least_on_each_side() -> None:
+    records = [{"i": i} for i in range(10)]
+    train, held = D.split_heldout(records, 0.2, seed=0)
+    order = np.random.default_rng(0).permutation(10)
+    assert held == [records[i] for i in order[:2]] and train == [records[i] for i in order[2:]]
+    assert [len(D.split_heldout(records, f, seed=1)[1]) for f in (0.0, 0.04, 0.26, 0.5, 0.99, 1.0)] == [
+        1, 1, 3, 5, 9, 9]  # fmt: skip
+    assert D.split_heldout(records[:2], 0.5, seed=0)[1] in ([records[0]], [records[1]])
+    with pytest.raises(DataError, match=r"^need at least 2 preference pairs to hold some out, got 1$"):
+        D.split_heldout(records[:1], 0.5, seed=0)
+
+
+# --- the loaders' other inputs -----------------------------------------------------------------------
+
+
+def test_loader_reads_conversations_skips_blank_lines_and_drops_extra_fields(tmp_path: Path) -> None:
+    conv = {"prompt": [{"role": "user", "content": "hi"}], "chosen": [{"role": "assistant", "content": "good"}],
+            "rejected": [{"role": "assistant", "content": "bad"}]}  # fmt: skip
+    path = tmp_path / "pairs.jsonl"
+    path.write_text("\n" + json.dumps({**GOOD, "score": 3}) + "\n  \n" + json.dumps(conv) + "\n")
+    assert D.load_preferences(path) == [GOOD, conv]
+    assert D.write_jsonl(tmp_path / "again.jsonl", [GOOD, conv]) == tmp_path / "again.jsonl"
+    assert D.load_preferences(tmp_path / "again.jsonl") == [GOOD, conv]
+
+
+EMPTY_CONTENT = "field '{}' message 0 has empty or non-string content"
+NOT_A_MESSAGE = "field 'chosen' message {} is not a {{'role', 'content'}} mapping"
+
+
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        ({"prompt": "x", "chosen": None, "rejected": " b"}, "missing field 'chosen'"),
+        ({"prompt": "x", "chosen": " a"}, "missing field 'rejected'"),
+        ({"chosen": " a", "rejected": " b"}, "missing field 'prompt'"),
+        ({"prompt": " ", "chosen": " a", "rejected": " b"}, "field 'prompt' is empty"),
+        ({"prompt": "x", "chosen": " a", "rejected": []}, "field 'rejected' is an empty list"),
+        ({"prompt": [{"role": "user", "content": " "}], "chosen": [{"role": "assistant", "content": "a"}],
+          "rejected": [{"role": "assistant", "content": "b"}]}, EMPTY_CONTENT.format("prompt")),
+        ({"prompt": [{"role": "user", "content": "x"}], "chosen": [{"role": "assistant", "content": "a"}, "b"],
+          "rejected": [{"role": "assistant", "content": "b"}]}, NOT_A_MESSAGE.format(1)),
+        ({"prompt": [{"role": "user", "content": "x"}], "chosen": [{"role": 1, "content": "a"}],
+          "rejected": [{"role": "assistant", "content": "b"}]}, NOT_A_MESSAGE.format(0)),
+        ({"prompt": [{"role": "user", "content": "x"}], "chosen": [{"role": "assistant", "content": 2}],
+          "rejected": [{"role": "assistant", "content": "b"}]}, EMPTY_CONTENT.format("chosen")),
+        ({"prompt": "x", "chosen": " a", "rejected": 2.5}, "field 'rejected' must be a string or a list of messages, "
+                                                           "got float"),
+        ("x", "expected a JSON object, got str"),
+    ],
+)  # fmt: skip
+def test_each_bad_record_is_named(record: object, message: str) -> None:
+    with pytest.raises(DataError) as info:
+        D.validate_record(record, "pairs.jsonl:7")
+    assert str(info.value) == f"pairs.jsonl:7: {message}"
+
+
+def test_loader_errors_name_the_file_line_row_or_folder(tmp_path: Path) -> None:
+    import datasets
+
+    bad_bytes = tmp_path / "bytes.jsonl"
+    bad_bytes.write_bytes(json.dumps(GOOD).encode() + b"\n{\"prompt\": \"caf\xe9\"}\n")
+    with pytest.raises(DataError, match=rf"^{bad_bytes}:2: not UTF-8 text \(invalid continuation byte at byte 15\)$"):
+        D.load_preferences(bad_bytes)
+    bad_json = tmp_path / "json.jsonl"
+    bad_json.write_text(json.dumps(GOOD) + "\n" + '{"prompt": x}\n')
+    with pytest.raises(DataError, match=rf"^{bad_json}:2: bad JSON \(Expecting value at column 12\)$"):
+        D.load_preferences(bad_json)
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n \n")
+    with pytest.raises(DataError, match=rf"^{empty}: no preference pairs found$"):
+        D.load_preferences(empty)
+    with pytest.raises(DataError, match=rf"^{tmp_path / 'nope'}: preference data not found$"):
+        D.load_preferences(tmp_path / "nope")
+    rows = [GOOD, {**GOOD, "rejected": GOOD["chosen"]}]
+    datasets.Dataset.from_list(rows).save_to_disk(str(tmp_path / "flat"))
+    with pytest.raises(DataError, match=rf"^{tmp_path / 'flat'}: row 1: 'chosen' is identical to 'rejected'$"):
+        D.load_preferences(tmp_path / "flat")
+    datasets.DatasetDict({"test": datasets.Dataset.from_list([GOOD])}).save_to_disk(str(tmp_path / "split"))
+    no_train = rf"^{tmp_path / 'split'}: DatasetDict has no 'train' split \(splits: \['test'\]\)$"
+    with pytest.raises(DataError, match=no_train):
+        D.load_preferences(tmp_path / "split")
+    (tmp_path / "plain").mkdir()
+    with pytest.raises(FileNotFoundError) as datasets_error:  # what datasets says of it, in its own words
+        datasets.load_from_disk(str(tmp_path / "plain"))
+    with pytest.raises(DataError) as info:
+        D.load_preferences(tmp_path / "plain")
+    first_line = str(datasets_error.value).splitlines()[0]
+    assert str(info.value) == f"{tmp_path / 'plain'}: not a datasets folder written by save_to_disk ({first_line})"
+
+
+def test_sft_loader_reads_records_and_names_bad_lines(tmp_path: Path) -> None:
+    path = tmp_path / "sft.jsonl"
+    good = {"prompt": "the hotel was", "completion": " good"}
+    conv = {"prompt": [{"role": "user", "content": "hi"}], "completion": [{"role": "assistant", "content": "ok"}]}
+    path.write_text(json.dumps({**good, "extra": 1}) + "\n\n" + json.dumps(conv) + "\n")
+    assert D.load_sft_records(path) == [good, conv]
+    cases = [
+        (json.dumps([1]), "expected a JSON object, got list"),
+        (json.dumps({"prompt": "x"}), "missing field 'completion'"),
+        (json.dumps({"prompt": None, "completion": " a"}), "missing field 'prompt'"),
+        (json.dumps({"prompt": "x", "completion": " "}), "field 'completion' is empty"),
+        (json.dumps({"prompt": "x", "completion": conv["completion"]}), "prompt and completion mix strings and "
+                                                                          "message lists"),
+    ]  # fmt: skip
+    for line, message in cases:
+        path.write_text(json.dumps(good) + "\n" + line + "\n")
+        with pytest.raises(DataError) as info:
+            D.load_sft_records(path)
+        assert str(info.value) == f"{path}:2: {message}"
+    path.write_text("\n")
+    with pytest.raises(DataError, match=rf"^{path}: no records$"):
+        D.load_sft_records(path)
+    with pytest.raises(DataError, match=rf"^{tmp_path / 'nope.jsonl'}: SFT data not found$"):
+        D.load_sft_records(tmp_path / "nope.jsonl")
+    with pytest.raises(DataError, match=rf"^{tmp_path}: SFT data not found$"):
+        D.load_sft_records(tmp_path)  # a folder is not a file
+
+
+def test_mean_and_standard_error_against_numpy() -> None:
+    from rlsuite.alignment.evaluate import gold_judge, mean_sem, win_rate
+
+    x = [0.5, -1.0, 2.0, 4.5]
+    assert mean_sem(x) == (pytest.approx(1.5), pytest.approx(np.std(x, ddof=1) / 2))
+    assert mean_sem([3.0]) == (3.0, 0.0)  # one value: no spread to estimate
+    assert win_rate([1.0], [0.0]) == (1.0, 0.0) and win_rate([0.0], [1.0]) == (0.0, 0.0)
+    assert win_rate([1.0, 1.0], [1.0, 1.0]) == (0.5, 0.0)
+    assert gold_judge(["p", "p"], [" good nice", [{"role": "assistant", "content": "bad"}]]) == [2.0, -1.0]

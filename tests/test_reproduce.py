@@ -44,16 +44,51 @@ def check_report_figure(fig: Any) -> list[str]:
     return problems
 
 
+def describe(fig: Any) -> dict[str, Any]:
+    """What a figure shows, as data: its size, layout and title, and per axes its title, labels, scales, grid,
+    legend, lines (data and style) and scatters (points and style)."""
+    from matplotlib.colors import to_hex
+
+    def grid(ticks: list[Any]) -> tuple[bool, float | None] | None:
+        return (ticks[0].gridline.get_visible(), ticks[0].gridline.get_alpha()) if ticks else None
+
+    axes = []
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        axes.append({
+            "geometry": ax.get_subplotspec().get_geometry(),
+            "title": ax.get_title(), "xlabel": ax.get_xlabel(), "ylabel": ax.get_ylabel(),
+            "scale": (ax.get_xscale(), ax.get_yscale()),
+            "aspect": (ax.get_aspect(), ax.get_adjustable()),
+            "grid": {"major": grid(ax.xaxis.get_major_ticks()), "minor": grid(ax.xaxis.get_minor_ticks())},
+            "legend": [t.get_text() for t in legend.get_texts()] if legend is not None else [],
+            "lines": [{"label": ln.get_label(), "x": np.asarray(ln.get_xdata(), float),
+                       "y": np.asarray(ln.get_ydata(), float), "ls": ln.get_linestyle(), "marker": ln.get_marker(),
+                       "lw": ln.get_linewidth(), "color": to_hex(ln.get_color())} for ln in ax.get_lines()],
+            "scatters": [{"label": c.get_label(), "xy": np.asarray(c.get_offsets(), float),
+                          "vertices": len(c.get_paths()[0].vertices), "size": c.get_sizes().tolist(),
+                          "color": to_hex(c.get_facecolor()[0]), "zorder": c.get_zorder()}
+                         for ax_c in [ax] for c in ax_c.collections],
+        })  # fmt: skip
+    suptitle = fig._suptitle.get_text() if fig._suptitle is not None else None
+    return {"size": tuple(float(x) for x in fig.get_size_inches()), "suptitle": suptitle, "axes": axes}
+
+
+DRAWN: dict[str, dict[str, Any]] = {}  # {file name: describe(figure)} of the figures the `figures` fixture saw
+
+
 @pytest.fixture
 def figures(monkeypatch) -> dict[str, list[str]]:
-    """Every figure `reproduce` saves, checked as it is saved: {file name: problems}."""
+    """Every figure `reproduce` saves, checked as it is saved: {file name: problems}; what it shows goes to DRAWN."""
     import rlsuite.common.plotting as plotting
 
     checked: dict[str, list[str]] = {}
     save = plotting.save_figure
+    DRAWN.clear()
 
     def checking_save(fig, path):
         checked[str(path).rsplit("/", 1)[-1]] = check_report_figure(fig)
+        DRAWN[str(path).rsplit("/", 1)[-1]] = describe(fig)
         return save(fig, path)
 
     monkeypatch.setattr(plotting, "save_figure", checking_save)
@@ -169,6 +204,32 @@ def test_zhao_fig_3_4_matches_the_book(tmp_path, figures) -> None:
     assert [e["v_star"][3][2] for e in panels.values()] == [10.0, 2.0, 1.0, 10.0]
     assert max(max(row) for row in panels["gamma = 0, r_forbidden = -1"]["v_star"]) == 1.0
     assert data["summary"] == "v* matches the book's printed values in 2 of 2 panels compared"
+    assert data["figure"] == "Zhao, Mathematical Foundations of RL, figure 3.4"
+    envs = [{}, {}, {}, {"r_forbidden": -10.0}]
+    for e, gamma, env in zip(data["entries"], [0.9, 0.5, 0.0, 0.9], envs, strict=True):
+        assert (e["gamma"], e["env"], e["seed_dependent"]) == (
+            gamma, {"r_boundary": -1.0, "r_forbidden": -1.0, "r_target": 1.0, **env}, False)
+        assert e["greedy_policy"][3][2] == "stay" and e["greedy_policy"][4][2] == "up"  # the target, below it
+    assert [sorted(e) for e in compared] == [["book_rows", "env", "gamma", "greedy_policy", "matches_book", "panel",
+                                              "seed_dependent", "v_star"]] * 2  # fmt: skip
+    assert compared[1]["book_rows"] == {str(r): v for r, v in ZHAO_FIG_3_4["r_forbidden=-10"].items()}
+    drawn = DRAWN["zhao-fig-3.4.png"]
+    assert drawn["size"] == (16.0, 4.8) and drawn["suptitle"] == "Zhao fig. 3.4: optimal state values v* and " \
+        "optimal actions (value iteration, exact); r_target = 1, r_boundary = -1"
+    assert [(a["geometry"], a["title"]) for a in drawn["axes"]] == [((1, 4, i, i), p) for i, p in enumerate(panels)]
+
+
+def test_zhao_fig_3_4_compares_with_the_book_to_its_printed_digit(tmp_path, monkeypatch) -> None:
+    """A book value within half a printed digit (0.05) of ours matches; one further off does not."""
+    from rlsuite.app import reproduce as R
+
+    monkeypatch.setitem(R.ZHAO_FIG_3_4, "r_forbidden=-1", {0: [5.85, 5.6, 6.2, 6.5, 5.8]})  # ours: 5.8 (5.832)
+    monkeypatch.setitem(R.ZHAO_FIG_3_4, "r_forbidden=-10", {4: [2.24, 9.0, 10.0, 9.0, 8.1]})  # ours: 2.3 (2.288)
+    data = R.zhao_fig_3_4(tmp_path, R.ReproduceOptions(out=str(tmp_path)))
+    compared = [e for e in data["entries"] if "matches_book" in e]
+    assert [(e["book_rows"], e["matches_book"]) for e in compared] == [
+        ({"0": [5.85, 5.6, 6.2, 6.5, 5.8]}, True), ({"4": [2.24, 9.0, 10.0, 9.0, 8.1]}, False)]
+    assert data["summary"] == "v* matches the book's printed values in 1 of 2 panels compared"
 
 
 def test_mc_basic_episode_length_figure(tmp_path, figures) -> None:
@@ -215,6 +276,53 @@ def test_zhao_sgd_mean_estimation_figure(tmp_path, figures) -> None:
     # Zhao: larger batches end closer; SGD keeps wandering around the mean
     assert dist["MBGD (m=50)"][-1] < dist["SGD (m=1)"][-1] and dist["MBGD (m=5)"][-1] < dist["SGD (m=1)"][-1]
     assert 0.5 < dist["SGD (m=1)"][-1] < 3.0
+    # the numbers from an independent computation: the data from the seed, each method from seed + 1 with its m
+    from rlsuite.agents.tabular.sa import gradient_mean_estimation
+
+    samples = np.random.default_rng(0).uniform(-10.0, 10.0, size=(100, 2))
+    mean = samples.mean(axis=0)
+    runs = {m: gradient_mean_estimation(samples, np.array([50.0, 50.0]), 30, method, np.random.default_rng(1),
+                                        batch_size=e["batch_size"])
+            for (m, e), method in zip(methods.items(), ("sgd", "mbgd", "mbgd", "bgd"), strict=True)}  # fmt: skip
+    assert np.allclose(runs["BGD (m=n)"][1:], mean)  # BGD with a_1 = 1 sits on the sample mean
+    for m, e in methods.items():
+        d = np.linalg.norm(runs[m] - mean, axis=1)
+        assert e == {"method": m, "batch_size": e["batch_size"], "step_size": "1/k",
+                     "estimates": runs[m].round(4).tolist(), "distance_to_sample_mean": d.round(4).tolist(),
+                     "seed": 1, "seed_dependent": m != "BGD (m=n)"}  # fmt: skip
+    assert data["figure"] == "Zhao ch. 6: SGD, BGD and MBGD on the mean-estimation example"
+    assert data["settings"] == {
+        "X": "uniform on [-10.0, 10.0]^2", "n_samples": 100, "w1": [50.0, 50.0], "data_seed": 0,
+        "note": "the book's setup (uniform on the square of side 20 at the origin, 100 samples, a_k = 1/k); it "
+        "prints no numbers for this figure; w1 is rlsuite's choice of a far initial guess"}  # fmt: skip
+    finals = ", ".join(f"{m} {np.linalg.norm(runs[m][-1] - mean).round(4):.2g}" for m in methods)
+    assert data["summary"] == f"distance to the sample mean after 30 iterations: {finals}"
+    # the figure: the samples, each method's path and the sample mean on the left; distances on the right
+    drawn = DRAWN["zhao-sgd-mean-estimation.png"]
+    assert drawn["size"] == (13.0, 5.0)
+    assert drawn["suptitle"] == "Zhao ch. 6: SGD, MBGD and BGD (a_k = 1/k) estimating E[X], X uniform on " \
+        "[-10, 10]^2, 100 samples"
+    left, right = drawn["axes"]
+    assert (left["geometry"], right["geometry"]) == ((1, 2, 0, 0), (1, 2, 1, 1))
+    assert (left["title"], left["xlabel"], left["ylabel"], left["aspect"]) == (
+        "estimates w_k of E[X], from w_1 = (50.0, 50.0)", "first coordinate of x and w",
+        "second coordinate of x and w", (1.0, "datalim"))  # fmt: skip
+    dots, star = left["scatters"]
+    assert np.array_equal(dots["xy"], samples) and np.array_equal(star["xy"], [mean])
+    # style: small grey dots for the samples, a large black star drawn over the paths for the mean
+    assert (dots["label"], dots["size"], dots["color"]) == ("samples x_i", [6.0], "#999999")
+    assert (star["label"], star["size"], star["color"], star["zorder"]) == ("sample mean", [160.0], "#000000", 5)
+    assert dots["vertices"] != star["vertices"] == 11  # a five-pointed star: 10 corners and the closing one
+    assert left["legend"] == ["samples x_i", *methods, "sample mean"]
+    for line, (m, run) in zip(left["lines"], runs.items(), strict=True):
+        assert (line["label"], line["marker"], line["lw"]) == (m, ".", 1.0)
+        assert np.allclose(line["x"], run[:, 0]) and np.allclose(line["y"], run[:, 1])
+    assert (right["title"], right["xlabel"], right["ylabel"], right["grid"]["major"]) == (
+        "distance to the sample mean", "iteration k", "distance |w_k - sample mean| (units of X)", (True, 0.3))
+    assert right["legend"] == list(methods)
+    for line, (m, run) in zip(right["lines"], runs.items(), strict=True):
+        assert line["label"] == m and np.array_equal(line["x"], np.arange(1, 32))
+        assert np.allclose(line["y"], np.linalg.norm(run - mean, axis=1))
 
 
 def test_zhao_robbins_monro_figure(tmp_path, figures) -> None:
@@ -228,6 +336,55 @@ def test_zhao_robbins_monro_figure(tmp_path, figures) -> None:
     assert mean["k"] == [1, 10, 100, 1000, 10000]
     ratio = np.array(mean["mean_abs_error"]) / np.array(mean["theory"])
     assert np.all(np.abs(ratio[2:] - 1) < 0.12), ratio
+    # the same numbers from an independent computation: w_{k+1} = w_k - (1/k) (tanh(w_k - 1) + 0.1 n_k), then
+    # 200 runs of 10000 samples of N(1, 1) from the same generator, their running means' mean absolute error
+    from rlsuite.agents.tabular.sa import robbins_monro
+
+    rng = np.random.default_rng(0)
+    expected_w = robbins_monro(lambda v, r: np.tanh(v - 1.0) + 0.1 * r.standard_normal(), 3.0, 50, rng)
+    x = rng.normal(1.0, 1.0, size=(10_000, 200))
+    err = np.abs(np.cumsum(x, axis=0) / np.arange(1, 10_001)[:, None] - 1.0).mean(axis=1)
+    assert rm == {"curve": "robbins-monro", "w": expected_w.round(4).tolist(), "noise_std": 0.1, "seed": 0,
+                  "seed_dependent": True}  # fmt: skip
+    assert mean["mean_abs_error"] == pytest.approx([err[k - 1] for k in mean["k"]], rel=1e-9)
+    theory = [float(np.sqrt(2 / np.pi / k)) for k in mean["k"]]
+    assert {key: v for key, v in mean.items() if key != "mean_abs_error"} == {
+        "curve": "incremental-mean error", "k": [1, 10, 100, 1000, 10000], "theory": theory, "runs": 200,
+        "seed": 0, "seed_dependent": True}  # fmt: skip
+    assert data["figure"] == "Zhao ch. 6: Robbins-Monro and incremental mean estimation"
+    assert data["summary"] == f"Robbins-Monro w_51 = {expected_w[-1]:.3f} (root 1); incremental-mean error at " \
+        f"k = 10000: {err[-1]:.4f} (theory 0.0080)"
+    # the figure plots those numbers, labelled, side by side
+    drawn = DRAWN["zhao-robbins-monro.png"]
+    assert drawn["size"] == (13.0, 4.6) and drawn["suptitle"] == "Zhao ch. 6: stochastic approximation"
+    left, right = drawn["axes"]
+    assert (left["geometry"], right["geometry"]) == ((1, 2, 0, 0), (1, 2, 1, 1))
+    assert (left["title"], left["xlabel"], left["ylabel"]) == (
+        "Robbins-Monro: the root of g(w) = tanh(w - 1)\nfrom g(w_k) + N(0, 0.1^2) noise, w_1 = 3, a_k = 1/k",
+        "iteration k", "estimate w_k")  # fmt: skip
+    path, root = left["lines"]
+    assert (path["label"], path["marker"]) == ("w_k", ".") and np.array_equal(path["x"], np.arange(1, 52))
+    assert np.array_equal(path["y"], expected_w)
+    assert (root["label"], root["ls"], root["color"], root["y"].tolist()) == ("root w* = 1", "--", "#808080", [1, 1])
+    assert left["legend"] == ["w_k", "root w* = 1"] and left["grid"]["major"] == (True, 0.3)
+    assert (right["title"], right["xlabel"], right["ylabel"], right["scale"]) == (
+        "incremental mean: w_k, the mean of k samples\nof X ~ N(1, 1), estimates E[X] = 1", "number of samples k",
+        "mean absolute error |w_k - E[X]|", ("log", "log"))  # fmt: skip
+    measured, rate = right["lines"]
+    assert right["legend"] == ["mean |w_k - E[X]|, 200 runs", "sqrt(2/pi) / sqrt(k)"]
+    assert np.array_equal(measured["x"], np.arange(1, 10_001)) and measured["y"] == pytest.approx(err, rel=1e-9)
+    assert np.array_equal(rate["x"], np.arange(1, 10_001)) and rate["ls"] == "--"
+    assert rate["y"] == pytest.approx(np.sqrt(2 / np.pi) / np.sqrt(np.arange(1, 10_001)), rel=1e-12)
+    assert right["grid"] == {"major": (True, 0.3), "minor": (True, 0.3)}  # log axes: the minor grid too
+
+
+def test_zhao_robbins_monro_reports_the_error_at_the_last_sample(tmp_path) -> None:
+    """Seed 22: the error at k = 10000 (0.0073) differs from that at k = 9999 (0.0072) in the printed digits."""
+    from rlsuite.app import reproduce as R
+
+    data = R.zhao_robbins_monro(tmp_path, R.ReproduceOptions(seed=22, out=str(tmp_path)))
+    assert data["entries"][0]["seed"] == data["entries"][1]["seed"] == 22
+    assert data["summary"].endswith("incremental-mean error at k = 10000: 0.0073 (theory 0.0080)")
 
 
 # ----- Sutton & Barto, chapter 2 (bands read off the book's figures; 400 runs here, the book 2000) -----
@@ -245,6 +402,10 @@ def test_sb_fig_2_2_levels(tmp_path, figures) -> None:
     e01 = np.array(data["entries"][1]["optimal_action"])
     assert e01[-100:].mean() > e01[400:500].mean() + 0.04  # eps = 0.01 still learning at 1000
     assert data["summary"].startswith("last 100 steps: epsilon=0.0: 3")
+    assert data["figure"] == "Sutton & Barto fig 2.2: epsilon-greedy, sample averages"
+    [top, bottom] = DRAWN["sb-fig-2.2.png"]["axes"]
+    assert top["title"] == "Sutton & Barto fig 2.2: epsilon-greedy, sample averages\n10-armed testbed, 400 runs, seed 0"
+    assert (top["ylabel"], bottom["ylabel"]) == ("average reward (reward units)", "optimal action (% of runs)")
 
 
 def test_sb_fig_2_3_levels(tmp_path, figures) -> None:
@@ -280,6 +441,10 @@ def test_sb_fig_2_5_levels(tmp_path, figures) -> None:
         (0.1, True), (0.4, True), (0.1, False), (0.4, False)
     ]
     assert all(e["env"] == {"k": 10, "q_mean": 4.0} for e in data["entries"])
+    title = "Sutton & Barto fig 2.5: gradient bandit with and without baseline, q* ~ N(+4, 1)"
+    assert data["figure"] == title and "average_reward" not in data["entries"][0]  # one panel: % optimal
+    [panel] = DRAWN["sb-fig-2.5.png"]["axes"]
+    assert panel["title"] == f"{title}\n10-armed testbed, 400 runs, seed 0"
     # the book at step 1000: with baseline alpha 0.1 ~80-85%, alpha 0.4 ~75%; without: ~50% and ~30%
     assert 0.78 < optimal["alpha=0.1, with baseline"] < 0.92
     assert 0.66 < optimal["alpha=0.4, with baseline"] < 0.82
