@@ -438,6 +438,9 @@ def test_pixel_env_defaults_and_checks() -> None:
         PixelGridWorldEnv(render_mode="human")
     with pytest.raises(TypeError, match=re.escape("layout_per_episode must be True or False, got 'yes'")):
         PixelGridWorldEnv(layout_per_episode="yes")
+    with pytest.raises(ValueError, match=r"^layout_seed fixes one layout, but with layout_per_episode=True every "):
+        PixelGridWorldEnv(layout_per_episode=True, layout_seed=3)  # not silently dropped
+    assert PixelGridWorldEnv(layout_per_episode=True, layout_seed=None).world.layout.shape == (5, 5)
 
 
 def test_pixel_env_per_episode_layouts_keep_a_given_start() -> None:
