@@ -211,6 +211,56 @@ def test_vector_coords_observations_are_int64_cells() -> None:
     assert obs.dtype == np.int64 and obs.tolist() == [[0, 0], [1, 4]]
 
 
+def test_vector_bandit_draws_follow_its_stream_exactly() -> None:
+    """numpy backend: q* at reset, then per step one reward draw per copy, then the walk (pinned seeds stay valid)."""
+    n, k = 6, 4
+    a = np.array([0, 1, 2, 3, 0, 1])
+    envs = KArmedBanditVectorEnv(num_envs=n, k=k, reward_std=2.0)
+    envs.reset(seed=7)
+    rng = seeding.np_random(7)[0]
+    q = rng.normal(0.0, 1.0, size=(n, k))
+    np.testing.assert_array_equal(envs.q_star, q)
+    q_a = q[np.arange(n), a]
+    np.testing.assert_array_equal(envs.step(a)[1], q_a + 2.0 * rng.standard_normal(n))
+    walker = KArmedBanditVectorEnv(num_envs=n, k=k, nonstationary=True, walk_std=0.1, q_mean=0.5)
+    walker.reset(seed=8)  # q* all equal: no draw
+    rng = seeding.np_random(8)[0]
+    np.testing.assert_array_equal(walker.step(a)[1], 0.5 + 1.0 * rng.standard_normal(n))
+    np.testing.assert_array_equal(walker.q_star, 0.5 + 0.1 * rng.standard_normal((n, k)))
+    u = seeding.np_random(0)[0].random(3)  # the uniform draws of the first step after reset(seed=0)
+    for means, want in ((u, [0.0, 0.0, 0.0]), (np.nextafter(u, 1.0), [1.0, 1.0, 1.0])):  # reward 1 iff U < q*
+        bern = KArmedBanditVectorEnv(num_envs=3, arms="bernoulli", means=list(means))
+        bern.reset(seed=0)
+        assert bern.step(np.array([0, 1, 2]))[1].tolist() == want
+
+
+def test_vector_grid_world_slips_follow_its_stream_exactly() -> None:
+    envs = GridWorldVectorEnv(num_envs=8, slip_prob=0.5)
+    envs.reset(seed=3, options={"start": 12})
+    rng = seeding.np_random(3)[0]
+    a = np.array([0, 1, 2, 3, 4, 0, 1, 2])
+    slip = rng.random(8) < 0.5
+    other = rng.integers(4, size=8)
+    taken = np.where(slip, other + (other >= a), a)  # one of the other four actions, uniformly
+    assert slip.any() and not slip.all() and (taken[slip] != a[slip]).all()
+    obs, reward, *_ = envs.step(a)
+    table = envs.single_env
+    np.testing.assert_array_equal(obs, table.next_state_table[12, taken])
+    np.testing.assert_array_equal(reward, table.reward_table[12, taken])
+    u = seeding.np_random(5)[0].random(2)
+    edge = GridWorldVectorEnv(num_envs=2, slip_prob=float(u[0]))
+    edge.reset(seed=5, options={"start": 12})
+    assert edge.step(np.array([4, 4]))[0][0] == 12  # copy 0 draws U == slip_prob: it slips only when U < slip_prob
+    steady = GridWorldVectorEnv(num_envs=5, start="random", max_episode_steps=1)  # slip_prob 0: no slip draws
+    steady.reset(seed=4)
+    rng = seeding.np_random(4)[0]
+    starts = steady.random_start_states
+    np.testing.assert_array_equal(steady.states, starts[rng.integers(starts.size, size=5)])
+    steady.step(np.full(5, 4))  # every copy times out ...
+    obs = steady.step(np.full(5, 4))[0]  # ... and starts afresh: the next draws of the same stream
+    np.testing.assert_array_equal(obs, starts[rng.integers(starts.size, size=5)])
+
+
 def test_vector_bandit_autoreset_draws_fresh_finite_problems() -> None:
     envs = KArmedBanditVectorEnv(num_envs=400, max_episode_steps=2)
     envs.reset(seed=0)
