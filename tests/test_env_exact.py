@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 from gymnasium import spaces
 from gymnasium.error import ResetNeeded
+from gymnasium.utils import seeding
 from gymnasium.vector.vector_env import AutoresetMode
 
 import rlsuite  # noqa: F401  (registers the ids)
 from rlsuite.envs.bandit import BanditSpec, KArmedBanditEnv
 from rlsuite.envs.batched import GridWorldVectorEnv, KArmedBanditVectorEnv
-from rlsuite.envs.gridworld import COLORS, FORBIDDEN, GridWorldEnv, Layout
+from rlsuite.envs.gridworld import COLORS, FORBIDDEN, TARGET, GridWorldEnv, Layout
 from rlsuite.envs.pixels import (
     CLASS_NAMES,
     OBJECT_COLORS,
@@ -87,6 +88,29 @@ def test_bernoulli_arms_may_be_certain() -> None:
 def test_bernoulli_rewards_are_drawn_per_arm() -> None:
     rewards = BanditSpec(arms="bernoulli").sample_rewards(np.random.default_rng(0), np.full(2000, 0.5))
     assert rewards.shape == (2000,) and abs(rewards.sum() - 1000) < 4.5 * np.sqrt(500)
+
+
+def test_bandit_draws_come_from_its_own_stream_in_order() -> None:
+    """q* at reset (one problem), then one reward draw per pull, then the walk: all from np_random."""
+    env = KArmedBanditEnv(k=4)
+    env.reset(seed=5)
+    rng = seeding.np_random(5)[0]
+    q = rng.normal(0.0, 1.0, size=(1, 4))[0]
+    np.testing.assert_array_equal(env.q_star, q)
+    for a in (0, 2, 3):  # the pull draws the pulled arm's reward only
+        assert env.step(a)[1] == rng.normal(q[a], 1.0)
+    walker = KArmedBanditEnv(k=3, nonstationary=True, walk_std=0.1)
+    walker.reset(seed=2)  # q* all equal: no draw
+    rng = seeding.np_random(2)[0]
+    assert walker.step(1)[1] == rng.normal(0.0, 1.0)
+    np.testing.assert_array_equal(walker.q_star, 0.0 + rng.normal(0.0, 0.1, size=3))
+
+
+def test_bernoulli_reward_is_one_exactly_when_the_uniform_draw_is_below_q() -> None:
+    spec = BanditSpec(arms="bernoulli")
+    u = np.random.default_rng(3).random(5)  # the draws sample_rewards will make
+    np.testing.assert_array_equal(spec.sample_rewards(np.random.default_rng(3), u), np.zeros(5))  # U == q: 0
+    np.testing.assert_array_equal(spec.sample_rewards(np.random.default_rng(3), np.nextafter(u, 1.0)), np.ones(5))
 
 
 def test_bandit_ansi_render_is_exact() -> None:
@@ -161,6 +185,80 @@ def test_vector_grid_world_start_options_are_checked() -> None:
         with pytest.raises(ValueError, match=re.escape("options['start'] states must lie in [0, 25)")):
             envs.reset(seed=0, options={"start": bad})
     assert envs.reset(seed=0, options={"start": 24})[0].tolist() == [24, 24]
+
+
+def test_same_step_autoreset_returns_the_reset_observation_and_the_last_one_in_info() -> None:
+    envs = GridWorldVectorEnv(num_envs=3, grid_map=["S.T"], terminate_at_target=True, r_other=-0.5,
+                              max_episode_steps=3, autoreset_mode="SameStep")  # fmt: skip
+    envs.reset(seed=0)
+    obs, reward, terminated, truncated, info = envs.step(np.array([1, 4, 3]))  # right, stay, left (a wall)
+    assert (obs.tolist(), reward.tolist(), info) == ([1, 0, 0], [-0.5, -0.5, -1.0], {})
+    obs, reward, terminated, truncated, info = envs.step(np.array([1, 4, 1]))  # copy 0 reaches the target
+    assert (obs.tolist(), reward.tolist()) == ([0, 0, 1], [1.0, -0.5, -0.5])
+    assert (terminated.tolist(), truncated.tolist()) == ([True, False, False], [False, False, False])
+    assert info["final_obs"].tolist() == [2, 0, 1] and info["_final_obs"].tolist() == [True, False, False]
+    assert envs.steps.tolist() == [0, 2, 2]
+    obs, reward, terminated, truncated, info = envs.step(np.array([4, 4, 4]))  # copies 1 and 2 time out
+    assert (obs.tolist(), reward.tolist()) == ([0, 0, 0], [-0.5, -0.5, -0.5])
+    assert (terminated.tolist(), truncated.tolist()) == ([False, False, False], [False, True, True])
+    assert info["final_obs"].tolist() == [0, 0, 1] and info["_final_obs"].tolist() == [False, True, True]
+    assert envs.steps.tolist() == [1, 0, 0]
+
+
+def test_vector_coords_observations_are_int64_cells() -> None:
+    envs = GridWorldVectorEnv(num_envs=2, observation="coords")
+    obs, _ = envs.reset(seed=0, options={"start": [0, 9]})
+    assert obs.dtype == np.int64 and obs.tolist() == [[0, 0], [1, 4]]
+
+
+def test_vector_bandit_draws_follow_its_stream_exactly() -> None:
+    """numpy backend: q* at reset, then per step one reward draw per copy, then the walk (pinned seeds stay valid)."""
+    n, k = 6, 4
+    a = np.array([0, 1, 2, 3, 0, 1])
+    envs = KArmedBanditVectorEnv(num_envs=n, k=k, reward_std=2.0)
+    envs.reset(seed=7)
+    rng = seeding.np_random(7)[0]
+    q = rng.normal(0.0, 1.0, size=(n, k))
+    np.testing.assert_array_equal(envs.q_star, q)
+    q_a = q[np.arange(n), a]
+    np.testing.assert_array_equal(envs.step(a)[1], q_a + 2.0 * rng.standard_normal(n))
+    walker = KArmedBanditVectorEnv(num_envs=n, k=k, nonstationary=True, walk_std=0.1, q_mean=0.5)
+    walker.reset(seed=8)  # q* all equal: no draw
+    rng = seeding.np_random(8)[0]
+    np.testing.assert_array_equal(walker.step(a)[1], 0.5 + 1.0 * rng.standard_normal(n))
+    np.testing.assert_array_equal(walker.q_star, 0.5 + 0.1 * rng.standard_normal((n, k)))
+    u = seeding.np_random(0)[0].random(3)  # the uniform draws of the first step after reset(seed=0)
+    for means, want in ((u, [0.0, 0.0, 0.0]), (np.nextafter(u, 1.0), [1.0, 1.0, 1.0])):  # reward 1 iff U < q*
+        bern = KArmedBanditVectorEnv(num_envs=3, arms="bernoulli", means=list(means))
+        bern.reset(seed=0)
+        assert bern.step(np.array([0, 1, 2]))[1].tolist() == want
+
+
+def test_vector_grid_world_slips_follow_its_stream_exactly() -> None:
+    envs = GridWorldVectorEnv(num_envs=8, slip_prob=0.5)
+    envs.reset(seed=3, options={"start": 12})
+    rng = seeding.np_random(3)[0]
+    a = np.array([0, 1, 2, 3, 4, 0, 1, 2])
+    slip = rng.random(8) < 0.5
+    other = rng.integers(4, size=8)
+    taken = np.where(slip, other + (other >= a), a)  # one of the other four actions, uniformly
+    assert slip.any() and not slip.all() and (taken[slip] != a[slip]).all()
+    obs, reward, *_ = envs.step(a)
+    table = envs.single_env
+    np.testing.assert_array_equal(obs, table.next_state_table[12, taken])
+    np.testing.assert_array_equal(reward, table.reward_table[12, taken])
+    u = seeding.np_random(5)[0].random(2)
+    edge = GridWorldVectorEnv(num_envs=2, slip_prob=float(u[0]))
+    edge.reset(seed=5, options={"start": 12})
+    assert edge.step(np.array([4, 4]))[0][0] == 12  # copy 0 draws U == slip_prob: it slips only when U < slip_prob
+    steady = GridWorldVectorEnv(num_envs=5, start="random", max_episode_steps=1)  # slip_prob 0: no slip draws
+    steady.reset(seed=4)
+    rng = seeding.np_random(4)[0]
+    starts = steady.random_start_states
+    np.testing.assert_array_equal(steady.states, starts[rng.integers(starts.size, size=5)])
+    steady.step(np.full(5, 4))  # every copy times out ...
+    obs = steady.step(np.full(5, 4))[0]  # ... and starts afresh: the next draws of the same stream
+    np.testing.assert_array_equal(obs, starts[rng.integers(starts.size, size=5)])
 
 
 def test_vector_bandit_autoreset_draws_fresh_finite_problems() -> None:
@@ -271,6 +369,37 @@ def test_random_layouts_follow_their_seed_and_fraction() -> None:
         Layout.random(3, 3, 1.0, rng)
 
 
+def test_layouts_are_int8_and_a_second_target_is_named_by_its_cell() -> None:
+    assert Layout.from_cells(2, 2, [], (1, 1)).kinds.dtype == np.int8
+    assert Layout.from_map(["ST"]).kinds.dtype == np.int8
+    assert Layout.random(3, 3, 0.2, np.random.default_rng(0)).kinds.dtype == np.int8
+    assert Layout.random(20, 20, 0.35, np.random.default_rng(0), max_tries=1).kinds.dtype == np.int8  # repaired
+    with pytest.raises(ValueError, match=r"^grid_map has more than one target \(row 2, column 3\)$"):
+        Layout.from_map(["T..", "..T"])
+
+
+@pytest.mark.parametrize(("n_rows", "n_cols", "fraction", "seed"),
+                         [(20, 20, 0.35, 0), (20, 20, 0.35, 1), (12, 30, 0.45, 2), (6, 6, 0.4, 3)])  # fmt: skip
+def test_a_repaired_random_layout_keeps_its_count_and_connects_every_free_cell(
+    n_rows: int, n_cols: int, fraction: float, seed: int
+) -> None:
+    n = n_rows * n_cols
+    cells = np.random.default_rng(seed).permutation(n)  # the first (and, with max_tries=1, only) draw
+    drawn = np.zeros(n, dtype=np.int8)
+    drawn[cells[1 : 1 + round(fraction * n)]] = FORBIDDEN
+    drawn[cells[0]] = TARGET
+    draw = Layout(drawn.reshape(n_rows, n_cols), (int(cells[0] // n_cols), int(cells[0] % n_cols)))
+    region = draw.reaches_target(walls=True)
+    assert not region[draw.kinds != FORBIDDEN].all()  # the draw has cut-off cells: the repair runs
+    layout = Layout.random(n_rows, n_cols, fraction, np.random.default_rng(seed), max_tries=1)
+    assert layout.target == draw.target and layout.kinds[layout.target] == TARGET
+    assert int((layout.kinds == FORBIDDEN).sum()) == round(fraction * n)  # as many forbidden cells as drawn
+    assert layout.reaches_target(walls=True)[layout.kinds != FORBIDDEN].all()
+    kept = region & (draw.kinds != FORBIDDEN)  # the target's region stays as drawn, and grows
+    np.testing.assert_array_equal(layout.kinds[kept], draw.kinds[kept])
+    assert not np.array_equal(layout.kinds, draw.kinds)
+
+
 def test_reaches_target_starts_from_the_target() -> None:
     layout = Layout.from_map(["T#."])
     np.testing.assert_array_equal(layout.reaches_target(walls=True), [[True, False, False]])
@@ -359,6 +488,9 @@ def test_pixel_env_defaults_and_checks() -> None:
         PixelGridWorldEnv(render_mode="human")
     with pytest.raises(TypeError, match=re.escape("layout_per_episode must be True or False, got 'yes'")):
         PixelGridWorldEnv(layout_per_episode="yes")
+    with pytest.raises(ValueError, match=r"^layout_seed fixes one layout, but with layout_per_episode=True every "):
+        PixelGridWorldEnv(layout_per_episode=True, layout_seed=3)  # not silently dropped
+    assert PixelGridWorldEnv(layout_per_episode=True, layout_seed=None).world.layout.shape == (5, 5)
 
 
 def test_pixel_env_per_episode_layouts_keep_a_given_start() -> None:
@@ -381,6 +513,14 @@ def test_goal_env_defaults_and_arguments() -> None:
     small = PixelGoalGridWorldEnv(n_rows=4, n_cols=6, cell_px=8)
     assert small.reset(seed=0)[0]["image"].shape == (32, 48, 3)
     assert PixelGoalGridWorldEnv().reset(seed=0, options={"start": 7})[1]["state"] == 7
+
+
+def test_goal_env_before_its_first_reset_and_its_fixed_random_start() -> None:
+    env = PixelGoalGridWorldEnv(render_mode="rgb_array")
+    assert env.objects == [] and env.goal == 0 and env.instruction == "go to the red square"
+    assert env.render().shape == (80, 80, 3)  # the first layout, no squares yet
+    with pytest.raises(TypeError, match="start"):  # the start is always random (never the goal)
+        PixelGoalGridWorldEnv(start=(1, 1))
 
 
 def test_goal_env_object_count_and_room() -> None:

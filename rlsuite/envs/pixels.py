@@ -123,8 +123,8 @@ class PixelGridWorldEnv(gym.Env[Any, np.int64]):
     env = gym.make("rlsuite/PixelGridWorldRandom-v0", n_rows=6, n_cols=6)  # a new layout every episode
     ```
     Every ``GridWorldEnv`` argument is accepted (layout, rewards, dynamics, ``start``, ``cell_px``,
-    ``render_mode`` "rgb_array" or "ansi"), plus ``layout_per_episode`` (bool). ``observation`` is
-    fixed to the image.
+    ``render_mode`` "rgb_array" or "ansi"), plus ``layout_per_episode`` (bool; it takes no
+    ``layout_seed``: the layouts come from ``reset(seed=...)``). ``observation`` is fixed to the image.
 
     ## Version History
     * v0: initial version.
@@ -148,7 +148,11 @@ class PixelGridWorldEnv(gym.Env[Any, np.int64]):
         self._world_kwargs = dict(world_kwargs, cell_px=cell_px)
         if self.layout_per_episode:
             self._world_kwargs.pop("random_layout", None)
-            self._world_kwargs.pop("layout_seed", None)
+            if self._world_kwargs.pop("layout_seed", None) is not None:  # neither used nor checked otherwise
+                raise ValueError(
+                    "layout_seed fixes one layout, but with layout_per_episode=True every reset draws a new "
+                    "one from reset(seed=...): drop layout_seed"
+                )
             self._world_kwargs["random_layout"] = True  # an initial layout; reset draws its own
             if self._world_kwargs.get("start") is None:  # a fixed cell may be cut off on a random layout
                 self._world_kwargs["start"] = "random"
