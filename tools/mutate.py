@@ -125,7 +125,13 @@ def _prepare(name: str, work: Path) -> None:
     """Bring ``work`` up to date with the repository and write the group's mutmut configuration."""
     modules, tests = GROUPS[name]
     work.mkdir(parents=True, exist_ok=True)
-    _sync_repo(work)
+    for changed in _sync_repo(work):
+        # mutmut copies a source file into mutants/ only when it is missing there; a changed module would
+        # otherwise keep its old copy, whose coverage then maps onto the new lines (a partial, shifted
+        # set of mutants). Dropping the copy (and its results) makes mutmut copy, measure and mutate it afresh.
+        if changed.endswith(".py") and not changed.startswith("tests/"):
+            for stale in (work / "mutants" / changed, *(work / "mutants").glob(changed + ".*")):
+                stale.unlink(missing_ok=True)
     text = (ROOT / "pyproject.toml").read_text() + _config(modules, _test_files(tests))
     (work / "pyproject.toml").write_text(text)
 
