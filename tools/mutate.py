@@ -274,10 +274,13 @@ def write_report(scores: dict[str, dict[str, int]], minutes: dict[str, float]) -
         "tests run; `python tools/mutate.py --list` names each group's modules and tests).",
         "Score = (killed + timeout + equivalent) / mutants checked. Equivalent mutants (no behaviour can",
         "tell them apart from the original) are listed with why in `tools/equivalent_mutants.json`.",
+        'Crashed: the test process died by a signal (mutmut\'s "segfault"; also a mutant in flight when a',
+        "group's `--max-minutes` ran out); counted as not caught. Not checked: not reached within the group's",
+        "time limit (`--max-minutes`), or no test runs the line.",
         "",
         "| module | group (run on, minutes) | mutants checked | killed | survived | equivalent | timeout "
-        "| not checked | score |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| crashed | not checked | score |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for module, counts in sorted(modules.items()):
         checked, share = score(counts)
@@ -286,7 +289,7 @@ def write_report(scores: dict[str, dict[str, int]], minutes: dict[str, float]) -
         lines.append(
             f"| `{module}` | {group} ({run.get('date', '?')}, {run.get('minutes', '?')}) | {checked} | "
             f"{counts.get('killed', 0)} | {counts.get('survived', 0)} | {counts.get('equivalent', 0)} | "
-            f"{counts.get('timeout', 0)} | {sum(counts.get(k, 0) for k in UNCHECKED)} | "
+            f"{counts.get('timeout', 0)} | {counts.get('segfault', 0)} | {sum(counts.get(k, 0) for k in UNCHECKED)} | "
             f"{'-' if share is None else f'{share:.0%}'} |"
         )
     lines += ["", "<!-- notes -->", notes] if notes else ["", "<!-- notes -->"]
