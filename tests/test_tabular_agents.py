@@ -265,3 +265,134 @@ def test_load_names_the_bad_file(env: gym.Env, tmp_path) -> None:
     npz.unlink()
     with pytest.raises(ModelFolderError, match=re.escape(f"{npz}: missing")):
         TabularAgent.load(tmp_path / "agent")
+
+
+# ----- exact values on tiny grids, worked by hand -----
+# 1x2 continuing grid, target on the right: from the left cell `right` earns r_target = 1, at the target
+# `stay` earns 1 forever, so v* = [10, 10] at gamma 0.9 (2 at gamma 0.5); v_k after k sweeps from 0 is
+# 1 + gamma + ... + gamma^(k-1) in both cells.
+TINY = {"n_rows": 1, "n_cols": 2, "forbidden": [], "target": (1, 2)}
+# 1x3 with a forbidden middle cell: the greedy-on-rewards start stays in the left cell (entering the
+# forbidden cell costs -1), which is optimal at gamma 0.5 (-1 + 0.5 * 2 = 0 ties with 0) but not at 0.9.
+DETOUR = {"n_rows": 1, "n_cols": 3, "forbidden": [(1, 2)], "target": (1, 3)}
+
+
+class RecordingReporter:
+    """A progress reporter that keeps what the library told it."""
+
+    def __init__(self) -> None:
+        self.started: list[tuple] = []
+        self.advances: list[float] = []
+        self.stopped = 0
+
+    def start(self, description: str, total: float | None, unit: str) -> RecordingReporter:
+        self.started.append((description, total, unit))
+        return self
+
+    def advance(self, n: float = 1) -> None:
+        self.advances.append(n)
+
+    def update(self, completed: float | None = None, total: float | None = None, **info) -> None:
+        raise AssertionError("the tabular agents only advance")
+
+    def stop(self, task) -> None:
+        self.stopped += 1
+
+
+@pytest.fixture
+def reporter():
+    from rlsuite.common import progress
+
+    recording = RecordingReporter()
+    previous = progress.set_reporter(recording)
+    yield recording
+    progress.set_reporter(previous)
+
+
+@pytest.mark.parametrize("device", ["cpu", "torch:cpu"])
+@pytest.mark.parametrize("dense", [False, True], ids=["shifts", "dense"])
+def test_value_iteration_does_max_iters_sweeps_and_stops_only_below_tol(device: str, dense: bool) -> None:
+    from rlsuite.envs.model import TabularModel
+
+    if device != "cpu":
+        pytest.importorskip("torch")
+    model = tabular_model(gym.make("rlsuite/GridWorld-v0", **TINY))
+    if dense:
+        model = TabularModel(model.expected_rewards, transition_probs=model.transition_probs)
+    for sweeps in (1, 2, 3):
+        v, q, iters = value_iteration(model, 0.9, tol=0.0, max_iters=sweeps, device=device)
+        v_k = sum(0.9**i for i in range(sweeps))
+        assert iters == sweeps
+        np.testing.assert_allclose(v, [v_k, v_k], rtol=1e-13)
+        # q(s, a) = r(s, a) + 0.9 v(s'): left cell (up, right, down, left, stay), then the target
+        np.testing.assert_allclose(q[0], [-1 + 0.9 * v_k, 1 + 0.9 * v_k, -1 + 0.9 * v_k, -1 + 0.9 * v_k, 0.9 * v_k])
+        np.testing.assert_allclose(q[1], [-1 + 0.9 * v_k, -1 + 0.9 * v_k, -1 + 0.9 * v_k, 0.9 * v_k, 1 + 0.9 * v_k])
+    # gamma = 0: exact after one sweep; the second changes nothing, which is below tol = 1e-12 but not below 0
+    assert value_iteration(model, 0.0, tol=1e-12, max_iters=6, device=device)[2] == 2
+    v, _, iters = value_iteration(model, 0.0, tol=0.0, max_iters=6, device=device)
+    assert iters == 6
+    np.testing.assert_array_equal(v, [1.0, 1.0])
+
+
+def test_policy_evaluation_and_policy_iteration_default_to_gamma_0_9() -> None:
+    model = tabular_model(gym.make("rlsuite/GridWorld-v0", **TINY))
+    np.testing.assert_allclose(policy_evaluation(model, np.array([1, 4])), [10.0, 10.0])  # right, then stay
+    np.testing.assert_allclose(policy_evaluation(model, np.array([4, 4])), [0.0, 10.0])  # stay put
+    np.testing.assert_allclose(policy_evaluation(model, np.eye(5)[[1, 4]], 0.5), [2.0, 2.0])
+    v, pi, iters = policy_iteration(model)
+    np.testing.assert_allclose(v, [10.0, 10.0])
+    np.testing.assert_array_equal(pi.argmax(axis=1), [1, 4])
+
+
+@pytest.mark.parametrize("gamma", [0.5, 0.9])
+def test_policy_iteration_stopped_after_k_improvements_is_the_agent_after_k_steps(env: gym.Env, gamma: float) -> None:
+    from rlsuite.agents.tabular.dp import PolicyIterationConfig
+
+    model = tabular_model(env)
+    previous = -np.inf
+    for k in (1, 2, 3):
+        v, pi, iters = policy_iteration(model, gamma, max_iters=k)
+        agent = PolicyIteration(env, PolicyIterationConfig(gamma=gamma))
+        agent.learn(k)
+        assert iters == k
+        np.testing.assert_array_equal(pi, agent.pi)
+        np.testing.assert_allclose(v, policy_evaluation(model, pi, gamma), atol=1e-12)
+        assert v.sum() > previous + 0.1  # each improvement is a real one (none is done twice or skipped)
+        previous = v.sum()
+    v, pi, _ = policy_iteration(model, gamma)
+    np.testing.assert_allclose(v, value_iteration(model, gamma, tol=1e-12)[0], atol=1e-9)
+
+
+def test_policy_iteration_agent_deltas_and_ties_by_hand(reporter: RecordingReporter) -> None:
+    from rlsuite.agents.tabular.dp import PolicyIterationConfig
+
+    env = gym.make("rlsuite/GridWorld-v0", **DETOUR)
+    agent = PolicyIteration(env)
+    history = agent.learn()
+    # v_0 = [0, 10, 10] (stay left, right, stay at the target); then right from the left: -1 + 0.9 * 10 = 8
+    np.testing.assert_allclose(history["iteration"], [1, 2])
+    np.testing.assert_allclose(history["delta"], [10.0, 8.0])
+    np.testing.assert_allclose(agent.state_values, [8.0, 10.0, 10.0])
+    assert reporter.started == [("policy_iteration", 100, "iteration")] and reporter.stopped == 1
+    assert reporter.advances == [1, 1]
+    # gamma 0.5: right from the left is worth -1 + 0.5 * 2 = 0, a tie with staying: the current action is kept
+    agent = PolicyIteration(env, PolicyIterationConfig(gamma=0.5))
+    history = agent.learn()
+    np.testing.assert_allclose(history["delta"], [2.0])
+    np.testing.assert_allclose(agent.state_values, [0.0, 2.0, 2.0])
+    np.testing.assert_array_equal(agent.pi.argmax(axis=1), [4, 1, 4])
+
+
+def test_value_iteration_agent_deltas_by_hand_and_tol_zero_runs_the_budget(reporter: RecordingReporter) -> None:
+    from rlsuite.agents.tabular.dp import ValueIterationConfig
+
+    env = gym.make("rlsuite/GridWorld-v0", **TINY)
+    history = ValueIteration(env, ValueIterationConfig(gamma=0.5, tol=0.0)).learn(4)
+    np.testing.assert_allclose(history["iteration"], [1, 2, 3, 4])
+    np.testing.assert_allclose(history["delta"], [1.0, 0.5, 0.25, 0.125])
+    np.testing.assert_allclose(history["value_error"], [1.0, 0.5, 0.25, 0.125])  # v* = [2, 2]
+    assert reporter.started == [("value_iteration", 4, "iteration")] and reporter.advances == [1] * 4
+    # gamma 0: exact after one sweep, every later delta is 0.0, and tol = 0 means "run the whole budget"
+    history = ValueIteration(env, ValueIterationConfig(gamma=0.0, tol=0.0)).learn(5)
+    np.testing.assert_array_equal(history["delta"], [1.0, 0.0, 0.0, 0.0, 0.0])
+    assert len(ValueIteration(env, ValueIterationConfig(gamma=0.0, tol=1e-9)).learn(5)) == 2
