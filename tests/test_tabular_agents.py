@@ -340,6 +340,7 @@ def test_policy_evaluation_and_policy_iteration_default_to_gamma_0_9() -> None:
     np.testing.assert_allclose(policy_evaluation(model, np.array([4, 4])), [0.0, 10.0])  # stay put
     np.testing.assert_allclose(policy_evaluation(model, np.eye(5)[[1, 4]], 0.5), [2.0, 2.0])
     v, pi, iters = policy_iteration(model)
+    assert iters == 1  # greedy on the rewards is already optimal here: one improvement finds it stable
     np.testing.assert_allclose(v, [10.0, 10.0])
     np.testing.assert_array_equal(pi.argmax(axis=1), [1, 4])
 
@@ -396,3 +397,118 @@ def test_value_iteration_agent_deltas_by_hand_and_tol_zero_runs_the_budget(repor
     history = ValueIteration(env, ValueIterationConfig(gamma=0.0, tol=0.0)).learn(5)
     np.testing.assert_array_equal(history["delta"], [1.0, 0.0, 0.0, 0.0, 0.0])
     assert len(ValueIteration(env, ValueIterationConfig(gamma=0.0, tol=1e-9)).learn(5)) == 2
+
+
+def _td_agent(cls_name: str, **config):
+    """A TD agent on the episodic 1x2 grid (the target ends the episode), step size 0.5, gamma 0.5."""
+    from rlsuite.agents.tabular import td
+
+    cls = getattr(td, cls_name)
+    agent = cls(gym.make("rlsuite/GridWorldEpisodic-v0", **TINY), cls.config_cls(gamma=0.5, **config))
+    agent.alpha = 0.5
+    return agent
+
+
+# One batched step of 4 copies, all from the left cell (state 0); actions: 1 right (reaches the target,
+# which ends the episode), 4 stay. Copy 2 ended earlier (not live): it must change nothing.
+S, A_, R = np.array([0, 0, 0, 0]), np.array([1, 4, 4, 4]), np.array([1.0, 0.0, 0.0, 0.0])
+S2, A2 = np.array([1, 0, 0, 0]), np.array([0, 1, 4, 0])
+LIVE, TERM = np.array([True, True, False, True]), np.array([True, False, False, False])
+Q0 = np.array([[0.2, 0.4, 0.0, 0.0, 0.6], [0.8, 0.0, 0.0, 0.0, 0.0]])
+
+
+@pytest.mark.parametrize(
+    ("name", "bootstrap"),
+    [
+        # Sarsa: copies 1 and 3 bootstrap q(0, 1) = 0.4 and q(0, 0) = 0.2
+        ("Sarsa", [0.4, 0.2]),
+        # Expected Sarsa, epsilon 0.5: pi(.|0) = 0.1 each, 0.6 on the greedy `stay`: 0.1 * 0.6 + 0.6 * 0.6
+        ("ExpectedSarsa", [0.42, 0.42]),
+        # Q-learning: max_a q(0, a) = 0.6
+        ("QLearning", [0.6, 0.6]),
+    ],
+)
+def test_td_control_update_by_hand(name: str, bootstrap: list) -> None:
+    agent = _td_agent(name, epsilon=0.5)
+    agent.q = Q0.copy()
+    agent.update(S, A_, R, S2, A2, LIVE, TERM)
+    want = Q0.copy()
+    # copy 0 ends at the target: target 1, no bootstrap from q(1, 0) = 0.8; q(0, 1) = 0.4 + 0.5 (1 - 0.4)
+    want[0, 1] = 0.7
+    # q(0, 4) moves by alpha times the MEAN of its two TD errors 0.5 * b - 0.6 (copy 2 is not live)
+    want[0, 4] = 0.6 + 0.5 * np.mean([0.5 * b - 0.6 for b in bootstrap])
+    np.testing.assert_allclose(agent.q, want, rtol=1e-12)
+
+
+def test_td0_update_by_hand() -> None:
+    agent = _td_agent("TD0")
+    agent.v = np.array([0.6, 0.8])
+    agent.update(S, A_, R, S2, A2, LIVE, TERM)
+    # v(0): errors 1 - 0.6 (ends, no bootstrap of v(1) = 0.8), and twice 0.5 * 0.6 - 0.6 = -0.3: mean -1/15
+    np.testing.assert_allclose(agent.v, [0.6 + 0.5 * (0.4 - 0.3 - 0.3) / 3, 0.8], rtol=1e-12)
+
+
+def test_n_step_sarsa_update_by_hand() -> None:
+    agent = _td_agent("NStepSarsa", n=2)
+    q = np.array([[0.0, 0.4, 0.0, 0.0, 0.6], [0.8, 0.3, 0.0, 0.0, 0.0]])
+    agent.q = q.copy()
+    one = np.array([True, True, True])
+    # copy 0: stay, then right (ends at t = 1); copy 1: right (ends at t = 0), then not live, reward 5 ignored;
+    # copy 2: stay, stay, never ends
+    agent.update(np.array([0, 0, 0]), np.array([4, 1, 4]), np.array([0.0, 1.0, 0.0]), np.array([0, 1, 0]),
+                 np.array([1, 0, 4]), one, np.array([False, True, False]))  # fmt: skip
+    np.testing.assert_array_equal(agent.q, q)  # n = 2: nothing to update after one step
+    agent.update(np.array([0, 1, 0]), np.array([1, 0, 4]), np.array([1.0, 5.0, 0.0]), np.array([1, 1, 0]),
+                 np.array([1, 1, 4]), np.array([True, False, True]), np.array([True, False, False]))  # fmt: skip
+    # the t = 0 entries: copy 0 (0, 4): 0 + 0.5 * 1, ended (no bootstrap); copy 1 (0, 1): 1, ended;
+    # copy 2 (0, 4): 0 + 0.5 * 0 + 0.25 * q(0, 4) = 0.15. q(0, 4) moves by half the mean error of copies 0, 2
+    want = q.copy()
+    want[0, 1] = 0.4 + 0.5 * (1.0 - 0.4)
+    want[0, 4] = 0.6 + 0.5 * ((0.5 - 0.6) + (0.15 - 0.6)) / 2
+    np.testing.assert_allclose(agent.q, want, rtol=1e-12)
+    # a restart flushes the t = 1 entries with the rewards they have: copy 0 (0, 1): 1, ended; copy 1 is
+    # not live; copy 2 (0, 4): 0 + 0.5 * q(0, 4) bootstrapped from the last (s', a') = (0, 4)
+    agent.begin_episode()
+    q1 = want.copy()
+    want[0, 1] = q1[0, 1] + 0.5 * (1.0 - q1[0, 1])
+    want[0, 4] = q1[0, 4] + 0.5 * (0.5 * q1[0, 4] - q1[0, 4])
+    np.testing.assert_allclose(agent.q, want, rtol=1e-12)
+    assert not agent.buffer
+    agent.begin_episode()  # nothing pending: nothing changes
+    np.testing.assert_allclose(agent.q, want, rtol=1e-12)
+
+
+def test_q_learning_behaviour_and_learned_policy() -> None:
+    from rlsuite.agents.tabular.td import QLearning, QLearningConfig
+
+    env = gym.make("rlsuite/GridWorld-v0", **TINY)
+    agent = QLearning(env, QLearningConfig(epsilon=0.5))
+    agent.q = Q0.copy()
+    np.testing.assert_allclose(agent.behaviour(), [[0.1, 0.1, 0.1, 0.1, 0.6], [0.6, 0.1, 0.1, 0.1, 0.1]])
+    np.testing.assert_array_equal(agent.learned_policy(), np.eye(5)[[4, 0]])
+    uniform = QLearning(env, QLearningConfig(epsilon=0.5, behavior="uniform"))
+    uniform.q = Q0.copy()
+    np.testing.assert_allclose(uniform.behaviour(), np.full((2, 5), 0.2))
+
+
+@pytest.mark.parametrize("gamma", [0.5, 0.9])
+def test_td0_evaluates_the_policy_it_is_given(gamma: float) -> None:
+    env = gym.make("rlsuite/GridWorld-v0", **TINY)
+    optimal = TD0(env, TD0Config(policy="optimal", gamma=gamma))
+    np.testing.assert_array_equal(optimal.policy, np.eye(5)[[1, 4]])
+    np.testing.assert_allclose(optimal.v_pi, [1 / (1 - gamma)] * 2)
+    uniform = TD0(env, TD0Config(policy="uniform", gamma=gamma))
+    np.testing.assert_array_equal(uniform.policy, np.full((2, 5), 0.2))
+    # uniform: v = 0.2 (r(s, .) summed) + gamma (0.2 * sum of next values): solve the 2x2 system by hand
+    # left: r sums to -2, next states 0 (x4) and 1; target: r sums to -2, next 1 (x4) and 0
+    a = np.array([[1 - gamma * 0.8, -gamma * 0.2], [-gamma * 0.2, 1 - gamma * 0.8]])
+    np.testing.assert_allclose(uniform.v_pi, np.linalg.solve(a, [-0.4, -0.4]), rtol=1e-12)
+
+
+def test_n_step_sarsa_needs_n_below_the_episode_length() -> None:
+    from rlsuite.agents.tabular.td import NStepSarsaConfig
+    from rlsuite.common.errors import ConfigError
+
+    assert NStepSarsaConfig(n=9, episode_length=10).n == 9
+    with pytest.raises(ConfigError, match=re.escape("NStepSarsaConfig.n: 10 must be below episode_length (10)")):
+        NStepSarsaConfig(n=10, episode_length=10)
