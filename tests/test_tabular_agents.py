@@ -512,3 +512,100 @@ def test_n_step_sarsa_needs_n_below_the_episode_length() -> None:
     assert NStepSarsaConfig(n=9, episode_length=10).n == 9
     with pytest.raises(ConfigError, match=re.escape("NStepSarsaConfig.n: 10 must be below episode_length (10)")):
         NStepSarsaConfig(n=10, episode_length=10)
+
+
+# MC on the 1x2 grid, 3-step episodes, gamma 0.9. The first policy is greedy on q = 0: `up` everywhere (a
+# boundary bump, -1, in either cell). Returns of (s, a) then `up` twice: -1 - 0.9 - 0.81 = -2.71 for a bump
+# first, -0.71 for right from the left cell / stay at the target (+1 first), -1.71 for the moves worth 0.
+# Greedy on that: right, then stay, and under it the returns are 2.71, 1.71 and 0.71.
+MC_Q1 = [[-2.71, -0.71, -2.71, -2.71, -1.71], [-2.71, -2.71, -2.71, -1.71, -0.71]]
+MC_Q2 = [[0.71, 2.71, 0.71, 0.71, 1.71], [0.71, 0.71, 0.71, 1.71, 2.71]]
+
+
+def test_mc_basic_by_hand(reporter: RecordingReporter) -> None:
+    env = gym.make("rlsuite/GridWorld-v0", **TINY)
+    agent = MCBasic(env, MCBasicConfig(episode_length=3, episodes_per_pair=2))
+    history = agent.learn(1)
+    np.testing.assert_allclose(agent.q_values, MC_Q1, rtol=1e-12)
+    np.testing.assert_array_equal(agent.policy.argmax(axis=1), [1, 4])
+    history = agent.learn(3)
+    np.testing.assert_allclose(agent.q_values, MC_Q2, rtol=1e-12)
+    np.testing.assert_array_equal(history["iteration"], [1, 2, 3])
+    np.testing.assert_array_equal(history["episodes"], [20, 40, 60])  # 2 states x 5 actions x 2 episodes
+    assert reporter.started == [("mc_basic", 1, "iteration"), ("mc_basic", 3, "iteration")]
+    assert reporter.advances == [1] * 4 and reporter.stopped == 2
+    assert len(MCBasic(env, MCBasicConfig(episode_length=3)).learn()) == 10  # the default budget
+
+
+def test_mc_basic_follows_the_policy_it_holds_reproducibly() -> None:
+    env = gym.make("rlsuite/GridWorld-v0", **TINY)
+    results = []
+    for seed in (None, 0, 1):
+        agent = MCBasic(env, MCBasicConfig(episode_length=4))
+        agent.pi = np.full((2, 5), 0.2)  # evaluate the uniform policy: its actions are random draws
+        agent.learn(1) if seed is None else agent.learn(1, seed=seed)
+        results.append(agent.q_values)
+    np.testing.assert_array_equal(results[0], results[1])  # the default seed is 0
+    assert not np.array_equal(results[1], results[2])
+
+
+def test_mc_exploring_starts_by_hand(reporter: RecordingReporter) -> None:
+    from rlsuite.agents.tabular.mc import MCExploringStarts, MCExploringStartsConfig
+
+    env = gym.make("rlsuite/GridWorld-v0", **TINY)
+    # tail = 2 of 3 steps: only the first step of each episode is averaged, with its whole 3-step return
+    config = MCExploringStartsConfig(num_envs=200, episode_length=3, tail=2, average="batch")
+    agent = MCExploringStarts(env, config)
+    history = agent.learn(300)
+    np.testing.assert_allclose(agent.q_values, MC_Q2, rtol=1e-12)  # batch 2 evaluates the greedy policy of batch 1
+    assert agent.returns_count.sum() == 200  # average="batch": only the last batch counts
+    np.testing.assert_array_equal(history["episodes"], [200, 400])
+    assert reporter.started == [("mc_exploring_starts", 300, "episode")] and reporter.advances == [200, 200]
+
+
+@pytest.mark.parametrize(("average", "counts"), [("all", [60, 90]), ("recent", [45, 75])])
+def test_mc_averages_fade_by_keep_ramped_over_each_learn_call(average: str, counts: list) -> None:
+    from rlsuite.agents.tabular.mc import MCEpsilonGreedyConfig
+
+    env = gym.make("rlsuite/GridWorld-v0", **TINY)
+    # every-visit, no tail: each batch of 10 episodes adds 30 visits. recent: keep ramps from 1 to 0 over the
+    # budget of each learn call, so batch 2 of 2 keeps half the old weight (15 + 30), and the first batch of
+    # the next call keeps all of it (45 + 30)
+    config = MCEpsilonGreedyConfig(num_envs=10, episode_length=3, tail=0, visit="every", average=average, keep=1.0,
+                                   keep_final=0.0, epsilon=0.5, epsilon_final=0.1)  # fmt: skip
+    agent = MCEpsilonGreedy(env, config)
+    np.testing.assert_allclose(agent.policy, np.full((2, 5), 0.1) + 0.5 * np.eye(5)[[0, 0]])  # epsilon 0.5 at first
+    agent.learn(20)
+    assert agent.returns_count.sum() == counts[0]
+    assert agent.epsilon == pytest.approx(0.1)  # the end of the budget: epsilon_final
+    agent.learn(10)
+    assert agent.returns_count.sum() == counts[1]
+
+
+def test_first_visit_mask_by_hand() -> None:
+    from rlsuite.agents.tabular.batch import first_visit_mask
+
+    # columns are episodes, 2 actions. Episode 0 visits (0, 1), (2, 0), (0, 1), (0, 1); episode 1 (1, 0) twice,
+    # then (1, 1), then (0, 0) after its end; episode 2 stays on (0, 0)
+    states = np.array([[0, 1, 0], [2, 1, 0], [0, 1, 0], [0, 0, 0]])
+    actions = np.array([[1, 0, 0], [0, 0, 0], [1, 1, 0], [1, 0, 0]])
+    alive = np.array([[True] * 3, [True] * 3, [True] * 3, [True, False, True]])
+    want = np.array([[True, True, True], [True, False, False], [False, True, False], [False, False, False]])
+    np.testing.assert_array_equal(first_visit_mask(states, actions, 2, alive), want)
+    torch = pytest.importorskip("torch")
+    mask = first_visit_mask(torch.as_tensor(states), torch.as_tensor(actions), 2, torch.as_tensor(alive))
+    np.testing.assert_array_equal(mask.numpy(), want)
+
+
+def test_set_arrays_names_the_table_of_the_wrong_shape(env: gym.Env) -> None:
+    agent = ValueIteration(env)
+    good = {"q": np.ones((25, 5)), "pi": np.full((25, 5), 0.2), "v": np.arange(25)}
+    for name, bad, want in (("q", (3, 5), (25, 5)), ("pi", (25, 4), (25, 5)), ("v", (24,), (25,))):
+        with pytest.raises(ValueError, match=re.escape(f"{name} has shape {bad}, the env needs {want}")):
+            agent.set_arrays({**good, name: np.zeros(bad)})
+    agent.set_arrays(good)
+    assert agent.v.dtype == np.float64
+    np.testing.assert_array_equal(agent.state_values, np.arange(25))
+    agent.set_arrays({"q": good["q"], "pi": good["pi"]})
+    assert agent.v is None
+    np.testing.assert_allclose(agent.state_values, 1.0)  # sum_a pi(a|s) q(s, a)
