@@ -609,3 +609,81 @@ def test_set_arrays_names_the_table_of_the_wrong_shape(env: gym.Env) -> None:
     agent.set_arrays({"q": good["q"], "pi": good["pi"]})
     assert agent.v is None
     np.testing.assert_allclose(agent.state_values, 1.0)  # sum_a pi(a|s) q(s, a)
+
+
+def test_td_learning_loop_by_hand(reporter: RecordingReporter) -> None:
+    # the episodic 1x2 grid starts only in the left cell; TD(0) of the optimal policy (right, which ends the
+    # episode with reward 1): an episode of 2 steps updates v(0) once, by its step size then, toward 1.
+    # budget 16 in 3 copies: 5 batched steps, restarts at t = 0, 2, 4, step size 0.5 -> 0.1 linearly:
+    # 0.5, 0.3, 0.1 at the updates. v(0) = 0.5, then 0.5 + 0.3 * 0.5 = 0.65, then 0.65 + 0.1 * 0.35 = 0.685
+    env = gym.make("rlsuite/GridWorldEpisodic-v0", **TINY)
+    config = TD0Config(policy="optimal", alpha=0.5, alpha_final=0.1, num_envs=3, episode_length=2, log_every=2)
+    agent = TD0(env, config)
+    np.testing.assert_array_equal(agent.v_pi, [1.0, 0.0])
+    history = agent.learn(16)
+    np.testing.assert_allclose(agent.state_values, [0.685, 0.0], rtol=1e-12)
+    np.testing.assert_array_equal(history["steps"], [6, 12, 15])  # every log_every batched steps, and the last
+    np.testing.assert_allclose(history["value_error"], [0.5, 0.35, 0.315], rtol=1e-12)
+    assert reporter.started == [("td0", 15, "step")] and reporter.advances == [3] * 5
+    assert len(TD0(env, config).learn(2)) == 1  # a budget below num_envs still runs one batched step
+
+
+@pytest.mark.parametrize("name", SAMPLE_BASED)
+def test_sample_based_agents_are_reproducible_per_seed(name: str) -> None:
+    # a slippery 1x2 grid: the env's and the agent's random numbers both matter
+    env = gym.make("rlsuite/GridWorld-v0", **TINY, slip_prob=0.3)
+    cls = ALGORITHMS[name]
+    small = {"num_envs": 8, "episode_length": 4}
+    if name == "mc_basic":
+        small = {"episode_length": 4}
+    elif name.startswith("mc_"):
+        small["tail"] = 1
+    elif name == "n_step_sarsa":
+        small["n"] = 2
+    budget = {"iterations": 1, "episodes": 16, "steps": 64}[cls.budget_unit]
+    results = []
+    for seed in (None, 0, 1):
+        agent = cls(env, cls.config_cls(**small))
+        if name == "mc_basic":
+            agent.pi = np.full((2, 5), 0.2)
+        agent.learn(budget) if seed is None else agent.learn(budget, seed=seed)
+        results.append(agent.state_values if name == "td0" else agent.q_values)
+    np.testing.assert_array_equal(results[0], results[1])  # the default seed is 0, and it fixes everything
+    assert not np.array_equal(results[1], results[2])
+
+
+class Chain(gym.Env):
+    """Two states, two actions, no exact model: action 1 moves to the other state and earns 1, action 0 stays."""
+
+    observation_space = gym.spaces.Discrete(2)
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[int, dict]:
+        super().reset(seed=seed)
+        self.s = 0
+        return self.s, {}
+
+    def step(self, action: int) -> tuple[int, float, bool, bool, dict]:
+        self.s = (self.s + int(action)) % 2
+        return self.s, float(action), False, False, {}
+
+
+def test_sample_based_agents_run_on_envs_without_start_states_or_a_model() -> None:
+    if "rlsuite_test/Chain-v0" not in gym.registry:
+        gym.register("rlsuite_test/Chain-v0", entry_point=Chain)
+    chain = gym.make("rlsuite_test/Chain-v0")
+    agent = TD0(chain, TD0Config(num_envs=4, episode_length=2, log_every=1))  # uniform: v = 0.5 + 0.9 v = 5
+    assert agent.v_pi is None and agent.truth_metrics() == {}
+    history = agent.learn(8)
+    assert history.last() == {"steps": 8.0}
+    assert np.all(agent.state_values > 0.0)  # rewards of 1 half the time: both values rose from 0
+    with pytest.raises(ValueError, match="ValueIteration needs an env with an exact model"):
+        ValueIteration(chain)
+    with pytest.raises(ValueError, match="'optimal' needs an env with an exact model"):
+        TD0(chain, TD0Config(policy="optimal"))
+    # FrozenLake has a model (P) but no list of start states: episodes may start anywhere
+    lake = gym.make("FrozenLake-v1", is_slippery=False)
+    from rlsuite.agents.tabular.mc import MCExploringStarts, MCExploringStartsConfig
+
+    es = MCExploringStarts(lake, MCExploringStartsConfig(num_envs=4, episode_length=3, tail=0))
+    assert len(es.learn(8)) == 2
