@@ -16,6 +16,7 @@ from rlsuite.agents.tabular.dp import (
     TruncatedPolicyIteration,
     TruncatedPolicyIterationConfig,
     ValueIteration,
+    _value_iteration_torch,
     policy_evaluation,
     policy_iteration,
     value_iteration,
@@ -687,3 +688,25 @@ def test_sample_based_agents_run_on_envs_without_start_states_or_a_model() -> No
 
     es = MCExploringStarts(lake, MCExploringStartsConfig(num_envs=4, episode_length=3, tail=0))
     assert len(es.learn(8)) == 2
+
+
+def test_torch_work_stays_on_the_given_device_whatever_torch_s_default_device() -> None:
+    """A user's default device (``torch.set_default_device("cuda")``; "meta" here, where nothing can be read
+    back) must not pull the sweeps or the first-visit mask off the device they are given."""
+    from rlsuite.agents.tabular.batch import first_visit_mask
+    from rlsuite.envs.model import TabularModel
+
+    torch = pytest.importorskip("torch")
+    model = tabular_model(gym.make("rlsuite/GridWorld-v0", **TINY))
+    dense = TabularModel(model.expected_rewards, transition_probs=model.transition_probs)
+    cpu = torch.device("cpu")
+    states = torch.tensor([[0, 1], [0, 1]], device=cpu)
+    alive = torch.ones((2, 2), dtype=torch.bool, device=cpu)
+    with torch.device("meta"):
+        for form in (model, dense):
+            v, _, iters = _value_iteration_torch(form, 0.9, 0.0, 3, cpu)
+            assert iters == 3
+            np.testing.assert_allclose(v, [2.71, 2.71], rtol=1e-12)
+        mask = first_visit_mask(states, states, 2, alive)
+    assert mask.device == cpu
+    np.testing.assert_array_equal(mask.numpy(), [[True, True], [False, False]])
