@@ -710,3 +710,96 @@ def test_torch_work_stays_on_the_given_device_whatever_torch_s_default_device() 
         mask = first_visit_mask(states, states, 2, alive)
     assert mask.device == cpu
     np.testing.assert_array_equal(mask.numpy(), [[True, True], [False, False]])
+
+
+def test_agent_basics_on_the_1x2_grid() -> None:
+    from rlsuite.agents.tabular.agent import exact_optimum
+    from rlsuite.agents.tabular.dp import ValueIterationConfig
+    from rlsuite.agents.tabular.td import Sarsa, SarsaConfig
+    from rlsuite.common.errors import UsageError
+
+    env = gym.make("rlsuite/GridWorld-v0", **TINY)
+    agent = Sarsa(env, SarsaConfig(gamma=0.5))
+    np.testing.assert_array_equal(agent.policy, np.full((2, 5), 0.2))  # uniform before learning
+    np.testing.assert_allclose(agent.v_star, [2.0, 2.0], atol=1e-9)  # value iteration to tol 1e-10
+    np.testing.assert_allclose(agent.q_star, [[0.0, 2.0, 0.0, 0.0, 1.0], [0.0, 0.0, 0.0, 1.0, 2.0]], atol=1e-9)
+    agent.q = Q0 + np.eye(5)[[4, 4]] * [[0.0], [0.9]]
+    # greedy: stay (optimal at the target, not on the left), max_a q = [0.6, 0.9] against v* = [2, 2]
+    metrics = {"value_error": 1.4, "optimal_fraction": 0.5, "greedy_optimal": 0.0}
+    assert agent.truth_metrics() == pytest.approx(metrics, abs=1e-9)
+    agent.pi = np.eye(5)[[1, 4]]
+    policy = agent.policy
+    policy[:] = 0.0  # a copy: the agent's policy is not changed through it
+    np.testing.assert_array_equal(agent.policy, np.eye(5)[[1, 4]])
+    np.testing.assert_allclose(agent.state_values, [0.4, 0.9])  # sum_a pi(a|s) q(s, a)
+    actions, state = agent.predict(np.array([[0, 1], [1, 0]]))
+    assert state is None
+    np.testing.assert_array_equal(actions, [[1, 4], [4, 1]])  # the shape of obs
+    np.testing.assert_array_equal(agent.predict(np.array([0, 1, 1]), deterministic=False)[0], [1, 4, 4])
+    with pytest.raises(ValueError, match=re.escape("obs must be state indices in [0, 2), got array([], dtype=int64)")):
+        agent.predict(np.array([], dtype=np.int64))
+    # where the config has a device, with_device sets it; DP configs have none and come back as they are
+    assert Sarsa.with_device(SarsaConfig(), "torch:cpu") == SarsaConfig(device="torch:cpu")
+    config = ValueIterationConfig(gamma=0.5)
+    assert ValueIteration.with_device(config, "cuda") is config
+    # gamma = 1 on a continuing task, without a config to name: the message still names gamma
+    model = tabular_model(env)
+    with pytest.raises(UsageError, match=r"^gamma: 1.0 leaves the values of this continuing task infinite"):
+        exact_optimum(model, 1.0)
+    v, _ = exact_optimum(tabular_model(gym.make("rlsuite/GridWorldEpisodic-v0", **TINY)), 1.0)
+    np.testing.assert_array_equal(v, [1.0, 0.0])  # undiscounted, episodic: one step right, reward 1
+
+
+def test_the_agents_refuse_non_discrete_envs_naming_the_spaces() -> None:
+    message = (
+        "MCEpsilonGreedy needs Discrete observations and actions (got MultiDiscrete / Discrete); "
+        "use observation='index'"
+    )
+    with pytest.raises(ValueError, match=re.escape(message)):
+        MCEpsilonGreedy(gym.make("rlsuite/GridWorld-v0", observation="coords"))
+
+
+def test_batched_episodes_by_hand() -> None:
+    from rlsuite.agents.tabular.batch import Rollout, backend_of, discounted_returns, pair_means, rollout
+
+    rewards = np.array([[1.0, 0.0], [0.0, 1.0], [2.0, 0.0]])
+    # G_2 = r_2, G_1 = r_1 + 0.5 G_2, G_0 = r_0 + 0.5 G_1
+    np.testing.assert_allclose(discounted_returns(rewards, 0.5), [[1.5, 0.5], [1.0, 1.0], [2.0, 0.0]])
+    sums, counts = pair_means(np.array([3, 0, 3, 3]), np.array([1.0, 2.0, 3.0, 5.0]), 5)
+    np.testing.assert_array_equal(sums, [2.0, 0.0, 0.0, 9.0, 0.0])
+    np.testing.assert_array_equal(counts, [1.0, 0.0, 0.0, 3.0, 0.0])
+    assert sums.dtype == counts.dtype == np.float64
+    # the episodic 1x2 grid: from the left cell, `stay` (0), then `right` (1, ends), then after the end
+    venv = gym.make_vec("rlsuite/GridWorldEpisodic-v0", num_envs=2, vectorization_mode="vector_entry_point", **TINY)
+    backend = backend_of(venv, 0)
+    plan = iter([np.array([1, 4]), np.array([3, 1]), np.array([4, 4])])
+    venv.reset(seed=0, options={"start": np.array([0, 0])})
+    out = rollout(venv, np.array([0, 0]), 3, lambda s: next(plan), backend, first_actions=np.array([4, 1]))
+    assert isinstance(out, Rollout)
+    np.testing.assert_array_equal(out.states, [[0, 0], [0, 1], [1, 0]])  # copy 1 restarts after its end
+    np.testing.assert_array_equal(out.actions, [[4, 1], [1, 4], [3, 1]])  # choose is not asked at t = 0
+    np.testing.assert_array_equal(out.alive, [[True, True], [True, False], [False, False]])
+    np.testing.assert_array_equal(out.rewards, [[0.0, 1.0], [1.0, 0.0], [0.0, 0.0]])  # none after the end
+    venv.close()
+
+
+def test_sample_based_agents_name_what_they_cannot_run_on() -> None:
+    from rlsuite.agents.tabular.mc import MCExploringStarts, MCExploringStartsConfig
+    from rlsuite.agents.tabular.td import SarsaConfig
+    from rlsuite.common.errors import ConfigError, UsageError
+    from rlsuite.envs.gridworld import GridWorldEnv
+
+    for ok in ("cpu", "auto", "cuda", "cuda:1", "torch:cpu", "torch:cuda:0", "torch:auto"):
+        assert SarsaConfig(device=ok).device == ok
+    for bad in ("gpu", "cuda:", "torch:", "cpu0", "torch:gpu"):
+        message = f"SarsaConfig.device: {bad!r} is not one of cpu, auto, cuda, cuda:N, torch:cpu"
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            SarsaConfig(device=bad)
+    lake = gym.make("FrozenLake-v1", is_slippery=False)
+    config = MCExploringStartsConfig(num_envs=2, episode_length=3, tail=0, device="torch:cpu")
+    message = "device 'torch:cpu': FrozenLake-v1 has no batched version; only rlsuite's batched envs run there"
+    with pytest.raises(UsageError, match=re.escape(message)):
+        MCExploringStarts(lake, config).learn(2)
+    message = "sample-based tabular agents need a registered env (made with gym.make(ID, ...))"
+    with pytest.raises(UsageError, match=re.escape(message)):
+        TD0(GridWorldEnv(**TINY)).learn(2)
