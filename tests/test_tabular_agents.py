@@ -803,3 +803,24 @@ def test_sample_based_agents_name_what_they_cannot_run_on() -> None:
     message = "sample-based tabular agents need a registered env (made with gym.make(ID, ...))"
     with pytest.raises(UsageError, match=re.escape(message)):
         TD0(GridWorldEnv(**TINY)).learn(2)
+
+
+def test_mc_greedy_batches_on_the_episodic_grid_by_hand() -> None:
+    from rlsuite.agents.tabular.mc import MCEpsilonGreedyConfig
+
+    # episodes start in the left cell only. Batch 1, greedy on q = 0: `up` three times (-1 each), returns
+    # G_0 = -2.71, G_1 = -1.9, G_2 = -1, every-visit mean -1.87 for (0, up). Batch 2, greedy: `right`, reward 1
+    # and the end: G_0 = 1, later steps not alive. average="batch" forgets only the pairs seen again.
+    env = gym.make("rlsuite/GridWorldEpisodic-v0", **TINY)
+    config = MCEpsilonGreedyConfig(num_envs=4, episode_length=3, tail=0, visit="every", average="batch", epsilon=0.0)
+    agent = MCEpsilonGreedy(env, config)
+    history = agent.learn(8)
+    np.testing.assert_allclose(history["mean_return"], [-2.71, 1.0], rtol=1e-12)
+    np.testing.assert_allclose(agent.q_values[0], [-1.87, 1.0, 0.0, 0.0, 0.0], rtol=1e-12)
+    np.testing.assert_array_equal(agent.returns_count.reshape(2, 5)[0], [12, 4, 0, 0, 0])
+    np.testing.assert_allclose(agent.returns_sum.reshape(2, 5)[0], [-4 * 5.61, 4.0, 0.0, 0.0, 0.0], rtol=1e-12)
+    # first-visit: (0, up) counts once per episode, with its first return
+    agent = MCEpsilonGreedy(env, config.replace(visit="first"))
+    agent.learn(4)
+    np.testing.assert_allclose(agent.q_values[0], [-2.71, 0.0, 0.0, 0.0, 0.0], rtol=1e-12)
+    np.testing.assert_array_equal(agent.returns_count.reshape(2, 5)[0], [4, 0, 0, 0, 0])
