@@ -824,3 +824,48 @@ def test_mc_greedy_batches_on_the_episodic_grid_by_hand() -> None:
     agent.learn(4)
     np.testing.assert_allclose(agent.q_values[0], [-2.71, 0.0, 0.0, 0.0, 0.0], rtol=1e-12)
     np.testing.assert_array_equal(agent.returns_count.reshape(2, 5)[0], [4, 0, 0, 0, 0])
+
+
+def test_mc_batch_average_keeps_only_each_pair_s_latest_episode() -> None:
+    from rlsuite.agents.tabular.mc import MCExploringStarts, MCExploringStartsConfig
+
+    # one episode per batch: each batch sees one pair once; average="batch" replaces that pair's returns, so
+    # after 20 episodes every pair holds one return, the one under the final greedy policy (right, stay)
+    env = gym.make("rlsuite/GridWorld-v0", **TINY)
+    config = MCExploringStartsConfig(num_envs=1, episode_length=3, tail=2, average="batch")
+    agent = MCExploringStarts(env, config)
+    agent.learn(20)
+    np.testing.assert_array_equal(agent.returns_count, np.ones(10))
+    np.testing.assert_allclose(agent.q_values, MC_Q2, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", SAMPLE_BASED)
+def test_sample_based_agents_run_on_the_device_they_are_given(name: str) -> None:
+    """torch:cpu runs the rollouts in torch, which draws from its own generator: the same seed gives another
+    (reproducible) run than numpy's; and cuda where there is none is an error, not a quiet run on the CPU."""
+    from rlsuite.common.errors import UsageError
+
+    torch = pytest.importorskip("torch")
+    env = gym.make("rlsuite/GridWorld-v0", **TINY)
+    cls = ALGORITHMS[name]
+    small = {"episode_length": 4} if name == "mc_basic" else {"num_envs": 8, "episode_length": 4}
+    if name.startswith("mc_") and name != "mc_basic":
+        small["tail"] = 1
+    if name == "n_step_sarsa":
+        small["n"] = 2
+    budget = {"iterations": 1, "episodes": 16, "steps": 64}[cls.budget_unit]
+    results = {}
+    for device in ("cpu", "torch:cpu", "torch:cpu"):
+        agent = cls(env, cls.config_cls(**small, device=device))
+        if name == "mc_basic":
+            agent.pi = np.full((2, 5), 0.2)  # a random policy to follow
+        agent.learn(budget, seed=0)
+        values = agent.state_values if name == "td0" else agent.q_values
+        if device in results:
+            np.testing.assert_array_equal(values, results[device])
+        results[device] = values
+    assert not np.array_equal(results["cpu"], results["torch:cpu"])
+    if not torch.cuda.is_available():
+        agent = cls(env, cls.config_cls(**small, device="cuda"))
+        with pytest.raises(UsageError, match=re.escape("device: 'cuda' asked for, but CUDA is not available here")):
+            agent.learn(budget)
