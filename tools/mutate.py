@@ -97,7 +97,9 @@ def _sync_repo(dest: Path) -> list[str]:
         src, dst = ROOT / name, dest / name
         if src.is_file() and not (dst.is_file() and filecmp.cmp(src, dst, shallow=False)):
             dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dst)
+            # a fresh mtime, not the source's (copy2): mutmut re-mutates a file only when it is newer than
+            # its mutated copy, and a change made before the last run's copy would otherwise be ignored
+            shutil.copy(src, dst)
             changed.append(name)
     return changed
 
