@@ -16,6 +16,7 @@ from rlsuite.agents.tabular.dp import (
     TruncatedPolicyIteration,
     TruncatedPolicyIterationConfig,
     ValueIteration,
+    _value_iteration_torch,
     policy_evaluation,
     policy_iteration,
     value_iteration,
@@ -265,3 +266,606 @@ def test_load_names_the_bad_file(env: gym.Env, tmp_path) -> None:
     npz.unlink()
     with pytest.raises(ModelFolderError, match=re.escape(f"{npz}: missing")):
         TabularAgent.load(tmp_path / "agent")
+
+
+# ----- exact values on tiny grids, worked by hand -----
+# 1x2 continuing grid, target on the right: from the left cell `right` earns r_target = 1, at the target
+# `stay` earns 1 forever, so v* = [10, 10] at gamma 0.9 (2 at gamma 0.5); v_k after k sweeps from 0 is
+# 1 + gamma + ... + gamma^(k-1) in both cells.
+TINY = {"n_rows": 1, "n_cols": 2, "forbidden": [], "target": (1, 2)}
+# 1x3 with a forbidden middle cell: the greedy-on-rewards start stays in the left cell (entering the
+# forbidden cell costs -1), which is optimal at gamma 0.5 (-1 + 0.5 * 2 = 0 ties with 0) but not at 0.9.
+DETOUR = {"n_rows": 1, "n_cols": 3, "forbidden": [(1, 2)], "target": (1, 3)}
+
+
+class RecordingReporter:
+    """A progress reporter that keeps what the library told it."""
+
+    def __init__(self) -> None:
+        self.started: list[tuple] = []
+        self.advances: list[float] = []
+        self.stopped = 0
+
+    def start(self, description: str, total: float | None, unit: str) -> RecordingReporter:
+        self.started.append((description, total, unit))
+        return self
+
+    def advance(self, n: float = 1) -> None:
+        self.advances.append(n)
+
+    def update(self, completed: float | None = None, total: float | None = None, **info) -> None:
+        raise AssertionError("the tabular agents only advance")
+
+    def stop(self, task) -> None:
+        self.stopped += 1
+
+
+@pytest.fixture
+def reporter():
+    from rlsuite.common import progress
+
+    recording = RecordingReporter()
+    previous = progress.set_reporter(recording)
+    yield recording
+    progress.set_reporter(previous)
+
+
+@pytest.mark.parametrize("device", ["cpu", "torch:cpu"])
+@pytest.mark.parametrize("dense", [False, True], ids=["shifts", "dense"])
+def test_value_iteration_does_max_iters_sweeps_and_stops_only_below_tol(device: str, dense: bool) -> None:
+    from rlsuite.envs.model import TabularModel
+
+    if device != "cpu":
+        pytest.importorskip("torch")
+    model = tabular_model(gym.make("rlsuite/GridWorld-v0", **TINY))
+    if dense:
+        model = TabularModel(model.expected_rewards, transition_probs=model.transition_probs)
+    for sweeps in (1, 2, 3):
+        v, q, iters = value_iteration(model, 0.9, tol=0.0, max_iters=sweeps, device=device)
+        v_k = sum(0.9**i for i in range(sweeps))
+        assert iters == sweeps
+        np.testing.assert_allclose(v, [v_k, v_k], rtol=1e-13)
+        # q(s, a) = r(s, a) + 0.9 v(s'): left cell (up, right, down, left, stay), then the target
+        np.testing.assert_allclose(q[0], [-1 + 0.9 * v_k, 1 + 0.9 * v_k, -1 + 0.9 * v_k, -1 + 0.9 * v_k, 0.9 * v_k])
+        np.testing.assert_allclose(q[1], [-1 + 0.9 * v_k, -1 + 0.9 * v_k, -1 + 0.9 * v_k, 0.9 * v_k, 1 + 0.9 * v_k])
+    # gamma = 0: exact after one sweep; the second changes nothing, which is below tol = 1e-12 but not below 0
+    assert value_iteration(model, 0.0, tol=1e-12, max_iters=6, device=device)[2] == 2
+    v, _, iters = value_iteration(model, 0.0, tol=0.0, max_iters=6, device=device)
+    assert iters == 6
+    np.testing.assert_array_equal(v, [1.0, 1.0])
+
+
+def test_policy_evaluation_and_policy_iteration_default_to_gamma_0_9() -> None:
+    model = tabular_model(gym.make("rlsuite/GridWorld-v0", **TINY))
+    np.testing.assert_allclose(policy_evaluation(model, np.array([1, 4])), [10.0, 10.0])  # right, then stay
+    np.testing.assert_allclose(policy_evaluation(model, np.array([4, 4])), [0.0, 10.0])  # stay put
+    np.testing.assert_allclose(policy_evaluation(model, np.eye(5)[[1, 4]], 0.5), [2.0, 2.0])
+    v, pi, iters = policy_iteration(model)
+    assert iters == 1  # greedy on the rewards is already optimal here: one improvement finds it stable
+    np.testing.assert_allclose(v, [10.0, 10.0])
+    np.testing.assert_array_equal(pi.argmax(axis=1), [1, 4])
+
+
+@pytest.mark.parametrize("gamma", [0.5, 0.9])
+def test_policy_iteration_stopped_after_k_improvements_is_the_agent_after_k_steps(env: gym.Env, gamma: float) -> None:
+    from rlsuite.agents.tabular.dp import PolicyIterationConfig
+
+    model = tabular_model(env)
+    previous = -np.inf
+    for k in (1, 2, 3):
+        v, pi, iters = policy_iteration(model, gamma, max_iters=k)
+        agent = PolicyIteration(env, PolicyIterationConfig(gamma=gamma))
+        agent.learn(k)
+        assert iters == k
+        np.testing.assert_array_equal(pi, agent.pi)
+        np.testing.assert_allclose(v, policy_evaluation(model, pi, gamma), atol=1e-12)
+        assert v.sum() > previous + 0.1  # each improvement is a real one (none is done twice or skipped)
+        previous = v.sum()
+    v, pi, _ = policy_iteration(model, gamma)
+    np.testing.assert_allclose(v, value_iteration(model, gamma, tol=1e-12)[0], atol=1e-9)
+
+
+def test_policy_iteration_agent_deltas_and_ties_by_hand(reporter: RecordingReporter) -> None:
+    from rlsuite.agents.tabular.dp import PolicyIterationConfig
+
+    env = gym.make("rlsuite/GridWorld-v0", **DETOUR)
+    agent = PolicyIteration(env)
+    history = agent.learn()
+    # v_0 = [0, 10, 10] (stay left, right, stay at the target); then right from the left: -1 + 0.9 * 10 = 8
+    np.testing.assert_allclose(history["iteration"], [1, 2])
+    np.testing.assert_allclose(history["delta"], [10.0, 8.0])
+    np.testing.assert_allclose(agent.state_values, [8.0, 10.0, 10.0])
+    assert reporter.started == [("policy_iteration", 100, "iteration")] and reporter.stopped == 1
+    assert reporter.advances == [1, 1]
+    # gamma 0.5: right from the left is worth -1 + 0.5 * 2 = 0, a tie with staying: the current action is kept
+    agent = PolicyIteration(env, PolicyIterationConfig(gamma=0.5))
+    history = agent.learn()
+    np.testing.assert_allclose(history["delta"], [2.0])
+    np.testing.assert_allclose(agent.state_values, [0.0, 2.0, 2.0])
+    np.testing.assert_array_equal(agent.pi.argmax(axis=1), [4, 1, 4])
+
+
+def test_value_iteration_agent_deltas_by_hand_and_tol_zero_runs_the_budget(reporter: RecordingReporter) -> None:
+    from rlsuite.agents.tabular.dp import ValueIterationConfig
+
+    env = gym.make("rlsuite/GridWorld-v0", **TINY)
+    history = ValueIteration(env, ValueIterationConfig(gamma=0.5, tol=0.0)).learn(4)
+    np.testing.assert_allclose(history["iteration"], [1, 2, 3, 4])
+    np.testing.assert_allclose(history["delta"], [1.0, 0.5, 0.25, 0.125])
+    np.testing.assert_allclose(history["value_error"], [1.0, 0.5, 0.25, 0.125])  # v* = [2, 2]
+    assert reporter.started == [("value_iteration", 4, "iteration")] and reporter.advances == [1] * 4
+    # gamma 0: exact after one sweep, every later delta is 0.0, and tol = 0 means "run the whole budget"
+    history = ValueIteration(env, ValueIterationConfig(gamma=0.0, tol=0.0)).learn(5)
+    np.testing.assert_array_equal(history["delta"], [1.0, 0.0, 0.0, 0.0, 0.0])
+    assert len(ValueIteration(env, ValueIterationConfig(gamma=0.0, tol=1e-9)).learn(5)) == 2
+
+
+def _td_agent(cls_name: str, **config):
+    """A TD agent on the episodic 1x2 grid (the target ends the episode), step size 0.5, gamma 0.5."""
+    from rlsuite.agents.tabular import td
+
+    cls = getattr(td, cls_name)
+    agent = cls(gym.make("rlsuite/GridWorldEpisodic-v0", **TINY), cls.config_cls(gamma=0.5, **config))
+    agent.alpha = 0.5
+    return agent
+
+
+# One batched step of 4 copies, all from the left cell (state 0); actions: 1 right (reaches the target,
+# which ends the episode), 4 stay. Copy 2 ended earlier (not live): it must change nothing.
+S, A_, R = np.array([0, 0, 0, 0]), np.array([1, 4, 4, 4]), np.array([1.0, 0.0, 0.0, 0.0])
+S2, A2 = np.array([1, 0, 0, 0]), np.array([0, 1, 4, 0])
+LIVE, TERM = np.array([True, True, False, True]), np.array([True, False, False, False])
+Q0 = np.array([[0.2, 0.4, 0.0, 0.0, 0.6], [0.8, 0.0, 0.0, 0.0, 0.0]])
+
+
+@pytest.mark.parametrize(
+    ("name", "bootstrap"),
+    [
+        # Sarsa: copies 1 and 3 bootstrap q(0, 1) = 0.4 and q(0, 0) = 0.2
+        ("Sarsa", [0.4, 0.2]),
+        # Expected Sarsa, epsilon 0.5: pi(.|0) = 0.1 each, 0.6 on the greedy `stay`: 0.1 * 0.6 + 0.6 * 0.6
+        ("ExpectedSarsa", [0.42, 0.42]),
+        # Q-learning: max_a q(0, a) = 0.6
+        ("QLearning", [0.6, 0.6]),
+    ],
+)
+def test_td_control_update_by_hand(name: str, bootstrap: list) -> None:
+    agent = _td_agent(name, epsilon=0.5)
+    agent.q = Q0.copy()
+    agent.update(S, A_, R, S2, A2, LIVE, TERM)
+    want = Q0.copy()
+    # copy 0 ends at the target: target 1, no bootstrap from q(1, 0) = 0.8; q(0, 1) = 0.4 + 0.5 (1 - 0.4)
+    want[0, 1] = 0.7
+    # q(0, 4) moves by alpha times the MEAN of its two TD errors 0.5 * b - 0.6 (copy 2 is not live)
+    want[0, 4] = 0.6 + 0.5 * np.mean([0.5 * b - 0.6 for b in bootstrap])
+    np.testing.assert_allclose(agent.q, want, rtol=1e-12)
+
+
+def test_td0_update_by_hand() -> None:
+    agent = _td_agent("TD0")
+    agent.v = np.array([0.6, 0.8])
+    agent.update(S, A_, R, S2, A2, LIVE, TERM)
+    # v(0): errors 1 - 0.6 (ends, no bootstrap of v(1) = 0.8), and twice 0.5 * 0.6 - 0.6 = -0.3: mean -1/15
+    np.testing.assert_allclose(agent.v, [0.6 + 0.5 * (0.4 - 0.3 - 0.3) / 3, 0.8], rtol=1e-12)
+
+
+def test_n_step_sarsa_update_by_hand() -> None:
+    agent = _td_agent("NStepSarsa", n=2)
+    q = np.array([[0.0, 0.4, 0.0, 0.0, 0.6], [0.8, 0.3, 0.0, 0.0, 0.0]])
+    agent.q = q.copy()
+    one = np.array([True, True, True])
+    # copy 0: stay, then right (ends at t = 1); copy 1: right (ends at t = 0), then not live, reward 5 ignored;
+    # copy 2: stay, stay, never ends
+    agent.update(np.array([0, 0, 0]), np.array([4, 1, 4]), np.array([0.0, 1.0, 0.0]), np.array([0, 1, 0]),
+                 np.array([1, 0, 4]), one, np.array([False, True, False]))  # fmt: skip
+    np.testing.assert_array_equal(agent.q, q)  # n = 2: nothing to update after one step
+    agent.update(np.array([0, 1, 0]), np.array([1, 0, 4]), np.array([1.0, 5.0, 0.0]), np.array([1, 1, 0]),
+                 np.array([1, 1, 4]), np.array([True, False, True]), np.array([True, False, False]))  # fmt: skip
+    # the t = 0 entries: copy 0 (0, 4): 0 + 0.5 * 1, ended (no bootstrap); copy 1 (0, 1): 1, ended;
+    # copy 2 (0, 4): 0 + 0.5 * 0 + 0.25 * q(0, 4) = 0.15. q(0, 4) moves by half the mean error of copies 0, 2
+    want = q.copy()
+    want[0, 1] = 0.4 + 0.5 * (1.0 - 0.4)
+    want[0, 4] = 0.6 + 0.5 * ((0.5 - 0.6) + (0.15 - 0.6)) / 2
+    np.testing.assert_allclose(agent.q, want, rtol=1e-12)
+    # a restart flushes the t = 1 entries with the rewards they have: copy 0 (0, 1): 1, ended; copy 1 is
+    # not live; copy 2 (0, 4): 0 + 0.5 * q(0, 4) bootstrapped from the last (s', a') = (0, 4)
+    agent.begin_episode()
+    q1 = want.copy()
+    want[0, 1] = q1[0, 1] + 0.5 * (1.0 - q1[0, 1])
+    want[0, 4] = q1[0, 4] + 0.5 * (0.5 * q1[0, 4] - q1[0, 4])
+    np.testing.assert_allclose(agent.q, want, rtol=1e-12)
+    assert not agent.buffer
+    agent.begin_episode()  # nothing pending: nothing changes
+    np.testing.assert_allclose(agent.q, want, rtol=1e-12)
+
+
+def test_q_learning_behaviour_and_learned_policy() -> None:
+    from rlsuite.agents.tabular.td import QLearning, QLearningConfig
+
+    env = gym.make("rlsuite/GridWorld-v0", **TINY)
+    agent = QLearning(env, QLearningConfig(epsilon=0.5))
+    agent.q = Q0.copy()
+    np.testing.assert_allclose(agent.behaviour(), [[0.1, 0.1, 0.1, 0.1, 0.6], [0.6, 0.1, 0.1, 0.1, 0.1]])
+    np.testing.assert_array_equal(agent.learned_policy(), np.eye(5)[[4, 0]])
+    uniform = QLearning(env, QLearningConfig(epsilon=0.5, behavior="uniform"))
+    uniform.q = Q0.copy()
+    np.testing.assert_allclose(uniform.behaviour(), np.full((2, 5), 0.2))
+
+
+@pytest.mark.parametrize("gamma", [0.5, 0.9])
+def test_td0_evaluates_the_policy_it_is_given(gamma: float) -> None:
+    env = gym.make("rlsuite/GridWorld-v0", **TINY)
+    optimal = TD0(env, TD0Config(policy="optimal", gamma=gamma))
+    np.testing.assert_array_equal(optimal.policy, np.eye(5)[[1, 4]])
+    np.testing.assert_allclose(optimal.v_pi, [1 / (1 - gamma)] * 2)
+    uniform = TD0(env, TD0Config(policy="uniform", gamma=gamma))
+    np.testing.assert_array_equal(uniform.policy, np.full((2, 5), 0.2))
+    # uniform: v = 0.2 (r(s, .) summed) + gamma (0.2 * sum of next values): solve the 2x2 system by hand
+    # left: r sums to -2, next states 0 (x4) and 1; target: r sums to -2, next 1 (x4) and 0
+    a = np.array([[1 - gamma * 0.8, -gamma * 0.2], [-gamma * 0.2, 1 - gamma * 0.8]])
+    np.testing.assert_allclose(uniform.v_pi, np.linalg.solve(a, [-0.4, -0.4]), rtol=1e-12)
+
+
+def test_n_step_sarsa_needs_n_below_the_episode_length() -> None:
+    from rlsuite.agents.tabular.td import NStepSarsaConfig
+    from rlsuite.common.errors import ConfigError
+
+    assert NStepSarsaConfig(n=9, episode_length=10).n == 9
+    with pytest.raises(ConfigError, match=re.escape("NStepSarsaConfig.n: 10 must be below episode_length (10)")):
+        NStepSarsaConfig(n=10, episode_length=10)
+
+
+# MC on the 1x2 grid, 3-step episodes, gamma 0.9. The first policy is greedy on q = 0: `up` everywhere (a
+# boundary bump, -1, in either cell). Returns of (s, a) then `up` twice: -1 - 0.9 - 0.81 = -2.71 for a bump
+# first, -0.71 for right from the left cell / stay at the target (+1 first), -1.71 for the moves worth 0.
+# Greedy on that: right, then stay, and under it the returns are 2.71, 1.71 and 0.71.
+MC_Q1 = [[-2.71, -0.71, -2.71, -2.71, -1.71], [-2.71, -2.71, -2.71, -1.71, -0.71]]
+MC_Q2 = [[0.71, 2.71, 0.71, 0.71, 1.71], [0.71, 0.71, 0.71, 1.71, 2.71]]
+
+
+def test_mc_basic_by_hand(reporter: RecordingReporter) -> None:
+    env = gym.make("rlsuite/GridWorld-v0", **TINY)
+    agent = MCBasic(env, MCBasicConfig(episode_length=3, episodes_per_pair=2))
+    history = agent.learn(1)
+    np.testing.assert_allclose(agent.q_values, MC_Q1, rtol=1e-12)
+    np.testing.assert_array_equal(agent.policy.argmax(axis=1), [1, 4])
+    history = agent.learn(3)
+    np.testing.assert_allclose(agent.q_values, MC_Q2, rtol=1e-12)
+    np.testing.assert_array_equal(history["iteration"], [1, 2, 3])
+    np.testing.assert_array_equal(history["episodes"], [20, 40, 60])  # 2 states x 5 actions x 2 episodes
+    assert reporter.started == [("mc_basic", 1, "iteration"), ("mc_basic", 3, "iteration")]
+    assert reporter.advances == [1] * 4 and reporter.stopped == 2
+    assert len(MCBasic(env, MCBasicConfig(episode_length=3)).learn()) == 10  # the default budget
+
+
+def test_mc_basic_follows_the_policy_it_holds_reproducibly() -> None:
+    env = gym.make("rlsuite/GridWorld-v0", **TINY)
+    results = []
+    for seed in (None, 0, 1):
+        agent = MCBasic(env, MCBasicConfig(episode_length=4))
+        agent.pi = np.full((2, 5), 0.2)  # evaluate the uniform policy: its actions are random draws
+        agent.learn(1) if seed is None else agent.learn(1, seed=seed)
+        results.append(agent.q_values)
+    np.testing.assert_array_equal(results[0], results[1])  # the default seed is 0
+    assert not np.array_equal(results[1], results[2])
+
+
+def test_mc_exploring_starts_by_hand(reporter: RecordingReporter) -> None:
+    from rlsuite.agents.tabular.mc import MCExploringStarts, MCExploringStartsConfig
+
+    env = gym.make("rlsuite/GridWorld-v0", **TINY)
+    # tail = 2 of 3 steps: only the first step of each episode is averaged, with its whole 3-step return
+    config = MCExploringStartsConfig(num_envs=200, episode_length=3, tail=2, average="batch")
+    agent = MCExploringStarts(env, config)
+    history = agent.learn(300)
+    np.testing.assert_allclose(agent.q_values, MC_Q2, rtol=1e-12)  # batch 2 evaluates the greedy policy of batch 1
+    assert agent.returns_count.sum() == 200  # average="batch": only the last batch counts
+    np.testing.assert_array_equal(history["episodes"], [200, 400])
+    assert reporter.started == [("mc_exploring_starts", 300, "episode")] and reporter.advances == [200, 200]
+
+
+@pytest.mark.parametrize(("average", "counts"), [("all", [60, 90]), ("recent", [45, 75])])
+def test_mc_averages_fade_by_keep_ramped_over_each_learn_call(average: str, counts: list) -> None:
+    from rlsuite.agents.tabular.mc import MCEpsilonGreedyConfig
+
+    env = gym.make("rlsuite/GridWorld-v0", **TINY)
+    # every-visit, no tail: each batch of 10 episodes adds 30 visits. recent: keep ramps from 1 to 0 over the
+    # budget of each learn call, so batch 2 of 2 keeps half the old weight (15 + 30), and the first batch of
+    # the next call keeps all of it (45 + 30)
+    config = MCEpsilonGreedyConfig(num_envs=10, episode_length=3, tail=0, visit="every", average=average, keep=1.0,
+                                   keep_final=0.0, epsilon=0.5, epsilon_final=0.1)  # fmt: skip
+    agent = MCEpsilonGreedy(env, config)
+    np.testing.assert_allclose(agent.policy, np.full((2, 5), 0.1) + 0.5 * np.eye(5)[[0, 0]])  # epsilon 0.5 at first
+    agent.learn(20)
+    assert agent.returns_count.sum() == counts[0]
+    assert agent.epsilon == pytest.approx(0.1)  # the end of the budget: epsilon_final
+    agent.learn(10)
+    assert agent.returns_count.sum() == counts[1]
+
+
+def test_first_visit_mask_by_hand() -> None:
+    from rlsuite.agents.tabular.batch import first_visit_mask
+
+    # columns are episodes, 2 actions. Episode 0 visits (0, 1), (2, 0), (0, 1), (0, 1); episode 1 (1, 0) twice,
+    # then (1, 1), then (0, 0) after its end; episode 2 stays on (0, 0)
+    states = np.array([[0, 1, 0], [2, 1, 0], [0, 1, 0], [0, 0, 0]])
+    actions = np.array([[1, 0, 0], [0, 0, 0], [1, 1, 0], [1, 0, 0]])
+    alive = np.array([[True] * 3, [True] * 3, [True] * 3, [True, False, True]])
+    want = np.array([[True, True, True], [True, False, False], [False, True, False], [False, False, False]])
+    np.testing.assert_array_equal(first_visit_mask(states, actions, 2, alive), want)
+    torch = pytest.importorskip("torch")
+    mask = first_visit_mask(torch.as_tensor(states), torch.as_tensor(actions), 2, torch.as_tensor(alive))
+    np.testing.assert_array_equal(mask.numpy(), want)
+
+
+def test_set_arrays_names_the_table_of_the_wrong_shape(env: gym.Env) -> None:
+    agent = ValueIteration(env)
+    good = {"q": np.ones((25, 5)), "pi": np.full((25, 5), 0.2), "v": np.arange(25)}
+    for name, bad, want in (("q", (3, 5), (25, 5)), ("pi", (25, 4), (25, 5)), ("v", (24,), (25,))):
+        with pytest.raises(ValueError, match=re.escape(f"{name} has shape {bad}, the env needs {want}")):
+            agent.set_arrays({**good, name: np.zeros(bad)})
+    agent.set_arrays(good)
+    assert agent.v.dtype == np.float64
+    np.testing.assert_array_equal(agent.state_values, np.arange(25))
+    agent.set_arrays({"q": good["q"], "pi": good["pi"]})
+    assert agent.v is None
+    np.testing.assert_allclose(agent.state_values, 1.0)  # sum_a pi(a|s) q(s, a)
+
+
+def test_td_learning_loop_by_hand(reporter: RecordingReporter) -> None:
+    # the episodic 1x2 grid starts only in the left cell; TD(0) of the optimal policy (right, which ends the
+    # episode with reward 1): an episode of 2 steps updates v(0) once, by its step size then, toward 1.
+    # budget 16 in 3 copies: 5 batched steps, restarts at t = 0, 2, 4, step size 0.5 -> 0.1 linearly:
+    # 0.5, 0.3, 0.1 at the updates. v(0) = 0.5, then 0.5 + 0.3 * 0.5 = 0.65, then 0.65 + 0.1 * 0.35 = 0.685
+    env = gym.make("rlsuite/GridWorldEpisodic-v0", **TINY)
+    config = TD0Config(policy="optimal", alpha=0.5, alpha_final=0.1, num_envs=3, episode_length=2, log_every=2)
+    agent = TD0(env, config)
+    np.testing.assert_array_equal(agent.v_pi, [1.0, 0.0])
+    history = agent.learn(16)
+    np.testing.assert_allclose(agent.state_values, [0.685, 0.0], rtol=1e-12)
+    np.testing.assert_array_equal(history["steps"], [6, 12, 15])  # every log_every batched steps, and the last
+    np.testing.assert_allclose(history["value_error"], [0.5, 0.35, 0.315], rtol=1e-12)
+    assert reporter.started == [("td0", 15, "step")] and reporter.advances == [3] * 5
+    assert len(TD0(env, config).learn(2)) == 1  # a budget below num_envs still runs one batched step
+
+
+@pytest.mark.parametrize("name", SAMPLE_BASED)
+def test_sample_based_agents_are_reproducible_per_seed(name: str) -> None:
+    # a slippery 1x2 grid: the env's and the agent's random numbers both matter
+    env = gym.make("rlsuite/GridWorld-v0", **TINY, slip_prob=0.3)
+    cls = ALGORITHMS[name]
+    small = {"num_envs": 8, "episode_length": 4}
+    if name == "mc_basic":
+        small = {"episode_length": 4}
+    elif name.startswith("mc_"):
+        small["tail"] = 1
+    elif name == "n_step_sarsa":
+        small["n"] = 2
+    budget = {"iterations": 1, "episodes": 16, "steps": 64}[cls.budget_unit]
+    results = []
+    for seed in (None, 0, 1):
+        agent = cls(env, cls.config_cls(**small))
+        if name == "mc_basic":
+            agent.pi = np.full((2, 5), 0.2)
+        agent.learn(budget) if seed is None else agent.learn(budget, seed=seed)
+        results.append(agent.state_values if name == "td0" else agent.q_values)
+    np.testing.assert_array_equal(results[0], results[1])  # the default seed is 0, and it fixes everything
+    assert not np.array_equal(results[1], results[2])
+
+
+class Chain(gym.Env):
+    """Two states, two actions, no exact model: action 1 moves to the other state and earns 1, action 0 stays."""
+
+    observation_space = gym.spaces.Discrete(2)
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[int, dict]:
+        super().reset(seed=seed)
+        self.s = 0
+        return self.s, {}
+
+    def step(self, action: int) -> tuple[int, float, bool, bool, dict]:
+        self.s = (self.s + int(action)) % 2
+        return self.s, float(action), False, False, {}
+
+
+def test_sample_based_agents_run_on_envs_without_start_states_or_a_model() -> None:
+    if "rlsuite_test/Chain-v0" not in gym.registry:
+        gym.register("rlsuite_test/Chain-v0", entry_point=Chain)
+    chain = gym.make("rlsuite_test/Chain-v0")
+    agent = TD0(chain, TD0Config(num_envs=4, episode_length=2, log_every=1))  # uniform: v = 0.5 + 0.9 v = 5
+    assert agent.v_pi is None and agent.truth_metrics() == {}
+    history = agent.learn(8)
+    assert history.last() == {"steps": 8.0}
+    assert np.all(agent.state_values > 0.0)  # rewards of 1 half the time: both values rose from 0
+    with pytest.raises(ValueError, match="ValueIteration needs an env with an exact model"):
+        ValueIteration(chain)
+    with pytest.raises(ValueError, match="'optimal' needs an env with an exact model"):
+        TD0(chain, TD0Config(policy="optimal"))
+    # FrozenLake has a model (P) but no list of start states: episodes may start anywhere
+    lake = gym.make("FrozenLake-v1", is_slippery=False)
+    from rlsuite.agents.tabular.mc import MCExploringStarts, MCExploringStartsConfig
+
+    es = MCExploringStarts(lake, MCExploringStartsConfig(num_envs=4, episode_length=3, tail=0))
+    assert len(es.learn(8)) == 2
+
+
+def test_torch_work_stays_on_the_given_device_whatever_torch_s_default_device() -> None:
+    """A user's default device (``torch.set_default_device("cuda")``; "meta" here, where nothing can be read
+    back) must not pull the sweeps or the first-visit mask off the device they are given."""
+    from rlsuite.agents.tabular.batch import first_visit_mask
+    from rlsuite.envs.model import TabularModel
+
+    torch = pytest.importorskip("torch")
+    model = tabular_model(gym.make("rlsuite/GridWorld-v0", **TINY))
+    dense = TabularModel(model.expected_rewards, transition_probs=model.transition_probs)
+    cpu = torch.device("cpu")
+    states = torch.tensor([[0, 1], [0, 1]], device=cpu)
+    alive = torch.ones((2, 2), dtype=torch.bool, device=cpu)
+    with torch.device("meta"):
+        for form in (model, dense):
+            v, _, iters = _value_iteration_torch(form, 0.9, 0.0, 3, cpu)
+            assert iters == 3
+            np.testing.assert_allclose(v, [2.71, 2.71], rtol=1e-12)
+        mask = first_visit_mask(states, states, 2, alive)
+    assert mask.device == cpu
+    np.testing.assert_array_equal(mask.numpy(), [[True, True], [False, False]])
+
+
+def test_agent_basics_on_the_1x2_grid() -> None:
+    from rlsuite.agents.tabular.agent import exact_optimum
+    from rlsuite.agents.tabular.dp import ValueIterationConfig
+    from rlsuite.agents.tabular.td import Sarsa, SarsaConfig
+    from rlsuite.common.errors import UsageError
+
+    env = gym.make("rlsuite/GridWorld-v0", **TINY)
+    agent = Sarsa(env, SarsaConfig(gamma=0.5))
+    np.testing.assert_array_equal(agent.policy, np.full((2, 5), 0.2))  # uniform before learning
+    np.testing.assert_allclose(agent.v_star, [2.0, 2.0], atol=1e-9)  # value iteration to tol 1e-10
+    np.testing.assert_allclose(agent.q_star, [[0.0, 2.0, 0.0, 0.0, 1.0], [0.0, 0.0, 0.0, 1.0, 2.0]], atol=1e-9)
+    agent.q = Q0 + np.eye(5)[[4, 4]] * [[0.0], [0.9]]
+    # greedy: stay (optimal at the target, not on the left), max_a q = [0.6, 0.9] against v* = [2, 2]
+    metrics = {"value_error": 1.4, "optimal_fraction": 0.5, "greedy_optimal": 0.0}
+    assert agent.truth_metrics() == pytest.approx(metrics, abs=1e-9)
+    agent.pi = np.eye(5)[[1, 4]]
+    policy = agent.policy
+    policy[:] = 0.0  # a copy: the agent's policy is not changed through it
+    np.testing.assert_array_equal(agent.policy, np.eye(5)[[1, 4]])
+    np.testing.assert_allclose(agent.state_values, [0.4, 0.9])  # sum_a pi(a|s) q(s, a)
+    actions, state = agent.predict(np.array([[0, 1], [1, 0]]))
+    assert state is None
+    np.testing.assert_array_equal(actions, [[1, 4], [4, 1]])  # the shape of obs
+    np.testing.assert_array_equal(agent.predict(np.array([0, 1, 1]), deterministic=False)[0], [1, 4, 4])
+    with pytest.raises(ValueError, match=re.escape("obs must be state indices in [0, 2), got array([], dtype=int64)")):
+        agent.predict(np.array([], dtype=np.int64))
+    # where the config has a device, with_device sets it; DP configs have none and come back as they are
+    assert Sarsa.with_device(SarsaConfig(), "torch:cpu") == SarsaConfig(device="torch:cpu")
+    config = ValueIterationConfig(gamma=0.5)
+    assert ValueIteration.with_device(config, "cuda") is config
+    # gamma = 1 on a continuing task, without a config to name: the message still names gamma
+    model = tabular_model(env)
+    with pytest.raises(UsageError, match=r"^gamma: 1.0 leaves the values of this continuing task infinite"):
+        exact_optimum(model, 1.0)
+    v, _ = exact_optimum(tabular_model(gym.make("rlsuite/GridWorldEpisodic-v0", **TINY)), 1.0)
+    np.testing.assert_array_equal(v, [1.0, 0.0])  # undiscounted, episodic: one step right, reward 1
+
+
+def test_the_agents_refuse_non_discrete_envs_naming_the_spaces() -> None:
+    message = (
+        "MCEpsilonGreedy needs Discrete observations and actions (got MultiDiscrete / Discrete); "
+        "use observation='index'"
+    )
+    with pytest.raises(ValueError, match=re.escape(message)):
+        MCEpsilonGreedy(gym.make("rlsuite/GridWorld-v0", observation="coords"))
+
+
+def test_batched_episodes_by_hand() -> None:
+    from rlsuite.agents.tabular.batch import Rollout, backend_of, discounted_returns, pair_means, rollout
+
+    rewards = np.array([[1.0, 0.0], [0.0, 1.0], [2.0, 0.0]])
+    # G_2 = r_2, G_1 = r_1 + 0.5 G_2, G_0 = r_0 + 0.5 G_1
+    np.testing.assert_allclose(discounted_returns(rewards, 0.5), [[1.5, 0.5], [1.0, 1.0], [2.0, 0.0]])
+    sums, counts = pair_means(np.array([3, 0, 3, 3]), np.array([1.0, 2.0, 3.0, 5.0]), 5)
+    np.testing.assert_array_equal(sums, [2.0, 0.0, 0.0, 9.0, 0.0])
+    np.testing.assert_array_equal(counts, [1.0, 0.0, 0.0, 3.0, 0.0])
+    assert sums.dtype == counts.dtype == np.float64
+    # the episodic 1x2 grid: from the left cell, `stay` (0), then `right` (1, ends), then after the end
+    venv = gym.make_vec("rlsuite/GridWorldEpisodic-v0", num_envs=2, vectorization_mode="vector_entry_point", **TINY)
+    backend = backend_of(venv, 0)
+    plan = iter([np.array([1, 4]), np.array([3, 1]), np.array([4, 4])])
+    venv.reset(seed=0, options={"start": np.array([0, 0])})
+    out = rollout(venv, np.array([0, 0]), 3, lambda s: next(plan), backend, first_actions=np.array([4, 1]))
+    assert isinstance(out, Rollout)
+    np.testing.assert_array_equal(out.states, [[0, 0], [0, 1], [1, 0]])  # copy 1 restarts after its end
+    np.testing.assert_array_equal(out.actions, [[4, 1], [1, 4], [3, 1]])  # choose is not asked at t = 0
+    np.testing.assert_array_equal(out.alive, [[True, True], [True, False], [False, False]])
+    np.testing.assert_array_equal(out.rewards, [[0.0, 1.0], [1.0, 0.0], [0.0, 0.0]])  # none after the end
+    venv.close()
+
+
+def test_sample_based_agents_name_what_they_cannot_run_on() -> None:
+    from rlsuite.agents.tabular.mc import MCExploringStarts, MCExploringStartsConfig
+    from rlsuite.agents.tabular.td import SarsaConfig
+    from rlsuite.common.errors import ConfigError, UsageError
+    from rlsuite.envs.gridworld import GridWorldEnv
+
+    for ok in ("cpu", "auto", "cuda", "cuda:1", "torch:cpu", "torch:cuda:0", "torch:auto"):
+        assert SarsaConfig(device=ok).device == ok
+    for bad in ("gpu", "cuda:", "torch:", "cpu0", "torch:gpu"):
+        message = f"SarsaConfig.device: {bad!r} is not one of cpu, auto, cuda, cuda:N, torch:cpu"
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            SarsaConfig(device=bad)
+    lake = gym.make("FrozenLake-v1", is_slippery=False)
+    config = MCExploringStartsConfig(num_envs=2, episode_length=3, tail=0, device="torch:cpu")
+    message = "device 'torch:cpu': FrozenLake-v1 has no batched version; only rlsuite's batched envs run there"
+    with pytest.raises(UsageError, match=re.escape(message)):
+        MCExploringStarts(lake, config).learn(2)
+    message = "sample-based tabular agents need a registered env (made with gym.make(ID, ...))"
+    with pytest.raises(UsageError, match=re.escape(message)):
+        TD0(GridWorldEnv(**TINY)).learn(2)
+
+
+def test_mc_greedy_batches_on_the_episodic_grid_by_hand() -> None:
+    from rlsuite.agents.tabular.mc import MCEpsilonGreedyConfig
+
+    # episodes start in the left cell only. Batch 1, greedy on q = 0: `up` three times (-1 each), returns
+    # G_0 = -2.71, G_1 = -1.9, G_2 = -1, every-visit mean -1.87 for (0, up). Batch 2, greedy: `right`, reward 1
+    # and the end: G_0 = 1, later steps not alive. average="batch" forgets only the pairs seen again.
+    env = gym.make("rlsuite/GridWorldEpisodic-v0", **TINY)
+    config = MCEpsilonGreedyConfig(num_envs=4, episode_length=3, tail=0, visit="every", average="batch", epsilon=0.0)
+    agent = MCEpsilonGreedy(env, config)
+    history = agent.learn(8)
+    np.testing.assert_allclose(history["mean_return"], [-2.71, 1.0], rtol=1e-12)
+    np.testing.assert_allclose(agent.q_values[0], [-1.87, 1.0, 0.0, 0.0, 0.0], rtol=1e-12)
+    np.testing.assert_array_equal(agent.returns_count.reshape(2, 5)[0], [12, 4, 0, 0, 0])
+    np.testing.assert_allclose(agent.returns_sum.reshape(2, 5)[0], [-4 * 5.61, 4.0, 0.0, 0.0, 0.0], rtol=1e-12)
+    # first-visit: (0, up) counts once per episode, with its first return
+    agent = MCEpsilonGreedy(env, config.replace(visit="first"))
+    agent.learn(4)
+    np.testing.assert_allclose(agent.q_values[0], [-2.71, 0.0, 0.0, 0.0, 0.0], rtol=1e-12)
+    np.testing.assert_array_equal(agent.returns_count.reshape(2, 5)[0], [4, 0, 0, 0, 0])
+
+
+def test_mc_batch_average_keeps_only_each_pair_s_latest_episode() -> None:
+    from rlsuite.agents.tabular.mc import MCExploringStarts, MCExploringStartsConfig
+
+    # one episode per batch: each batch sees one pair once; average="batch" replaces that pair's returns, so
+    # after 20 episodes every pair holds one return, the one under the final greedy policy (right, stay)
+    env = gym.make("rlsuite/GridWorld-v0", **TINY)
+    config = MCExploringStartsConfig(num_envs=1, episode_length=3, tail=2, average="batch")
+    agent = MCExploringStarts(env, config)
+    agent.learn(20)
+    np.testing.assert_array_equal(agent.returns_count, np.ones(10))
+    np.testing.assert_allclose(agent.q_values, MC_Q2, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", SAMPLE_BASED)
+def test_sample_based_agents_run_on_the_device_they_are_given(name: str) -> None:
+    """torch:cpu runs the rollouts in torch, which draws from its own generator: the same seed gives another
+    (reproducible) run than numpy's; and cuda where there is none is an error, not a quiet run on the CPU."""
+    from rlsuite.common.errors import UsageError
+
+    torch = pytest.importorskip("torch")
+    env = gym.make("rlsuite/GridWorld-v0", **TINY)
+    cls = ALGORITHMS[name]
+    small = {"episode_length": 4} if name == "mc_basic" else {"num_envs": 8, "episode_length": 4}
+    if name.startswith("mc_") and name != "mc_basic":
+        small["tail"] = 1
+    if name == "n_step_sarsa":
+        small["n"] = 2
+    budget = {"iterations": 1, "episodes": 16, "steps": 64}[cls.budget_unit]
+    results = {}
+    for device in ("cpu", "torch:cpu", "torch:cpu"):
+        agent = cls(env, cls.config_cls(**small, device=device))
+        if name == "mc_basic":
+            agent.pi = np.full((2, 5), 0.2)  # a random policy to follow
+        agent.learn(budget, seed=0)
+        values = agent.state_values if name == "td0" else agent.q_values
+        if device in results:
+            np.testing.assert_array_equal(values, results[device])
+        results[device] = values
+    assert not np.array_equal(results["cpu"], results["torch:cpu"])
+    if not torch.cuda.is_available():
+        agent = cls(env, cls.config_cls(**small, device="cuda"))
+        with pytest.raises(UsageError, match=re.escape("device: 'cuda' asked for, but CUDA is not available here")):
+            agent.learn(budget)
