@@ -579,3 +579,34 @@ def test_goal_env_frame_is_the_grid_with_squares_drawn_where_the_boxes_say(cell_
         ok = (inside == white).all(-1) | (inside == goal_rgb).all(-1) | (inside == agent_rgb).all(-1)
         ok |= (inside == line).all(-1)  # where the target touches the outer border
         assert ok.all()
+
+
+def test_same_step_autoreset_keeps_the_steps_own_info_beside_final_obs() -> None:
+    """Copies timing out in SameStep mode: info keeps the pull's regret/optimal and the reset's optimal_arm."""
+    envs = KArmedBanditVectorEnv(num_envs=2, k=3, means=[0.0, 1.0, 0.5], max_episode_steps=1, autoreset_mode="SameStep")
+    envs.reset(seed=0)
+    _, _, terminated, truncated, info = envs.step(np.array([0, 1]))
+    assert (terminated.tolist(), truncated.tolist()) == ([False, False], [True, True])
+    assert set(info) == {"optimal_arm", "regret", "optimal", "final_obs", "_final_obs"}
+    assert info["regret"].tolist() == [1.0, 0.0] and info["optimal"].tolist() == [False, True]
+    assert info["optimal_arm"].tolist() == [1, 1] and info["_final_obs"].tolist() == [True, True]
+
+
+def test_one_start_state_in_a_one_element_array_starts_every_copy_there() -> None:
+    envs = GridWorldVectorEnv(num_envs=3)
+    assert envs.reset(seed=0, options={"start": np.array([7])})[0].tolist() == [7, 7, 7]
+    assert envs.reset(seed=0, options={"start": [3]})[0].tolist() == [3, 3, 3]
+
+
+def test_torch_actions_are_judged_by_their_own_dtype_and_same_step_copies_stay_tensors() -> None:
+    """bfloat16 actions (which numpy cannot even read) are refused by their torch dtype; final_obs is a tensor copy."""
+    torch = pytest.importorskip("torch")
+    envs = GridWorldVectorEnv(num_envs=2, grid_map=["S.T"], terminate_at_target=True, autoreset_mode="SameStep",
+                              device="torch:cpu")  # fmt: skip
+    envs.reset(seed=0)
+    with pytest.raises(TypeError, match=r"actions must be integers in \[0, 5\), got dtype torch.bfloat16"):
+        envs.step(torch.tensor([1, 1], dtype=torch.bfloat16))
+    envs.step(torch.tensor([1, 1]))
+    obs, _, terminated, _, info = envs.step(torch.tensor([1, 4]))
+    assert terminated.tolist() == [True, False] and obs.tolist() == [0, 1]
+    assert isinstance(info["final_obs"], torch.Tensor) and info["final_obs"].tolist() == [2, 1]
