@@ -16,7 +16,7 @@ from gymnasium.vector.vector_env import AutoresetMode
 import rlsuite  # noqa: F401  (registers the ids)
 from rlsuite.envs.bandit import BanditSpec, KArmedBanditEnv
 from rlsuite.envs.batched import GridWorldVectorEnv, KArmedBanditVectorEnv
-from rlsuite.envs.gridworld import COLORS, FORBIDDEN, TARGET, GridWorldEnv, Layout
+from rlsuite.envs.gridworld import COLORS, FORBIDDEN, FREE, TARGET, GridWorldEnv, Layout
 from rlsuite.envs.pixels import (
     CLASS_NAMES,
     OBJECT_COLORS,
@@ -610,3 +610,33 @@ def test_torch_actions_are_judged_by_their_own_dtype_and_same_step_copies_stay_t
     obs, _, terminated, _, info = envs.step(torch.tensor([1, 4]))
     assert terminated.tolist() == [True, False] and obs.tolist() == [0, 1]
     assert isinstance(info["final_obs"], torch.Tensor) and info["final_obs"].tolist() == [2, 1]
+
+
+def test_next_to_marks_exactly_the_four_neighbours_of_a_mask() -> None:
+    from rlsuite.envs.gridworld import _next_to
+
+    rng = np.random.default_rng(0)
+    for shape in ((1, 1), (1, 5), (4, 1), (4, 6)):
+        mask = rng.random(shape) < 0.3
+        expected = np.zeros(shape, dtype=bool)
+        for r, c in zip(*np.nonzero(mask), strict=True):
+            for nr, nc in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1)):
+                if 0 <= nr < shape[0] and 0 <= nc < shape[1]:
+                    expected[nr, nc] = True
+        assert _next_to(mask).tolist() == expected.tolist(), shape
+
+
+@pytest.mark.parametrize("vertical", [True, False])
+def test_repair_frees_a_chain_of_forbidden_cells_in_every_direction(vertical: bool) -> None:
+    """Two cut-off free cells force the repair to free two forbidden cells in a row: up a column, right along a row."""
+    if vertical:  # a column: two free cells on top, two forbidden ones, the target at the bottom
+        kinds, target = np.array([[FREE], [FREE], [FORBIDDEN], [FORBIDDEN], [FREE]], dtype=np.int8), (4, 0)
+    else:  # a row: the target on the left, two forbidden cells, two free ones
+        kinds, target = np.array([[FREE, FORBIDDEN, FORBIDDEN, FREE, FREE]], dtype=np.int8), (0, 0)
+    layout = Layout(kinds, target)
+    reach = layout.reaches_target(walls=True)
+    assert int(reach.sum()) == 1  # only the target reaches itself
+    repaired = layout._connected(reach, np.random.default_rng(0))
+    flat = repaired.kinds.reshape(-1).tolist()
+    assert flat == ([1, 1, 0, 0, 0] if vertical else [0, 0, 0, 1, 1])
+    assert repaired.reaches_target(walls=True).reshape(-1).tolist() == [f == 0 for f in flat]
