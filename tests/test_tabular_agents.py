@@ -23,6 +23,7 @@ from rlsuite.agents.tabular.dp import (
 )
 from rlsuite.agents.tabular.mc import MCBasic, MCBasicConfig, MCEpsilonGreedy
 from rlsuite.agents.tabular.td import TD0, TD0Config
+from rlsuite.common.errors import ConfigError
 from rlsuite.envs.model import tabular_model
 
 # Zhao, figure 3.4 (gamma = 0.9), rows of v* on the 5x5 grid.
@@ -678,10 +679,14 @@ def test_sample_based_agents_run_on_envs_without_start_states_or_a_model() -> No
     history = agent.learn(8)
     assert history.last() == {"steps": 8.0}
     assert np.all(agent.state_values > 0.0)  # rewards of 1 half the time: both values rose from 0
+    every3 = TD0(chain, TD0Config(num_envs=4, episode_length=2, log_every=3)).learn(28)  # 7 batched steps
+    assert [row["steps"] for row in every3.rows] == [12.0, 24.0, 28.0]  # after steps 3 and 6, and the last
     with pytest.raises(ValueError, match="ValueIteration needs an env with an exact model"):
         ValueIteration(chain)
-    with pytest.raises(ValueError, match="'optimal' needs an env with an exact model"):
+    with pytest.raises(ConfigError) as info:
         TD0(chain, TD0Config(policy="optimal"))
+    assert str(info.value) == "TD0Config.policy: 'optimal' needs an env with an exact model"
+    assert (info.value.field, info.value.value) == ("policy", "optimal")
     # FrozenLake has a model (P) but no list of start states: episodes may start anywhere
     lake = gym.make("FrozenLake-v1", is_slippery=False)
     from rlsuite.agents.tabular.mc import MCExploringStarts, MCExploringStartsConfig
