@@ -37,12 +37,21 @@ def test_vision_throughput_quick_measures_every_wrapper_against_the_env(tmp_path
 
 
 @pytest.mark.slow
-def test_the_quick_tour_runs_every_section(tmp_path) -> None:
-    from rlsuite.app.cli import main
+def test_the_quick_tour_runs_every_section_and_keeps_the_console_to_its_own_lines(tmp_path) -> None:
+    """A fresh process, as a user runs it: third-party bars and logs (datasets' "Tokenizing train dataset",
+    TRL's metric dicts) go to the tour's log.txt, never to the console."""
     from rlsuite.app.tour import SECTIONS
 
     out = tmp_path / "tour"
-    assert main(["tour", "--quick", "--out", str(out)]) == 0
+    proc = subprocess.run(
+        [sys.executable, "-m", "rlsuite.app.cli", "tour", "--quick", "--out", str(out)],
+        capture_output=True, text=True, timeout=900, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    console = proc.stdout + proc.stderr
+    for noise in ("examples/s", "Tokenizing", "{'loss'", "FutureWarning", "\x1b["):
+        assert noise not in console, (noise, console[-3000:])
+    assert "gold" in console and "done in" in console  # rlsuite's own one-line results are shown
     results = json.loads((out / "results.json").read_text())
     assert list(results) == [title for title, _ in SECTIONS.values()]
     assert (out / "finished.json").is_file() and (out / "summary.md").stat().st_size > 1000

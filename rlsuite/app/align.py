@@ -239,6 +239,11 @@ def compare(
         require_ray()
     od = OutputDir(out, overwrite=opts.overwrite, resume=True, allow_existing=True)
     od.check()
+    # the stages import these lazily; import them now so that log_to can send their bars and logs to
+    # log.txt (the tour reaches here without `align`'s parser, which imports them at start)
+    import datasets  # noqa: F401
+    import transformers  # noqa: F401
+
     with od:
         console.log_to(od.path)
         od.unfinish()
