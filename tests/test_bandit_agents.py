@@ -7,6 +7,7 @@ import json
 import gymnasium as gym
 import numpy as np
 import pytest
+from recording import RecordingReporter
 
 import rlsuite.envs  # noqa: F401
 from rlsuite.agents.tabular.bandit import (
@@ -537,28 +538,6 @@ def test_learn_without_a_seed_is_seed_0_and_a_fresh_agent_draws_like_it() -> Non
     np.testing.assert_array_equal(h_default["average_reward"], h_seeded["average_reward"])
     np.testing.assert_array_equal(fresh, default_env.actions[0])
     assert len(np.unique(fresh)) > 3  # the choices really are random ones
-
-
-class RecordingReporter:
-    """A progress reporter that keeps what the library told it."""
-
-    def __init__(self) -> None:
-        self.started: list[tuple] = []
-        self.advances: list[float] = []
-        self.stopped = 0
-
-    def start(self, description: str, total: float | None, unit: str) -> RecordingReporter:
-        self.started.append((description, total, unit))
-        return self
-
-    def advance(self, n: float = 1) -> None:
-        self.advances.append(n)
-
-    def update(self, completed: float | None = None, total: float | None = None, **info) -> None:
-        raise AssertionError("the bandit agents only advance")
-
-    def stop(self, task) -> None:
-        self.stopped += 1
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ import re
 import gymnasium as gym
 import numpy as np
 import pytest
+from recording import RecordingReporter
 
 import rlsuite.envs  # noqa: F401
 from rlsuite.agents.base import History, unique_optimal_actions
@@ -277,28 +278,6 @@ TINY = {"n_rows": 1, "n_cols": 2, "forbidden": [], "target": (1, 2)}
 # 1x3 with a forbidden middle cell: the greedy-on-rewards start stays in the left cell (entering the
 # forbidden cell costs -1), which is optimal at gamma 0.5 (-1 + 0.5 * 2 = 0 ties with 0) but not at 0.9.
 DETOUR = {"n_rows": 1, "n_cols": 3, "forbidden": [(1, 2)], "target": (1, 3)}
-
-
-class RecordingReporter:
-    """A progress reporter that keeps what the library told it."""
-
-    def __init__(self) -> None:
-        self.started: list[tuple] = []
-        self.advances: list[float] = []
-        self.stopped = 0
-
-    def start(self, description: str, total: float | None, unit: str) -> RecordingReporter:
-        self.started.append((description, total, unit))
-        return self
-
-    def advance(self, n: float = 1) -> None:
-        self.advances.append(n)
-
-    def update(self, completed: float | None = None, total: float | None = None, **info) -> None:
-        raise AssertionError("the tabular agents only advance")
-
-    def stop(self, task) -> None:
-        self.stopped += 1
 
 
 @pytest.fixture
