@@ -7,6 +7,7 @@ import json
 import gymnasium as gym
 import numpy as np
 import pytest
+from agent_checks import wrong_greedy_states
 from recording import RecordingReporter
 
 import rlsuite.envs  # noqa: F401
@@ -170,13 +171,11 @@ def test_bandit_agents_value_iteration_and_q_learning_on_cuda() -> None:
     assert abs(iters_gpu - iters_cpu) <= 1
     import dataclasses
 
-    from rlsuite.agents.base import unique_optimal_actions
     from rlsuite.agents.tabular.td import QLearning, QLearningConfig
 
     q_agent = QLearning(gym.make("rlsuite/GridWorld-v0"), dataclasses.replace(QLearningConfig(), device="cuda"))
     q_agent.learn(seed=0)  # the batched env, the rollouts and the q table on the GPU
-    unique = unique_optimal_actions(q_agent.q_star)
-    assert np.all((unique < 0) | (q_agent.q_values.argmax(axis=1) == unique))
+    assert wrong_greedy_states(q_agent) == []
 
 
 # ----- configs: typed, documented, bounded -----

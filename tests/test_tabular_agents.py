@@ -7,10 +7,11 @@ import re
 import gymnasium as gym
 import numpy as np
 import pytest
+from agent_checks import assert_learned_the_optimum, wrong_greedy_states
 from recording import RecordingReporter
 
 import rlsuite.envs  # noqa: F401
-from rlsuite.agents.base import History, unique_optimal_actions
+from rlsuite.agents.base import History
 from rlsuite.agents.tabular import ALGORITHMS, BanditAgent, TabularAgent
 from rlsuite.agents.tabular.dp import (
     PolicyIteration,
@@ -116,10 +117,8 @@ def test_control_reaches_the_optimal_greedy_policy(env: gym.Env, name: str) -> N
     agent = ALGORITHMS[name](env)
     history = agent.learn(seed=0)
     assert isinstance(history, History) and len(history) > 0
-    unique = unique_optimal_actions(agent.q_star)
-    greedy = agent.q_values.argmax(axis=1)
-    wrong = np.flatnonzero((unique >= 0) & (greedy != unique))
-    assert len(wrong) == 0, f"{name}: greedy action wrong in states {wrong.tolist()}"
+    wrong = wrong_greedy_states(agent)
+    assert wrong == [], f"{name}: greedy action wrong in states {wrong}"
     assert agent.q_values.shape == (25, 5) and agent.state_values.shape == (25,)
     np.testing.assert_allclose(agent.policy.sum(axis=1), 1.0)
     assert history.last()["greedy_optimal"] == 1.0  # the README's claim, for every control algorithm
@@ -140,12 +139,7 @@ def test_sample_based_agents_learn_in_torch(env: gym.Env, name: str) -> None:
     agent = ALGORITHMS[name](env, dataclasses.replace(ALGORITHMS[name].config_cls(), device="auto"))
     history = agent.learn(seed=0)
     assert isinstance(agent.q, np.ndarray) and isinstance(agent.policy, np.ndarray)
-    if name == "td0":
-        assert history.last()["value_error"] < 0.2
-        return
-    unique = unique_optimal_actions(agent.q_star)
-    wrong = np.flatnonzero((unique >= 0) & (agent.q_values.argmax(axis=1) != unique))
-    assert len(wrong) == 0, f"{name} in torch: greedy action wrong in states {wrong.tolist()}"
+    assert_learned_the_optimum(name, agent, history.last(), "in torch")
 
 
 def test_mc_epsilon_greedy_is_optimal_with_a_harsh_forbidden_penalty() -> None:

@@ -18,10 +18,10 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from agent_checks import assert_learned_the_optimum
 from cuda_sim import is_simulated, simulate_cuda
 
 import rlsuite.envs  # noqa: F401
-from rlsuite.agents.base import unique_optimal_actions
 from rlsuite.agents.sb3_vecenv import make_batched_vec_env
 from rlsuite.agents.tabular import ALGORITHMS
 from rlsuite.agents.tabular.bandit import (
@@ -218,13 +218,7 @@ def test_sample_based_agent_learns_the_optimal_greedy_policy_on_numpy_and_torch(
     """The full default budget (slow: about 2 minutes for all agents in torch on 2 cores)."""
     cls = ALGORITHMS[name]
     agent = cls(gym.make("rlsuite/GridWorld-v0"), dataclasses.replace(cls.config_cls(), device=device))
-    history = agent.learn(seed=0)
-    if name == "td0":
-        assert history.last()["value_error"] < 0.2
-        return
-    unique = unique_optimal_actions(agent.q_star)
-    wrong = np.flatnonzero((unique >= 0) & (agent.q_values.argmax(axis=1) != unique))
-    assert len(wrong) == 0, f"{name} on {device}: greedy action wrong in states {wrong.tolist()}"
+    assert_learned_the_optimum(name, agent, agent.learn(seed=0).last(), f"on {device}")
 
 
 def test_value_iteration_on_torch_and_cuda_equals_numpy() -> None:
