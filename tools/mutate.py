@@ -42,26 +42,28 @@ EQUIVALENT = ROOT / "tools" / "equivalent_mutants.json"
 GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "envs": (
         ["rlsuite/envs/gridworld.py", "rlsuite/envs/bandit.py", "rlsuite/envs/batched.py", "rlsuite/envs/pixels.py"],
-        ["tests/test_gridworld.py", "tests/test_bandit.py", "tests/test_batched.py", "tests/test_pixels.py",
-         "tests/test_bad_input_envs.py", "tests/test_env_exact.py"],
+        ["tests/envs/test_gridworld.py", "tests/envs/test_bandit.py", "tests/envs/test_batched.py",
+         "tests/envs/test_pixels.py", "tests/envs/test_bad_input_envs.py", "tests/envs/test_env_exact.py"],
     ),
     "tabular": (
         ["rlsuite/agents/tabular/agent.py", "rlsuite/agents/tabular/solvers.py", "rlsuite/agents/tabular/dp.py",
          "rlsuite/agents/tabular/mc.py", "rlsuite/agents/tabular/td.py", "rlsuite/agents/tabular/sa.py",
          "rlsuite/agents/tabular/batch.py"],
-        ["tests/test_tabular_agents.py", "tests/test_tabular_sa.py", "tests/test_tabular_updates.py"],
+        ["tests/agents/tabular/test_tabular_agents.py", "tests/agents/tabular/test_sa.py"],
     ),
-    "bandits": (["rlsuite/agents/tabular/bandit.py"], ["tests/test_bandit_agents.py"]),
-    "reproduce": (["rlsuite/app/reproduce.py"], ["tests/test_reproduce.py"]),
+    "bandits": (["rlsuite/agents/tabular/bandit.py"], ["tests/agents/tabular/test_bandit_agents.py"]),
+    "reproduce": (
+        ["rlsuite/app/reproduce/zhao.py", "rlsuite/app/reproduce/sutton_barto.py"], ["tests/app/test_reproduce.py"]
+    ),
     "vision": (
         ["rlsuite/vision/detection.py", "rlsuite/vision/rewards.py", "rlsuite/vision/policies.py",
          "rlsuite/vision/images.py"],
-        ["tests/test_vision_detection.py", "tests/test_vision_rewards.py", "tests/test_vision_policies.py",
-         "tests/test_vision_images.py", "tests/test_vision_bad_inputs.py"],
+        ["tests/vision/test_detection.py", "tests/vision/test_rewards.py", "tests/vision/test_policies.py",
+         "tests/vision/test_images.py", "tests/vision/test_bad_input_vision.py"],
     ),
     "alignment": (
         ["rlsuite/alignment/data.py", "rlsuite/alignment/evaluate.py"],
-        ["tests/test_alignment*.py"],
+        ["tests/alignment/"],
     ),
 }  # fmt: skip
 STATUSES = ("killed", "survived", "no tests", "timeout", "suspicious", "skipped", "segfault", "not checked")

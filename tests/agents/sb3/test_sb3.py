@@ -22,7 +22,7 @@ from rlsuite.agents import sb3, sb3_io
 from rlsuite.agents.sb3_config import CONFIGS, A2CConfig, DQNConfig, PPOConfig
 from rlsuite.app import train_sb3
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def csv_steps(run_dir: Path) -> list[int]:

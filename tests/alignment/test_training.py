@@ -219,7 +219,7 @@ def test_accelerate_launch_two_cpu_processes(sft: Path, tmp_path: Path) -> None:
         for p in TASK.all_prompts() * 4
     ]
     pairs.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     cmd = [
         accelerate, "launch", "--config_file", str(root / "rlsuite/app/configs/accelerate/multi_cpu.yaml"),

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from cuda_sim import simulate_cuda
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BENCHMARKS = ROOT / "benchmarks"
 GPU_CHECK = ROOT / "scripts" / "gpu_check.py"
 

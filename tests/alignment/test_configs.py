@@ -15,7 +15,7 @@ from rlsuite.app.args import parse
 from rlsuite.app.cli import build_parser, main
 from rlsuite.common.errors import ConfigError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_defaults_are_field_defaults_and_device_aware() -> None:

@@ -17,7 +17,7 @@ pytest.importorskip("trl")
 from rlsuite.app.cli import main
 from rlsuite.testing import alignment as T
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SMALL = ["--set", "pair_copies=8", "online_steps=3", "ppo_episodes=32", "eval_samples=2", "dpo_epochs=1",
          "rm_epochs=1", "seeds=2", "frontier=[dpo, grpo_gold]", "dpo_betas=[0.1]", "kl_coefs=[0.05]"]
 NUMBERS = ("reward", "reward_sem", "win_rate_vs_sft", "kl_to_sft", "kl_sem", "reward_model_accuracy",

@@ -20,7 +20,7 @@ from rlsuite.agents.sb3 import plan_run
 from rlsuite.agents.sb3_config import A2CConfig, DQNConfig, PPOConfig
 from rlsuite.app import train_sb3
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "rlsuite"
+PACKAGE = Path(__file__).resolve().parents[2] / "rlsuite"
 ALLOWED = {
     "common": {"common"},
     "envs": {"envs", "common"},

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from rlsuite.app.cli import main
-from rlsuite.app.reproduce import FIGURES, ZHAO_FIG_3_4
+from rlsuite.app.reproduce import FIGURES, ReproduceOptions
+from rlsuite.app.reproduce.zhao import ZHAO_FIG_3_4
 
 
 # ----- figures fit for a report -----
@@ -221,11 +222,11 @@ def test_zhao_fig_3_4_matches_the_book(tmp_path, figures) -> None:
 
 def test_zhao_fig_3_4_compares_with_the_book_to_its_printed_digit(tmp_path, monkeypatch) -> None:
     """A book value within half a printed digit (0.05) of ours matches; one further off does not."""
-    from rlsuite.app import reproduce as R
+    from rlsuite.app.reproduce import zhao as R
 
-    monkeypatch.setitem(R.ZHAO_FIG_3_4, "r_forbidden=-1", {0: [5.85, 5.6, 6.2, 6.5, 5.8]})  # ours: 5.8 (5.832)
-    monkeypatch.setitem(R.ZHAO_FIG_3_4, "r_forbidden=-10", {4: [2.24, 9.0, 10.0, 9.0, 8.1]})  # ours: 2.3 (2.288)
-    data = R.zhao_fig_3_4(tmp_path, R.ReproduceOptions(out=str(tmp_path)))
+    monkeypatch.setitem(ZHAO_FIG_3_4, "r_forbidden=-1", {0: [5.85, 5.6, 6.2, 6.5, 5.8]})  # ours: 5.8 (5.832)
+    monkeypatch.setitem(ZHAO_FIG_3_4, "r_forbidden=-10", {4: [2.24, 9.0, 10.0, 9.0, 8.1]})  # ours: 2.3 (2.288)
+    data = R.zhao_fig_3_4(tmp_path, ReproduceOptions(out=str(tmp_path)))
     compared = [e for e in data["entries"] if "matches_book" in e]
     assert [(e["book_rows"], e["matches_book"]) for e in compared] == [
         ({"0": [5.85, 5.6, 6.2, 6.5, 5.8]}, True), ({"4": [2.24, 9.0, 10.0, 9.0, 8.1]}, False)]
@@ -380,9 +381,9 @@ def test_zhao_robbins_monro_figure(tmp_path, figures) -> None:
 
 def test_zhao_robbins_monro_reports_the_error_at_the_last_sample(tmp_path) -> None:
     """Seed 22: the error at k = 10000 (0.0073) differs from that at k = 9999 (0.0072) in the printed digits."""
-    from rlsuite.app import reproduce as R
+    from rlsuite.app.reproduce import zhao as R
 
-    data = R.zhao_robbins_monro(tmp_path, R.ReproduceOptions(seed=22, out=str(tmp_path)))
+    data = R.zhao_robbins_monro(tmp_path, ReproduceOptions(seed=22, out=str(tmp_path)))
     assert data["entries"][0]["seed"] == data["entries"][1]["seed"] == 22
     assert data["summary"].endswith("incremental-mean error at k = 10000: 0.0073 (theory 0.0080)")
 

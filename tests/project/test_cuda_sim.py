@@ -1,7 +1,7 @@
 """The CUDA simulation itself (tests/cuda_sim.py): it must raise where real CUDA raises, and only there.
 
 Each known device bug of issue 15 is reproduced here in a few lines (bugs 1-3), so the simulation is
-shown to catch its pattern; the real code paths are in tests/test_torch_backend.py.
+shown to catch its pattern; the real code paths are in tests/agents/tabular/test_torch_backend.py.
 """
 
 from __future__ import annotations
@@ -185,7 +185,7 @@ def test_bug2_pattern_cpu_input_ids_meet_cuda_logits(sim) -> None:
 
 
 def test_bug3_pattern_cuda0_is_not_cuda(sim) -> None:
-    """tests/test_bandit_agents.py: ``agent.q.device == env.xp.device`` compares cuda:0 with cuda."""
+    """tests/agents/tabular/test_bandit_agents.py: ``agent.q.device == env.xp.device`` compares cuda:0 with cuda."""
     q = torch.zeros(3, device=torch.device("cuda"))
     assert q.device != torch.device("cuda")
     assert q.device.type == torch.device("cuda").type  # what a device check should compare

@@ -1,0 +1,129 @@
+"""``rlsuite reproduce NAME``: regenerate a book figure as ``NAME.png`` + ``NAME.json``.
+
+``rlsuite reproduce --list`` lists the figures; ``rlsuite reproduce all`` makes every one. The
+settings are the fields of :class:`ReproduceOptions` (``--runs``, ``--steps``, ``--seed``, ``--out``,
+``--overwrite``, ``--episodes``; ``--help`` lists them). The JSON holds one entry per curve, table or
+panel with the settings used; where a result depends on the random seed it says so, and where the
+book's printed numbers are known here they are stored beside ours with the comparison.
+
+Every figure has a title, labelled axes and its legend outside the data. The figures go into one
+folder (default ``./figures``), locked while a process writes it (:class:`~rlsuite.common.io.OutputDir`);
+each PNG and JSON is written atomically, the JSON last, and a figure already there is replaced only
+with ``--overwrite``.
+
+Figures live in one module per book (or chapter group), each with its own ``FIGURES`` table
+(name -> (one-line description, function)); :data:`FIGURE_MODULES` lists them in ``--list`` order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rlsuite.app.reproduce._common import FigureFn, ReproduceOptions
+from rlsuite.common.errors import OutputDirError, UsageError
+
+# The figure modules, in --list order; each holds FIGURES: name -> (description, function).
+FIGURE_MODULES = (
+    "rlsuite.app.reproduce.zhao",
+    "rlsuite.app.reproduce.sutton_barto",
+)
+
+
+def _all_figures() -> dict[str, tuple[str, FigureFn]]:
+    figures: dict[str, tuple[str, FigureFn]] = {}
+    for module in FIGURE_MODULES:
+        figures.update(importlib.import_module(module).FIGURES)
+    return figures
+
+
+FIGURES: dict[str, tuple[str, FigureFn]] = _all_figures()
+
+
+def figure_names(name: str) -> list[str]:
+    """The figures ``name`` stands for (``all``: every one); an unknown name is a one-line error."""
+    if name == "all":
+        return list(FIGURES)
+    if name not in FIGURES:
+        import difflib
+
+        close = difflib.get_close_matches(name, list(FIGURES), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise UsageError(f"unknown figure {name!r}{hint}; `rlsuite reproduce --list` lists them")
+    return [name]
+
+
+def reproduce(
+    name: str,
+    options: ReproduceOptions | None = None,
+    on_done: Callable[[dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Make figure ``name`` (or ``all``) into ``options.out``; return each figure's JSON data.
+
+    ``on_done(data)`` is called as each figure is written (the CLI prints its result line there).
+
+    Everything a user can get wrong is checked before any work: the name, the folder (writable, not
+    locked by another process), and figures already there (refused unless ``overwrite``).
+    """
+    from rlsuite.app import console
+    from rlsuite.common.io import OutputDir, write_json
+
+    opts = options or ReproduceOptions()
+    names = figure_names(name)
+    out = Path(opts.out)
+    folder = OutputDir(out, resume=True)  # a figures folder collects figures: add to it, never empty it
+    folder.check()
+    if not opts.overwrite:
+        for n in names:
+            for path in (out / f"{n}.png", out / f"{n}.json"):
+                if path.exists():
+                    raise OutputDirError(f"{path}: exists; pass --overwrite to replace it (or choose another --out)")
+    results = []
+    with folder, console.Job(names) as job:
+        console.log_to(out)
+        for n in names:
+            job.stage(n)
+            data = {"name": n, **FIGURES[n][1](out, opts)}
+            if n.startswith("sb-"):
+                data["size"] = {"runs": opts.runs, "steps": opts.steps, "book": {"runs": 2000, "steps": 1000}}
+            write_json(out / f"{n}.json", data)  # last: a figure whose JSON exists is complete
+            results.append(data)
+            if on_done is not None:
+                on_done(data)
+    return results
+
+
+# ----- the command -----
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", nargs="?", help="figure name, or `all`; --list shows them")
+    parser.add_argument("--list", action="store_true", help="list the figures and exit")
+
+
+def add_subcommands(subparsers: Any) -> None:
+    from rlsuite.app.args import add_command
+
+    add_command(
+        subparsers,
+        "reproduce",
+        help="regenerate a book figure (PNG + JSON of the plotted numbers)",
+        description="Regenerate a figure of Zhao's or Sutton & Barto's book as NAME.png + NAME.json in --out. "
+        "--list shows the figures; `all` makes every one.",
+        configs=[ReproduceOptions],
+        run=_run,
+        arguments=_arguments,
+    )
+
+
+def _run(parsed: Any) -> int:
+    args = parsed.args
+    if args.list or not args.name:
+        for name, (description, _) in FIGURES.items():
+            print(f"{name:<30} {description}")
+        return 0
+    opts: ReproduceOptions = parsed.get(ReproduceOptions)
+    reproduce(args.name, opts, on_done=lambda data: print(f"{Path(opts.out) / data['name']}.png, .json: "
+                                                          f"{data['summary']}", flush=True))  # fmt: skip
+    return 0
