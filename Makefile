@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 # Tests run on every CPU the machine lends (pytest-xdist), one test file per worker at a time.
 PYTEST_ARGS ?= -n auto --dist loadfile
 
-.PHONY: setup demo test test-all lint bench mutate gpu-check clean
+.PHONY: setup demo test test-all lint bench mutate gpu-check gpu-wheels clean
 
 setup: $(VENV)/.installed
 
@@ -38,11 +38,16 @@ mutate: setup
 bench: setup
 	for f in benchmarks/*.py; do $(BIN)/python $$f || exit 1; done
 
-# Every CUDA test and each benchmark's GPU part, one JSON report (gpu_check.json); needs a GPU and a CUDA
-# torch (TORCH_SPEC above); without one it stops at once. GPU_CHECK_ARGS="--dry-run" lists the parts.
+# Each layer's GPU figures beside their CPU baselines, then the CUDA tests: gpu_check.json + gpu_check.md;
+# needs a GPU and a CUDA torch (TORCH_SPEC above); without one it stops at once. GPU_CHECK_ARGS="--dry-run"
+# lists the parts. On a bare GPU machine (no registry) use the wheels instead: docs/gpu.md.
 GPU_CHECK_ARGS ?=
 gpu-check: setup
 	HF_HUB_OFFLINE=1 $(BIN)/python scripts/gpu_check.py --out gpu_check.json $(GPU_CHECK_ARGS)
+
+# The dependencies a bare GPU machine (Python 3.12, its own CUDA torch, no registry) lacks, as wheels in .whl/
+gpu-wheels: setup
+	$(BIN)/python scripts/gpu_check.py --download-wheels .whl
 
 clean:
 	rm -rf $(VENV) tour runs .pytest_cache

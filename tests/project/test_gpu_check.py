@@ -71,23 +71,76 @@ def gpu_check() -> types.ModuleType:
     return load_benchmark("gpu_check", GPU_CHECK.parent)
 
 
+PART_NAMES = [
+    "env-throughput", "value-iteration", "tabular-agents", "sb3", "alignment", "vision", "tests-gpu", "tests-device"
+]  # fmt: skip
+
+
 def test_dry_run_lists_every_part_with_its_command(gpu_check: types.ModuleType, capsys) -> None:
     assert gpu_check.main(["--dry-run", "--out", "somewhere.json"]) == 0
     text = capsys.readouterr().out
-    assert text.startswith("gpu-check would run 7 parts (budget 450 s), report -> somewhere.json:")
-    for name in ("tests-gpu", "tests-device", "accelerate", "env-throughput", "value-iteration", "alignment", "vision"):
+    assert text.startswith("gpu-check would run 8 parts (budget 540 s), report -> somewhere.json:")
+    for name in PART_NAMES:
         assert f"\n{name} " in text
     assert "-m gpu tests" in text and "'device and not gpu and not slow'" in text and "--part alignment" in text
     assert not Path("somewhere.json").exists()
 
 
-def test_parts_are_pytest_selections_or_benchmark_functions(gpu_check: types.ModuleType) -> None:
-    assert [p.name for p in gpu_check.PARTS] == [
-        "tests-gpu", "tests-device", "accelerate", "env-throughput", "value-iteration", "alignment", "vision"
-    ]
+def test_parts_are_pytest_selections_or_benchmark_functions_benchmarks_first(gpu_check: types.ModuleType) -> None:
+    """The benchmarks run first and the tests last, so a slow test cannot cost the figures (issue 22)."""
+    assert [p.name for p in gpu_check.PARTS] == PART_NAMES
     for part in gpu_check.PARTS:
         assert bool(part.pytest_args) != bool(part.bench)
         assert part.bench == "" or callable(getattr(gpu_check, part.bench))
+    kinds = ["bench" if p.bench else "tests" for p in gpu_check.PARTS]
+    assert kinds == sorted(kinds)  # "bench" < "tests": every benchmark before every test part
+
+
+def test_the_part_limits_fit_in_nine_minutes(gpu_check: types.ModuleType) -> None:
+    assert sum(p.limit_s for p in gpu_check.PARTS) <= gpu_check.TOTAL_LIMIT_S == 540
+
+
+def test_no_part_forces_the_cpu(gpu_check: types.ModuleType) -> None:
+    """The old "accelerate" part ran on the CPU; every part now claims the GPU or runs the CUDA tests."""
+    for part in gpu_check.PARTS:
+        assert "--cpu" not in part.command() and "accelerate" not in part.name
+
+
+def test_the_wheels_are_the_pinned_versions(gpu_check: types.ModuleType) -> None:
+    """What make gpu-wheels downloads are the versions pyproject.toml pins (those installed here)."""
+    import re
+    import tomllib
+    from importlib.metadata import version
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pins = {}
+    for spec in [*project["dependencies"], *(d for ds in project["optional-dependencies"].values() for d in ds)]:
+        m = re.fullmatch(r"([A-Za-z0-9_.-]+)==([^;\s]+)", spec.strip())
+        if m:
+            pins[m.group(1).lower().replace("_", "-")] = m.group(2)
+    pinned = [name for name in gpu_check.GPU_WHEELS if name in pins]
+    assert {"gymnasium", "stable-baselines3", "transformers", "trl", "datasets"} <= set(pinned)
+    assert {name: version(name) for name in pinned} == {name: pins[name] for name in pinned}
+    assert "torch" not in gpu_check.GPU_WHEELS  # the machine's own CUDA torch stays
+
+
+def test_installing_from_an_empty_wheel_folder_is_one_line(gpu_check: types.ModuleType, tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match=r"^gpu-check: no wheels in .*; run `make gpu-wheels` where there is a "):
+        gpu_check.install_wheels(tmp_path)
+
+
+def test_markdown_report_lists_each_part_and_its_figures(gpu_check: types.ModuleType) -> None:
+    data = {
+        "started": "2026-12-05T10:00:00+00:00", "seconds": 300.0, "ok": True,
+        "machine": {"gpu": "NVIDIA H100", "memory_gb": 79.1, "capability": [9, 0], "bf16_native": True,
+                    "torch": "2.11.0", "torch_cuda": "13.0", "python": "3.12.3"},
+        "parts": {"value-iteration": {"status": "passed", "seconds": 4.5, "description": "vi",
+                                      "results": {"1000x1000": {"ratio": 123.456, "numpy_ms_per_sweep": 2500.0}}}},
+    }  # fmt: skip
+    text = gpu_check.markdown_report(data)
+    assert "GPU: NVIDIA H100 (79.1 GB, capability [9, 0], native bf16 True); torch 2.11.0 (CUDA 13.0)" in text
+    assert "| value-iteration | passed | 4.5 | vi |" in text
+    assert "| 1000x1000.ratio | 123.5 |" in text and "| 1000x1000.numpy_ms_per_sweep | 2,500 |" in text
 
 
 def test_without_a_gpu_it_stops_at_once_with_one_line_and_a_report(tmp_path: Path) -> None:
@@ -160,24 +213,33 @@ def test_report_is_ok_only_when_every_part_passed(gpu_check: types.ModuleType, t
 
 def test_env_throughput_part_on_simulated_cuda(gpu_check: types.ModuleType) -> None:
     with simulate_cuda():
-        out = gpu_check.bench_env_throughput(sizes=(256, 1024), seconds=0.05)
-    assert set(out) == {"cuda_steps_per_s", "numpy_steps_per_s_N=256"}
-    assert set(out["cuda_steps_per_s"]) == {"N=256", "N=1024"} and min(out["cuda_steps_per_s"].values()) > 0
+        out = gpu_check.bench_env_throughput(quick=True, sizes=(256, 1024), seconds=0.05)
+    assert set(out["sizes"]) == {"N=2^8", "N=2^10"} and out["steps_checked_equal_to_numpy"] == 20
+    assert all(min(row.values()) > 0 for row in out["sizes"].values())
+    assert out["cuda_max_memory_allocated_mb"] > 0
+
+
+def test_a_part_that_leaves_the_gpu_unused_fails(gpu_check: types.ModuleType) -> None:
+    import torch
+
+    unused = pytest.raises(AssertionError, match="nothing was placed on the GPU")
+    with simulate_cuda(), unused, gpu_check.on_the_gpu({}):
+        torch.zeros(8)  # on the CPU
 
 
 @pytest.mark.slow
-def test_benchmark_parts_rehearsed_on_simulated_cuda(tmp_path: Path) -> None:
-    """The whole check's benchmark parts, each in its own process, on simulated CUDA (a few minutes)."""
+def test_every_part_rehearsed_on_simulated_cuda(tmp_path: Path) -> None:
+    """The whole check, each part in its own process, on simulated CUDA in --quick mode (about 3 minutes;
+    the part limits are for a GPU, so the budget and limits are stretched here)."""
     import subprocess
 
     out = tmp_path / "r.json"
-    only = ["env-throughput", "value-iteration", "vision", "alignment"]
     proc = subprocess.run(
-        [sys.executable, str(GPU_CHECK), "--simulate-cuda", "--quick", "--budget", "1500",
-         "--out", str(out), "--only", *only],
-        capture_output=True, text=True, timeout=1800,
+        [sys.executable, str(GPU_CHECK), "--simulate-cuda", "--quick", "--budget", "1500", "--out", str(out)],
+        capture_output=True, text=True, timeout=1800, env={**os.environ, "RLSUITE_GPU_CHECK_LIMIT_SCALE": "4"},
     )  # fmt: skip
     data = json.loads(out.read_text())
     assert data["machine"]["gpu"] == "Simulated CUDA (CPU-only torch)"
-    assert {n: p["status"] for n, p in data["parts"].items()} == dict.fromkeys(only, "passed"), proc.stdout
+    assert {n: p["status"] for n, p in data["parts"].items()} == dict.fromkeys(PART_NAMES, "passed"), proc.stdout
     assert proc.returncode == 0
+    assert (tmp_path / "r.md").read_text().count("| passed |") == len(PART_NAMES)
