@@ -415,12 +415,13 @@ def bench_alignment(quick: bool = False) -> dict[str, Any]:
             grpo_config = GRPOConfig(output_dir=str(work / label / "grpo"), max_steps=grpo_steps, save_strategy="no")
             grpo = train_grpo(path, prompts[:16], grpo_config, "gold")
             run["grpo"] = {k: grpo.get(k) for k in keys} | {"seconds_per_step": grpo["wall_seconds"] / grpo_steps}
-            if label == "embedded":
+            if not (work / "reward" / "model").is_dir():  # one reward model (the shared tokenizer) serves both
                 train_reward(sft, pairs, RewardConfig(output_dir=str(work / "reward"), max_steps=4, save_strategy="no"))
-                episodes = 32 if quick else 128
-                ppo = train_ppo(path, prompts, PPOConfig(output_dir=str(work / label / "ppo"), total_episodes=episodes,
-                                save_strategy="no"), work / "reward" / "model")  # fmt: skip
-                run["ppo"] = {k: ppo.get(k) for k in keys}
+            episodes = 32 if quick else 128
+            ppo_config = PPOConfig(output_dir=str(work / label / "ppo"), total_episodes=episodes, save_strategy="no")
+            ppo = train_ppo(path, prompts, ppo_config, work / "reward" / "model")
+            per_step = ppo["wall_seconds"] / max(1, ppo["global_steps"])
+            run["ppo"] = {k: ppo.get(k) for k in keys} | {"seconds_per_step": per_step}
             out[label] = run
     return out
 
