@@ -43,6 +43,7 @@ from rlsuite.common.config import Config, from_dict
 from rlsuite.common.device import to_numpy
 from rlsuite.common.errors import ConfigError, ModelFolderError
 from rlsuite.common.io import atomic_path, write_json
+from rlsuite.envs.checks import env_id_from_file
 
 # name -> agent class; filled by the subclasses that define ``name`` (see Agent.__init_subclass__).
 AGENTS: dict[str, type[Agent]] = {}
@@ -199,12 +200,15 @@ class Agent:
         return write_agent_files(path, arrays, self.meta())
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], env: Any = None, device: str = "cpu") -> Any:
+    def load(
+        cls, path: str | os.PathLike[str], env: Any = None, device: str = "cpu", trust_env_module: bool = False
+    ) -> Any:
         """Rebuild an agent saved by :meth:`save`.
 
         The env is re-made from the saved id and kwargs (``runs`` copies on ``device`` for vector
         agents) unless given. The algorithm's class must be registered (imported): load through
-        ``rlsuite.agents.tabular``, which imports them all.
+        ``rlsuite.agents.tabular``, which imports them all. The saved env id is data: one that names a
+        module to import (``"pkg:ns/Id-v0"``) is refused unless ``trust_env_module``.
 
         Raises:
             ModelFolderError: a missing, truncated or corrupt file, or one of another algorithm (named).
@@ -221,8 +225,9 @@ class Agent:
         if env is None:
             if not meta.get("env_id"):
                 raise ModelFolderError(f"{meta_file}: the env was built by hand; pass env= to load()")
+            env_id = env_id_from_file(meta["env_id"], str(meta_file), trust_env_module)
             runs = int(meta.get("runs", meta.get("num_runs", 1)))
-            env = klass.make_env(meta["env_id"], meta.get("env_kwargs") or {}, runs=runs, device=device)
+            env = klass.make_env(env_id, meta.get("env_kwargs") or {}, runs=runs, device=device)
         agent = klass(env, config)
         try:
             agent.set_arrays(arrays)

@@ -38,6 +38,9 @@ class RunOptions(Config):
     )
     resume: bool = option(False, help="continue the job in --out (a finished one only with a larger budget)")
     overwrite: bool = option(False, help="replace what --out holds, finished results included")
+    trust_env_module: bool = option(
+        False, help="with --resume: let the run's env id import the module it names (pkg:ns/Id-v0), if you trust it"
+    )
     device: str = option("auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
 
 
@@ -59,6 +62,9 @@ class EvalOptions(Config):
     seed: int = option(0, help="seed of the first evaluation episode", ge=0)
     device: str = option("auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
     video: bool = option(False, help="record the evaluation episodes (SB3 runs; needs moviepy)")
+    trust_env_module: bool = option(
+        False, help="let the run's env id import the module it names (pkg:ns/Id-v0); only for runs you trust"
+    )
     trust_pickle: bool = option(
         False,
         help="load an SB3 .zip saved elsewhere, which unpickles objects and can run code: only for files you trust",

@@ -133,7 +133,11 @@ def _eval(parsed: Parsed) -> int:
     module = families().get(meta["family"])
     if module is None:
         raise ModelFolderError(f"{run_dir / 'config.json'}: unknown family {meta['family']!r}")
-    report = module.evaluate(run_dir, meta, parsed.get(EvalOptions))
+    from rlsuite.envs.checks import env_id_from_file
+
+    opts = parsed.get(EvalOptions)
+    env_id_from_file(meta.get("env_id"), str(run_dir / "config.json"), opts.trust_env_module)  # before any import
+    report = module.evaluate(run_dir, meta, opts)
     print(json.dumps(report, indent=2, default=str))
     return 0
 

@@ -160,11 +160,13 @@ def _train(algo: str, config: SB3RunConfig, opts: TrainOptions) -> tuple[Path, s
 def _resume(algo: str, config: SB3RunConfig, opts: TrainOptions) -> tuple[Path, str]:
     """``--resume --out RUN``: the run's own config (from ``config.json``) up to ``--budget``."""
     from rlsuite.agents import sb3, sb3_io
+    from rlsuite.envs.checks import env_id_from_file
 
     if not opts.out:
         raise UsageError("--resume: name the run folder to continue with --out RUN")
     run_dir = Path(opts.out)
     meta = read_run(run_dir)
+    env_id_from_file(meta["env_id"], str(run_dir / "config.json"), opts.trust_env_module)  # before any import
     if meta["algo"] != algo:
         raise UsageError(f"--resume {run_dir}: the run trained {meta['algo']!r}, not {algo!r}")
     if opts.env and opts.env != meta["env_id"]:

@@ -227,7 +227,7 @@ def evaluate(run_dir: Path, meta: dict[str, Any], opts: EvalOptions) -> dict[str
         raise ModelFolderError(f"{run_dir}: an unfinished run (no finished.json); train it again")
     cls = agent_class(algo)
     device = resolve_device(opts.device, cls.uses_device) if cls.uses_device else "cpu"
-    agent = cls.load(run_dir / "agent", device=device)
+    agent = cls.load(run_dir / "agent", device=device, trust_env_module=opts.trust_env_module)
     report: dict[str, Any] = {"run_dir": str(run_dir), "algo": algo, "env_id": meta.get("env_id")}
     if cls.env_kind == "vector":
         budget = int(meta.get("budget") or cls.default_budget)

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -188,6 +189,15 @@ class OutputDir:
         parent = next((a for a in [p, *p.parents] if a.exists()), Path("."))
         if not os.access(parent, os.W_OK | os.X_OK):
             raise OutputDirError(f"{p}: not writable ({parent} denies it)")
+        if p.is_symlink():
+            raise OutputDirError(f"{p}: is a symbolic link; rlsuite writes only into real folders (give the target)")
+        if p.is_dir():
+            link = next((c for c in sorted(p.iterdir()) if c.is_symlink()), None)
+            if link is not None:
+                raise OutputDirError(
+                    f"{link}: a symbolic link inside the output folder; refused (links are never followed when "
+                    "writing): remove it or use another folder"
+                )
         if self.overwrite or not p.is_dir():
             return
         if self.finished and not self.resume:
@@ -217,7 +227,12 @@ class OutputDir:
         import fcntl
 
         lock = self.path / LOCK
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:  # O_NOFOLLOW: a lock file that is a link elsewhere is refused, never truncated through
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            raise OutputDirError(f"{lock}: is a symbolic link; refused (remove it or use another folder)") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -74,3 +74,35 @@ def render_mode(value: Any, modes: list[str]) -> str | None:
     if value is not None and value not in modes:
         raise ValueError(f"render_mode must be one of {modes}, got {value!r}")
     return value
+
+
+def env_id_from_file(env_id: Any, where: str, trust_module: bool = False) -> str:
+    """An env id read from a file (a run folder's ``config.json``, a saved agent's ``.json``), checked
+    against gymnasium's registry without importing anything.
+
+    Gymnasium imports the module named before a ``:`` in an id (``"pkg.mod:ns/Id-v0"``), from the
+    current folder too: an id from a file would be code. Such an id is refused unless the reader
+    trusts it (``trust_module``, the reader's own flag, never the file's); an id that is not
+    registered is refused by name.
+
+    Raises:
+        ModelFolderError: naming ``where`` and the id.
+    """
+    from gymnasium.envs.registration import registry
+
+    import rlsuite.envs  # noqa: F401  (registers rlsuite's ids)
+    from rlsuite.common.errors import ModelFolderError
+
+    if not isinstance(env_id, str) or not env_id:
+        raise ModelFolderError(f"{where}: env_id must be a non-empty string, got {env_id!r}")
+    module, colon, _ = env_id.partition(":")
+    if colon:
+        if trust_module:
+            return env_id
+        raise ModelFolderError(
+            f"{where}: env id {env_id!r} would import the module {module!r}; a run folder is data, not code: "
+            "refused (pass --trust_env_module if you trust that module)"
+        )
+    if env_id not in registry:
+        raise ModelFolderError(f"{where}: env id {env_id!r} is not registered (`rlsuite envs` lists rlsuite's ids)")
+    return env_id
