@@ -225,6 +225,7 @@ def _third_party_parents(dtype: type) -> str:
         f"{klass.__module__.split('.')[0]}.{klass.__name__}"
         for klass in dtype.__mro__[1:]
         if dataclasses.is_dataclass(klass) and not klass.__module__.startswith("rlsuite")
+        and not klass.__name__.startswith("_")
     ]
     return ", ".join(dict.fromkeys(parents))
 
@@ -279,16 +280,25 @@ class ConfigParser(argparse.ArgumentParser):
         elif dataclasses.is_dataclass(dataclass_types):
             dataclass_types = [dataclass_types]
         self.dataclass_types = list(dataclass_types)
+        own: list[tuple[tuple[bool, bool], dataclasses.Field, Any]] = []
         inherited: list[tuple[type, dataclasses.Field, Any]] = []
         for dtype in self.dataclass_types:
             hints = typing.get_type_hints(dtype)
+            body = dtype.__dict__.get("__annotations__", {})
             for f in dataclasses.fields(dtype):
                 if not f.init:
                     continue
                 if f.metadata.get(CHECKED_KEY) or not _third_party_parents(dtype):
-                    add_field(self, f, hints[f.name])
+                    own.append(((not f.metadata.get("aliases"), f.name not in body), f, hints[f.name]))
                 else:
                     inherited.append((dtype, f, hints[f.name]))
+        if inherited:
+            # beside a third-party parent's many fields: rlsuite's shared names first (--model, --data,
+            # --budget, --out: the fields with an alias), then what the command's own class declares
+            own.sort(key=lambda item: item[0])
+            self.usage = self.usage or "%(prog)s [-h] [OPTIONS]"
+        for _, f, hint in own:
+            add_field(self, f, hint)
         groups: dict[type, argparse._ArgumentGroup] = {}
         for dtype, f, hint in inherited:
             if dtype not in groups:
@@ -297,8 +307,33 @@ class ConfigParser(argparse.ArgumentParser):
                 )
             add_field(groups[dtype], f, hint)
 
+    def format_help(self) -> str:
+        pending = self.__dict__.pop("_pending_defaults", None)
+        if pending is not None:  # computed only when the help is shown (it may read files)
+            actions = _dest_actions(self)
+            for dest, text in pending().items():
+                actions[dest].shown_default = text  # type: ignore[attr-defined]
+        return super().format_help()
+
     def error(self, message: str) -> typing.NoReturn:  # type: ignore[override]
         raise ConfigError(f"{self.prog}: {message}")
+
+
+_WORDS: list[frozenset[str] | None] = [None]
+
+
+class only_requested:
+    """``with only_requested(argv): build the parser``: leaves of :func:`add_command` whose name is
+    not a word of ``argv`` are listed, not built (their flags cost time and nobody asked for them)."""
+
+    def __init__(self, argv: Sequence[str]) -> None:
+        self.words = frozenset(a for a in argv if not a.startswith("-"))
+
+    def __enter__(self) -> None:
+        _WORDS.append(self.words)
+
+    def __exit__(self, *exc: object) -> None:
+        _WORDS.pop()
 
 
 # ----- commands -----------------------------------------------------------------------------
@@ -331,7 +366,7 @@ def add_command(
     description: str | None = None,
     config_file: bool = True,
     defaults: Callable[[argparse.Namespace], list[tuple[Mapping[str, Any], str]]] | None = None,
-    shown_defaults: Mapping[str, str] | None = None,
+    shown_defaults: Callable[[], Mapping[str, str]] | None = None,
 ) -> ConfigParser:
     """Add a leaf command whose flags are generated from ``configs``.
 
@@ -348,9 +383,12 @@ def add_command(
             ``(mapping, where)`` applied in order (later wins) before the flags. The default reads
             the ``--config`` file as one flat mapping; a command whose files are keyed (RL Zoo's
             ``{env_id: {...}}``) passes its own reader.
-        shown_defaults: ``{setting: text}``, the default ``--help`` shows where the value used is
-            not the field's own (``3,000,000 steps``, ``0.99; 0.9 on rlsuite/GridWorld-v0 from ppo.yml``).
+        shown_defaults: returns ``{setting: text}``, the defaults ``--help`` shows where the value
+            used is not the field's own (``3,000,000 steps``, ``0.99; 0.9 on rlsuite/GridWorld-v0
+            from ppo.yml``); called only when the help is shown.
     """
+    if _WORDS[-1] is not None and name not in _WORDS[-1]:
+        return subparsers.add_parser(name, help=help)  # not asked for: listed only
     parser: ConfigParser = subparsers.add_parser(
         name, help=help, description=description or help, dataclass_types=list(configs)
     )
@@ -361,9 +399,7 @@ def add_command(
         parser.add_argument(
             "--set", metavar="KEY=VALUE", nargs="+", help="set any setting, same as --KEY VALUE (YAML syntax for lists)"
         )
-    actions = _dest_actions(parser)
-    for dest, text in (shown_defaults or {}).items():
-        actions[dest].shown_default = text  # type: ignore[attr-defined]
+    parser._pending_defaults = shown_defaults  # type: ignore[attr-defined]
     parser.set_defaults(_run=run, _parser=parser, _defaults=defaults or _config_file_defaults)
     return parser
 
