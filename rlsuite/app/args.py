@@ -25,6 +25,7 @@ import argparse
 import dataclasses
 import enum
 import functools
+import inspect
 import re
 import types
 import typing
@@ -224,7 +225,8 @@ def _third_party_parents(dtype: type) -> str:
     parents = [
         f"{klass.__module__.split('.')[0]}.{klass.__name__}"
         for klass in dtype.__mro__[1:]
-        if dataclasses.is_dataclass(klass) and not klass.__module__.startswith("rlsuite")
+        if dataclasses.is_dataclass(klass)
+        and not klass.__module__.startswith("rlsuite")
         and not klass.__name__.startswith("_")
     ]
     return ", ".join(dict.fromkeys(parents))
@@ -284,7 +286,7 @@ class ConfigParser(argparse.ArgumentParser):
         inherited: list[tuple[type, dataclasses.Field, Any]] = []
         for dtype in self.dataclass_types:
             hints = typing.get_type_hints(dtype)
-            body = dtype.__dict__.get("__annotations__", {})
+            body = inspect.get_annotations(dtype)
             for f in dataclasses.fields(dtype):
                 if not f.init:
                     continue
@@ -302,9 +304,7 @@ class ConfigParser(argparse.ArgumentParser):
         groups: dict[type, argparse._ArgumentGroup] = {}
         for dtype, f, hint in inherited:
             if dtype not in groups:
-                groups[dtype] = self.add_argument_group(
-                    f"inherited from {_third_party_parents(dtype)} (all accepted)"
-                )
+                groups[dtype] = self.add_argument_group(f"inherited from {_third_party_parents(dtype)} (all accepted)")
             add_field(groups[dtype], f, hint)
 
     def format_help(self) -> str:

@@ -19,6 +19,7 @@ import io
 import itertools
 import os
 import sys
+import typing
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -134,16 +135,16 @@ def help_cache_file(argv: Sequence[str]) -> Path | None:
             versions.append(importlib.metadata.version(dist))
         except importlib.metadata.PackageNotFoundError:
             versions.append(None)
-    key = json.dumps([words, shutil.get_terminal_size().columns, versions,
-                      [(str(f.relative_to(package)), f.stat().st_size, f.stat().st_mtime_ns) for f in sources]])  # fmt: skip
+    files = [(str(f.relative_to(package)), f.stat().st_size, f.stat().st_mtime_ns) for f in sources]
+    key = json.dumps([words, shutil.get_terminal_size().columns, versions, files])
     return cache_dir("help") / f"{'-'.join(words)}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.txt"
 
 
-def _print_help_cached(argv: Sequence[str], cached: Path) -> int:
-    """Print the kept help text, or make it (by parsing ``argv``, which exits) and keep it."""
+def _print_help_cached(argv: Sequence[str], cached: Path) -> typing.NoReturn:
+    """Print the kept help text, or make it (by parsing ``argv``) and keep it; exit 0 as ``--help`` does."""
     if cached.is_file():
         sys.stdout.write(cached.read_text(encoding="utf-8"))
-        return 0
+        raise SystemExit(0)
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
         try:
@@ -156,7 +157,7 @@ def _print_help_cached(argv: Sequence[str], cached: Path) -> int:
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(cached)
     sys.stdout.write(text)
-    return 0
+    raise SystemExit(0)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -169,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         cached = help_cache_file(argv)
         if cached is not None:
-            return _print_help_cached(argv, cached)
+            _print_help_cached(argv, cached)
         parser, parsed = parse_line(argv)
         ns = parsed.args
         if hasattr(ns, "_run"):

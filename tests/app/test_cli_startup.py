@@ -27,30 +27,38 @@ with contextlib.redirect_stdout(io.StringIO()):
 """
 
 
-def loaded_after(code: str) -> list[str]:
-    """The heavy modules in ``sys.modules`` after running ``code`` in a fresh interpreter."""
+def loaded_after(code: str, env: dict[str, str] | None = None, expect_output: str | None = None) -> list[str]:
+    """The heavy modules in ``sys.modules`` after running ``code`` in a fresh interpreter (with ``env``
+    added to the environment; ``expect_output``: what it must print first)."""
     report = f"\nimport sys, json\nprint(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "PYTHONPATH": path, **(env or {})}
     proc = subprocess.run([sys.executable, "-c", code + report], capture_output=True, text=True, env=env, check=False)
     assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout.splitlines()[-1])
+    *printed, last = proc.stdout.splitlines()
+    if expect_output is not None:
+        assert printed == [expect_output]
+    return json.loads(last)
 
 
-@pytest.mark.parametrize(
-    "code",
-    [
-        "import rlsuite",
-        "import rlsuite.envs",
-        CLI.format(argv=["--help"]),
-        CLI.format(argv=["envs"]),
-        CLI.format(argv=["algos"]),
-        CLI.format(argv=["train", "q_learning", "--help"]),
-        CLI.format(argv=["train", "ppo", "--help"]),
-        CLI.format(argv=["eval", "--help"]),
-    ],
-    ids=["import rlsuite", "import rlsuite.envs", "--help", "envs", "algos", "train q_learning --help",
-         "train ppo --help", "eval --help"],  # fmt: skip
-)
+CASES = {
+    "import rlsuite": "import rlsuite",
+    "import rlsuite.envs": "import rlsuite.envs",
+    **{
+        "rlsuite " + " ".join(argv): CLI.format(argv=argv)
+        for argv in (
+            ["--help"],
+            ["envs"],
+            ["algos"],
+            ["train", "q_learning", "--help"],
+            ["train", "ppo", "--help"],
+            ["eval", "--help"],
+        )
+    },
+}
+
+
+@pytest.mark.parametrize("code", CASES.values(), ids=CASES.keys())
 def test_imports_no_heavy_library(code: str) -> None:
     assert loaded_after(code) == []
 
@@ -63,3 +71,31 @@ def test_the_static_tables_match_the_registries() -> None:
 
     assert list(train_tabular.ALGOS) == list(ALGORITHMS)
     assert list(train_sb3.ALGOS) == list(CONFIGS)
+
+
+def test_kept_align_help_answers_without_trl(tmp_path: Path) -> None:
+    """``align METHOD --help`` prints the text kept in the rlsuite cache, importing no heavy library."""
+    setup = (
+        "from rlsuite.app.cli import help_cache_file\nhelp_cache_file(['align', 'dpo', '--help']).write_text('KEPT\\n')"
+    )
+    ask = "from rlsuite.app.cli import main\ntry:\n    main(['align', 'dpo', '--help'])\nexcept SystemExit:\n    pass"
+    env = {"RLSUITE_CACHE": str(tmp_path)}
+    assert loaded_after(setup, env) == []
+    assert loaded_after(ask, env, expect_output="KEPT") == []
+
+
+@pytest.mark.slow
+def test_kept_help_is_the_help(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch) -> None:
+    from rlsuite.app.cli import help_cache_file, main
+
+    monkeypatch.setenv("RLSUITE_CACHE", str(tmp_path))
+    argv = ["align", "grpo", "--help"]
+    for _ in range(2):  # made and kept, then read back
+        with pytest.raises(SystemExit) as info:
+            main(argv)
+        assert info.value.code == 0
+        text = capsys.readouterr().out
+        assert help_cache_file(argv).read_text() == text and "--reward_model" in text
+    # another method, or a changed source file, is another key
+    assert help_cache_file(["align", "dpo", "--help"]) != help_cache_file(argv)
+    assert help_cache_file(["align", "grpo", "--beta", "2"]) is None  # not a help request
