@@ -2,8 +2,8 @@
 
     python benchmarks/cli_startup.py [--quick] [--repeats N] [--checkout DIR] [--json F]
 
-Each command runs in a fresh Python process (``python -m rlsuite ...``, output discarded, this
-checkout first on ``PYTHONPATH``), ``--repeats`` times (5; ``--quick``: 2) in turn with the others;
+Each command runs in a fresh Python process (``python -m rlsuite ...``, output discarded, in the
+checkout's folder and with it on ``PYTHONPATH``), ``--repeats`` times (5; ``--quick``: 2) in turn with the others;
 a line shows the best wall time (the least disturbed by other processes on a shared machine), the
 median, the best CPU time (user + system of the process) and the ratio of the best wall time to
 the baseline, ``python -c pass``. Goals (issue 19): ``rlsuite --help``, ``envs``, ``algos`` under
@@ -45,7 +45,9 @@ def run_once(args: list[str], root: Path = ROOT) -> tuple[float, float]:
     env = {**os.environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, *args], env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, *args], env=env, cwd=root, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)

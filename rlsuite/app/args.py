@@ -179,6 +179,8 @@ def add_field(parser: argparse.ArgumentParser | argparse._ArgumentGroup, field: 
     kwargs: dict[str, Any] = {"dest": field.name, "help": help_text}
     if "metavar" in meta or flag != field.name:
         kwargs["metavar"] = meta.get("metavar", flag.upper())
+    if "choices" in meta:  # a third-party field's own list of choices (TRL's, transformers')
+        kwargs["choices"] = meta["choices"]
     if field.default is not dataclasses.MISSING:
         kwargs["default"] = field.default
     elif field.default_factory is not dataclasses.MISSING:
