@@ -22,6 +22,7 @@ the field and where the value came from (a flag, ``--set`` or the YAML file).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import enum
 import functools
@@ -29,7 +30,7 @@ import inspect
 import re
 import types
 import typing
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -324,17 +325,14 @@ class ConfigParser(argparse.ArgumentParser):
 _WORDS: list[frozenset[str] | None] = [None]
 
 
-class only_requested:
+@contextlib.contextmanager
+def only_requested(argv: Sequence[str]) -> Iterator[None]:
     """``with only_requested(argv): build the parser``: leaves of :func:`add_command` whose name is
     not a word of ``argv`` are listed, not built (their flags cost time and nobody asked for them)."""
-
-    def __init__(self, argv: Sequence[str]) -> None:
-        self.words = frozenset(a for a in argv if not a.startswith("-"))
-
-    def __enter__(self) -> None:
-        _WORDS.append(self.words)
-
-    def __exit__(self, *exc: object) -> None:
+    _WORDS.append(frozenset(a for a in argv if not a.startswith("-")))
+    try:
+        yield
+    finally:
         _WORDS.pop()
 
 
