@@ -7,6 +7,10 @@ Global switches, accepted anywhere on the line: ``--verbose`` (third-party logs 
 console too, not only in the output folder's ``log.txt``) and ``--debug`` (a traceback for user
 errors too; also ``RLSUITE_DEBUG=1``).
 
+``--help`` of ``align`` and ``vision``, whose parsers import TRL and transformers (seconds), is kept
+in the rlsuite cache after the first time (:func:`help_cache_file`); every other command imports
+only what it runs (``tests/app/test_cli_startup.py``).
+
 Errors a user can cause (:class:`~rlsuite.common.errors.UsageError` and its kinds) are printed as
 one line, exit status 2. Anything else is a bug and keeps its traceback.
 """
@@ -19,7 +23,6 @@ import io
 import itertools
 import os
 import sys
-import typing
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -137,11 +140,16 @@ def help_cache_file(argv: Sequence[str]) -> Path | None:
             versions.append(None)
     files = [(str(f.relative_to(package)), f.stat().st_size, f.stat().st_mtime_ns) for f in sources]
     key = json.dumps([words, shutil.get_terminal_size().columns, versions, files])
-    return cache_dir("help") / f"{'-'.join(words)}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.txt"
+    try:
+        folder = cache_dir("help")
+    except OSError:  # no writable cache: the help is made each time
+        return None
+    return folder / f"{'-'.join(words)}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.txt"
 
 
-def _print_help_cached(argv: Sequence[str], cached: Path) -> typing.NoReturn:
-    """Print the kept help text, or make it (by parsing ``argv``) and keep it; exit 0 as ``--help`` does."""
+def _print_help_cached(argv: Sequence[str], cached: Path) -> None:
+    """Print the kept help text, or make it (by parsing ``argv``) and keep it; exit 0 as ``--help`` does.
+    Returns only if ``argv`` turned out not to ask for help (``--help`` was a value)."""
     if cached.is_file():
         sys.stdout.write(cached.read_text(encoding="utf-8"))
         raise SystemExit(0)
@@ -149,13 +157,15 @@ def _print_help_cached(argv: Sequence[str], cached: Path) -> typing.NoReturn:
     with contextlib.redirect_stdout(buffer):
         try:
             parse_line(argv)
+            return
         except SystemExit as exc:
             if exc.code not in (0, None):
                 raise
     text = buffer.getvalue()
     tmp = cached.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(cached)
+    with contextlib.suppress(OSError):  # kept if it can be (a full disk only costs the next call time)
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(cached)
     sys.stdout.write(text)
     raise SystemExit(0)
 
