@@ -4,11 +4,16 @@ A command is declared with :func:`add_command` from the config classes it fills:
 
     add_command(sub, "q_learning", help="...", configs=[QLearningConfig, TrainOptions], run=train_tabular)
 
-Every field becomes a flag through transformers' ``HfArgumentParser`` (TRL's CLI parser): its
-type, default and help text (the field's ``metadata["help"]``, and its range when it has one).
-``--config FILE.yaml`` sets defaults from a YAML mapping (TRL's ``TrlParser`` convention), and
-``--set KEY=VALUE`` is the same as ``--KEY VALUE``; both go through the same parser into the same
-types, and the config classes check the values. ``--set`` may appear anywhere on the line.
+Every field becomes a flag, the way transformers' ``HfArgumentParser`` (TRL's CLI parser) makes
+them, without importing transformers: its type, default and help text (the field's
+``metadata["help"]``, its range when it has one, and one ``(default: ...)``). A ``bool`` field is a
+switch (``--overwrite``, or ``--overwrite false``); one whose default is true also gets
+``--no_NAME``. Fields that rlsuite's classes declare (with :func:`~rlsuite.common.config.option`)
+come first; those a third-party parent declares (TRL's, transformers') follow in a group of
+their own, all accepted. ``--config FILE.yaml`` sets defaults from a YAML mapping (TRL's
+``TrlParser`` convention), and ``--set KEY=VALUE`` is the same as ``--KEY VALUE``; both go through
+the same parser into the same types, and the config classes check the values. ``--set`` may
+appear anywhere on the line.
 
 A bad value of any kind ends in one :class:`~rlsuite.common.errors.ConfigError` line that names
 the field and where the value came from (a flag, ``--set`` or the YAML file).
@@ -17,25 +22,31 @@ the field and where the value came from (a flag, ``--set`` or the YAML file).
 from __future__ import annotations
 
 import argparse
-import copy
+import contextlib
 import dataclasses
+import enum
 import functools
+import inspect
 import re
 import types
 import typing
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
-from transformers.hf_argparser import HfArgumentParser
 
-from rlsuite.common.config import BOUNDS_KEY, load_yaml, unknown_key_error
+from rlsuite.common.config import BOUNDS_KEY, CHECKED_KEY, load_yaml, unknown_key_error
 from rlsuite.common.errors import ConfigError
 
-_PASSED_TO_ARGPARSE = ("help", "aliases", "metavar", "choices")
 _SET_ITEM = re.compile(r"^([A-Za-z_][A-Za-z0-9_.-]*)=(.*)$", re.S)
+# "(default: ...)" written into a field's help text: shown once, in its place at the end
+_DEFAULT_IN_HELP = re.compile(r"\s*\(default: ((?:[^()]|\([^()]*\))*)\)")
+_SAYS_DEFAULT = re.compile(r"\bdefaults?\b\s*(?::|to\b|is\b)", re.I)
+# field -> the flag's name, for fields whose names differ between config classes; the field's own
+# name stays accepted (hidden), so YAML keys, --set and old command lines keep working
+FLAG_NAMES = {"torch_threads": "threads"}
 
 
 def yaml_value(text: str) -> Any:
@@ -65,8 +76,31 @@ def number_or_string(text: str, kinds: tuple[type, ...] = (int, float)) -> int |
     return text
 
 
+def string_to_bool(text: str | bool) -> bool:
+    """A switch's optional value: true/false, yes/no, t/f, y/n, 1/0 (any case)."""
+    if isinstance(text, bool):
+        return text
+    if text.lower() in ("yes", "true", "t", "y", "1"):
+        return True
+    if text.lower() in ("no", "false", "f", "n", "0"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false (yes/no, 1/0), got {text!r}")
+
+
+def shown(value: Any) -> str:
+    """A default as it would be typed: ``true``, ``0.99``, ``[64, 64]``, ``{a: 1}``."""
+    if isinstance(value, enum.Enum):
+        value = value.value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple | dict):
+        plain = list(value) if isinstance(value, tuple) else value
+        return yaml.safe_dump(plain, default_flow_style=True, width=10_000).strip()
+    return str(value)
+
+
 def _native(hint: Any) -> bool:
-    """Whether ``HfArgumentParser`` handles the type itself."""
+    """Whether the field adder reads the type itself (else a converter from :func:`_converter`)."""
     simple = (int, float, str, bool, Path)
     if hint in simple:
         return True
@@ -83,7 +117,7 @@ def _native(hint: Any) -> bool:
 
 
 def _converter(hint: Any) -> Callable[[str], Any]:
-    """The string -> value function for a type ``HfArgumentParser`` does not handle."""
+    """The string -> value function for a type argparse does not read."""
     args = [a for a in typing.get_args(hint) if a is not type(None)]
     if typing.get_origin(hint) in (typing.Union, types.UnionType) and len(args) == 1:
         return _converter(args[0])
@@ -96,38 +130,210 @@ def _converter(hint: Any) -> Callable[[str], Any]:
     return yaml_value
 
 
-class ConfigParser(HfArgumentParser):
-    """``HfArgumentParser`` for rlsuite's configs: errors as :class:`ConfigError`, bounds in the help,
-    YAML syntax for the types argparse cannot take (mappings, nested lists, tuples)."""
+def _metavar(hint: Any, converter: Callable[[str], Any]) -> str:
+    """How the value of a converted type is written: ``{KEY: VALUE}``, ``[...]``, ``NUMBER|STR``."""
+    if converter is yaml_mapping:
+        return "{KEY: VALUE}"
+    if converter is str:
+        return "STR"
+    if isinstance(converter, functools.partial):
+        return "NUMBER|STR"
+    args = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
+    if all(a in (list, tuple) or typing.get_origin(a) in (list, tuple) for a in args):
+        return "[...]"
+    return "YAML"
+
+
+def _unwrap_optional(hint: Any) -> Any:
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) in (typing.Union, types.UnionType) and type(None) in args and len(args) == 2:
+        return next(a for a in args if a is not type(None))
+    return hint
+
+
+def _help_and_default(field: dataclasses.Field) -> tuple[str, str | None]:
+    """The field's help with its range, and the default its help names (``(default: ...)``), if any."""
+    text = str(field.metadata.get("help", ""))
+    match = _DEFAULT_IN_HELP.search(text)
+    said = match.group(1) if match else None
+    if match:
+        text = (text[: match.start()] + text[match.end() :]).strip()
+    bounds = field.metadata.get(BOUNDS_KEY)
+    if bounds is not None:
+        text += f" (range {bounds.describe()})"
+    return text.replace("%", "%%"), said
+
+
+def add_field(parser: argparse.ArgumentParser | argparse._ArgumentGroup, field: dataclasses.Field, hint: Any) -> None:
+    """Add ``field`` (of type ``hint``) as a flag, as ``HfArgumentParser`` does, with rlsuite's help.
+
+    ``--NAME`` (and ``--NA-ME``) plus the field's aliases; ``nargs="+"`` for lists; the choices of a
+    ``Literal``; a switch for ``bool`` (``--NAME`` alone is true; ``--no_NAME`` when the default is
+    true); the field's default, or required without one.
+    """
+    meta = field.metadata
+    flag = FLAG_NAMES.get(field.name, field.name)
+    names = [f"--{flag}"] + ([f"--{flag.replace('_', '-')}"] if "_" in flag else [])
+    aliases = meta.get("aliases", [])
+    names += [a for a in ([aliases] if isinstance(aliases, str) else aliases) if a not in names]
+    help_text, said = _help_and_default(field)
+    kwargs: dict[str, Any] = {"dest": field.name, "help": help_text}
+    if "metavar" in meta or flag != field.name:
+        kwargs["metavar"] = meta.get("metavar", flag.upper())
+    if "choices" in meta:  # a third-party field's own list of choices (TRL's, transformers')
+        kwargs["choices"] = meta["choices"]
+    if field.default is not dataclasses.MISSING:
+        kwargs["default"] = field.default
+    elif field.default_factory is not dataclasses.MISSING:
+        kwargs["default"] = field.default_factory()
+    else:
+        kwargs["required"] = True
+    if typing.get_origin(hint) is list and typing.get_origin(typing.get_args(hint)[0]) is typing.Literal:
+        # list[Literal[...]]: a list of strings whose items argparse checks against the choices
+        kwargs.update(choices=list(typing.get_args(typing.get_args(hint)[0])), nargs="+", type=str)
+    elif not _native(hint):
+        kwargs["type"] = _converter(hint)
+        kwargs.setdefault("metavar", _metavar(hint, kwargs["type"]))
+    else:
+        hint = _unwrap_optional(hint)
+        if typing.get_origin(hint) is typing.Literal:
+            choices = typing.get_args(hint)
+            by_text = {str(c): c for c in choices}
+            kwargs.update(choices=choices, type=lambda text: by_text.get(text, text))
+        elif hint is bool:
+            kwargs.update(type=string_to_bool, nargs="?", const=True)
+            if kwargs.pop("required", False):
+                kwargs["default"] = False
+        elif typing.get_origin(hint) is list:
+            kwargs.update(type=(typing.get_args(hint) or (str,))[0], nargs="+")
+        else:
+            kwargs["type"] = hint
+    action = parser.add_argument(*names, **kwargs)
+    action.shown_default = said  # type: ignore[attr-defined]
+    action.switch = hint is bool  # type: ignore[attr-defined]
+    if flag != field.name:  # the field's own name, accepted but not listed
+        hidden = {k: v for k, v in kwargs.items() if k not in ("help", "default", "required")}
+        old = [f"--{field.name}"] + ([f"--{field.name.replace('_', '-')}"] if "_" in field.name else [])
+        parser.add_argument(*old, **hidden, help=argparse.SUPPRESS, default=argparse.SUPPRESS)
+    if hint is bool and field.default is True:
+        no = parser.add_argument(
+            f"--no_{flag}", f"--no-{flag.replace('_', '-')}", action="store_false", dest=field.name,
+            default=argparse.SUPPRESS, help=f"the same as --{flag} false",
+        )  # fmt: skip
+        no.shown_default = None  # type: ignore[attr-defined]
+
+
+def _third_party_parents(dtype: type) -> str:
+    """``trl.DPOConfig, transformers.TrainingArguments``: the non-rlsuite dataclasses ``dtype`` extends."""
+    parents = [
+        f"{klass.__module__.split('.')[0]}.{klass.__name__}"
+        for klass in dtype.__mro__[1:]
+        if dataclasses.is_dataclass(klass)
+        and not klass.__module__.startswith("rlsuite")
+        and not klass.__name__.startswith("_")
+    ]
+    return ", ".join(dict.fromkeys(parents))
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """One ``(default: ...)`` per flag, the value that is used; switches without a dangling metavar."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        said = getattr(action, "shown_default", None)
+        if said is not None:
+            return f"{text} (default: {said.replace('%', '%%')})".strip()
+        if (
+            not action.option_strings
+            or action.nargs == 0
+            or action.default is None
+            or action.default is argparse.SUPPRESS
+            or _SAYS_DEFAULT.search(text)
+        ):
+            return text
+        return f"{text} (default: {shown(action.default).replace('%', '%%')})".strip()
+
+    def _format_args(self, action: argparse.Action, default_metavar: str) -> str:
+        if getattr(action, "switch", False):
+            return ""  # `[--overwrite]`, not `[--overwrite [OVERWRITE]]` (the value stays optional)
+        return super()._format_args(action, default_metavar)
+
+    def _format_action_invocation(self, action: argparse.Action) -> str:
+        """``--out, --output_dir OUT``: each spelling once (``--num-envs`` beside ``--num_envs`` is
+        accepted, not listed), the metavar once."""
+        if not action.option_strings:
+            return super()._format_action_invocation(action)
+        names = [s for s in action.option_strings if s == s[:2] + s[2:].replace("-", "_")]
+        names += [s for s in action.option_strings if s[:2] + s[2:].replace("-", "_") not in names]
+        if action.nargs == 0 or getattr(action, "switch", False):
+            return ", ".join(names)
+        return f"{', '.join(names)} {self._format_args(action, self._get_default_metavar_for_optional(action))}"
+
+
+class ConfigParser(argparse.ArgumentParser):
+    """An argument parser over config dataclasses: one flag per field (see :func:`add_field`),
+    errors as :class:`ConfigError`, YAML syntax for the types argparse cannot read (mappings,
+    nested lists, tuples). Fields rlsuite declares come first; a third-party parent's fields
+    follow in a group named after it."""
 
     def __init__(self, dataclass_types: Any = None, **kwargs: Any) -> None:
-        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        kwargs.setdefault("formatter_class", HelpFormatter)
         kwargs.setdefault("allow_abbrev", False)  # `--n` must not silently mean `--num_envs`
-        super().__init__(dataclass_types, **kwargs)
+        super().__init__(**kwargs)
+        if dataclass_types is None:
+            dataclass_types = []
+        elif dataclasses.is_dataclass(dataclass_types):
+            dataclass_types = [dataclass_types]
+        self.dataclass_types = list(dataclass_types)
+        own: list[tuple[tuple[bool, bool], dataclasses.Field, Any]] = []
+        inherited: list[tuple[type, dataclasses.Field, Any]] = []
+        for dtype in self.dataclass_types:
+            hints = typing.get_type_hints(dtype)
+            body = inspect.get_annotations(dtype)
+            for f in dataclasses.fields(dtype):
+                if not f.init:
+                    continue
+                if f.metadata.get(CHECKED_KEY) or not _third_party_parents(dtype):
+                    own.append(((not f.metadata.get("aliases"), f.name not in body), f, hints[f.name]))
+                else:
+                    inherited.append((dtype, f, hints[f.name]))
+        if inherited:
+            # beside a third-party parent's many fields: rlsuite's shared names first (--model, --data,
+            # --budget, --out: the fields with an alias), then what the command's own class declares
+            own.sort(key=lambda item: item[0])
+            self.usage = self.usage or "%(prog)s [-h] [OPTIONS]"
+        for _, f, hint in own:
+            add_field(self, f, hint)
+        groups: dict[type, argparse._ArgumentGroup] = {}
+        for dtype, f, hint in inherited:
+            if dtype not in groups:
+                groups[dtype] = self.add_argument_group(f"inherited from {_third_party_parents(dtype)} (all accepted)")
+            add_field(groups[dtype], f, hint)
 
-    @staticmethod
-    def _parse_dataclass_field(parser: argparse.ArgumentParser, field: dataclasses.Field) -> None:  # type: ignore[override]
-        f = copy.copy(field)  # HfArgumentParser rewrites the field's type: keep the class's own intact
-        meta = {k: v for k, v in field.metadata.items() if k in _PASSED_TO_ARGPARSE}
-        if "help" in meta:
-            meta["help"] = str(meta["help"]).replace("%", "%%")
-            bounds = field.metadata.get(BOUNDS_KEY)
-            if bounds is not None:
-                meta["help"] += f" (range {bounds.describe()})"
-        f.metadata = types.MappingProxyType(meta)
-        if typing.get_origin(f.type) is list and typing.get_origin(typing.get_args(f.type)[0]) is typing.Literal:
-            # list[Literal[...]]: a list of strings whose items argparse checks against the choices
-            meta["choices"] = list(typing.get_args(typing.get_args(f.type)[0]))
-            f.type = list[str]
-            f.metadata = types.MappingProxyType(meta)
-        elif not _native(f.type):
-            f.type = _converter(f.type)
-            meta.setdefault("metavar", "YAML")
-            f.metadata = types.MappingProxyType(meta)
-        HfArgumentParser._parse_dataclass_field(parser, f)
+    def format_help(self) -> str:
+        pending = self.__dict__.pop("_pending_defaults", None)
+        if pending is not None:  # computed only when the help is shown (it may read files)
+            actions = _dest_actions(self)
+            for dest, text in pending().items():
+                actions[dest].shown_default = text  # type: ignore[attr-defined]
+        return super().format_help()
 
     def error(self, message: str) -> typing.NoReturn:  # type: ignore[override]
         raise ConfigError(f"{self.prog}: {message}")
+
+
+_WORDS: list[frozenset[str] | None] = [None]
+
+
+@contextlib.contextmanager
+def only_requested(argv: Sequence[str]) -> Iterator[None]:
+    """``with only_requested(argv): build the parser``: leaves of :func:`add_command` whose name is
+    not a word of ``argv`` are listed, not built (their flags cost time and nobody asked for them)."""
+    _WORDS.append(frozenset(a for a in argv if not a.startswith("-")))
+    try:
+        yield
+    finally:
+        _WORDS.pop()
 
 
 # ----- commands -----------------------------------------------------------------------------
@@ -160,6 +366,7 @@ def add_command(
     description: str | None = None,
     config_file: bool = True,
     defaults: Callable[[argparse.Namespace], list[tuple[Mapping[str, Any], str]]] | None = None,
+    shown_defaults: Callable[[], Mapping[str, str]] | None = None,
 ) -> ConfigParser:
     """Add a leaf command whose flags are generated from ``configs``.
 
@@ -171,12 +378,17 @@ def add_command(
         run: the handler; returns the exit code.
         arguments: adds arguments that are not config fields (a positional run folder, ...).
         description: the ``--help`` text (defaults to ``help``).
-        config_file: accept ``--config FILE.yaml`` of config keys.
+        config_file: accept ``--config FILE.yaml`` of config keys, and ``--set KEY=VALUE``.
         defaults: where defaults come from, given the first parse's namespace: a list of
             ``(mapping, where)`` applied in order (later wins) before the flags. The default reads
             the ``--config`` file as one flat mapping; a command whose files are keyed (RL Zoo's
             ``{env_id: {...}}``) passes its own reader.
+        shown_defaults: returns ``{setting: text}``, the defaults ``--help`` shows where the value
+            used is not the field's own (``3,000,000 steps``, ``0.99; 0.9 on rlsuite/GridWorld-v0
+            from ppo.yml``); called only when the help is shown.
     """
+    if _WORDS[-1] is not None and name not in _WORDS[-1]:
+        return subparsers.add_parser(name, help=help)  # not asked for: listed only
     parser: ConfigParser = subparsers.add_parser(
         name, help=help, description=description or help, dataclass_types=list(configs)
     )
@@ -184,9 +396,10 @@ def add_command(
         arguments(parser)
     if config_file:
         parser.add_argument("--config", metavar="FILE.yaml", help="YAML mapping of settings (flags override it)")
-    parser.add_argument(
-        "--set", metavar="KEY=VALUE", nargs="+", help="set any setting, same as --KEY VALUE (YAML syntax for lists)"
-    )
+        parser.add_argument(
+            "--set", metavar="KEY=VALUE", nargs="+", help="set any setting, same as --KEY VALUE (YAML syntax for lists)"
+        )
+    parser._pending_defaults = shown_defaults  # type: ignore[attr-defined]
     parser.set_defaults(_run=run, _parser=parser, _defaults=defaults or _config_file_defaults)
     return parser
 
@@ -256,7 +469,22 @@ def _expand_sets(argv: Sequence[str]) -> tuple[list[str], dict[str, str]]:
 
 
 def _dest_actions(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
-    return {a.dest: a for a in parser._actions if a.option_strings and a.dest not in ("help",)}
+    """Each setting's flag: the first action of its destination (not ``--no_NAME`` or a hidden spelling)."""
+    actions: dict[str, argparse.Action] = {}
+    for a in parser._actions:
+        if a.option_strings and a.dest != "help":
+            actions.setdefault(a.dest, a)
+    return actions
+
+
+def _spellings(parser: argparse.ArgumentParser) -> dict[str, str]:
+    """Every flag that sets a value -> its destination (aliases and hidden spellings included)."""
+    return {
+        s: a.dest
+        for a in parser._actions
+        if a.option_strings and a.dest != "help" and not isinstance(a, argparse._StoreFalseAction)
+        for s in a.option_strings
+    }
 
 
 def apply_defaults(parser: argparse.ArgumentParser, values: Mapping[str, Any], where: str) -> list[str]:
@@ -271,7 +499,7 @@ def apply_defaults(parser: argparse.ArgumentParser, values: Mapping[str, Any], w
     actions = _dest_actions(parser)
     settable = {d: a for d, a in actions.items() if not d.startswith("_") and d not in ("config", "set")}
     # every spelling of a setting, its aliases included (`budget:` for a field whose flag has `--budget`)
-    spellings = {s.lstrip("-").replace("-", "_"): a for a in settable.values() for s in a.option_strings}
+    spellings = {s.lstrip("-").replace("-", "_"): settable[d] for s, d in _spellings(parser).items() if d in settable}
     for key, value in values.items():
         dest = str(key).replace("-", "_")
         action = settable.get(dest) or spellings.get(dest)
@@ -295,11 +523,11 @@ def apply_defaults(parser: argparse.ArgumentParser, values: Mapping[str, Any], w
 
 def _explicit_flags(parser: argparse.ArgumentParser, argv: Sequence[str]) -> dict[str, str]:
     flags: dict[str, str] = {}
-    for dest, action in _dest_actions(parser).items():
-        for token in argv:
-            opt = token.split("=", 1)[0]
-            if opt in action.option_strings:
-                flags[dest] = opt
+    spellings = _spellings(parser)
+    for token in argv:
+        opt = token.split("=", 1)[0]
+        if opt in spellings:
+            flags[spellings[opt]] = opt
     return flags
 
 
@@ -311,6 +539,8 @@ def parse(parser: ConfigParser, argv: Sequence[str], expand_sets: bool = True) -
     argv, set_sources = _expand_sets(list(argv)) if expand_sets else (list(argv), {})
     ns, rest = parser.parse_known_args(argv)
     leaf = getattr(ns, "_parser", None)
+    if set_sources and leaf is not None and "--set" not in _spellings(leaf):
+        raise ConfigError(f"{leaf.prog}: takes no --set (its settings are flags: --KEY VALUE)")
     if rest:
         _unknown(leaf or parser, rest, set_sources)
     sources: dict[str, str] = {}

@@ -7,19 +7,27 @@ Global switches, accepted anywhere on the line: ``--verbose`` (third-party logs 
 console too, not only in the output folder's ``log.txt``) and ``--debug`` (a traceback for user
 errors too; also ``RLSUITE_DEBUG=1``).
 
+``--help`` of ``align`` and ``vision``, whose parsers import TRL and transformers (seconds), is kept
+in the rlsuite cache after the first time (:func:`help_cache_file`); every other command imports
+only what it runs (``tests/app/test_cli_startup.py``).
+
 Errors a user can cause (:class:`~rlsuite.common.errors.UsageError` and its kinds) are printed as
 one line, exit status 2. Anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import io
+import itertools
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from rlsuite.app import console
-from rlsuite.app.args import ConfigParser, parse
+from rlsuite.app.args import ConfigParser, Parsed, only_requested, parse
 from rlsuite.common.errors import UsageError
 
 # name -> ("module:function that adds the subcommand", one line of help), in help order.
@@ -90,16 +98,91 @@ def one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
 
+def parse_line(argv: Sequence[str]) -> tuple[ConfigParser, Parsed]:
+    """``argv`` (after ``rlsuite``, global switches removed) parsed into its command's configs, without
+    running the command: every flag checked, every config built (``--help`` exits here). Returns the
+    parser and the result."""
+    command = _command_of(argv)
+    with only_requested(argv):
+        parser = build_parser(command)
+    return parser, parse(parser, argv, expand_sets=_generated(parser, command))
+
+
+# Commands whose parsers import heavy libraries (TRL's configs import torch and transformers: seconds):
+# their --help text is kept in the rlsuite cache, keyed by everything it depends on.
+HELP_CACHED = ("align", "vision")
+_HELP_SOURCES = ("app", "alignment", "vision", "common")
+
+
+def help_cache_file(argv: Sequence[str]) -> Path | None:
+    """Where the ``--help`` text of ``argv``'s command is kept, or None when it is not kept.
+
+    The key: the command's words (``align dpo``), the terminal width, the versions of rlsuite, TRL,
+    transformers and torch, and the size and time of every source file the help is built from; a
+    change to any of them is a new key (the old file is left, a few KiB).
+    """
+    words = list(itertools.takewhile(lambda a: not a.startswith("-"), argv))
+    if not words or words[0] not in HELP_CACHED or not {"-h", "--help"} & set(argv):
+        return None
+    import hashlib
+    import importlib.metadata
+    import json
+    import shutil
+
+    from rlsuite.common.paths import cache_dir
+
+    package = Path(__file__).resolve().parents[1]
+    sources = sorted(f for part in _HELP_SOURCES for f in (package / part).rglob("*.py"))
+    versions = []
+    for dist in ("rlsuite", "trl", "transformers", "torch"):
+        try:
+            versions.append(importlib.metadata.version(dist))
+        except importlib.metadata.PackageNotFoundError:
+            versions.append(None)
+    files = [(str(f.relative_to(package)), f.stat().st_size, f.stat().st_mtime_ns) for f in sources]
+    key = json.dumps([words, shutil.get_terminal_size().columns, versions, files])
+    try:
+        folder = cache_dir("help")
+    except OSError:  # no writable cache: the help is made each time
+        return None
+    return folder / f"{'-'.join(words)}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.txt"
+
+
+def _print_help_cached(argv: Sequence[str], cached: Path) -> None:
+    """Print the kept help text, or make it (by parsing ``argv``) and keep it; exit 0 as ``--help`` does.
+    Returns only if ``argv`` turned out not to ask for help (``--help`` was a value)."""
+    if cached.is_file():
+        sys.stdout.write(cached.read_text(encoding="utf-8"))
+        raise SystemExit(0)
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        try:
+            parse_line(argv)
+            return
+        except SystemExit as exc:
+            if exc.code not in (0, None):
+                raise
+    text = buffer.getvalue()
+    tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+    with contextlib.suppress(OSError):  # kept if it can be (a full disk only costs the next call time)
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(cached)
+    sys.stdout.write(text)
+    raise SystemExit(0)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv, switches = _split_switches(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in switches or bool(os.environ.get("RLSUITE_DEBUG"))
     console.setup(verbose="--verbose" in switches)
     try:
-        parser = build_parser(_command_of(argv))
         if not argv:
-            parser.print_help()
+            build_parser().print_help()
             return 2
-        parsed = parse(parser, argv, expand_sets=_generated(parser, _command_of(argv)))
+        cached = help_cache_file(argv)
+        if cached is not None:
+            _print_help_cached(argv, cached)
+        parser, parsed = parse_line(argv)
         ns = parsed.args
         if hasattr(ns, "_run"):
             return int(ns._run(parsed) or 0)

@@ -12,6 +12,8 @@ data flags accept TRL's names as aliases (``--model`` / ``--model_name_or_path``
 - ``config_class(algo) -> type``: the algorithm's config dataclass (its fields become the flags);
 - ``config_defaults(algo, ns) -> list[(mapping, where)]``: default layers for the parser (the
   ``--config`` file; RL Zoo's file keyed by env id for SB3);
+- ``help_defaults(algo) -> dict[str, str]``: the defaults ``--help`` shows where a plain run uses
+  other values than the fields' (the budget and its unit, the shipped YAML's values);
 - ``train(algo, config, opts: TrainOptions) -> Path``: train, write the run folder, return it;
 - ``evaluate(run_dir, meta, opts: EvalOptions) -> dict``: replay a saved run, return the report.
 

@@ -251,9 +251,7 @@ def group_runs(runs: Sequence[RunCurves]) -> tuple[dict[str, dict[str, np.ndarra
 class PlotOptions(Config):
     """``rlsuite plot``: where the figure goes."""
 
-    out: str = option(
-        "learning_curves.png", help="the PNG to write", aliases=["--output_dir", "--output-dir"], metavar="FILE.png"
-    )
+    out: str = option("learning_curves.png", help="the PNG to write", metavar="FILE.png")
 
 
 def add_subcommands(subparsers: Any) -> None:

@@ -92,6 +92,7 @@ def add_train(subparsers: Any) -> None:
                 configs=[module.config_class(algo), TrainOptions],
                 run=functools.partial(_train, module, algo),
                 defaults=functools.partial(module.config_defaults, algo),
+                shown_defaults=functools.partial(module.help_defaults, algo),
             )
 
 

@@ -31,7 +31,8 @@ from rlsuite.common.config import from_dict, load_yaml
 from rlsuite.common.errors import ConfigError, ModelFolderError, UsageError
 from rlsuite.common.io import OutputDir, run_name, unique_path, write_json
 
-__all__ = ["ALGOS", "config_class", "config_defaults", "evaluate", "result_line", "tour_section", "train"]
+__all__ = ["ALGOS", "config_class", "config_defaults", "evaluate", "help_defaults", "result_line", "tour_section",
+           "train"]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,26 @@ def config_class(algo: str) -> type[SB3RunConfig]:
     if algo not in CONFIGS:
         raise UsageError(f"unknown stable-baselines3 algorithm {algo!r} (known: {', '.join(CONFIGS)})")
     return CONFIGS[algo]
+
+
+def help_defaults(algo: str) -> dict[str, str]:
+    """The defaults ``--help`` shows: the class's, and beside them the package file's for the default
+    env where it differs (``0.99; 0.9 on rlsuite/GridWorld-v0 from ppo.yml``), which a plain run uses."""
+    from rlsuite.app.args import shown
+
+    cls = config_class(algo)
+    entry = load_yaml(CONFIG_DIR / f"{algo}.yml").get(DEFAULT_ENV, {})
+    where = f"on {DEFAULT_ENV} from {algo}.yml"
+    own = {f.name: f.default for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING}
+    texts = {
+        key: f"{shown(own[key])}; {shown(value)} {where}" if own[key] is not None else f"{shown(value)} {where}"
+        for key, value in entry.items()
+        if key in own and value != own[key]
+    }
+    steps = entry.get("n_timesteps", own["n_timesteps"])
+    texts["budget"] = f"{steps:,} env steps (n_timesteps)" + (f" {where}" if "n_timesteps" in entry else "")
+    texts["env"] = DEFAULT_ENV
+    return texts
 
 
 def config_defaults(algo: str, ns: Any) -> list[tuple[Mapping[str, Any], str]]:

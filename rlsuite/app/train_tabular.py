@@ -98,6 +98,12 @@ def real_config(view: Any) -> Any:
     return agent_class(view.algo).config_cls(**values)
 
 
+def help_defaults(algo: str) -> dict[str, str]:
+    """The defaults ``--help`` shows for the run flags: the algorithm's own budget and env."""
+    cls = agent_class(algo)
+    return {"budget": f"{cls.default_budget:,} {cls.budget_unit}", "env": cls.default_env}
+
+
 def config_defaults(algo: str, ns: Any) -> list[tuple[dict[str, Any], str]]:
     """The ``--config`` YAML file: a flat mapping of settings (flags override it)."""
     path = getattr(ns, "config", None)
@@ -338,4 +344,4 @@ def tour_section(out: Path, quick: bool) -> dict[str, Any]:
     return numbers
 
 
-__all__ = ["ALGOS", "config_class", "config_defaults", "evaluate", "tour_section", "train"]
+__all__ = ["ALGOS", "config_class", "config_defaults", "evaluate", "help_defaults", "tour_section", "train"]
