@@ -63,6 +63,18 @@ def policy_and_values(env: Any, policy: np.ndarray, v: np.ndarray | None, axes: 
         plot_grid(env, values=v, ax=axes[1], title=f"{title}: state values")
 
 
+def printed_policy_panels(env: Any, table: dict[str, Any], pairs: Any) -> list[dict[str, Any]]:
+    """Each ``label: (policy rows, printed values)`` of ``table`` solved exactly, drawn into a pair of axes."""
+    entries = []
+    for pair, (label, (rows, book)) in zip(pairs, table.items(), strict=True):
+        pi = policy_of(rows)
+        v = values_of(env, pi)
+        policy_and_values(env, pi, v, pair, label)
+        entries.append({"panel": label, "policy": rows, "values": grid_rows(env, v), **book_match(v, book),
+                        "seed_dependent": False})  # fmt: skip
+    return entries
+
+
 def q_table(ax: Any, q: np.ndarray, title: str, columns: list[str] | None = None) -> None:
     """A q-table (states as rows, actions as columns) drawn as a table, as the book prints it."""
     ax.axis("off")
@@ -105,13 +117,7 @@ def zhao_fig_2_7(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     env = _grid_env()
     plt = _plt()
     fig, axes = plt.subplots(2, 4, figsize=(16, 8.6))
-    entries = []
-    for pair, (label, (rows, book)) in zip(axes.reshape(4, 2), FIG_2_7.items(), strict=True):
-        pi = policy_of(rows)
-        v = values_of(env, pi)
-        policy_and_values(env, pi, v, pair, label)
-        entries.append({"panel": label, "policy": rows, "values": grid_rows(env, v), **book_match(v, book),
-                        "seed_dependent": False})  # fmt: skip
+    entries = printed_policy_panels(env, FIG_2_7, axes.reshape(4, 2))
     fig.suptitle("Zhao fig. 2.7: policies and their state values (Bellman equation solved exactly); "
                  "r_boundary = r_forbidden = -1, r_target = 1, gamma = 0.9")  # fmt: skip
     _save(fig, out / "zhao-fig-2.7.png")
@@ -199,13 +205,7 @@ def zhao_fig_3_5(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     env = _two_by_two(forbidden=[])
     plt = _plt()
     fig, axes = plt.subplots(1, 4, figsize=(13, 3.6))
-    entries = []
-    for pair, (label, (rows, book)) in zip(axes.reshape(2, 2), FIG_3_5.items(), strict=True):
-        pi = policy_of(rows)
-        v = values_of(env, pi)
-        policy_and_values(env, pi, v, pair, label)
-        entries.append({"panel": label, "policy": rows, "values": grid_rows(env, v), **book_match(v, book),
-                        "seed_dependent": False})  # fmt: skip
+    entries = printed_policy_panels(env, FIG_3_5, axes.reshape(2, 2))
     fig.suptitle("Zhao fig. 3.5: no meaningless detours (r_other = 0, gamma = 0.9; target bottom right)")
     _save(fig, out / "zhao-fig-3.5.png")
     return {"figure": "Zhao, figure 3.5", "entries": entries,

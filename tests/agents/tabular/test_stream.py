@@ -64,9 +64,9 @@ def test_sarsa_and_q_learning_episodes_end_at_the_target() -> None:
 
 
 def test_bad_stream_settings_are_refused() -> None:
-    with pytest.raises(ConfigError, match="StreamTDConfig.alpha"):
+    with pytest.raises(ConfigError, match=r"StreamTDConfig\.alpha"):
         StreamTDConfig(alpha=0.0)
-    with pytest.raises(ConfigError, match="StreamTDConfig.episodes"):
+    with pytest.raises(ConfigError, match=r"StreamTDConfig\.episodes"):
         StreamTDConfig(episodes=0)
     with pytest.raises(ValueError, match="deterministic model"):
         sample_trajectory(grid_model(slip_prob=0.1), np.full((25, 5), 0.2), 0, 10, np.random.default_rng(0))
