@@ -244,6 +244,10 @@ def test_zhao_mc_epsilon_greedy_figure(tmp_path, figures) -> None:
     # actions are no longer the optimal ones
     assert [e["values"][3][2] for e in exact] == [10.0, 3.3, -2.6, -9.3]
     assert [e["greedy_consistent_with_optimal"] for e in exact] == [True, True, False, False]
+    # the book's printed tables (fig 5.7), cells matched to the printed digit: with rlsuite's wall price, and with
+    # the book's (walking into the wall from a forbidden cell costs r_boundary + r_forbidden; see docs/zhao.md)
+    assert [(e["cells_matching_book"], e["book_wall_price"]["cells_matching_book"]) for e in exact] == [
+        (25, 25), (24, 25), (22, 24), (16, 25)]
     assert exact[1]["greedy_policy"][0] == ["right", "right", "right", "right", "down"]
     # MC epsilon-greedy at eps = 0.1 (seed 0, 100k episodes) estimates the eps = 0.1 values
     assert mc["episodes"] == 100_000 and mc["seed"] == 0

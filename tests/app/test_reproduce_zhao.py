@@ -173,6 +173,13 @@ def test_fig_5_6_data_values_fall_as_epsilon_grows() -> None:
     assert matching == [25, 24, 24, 3]  # to the printed digit
     assert np.round([values[1][4, 1], values[2][4, 1]], 1).tolist() == [2.8, -2.8]  # the book: 2.6, -3.2
     assert (np.diff(values, axis=0) < 0).all()
+    # the cells that differ are the wall from (5, 2): the book charges r_boundary + r_forbidden for it
+    from rlsuite.agents.tabular.solvers import policy_evaluation
+    from rlsuite.app.reproduce.zhao_ch2_4 import book_bump_model
+
+    model = book_bump_model(env)
+    book_values = [policy_evaluation(model, epsilon_greedy_values(env, eps)[0], 0.9).reshape(5, 5) for eps in FIG_5_6]
+    assert all((abs(v - np.array(b)) <= 0.051).all() for v, b in zip(book_values, FIG_5_6.values(), strict=True))
 
 
 @pytest.mark.slow
@@ -183,6 +190,7 @@ def test_fig_5_6_epsilon_greedy_values(tmp_path, figures) -> None:  # noqa: F811
     # epsilon 0, 0.1, 0.2: the book's tables but for one cell, (5, 2) (book 2.6 and -3.2); epsilon 0.5: the book's
     # table is another policy's (ours is within 1.5 of it, lower in 22 cells)
     assert [e["cells_matching_book"] for e in entries] == [25, 24, 24, 3]
+    assert [e["book_wall_price"]["cells_matching_book"] for e in entries] == [25] * 4
     values = np.array([e["values"] for e in entries])
     assert (np.diff(values, axis=0) < 0).all()  # every state's value falls as epsilon grows (the book's claim)
 

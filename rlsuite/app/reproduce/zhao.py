@@ -148,15 +148,31 @@ def zhao_mc_basic_episode_length(out: Path, opts: ReproduceOptions) -> dict[str,
     }
 
 
+# Fig 5.7's printed values of the optimal epsilon-greedy policies (r_forbidden = -10), rows 1..5.
+ZHAO_FIG_5_7 = {
+    0.0: [ZHAO_FIG_3_4["r_forbidden=-10"][r] for r in range(5)],
+    0.1: [[0.4, 0.5, 0.9, 1.3, 1.4], [0.1, 0.0, 0.5, 1.3, 1.7], [0.1, -0.4, 3.4, 1.4, 1.9],
+          [-0.1, 3.4, 3.3, 3.7, 2.2], [-0.3, 2.6, 3.7, 3.1, 2.7]],
+    0.2: [[-1.1, -1.5, -1.1, -0.6, -0.6], [-1.5, -2.2, -2.3, -1.0, -0.6], [-1.2, -2.4, -2.2, -1.5, -0.6],
+          [-1.6, -2.3, -2.6, -1.4, -1.1], [-2.0, -3.0, -1.8, -1.4, -1.0]],
+    0.5: [[-4.3, -5.5, -4.5, -2.6, -2.3], [-5.6, -7.7, -7.7, -4.1, -2.4], [-5.5, -9.0, -8.0, -5.6, -2.8],
+          [-6.8, -8.9, -9.4, -5.5, -4.2], [-7.9, -10.1, -6.7, -5.1, -3.7]],
+}  # fmt: skip
+
+
 def zhao_mc_epsilon_greedy(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """Optimal epsilon-greedy policies for several epsilon (exact), and MC epsilon-greedy at 0.1."""
     from rlsuite.agents.base import epsilon_greedy, greedy_optimal_fraction
     from rlsuite.agents.tabular.dp import policy_evaluation
     from rlsuite.agents.tabular.mc import MCEpsilonGreedy
+    from rlsuite.app.reproduce.zhao_ch2_4 import book_bump_model, book_match
+    from rlsuite.app.reproduce.zhao_ch5_7 import _optimal_epsilon_greedy
 
     env = _grid_env(r_forbidden=-10.0)
     learner = MCEpsilonGreedy(env)
     model, q_star = learner.model, learner.q_star
+    # the book's tables are of a grid where walking into the wall from a forbidden cell costs -11
+    v_book = {eps: _optimal_epsilon_greedy(book_bump_model(env), eps)[1] for eps in ZHAO_FIG_5_7}
     plt = _plt()
     fig, axes = plt.subplots(2, 3, figsize=(14, 9.6))
     panels = axes.ravel()
@@ -180,6 +196,9 @@ def zhao_mc_epsilon_greedy(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
                 "values": np.round(v.reshape(5, 5), 1).tolist(),
                 "greedy_policy": _action_names(pi),
                 "greedy_consistent_with_optimal": greedy_optimal_fraction(q, q_star) == 1.0,
+                **book_match(v, ZHAO_FIG_5_7[eps]),
+                "book_wall_price": {"values": np.round(v_book[eps], 1).reshape(5, 5).tolist(),
+                                    **book_match(v_book[eps], ZHAO_FIG_5_7[eps])},
                 "seed_dependent": False,
             }
         )

@@ -42,6 +42,26 @@ def values_of(env: Any, policy: np.ndarray, gamma: float = 0.9) -> np.ndarray:
     return np.where(np.abs(v) < 1e-12, 0.0, v)  # no "-0.0" printed for a value that is 0
 
 
+def book_bump_model(env: Any) -> Any:
+    """The env's model with the book's price for walking into the wall from a forbidden cell.
+
+    The book's printed epsilon-greedy values (figs 5.6, 5.7) are those of a grid world where that move
+    costs r_boundary + r_forbidden (-11 with r_forbidden = -10); rlsuite's grid world charges r_boundary.
+    Only a forbidden cell on the edge sees the difference ((5, 2) on the book's grid), and only a policy
+    that walks into the wall there (an epsilon-greedy one) has other values.
+    """
+    from rlsuite.envs.gridworld import FORBIDDEN
+    from rlsuite.envs.model import TabularModel
+
+    base = env.unwrapped
+    model = base.tabular_model
+    nxt = model.next_states[0].T  # [S, A]
+    bumps = (nxt == np.arange(base.n_states)[:, None]) & (np.arange(base.n_actions) != 4)[None, :]
+    bumps &= (base.kinds.reshape(-1) == FORBIDDEN)[:, None]
+    rewards = model.expected_rewards + np.where(bumps, base.rewards["forbidden"], 0.0)
+    return TabularModel(rewards, next_states=model.next_states, next_probs=model.next_probs)
+
+
 def grid_rows(env: Any, v: np.ndarray, digits: int = 1) -> list[list[float]]:
     base = env.unwrapped
     return np.round(np.asarray(v), digits).reshape(base.n_rows, base.n_cols).tolist()

@@ -148,6 +148,8 @@ def epsilon_greedy_values(env: Any, epsilon: float) -> tuple[np.ndarray, np.ndar
 
 def zhao_fig_5_6(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """State values of epsilon-greedy policies consistent with one optimal policy, epsilon 0..0.5 (exact)."""
+    from rlsuite.agents.tabular.solvers import policy_evaluation
+    from rlsuite.app.reproduce.zhao_ch2_4 import book_bump_model
     env = _grid_env(r_forbidden=-10.0)
     plt = _plt()
     fig, axes = plt.subplots(2, 4, figsize=(16, 8.6))
@@ -155,13 +157,18 @@ def zhao_fig_5_6(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     for pair, (eps, book) in zip(axes.reshape(4, 2), FIG_5_6.items(), strict=True):
         pi, v = epsilon_greedy_values(env, eps)
         policy_and_values(env, pi, v, pair, f"epsilon = {eps}")
-        entries.append({"epsilon": eps, "values": grid_rows(env, v), **book_match(v, book), "seed_dependent": False})
+        v_book = policy_evaluation(book_bump_model(env), pi, 0.9)  # the book's price of a wall from (5, 2)
+        entries.append({"epsilon": eps, "values": grid_rows(env, v), **book_match(v, book),
+                        "book_wall_price": {"values": grid_rows(env, v_book), **book_match(v_book, book)},
+                        "seed_dependent": False})  # fmt: skip
     fig.suptitle("Zhao fig. 5.6: epsilon-greedy policies with the same greedy actions and their state values "
                  "(r_forbidden = -10, gamma = 0.9)")  # fmt: skip
     _save(fig, out / "zhao-fig-5.6.png")
     counts = [f"{e['cells_matching_book']}/25" for e in entries]
+    book_counts = [f"{e['book_wall_price']['cells_matching_book']}/25" for e in entries]
     return {"figure": "Zhao, figure 5.6", "entries": entries,
-            "summary": f"cells matching the book's tables for epsilon 0, 0.1, 0.2, 0.5: {counts}"}
+            "summary": f"cells matching the book's tables for epsilon 0, 0.1, 0.2, 0.5: {counts}; with the book's "
+            f"price for walking into the wall from a forbidden cell (r_boundary + r_forbidden): {book_counts}"}
 
 
 def draw_trajectory(ax: Any, env: Any, states: np.ndarray, color: str = "limegreen") -> None:
