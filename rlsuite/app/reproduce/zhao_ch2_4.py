@@ -171,6 +171,7 @@ def zhao_fig_3_2(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     axes[2].set_xticks(range(5), ["a1 up", "a2 right", "a3 down", "a4 left", "a5 stay"])
     for i, x in enumerate(q[0]):
         axes[2].text(i, x + 0.1, f"{x:.1f}", ha="center", fontsize=9)
+    axes[2].margins(y=0.12)
     axes[2].set_title("action values q_pi(s1, a) of the given policy", fontsize=9)
     axes[2].set_xlabel("action a at s1")
     axes[2].set_ylabel("q_pi(s1, a)")
