@@ -12,13 +12,16 @@ each PNG and JSON is written atomically, the JSON last, and a figure already the
 with ``--overwrite``.
 
 Figures live in one module per book (or chapter group), each with its own ``FIGURES`` table
-(name -> (one-line description, function)); :data:`FIGURE_MODULES` lists them in ``--list`` order.
+(name -> (one-line description, function)); :data:`FIGURE_MODULES` lists them. A module may also hold
+``ALIASES`` (an older name -> its figure's name; the old name still works) and ``GROUPS`` (a name that
+is not ``BOOK-fig-C.N`` -> its ``--list`` group). ``--list`` shows the figures by book and chapter.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,16 +31,37 @@ from rlsuite.common.errors import OutputDirError, UsageError
 
 # The figure modules, in --list order; each holds FIGURES: name -> (description, function).
 FIGURE_MODULES = (
+    "rlsuite.app.reproduce.zhao_ch2_4",
     "rlsuite.app.reproduce.zhao",
+    "rlsuite.app.reproduce.zhao_ch5_7",
     "rlsuite.app.reproduce.sutton_barto",
 )
 
 
+BOOKS = {"zhao": "Zhao", "sb": "Sutton & Barto"}  # name prefix -> the book, in --list order
+ALIASES: dict[str, str] = {}  # an older name -> the figure's name
+GROUPS: dict[str, str] = {}  # a figure not named BOOK-fig-C.N -> its group, e.g. "Zhao, chapter 6"
+
+
+def figure_group(name: str) -> tuple[tuple[int, int, float], str]:
+    """(sort key, header) of figure ``name``'s --list group: its book and chapter ("Zhao, chapter 3")."""
+    prefix = name.split("-", 1)[0]
+    book = list(BOOKS).index(prefix) if prefix in BOOKS else len(BOOKS)
+    m = re.fullmatch(r"[a-z]+-fig-(\d+)\.(\d+)", name)
+    header = GROUPS.get(name) or (f"{BOOKS.get(prefix, prefix)}, chapter {m.group(1)}" if m else "other")
+    chapter = re.search(r"chapter (\d+)", header)
+    return (book, int(chapter.group(1)) if chapter else 99, float(m.group(2)) if m else 99.0), header
+
+
 def _all_figures() -> dict[str, tuple[str, FigureFn]]:
     figures: dict[str, tuple[str, FigureFn]] = {}
-    for module in FIGURE_MODULES:
-        figures.update(importlib.import_module(module).FIGURES)
-    return figures
+    for module_name in FIGURE_MODULES:
+        module = importlib.import_module(module_name)
+        figures.update(module.FIGURES)
+        ALIASES.update(getattr(module, "ALIASES", {}))
+        GROUPS.update(getattr(module, "GROUPS", {}))
+    order = sorted(figures, key=lambda n: figure_group(n)[0])  # stable: a chapter keeps its modules' order
+    return {n: figures[n] for n in order}
 
 
 FIGURES: dict[str, tuple[str, FigureFn]] = _all_figures()
@@ -47,6 +71,7 @@ def figure_names(name: str) -> list[str]:
     """The figures ``name`` stands for (``all``: every one); an unknown name is a one-line error."""
     if name == "all":
         return list(FIGURES)
+    name = ALIASES.get(name, name)
     if name not in FIGURES:
         import difflib
 
@@ -120,8 +145,12 @@ def add_subcommands(subparsers: Any) -> None:
 def _run(parsed: Any) -> int:
     args = parsed.args
     if args.list or not args.name:
+        header = None
         for name, (description, _) in FIGURES.items():
-            print(f"{name:<30} {description}")
+            if figure_group(name)[1] != header:
+                header = figure_group(name)[1]
+                print(f"{header}:")
+            print(f"  {name:<30} {description}")
         return 0
     opts: ReproduceOptions = parsed.get(ReproduceOptions)
     reproduce(args.name, opts, on_done=lambda data: print(f"{Path(opts.out) / data['name']}.png, .json: "

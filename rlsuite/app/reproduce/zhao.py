@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 
 from rlsuite.app.reproduce._common import (
-    GRID_NOTE,
     FigureFn,
     ReproduceOptions,
     _action_names,
@@ -81,18 +80,43 @@ def zhao_fig_3_4(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     }
 
 
-def zhao_mc_basic_episode_length(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
-    """MC Basic with episode lengths 1..100: short episodes leave states far from the target unvalued."""
+# Fig 5.4's printed values (r_forbidden = -10), by episode length; rows 1..5.
+ZHAO_FIG_5_4 = {
+    1: [[0.0] * 5, [0.0] * 5, [0.0, 0.0, 1.0, 0.0, 0.0], [0.0, 1.0, 1.0, 1.0, 0.0], [0.0, 0.0, 1.0, 0.0, 0.0]],
+    2: [[0.0] * 5, [0.0] * 5, [0.0, 0.0, 1.9, 0.0, 0.0], [0.0, 1.9, 1.9, 1.9, 0.0], [0.0, 0.9, 1.9, 0.9, 0.0]],
+    3: [[0.0] * 5, [0.0] * 5, [0.0, 0.0, 2.7, 0.0, 0.0], [0.0, 2.7, 2.7, 2.7, 0.0], [0.0, 1.7, 2.7, 1.7, 0.8]],
+    4: [[0.0] * 5, [0.0] * 5, [0.0, 0.0, 3.4, 0.0, 0.0], [0.0, 3.4, 3.4, 3.4, 0.7], [0.0, 2.4, 3.4, 2.4, 1.5]],
+    14: [[1.2, 1.6, 2.0, 2.5, 3.0], [0.9, 1.2, 2.5, 3.0, 3.6], [0.5, 0.3, 7.7, 3.6, 4.3], [0.3, 7.7, 7.7, 7.7, 5.0],
+         [0.0, 6.7, 7.7, 6.7, 5.8]],
+    15: [[1.4, 1.8, 2.2, 2.7, 3.3], [1.1, 1.4, 2.7, 3.3, 3.8], [0.8, 0.5, 7.9, 3.8, 4.5], [0.5, 7.9, 7.9, 7.9, 5.2],
+         [0.2, 6.9, 7.9, 6.9, 6.0]],
+    30: [[3.1, 3.5, 3.9, 4.4, 4.9], [2.7, 3.1, 4.4, 4.9, 5.5], [2.4, 2.1, 9.6, 5.5, 6.1], [2.1, 9.6, 9.6, 9.6, 6.9],
+         [1.9, 8.6, 9.6, 8.6, 7.7]],
+    100: [[3.5, 3.9, 4.3, 4.8, 5.3], [3.1, 3.5, 4.8, 5.3, 5.9], [2.8, 2.5, 10.0, 5.9, 6.6],
+          [2.5, 10.0, 10.0, 10.0, 7.3], [2.3, 9.0, 10.0, 9.0, 8.1]],
+}  # fmt: skip
+
+
+def mc_basic_run(env: Any, episode_length: int, iterations: int = 20) -> Any:
+    """Fig 5.4's MC Basic agent after ``iterations`` iterations with episodes of ``episode_length`` steps."""
     from rlsuite.agents.tabular.mc import MCBasic, MCBasicConfig
 
-    lengths = [1, 2, 3, 4, 14, 15, 30, 100]
-    env = _grid_env()
+    agent = MCBasic(env, MCBasicConfig(episode_length=episode_length))
+    agent.learn(iterations)
+    return agent
+
+
+def zhao_mc_basic_episode_length(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
+    """MC Basic with episode lengths 1..100 (fig 5.4): short episodes leave states far from the target unvalued."""
+    from rlsuite.app.reproduce.zhao_ch2_4 import book_match
+
+    lengths = list(ZHAO_FIG_5_4)
+    env = _grid_env(r_forbidden=-10.0)
     plt = _plt()
     fig, axes = plt.subplots(2, 4, figsize=(16, 9))
     entries = []
     for ax, length in zip(axes.ravel(), lengths, strict=True):
-        agent = MCBasic(env, MCBasicConfig(episode_length=length))
-        agent.learn(20)
+        agent = mc_basic_run(env, length)
         v = agent.state_values
         _grid_panel(env, v, agent.policy.argmax(axis=1), ax, f"episode length {length}")
         entries.append(
@@ -104,21 +128,36 @@ def zhao_mc_basic_episode_length(out: Path, opts: ReproduceOptions) -> dict[str,
                 "greedy_policy": _action_names(agent.policy),
                 "states_with_nonzero_value": int((np.abs(v) > 1e-9).sum()),
                 "greedy_optimal": bool(agent.truth_metrics()["greedy_optimal"]),
+                **book_match(v, ZHAO_FIG_5_4[length]),
                 "seed_dependent": False,  # deterministic env and policy: one episode per (s, a) is exact
             }
         )
     fig.suptitle(
-        "Zhao ch. 5, MC Basic: state values and greedy actions after 20 iterations, by episode length "
-        f"({GRID_NOTE}, r_forbidden = -1)"
+        "Zhao fig. 5.4, MC Basic: state values and greedy actions after 20 iterations, by episode length "
+        "(r_boundary = -1, r_forbidden = -10, r_target = 1, gamma = 0.9)"
     )
-    _save(fig, out / "zhao-mc-basic-episode-length.png")
+    _save(fig, out / "zhao-fig-5.4.png")
     valued = [e["states_with_nonzero_value"] for e in entries]
+    matched = sum(e["matches_book"] for e in entries)
     return {
-        "figure": "Zhao ch. 5, MC Basic: the impact of the episode length (default grid world: "
-        "r_boundary=r_forbidden=-1, r_target=1, gamma=0.9)",
+        "figure": "Zhao, figure 5.4: MC Basic, the impact of the episode length (r_boundary=-1, "
+        "r_forbidden=-10, r_target=1, gamma=0.9)",
         "entries": entries,
-        "summary": f"states valued for episode lengths {lengths}: {valued}",
+        "summary": f"states valued for episode lengths {lengths}: {valued}; the book's tables matched in "
+        f"{matched} of {len(entries)} panels",
     }
+
+
+# Fig 5.7's printed values of the optimal epsilon-greedy policies (r_forbidden = -10), rows 1..5.
+ZHAO_FIG_5_7 = {
+    0.0: [ZHAO_FIG_3_4["r_forbidden=-10"][r] for r in range(5)],
+    0.1: [[0.4, 0.5, 0.9, 1.3, 1.4], [0.1, 0.0, 0.5, 1.3, 1.7], [0.1, -0.4, 3.4, 1.4, 1.9],
+          [-0.1, 3.4, 3.3, 3.7, 2.2], [-0.3, 2.6, 3.7, 3.1, 2.7]],
+    0.2: [[-1.1, -1.5, -1.1, -0.6, -0.6], [-1.5, -2.2, -2.3, -1.0, -0.6], [-1.2, -2.4, -2.2, -1.5, -0.6],
+          [-1.6, -2.3, -2.6, -1.4, -1.1], [-2.0, -3.0, -1.8, -1.4, -1.0]],
+    0.5: [[-4.3, -5.5, -4.5, -2.6, -2.3], [-5.6, -7.7, -7.7, -4.1, -2.4], [-5.5, -9.0, -8.0, -5.6, -2.8],
+          [-6.8, -8.9, -9.4, -5.5, -4.2], [-7.9, -10.1, -6.7, -5.1, -3.7]],
+}  # fmt: skip
 
 
 def zhao_mc_epsilon_greedy(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
@@ -126,10 +165,14 @@ def zhao_mc_epsilon_greedy(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     from rlsuite.agents.base import epsilon_greedy, greedy_optimal_fraction
     from rlsuite.agents.tabular.dp import policy_evaluation
     from rlsuite.agents.tabular.mc import MCEpsilonGreedy
+    from rlsuite.app.reproduce.zhao_ch2_4 import book_bump_model, book_match
+    from rlsuite.app.reproduce.zhao_ch5_7 import _optimal_epsilon_greedy
 
     env = _grid_env(r_forbidden=-10.0)
     learner = MCEpsilonGreedy(env)
     model, q_star = learner.model, learner.q_star
+    # the book's tables are of a grid where walking into the wall from a forbidden cell costs -11
+    v_book = {eps: _optimal_epsilon_greedy(book_bump_model(env), eps)[1] for eps in ZHAO_FIG_5_7}
     plt = _plt()
     fig, axes = plt.subplots(2, 3, figsize=(14, 9.6))
     panels = axes.ravel()
@@ -153,6 +196,9 @@ def zhao_mc_epsilon_greedy(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
                 "values": np.round(v.reshape(5, 5), 1).tolist(),
                 "greedy_policy": _action_names(pi),
                 "greedy_consistent_with_optimal": greedy_optimal_fraction(q, q_star) == 1.0,
+                **book_match(v, ZHAO_FIG_5_7[eps]),
+                "book_wall_price": {"values": np.round(v_book[eps], 1).reshape(5, 5).tolist(),
+                                    **book_match(v_book[eps], ZHAO_FIG_5_7[eps])},
                 "seed_dependent": False,
             }
         )
@@ -191,8 +237,8 @@ def zhao_mc_epsilon_greedy(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
             "seed_dependent": True,
         }
     )
-    fig.suptitle("Zhao ch. 5: optimal epsilon-greedy policies for growing epsilon, and MC epsilon-greedy")
-    _save(fig, out / "zhao-mc-epsilon-greedy.png")
+    fig.suptitle("Zhao fig. 5.7: optimal epsilon-greedy policies for growing epsilon, and MC epsilon-greedy")
+    _save(fig, out / "zhao-fig-5.7.png")
     return {
         "figure": "Zhao ch. 5: optimal epsilon-greedy policies for growing epsilon (grid world with "
         "r_forbidden=-10, gamma=0.9); larger epsilon drifts from the optimal greedy policy",
@@ -253,7 +299,7 @@ def zhao_sgd_mean_estimation(out: Path, opts: ReproduceOptions) -> dict[str, Any
         f"Zhao ch. 6: SGD, MBGD and BGD (a_k = 1/k) estimating E[X], X uniform on [-{cfg.half_width:g}, "
         f"{cfg.half_width:g}]^2, {cfg.n_samples} samples"
     )
-    _save(fig, out / "zhao-sgd-mean-estimation.png")
+    _save(fig, out / "zhao-fig-6.5.png")
     finals = ", ".join(f"{e['method']} {e['distance_to_sample_mean'][-1]:.2g}" for e in entries)
     return {
         "figure": "Zhao ch. 6: SGD, BGD and MBGD on the mean-estimation example",
@@ -323,18 +369,21 @@ def zhao_robbins_monro(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     }
 
 
-# ----- Sutton & Barto, chapter 2 -----
-
 FIGURES: dict[str, tuple[str, FigureFn]] = {
     "zhao-fig-3.4": ("optimal values and policies, four settings (value iteration)", zhao_fig_3_4),
-    "zhao-mc-basic-episode-length": ("MC Basic with episode lengths 1..100", zhao_mc_basic_episode_length),
-    "zhao-mc-epsilon-greedy": (
-        "optimal epsilon-greedy policies for epsilon 0..0.5, MC eps-greedy",
-        zhao_mc_epsilon_greedy,
-    ),
-    "zhao-sgd-mean-estimation": ("SGD / BGD / MBGD on the mean-estimation example", zhao_sgd_mean_estimation),
+    "zhao-fig-5.4": ("MC Basic with episode lengths 1..100", zhao_mc_basic_episode_length),
+    "zhao-fig-5.7": ("optimal epsilon-greedy policies for epsilon 0..0.5, MC eps-greedy", zhao_mc_epsilon_greedy),
+    "zhao-fig-6.5": ("SGD / BGD / MBGD on the mean-estimation example", zhao_sgd_mean_estimation),
     "zhao-robbins-monro": (
         "Robbins-Monro root finding; incremental mean's 1/sqrt(k) rate",
         zhao_robbins_monro,
     ),
 }
+
+# The names these figures had before they took the book's numbers; they still work.
+ALIASES = {
+    "zhao-mc-basic-episode-length": "zhao-fig-5.4",
+    "zhao-mc-epsilon-greedy": "zhao-fig-5.7",
+    "zhao-sgd-mean-estimation": "zhao-fig-6.5",
+}
+GROUPS = {"zhao-robbins-monro": "Zhao, chapter 6"}
