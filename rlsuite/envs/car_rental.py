@@ -33,7 +33,7 @@ def _location(max_cars: int, rent_lam: float, return_lam: float, constant_return
     expected_rented = (req[None, :] * rented).sum(axis=1)
     left = m - rented  # [M+1, K]
     if constant_returns:  # the reference code's simplification: exactly E[returns] come back
-        ret_probs, ret_counts = np.ones(1), np.array([int(round(return_lam))])
+        ret_probs, ret_counts = np.ones(1), np.array([round(return_lam)])
     else:
         ret_probs, ret_counts = poisson_pmf(return_lam, upper, lump), np.arange(upper + 1)
     after = np.minimum(left[:, :, None] + ret_counts[None, None, :], M)  # [M+1, K, J]
@@ -79,7 +79,8 @@ class CarRentalEnv(FiniteMDPEnv):
     [21, 21] matrices, built in array operations (about 30 ms). Poisson counts above
     ``poisson_upper`` (10, as ShangtongZhang's code) count as ``poisson_upper`` (that code drops them), so
     that each distribution sums to 1; ``poisson_tail="drop"`` drops them instead, as that code does (its
-    rows then sum to about 0.997: the model of the reference's figure, for comparisons with it). ``P`` lists ``(prob, s', E[r | s, a, s'], False)``; ``step`` draws the
+    rows then sum to about 0.997: the model of the reference's figure, for comparisons with it). ``P`` lists
+    ``(prob, s', E[r | s, a, s'], False)``; ``step`` draws the
     actual Poisson counts, so its reward is the day's real income.
 
     ## Arguments

@@ -83,7 +83,9 @@ class FiniteMDPEnv(gym.Env[np.int64, np.int64]):
                 ]
         return P
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.int64, dict[str, Any]]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.int64, dict[str, Any]]:
         super().reset(seed=seed)
         if options and options.get("start") is not None:
             s = checks.integer("options['start']", options["start"], 0)

@@ -55,7 +55,8 @@ class TabularAgent(Agent):
 
     Args:
         env: a gymnasium env with ``Discrete`` actions and ``Discrete`` observations, or a ``Tuple`` of
-            ``Discrete`` / a ``MultiDiscrete`` one (agents that step this env, not a batched copy), flattened to one index
+            ``Discrete`` / a ``MultiDiscrete`` one (agents that step this env, not a batched copy), flattened to
+            one index
             (:class:`~rlsuite.envs.wrappers.DiscreteIndexObservation`; ``self.env`` is then the wrapped env).
         config: the algorithm's config; its defaults reproduce the book's example.
     """

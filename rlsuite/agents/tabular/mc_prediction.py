@@ -142,7 +142,9 @@ class FirstVisitMCPrediction(TabularAgent):
         except (ValueError, np.linalg.LinAlgError):
             return None
 
-    def play(self, n: int, behaviour: np.ndarray, backend: ArrayBackend, first_seed: int | None) -> tuple[np.ndarray, ...]:
+    def play(
+        self, n: int, behaviour: np.ndarray, backend: ArrayBackend, first_seed: int | None
+    ) -> tuple[np.ndarray, ...]:
         """``n`` episodes under ``behaviour`` [S, A], padded to [T, n]: states, actions, rewards, alive."""
         episodes = []
         for i in range(n):
@@ -183,11 +185,13 @@ class FirstVisitMCPrediction(TabularAgent):
         with progress.task(self.name, total=budget, unit="episode") as bar:
             while done < budget:
                 n = min(self.config.batch, budget - done)
-                self.update(*self.play(n, self.behaviour(), backend, first_seed))
+                states, actions, rewards, alive = self.play(n, self.behaviour(), backend, first_seed)
+                self.update(states, actions, rewards, alive)
                 first_seed = None
                 done += n
                 bar.advance(n)
-                history.log(episodes=done, **self.prediction_metrics())
+                mean_return = float(discounted_returns(rewards, self.gamma)[0].mean())  # of the behaviour policy
+                history.log(episodes=done, mean_return=mean_return, **self.prediction_metrics())
         return history
 
     def prediction_metrics(self) -> dict[str, float]:

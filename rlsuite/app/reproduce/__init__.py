@@ -30,6 +30,7 @@ from rlsuite.common.errors import OutputDirError, UsageError
 FIGURE_MODULES = (
     "rlsuite.app.reproduce.zhao",
     "rlsuite.app.reproduce.sutton_barto",
+    "rlsuite.app.reproduce.sutton_barto_ch3_5",
 )
 
 
@@ -87,7 +88,7 @@ def reproduce(
         for n in names:
             job.stage(n)
             data = {"name": n, **FIGURES[n][1](out, opts)}
-            if n.startswith("sb-"):
+            if n.startswith("sb-") and "size" not in data:  # the bandit figures' size
                 data["size"] = {"runs": opts.runs, "steps": opts.steps, "book": {"runs": 2000, "steps": 1000}}
             write_json(out / f"{n}.json", data)  # last: a figure whose JSON exists is complete
             results.append(data)
