@@ -8,8 +8,8 @@ shipped: clone it as above (any commit; the scripts used are chapter04/car_renta
 chapter04/gamblers_problem.py, chapter05/blackjack.py and chapter05/infinite_variance.py). Its computation
 is timed without its plotting: each script's source is loaded with its ``seaborn``/``tqdm`` imports and
 ``np.int`` patched out (neither is needed to compute), then the figure's loop runs at the same size as
-rlsuite's figure. rlsuite's time is the figure's function (4.2 and 4.3: plot and files included; the sampled figures:
-their computation, as the reference's). Without
+rlsuite's figure. rlsuite's time is the figure's computation, as the reference's (no plots; 4.2: the model built
+from the env's arguments included, with the reference's constant returns; 4.3: value iteration and the policy). Without
 ``--reference`` only rlsuite's times are printed.
 
 ``--quick`` runs the sampled figures at a tenth of the book's episodes on both sides (the ratio holds: both
@@ -19,7 +19,6 @@ scale linearly). Figures 3.2, 3.5 and 4.1 take well under a second on both sides
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -72,6 +71,10 @@ def reference_gambler(ns: dict[str, Any]) -> None:
             v[s] = max(0.4 * v[s + a] + 0.6 * v[s - a] for a in range(min(s, 100 - s) + 1))
         if abs(v - old).max() < 1e-9:
             break
+    policy = np.zeros(101)
+    for s in range(1, 100):
+        returns = [0.4 * v[s + a] + 0.6 * v[s - a] for a in range(min(s, 100 - s) + 1)]
+        policy[s] = 1 + np.argmax(np.round(returns[1:], 5))
 
 
 def reference_infinite_variance(ns: dict[str, Any], runs: int, episodes: int) -> None:
@@ -98,12 +101,18 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a tenth of the sampled figures' episodes, both sides")
     args = parser.parse_args()
 
-    from rlsuite.app.reproduce import ReproduceOptions
+    import gymnasium as gym
+
+    import rlsuite.envs  # noqa: F401
     from rlsuite.app.reproduce import sutton_barto_ch3_5 as figs
 
     scale = 10 if args.quick else 1
-    out = Path(tempfile.mkdtemp(prefix="sb-speed-"))
-    opts = ReproduceOptions(out=str(out), episodes=1_000_000 // scale)
+
+    def env(env_id: str, **kwargs: Any) -> Any:
+        return gym.make(env_id, **kwargs).unwrapped
+
+    def car_rental() -> Any:
+        return env("rlsuite/CarRental-v0", constant_returns=True)
 
     def ours_5_1() -> None:
         rng = np.random.default_rng(0)
@@ -114,8 +123,9 @@ def main() -> None:
         figs.infinite_variance_estimates(10, 100_000 // scale, np.random.default_rng(0))
 
     rows: dict[str, tuple[float, str]] = {  # figure -> (rlsuite's seconds, the reference script)
-        "sb-fig-4.2": (timed(lambda: figs.sb_fig_4_2(out, opts)), "chapter04/car_rental.py"),
-        "sb-fig-4.3": (timed(lambda: figs.sb_fig_4_3(out, opts)), "chapter04/gamblers_problem.py"),
+        "sb-fig-4.2": (timed(lambda: figs.car_rental_policy_iteration(car_rental())), "chapter04/car_rental.py"),
+        "sb-fig-4.3": (timed(lambda: figs.gambler_value_iteration(env("rlsuite/Gambler-v0"))),
+                       "chapter04/gamblers_problem.py"),
         "sb-fig-5.1": (timed(ours_5_1), "chapter05/blackjack.py"),
         "sb-fig-5.3": (timed(lambda: figs.blackjack_off_policy(100 // scale, 10_000, np.random.default_rng(0))),
                        "chapter05/blackjack.py"),
