@@ -57,10 +57,14 @@ class FiniteMDPEnv(gym.Env[np.int64, np.int64]):
         rewards[self.terminal] = 0.0
         self.expected_rewards = rewards
         self.tabular_model = TabularModel(rewards, transition_probs=dense)
-        self._cdf = np.cumsum(T, axis=2)
         self.observation_space = spaces.Discrete(self.n_states)
         self.action_space = spaces.Discrete(self.n_actions)
         self.s = int(np.flatnonzero(self.start_probs)[0])
+
+    @cached_property
+    def _cdf(self) -> np.ndarray:
+        """``p(s' <= k | s, a)`` [S, A, S], for sampling (built on the first step)."""
+        return np.cumsum(self._T, axis=2)
 
     @property
     def transition_probs(self) -> np.ndarray:

@@ -74,7 +74,8 @@ def _value_table(ax: Any, values: np.ndarray, title: str, fmt: str = "{:.1f}", o
             if terminal is not None and terminal[s]:
                 ax.add_patch(_plt().Rectangle((c, r), 1, 1, color="0.8"))
             if optimal is None:
-                ax.text(c + 0.5, r + 0.5, fmt.format(values[r, c]), ha="center", va="center", fontsize=8)
+                shown = _printed(values[r, c], 1) if fmt == "{:.1f}" else values[r, c]  # as the book prints
+                ax.text(c + 0.5, r + 0.5, fmt.format(shown), ha="center", va="center", fontsize=8)
                 continue
             if terminal is not None and terminal[s]:
                 continue
@@ -208,7 +209,8 @@ def sb_fig_4_1(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     for row, (label, k) in enumerate(ks.items()):
         v = history[k]
         greedy = _optimal_actions(model.q_values(v, 1.0), 1e-9)
-        _value_table(axes[row, 0], v.reshape(4, 4), f"v_k for the random policy, k = {label}", terminal=env.terminal)
+        _value_table(axes[row, 0], v.reshape(4, 4), f"v_k for the random policy, k = {label}",
+                     fmt="{:.0f}" if label == "inf" else "{:.1f}", terminal=env.terminal)
         _value_table(axes[row, 1], v.reshape(4, 4), f"greedy policy w.r.t. v_k, k = {label}", optimal=greedy,
                      terminal=env.terminal)  # fmt: skip
         book = np.array(BOOK_FIG_4_1[label])
