@@ -19,7 +19,7 @@ from rlsuite.agents.tabular.bandit import (
 )
 from rlsuite.agents.tabular.dp import PolicyIteration, TruncatedPolicyIteration, ValueIteration
 from rlsuite.agents.tabular.mc import MCBasic, MCEpsilonGreedy, MCExploringStarts
-from rlsuite.agents.tabular.mc_prediction import FirstVisitMCPrediction, OffPolicyMCPrediction
+from rlsuite.agents.tabular.mc_prediction import BlackjackMCES, FirstVisitMCPrediction, OffPolicyMCPrediction
 from rlsuite.agents.tabular.td import TD0, ExpectedSarsa, NStepSarsa, QLearning, Sarsa
 
 ALGORITHMS: dict[str, type] = {
@@ -42,6 +42,7 @@ ALGORITHMS: dict[str, type] = {
         ThompsonSampling,
         FirstVisitMCPrediction,
         OffPolicyMCPrediction,
+        BlackjackMCES,
     )
 }
 

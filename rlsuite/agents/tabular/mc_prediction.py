@@ -9,7 +9,7 @@ Both play episodes on the single env (any env with Discrete actions and Discrete
 or MultiDiscrete observations: gymnasium's Blackjack-v1 included), a batch at a time, and update
 from the batch with the array functions below, which the figures also apply to the batched
 Blackjack games of :mod:`rlsuite.envs.blackjack` (500,000 episodes in seconds).
-:func:`blackjack_mc_es` is Monte Carlo ES (S&B 5.3) on those batched games (figure 5.2).
+:class:`BlackjackMCES` is Monte Carlo ES (S&B 5.3) on Blackjack, its episodes batched games (figure 5.2).
 """
 
 from __future__ import annotations
@@ -252,31 +252,75 @@ class OffPolicyMCPrediction(FirstVisitMCPrediction):
 
 
 # ----- Monte Carlo ES on the batched Blackjack games (figure 5.2) -----
-def blackjack_mc_es(episodes: int, batch: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Monte Carlo ES (S&B 5.3) on Blackjack: ``(q [N_STATES, 2], greedy policy [N_STATES])``.
+@dataclass
+class BlackjackMCESConfig(Config):
+    """Monte Carlo ES on Blackjack (S&B 5.3, figure 5.2): undiscounted, exploring starts over all states."""
+
+    batch: int = option(
+        5000, help="episodes played at once between policy improvements (the book improves after each)", ge=1
+    )
+
+
+class BlackjackMCES(TabularAgent):
+    """Monte Carlo ES (S&B 5.3) on Blackjack-v1, its episodes played as batched games.
 
     Every episode starts from a uniformly random state (player sum 12-21, dealer card 1-10, usable ace or
-    not) and first action; first-visit returns are averaged over all episodes. The policy is greedy in
-    the averages (ties broken at random), improved after each batch of ``batch`` episodes (the book
-    improves after every episode); it starts as stick-on-20, as ShangtongZhang's code.
+    not) and first action, which gymnasium's env cannot be reset to: the episodes are played by
+    :func:`rlsuite.envs.blackjack.play` under Blackjack-v1's rules (``env`` only fixes the state indices, and
+    ``rlsuite eval`` plays the learned policy on it). First-visit returns are averaged over all episodes;
+    the policy is greedy in the averages (ties at random), improved after each batch of ``batch`` episodes,
+    and starts as stick-on-20, as ShangtongZhang's code. The budget counts episodes.
     """
-    from rlsuite.envs import blackjack as bj
 
-    S = bj.N_STATES
-    sums, counts = np.zeros((S, 2)), np.zeros((S, 2))
-    policy = bj.stick_on(20)
-    done = 0
-    while done < episodes:
-        n = min(batch, episodes - done)
-        initial = (rng.integers(12, 22, n), rng.integers(1, 11, n), rng.integers(0, 2, n))
-        games = bj.play(policy, n, rng, initial=initial, first_action=rng.integers(0, 2, n))
-        first = first_visit_mask(games.states, games.actions, 2, games.alive)
-        sa = (games.states * 2 + games.actions)[first]
-        G = np.broadcast_to(games.reward, games.states.shape)[first]  # gamma = 1, one reward at the end
-        sums += np.bincount(sa, G, 2 * S).reshape(S, 2)
-        counts += np.bincount(sa, None, 2 * S).reshape(S, 2)
-        q = ratio(sums, counts)
-        ties = np.isclose(q[:, 0], q[:, 1])
-        policy = np.where(ties, rng.integers(0, 2, S), q.argmax(axis=1))
-        done += n
-    return ratio(sums, counts), policy
+    config_cls = BlackjackMCESConfig
+    name = "mc_es_blackjack"
+    budget_unit = "episodes"
+    default_budget = 500_000
+    default_env = "Blackjack-v1"
+
+    def __init__(self, env: Any, config: Any = None) -> None:
+        super().__init__(env, config)
+        from rlsuite.envs import blackjack as bj
+
+        if self.n_actions != 2 or list(getattr(self.env, "nvec", [])) != [32, 11, 2]:
+            name = self.env.spec.id if self.env.spec else type(self.env.unwrapped).__name__
+            raise UsageError(f"{type(self).__name__}: plays Blackjack (Blackjack-v1), not {name}")
+        self.returns_sum = np.zeros((bj.N_STATES, 2))
+        self.returns_count = np.zeros((bj.N_STATES, 2))
+        self.pi = np.eye(2)[bj.stick_on(20)]
+
+    @property
+    def gamma(self) -> float:
+        return 1.0
+
+    def learn(self, budget: int | None = None, seed: int = 0) -> History:
+        from rlsuite.envs import blackjack as bj
+
+        budget = self.check_budget(budget)
+        rng = np.random.default_rng(seed)
+        S, history, done = bj.N_STATES, History(), 0
+        with progress.task(self.name, total=budget, unit="episode") as bar:
+            while done < budget:
+                n = min(self.config.batch, budget - done)
+                initial = (rng.integers(12, 22, n), rng.integers(1, 11, n), rng.integers(0, 2, n))
+                games = bj.play(self.pi.argmax(axis=1), n, rng, initial=initial, first_action=rng.integers(0, 2, n))
+                first = first_visit_mask(games.states, games.actions, 2, games.alive)
+                sa = (games.states * 2 + games.actions)[first]
+                G = np.broadcast_to(games.reward, games.states.shape)[first]  # gamma = 1, one reward at the end
+                self.returns_sum += np.bincount(sa, G, 2 * S).reshape(S, 2)
+                self.returns_count += np.bincount(sa, None, 2 * S).reshape(S, 2)
+                self.q = ratio(self.returns_sum, self.returns_count)  # Q(s, a) = average(Returns(s, a))
+                ties = np.isclose(self.q[:, 0], self.q[:, 1])
+                self.pi = np.eye(2)[np.where(ties, rng.integers(0, 2, S), self.q.argmax(axis=1))]  # pi(s) = argmax Q
+                done += n
+                bar.advance(n)
+                history.log(episodes=done, mean_return=float(games.reward.mean()))
+        return history
+
+    def arrays(self) -> dict[str, Any]:
+        return {**super().arrays(), "returns_sum": self.returns_sum, "returns_count": self.returns_count}
+
+    def set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        super().set_arrays(arrays)
+        self.returns_sum = arrays["returns_sum"].copy()
+        self.returns_count = arrays["returns_count"].copy()

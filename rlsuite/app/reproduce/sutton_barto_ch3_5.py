@@ -397,11 +397,14 @@ def sb_fig_5_1(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
 
 
 def sb_fig_5_2(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
-    from rlsuite.agents.tabular.mc_prediction import blackjack_mc_es
+    import gymnasium as gym
 
-    rng = np.random.default_rng(opts.seed)
+    from rlsuite.agents.tabular.mc_prediction import BlackjackMCES, BlackjackMCESConfig
+
     episodes = 500_000
-    q, policy = blackjack_mc_es(episodes, 5_000, rng)
+    agent = BlackjackMCES(gym.make("Blackjack-v1"), BlackjackMCESConfig(batch=5_000))
+    agent.learn(episodes, seed=opts.seed)
+    q, policy = agent.q_values, agent.policy.argmax(axis=1)
     v = q.max(axis=1)
     plt = _plt()
     fig, axes = plt.subplots(2, 2, figsize=(11, 9))

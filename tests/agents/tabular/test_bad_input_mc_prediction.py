@@ -16,6 +16,10 @@ def test_a_policy_the_env_cannot_give_is_refused() -> None:
         FirstVisitMCPrediction(gym.make("Blackjack-v1"), MCPredictionConfig(policy="optimal"))
     with pytest.raises(UsageError, match=r"^OffPolicyMCPrediction: policy 'stick_20' is Blackjack's \(Blackjack-v1\)$"):
         OffPolicyMCPrediction(gym.make("rlsuite/Gambler-v0"))
+    from rlsuite.agents.tabular import BlackjackMCES
+
+    with pytest.raises(UsageError, match=r"^BlackjackMCES: plays Blackjack \(Blackjack-v1\), not rlsuite/Gambler-v0$"):
+        BlackjackMCES(gym.make("rlsuite/Gambler-v0"))
 
 
 @pytest.mark.parametrize(

@@ -130,3 +130,24 @@ def test_batched_blackjack_rules_by_hand() -> None:
     busts = bj.play(hit, 1000, rng)
     assert np.all(busts.reward == -1.0)  # always hitting always busts
     assert np.all(busts.states[0] // 22 >= 12)  # dealt up to 12
+
+
+def test_mc_es_on_blackjack_saves_loads_and_is_reproducible(tmp_path) -> None:
+    from rlsuite.agents.tabular import BlackjackMCES
+    from rlsuite.agents.tabular.mc_prediction import BlackjackMCESConfig
+
+    runs = []
+    for _ in range(2):
+        agent = BlackjackMCES(gym.make("Blackjack-v1"), BlackjackMCESConfig(batch=1000))
+        history = agent.learn(5000, seed=4)
+        runs.append(agent.q_values)
+    np.testing.assert_array_equal(runs[0], runs[1])
+    assert history["episodes"].tolist() == [1000, 2000, 3000, 4000, 5000]
+    # every first visit counted: 5000 episodes start in a (state, action) pair each
+    assert agent.returns_count.sum() >= 5000 and agent.returns_count[bj.state_index(21, 5, 0), bj.STICK] > 0
+    np.testing.assert_allclose(agent.q_values[agent.returns_count > 0],
+                               (agent.returns_sum / np.maximum(agent.returns_count, 1))[agent.returns_count > 0])
+    agent.save(tmp_path / "agent")
+    loaded = TabularAgent.load(tmp_path / "agent")
+    np.testing.assert_array_equal(loaded.q_values, agent.q_values)
+    np.testing.assert_array_equal(loaded.policy, agent.policy)

@@ -38,7 +38,7 @@ FIG_3_4_R10 = [
     [2.3, 9.0, 10.0, 9.0, 8.1],
 ]
 
-MC_PREDICTION = ("mc_prediction", "off_policy_mc_prediction")  # Blackjack's by default: test_mc_prediction.py
+MC_PREDICTION = ("mc_prediction", "off_policy_mc_prediction", "mc_es_blackjack")  # Blackjack's: test_mc_prediction.py
 CONTROL = [
     name for name, cls in ALGORITHMS.items() if issubclass(cls, TabularAgent) and name not in ("td0", *MC_PREDICTION)
 ]
