@@ -12,6 +12,7 @@ transition ``r(s, a, s')`` [S, A, S] and a set of terminal states; ``P``, ``tabu
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from functools import cached_property
 from typing import Any
 
@@ -72,20 +73,19 @@ class FiniteMDPEnv(gym.Env[np.int64, np.int64]):
         return self.tabular_model.transition_probs
 
     @cached_property
-    def P(self) -> dict[int, dict[int, list[Transition]]]:
-        """``P[s][a] = [(prob, next_state, reward, terminated), ...]`` (built on first use)."""
-        P: dict[int, dict[int, list[Transition]]] = {}
-        for s in range(self.n_states):
-            P[s] = {}
-            for a in range(self.n_actions):
-                if self.terminal[s]:
-                    P[s][a] = [(1.0, s, 0.0, True)]
-                    continue
-                nxt = np.flatnonzero(self._T[s, a])
-                P[s][a] = [
-                    (float(self._T[s, a, n]), int(n), float(self._R[s, a, n]), bool(self.terminal[n])) for n in nxt
-                ]
-        return P
+    def P(self) -> Mapping[int, dict[int, list[Transition]]]:
+        """``P[s][a] = [(prob, next_state, reward, terminated), ...]``; each state's row is built on first use."""
+        return _Transitions(self)
+
+    def transitions(self, s: int) -> dict[int, list[Transition]]:
+        """``P[s]``: the outcomes with nonzero probability of each action in state ``s``."""
+        if self.terminal[s]:
+            return {a: [(1.0, s, 0.0, True)] for a in range(self.n_actions)}
+        row: dict[int, list[Transition]] = {}
+        for a in range(self.n_actions):
+            nxt = np.flatnonzero(self._T[s, a])
+            row[a] = [(float(self._T[s, a, n]), int(n), float(self._R[s, a, n]), bool(self.terminal[n])) for n in nxt]
+        return row
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -115,6 +115,28 @@ class FiniteMDPEnv(gym.Env[np.int64, np.int64]):
             name = self.state_names[self.s] if self.state_names else str(self.s)
             return f"state {name}\n"
         return None
+
+
+class _Transitions(Mapping[int, dict[int, list[Transition]]]):
+    """``P`` of a :class:`FiniteMDPEnv` as a read-only mapping whose rows are built when first read (the car
+    rental's full ``P`` holds two million outcomes)."""
+
+    def __init__(self, env: FiniteMDPEnv) -> None:
+        self._env = env
+        self._rows: dict[int, dict[int, list[Transition]]] = {}
+
+    def __getitem__(self, s: int) -> dict[int, list[Transition]]:
+        if s not in self._rows:
+            if not 0 <= s < self._env.n_states:
+                raise KeyError(s)
+            self._rows[s] = self._env.transitions(int(s))
+        return self._rows[s]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(range(self._env.n_states))
+
+    def __len__(self) -> int:
+        return self._env.n_states
 
 
 def _grid_size(name: str, value: Any, low: int = 2) -> int:

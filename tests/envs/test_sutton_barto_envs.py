@@ -71,6 +71,21 @@ def test_the_model_is_a_distribution_and_matches_P(env_id: str) -> None:
     assert sum(p * r for p, _, r, _ in outcomes) == pytest.approx(model.expected_rewards[s, a])
 
 
+@pytest.mark.parametrize("env_id", ["rlsuite/SBGridWorld4x4-v0", "rlsuite/Gambler-v0", "rlsuite/InfiniteVariance-v0"])
+def test_P_read_as_gymnasiums_toy_text_gives_the_same_model(env_id: str) -> None:
+    env = gym.make(env_id).unwrapped
+    S, A = env.n_states, env.n_actions
+    T, R = np.zeros((S, A, S)), np.zeros((S, A))
+    for s in env.P:  # FrozenLake's reading: terminated outcomes lead nowhere
+        for a, outcomes in env.P[s].items():
+            for p, ns, r, done in outcomes:
+                R[s, a] += p * r
+                T[s, a, ns] += 0.0 if done else p
+    np.testing.assert_allclose(T, env.tabular_model.transition_probs, atol=1e-15)
+    np.testing.assert_allclose(R, env.tabular_model.expected_rewards, atol=1e-15)
+    assert len(env.P) == S
+
+
 def test_figure_3_2_and_3_5_values_are_the_books_to_the_printed_decimal() -> None:
     model = gym.make("rlsuite/SBGridWorld-v0").unwrapped.tabular_model
     v_random = policy_evaluation(model, np.full((25, 4), 0.25), 0.9)

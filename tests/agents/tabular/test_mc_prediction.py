@@ -108,12 +108,12 @@ def test_gymnasiums_blackjack_and_the_batched_games_give_the_same_values() -> No
     from rlsuite.app.reproduce.sutton_barto_ch3_5 import blackjack_prediction
 
     agent = FirstVisitMCPrediction(gym.make("Blackjack-v1"), MCPredictionConfig(batch=1000))
-    agent.learn(20_000, seed=0)
+    agent.learn(12_000, seed=0)
     batched = blackjack_prediction(500_000, np.random.default_rng(0))
     often = agent.returns_count >= 100
     sums = agent.env.components(np.arange(704))[:, 0]
     often &= sums >= 12  # the batched games deal up to 12
-    assert often.sum() >= 60
+    assert often.sum() >= 40
     se = 1.0 / np.sqrt(agent.returns_count[often])
     assert np.all(np.abs(agent.state_values[often] - batched[often]) <= 4 * se)
 
