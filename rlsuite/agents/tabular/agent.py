@@ -54,10 +54,9 @@ class TabularAgent(Agent):
     estimate state values directly) and their learned policy in ``self.pi`` [S, A].
 
     Args:
-        env: a gymnasium env with ``Discrete`` actions and ``Discrete`` observations, or a ``Tuple`` of
-            ``Discrete`` / a ``MultiDiscrete`` one (agents that step this env, not a batched copy), flattened to
-            one index
-            (:class:`~rlsuite.envs.wrappers.DiscreteIndexObservation`; ``self.env`` is then the wrapped env).
+        env: a gymnasium env with ``Discrete`` actions and ``Discrete`` observations; agents that step this
+            env (not a batched copy) also take a ``Tuple`` of ``Discrete`` or a ``MultiDiscrete`` one, flattened
+            to one index (:class:`~rlsuite.envs.wrappers.DiscreteIndexObservation`; ``self.env`` is then wrapped).
         config: the algorithm's config; its defaults reproduce the book's example.
     """
 
