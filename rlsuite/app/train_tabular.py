@@ -45,6 +45,9 @@ ALGOS: dict[str, str] = {
     "ucb": "bandit: upper confidence bound action selection (S&B 2.7)",
     "gradient_bandit": "bandit: soft-max preferences, with or without baseline (S&B 2.8)",
     "thompson_sampling": "bandit: Thompson sampling, Gaussian or Bernoulli posterior",
+    "mc_prediction": "first-visit MC prediction of a fixed policy, e.g. Blackjack-v1 stick on 20 (S&B 5.1)",
+    "off_policy_mc_prediction": "off-policy MC prediction, ordinary or weighted importance sampling (S&B 5.5)",
+    "mc_es_blackjack": "Monte Carlo ES on Blackjack-v1, exploring starts over all states (S&B 5.3, fig 5.2)",
 }
 RUNS_HELP = "independent runs played at once (copies of the batched env)"
 MAX_EPISODE_STEPS = 100_000  # eval stops an episode here if the env never ends it

@@ -74,6 +74,41 @@ ENV_TABLE: dict[str, tuple[str, str | None, int | None, dict[str, Any], str]] = 
         {},
         "goal-conditioned pixel grid world: coloured squares, a text instruction ('go to the blue square')",
     ),
+    "rlsuite/SBGridWorld-v0": (
+        "rlsuite.envs.sutton_barto:TeleportGridWorldEnv",
+        None,
+        100,
+        {},
+        "Sutton & Barto's 5x5 grid world of example 3.5: A -> A' pays +10, B -> B' pays +5, off-grid -1",
+    ),
+    "rlsuite/SBGridWorld4x4-v0": (
+        "rlsuite.envs.sutton_barto:ShortestPathGridEnv",
+        None,
+        200,
+        {},
+        "Sutton & Barto's 4x4 grid world of example 4.1: terminal corners, -1 per step, undiscounted",
+    ),
+    "rlsuite/CarRental-v0": (
+        "rlsuite.envs.car_rental:CarRentalEnv",
+        None,
+        100,
+        {},
+        "Jack's car rental (S&B example 4.2): two locations, Poisson rentals and returns, move up to 5 cars",
+    ),
+    "rlsuite/Gambler-v0": (
+        "rlsuite.envs.sutton_barto:GamblerEnv",
+        None,
+        1000,
+        {},
+        "the gambler's problem (S&B example 4.3): stake on coin flips, p_h = 0.4, win at 100",
+    ),
+    "rlsuite/InfiniteVariance-v0": (
+        "rlsuite.envs.sutton_barto:InfiniteVarianceEnv",
+        None,
+        1000,
+        {},
+        "the one-state MDP of S&B figure 5.4: left loops (p 0.9) or ends with +1, right ends with 0",
+    ),
 }
 
 

@@ -134,3 +134,49 @@ def observation_of_state(env: gym.Env[Any, Any], state: int) -> Any:
 def observation_table(env: gym.Env[Any, Any], n_states: int) -> np.ndarray:
     """``observation_of_state`` for states ``0..n_states-1``, stacked: [n_states, *obs_shape]."""
     return np.stack([np.asarray(observation_of_state(env, s)) for s in range(n_states)])
+
+
+class DiscreteIndexObservation(gym.ObservationWrapper[np.int64, Any, Any]):
+    """A ``Tuple`` of ``Discrete`` spaces or a ``MultiDiscrete`` observation as one ``Discrete`` index.
+
+    Row-major over the components (each counted from its ``start``): gymnasium's Blackjack-v1
+    ``(player_sum, dealer_card, usable_ace)`` in ``Tuple(Discrete(32), Discrete(11), Discrete(2))``
+    becomes ``player_sum * 22 + dealer_card * 2 + usable_ace`` in ``Discrete(704)``, so the tabular
+    agents run on it unchanged. :meth:`components` maps an index back.
+    """
+
+    def __init__(self, env: gym.Env[Any, Any]) -> None:
+        super().__init__(env)
+        self.nvec, self.starts = index_shape(env.observation_space)
+        self.observation_space = spaces.Discrete(int(np.prod(self.nvec)))
+
+    def observation(self, observation: Any) -> np.int64:
+        parts = np.asarray(observation, dtype=np.int64).reshape(-1) - self.starts
+        return np.int64(np.ravel_multi_index(tuple(parts), tuple(self.nvec)))
+
+    def components(self, index: Any) -> np.ndarray:
+        """The observation components [..., n] of flat indices."""
+        return np.stack(np.unravel_index(np.asarray(index), tuple(self.nvec)), axis=-1) + self.starts
+
+
+def index_shape(space: spaces.Space[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """``(sizes, starts)`` of a ``Tuple`` of ``Discrete`` or a ``MultiDiscrete`` (flat) space.
+
+    Raises:
+        ValueError: any other space (named).
+    """
+    if isinstance(space, spaces.MultiDiscrete) and space.nvec.ndim == 1:
+        return space.nvec.astype(np.int64), space.start.astype(np.int64)
+    if isinstance(space, spaces.Tuple) and space.spaces and all(isinstance(s, spaces.Discrete) for s in space.spaces):
+        return (np.array([int(s.n) for s in space.spaces], dtype=np.int64),  # type: ignore[attr-defined]
+                np.array([int(s.start) for s in space.spaces], dtype=np.int64))  # type: ignore[attr-defined]  # fmt: skip
+    raise ValueError(f"DiscreteIndexObservation needs a Tuple of Discrete or a 1-D MultiDiscrete space, got {space}")
+
+
+def indexable(space: spaces.Space[Any]) -> bool:
+    """Whether :class:`DiscreteIndexObservation` can flatten ``space``."""
+    try:
+        index_shape(space)
+    except ValueError:
+        return False
+    return True

@@ -123,6 +123,8 @@ def test_list_names_every_figure(capsys) -> None:
         "sb-fig-2.4",
         "sb-fig-2.5",
         "sb-fig-2.6",
+        *("sb-fig-2.1", "sb-fig-3.2", "sb-fig-3.5", "sb-fig-4.1", "sb-fig-4.2", "sb-fig-4.3"),  # chapters 2-5
+        *("sb-fig-5.1", "sb-fig-5.2", "sb-fig-5.3", "sb-fig-5.4"),
     }
 
 

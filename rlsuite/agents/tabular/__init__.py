@@ -19,6 +19,7 @@ from rlsuite.agents.tabular.bandit import (
 )
 from rlsuite.agents.tabular.dp import PolicyIteration, TruncatedPolicyIteration, ValueIteration
 from rlsuite.agents.tabular.mc import MCBasic, MCEpsilonGreedy, MCExploringStarts
+from rlsuite.agents.tabular.mc_prediction import BlackjackMCES, FirstVisitMCPrediction, OffPolicyMCPrediction
 from rlsuite.agents.tabular.td import TD0, ExpectedSarsa, NStepSarsa, QLearning, Sarsa
 
 ALGORITHMS: dict[str, type] = {
@@ -39,6 +40,9 @@ ALGORITHMS: dict[str, type] = {
         UCB,
         GradientBandit,
         ThompsonSampling,
+        FirstVisitMCPrediction,
+        OffPolicyMCPrediction,
+        BlackjackMCES,
     )
 }
 

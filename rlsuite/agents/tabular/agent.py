@@ -21,6 +21,7 @@ from rlsuite.common.config import config_error
 from rlsuite.common.device import to_numpy
 from rlsuite.common.errors import UsageError
 from rlsuite.envs.model import TabularModel, tabular_model
+from rlsuite.envs.wrappers import DiscreteIndexObservation, indexable
 
 # gamma = 1 is solved only where value iteration converges (an episodic task) within this many sweeps.
 UNDISCOUNTED_SWEEPS = 10_000
@@ -53,12 +54,18 @@ class TabularAgent(Agent):
     estimate state values directly) and their learned policy in ``self.pi`` [S, A].
 
     Args:
-        env: a gymnasium env with ``Discrete`` observation and action spaces.
+        env: a gymnasium env with ``Discrete`` actions and ``Discrete`` observations; agents that step this
+            env (not a batched copy) also take a ``Tuple`` of ``Discrete`` or a ``MultiDiscrete`` one, flattened
+            to one index (:class:`~rlsuite.envs.wrappers.DiscreteIndexObservation`; ``self.env`` is then wrapped).
         config: the algorithm's config; its defaults reproduce the book's example.
     """
 
     def __init__(self, env: gym.Env[Any, Any], config: Any = None) -> None:
         config = self.check_config(config)
+        # Tuple(Discrete, ...) or MultiDiscrete (Blackjack): one index. Not for the batched agents (MC
+        # control, TD), which build their own vector env from the id, where the wrapper does not reach.
+        if indexable(env.observation_space) and not self.uses_device:
+            env = DiscreteIndexObservation(env)
         obs_space, act_space = env.observation_space, env.action_space
         if not isinstance(obs_space, gym.spaces.Discrete) or not isinstance(act_space, gym.spaces.Discrete):
             raise UsageError(

@@ -35,6 +35,7 @@ FIGURE_MODULES = (
     "rlsuite.app.reproduce.zhao",
     "rlsuite.app.reproduce.zhao_ch5_7",
     "rlsuite.app.reproduce.sutton_barto",
+    "rlsuite.app.reproduce.sutton_barto_ch3_5",
 )
 
 
@@ -112,7 +113,7 @@ def reproduce(
         for n in names:
             job.stage(n)
             data = {"name": n, **FIGURES[n][1](out, opts)}
-            if n.startswith("sb-"):
+            if n.startswith("sb-") and "size" not in data:  # the bandit figures' size
                 data["size"] = {"runs": opts.runs, "steps": opts.steps, "book": {"runs": 2000, "steps": 1000}}
             write_json(out / f"{n}.json", data)  # last: a figure whose JSON exists is complete
             results.append(data)

@@ -19,7 +19,10 @@ class ReproduceOptions(Config):
     runs: int = option(2000, help="independent runs per bandit curve (the book: 2000)", ge=1)
     steps: int = option(1000, help="pulls per bandit run (the book: 1000)", ge=1)
     episodes: int | None = option(
-        None, help="MC epsilon-greedy episodes in zhao-fig-5.7 (None: the agent's 300000)", ge=1
+        None,
+        help="MC epsilon-greedy episodes in zhao-fig-5.7 (None: the agent's 300000); episodes per run "
+        "in sb-fig-5.4 (None: 1000000)",
+        ge=1,
     )
     seed: int = option(0, help="random seed of every sampled figure (the testbeds, MC, SGD, Robbins-Monro)", ge=0)
     out: str = option(
