@@ -387,7 +387,7 @@ def add_subcommands(subparsers: Any) -> None:
     parser: ConfigParser = subparsers.add_parser(
         "sweep", help="a grid of settings x seeds for train algorithms, with IQM and bootstrap intervals",
         description="Train a grid of settings x seeds for algorithms of `rlsuite train`, each cell a run folder "
-        "under --out, and report IQM, median, mean and optimality gap with 95%% stratified bootstrap intervals, "
+        "under --out, and report IQM, median, mean and optimality gap with 95% stratified bootstrap intervals, "
         "probabilities of improvement and performance profiles (results.json, report.md, figures). A re-run "
         "trains only the missing cells.", dataclass_types=[SweepOptions],
     )  # fmt: skip
