@@ -230,7 +230,23 @@ def validate_record(record: Any, where: str) -> dict[str, Any]:
     return {key: record[key] for key in ("prompt", "chosen", "rejected")}
 
 
-def load_preferences(path: str | Path) -> list[dict[str, Any]]:
+def validate_unpaired(record: Any, where: str) -> dict[str, Any]:
+    """Check one unpaired record (KTO's format: ``prompt``, ``completion``, boolean ``label``)."""
+    if not isinstance(record, dict):
+        raise DataError(f"{where}: expected a JSON object, got {type(record).__name__}")
+    for key in ("prompt", "completion", "label"):
+        if key not in record or record[key] is None:
+            raise DataError(f"{where}: missing field {key!r}")
+    for key in ("prompt", "completion"):
+        _check_field(record[key], key, where)
+    if isinstance(record["prompt"], str) != isinstance(record["completion"], str):
+        raise DataError(f"{where}: prompt and completion mix strings and message lists")
+    if not isinstance(record["label"], bool):
+        raise DataError(f"{where}: field 'label' must be true or false, got {record['label']!r}")
+    return {key: record[key] for key in ("prompt", "completion", "label")}
+
+
+def load_preferences(path: str | Path, unpaired: bool = False) -> list[dict[str, Any]]:
     """Load and validate preference pairs from a JSONL file or a local ``datasets`` folder.
 
     Args:
@@ -247,25 +263,31 @@ def load_preferences(path: str | Path) -> list[dict[str, Any]]:
     if not p.exists():
         raise DataError(f"{p}: preference data not found")
     records: list[dict[str, Any]] = []
-    if p.is_dir():
-        import datasets
-
-        try:
-            ds = datasets.load_from_disk(str(p))
-        except (FileNotFoundError, ValueError, OSError) as exc:  # datasets' "not a saved dataset" errors
-            raise DataError(f"{p}: not a datasets folder written by save_to_disk ({str(exc).splitlines()[0]})") from exc
-        if isinstance(ds, datasets.DatasetDict):
-            if "train" not in ds:
-                raise DataError(f"{p}: DatasetDict has no 'train' split (splits: {list(ds)})")
-            ds = ds["train"]
-        for i, row in enumerate(ds):
-            records.append(validate_record(row, f"{p}: row {i}"))
-    else:
-        for where, obj in _jsonl(p):
+    for where, obj in _rows(p):
+        if unpaired and isinstance(obj, dict) and "completion" in obj and "chosen" not in obj:
+            records.append(validate_unpaired(obj, where))
+        else:
             records.append(validate_record(obj, where))
     if not records:
         raise DataError(f"{p}: no preference pairs found")
     return records
+
+
+def _rows(p: Path) -> list[tuple[str, Any]]:
+    """``(where, row)`` of every record of a JSONL file or a ``datasets`` folder."""
+    if not p.is_dir():
+        return _jsonl(p)
+    import datasets
+
+    try:
+        ds = datasets.load_from_disk(str(p))
+    except (FileNotFoundError, ValueError, OSError) as exc:  # datasets' "not a saved dataset" errors
+        raise DataError(f"{p}: not a datasets folder written by save_to_disk ({str(exc).splitlines()[0]})") from exc
+    if isinstance(ds, datasets.DatasetDict):
+        if "train" not in ds:
+            raise DataError(f"{p}: DatasetDict has no 'train' split (splits: {list(ds)})")
+        ds = ds["train"]
+    return [(f"{p}: row {i}", row) for i, row in enumerate(ds)]
 
 
 def _jsonl(p: Path) -> list[tuple[str, Any]]:
@@ -292,6 +314,20 @@ def write_jsonl(path: str | Path, records: Sequence[dict[str, Any]]) -> Path:
     from rlsuite.common.io import write_text
 
     return write_text(path, "".join(json.dumps(r) + "\n" for r in records))
+
+
+def unpair(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Preference pairs as KTO's unpaired format, as TRL's ``unpair_preference_dataset`` makes it: each
+    pair gives ``{prompt, completion: chosen, label: True}`` and ``{prompt, completion: rejected, label: False}``
+    (here one after the other, so that every batch holds both labels). Unpaired records pass as they are."""
+    out: list[dict[str, Any]] = []
+    for r in records:
+        if "completion" in r:
+            out.append(dict(r))
+            continue
+        out.append({"prompt": r["prompt"], "completion": r["chosen"], "label": True})
+        out.append({"prompt": r["prompt"], "completion": r["rejected"], "label": False})
+    return out
 
 
 def split_heldout(records: list[dict[str, Any]], fraction: float, seed: int) -> tuple[list, list]:
