@@ -137,14 +137,15 @@ def train(
     return method.train(model_path, data, config, model_config=model_config, resume=resume)
 
 
-def load_data(method: Method, path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+def load_data(method: Method, path: str | os.PathLike[str], columns: Any = None) -> list[dict[str, Any]]:
     """The user's data for ``method``, loaded and checked (one line naming file and line when bad):
-    prompt/completion records for SFT, preference pairs otherwise (KTO and BCO: also unpaired records)."""
+    prompt/completion records for SFT, preference pairs otherwise (KTO and BCO: also unpaired records);
+    ``columns``: a :class:`~rlsuite.alignment.data.Columns` where the data's column names differ."""
     from rlsuite.alignment import data as D
 
     if method.data == "records":
-        return D.load_sft_records(path)
-    return D.load_preferences(path, unpaired=method.data == "unpaired")
+        return D.load_sft_records(path, columns)
+    return D.load_preferences(path, unpaired=method.data == "unpaired", columns=columns)
 
 
 def start_model(method: Method, model: str | os.PathLike[str] | None) -> Path:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +69,21 @@ class CompareOptions(Config):
     )
 
 
+@dataclass
+class ExportOptions(Config):
+    """``align data export``: the embedded task's pairs in TRL's format, and its gold reward."""
+
+    out: str = option("runs/align-data", help="the folder: train.jsonl, test.jsonl, gold_reward.json",
+                      aliases=["--output_dir"])
+    model: str | None = option(None, help="the SFT model that samples the pairs (default: the embedded model)",
+                               aliases=["--model_name_or_path"])
+    pair_copies: int = option(32, help="rounds of two samples per train prompt (align compare's default)", ge=1)
+    seed: int = option(0, help="seed of the samples and of the held-out split", ge=0)
+    heldout_fraction: float = option(0.1, help="pairs held out (test.jsonl)", gt=0.0, lt=1.0)
+    chat: bool = option(False, help="conversational pairs (a user turn, assistant replies)")
+    overwrite: bool = option(False, help="replace the files of an earlier export")
+
+
 # ---------------------------------------------------------------------------------------------
 # The parser
 
@@ -75,6 +91,7 @@ class CompareOptions(Config):
 def add_subcommands(subparsers: Any) -> None:
     from rlsuite.alignment.compare import CompareConfig
     from rlsuite.alignment.configs import ModelConfig
+    from rlsuite.alignment.data import Columns
     from rlsuite.alignment.methods import METHODS
     from rlsuite.app.args import ConfigParser
 
@@ -83,10 +100,18 @@ def add_subcommands(subparsers: Any) -> None:
                               "SimPO, BCO, RLOO, GRPO, Online DPO, PPO, and a comparison")
     sub = p.add_subparsers(dest="align_command", metavar="METHOD", parser_class=ConfigParser)
     for name, method in METHODS.items():
-        add_command(sub, name, help=method.help, configs=[method.config, ModelConfig, AlignOptions], run=_train)
+        add_command(sub, name, help=method.help, configs=[method.config, ModelConfig, AlignOptions, Columns],
+                    run=_train)
+    data = sub.add_parser("data", help="the embedded task's data for other tools")
+    data_sub = data.add_subparsers(dest="data_command", metavar="ACTION", parser_class=ConfigParser)
+    add_command(data_sub, "export", help="write the embedded task's train and held-out pairs in TRL's format "
+                "(train.jsonl, test.jsonl) and its gold reward (gold_reward.json)", configs=[ExportOptions],
+                run=_export)
+    add_command(sub, "model-path", help="print the embedded model's folder (the default --model)", run=_model_path,
+                config_file=False)
     add_command(
         sub, "compare", help="the methods side by side from one model and one preference set, with a report",
-        configs=[CompareConfig, CompareOptions], run=_compare, defaults=_compare_defaults,
+        configs=[CompareConfig, CompareOptions, Columns], run=_compare, defaults=_compare_defaults,
     )
 
 
@@ -107,6 +132,7 @@ def _compare_defaults(ns: argparse.Namespace) -> list[tuple[Mapping[str, Any], s
 
 def _train(parsed: Parsed) -> int:
     from rlsuite.alignment.configs import ModelConfig
+    from rlsuite.alignment.data import Columns
     from rlsuite.alignment.methods import METHODS, load_data, start_model, train, training_data
     from rlsuite.alignment.models import check_causal_lm, check_data_for, check_vocabulary, load_tokenizer
     from rlsuite.alignment.training import checkpoint_is_valid, losses, read_metrics
@@ -121,7 +147,7 @@ def _train(parsed: Parsed) -> int:
     out = Path(cfg.output_dir or f"runs/align-{method.name}")
     cfg.output_dir = str(out)
     # ---- the user's inputs, checked before anything is built or written
-    records = load_data(method, opts.data) if opts.data else None
+    records = load_data(method, opts.data, parsed.get(Columns)) if opts.data else None
     if mcfg.model_name_or_path:
         check_causal_lm(mcfg.model_name_or_path)
     reward: str | None = getattr(cfg, "reward_model_path", None)
@@ -163,6 +189,35 @@ def _train(parsed: Parsed) -> int:
     return 0
 
 
+def _export(parsed: Parsed) -> int:
+    from rlsuite.alignment.export import export_task
+    from rlsuite.alignment.models import check_causal_lm
+    from rlsuite.common.errors import OutputDirError
+
+    opts: ExportOptions = parsed.get(ExportOptions)
+    out = Path(opts.out)
+    if opts.model:
+        check_causal_lm(opts.model)
+    if out.exists() and not out.is_dir():
+        raise OutputDirError(f"{out}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not opts.overwrite:
+        raise OutputDirError(f"{out}: is not empty; pass --overwrite to replace an earlier export")
+    done = export_task(out, model=opts.model, pair_copies=opts.pair_copies, seed=opts.seed,
+                       heldout_fraction=opts.heldout_fraction, conversational=opts.chat)
+    print(f"{done['train']} train and {done['test']} held-out pairs in {out} (train.jsonl, test.jsonl; "
+          f"the gold reward: {out / 'gold_reward.json'}); datasets.load_dataset({str(out)!r}) reads them")
+    return 0
+
+
+def _model_path(parsed: Parsed) -> int:
+    from rlsuite.alignment.embedded import is_built, model_folder
+
+    print(model_folder())
+    if not is_built():
+        print("(not built yet in this cache: the first align command without --model builds it)", file=sys.stderr)
+    return 0
+
+
 # ---------------------------------------------------------------------------------------------
 # The comparison
 
@@ -171,6 +226,7 @@ def compare(
     out: str | Path,
     config: Any = None,
     options: CompareOptions | None = None,
+    columns: Any = None,
 ) -> dict[str, Any]:
     """Run ``align compare`` into ``out`` (locked; a rerun picks up where it stopped), write its report
     (``results.json``, ``report.md``, ``frontier.png``) and return the results."""
@@ -180,7 +236,7 @@ def compare(
     opts = options or CompareOptions(out=str(out))
     cfg = config or (CompareConfig.quick() if opts.quick else CompareConfig())
     # everything the user gave is checked before the folder is touched
-    check_inputs(cfg, opts.model, opts.data, opts.skip_sft, opts.max_unknown_rate)
+    check_inputs(cfg, opts.model, opts.data, opts.skip_sft, opts.max_unknown_rate, columns)
     if opts.workers > 1 or opts.ray_address:
         from rlsuite.alignment.workers import require_ray
 
@@ -199,7 +255,7 @@ def compare(
         with console.Job(stage_names(cfg, needs_sft)) as job:
             results = run_compare(
                 od.path, cfg, model=opts.model, data=opts.data, skip_sft=opts.skip_sft, workers=opts.workers,
-                ray_address=opts.ray_address, max_unknown_rate=opts.max_unknown_rate, listener=job,
+                ray_address=opts.ray_address, max_unknown_rate=opts.max_unknown_rate, listener=job, columns=columns,
             )
         write_report(od.path, results)
         od.finish({"methods": list(results["methods"])})
@@ -208,9 +264,10 @@ def compare(
 
 def _compare(parsed: Parsed) -> int:
     from rlsuite.alignment.compare import CompareConfig, table_text
+    from rlsuite.alignment.data import Columns
 
     opts: CompareOptions = parsed.get(CompareOptions)
-    results = compare(opts.out, parsed.get(CompareConfig), opts)
+    results = compare(opts.out, parsed.get(CompareConfig), opts, parsed.get(Columns))
     print(table_text(results))
     print(f"report: {Path(opts.out) / 'report.md'}")
     return 0

@@ -313,6 +313,7 @@ def run_compare(
     ray_address: str | None = None,
     max_unknown_rate: float = 0.05,
     listener: Listener | None = None,
+    columns: Any = None,
 ) -> dict[str, Any]:
     """Run the comparison into ``out`` (held by the caller) and return its results.
 
@@ -327,6 +328,7 @@ def run_compare(
         ray_address: an existing Ray cluster (``None``: a local instance when ``workers > 1``).
         max_unknown_rate: refuse data whose tokens are more than this fraction unknown to the tokenizer.
         listener: told when each stage starts and finishes.
+        columns: the data's column names where they differ from TRL's (a :class:`~rlsuite.alignment.data.Columns`).
 
     Returns:
         Settings, the table (one row per method, with its signal, cost and where it ran), the
@@ -336,7 +338,7 @@ def run_compare(
 
     cfg = config or CompareConfig()
     root = Path(out).resolve()
-    user_pairs, conversational = check_inputs(cfg, model, data, skip_sft, max_unknown_rate)
+    user_pairs, conversational = check_inputs(cfg, model, data, skip_sft, max_unknown_rate, columns)
     settings = _settings(root, cfg, model, data, skip_sft, conversational)
     t_start = time.perf_counter()
     threads = choose_threads(cfg.torch_threads, workers)
@@ -383,6 +385,7 @@ def check_inputs(
     data: str | os.PathLike[str] | None = None,
     skip_sft: bool = False,
     max_unknown_rate: float = 0.05,
+    columns: Any = None,
 ) -> tuple[list[dict[str, Any]] | None, bool]:
     """Check what the user gave, before any work or output: the data file, the model folder, the
     tokenizer's coverage of the data and its chat template. Returns ``(pairs or None, conversational)``.
@@ -393,7 +396,7 @@ def check_inputs(
     from rlsuite.alignment import data as D
     from rlsuite.alignment.models import check_causal_lm, check_data_for, check_vocabulary, load_tokenizer
 
-    user_pairs = D.load_preferences(data) if data else None
+    user_pairs = D.load_preferences(data, columns=columns) if data else None
     if model is None and skip_sft:
         raise UsageError("--skip_sft needs --model (the embedded model is SFT'd already)")
     if model is not None:
