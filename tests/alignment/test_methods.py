@@ -132,6 +132,18 @@ def test_new_methods_raise_the_gold_reward(method: str, epochs: int, tmp_path: P
     assert after > before + 0.5, (method, before, after)
 
 
+def test_a_file_in_the_hh_rlhf_layout_trains_dpo(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    hh = tmp_path / "hh.jsonl"  # chosen and rejected as whole dialogues; the prompt is their shared beginning
+    hh.write_text("".join(json.dumps({"chosen": f"\n\nHuman: {p['prompt']}\n\nAssistant:{p['chosen']}",
+                                      "rejected": f"\n\nHuman: {p['prompt']}\n\nAssistant:{p['rejected']}"}) + "\n"
+                          for p in T.tiny_pairs()[0][:32]))
+    out = tmp_path / "dpo"
+    argv = ["align", "dpo", "--model", str(T.tiny_sft()), "--data", str(hh), "--out", str(out), "--budget", "1",
+            "--max_unknown_rate", "0.5"]  # "Human:" and "Assistant:" are not words of the tiny model
+    assert main(argv) == 0
+    assert json.loads((out / "finished.json").read_text())["global_steps"] == 1
+
+
 def test_the_export_loads_with_datasets_as_the_pairs(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     import datasets
 
