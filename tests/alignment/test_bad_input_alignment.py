@@ -146,6 +146,11 @@ def _setup(case: str, tmp: Path) -> tuple[list[str], type, str]:
         pairs.write_text(json.dumps({"prompt": "the hotel was", "completion": " good", "label": 2}) + "\n")
         return ["align", "kto", "--out", str(tmp / "out"), "--data", str(pairs)], DataError, \
             f"{pairs}:1: field 'label' must be true or false, got 2"
+    if case == "compare judge that is no model":
+        (tmp / "vit").mkdir()
+        (tmp / "vit" / "config.json").write_text(json.dumps({"model_type": "vit"}))
+        return ["align", "compare", "--out", str(tmp / "out"), "--judge", str(tmp / "vit")], ModelFolderError, \
+            f"{tmp / 'vit'}: not a judge: neither a reward model nor a causal LM"
     if case == "compare skip_sft without a model":
         return ["align", "compare", "--out", str(tmp / "out"), "--skip_sft"], UsageError, "--skip_sft needs --model"
     raise AssertionError(case)
@@ -161,7 +166,7 @@ CASES = [
     "compare workers 0", "compare conversational data on a model without a chat template",
     "compare skip_sft without a model", "compare unknown dpo loss", "compare weights that do not match the losses",
     "compare weight not a number", "mixed formats in one file", "column that does not exist", "unpaired data for dpo",
-    "kto label not a boolean",
+    "kto label not a boolean", "compare judge that is no model",
 ]
 
 

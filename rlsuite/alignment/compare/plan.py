@@ -133,6 +133,10 @@ class CompareConfig(Config):
     chat: bool | None = option(
         None, help="prompts as conversations through the chat template (default: when the tokenizer has one)"
     )
+    judge: str = option(
+        "rm", help="a pairwise judge of each method's samples against SFT's, beside the gold win rate: rm (the "
+        "trained reward model), a local causal-LM folder prompted as a judge (position-swapped), or none"
+    )
     torch_threads: int = option(0, help="torch threads per process (0: OMP_NUM_THREADS, else 1)", ge=0)
 
     def __post_init__(self) -> None:
@@ -209,6 +213,7 @@ class Run:
     judge: str  # "gold" or a reward-model folder
     threads: int
     config: dict[str, Any]
+    pairwise: str | None = None  # a pairwise judge's folder (reward model or causal LM), or none
 
 
 def plan(config: CompareConfig) -> list[tuple[str, str, float, int]]:

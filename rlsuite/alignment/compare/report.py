@@ -68,8 +68,8 @@ def report_md(r: dict[str, Any]) -> str:
         "",
         "## Methods\n",
         "| method | signal | reward | win rate vs SFT | KL to SFT | RM acc. | implicit acc. "
-        "| wall s | peak MB | tokens |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| wall s | peak MB | tokens | judge win rate | judge-gold agreement |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, row in r["methods"].items():
         cost = row.get("cost", {})
@@ -79,9 +79,11 @@ def report_md(r: dict[str, Any]) -> str:
             f"| {_pm(row['win_rate_vs_sft'], row['win_rate_sem'])} | {_pm(row['kl_to_sft'], row['kl_sem'])} "
             f"| {_num(row.get('reward_model_accuracy'))} | {_num(row.get('dpo_implicit_reward_accuracy'))} "
             f"| {_num(cost.get('wall_seconds'), 1)} | {_num(cost.get('peak_memory_mb'), 0)} "
-            f"| {_num(cost.get('tokens'))} |"
+            f"| {_num(cost.get('tokens'))} | {_judged(row)} | {_num(row.get('judge_agreement_with_gold'))} |"
         )
     lines += [
+        "",
+        _judge_note(r),
         "",
         "Costs of methods that train on the reward model include its training. "
         f"Peak memory: {peak_kind}. Cost at matched gold reward: `benchmarks/alignment_cost.py`.",
@@ -118,6 +120,21 @@ def report_md(r: dict[str, Any]) -> str:
         shown = ", ".join(f"{v:g}" if isinstance(v, float) else _num(v) for v in items)
         lines.append(f"| {key} | {shown} |")
     return "\n".join(lines) + "\n"
+
+
+def _judged(row: dict[str, Any]) -> str:
+    if "judge_win_rate_vs_sft" not in row:
+        return "-"
+    return _pm(row["judge_win_rate_vs_sft"], row["judge_win_rate_sem"])
+
+
+def _judge_note(r: dict[str, Any]) -> str:
+    judge = r.get("judge")
+    if not judge:
+        return "No pairwise judge (judge: none, or the reward model already judges every win rate)."
+    return (f"Judge: {judge['kind']} ({judge['path']}), each method's sample against the SFT sample of the same "
+            "prompt and draw (a tie counts one half); agreement: how often it prefers what the gold reward "
+            "prefers, over the pairs the gold reward does not tie.")
 
 
 def plot_frontier(r: dict[str, Any], path: Path) -> None:

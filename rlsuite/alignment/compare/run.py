@@ -66,6 +66,24 @@ def _judge(spec: str) -> Callable[..., list[float]] | None:
     return RewardModelFunc.load(spec)
 
 
+def _pairwise(spec: str | None) -> Any:
+    if spec is None:
+        return None
+    from rlsuite.alignment.judge import load_judge
+
+    return load_judge(spec)
+
+
+def pairwise_judge(cfg: CompareConfig, rm: Path, gold: bool) -> str | None:
+    """The pairwise judge's folder: the reward model (only beside a gold reward: without one, the reward
+    model already judges every win rate), a causal LM's folder, or ``None``."""
+    if cfg.judge == "none":
+        return None
+    if cfg.judge == "rm":
+        return str(rm) if gold else None
+    return str(Path(cfg.judge).resolve())
+
+
 def execute(run: Run, where: str = "main process") -> dict[str, Any]:
     """Train one run (or take its finished training), then measure it; both cached in its stage folder."""
     from rlsuite.alignment.evaluate import evaluate_policy, implicit_reward_accuracy
@@ -90,7 +108,7 @@ def execute(run: Run, where: str = "main process") -> dict[str, Any]:
     reference = json.loads((root / "stages" / "reference.json").read_text())
     result = evaluate_policy(
         stage / "model", run.sft, inputs["held_prompts"], cfg.eval_samples, judge=_judge(run.judge),
-        max_new_tokens=cfg.max_new_tokens, reference=reference,
+        max_new_tokens=cfg.max_new_tokens, reference=reference, pairwise=_pairwise(run.pairwise),
     )
     if r.method == "dpo" and run.seed == cfg.seed and run.value == cfg.headline(run.key):  # a row of the table
         accuracy = implicit_reward_accuracy(stage / "model", run.sft, inputs["held_pairs"])
@@ -206,7 +224,8 @@ def _reward_stage(job: _Job, sft: Path, inputs: dict[str, Any]) -> tuple[Path, f
     return rm, accuracy
 
 
-def _baseline_stage(job: _Job, sft: Path, inputs: dict[str, Any], judge: str) -> dict[str, Any]:
+def _baseline_stage(job: _Job, sft: Path, inputs: dict[str, Any], judge: str, pairwise: str | None
+                    ) -> dict[str, Any]:
     """4. The SFT baseline's samples (every win rate is against them) and its row."""
     from rlsuite.alignment.evaluate import evaluate_policy, reference_samples
 
@@ -220,7 +239,8 @@ def _baseline_stage(job: _Job, sft: Path, inputs: dict[str, Any], judge: str) ->
     sft_row = _cached(
         job.path("eval_sft.json"),
         lambda: evaluate_policy(sft, sft, inputs["held_prompts"], cfg.eval_samples, judge=_judge(judge),
-                                max_new_tokens=cfg.max_new_tokens, reference=reference),
+                                max_new_tokens=cfg.max_new_tokens, reference=reference,
+                                pairwise=_pairwise(pairwise)),
     )
     job.listener.done("sft baseline", f"reward {sft_row['reward']:+.2f} over {sft_row['n_samples']} samples")
     return sft_row
@@ -348,9 +368,10 @@ def run_compare(
     inputs = _pairs_stage(job, sft, user_pairs, conversational)
     rm, rm_accuracy = _reward_stage(job, sft, inputs)
     judge = "gold" if user_pairs is None else str(rm)
-    sft_row = _baseline_stage(job, sft, inputs, judge)
+    pairwise = pairwise_judge(cfg, rm, gold=judge == "gold")
+    sft_row = _baseline_stage(job, sft, inputs, judge, pairwise)
     runs = [
-        Run(name, key, value, seed, str(root), str(sft), str(rm), judge, threads, dataclasses.asdict(cfg))
+        Run(name, key, value, seed, str(root), str(sft), str(rm), judge, threads, dataclasses.asdict(cfg), pairwise)
         for name, key, value, seed in plan(cfg)
     ]
     results = _training_runs(job, runs, workers, ray_address)
@@ -368,6 +389,9 @@ def run_compare(
         "log pi_sft(y_t|.), completion tokens incl. eos; error = standard error",
         "error_bars": (f"frontier: standard error across {cfg.seeds} seeds; " if cfg.seeds > 1 else
                        "frontier: one seed, no error bars; ") + "table: standard error across samples",
+        "judge": None if pairwise is None else {
+            "kind": "reward model" if pairwise == str(rm) else "causal LM prompted as a judge, position-swapped",
+            "path": pairwise},
         "methods": table,
         "frontier": frontier,
         "stage_costs": stage_costs,
@@ -410,6 +434,10 @@ def check_inputs(
     if conversational and not has_template:
         where = model if model is not None else "the embedded model"
         raise DataError(f"{where}: conversations need a tokenizer with a chat template, and this one has none")
+    if config.judge not in ("rm", "none"):
+        from rlsuite.alignment.judge import load_judge
+
+        load_judge(config.judge)  # a folder that is neither a reward model nor a causal LM: one line, now
     if user_pairs is not None and tok is not None:
         check_data_for(tok, user_pairs, str(data))
         check_vocabulary(tok, user_pairs, str(data), max_unknown_rate)
