@@ -215,14 +215,21 @@ def _check_field(value: Any, key: str, where: str) -> None:
     )
 
 
-def validate_record(record: Any, where: str) -> dict[str, Any]:
-    """Check one preference record; raise a one-line ``DataError`` naming ``where`` if it is bad."""
+def _require(record: Any, keys: Sequence[str], where: str, texts: Sequence[str]) -> None:
+    """A JSON object with every one of ``keys``; those in ``texts`` non-empty strings or message lists."""
     if not isinstance(record, dict):
         raise DataError(f"{where}: expected a JSON object, got {type(record).__name__}")
-    for key in ("prompt", "chosen", "rejected"):
+    for key in keys:
         if key not in record or record[key] is None:
             raise DataError(f"{where}: missing field {key!r}")
-        _check_field(record[key], key, where)
+        if key in texts:
+            _check_field(record[key], key, where)
+
+
+def validate_record(record: Any, where: str) -> dict[str, Any]:
+    """Check one preference record; raise a one-line ``DataError`` naming ``where`` if it is bad."""
+    keys = ("prompt", "chosen", "rejected")
+    _require(record, keys, where, keys)
     kinds = {key: isinstance(record[key], str) for key in ("prompt", "chosen", "rejected")}
     if len(set(kinds.values())) != 1:
         raise DataError(f"{where}: prompt, chosen and rejected mix strings and message lists")
@@ -233,13 +240,7 @@ def validate_record(record: Any, where: str) -> dict[str, Any]:
 
 def validate_unpaired(record: Any, where: str) -> dict[str, Any]:
     """Check one unpaired record (KTO's format: ``prompt``, ``completion``, boolean ``label``)."""
-    if not isinstance(record, dict):
-        raise DataError(f"{where}: expected a JSON object, got {type(record).__name__}")
-    for key in ("prompt", "completion", "label"):
-        if key not in record or record[key] is None:
-            raise DataError(f"{where}: missing field {key!r}")
-    for key in ("prompt", "completion"):
-        _check_field(record[key], key, where)
+    _require(record, ("prompt", "completion", "label"), where, ("prompt", "completion"))
     if isinstance(record["prompt"], str) != isinstance(record["completion"], str):
         raise DataError(f"{where}: prompt and completion mix strings and message lists")
     label = record["label"]
@@ -256,10 +257,7 @@ def implicit_prompt(record: dict[str, Any], where: str) -> dict[str, Any]:
     characters, or of messages) is the prompt; a space before the first difference stays with the replies."""
     from trl.data_utils import extract_prompt
 
-    for key in ("chosen", "rejected"):
-        if key not in record or record[key] is None:
-            raise DataError(f"{where}: missing field {key!r}")
-        _check_field(record[key], key, where)
+    _require(record, ("chosen", "rejected"), where, ("chosen", "rejected"))
     if isinstance(record["chosen"], str) != isinstance(record["rejected"], str):
         raise DataError(f"{where}: chosen and rejected mix strings and message lists")
     split = extract_prompt({"chosen": record["chosen"], "rejected": record["rejected"]})
@@ -476,12 +474,7 @@ def load_sft_records(path: str | Path, columns: Columns | None = None) -> list[d
         raise DataError(f"{p}: SFT data not found")
     records = []
     for where, obj in _rows(p, columns):
-        if not isinstance(obj, dict):
-            raise DataError(f"{where}: expected a JSON object, got {type(obj).__name__}")
-        for key in ("prompt", "completion"):
-            if key not in obj or obj[key] is None:
-                raise DataError(f"{where}: missing field {key!r}")
-            _check_field(obj[key], key, where)
+        _require(obj, ("prompt", "completion"), where, ("prompt", "completion"))
         if isinstance(obj["prompt"], str) != isinstance(obj["completion"], str):
             raise DataError(f"{where}: prompt and completion mix strings and message lists")
         records.append({"prompt": obj["prompt"], "completion": obj["completion"]})
