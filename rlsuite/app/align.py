@@ -28,14 +28,16 @@ from rlsuite.common.config import Config, load_yaml, option
 
 log = logging.getLogger(__name__)
 
+
 @dataclass
 class AlignOptions(Config):
     """What a training command reads and how it treats its output folder (besides the TRL config)."""
 
     data: str | None = option(
         None,
-        help="JSONL or datasets folder: prompt/completion records (sft), prompt/chosen/rejected pairs (others; "
-        "kto, bco: also prompt/completion/label); default: the synthetic task",
+        help="JSONL, Parquet, CSV or datasets folder: prompt/completion records (sft), pairs (others: "
+        "prompt/chosen/rejected, or HH-RLHF's chosen/rejected dialogues; kto, bco: also prompt/completion/label); "
+        "default: the synthetic task",
         aliases=["--dataset_name"],
     )
     resume: bool = option(False, help="continue the job in --out from its newest valid checkpoint")
@@ -53,7 +55,8 @@ class CompareOptions(Config):
         None, help="local causal-LM folder (default: the embedded tiny model)", aliases=["--model_name_or_path"]
     )
     data: str | None = option(
-        None, help="preference pairs, JSONL or datasets folder, plain or conversational (default: synthetic task)",
+        None, help="preference pairs, JSONL, Parquet, CSV or datasets folder, plain, conversational or HH-RLHF's "
+        "implicit prompts (default: synthetic task)",
         aliases=["--dataset_name"],
     )
     out: str = option("runs/align-compare", help="the comparison's folder (a rerun skips finished stages)",

@@ -160,6 +160,27 @@ def test_the_export_loads_with_datasets_as_the_pairs(tmp_path: Path, capsys: pyt
     assert "pass --overwrite" in capsys.readouterr().err
 
 
+@pytest.mark.slow
+def test_trl_dpo_trains_on_the_export_unchanged(tmp_path: Path) -> None:
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from rlsuite.alignment.export import export_task
+
+    export_task(tmp_path / "data", model=T.tiny_sft(), pair_copies=4)
+    trl = shutil.which("trl") or str(Path(sys.executable).parent / "trl")
+    cmd = [trl, "dpo", "--model_name_or_path", str(T.tiny_sft()), "--dataset_name", str(tmp_path / "data"),
+           "--output_dir", str(tmp_path / "dpo"), "--max_steps", "2", "--per_device_train_batch_size", "8",
+           "--use_cpu", "true", "--bf16", "false", "--report_to", "none", "--gradient_checkpointing", "false",
+           "--save_strategy", "no", "--max_length", "64"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (tmp_path / "dpo" / "model.safetensors").is_file()
+
+
 def test_model_path_prints_the_embedded_models_folder(capsys: pytest.CaptureFixture) -> None:
     from rlsuite.alignment.embedded import model_folder
 
