@@ -45,11 +45,13 @@ METHODS: dict[str, tuple[str, str, list[int], list[int], str | None, dict[str, A
 def matched_cost(args: argparse.Namespace) -> None:
     import torch
 
-    from rlsuite.alignment.configs import TRAIN_CONFIGS, DPOConfig, RewardConfig
+    from rlsuite.alignment.configs import DPOConfig, RewardConfig
     from rlsuite.alignment.data import SentimentTask, split_heldout
     from rlsuite.alignment.embedded import default_model_dir
     from rlsuite.alignment.evaluate import evaluate_policy, sample_pairs
-    from rlsuite.alignment.training import train, train_dpo, train_reward
+    from rlsuite.alignment.methods import METHODS as TABLE
+    from rlsuite.alignment.methods import train
+    from rlsuite.alignment.training import train_dpo, train_reward
     from rlsuite.common.io import write_json
 
     out = Path(args.out)
@@ -73,7 +75,7 @@ def matched_cost(args: argparse.Namespace) -> None:
         curves[label] = [(0.0, sft_gold)]
         for value in quick if args.quick else budgets:
             run = out / f"{label.replace(' ', '_').replace('(', '').replace(')', '')}_{value}"
-            config = TRAIN_CONFIGS[key](output_dir=str(run), save_strategy="no", **{field: value, **extra})
+            config = TABLE[key].config(output_dir=str(run), save_strategy="no", **{field: value, **extra})
             signal = None if reward is None else ("gold" if reward == "gold" else str(out / "reward" / "model"))
             data = pairs if key == "dpo" else train_prompts
             m = train(config, sft, data, reward=signal)

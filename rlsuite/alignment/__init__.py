@@ -1,7 +1,11 @@
-"""Alignment: RLHF (SFT, reward model, PPO, RLOO) and DPO with TRL on a local causal LM.
+"""Alignment: SFT, reward models, DPO and its loss family, KTO, ORPO, SimPO, BCO, RLOO, GRPO, Online DPO and
+PPO with TRL on a local causal LM.
 
-Modules: ``data`` (synthetic task with a gold reward, preference loading/validation), ``models``
-(local loading, the embedded tiny model), ``configs`` (TRL configs from YAML, running a trainer),
-``sft``, ``rlhf`` (reward model, PPO, RLOO), ``dpo``, ``evaluate`` (gold reward, win rate, MC KL,
-accuracies), ``compare`` (``rlsuite align compare``), ``cli``. Heavy libraries are imported lazily.
+Modules: ``methods`` (the table of methods: config class, train function, data, reward, help), ``configs``
+(TRL's config classes with rlsuite's defaults), ``training`` (one run path for every trainer), ``data``
+(the synthetic task with a gold reward; loading and checking data in TRL's public formats), ``models``
+(local loading and checks), ``embedded`` (the embedded tiny model), ``evaluate`` (gold reward, win rate,
+Monte Carlo KL, accuracies), ``judge`` (pairwise judges), ``export`` (the task's data for other tools),
+``compare`` (``align compare``: ``plan``, ``run``, ``report``), ``workers`` (Ray). Heavy libraries are
+imported lazily.
 """

@@ -1,8 +1,9 @@
 """rlsuite's alignment configs: TRL's config classes with rlsuite's small-model defaults as field defaults.
 
 Each class subclasses TRL's own (``trl.SFTConfig``, ``trl.RewardConfig``, ``trl.DPOConfig``,
-``trl.RLOOConfig``, ``trl.GRPOConfig``, TRL 1.12's ``trl.experimental.ppo.PPOConfig`` and
-``trl.experimental.online_dpo.OnlineDPOConfig``), so a trainer takes it as it is and every TRL field
+``trl.RLOOConfig``, ``trl.GRPOConfig``, ``trl.KTOConfig``, and TRL 1.12's experimental
+``ppo.PPOConfig``, ``online_dpo.OnlineDPOConfig``, ``orpo.ORPOConfig``, ``cpo.CPOConfig`` (SimPO) and
+``bco.BCOConfig``), so a trainer takes it as it is and every TRL field
 stays a field. What rlsuite changes is declared with :func:`~rlsuite.common.config.option`: a default
 that suits a small model on a CPU, help text, bounds (``beta > 0``, ``learning_rate > 0``, ...) and
 CLI aliases (``--out`` for ``--output_dir``, ``--budget`` for ``--max_steps``). Those fields are
@@ -27,7 +28,10 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import trl
+from trl.experimental.bco import BCOConfig as _TrlBCOConfig
+from trl.experimental.cpo import CPOConfig as _TrlCPOConfig
 from trl.experimental.online_dpo import OnlineDPOConfig as _TrlOnlineDPOConfig
+from trl.experimental.orpo import ORPOConfig as _TrlORPOConfig
 from trl.experimental.ppo import PPOConfig as _TrlPPOConfig
 
 from rlsuite.common.config import check_config, config_error, option
@@ -157,8 +161,12 @@ class DPOConfig(_Common, trl.DPOConfig):
 
 @dataclass
 class _OnlineCommon:
-    """Sampling settings shared by the online methods (RLOO, GRPO)."""
+    """Sampling settings shared by the online methods (RLOO, GRPO), and their reward."""
 
+    reward_model_path: str | None = option(
+        None, help="reward-model folder (from `align reward`), or 'gold' for the synthetic task's verifiable reward",
+        aliases=["--reward_model", "--reward-model"],
+    )
     max_steps: int = option(30, help="optimizer steps to train", ge=1, aliases=["--budget"])
     num_generations: int | None = option(4, help="completions sampled per prompt (the group)", ge=2)
     max_completion_length: int | None = option(12, help="longest sampled completion, in tokens", ge=1)
@@ -241,6 +249,61 @@ class PPOConfig(_Common, _TrlPPOConfig):
     save_strategy: str = option("no", help="TRL's PPOTrainer cannot resume: no checkpoints by default")
 
 
+@dataclass
+class _Offline:
+    """Settings shared by the pair and unpaired-label methods (KTO, ORPO, SimPO, BCO)."""
+
+    max_length: int | None = option(64, help="longest tokenized prompt + completion", ge=1)
+    save_strategy: str = option("epoch", help="when to save a checkpoint: no, steps or epoch")
+
+
+@dataclass
+class KTOConfig(_Offline, _Common, trl.KTOConfig):
+    """``trl.KTOConfig`` (TRL main) with rlsuite's defaults: Kahneman-Tversky optimisation on unpaired
+    completions labelled desirable or not (pairs are unpaired as TRL's ``unpair_preference_dataset`` does)."""
+
+    METHOD: ClassVar[str] = "kto"
+
+    beta: float = option(0.1, help="KL strength to the reference (SFT) policy", gt=0.0)
+    per_device_train_batch_size: int = option(
+        32, help="batch size per device (KTO estimates its KL term within a batch: at least 2)", ge=2
+    )
+    desirable_weight: float = option(1.0, help="weight of the desirable completions' loss", gt=0.0)
+    undesirable_weight: float = option(1.0, help="weight of the undesirable completions' loss", gt=0.0)
+
+
+@dataclass
+class ORPOConfig(_Offline, _Common, _TrlORPOConfig):
+    """TRL 1.12's ``trl.experimental.orpo.ORPOConfig`` with rlsuite's defaults: SFT loss plus an odds-ratio
+    preference term, no reference model."""
+
+    METHOD: ClassVar[str] = "orpo"
+
+    beta: float = option(0.1, help="weight of the odds-ratio term (ORPO's lambda; no reference model)", gt=0.0)
+
+
+@dataclass
+class SimPOConfig(_Offline, _Common, _TrlCPOConfig):
+    """TRL 1.12's ``trl.experimental.cpo.CPOConfig`` as SimPO: ``loss_type="simpo"``, ``cpo_alpha=0``
+    (length-normalised log-probability margins, a target margin gamma, no reference model)."""
+
+    METHOD: ClassVar[str] = "simpo"
+
+    beta: float = option(2.0, help="scale of SimPO's length-normalised reward (no reference model)", gt=0.0)
+    simpo_gamma: float = option(0.5, help="target reward margin (SimPO's gamma)", ge=0.0)
+    loss_type: str = option("simpo", help="CPO's loss: simpo (SimPO); sigmoid, hinge, ipo give CPO")
+    cpo_alpha: float = option(0.0, help="weight of the behaviour-cloning (NLL) term: 0 for SimPO", ge=0.0)
+
+
+@dataclass
+class BCOConfig(_Offline, _Common, _TrlBCOConfig):
+    """TRL 1.12's ``trl.experimental.bco.BCOConfig`` with rlsuite's defaults: binary classifier
+    optimisation on unpaired completions labelled desirable or not (pairs are unpaired)."""
+
+    METHOD: ClassVar[str] = "bco"
+
+    beta: float = option(0.1, help="KL strength to the reference (SFT) policy", gt=0.0)
+
 
 @dataclass
 class ModelConfig(trl.ModelConfig):
@@ -259,17 +322,6 @@ class ModelConfig(trl.ModelConfig):
             super().__post_init__()
         except ValueError as exc:
             raise ConfigError(f"ModelConfig: {str(exc).splitlines()[0]}") from exc
-
-
-TRAIN_CONFIGS: dict[str, type] = {
-    "sft": SFTConfig,
-    "reward": RewardConfig,
-    "dpo": DPOConfig,
-    "rloo": RLOOConfig,
-    "grpo": GRPOConfig,
-    "online_dpo": OnlineDPOConfig,
-    "ppo": PPOConfig,
-}
 
 
 def peft_config(model_config: ModelConfig | trl.ModelConfig | None) -> Any:

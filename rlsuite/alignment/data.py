@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from rlsuite.common.config import Config, option
 from rlsuite.common.errors import DataError, UsageError
 
 POSITIVE: tuple[str, ...] = ("good", "great", "nice", "happy", "lovely", "fine", "superb", "fun")
@@ -214,14 +215,21 @@ def _check_field(value: Any, key: str, where: str) -> None:
     )
 
 
-def validate_record(record: Any, where: str) -> dict[str, Any]:
-    """Check one preference record; raise a one-line ``DataError`` naming ``where`` if it is bad."""
+def _require(record: Any, keys: Sequence[str], where: str, texts: Sequence[str]) -> None:
+    """A JSON object with every one of ``keys``; those in ``texts`` non-empty strings or message lists."""
     if not isinstance(record, dict):
         raise DataError(f"{where}: expected a JSON object, got {type(record).__name__}")
-    for key in ("prompt", "chosen", "rejected"):
+    for key in keys:
         if key not in record or record[key] is None:
             raise DataError(f"{where}: missing field {key!r}")
-        _check_field(record[key], key, where)
+        if key in texts:
+            _check_field(record[key], key, where)
+
+
+def validate_record(record: Any, where: str) -> dict[str, Any]:
+    """Check one preference record; raise a one-line ``DataError`` naming ``where`` if it is bad."""
+    keys = ("prompt", "chosen", "rejected")
+    _require(record, keys, where, keys)
     kinds = {key: isinstance(record[key], str) for key in ("prompt", "chosen", "rejected")}
     if len(set(kinds.values())) != 1:
         raise DataError(f"{where}: prompt, chosen and rejected mix strings and message lists")
@@ -230,42 +238,177 @@ def validate_record(record: Any, where: str) -> dict[str, Any]:
     return {key: record[key] for key in ("prompt", "chosen", "rejected")}
 
 
-def load_preferences(path: str | Path) -> list[dict[str, Any]]:
-    """Load and validate preference pairs from a JSONL file or a local ``datasets`` folder.
+def validate_unpaired(record: Any, where: str) -> dict[str, Any]:
+    """Check one unpaired record (KTO's format: ``prompt``, ``completion``, boolean ``label``)."""
+    _require(record, ("prompt", "completion", "label"), where, ("prompt", "completion"))
+    if isinstance(record["prompt"], str) != isinstance(record["completion"], str):
+        raise DataError(f"{where}: prompt and completion mix strings and message lists")
+    label = record["label"]
+    if isinstance(label, str) and label.strip().lower() in ("true", "false", "1", "0"):  # CSV cells are text
+        label = label.strip().lower() in ("true", "1")
+    if not isinstance(label, bool):
+        raise DataError(f"{where}: field 'label' must be true or false, got {label!r}")
+    return {"prompt": record["prompt"], "completion": record["completion"], "label": label}
+
+
+def implicit_prompt(record: dict[str, Any], where: str) -> dict[str, Any]:
+    """A pair whose prompt is the shared beginning of ``chosen`` and ``rejected`` (whole dialogues, as in
+    Anthropic's HH-RLHF), split as TRL's ``extract_prompt`` splits it: the longest common prefix (of
+    characters, or of messages) is the prompt; a space before the first difference stays with the replies."""
+    from trl.data_utils import extract_prompt
+
+    _require(record, ("chosen", "rejected"), where, ("chosen", "rejected"))
+    if isinstance(record["chosen"], str) != isinstance(record["rejected"], str):
+        raise DataError(f"{where}: chosen and rejected mix strings and message lists")
+    split = extract_prompt({"chosen": record["chosen"], "rejected": record["rejected"]})
+    if not split["prompt"] or (isinstance(split["prompt"], str) and not split["prompt"].strip()):
+        raise DataError(f"{where}: chosen and rejected share no beginning: no prompt to extract (give a prompt field)")
+    return validate_record(split, where)
+
+
+@dataclass
+class Columns(Config):
+    """Where the fields of a data file are, when its column names differ from TRL's."""
+
+    prompt_column: str = option("prompt", help="the data's prompt column (absent: the prompt is the shared "
+                                "beginning of chosen and rejected, as in HH-RLHF)")
+    chosen_column: str = option("chosen", help="the data's preferred-completion column")
+    rejected_column: str = option("rejected", help="the data's dispreferred-completion column")
+    completion_column: str = option("completion", help="the data's completion column (SFT; unpaired KTO/BCO data)")
+    label_column: str = option("label", help="the data's desirable-or-not column (unpaired KTO/BCO data)")
+
+    def mapping(self) -> dict[str, str]:
+        """TRL's field name -> the data's column name, for the columns named otherwise."""
+        return {f: getattr(self, f"{f}_column") for f in FIELDS if getattr(self, f"{f}_column") != f}
+
+
+FIELDS = ("prompt", "chosen", "rejected", "completion", "label")
+FORMATS = {"pairs": "prompt/chosen/rejected pairs", "implicit": "implicit-prompt pairs (chosen/rejected only)",
+           "unpaired": "unpaired prompt/completion/label records"}
+
+
+def _format_of(row: Any) -> str:
+    if isinstance(row, dict) and "chosen" not in row and "rejected" not in row and "completion" in row:
+        return "unpaired"
+    if isinstance(row, dict) and "prompt" not in row and ("chosen" in row or "rejected" in row):
+        return "implicit"
+    return "pairs"
+
+
+def load_preferences(path: str | Path, unpaired: bool = False, columns: Columns | None = None) -> list[dict[str, Any]]:
+    """Load and validate preference data in TRL's public formats.
+
+    Formats (one per file): ``prompt``/``chosen``/``rejected`` pairs, as strings or as lists of
+    ``{"role", "content"}`` messages; implicit-prompt pairs (``chosen``/``rejected`` whole dialogues with
+    a shared beginning, HH-RLHF's layout: the prompt is extracted as TRL's ``extract_prompt`` does); and,
+    with ``unpaired``, KTO's ``prompt``/``completion``/``label`` records.
 
     Args:
-        path: a ``.jsonl`` file (one JSON object per line; blank lines are skipped) or a folder
-            written by ``datasets.Dataset.save_to_disk`` (or a ``DatasetDict`` with a ``train`` split).
+        path: a ``.jsonl`` file (one JSON object per line; blank lines are skipped), a ``.parquet`` or
+            ``.csv`` file, or a folder written by ``datasets`` ``save_to_disk`` (a ``DatasetDict``: its
+            ``train`` split).
+        unpaired: accept unpaired records (KTO, BCO).
+        columns: the data's column names where they differ from TRL's.
 
     Returns:
-        The records, each with ``prompt``, ``chosen`` and ``rejected``.
+        The records: pairs with ``prompt``, ``chosen`` and ``rejected``; unpaired records with
+        ``prompt``, ``completion`` and ``label``.
 
     Raises:
-        DataError: naming the file and line (or row) of the first malformed record.
+        DataError: naming the file and line (or row) of the first malformed record, a column that is not
+        there, or a file that mixes formats.
     """
     p = Path(path)
     if not p.exists():
         raise DataError(f"{p}: preference data not found")
     records: list[dict[str, Any]] = []
-    if p.is_dir():
-        import datasets
-
-        try:
-            ds = datasets.load_from_disk(str(p))
-        except (FileNotFoundError, ValueError, OSError) as exc:  # datasets' "not a saved dataset" errors
-            raise DataError(f"{p}: not a datasets folder written by save_to_disk ({str(exc).splitlines()[0]})") from exc
-        if isinstance(ds, datasets.DatasetDict):
-            if "train" not in ds:
-                raise DataError(f"{p}: DatasetDict has no 'train' split (splits: {list(ds)})")
-            ds = ds["train"]
-        for i, row in enumerate(ds):
-            records.append(validate_record(row, f"{p}: row {i}"))
-    else:
-        for where, obj in _jsonl(p):
-            records.append(validate_record(obj, where))
+    first: tuple[str, str, bool] | None = None  # (format, where, conversational) of the first record
+    for where, obj in _rows(p, columns):
+        kind = _format_of(obj)
+        if kind == "unpaired" and not unpaired:
+            raise DataError(f"{where}: an unpaired prompt/completion/label record; only kto and bco train on "
+                            "unpaired data (the others need prompt/chosen/rejected pairs)")
+        record = (validate_unpaired(obj, where) if kind == "unpaired" else implicit_prompt(obj, where)
+                  if kind == "implicit" else validate_record(obj, where))
+        conversational = not isinstance(record["prompt"], str)
+        if first is None:
+            first = (kind, where, conversational)
+        elif (kind, conversational) != (first[0], first[2]):
+            style = ("conversational " if conversational else "string ")
+            was = ("conversational " if first[2] else "string ") + FORMATS[first[0]]
+            raise DataError(f"{where}: {style}{FORMATS[kind]} in a file of {was} (from {first[1]}); "
+                            "one format per file")
+        records.append(record)
     if not records:
         raise DataError(f"{p}: no preference pairs found")
     return records
+
+
+def _rows(p: Path, columns: Columns | None = None) -> list[tuple[str, Any]]:
+    """``(where, row)`` of every record of a JSONL, Parquet or CSV file or a ``datasets`` folder, with the
+    columns renamed to TRL's names (a named column that is not there: one line naming it and the flag)."""
+    if p.is_dir():
+        rows = _dataset_rows(p)
+    elif p.suffix == ".parquet":
+        rows = _parquet_rows(p)
+    elif p.suffix == ".csv":
+        rows = _csv_rows(p)
+    else:
+        rows = _jsonl(p)
+    mapping = columns.mapping() if columns is not None else {}
+    if not mapping:
+        return rows
+    present = set(rows[0][1]) if rows and isinstance(rows[0][1], dict) else set()
+    for name, column in mapping.items():
+        if column not in present:
+            raise DataError(f"{p}: no column {column!r} (--{name}_column); its columns: {', '.join(sorted(present))}")
+    renamed = []
+    for where, row in rows:
+        if isinstance(row, dict):
+            row = {k: v for k, v in row.items() if k not in mapping or k in mapping.values()}  # replaced fields
+            row = {next((f for f, c in mapping.items() if c == k), k): v for k, v in row.items()}
+        renamed.append((where, row))
+    return renamed
+
+
+def _dataset_rows(p: Path) -> list[tuple[str, Any]]:
+    import datasets
+
+    try:
+        ds = datasets.load_from_disk(str(p))
+    except (FileNotFoundError, ValueError, OSError) as exc:  # datasets' "not a saved dataset" errors
+        raise DataError(f"{p}: not a datasets folder written by save_to_disk ({str(exc).splitlines()[0]})") from exc
+    if isinstance(ds, datasets.DatasetDict):
+        if "train" not in ds:
+            raise DataError(f"{p}: DatasetDict has no 'train' split (splits: {list(ds)})")
+        ds = ds["train"]
+    return [(f"{p}: row {i}", row) for i, row in enumerate(ds)]
+
+
+def _parquet_rows(p: Path) -> list[tuple[str, Any]]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(str(p))
+    except (OSError, pa.ArrowException) as exc:
+        raise DataError(f"{p}: not a Parquet file ({str(exc).splitlines()[0]})") from exc
+    return [(f"{p}: row {i}", row) for i, row in enumerate(table.to_pylist())]
+
+
+def _csv_rows(p: Path) -> list[tuple[str, Any]]:
+    """CSV rows (a header line first); a row is named by the line it ends on."""
+    import csv
+
+    try:
+        with p.open(newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            return [(f"{p}:{reader.line_num}", {k: v for k, v in row.items() if v not in (None, "")})
+                    for row in reader]
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{p}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    except csv.Error as exc:
+        raise DataError(f"{p}: bad CSV ({exc})") from exc
 
 
 def _jsonl(p: Path) -> list[tuple[str, Any]]:
@@ -294,6 +437,20 @@ def write_jsonl(path: str | Path, records: Sequence[dict[str, Any]]) -> Path:
     return write_text(path, "".join(json.dumps(r) + "\n" for r in records))
 
 
+def unpair(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Preference pairs as KTO's unpaired format, as TRL's ``unpair_preference_dataset`` makes it: each
+    pair gives ``{prompt, completion: chosen, label: True}`` and ``{prompt, completion: rejected, label: False}``
+    (here one after the other, so that every batch holds both labels). Unpaired records pass as they are."""
+    out: list[dict[str, Any]] = []
+    for r in records:
+        if "completion" in r:
+            out.append(dict(r))
+            continue
+        out.append({"prompt": r["prompt"], "completion": r["chosen"], "label": True})
+        out.append({"prompt": r["prompt"], "completion": r["rejected"], "label": False})
+    return out
+
+
 def split_heldout(records: list[dict[str, Any]], fraction: float, seed: int) -> tuple[list, list]:
     """Shuffle ``records`` and split off a held-out fraction (at least one pair on each side)."""
     if len(records) < 2:
@@ -305,23 +462,19 @@ def split_heldout(records: list[dict[str, Any]], fraction: float, seed: int) -> 
     return train, held
 
 
-def load_sft_records(path: str | Path) -> list[dict[str, Any]]:
-    """Load prompt/completion records (strings, or message lists) from a JSONL file.
+def load_sft_records(path: str | Path, columns: Columns | None = None) -> list[dict[str, Any]]:
+    """Load prompt/completion records (strings, or message lists) from a JSONL, Parquet or CSV file or a
+    ``datasets`` folder (``columns``: the data's column names where they differ).
 
     Raises:
         DataError: naming the file and line of the first malformed record.
     """
     p = Path(path)
-    if not p.is_file():
+    if not p.exists():
         raise DataError(f"{p}: SFT data not found")
     records = []
-    for where, obj in _jsonl(p):
-        if not isinstance(obj, dict):
-            raise DataError(f"{where}: expected a JSON object, got {type(obj).__name__}")
-        for key in ("prompt", "completion"):
-            if key not in obj or obj[key] is None:
-                raise DataError(f"{where}: missing field {key!r}")
-            _check_field(obj[key], key, where)
+    for where, obj in _rows(p, columns):
+        _require(obj, ("prompt", "completion"), where, ("prompt", "completion"))
         if isinstance(obj["prompt"], str) != isinstance(obj["completion"], str):
             raise DataError(f"{where}: prompt and completion mix strings and message lists")
         records.append({"prompt": obj["prompt"], "completion": obj["completion"]})

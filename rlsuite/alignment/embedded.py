@@ -40,13 +40,24 @@ def default_recipe() -> dict[str, Any]:
     }
 
 
+def model_folder() -> Path:
+    """Where the embedded SFT'd tiny model is (or will be, once built): ``.../tiny-llama-<hash>/sft/model``."""
+    recipe = default_recipe()
+    key = hashlib.sha1(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:10]
+    return cache_dir("alignment") / f"tiny-{recipe['arch']}-{key}" / "sft" / "model"
+
+
+def is_built() -> bool:
+    """Whether the embedded model has been built in this cache."""
+    return (model_folder() / "config.json").is_file()
+
+
 def default_model_dir() -> Path:
     """Build (once) and return the folder of the embedded SFT'd tiny model (``.../sft/model``)."""
     recipe = default_recipe()
-    key = hashlib.sha1(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:10]
-    final = cache_dir("alignment") / f"tiny-{recipe['arch']}-{key}"
-    if (final / "sft" / "model" / "config.json").is_file():
-        return final / "sft" / "model"
+    final = model_folder().parent.parent
+    if is_built():
+        return model_folder()
     log.info("building the embedded tiny model once (cached in %s)", final)
     task = SentimentTask()
     with atomic_path(final) as tmp:

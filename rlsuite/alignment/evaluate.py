@@ -98,8 +98,11 @@ def evaluate_policy(
     judge: Judge | None = None,
     max_new_tokens: int = 12,
     reference: dict[str, Any] | None = None,
+    pairwise: Callable[[list[Any], list[Any], list[Any]], list[float]] | None = None,
 ) -> dict[str, Any]:
-    """Reward (gold, or the judge's), win rate against SFT and MC sequence-level KL to SFT.
+    """Reward (gold, or the judge's), win rate against SFT and MC sequence-level KL to SFT; with a
+    ``pairwise`` judge (:mod:`rlsuite.alignment.judge`) also its win rate against SFT on the same sample
+    pairs, and (with the gold reward) its agreement with the gold verdicts.
 
     Args:
         policy_path: the policy folder.
@@ -109,6 +112,7 @@ def evaluate_policy(
         judge: ``None`` for the gold reward, else ``f(prompts, completions) -> scores``.
         max_new_tokens: completion length cap.
         reference: :func:`reference_samples` of the SFT policy (computed here when not given).
+        pairwise: ``f(prompts, first, second) -> verdicts`` (1: first better, 0: second, 0.5: tie).
     """
     policy, tok = load_causal_lm(policy_path)
     ref, _ = load_causal_lm(sft_path)
@@ -124,6 +128,14 @@ def evaluate_policy(
     kl_mean, kl_sem = mean_sem(kl)
     win, win_sem = win_rate(r, reference["rewards"])
     step = max(1, samples_per_prompt)
+    judged: dict[str, Any] = {}
+    if pairwise is not None:
+        from rlsuite.alignment.judge import agreement
+
+        verdicts = pairwise(ps, texts, reference["texts"])
+        judged["judge_win_rate_vs_sft"], judged["judge_win_rate_sem"] = mean_sem(verdicts)
+        if judge is None:
+            judged["judge_agreement_with_gold"] = agreement(verdicts, r, reference["rewards"])
     return {
         "reward": reward_mean,
         "reward_sem": reward_sem,
@@ -137,6 +149,7 @@ def evaluate_policy(
         "examples": [
             f"{text_of(p)} -> {t}" if conv else p + t for p, t in zip(ps[::step], texts[::step], strict=True)
         ][:4],
+        **judged,
     }
 
 

@@ -1,5 +1,5 @@
 """Training with TRL's trainers: one path for every method (SFT, reward model, DPO and its loss family,
-RLOO, GRPO, Online DPO, PPO).
+KTO, ORPO, SimPO, BCO, RLOO, GRPO, Online DPO, PPO). The table of methods is :mod:`rlsuite.alignment.methods`.
 
 Each ``train_<method>`` takes the method's typed config (:mod:`rlsuite.alignment.configs`; its
 ``output_dir`` is where checkpoints, ``model/`` and ``metrics.json`` go), the starting model folder
@@ -33,17 +33,21 @@ from pathlib import Path
 from typing import Any
 
 from rlsuite.alignment.configs import (
+    BCOConfig,
     DPOConfig,
     GRPOConfig,
+    KTOConfig,
     ModelConfig,
     OnlineDPOConfig,
+    ORPOConfig,
     PPOConfig,
     RewardConfig,
     RLOOConfig,
     SFTConfig,
+    SimPOConfig,
     peft_config,
 )
-from rlsuite.alignment.data import gold_reward_func
+from rlsuite.alignment.data import gold_reward_func, unpair
 from rlsuite.alignment.models import (
     RewardModelFunc,
     check_causal_lm,
@@ -321,6 +325,16 @@ def check_reward(reward: Reward) -> None:
         check_reward_model(reward)
 
 
+def _given_reward(reward: Reward | None, config: Any, name: str) -> Reward:
+    """``reward``, else the config's ``reward_model_path``; checked (a folder must hold a trained reward model)."""
+    reward = reward if reward is not None else config.reward_model_path
+    if reward is None:
+        raise ConfigError(f"{name}.reward_model_path: {config.METHOD} needs a reward (a reward-model folder or gold)",
+                          "reward_model_path")
+    check_reward(reward)
+    return reward
+
+
 # ---------------------------------------------------------------------------------------------
 # The methods
 
@@ -378,6 +392,66 @@ def train_dpo(
     return _fit(DPOTrainer, config, model, tok, pairs, model_config, resume)
 
 
+def train_kto(
+    model_path: str | os.PathLike[str],
+    records: Sequence[dict[str, Any]],
+    config: KTOConfig,
+    model_config: ModelConfig | None = None,
+    resume: bool = False,
+) -> dict[str, Any]:
+    """KTO (``trl.KTOTrainer``, TRL main) on unpaired completions labelled desirable or not; preference
+    pairs are unpaired first (:func:`~rlsuite.alignment.data.unpair`). The reference is the starting policy."""
+    from trl import KTOTrainer
+
+    model, tok = _policy(config, model_path, model_config)
+    return _fit(KTOTrainer, config, model, tok, unpair(records), model_config, resume)
+
+
+def train_orpo(
+    model_path: str | os.PathLike[str],
+    pairs: Sequence[dict[str, Any]],
+    config: ORPOConfig,
+    model_config: ModelConfig | None = None,
+    resume: bool = False,
+) -> dict[str, Any]:
+    """ORPO (TRL 1.12's ``trl.experimental.orpo.ORPOTrainer``): SFT on the chosen completion plus an
+    odds-ratio term (weight ``beta``) against the rejected one; no reference model."""
+    from trl.experimental.orpo import ORPOTrainer
+
+    model, tok = _policy(config, model_path, model_config)
+    return _fit(ORPOTrainer, config, model, tok, pairs, model_config, resume)
+
+
+def train_simpo(
+    model_path: str | os.PathLike[str],
+    pairs: Sequence[dict[str, Any]],
+    config: SimPOConfig,
+    model_config: ModelConfig | None = None,
+    resume: bool = False,
+) -> dict[str, Any]:
+    """SimPO: TRL 1.12's ``trl.experimental.cpo.CPOTrainer`` with ``loss_type="simpo"`` and ``cpo_alpha=0``
+    (length-normalised margins, target margin ``simpo_gamma``); no reference model."""
+    from trl.experimental.cpo import CPOTrainer
+
+    model, tok = _policy(config, model_path, model_config)
+    return _fit(CPOTrainer, config, model, tok, pairs, model_config, resume)
+
+
+def train_bco(
+    model_path: str | os.PathLike[str],
+    records: Sequence[dict[str, Any]],
+    config: BCOConfig,
+    model_config: ModelConfig | None = None,
+    resume: bool = False,
+) -> dict[str, Any]:
+    """BCO (TRL 1.12's ``trl.experimental.bco.BCOTrainer``): a binary classifier of desirable vs undesirable
+    completions whose logit is the implicit reward; pairs are unpaired first. The reference is the start."""
+    from trl.experimental.bco import BCOTrainer
+
+    model, tok = _policy(config, model_path, model_config)
+    return _fit(BCOTrainer, config, model, tok, unpair(records), model_config, resume)
+
+
 def _prompt_rows(prompts: Sequence[Any]) -> list[dict[str, Any]]:
     return [{"prompt": p} for p in prompts]
 
@@ -386,14 +460,14 @@ def train_rloo(
     model_path: str | os.PathLike[str],
     prompts: Sequence[Any],
     config: RLOOConfig,
-    reward: Reward,
+    reward: Reward | None = None,
     model_config: ModelConfig | None = None,
     resume: bool = False,
 ) -> dict[str, Any]:
     """RLOO (REINFORCE leave-one-out, ``trl.RLOOTrainer``) against ``reward``, KL penalty ``beta`` to the start."""
     from trl import RLOOTrainer
 
-    check_reward(reward)
+    reward = _given_reward(reward, config, "RLOOConfig")
     model, tok = _policy(config, model_path, model_config)
     return _fit(RLOOTrainer, config, model, tok, _prompt_rows(prompts), model_config, resume,
                 reward_funcs=reward_function(reward))
@@ -403,7 +477,7 @@ def train_grpo(
     model_path: str | os.PathLike[str],
     prompts: Sequence[Any],
     config: GRPOConfig,
-    reward: Reward,
+    reward: Reward | None = None,
     model_config: ModelConfig | None = None,
     resume: bool = False,
 ) -> dict[str, Any]:
@@ -411,7 +485,7 @@ def train_grpo(
     against ``reward``: a reward model, or ``"gold"``, the task's verifiable reward."""
     from trl import GRPOTrainer
 
-    check_reward(reward)
+    reward = _given_reward(reward, config, "GRPOConfig")
     model, tok = _policy(config, model_path, model_config)
     return _fit(GRPOTrainer, config, model, tok, _prompt_rows(prompts), model_config, resume,
                 reward_funcs=reward_function(reward))
@@ -429,13 +503,7 @@ def train_online_dpo(
     by ``reward`` (a reward model or ``"gold"``; default ``config.reward_model_path``), a DPO loss on the pair."""
     from trl.experimental.online_dpo import OnlineDPOTrainer
 
-    reward = reward if reward is not None else config.reward_model_path
-    if reward is None:
-        raise ConfigError(
-            "OnlineDPOConfig.reward_model_path: Online DPO needs a reward (a reward-model folder or gold)",
-            "reward_model_path",
-        )
-    check_reward(reward)
+    reward = _given_reward(reward, config, "OnlineDPOConfig")
     model, tok = _policy(config, model_path, model_config)
     config.reward_model_path = None  # TRL would load it itself (without rlsuite's eos convention)
     return _fit(OnlineDPOTrainer, config, model, tok, _prompt_rows(prompts), model_config, resume,
@@ -508,34 +576,6 @@ def _save_ppo_policy(trainer: Any, path: Path) -> None:
     """
     if trainer.accelerator.is_main_process:
         trainer.accelerator.unwrap_model(trainer.model).policy.save_pretrained(str(path))
-
-
-TRAINERS: dict[str, Callable[..., dict[str, Any]]] = {
-    "sft": train_sft,
-    "reward": train_reward,
-    "dpo": train_dpo,
-    "rloo": train_rloo,
-    "grpo": train_grpo,
-    "online_dpo": train_online_dpo,
-    "ppo": train_ppo,
-}
-ONLINE = ("rloo", "grpo", "online_dpo", "ppo")
-
-
-def train(
-    config: Any,
-    model_path: str | os.PathLike[str],
-    data: Sequence[Any],
-    reward: Reward | None = None,
-    model_config: ModelConfig | None = None,
-    resume: bool = False,
-) -> dict[str, Any]:
-    """Train the method of ``config`` (its ``METHOD``): records for SFT, pairs for reward/DPO, prompts
-    for the online methods (which also take ``reward``)."""
-    fn = TRAINERS[config.METHOD]
-    if config.METHOD in ONLINE:
-        return fn(model_path, data, config, reward, model_config=model_config, resume=resume)
-    return fn(model_path, data, config, model_config=model_config, resume=resume)
 
 
 def losses(metrics: dict[str, Any], key: str = "loss") -> list[float]:

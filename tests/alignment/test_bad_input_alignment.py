@@ -122,6 +122,35 @@ def _setup(case: str, tmp: Path) -> tuple[list[str], type, str]:
                                                                      "rejected": conv["chosen"]}) + "\n")
         argv = ["align", "compare", "--out", str(tmp / "out"), "--model", str(sft), "--skip_sft", "--data", str(pairs)]
         return argv, DataError, "conversations need a tokenizer with a chat template"
+    if case == "compare unknown dpo loss":
+        return ["align", "compare", "--out", str(tmp / "out"), "--set", "methods=[dpo, dpo:nope]"], ConfigError, \
+            "CompareConfig.methods: 'dpo:nope': DPO loss 'nope' is not one of sigmoid"
+    if case == "compare weights that do not match the losses":
+        return ["align", "compare", "--out", str(tmp / "out"), "--set", "frontier=[dpo:sigmoid=1+sft]"], ConfigError, \
+            "CompareConfig.frontier: 'dpo:sigmoid=1+sft': 1 weights for 2 losses (weight every loss, or none)"
+    if case == "compare weight not a number":
+        return ["align", "compare", "--out", str(tmp / "out"), "--set", "methods=[dpo:hinge=x]"], ConfigError, \
+            "'dpo:hinge=x': the weight of 'hinge' is not a number: 'x'"
+    if case == "mixed formats in one file":
+        pairs.write_text(json.dumps(GOOD) + "\n" + json.dumps({"chosen": "the hotel was good",
+                                                               "rejected": "the hotel was bad"}) + "\n")
+        return [*dpo, "--data", str(pairs)], DataError, \
+            f"{pairs}:2: string implicit-prompt pairs (chosen/rejected only) in a file of string prompt/chosen/rejected"
+    if case == "column that does not exist":
+        return [*dpo, "--data", str(pairs), "--chosen_column", "good"], DataError, \
+            f"{pairs}: no column 'good' (--chosen_column); its columns: chosen, prompt, rejected"
+    if case == "unpaired data for dpo":
+        pairs.write_text(json.dumps({"prompt": "the hotel was", "completion": " good", "label": True}) + "\n")
+        return [*dpo, "--data", str(pairs)], DataError, f"{pairs}:1: an unpaired prompt/completion/label record"
+    if case == "kto label not a boolean":
+        pairs.write_text(json.dumps({"prompt": "the hotel was", "completion": " good", "label": 2}) + "\n")
+        return ["align", "kto", "--out", str(tmp / "out"), "--data", str(pairs)], DataError, \
+            f"{pairs}:1: field 'label' must be true or false, got 2"
+    if case == "compare judge that is no model":
+        (tmp / "vit").mkdir()
+        (tmp / "vit" / "config.json").write_text(json.dumps({"model_type": "vit"}))
+        return ["align", "compare", "--out", str(tmp / "out"), "--judge", str(tmp / "vit")], ModelFolderError, \
+            f"{tmp / 'vit'}: not a judge: neither a reward model nor a causal LM"
     if case == "compare skip_sft without a model":
         return ["align", "compare", "--out", str(tmp / "out"), "--skip_sft"], UsageError, "--skip_sft needs --model"
     raise AssertionError(case)
@@ -135,7 +164,9 @@ CASES = [
     "ppo without a reward model", "ppo on the gold reward", "output is a file",
     "incomplete checkpoint to resume from", "beta out of range", "beta not a number", "yaml typo",
     "compare workers 0", "compare conversational data on a model without a chat template",
-    "compare skip_sft without a model",
+    "compare skip_sft without a model", "compare unknown dpo loss", "compare weights that do not match the losses",
+    "compare weight not a number", "mixed formats in one file", "column that does not exist", "unpaired data for dpo",
+    "kto label not a boolean", "compare judge that is no model",
 ]
 
 

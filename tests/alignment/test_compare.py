@@ -147,3 +147,23 @@ def test_cost_benchmark_runs_in_its_quick_mode(tmp_path: Path) -> None:
     assert list(result["curves"]) == ["DPO", "IPO", "rDPO", "Online DPO", "RLOO", "GRPO", "GRPO (gold)", "PPO"]
     assert result["signals"]["GRPO (gold)"] == "gold reward, online" and result["cost_seconds_to_target"]["DPO"] > 0
     assert "matched gold reward" in proc.stdout
+
+
+def test_opt_in_methods_and_any_dpo_loss_are_rows(sft: Path, tmp_path: Path) -> None:
+    out = tmp_path / "c"
+    rows = "methods=[dpo:hinge, dpo:sigmoid=1+sft=0.5, kto, orpo, simpo, bco]"
+    assert _compare(out, sft, "--set", "seeds=1", rows, "frontier=[dpo:apo_zero]") == 0
+    results = json.loads((out / "results.json").read_text())
+    labels = ["SFT", "DPO hinge", "DPO sigmoid=1+sft=0.5", "KTO", "ORPO", "SimPO", "BCO"]
+    assert list(results["methods"]) == labels
+    for label in labels[1:]:
+        row = results["methods"][label]
+        assert row["kl_to_sft"] > 0 and 0 < row["win_rate_vs_sft"] < 1 and row["strength_name"] == "beta", label
+        assert 0 < row["judge_win_rate_vs_sft"] < 1 and 0 < row["judge_agreement_with_gold"] <= 1, label
+    assert results["judge"]["kind"] == "reward model"  # the trained reward model judges beside the gold reward
+    assert [p["kl_strength"] for p in results["frontier"]["DPO apo_zero"]] == [0.1]
+    assert (out / "stages" / "dpo-sigmoid-1-sft-0.5_k0.1_s0" / "model" / "config.json").is_file()
+    report = (out / "report.md").read_text()
+    assert "| DPO sigmoid=1+sft=0.5 (beta 0.1) | preference pairs, offline |" in report
+    assert "| KTO (beta 0.1) | preference pairs unpaired, offline |" in report
+    assert "| judge win rate | judge-gold agreement |" in report and "Judge: reward model (" in report

@@ -11,6 +11,7 @@ pytest.importorskip("trl")
 
 from rlsuite.alignment import configs as C
 from rlsuite.alignment.compare import CompareConfig
+from rlsuite.alignment.methods import METHODS
 from rlsuite.app.args import parse
 from rlsuite.app.cli import build_parser, main
 from rlsuite.common.errors import ConfigError
@@ -137,9 +138,9 @@ def test_bad_values_from_the_cli_write_nothing(
 
 @pytest.mark.parametrize("path", sorted((ROOT / "rlsuite/app/configs/alignment").glob("*.yaml")), ids=lambda p: p.stem)
 def test_shipped_yaml_configs_parse(path: Path) -> None:
-    command = path.stem.replace("_", "-")
+    command = path.stem
     parsed = parse(build_parser("align"), ["align", command, "--config", str(path)])
-    config = parsed.get(C.TRAIN_CONFIGS[path.stem])
+    config = parsed.get(METHODS[path.stem].config)
     assert path.stem == config.METHOD
 
 

@@ -264,10 +264,17 @@ def test_loader_reads_conversations_skips_blank_lines_and_drops_extra_fields(tmp
     conv = {"prompt": [{"role": "user", "content": "hi"}], "chosen": [{"role": "assistant", "content": "good"}],
             "rejected": [{"role": "assistant", "content": "bad"}]}  # fmt: skip
     path = tmp_path / "pairs.jsonl"
-    path.write_text("\n" + json.dumps({**GOOD, "score": 3}) + "\n  \n" + json.dumps(conv) + "\n")
-    assert D.load_preferences(path) == [GOOD, conv]
-    assert D.write_jsonl(tmp_path / "again.jsonl", [GOOD, conv]) == tmp_path / "again.jsonl"
-    assert D.load_preferences(tmp_path / "again.jsonl") == [GOOD, conv]
+    path.write_text("\n" + json.dumps({**GOOD, "score": 3}) + "\n  \n" + json.dumps(GOOD) + "\n")
+    assert D.load_preferences(path) == [GOOD, GOOD]
+    path.write_text("\n" + json.dumps({**conv, "score": 3}) + "\n  \n" + json.dumps(conv) + "\n")
+    assert D.load_preferences(path) == [conv, conv]
+    assert D.write_jsonl(tmp_path / "again.jsonl", [conv, conv]) == tmp_path / "again.jsonl"
+    assert D.load_preferences(tmp_path / "again.jsonl") == [conv, conv]
+    # strings and conversations in one file cannot train (one Arrow column cannot hold both): refused
+    D.write_jsonl(path, [GOOD, conv])
+    with pytest.raises(DataError, match=r"pairs\.jsonl:2: conversational prompt/chosen/rejected pairs in a file of "
+                       "string"):
+        D.load_preferences(path)
 
 
 EMPTY_CONTENT = "field '{}' message 0 has empty or non-string content"
@@ -359,7 +366,7 @@ def test_sft_loader_reads_records_and_names_bad_lines(tmp_path: Path) -> None:
         D.load_sft_records(path)
     with pytest.raises(DataError, match=rf"^{tmp_path / 'nope.jsonl'}: SFT data not found$"):
         D.load_sft_records(tmp_path / "nope.jsonl")
-    with pytest.raises(DataError, match=rf"^{tmp_path}: SFT data not found$"):
+    with pytest.raises(DataError, match=rf"^{tmp_path}: not a datasets folder written by save_to_disk"):
         D.load_sft_records(tmp_path)  # a folder is not a file
 
 
@@ -372,3 +379,97 @@ def test_mean_and_standard_error_against_numpy() -> None:
     assert win_rate([1.0], [0.0]) == (1.0, 0.0) and win_rate([0.0], [1.0]) == (0.0, 0.0)
     assert win_rate([1.0, 1.0], [1.0, 1.0]) == (0.5, 0.0)
     assert gold_judge(["p", "p"], [" good nice", [{"role": "assistant", "content": "bad"}]]) == [2.0, -1.0]
+
+
+# --- public formats: JSONL, Parquet, CSV, datasets folders; implicit prompts; unpaired; column names --------
+
+
+PAIRS = [
+    {"prompt": "the hotel was", "chosen": " good great", "rejected": " bad awful"},
+    {"prompt": "my film is", "chosen": " fun", "rejected": " dull"},
+]
+
+
+def _write(path: Path, rows: list[dict]) -> Path:
+    """``rows`` as JSONL, Parquet, CSV or a datasets folder, by the path's suffix."""
+    import datasets
+
+    if path.suffix == ".jsonl":
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    elif path.suffix == ".parquet":
+        datasets.Dataset.from_list(rows).to_parquet(str(path))
+    elif path.suffix == ".csv":
+        datasets.Dataset.from_list(rows).to_csv(str(path), index=False)
+    else:
+        datasets.Dataset.from_list(rows).save_to_disk(str(path))
+    return path
+
+
+@pytest.mark.parametrize("name", ["pairs.jsonl", "pairs.parquet", "pairs.csv", "pairs_folder"])
+def test_every_file_kind_loads_the_same_pairs(tmp_path: Path, name: str) -> None:
+    assert D.load_preferences(_write(tmp_path / name, PAIRS)) == PAIRS
+
+
+def test_implicit_prompt_pairs_are_split_as_trl_splits_them(tmp_path: Path) -> None:
+    from trl.data_utils import extract_prompt
+
+    hh = [{"chosen": "\n\nHuman: the hotel was\n\nAssistant: good great",
+           "rejected": "\n\nHuman: the hotel was\n\nAssistant: bad"}]
+    [pair] = D.load_preferences(_write(tmp_path / "hh.jsonl", hh))
+    assert pair == {"prompt": "\n\nHuman: the hotel was\n\nAssistant:", "chosen": " good great", "rejected": " bad"}
+    assert pair == extract_prompt(hh[0])
+    user = {"role": "user", "content": "the hotel was"}
+    conv = [{"chosen": [user, {"role": "assistant", "content": "good"}],
+             "rejected": [user, {"role": "assistant", "content": "bad"}]}]
+    [pair] = D.load_preferences(_write(tmp_path / "conv.parquet", conv))
+    assert pair == {"prompt": [user], "chosen": [{"role": "assistant", "content": "good"}],
+                    "rejected": [{"role": "assistant", "content": "bad"}]}
+
+
+def test_unpaired_records_load_for_kto_and_bco_only(tmp_path: Path) -> None:
+    rows = [{"prompt": "the hotel was", "completion": " good", "label": True},
+            {"prompt": "the hotel was", "completion": " bad", "label": False}]
+    assert D.load_preferences(_write(tmp_path / "u.jsonl", rows), unpaired=True) == rows
+    assert D.load_preferences(_write(tmp_path / "u.csv", rows), unpaired=True) == rows  # "True"/"False" cells
+    with pytest.raises(DataError, match=r"u\.jsonl:1: an unpaired prompt/completion/label record; only kto and bco"):
+        D.load_preferences(tmp_path / "u.jsonl")
+
+
+def test_columns_named_otherwise_are_mapped(tmp_path: Path) -> None:
+    rows = [{"question": r["prompt"], "good": r["chosen"], "bad": r["rejected"], "chosen": "ignored"} for r in PAIRS]
+    columns = D.Columns(prompt_column="question", chosen_column="good", rejected_column="bad")
+    assert D.load_preferences(_write(tmp_path / "c.parquet", rows), columns=columns) == PAIRS
+    sft = [{"q": "the hotel was", "a": " good"}]
+    assert D.load_sft_records(_write(tmp_path / "s.csv", sft), D.Columns(prompt_column="q", completion_column="a")) \
+        == [{"prompt": "the hotel was", "completion": " good"}]
+
+
+@pytest.mark.parametrize(
+    ("rows", "kwargs", "message"),
+    [
+        ([PAIRS[0], {"chosen": "the hotel was good", "rejected": "the hotel was bad"}], {},
+         "x.jsonl:2: string implicit-prompt pairs (chosen/rejected only) in a file of string "
+         "prompt/chosen/rejected pairs (from {path}:1); one format per file"),
+        ([PAIRS[0], {"prompt": [{"role": "user", "content": "x"}], "chosen": [{"role": "assistant", "content": "a"}],
+                     "rejected": [{"role": "assistant", "content": "b"}]}], {},
+         "x.jsonl:2: conversational prompt/chosen/rejected pairs in a file of string"),
+        ([PAIRS[0], {"prompt": "x", "completion": " a", "label": True}], {"unpaired": True},
+         "x.jsonl:2: string unpaired prompt/completion/label records in a file of string prompt/chosen/rejected"),
+        ([{"chosen": "good", "rejected": "bad"}], {}, "x.jsonl:1: chosen and rejected share no beginning"),
+        ([{"prompt": "x", "completion": " a", "label": "maybe"}], {"unpaired": True},
+         "x.jsonl:1: field 'label' must be true or false, got 'maybe'"),
+        (PAIRS, {"columns": D.Columns(chosen_column="good")}, "x.jsonl: no column 'good' (--chosen_column)"),
+    ],
+)
+def test_bad_files_name_the_file_and_line(tmp_path: Path, rows: list[dict], kwargs: dict, message: str) -> None:
+    path = _write(tmp_path / "x.jsonl", rows)
+    with pytest.raises(DataError) as info:
+        D.load_preferences(path, **kwargs)
+    assert message.format(path=path) in str(info.value) and len(str(info.value).splitlines()) == 1, str(info.value)
+
+
+def test_a_bad_csv_row_is_named_by_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text('prompt,chosen,rejected\nthe hotel was, good, bad\n"my film is",,  dull\n')
+    with pytest.raises(DataError, match=r"x\.csv:3: missing field 'chosen'"):
+        D.load_preferences(path)

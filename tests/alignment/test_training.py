@@ -23,6 +23,7 @@ pytest.importorskip("trl")
 
 from rlsuite.alignment import configs as C
 from rlsuite.alignment.data import SentimentTask
+from rlsuite.alignment.methods import METHODS
 from rlsuite.alignment.training import losses
 from rlsuite.app.cli import main
 from rlsuite.testing import alignment as T
@@ -108,9 +109,9 @@ def test_dpo_family_raises_gold_reward(sft: Path, sft_gold: float, tmp_path: Pat
 def test_online_methods_raise_gold_reward(
     sft: Path, rm: Path, sft_gold: float, tmp_path: Path, method: str, reward: str
 ) -> None:
-    from rlsuite.alignment.training import train
+    from rlsuite.alignment.methods import train
 
-    cls = C.TRAIN_CONFIGS[method]
+    cls = METHODS[method].config
     config = cls(output_dir=str(tmp_path), max_steps=20, logging_steps=2, save_strategy="no")
     metrics = train(config, sft, TRAIN_PROMPTS, reward=str(rm) if reward == "rm" else "gold")
     assert _changed(sft, tmp_path / "model")
@@ -180,7 +181,7 @@ def test_every_align_subcommand_runs_from_the_cli(sft: Path, rm: Path, tmp_path:
         "dpo": [*common, "--data", str(pairs), "--budget", "2", "--loss_type", "ipo"],
         "rloo": [*common, "--reward_model", str(rm), "--budget", "2"],
         "grpo": [*common, "--reward_model", "gold", "--budget", "2"],
-        "online-dpo": [*common, "--reward_model", str(rm), "--budget", "2"],
+        "online_dpo": [*common, "--reward_model", str(rm), "--budget", "2"],
         "ppo": [*common, "--reward_model", str(rm), "--budget", "32"],
     }
     for command, args in runs.items():

@@ -1,0 +1,198 @@
+"""``align compare``'s report: the console table, ``report.md``, ``frontier.png`` and ``results.json``,
+from the results :func:`rlsuite.alignment.compare.run.run_compare` returns (nothing here trains or prints)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def summary_line(result: dict[str, Any]) -> str:
+    """One line for a finished run: reward, KL, win rate, cost, where."""
+    kind = "gold" if result.get("reward_kind") == "gold" else "judge"
+    cost = result.get("cost", {})
+    where = result.get("ran_on", {}).get("where", "")
+    tail = "finished earlier" if result.get("skipped") else f"{cost.get('wall_seconds', 0):.1f} s, {where}"
+    return (f"{kind} {result['reward']:+.2f}  KL {result['kl_to_sft']:.2f}  "
+            f"win {result['win_rate_vs_sft']:.2f}  ({tail})")
+
+
+def table_text(results: dict[str, Any]) -> str:
+    """The final table for the console."""
+    lines = [f"{'method':12} {'signal':34} {'reward':>7} {'win':>5} {'KL':>6} {'wall s':>7}"]
+    for name, row in results["methods"].items():
+        wall = row.get("cost", {}).get("wall_seconds")
+        lines.append(f"{name:12} {row.get('signal', '-')[:34]:34} {row['reward']:7.2f} "
+                     f"{row['win_rate_vs_sft']:5.2f} {row['kl_to_sft']:6.2f} {_num(wall, 1):>7}")
+    return "\n".join(lines)
+
+
+def write_report(out: str | Path, results: dict[str, Any]) -> None:
+    """``results.json``, ``report.md`` and ``frontier.png``, each written atomically."""
+    from rlsuite.common.io import write_json, write_text
+
+    root = Path(out)
+    plot_frontier(results, root / "frontier.png")
+    write_json(root / "results.json", results)
+    write_text(root / "report.md", report_md(results))
+
+
+def _num(x: Any, digits: int = 2) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, bool):
+        return str(x).lower()
+    if isinstance(x, int):
+        return str(x)
+    if isinstance(x, float):
+        return f"{x:.{digits}f}"
+    return str(x)
+
+
+def _pm(mean: float, err: float, digits: int = 2) -> str:
+    return f"{mean:.{digits}f} ± {err:.{digits}f}"
+
+
+def report_md(r: dict[str, Any]) -> str:
+    """The report as markdown: the table, the frontier, the settings (tables, numbers rounded to their meaning)."""
+    s = r["settings"]
+    peak_kind = next((m.get("peak_memory_kind") for m in r["stage_costs"].values()
+                      if isinstance(m, dict) and m.get("peak_memory_kind")), "")
+    lines = [
+        "# rlsuite align compare\n",
+        "| | |", "|---|---|",
+        f"| model | {s['model']} |", f"| data | {s['data']} |",
+        f"| prompts | {'conversations through the chat template' if s.get('conversational') else 'plain text'} |",
+        f"| reward | {r['reward_kind']} |", f"| KL | {r['kl_estimator']} |", f"| error bars | {r['error_bars']} |",
+        f"| workers | {r['workers']['count']} ({r['workers']['torch_threads_per_process']} torch thread(s) each) |",
+        "",
+        "## Methods\n",
+        "| method | signal | reward | win rate vs SFT | KL to SFT | RM acc. | implicit acc. "
+        "| wall s | peak MB | tokens | judge win rate | judge-gold agreement |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, row in r["methods"].items():
+        cost = row.get("cost", {})
+        strength = f" ({row['strength_name']} {row['kl_strength']:g})" if "kl_strength" in row else ""
+        lines.append(
+            f"| {name}{strength} | {row.get('signal', '-')} | {_pm(row['reward'], row['reward_sem'])} "
+            f"| {_pm(row['win_rate_vs_sft'], row['win_rate_sem'])} | {_pm(row['kl_to_sft'], row['kl_sem'])} "
+            f"| {_num(row.get('reward_model_accuracy'))} | {_num(row.get('dpo_implicit_reward_accuracy'))} "
+            f"| {_num(cost.get('wall_seconds'), 1)} | {_num(cost.get('peak_memory_mb'), 0)} "
+            f"| {_num(cost.get('tokens'))} | {_judged(row)} | {_num(row.get('judge_agreement_with_gold'))} |"
+        )
+    lines += [
+        "",
+        _judge_note(r),
+        "",
+        "Costs of methods that train on the reward model include its training. "
+        f"Peak memory: {peak_kind}. Cost at matched gold reward: `benchmarks/alignment_cost.py`.",
+        "",
+        "## Frontier\n",
+        "![frontier](frontier.png)\n",
+        "| method | KL strength | seeds | reward | KL |",
+        "|---|---|---|---|---|",
+    ]
+    for method, pts in r["frontier"].items():
+        for p in pts:
+            err = p["seeds"] > 1
+            lines.append(
+                f"| {method} | {p['kl_strength']:g} | {p['seeds']} "
+                f"| {_pm(p['reward'], p['reward_err']) if err else _num(p['reward'])} "
+                f"| {_pm(p['kl'], p['kl_err']) if err else _num(p['kl'])} |"
+            )
+    h = r["heldout"]
+    lines += [
+        "",
+        f"Held out: {h['prompts']} prompts, {h['pairs']} pairs ({h['train_pairs']} pairs trained on).",
+        "",
+        "## Where each stage ran\n",
+        "| stage | where | host | pid | wall s |",
+        "|---|---|---|---|---|",
+    ]
+    for name, c in r["stage_costs"].items():
+        on = c.get("ran_on") or {}
+        lines.append(f"| {name} | {on.get('where', '-')} | {on.get('host', '-')} | {on.get('pid', '-')} "
+                     f"| {_num(c.get('wall_seconds'), 1)} |")
+    lines += ["", "## Settings\n", "| setting | value |", "|---|---|"]
+    for key, value in s["config"].items():
+        items = value if isinstance(value, list) else [value]
+        shown = ", ".join(f"{v:g}" if isinstance(v, float) else _num(v) for v in items)
+        lines.append(f"| {key} | {shown} |")
+    return "\n".join(lines) + "\n"
+
+
+def _judged(row: dict[str, Any]) -> str:
+    if "judge_win_rate_vs_sft" not in row:
+        return "-"
+    return _pm(row["judge_win_rate_vs_sft"], row["judge_win_rate_sem"])
+
+
+def _judge_note(r: dict[str, Any]) -> str:
+    judge = r.get("judge")
+    if not judge:
+        return "No pairwise judge (judge: none, or the reward model already judges every win rate)."
+    return (f"Judge: {judge['kind']} ({judge['path']}), each method's sample against the SFT sample of the same "
+            "prompt and draw (a tie counts one half); agreement: how often it prefers what the gold reward "
+            "prefers, over the pairs the gold reward does not tie.")
+
+
+def plot_frontier(r: dict[str, Any], path: Path) -> None:
+    """Reward against KL to SFT, one curve per method over its KL strength; error bars only with 2+ seeds.
+
+    Each curve's end points are labelled with their KL strength; labels are placed after the axes are
+    final, each where it overlaps no label placed before it.
+    """
+    from rlsuite.common.plotting import pyplot, save_figure
+
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(8, 4.8))
+    seeds = 1
+    colors = plt.get_cmap("tab10").colors
+    labels: list[tuple[float, float, str, Any]] = []
+    for i, (method, pts) in enumerate(r["frontier"].items()):
+        if not pts:
+            continue
+        pts = sorted(pts, key=lambda p: p["kl"])
+        seeds = max(seeds, pts[0]["seeds"])
+        err = pts[0]["seeds"] > 1
+        xs, ys = [p["kl"] for p in pts], [p["reward"] for p in pts]
+        ax.errorbar(xs, ys, xerr=[p["kl_err"] for p in pts] if err else None,
+                    yerr=[p["reward_err"] for p in pts] if err else None,
+                    fmt="o-", ms=4, lw=1.2, capsize=2 if err else 0, color=colors[i % 10], label=method)
+        ends = (pts[0], pts[-1]) if len(pts) > 1 else (pts[0],)
+        labels += [(p["kl"], p["reward"], f"{p['kl_strength']:g}", colors[i % 10]) for p in ends]
+    sft = r["methods"].get("SFT")
+    if sft:
+        ax.errorbar([0.0], [sft["reward"]], yerr=[sft["reward_sem"]], fmt="s", color="k", capsize=2,
+                    label="SFT (error bar: SE over samples)")
+    gold = r["reward_kind"].startswith("gold")
+    ax.set_xlabel("KL(π ‖ π_SFT) per completion, nats (Monte Carlo)")
+    ax.set_ylabel("gold reward (#positive − #negative words)" if gold else "reward-model score (judge)")
+    note = f"error bars: SE over {seeds} seeds" if seeds > 1 else "one seed: no error bars"
+    ax.set_title(f"Reward vs KL to the SFT policy ({note}; numbers: KL strength)", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)  # outside: covers no data
+    fig.tight_layout()
+    place_labels(ax, labels)
+    save_figure(fig, path)
+
+
+def place_labels(ax: Any, labels: list[tuple[float, float, str, Any]]) -> list[Any]:
+    """Annotate points ``(x, y, text, color)`` so that no two labels overlap: each tries offsets around its
+    point (right, below, left, then further out) and takes the first whose box is clear of those placed."""
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    offsets = [(4, 3), (4, -10), (-16, 3), (-16, -10), (4, 12), (4, -19), (-16, 12), (-16, -19), (12, 21), (12, -28)]
+    boxes: list[Any] = []
+    placed = []
+    for x, y, text, color in labels:
+        for dx, dy in offsets:
+            ann = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=7, color=color)
+            box = ann.get_window_extent(renderer).expanded(1.1, 1.2)
+            if not any(box.overlaps(other) for other in boxes) or (dx, dy) == offsets[-1]:
+                boxes.append(box)
+                placed.append(ann)
+                break
+            ann.remove()
+    return placed
