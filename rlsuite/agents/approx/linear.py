@@ -1,0 +1,217 @@
+"""Linear function approximation (Zhao ch. 8): TD-Linear (Algorithm 8.1), Sarsa and Q-learning with
+linear features (Algorithms 8.2 and 8.3, linear).
+
+``v_hat(s, w) = phi(s)^T w``; the action values keep one weight column per action,
+``q_hat(s, a, W) = phi(s)^T W[:, a]`` (a feature vector ``phi(s, a)`` that is ``phi(s)`` in the
+block of action ``a`` and zero elsewhere), so ``grad_W q_hat(s, a) = phi(s)`` in column ``a``.
+The updates are the book's semi-gradient ones: the target is not differentiated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from rlsuite.agents.approx.agent import FEATURES_HELP, ORDER_HELP, START_HELP, ApproxAgent, ApproxConfig
+from rlsuite.agents.base import History, epsilon_greedy
+from rlsuite.agents.tabular.solvers import greedy_policy, policy_evaluation
+from rlsuite.common import progress
+from rlsuite.common.config import option
+from rlsuite.common.device import to_numpy
+
+
+@dataclass
+class TDLinearConfig(ApproxConfig):
+    """TD-Linear; the defaults are the book's example of figs 8.6-8.8 (500 episodes of 500 steps)."""
+
+    alpha: float = option(0.0005, help="constant step size (the book: 0.0005)", gt=0.0, le=1.0)
+    features: Literal["polynomial", "fourier", "onehot"] = option("polynomial", help=FEATURES_HELP)
+    order: int = option(1, help=ORDER_HELP, ge=0, le=20)
+    episode_length: int = option(500, help="steps per episode (the book: 500)", ge=1)
+    init_std: float = option(1.0, help="w0 ~ N(0, init_std^2) per element (the book: 1)", ge=0.0)
+    policy: Literal["uniform", "optimal"] = option(
+        "uniform", help="the policy evaluated: uniform (fig 8.6: each action 0.2) or optimal (value iteration)"
+    )
+    start: Literal["random", "env"] = option("random", help=START_HELP)
+
+
+@dataclass
+class LinearControlConfig(ApproxConfig):
+    """Sarsa / Q-learning with linear features; the defaults are the book's figs 8.9-8.10."""
+
+    alpha: float = option(0.001, help="constant step size (the book: 0.001)", gt=0.0, le=1.0)
+    epsilon: float = option(0.1, help="exploration of the epsilon-greedy policy (the book: 0.1)", ge=0.0, le=1.0)
+    features: Literal["polynomial", "fourier", "onehot"] = option("fourier", help=FEATURES_HELP)
+    order: int = option(5, help=ORDER_HELP + " (the book: Fourier of order 5)", ge=0, le=20)
+    episode_length: int = option(1000, help="most steps per episode", ge=1)
+    start: Literal["random", "env"] = option("env", help=START_HELP)
+    stop_at_target: bool = option(True, help="end an episode on reaching the target (the book's path-finding task)")
+
+
+@dataclass
+class LinearQLearningConfig(LinearControlConfig):
+    """Q-learning with linear features: on-policy (Algorithm 8.3, linear) or off-policy."""
+
+    behavior: Literal["epsilon_greedy", "uniform"] = option(
+        "epsilon_greedy", help="behaviour policy: epsilon-greedy in q (on-policy, the book's) or uniform (off-policy)"
+    )
+
+
+class TDLinear(ApproxAgent):
+    """TD-Linear (Algorithm 8.1): the state values of a fixed policy, ``v_hat(s, w) = phi(s)^T w``.
+
+    ``w <- w + alpha [r + gamma phi(s')^T w - phi(s)^T w] phi(s)``. Each episode starts at a uniformly
+    random state (the book: a random state-action pair, the action drawn from the policy). History rows
+    hold ``rmse`` (sqrt of the mean over states of ``(v_hat - v_pi)^2``, the books's state value
+    error) and ``value_error`` (the max) against the exact ``v_pi``.
+    """
+
+    name = "td_linear"
+    config_cls = TDLinearConfig
+    default_budget = 500
+
+    def __init__(self, env: Any, config: Any = None) -> None:
+        super().__init__(env, config)
+        cfg = self.config
+        self.phi = self.features(cfg.features, cfg.order)
+        self.w = self.place(np.zeros(self.phi.shape[1]))
+        if cfg.policy == "optimal":
+            assert self.q_star is not None
+            self.pi = greedy_policy(self.q_star)
+        assert self.model is not None
+        self.v_pi = policy_evaluation(self.model, self.pi, self.gamma)
+        self.refresh_tables()
+
+    def update(self, s: int, r: float, s2: int, term: bool) -> None:
+        """One TD-Linear step (8.13, linear case)."""
+        phi, w = self.phi, self.w
+        delta = r + self.gamma * (phi[s2] @ w) * (not term) - phi[s] @ w
+        self.w += self.config.alpha * delta * phi[s]
+
+    def learn(self, budget: int | None = None, seed: int = 0) -> History:
+        budget = self.check_budget(budget)
+        cfg = self.config
+        self.seed(seed)
+        self.w = self.place(self.rng.normal(0.0, cfg.init_std, self.phi.shape[1]))
+        cdf = np.cumsum(self.pi, axis=1)
+        history = History()
+        with progress.task(self.name, total=budget, unit="episode") as bar:
+            for ep in range(budget):
+                s = self.start(cfg.start)
+                u = self.rng.random(cfg.episode_length)
+                for t in range(cfg.episode_length):
+                    a = min(int(np.searchsorted(cdf[s], u[t], side="right")), self.n_actions - 1)
+                    s2, r, term = self.step(a)
+                    self.update(s, r, s2, term)
+                    if term:
+                        break
+                    s = s2
+                if (ep + 1) % cfg.log_every == 0 or ep + 1 == budget:
+                    self.refresh_tables()
+                    history.log(episode=ep + 1, **self.truth_metrics())
+                bar.advance(1)
+        self.refresh_tables()
+        return history
+
+    def refresh_tables(self) -> None:
+        self.v = to_numpy(self.phi @ self.w).astype(np.float64)
+        assert self.model is not None
+        self.q = self.model.q_values(self.v, self.gamma)
+
+    def truth_metrics(self) -> dict[str, float]:
+        err = self.state_values - self.v_pi
+        return {"rmse": float(np.sqrt(np.mean(err**2))), "value_error": float(np.max(np.abs(err)))}
+
+    def parameters(self) -> dict[str, Any]:
+        return {"w": self.w}
+
+
+class _LinearControl(ApproxAgent):
+    """The episode loop of Sarsa and Q-learning with linear features; the budget counts episodes.
+
+    Each episode starts where ``start`` says and runs until the target (``stop_at_target``), the
+    env's termination, or ``episode_length`` steps. History rows: the episode's ``return`` (total
+    reward) and ``length``, and the exact ``gap_to_optimum`` / ``optimal_fraction`` of the greedy policy.
+    """
+
+    default_budget = 500
+
+    def __init__(self, env: Any, config: Any = None) -> None:
+        super().__init__(env, config)
+        cfg = self.config
+        self.phi = self.features(cfg.features, cfg.order)
+        self.W = self.place(np.zeros((self.phi.shape[1], self.n_actions)))
+        self.refresh_tables()
+
+    def q_row(self, s: int) -> Any:
+        return self.phi[s] @ self.W
+
+    def behaviour_epsilon(self) -> float:
+        return float(self.config.epsilon)
+
+    def update(self, s: int, a: int, r: float, s2: int, a2: int, term: bool) -> None:
+        raise NotImplementedError
+
+    def learn(self, budget: int | None = None, seed: int = 0) -> History:
+        budget = self.check_budget(budget)
+        cfg = self.config
+        self.seed(seed)
+        history = History()
+        eps = self.behaviour_epsilon()
+        with progress.task(self.name, total=budget, unit="episode") as bar:
+            for ep in range(budget):
+                s = self.start(cfg.start)
+                a = self.epsilon_greedy_action(self.q_row(s), eps)
+                total, length = 0.0, 0
+                while length < cfg.episode_length and not (cfg.stop_at_target and self.at_target(s)):
+                    s2, r, term = self.step(a)
+                    a2 = self.epsilon_greedy_action(self.q_row(s2), eps)
+                    self.update(s, a, r, s2, a2, term)
+                    total, length = total + r, length + 1
+                    s, a = s2, a2
+                    if term:
+                        break
+                if (ep + 1) % cfg.log_every == 0 or ep + 1 == budget:
+                    self.refresh_tables()
+                    history.log(episode=ep + 1, **{"return": total}, length=length, **self.truth_metrics())
+                bar.advance(1)
+        self.refresh_tables()
+        return history
+
+    def refresh_tables(self) -> None:
+        self.q = to_numpy(self.phi @ self.W).astype(np.float64)
+        self.pi = epsilon_greedy(self.q, 0.0)
+
+    def parameters(self) -> dict[str, Any]:
+        return {"W": self.W}
+
+
+class LinearSarsa(_LinearControl):
+    """Sarsa with linear features (Algorithm 8.2):
+    ``w <- w + alpha [r + gamma q_hat(s', a') - q_hat(s, a)] grad_w q_hat(s, a)`` (8.35), a' epsilon-greedy."""
+
+    name = "sarsa_linear"
+    config_cls = LinearControlConfig
+
+    def update(self, s: int, a: int, r: float, s2: int, a2: int, term: bool) -> None:
+        phi, W = self.phi, self.W
+        delta = r + self.gamma * (phi[s2] @ W[:, a2]) * (not term) - phi[s] @ W[:, a]
+        self.W[:, a] += self.config.alpha * delta * phi[s]
+
+
+class LinearQLearning(_LinearControl):
+    """Q-learning with linear features (Algorithm 8.3, linear):
+    ``w <- w + alpha [r + gamma max_a q_hat(s', a) - q_hat(s, a)] grad_w q_hat(s, a)`` (8.36)."""
+
+    name = "q_learning_linear"
+    config_cls = LinearQLearningConfig
+
+    def behaviour_epsilon(self) -> float:
+        return 1.0 if self.config.behavior == "uniform" else float(self.config.epsilon)
+
+    def update(self, s: int, a: int, r: float, s2: int, a2: int, term: bool) -> None:
+        phi, W = self.phi, self.W
+        delta = r + self.gamma * (phi[s2] @ W).max() * (not term) - phi[s] @ W[:, a]
+        self.W[:, a] += self.config.alpha * delta * phi[s]
