@@ -215,3 +215,24 @@ class LinearQLearning(_LinearControl):
         phi, W = self.phi, self.W
         delta = r + self.gamma * (phi[s2] @ W).max() * (not term) - phi[s] @ W[:, a]
         self.W[:, a] += self.config.alpha * delta * phi[s]
+
+
+# ----- the exact answers the estimates are measured against -----
+
+
+def stationary_distribution(T_pi: np.ndarray) -> np.ndarray:
+    """``d_pi`` with ``d_pi^T P_pi = d_pi^T``, ``sum d_pi = 1`` (8.10): the eigenvector of ``P_pi^T`` for
+    eigenvalue 1, by a least-squares solve of ``(P_pi^T - I) d = 0`` with the sum constraint."""
+    n = T_pi.shape[0]
+    a = np.vstack([T_pi.T - np.eye(n), np.ones((1, n))])
+    b = np.concatenate([np.zeros(n), [1.0]])
+    return np.linalg.lstsq(a, b, rcond=None)[0]
+
+
+def td_fixed_point(model: Any, policy: np.ndarray, phi: np.ndarray, gamma: float) -> np.ndarray:
+    """The weights TD-Linear converges to (section 8.2.5): ``w* = A^-1 b`` with
+    ``A = Phi^T D (I - gamma P_pi) Phi``, ``b = Phi^T D r_pi``, ``D = diag(d_pi)`` (8.21)."""
+    T_pi, r_pi = model.policy_matrices(policy)
+    D = np.diag(stationary_distribution(T_pi))
+    A = phi.T @ D @ (np.eye(len(r_pi)) - gamma * T_pi) @ phi
+    return np.linalg.lstsq(A, phi.T @ D @ r_pi, rcond=None)[0]
