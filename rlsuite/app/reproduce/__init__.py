@@ -29,6 +29,7 @@ from rlsuite.common.errors import OutputDirError, UsageError
 # The figure modules, in --list order; each holds FIGURES: name -> (description, function).
 FIGURE_MODULES = (
     "rlsuite.app.reproduce.zhao",
+    "rlsuite.app.reproduce.zhao_ch8_10",
     "rlsuite.app.reproduce.sutton_barto",
 )
 
