@@ -123,6 +123,7 @@ def test_list_names_every_figure(capsys) -> None:
         "sb-fig-2.4",
         "sb-fig-2.5",
         "sb-fig-2.6",
+        *(f"zhao-fig-{n}" for n in ("8.5", "8.6", "8.7", "8.8", "8.9", "8.10", "8.11", "8.12", "10.2")),
     }
 
 
