@@ -109,3 +109,16 @@ def test_fig_8_12_deep_q_learning_from_100_steps_fits_the_samples_but_not_the_va
     assert entry["visited_pairs"] < 125
     assert entry["loss_last"] < 0.01 * entry["loss_first"]  # the book: the loss converges to zero ...
     assert entry["rmse_last"] > 1.0 and entry["optimal_fraction"] < 1.0  # ... the value error does not
+
+
+@pytest.mark.slow
+def test_tour_approx_section_reaches_the_optimum(tmp_path) -> None:
+    """The tour's chapter 8-10 section (quick budgets): linear and deep Q-learning reach the exact optimum."""
+    out = tmp_path / "tour"
+    assert main(["tour", "--quick", "--only", "approx", "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    section = results["Zhao ch. 8-10: function approximation and actor-critic"]
+    assert (out / "approx_gap_to_optimum.png").stat().st_size > 20_000
+    for label in ("Q-learning, linear (one-hot), uniform behaviour", "deep Q-learning, one 1000-step episode"):
+        assert section[label]["states with an optimal greedy action"] == "100%"
+        assert abs(section[label]["gap to v* (max_s v* - v_pi)"]) < 1e-6
