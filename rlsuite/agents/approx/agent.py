@@ -21,7 +21,7 @@ fraction of states whose greedy action is optimal, and for value estimation the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -49,9 +49,21 @@ class ApproxConfig(Config):
         check_device(self)
 
 
-FEATURES_HELP = "state features: polynomial (8.15-8.17), fourier (8.18) or onehot (tabular)"
-ORDER_HELP = "feature order: polynomial degree n, or Fourier q (unused by onehot)"
+FeatureKind = Literal["polynomial", "fourier", "onehot"]
+StartKind = Literal["random", "env"]
 START_HELP = "where episodes start: random (uniform over states) or env (the env's start, the book's top-left)"
+
+
+@dataclass
+class FeatureConfig(ApproxConfig):
+    """The agents with linear features of the state: which features, the episodes they learn from."""
+
+    features: FeatureKind = option(
+        "onehot", help="state features: polynomial (8.15-8.17), fourier (8.18) or onehot (tabular)"
+    )
+    order: int = option(1, help="feature order: polynomial degree n, or Fourier q (unused by onehot)", ge=0, le=20)
+    episode_length: int = option(500, help="steps per episode (control: at most)", ge=1)
+    start: StartKind = option("random", help=START_HELP)
 
 
 class ApproxAgent(TabularAgent):

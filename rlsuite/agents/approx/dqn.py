@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from rlsuite.agents.approx.agent import START_HELP, ApproxAgent, ApproxConfig
+from rlsuite.agents.approx.agent import START_HELP, ApproxAgent, ApproxConfig, StartKind
 from rlsuite.agents.approx.features import grid_coordinates
 from rlsuite.agents.base import History, epsilon_greedy, redefault
 from rlsuite.common import progress
@@ -54,7 +54,7 @@ class DQNConfig(ApproxConfig):
     optimizer: Literal["adam", "sgd"] = option("adam", help="the optimiser of the main network")
     target_update: int = option(10, help="iterations between copies of the main network into the target", ge=1)
     behavior: Literal["uniform"] = option("uniform", help="the behaviour policy (the book: uniform, 0.2 each)")
-    start: Literal["random", "env"] = option("random", help=START_HELP)
+    start: StartKind = option("random", help=START_HELP)
 
     def __post_init__(self) -> None:
         super().__post_init__()

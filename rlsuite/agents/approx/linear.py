@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from rlsuite.agents.approx.agent import FEATURES_HELP, ORDER_HELP, START_HELP, ApproxAgent, ApproxConfig
-from rlsuite.agents.base import History, epsilon_greedy
+from rlsuite.agents.approx.agent import ApproxAgent, FeatureConfig, FeatureKind, StartKind
+from rlsuite.agents.base import History, epsilon_greedy, redefault
 from rlsuite.agents.tabular.solvers import greedy_policy, policy_evaluation
 from rlsuite.common import progress
 from rlsuite.common.config import option
@@ -23,30 +23,27 @@ from rlsuite.common.device import to_numpy
 
 
 @dataclass
-class TDLinearConfig(ApproxConfig):
+class TDLinearConfig(FeatureConfig):
     """TD-Linear; the defaults are the book's example of figs 8.6-8.8 (500 episodes of 500 steps)."""
 
+    features: FeatureKind = redefault(FeatureConfig, "features", "polynomial")  # noqa: RUF009 (a field)
     alpha: float = option(0.0005, help="constant step size (the book: 0.0005)", gt=0.0, le=1.0)
-    features: Literal["polynomial", "fourier", "onehot"] = option("polynomial", help=FEATURES_HELP)
-    order: int = option(1, help=ORDER_HELP, ge=0, le=20)
-    episode_length: int = option(500, help="steps per episode (the book: 500)", ge=1)
     init_std: float = option(1.0, help="w0 ~ N(0, init_std^2) per element (the book: 1)", ge=0.0)
     policy: Literal["uniform", "optimal"] = option(
         "uniform", help="the policy evaluated: uniform (fig 8.6: each action 0.2) or optimal (value iteration)"
     )
-    start: Literal["random", "env"] = option("random", help=START_HELP)
 
 
 @dataclass
-class LinearControlConfig(ApproxConfig):
-    """Sarsa / Q-learning with linear features; the defaults are the book's figs 8.9-8.10."""
+class LinearControlConfig(FeatureConfig):
+    """Sarsa / Q-learning with linear features; the defaults are the book's figs 8.9-8.10 (Fourier, order 5)."""
 
+    features: FeatureKind = redefault(FeatureConfig, "features", "fourier")  # noqa: RUF009 (a field)
+    order: int = redefault(FeatureConfig, "order", 5)
+    episode_length: int = redefault(FeatureConfig, "episode_length", 1000)
+    start: StartKind = redefault(FeatureConfig, "start", "env")  # noqa: RUF009 (a field)
     alpha: float = option(0.001, help="constant step size (the book: 0.001)", gt=0.0, le=1.0)
     epsilon: float = option(0.1, help="exploration of the epsilon-greedy policy (the book: 0.1)", ge=0.0, le=1.0)
-    features: Literal["polynomial", "fourier", "onehot"] = option("fourier", help=FEATURES_HELP)
-    order: int = option(5, help=ORDER_HELP + " (the book: Fourier of order 5)", ge=0, le=20)
-    episode_length: int = option(1000, help="most steps per episode", ge=1)
-    start: Literal["random", "env"] = option("env", help=START_HELP)
     stop_at_target: bool = option(True, help="end an episode on reaching the target (the book's path-finding task)")
 
 

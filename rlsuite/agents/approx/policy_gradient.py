@@ -26,22 +26,19 @@ from typing import Any, Literal
 import numpy as np
 from array_api_compat import array_namespace
 
-from rlsuite.agents.approx.agent import FEATURES_HELP, ORDER_HELP, START_HELP, ApproxAgent, ApproxConfig
-from rlsuite.agents.base import History
+from rlsuite.agents.approx.agent import ApproxAgent, FeatureConfig
+from rlsuite.agents.base import History, redefault
 from rlsuite.common import progress
 from rlsuite.common.config import option
 from rlsuite.common.device import to_numpy
 
 
 @dataclass
-class PolicyGradientConfig(ApproxConfig):
+class PolicyGradientConfig(FeatureConfig):
     """What the policy-gradient agents share (tabular softmax policies on the book's grid world)."""
 
+    episode_length: int = redefault(FeatureConfig, "episode_length", 50)
     alpha_theta: float = option(0.1, help="actor step size", gt=0.0, le=10.0)
-    features: Literal["onehot", "polynomial", "fourier"] = option("onehot", help=FEATURES_HELP)
-    order: int = option(1, help=ORDER_HELP, ge=0, le=20)
-    episode_length: int = option(50, help="steps per episode", ge=1)
-    start: Literal["random", "env"] = option("random", help=START_HELP)
 
 
 @dataclass
