@@ -82,7 +82,7 @@ class ApproxAgent(TabularAgent):
         if self.model is None:
             raise UsageError(f"{type(self).__name__} cannot learn on {env_name(env)}: it measures itself against "
                              "the exact model (env.unwrapped.P), which this env lacks")  # fmt: skip
-        self.xp = ArrayBackend(self.config.device if self.config.device != "cpu" else "cpu")
+        self.xp = ArrayBackend(self.config.device)  # "cpu": numpy; else torch on the device
         self.base = env.unwrapped
         self.starts = start_states(env, self.n_states)
         self.rng = np.random.default_rng(0)

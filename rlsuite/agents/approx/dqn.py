@@ -166,8 +166,9 @@ class DeepQLearning(ApproxAgent):
 
     def visited_pairs(self) -> int:
         """How many (s, a) pairs the behaviour episode visited (the book: almost all of the 125)."""
-        pairs = self.buffer["s"] * self.n_actions + self.buffer["a"]
-        return int(self.torch.unique(pairs).numel()) if self.buffer else 0
+        if not self.buffer:
+            return 0
+        return int(self.torch.unique(self.buffer["s"] * self.n_actions + self.buffer["a"]).numel())
 
     def refresh_tables(self) -> None:
         with self.torch.no_grad():
