@@ -342,3 +342,12 @@ def test_on_simulated_cuda_learns_what_torch_on_the_cpu_learns(env: gym.Env, cls
     assert isinstance(cuda.q_values, np.ndarray)
     np.testing.assert_allclose(cuda.q_values, cpu.q_values, rtol=1e-6)
     np.testing.assert_array_equal(cuda.policy, cpu.policy)
+
+
+@pytest.mark.slow
+def test_deterministic_actor_critic_learns_an_optimal_policy() -> None:
+    """The simplex-relaxed deterministic policy, learned off-policy from uniform behaviour (r_forbidden = -10)."""
+    env = gym.make("rlsuite/GridWorld-v0", r_forbidden=-10.0)
+    agent = DeterministicAC(env, DeterministicAC.config_cls(log_every=100))
+    last = agent.learn(1000, seed=0).last()
+    assert last["gap_to_optimum"] < 1e-9 and last["optimal_fraction"] == 1.0
