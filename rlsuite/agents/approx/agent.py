@@ -26,10 +26,11 @@ from typing import Any, Literal
 import numpy as np
 
 from rlsuite.agents.approx.features import check_discrete_env, env_name, state_features
-from rlsuite.agents.base import greedy_optimal_fraction
+from rlsuite.agents.base import History, greedy_optimal_fraction
 from rlsuite.agents.tabular.agent import TabularAgent
 from rlsuite.agents.tabular.batch import check_device, start_states
 from rlsuite.agents.tabular.solvers import policy_evaluation
+from rlsuite.common import progress
 from rlsuite.common.backend import ArrayBackend
 from rlsuite.common.config import Config, option
 from rlsuite.common.device import to_numpy
@@ -69,8 +70,9 @@ class FeatureConfig(ApproxConfig):
 class ApproxAgent(TabularAgent):
     """Base of the chapter 8-10 agents: the env, the arrays' backend, episodes, exact metrics.
 
-    Subclasses keep their parameters as backend arrays, and implement ``learn`` and
-    ``refresh_tables`` (which fills ``self.q`` / ``self.pi`` / ``self.v`` on the host from them).
+    Subclasses keep their parameters as backend arrays, and implement ``iterate`` (one episode or
+    iteration; ``begin`` sets up a run) and ``refresh_tables`` (which fills ``self.q`` / ``self.pi`` /
+    ``self.v`` on the host from them).
     """
 
     uses_device = True
@@ -86,6 +88,7 @@ class ApproxAgent(TabularAgent):
         self.base = env.unwrapped
         self.starts = start_states(env, self.n_states)
         self.rng = np.random.default_rng(0)
+        self.run_seed = 0
 
     # ----- arrays -----
     def place(self, x: Any) -> Any:
@@ -96,10 +99,37 @@ class ApproxAgent(TabularAgent):
         """``Phi`` [S, d] of the config's features, on the backend."""
         return self.place(state_features(self.env, kind, order, type(self).__name__))
 
+    # ----- the learning loop -----
+    x_name = "episode"  # the history's first column: what one unit of the budget is
+
+    def begin(self) -> None:
+        """Set up for one ``learn`` after seeding (initial parameters, samples)."""
+
+    def iterate(self) -> dict[str, float]:
+        """One unit of the budget (an episode; a DQN iteration); returns what the history records of it."""
+        raise NotImplementedError
+
+    def learn(self, budget: int | None = None, seed: int = 0) -> History:
+        """``budget`` episodes (iterations) from ``seed``; a history row every ``log_every`` with the exact metrics."""
+        budget = self.check_budget(budget)
+        self.seed(seed)
+        self.begin()
+        history = History()
+        with progress.task(self.name, total=budget, unit=self.x_name) as bar:
+            for i in range(budget):
+                row = self.iterate()
+                if (i + 1) % self.config.log_every == 0 or i + 1 == budget:
+                    self.refresh_tables()
+                    history.log(**{self.x_name: i + 1}, **row, **self.truth_metrics())
+                bar.advance(1)
+        self.refresh_tables()
+        return history
+
     # ----- the env -----
     def seed(self, seed: int) -> None:
         """Seed the agent's draws and the env's (slips) for one ``learn``."""
         self.rng = np.random.default_rng(seed)
+        self.run_seed = seed
         self.base.reset(seed=seed)
 
     def start(self, where: str) -> int:

@@ -32,8 +32,7 @@ import numpy as np
 
 from rlsuite.agents.approx.agent import START_HELP, ApproxAgent, ApproxConfig, StartKind
 from rlsuite.agents.approx.features import grid_coordinates
-from rlsuite.agents.base import History, epsilon_greedy, redefault
-from rlsuite.common import progress
+from rlsuite.agents.base import epsilon_greedy, redefault
 from rlsuite.common.config import config_error, option
 from rlsuite.common.device import select_device
 
@@ -141,28 +140,25 @@ class DeepQLearning(ApproxAgent):
         opt = self.torch.optim.Adam if self.config.optimizer == "adam" else self.torch.optim.SGD
         return opt(self.net.parameters(), lr=self.config.lr)
 
-    def learn(self, budget: int | None = None, seed: int = 0) -> History:
-        budget = self.check_budget(budget)
-        cfg = self.config
-        self.seed(seed)
-        self.net = self.make_net(seed)
+    x_name = "iteration"
+
+    def begin(self) -> None:
+        """A fresh main network (seeded), the target equal to it, and the one behaviour episode."""
+        self.net = self.make_net(self.run_seed)
         self.target.load_state_dict(self.net.state_dict())
         self.buffer = self.collect()
+        self.optimizer = self.make_optimizer()
+        self.iterations = 0
+
+    def iterate(self) -> dict[str, float]:
+        """One iteration: a uniform mini-batch from the buffer, one step; the target copied every period."""
         n = int(self.buffer["s"].shape[0])
-        optimizer = self.make_optimizer()
-        history = History()
-        with progress.task(self.name, total=budget, unit="iteration") as bar:
-            for it in range(budget):
-                idx = self.torch.as_tensor(self.rng.integers(n, size=min(cfg.batch_size, n)), device=self.device)
-                loss = self.train_step({k: v[idx] for k, v in self.buffer.items()}, optimizer)
-                if (it + 1) % cfg.target_update == 0:
-                    self.target.load_state_dict(self.net.state_dict())
-                if (it + 1) % cfg.log_every == 0 or it + 1 == budget:
-                    self.refresh_tables()
-                    history.log(iteration=it + 1, loss=loss, **self.truth_metrics())
-                bar.advance(1)
-        self.refresh_tables()
-        return history
+        idx = self.torch.as_tensor(self.rng.integers(n, size=min(self.config.batch_size, n)), device=self.device)
+        loss = self.train_step({k: v[idx] for k, v in self.buffer.items()}, self.optimizer)
+        self.iterations += 1
+        if self.iterations % self.config.target_update == 0:
+            self.target.load_state_dict(self.net.state_dict())
+        return {"loss": loss}
 
     def visited_pairs(self) -> int:
         """How many (s, a) pairs the behaviour episode visited (the book: almost all of the 125)."""

@@ -15,9 +15,8 @@ from typing import Any, Literal
 import numpy as np
 
 from rlsuite.agents.approx.agent import ApproxAgent, FeatureConfig, FeatureKind, StartKind
-from rlsuite.agents.base import History, epsilon_greedy, redefault
+from rlsuite.agents.base import epsilon_greedy, redefault
 from rlsuite.agents.tabular.solvers import greedy_policy, policy_evaluation
-from rlsuite.common import progress
 from rlsuite.common.config import option
 from rlsuite.common.device import to_numpy
 
@@ -87,30 +86,23 @@ class TDLinear(ApproxAgent):
         delta = r + self.gamma * (phi[s2] @ w) * (not term) - phi[s] @ w
         self.w += self.config.alpha * delta * phi[s]
 
-    def learn(self, budget: int | None = None, seed: int = 0) -> History:
-        budget = self.check_budget(budget)
+    def begin(self) -> None:
+        self.w = self.place(self.rng.normal(0.0, self.config.init_std, self.phi.shape[1]))  # w0 ~ N(0, 1)
+        self.cdf = np.cumsum(self.pi, axis=1)
+
+    def iterate(self) -> dict[str, float]:
+        """One episode of the evaluated policy, a TD-Linear update per step."""
         cfg = self.config
-        self.seed(seed)
-        self.w = self.place(self.rng.normal(0.0, cfg.init_std, self.phi.shape[1]))
-        cdf = np.cumsum(self.pi, axis=1)
-        history = History()
-        with progress.task(self.name, total=budget, unit="episode") as bar:
-            for ep in range(budget):
-                s = self.start(cfg.start)
-                u = self.rng.random(cfg.episode_length)
-                for t in range(cfg.episode_length):
-                    a = min(int(np.searchsorted(cdf[s], u[t], side="right")), self.n_actions - 1)
-                    s2, r, term = self.step(a)
-                    self.update(s, r, s2, term)
-                    if term:
-                        break
-                    s = s2
-                if (ep + 1) % cfg.log_every == 0 or ep + 1 == budget:
-                    self.refresh_tables()
-                    history.log(episode=ep + 1, **self.truth_metrics())
-                bar.advance(1)
-        self.refresh_tables()
-        return history
+        s = self.start(cfg.start)
+        u = self.rng.random(cfg.episode_length)
+        for t in range(cfg.episode_length):
+            a = min(int(np.searchsorted(self.cdf[s], u[t], side="right")), self.n_actions - 1)
+            s2, r, term = self.step(a)
+            self.update(s, r, s2, term)
+            if term:
+                break
+            s = s2
+        return {}
 
     def refresh_tables(self) -> None:
         self.v = to_numpy(self.phi @ self.w).astype(np.float64)
@@ -151,31 +143,22 @@ class _LinearControl(ApproxAgent):
     def update(self, s: int, a: int, r: float, s2: int, a2: int, term: bool) -> None:
         raise NotImplementedError
 
-    def learn(self, budget: int | None = None, seed: int = 0) -> History:
-        budget = self.check_budget(budget)
+    def iterate(self) -> dict[str, float]:
+        """One episode, an update per step; returns its total reward and length."""
         cfg = self.config
-        self.seed(seed)
-        history = History()
         eps = self.behaviour_epsilon()
-        with progress.task(self.name, total=budget, unit="episode") as bar:
-            for ep in range(budget):
-                s = self.start(cfg.start)
-                a = self.epsilon_greedy_action(self.q_row(s), eps)
-                total, length = 0.0, 0
-                while length < cfg.episode_length and not (cfg.stop_at_target and self.at_target(s)):
-                    s2, r, term = self.step(a)
-                    a2 = self.epsilon_greedy_action(self.q_row(s2), eps)
-                    self.update(s, a, r, s2, a2, term)
-                    total, length = total + r, length + 1
-                    s, a = s2, a2
-                    if term:
-                        break
-                if (ep + 1) % cfg.log_every == 0 or ep + 1 == budget:
-                    self.refresh_tables()
-                    history.log(episode=ep + 1, **{"return": total}, length=length, **self.truth_metrics())
-                bar.advance(1)
-        self.refresh_tables()
-        return history
+        s = self.start(cfg.start)
+        a = self.epsilon_greedy_action(self.q_row(s), eps)
+        total, length = 0.0, 0
+        while length < cfg.episode_length and not (cfg.stop_at_target and self.at_target(s)):
+            s2, r, term = self.step(a)
+            a2 = self.epsilon_greedy_action(self.q_row(s2), eps)
+            self.update(s, a, r, s2, a2, term)
+            total, length = total + r, length + 1
+            s, a = s2, a2
+            if term:
+                break
+        return {"return": total, "length": length}
 
     def refresh_tables(self) -> None:
         self.q = to_numpy(self.phi @ self.W).astype(np.float64)

@@ -27,8 +27,7 @@ import numpy as np
 from array_api_compat import array_namespace
 
 from rlsuite.agents.approx.agent import ApproxAgent, FeatureConfig
-from rlsuite.agents.base import History, redefault
-from rlsuite.common import progress
+from rlsuite.agents.base import redefault
 from rlsuite.common.config import option
 from rlsuite.common.device import to_numpy
 
@@ -90,20 +89,8 @@ class _PolicyAgent(ApproxAgent):
     def update(self, s: int, a: int, r: float, s2: int) -> None:
         raise NotImplementedError
 
-    def learn(self, budget: int | None = None, seed: int = 0) -> History:
-        budget = self.check_budget(budget)
-        cfg = self.config
-        self.seed(seed)
-        history = History()
-        with progress.task(self.name, total=budget, unit="episode") as bar:
-            for ep in range(budget):
-                total = self.episode(cfg)
-                if (ep + 1) % cfg.log_every == 0 or ep + 1 == budget:
-                    self.refresh_tables()
-                    history.log(episode=ep + 1, **{"return": total}, **self.truth_metrics())
-                bar.advance(1)
-        self.refresh_tables()
-        return history
+    def iterate(self) -> dict[str, float]:
+        return {"return": self.episode(self.config)}
 
     def episode(self, cfg: Any) -> float:
         """One episode of ``episode_length`` steps, updating after each; returns its total reward."""

@@ -40,6 +40,11 @@ ZHAO_FIG_8_6 = {
 ZHAO_FIG_8_5_P_T = [[0.3, 0.1, 0.1, 0.0], [0.1, 0.3, 0.0, 0.1], [0.6, 0.0, 0.3, 0.1], [0.0, 0.6, 0.6, 0.8]]
 
 
+def _sampled(opts: ReproduceOptions) -> dict[str, Any]:
+    """What an entry drawn from random numbers records of them."""
+    return {"seed": opts.seed, "seed_dependent": True}
+
+
 def _rmse(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.sqrt(np.mean((np.asarray(x) - np.asarray(y)) ** 2)))
 
@@ -100,8 +105,7 @@ def zhao_fig_8_5(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
                 "d_pi_exact": np.round(d, 4).tolist(),
                 "visit_frequency_after": {str(n): np.round(visits[n - 1], 4).tolist() for n in (10, 100, steps)},
                 "steps": steps,
-                "seed": opts.seed,
-                "seed_dependent": True,
+                **_sampled(opts),
             }
         ],
         "summary": f"d_pi = {np.round(d, 4).tolist()} (P_pi as printed: {matches}); visit frequencies after "
@@ -184,8 +188,7 @@ def _td_linear_figure(out: Path, opts: ReproduceOptions, name: str, kind: str, o
                 "rmse_last": float(history["rmse"][-1]),
                 "rmse_last_50_mean": float(history["rmse"][-50:].mean()),
                 "rmse_td_fixed_point": fixed,
-                "seed": opts.seed,
-                "seed_dependent": True,
+                **_sampled(opts),
             }
         )
     fig.suptitle(
@@ -256,8 +259,7 @@ def _linear_control_figure(out: Path, opts: ReproduceOptions, name: str, algo: s
                 "greedy_path_reaches_target": bool(reaches),
                 "final_gap_to_optimum": last["gap_to_optimum"],
                 "final_optimal_fraction": last["optimal_fraction"],
-                "seed": opts.seed,
-                "seed_dependent": True,
+                **_sampled(opts),
             }
         ],
         "summary": f"greedy path from the top-left reaches the target in {len(path) - 1} steps: {bool(reaches)}; "
@@ -330,8 +332,7 @@ def _dqn_figure(out: Path, opts: ReproduceOptions, name: str, steps: int, batch:
                 "gap_to_optimum": last["gap_to_optimum"],
                 "optimal_fraction": last["optimal_fraction"],
                 "greedy_policy": _action_names(agent.policy),
-                "seed": opts.seed,
-                "seed_dependent": True,
+                **_sampled(opts),
             }
         ],
         "summary": f"{agent.visited_pairs()} of 125 (s, a) visited; loss {history['loss'][0]:.2f} -> "
@@ -392,8 +393,7 @@ def zhao_fig_10_2(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
                 "average_last": float(average[-1]),
                 "importance_sampling_last": float(weighted[-1]),
                 "fraction_of_plus_one": float((x == 1).mean()),
-                "seed": opts.seed,
-                "seed_dependent": True,
+                **_sampled(opts),
             }
         ],
         "summary": f"after {n} samples: average {average[-1]:.3f} (E_p1[X] = 0.6), importance-weighted "
