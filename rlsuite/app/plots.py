@@ -39,6 +39,8 @@ METRICS: dict[str, tuple[str, bool]] = {
     "optimal_action": ("runs that pulled an\noptimal arm (fraction)", False),
     "eval_return": ("mean evaluation\nreturn (reward units)", False),
     "episode_return": ("mean training episode\nreturn (reward units)", False),
+    "gap_to_optimum": ("max_s v*(s) - v_pi(s) of the\ngreedy policy (reward units)", False),
+    "rmse": ("RMSE of the state values\n(reward units)", True),
 }
 # x column -> axis label
 X_LABELS = {

@@ -33,6 +33,7 @@ SECTIONS: dict[str, tuple[str, str]] = {
     "gridworld": ("grid world, solved exactly", "rlsuite.app.tour:gridworld_section"),
     "bandit": ("10-armed bandit", "rlsuite.app.tour:bandit_section"),
     "tabular": ("tabular agents", "rlsuite.app.train_tabular:tour_section"),
+    "approx": ("Zhao ch. 8-10: function approximation and actor-critic", "rlsuite.app.tour:approx_section"),
     "sb3": ("deep RL with stable-baselines3", "rlsuite.app.train_sb3:tour_section"),
     "align": ("RLHF vs DPO (align compare)", "rlsuite.app.align:tour_section"),
     "vision": ("vision: detector, DetectionPolicy", "rlsuite.app.vision_tour:vision_section"),
@@ -173,3 +174,44 @@ def bandit_section(out: Path, quick: bool) -> dict[str, Any]:
     return {"runs": runs, "steps": steps,
             "final average reward (last 100 steps)": {k: round(float(v[-100:].mean()), 3) for k, v in curves.items()},
             "figure": "bandit_average_reward.png"}
+
+
+def approx_section(out: Path, quick: bool) -> dict[str, Any]:
+    """Zhao ch. 8-10 on the book's grid world against the exact optimum: TD-Linear's RMSE to v_pi, and the
+    gap of the greedy policy to v* for linear Q-learning, deep Q-learning and the actor-critics."""
+    import gymnasium as gym
+
+    import rlsuite.envs  # noqa: F401
+    from rlsuite.agents.approx import QAC, DeepQLearning, LinearQLearning, OffPolicyAC, TDLinear
+    from rlsuite.agents.approx.linear import LinearQLearningConfig, TDLinearConfig
+    from rlsuite.app.plots import plot_learning_curve
+
+    env = gym.make("rlsuite/GridWorld-v0")
+    scale = 2 if quick else 1
+    onehot = LinearQLearningConfig(features="onehot", alpha=0.1, behavior="uniform", start="random",
+                                   stop_at_target=False, episode_length=100, log_every=10)  # fmt: skip
+    runs = {
+        "Q-learning, linear (one-hot), uniform behaviour": (LinearQLearning(env, onehot), 200 // scale),
+        "deep Q-learning, one 1000-step episode": (DeepQLearning(env), 1000 // scale),
+        "off-policy actor-critic": (OffPolicyAC(env, OffPolicyAC.config_cls(log_every=10)), 300 // scale),
+        "QAC": (QAC(env, QAC.config_cls(log_every=10)), 300 // scale),
+    }
+    curves: dict[str, dict[str, np.ndarray]] = {}
+    numbers: dict[str, Any] = {}
+    for label, (agent, budget) in runs.items():
+        history = agent.learn(budget, seed=0)
+        x_name = history.columns[0]
+        curves[label] = {"x": history[x_name] / history[x_name].max(), "gap_to_optimum": history["gap_to_optimum"],
+                         "optimal_fraction": history["optimal_fraction"]}  # fmt: skip
+        last = history.last()
+        numbers[label] = {"budget": f"{budget} {agent.budget_unit}",
+                          "gap to v* (max_s v* - v_pi)": float(f"{last['gap_to_optimum']:.3g}"),
+                          "states with an optimal greedy action": f"{last['optimal_fraction']:.0%}"}  # fmt: skip
+    plot_learning_curve(curves, "fraction of the budget", out / "approx_gap_to_optimum.png",
+                        "Zhao ch. 8-10 agents on the grid world vs the exact optimum (gamma = 0.9)")  # fmt: skip
+    td = TDLinear(env, TDLinearConfig(features="fourier", order=3))
+    rmse = td.learn(200 // scale, seed=0)["rmse"]
+    numbers["TD-Linear, Fourier q = 3"] = {"budget": f"{200 // scale} episodes", "RMSE to v_pi first": round(
+        float(rmse[0]), 3), "RMSE to v_pi last": round(float(rmse[-1]), 3)}  # fmt: skip
+    numbers["figures"] = ["approx_gap_to_optimum.png"]
+    return numbers

@@ -48,6 +48,15 @@ ALGOS: dict[str, str] = {
     "mc_prediction": "first-visit MC prediction of a fixed policy, e.g. Blackjack-v1 stick on 20 (S&B 5.1)",
     "off_policy_mc_prediction": "off-policy MC prediction, ordinary or weighted importance sampling (S&B 5.5)",
     "mc_es_blackjack": "Monte Carlo ES on Blackjack-v1, exploring starts over all states (S&B 5.3, fig 5.2)",
+    "td_linear": "TD-Linear: state values with polynomial/Fourier features, vs the true v_pi (Zhao alg. 8.1)",
+    "sarsa_linear": "Sarsa with linear function approximation (Zhao alg. 8.2)",
+    "q_learning_linear": "Q-learning with linear function approximation (Zhao alg. 8.3, linear)",
+    "deep_q_learning": "deep Q-learning from one behaviour episode: replay, main + target network (Zhao 8.4)",
+    "reinforce": "REINFORCE, policy gradient by Monte Carlo (Zhao alg. 9.1)",
+    "qac": "QAC, the simplest actor-critic (Zhao alg. 10.1)",
+    "a2c_book": "advantage (TD) actor-critic as the book gives it (Zhao alg. 10.2; `a2c` is SB3's)",
+    "off_policy_ac": "off-policy actor-critic with importance sampling (Zhao alg. 10.3)",
+    "deterministic_ac": "deterministic actor-critic on a simplex-relaxed action (Zhao alg. 10.4)",
 }
 RUNS_HELP = "independent runs played at once (copies of the batched env)"
 MAX_EPISODE_STEPS = 100_000  # eval stops an episode here if the env never ends it
@@ -207,7 +216,8 @@ def train(algo: str, view: Any, opts: TrainOptions) -> Path:
 def summary(row: dict[str, float]) -> str:
     """The last history row as one line, rounded to what means something."""
     names = {"value_error": "max |v - v*|", "optimal_fraction": "greedy optimal in", "mean_return": "mean return",
-             "average_reward": "average reward", "optimal_action": "optimal arm"}  # fmt: skip
+             "average_reward": "average reward", "optimal_action": "optimal arm", "rmse": "RMSE of v",
+             "gap_to_optimum": "gap to v* (max_s v* - v_pi)"}  # fmt: skip
     fractions = {"optimal_fraction": "{:.0%} of states", "optimal_action": "{:.0%}"}
     parts = [f"{label} {fractions.get(key, '{:.3g}').format(row[key])}" for key, label in names.items() if key in row]
     return ", ".join(parts) or "done"

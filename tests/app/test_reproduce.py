@@ -125,6 +125,7 @@ def test_list_names_every_figure(capsys) -> None:
         "sb-fig-2.6",
         *("sb-fig-2.1", "sb-fig-3.2", "sb-fig-3.5", "sb-fig-4.1", "sb-fig-4.2", "sb-fig-4.3"),  # chapters 2-5
         *("sb-fig-5.1", "sb-fig-5.2", "sb-fig-5.3", "sb-fig-5.4"),
+        *(f"zhao-fig-{n}" for n in ("8.5", "8.6", "8.7", "8.8", "8.9", "8.10", "8.11", "8.12", "10.2")),
     }
 
 

@@ -8,6 +8,9 @@ is ``cls.config_cls``.
 
 from __future__ import annotations
 
+from rlsuite.agents.approx.dqn import DeepQLearning  # Zhao ch. 8-10; after the tabular agents they build on
+from rlsuite.agents.approx.linear import LinearQLearning, LinearSarsa, TDLinear
+from rlsuite.agents.approx.policy_gradient import A2C, QAC, DeterministicAC, OffPolicyAC, Reinforce
 from rlsuite.agents.base import AGENTS, Agent
 from rlsuite.agents.tabular.agent import TabularAgent
 from rlsuite.agents.tabular.bandit import (
@@ -45,6 +48,9 @@ ALGORITHMS: dict[str, type] = {
         BlackjackMCES,
     )
 }
+ALGORITHMS.update({cls.name: cls for cls in (  # Zhao ch. 8-10 (rlsuite.agents.approx)
+    TDLinear, LinearSarsa, LinearQLearning, DeepQLearning, Reinforce, QAC, A2C, OffPolicyAC, DeterministicAC
+)})
 
 __all__ = [
     "AGENTS", "ALGORITHMS", "Agent", "BanditAgent", "TabularAgent", *(cls.__name__ for cls in ALGORITHMS.values())

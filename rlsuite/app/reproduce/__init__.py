@@ -34,6 +34,7 @@ FIGURE_MODULES = (
     "rlsuite.app.reproduce.zhao_ch2_4",
     "rlsuite.app.reproduce.zhao",
     "rlsuite.app.reproduce.zhao_ch5_7",
+    "rlsuite.app.reproduce.zhao_ch8_10",
     "rlsuite.app.reproduce.sutton_barto",
     "rlsuite.app.reproduce.sutton_barto_ch3_5",
 )

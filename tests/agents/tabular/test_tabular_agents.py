@@ -11,6 +11,7 @@ from agent_checks import assert_learned_the_optimum, wrong_greedy_states
 from recording import RecordingReporter
 
 import rlsuite.envs  # noqa: F401
+from rlsuite.agents.approx import ApproxAgent
 from rlsuite.agents.base import History
 from rlsuite.agents.tabular import ALGORITHMS, BanditAgent, TabularAgent
 from rlsuite.agents.tabular.dp import (
@@ -38,10 +39,12 @@ FIG_3_4_R10 = [
     [2.3, 9.0, 10.0, 9.0, 8.1],
 ]
 
+# the tabular agents (ALGORITHMS also holds Zhao ch. 8-10's function-approximation agents: tests/agents/approx)
 MC_PREDICTION = ("mc_prediction", "off_policy_mc_prediction", "mc_es_blackjack")  # Blackjack's: test_mc_prediction.py
-CONTROL = [
-    name for name, cls in ALGORITHMS.items() if issubclass(cls, TabularAgent) and name not in ("td0", *MC_PREDICTION)
-]
+TABULAR = {
+    name: cls for name, cls in ALGORITHMS.items() if not issubclass(cls, ApproxAgent) and name not in MC_PREDICTION
+}
+CONTROL = [name for name, cls in TABULAR.items() if issubclass(cls, TabularAgent) and name != "td0"]
 
 
 @pytest.fixture(scope="module")
@@ -187,9 +190,7 @@ def test_mc_basic_episode_length_leaves_far_states_unvalued() -> None:
         assert long.truth_metrics()["greedy_optimal"] == 1.0
 
 
-@pytest.mark.parametrize(
-    "name", [n for n, c in ALGORITHMS.items() if issubclass(c, TabularAgent) and n not in MC_PREDICTION]
-)
+@pytest.mark.parametrize("name", [n for n, c in TABULAR.items() if issubclass(c, TabularAgent)])
 def test_save_load_round_trips_exactly(env: gym.Env, name: str, tmp_path) -> None:
     cls = ALGORITHMS[name]
     agent = cls(env)

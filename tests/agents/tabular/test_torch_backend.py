@@ -22,6 +22,7 @@ from agent_checks import assert_learned_the_optimum
 from cuda_sim import is_simulated, simulate_cuda
 
 import rlsuite.envs  # noqa: F401
+from rlsuite.agents.approx import ApproxAgent
 from rlsuite.agents.sb3_vecenv import make_batched_vec_env
 from rlsuite.agents.tabular import ALGORITHMS
 from rlsuite.agents.tabular.bandit import (
@@ -188,7 +189,8 @@ def test_bandit_vector_env_on_torch(device: str, arms: str) -> None:
 
 # ----- tabular agents: torch on the CPU and (simulated) CUDA -----
 
-SAMPLE_BASED = [name for name, c in ALGORITHMS.items() if "device" in getattr(c.config_cls, "__dataclass_fields__", ())]
+SAMPLE_BASED = [name for name, c in ALGORITHMS.items()
+                if "device" in getattr(c.config_cls, "__dataclass_fields__", ()) and not issubclass(c, ApproxAgent)]
 SMALL_BUDGET = {"iterations": 2, "episodes": 4000, "steps": 256 * 10 * 12}
 
 
