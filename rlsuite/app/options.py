@@ -9,7 +9,10 @@ data flags accept TRL's names as aliases (``--model`` / ``--model_name_or_path``
 (``rlsuite.app.train_tabular``, ``rlsuite.app.train_sb3``), each with:
 
 - ``ALGOS: dict[str, str]``: algorithm name -> one-line description;
-- ``config_class(algo) -> type``: the algorithm's config dataclass (its fields become the flags);
+- ``config_class(algo) -> type``: the algorithm's own config dataclass, the library's class (its
+  fields become the flags; the parser builds it once and ``train`` hands it to the agent as is);
+- ``options_class(algo) -> type[TrainOptions]``: the run options of ``algo``'s command (the
+  tabular family adds ``--backend``, and ``--runs`` for the bandits);
 - ``config_defaults(algo, ns) -> list[(mapping, where)]``: default layers for the parser (the
   ``--config`` file; RL Zoo's file keyed by env id for SB3);
 - ``train(algo, config, opts: TrainOptions) -> Path``: train, write the run folder, return it;
@@ -23,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rlsuite.common.config import Config, option
+from rlsuite.common.device import DEVICE_HELP, check_device_field
 
 
 @dataclass
@@ -38,7 +42,11 @@ class RunOptions(Config):
     )
     resume: bool = option(False, help="continue the job in --out (a finished one only with a larger budget)")
     overwrite: bool = option(False, help="replace what --out holds, finished results included")
-    device: str = option("auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
+    device: str = option("auto", help=DEVICE_HELP)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_device_field(self)
 
 
 @dataclass
@@ -57,9 +65,14 @@ class EvalOptions(Config):
 
     episodes: int = option(20, help="evaluation episodes", ge=1)
     seed: int = option(0, help="seed of the first evaluation episode", ge=0)
-    device: str = option("auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
+    device: str = option("auto", help=DEVICE_HELP)
     video: bool = option(False, help="record the evaluation episodes (SB3 runs; needs moviepy)")
     trust_pickle: bool = option(
         False,
         help="load an SB3 .zip saved elsewhere, which unpickles objects and can run code: only for files you trust",
     )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_device_field(self)
+

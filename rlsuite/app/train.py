@@ -3,8 +3,8 @@
 ``rlsuite train`` has one subcommand per algorithm, its flags generated from the algorithm's config
 (``rlsuite train q_learning --help`` lists every setting with its help, default and range) and
 from :class:`~rlsuite.app.options.TrainOptions`. The families are modules that meet the contract
-in :mod:`rlsuite.app.options` (``ALGOS``, ``config_class``, ``config_defaults``, ``train``,
-``evaluate``): ``rlsuite.app.train_tabular`` and ``rlsuite.app.train_sb3``. A run folder's
+in :mod:`rlsuite.app.options` (``ALGOS``, ``config_class``, ``options_class``, ``config_defaults``,
+``train``, ``evaluate``): ``rlsuite.app.train_tabular`` and ``rlsuite.app.train_sb3``. A run folder's
 ``config.json`` names its ``family`` so ``rlsuite eval`` finds the right module.
 """
 
@@ -17,10 +17,10 @@ import json
 from pathlib import Path
 from typing import Any, NoReturn
 
-from rlsuite.agents.base import read_json
 from rlsuite.app.args import ConfigParser, Parsed, add_command
 from rlsuite.app.options import EvalOptions, TrainOptions
 from rlsuite.common.errors import ModelFolderError, UsageError
+from rlsuite.common.io import read_json
 
 FAMILIES: dict[str, str] = {
     "tabular": "rlsuite.app.train_tabular",
@@ -32,14 +32,6 @@ FAMILIES: dict[str, str] = {
 def families() -> dict[str, Any]:
     """family name -> its module."""
     return {family: importlib.import_module(module) for family, module in FAMILIES.items()}
-
-
-def family_of(algo: str) -> Any:
-    """The family module that trains ``algo``."""
-    for module in families().values():
-        if algo in module.ALGOS:
-            return module
-    raise UsageError(f"unknown algorithm {algo!r}{_suggest(algo)}; `rlsuite algos` lists them")
 
 
 def _known_algos() -> list[str]:
@@ -89,7 +81,7 @@ def add_train(subparsers: Any) -> None:
                 algo,
                 help=f"[{family}] {description}",
                 description=f"{description}. Settings: flags, --config FILE.yaml or --set KEY=VALUE.",
-                configs=[module.config_class(algo), TrainOptions],
+                configs=[module.config_class(algo), module.options_class(algo)],
                 run=functools.partial(_train, module, algo),
                 defaults=functools.partial(module.config_defaults, algo),
             )

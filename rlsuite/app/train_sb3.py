@@ -31,7 +31,9 @@ from rlsuite.common.config import from_dict, load_yaml
 from rlsuite.common.errors import ConfigError, ModelFolderError, UsageError
 from rlsuite.common.io import OutputDir, run_name, unique_path, write_json
 
-__all__ = ["ALGOS", "config_class", "config_defaults", "evaluate", "result_line", "tour_section", "train"]
+__all__ = [
+    "ALGOS", "config_class", "config_defaults", "evaluate", "options_class", "result_line", "tour_section", "train",
+]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,11 @@ def config_class(algo: str) -> type[SB3RunConfig]:
     if algo not in CONFIGS:
         raise UsageError(f"unknown stable-baselines3 algorithm {algo!r} (known: {', '.join(CONFIGS)})")
     return CONFIGS[algo]
+
+
+def options_class(algo: str) -> type[TrainOptions]:
+    """The run options of ``rlsuite train ALGO``: the shared ones (``--device`` places the model)."""
+    return TrainOptions
 
 
 def config_defaults(algo: str, ns: Any) -> list[tuple[Mapping[str, Any], str]]:

@@ -14,6 +14,7 @@ from rlsuite.alignment.compare import CompareConfig
 from rlsuite.app.args import parse
 from rlsuite.app.cli import build_parser, main
 from rlsuite.common.errors import ConfigError
+from rlsuite.testing import alignment as T
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,7 +42,7 @@ def test_defaults_are_field_defaults_and_device_aware() -> None:
     assert (grpo.beta, grpo.num_generations, grpo.max_steps, grpo.max_completion_length) == (0.05, 4, 30, 12)
     assert (ppo.total_episodes, ppo.kl_coef, ppo.stop_token) == (640, 0.05, "eos")
     assert C.SFTConfig(output_dir="x").lr_scheduler_type == "constant"
-    assert C.with_changes(grpo, seed=3).seed == 3 and C.with_changes(grpo, seed=3).beta == 0.05
+    assert T.with_changes(grpo, seed=3).seed == 3 and T.with_changes(grpo, seed=3).beta == 0.05
 
 
 @pytest.mark.parametrize(

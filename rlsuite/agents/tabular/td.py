@@ -19,11 +19,9 @@ from array_api_compat import array_namespace
 from rlsuite.agents.base import History, epsilon_greedy, sample_actions
 from rlsuite.agents.tabular.agent import TabularAgent
 from rlsuite.agents.tabular.batch import (
-    DEVICE_HELP,
     as_states,
     backend_of,
     bincount,
-    check_device,
     make_batched,
     reset_to,
     start_states,
@@ -48,11 +46,6 @@ class TDConfig(Config):
     num_envs: int = option(256, help="env copies stepped at once", ge=1)
     episode_length: int = option(10, help="steps between lockstep restarts from random states", ge=1)
     log_every: int = option(100, help="batched steps between history rows", ge=1)
-    device: str = option("cpu", help=DEVICE_HELP)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_device(self)
 
 
 @dataclass
@@ -130,7 +123,7 @@ class _TDAgent(TabularAgent):
     def learn(self, budget: int | None = None, seed: int = 0) -> History:
         budget = self.check_budget(budget)
         cfg = self.config
-        venv = make_batched(self.env, cfg.num_envs, cfg.device)
+        venv = make_batched(self.env, cfg.num_envs, self.device)
         venv.reset(seed=seed)
         backend = backend_of(venv, seed)
         allowed = backend.asarray(start_states(self.env, self.n_states), dtype="int64")
@@ -227,8 +220,8 @@ class NStepSarsa(_TDAgent):
     config_cls = NStepSarsaConfig
     name = "n_step_sarsa"
 
-    def __init__(self, env: Any, config: Any = None) -> None:
-        super().__init__(env, config)
+    def __init__(self, env: Any, config: Any = None, *, device: str = "cpu") -> None:
+        super().__init__(env, config, device=device)
         self.buffer: deque[list[np.ndarray]] = deque()
         self._next: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -264,8 +257,8 @@ class TD0(_TDAgent):
     config_cls = TD0Config
     name = "td0"
 
-    def __init__(self, env: Any, config: Any = None) -> None:
-        super().__init__(env, config)
+    def __init__(self, env: Any, config: Any = None, *, device: str = "cpu") -> None:
+        super().__init__(env, config, device=device)
         self.v = np.zeros(self.n_states)
         if self.config.policy == "optimal":
             if self.q_star is None:
