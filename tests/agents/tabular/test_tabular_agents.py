@@ -690,7 +690,6 @@ def test_torch_work_stays_on_the_given_device_whatever_torch_s_default_device() 
 
 def test_agent_basics_on_the_1x2_grid() -> None:
     from rlsuite.agents.tabular.agent import exact_optimum
-    from rlsuite.agents.tabular.dp import ValueIterationConfig
     from rlsuite.agents.tabular.td import Sarsa, SarsaConfig
     from rlsuite.common.errors import UsageError
 

@@ -10,7 +10,6 @@ the CPU with the same random streams, so there it must learn exactly what torch 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
