@@ -19,11 +19,10 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
-
 from rlsuite.common.errors import UsageError
 
 if TYPE_CHECKING:
+    import numpy as np
     import torch
 
 DEVICE_HELP = "where it computes: auto, cpu, cuda or cuda:N (auto: the GPU where present and worth it, docs/gpu.md)"
@@ -92,6 +91,8 @@ def array_device(device: torch.device, backend: Backend = "auto") -> str:
 def to_numpy(x: Any) -> np.ndarray:
     """``x`` as a host numpy array: a torch tensor (from any device) is copied over, anything else
     goes through ``np.asarray`` (no copy for a numpy array)."""
+    import numpy as np
+
     if hasattr(x, "detach"):
         return x.detach().cpu().numpy()
     return np.asarray(x)
