@@ -46,7 +46,7 @@ def _suggest(algo: str) -> str:
 class _AlgoChooser(ConfigParser):
     """``rlsuite train``: its one positional is the algorithm; an unknown one is named with a suggestion."""
 
-    def error(self, message: str) -> NoReturn:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         if "invalid choice" in message:
             algo = message.split("invalid choice:", 1)[1].split("(", 1)[0].strip().strip("'\"")
             raise UsageError(f"unknown algorithm {algo!r}{_suggest(algo)}; `rlsuite algos` lists them")
