@@ -15,6 +15,7 @@ data flags accept TRL's names as aliases (``--model`` / ``--model_name_or_path``
   tabular family adds ``--backend``, and ``--runs`` for the bandits);
 - ``config_defaults(algo, ns) -> list[(mapping, where)]``: default layers for the parser (the
   ``--config`` file; RL Zoo's file keyed by env id for SB3);
+- ``main(algo, parsed) -> int``: the command's handler: ``train`` with the parsed config and options;
 - ``train(algo, config, opts: TrainOptions) -> Path``: train, write the run folder, return it;
 - ``evaluate(run_dir, meta, opts: EvalOptions) -> dict``: replay a saved run, return the report.
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from rlsuite.app.args import ConfigParser, Parsed, add_command
-from rlsuite.app.options import EvalOptions, TrainOptions
+from rlsuite.app.options import EvalOptions
 from rlsuite.common.errors import ModelFolderError, UsageError
 from rlsuite.common.io import read_json
 
@@ -82,16 +82,9 @@ def add_train(subparsers: Any) -> None:
                 help=f"[{family}] {description}",
                 description=f"{description}. Settings: flags, --config FILE.yaml or --set KEY=VALUE.",
                 configs=[module.config_class(algo), module.options_class(algo)],
-                run=functools.partial(_train, module, algo),
+                run=functools.partial(module.main, algo),
                 defaults=functools.partial(module.config_defaults, algo),
             )
-
-
-def _train(module: Any, algo: str, parsed: Parsed) -> int:
-    config = parsed.get(module.config_class(algo))
-    opts = parsed.get(TrainOptions)
-    module.train(algo, config, opts)  # prints its one result line, which names the run folder
-    return 0
 
 
 def add_eval(subparsers: Any) -> None:

@@ -23,7 +23,7 @@ import json
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rlsuite.agents.sb3_config import ALGOS, CONFIGS, PPOConfig, SB3RunConfig
 from rlsuite.app.options import EvalOptions, TrainOptions
@@ -32,8 +32,12 @@ from rlsuite.common.errors import ConfigError, ModelFolderError, UsageError
 from rlsuite.common.io import OutputDir, run_name, unique_path, write_json
 
 __all__ = [
-    "ALGOS", "config_class", "config_defaults", "evaluate", "options_class", "result_line", "tour_section", "train",
+    "ALGOS", "config_class", "config_defaults", "evaluate", "main", "options_class", "result_line", "tour_section",
+    "train",
 ]  # fmt: skip
+
+if TYPE_CHECKING:
+    from rlsuite.app.args import Parsed
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +121,12 @@ def _scale_n_steps(cls: type[SB3RunConfig], entry: dict[str, Any], ns: Any, wher
     log.info("n_envs %d (%s has %d): n_steps %d -> %d, keeping about %d env steps per update",
              n_envs, where, file_envs, entry["n_steps"], scaled, entry["n_steps"] * file_envs)  # fmt: skip
     entry["n_steps"] = scaled
+
+
+def main(algo: str, parsed: Parsed) -> int:
+    """``rlsuite train ALGO``: the config and run options the parser built, handed to :func:`train`."""
+    train(algo, parsed.get(config_class(algo)), parsed.get(TrainOptions))
+    return 0
 
 
 def train(algo: str, config: SB3RunConfig, opts: TrainOptions) -> Path:

@@ -20,7 +20,7 @@ import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,6 +28,9 @@ from rlsuite.app.options import EvalOptions, TrainOptions
 from rlsuite.common.config import Config, load_yaml, option
 from rlsuite.common.device import BACKEND_HELP, GPU_MIN_COPIES, Backend, array_device, select_device
 from rlsuite.common.errors import ConfigError, ModelFolderError, UsageError
+
+if TYPE_CHECKING:
+    from rlsuite.app.args import Parsed
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +135,12 @@ def make_env(cls: Any, env_id: str, env_kwargs: dict[str, Any] | None, runs: int
 
 
 # ----- train -----
+
+
+def main(algo: str, parsed: Parsed) -> int:
+    """``rlsuite train ALGO``: the config and run options the parser built, handed to :func:`train`."""
+    train(algo, parsed.get(config_class(algo)), parsed.get(TabularOptions))
+    return 0
 
 
 def train(algo: str, config: Config, opts: TabularOptions) -> Path:
@@ -330,6 +339,6 @@ def tour_section(out: Path, quick: bool) -> dict[str, Any]:
 
 
 __all__ = [
-    "ALGOS", "BanditOptions", "TabularOptions", "config_class", "config_defaults", "evaluate", "options_class",
+    "ALGOS", "BanditOptions", "TabularOptions", "config_class", "config_defaults", "evaluate", "main", "options_class",
     "tour_section", "train",
 ]  # fmt: skip

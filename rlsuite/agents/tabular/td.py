@@ -177,7 +177,7 @@ class Sarsa(_TDAgent):
     name = "sarsa"
 
     def update(self, s: Array, a: Array, r: Array, s2: Array, a2: Array, live: Array, term: Array) -> None:
-        target = r + self.gamma * self.q[s2, a2] * ~term
+        target = r + self.config.gamma * self.q[s2, a2] * ~term
         batch_update(self.q, (s * self.n_actions + a)[live], (target - self.q[s, a])[live], self.alpha)
 
 
@@ -190,7 +190,7 @@ class ExpectedSarsa(_TDAgent):
     def update(self, s: Array, a: Array, r: Array, s2: Array, a2: Array, live: Array, term: Array) -> None:
         pi = self.behaviour()
         expected = array_namespace(pi).sum(pi[s2] * self.q[s2], axis=1)
-        target = r + self.gamma * expected * ~term
+        target = r + self.config.gamma * expected * ~term
         batch_update(self.q, (s * self.n_actions + a)[live], (target - self.q[s, a])[live], self.alpha)
 
 
@@ -208,7 +208,7 @@ class QLearning(_TDAgent):
         return epsilon_greedy(self.q, 0.0)  # greedy, ties toward the first action
 
     def update(self, s: Array, a: Array, r: Array, s2: Array, a2: Array, live: Array, term: Array) -> None:
-        target = r + self.gamma * array_namespace(self.q).max(self.q[s2], axis=1) * ~term
+        target = r + self.config.gamma * array_namespace(self.q).max(self.q[s2], axis=1) * ~term
         batch_update(self.q, (s * self.n_actions + a)[live], (target - self.q[s, a])[live], self.alpha)
 
 
@@ -245,9 +245,9 @@ class NStepSarsa(_TDAgent):
         """Update the oldest pending entry from the rewards after it, bootstrapping at (s2, a2)."""
         g = 0.0
         for k, pending in enumerate(self.buffer):
-            g += self.gamma**k * pending.r
+            g += self.config.gamma**k * pending.r
         head = self.buffer.popleft()
-        g += self.gamma ** (len(self.buffer) + 1) * self.q[s2, a2] * ~head.ended
+        g += self.config.gamma ** (len(self.buffer) + 1) * self.q[s2, a2] * ~head.ended
         s0, a0, live0 = head.s, head.a, head.live
         batch_update(self.q, (s0 * self.n_actions + a0)[live0], (g - self.q[s0, a0])[live0], self.alpha)
 
@@ -298,5 +298,5 @@ class TD0(_TDAgent):
         return {"value_error": float(np.max(np.abs(to_numpy(self.v) - self.v_pi)))}
 
     def update(self, s: Array, a: Array, r: Array, s2: Array, a2: Array, live: Array, term: Array) -> None:
-        target = r + self.gamma * self.v[s2] * ~term
+        target = r + self.config.gamma * self.v[s2] * ~term
         batch_update(self.v, s[live], (target - self.v[s])[live], self.alpha)
