@@ -350,10 +350,14 @@ def _model_source(run_dir: Path, trust_pickle: bool) -> Path:
 
 
 def _prepare(config: SB3RunConfig, device: str) -> Any:
-    """The torch device, and torch's thread count chosen deliberately (1 per process by default)."""
+    """The torch device, and torch's thread count chosen deliberately (1 per process by default).
+
+    ``auto`` takes the GPU for a ``CnnPolicy`` only: SB3's MLP policies train faster on the CPU (SB3 warns
+    so itself, DLR-RM/stable-baselines3#1245); docs/gpu.md has the rule.
+    """
     from rlsuite.common.device import select_device, set_torch_threads
 
-    dev = select_device(device)
+    dev = select_device(device, gpu_pays=config.policy == "CnnPolicy")
     threads = set_torch_threads(config.torch_threads)
     log.debug("torch threads: %d", threads)
     return dev

@@ -5,9 +5,10 @@ Every command takes ``--device`` with one vocabulary, :data:`DEVICE_HELP`: ``aut
 ``torch.device`` and hands that on; library code takes what it is given.
 
 The rule for ``auto`` (docs/gpu.md): the GPU where one is present *and* the work is large enough to
-gain from it. Models (SB3, alignment, vision) always count as large. The sample-based tabular agents
-count as large from :data:`GPU_MIN_COPIES` env copies (bandit runs) on: a GPU step costs a few kernel
-launches whatever the batch, so a few hundred copies of a 25-state grid run faster in numpy.
+gain from it. Alignment and vision models, and SB3's ``CnnPolicy``, always count as large; SB3's MLP
+policies never (they train faster on the CPU). The sample-based tabular agents count as large from
+:data:`GPU_MIN_COPIES` env copies (bandit runs) on: a GPU step costs a few kernel launches whatever the
+batch, so a few hundred copies of a 25-state grid run faster in numpy.
 
 The tabular agents also choose their arrays, numpy or torch (``--backend``, :data:`BACKEND_HELP`):
 :func:`array_device` turns the resolved device and that choice into the string the batched envs
