@@ -83,7 +83,8 @@ class BanditOptions(TabularOptions):
 
 def config_class(algo: str) -> type[Config]:
     """The algorithm's own config (the library's class: the parser builds it once, ``train`` hands it on)."""
-    return agent_class(algo).config_cls  # type: ignore[no-any-return]
+    config_cls: type[Config] = agent_class(algo).config_cls
+    return config_cls
 
 
 def options_class(algo: str) -> type[TabularOptions]:
