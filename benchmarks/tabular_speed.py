@@ -124,7 +124,7 @@ def bench_cuda(n: int) -> dict:
     grid = gym.make("rlsuite/GridWorld-v0", max_episode_steps=None)
     q_rates = {}
     for device, num_envs in (("cpu", 1024), ("cuda", 65536)):
-        agent = QLearning(grid, QLearningConfig(num_envs=num_envs, episode_length=10, log_every=10**9, device=device))
+        agent = QLearning(grid, QLearningConfig(num_envs=num_envs, episode_length=10, log_every=10**9), device=device)
         agent.learn(num_envs * 10, seed=0)  # warm-up
         t0 = time.perf_counter()
         agent.learn(num_envs * 500, seed=0)

@@ -309,8 +309,8 @@ def bench_tabular_agents(quick: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {}
     with on_the_gpu(out):
         for device in ("cpu", "cuda"):
-            config = QLearningConfig(num_envs=num_envs, episode_length=10, log_every=10**9, device=device)
-            agent = QLearning(grid, config)
+            config = QLearningConfig(num_envs=num_envs, episode_length=10, log_every=10**9)
+            agent = QLearning(grid, config, device=device)
             t = best_seconds(lambda a=agent: a.learn(num_envs * batches, seed=0), repeats=1, sync=device == "cuda")
             envs = gym.make_vec("rlsuite/KArmedBandit-v0", num_envs=runs, vectorization_mode="vector_entry_point",
                                 device=device)  # fmt: skip
@@ -322,7 +322,7 @@ def bench_tabular_agents(quick: bool = False) -> dict[str, Any]:
         out["q_learning_ratio"] = out["q_learning_cuda_steps_per_s"] / out["q_learning_numpy_steps_per_s"]
         out["bandit_ratio"] = out["bandit_cuda_pulls_per_s"] / out["bandit_numpy_pulls_per_s"]
         if not quick:
-            history = QLearning(grid, QLearningConfig(device="cuda")).learn(seed=0)
+            history = QLearning(grid, QLearningConfig(), device="cuda").learn(seed=0)
             out["q_learning_cuda_default_run"] = last = history.last()
             if last["optimal_fraction"] != 1.0:
                 raise AssertionError(f"Q-learning on CUDA did not reach the optimum: {last}")

@@ -6,7 +6,11 @@ from typing import Any
 
 import numpy as np
 
-from rlsuite.agents.base import unique_optimal_actions
+
+def unique_optimal_actions(q_star: np.ndarray, tol: float = 1e-6) -> np.ndarray:
+    """Per state, the optimal action where it is unique, else -1."""
+    best = q_star >= q_star.max(axis=1, keepdims=True) - tol
+    return np.where(best.sum(axis=1) == 1, best.argmax(axis=1), -1)
 
 
 def wrong_greedy_states(agent: Any) -> list[int]:

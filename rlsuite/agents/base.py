@@ -13,22 +13,23 @@ reads the class attributes below to make the env, check the budget and choose th
                        num_envs=runs, vectorization_mode="vector_entry_point", device=...)``, one
                        independent run per copy (the bandit agents)
 ``default_env``        the env id used when none is given
-``uses_device``        whether it computes in torch on a device (``with_device`` places its config)
+``uses_device``        whether it can compute in torch on a device: single-env agents take
+                       ``device=`` in their constructor, vector agents follow their env's device
 =====================  ===============================================================================
 
 and the methods: ``check_config`` / ``check_budget`` (classmethods, one-line
 :class:`~rlsuite.common.errors.ConfigError`), ``learn(budget, seed) -> History``,
 ``predict(obs, state=None, deterministic=True)`` (SB3's signature), ``arrays`` / ``set_arrays``
 (the learned tables), ``save(path)`` / ``Agent.load(path)`` (``PATH.npz`` with no pickle +
-``PATH.json``), ``make_env`` and ``with_device``. Library code reports progress through
-:mod:`rlsuite.common.progress` and logs with :mod:`logging`; it never prints.
+``PATH.json``), ``make_env`` and ``env_copies`` (how many env copies ``learn`` steps at once).
+Library code reports progress through :mod:`rlsuite.common.progress` and logs with :mod:`logging`;
+it never prints.
 """
 
 from __future__ import annotations
 
 import csv
 import dataclasses
-import json
 import os
 import zipfile
 from pathlib import Path
@@ -42,7 +43,7 @@ from rlsuite.common.backend import ArrayBackend
 from rlsuite.common.config import Config, from_dict
 from rlsuite.common.device import to_numpy
 from rlsuite.common.errors import ConfigError, ModelFolderError
-from rlsuite.common.io import atomic_path, write_json
+from rlsuite.common.io import atomic_path, read_json, write_json
 from rlsuite.envs.checks import env_id_from_file
 
 # name -> agent class; filled by the subclasses that define ``name`` (see Agent.__init_subclass__).
@@ -164,9 +165,10 @@ class Agent:
         return gym.make(env_id, **kwargs)
 
     @classmethod
-    def with_device(cls, config: Any, device: str) -> Any:
-        """``config`` placed on ``device`` (agents whose config names a device); others return it as is."""
-        return config
+    def env_copies(cls, config: Any, env: Any) -> int:
+        """How many env copies ``learn`` steps at once with ``config`` on ``env`` (the batch a GPU would
+        get: ``--device auto`` chooses by it): ``config.num_envs``, else the env's ``num_envs``, else 1."""
+        return int(getattr(config, "num_envs", getattr(env, "num_envs", 1)))
 
     # ----- learning and acting -----
     def learn(self, budget: int | None = None, seed: int = 0) -> History:
@@ -221,7 +223,10 @@ class Agent:
             raise ModelFolderError(f"{meta_file}: unknown algorithm {algo!r} (known: {', '.join(sorted(AGENTS))})")
         if not issubclass(klass, cls):
             raise ModelFolderError(f"{meta_file}: holds a {klass.__name__}, not a {cls.__name__}")
-        config = from_dict(klass.config_cls, meta.get("config") or {}, where=str(meta_file))
+        saved = dict(meta.get("config") or {})
+        if "device" in saved and "device" not in {f.name for f in dataclasses.fields(klass.config_cls)}:
+            saved.pop("device")  # written before the device left the MC/TD configs for the constructor
+        config = from_dict(klass.config_cls, saved, where=str(meta_file))
         if env is None:
             if not meta.get("env_id"):
                 raise ModelFolderError(f"{meta_file}: the env was built by hand; pass env= to load()")
@@ -270,17 +275,6 @@ def write_agent_files(
     return npz, write_json(base.with_name(base.name + ".json"), meta)
 
 
-def read_json(path: Path) -> dict[str, Any]:
-    """A JSON object from ``path``; unreadable, truncated or not an object: a ``ModelFolderError`` naming it."""
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelFolderError(f"{path}: not valid JSON ({exc}); truncated or corrupt?") from exc
-    if not isinstance(data, dict):
-        raise ModelFolderError(f"{path}: expected a JSON object, got {type(data).__name__}")
-    return data
-
-
 def read_agent_files(path: str | os.PathLike[str]) -> tuple[dict[str, Any], Path, dict[str, np.ndarray]]:
     """Read what :func:`write_agent_files` wrote: ``(meta, meta_file, arrays)``.
 
@@ -309,12 +303,6 @@ def greedy_optimal_fraction(q: np.ndarray, q_star: np.ndarray, tol: float = 1e-6
     greedy = q.argmax(axis=1)
     rows = np.arange(q.shape[0])
     return float(np.mean(q_star[rows, greedy] >= q_star.max(axis=1) - tol))
-
-
-def unique_optimal_actions(q_star: np.ndarray, tol: float = 1e-6) -> np.ndarray:
-    """Per state, the optimal action where it is unique, else -1."""
-    best = q_star >= q_star.max(axis=1, keepdims=True) - tol
-    return np.where(best.sum(axis=1) == 1, best.argmax(axis=1), -1)
 
 
 def epsilon_greedy(q: Any, epsilon: float) -> Any:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from rlsuite.common.config import Config, config_error, option
+from rlsuite.common.device import device_problem
 
 ALGOS: dict[str, str] = {
     "ppo": "stable-baselines3 PPO (clipped policy gradient, on-policy; any Discrete/Box action space)",
@@ -33,7 +34,6 @@ EXTRACTORS = ("FlattenExtractor", "NatureCNN", "CombinedExtractor")
 # Where env_wrapper classes may come from unless trust_env_wrapper is given.
 WRAPPER_NAMESPACES = ("rlsuite.", "gymnasium.")
 SCHEDULE = re.compile(r"lin_([0-9.eE+-]+)")
-DEVICE = re.compile(r"cpu|auto|cuda(:\d+)?")
 
 
 def schedule_start(value: float | str) -> float:
@@ -148,7 +148,7 @@ class SB3RunConfig(Config):
                         f"{name!r} is outside rlsuite and gymnasium; importing it would run its module's code "
                         "(pass --trust_env_wrapper on the command line if you trust it)",
                     )
-        if not DEVICE.fullmatch(self.env_device):
+        if device_problem(self.env_device) is not None:  # the one vocabulary (cpu here: numpy arrays)
             raise config_error(self, "env_device", f"expected cpu, auto, cuda or cuda:N, got {self.env_device!r}")
         self._check_policy_kwargs()
 

@@ -93,10 +93,6 @@ class _Common:
                 raise
             raise ConfigError(f"{type(self).__name__}: {str(exc).splitlines()[0]}") from exc
 
-    def to_json_dict(self) -> dict[str, Any]:
-        """The settings as plain data (``config.json`` of a run)."""
-        return self.to_dict()  # type: ignore[attr-defined]
-
 
 @dataclass
 class SFTConfig(_Common, trl.SFTConfig):
@@ -332,12 +328,3 @@ def peft_config(model_config: ModelConfig | trl.ModelConfig | None) -> Any:
 
     return get_peft_config(model_config)
 
-
-def with_changes(config: Any, **changes: Any) -> Any:
-    """A copy of a trainer config with ``changes``, built (and checked) again."""
-    given = getattr(config, "_given", None)
-    if given is None:
-        given = {f.name: getattr(config, f.name) for f in dataclasses.fields(config) if f.init}
-    values = dict(given)
-    values.update(changes)
-    return type(config)(**values)

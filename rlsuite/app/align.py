@@ -25,6 +25,7 @@ from typing import Any
 from rlsuite.app import console
 from rlsuite.app.args import Parsed, add_command
 from rlsuite.common.config import Config, load_yaml, option
+from rlsuite.common.device import DEVICE_HELP, check_device_field
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,11 @@ class AlignOptions(Config):
     max_unknown_rate: float = option(
         0.05, help="refuse data with more than this fraction of tokens unknown to the tokenizer", ge=0.0, le=1.0
     )
+    device: str = option("auto", help=f"{DEVICE_HELP}; sets TRL's use_cpu (and bf16 off on the CPU)")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_device_field(self)
 
 
 @dataclass
@@ -104,7 +110,7 @@ def add_subcommands(subparsers: Any) -> None:
     sub = p.add_subparsers(dest="align_command", metavar="METHOD", parser_class=ConfigParser)
     for name, method in METHODS.items():
         add_command(sub, name, help=method.help, configs=[method.config, ModelConfig, AlignOptions, Columns],
-                    run=_train)
+                    run=_train, defaults=_train_defaults)
     data = sub.add_parser("data", help="the embedded task's data for other tools")
     data_sub = data.add_subparsers(dest="data_command", metavar="ACTION", parser_class=ConfigParser)
     add_command(data_sub, "export", help="write the embedded task's train and held-out pairs in TRL's format "
@@ -116,6 +122,31 @@ def add_subcommands(subparsers: Any) -> None:
         sub, "compare", help="the methods side by side from one model and one preference set, with a report",
         configs=[CompareConfig, CompareOptions, Columns], run=_compare, defaults=_compare_defaults,
     )
+
+
+def _train_defaults(ns: argparse.Namespace) -> list[tuple[Mapping[str, Any], str]]:
+    """The ``--config`` file, then ``--device`` mapped onto TRL's own settings (explicit ``--use_cpu`` /
+    ``--bf16`` flags still win): cpu -> ``use_cpu`` and fp32; cuda -> not ``use_cpu``; auto -> the config's
+    own rule (CUDA when present). accelerate places a process on a GPU by rank, so ``cuda:N`` needs N = 0
+    (``CUDA_VISIBLE_DEVICES=N`` picks another GPU)."""
+    from rlsuite.common.device import device_problem, select_device
+    from rlsuite.common.errors import ConfigError
+
+    layers: list[tuple[Mapping[str, Any], str]] = []
+    file_values = load_yaml(ns.config) if getattr(ns, "config", None) else {}
+    if file_values:
+        layers.append((file_values, str(ns.config)))
+    device = ns.device if ns.device != "auto" else file_values.get("device", "auto")
+    if device == "auto" or device_problem(device) is not None:  # a bad name is refused, naming --device, later
+        return layers
+    if device == "cpu":
+        layers.append(({"use_cpu": True, "bf16": False}, "--device cpu"))
+        return layers
+    if select_device(device).index not in (None, 0):
+        raise ConfigError(f"--device {device}: accelerate puts each process on a GPU by its rank; use --device cuda "
+                          f"with CUDA_VISIBLE_DEVICES={device.split(':')[1]}", "device", device)  # fmt: skip
+    layers.append(({"use_cpu": False}, f"--device {device}"))
+    return layers
 
 
 def _compare_defaults(ns: argparse.Namespace) -> list[tuple[Mapping[str, Any], str]]:

@@ -9,11 +9,15 @@ data flags accept TRL's names as aliases (``--model`` / ``--model_name_or_path``
 (``rlsuite.app.train_tabular``, ``rlsuite.app.train_sb3``), each with:
 
 - ``ALGOS: dict[str, str]``: algorithm name -> one-line description;
-- ``config_class(algo) -> type``: the algorithm's config dataclass (its fields become the flags);
+- ``config_class(algo) -> type``: the algorithm's own config dataclass, the library's class (its
+  fields become the flags; the parser builds it once and ``train`` hands it to the agent as is);
+- ``options_class(algo) -> type[TrainOptions]``: the run options of ``algo``'s command (the
+  tabular family adds ``--backend``, and ``--runs`` for the bandits);
 - ``config_defaults(algo, ns) -> list[(mapping, where)]``: default layers for the parser (the
   ``--config`` file; RL Zoo's file keyed by env id for SB3);
 - ``help_defaults(algo) -> dict[str, str]``: the defaults ``--help`` shows where a plain run uses
   other values than the fields' (the budget and its unit, the shipped YAML's values);
+- ``main(algo, parsed) -> int``: the command's handler: ``train`` with the parsed config and options;
 - ``train(algo, config, opts: TrainOptions) -> Path``: train, write the run folder, return it;
 - ``evaluate(run_dir, meta, opts: EvalOptions) -> dict``: replay a saved run, return the report.
 
@@ -25,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rlsuite.common.config import Config, option
+from rlsuite.common.device import DEVICE_HELP, check_device_field
 
 
 @dataclass
@@ -43,7 +48,11 @@ class RunOptions(Config):
     trust_env_module: bool = option(
         False, help="with --resume: let the run's env id import the module it names (pkg:ns/Id-v0), if you trust it"
     )
-    device: str = option("auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
+    device: str = option("auto", help=DEVICE_HELP)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_device_field(self)
 
 
 @dataclass
@@ -62,7 +71,7 @@ class EvalOptions(Config):
 
     episodes: int = option(20, help="evaluation episodes", ge=1)
     seed: int = option(0, help="seed of the first evaluation episode", ge=0)
-    device: str = option("auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
+    device: str = option("auto", help=DEVICE_HELP)
     video: bool = option(False, help="record the evaluation episodes (SB3 runs; needs moviepy)")
     trust_env_module: bool = option(
         False, help="let the run's env id import the module it names (pkg:ns/Id-v0); only for runs you trust"
@@ -71,3 +80,8 @@ class EvalOptions(Config):
         False,
         help="load an SB3 .zip saved elsewhere, which unpickles objects and can run code: only for files you trust",
     )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_device_field(self)
+

@@ -3,8 +3,8 @@
 ``rlsuite train`` has one subcommand per algorithm, its flags generated from the algorithm's config
 (``rlsuite train q_learning --help`` lists every setting with its help, default and range) and
 from :class:`~rlsuite.app.options.TrainOptions`. The families are modules that meet the contract
-in :mod:`rlsuite.app.options` (``ALGOS``, ``config_class``, ``config_defaults``, ``train``,
-``evaluate``): ``rlsuite.app.train_tabular`` and ``rlsuite.app.train_sb3``. A run folder's
+in :mod:`rlsuite.app.options` (``ALGOS``, ``config_class``, ``options_class``, ``config_defaults``,
+``train``, ``evaluate``): ``rlsuite.app.train_tabular`` and ``rlsuite.app.train_sb3``. A run folder's
 ``config.json`` names its ``family`` so ``rlsuite eval`` finds the right module.
 """
 
@@ -17,10 +17,10 @@ import json
 from pathlib import Path
 from typing import Any, NoReturn
 
-from rlsuite.agents.base import read_json
 from rlsuite.app.args import ConfigParser, Parsed, add_command
-from rlsuite.app.options import EvalOptions, TrainOptions
+from rlsuite.app.options import EvalOptions
 from rlsuite.common.errors import ModelFolderError, UsageError
+from rlsuite.common.io import read_json
 
 FAMILIES: dict[str, str] = {
     "tabular": "rlsuite.app.train_tabular",
@@ -32,14 +32,6 @@ FAMILIES: dict[str, str] = {
 def families() -> dict[str, Any]:
     """family name -> its module."""
     return {family: importlib.import_module(module) for family, module in FAMILIES.items()}
-
-
-def family_of(algo: str) -> Any:
-    """The family module that trains ``algo``."""
-    for module in families().values():
-        if algo in module.ALGOS:
-            return module
-    raise UsageError(f"unknown algorithm {algo!r}{_suggest(algo)}; `rlsuite algos` lists them")
 
 
 def _known_algos() -> list[str]:
@@ -54,7 +46,7 @@ def _suggest(algo: str) -> str:
 class _AlgoChooser(ConfigParser):
     """``rlsuite train``: its one positional is the algorithm; an unknown one is named with a suggestion."""
 
-    def error(self, message: str) -> NoReturn:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         if "invalid choice" in message:
             algo = message.split("invalid choice:", 1)[1].split("(", 1)[0].strip().strip("'\"")
             raise UsageError(f"unknown algorithm {algo!r}{_suggest(algo)}; `rlsuite algos` lists them")
@@ -89,18 +81,11 @@ def add_train(subparsers: Any) -> None:
                 algo,
                 help=f"[{family}] {description}",
                 description=f"{description}. Settings: flags, --config FILE.yaml or --set KEY=VALUE.",
-                configs=[module.config_class(algo), TrainOptions],
-                run=functools.partial(_train, module, algo),
+                configs=[module.config_class(algo), module.options_class(algo)],
+                run=functools.partial(module.main, algo),
                 defaults=functools.partial(module.config_defaults, algo),
                 shown_defaults=functools.partial(module.help_defaults, algo),
             )
-
-
-def _train(module: Any, algo: str, parsed: Parsed) -> int:
-    config = parsed.get(module.config_class(algo))
-    opts = parsed.get(TrainOptions)
-    module.train(algo, config, opts)  # prints its one result line, which names the run folder
-    return 0
 
 
 def add_eval(subparsers: Any) -> None:

@@ -23,7 +23,7 @@ import json
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rlsuite.agents.sb3_config import ALGOS, CONFIGS, PPOConfig, SB3RunConfig
 from rlsuite.app.options import EvalOptions, TrainOptions
@@ -31,8 +31,13 @@ from rlsuite.common.config import from_dict, load_yaml
 from rlsuite.common.errors import ConfigError, ModelFolderError, UsageError
 from rlsuite.common.io import OutputDir, run_name, unique_path, write_json
 
-__all__ = ["ALGOS", "config_class", "config_defaults", "evaluate", "help_defaults", "result_line", "tour_section",
-           "train"]
+__all__ = [
+    "ALGOS", "config_class", "config_defaults", "evaluate", "help_defaults", "main", "options_class", "result_line",
+    "tour_section", "train",
+]  # fmt: skip
+
+if TYPE_CHECKING:
+    from rlsuite.app.args import Parsed
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +75,11 @@ def help_defaults(algo: str) -> dict[str, str]:
     texts["budget"] = f"{steps:,} env steps (n_timesteps)" + (f" {where}" if "n_timesteps" in entry else "")
     texts["env"] = DEFAULT_ENV
     return texts
+
+
+def options_class(algo: str) -> type[TrainOptions]:
+    """The run options of ``rlsuite train ALGO``: the shared ones (``--device`` places the model)."""
+    return TrainOptions
 
 
 def config_defaults(algo: str, ns: Any) -> list[tuple[Mapping[str, Any], str]]:
@@ -131,6 +141,12 @@ def _scale_n_steps(cls: type[SB3RunConfig], entry: dict[str, Any], ns: Any, wher
     log.info("n_envs %d (%s has %d): n_steps %d -> %d, keeping about %d env steps per update",
              n_envs, where, file_envs, entry["n_steps"], scaled, entry["n_steps"] * file_envs)  # fmt: skip
     entry["n_steps"] = scaled
+
+
+def main(algo: str, parsed: Parsed) -> int:
+    """``rlsuite train ALGO``: the config and run options the parser built, handed to :func:`train`."""
+    train(algo, parsed.get(config_class(algo)), parsed.get(TrainOptions))
+    return 0
 
 
 def train(algo: str, config: SB3RunConfig, opts: TrainOptions) -> Path:
@@ -356,10 +372,14 @@ def _model_source(run_dir: Path, trust_pickle: bool) -> Path:
 
 
 def _prepare(config: SB3RunConfig, device: str) -> Any:
-    """The torch device, and torch's thread count chosen deliberately (1 per process by default)."""
+    """The torch device, and torch's thread count chosen deliberately (1 per process by default).
+
+    ``auto`` takes the GPU for a ``CnnPolicy`` only: SB3's MLP policies train faster on the CPU (SB3 warns
+    so itself, DLR-RM/stable-baselines3#1245); docs/gpu.md has the rule.
+    """
     from rlsuite.common.device import select_device, set_torch_threads
 
-    dev = select_device(device)
+    dev = select_device(device, gpu_pays=config.policy == "CnnPolicy")
     threads = set_torch_threads(config.torch_threads)
     log.debug("torch threads: %d", threads)
     return dev

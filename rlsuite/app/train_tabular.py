@@ -6,26 +6,31 @@ folder (``runs/<env>__<algo>__<seed>__<time>/`` unless ``--out``) through
 :class:`~rlsuite.common.io.OutputDir`: ``config.json`` (``"family": "tabular"``), the agent
 (``agent.npz`` + ``agent.json``), ``metrics.csv``, ``log.txt``, the PNGs of
 :func:`rlsuite.app.plots.write_run_plots`, and ``finished.json`` last. The flags are the
-algorithm's config fields (``device`` is the shared ``--device``); agents that play a batched
-env (the bandits) also take ``--runs``, the number of independent runs played at once.
+algorithm's own config fields (the parser builds the library's config class once and
+:func:`train` hands it to the agent) and :class:`TabularOptions`: the shared run flags, ``--device``
+(resolved once, :func:`run_device`) and ``--backend`` (numpy or torch); agents that play a batched
+env (the bandits) also take ``--runs`` (:class:`BanditOptions`), the independent runs played at once.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import logging
 import math
-import typing
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from rlsuite.app.options import EvalOptions, TrainOptions
 from rlsuite.common.config import Config, load_yaml, option
+from rlsuite.common.device import BACKEND_HELP, GPU_MIN_COPIES, Backend, array_device, select_device
 from rlsuite.common.errors import ConfigError, ModelFolderError, UsageError
+
+if TYPE_CHECKING:
+    from rlsuite.app.args import Parsed
 
 log = logging.getLogger(__name__)
 
@@ -71,43 +76,32 @@ def agent_class(algo: str) -> Any:
     return ALGORITHMS[algo]
 
 
-# ----- the flags: the algorithm's config fields -----
+# ----- the flags: the algorithm's own config, and the run options -----
 
 
-@functools.cache
-def config_class(algo: str) -> type:
-    """The algorithm's config as the CLI sees it: every field but ``device`` (``--device`` is the
-    shared flag), plus ``runs`` for agents of a batched env. Building it builds the algorithm's
-    own config, so cross-field checks (``n < episode_length``) answer at parse time."""
-    cls = agent_class(algo)
-    real = cls.config_cls
-    hints = typing.get_type_hints(real)
-    fields: list[tuple[str, Any, Any]] = []
-    for f in dataclasses.fields(real):
-        if f.name == "device" or not f.init:
-            continue
-        kwargs: dict[str, Any] = {"metadata": f.metadata}
-        if f.default is not dataclasses.MISSING:
-            kwargs["default"] = f.default
-        if f.default_factory is not dataclasses.MISSING:
-            kwargs["default_factory"] = f.default_factory
-        fields.append((f.name, hints[f.name], dataclasses.field(**kwargs)))
-    if cls.env_kind == "vector":
-        fields.append(("runs", int, option(2000, help=RUNS_HELP, ge=1)))
+@dataclass
+class TabularOptions(TrainOptions):
+    """``rlsuite train`` of a tabular algorithm: the shared run flags, and numpy or torch arrays."""
 
-    def __post_init__(self: Any) -> None:
-        Config.__post_init__(self)
-        real_config(self)
-
-    return dataclasses.make_dataclass(real.__name__, fields, bases=(Config,), namespace={
-        "__doc__": real.__doc__, "__post_init__": __post_init__, "algo": algo,
-    })  # fmt: skip
+    backend: Backend = option("auto", help=BACKEND_HELP)
 
 
-def real_config(view: Any) -> Any:
-    """The algorithm's own config from the CLI's view of it (``runs`` left out)."""
-    values = {f.name: getattr(view, f.name) for f in dataclasses.fields(view) if f.name != "runs"}
-    return agent_class(view.algo).config_cls(**values)
+@dataclass
+class BanditOptions(TabularOptions):
+    """``rlsuite train`` of a bandit algorithm: also how many independent runs play at once."""
+
+    runs: int = option(2000, help=RUNS_HELP, ge=1)
+
+
+def config_class(algo: str) -> type[Config]:
+    """The algorithm's own config (the library's class: the parser builds it once, ``train`` hands it on)."""
+    config_cls: type[Config] = agent_class(algo).config_cls
+    return config_cls
+
+
+def options_class(algo: str) -> type[TabularOptions]:
+    """The run options of ``algo``'s command: :class:`BanditOptions` for agents of a batched env."""
+    return BanditOptions if agent_class(algo).env_kind == "vector" else TabularOptions
 
 
 def help_defaults(algo: str) -> dict[str, str]:
@@ -125,27 +119,23 @@ def config_defaults(algo: str, ns: Any) -> list[tuple[dict[str, Any], str]]:
 # ----- where it runs, what it learns on -----
 
 
-def resolve_device(device: str | None, uses_device: bool) -> str:
-    """Where the agent computes: ``"cpu"`` (numpy) or a CUDA device.
+def run_device(cls: Any, device: str, backend: Backend, copies: int) -> str:
+    """The device a run of agent class ``cls`` computes on, resolved once from ``--device`` and ``--backend``.
 
-    Agents with ``uses_device`` (bandits beside their batched env; MC and TD with their env copies,
-    and TD's tables) run in torch on CUDA with ``cuda`` (and ``auto`` on a GPU machine). The
-    dynamic-programming agents do a handful of exact sweeps on small tables and stay on the CPU.
+    ``auto`` is the GPU only where it pays: agents with ``uses_device`` (bandits beside their
+    batched env; MC and TD with their env copies, and TD's tables) that step at least
+    ``GPU_MIN_COPIES`` env copies at once (``copies``); see docs/gpu.md. The dynamic-programming agents
+    do a handful of exact sweeps on small tables and stay on the CPU (numpy).
     """
-    from rlsuite.common.device import select_device
-
-    if device in (None, "auto", "cpu"):
-        if not uses_device or device == "cpu":
-            return "cpu"
-        return "cuda" if select_device("auto").type == "cuda" else "cpu"
-    if not uses_device:
-        raise ConfigError(
-            f"--device {device}: the dynamic-programming agents sweep small exact tables on the CPU; use "
-            "--device cpu or auto (value_iteration(model, device=...) runs large models on CUDA)",
-            "device",
-            device,
-        )
-    return str(select_device(device))
+    if not cls.uses_device:
+        if device not in ("auto", "cpu") or backend == "torch":
+            raise ConfigError(
+                f"--device {device} --backend {backend}: the dynamic-programming agents sweep small exact tables "
+                "in numpy on the CPU; use --device cpu or auto (value_iteration(model, device=...) runs large "
+                "models on CUDA)", "device", device,
+            )  # fmt: skip
+        return "cpu"
+    return array_device(select_device(device, gpu_pays=copies >= GPU_MIN_COPIES), backend)
 
 
 def make_env(cls: Any, env_id: str, env_kwargs: dict[str, Any] | None, runs: int, device: str) -> Any:
@@ -166,7 +156,13 @@ def make_env(cls: Any, env_id: str, env_kwargs: dict[str, Any] | None, runs: int
 # ----- train -----
 
 
-def train(algo: str, view: Any, opts: TrainOptions) -> Path:
+def main(algo: str, parsed: Parsed) -> int:
+    """``rlsuite train ALGO``: the config and run options the parser built, handed to :func:`train`."""
+    train(algo, parsed.get(config_class(algo)), parsed.get(TabularOptions))
+    return 0
+
+
+def train(algo: str, config: Config, opts: TabularOptions) -> Path:
     """Train ``algo``; write and return the run folder. Every check that can fail runs before training."""
     from rlsuite.app import console
     from rlsuite.app.plots import history_curves, write_run_plots
@@ -179,17 +175,21 @@ def train(algo: str, view: Any, opts: TrainOptions) -> Path:
             "--resume: tabular runs take seconds and keep no checkpoints; start a new run "
             "(--overwrite replaces what --out holds)", "resume", True,
         )  # fmt: skip
-    device = resolve_device(opts.device, cls.uses_device)
-    config = cls.with_device(real_config(view), device)
-    runs = int(getattr(view, "runs", 1))
     env_id = opts.env or cls.default_env
     budget = cls.check_budget(opts.budget)
     out = Path(opts.out) if opts.out else unique_path(Path("runs") / run_name(env_id, algo, opts.seed))
     folder = OutputDir(out, overwrite=opts.overwrite)
     folder.check()
-    env = make_env(cls, env_id, opts.env_kwargs, runs, device)
+    runs = int(getattr(opts, "runs", 1))
     seed_everything(opts.seed)
-    agent = cls(env, config)
+    if cls.env_kind == "vector":  # the bandits' tables live beside their batched env
+        device = run_device(cls, opts.device, opts.backend, runs)
+        env = make_env(cls, env_id, opts.env_kwargs, runs, device)
+        agent = cls(env, config)
+    else:
+        env = make_env(cls, env_id, opts.env_kwargs, 1, "cpu")
+        device = run_device(cls, opts.device, opts.backend, cls.env_copies(config, env))
+        agent = cls(env, config, device=device) if cls.uses_device else cls(env, config)
     with folder:
         console.log_to(folder.path)
         log.info("training %s on %s (seed %d, %d %s, device %s)", algo, env_id, opts.seed, budget, cls.budget_unit,
@@ -245,7 +245,8 @@ def evaluate(run_dir: Path, meta: dict[str, Any], opts: EvalOptions) -> dict[str
     if not folder.finished:
         raise ModelFolderError(f"{run_dir}: an unfinished run (no finished.json); train it again")
     cls = agent_class(algo)
-    device = resolve_device(opts.device, cls.uses_device) if cls.uses_device else "cpu"
+    runs = int(meta.get("runs") or 1)  # the bandits replay on fresh problems; the others only play
+    device = run_device(cls, opts.device, "auto", runs) if cls.env_kind == "vector" else "cpu"
     agent = cls.load(run_dir / "agent", device=device, trust_env_module=opts.trust_env_module)
     report: dict[str, Any] = {"run_dir": str(run_dir), "algo": algo, "env_id": meta.get("env_id")}
     if cls.env_kind == "vector":
@@ -357,4 +358,7 @@ def tour_section(out: Path, quick: bool) -> dict[str, Any]:
     return numbers
 
 
-__all__ = ["ALGOS", "config_class", "config_defaults", "evaluate", "help_defaults", "tour_section", "train"]
+__all__ = [
+    "ALGOS", "BanditOptions", "TabularOptions", "config_class", "config_defaults", "evaluate", "help_defaults", "main",
+    "options_class", "tour_section", "train",
+]  # fmt: skip

@@ -24,6 +24,7 @@ from typing import Any, Literal
 from rlsuite.app import console
 from rlsuite.app.args import Parsed, add_command
 from rlsuite.common.config import Config, config_error, option
+from rlsuite.common.device import DEVICE_HELP, check_device_field
 from rlsuite.common.errors import ConfigError
 from rlsuite.envs.gridworld import ACTION_NAMES
 from rlsuite.vision.contrastive import ContrastiveTrainConfig
@@ -64,11 +65,12 @@ class EvalVLMOptions(Config):
     dtype: Literal["auto", "float32", "bfloat16"] = option(
         "auto", help="auto: bfloat16 on CUDA, float32 on CPU (inference)"
     )
-    device: str = option("auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
+    device: str = option("auto", help=DEVICE_HELP)
     threads: int = option(0, help="torch CPU threads (0: one, or OMP_NUM_THREADS when set)", ge=0)
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        check_device_field(self)
         if len(self.actions) != len(ACTION_NAMES):
             raise config_error(
                 self, "actions", f"{len(self.actions)} words for the grid world's {len(ACTION_NAMES)} actions"

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from rlsuite.common.errors import OutputDirError
+from rlsuite.common.errors import ModelFolderError, OutputDirError
 
 log = logging.getLogger(__name__)
 
@@ -272,8 +272,13 @@ class OutputDir:
             (self.path / FINISHED).unlink()
 
 
-def make_run_dir(root: str | os.PathLike[str], env_id: str, algo: str, seed: int) -> Path:
-    """Create and return a fresh run folder ``root/<env>__<algo>__<seed>__<time>[-n]``."""
-    path = unique_path(Path(root) / run_name(env_id, algo, seed))
-    path.mkdir(parents=True)
-    return path
+
+def read_json(path: Path) -> dict[str, Any]:
+    """A JSON object from ``path``; unreadable, truncated or not an object: a ``ModelFolderError`` naming it."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelFolderError(f"{path}: not valid JSON ({exc}); truncated or corrupt?") from exc
+    if not isinstance(data, dict):
+        raise ModelFolderError(f"{path}: expected a JSON object, got {type(data).__name__}")
+    return data

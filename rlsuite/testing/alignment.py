@@ -7,6 +7,7 @@ exists already, so several test modules share one SFT model, one reward model, o
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -82,3 +83,13 @@ def tiny_chat_base() -> Path:
         with atomic_path(path) as tmp:
             build_chat_model(tmp)
     return path
+
+
+def with_changes(config: Any, **changes: Any) -> Any:
+    """A copy of a trainer config with ``changes``, built (and checked) again."""
+    given = getattr(config, "_given", None)
+    if given is None:
+        given = {f.name: getattr(config, f.name) for f in dataclasses.fields(config) if f.init}
+    values = dict(given)
+    values.update(changes)
+    return type(config)(**values)

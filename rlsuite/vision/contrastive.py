@@ -13,13 +13,17 @@ import logging
 import math
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from rlsuite.common import progress
 from rlsuite.common.config import Config, config_error, option
+from rlsuite.common.device import DEVICE_HELP, check_device_field
 from rlsuite.vision.models import build_tiny_clip, build_word_tokenizer
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +57,12 @@ class ContrastiveTrainConfig(Config):
     cell_px: int = option(16, help="pixels per cell (size * cell_px must be a multiple of 8, the patch size)", ge=1)
     eval_episodes: int = option(40, help="held-out episodes for the rank correlation, after training", ge=1)
     seed: int = option(0, help="seed of frames and weights", ge=0)
-    device: str = option("auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
+    device: str = option("auto", help=DEVICE_HELP)
     threads: int = option(0, help="torch CPU threads (0: one, or OMP_NUM_THREADS when set)", ge=0)
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        check_device_field(self)
         if (self.size * self.cell_px) % PATCH_PX:
             raise config_error(
                 self, "cell_px", f"size * cell_px = {self.size * self.cell_px} pixels is not a multiple of {PATCH_PX}"
@@ -80,7 +85,7 @@ def _agent_frames(rng: Any, n: int, size: int, cell_px: int) -> tuple[Any, Any]:
     return np.stack(frames), np.array(cells)
 
 
-def train_contrastive_reward(config: ContrastiveTrainConfig) -> tuple[Any, ...]:
+def train_contrastive_reward(config: ContrastiveTrainConfig, device: torch.device | None = None) -> tuple[Any, ...]:
     """Train a tiny CLIP so that each frame sits next to the caption of the agent's cell.
 
     The loss is CLIP's symmetric cross-entropy (image -> the ``size**2`` cell captions, and each
@@ -99,7 +104,7 @@ def train_contrastive_reward(config: ContrastiveTrainConfig) -> tuple[Any, ...]:
     from rlsuite.common.seeding import seed_everything
     from rlsuite.vision.runtime import torch_threads
 
-    device = select_device(config.device)
+    device = select_device(config.device) if device is None else device  # resolved by the caller, once
     rng = seed_everything(config.seed)
     with torch_threads(config.threads):
         return _train(config, rng, device)

@@ -29,7 +29,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rlsuite.common.config import Config
 from rlsuite.common.errors import ModelFolderError, OutputDirError
@@ -37,6 +37,9 @@ from rlsuite.common.io import FINISHED, LOCK, OutputDir, write_json
 from rlsuite.vision.contrastive import ContrastiveTrainConfig
 from rlsuite.vision.detection import DetectorTrainConfig
 from rlsuite.vision.finetune import VLMTrainConfig
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +59,7 @@ class Trained:
     metrics: dict[str, Any]
     folder: Path
     reused: bool
+    device: Any = None  # the torch device it was resolved to, trained or loaded on
 
 
 def config_key(config: Config) -> str:
@@ -86,27 +90,29 @@ def _obtain(
     config: Config,
     out: str | os.PathLike[str] | None,
     overwrite: bool,
-    train: Callable[[], tuple[Any, dict[str, Any]]],
+    train: Callable[[torch.device], tuple[Any, dict[str, Any]]],
     save: Callable[[Any, Path], None],
-    load: Callable[[Path], Any],
+    load: Callable[[Path, torch.device], Any],
     on_open: Callable[[Path], None] | None,
 ) -> Trained:
+    """Load ``name``'s finished model of ``config`` or train it; ``config.device`` is resolved here, once
+    (an unusable device fails before anything is written), and handed to ``train`` and ``load``."""
     from rlsuite.common.device import select_device
 
-    select_device(getattr(config, "device", "auto"))  # an unusable device fails before anything is written
+    device = select_device(getattr(config, "device", "auto"))
     key = config_key(config)
     explicit = out is not None
     folder = Path(out) if explicit else cache_folder(name, config)
     if not overwrite and finished_key(folder) == key and (folder / METRICS).is_file():
         try:
             metrics = json.loads((folder / METRICS).read_text())
-            model = load(folder)
+            model = load(folder, device)
         except json.JSONDecodeError as exc:
             raise ModelFolderError(f"{folder}: {METRICS} is not valid JSON; pass --overwrite to train again") from exc
         except ModelFolderError as exc:
             raise ModelFolderError(f"{exc}; pass --overwrite to train again") from exc
         log.info("%s: reusing the model trained earlier with this config in %s", name, folder)
-        return Trained(model, metrics, folder, True)
+        return Trained(model, metrics, folder, True, device)
     if explicit and not overwrite and folder.is_dir() and not (folder / FINISHED).exists():
         leftovers = [p.name for p in folder.iterdir() if p.name != LOCK]
         if leftovers:
@@ -118,12 +124,12 @@ def _obtain(
     with OutputDir(folder, overwrite=overwrite or not explicit) as od:
         if on_open is not None:
             on_open(folder)
-        model, metrics = train()
+        model, metrics = train(device)
         save_files(folder, lambda tmp: save(model, tmp))
         write_json(folder / METRICS, metrics)
         od.finish({"model": name, "config_key": key})
     log.info("%s: saved to %s", name, folder)
-    return Trained(model, metrics, folder, False)
+    return Trained(model, metrics, folder, False, device)
 
 
 def save_files(folder: Path, save: Callable[[Path], None]) -> None:
@@ -170,9 +176,9 @@ def default_detector(
         cfg,
         out,
         overwrite,
-        train=lambda: train_and_measure_detector(cfg),
+        train=lambda device: train_and_measure_detector(cfg, device),
         save=lambda model, tmp: model.save_pretrained(tmp),
-        load=lambda folder: GridDetector.from_pretrained(folder, device=_device(cfg)),
+        load=lambda folder, device: GridDetector.from_pretrained(folder, device=device),
         on_open=on_open,
     )
 
@@ -182,7 +188,9 @@ def default_detector_dir(config: DetectorTrainConfig | None = None) -> Path:
     return cache_folder(DETECTOR_NAME, config or DetectorTrainConfig())
 
 
-def train_and_measure_detector(config: DetectorTrainConfig) -> tuple[Any, dict[str, Any]]:
+def train_and_measure_detector(
+    config: DetectorTrainConfig, device: torch.device | None = None
+) -> tuple[Any, dict[str, Any]]:
     """Train the grid detector, then measure AP50 on held-out frames and DetectionPolicy on random layouts."""
     from rlsuite.vision.detection import (
         DetectionPolicy,
@@ -193,7 +201,7 @@ def train_and_measure_detector(config: DetectorTrainConfig) -> tuple[Any, dict[s
     )
     from rlsuite.vision.runtime import torch_threads
 
-    model, info = train_detector(config)
+    model, info = train_detector(config, device)
     with torch_threads(config.threads):
         detector = evaluate_detector(
             model,
@@ -228,31 +236,35 @@ def default_clip_reward(
     """
     cfg = config or ContrastiveTrainConfig()
 
-    def train() -> tuple[Any, dict[str, Any]]:
-        return train_and_measure_clip_reward(cfg)
+    def train(device: torch.device) -> tuple[Any, dict[str, Any]]:
+        return train_and_measure_clip_reward(cfg, device)
+
+    def load(folder: Path, device: torch.device) -> Any:
+        return _load_clip(folder, device, dtype)
 
     def save(reward: Any, tmp: Path) -> None:
         reward.model.save_pretrained(tmp)
         reward.processor.save_pretrained(tmp)
         reward.tokenizer.save_pretrained(tmp)
 
-    trained = _obtain(CLIP_NAME, cfg, out, overwrite, train, save, lambda folder: _load_clip(folder, cfg, dtype),
-                      on_open)  # fmt: skip
+    trained = _obtain(CLIP_NAME, cfg, out, overwrite, train, save, load, on_open)
     if not trained.reused and dtype != "float32":  # the float32 copy is saved and measured: now the asked dtype
-        trained.model = _load_clip(trained.folder, cfg, dtype)
+        trained.model = load(trained.folder, trained.device)
     return trained
 
 
-def _load_clip(folder: Path, config: ContrastiveTrainConfig, dtype: str) -> Any:
+def _load_clip(folder: Path, device: torch.device, dtype: str) -> Any:
     from rlsuite.vision.contrastive import BASELINE_TEXT, cell_caption
     from rlsuite.vision.rewards import VLMRewardModel
 
     return VLMRewardModel.from_pretrained(
-        folder, cell_caption((0, 0)), BASELINE_TEXT, device=_device(config), dtype=dtype
+        folder, cell_caption((0, 0)), BASELINE_TEXT, device=device, dtype=dtype
     )
 
 
-def train_and_measure_clip_reward(config: ContrastiveTrainConfig) -> tuple[Any, dict[str, Any]]:
+def train_and_measure_clip_reward(
+    config: ContrastiveTrainConfig, device: torch.device | None = None
+) -> tuple[Any, dict[str, Any]]:
     """Train the tiny CLIP, wrap it as a reward (in float32, the dtype it was trained in) and measure it."""
     from rlsuite.vision.contrastive import (
         BASELINE_TEXT,
@@ -263,10 +275,11 @@ def train_and_measure_clip_reward(config: ContrastiveTrainConfig) -> tuple[Any, 
     from rlsuite.vision.rewards import VLMRewardModel
     from rlsuite.vision.runtime import torch_threads
 
-    model, processor, tokenizer, info = train_contrastive_reward(config)
+    model, processor, tokenizer, info = train_contrastive_reward(config, device)
     reward = VLMRewardModel(
-        model, processor, tokenizer, cell_caption((0, 0)), BASELINE_TEXT, device=_device(config), dtype="float32"
-    )
+        model, processor, tokenizer, cell_caption((0, 0)), BASELINE_TEXT, device=device or config.device,
+        dtype="float32",
+    )  # fmt: skip
     with torch_threads(config.threads):
         rank = evaluate_reward_rank_correlation(
             reward, episodes=config.eval_episodes, size=config.size, cell_px=config.cell_px
@@ -302,19 +315,16 @@ def default_vlm_policy(
 
     cfg = config or VLMTrainConfig()
 
-    def train() -> tuple[Any, dict[str, Any]]:
-        policy, report = train_vlm_policy(cfg)
+    def train(device: torch.device) -> tuple[Any, dict[str, Any]]:
+        policy, report = train_vlm_policy(cfg, device)
         return policy, {**report, "train_config": cfg.to_dict()}
 
-    def load(folder: Path) -> Any:
-        return VLMPolicy.from_pretrained(folder, device=_device(cfg), dtype=dtype)
+    def load(folder: Path, device: torch.device) -> Any:
+        return VLMPolicy.from_pretrained(folder, device=device, dtype=dtype)
 
     trained = _obtain(VLM_POLICY_NAME, cfg, out, overwrite, train, lambda p, tmp: p.save_pretrained(tmp), load,
                       on_open)  # fmt: skip
     if not trained.reused and dtype != "float32":
-        trained.model = load(trained.folder)
+        trained.model = load(trained.folder, trained.device)
     return trained
 
-
-def _device(config: Any) -> str:
-    return str(getattr(config, "device", "auto"))

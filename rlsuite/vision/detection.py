@@ -25,6 +25,7 @@ from torch.nn import functional as F
 
 from rlsuite.common import progress
 from rlsuite.common.config import Config, config_error, from_dict, option
+from rlsuite.common.device import DEVICE_HELP, check_device_field
 from rlsuite.common.errors import ConfigError, ModelFolderError
 from rlsuite.envs.gridworld import GridWorldEnv, Layout
 from rlsuite.envs.pixels import (
@@ -219,11 +220,12 @@ class DetectorTrainConfig(Config):
         200, help="random solvable layouts for DetectionPolicy's success rate, after training", ge=1
     )
     seed: int = option(0, help="seed of layouts and weights", ge=0)
-    device: str = option("auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
+    device: str = option("auto", help=DEVICE_HELP)
     threads: int = option(0, help="torch CPU threads (0: one, or OMP_NUM_THREADS when set)", ge=0)
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        check_device_field(self)
         if self.cell_px % STRIDE:
             raise config_error(self, "cell_px", f"{self.cell_px} is not a multiple of {STRIDE} (the detector's stride)")
         if self.width % 4:
@@ -285,7 +287,9 @@ def centernet_loss(out: dict[str, torch.Tensor], tgt: dict[str, torch.Tensor]) -
     return focal + 0.1 * l1(out["size"], tgt["size"]) + l1(out["offset"], tgt["offset"])
 
 
-def train_detector(config: DetectorTrainConfig) -> tuple[GridDetector, dict[str, Any]]:
+def train_detector(
+    config: DetectorTrainConfig, device: torch.device | None = None
+) -> tuple[GridDetector, dict[str, Any]]:
     """Train a :class:`GridDetector` from scratch on rendered random layouts (float32, on ``config.device``).
 
     Returns:
@@ -295,7 +299,7 @@ def train_detector(config: DetectorTrainConfig) -> tuple[GridDetector, dict[str,
     from rlsuite.common.seeding import seed_everything
     from rlsuite.vision.runtime import torch_threads
 
-    device = select_device(config.device)
+    device = select_device(config.device) if device is None else device  # resolved by the caller, once
     rng = seed_everything(config.seed)
     with torch_threads(config.threads):
         model = GridDetector(GridDetectorConfig(width=config.width)).to(device)

@@ -29,6 +29,7 @@ import rlsuite.envs  # noqa: F401
 from rlsuite.agents.tabular.dp import value_iteration
 from rlsuite.common import progress
 from rlsuite.common.config import Config, config_error, option
+from rlsuite.common.device import DEVICE_HELP, check_device_field
 from rlsuite.envs.model import tabular_model
 from rlsuite.vision.policies import VLMPolicy
 
@@ -84,7 +85,7 @@ class VLMTrainConfig(Config):
     eval_episodes: int = option(50, help="held-out layouts for the success rate", ge=1)
     max_episode_steps: int = option(20, help="step limit of an episode", ge=1)
     seed: int = option(0, help="seed of layouts and weights", ge=0)
-    device: str = option("auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
+    device: str = option("auto", help=DEVICE_HELP)
     threads: int = option(
         0, help="torch CPU threads (0: one, or OMP_NUM_THREADS when set; 1 ran 3-6x faster than 2 on 2 shared cores)",
         ge=0,
@@ -92,6 +93,7 @@ class VLMTrainConfig(Config):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        check_device_field(self)
         if self.hidden % 8:
             raise config_error(self, "hidden", f"{self.hidden} is not a multiple of 8 (4 heads of even size)")
 
@@ -405,7 +407,7 @@ def ppo_finetune(policy: VLMPolicy, config: VLMTrainConfig) -> dict[str, Any]:
     }
 
 
-def train_vlm_policy(config: VLMTrainConfig) -> tuple[VLMPolicy, dict[str, Any]]:
+def train_vlm_policy(config: VLMTrainConfig, device: torch.device | None = None) -> tuple[VLMPolicy, dict[str, Any]]:
     """A tiny Llava from configs (float32, on ``config.device``): success before training, after
     behaviour cloning, after PPO (skipped with ``ppo_updates=0``)."""
     from rlsuite.common.device import select_device
@@ -413,7 +415,7 @@ def train_vlm_policy(config: VLMTrainConfig) -> tuple[VLMPolicy, dict[str, Any]]
     from rlsuite.vision.models import build_tiny_llava
     from rlsuite.vision.runtime import torch_threads
 
-    device = select_device(config.device)
+    device = select_device(config.device) if device is None else device  # resolved by the caller, once
     seed_everything(config.seed)
     held_out = config.held_out()
     stages = [("untrained", None), ("after_bc", behaviour_clone)]

@@ -15,6 +15,7 @@ from rlsuite.alignment.methods import METHODS
 from rlsuite.app.args import parse
 from rlsuite.app.cli import build_parser, main
 from rlsuite.common.errors import ConfigError
+from rlsuite.testing import alignment as T
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,7 +43,7 @@ def test_defaults_are_field_defaults_and_device_aware() -> None:
     assert (grpo.beta, grpo.num_generations, grpo.max_steps, grpo.max_completion_length) == (0.05, 4, 30, 12)
     assert (ppo.total_episodes, ppo.kl_coef, ppo.stop_token) == (640, 0.05, "eos")
     assert C.SFTConfig(output_dir="x").lr_scheduler_type == "constant"
-    assert C.with_changes(grpo, seed=3).seed == 3 and C.with_changes(grpo, seed=3).beta == 0.05
+    assert T.with_changes(grpo, seed=3).seed == 3 and T.with_changes(grpo, seed=3).beta == 0.05
 
 
 @pytest.mark.parametrize(
@@ -158,3 +159,21 @@ def test_the_launchers_cpu_choice_is_the_configs_default(monkeypatch: pytest.Mon
     monkeypatch.setenv("ACCELERATE_USE_CPU", "True")
     assert C.DPOConfig(output_dir="x").use_cpu is True
     assert C.DPOConfig(output_dir="x", use_cpu=False).use_cpu is False  # an explicit value wins
+
+
+def test_align_takes_device_mapped_onto_trls_use_cpu_and_bf16() -> None:
+    """``--device`` has the vocabulary of every command; cpu means TRL's use_cpu and fp32, on any machine."""
+    from cuda_sim import simulate_cuda
+
+    def parsed(*argv: str) -> C.DPOConfig:
+        return parse(build_parser("align"), ["align", "dpo", *argv]).get(C.DPOConfig)
+
+    assert (parsed("--device", "cpu").use_cpu, parsed("--device", "cpu").bf16) == (True, False)
+    with simulate_cuda():
+        on_gpu, on_cpu, auto = parsed("--device", "cuda"), parsed("--device", "cpu"), parsed()
+        assert (on_gpu.use_cpu, on_cpu.use_cpu, on_cpu.bf16, auto.use_cpu) == (False, True, False, False)
+        assert parsed("--device", "cpu", "--use_cpu", "false").use_cpu is False  # TRL's own flag, given, wins
+        with pytest.raises(ConfigError, match=r"--device cuda:1: accelerate puts each process on a GPU by its rank"):
+            parsed("--device", "cuda:1")
+    with pytest.raises(ConfigError, match=r"AlignOptions.device: 'torch:cpu' is not one of auto, cpu, cuda, cuda:N"):
+        parsed("--device", "torch:cpu")

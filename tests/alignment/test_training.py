@@ -143,7 +143,7 @@ def test_resume_skips_a_half_written_checkpoint(tmp_path: Path, caplog: pytest.L
     crashed.mkdir()
     shutil.copy(tmp_path / "checkpoint-2" / "config.json", crashed / "config.json")
     with caplog.at_level(logging.WARNING, logger="rlsuite"):
-        second = train_sft(T.tiny_base(), records, C.with_changes(config, max_steps=4), resume=True)
+        second = train_sft(T.tiny_base(), records, T.with_changes(config, max_steps=4), resume=True)
     assert second["resumed_from"].endswith("checkpoint-2") and second["global_steps"] == 4
     assert "skipped checkpoint-3 (incomplete" in caplog.text
     assert not crashed.exists() and (tmp_path / "checkpoint-3.incomplete").is_dir()

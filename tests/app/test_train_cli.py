@@ -24,6 +24,40 @@ def _err(capsys: pytest.CaptureFixture[str]) -> str:
     return err[-1] if err else ""
 
 
+def test_train_builds_the_algorithms_config_once_from_flags_yaml_and_set(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``rlsuite train q_learning ...`` validates one QLearningConfig, the library's own class, with every
+    layer applied (the YAML file < flags < --set), and the agent learns with that object."""
+    from rlsuite.agents.tabular.td import QLearning
+
+    built: list[QLearningConfig] = []
+    learned_with: list[object] = []
+    validate, learn = QLearningConfig.__post_init__, QLearning.learn
+
+    def counting_post_init(self: QLearningConfig) -> None:
+        built.append(self)
+        validate(self)
+
+    def recording_learn(self: QLearning, *args: object, **kwargs: object) -> object:
+        learned_with.append(self.config)
+        return learn(self, *args, **kwargs)
+
+    monkeypatch.setattr(QLearningConfig, "__post_init__", counting_post_init)
+    monkeypatch.setattr(QLearning, "learn", recording_learn)
+    settings = tmp_path / "q.yaml"
+    settings.write_text("gamma: 0.7\nepsilon: 0.3\nalpha: 0.05\n")
+    argv = ["train", "q_learning", "--config", str(settings), "--gamma", "0.5", "--alpha", "0.3", "--set", "alpha=0.2",
+            "--budget", "2560", "--out", str(tmp_path / "q")]  # fmt: skip
+    assert main(argv) == 0
+    capsys.readouterr()
+    assert len(built) == 1 and type(built[0]) is QLearningConfig
+    assert learned_with == [built[0]] and learned_with[0] is built[0]
+    assert (built[0].gamma, built[0].epsilon, built[0].alpha) == (0.5, 0.3, 0.2)
+    saved = json.loads((tmp_path / "q" / "config.json").read_text())["config"]
+    assert (saved["gamma"], saved["epsilon"], saved["alpha"]) == (0.5, 0.3, 0.2)
+
+
 def test_train_and_eval_a_grid_world_agent(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run = tmp_path / "q"
     assert main(["train", "q_learning", "--out", str(run), "--budget", "1000000", "--seed", "1"]) == 0
@@ -38,11 +72,8 @@ def test_train_and_eval_a_grid_world_agent(tmp_path: Path, capsys: pytest.Captur
     config = json.loads((run / "config.json").read_text())
     assert (config["family"], config["algo"], config["seed"]) == ("tabular", "q_learning", 1)
     assert config["budget"] == 1_000_000
-    # the defaults, with --device auto resolved where the agent computes (cuda where there is a GPU)
-    import torch
-
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    assert config["config"] == dataclasses.asdict(dataclasses.replace(QLearningConfig(), device=device))
+    # the defaults; --device auto keeps 256 env copies on the CPU (numpy), GPU or not (docs/gpu.md)
+    assert config["config"] == dataclasses.asdict(QLearningConfig()) and config["device"] == "cpu"
     header = (run / "metrics.csv").read_text().splitlines()[0].split(",")
     assert header == ["steps", "value_error", "optimal_fraction", "greedy_optimal"]
     assert main(["eval", str(run), "--episodes", "2"]) == 0
@@ -134,7 +165,7 @@ def test_help_lists_every_setting_with_help_default_and_range(capsys: pytest.Cap
          "MCExploringStartsConfig.tail: 100 must be below episode_length"),
         (["train", "mc_basic", "--episodes_per_pair", "0"],
          "MCBasicConfig.episodes_per_pair: 0 is out of range (allowed: >= 1)"),
-        (["train", "ucb", "--runs", "0"], "UCBConfig.runs: 0 is out of range (allowed: >= 1)"),
+        (["train", "ucb", "--runs", "0"], "BanditOptions.runs: 0 is out of range (allowed: >= 1)"),
         (["train", "value_iteration", "--gamma", "1"],
          "ValueIterationConfig.gamma: 1.0 leaves the values of this continuing task infinite"),
         (["train", "sarsa", "--env", "rlsuite/NoSuch-v0"],
@@ -144,7 +175,7 @@ def test_help_lists_every_setting_with_help_default_and_range(capsys: pytest.Cap
         (["train", "sarsa", "--env_kwargs", "{slip_prob: 2}"], "slip_prob must be a probability in [0, 1], got 2"),
         (["train", "sarsa", "--env_kwargs", "[1, 2]"], "expected a mapping like '{key: value}'"),
         (["train", "sarsa", "--env", "CartPole-v1"], "Sarsa needs Discrete observations and actions"),
-        (["train", "sarsa", "--budget", "0"], "--budget: TrainOptions.budget: 0 is out of range (allowed: >= 1)"),
+        (["train", "sarsa", "--budget", "0"], "--budget: TabularOptions.budget: 0 is out of range (allowed: >= 1)"),
         (["train", "sarsa", "--resume"], "--resume: tabular runs take seconds and keep no checkpoints"),
         (["train", "value_iteration", "--device", "cuda"], "dynamic-programming agents sweep small exact tables"),
         *(

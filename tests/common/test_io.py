@@ -16,7 +16,6 @@ from rlsuite.common.errors import OutputDirError
 from rlsuite.common.io import (
     OutputDir,
     atomic_path,
-    make_run_dir,
     newest_valid,
     run_name,
     unique_path,
@@ -91,9 +90,10 @@ def test_run_names_unique_paths_and_run_folders(tmp_path: Path) -> None:
     (tmp_path / "r").mkdir()
     (tmp_path / "r-2").mkdir()
     assert unique_path(tmp_path / "r") == tmp_path / "r-3"
-    first = make_run_dir(tmp_path / "runs", "rlsuite/GridWorld-v0", "q_learning", 0)
-    second = make_run_dir(tmp_path / "runs", "rlsuite/GridWorld-v0", "q_learning", 0)
-    assert first.is_dir() and second.is_dir() and first != second
+    first = unique_path(tmp_path / "runs" / run_name("rlsuite/GridWorld-v0", "q_learning", 0))
+    first.mkdir(parents=True)
+    second = unique_path(first)
+    assert second != first and second.parent == first.parent
     assert first.parent == second.parent == tmp_path / "runs"
 
 

@@ -152,7 +152,7 @@ def test_a_kept_vlm_policy_is_loaded_on_the_configs_device_and_dtype(monkeypatch
     monkeypatch.setattr(VLMPolicy, "from_pretrained", classmethod(spy))
     trained = default_vlm_policy(config, out=tmp_path, dtype="bfloat16")
     assert trained.reused and trained.metrics == {"kept": True}
-    assert calls == [{"device": "cpu", "dtype": "bfloat16"}]
+    assert calls == [{"device": torch.device("cpu"), "dtype": "bfloat16"}]  # resolved once, handed on
     assert trained.model.model.dtype == torch.bfloat16 and trained.model.device == torch.device("cpu")
 
 
@@ -173,7 +173,7 @@ def test_a_kept_detector_is_loaded_on_the_configs_device(monkeypatch, tmp_path):
         return real(cls, folder, **kwargs)
 
     monkeypatch.setattr(GridDetector, "from_pretrained", classmethod(spy))
-    assert default_detector(config, out=tmp_path).reused and calls == [{"device": "cpu"}]
+    assert default_detector(config, out=tmp_path).reused and calls == [{"device": torch.device("cpu")}]
 
 
 # ----------------------------------------------------------------------------- bf16 against float32

@@ -7,9 +7,10 @@ parameters, saved without pickle). They learn one sample at a time from the env 
 ``unwrapped`` step, so the agent decides where episodes start and end), as the book's
 algorithms do.
 
-Where they compute: ``device="cpu"`` keeps the parameters in numpy (float64: the fastest for
-one-sample updates of a few hundred numbers); ``cuda``, ``cuda:N``, ``auto`` or ``torch:cpu``
-keep them in torch (float32) on that device. The update rules are written with array operators
+Where they compute (the ``device`` argument, as the other agents take it; ``rlsuite train`` resolves
+``--device`` and ``--backend`` into it): ``"cpu"`` keeps the parameters in numpy (float64: the fastest
+for one-sample updates of a few hundred numbers); ``"torch:cpu"``, ``"cuda"`` or ``"cuda:N"`` keep them
+in torch (float32) on that device. The update rules are written with array operators
 only, so one line serves both. Deep Q-learning always uses torch (its network).
 
 Against the truth: the env's exact model gives ``v*`` and ``q*`` (value iteration) and the true
@@ -28,7 +29,7 @@ import numpy as np
 from rlsuite.agents.approx.features import check_discrete_env, env_name, state_features
 from rlsuite.agents.base import History, greedy_optimal_fraction
 from rlsuite.agents.tabular.agent import TabularAgent
-from rlsuite.agents.tabular.batch import check_device, start_states
+from rlsuite.agents.tabular.batch import start_states
 from rlsuite.agents.tabular.solvers import policy_evaluation
 from rlsuite.common import progress
 from rlsuite.common.backend import ArrayBackend
@@ -43,11 +44,6 @@ class ApproxConfig(Config):
 
     gamma: float = option(0.9, help="discount factor (below 1: the grid world is a continuing task)", ge=0.0, lt=1.0)
     log_every: int = option(1, help="episodes (DQN: iterations) between history rows", ge=1)
-    device: str = option("cpu", help="cpu (numpy), or torch on cuda, cuda:N, auto or torch:cpu")
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_device(self)
 
 
 FeatureKind = Literal["polynomial", "fourier", "onehot"]
@@ -78,13 +74,13 @@ class ApproxAgent(TabularAgent):
     uses_device = True
     budget_unit = "episodes"
 
-    def __init__(self, env: Any, config: Any = None) -> None:
+    def __init__(self, env: Any, config: Any = None, *, device: str = "cpu") -> None:
         check_discrete_env(env, type(self).__name__)
-        super().__init__(env, config)
+        super().__init__(env, config, device=device)
         if self.model is None:
             raise UsageError(f"{type(self).__name__} cannot learn on {env_name(env)}: it measures itself against "
                              "the exact model (env.unwrapped.P), which this env lacks")  # fmt: skip
-        self.xp = ArrayBackend(self.config.device)  # "cpu": numpy; else torch on the device
+        self.xp = ArrayBackend(self.device)  # "cpu": numpy; else torch on the device
         self.base = env.unwrapped
         self.starts = start_states(env, self.n_states)
         self.rng = np.random.default_rng(0)

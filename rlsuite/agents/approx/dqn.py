@@ -71,13 +71,13 @@ class DeepQLearning(ApproxAgent):
     budget_unit = "iterations"
     default_budget = 1000
 
-    def __init__(self, env: Any, config: Any = None) -> None:
+    def __init__(self, env: Any, config: Any = None, *, device: str = "cpu") -> None:
         import torch
 
-        super().__init__(env, config)
+        super().__init__(env, config, device=device)
         cfg = self.config
         self.torch = torch
-        self.device = select_device(cfg.device.removeprefix("torch:"))
+        self.device = select_device(self.device.removeprefix("torch:"))  # the network is torch's, also on the CPU
         if cfg.inputs == "coords":
             rows, cols, n_rows, n_cols = grid_coordinates(env, type(self).__name__)
             inputs = np.stack([rows / max(n_rows - 1, 1), cols / max(n_cols - 1, 1)], axis=1)

@@ -9,13 +9,13 @@ estimate against that optimum and whether the greedy policy is optimal.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
 from rlsuite.agents.base import Agent, greedy_optimal_fraction, numpy_backend, sample_actions
+from rlsuite.agents.tabular.batch import check_array_device
 from rlsuite.agents.tabular.solvers import value_iteration
 from rlsuite.common.config import config_error
 from rlsuite.common.device import to_numpy
@@ -58,10 +58,15 @@ class TabularAgent(Agent):
             env (not a batched copy) also take a ``Tuple`` of ``Discrete`` or a ``MultiDiscrete`` one, flattened
             to one index (:class:`~rlsuite.envs.wrappers.DiscreteIndexObservation`; ``self.env`` is then wrapped).
         config: the algorithm's config; its defaults reproduce the book's example.
+        device: where the sample-based agents (MC, TD; ``uses_device``) run their env copies and
+            rollouts (TD: its tables too): ``"cpu"`` (numpy, the default), ``"torch:cpu"``, ``"cuda"``,
+            ``"cuda:N"`` or ``"auto"`` (see :mod:`rlsuite.common.backend`); learned tables come back
+            as numpy. The exact (DP) agents ignore it.
     """
 
-    def __init__(self, env: gym.Env[Any, Any], config: Any = None) -> None:
+    def __init__(self, env: gym.Env[Any, Any], config: Any = None, *, device: str = "cpu") -> None:
         config = self.check_config(config)
+        self.device = check_array_device(device)
         # Tuple(Discrete, ...) or MultiDiscrete (Blackjack): one index. Not for the batched agents (MC
         # control, TD), which build their own vector env from the id, where the wrapper does not reach.
         if indexable(env.observation_space) and not self.uses_device:
@@ -84,13 +89,6 @@ class TabularAgent(Agent):
         self.q_star: np.ndarray | None = None
         if self.model is not None:
             self.v_star, self.q_star = exact_optimum(self.model, self.gamma, config)
-
-    @classmethod
-    def with_device(cls, config: Any, device: str) -> Any:
-        """The config with ``device`` set, for the agents whose config has one (MC and TD)."""
-        if any(f.name == "device" for f in dataclasses.fields(config)):
-            return config.replace(device=device)
-        return config
 
     # ----- the estimates -----
     @property

@@ -8,7 +8,6 @@ continuing task.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,23 +18,17 @@ from array_api_compat import array_namespace
 from array_api_compat import device as array_device
 
 from rlsuite.agents.base import env_spec_of
-from rlsuite.common.backend import ArrayBackend
-from rlsuite.common.config import config_error
-from rlsuite.common.device import to_numpy
+from rlsuite.common.backend import TORCH_PREFIX, ArrayBackend
+from rlsuite.common.device import device_problem, to_numpy
 from rlsuite.common.errors import UsageError
 
-DEVICE_HELP = (
-    "where the env copies and rollouts run (TD: its tables too): cpu (numpy), cuda or cuda:N (torch on "
-    "the GPU), or auto (torch on CUDA when present, else on the CPU); learned tables come back as numpy"
-)
-_DEVICE = re.compile(r"^(cpu|auto|cuda(:\d+)?|torch:(cpu|auto|cuda(:\d+)?))$")
 
-
-def check_device(config: Any) -> None:
-    """A config's ``device`` is cpu, auto, cuda or cuda:N, or one of them after ``torch:`` (torch explicitly:
-    ``torch:cpu`` is torch on the CPU; see ``rlsuite.common.backend``); a ``ConfigError`` naming it otherwise."""
-    if not _DEVICE.match(config.device):
-        raise config_error(config, "device", f"{config.device!r} is not one of cpu, auto, cuda, cuda:N, torch:cpu")
+def check_array_device(device: str) -> str:
+    """``device`` if it is cpu (numpy), auto, cuda or cuda:N, or one of them after ``torch:`` (torch
+    explicitly: ``torch:cpu``; see ``rlsuite.common.backend``); else a one-line ``UsageError`` naming it."""
+    if not isinstance(device, str) or device_problem(device.removeprefix(TORCH_PREFIX)) is not None:
+        raise UsageError(f"device: {device!r} is not one of cpu, auto, cuda, cuda:N, torch:cpu")
+    return device
 
 
 def make_batched(env: gym.Env[Any, Any], num_envs: int, device: str = "cpu") -> Any:

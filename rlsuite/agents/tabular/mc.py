@@ -15,10 +15,8 @@ import numpy as np
 from rlsuite.agents.base import History, epsilon_greedy, redefault, sample_actions
 from rlsuite.agents.tabular.agent import TabularAgent
 from rlsuite.agents.tabular.batch import (
-    DEVICE_HELP,
     Rollout,
     backend_of,
-    check_device,
     discounted_returns,
     first_visit_mask,
     make_batched,
@@ -42,11 +40,6 @@ class MCConfig(Config):
 
     gamma: float = option(0.9, help="discount factor", ge=0.0, le=1.0)
     episode_length: int = option(100, help="steps per episode; too short leaves far states unvalued", ge=1)
-    device: str = option("cpu", help=DEVICE_HELP)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_device(self)
 
 
 @dataclass
@@ -108,7 +101,7 @@ class MCEpsilonGreedyConfig(MCAveragingConfig):
 
 
 class _MCAgent(TabularAgent):
-    """Monte Carlo agents: sample-based, on the batched env, in numpy or torch on ``config.device``."""
+    """Monte Carlo agents: sample-based, on the batched env, in numpy or torch on ``device``."""
 
     uses_device = True
 
@@ -131,15 +124,20 @@ class MCBasic(_MCAgent):
     budget_unit = "iterations"
     default_budget = 10
 
-    def __init__(self, env: Any, config: Any = None) -> None:
-        super().__init__(env, config)
+    def __init__(self, env: Any, config: Any = None, *, device: str = "cpu") -> None:
+        super().__init__(env, config, device=device)
         self.pi = greedy_policy(np.zeros((self.n_states, self.n_actions)))
+
+    @classmethod
+    def env_copies(cls, config: Any, env: Any) -> int:
+        """Every (s, a) pair, ``episodes_per_pair`` times."""
+        return int(env.observation_space.n * env.action_space.n * config.episodes_per_pair)
 
     def learn(self, budget: int | None = None, seed: int = 0) -> History:
         budget = self.check_budget(budget)
         cfg, S, A = self.config, self.n_states, self.n_actions
         reps = cfg.episodes_per_pair
-        venv = make_batched(self.env, S * A * reps, cfg.device)
+        venv = make_batched(self.env, S * A * reps, self.device)
         venv.reset(seed=seed)
         backend = backend_of(venv, seed)
         starts = backend.asarray(np.repeat(np.arange(S), A * reps), dtype="int64")
@@ -163,8 +161,8 @@ class _MCAveraging(_MCAgent):
     budget_unit = "episodes"
     default_budget = 20_000
 
-    def __init__(self, env: Any, config: Any = None) -> None:
-        super().__init__(env, config)
+    def __init__(self, env: Any, config: Any = None, *, device: str = "cpu") -> None:
+        super().__init__(env, config, device=device)
         self.returns_sum = np.zeros(self.n_states * self.n_actions)
         self.returns_count = np.zeros(self.n_states * self.n_actions)
         self.pi = self.improve()
@@ -188,7 +186,7 @@ class _MCAveraging(_MCAgent):
     def learn(self, budget: int | None = None, seed: int = 0) -> History:
         budget = self.check_budget(budget)
         cfg, S, A = self.config, self.n_states, self.n_actions
-        venv = make_batched(self.env, cfg.num_envs, cfg.device)
+        venv = make_batched(self.env, cfg.num_envs, self.device)
         venv.reset(seed=seed)
         backend = backend_of(venv, seed)
         allowed = backend.asarray(start_states(self.env, S), dtype="int64")

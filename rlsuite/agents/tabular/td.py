@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 import numpy as np
 from array_api_compat import array_namespace
@@ -19,11 +19,9 @@ from array_api_compat import array_namespace
 from rlsuite.agents.base import History, epsilon_greedy, sample_actions
 from rlsuite.agents.tabular.agent import TabularAgent
 from rlsuite.agents.tabular.batch import (
-    DEVICE_HELP,
     as_states,
     backend_of,
     bincount,
-    check_device,
     make_batched,
     reset_to,
     start_states,
@@ -48,11 +46,6 @@ class TDConfig(Config):
     num_envs: int = option(256, help="env copies stepped at once", ge=1)
     episode_length: int = option(10, help="steps between lockstep restarts from random states", ge=1)
     log_every: int = option(100, help="batched steps between history rows", ge=1)
-    device: str = option("cpu", help=DEVICE_HELP)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_device(self)
 
 
 @dataclass
@@ -96,6 +89,9 @@ class QLearningConfig(TDConfig):
     )
 
 
+Array: TypeAlias = Any  # a [num_envs] batch: a numpy array, or a torch tensor on the agent's device
+
+
 def batch_update(table: Any, index: Any, delta: Any, alpha: float) -> None:
     """``table[i] += alpha * mean(delta at i)`` for every distinct ``i`` in ``index`` (flat views; numpy or torch)."""
     flat = table.reshape(-1)
@@ -116,9 +112,9 @@ class _TDAgent(TabularAgent):
         """The policy [S, A] that acts now."""
         return epsilon_greedy(self.q, self.config.epsilon)
 
-    def update(
-        self, s: np.ndarray, a: np.ndarray, r: np.ndarray, s2: np.ndarray, a2: np.ndarray, live: np.ndarray
-    ) -> None:
+    def update(self, s: Array, a: Array, r: Array, s2: Array, a2: Array, live: Array, term: Array) -> None:
+        """One batched step's update from ``(s, a, r, s2, a2)`` per copy: ``live`` marks the copies still in
+        their episode before the step, ``term`` those whose episode ended at this step (live ones only)."""
         raise NotImplementedError
 
     def begin_episode(self) -> None:
@@ -130,7 +126,7 @@ class _TDAgent(TabularAgent):
     def learn(self, budget: int | None = None, seed: int = 0) -> History:
         budget = self.check_budget(budget)
         cfg = self.config
-        venv = make_batched(self.env, cfg.num_envs, cfg.device)
+        venv = make_batched(self.env, cfg.num_envs, self.device)
         venv.reset(seed=seed)
         backend = backend_of(venv, seed)
         allowed = backend.asarray(start_states(self.env, self.n_states), dtype="int64")
@@ -180,8 +176,8 @@ class Sarsa(_TDAgent):
     config_cls = SarsaConfig
     name = "sarsa"
 
-    def update(self, s, a, r, s2, a2, live, term):  # type: ignore[no-untyped-def]
-        target = r + self.gamma * self.q[s2, a2] * ~term
+    def update(self, s: Array, a: Array, r: Array, s2: Array, a2: Array, live: Array, term: Array) -> None:
+        target = r + self.config.gamma * self.q[s2, a2] * ~term
         batch_update(self.q, (s * self.n_actions + a)[live], (target - self.q[s, a])[live], self.alpha)
 
 
@@ -191,10 +187,10 @@ class ExpectedSarsa(_TDAgent):
     config_cls = ExpectedSarsaConfig
     name = "expected_sarsa"
 
-    def update(self, s, a, r, s2, a2, live, term):  # type: ignore[no-untyped-def]
+    def update(self, s: Array, a: Array, r: Array, s2: Array, a2: Array, live: Array, term: Array) -> None:
         pi = self.behaviour()
         expected = array_namespace(pi).sum(pi[s2] * self.q[s2], axis=1)
-        target = r + self.gamma * expected * ~term
+        target = r + self.config.gamma * expected * ~term
         batch_update(self.q, (s * self.n_actions + a)[live], (target - self.q[s, a])[live], self.alpha)
 
 
@@ -211,9 +207,22 @@ class QLearning(_TDAgent):
     def learned_policy(self) -> np.ndarray:
         return epsilon_greedy(self.q, 0.0)  # greedy, ties toward the first action
 
-    def update(self, s, a, r, s2, a2, live, term):  # type: ignore[no-untyped-def]
-        target = r + self.gamma * array_namespace(self.q).max(self.q[s2], axis=1) * ~term
+    def update(self, s: Array, a: Array, r: Array, s2: Array, a2: Array, live: Array, term: Array) -> None:
+        target = r + self.config.gamma * array_namespace(self.q).max(self.q[s2], axis=1) * ~term
         batch_update(self.q, (s * self.n_actions + a)[live], (target - self.q[s, a])[live], self.alpha)
+
+
+@dataclass
+class Pending:
+    """A step of every copy waiting for its n-step return (arrays [num_envs]): the state and action to
+    update, the reward after them (0 where the copy had ended), whether the copy was live, and whether its
+    episode has ended since (then the return does not bootstrap)."""
+
+    s: Array
+    a: Array
+    r: Array
+    live: Array
+    ended: Array
 
 
 class NStepSarsa(_TDAgent):
@@ -227,18 +236,19 @@ class NStepSarsa(_TDAgent):
     config_cls = NStepSarsaConfig
     name = "n_step_sarsa"
 
-    def __init__(self, env: Any, config: Any = None) -> None:
-        super().__init__(env, config)
-        self.buffer: deque[list[np.ndarray]] = deque()
-        self._next: tuple[np.ndarray, np.ndarray] | None = None
+    def __init__(self, env: Any, config: Any = None, *, device: str = "cpu") -> None:
+        super().__init__(env, config, device=device)
+        self.buffer: deque[Pending] = deque()
+        self._next: tuple[Array, Array] | None = None
 
-    def _update_head(self, s2: np.ndarray, a2: np.ndarray) -> None:
+    def _update_head(self, s2: Array, a2: Array) -> None:
         """Update the oldest pending entry from the rewards after it, bootstrapping at (s2, a2)."""
         g = 0.0
-        for k, (_, _, rk, _, _) in enumerate(self.buffer):
-            g += self.gamma**k * rk
-        s0, a0, _, live0, ended0 = self.buffer.popleft()
-        g += self.gamma ** (len(self.buffer) + 1) * self.q[s2, a2] * ~ended0
+        for k, pending in enumerate(self.buffer):
+            g += self.config.gamma**k * pending.r
+        head = self.buffer.popleft()
+        g += self.config.gamma ** (len(self.buffer) + 1) * self.q[s2, a2] * ~head.ended
+        s0, a0, live0 = head.s, head.a, head.live
         batch_update(self.q, (s0 * self.n_actions + a0)[live0], (g - self.q[s0, a0])[live0], self.alpha)
 
     def begin_episode(self) -> None:
@@ -246,10 +256,10 @@ class NStepSarsa(_TDAgent):
             self._update_head(*self._next)
         self.buffer.clear()
 
-    def update(self, s, a, r, s2, a2, live, term):  # type: ignore[no-untyped-def]
-        self.buffer.append([s, a, r * live, live & True, live & False])  # rewards, live (copied), ended
-        for entry in self.buffer:
-            entry[4] = entry[4] | term
+    def update(self, s: Array, a: Array, r: Array, s2: Array, a2: Array, live: Array, term: Array) -> None:
+        self.buffer.append(Pending(s, a, r * live, live & True, live & False))  # live copied; nothing ended yet
+        for pending in self.buffer:
+            pending.ended = pending.ended | term
         self._next = (s2, a2)
         if len(self.buffer) == self.config.n:
             self._update_head(s2, a2)
@@ -264,8 +274,8 @@ class TD0(_TDAgent):
     config_cls = TD0Config
     name = "td0"
 
-    def __init__(self, env: Any, config: Any = None) -> None:
-        super().__init__(env, config)
+    def __init__(self, env: Any, config: Any = None, *, device: str = "cpu") -> None:
+        super().__init__(env, config, device=device)
         self.v = np.zeros(self.n_states)
         if self.config.policy == "optimal":
             if self.q_star is None:
@@ -287,6 +297,6 @@ class TD0(_TDAgent):
             return {}
         return {"value_error": float(np.max(np.abs(to_numpy(self.v) - self.v_pi)))}
 
-    def update(self, s, a, r, s2, a2, live, term):  # type: ignore[no-untyped-def]
-        target = r + self.gamma * self.v[s2] * ~term
+    def update(self, s: Array, a: Array, r: Array, s2: Array, a2: Array, live: Array, term: Array) -> None:
+        target = r + self.config.gamma * self.v[s2] * ~term
         batch_update(self.v, s[live], (target - self.v[s])[live], self.alpha)

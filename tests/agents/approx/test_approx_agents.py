@@ -330,7 +330,7 @@ def test_on_simulated_cuda_learns_what_torch_on_the_cpu_learns(env: gym.Env, cls
     budget = 20 if cls is DeepQLearning else 3
 
     def run(device: str) -> Any:
-        agent = cls(env, cls.config_cls(**small, device=device))
+        agent = cls(env, cls.config_cls(**small), device=device)
         agent.learn(budget, seed=0)
         return agent
 

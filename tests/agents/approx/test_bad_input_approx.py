@@ -23,7 +23,6 @@ from rlsuite.common.errors import ConfigError, UsageError
         (TDLinearConfig, "episode_length", 0, "TDLinearConfig.episode_length"),
         (TDLinearConfig, "init_std", -1.0, "TDLinearConfig.init_std"),
         (TDLinearConfig, "gamma", 1.0, "TDLinearConfig.gamma: 1.0 is out of range"),
-        (TDLinearConfig, "device", "tpu", "TDLinearConfig.device"),
         (LinearControlConfig, "epsilon", 1.5, "LinearControlConfig.epsilon"),
         (LinearControlConfig, "order", -2, "LinearControlConfig.order"),
         (LinearQLearningConfig, "behavior", "greedy", "LinearQLearningConfig.behavior"),

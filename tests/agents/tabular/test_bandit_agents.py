@@ -169,11 +169,9 @@ def test_bandit_agents_value_iteration_and_q_learning_on_cuda() -> None:
     v_gpu, _, iters_gpu = value_iteration(model, 0.9, tol=1e-9, device="cuda")
     np.testing.assert_allclose(v_gpu, v_cpu, atol=1e-8)
     assert abs(iters_gpu - iters_cpu) <= 1
-    import dataclasses
+    from rlsuite.agents.tabular.td import QLearning
 
-    from rlsuite.agents.tabular.td import QLearning, QLearningConfig
-
-    q_agent = QLearning(gym.make("rlsuite/GridWorld-v0"), dataclasses.replace(QLearningConfig(), device="cuda"))
+    q_agent = QLearning(gym.make("rlsuite/GridWorld-v0"), device="cuda")
     q_agent.learn(seed=0)  # the batched env, the rollouts and the q table on the GPU
     assert wrong_greedy_states(q_agent) == []
 

@@ -10,7 +10,6 @@ the CPU with the same random streams, so there it must learn exactly what torch 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -190,13 +189,13 @@ def test_bandit_vector_env_on_torch(device: str, arms: str) -> None:
 # ----- tabular agents: torch on the CPU and (simulated) CUDA -----
 
 SAMPLE_BASED = [name for name, c in ALGORITHMS.items()
-                if "device" in getattr(c.config_cls, "__dataclass_fields__", ()) and not issubclass(c, ApproxAgent)]
+                if c.uses_device and c.env_kind == "single" and not issubclass(c, ApproxAgent)]
 SMALL_BUDGET = {"iterations": 2, "episodes": 4000, "steps": 256 * 10 * 12}
 
 
 def _learn(name: str, device: str, budget: int | None = None) -> Any:
     cls = ALGORITHMS[name]
-    agent = cls(gym.make("rlsuite/GridWorld-v0"), dataclasses.replace(cls.config_cls(), device=device))
+    agent = cls(gym.make("rlsuite/GridWorld-v0"), device=device)
     agent.learn(budget if budget is not None else SMALL_BUDGET[cls.budget_unit], seed=0)
     return agent
 
@@ -219,7 +218,7 @@ def test_sample_based_agent_on_simulated_cuda_learns_exactly_what_torch_on_the_c
 def test_sample_based_agent_learns_the_optimal_greedy_policy_on_numpy_and_torch(name: str, device: str) -> None:
     """The full default budget (slow: about 2 minutes for all agents in torch on 2 cores)."""
     cls = ALGORITHMS[name]
-    agent = cls(gym.make("rlsuite/GridWorld-v0"), dataclasses.replace(cls.config_cls(), device=device))
+    agent = cls(gym.make("rlsuite/GridWorld-v0"), device=device)
     assert_learned_the_optimum(name, agent, agent.learn(seed=0).last(), f"on {device}")
 
 
@@ -327,12 +326,31 @@ def test_sb3_ppo_trains_with_model_and_batched_env_on_cuda() -> None:
         torch.testing.assert_close(cuda[key], cpu[key], rtol=0, atol=0)
 
 
-def test_tabular_configs_take_the_torch_spelling_and_refuse_others() -> None:
-    from rlsuite.agents.tabular.td import QLearningConfig
-    from rlsuite.common.errors import ConfigError
+def test_one_device_vocabulary_resolved_once_with_the_backend_setting_and_the_auto_rule() -> None:
+    """``--device`` is auto, cpu, cuda or cuda:N everywhere; ``--backend`` picks numpy or torch for the tabular
+    agents; ``auto`` sends a sample-based agent to the GPU only from GPU_MIN_COPIES env copies on (docs/gpu.md)."""
+    from rlsuite.agents.tabular.dp import ValueIteration
+    from rlsuite.agents.tabular.td import QLearning
+    from rlsuite.app.train_tabular import run_device
+    from rlsuite.common.device import GPU_MIN_COPIES, array_device, device_problem, select_device
+    from rlsuite.common.errors import ConfigError, UsageError
 
-    for device in ("cpu", "auto", "cuda", "cuda:1", "torch:cpu", "torch:cuda", "torch:auto"):
-        assert QLearningConfig(device=device).device == device
-    for device in ("tpu", "torch:", "torch:tpu", "numpy"):
-        with pytest.raises(ConfigError, match=f"QLearningConfig.device: '{device}' is not one of"):
-            QLearningConfig(device=device)
+    for device in ("auto", "cpu", "cuda", "cuda:1"):
+        assert device_problem(device) is None
+    assert device_problem("torch:cpu") == "'torch:cpu' is not one of auto, cpu, cuda, cuda:N (torch on the CPU: " \
+        "--device cpu --backend torch)"  # fmt: skip
+    for device in ("tpu", "numpy", "cuda:", "cpu0", None):
+        assert device_problem(device) == f"{device!r} is not one of auto, cpu, cuda, cuda:N"
+    cpu = torch.device("cpu")
+    assert (array_device(cpu), array_device(cpu, "numpy"), array_device(cpu, "torch")) == ("cpu", "cpu", "torch:cpu")
+    assert run_device(QLearning, "auto", "torch", 256) == "torch:cpu"
+    with simulate_cuda():
+        assert select_device("auto").type == "cuda" and select_device("auto", gpu_pays=False).type == "cpu"
+        assert run_device(QLearning, "auto", "auto", 256) == "cpu"  # the book's 256 copies: numpy beats a GPU
+        assert run_device(QLearning, "auto", "auto", GPU_MIN_COPIES) == "cuda"
+        assert run_device(QLearning, "cuda", "auto", 256) == "cuda"  # asked for: given
+        assert run_device(ValueIteration, "auto", "auto", 10**6) == "cpu"
+        with pytest.raises(UsageError, match=r"^--backend numpy runs on the CPU only, not on cuda; use --device cpu"):
+            run_device(QLearning, "cuda", "numpy", 256)
+        with pytest.raises(ConfigError, match="dynamic-programming agents sweep small exact tables in numpy"):
+            run_device(ValueIteration, "cuda", "auto", 1)
