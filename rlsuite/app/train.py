@@ -122,7 +122,8 @@ def _eval(parsed: Parsed) -> int:
     from rlsuite.envs.checks import env_id_from_file
 
     opts = parsed.get(EvalOptions)
-    env_id_from_file(meta.get("env_id"), str(run_dir / "config.json"), opts.trust_env_module)  # before any import
+    if "env_id" in meta:  # before anything imports it
+        env_id_from_file(meta["env_id"], str(run_dir / "config.json"), opts.trust_env_module)
     report = module.evaluate(run_dir, meta, opts)
     print(json.dumps(report, indent=2, default=str))
     return 0

@@ -68,8 +68,8 @@ class TDLinear(ApproxAgent):
     config_cls = TDLinearConfig
     default_budget = 500
 
-    def __init__(self, env: Any, config: Any = None) -> None:
-        super().__init__(env, config)
+    def __init__(self, env: Any, config: Any = None, *, device: str = "cpu") -> None:
+        super().__init__(env, config, device=device)
         cfg = self.config
         self.phi = self.features(cfg.features, cfg.order)
         self.w = self.place(np.zeros(self.phi.shape[1]))
@@ -127,8 +127,8 @@ class _LinearControl(ApproxAgent):
 
     default_budget = 500
 
-    def __init__(self, env: Any, config: Any = None) -> None:
-        super().__init__(env, config)
+    def __init__(self, env: Any, config: Any = None, *, device: str = "cpu") -> None:
+        super().__init__(env, config, device=device)
         cfg = self.config
         self.phi = self.features(cfg.features, cfg.order)
         self.W = self.place(np.zeros((self.phi.shape[1], self.n_actions)))

@@ -59,8 +59,8 @@ class _PolicyAgent(ApproxAgent):
     default_budget = 2000
     off_policy = False
 
-    def __init__(self, env: Any, config: Any = None) -> None:
-        super().__init__(env, config)
+    def __init__(self, env: Any, config: Any = None, *, device: str = "cpu") -> None:
+        super().__init__(env, config, device=device)
         cfg = self.config
         self.phi = self.features(cfg.features, cfg.order)
         self.theta = self.place(np.zeros((self.phi.shape[1], self.n_actions)))
