@@ -35,7 +35,7 @@ def test_defaults_are_field_defaults_and_device_aware() -> None:
 
     cuda = torch.cuda.is_available()
     devices = (dpo.use_cpu, dpo.bf16, dpo.activation_checkpointing, dpo.gradient_checkpointing)
-    assert devices == (not cuda, cuda and torch.cuda.is_bf16_supported(), False, False)
+    assert devices == (not cuda, cuda and torch.cuda.is_bf16_supported(including_emulation=False), False, False)
     assert not [w for w in caught if "checkpointing" in str(w.message)], [str(w.message) for w in caught]
     assert (dpo.beta, dpo.loss_type, dpo.learning_rate, dpo.seed, dpo.max_length) == (0.1, ["sigmoid"], 1e-3, 0, 64)
     assert (grpo.beta, grpo.num_generations, grpo.max_steps, grpo.max_completion_length) == (0.05, 4, 30, 12)
