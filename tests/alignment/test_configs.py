@@ -18,6 +18,16 @@ from rlsuite.common.errors import ConfigError
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def test_bf16_only_where_the_gpu_has_it_natively() -> None:
+    """``is_bf16_supported()`` counts emulation (V100, T4: slower than float32); the default must not."""
+    from cuda_sim import simulate_cuda
+
+    with simulate_cuda(native_bf16=False):
+        assert C.DPOConfig(output_dir="x").bf16 is False
+    with simulate_cuda():
+        assert C.DPOConfig(output_dir="x").bf16 is True
+
+
 def test_defaults_are_field_defaults_and_device_aware() -> None:
     import trl
 
