@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from array_api_compat import array_namespace
 
 from rlsuite.agents.base import History, epsilon_greedy, sample_actions
 from rlsuite.agents.tabular.agent import TabularAgent
@@ -22,7 +21,6 @@ from rlsuite.agents.tabular.batch import (
     DEVICE_HELP,
     as_states,
     backend_of,
-    bincount,
     check_device,
     make_batched,
     reset_to,
@@ -96,12 +94,14 @@ class QLearningConfig(TDConfig):
     )
 
 
-def batch_update(table: Any, index: Any, delta: Any, alpha: float) -> None:
-    """``table[i] += alpha * mean(delta at i)`` for every distinct ``i`` in ``index`` (flat views; numpy or torch)."""
+def batch_update(table: Any, index: Any, delta: Any, live: Any, alpha: float) -> None:
+    """``table[i] += alpha * mean(delta at i)`` for every distinct ``i`` in ``index`` where ``live`` (flat views;
+    numpy or torch). Fixed shapes, no boolean indexing: no host-device sync on a GPU (``ArrayBackend.bincount``)."""
+    backend = ArrayBackend.of(table)
     flat = table.reshape(-1)
-    sums = bincount(index, delta, flat.shape[0])
-    counts = bincount(index, None, flat.shape[0])
-    flat += alpha * sums / array_namespace(counts).clip(counts, min=1)  # entries not hit: sums 0, unchanged
+    sums = backend.bincount(index, backend.where(live, delta, 0.0), flat.shape[0])
+    counts = backend.bincount(index, backend.as_dtype(live, like=delta), flat.shape[0])
+    flat += alpha * sums / counts.clip(min=1)  # entries not hit: sums 0, unchanged
 
 
 class _TDAgent(TabularAgent):
@@ -182,7 +182,7 @@ class Sarsa(_TDAgent):
 
     def update(self, s, a, r, s2, a2, live, term):  # type: ignore[no-untyped-def]
         target = r + self.gamma * self.q[s2, a2] * ~term
-        batch_update(self.q, (s * self.n_actions + a)[live], (target - self.q[s, a])[live], self.alpha)
+        batch_update(self.q, s * self.n_actions + a, target - self.q[s, a], live, self.alpha)
 
 
 class ExpectedSarsa(_TDAgent):
@@ -193,9 +193,9 @@ class ExpectedSarsa(_TDAgent):
 
     def update(self, s, a, r, s2, a2, live, term):  # type: ignore[no-untyped-def]
         pi = self.behaviour()
-        expected = array_namespace(pi).sum(pi[s2] * self.q[s2], axis=1)
+        expected = (pi[s2] * self.q[s2]).sum(1)
         target = r + self.gamma * expected * ~term
-        batch_update(self.q, (s * self.n_actions + a)[live], (target - self.q[s, a])[live], self.alpha)
+        batch_update(self.q, s * self.n_actions + a, target - self.q[s, a], live, self.alpha)
 
 
 class QLearning(_TDAgent):
@@ -212,8 +212,8 @@ class QLearning(_TDAgent):
         return epsilon_greedy(self.q, 0.0)  # greedy, ties toward the first action
 
     def update(self, s, a, r, s2, a2, live, term):  # type: ignore[no-untyped-def]
-        target = r + self.gamma * array_namespace(self.q).max(self.q[s2], axis=1) * ~term
-        batch_update(self.q, (s * self.n_actions + a)[live], (target - self.q[s, a])[live], self.alpha)
+        target = r + self.gamma * ArrayBackend.of(self.q).amax(self.q[s2], 1) * ~term
+        batch_update(self.q, s * self.n_actions + a, target - self.q[s, a], live, self.alpha)
 
 
 class NStepSarsa(_TDAgent):
@@ -239,7 +239,7 @@ class NStepSarsa(_TDAgent):
             g += self.gamma**k * rk
         s0, a0, _, live0, ended0 = self.buffer.popleft()
         g += self.gamma ** (len(self.buffer) + 1) * self.q[s2, a2] * ~ended0
-        batch_update(self.q, (s0 * self.n_actions + a0)[live0], (g - self.q[s0, a0])[live0], self.alpha)
+        batch_update(self.q, s0 * self.n_actions + a0, g - self.q[s0, a0], live0, self.alpha)
 
     def begin_episode(self) -> None:
         while self.buffer and self._next is not None:
@@ -289,4 +289,4 @@ class TD0(_TDAgent):
 
     def update(self, s, a, r, s2, a2, live, term):  # type: ignore[no-untyped-def]
         target = r + self.gamma * self.v[s2] * ~term
-        batch_update(self.v, s[live], (target - self.v[s])[live], self.alpha)
+        batch_update(self.v, s, target - self.v[s], live, self.alpha)

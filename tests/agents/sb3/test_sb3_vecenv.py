@@ -119,7 +119,7 @@ def test_ppo_trains_on_the_batched_adapter_to_the_optimal_policy():
 def test_adapter_on_the_torch_backend_returns_numpy(device):
     """``device="auto"`` runs the batched env on torch (CPU here, CUDA where there is one)."""
     venv = make_batched_vec_env("rlsuite/GridWorldEpisodic-v0", 256, seed=0, device=device)
-    assert venv.venv.xp.is_torch
+    assert venv.venv.backend.is_torch
     obs = venv.reset()
     assert isinstance(obs, np.ndarray) and obs.shape == (256,)
     target = venv.venv.single_env.target_state

@@ -75,20 +75,22 @@ def host(x: Any) -> np.ndarray:
 @pytest.mark.parametrize("device", BACKENDS)
 def test_array_backend_places_arrays(device: str) -> None:
     with on(device):
-        xp = ArrayBackend(device)
-        xp.seed(np.random.default_rng(0))
-        assert xp.is_torch == (device != "cpu")
-        for x in (xp.zeros(3), xp.ones(3, "bool"), xp.arange(4), xp.asarray([1.5, 2.5]), xp.as_index([0, 2]),
-                  xp.uniform((2,)), xp.normal((2,)), xp.integers(5, (3,)), xp.gamma(xp.asarray([0.5, 3.0])),
-                  xp.asarray(torch.tensor([1.0, 2.0]))):
+        backend = ArrayBackend(device)
+        backend.seed(np.random.default_rng(0))
+        assert backend.is_torch == (device != "cpu")
+        b = backend
+        for x in (b.zeros(3), b.ones(3, "bool"), b.arange(4), b.asarray([1.5, 2.5]), b.as_index([0, 2]),
+                  b.uniform((2,)), b.normal((2,)), b.integers(5, (3,)), b.gamma(b.asarray([0.5, 3.0])),
+                  b.asarray(torch.tensor([1.0, 2.0]))):
             assert_on(x, device)
-        twin = xp.spawn()
-        assert twin.device == xp.device and (twin.gen is not xp.gen if xp.is_torch else True)
+            assert ArrayBackend.of(x).is_torch == backend.is_torch and ArrayBackend.of(x).device == x.device
+        twin = backend.spawn()
+        assert twin.device == backend.device and (twin.gen is not backend.gen if backend.is_torch else True)
 
 
 def test_torch_cpu_spelling_means_torch_on_the_cpu_everywhere() -> None:
-    xp = ArrayBackend("torch:cpu")
-    assert xp.is_torch and xp.device == torch.device("cpu")
+    backend = ArrayBackend("torch:cpu")
+    assert backend.is_torch and backend.device == torch.device("cpu")
     with simulate_cuda():  # even where CUDA is there, torch:cpu stays on the CPU ("auto" would not)
         assert ArrayBackend("torch:cpu").device == torch.device("cpu")
         assert ArrayBackend("auto").device.type == "cuda"
@@ -112,7 +114,7 @@ def test_gridworld_vector_env_steps_like_numpy(device: str, observation: str) ->
         rng = np.random.default_rng(0)
         for t in range(120):  # crosses terminations and the 100-step truncation with their autoresets
             actions = rng.integers(5, size=n)
-            given = actions if t % 2 else torch.as_tensor(actions, device=env.xp.device)  # numpy or device actions
+            given = actions if t % 2 else torch.as_tensor(actions, device=env.backend.device)  # numpy or device actions
             got, want = env.step(given), ref.step(actions)
             for x, y in zip(got[:4], want[:4], strict=True):
                 assert_on(x, device)
@@ -125,14 +127,16 @@ def test_reset_takes_start_states_from_numpy_lists_ints_and_device_tensors(devic
     and TD agents pass them through ``reset_to``) must not go through numpy."""
     with on(device):
         env = GridWorldVectorEnv(num_envs=4, device=device)
-        xp = env.xp
-        for start in ([3, 1, 4, 1], np.array([3, 1, 4, 1]), xp.asarray([3, 1, 4, 1], dtype="int64"), 7):
+        backend = env.backend
+        for start in ([3, 1, 4, 1], np.array([3, 1, 4, 1]), backend.asarray([3, 1, 4, 1], dtype="int64"), 7):
             obs, _ = env.reset(seed=0, options={"start": start})
             assert_on(obs, device)
             want = [7] * 4 if isinstance(start, int) else [3, 1, 4, 1]
             assert to_numpy(obs).tolist() == want
-        for bad in ([0, 1, 2, 25], xp.asarray([0, -1, 2, 3], dtype="int64")):
-            with pytest.raises(ValueError, match=r"options\['start'\] states must lie in \[0, 25\)"):
+        for bad in ([0, 1, 2, 25], backend.asarray([0, -1, 2, 3], dtype="int64")):
+            # checked on the host before they move; on a GPU, on the GPU (a device-side assert, no sync)
+            on_gpu = device == "cuda" and not isinstance(bad, list)
+            with pytest.raises(RuntimeError if on_gpu else ValueError, match=r"options\['start'\] states must lie in \[0, 25\)"):
                 env.reset(options={"start": bad})
         with pytest.raises(ValueError, match=r"options\['start'\] must be one state or 4 states, got shape \(2,\)"):
             env.reset(options={"start": [1, 2]})
@@ -153,11 +157,17 @@ def test_same_step_autoreset_like_numpy(device: str) -> None:
             got, want = env.step(actions), ref.step(actions)
             for x, y in zip(got[:4], want[:4], strict=True):
                 np.testing.assert_array_equal(host(x), host(y))
-            assert set(got[4]) == set(want[4])
+            # torch never asks the device whether an episode ended: its info has final_obs on every step
+            # where one may have, and the mask _final_obs says which rows hold one (numpy: only where one did)
+            assert set(got[4]) == {"final_obs", "_final_obs"} and set(want[4]) <= set(got[4])
+            mask = host(got[4]["_final_obs"]).astype(bool)
+            assert_on(got[4]["final_obs"], device)
             if want[4]:
-                assert_on(got[4]["final_obs"], device)
-                np.testing.assert_array_equal(host(got[4]["final_obs"]), host(want[4]["final_obs"]))
+                np.testing.assert_array_equal(mask, want[4]["_final_obs"])
+                np.testing.assert_array_equal(host(got[4]["final_obs"])[mask], want[4]["final_obs"][mask])
                 finals += int(want[4]["_final_obs"].sum())
+            else:
+                assert not mask.any()
         assert finals > 0
 
 
@@ -288,7 +298,7 @@ def test_sb3_adapter_on_torch_steps_like_numpy_and_returns_numpy(device: str) ->
     ref = make_batched_vec_env("rlsuite/GridWorldEpisodic-v0", 16, seed=0, env_kwargs=kwargs)
     with on(device):
         venv = make_batched_vec_env("rlsuite/GridWorldEpisodic-v0", 16, seed=0, env_kwargs=kwargs, device=device)
-        assert venv.venv.xp.is_torch
+        assert venv.venv.backend.is_torch
         np.testing.assert_array_equal(venv.reset(), ref.reset())
         rng = np.random.default_rng(0)
         n_done = 0
