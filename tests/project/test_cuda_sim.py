@@ -185,7 +185,8 @@ def test_bug2_pattern_cpu_input_ids_meet_cuda_logits(sim) -> None:
 
 
 def test_bug3_pattern_cuda0_is_not_cuda(sim) -> None:
-    """tests/agents/tabular/test_bandit_agents.py: ``agent.q.device == env.backend.device`` compares cuda:0 with cuda."""
+    """tests/agents/tabular/test_bandit_agents.py: ``agent.q.device == env.backend.device`` compares cuda:0
+    with cuda."""
     q = torch.zeros(3, device=torch.device("cuda"))
     assert q.device != torch.device("cuda")
     assert q.device.type == torch.device("cuda").type  # what a device check should compare

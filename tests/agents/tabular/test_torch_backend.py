@@ -135,8 +135,8 @@ def test_reset_takes_start_states_from_numpy_lists_ints_and_device_tensors(devic
             assert to_numpy(obs).tolist() == want
         for bad in ([0, 1, 2, 25], backend.asarray([0, -1, 2, 3], dtype="int64")):
             # checked on the host before they move; on a GPU, on the GPU (a device-side assert, no sync)
-            on_gpu = device == "cuda" and not isinstance(bad, list)
-            with pytest.raises(RuntimeError if on_gpu else ValueError, match=r"options\['start'\] states must lie in \[0, 25\)"):
+            error = RuntimeError if device == "cuda" and not isinstance(bad, list) else ValueError
+            with pytest.raises(error, match=r"options\['start'\] states must lie in \[0, 25\)"):
                 env.reset(options={"start": bad})
         with pytest.raises(ValueError, match=r"options\['start'\] must be one state or 4 states, got shape \(2,\)"):
             env.reset(options={"start": [1, 2]})
@@ -344,3 +344,118 @@ def test_tabular_configs_take_the_torch_spelling_and_refuse_others() -> None:
     for device in ("tpu", "torch:", "torch:tpu", "numpy"):
         with pytest.raises(ConfigError, match=f"QLearningConfig.device: '{device}' is not one of"):
             QLearningConfig(device=device)
+
+
+# ----- zero host-device syncs per step in the hot loops (issue 22), counted by the CUDA simulation -----
+
+needs_sim = pytest.mark.skipif(real_cuda(), reason="counts syncs on simulated CUDA")
+
+
+def syncs_per_step(run: Any, small: int, big: int) -> float:
+    """Syncs per step of ``run(steps)``: the difference between a long and a short run, per extra step
+    (whatever the set-up and the end cost, e.g. copying the learned tables to the host, cancels)."""
+    from cuda_sim import count_syncs
+
+    with count_syncs() as few:
+        run(small)
+    with count_syncs() as many:
+        run(big)
+    assert set(many) >= set(few)
+    return (sum(many.values()) - sum(few.values())) / (big - small)
+
+
+@needs_sim
+@pytest.mark.parametrize("autoreset", ["NextStep", "SameStep"])
+@pytest.mark.parametrize("kwargs", [{}, {"terminate_at_target": True, "start": "random", "slip_prob": 0.1}])
+def test_batched_env_steps_without_syncs(kwargs: dict[str, Any], autoreset: str) -> None:
+    """Action checks, truncation and autoreset (every 5 steps here) with masks, never index lists."""
+    from cuda_sim import count_syncs
+
+    with simulate_cuda():
+        env = GridWorldVectorEnv(num_envs=32, device="cuda", max_episode_steps=5, autoreset_mode=autoreset, **kwargs)
+        env.reset(seed=0)
+        actions = torch.randint(5, (32,), device="cuda")
+        with count_syncs() as syncs:
+            for _ in range(23):
+                env.step(actions)
+        assert not syncs, syncs
+        bandit = KArmedBanditVectorEnv(num_envs=32, device="cuda", max_episode_steps=5, autoreset_mode=autoreset)
+        bandit.reset(seed=0)
+        with count_syncs() as syncs:
+            for _ in range(12):
+                bandit.step(actions)
+        assert not syncs, syncs
+
+
+@needs_sim
+def test_a_bad_action_on_the_gpu_is_caught_there() -> None:
+    with simulate_cuda():
+        env = GridWorldVectorEnv(num_envs=3, device="cuda")
+        env.reset(seed=0)
+        with pytest.raises(RuntimeError, match=r"actions must lie in \[0, 5\)"):  # a device-side assert on a GPU
+            env.step(torch.tensor([0, 5, 1], device="cuda"))
+        with pytest.raises(ValueError, match=r"actions must lie in \[0, 5\), got \[-1\]"):  # host: checked before
+            env.step(np.array([0, -1, 1]))
+
+
+@needs_sim
+@pytest.mark.parametrize("algo", ["td0", "sarsa", "expected_sarsa", "n_step_sarsa", "q_learning"])
+def test_td_batched_steps_without_syncs(algo: str) -> None:
+    cls = ALGORITHMS[algo]
+
+    def learn(batches: int) -> None:
+        config = cls.config_cls(num_envs=16, episode_length=4, device="cuda", log_every=10**6)
+        cls(gym.make("rlsuite/GridWorldEpisodic-v0"), config).learn(16 * batches, seed=0)
+
+    with simulate_cuda():
+        assert syncs_per_step(learn, 4, 12) == 0.0  # restarts every 4 steps included
+
+
+@needs_sim
+def test_mc_rollout_steps_without_syncs() -> None:
+    from rlsuite.agents.base import sample_actions
+    from rlsuite.agents.tabular.batch import backend_of, make_batched, reset_to, rollout
+
+    with simulate_cuda():
+        venv = make_batched(gym.make("rlsuite/GridWorldEpisodic-v0"), 16, "cuda")
+        venv.reset(seed=0)
+        backend = backend_of(venv, 0)
+        pi = backend.asarray(np.full((25, 5), 0.2))
+
+        def run(length: int) -> None:
+            states = reset_to(venv, backend.integers(24, (16,)))
+            rollout(venv, states, length, lambda s: sample_actions(pi, s, backend), backend)
+
+        assert syncs_per_step(run, 5, 25) == 0.0
+
+
+@needs_sim
+@pytest.mark.parametrize(
+    ("cls", "config", "arms"),
+    [
+        (EpsilonGreedyBandit, EpsilonGreedyBanditConfig(), "gaussian"),
+        (UCB, UCBConfig(), "gaussian"),
+        (GradientBandit, GradientBanditConfig(), "gaussian"),
+        (ThompsonSampling, ThompsonSamplingConfig(), "gaussian"),
+        (ThompsonSampling, ThompsonSamplingConfig(model="bernoulli"), "bernoulli"),  # gamma draws
+    ],
+    ids=["epsilon_greedy", "ucb", "gradient", "thompson_gaussian", "thompson_bernoulli"],
+)
+def test_bandit_pulls_without_syncs(cls: Any, config: Any, arms: str) -> None:
+    with simulate_cuda():
+        agent = cls(KArmedBanditVectorEnv(num_envs=32, device="cuda", arms=arms), config)
+        # learn(): the pulls, the curves kept on the device, copied to the host once at the end
+        assert syncs_per_step(lambda steps: agent.learn(steps, seed=0), 5, 25) == 0.0
+
+
+@needs_sim
+def test_a_100x100_grid_on_the_gpu_places_no_s_by_s_array() -> None:
+    """A float32 S x S identity on the device was 381 MiB at 100 x 100 whatever the observation kind."""
+    with simulate_cuda():
+        for observation in ("index", "coords", "onehot"):
+            torch.cuda.reset_peak_memory_stats()
+            env = GridWorldVectorEnv(num_envs=8, n_rows=100, n_cols=100, forbidden=[], target=(50, 50),
+                                     observation=observation, device="cuda")
+            env.reset(seed=0)
+            env.step(torch.zeros(8, dtype=torch.int64, device="cuda"))
+            assert torch.cuda.max_memory_allocated() < 4 * 2**20, observation  # tables S x A; one-hot obs 8 x S
