@@ -327,7 +327,7 @@ def sample_actions(pi: Any, states: Any, backend: ArrayBackend) -> Any:
 
     ``pi`` and ``states`` live on ``backend`` (numpy, or torch on a device), which draws the uniforms.
     """
-    cdf = backend.cumsum(pi[states, ...], axis=1)
+    cdf = backend.cumsum(pi[states, ...])
     u = backend.uniform((int(states.shape[0]),))[:, None] * cdf[:, -1:]
     return (u >= cdf).sum(1).clip(max=pi.shape[1] - 1)
 

@@ -13,12 +13,13 @@ gives the backend of an array). Two rules keep a GPU busy:
   a value back (:meth:`maybe_any` answers True without looking; :meth:`fill_where` draws for every
   row and keeps the drawn ones with ``torch.where``); on numpy, where reading costs nothing, they take
   the host shortcuts (and numpy's random stream is exactly the one it always was).
-- **Sums into a table are deterministic on the CPU and fast on the GPU:** :meth:`bincount` is
-  ``np.bincount`` on numpy and ``index_add_`` into a fixed-size table on torch. On CUDA, ``index_add_``
-  adds with atomics, so float sums of several samples into one entry can differ in the last bits from
-  run to run; inside ``rlsuite.common.seeding.deterministic_torch()`` torch switches it to a sorted,
-  deterministic kernel (``torch.bincount`` with weights has none: it raises there, and it reads the
-  maximum index back to size its output, a sync).
+- **Sums into a table are deterministic everywhere:** :meth:`bincount` is ``np.bincount`` on numpy. On
+  torch it adds into a fixed-size table with ``index_add_`` in 64-bit fixed point (units of 2^-32):
+  integer additions give the same total in any order, so the atomic adds of a GPU give the same table
+  on every run and the same as torch on the CPU (float atomics would not: ``torch.bincount(weights=)``
+  and a float ``index_add_`` on CUDA sum in a varying order; the former also reads the largest index
+  back, a sync, and raises in deterministic mode). The price: each weight is rounded to a multiple of
+  2^-32 (2.3e-10), and a sum must stay below 2^31 in magnitude.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import numpy as np
 from rlsuite.common.device import to_numpy
 
 TORCH_PREFIX = "torch:"
+FIXED_POINT = 2.0**32  # torch's table sums: weights in units of 2^-32, summed as int64 (order-free)
 GAMMA_ROUNDS = 8  # Marsaglia-Tsang rounds on torch: a draw is still rejected after 8 with prob ~1e-12
 
 
@@ -149,8 +151,14 @@ class ArrayBackend:
     def amax(self, x: Any, axis: int, keepdims: bool = False) -> Any:
         return x.amax(axis, keepdim=keepdims) if self.is_torch else x.max(axis, keepdims=keepdims)
 
-    def cumsum(self, x: Any, axis: int) -> Any:
-        return x.cumsum(axis) if self.is_torch else np.cumsum(x, axis=axis)
+    def cumsum(self, x: Any) -> Any:
+        """Cumulative sums along the last axis (short rows: actions, arms). torch: a product with a
+        triangular matrix of ones, deterministic on a GPU in every mode (CUDA's float ``cumsum`` has no
+        deterministic kernel: it raises under ``torch.use_deterministic_algorithms(True)``)."""
+        if not self.is_torch:
+            return np.cumsum(x, axis=-1)
+        n = int(x.shape[-1])
+        return x @ self.torch.ones(n, n, dtype=x.dtype, device=x.device).triu()
 
     def sqrt(self, x: Any) -> Any:
         return x.sqrt() if self.is_torch else np.sqrt(x)
@@ -164,11 +172,16 @@ class ArrayBackend:
 
     def bincount(self, index: Any, weights: Any, size: int) -> Any:
         """The sum of ``weights`` (1 each if None) at every flat index in ``range(size)``, fixed shape
-        ``[size]``: ``np.bincount`` on numpy, ``index_add_`` on torch (see the module docstring)."""
+        ``[size]``: ``np.bincount`` on numpy, a fixed-point ``index_add_`` on torch, the same on every run
+        (see the module docstring)."""
         if not self.is_torch:
             return np.bincount(index, weights=weights, minlength=size)
-        values = self.torch.ones_like(index, dtype=self.float) if weights is None else weights
-        return self.torch.zeros(size, dtype=values.dtype, device=self.device).index_add_(0, index, values)
+        torch = self.torch
+        table = torch.zeros(size, dtype=torch.int64, device=self.device)
+        if weights is None:
+            return table.index_add_(0, index, torch.ones_like(index)).to(self.float)
+        fixed = torch.round(weights.to(torch.float64) * FIXED_POINT).to(torch.int64)  # exact: a power of 2
+        return (table.index_add_(0, index, fixed).to(torch.float64) / FIXED_POINT).to(weights.dtype)
 
     def maybe_any(self, mask: Any) -> bool:
         """Whether ``mask`` may hold a True: exactly on numpy; on torch always True (knowing would mean

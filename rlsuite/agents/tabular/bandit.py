@@ -333,7 +333,7 @@ class GradientBandit(BanditAgent):
 
     def select(self) -> Any:
         self._pi = self.probabilities()
-        cdf = self.backend.cumsum(self._pi, axis=1)
+        cdf = self.backend.cumsum(self._pi)
         u = self.backend.uniform((self.num_runs, 1))
         return (u >= cdf).sum(1).clip(max=self.k - 1)
 

@@ -511,14 +511,14 @@ def test_bandit_budget_and_config_errors_name_the_field() -> None:
 
 
 # ----- exact behaviour of each piece (issue 12: mutation testing of rlsuite/agents/tabular/bandit.py) -----
-@pytest.mark.parametrize("missing", ["num_envs", "k", "xp"])
+@pytest.mark.parametrize("missing", ["num_envs", "k", "backend"])
 def test_bandit_agent_refuses_an_env_missing_any_batched_attribute(missing: str) -> None:
     from types import SimpleNamespace
 
     from rlsuite.common.errors import UsageError
 
     real = gym.make_vec("rlsuite/KArmedBandit-v0", num_envs=2, vectorization_mode="vector_entry_point")
-    env = SimpleNamespace(**{name: getattr(real, name) for name in ("num_envs", "k", "xp") if name != missing})
+    env = SimpleNamespace(**{name: getattr(real, name) for name in ("num_envs", "k", "backend") if name != missing})
     with pytest.raises(UsageError, match=r"^UCB needs a batched bandit env"):
         UCB(env)
 

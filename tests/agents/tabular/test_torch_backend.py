@@ -459,3 +459,32 @@ def test_a_100x100_grid_on_the_gpu_places_no_s_by_s_array() -> None:
             env.reset(seed=0)
             env.step(torch.zeros(8, dtype=torch.int64, device="cuda"))
             assert torch.cuda.max_memory_allocated() < 4 * 2**20, observation  # tables S x A; one-hot obs 8 x S
+
+
+@pytest.mark.parametrize("device", TORCH_BACKENDS)
+def test_table_sums_do_not_depend_on_the_order_of_the_samples(device: str) -> None:
+    """A GPU adds the samples of one entry in a varying order; the fixed-point sums give the same table."""
+    rng = np.random.default_rng(0)
+    index, weights = rng.integers(7, size=5000), rng.normal(size=5000).astype(np.float32)
+    with on(device):
+        backend = ArrayBackend(device)
+        tables = []
+        for order in (np.arange(5000), rng.permutation(5000), rng.permutation(5000)):
+            tables.append(host(backend.bincount(backend.as_index(index[order]), backend.asarray(weights[order]), 9)))
+        counts = host(backend.bincount(backend.as_index(index), None, 9))
+    assert all(np.array_equal(t, tables[0]) for t in tables)  # bit for bit
+    np.testing.assert_allclose(tables[0], np.bincount(index, weights.astype(np.float64), minlength=9), atol=1e-5)
+    np.testing.assert_array_equal(counts, np.bincount(index, minlength=9))
+
+
+@needs_sim
+def test_agents_run_on_cuda_in_deterministic_mode() -> None:
+    """Real CUDA raises at a float cumsum or a weighted bincount in deterministic mode: the agents use neither."""
+    from rlsuite.common.seeding import deterministic_torch
+
+    with simulate_cuda(), deterministic_torch():
+        for algo in ("q_learning", "mc_epsilon_greedy"):
+            cls = ALGORITHMS[algo]
+            config = cls.config_cls(num_envs=16, episode_length=60 if algo.startswith("mc") else 4, device="cuda")
+            cls(gym.make("rlsuite/GridWorld-v0"), config).learn(64, seed=0)
+        GradientBandit(KArmedBanditVectorEnv(num_envs=8, device="cuda")).learn(5, seed=0)
