@@ -170,17 +170,23 @@ class ArrayBackend:
         """``x`` in ``like``'s dtype (no copy when it already is)."""
         return x.to(like.dtype) if self.is_torch else x.astype(like.dtype, copy=False)
 
-    def bincount(self, index: Any, weights: Any, size: int) -> Any:
-        """The sum of ``weights`` (1 each if None) at every flat index in ``range(size)``, fixed shape
-        ``[size]``: ``np.bincount`` on numpy, a fixed-point ``index_add_`` on torch, the same on every run
-        (see the module docstring)."""
+    def bincount(self, index: Any, weights: Any, size: int, mask: Any = None) -> Any:
+        """The sum of ``weights`` (1 each if None) at every flat index in ``range(size)``, over the entries
+        where the flat ``mask`` is set (all if None): shape ``[size]``. numpy: ``np.bincount`` of the masked
+        entries; torch: a fixed-point ``index_add_`` of every entry, masked ones adding 0 (fixed shapes, no
+        sync, the same sums on every run: see the module docstring)."""
         if not self.is_torch:
+            if mask is not None:
+                index, weights = index[mask], None if weights is None else weights[mask]
             return np.bincount(index, weights=weights, minlength=size)
         torch = self.torch
         table = torch.zeros(size, dtype=torch.int64, device=self.device)
         if weights is None:
-            return table.index_add_(0, index, torch.ones_like(index)).to(self.float)
+            ones = torch.ones_like(index) if mask is None else mask.to(torch.int64)
+            return table.index_add_(0, index, ones).to(self.float)
         fixed = torch.round(weights.to(torch.float64) * FIXED_POINT).to(torch.int64)  # exact: a power of 2
+        if mask is not None:
+            fixed = torch.where(mask, fixed, 0)
         return (table.index_add_(0, index, fixed).to(torch.float64) / FIXED_POINT).to(weights.dtype)
 
     def maybe_any(self, mask: Any) -> bool:

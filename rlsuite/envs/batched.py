@@ -117,6 +117,8 @@ class BatchedEnv(VectorEnv):
         self.single_observation_space = observation
         self.observation_space = batch_space(observation, self.num_envs)
         self.n_actions = int(action.n)
+        self._action_shapes = ((self.num_envs,),)
+        self._action_shape_error = f"actions must have shape ({self.num_envs},), got {{}}"
 
     # ----- what each env implements -----
     def _reset_all(self, options: dict[str, Any] | None) -> None:
@@ -161,8 +163,8 @@ class BatchedEnv(VectorEnv):
             raise ResetNeeded(f"{type(self).__name__}: call reset() before step()")
         if not _is_integer_array(actions):
             raise TypeError(f"actions must be integers in [0, {self.n_actions}), got {_dtype_name(actions)}")
-        shape = f"actions must have shape ({self.num_envs},), got {{}}"
-        return _checked_index(self.backend, actions, ((self.num_envs,),), shape, self.n_actions, "actions")
+        return _checked_index(self.backend, actions, self._action_shapes, self._action_shape_error, self.n_actions,
+                              "actions")
 
     def step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
         """One step of every copy, with no host-device sync on torch (masks, never index lists)."""
@@ -211,14 +213,17 @@ def _checked_index(
     Host values are checked on the host (``ValueError``; ``shape_error`` formatted with the shape given);
     values on a GPU are checked there, asynchronously (no sync).
     """
-    if _on_device(given):
+    if type(given) is np.ndarray:  # the common case first: no conversion
+        host = given if given.dtype == np.int64 else given.astype(np.int64)
+    elif _on_device(given):
         index = backend.as_index(given)
         _check_shape(index, shapes, shape_error)
         backend.torch._assert_async(((index >= 0) & (index < n)).all(), f"{name} must lie in [0, {n})")
         return index
-    host = to_numpy(given).astype(np.int64, copy=False)  # numpy, a list or a CPU tensor (no copy where it can)
+    else:  # a list, a number or a CPU tensor (no copy where it can)
+        host = to_numpy(given).astype(np.int64, copy=False)
     _check_shape(host, shapes, shape_error)
-    bad = bool(host.size) and int(host.reshape(-1).view(np.uint64).max()) >= n  # one pass: negatives are huge
+    bad = bool(host.size) and int(host.view(np.uint64).max()) >= n  # one pass: negatives read as uint64 are huge
     if bad:
         wrong = sorted({int(x) for x in host.reshape(-1).tolist() if not 0 <= x < n})[:5]
         raise ValueError(f"{name} must lie in [0, {n}), got {wrong}")
@@ -355,6 +360,8 @@ class GridWorldVectorEnv(BatchedEnv):
 
     def _obs(self) -> Any:
         """The copies' observations, encoded as the single env encodes its own (``rlsuite.envs.wrappers``)."""
+        if self.single_env.observation == "index":  # the default, every step: no call
+            return self.states
         return encode_states(self.states, self.single_env, self.backend)
 
     def _reset_all(self, options: dict[str, Any] | None) -> None:

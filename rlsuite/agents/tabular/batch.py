@@ -163,8 +163,6 @@ def pair_means(sa: Any, values: Any, size: int, mask: Any = None) -> tuple[np.nd
     """Per index in ``range(size)``: the sum and count of ``values`` at ``sa`` where ``mask`` is set (arrays of
     one shape; no mask: all), on the host. Fixed shapes on the device: no boolean indexing."""
     backend = ArrayBackend.of(sa)
-    mask = backend.ones(tuple(sa.shape), dtype="bool") if mask is None else mask
-    sa, mask = sa.reshape(-1), mask.reshape(-1)
-    sums = backend.bincount(sa, backend.where(mask, values.reshape(-1), 0.0), size)
-    counts = backend.bincount(sa, backend.as_dtype(mask, like=values), size)
+    sa, values, mask = sa.reshape(-1), values.reshape(-1), None if mask is None else mask.reshape(-1)
+    sums, counts = backend.bincount(sa, values, size, mask), backend.bincount(sa, None, size, mask)
     return to_numpy(sums).astype(np.float64), to_numpy(counts).astype(np.float64)

@@ -99,8 +99,8 @@ def batch_update(table: Any, index: Any, delta: Any, live: Any, alpha: float) ->
     numpy or torch). Fixed shapes, no boolean indexing: no host-device sync on a GPU (``ArrayBackend.bincount``)."""
     backend = ArrayBackend.of(table)
     flat = table.reshape(-1)
-    sums = backend.bincount(index, backend.where(live, delta, 0.0), flat.shape[0])
-    counts = backend.bincount(index, backend.as_dtype(live, like=delta), flat.shape[0])
+    sums = backend.bincount(index, delta, flat.shape[0], live)
+    counts = backend.bincount(index, None, flat.shape[0], live)
     flat += alpha * sums / counts.clip(min=1)  # entries not hit: sums 0, unchanged
 
 
