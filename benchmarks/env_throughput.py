@@ -74,7 +74,7 @@ def vector_env_rate(env_id: str, n: int, mode: str, seconds: float, **kwargs: ob
     if device not in (None, "cpu"):
         import torch
 
-        dev = envs.unwrapped.xp.device
+        dev = envs.unwrapped.backend.device
 
         def step() -> int:
             envs.step(torch.randint(n_actions, (n,), device=dev))

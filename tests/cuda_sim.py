@@ -14,7 +14,17 @@ device), and a :class:`~torch.overrides.TorchFunctionMode` keeps a device tag on
   ``generator=`` lives on another device than the op (``torch.Generator(device="cuda")`` makes a
   CPU generator tagged cuda); ``tensor.grad = g`` from another device; a device index other than 0.
 - ``torch.cuda.synchronize``, the memory statistics, ``Event`` timing, seeding and the device
-  queries are harmless stand-ins.
+  queries are harmless stand-ins. ``torch.cuda.is_bf16_supported(including_emulation=False)`` is True
+  unless the block was opened with ``simulate_cuda(native_bf16=False)`` (a V100/T4-class GPU, where bf16
+  is only emulated).
+- Host-device syncs are counted (:func:`count_syncs`): reading a cuda tensor on the host (``.item()``,
+  ``bool()``/``if``, ``int()``, ``float()``, ``.tolist()``, ``.cpu()``, ``.to("cpu")``, ``.numpy()``), and
+  the ops whose output size depends on the data (boolean-mask indexing, ``nonzero``, ``masked_select``,
+  ``unique``, ``bincount``, ``repeat_interleave`` without ``output_size``).
+- Deterministic mode (``torch.use_deterministic_algorithms(True)``) raises real CUDA's errors where real
+  CUDA has no deterministic kernel: a floating-point ``cumsum`` and ``bincount`` with ``weights`` on a
+  cuda tensor (a warning under ``warn_only=True``). ``index_add_``/``scatter_add_``/``index_put_(accumulate=
+  True)`` do not raise: real torch switches them to deterministic (sorted) kernels in that mode.
 
 The arithmetic itself runs on the CPU, so results equal the CPU's; only placement is simulated.
 Tags live in a plain attribute of the tensor object (``_sim_cuda``), set on every tensor an op
@@ -24,10 +34,12 @@ CPU tensors (autograd's ``.grad`` and ``.data`` take their owner's tag).
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import time
 import types
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -45,6 +57,9 @@ def tag_of(t: Any) -> int | None:
     """The simulated cuda index of ``t`` (a tensor or generator), or None for CPU."""
     return getattr(t, TAG, None)
 
+
+_NATIVE_BF16 = [True]  # whether the simulated GPU has bf16 in hardware (Ampere and later) or only emulates it
+_COUNTERS: list[collections.Counter[str]] = []  # the open count_syncs blocks
 
 _PLACED = [0]  # bytes placed on the simulated GPU since the last reset_peak_memory_stats (never freed)
 
@@ -266,7 +281,7 @@ CUDA_STANDINS: dict[str, Any] = {
     "is_initialized": _returns(True),
     "memory_stats": lambda *a, **k: {},
     "mem_get_info": _returns((16 * 2**30, 16 * 2**30)),
-    "is_bf16_supported": _returns(True),
+    "is_bf16_supported": lambda including_emulation=True: including_emulation or _NATIVE_BF16[0],
     "get_device_name": _returns(DEVICE_NAME),
     "get_device_capability": _returns((9, 0)),
     "get_device_properties": _properties,
@@ -295,6 +310,8 @@ class CudaSimMode(TorchFunctionMode):
         kwargs = dict(kwargs or {})
         if isinstance(func, types.MethodWrapperType):  # a tensor property: x.device, x.grad = g, ...
             return self._attribute(func, args)
+        if func in _WATCHED:
+            _watch(func, args, kwargs)
         handler = _HANDLERS.get(func)
         if handler is not None:
             return handler(func, args, kwargs)
@@ -508,6 +525,89 @@ def _setitem(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return func(*args, **kwargs)
 
 
+# ----- host-device syncs and deterministic mode -----
+def _name(func: Any) -> str:
+    return getattr(func, "__name__", repr(func))
+
+
+# a cuda input makes these wait for the GPU: host reads, and outputs whose size depends on the data
+_SYNC_FUNCS = {
+    torch.Tensor.item, torch.Tensor.tolist, torch.Tensor.__bool__, torch.Tensor.__int__, torch.Tensor.__float__,
+    torch.Tensor.__index__, torch.Tensor.numpy, torch.Tensor.__array__, torch.Tensor.cpu,
+    torch.nonzero, torch.Tensor.nonzero, torch.argwhere, torch.Tensor.argwhere, torch.masked_select,
+    torch.Tensor.masked_select, torch.unique, torch.Tensor.unique, torch.unique_consecutive,
+    torch.bincount, torch.Tensor.bincount,
+}
+_NONDETERMINISTIC = {  # real CUDA has no deterministic kernel for these (torch.use_deterministic_algorithms)
+    torch.cumsum: "cumsum_cuda_kernel", torch.Tensor.cumsum: "cumsum_cuda_kernel",
+    torch.Tensor.cumsum_: "cumsum_cuda_kernel", torch.bincount: "_bincount_cuda",
+    torch.Tensor.bincount: "_bincount_cuda",
+}
+_WATCHED = {*_SYNC_FUNCS, *_NONDETERMINISTIC, torch.Tensor.__getitem__, torch.Tensor.__setitem__,
+            torch.Tensor.to, torch.repeat_interleave, torch.Tensor.repeat_interleave}
+
+
+def _count(what: str) -> None:
+    for counter in _COUNTERS:
+        counter[what] += 1
+
+
+def _is_bool_mask(index: Any) -> bool:
+    return any(isinstance(p, torch.Tensor) and p.dtype == torch.bool and p.dim() > 0 for p in _index_parts(index))
+
+
+def _watch(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Count the syncs of a call with cuda inputs; raise where deterministic mode has no CUDA kernel."""
+    tensors: list[Any] = []
+    _collect(args, tensors, [])
+    if not any(tag_of(t) is not None for t in tensors if isinstance(t, torch.Tensor)):
+        return
+    name = _name(func)
+    if func in _NONDETERMINISTIC and torch.are_deterministic_algorithms_enabled():
+        floating = args[0].is_floating_point() or args[0].is_complex() or kwargs.get("dtype") in (
+            torch.float16, torch.bfloat16, torch.float32, torch.float64)
+        weighted = (len(args) > 1 and args[1] is not None) or kwargs.get("weights") is not None
+        if (weighted if "bincount" in name else floating):
+            message = (
+                f"{_NONDETERMINISTIC[func]} does not have a deterministic implementation, but you set "
+                "'torch.use_deterministic_algorithms(True)'. You can turn off determinism just for this operation, "
+                "or you can use the 'warn_only=True' option, if that's acceptable for your application. "
+                "[simulated CUDA]"
+            )
+            if not torch.is_deterministic_algorithms_warn_only_enabled():
+                raise RuntimeError(message)
+            warnings.warn(message, UserWarning, stacklevel=3)
+    if func in _SYNC_FUNCS:
+        _count(name)
+    elif func is torch.Tensor.__getitem__ and _is_bool_mask(args[1]):
+        _count("boolean mask index")
+    elif func is torch.Tensor.__setitem__ and _is_bool_mask(args[1]):
+        value = args[2]
+        # x[mask] = scalar becomes masked_fill_ (no sync), unless the scalar must be read from the GPU
+        if isinstance(value, torch.Tensor) and (value.numel() != 1 or tag_of(value) is not None):
+            _count("boolean mask index")
+    elif func is torch.Tensor.to and tag_of(args[0]) is not None:
+        rest = [*args[1:], kwargs.get("device")]
+        if any(isinstance(d, str | torch.device) and torch.device(d).type == "cpu" for d in rest):
+            _count("to(cpu)")
+    elif func in (torch.repeat_interleave, torch.Tensor.repeat_interleave) and kwargs.get("output_size") is None:
+        _count("repeat_interleave")
+
+
+@contextlib.contextmanager
+def count_syncs() -> Iterator[collections.Counter[str]]:
+    """Count the host-device syncs made inside the block (on simulated CUDA), by operation.
+
+    ``with count_syncs() as syncs: ...; assert sum(syncs.values()) == 0``; blocks may nest.
+    """
+    counter: collections.Counter[str] = collections.Counter()
+    _COUNTERS.append(counter)
+    try:
+        yield counter
+    finally:
+        _COUNTERS.remove(counter)
+
+
 _HANDLERS: dict[Any, Callable[[Any, tuple[Any, ...], dict[str, Any]], Any]] = {}
 
 
@@ -582,11 +682,25 @@ def _tag_loaded(obj: Any, pointers: set[int], seen: set[int]) -> None:
 
 
 @contextlib.contextmanager
-def simulate_cuda() -> Iterator[None]:
-    """Inside this block, torch has one simulated CUDA device (see the module docstring); re-entrant."""
-    if is_simulated():
-        yield
-        return
+def simulate_cuda(native_bf16: bool = True) -> Iterator[None]:
+    """Inside this block, torch has one simulated CUDA device (see the module docstring); re-entrant.
+
+    ``native_bf16=False`` simulates a GPU that only emulates bf16 (V100, T4) for the block.
+    """
+    was_native = _NATIVE_BF16[0]
+    _NATIVE_BF16[0] = native_bf16
+    try:
+        if is_simulated():
+            yield
+            return
+        with _simulation():
+            yield
+    finally:
+        _NATIVE_BF16[0] = was_native
+
+
+@contextlib.contextmanager
+def _simulation() -> Iterator[None]:
     saved: list[tuple[Any, str, Any]] = []
     saved_env = os.environ.get("HF_DEACTIVATE_ASYNC_LOAD")
 

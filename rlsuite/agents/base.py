@@ -36,8 +36,6 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
-from array_api_compat import array_namespace
-from array_api_compat import device as array_device
 
 from rlsuite.common.backend import ArrayBackend
 from rlsuite.common.config import Config, from_dict
@@ -310,22 +308,21 @@ def epsilon_greedy(q: Any, epsilon: float) -> Any:
 
     ``q`` may be a numpy array or a torch tensor on any device; the policy comes back as the same.
     """
-    xp = array_namespace(q)
+    backend = ArrayBackend.of(q)
     n_states, n_actions = q.shape
-    pi = xp.full(q.shape, epsilon / n_actions, dtype=q.dtype, device=array_device(q))
-    pi[xp.arange(n_states, device=array_device(q)), xp.argmax(q, axis=1)] += 1.0 - epsilon
+    pi = backend.full(q.shape, epsilon / n_actions, like=q)
+    pi[backend.arange(n_states), q.argmax(1)] += 1.0 - epsilon
     return pi
 
 
-def sample_actions(pi: Any, states: Any, rng: ArrayBackend) -> Any:
+def sample_actions(pi: Any, states: Any, backend: ArrayBackend) -> Any:
     """One action per state from the policy rows ``pi[states]`` (inverse-CDF sampling, batched).
 
-    ``pi`` and ``states`` live on ``rng``'s backend (numpy, or torch on a device).
+    ``pi`` and ``states`` live on ``backend`` (numpy, or torch on a device), which draws the uniforms.
     """
-    xp = array_namespace(pi)
-    cdf = xp.cumulative_sum(pi[states, ...], axis=1)
-    u = rng.uniform((int(states.shape[0]),))[:, None] * cdf[:, -1:]
-    return xp.clip(xp.sum(xp.astype(u >= cdf, xp.int64), axis=1), max=pi.shape[1] - 1)
+    cdf = backend.cumsum(pi[states, ...])
+    u = backend.uniform((int(states.shape[0]),))[:, None] * cdf[:, -1:]
+    return (u >= cdf).sum(1).clip(max=pi.shape[1] - 1)
 
 
 def numpy_backend(seed: int | None = None) -> ArrayBackend:

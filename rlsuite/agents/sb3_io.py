@@ -306,7 +306,9 @@ def restore(model: Any, folder: Path) -> dict[str, Any]:
 
     meta = read_meta(folder)
     load_model(model.policy, str(folder / POLICY_WEIGHTS), strict=True, device=str(model.device))
-    tensors = load_file(str(folder / OPTIMIZER_WEIGHTS), device=str(model.device))
+    # on the CPU: torch's load_state_dict moves moments to each parameter's device and keeps Adam's
+    # ``step`` counters on the CPU, where torch keeps them (on the GPU, every step would read them back)
+    tensors = load_file(str(folder / OPTIMIZER_WEIGHTS), device="cpu")
     groups = json.loads((folder / OPTIMIZER_JSON).read_text())
     model.policy.optimizer.load_state_dict(_unflatten_optimizer(tensors, groups))
     model.num_timesteps = int(meta["num_timesteps"])

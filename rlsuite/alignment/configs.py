@@ -81,7 +81,8 @@ class _Common:
                 forced = os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true", "yes")
                 self.use_cpu = forced or not cuda
             if self.bf16 is None:
-                self.bf16 = bool(cuda and not self.use_cpu and torch.cuda.is_bf16_supported())
+                native = cuda and torch.cuda.is_bf16_supported(including_emulation=False)  # not emulated (V100, T4)
+                self.bf16 = bool(native and not self.use_cpu)
         if self.gradient_checkpointing is not None:  # the old name, given explicitly, decides (without the
             self.activation_checkpointing = self.gradient_checkpointing  # FutureWarning: the new name is set)
         try:

@@ -19,6 +19,7 @@ from rlsuite.alignment.models import build_tiny_causal_lm, build_tokenizer
 from rlsuite.alignment.training import train_sft
 from rlsuite.common.io import atomic_path, write_json
 from rlsuite.common.paths import cache_dir
+from rlsuite.common.seeding import torch_globals_kept
 
 log = logging.getLogger(__name__)
 
@@ -40,24 +41,30 @@ def default_recipe() -> dict[str, Any]:
     }
 
 
-def model_folder() -> Path:
+def model_folder(recipe: dict[str, Any] | None = None) -> Path:
     """Where the embedded SFT'd tiny model is (or will be, once built): ``.../tiny-llama-<hash>/sft/model``."""
-    recipe = default_recipe()
+    recipe = default_recipe() if recipe is None else recipe
     key = hashlib.sha1(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:10]
     return cache_dir("alignment") / f"tiny-{recipe['arch']}-{key}" / "sft" / "model"
 
 
-def is_built() -> bool:
+def is_built(recipe: dict[str, Any] | None = None) -> bool:
     """Whether the embedded model has been built in this cache."""
-    return (model_folder() / "config.json").is_file()
+    return (model_folder(recipe) / "config.json").is_file()
 
 
-def default_model_dir() -> Path:
-    """Build (once) and return the folder of the embedded SFT'd tiny model (``.../sft/model``)."""
-    recipe = default_recipe()
-    final = model_folder().parent.parent
-    if is_built():
-        return model_folder()
+def default_model_dir(recipe: dict[str, Any] | None = None) -> Path:
+    """Build (once) and return the folder of the embedded SFT'd tiny model (``.../sft/model``).
+
+    ``recipe`` (default: :func:`default_recipe`) may shrink the build, as tests do. The SFT runs with
+    transformers' ``full_determinism``, which turns on torch's deterministic mode process-wide and writes
+    ``CUBLAS_WORKSPACE_CONFIG`` and ``CUDA_LAUNCH_BLOCKING`` into the environment: both are put back
+    afterwards (``torch_globals_kept``), so later CUDA work in this process and its children is unaffected.
+    """
+    recipe = default_recipe() if recipe is None else recipe
+    final = model_folder(recipe).parent.parent
+    if is_built(recipe):
+        return model_folder(recipe)
     log.info("building the embedded tiny model once (cached in %s)", final)
     task = SentimentTask()
     with atomic_path(final) as tmp:
@@ -75,7 +82,8 @@ def default_model_dir() -> Path:
             data_seed=recipe["seed"],
             full_determinism=True,
         )
-        train_sft(tmp / "base", task.sft_dataset(recipe["sft_examples"], seed=recipe["seed"]), config)
+        with torch_globals_kept():
+            train_sft(tmp / "base", task.sft_dataset(recipe["sft_examples"], seed=recipe["seed"]), config)
         write_json(tmp / "recipe.json", recipe)
     return final / "sft" / "model"
 

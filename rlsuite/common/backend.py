@@ -1,13 +1,30 @@
-"""numpy or torch, one interface: the array backend of the batched envs and the agents that run on them.
+"""numpy or torch, one interface: the array backend of the batched envs and of the agents that run on them.
 
 ``ArrayBackend("cpu")`` holds numpy arrays; ``ArrayBackend("cuda")`` (or ``"auto"``, which is torch
 on the CPU where there is no GPU) holds torch tensors on that device; ``"torch:DEVICE"`` says torch
 explicitly (``"torch:cpu"``: torch tensors on the CPU on every machine). Random draws come from
 a numpy ``Generator`` (numpy) or a ``torch.Generator`` on the device seeded from one (torch).
+
+It is the one array abstraction of rlsuite: a variable holding one is called ``backend``, and code
+that runs on both kinds calls its methods where numpy and torch differ (``ArrayBackend.of(array)``
+gives the backend of an array). Two rules keep a GPU busy:
+
+- **Never wait for the device in a hot loop.** On torch the methods keep shapes fixed and never read
+  a value back (:meth:`maybe_any` answers True without looking; :meth:`fill_where` draws for every
+  row and keeps the drawn ones with ``torch.where``); on numpy, where reading costs nothing, they take
+  the host shortcuts (and numpy's random stream is exactly the one it always was).
+- **Sums into a table are deterministic everywhere:** :meth:`bincount` is ``np.bincount`` on numpy. On
+  torch it adds into a fixed-size table with ``index_add_`` in 64-bit fixed point (units of 2^-32):
+  integer additions give the same total in any order, so the atomic adds of a GPU give the same table
+  on every run and the same as torch on the CPU (float atomics would not: ``torch.bincount(weights=)``
+  and a float ``index_add_`` on CUDA sum in a varying order; the former also reads the largest index
+  back, a sync, and raises in deterministic mode). The price: each weight is rounded to a multiple of
+  2^-32 (2.3e-10), and a sum must stay below 2^31 in magnitude.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -15,6 +32,8 @@ import numpy as np
 from rlsuite.common.device import to_numpy
 
 TORCH_PREFIX = "torch:"
+FIXED_POINT = 2.0**32  # torch's table sums: weights in units of 2^-32, summed as int64 (order-free)
+GAMMA_ROUNDS = 8  # Marsaglia-Tsang rounds on torch: a draw is still rejected after 8 with prob ~1e-12
 
 
 def is_torch_device(device: str) -> bool:
@@ -40,6 +59,7 @@ class ArrayBackend:
     def __init__(self, device: str = "cpu") -> None:
         self.is_torch = is_torch_device(device)
         self.rng: Any = None
+        self.gen: Any = None
         if self.is_torch:
             import torch
 
@@ -53,6 +73,18 @@ class ArrayBackend:
             self.device = "cpu"
             self.float = np.float64
 
+    @staticmethod
+    def of(array: Any) -> ArrayBackend:
+        """The backend ``array`` lives on (numpy, or torch on its device), without random draws."""
+        if isinstance(array, np.ndarray | np.generic):
+            return _NUMPY
+        backend = ArrayBackend.__new__(ArrayBackend)
+        import torch
+
+        backend.is_torch, backend.torch, backend.device = True, torch, array.device
+        backend.float, backend.rng, backend.gen = torch.float32, None, None
+        return backend
+
     def _dtype(self, dtype: str) -> Any:
         if dtype == "float":
             return self.float
@@ -63,6 +95,7 @@ class ArrayBackend:
         if self.is_torch:
             self.gen.manual_seed(int(np_random.integers(2**62)))
 
+    # ----- making arrays -----
     def zeros(self, shape: Any, dtype: str = "float") -> Any:
         if self.is_torch:
             return self.torch.zeros(shape, dtype=self._dtype(dtype), device=self.device)
@@ -72,6 +105,12 @@ class ArrayBackend:
         if self.is_torch:
             return self.torch.ones(shape, dtype=self._dtype(dtype), device=self.device)
         return np.ones(shape, dtype=self._dtype(dtype))
+
+    def full(self, shape: Any, value: float, like: Any) -> Any:
+        """An array of ``shape`` filled with ``value``, of ``like``'s dtype."""
+        if self.is_torch:
+            return self.torch.full(shape, value, dtype=like.dtype, device=self.device)
+        return np.full(shape, value, dtype=like.dtype)
 
     def asarray(self, x: Any, dtype: str = "float") -> Any:
         if self.is_torch:
@@ -88,18 +127,93 @@ class ArrayBackend:
             return self.torch.as_tensor(np.asarray(x), dtype=self.torch.int64, device=self.device)
         return to_numpy(x).astype(np.int64, copy=False)  # numpy, or a torch tensor given to the numpy backend
 
+    def copy(self, x: Any) -> Any:
+        return x.clone() if self.is_torch else x.copy()
+
+    def broadcast(self, x: Any, n: int) -> Any:
+        """A fresh [n] array of ``x`` (one value or n values)."""
+        return x.expand(n).clone() if self.is_torch else np.array(np.broadcast_to(x, (n,)))
+
     def cast_float(self, x: Any) -> Any:
         return x.to(self.float) if self.is_torch else x.astype(self.float)
-
-    def where(self, cond: Any, x: Any, y: Any) -> Any:
-        return self.torch.where(cond, x, y) if self.is_torch else np.where(cond, x, y)
 
     def arange(self, n: int) -> Any:
         return self.torch.arange(n, device=self.device) if self.is_torch else np.arange(n)
 
-    def nonzero(self, mask: Any) -> Any:
-        return self.torch.nonzero(mask).flatten() if self.is_torch else np.flatnonzero(mask)
+    # ----- operations where numpy and torch differ -----
+    def where(self, cond: Any, x: Any, y: Any) -> Any:
+        return self.torch.where(cond, x, y) if self.is_torch else np.where(cond, x, y)
 
+    def take(self, table: Any, index: Any) -> Any:
+        """``table[index]`` of a flat table (numpy's ``take`` is the faster gather there)."""
+        return table[index] if self.is_torch else table.take(index)
+
+    def amax(self, x: Any, axis: int, keepdims: bool = False) -> Any:
+        return x.amax(axis, keepdim=keepdims) if self.is_torch else x.max(axis, keepdims=keepdims)
+
+    def cumsum(self, x: Any) -> Any:
+        """Cumulative sums along the last axis (short rows: actions, arms). torch: a product with a
+        triangular matrix of ones, deterministic on a GPU in every mode (CUDA's float ``cumsum`` has no
+        deterministic kernel: it raises under ``torch.use_deterministic_algorithms(True)``)."""
+        if not self.is_torch:
+            return np.cumsum(x, axis=-1)
+        n = int(x.shape[-1])
+        return x @ self.torch.ones(n, n, dtype=x.dtype, device=x.device).triu()
+
+    def sqrt(self, x: Any) -> Any:
+        return x.sqrt() if self.is_torch else np.sqrt(x)
+
+    def exp(self, x: Any) -> Any:
+        return x.exp() if self.is_torch else np.exp(x)
+
+    def as_dtype(self, x: Any, like: Any) -> Any:
+        """``x`` in ``like``'s dtype (no copy when it already is)."""
+        return x.to(like.dtype) if self.is_torch else x.astype(like.dtype, copy=False)
+
+    def bincount(self, index: Any, weights: Any, size: int, mask: Any = None) -> Any:
+        """The sum of ``weights`` (1 each if None) at every flat index in ``range(size)``, over the entries
+        where the flat ``mask`` is set (all if None): shape ``[size]``. numpy: ``np.bincount`` of the masked
+        entries; torch: a fixed-point ``index_add_`` of every entry, masked ones adding 0 (fixed shapes, no
+        sync, the same sums on every run: see the module docstring)."""
+        if not self.is_torch:
+            if mask is not None:
+                index, weights = index[mask], None if weights is None else weights[mask]
+            return np.bincount(index, weights=weights, minlength=size)
+        torch = self.torch
+        table = torch.zeros(size, dtype=torch.int64, device=self.device)
+        if weights is None:
+            ones = torch.ones_like(index) if mask is None else mask.to(torch.int64)
+            return table.index_add_(0, index, ones).to(self.float)
+        fixed = torch.round(weights.to(torch.float64) * FIXED_POINT).to(torch.int64)  # exact: a power of 2
+        if mask is not None:
+            fixed = torch.where(mask, fixed, 0)
+        return (table.index_add_(0, index, fixed).to(torch.float64) / FIXED_POINT).to(weights.dtype)
+
+    def maybe_any(self, mask: Any) -> bool:
+        """Whether ``mask`` may hold a True: exactly on numpy; on torch always True (knowing would mean
+        waiting for the device), so the work that follows must be right for an all-False mask too."""
+        return True if self.is_torch else bool(mask.any())
+
+    def earliest(self, x: Any) -> int | None:
+        """``min(x)`` where reading it costs nothing (numpy); None on torch."""
+        return None if self.is_torch else int(x.min())
+
+    def fill_where(self, target: Any, mask: Any, draw: Callable[[int], Any]) -> Any:
+        """``target`` with the rows where ``mask`` is set replaced by fresh ``draw(count)`` values.
+
+        numpy: draws exactly as many as there are rows to fill (in place). torch: draws for every row
+        and keeps the ones of ``mask`` (fixed shapes, no sync); returns a new tensor.
+        """
+        if self.is_torch:
+            fresh = draw(int(mask.shape[0]))
+            if fresh.dim() > mask.dim():
+                mask = mask.reshape(*mask.shape, *([1] * (fresh.dim() - mask.dim())))
+            return self.torch.where(mask, fresh, target)
+        idx = np.flatnonzero(mask)
+        target[idx] = draw(idx.size)
+        return target
+
+    # ----- random draws -----
     def normal(self, shape: tuple[int, ...]) -> Any:
         if self.is_torch:
             return self.torch.randn(shape, generator=self.gen, device=self.device, dtype=self.float)
@@ -122,8 +236,11 @@ class ArrayBackend:
     def gamma(self, shape_param: Any) -> Any:
         """Gamma(``shape_param``, 1) draws, one per entry (numpy's sampler; Marsaglia-Tsang on torch).
 
-        Marsaglia and Tsang's squeeze-free rejection method, vectorised: every entry redraws until
-        accepted (about 1.03 rounds on average for shape >= 1); shape < 1 uses the boost
+        Marsaglia and Tsang's squeeze-free rejection method, vectorised over a fixed
+        :data:`GAMMA_ROUNDS` rounds (no sync to ask whether all were accepted): each round is accepted
+        with probability above 0.95 for shape >= 1, so after 8 rounds an entry is still rejected with
+        probability below 4e-11; such an entry keeps the last round's proposal ``d v`` (clamped
+        positive), a draw from close to the right distribution. Shape < 1 uses the boost
         ``Gamma(a) = Gamma(a + 1) * U^(1/a)``.
         """
         if not self.is_torch:
@@ -136,12 +253,12 @@ class ArrayBackend:
         c = 1.0 / torch.sqrt(9.0 * d)
         out = torch.empty_like(a)
         todo = torch.ones_like(a, dtype=torch.bool)
-        while bool(todo.any()):
+        for _ in range(GAMMA_ROUNDS):
             x = self.normal(tuple(a.shape))
             v = (1.0 + c * x) ** 3
             u = self.uniform(tuple(a.shape))
             ok = todo & (v > 0) & (torch.log(u) < 0.5 * x * x + d - d * v + d * torch.log(v.clamp_min(1e-30)))
-            out = torch.where(ok, d * v, out)
+            out = torch.where(ok | todo, (d * v).clamp_min(1e-30), out)  # accepted, or the latest proposal
             todo = todo & ~ok
         u = self.uniform(tuple(a.shape))
         return torch.where(boost, out * u ** (1.0 / alpha), out)
@@ -161,3 +278,6 @@ class ArrayBackend:
         if self.is_torch:
             twin.gen = self.torch.Generator(device=self.device)
         return twin
+
+
+_NUMPY = ArrayBackend("cpu")

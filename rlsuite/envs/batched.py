@@ -23,9 +23,11 @@ from gymnasium.vector.utils import batch_space
 from gymnasium.vector.vector_env import AutoresetMode
 
 from rlsuite.common.backend import ArrayBackend
+from rlsuite.common.device import to_numpy
 from rlsuite.envs import checks
 from rlsuite.envs.bandit import BanditSpec
 from rlsuite.envs.gridworld import GridWorldEnv
+from rlsuite.envs.wrappers import encode_states
 
 
 def autoreset_metadata(mode: AutoresetMode = AutoresetMode.NEXT_STEP) -> dict[str, Any]:
@@ -77,24 +79,32 @@ class BatchedEnv(VectorEnv):
         self.max_episode_steps = max_episode_steps
         self.render_mode = render_mode
         self.metadata = autoreset_metadata(mode)
-        self.xp = ArrayBackend(device)
+        self.backend = ArrayBackend(device)
         self._clock(None)
         self._needs_reset = True
 
     def _clock(self, done: Any) -> None:
-        """Start the step clock (``done=None``: every copy) or restart it in the copies ``done``.
+        """Start the step clock (``done=None``: every copy) or restart it in the copies of the mask ``done``.
 
         Each copy's episode began at step ``start``; its step count is ``t - start``. Only when ``t``
-        reaches the earliest deadline is the truncation compared copy by copy.
+        reaches the earliest deadline is the truncation compared copy by copy. On torch the earliest
+        start is not read back: the old deadline stays (a lower bound), and truncation is compared every
+        step after it.
         """
         if done is None:
             self.t = 0
-            self.start = self.xp.zeros(self.num_envs, dtype="int64")
-            self._done: Any = None  # the copies whose episode ended last step (next-step autoreset)
+            self.start = self.backend.zeros(self.num_envs, dtype="int64")
+            self._done: Any = None  # mask of the copies whose episode ended last step (next-step autoreset)
         else:
-            self.start[done] = self.t
+            self.start = self.backend.where(done, self.t, self.start)
         limit = self.max_episode_steps
-        self._deadline = None if limit is None else (self.t + limit if done is None else int(self.start.min()) + limit)
+        if limit is None:
+            self._deadline = None
+        elif done is None:
+            self._deadline = self.t + limit
+        else:
+            earliest = self.backend.earliest(self.start)
+            self._deadline = self._deadline if earliest is None else earliest + limit
 
     @property
     def steps(self) -> Any:
@@ -107,12 +117,15 @@ class BatchedEnv(VectorEnv):
         self.single_observation_space = observation
         self.observation_space = batch_space(observation, self.num_envs)
         self.n_actions = int(action.n)
+        self._action_shapes = ((self.num_envs,),)
+        self._action_shape_error = f"actions must have shape ({self.num_envs},), got {{}}"
 
     # ----- what each env implements -----
     def _reset_all(self, options: dict[str, Any] | None) -> None:
         raise NotImplementedError
 
-    def _reset_rows(self, idx: Any) -> None:
+    def _reset_rows(self, done: Any) -> None:
+        """Fresh episodes in the copies of the mask ``done`` (``ArrayBackend.fill_where``)."""
         raise NotImplementedError
 
     def _transition(self, a: Any) -> tuple[Any, Any, dict[str, Any]]:
@@ -128,7 +141,7 @@ class BatchedEnv(VectorEnv):
     # ----- shared -----
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
         super().reset(seed=seed)
-        self.xp.seed(self.np_random)
+        self.backend.seed(self.np_random)
         self._reset_all(options)
         self._clock(None)
         self._needs_reset = False
@@ -137,64 +150,89 @@ class BatchedEnv(VectorEnv):
     def actions(self, actions: Any) -> Any:
         """``actions`` checked, as int64 on the backend: integers, shape ``(num_envs,)``, in ``[0, n)``.
 
+        Actions on the host (numpy, lists, CPU tensors) are checked there before they move. Actions
+        already on a GPU are checked on the GPU without waiting for it (``torch._assert_async``): a bad one
+        stops the run with a device-side assert at the next sync instead of a ``ValueError`` here.
+
         Raises:
             ResetNeeded: before the first ``reset``.
             TypeError: floats, booleans or strings (never truncated to integers).
-            ValueError: a wrong shape, or an action outside ``[0, n)`` (-1 is not "stay").
+            ValueError: a wrong shape, or an action on the host outside ``[0, n)`` (-1 is not "stay").
         """
         if self._needs_reset:
             raise ResetNeeded(f"{type(self).__name__}: call reset() before step()")
         if not _is_integer_array(actions):
             raise TypeError(f"actions must be integers in [0, {self.n_actions}), got {_dtype_name(actions)}")
-        xp = self.xp
-        a = xp.as_index(actions)
-        if tuple(a.shape) != (self.num_envs,):
-            raise ValueError(f"actions must have shape ({self.num_envs},), got {tuple(a.shape)}")
-        if xp.is_torch:
-            bad = bool(((a < 0) | (a >= self.n_actions)).any())
-        else:  # one pass: negative int64 read as uint64 are huge
-            bad = bool(a.size) and int(a.view(np.uint64).max()) >= self.n_actions
-        if bad:
-            wrong = sorted({int(x) for x in a.tolist() if not 0 <= x < self.n_actions})[:5]
-            raise ValueError(f"actions must lie in [0, {self.n_actions}), got {wrong}")
-        return a
+        return _checked_index(self.backend, actions, self._action_shapes, self._action_shape_error, self.n_actions,
+                              "actions")
 
     def step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
-        xp, n = self.xp, self.num_envs
+        """One step of every copy, with no host-device sync on torch (masks, never index lists)."""
+        backend, n = self.backend, self.num_envs
         reward, terminated, info = self._transition(self.actions(actions))  # terminated None: never
         self.t += 1
         timed = self._deadline is not None and self.t >= self._deadline  # some copies may reach the limit
-        truncated = self.start <= self.t - self.max_episode_steps if timed else xp.zeros(n, dtype="bool")
+        truncated = self.start <= self.t - self.max_episode_steps if timed else backend.zeros(n, dtype="bool")
         ends = timed or terminated is not None  # whether any episode can have ended in this step
         if terminated is None:
-            terminated = xp.zeros(n, dtype="bool")
+            terminated = backend.zeros(n, dtype="bool")
         if self.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP:
             done = terminated | truncated if ends else None
-            if done is not None and bool(done.any()):  # fresh episodes now; the last observations go in info
-                final = self._obs()
-                info |= {"final_obs": final.clone() if xp.is_torch else final.copy(), "_final_obs": done}
-                idx = xp.nonzero(done)
-                self._reset_rows(idx)
-                self._clock(idx)
+            if done is not None and backend.maybe_any(done):  # fresh episodes now; the last observations in info
+                info |= {"final_obs": backend.copy(self._obs()), "_final_obs": done}
+                self._reset_rows(done)
+                self._clock(done)
             return self._obs(), reward, terminated, truncated, info
         if self._done is not None:  # next-step autoreset: the step after an episode's end starts a new one
-            idx = self._done
-            self._reset_rows(idx)
-            reward[idx] = 0.0
-            terminated[idx] = False
-            truncated[idx] = False
-            self._clock(idx)
+            done = self._done
+            self._reset_rows(done)
+            reward = backend.where(done, 0.0, reward)
+            terminated = terminated & ~done
+            truncated = truncated & ~done
+            self._clock(done)
         done = terminated | truncated if ends else None
-        self._done = xp.nonzero(done) if done is not None and bool(done.any()) else None
+        self._done = done if done is not None and backend.maybe_any(done) else None
         return self._obs(), reward, terminated, truncated, info
 
     @property
     def prev_done(self) -> Any:
         """The copies whose episode ended in the last step (reset by the next one)."""
-        mask = self.xp.zeros(self.num_envs, dtype="bool")
-        if self._done is not None:
-            mask[self._done] = True
-        return mask
+        return self.backend.zeros(self.num_envs, dtype="bool") if self._done is None else self._done
+
+
+def _on_device(x: Any) -> bool:
+    """Whether ``x`` is a tensor on an accelerator (numpy's ``device`` is the string "cpu")."""
+    return getattr(getattr(x, "device", None), "type", "cpu") != "cpu"
+
+
+def _checked_index(
+    backend: ArrayBackend, given: Any, shapes: tuple[tuple[int, ...], ...], shape_error: str, n: int, name: str
+) -> Any:
+    """``given`` as int64 indices on ``backend``, of one of ``shapes``, each in ``[0, n)``.
+
+    Host values are checked on the host (``ValueError``; ``shape_error`` formatted with the shape given);
+    values on a GPU are checked there, asynchronously (no sync).
+    """
+    if type(given) is np.ndarray:  # the common case first: no conversion
+        host = given if given.dtype == np.int64 else given.astype(np.int64)
+    elif _on_device(given):
+        index = backend.as_index(given)
+        _check_shape(index, shapes, shape_error)
+        backend.torch._assert_async(((index >= 0) & (index < n)).all(), f"{name} must lie in [0, {n})")
+        return index
+    else:  # a list, a number or a CPU tensor (no copy where it can)
+        host = to_numpy(given).astype(np.int64, copy=False)
+    _check_shape(host, shapes, shape_error)
+    bad = bool(host.size) and int(host.view(np.uint64).max()) >= n  # one pass: negatives read as uint64 are huge
+    if bad:
+        wrong = sorted({int(x) for x in host.reshape(-1).tolist() if not 0 <= x < n})[:5]
+        raise ValueError(f"{name} must lie in [0, {n}), got {wrong}")
+    return backend.as_index(host)
+
+
+def _check_shape(index: Any, shapes: tuple[tuple[int, ...], ...], shape_error: str) -> None:
+    if tuple(index.shape) not in shapes:
+        raise ValueError(shape_error.format(tuple(index.shape)))
 
 
 class KArmedBanditVectorEnv(BatchedEnv):
@@ -222,16 +260,16 @@ class KArmedBanditVectorEnv(BatchedEnv):
         self.spec_args = BanditSpec(**kwargs)
         self.k = self.spec_args.k
         self._batch_spaces(spaces.Discrete(self.k), spaces.Discrete(1))
-        self.q_star = self.xp.zeros((num_envs, self.k))
-        self._zeros = self.xp.zeros(num_envs, dtype="int64")
+        self.q_star = self.backend.zeros((num_envs, self.k))
+        self._zeros = self.backend.zeros(num_envs, dtype="int64")
 
     def _draw_q(self, n: int) -> Any:
-        spec = self.spec_args
-        if self.xp.is_torch and spec.means is None and not spec.nonstationary:  # draw on the device
+        spec, backend = self.spec_args, self.backend
+        if backend.is_torch and spec.means is None and not spec.nonstationary:  # draw with the device's generator
             if spec.arms == "bernoulli":
-                return self.xp.uniform((n, self.k))
-            return spec.q_mean + spec.q_std * self.xp.normal((n, self.k))
-        return self.xp.asarray(spec.sample_q(self.np_random, n))
+                return backend.uniform((n, self.k))
+            return spec.q_mean + spec.q_std * backend.normal((n, self.k))
+        return backend.asarray(spec.sample_q(self.np_random, n))  # numpy's stream, as the single env draws
 
     def _reset_all(self, options: dict[str, Any] | None) -> None:
         self.q_star = self._draw_q(self.num_envs)
@@ -240,31 +278,30 @@ class KArmedBanditVectorEnv(BatchedEnv):
     def _refresh_best(self) -> None:
         """max q* and an optimal arm per copy, kept while q* does not change (a stationary bandit's
         q* changes only when a copy starts a new problem)."""
-        xp = self.xp
-        self._best = self.q_star.amax(1) if xp.is_torch else self.q_star.max(1)  # torch's max(dim) is slow on CPU
+        self._best = self.backend.amax(self.q_star, 1)
         self._best_arm = self.q_star.argmax(1)
 
     def _reset_info(self) -> dict[str, Any]:
-        return {"optimal_arm": self._best_arm.clone() if self.xp.is_torch else self._best_arm.copy()}
+        return {"optimal_arm": self.backend.copy(self._best_arm)}
 
-    def _reset_rows(self, idx: Any) -> None:
-        self.q_star[idx] = self._draw_q(int(idx.shape[0]))  # fresh problems
+    def _reset_rows(self, done: Any) -> None:
+        self.q_star = self.backend.fill_where(self.q_star, done, self._draw_q)  # fresh problems
         self._refresh_best()
 
     def _obs(self) -> Any:
         return self._zeros
 
     def _transition(self, a: Any) -> tuple[Any, Any, dict[str, Any]]:
-        xp, spec = self.xp, self.spec_args
-        q_a = self.q_star[xp.arange(self.num_envs), a]
+        backend, spec = self.backend, self.spec_args
+        q_a = self.q_star[backend.arange(self.num_envs), a]
         best = self._best
         if spec.arms == "bernoulli":
-            reward = xp.cast_float(xp.uniform((self.num_envs,)) < q_a)
+            reward = backend.cast_float(backend.uniform((self.num_envs,)) < q_a)
         else:
-            reward = q_a + spec.reward_std * xp.normal((self.num_envs,))
+            reward = q_a + spec.reward_std * backend.normal((self.num_envs,))
         info = {**self._reset_info(), "regret": best - q_a, "optimal": q_a >= best}
         if spec.nonstationary:
-            self.q_star = self.q_star + spec.walk_std * xp.normal(tuple(self.q_star.shape))
+            self.q_star = self.q_star + spec.walk_std * backend.normal(tuple(self.q_star.shape))
             if spec.arms == "bernoulli":
                 self.q_star = self.q_star.clip(0.0, 1.0)
             self._refresh_best()
@@ -298,43 +335,34 @@ class GridWorldVectorEnv(BatchedEnv):
     ) -> None:
         super().__init__(num_envs, max_episode_steps, device, render_mode, autoreset_mode)
         self.single_env = env = GridWorldEnv(**kwargs)
-        xp = self.xp
+        backend = self.backend
         # flat [S * A] tables: one gather per step
-        self.next_state_flat = xp.asarray(env.next_state_table.reshape(-1), dtype="int64")
-        self.reward_flat = xp.asarray(env.reward_table.reshape(-1))
-        self.random_start_states = xp.asarray(env.random_start_states, dtype="int64")
-        self.cells = xp.asarray([env.to_cell(s) for s in range(env.n_states)], dtype="int64")
-        self.eye = xp.asarray(np.eye(env.n_states, dtype=np.float32), dtype="float32")
+        self.next_state_flat = backend.asarray(env.next_state_table.reshape(-1), dtype="int64")
+        self.reward_flat = backend.asarray(env.reward_table.reshape(-1))
+        self.random_start_states = backend.asarray(env.random_start_states, dtype="int64")
         self._batch_spaces(env.action_space, env.observation_space)
-        self.states = xp.zeros(num_envs, dtype="int64")
+        self.states = backend.zeros(num_envs, dtype="int64")
 
     def _start_states(self, n: int) -> Any:
         env = self.single_env
         if env.start_state is not None:
-            return self.xp.asarray(np.full(n, env.start_state), dtype="int64")
-        return self.xp.choice(self.random_start_states, (n,))
+            return self.backend.asarray(np.full(n, env.start_state), dtype="int64")
+        return self.backend.choice(self.random_start_states, (n,))
 
     def _parse_start(self, start: Any) -> Any:
         """``options["start"]`` (an int, a list, a numpy array or a tensor on any device) as [N] states on
-        this backend; a tensor on the device stays there (no trip through numpy)."""
+        this backend; a tensor on the device stays there (no trip through numpy, no sync)."""
+        shapes = ((), (1,), (self.num_envs,))
+        shape = f"options['start'] must be one state or {self.num_envs} states, got shape {{}}"
         n_states = self.single_env.n_states
-        states = self.xp.as_index(start)
-        shape = tuple(states.shape)
-        if shape not in ((), (1,), (self.num_envs,)):
-            raise ValueError(f"options['start'] must be one state or {self.num_envs} states, got shape {shape}")
-        if bool(((states < 0) | (states >= n_states)).any()):
-            raise ValueError(f"options['start'] states must lie in [0, {n_states})")
-        if self.xp.is_torch:
-            return states.expand(self.num_envs).clone()
-        return np.array(np.broadcast_to(states, (self.num_envs,)))
+        states = _checked_index(self.backend, start, shapes, shape, n_states, "options['start'] states")
+        return self.backend.broadcast(states, self.num_envs)
 
     def _obs(self) -> Any:
-        kind = self.single_env.observation
-        if kind == "index":
+        """The copies' observations, encoded as the single env encodes its own (``rlsuite.envs.wrappers``)."""
+        if self.single_env.observation == "index":  # the default, every step: no call
             return self.states
-        if kind == "coords":
-            return self.cells[self.states]
-        return self.eye[self.states]
+        return encode_states(self.states, self.single_env, self.backend)
 
     def _reset_all(self, options: dict[str, Any] | None) -> None:
         if options and options.get("start") is not None:
@@ -342,20 +370,17 @@ class GridWorldVectorEnv(BatchedEnv):
         else:
             self.states = self._start_states(self.num_envs)
 
-    def _reset_rows(self, idx: Any) -> None:
-        self.states[idx] = self._start_states(int(idx.shape[0]))
+    def _reset_rows(self, done: Any) -> None:
+        self.states = self.backend.fill_where(self.states, done, self._start_states)
 
     def _transition(self, a: Any) -> tuple[Any, Any, dict[str, Any]]:
-        xp, env = self.xp, self.single_env
+        backend, env = self.backend, self.single_env
         if env.slip_prob > 0.0:  # with prob slip_prob, one of the other four actions
-            slip = xp.uniform((self.num_envs,)) < env.slip_prob
-            other = xp.integers(env.n_actions - 1, (self.num_envs,))
+            slip = backend.uniform((self.num_envs,)) < env.slip_prob
+            other = backend.integers(env.n_actions - 1, (self.num_envs,))
             other = other + (other >= a)
-            a = xp.where(slip, other, a)
+            a = backend.where(slip, other, a)
         flat = self.states * env.n_actions + a
-        if xp.is_torch:
-            next_states, reward = self.next_state_flat[flat], self.reward_flat[flat]
-        else:
-            next_states, reward = self.next_state_flat.take(flat), self.reward_flat.take(flat)
+        next_states, reward = backend.take(self.next_state_flat, flat), backend.take(self.reward_flat, flat)
         self.states = next_states
         return reward, (next_states == env.target_state) if env.terminate_at_target else None, {}

@@ -14,6 +14,7 @@ from gymnasium import spaces
 
 from rlsuite.envs import checks
 from rlsuite.envs.model import TabularModel
+from rlsuite.envs.wrappers import ENCODINGS, encode_states
 
 Cell = tuple[int, int]
 ObservationKind = Literal["index", "coords", "onehot"]
@@ -249,8 +250,9 @@ class GridWorldEnv(gym.Env[Any, np.int64]):
     ## Observation Space
     ``observation="index"`` (default): ``Discrete(n_rows * n_cols)``, the state ``s = row * n_cols
     + col`` (0-indexed, row-major: the book's s1..s25 are 0..24). ``"coords"``:
-    ``MultiDiscrete([n_rows, n_cols])``, the 0-indexed (row, col). ``"onehot"``: a float32 ``Box``
-    of length ``n_rows * n_cols``.
+    ``MultiDiscrete([n_rows, n_cols])``, the 0-indexed integer (row, col). ``"onehot"``: a float32 ``Box``
+    of length ``n_rows * n_cols``. The encodings are those of ``rlsuite.envs.wrappers`` (one
+    implementation each; ``ScaledCoordinateObservation`` there gives (row, col) scaled to [0, 1]).
 
     ## Starting State
     The top-left cell (the book's s1), or the map's ``S``, by default; ``start=(row, col)``
@@ -339,7 +341,7 @@ class GridWorldEnv(gym.Env[Any, np.int64]):
             layout = Layout.from_cells(n_rows, n_cols, forbidden, target)
         given = {"boundary": r_boundary, "forbidden": r_forbidden, "target": r_target, "other": r_other}
         rewards = {key: checks.number(f"r_{key}", value) for key, value in given.items()}
-        if observation not in ("index", "coords", "onehot"):
+        if observation not in ENCODINGS:
             raise ValueError(f"observation must be 'index', 'coords' or 'onehot', got {observation!r}")
         checks.render_mode(render_mode, self.metadata["render_modes"])
         if isinstance(cell_px, bool) or not isinstance(cell_px, int) or cell_px < 4:
@@ -473,11 +475,7 @@ class GridWorldEnv(gym.Env[Any, np.int64]):
             return self._index_obs[self.s]
         if self.observation == "index":
             return np.int64(self.s)
-        if self.observation == "coords":
-            return np.array(self.to_cell(self.s), dtype=np.int64)
-        one_hot = np.zeros(self.n_states, dtype=np.float32)
-        one_hot[self.s] = 1.0
-        return one_hot
+        return encode_states(np.int64(self.s), self)
 
     def _parse_start(self, start: Any) -> int:
         if isinstance(start, int | np.integer) and not isinstance(start, bool):

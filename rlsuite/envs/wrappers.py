@@ -1,4 +1,15 @@
-"""Observation wrappers for deep RL on tabular envs: one-hot, coordinates, pixels.
+"""Observation wrappers for deep RL on tabular envs, and the one implementation of each encoding.
+
+One name, one meaning, one implementation (used by the wrappers, by the grid world's own
+``observation=`` argument and by the batched grid world):
+
+- ``index``: the state ``s = row * n_cols + col`` (an int64), what the envs emit by default.
+- ``onehot``: :func:`one_hot`, a float32 vector of length ``n_states`` with a 1 at ``s``
+  (:class:`OneHotObservation`). Only these allocate anything of size ``n_states`` per observation.
+- ``coords``: :func:`grid_coords`, the 0-indexed integer (row, col) (:class:`CoordinateObservation`).
+- scaled coordinates: :func:`scaled_coords`, (row, col) scaled to [0, 1] as float32, for MLPs
+  (:class:`ScaledCoordinateObservation`).
+- pixels: the rendered grid, uint8 [H, W, 3] (:class:`PixelObservation`).
 
 Chosen by config, not by hand edits: RL Zoo's ``env_wrapper`` key names them, e.g.::
 
@@ -20,6 +31,44 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+
+from rlsuite.common.backend import ArrayBackend
+
+ENCODINGS = ("index", "coords", "onehot")  # what GridWorldEnv(observation=...) takes
+
+
+def one_hot(states: Any, n: int, backend: ArrayBackend | None = None) -> Any:
+    """float32 one-hot rows [..., n] of the state indices ``states`` (a scalar gives [n])."""
+    backend = ArrayBackend.of(states) if backend is None else backend
+    shape = tuple(states.shape)
+    out = backend.zeros((*shape, n), dtype="float32")
+    flat = out.reshape(-1, n)
+    flat[backend.arange(flat.shape[0]), states.reshape(-1)] = 1.0
+    return out
+
+
+def grid_coords(states: Any, n_cols: int, backend: ArrayBackend | None = None) -> Any:
+    """The 0-indexed integer (row, col) of the state indices ``states``: int64 [..., 2]."""
+    backend = ArrayBackend.of(states) if backend is None else backend
+    out = backend.zeros((*tuple(states.shape), 2), dtype="int64")
+    out[..., 0] = states // n_cols
+    out[..., 1] = states % n_cols
+    return out
+
+
+def scaled_coords(states: Any, n_rows: int, n_cols: int) -> np.ndarray:
+    """(row, col) of ``states`` scaled to [0, 1]: float32 [..., 2] (a 1-row or 1-column grid gives 0)."""
+    cells = grid_coords(np.asarray(states, dtype=np.int64), n_cols).astype(np.float32)
+    return cells / np.array([max(n_rows - 1, 1), max(n_cols - 1, 1)], dtype=np.float32)
+
+
+def encode_states(states: Any, env: Any, backend: ArrayBackend | None = None) -> Any:
+    """``states`` as the grid world ``env`` encodes its observations (``env.observation``)."""
+    if env.observation == "index":
+        return states
+    if env.observation == "coords":
+        return grid_coords(states, env.n_cols, backend)
+    return one_hot(states, env.n_states, backend)
 
 
 def _grid_shape(env: gym.Env[Any, Any]) -> tuple[int, int]:
@@ -43,7 +92,7 @@ def _require_discrete(env: gym.Env[Any, Any], wrapper: str) -> int:
 
 
 class OneHotObservation(gym.ObservationWrapper[np.ndarray, Any, Any]):
-    """A state index ``s`` as a float32 one-hot vector of length ``n``."""
+    """A state index ``s`` as a float32 one-hot vector of length ``n`` (:func:`one_hot`)."""
 
     def __init__(self, env: gym.Env[Any, Any]) -> None:
         super().__init__(env)
@@ -51,26 +100,35 @@ class OneHotObservation(gym.ObservationWrapper[np.ndarray, Any, Any]):
         self.observation_space = spaces.Box(0.0, 1.0, shape=(self.n,), dtype=np.float32)
 
     def observation(self, observation: Any) -> np.ndarray:
-        out = np.zeros(self.n, dtype=np.float32)
-        out[int(observation)] = 1.0
-        return out
+        return one_hot(np.asarray(observation, dtype=np.int64), self.n)
 
 
 class CoordinateObservation(gym.ObservationWrapper[np.ndarray, Any, Any]):
-    """A grid state index as its (row, col), scaled to [0, 1] (float32): MLPs generalise across cells."""
+    """A grid state index as its 0-indexed integer (row, col) (:func:`grid_coords`), as the grid world's
+    ``observation="coords"`` gives."""
 
     def __init__(self, env: gym.Env[Any, Any]) -> None:
         super().__init__(env)
         _require_discrete(env, "CoordinateObservation")
         self.n_rows, self.n_cols = _grid_shape(env)
+        self.observation_space = spaces.MultiDiscrete([self.n_rows, self.n_cols])
+
+    def observation(self, observation: Any) -> np.ndarray:
+        return grid_coords(np.asarray(observation, dtype=np.int64), self.n_cols)
+
+
+class ScaledCoordinateObservation(gym.ObservationWrapper[np.ndarray, Any, Any]):
+    """A grid state index as its (row, col) scaled to [0, 1] (float32, :func:`scaled_coords`): MLPs
+    generalise across cells."""
+
+    def __init__(self, env: gym.Env[Any, Any]) -> None:
+        super().__init__(env)
+        _require_discrete(env, "ScaledCoordinateObservation")
+        self.n_rows, self.n_cols = _grid_shape(env)
         self.observation_space = spaces.Box(0.0, 1.0, shape=(2,), dtype=np.float32)
 
     def observation(self, observation: Any) -> np.ndarray:
-        row, col = divmod(int(observation), self.n_cols)
-        return np.array(
-            [row / max(self.n_rows - 1, 1), col / max(self.n_cols - 1, 1)],
-            dtype=np.float32,
-        )
+        return scaled_coords(observation, self.n_rows, self.n_cols)
 
 
 class PixelObservation(gym.ObservationWrapper[np.ndarray, Any, Any]):

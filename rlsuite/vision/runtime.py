@@ -47,7 +47,9 @@ def resolve_dtype(dtype: str | torch.dtype, device: torch.device) -> torch.dtype
     if dtype not in DTYPES:
         raise ValueError(f"dtype: expected one of {', '.join(DTYPES)}, got {dtype!r}")
     if dtype == "auto":
-        cuda_bf16 = device.type == "cuda" and torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+        # native bf16 only (Ampere and later): emulated bf16 (V100, T4) is slower than float32
+        cuda = device.type == "cuda" and torch.cuda.is_available()
+        cuda_bf16 = cuda and torch.cuda.is_bf16_supported(including_emulation=False)
         return torch.bfloat16 if cuda_bf16 else torch.float32
     return getattr(torch, dtype)
 

@@ -20,6 +20,16 @@ from rlsuite.testing import alignment as T
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def test_bf16_only_where_the_gpu_has_it_natively() -> None:
+    """``is_bf16_supported()`` counts emulation (V100, T4: slower than float32); the default must not."""
+    from cuda_sim import simulate_cuda
+
+    with simulate_cuda(native_bf16=False):
+        assert C.DPOConfig(output_dir="x").bf16 is False
+    with simulate_cuda():
+        assert C.DPOConfig(output_dir="x").bf16 is True
+
+
 def test_defaults_are_field_defaults_and_device_aware() -> None:
     import trl
 
@@ -37,7 +47,7 @@ def test_defaults_are_field_defaults_and_device_aware() -> None:
 
     cuda = torch.cuda.is_available()
     devices = (dpo.use_cpu, dpo.bf16, dpo.activation_checkpointing, dpo.gradient_checkpointing)
-    assert devices == (not cuda, cuda and torch.cuda.is_bf16_supported(), False, False)
+    assert devices == (not cuda, cuda and torch.cuda.is_bf16_supported(including_emulation=False), False, False)
     assert not [w for w in caught if "checkpointing" in str(w.message)], [str(w.message) for w in caught]
     assert (dpo.beta, dpo.loss_type, dpo.learning_rate, dpo.seed, dpo.max_length) == (0.1, ["sigmoid"], 1e-3, 0, 64)
     assert (grpo.beta, grpo.num_generations, grpo.max_steps, grpo.max_completion_length) == (0.05, 4, 30, 12)

@@ -72,7 +72,7 @@ def test_torch_backend_matches_numpy_on_deterministic_dynamics() -> None:
     for _ in range(150):  # crosses the 100-step truncation and its autoreset
         actions = rng.integers(5, size=n)
         r1 = np_env.step(actions)
-        r2 = th_env.step(torch.as_tensor(actions, device=th_env.xp.device))
+        r2 = th_env.step(torch.as_tensor(actions, device=th_env.backend.device))
         for x, y in zip(r1[:4], r2[:4], strict=True):
             np.testing.assert_allclose(np.asarray(x, dtype=float), y.cpu().numpy().astype(float))
 

@@ -185,7 +185,63 @@ def test_bug2_pattern_cpu_input_ids_meet_cuda_logits(sim) -> None:
 
 
 def test_bug3_pattern_cuda0_is_not_cuda(sim) -> None:
-    """tests/agents/tabular/test_bandit_agents.py: ``agent.q.device == env.xp.device`` compares cuda:0 with cuda."""
+    """tests/agents/tabular/test_bandit_agents.py: ``agent.q.device == env.backend.device`` compares cuda:0
+    with cuda."""
     q = torch.zeros(3, device=torch.device("cuda"))
     assert q.device != torch.device("cuda")
     assert q.device.type == torch.device("cuda").type  # what a device check should compare
+
+
+# ----- host-device syncs, deterministic mode, bf16 -----
+
+
+def test_host_reads_and_data_dependent_shapes_are_counted_as_syncs(sim) -> None:
+    from cuda_sim import count_syncs
+
+    x, mask, idx = torch.arange(4.0, device="cuda"), torch.tensor([True, False, True, False], device="cuda"), \
+        torch.tensor([0, 2, 2], device="cuda")
+    reads = [lambda: x[0].item(), lambda: bool(mask.any()), lambda: int(x[1]), lambda: float(x[1]), lambda: x.tolist(),
+             lambda: x.cpu(), lambda: x.to("cpu"), lambda: x[mask], lambda: torch.nonzero(mask), lambda: mask.nonzero(),
+             lambda: torch.bincount(idx, minlength=4), lambda: x.masked_select(mask), lambda: torch.unique(idx)]
+    for read in reads:
+        with count_syncs() as syncs:
+            read()
+        assert sum(syncs.values()) == 1, syncs
+    with count_syncs() as syncs:
+        if mask.any():  # an `if` on a cuda tensor reads it
+            pass
+        x[mask] = torch.tensor([7.0, 8.0], device="cuda")  # index_put_ with a mask: nonzero
+    assert syncs == {"__bool__": 1, "boolean mask index": 1}
+    with count_syncs() as syncs:  # the sync-free ways of the same work
+        y = torch.where(mask, x, 0.0)
+        x[mask] = 0.0  # a host scalar: masked_fill_
+        z = torch.zeros(4, device="cuda").index_add_(0, idx, torch.ones(3, device="cuda"))
+        (y + z).sum()
+        cpu = torch.arange(3)
+        bool(cpu.any()) and cpu.tolist()
+    assert sum(syncs.values()) == 0, syncs
+
+
+def test_deterministic_mode_raises_where_real_cuda_has_no_deterministic_kernel(sim) -> None:
+    x, idx = torch.rand(5, device="cuda"), torch.tensor([0, 1, 1], device="cuda")
+    x.cumsum(0), torch.bincount(idx, weights=x[:3])  # fine outside deterministic mode
+    from rlsuite.common.seeding import deterministic_torch
+
+    with deterministic_torch():
+        for op, kernel in ((lambda: torch.cumsum(x, 0), "cumsum_cuda_kernel"), (lambda: x.cumsum(0), "cumsum"),
+                           (lambda: torch.bincount(idx, weights=x[:3]), "_bincount_cuda")):
+            with pytest.raises(RuntimeError, match=f"{kernel}.* does not have a deterministic implementation"):
+                op()
+        # these have deterministic kernels (integer scans; sorted accumulation) and CPU tensors never raise
+        idx.cumsum(0), torch.bincount(idx), torch.zeros(2, device="cuda").index_add_(0, idx, x[:3])
+        torch.rand(3).cumsum(0)
+    with deterministic_torch(warn_only=True), pytest.warns(UserWarning, match="cumsum_cuda_kernel"):
+        x.cumsum(0)
+
+
+def test_bf16_may_be_emulated_only() -> None:
+    with simulate_cuda():
+        assert torch.cuda.is_bf16_supported(including_emulation=False)
+        with simulate_cuda(native_bf16=False):  # a V100 or T4
+            assert torch.cuda.is_bf16_supported() and not torch.cuda.is_bf16_supported(including_emulation=False)
+        assert torch.cuda.is_bf16_supported(including_emulation=False)

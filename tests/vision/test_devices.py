@@ -176,6 +176,19 @@ def test_a_kept_detector_is_loaded_on_the_configs_device(monkeypatch, tmp_path):
     assert default_detector(config, out=tmp_path).reused and calls == [{"device": torch.device("cpu")}]
 
 
+def test_auto_dtype_is_bf16_only_where_the_gpu_has_it_natively() -> None:
+    from cuda_sim import simulate_cuda
+
+    from rlsuite.vision.runtime import resolve_dtype
+
+    cuda = torch.device("cuda")
+    with simulate_cuda(native_bf16=False):  # a V100 or T4: bf16 emulated, slower than float32
+        assert resolve_dtype("auto", cuda) == torch.float32
+    with simulate_cuda():
+        assert resolve_dtype("auto", cuda) == torch.bfloat16
+    assert resolve_dtype("auto", torch.device("cpu")) == torch.float32
+
+
 # ----------------------------------------------------------------------------- bf16 against float32
 def test_detection_reward_bf16_matches_float32(tmp_path, frames):
     """Tiny DETR: boxes within 0.5 px, scores within 0.01, the same labels (measured: 0.0015 px, 5e-5)."""

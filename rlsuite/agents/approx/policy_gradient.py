@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from array_api_compat import array_namespace
 
 from rlsuite.agents.approx.agent import ApproxAgent, FeatureConfig
 from rlsuite.agents.base import redefault
+from rlsuite.common.backend import ArrayBackend
 from rlsuite.common.config import option
 from rlsuite.common.device import to_numpy
 
@@ -48,9 +48,9 @@ class ActorCriticConfig(PolicyGradientConfig):
 
 
 def softmax(z: Any) -> Any:
-    xp = array_namespace(z)
-    e = xp.exp(z - xp.max(z))
-    return e / xp.sum(e)
+    """The softmax of a 1-D array of preferences (numpy or torch: array operators only)."""
+    e = ArrayBackend.of(z).exp(z - z.max())
+    return e / e.sum()
 
 
 class _PolicyAgent(ApproxAgent):

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import numpy as np
-from array_api_compat import array_namespace
 
 from rlsuite.agents.base import Agent, History
 from rlsuite.common.backend import ArrayBackend
@@ -78,7 +77,7 @@ def random_argmax(x: Any, backend: ArrayBackend) -> Any:
     drawn only for the rows that hold a tie (after the first pulls, few or none). torch: one
     uniform key per entry, so a GPU run never waits for the host.
     """
-    if backend.is_torch:
+    if backend.is_torch:  # fixed shapes: no sync
         ties = x == x.amax(dim=1, keepdim=True)
         return (ties * (backend.uniform(tuple(x.shape)) + 1.0)).argmax(dim=1)
     k = x.shape[1]
@@ -96,8 +95,8 @@ class BanditAgent(Agent):
 
     The tables live where the batched env's arrays live: numpy on CPU (``device="cpu"``, the
     default) or torch tensors on the env's device (``gym.make_vec(..., device="cuda")``), so a
-    GPU run never copies to the host inside the loop; ``xp`` is the matching array namespace
-    (``array_api_compat``) and ``backend`` draws the agent's random numbers there.
+    GPU run never copies to the host inside the loop, nor waits for the device (a pull makes no
+    host-device sync); ``backend`` makes the arrays and draws the agent's random numbers there.
 
     The tables are stored arm-major (``[k, num_runs]`` in memory, seen as ``[num_runs, k]``):
     the per-step maxima over the arms are then reductions over contiguous rows, and a pull of
@@ -120,7 +119,7 @@ class BanditAgent(Agent):
 
     def __init__(self, env: Any, config: Any = None) -> None:
         config = self.check_config(config)
-        if not hasattr(env, "num_envs") or not hasattr(env, "k") or not hasattr(env, "xp"):
+        if not hasattr(env, "num_envs") or not hasattr(env, "k") or not hasattr(env, "backend"):
             raise UsageError(
                 f"{type(self).__name__} needs a batched bandit env: "
                 "gym.make_vec('rlsuite/KArmedBandit-v0', num_envs=N, vectorization_mode='vector_entry_point')"
@@ -129,9 +128,8 @@ class BanditAgent(Agent):
         self.config = config
         self.num_runs = int(env.num_envs)
         self.k = int(env.k)
-        self.backend: ArrayBackend = env.xp.spawn()
+        self.backend: ArrayBackend = env.backend.spawn()
         self.backend.seed(np.random.default_rng(0))
-        self.xp = array_namespace(self.backend.zeros(1))
         self.rows = self.backend.arange(self.num_runs)
         self.reset_tables()
 
@@ -171,9 +169,9 @@ class BanditAgent(Agent):
         return self._uniform_over_best(self.q)
 
     def _uniform_over_best(self, scores: Any) -> Any:
-        xp = self.xp
-        best = xp.astype(scores == xp.max(scores, axis=1, keepdims=True), scores.dtype)
-        return best / xp.sum(best, axis=1, keepdims=True)
+        backend = self.backend
+        best = backend.as_dtype(scores == backend.amax(scores, 1, keepdims=True), like=scores)
+        return best / best.sum(1, keepdims=True)
 
     def select(self) -> Any:
         """The arm of pull number ``self.t`` in every run, [runs]."""
@@ -233,7 +231,6 @@ class BanditAgent(Agent):
                 "budget",
                 steps,
             )
-        xp = self.xp
         self.backend.seed(np.random.default_rng(seed))
         self.env.reset(seed=seed)
         self.reset_tables()
@@ -244,8 +241,7 @@ class BanditAgent(Agent):
                 self.t = t
                 a = self.select()
                 _, r, _, _, info = self.env.step(a)
-                if r.dtype != self.q.dtype:
-                    r = xp.astype(r, self.q.dtype)
+                r = self.backend.as_dtype(r, like=self.q)
                 self.update(a, r)
                 reward_sum[t - 1] = r.sum()
                 optimal_count[t - 1] = info["optimal"].sum()
@@ -286,12 +282,10 @@ class EpsilonGreedyBandit(BanditAgent):
         if eps == 0.0:
             return greedy
         # one uniform u per run: explore when u < eps; then u / eps is uniform on [0, 1), so
-        # floor(k u / eps) is a uniformly random arm (no second draw)
+        # floor(k u / eps) is a uniformly random arm (no second draw); a mask, not indices: no sync
         u = self.backend.uniform((self.num_runs,))
-        explore = u < eps
-        arm = greedy.clone() if self.backend.is_torch else greedy.copy()
-        arm[explore] = self.xp.astype(u[explore] * (self.k / eps), arm.dtype).clip(max=self.k - 1)
-        return arm
+        random_arm = self.backend.as_dtype(u * (self.k / eps), like=greedy).clip(max=self.k - 1)
+        return self.backend.where(u < eps, random_arm, greedy)
 
     def update(self, a: Any, r: Any) -> None:
         self._average(a, r, self.config.step_size)
@@ -305,9 +299,8 @@ class UCB(BanditAgent):
 
     def scores(self, t: int) -> Any:
         """``Q + c sqrt(ln t / N)`` for pull number ``t``; infinite for arms not pulled yet."""
-        xp = self.xp
-        bonus = self.config.c * xp.sqrt(math.log(t) / self.n.clip(min=1.0))
-        return xp.where(self.n == 0, math.inf, self.q + bonus)
+        bonus = self.config.c * self.backend.sqrt(math.log(t) / self.n.clip(min=1.0))
+        return self.backend.where(self.n == 0, math.inf, self.q + bonus)
 
     def probabilities(self) -> Any:
         """The policy of the next pull (number ``t + 1``)."""
@@ -335,16 +328,14 @@ class GradientBandit(BanditAgent):
         self.baseline = self.backend.zeros(self.num_runs)
 
     def probabilities(self) -> Any:
-        xp = self.xp
-        z = xp.exp(self.q - xp.max(self.q, axis=1, keepdims=True))
-        return z / xp.sum(z, axis=1, keepdims=True)
+        z = self.backend.exp(self.q - self.backend.amax(self.q, 1, keepdims=True))
+        return z / z.sum(1, keepdims=True)
 
     def select(self) -> Any:
-        xp = self.xp
         self._pi = self.probabilities()
-        cdf = xp.cumulative_sum(self._pi, axis=1)
+        cdf = self.backend.cumsum(self._pi)
         u = self.backend.uniform((self.num_runs, 1))
-        return xp.sum(xp.astype(u >= cdf, xp.int64), axis=1).clip(max=self.k - 1)
+        return (u >= cdf).sum(1).clip(max=self.k - 1)
 
     def update(self, a: Any, r: Any) -> None:
         pi = self._pi
@@ -387,14 +378,14 @@ class ThompsonSampling(BanditAgent):
         else:
             precision = 1.0 / cfg.prior_std**2 + self.n / cfg.noise_std**2
             self.q[...] = (cfg.prior_mean / cfg.prior_std**2 + self.reward_sum / cfg.noise_std**2) / precision
-            self.posterior_std = 1.0 / self.xp.sqrt(precision)
+            self.posterior_std = 1.0 / self.backend.sqrt(precision)
 
     def select(self) -> Any:
         if self.config.model == "bernoulli":
             sample = self.backend.beta(1.0 + self.reward_sum, 1.0 + self.n - self.reward_sum)
         else:
             sample = self.q + self.posterior_std * self.backend.normal(tuple(self.q.shape))
-        return self.xp.argmax(sample, axis=1)
+        return sample.argmax(1)
 
     def update(self, a: Any, r: Any) -> None:
         i = self.pulled(a)

@@ -14,8 +14,6 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from array_api_compat import array_namespace
-from array_api_compat import device as array_device
 
 from rlsuite.agents.base import env_spec_of
 from rlsuite.common.backend import TORCH_PREFIX, ArrayBackend
@@ -58,7 +56,8 @@ def make_batched(env: gym.Env[Any, Any], num_envs: int, device: str = "cpu") -> 
 
 def backend_of(venv: Any, seed: int) -> ArrayBackend:
     """The agent's random numbers beside the vector env's arrays (numpy, or torch on its device)."""
-    backend = venv.xp.spawn() if isinstance(getattr(venv, "xp", None), ArrayBackend) else ArrayBackend("cpu")
+    own = getattr(venv, "backend", None)
+    backend = own.spawn() if isinstance(own, ArrayBackend) else ArrayBackend("cpu")
     backend.seed(np.random.default_rng(seed))
     return backend
 
@@ -77,8 +76,8 @@ def reset_to(venv: Any, states: Any, seed: int | None = None) -> Any:
 
 def as_states(venv: Any, obs: Any) -> Any:
     """Observations as int64 state indices on the vector env's backend."""
-    xp = getattr(venv, "xp", None)
-    return xp.as_index(obs) if isinstance(xp, ArrayBackend) else np.asarray(obs, dtype=np.int64)
+    backend = getattr(venv, "backend", None)
+    return backend.as_index(obs) if isinstance(backend, ArrayBackend) else np.asarray(obs, dtype=np.int64)
 
 
 @dataclass
@@ -128,24 +127,24 @@ def rollout(
 
 def discounted_returns(rewards: Any, gamma: float) -> Any:
     """``G_t = r_t + gamma G_{t+1}`` over the time axis of [T, N] rewards (zero after the end)."""
-    xp = array_namespace(rewards)
-    G = xp.zeros_like(rewards)
-    acc = xp.zeros_like(rewards[0])
-    for t in range(rewards.shape[0] - 1, -1, -1):
-        acc = rewards[t] + gamma * acc
-        G[t] = acc
+    G = ArrayBackend.of(rewards).copy(rewards)
+    for t in range(rewards.shape[0] - 2, -1, -1):
+        G[t] += gamma * G[t + 1]
     return G
 
 
-def first_visit_mask(states: Any, actions: Any, n_actions: int, alive: Any) -> Any:
-    """[T, N]: True where (s_t, a_t) is visited for the first time in its episode."""
-    xp = array_namespace(states)
+def first_visit_mask(states: Any, actions: Any, n_actions: int, alive: Any, n_states: int | None = None) -> Any:
+    """[T, N]: True where (s_t, a_t) is visited for the first time in its episode.
+
+    ``n_states`` sizes the table of pairs seen (without it, the largest pair is read: a sync on a GPU).
+    """
+    backend = ArrayBackend.of(states)
     T, n = states.shape
     sa = states * n_actions + actions
-    dev = array_device(states)
-    first = xp.zeros((T, n), dtype=xp.bool, device=dev)
-    seen = xp.zeros((n, int(xp.max(sa)) + 1), dtype=xp.bool, device=dev)
-    cols = xp.arange(n, device=dev)
+    first = backend.zeros((T, n), dtype="bool")
+    pairs = int(sa.max()) + 1 if n_states is None else n_states * n_actions
+    seen = backend.zeros((n, pairs), dtype="bool")
+    cols = backend.arange(n)
     for t in range(T):
         new = ~seen[cols, sa[t]] & alive[t]
         first[t] = new
@@ -153,16 +152,10 @@ def first_visit_mask(states: Any, actions: Any, n_actions: int, alive: Any) -> A
     return first
 
 
-def pair_means(sa: Any, values: Any, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per index in ``range(size)``: the sum and count of ``values`` at ``sa`` (flat arrays), on the host."""
-    sums, counts = bincount(sa, values, size), bincount(sa, None, size)
+def pair_means(sa: Any, values: Any, size: int, mask: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per index in ``range(size)``: the sum and count of ``values`` at ``sa`` where ``mask`` is set (arrays of
+    one shape; no mask: all), on the host. Fixed shapes on the device: no boolean indexing."""
+    backend = ArrayBackend.of(sa)
+    sa, values, mask = sa.reshape(-1), values.reshape(-1), None if mask is None else mask.reshape(-1)
+    sums, counts = backend.bincount(sa, values, size, mask), backend.bincount(sa, None, size, mask)
     return to_numpy(sums).astype(np.float64), to_numpy(counts).astype(np.float64)
-
-
-def bincount(index: Any, weights: Any, size: int) -> Any:
-    """``np.bincount`` / ``torch.bincount`` of a flat index array, ``minlength=size``, on its backend."""
-    if hasattr(index, "detach"):
-        import torch
-
-        return torch.bincount(index, weights=weights, minlength=size)
-    return np.bincount(index, weights=weights, minlength=size)

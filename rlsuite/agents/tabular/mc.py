@@ -179,8 +179,8 @@ class _MCAveraging(_MCAgent):
         """average='recent': the weight old returns keep this batch (ramps to ``keep_final``)."""
         return self.ramp(self.config.keep, self.config.keep_final)
 
-    def starts(self, rng: ArrayBackend, allowed: Any, n: int) -> tuple[Any, Any]:
-        """``n`` start states drawn from ``allowed`` (and first actions, or None), on ``rng``'s backend."""
+    def starts(self, backend: ArrayBackend, allowed: Any, n: int) -> tuple[Any, Any]:
+        """``n`` start states drawn from ``allowed`` (and first actions, or None), on ``backend``."""
         raise NotImplementedError
 
     def learn(self, budget: int | None = None, seed: int = 0) -> History:
@@ -198,12 +198,11 @@ class _MCAveraging(_MCAgent):
                 batch = self.episodes(venv, backend, states, first)
                 G = discounted_returns(batch.rewards, cfg.gamma)
                 if cfg.visit == "first":
-                    mask = first_visit_mask(batch.states, batch.actions, A, batch.alive)
+                    mask = first_visit_mask(batch.states, batch.actions, A, batch.alive, S)
                 else:
                     mask = batch.alive & True  # a copy
                 mask[mask.shape[0] - cfg.tail :] = False
-                sa = (batch.states * A + batch.actions)[mask]
-                sums, counts = pair_means(sa, G[mask], S * A)  # [S * A] on the host
+                sums, counts = pair_means(batch.states * A + batch.actions, G, S * A, mask)  # [S * A] on the host
                 if cfg.average == "batch":  # evaluate the current policy afresh
                     self.returns_sum[counts > 0] = 0.0
                     self.returns_count[counts > 0] = 0.0
@@ -242,8 +241,8 @@ class MCExploringStarts(_MCAveraging):
     def improve(self) -> np.ndarray:
         return greedy_policy(self.q)
 
-    def starts(self, rng: ArrayBackend, allowed: Any, n: int) -> tuple[Any, Any]:
-        return rng.choice(allowed, (n,)), rng.integers(self.n_actions, (n,))
+    def starts(self, backend: ArrayBackend, allowed: Any, n: int) -> tuple[Any, Any]:
+        return backend.choice(allowed, (n,)), backend.integers(self.n_actions, (n,))
 
 
 class MCEpsilonGreedy(_MCAveraging):
@@ -260,5 +259,5 @@ class MCEpsilonGreedy(_MCAveraging):
     def epsilon(self) -> float:
         return self.ramp(self.config.epsilon, self.config.epsilon_final)
 
-    def starts(self, rng: ArrayBackend, allowed: Any, n: int) -> tuple[Any, Any]:
-        return rng.choice(allowed, (n,)), None
+    def starts(self, backend: ArrayBackend, allowed: Any, n: int) -> tuple[Any, Any]:
+        return backend.choice(allowed, (n,)), None

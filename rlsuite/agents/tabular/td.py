@@ -14,14 +14,12 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
 import numpy as np
-from array_api_compat import array_namespace
 
 from rlsuite.agents.base import History, epsilon_greedy, sample_actions
 from rlsuite.agents.tabular.agent import TabularAgent
 from rlsuite.agents.tabular.batch import (
     as_states,
     backend_of,
-    bincount,
     make_batched,
     reset_to,
     start_states,
@@ -92,12 +90,14 @@ class QLearningConfig(TDConfig):
 Array: TypeAlias = Any  # a [num_envs] batch: a numpy array, or a torch tensor on the agent's device
 
 
-def batch_update(table: Any, index: Any, delta: Any, alpha: float) -> None:
-    """``table[i] += alpha * mean(delta at i)`` for every distinct ``i`` in ``index`` (flat views; numpy or torch)."""
+def batch_update(table: Any, index: Any, delta: Any, live: Any, alpha: float) -> None:
+    """``table[i] += alpha * mean(delta at i)`` for every distinct ``i`` in ``index`` where ``live`` (flat views;
+    numpy or torch). Fixed shapes, no boolean indexing: no host-device sync on a GPU (``ArrayBackend.bincount``)."""
+    backend = ArrayBackend.of(table)
     flat = table.reshape(-1)
-    sums = bincount(index, delta, flat.shape[0])
-    counts = bincount(index, None, flat.shape[0])
-    flat += alpha * sums / array_namespace(counts).clip(counts, min=1)  # entries not hit: sums 0, unchanged
+    sums = backend.bincount(index, delta, flat.shape[0], live)
+    counts = backend.bincount(index, None, flat.shape[0], live)
+    flat += alpha * sums / counts.clip(min=1)  # entries not hit: sums 0, unchanged
 
 
 class _TDAgent(TabularAgent):
@@ -178,7 +178,7 @@ class Sarsa(_TDAgent):
 
     def update(self, s: Array, a: Array, r: Array, s2: Array, a2: Array, live: Array, term: Array) -> None:
         target = r + self.config.gamma * self.q[s2, a2] * ~term
-        batch_update(self.q, (s * self.n_actions + a)[live], (target - self.q[s, a])[live], self.alpha)
+        batch_update(self.q, s * self.n_actions + a, target - self.q[s, a], live, self.alpha)
 
 
 class ExpectedSarsa(_TDAgent):
@@ -189,9 +189,9 @@ class ExpectedSarsa(_TDAgent):
 
     def update(self, s: Array, a: Array, r: Array, s2: Array, a2: Array, live: Array, term: Array) -> None:
         pi = self.behaviour()
-        expected = array_namespace(pi).sum(pi[s2] * self.q[s2], axis=1)
+        expected = (pi[s2] * self.q[s2]).sum(1)
         target = r + self.config.gamma * expected * ~term
-        batch_update(self.q, (s * self.n_actions + a)[live], (target - self.q[s, a])[live], self.alpha)
+        batch_update(self.q, s * self.n_actions + a, target - self.q[s, a], live, self.alpha)
 
 
 class QLearning(_TDAgent):
@@ -208,8 +208,8 @@ class QLearning(_TDAgent):
         return epsilon_greedy(self.q, 0.0)  # greedy, ties toward the first action
 
     def update(self, s: Array, a: Array, r: Array, s2: Array, a2: Array, live: Array, term: Array) -> None:
-        target = r + self.config.gamma * array_namespace(self.q).max(self.q[s2], axis=1) * ~term
-        batch_update(self.q, (s * self.n_actions + a)[live], (target - self.q[s, a])[live], self.alpha)
+        target = r + self.config.gamma * ArrayBackend.of(self.q).amax(self.q[s2], 1) * ~term
+        batch_update(self.q, s * self.n_actions + a, target - self.q[s, a], live, self.alpha)
 
 
 @dataclass
@@ -249,7 +249,7 @@ class NStepSarsa(_TDAgent):
         head = self.buffer.popleft()
         g += self.config.gamma ** (len(self.buffer) + 1) * self.q[s2, a2] * ~head.ended
         s0, a0, live0 = head.s, head.a, head.live
-        batch_update(self.q, (s0 * self.n_actions + a0)[live0], (g - self.q[s0, a0])[live0], self.alpha)
+        batch_update(self.q, s0 * self.n_actions + a0, g - self.q[s0, a0], live0, self.alpha)
 
     def begin_episode(self) -> None:
         while self.buffer and self._next is not None:
@@ -299,4 +299,4 @@ class TD0(_TDAgent):
 
     def update(self, s: Array, a: Array, r: Array, s2: Array, a2: Array, live: Array, term: Array) -> None:
         target = r + self.config.gamma * self.v[s2] * ~term
-        batch_update(self.v, s[live], (target - self.v[s])[live], self.alpha)
+        batch_update(self.v, s, target - self.v[s], live, self.alpha)

@@ -78,6 +78,26 @@ def test_checkpoint_restores_optimiser_counters_and_replay_buffer(tmp_path):
     np.testing.assert_array_equal(fresh.replay_buffer.actions[:120], model.replay_buffer.actions[:120])
 
 
+def test_checkpoint_restored_on_cuda_keeps_adam_step_counters_on_the_cpu(tmp_path):
+    """Real torch keeps Adam's ``step`` on the CPU (a GPU one is read back every optimiser step);
+    a restore onto "cuda" must leave it there and put the moments on the GPU."""
+    from cuda_sim import simulate_cuda
+
+    config = PPOConfig(n_envs=2, n_steps=16, batch_size=16, n_epochs=1, policy_kwargs={"net_arch": [16]})
+    with simulate_cuda():
+        model = sb3.build_model(config, sb3.make_train_env(GRID, None, config, 0), 0, "cuda")
+        model.learn(32)
+        steps = [s["step"] for s in model.policy.optimizer.state_dict()["state"].values()]
+        assert steps and not any(t.is_cuda for t in steps)  # where torch itself keeps them
+        sb3.save_checkpoint(model, config, tmp_path)
+        fresh = sb3.build_model(config, sb3.make_train_env(GRID, None, config, 1), 1, "cuda")
+        sb3_io.restore(fresh, tmp_path / "checkpoints" / "step_32")
+        state = fresh.policy.optimizer.state_dict()["state"]
+        assert [float(s["step"]) for s in state.values()] == [float(t) for t in steps]
+        assert not any(s["step"].is_cuda for s in state.values())
+        assert all(s["exp_avg"].is_cuda and s["exp_avg_sq"].is_cuda for s in state.values())
+
+
 def test_ctrl_c_leaves_a_checkpoint_to_resume_from(tmp_path, monkeypatch):
     config = A2CConfig(n_envs=2, eval_freq=0, progress_bar=False)
     model = sb3.build_model(config, sb3.make_train_env(GRID, None, config, 0), 0, "cpu")

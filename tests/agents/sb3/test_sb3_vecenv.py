@@ -19,6 +19,7 @@ from rlsuite.envs.wrappers import (
     CoordinateObservation,
     OneHotObservation,
     PixelObservation,
+    ScaledCoordinateObservation,
     observation_table,
 )
 
@@ -119,7 +120,7 @@ def test_ppo_trains_on_the_batched_adapter_to_the_optimal_policy():
 def test_adapter_on_the_torch_backend_returns_numpy(device):
     """``device="auto"`` runs the batched env on torch (CPU here, CUDA where there is one)."""
     venv = make_batched_vec_env("rlsuite/GridWorldEpisodic-v0", 256, seed=0, device=device)
-    assert venv.venv.xp.is_torch
+    assert venv.venv.backend.is_torch
     obs = venv.reset()
     assert isinstance(obs, np.ndarray) and obs.shape == (256,)
     target = venv.venv.single_env.target_state
@@ -151,6 +152,7 @@ def test_adapter_on_the_bandit_redraws_problems_in_the_same_step():
     [
         (OneHotObservation, (25,)),
         (CoordinateObservation, (2,)),
+        (ScaledCoordinateObservation, (2,)),
         (lambda e: PixelObservation(e, 8), (40, 40, 3)),
     ],
 )
@@ -167,7 +169,9 @@ def test_observation_table_matches_the_wrapped_env():
     table = observation_table(env, 16)
     np.testing.assert_array_equal(table, np.eye(16, dtype=np.float32))
     coords = observation_table(CoordinateObservation(gym.make("rlsuite/GridWorld-v0")), 25)
-    np.testing.assert_allclose(coords[7], [0.25, 0.5])  # state 7 = row 1, col 2 on the 5x5 grid
+    assert coords.dtype == np.int64 and coords[7].tolist() == [1, 2]  # state 7 = row 1, col 2 on the 5x5 grid
+    scaled = observation_table(ScaledCoordinateObservation(gym.make("rlsuite/GridWorld-v0")), 25)
+    assert scaled.dtype == np.float32 and scaled[7].tolist() == [0.25, 0.5]
     pixels = observation_table(PixelObservation(gym.make("rlsuite/GridWorld-v0"), cell_px=4), 25)
     assert pixels.shape == (25, 20, 20, 3) and len({p.tobytes() for p in pixels}) == 25
 

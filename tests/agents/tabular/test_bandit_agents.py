@@ -108,7 +108,7 @@ def test_torch_backend_keeps_tables_on_the_device_and_matches_numpy(cls, config,
     torch_envs = gym.make_vec(env_id, num_envs=300, vectorization_mode="vector_entry_point", device="auto")
     agent = cls(torch_envs, config)
     torch_h = agent.learn(600, seed=1)
-    placed = torch.empty(0, device=torch_envs.xp.device).device  # what a tensor there reports: cuda -> cuda:0
+    placed = torch.empty(0, device=torch_envs.backend.device).device  # what a tensor there reports: cuda -> cuda:0
     assert isinstance(agent.q, torch.Tensor) and agent.q.device == placed
     assert isinstance(agent.q_values, np.ndarray) and agent.policy.shape == (300, 10)
     np.testing.assert_allclose(agent.policy.sum(axis=1), 1.0, atol=1e-5)
@@ -509,14 +509,14 @@ def test_bandit_budget_and_config_errors_name_the_field() -> None:
 
 
 # ----- exact behaviour of each piece (issue 12: mutation testing of rlsuite/agents/tabular/bandit.py) -----
-@pytest.mark.parametrize("missing", ["num_envs", "k", "xp"])
+@pytest.mark.parametrize("missing", ["num_envs", "k", "backend"])
 def test_bandit_agent_refuses_an_env_missing_any_batched_attribute(missing: str) -> None:
     from types import SimpleNamespace
 
     from rlsuite.common.errors import UsageError
 
     real = gym.make_vec("rlsuite/KArmedBandit-v0", num_envs=2, vectorization_mode="vector_entry_point")
-    env = SimpleNamespace(**{name: getattr(real, name) for name in ("num_envs", "k", "xp") if name != missing})
+    env = SimpleNamespace(**{name: getattr(real, name) for name in ("num_envs", "k", "backend") if name != missing})
     with pytest.raises(UsageError, match=r"^UCB needs a batched bandit env"):
         UCB(env)
 

@@ -75,20 +75,22 @@ def host(x: Any) -> np.ndarray:
 @pytest.mark.parametrize("device", BACKENDS)
 def test_array_backend_places_arrays(device: str) -> None:
     with on(device):
-        xp = ArrayBackend(device)
-        xp.seed(np.random.default_rng(0))
-        assert xp.is_torch == (device != "cpu")
-        for x in (xp.zeros(3), xp.ones(3, "bool"), xp.arange(4), xp.asarray([1.5, 2.5]), xp.as_index([0, 2]),
-                  xp.uniform((2,)), xp.normal((2,)), xp.integers(5, (3,)), xp.gamma(xp.asarray([0.5, 3.0])),
-                  xp.asarray(torch.tensor([1.0, 2.0]))):
+        backend = ArrayBackend(device)
+        backend.seed(np.random.default_rng(0))
+        assert backend.is_torch == (device != "cpu")
+        b = backend
+        for x in (b.zeros(3), b.ones(3, "bool"), b.arange(4), b.asarray([1.5, 2.5]), b.as_index([0, 2]),
+                  b.uniform((2,)), b.normal((2,)), b.integers(5, (3,)), b.gamma(b.asarray([0.5, 3.0])),
+                  b.asarray(torch.tensor([1.0, 2.0]))):
             assert_on(x, device)
-        twin = xp.spawn()
-        assert twin.device == xp.device and (twin.gen is not xp.gen if xp.is_torch else True)
+            assert ArrayBackend.of(x).is_torch == backend.is_torch and ArrayBackend.of(x).device == x.device
+        twin = backend.spawn()
+        assert twin.device == backend.device and (twin.gen is not backend.gen if backend.is_torch else True)
 
 
 def test_torch_cpu_spelling_means_torch_on_the_cpu_everywhere() -> None:
-    xp = ArrayBackend("torch:cpu")
-    assert xp.is_torch and xp.device == torch.device("cpu")
+    backend = ArrayBackend("torch:cpu")
+    assert backend.is_torch and backend.device == torch.device("cpu")
     with simulate_cuda():  # even where CUDA is there, torch:cpu stays on the CPU ("auto" would not)
         assert ArrayBackend("torch:cpu").device == torch.device("cpu")
         assert ArrayBackend("auto").device.type == "cuda"
@@ -112,7 +114,7 @@ def test_gridworld_vector_env_steps_like_numpy(device: str, observation: str) ->
         rng = np.random.default_rng(0)
         for t in range(120):  # crosses terminations and the 100-step truncation with their autoresets
             actions = rng.integers(5, size=n)
-            given = actions if t % 2 else torch.as_tensor(actions, device=env.xp.device)  # numpy or device actions
+            given = actions if t % 2 else torch.as_tensor(actions, device=env.backend.device)  # numpy or device actions
             got, want = env.step(given), ref.step(actions)
             for x, y in zip(got[:4], want[:4], strict=True):
                 assert_on(x, device)
@@ -125,14 +127,16 @@ def test_reset_takes_start_states_from_numpy_lists_ints_and_device_tensors(devic
     and TD agents pass them through ``reset_to``) must not go through numpy."""
     with on(device):
         env = GridWorldVectorEnv(num_envs=4, device=device)
-        xp = env.xp
-        for start in ([3, 1, 4, 1], np.array([3, 1, 4, 1]), xp.asarray([3, 1, 4, 1], dtype="int64"), 7):
+        backend = env.backend
+        for start in ([3, 1, 4, 1], np.array([3, 1, 4, 1]), backend.asarray([3, 1, 4, 1], dtype="int64"), 7):
             obs, _ = env.reset(seed=0, options={"start": start})
             assert_on(obs, device)
             want = [7] * 4 if isinstance(start, int) else [3, 1, 4, 1]
             assert to_numpy(obs).tolist() == want
-        for bad in ([0, 1, 2, 25], xp.asarray([0, -1, 2, 3], dtype="int64")):
-            with pytest.raises(ValueError, match=r"options\['start'\] states must lie in \[0, 25\)"):
+        for bad in ([0, 1, 2, 25], backend.asarray([0, -1, 2, 3], dtype="int64")):
+            # checked on the host before they move; on a GPU, on the GPU (a device-side assert, no sync)
+            error = RuntimeError if device == "cuda" and not isinstance(bad, list) else ValueError
+            with pytest.raises(error, match=r"options\['start'\] states must lie in \[0, 25\)"):
                 env.reset(options={"start": bad})
         with pytest.raises(ValueError, match=r"options\['start'\] must be one state or 4 states, got shape \(2,\)"):
             env.reset(options={"start": [1, 2]})
@@ -153,11 +157,17 @@ def test_same_step_autoreset_like_numpy(device: str) -> None:
             got, want = env.step(actions), ref.step(actions)
             for x, y in zip(got[:4], want[:4], strict=True):
                 np.testing.assert_array_equal(host(x), host(y))
-            assert set(got[4]) == set(want[4])
+            # torch never asks the device whether an episode ended: its info has final_obs on every step
+            # where one may have, and the mask _final_obs says which rows hold one (numpy: only where one did)
+            assert set(got[4]) == {"final_obs", "_final_obs"} and set(want[4]) <= set(got[4])
+            mask = host(got[4]["_final_obs"]).astype(bool)
+            assert_on(got[4]["final_obs"], device)
             if want[4]:
-                assert_on(got[4]["final_obs"], device)
-                np.testing.assert_array_equal(host(got[4]["final_obs"]), host(want[4]["final_obs"]))
+                np.testing.assert_array_equal(mask, want[4]["_final_obs"])
+                np.testing.assert_array_equal(host(got[4]["final_obs"])[mask], want[4]["final_obs"][mask])
                 finals += int(want[4]["_final_obs"].sum())
+            else:
+                assert not mask.any()
         assert finals > 0
 
 
@@ -289,7 +299,7 @@ def test_sb3_adapter_on_torch_steps_like_numpy_and_returns_numpy(device: str) ->
     ref = make_batched_vec_env("rlsuite/GridWorldEpisodic-v0", 16, seed=0, env_kwargs=kwargs)
     with on(device):
         venv = make_batched_vec_env("rlsuite/GridWorldEpisodic-v0", 16, seed=0, env_kwargs=kwargs, device=device)
-        assert venv.venv.xp.is_torch
+        assert venv.venv.backend.is_torch
         np.testing.assert_array_equal(venv.reset(), ref.reset())
         rng = np.random.default_rng(0)
         n_done = 0
@@ -354,3 +364,147 @@ def test_one_device_vocabulary_resolved_once_with_the_backend_setting_and_the_au
             run_device(QLearning, "cuda", "numpy", 256)
         with pytest.raises(ConfigError, match="dynamic-programming agents sweep small exact tables in numpy"):
             run_device(ValueIteration, "cuda", "auto", 1)
+
+
+# ----- zero host-device syncs per step in the hot loops (issue 22), counted by the CUDA simulation -----
+
+needs_sim = pytest.mark.skipif(real_cuda(), reason="counts syncs on simulated CUDA")
+
+
+def syncs_per_step(run: Any, small: int, big: int) -> float:
+    """Syncs per step of ``run(steps)``: the difference between a long and a short run, per extra step
+    (whatever the set-up and the end cost, e.g. copying the learned tables to the host, cancels)."""
+    from cuda_sim import count_syncs
+
+    with count_syncs() as few:
+        run(small)
+    with count_syncs() as many:
+        run(big)
+    assert set(many) >= set(few)
+    return (sum(many.values()) - sum(few.values())) / (big - small)
+
+
+@needs_sim
+@pytest.mark.parametrize("autoreset", ["NextStep", "SameStep"])
+@pytest.mark.parametrize("kwargs", [{}, {"terminate_at_target": True, "start": "random", "slip_prob": 0.1}])
+def test_batched_env_steps_without_syncs(kwargs: dict[str, Any], autoreset: str) -> None:
+    """Action checks, truncation and autoreset (every 5 steps here) with masks, never index lists."""
+    from cuda_sim import count_syncs
+
+    with simulate_cuda():
+        env = GridWorldVectorEnv(num_envs=32, device="cuda", max_episode_steps=5, autoreset_mode=autoreset, **kwargs)
+        env.reset(seed=0)
+        actions = torch.randint(5, (32,), device="cuda")
+        with count_syncs() as syncs:
+            for _ in range(23):
+                env.step(actions)
+        assert not syncs, syncs
+        bandit = KArmedBanditVectorEnv(num_envs=32, device="cuda", max_episode_steps=5, autoreset_mode=autoreset)
+        bandit.reset(seed=0)
+        with count_syncs() as syncs:
+            for _ in range(12):
+                bandit.step(actions)
+        assert not syncs, syncs
+
+
+@needs_sim
+def test_a_bad_action_on_the_gpu_is_caught_there() -> None:
+    with simulate_cuda():
+        env = GridWorldVectorEnv(num_envs=3, device="cuda")
+        env.reset(seed=0)
+        with pytest.raises(RuntimeError, match=r"actions must lie in \[0, 5\)"):  # a device-side assert on a GPU
+            env.step(torch.tensor([0, 5, 1], device="cuda"))
+        with pytest.raises(ValueError, match=r"actions must lie in \[0, 5\), got \[-1\]"):  # host: checked before
+            env.step(np.array([0, -1, 1]))
+
+
+@needs_sim
+@pytest.mark.parametrize("algo", ["td0", "sarsa", "expected_sarsa", "n_step_sarsa", "q_learning"])
+def test_td_batched_steps_without_syncs(algo: str) -> None:
+    cls = ALGORITHMS[algo]
+
+    def learn(batches: int) -> None:
+        config = cls.config_cls(num_envs=16, episode_length=4, log_every=10**6)
+        cls(gym.make("rlsuite/GridWorldEpisodic-v0"), config, device="cuda").learn(16 * batches, seed=0)
+
+    with simulate_cuda():
+        assert syncs_per_step(learn, 4, 12) == 0.0  # restarts every 4 steps included
+
+
+@needs_sim
+def test_mc_rollout_steps_without_syncs() -> None:
+    from rlsuite.agents.base import sample_actions
+    from rlsuite.agents.tabular.batch import backend_of, make_batched, reset_to, rollout
+
+    with simulate_cuda():
+        venv = make_batched(gym.make("rlsuite/GridWorldEpisodic-v0"), 16, "cuda")
+        venv.reset(seed=0)
+        backend = backend_of(venv, 0)
+        pi = backend.asarray(np.full((25, 5), 0.2))
+
+        def run(length: int) -> None:
+            states = reset_to(venv, backend.integers(24, (16,)))
+            rollout(venv, states, length, lambda s: sample_actions(pi, s, backend), backend)
+
+        assert syncs_per_step(run, 5, 25) == 0.0
+
+
+@needs_sim
+@pytest.mark.parametrize(
+    ("cls", "config", "arms"),
+    [
+        (EpsilonGreedyBandit, EpsilonGreedyBanditConfig(), "gaussian"),
+        (UCB, UCBConfig(), "gaussian"),
+        (GradientBandit, GradientBanditConfig(), "gaussian"),
+        (ThompsonSampling, ThompsonSamplingConfig(), "gaussian"),
+        (ThompsonSampling, ThompsonSamplingConfig(model="bernoulli"), "bernoulli"),  # gamma draws
+    ],
+    ids=["epsilon_greedy", "ucb", "gradient", "thompson_gaussian", "thompson_bernoulli"],
+)
+def test_bandit_pulls_without_syncs(cls: Any, config: Any, arms: str) -> None:
+    with simulate_cuda():
+        agent = cls(KArmedBanditVectorEnv(num_envs=32, device="cuda", arms=arms), config)
+        # learn(): the pulls, the curves kept on the device, copied to the host once at the end
+        assert syncs_per_step(lambda steps: agent.learn(steps, seed=0), 5, 25) == 0.0
+
+
+@needs_sim
+def test_a_100x100_grid_on_the_gpu_places_no_s_by_s_array() -> None:
+    """A float32 S x S identity on the device was 381 MiB at 100 x 100 whatever the observation kind."""
+    with simulate_cuda():
+        for observation in ("index", "coords", "onehot"):
+            torch.cuda.reset_peak_memory_stats()
+            env = GridWorldVectorEnv(num_envs=8, n_rows=100, n_cols=100, forbidden=[], target=(50, 50),
+                                     observation=observation, device="cuda")
+            env.reset(seed=0)
+            env.step(torch.zeros(8, dtype=torch.int64, device="cuda"))
+            assert torch.cuda.max_memory_allocated() < 4 * 2**20, observation  # tables S x A; one-hot obs 8 x S
+
+
+@pytest.mark.parametrize("device", TORCH_BACKENDS)
+def test_table_sums_do_not_depend_on_the_order_of_the_samples(device: str) -> None:
+    """A GPU adds the samples of one entry in a varying order; the fixed-point sums give the same table."""
+    rng = np.random.default_rng(0)
+    index, weights = rng.integers(7, size=5000), rng.normal(size=5000).astype(np.float32)
+    with on(device):
+        backend = ArrayBackend(device)
+        tables = []
+        for order in (np.arange(5000), rng.permutation(5000), rng.permutation(5000)):
+            tables.append(host(backend.bincount(backend.as_index(index[order]), backend.asarray(weights[order]), 9)))
+        counts = host(backend.bincount(backend.as_index(index), None, 9))
+    assert all(np.array_equal(t, tables[0]) for t in tables)  # bit for bit
+    np.testing.assert_allclose(tables[0], np.bincount(index, weights.astype(np.float64), minlength=9), atol=1e-5)
+    np.testing.assert_array_equal(counts, np.bincount(index, minlength=9))
+
+
+@needs_sim
+def test_agents_run_on_cuda_in_deterministic_mode() -> None:
+    """Real CUDA raises at a float cumsum or a weighted bincount in deterministic mode: the agents use neither."""
+    from rlsuite.common.seeding import deterministic_torch
+
+    with simulate_cuda(), deterministic_torch():
+        for algo in ("q_learning", "mc_epsilon_greedy"):
+            cls = ALGORITHMS[algo]
+            config = cls.config_cls(num_envs=16, episode_length=60 if algo.startswith("mc") else 4)
+            cls(gym.make("rlsuite/GridWorld-v0"), config, device="cuda").learn(64, seed=0)
+        GradientBandit(KArmedBanditVectorEnv(num_envs=8, device="cuda")).learn(5, seed=0)
