@@ -74,6 +74,55 @@ ENV_TABLE: dict[str, tuple[str, str | None, int | None, dict[str, Any], str]] = 
         {},
         "goal-conditioned pixel grid world: coloured squares, a text instruction ('go to the blue square')",
     ),
+    "rlsuite/RandomWalk-v0": (
+        "rlsuite.envs.random_walk:RandomWalkEnv",
+        None,
+        None,
+        {},
+        "S&B example 6.2: 5-state random walk (move = action; uniform policy = the book's walk), +1 on the right",
+    ),
+    "rlsuite/RandomWalk19-v0": (
+        "rlsuite.envs.random_walk:RandomWalkEnv",
+        None,
+        None,
+        {"n_states": 19, "left_reward": -1.0},
+        "S&B chapter 7: 19-state random walk, -1 on the left, +1 on the right",
+    ),
+    "rlsuite/WindyGridWorld-v0": (
+        "rlsuite.envs.windy:WindyGridWorldEnv",
+        None,
+        10000,
+        {},
+        "S&B example 6.5: 7x10 windy grid world, -1 per step (king_moves=True: 8 actions)",
+    ),
+    "rlsuite/MaximizationBias-v0": (
+        "rlsuite.envs.max_bias:MaximizationBiasEnv",
+        None,
+        None,
+        {},
+        "S&B example 6.7: A -> right (0) or left to B, whose 10 actions pay N(-0.1, 1)",
+    ),
+    "rlsuite/DynaMaze-v0": (
+        "rlsuite.envs.mazes:MazeEnv",
+        None,
+        10000,
+        {},
+        "S&B figure 8.2: the 6x9 Dyna maze, reward 1 at the goal (shortest path 14 steps)",
+    ),
+    "rlsuite/BlockingMaze-v0": (
+        "rlsuite.envs.mazes:MazeEnv",
+        None,
+        10000,
+        {"layout": "blocking", "change_at": 1000},
+        "S&B figure 8.4: the wall's gap moves from right to left after 1000 steps",
+    ),
+    "rlsuite/ShortcutMaze-v0": (
+        "rlsuite.envs.mazes:MazeEnv",
+        None,
+        10000,
+        {"layout": "shortcut", "change_at": 3000},
+        "S&B figure 8.5: a shorter path opens on the right after 3000 steps",
+    ),
 }
 
 
