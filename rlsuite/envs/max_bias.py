@@ -22,8 +22,8 @@ class MaximizationBiasEnv(TableEnv):
 
     ## Action Space
     ``Discrete(max(2, n_b_actions))``. In A: 0 = right, 1 = left; A has only those two moves, and its
-    other actions (when B has more than 2) also go right. In B: each action ends the episode. (The book's
-    agents choose among A's two actions only; ``rlsuite reproduce sb-fig-6.7`` does.)
+    other actions (when B has more than 2) also go right. In B: each action ends the episode. ``allowed_actions`` [3, A] marks
+    each state's real actions; the book's agents (and rlsuite's episodic ones) choose among those only.
 
     ## Observation Space
     ``Discrete(3)``: 0 = A, 1 = B, 2 = the terminal state.
@@ -61,6 +61,9 @@ class MaximizationBiasEnv(TableEnv):
         reward_std[B] = self.std
         terminal = np.array([False, False, True])
         self.set_table(next_state, reward, terminal, start_state=A, reward_std=reward_std)
+        self.allowed_actions = np.ones((3, n_actions), dtype=bool)
+        self.allowed_actions[A, 2:] = False
+        self.allowed_actions[B, self.n_b_actions :] = False
 
     def text(self) -> str:
         return "ABT"[self.state] + "\n"
