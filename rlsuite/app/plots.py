@@ -39,6 +39,8 @@ METRICS: dict[str, tuple[str, bool]] = {
     "optimal_action": ("runs that pulled an\noptimal arm (fraction)", False),
     "eval_return": ("mean evaluation\nreturn (reward units)", False),
     "episode_return": ("mean training episode\nreturn (reward units)", False),
+    "rms_error": ("RMS error of V over the states,\nmean over runs (reward units)", True),
+    "cumulative_reward": ("cumulative reward,\nmean over runs", False),
 }
 # x column -> axis label
 X_LABELS = {

@@ -22,8 +22,9 @@ class MaximizationBiasEnv(TableEnv):
 
     ## Action Space
     ``Discrete(max(2, n_b_actions))``. In A: 0 = right, 1 = left; A has only those two moves, and its
-    other actions (when B has more than 2) also go right. In B: each action ends the episode. ``allowed_actions`` [3, A] marks
-    each state's real actions; the book's agents (and rlsuite's episodic ones) choose among those only.
+    other actions (when B has more than 2) also go right. In B: each action ends the episode.
+    ``allowed_actions`` [3, A] marks each state's real actions; the book's agents (and rlsuite's
+    episodic ones) choose among those only.
 
     ## Observation Space
     ``Discrete(3)``: 0 = A, 1 = B, 2 = the terminal state.

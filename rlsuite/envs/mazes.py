@@ -123,6 +123,13 @@ class MazeEnv(TableEnv):
         """Whether the maze has switched to ``layout_after``."""
         return self.chars_after is not None and self.current is self.chars_after
 
+    def phases(self) -> list[tuple[int, MazeEnv]]:
+        """``[(from_step, maze)]``: this maze as it is from each step on (one phase, or two when it changes)."""
+        first = MazeEnv(["".join(r) for r in self.chars])
+        if self.chars_after is None:
+            return [(0, first)]
+        return [(0, first), (self.change_at or 0, MazeEnv(["".join(r) for r in self.chars_after]))]
+
     def after_step(self) -> None:
         self.total_steps += 1
         if self.chars_after is not None and not self.changed and self.total_steps >= (self.change_at or 0):

@@ -18,7 +18,10 @@ from rlsuite.agents.tabular.bandit import (
     ThompsonSampling,
 )
 from rlsuite.agents.tabular.dp import PolicyIteration, TruncatedPolicyIteration, ValueIteration
+from rlsuite.agents.tabular.episodic import DoubleQLearning
 from rlsuite.agents.tabular.mc import MCBasic, MCEpsilonGreedy, MCExploringStarts
+from rlsuite.agents.tabular.planning import DynaQ, DynaQPlus, PrioritizedSweeping
+from rlsuite.agents.tabular.prediction import ConstantAlphaMC, NStepTD
 from rlsuite.agents.tabular.td import TD0, ExpectedSarsa, NStepSarsa, QLearning, Sarsa
 
 ALGORITHMS: dict[str, type] = {
@@ -39,6 +42,12 @@ ALGORITHMS: dict[str, type] = {
         UCB,
         GradientBandit,
         ThompsonSampling,
+        NStepTD,
+        ConstantAlphaMC,
+        DoubleQLearning,
+        DynaQ,
+        DynaQPlus,
+        PrioritizedSweeping,
     )
 }
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from rlsuite.agents.base import History
 from rlsuite.agents.tabular.agent import TabularAgent
-from rlsuite.agents.tabular.sim import BatchSim, epsilon_greedy_actions, random_argmax
+from rlsuite.agents.tabular.sim import BatchSim, epsilon_greedy_actions
 from rlsuite.common import progress
 from rlsuite.common.config import Config, option
 
@@ -294,3 +294,128 @@ def trajectory_sampling(
             done += 1
         values[i], v = _greedy_start_value(q, nxt, rew, v)
     return marks, values
+
+
+def sim_schedule(env: Any) -> list[tuple[int, BatchSim]]:
+    """The env's sims from each step on: a maze that changes (``phases()``) gives two, other envs one."""
+    phases = getattr(env.unwrapped, "phases", None)
+    if phases is None:
+        return [(0, BatchSim.of(env))]
+    return [(start, BatchSim.of(maze)) for start, maze in phases()]
+
+
+@dataclass
+class DynaQConfig(Config):
+    """Tabular Dyna-Q (S&B 8.2); the defaults are figure 8.2's (with n = 5)."""
+
+    planning_steps: int = option(5, help="model updates per real step (n)", ge=0)
+    alpha: float = option(0.1, help="step size", gt=0.0, le=1.0)
+    gamma: float = option(0.95, help="discount factor", ge=0.0, lt=1.0)
+    epsilon: float = option(0.1, help="exploration of the epsilon-greedy behaviour", ge=0.0, le=1.0)
+    runs: int = option(1, help="independent runs learned at once; the history averages them", ge=1)
+    log_every: int = option(100, help="real steps between history rows", ge=1)
+
+
+@dataclass
+class DynaQPlusConfig(DynaQConfig):
+    """Dyna-Q+ (S&B 8.3): an exploration bonus kappa sqrt(tau) in planning; the defaults are figure 8.4's."""
+
+    planning_steps: int = option(10, help="model updates per real step (n)", ge=0)
+    alpha: float = option(1.0, help="step size (the reference code's 1.0 for figures 8.4 and 8.5)", gt=0.0, le=1.0)
+    kappa: float = option(1e-4, help="bonus weight: planning reward r + kappa sqrt(steps since last tried)", gt=0.0)
+
+
+class DynaQ(TabularAgent):
+    """Tabular Dyna-Q over ``runs`` runs of the env's tables; the budget counts real steps.
+
+    ``q`` after learning is the mean of the runs' tables; the history has ``cumulative_reward`` (mean over
+    runs) every ``log_every`` steps.
+    """
+
+    config_cls = DynaQConfig
+    name = "dyna_q"
+    budget_unit = "steps"
+    default_budget = 3000
+    default_env = "rlsuite/DynaMaze-v0"
+
+    def kappa(self) -> float:
+        return 0.0
+
+    def learn(self, budget: int | None = None, seed: int = 0) -> History:
+        budget = self.check_budget(budget)
+        cfg = self.config
+        with progress.task(self.name, total=budget, unit="step"):
+            rng = np.random.default_rng(seed)
+            out = dyna_runs(sim_schedule(self.env), cfg.runs, cfg.planning_steps, cfg.alpha, self.gamma,
+                            cfg.epsilon, rng, kappa=self.kappa(), total_steps=budget)  # fmt: skip
+        self.q = out.q.mean(axis=0)
+        self.pi = np.eye(self.n_actions)[self.q.argmax(axis=1)]
+        cumulative = out.rewards.cumsum(axis=0).mean(axis=1)
+        history = History()
+        for t in range(cfg.log_every, budget + 1, cfg.log_every):
+            history.log(steps=t, cumulative_reward=float(cumulative[t - 1]))
+        if budget % cfg.log_every:
+            history.log(steps=budget, cumulative_reward=float(cumulative[-1]))
+        return history
+
+
+class DynaQPlus(DynaQ):
+    """Dyna-Q+ (S&B 8.3): Dyna-Q whose planning rewards carry ``kappa sqrt(tau)``, and whose model holds every
+    action of a visited state (untried ones lead back to the state with reward 0)."""
+
+    config_cls = DynaQPlusConfig
+    name = "dyna_q_plus"
+    default_env = "rlsuite/BlockingMaze-v0"
+
+    def kappa(self) -> float:
+        return float(self.config.kappa)
+
+
+@dataclass
+class PrioritizedSweepingConfig(Config):
+    """Prioritized sweeping for a deterministic env (S&B 8.4); the defaults are example 8.4's."""
+
+    planning_steps: int = option(5, help="queue updates per real step at most (n)", ge=0)
+    alpha: float = option(0.5, help="step size", gt=0.0, le=1.0)
+    gamma: float = option(0.95, help="discount factor", ge=0.0, lt=1.0)
+    epsilon: float = option(0.1, help="exploration of the epsilon-greedy behaviour", ge=0.0, le=1.0)
+    theta: float = option(1e-4, help="a pair enters the queue when its priority exceeds theta", ge=0.0)
+
+
+class PrioritizedSweeping(TabularAgent):
+    """Prioritized sweeping on the env itself (one learner); the budget counts real steps.
+
+    The history has one row per finished episode (and the last step): ``steps``, ``backups`` (updates made
+    so far), ``episode_length``, and the error against the exact optimum.
+    """
+
+    config_cls = PrioritizedSweepingConfig
+    name = "prioritized_sweeping"
+    budget_unit = "steps"
+    default_budget = 3000
+    default_env = "rlsuite/DynaMaze-v0"
+
+    def learn(self, budget: int | None = None, seed: int = 0) -> History:
+        budget = self.check_budget(budget)
+        cfg = self.config
+        rng = np.random.default_rng(seed)
+        learner = PrioritizedSweepingLearner(self.n_states, self.n_actions, cfg.planning_steps, cfg.alpha,
+                                             self.gamma, cfg.epsilon, cfg.theta)  # fmt: skip
+        history = History()
+        s, _ = self.env.reset(seed=seed)
+        length = 0
+        with progress.task(self.name, total=budget, unit="step") as bar:
+            for t in range(1, budget + 1):
+                a = learner.act(int(s), rng)
+                s2, r, term, trunc, _ = self.env.step(a)
+                learner.step(int(s), a, float(r), int(s2), bool(term))
+                s, length = s2, length + 1
+                if term or trunc or t == budget:
+                    self.q = learner.q
+                    history.log(steps=t, backups=learner.backups, episode_length=length, **self.truth_metrics())
+                    s, _ = self.env.reset()
+                    length = 0
+                bar.advance()
+        self.q = learner.q.copy()
+        self.pi = np.eye(self.n_actions)[self.q.argmax(axis=1)]
+        return history
