@@ -116,7 +116,7 @@ class TableEnv(gym.Env[int, np.int64]):
 
 def parse_map(layout: str | Sequence[str], name: str, chars: str = ".#SG") -> np.ndarray:
     """An ASCII map as a [rows, cols] array of its characters; ragged rows, unknown characters,
-    and a map without exactly one ``S`` and one ``G`` are refused, naming ``name``."""
+    and a map without exactly one ``S`` or without a ``G`` (one or more goal cells) are refused, naming ``name``."""
     if isinstance(layout, str):
         rows = [r.strip() for r in layout.splitlines()]
     elif isinstance(layout, list | tuple) and all(isinstance(r, str) for r in layout):
@@ -134,9 +134,10 @@ def parse_map(layout: str | Sequence[str], name: str, chars: str = ".#SG") -> np
         if bad:
             raise ValueError(f"{name} row {i + 1}: unknown cell {sorted(bad)[0]!r} (use {' '.join(chars)})")
     grid = np.array([list(r) for r in rows])
-    for ch, what in (("S", "start"), ("G", "goal")):
-        if ch in chars and int((grid == ch).sum()) != 1:
-            raise ValueError(f"{name} needs exactly one {what} {ch!r}, it has {int((grid == ch).sum())}")
+    if "S" in chars and int((grid == "S").sum()) != 1:
+        raise ValueError(f"{name} needs exactly one start 'S', it has {int((grid == 'S').sum())}")
+    if "G" in chars and not (grid == "G").any():
+        raise ValueError(f"{name} has no goal 'G'")
     return grid
 
 

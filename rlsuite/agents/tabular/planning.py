@@ -175,15 +175,30 @@ class PrioritizedSweepingLearner:
         self.q = np.zeros((n_states, n_actions))
         self.model: dict[tuple[int, int], tuple[int, float]] = {}
         self.predecessors: dict[int, set[tuple[int, int]]] = {}
-        self.queue: list[tuple[float, int, tuple[int, int]]] = []
+        self.queue: list[list[Any]] = []
+        self.entries: dict[tuple[int, int], list[Any]] = {}
         self.counter = 0
         self.n, self.alpha, self.gamma, self.epsilon, self.theta = planning_steps, alpha, gamma, epsilon, theta
         self.backups = 0
 
     def _push(self, priority: float, pair: tuple[int, int]) -> None:
+        """Queue ``pair`` (replacing its queued entry, as the reference's queue does) when ``priority > theta``."""
         if priority > self.theta:
+            old = self.entries.pop(pair, None)
+            if old is not None:
+                old[2] = None  # removed: skipped when popped
             self.counter += 1
-            heapq.heappush(self.queue, (-priority, self.counter, pair))
+            entry: list[Any] = [-priority, self.counter, pair]
+            self.entries[pair] = entry
+            heapq.heappush(self.queue, entry)
+
+    def _pop(self) -> tuple[int, int] | None:
+        while self.queue:
+            pair = heapq.heappop(self.queue)[2]
+            if pair is not None:
+                del self.entries[pair]
+                return pair
+        return None
 
     def step(self, s: int, a: int, r: float, s2: int, done: bool) -> None:
         """Learn from one real transition and plan."""
@@ -192,8 +207,8 @@ class PrioritizedSweepingLearner:
         self.predecessors.setdefault(s2, set()).add((s, a))
         self._push(abs(r + self.gamma * q[s2].max() * (not done) - q[s, a]), (s, a))
         k = 0
-        while k < self.n and self.queue:
-            _, _, (ps, pa) = heapq.heappop(self.queue)
+        while k < self.n and (pair := self._pop()) is not None:
+            ps, pa = pair
             ns, pr = self.model[(ps, pa)]
             q[ps, pa] += self.alpha * (pr + self.gamma * q[ns].max() - q[ps, pa])
             for bs, ba in self.predecessors.get(ps, ()):
@@ -239,7 +254,7 @@ TERMINATION_PROB = 0.1  # figure 8.8: each transition ends the episode with this
 
 
 def _greedy_start_value(
-    q: np.ndarray, nxt: np.ndarray, rew: np.ndarray, v: np.ndarray, tol: float = 1e-4
+    q: np.ndarray, nxt: np.ndarray, rew: np.ndarray, v: np.ndarray, tol: float = 1e-3
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact value of the start state (0) under the greedy policy of ``q`` [N, n, 2] for tasks ``nxt``, ``rew``
     [N, n, 2, b] (iterative policy evaluation from ``v``, warm started); returns (v(0) [N], v [N, n])."""
