@@ -254,7 +254,7 @@ TERMINATION_PROB = 0.1  # figure 8.8: each transition ends the episode with this
 
 
 def _greedy_start_value(
-    q: np.ndarray, nxt: np.ndarray, rew: np.ndarray, v: np.ndarray, tol: float = 1e-3
+    q: np.ndarray, nxt: np.ndarray, rew: np.ndarray, v: np.ndarray, tol: float = 1e-2
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact value of the start state (0) under the greedy policy of ``q`` [N, n, 2] for tasks ``nxt``, ``rew``
     [N, n, 2, b] (iterative policy evaluation from ``v``, warm started); returns (v(0) [N], v [N, n])."""
