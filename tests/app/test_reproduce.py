@@ -123,6 +123,8 @@ def test_list_names_every_figure(capsys) -> None:
         "sb-fig-2.4",
         "sb-fig-2.5",
         "sb-fig-2.6",
+        *("sb-ex-6.2", "sb-fig-6.2", "sb-fig-6.3", "sb-fig-6.4", "sb-fig-6.6", "sb-fig-6.7", "sb-fig-7.2"),
+        *("sb-fig-8.2", "sb-fig-8.4", "sb-fig-8.5", "sb-ex-8.4", "sb-fig-8.7", "sb-fig-8.8"),
     }
 
 
