@@ -115,3 +115,21 @@ def test_start_value_evaluation_solves_the_linear_system() -> None:
             P[s, nxt[0, s, pi[s], k]] += (1 - TERMINATION_PROB) / b
     r = (1 - TERMINATION_PROB) * rew[0, np.arange(n), pi].mean(axis=1)
     assert v0[0] == pytest.approx(np.linalg.solve(np.eye(n) - P, r)[0], abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("name", "budget"),
+    [("n_step_td", 5), ("constant_alpha_mc", 5), ("double_q_learning", 20), ("dyna_q", 300), ("dyna_q_plus", 300),
+     ("prioritized_sweeping", 300)],
+)
+def test_sb_agents_save_load_round_trip(name: str, budget: int, tmp_path) -> None:
+    from rlsuite.agents.tabular import ALGORITHMS, TabularAgent
+
+    cls = ALGORITHMS[name]
+    agent = cls(gym.make(cls.default_env))
+    agent.learn(budget, seed=1)
+    agent.save(tmp_path / "agent")
+    loaded = TabularAgent.load(tmp_path / "agent")
+    assert type(loaded) is cls and loaded.config == agent.config
+    for key, value in agent.arrays().items():
+        np.testing.assert_array_equal(loaded.arrays()[key], value)
