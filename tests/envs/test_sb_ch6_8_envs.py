@@ -91,7 +91,7 @@ def test_maximization_bias_model_and_allowed_actions() -> None:
     assert base.P[0][0] == [(1.0, 2, 0.0, True)] and base.P[0][1] == [(1.0, 1, 0.0, False)]
     assert all(base.P[1][a] == [(1.0, 2, -0.1, True)] for a in range(10))
     assert base.allowed_actions[0].tolist() == [True, True] + [False] * 8
-    v, q, _ = value_iteration(tabular_model(env), gamma=1.0, tol=1e-12, max_iters=100)
+    _, q, _ = value_iteration(tabular_model(env), gamma=1.0, tol=1e-12, max_iters=100)
     assert q[0].tolist()[:2] == pytest.approx([0.0, -0.1])
 
 

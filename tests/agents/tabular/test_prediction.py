@@ -108,7 +108,7 @@ def test_td0_and_mc_reach_the_true_values_on_average() -> None:
 
 
 def test_batch_with_n_above_one_is_refused() -> None:
-    with pytest.raises(ConfigError, match="NStepTDConfig.batch: batch updating is TD"):
+    with pytest.raises(ConfigError, match=r"NStepTDConfig\.batch: batch updating is TD"):
         NStepTDConfig(batch=True, n=2)
 
 

@@ -39,7 +39,7 @@ FIG_3_4_R10 = [
 ]
 
 # the grid-world agents (S&B's episodic ones have their own envs and tests: test_prediction.py, test_planning.py)
-GRID = [name for name, cls in ALGORITHMS.items() if issubclass(cls, TabularAgent) and cls.default_env == "rlsuite/GridWorld-v0"]
+GRID = [n for n, c in ALGORITHMS.items() if issubclass(c, TabularAgent) and c.default_env == "rlsuite/GridWorld-v0"]
 CONTROL = [name for name in GRID if name != "td0"]
 
 
