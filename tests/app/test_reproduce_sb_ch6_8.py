@@ -17,12 +17,13 @@ from rlsuite.app.cli import main
 from rlsuite.app.reproduce import FIGURES
 from rlsuite.app.reproduce.sutton_barto_ch6_8 import FIGURES as CH6_8
 
-# Reference implementation, run here (docs/sutton_barto.md): example 6.2's RMS error over episodes 91-100
-# (100 runs, seed 0), figure 6.7's % left (1000 runs), figure 7.2's lowest RMS error per n (20 runs).
-REF_EX_6_2 = {"TD alpha=0.15": 0.0698, "TD alpha=0.1": 0.0555, "TD alpha=0.05": 0.0348, "MC alpha=0.01": 0.1047,
-              "MC alpha=0.02": 0.0807, "MC alpha=0.03": 0.0919, "MC alpha=0.04": 0.1106}  # fmt: skip
-REF_FIG_6_7 = {"q_peak": 95.7, "q_last50": 12.43, "dq_last50": 6.75}
-REF_FIG_7_2_BEST = [0.346, 0.283, 0.249, 0.288, 0.329, 0.354, 0.449, 0.526, 0.547, 0.536]
+# Reference implementation, run here with numpy seeds 0 and 1 (docs/sutton_barto.md), the mean of the two:
+# example 6.2's RMS error over episodes 91-100 (100 runs each), figure 6.7's % left (1000 runs each),
+# figure 7.2's lowest RMS error over alpha per n (20 runs each).
+REF_EX_6_2 = {"TD alpha=0.15": 0.0720, "TD alpha=0.1": 0.0555, "TD alpha=0.05": 0.0358, "MC alpha=0.01": 0.1047,
+              "MC alpha=0.02": 0.0842, "MC alpha=0.03": 0.0894, "MC alpha=0.04": 0.1088}  # fmt: skip
+REF_FIG_6_7 = {"q_peak": 95.6, "q_last50": 12.15, "dq_last50": 6.73}
+REF_FIG_7_2_BEST = [0.3425, 0.273, 0.255, 0.2825, 0.326, 0.359, 0.4415, 0.536, 0.5475, 0.542]
 
 
 def run(tmp_path: Any, name: str, *flags: str) -> dict[str, Any]:
@@ -44,14 +45,14 @@ def test_list_names_the_chapter_6_8_figures(capsys) -> None:
 
 
 def test_ex_6_2_against_the_reference(tmp_path) -> None:
-    """The book's 100 runs: each curve's mean over episodes 91-100 within 0.017 of the reference's 100-run level
-    (the run-to-run spread of that mean is up to about 0.06 for MC: two 100-run means differ by 0.017 at 2 s.e.)."""
+    """The book's 100 runs: each curve's mean over episodes 91-100 within 0.015 of the reference's (its two seeds
+    differ by up to 0.007: a 100-run mean's s.d. is about 0.005, and 0.015 is 3 s.d. of a difference of two)."""
     data = run(tmp_path, "sb-ex-6.2")
     assert entry(data, "true values")["values"] == pytest.approx([1 / 6, 2 / 6, 3 / 6, 4 / 6, 5 / 6])
     assert entry(data, "values after 0 episodes")["values"] == [0.5] * 5
     for curve, level in REF_EX_6_2.items():
         got = float(np.mean(entry(data, curve)["rms_error"][-10:]))
-        assert got == pytest.approx(level, abs=0.017), curve
+        assert got == pytest.approx(level, abs=0.015), curve
     assert data["size"]["runs"] == 100
 
 
@@ -71,7 +72,8 @@ def test_fig_6_2_batch_td_beats_batch_mc(tmp_path) -> None:
 
 @pytest.mark.slow
 def test_fig_6_7_against_the_reference(tmp_path) -> None:
-    """Default 10,000 runs vs the reference's 1000: peak within 5 points, the last 50 episodes within 1.5."""
+    """Default 10,000 runs vs the reference's 2 x 1000: peak within 5 points, the last 50 episodes within 1.5
+    (the reference's two seeds differ by 0.2 to 0.6 there)."""
     data = run(tmp_path, "sb-fig-6.7")
     q, dq = entry(data, "Q-learning"), entry(data, "Double Q-learning")
     assert q["peak"] == pytest.approx(REF_FIG_6_7["q_peak"], abs=5)
@@ -82,11 +84,11 @@ def test_fig_6_7_against_the_reference(tmp_path) -> None:
 
 @pytest.mark.slow
 def test_fig_7_2_against_the_reference(tmp_path) -> None:
-    """Lowest RMS error per n within 0.03 of the reference's (its 20 runs: standard error about 0.01);
+    """Lowest RMS error per n within 0.025 of the reference's (its two 20-run seeds differ by up to 0.02);
     intermediate n (4 or 8) best, as the book says."""
     data = run(tmp_path, "sb-fig-7.2")
     best = [e["best"] for e in data["entries"]]
-    np.testing.assert_allclose(best, REF_FIG_7_2_BEST, atol=0.03)
+    np.testing.assert_allclose(best, REF_FIG_7_2_BEST, atol=0.025)
     assert data["entries"][int(np.argmin(best))]["n"] in (4, 8)
 
 
