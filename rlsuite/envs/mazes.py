@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from rlsuite.envs import checks
-from rlsuite.envs.table import TableEnv, grid_moves, grid_text, parse_map, reachable
+from rlsuite.envs.table import GridTableEnv, grid_moves, grid_text, parse_map, reachable
 
 # Figure 8.2's maze (6 x 9): S start, G goal, # walls.
 DYNA_MAZE = (
@@ -32,7 +32,7 @@ MAZES = {
 }
 
 
-class MazeEnv(TableEnv):
+class MazeEnv(GridTableEnv):
     """A grid maze given as an ASCII map: walk from S to G; reward 1 on reaching G, else 0.
 
     ## Description
@@ -134,13 +134,6 @@ class MazeEnv(TableEnv):
         self.total_steps += 1
         if self.chars_after is not None and not self.changed and self.total_steps >= (self.change_at or 0):
             self._install(self.chars_after, "layout_after")
-
-    def to_state(self, rc: tuple[int, int]) -> int:
-        return rc[0] * self.n_cols + rc[1]
-
-    def to_cell(self, s: int) -> tuple[int, int]:
-        r, c = divmod(int(s), self.n_cols)
-        return r, c
 
     def shortest_path(self) -> int:
         """Steps of the shortest path from S to G in the current maze (breadth-first)."""

@@ -114,6 +114,21 @@ class TableEnv(gym.Env[int, np.int64]):
 # ----- grids -----
 
 
+class GridTableEnv(TableEnv):
+    """A table env on a grid of ``n_rows x n_cols`` cells: state ``row * n_cols + col``."""
+
+    n_rows: int
+    n_cols: int
+
+    def to_state(self, rc: tuple[int, int]) -> int:
+        return rc[0] * self.n_cols + rc[1]
+
+    def to_cell(self, s: int) -> tuple[int, int]:
+        r, c = divmod(int(s), self.n_cols)
+        return r, c
+
+
+
 def parse_map(layout: str | Sequence[str], name: str, chars: str = ".#SG") -> np.ndarray:
     """An ASCII map as a [rows, cols] array of its characters; ragged rows, unknown characters,
     and a map without exactly one ``S`` or without a ``G`` (one or more goal cells) are refused, naming ``name``."""

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from rlsuite.envs import checks
-from rlsuite.envs.table import GRID_ACTION_NAMES, TableEnv, cell, grid_moves, grid_text
+from rlsuite.envs.table import GRID_ACTION_NAMES, GridTableEnv, cell, grid_moves, grid_text
 
 BOOK_WIND = (0, 0, 0, 1, 1, 1, 2, 2, 1, 0)
 
 
-class WindyGridWorldEnv(TableEnv):
+class WindyGridWorldEnv(GridTableEnv):
     """A 7x10 grid with an upward wind through its middle columns; -1 per step until the goal.
 
     ## Description
@@ -74,13 +74,6 @@ class WindyGridWorldEnv(TableEnv):
         terminal = np.zeros(self.n_rows * self.n_cols, dtype=bool)
         terminal[self.to_state(self.goal)] = True
         self.set_table(next_state, -np.ones(next_state.shape), terminal, self.to_state(self.start))
-
-    def to_state(self, rc: tuple[int, int]) -> int:
-        return rc[0] * self.n_cols + rc[1]
-
-    def to_cell(self, s: int) -> tuple[int, int]:
-        r, c = divmod(int(s), self.n_cols)
-        return r, c
 
     def text(self) -> str:
         chars = np.full((self.n_rows, self.n_cols), ".")

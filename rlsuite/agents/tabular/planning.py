@@ -320,13 +320,19 @@ def sim_schedule(env: Any) -> list[tuple[int, BatchSim]]:
 
 
 @dataclass
-class DynaQConfig(Config):
-    """Tabular Dyna-Q (S&B 8.2); the defaults are figure 8.2's (with n = 5)."""
+class PlanningConfig(Config):
+    """What the planning agents share."""
 
     planning_steps: int = option(5, help="model updates per real step (n)", ge=0)
     alpha: float = option(0.1, help="step size", gt=0.0, le=1.0)
     gamma: float = option(0.95, help="discount factor", ge=0.0, lt=1.0)
     epsilon: float = option(0.1, help="exploration of the epsilon-greedy behaviour", ge=0.0, le=1.0)
+
+
+@dataclass
+class DynaQConfig(PlanningConfig):
+    """Tabular Dyna-Q (S&B 8.2); the defaults are figure 8.2's (with n = 5)."""
+
     runs: int = option(1, help="independent runs learned at once; the history averages them", ge=1)
     log_every: int = option(100, help="real steps between history rows", ge=1)
 
@@ -387,13 +393,10 @@ class DynaQPlus(DynaQ):
 
 
 @dataclass
-class PrioritizedSweepingConfig(Config):
+class PrioritizedSweepingConfig(PlanningConfig):
     """Prioritized sweeping for a deterministic env (S&B 8.4); the defaults are example 8.4's."""
 
-    planning_steps: int = option(5, help="queue updates per real step at most (n)", ge=0)
     alpha: float = option(0.5, help="step size", gt=0.0, le=1.0)
-    gamma: float = option(0.95, help="discount factor", ge=0.0, lt=1.0)
-    epsilon: float = option(0.1, help="exploration of the epsilon-greedy behaviour", ge=0.0, le=1.0)
     theta: float = option(1e-4, help="a pair enters the queue when its priority exceeds theta", ge=0.0)
 
 

@@ -48,6 +48,14 @@ def _size(name: str, runs: int, **extra: Any) -> dict[str, Any]:
     return {"runs": runs, "book": {"runs": RUNS[name][0], "source": RUNS[name][1]}, **extra}
 
 
+def _axes(ax: Any, xlabel: str, ylabel: str) -> None:
+    """Label the axes, add a light grid and put the legend outside the data."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    _legend_outside(ax)
+
+
 def _make(env_id: str, **kwargs: Any) -> Any:
     import gymnasium as gym
 
@@ -167,10 +175,7 @@ def sb_fig_6_2(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     for label, y in rms.items():
         ax.plot(np.arange(1, 101), y[1:], label=label)
     ax.set_ylim(0, 0.25)
-    ax.set_xlabel("walks / episodes")
-    ax.set_ylabel("RMS error, averaged over states and runs")
-    ax.grid(alpha=0.3)
-    _legend_outside(ax)
+    _axes(ax, "walks / episodes", "RMS error, averaged over states and runs")
     ax.set_title(f"Sutton & Barto fig 6.2: batch training on the random walk\n{runs} runs, seed {opts.seed}")
     _save(fig, out / f"{name}.png")
     entries = [{"curve": k, "rms_error": np.round(y[1:], 4).tolist(), "runs": runs, "seed_dependent": True}
@@ -200,10 +205,7 @@ def sb_fig_6_3(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(9, 4.6))
     ax.plot(steps, np.arange(1, episodes + 1), label=f"Sarsa, mean of {runs} run(s)")
-    ax.set_xlabel("time steps")
-    ax.set_ylabel("episodes")
-    ax.grid(alpha=0.3)
-    _legend_outside(ax)
+    _axes(ax, "time steps", "episodes")
     ax.set_title(f"Sutton & Barto example 6.5: Sarsa on the windy grid world\nalpha 0.5, epsilon 0.1, seed {opts.seed}")
     _save(fig, out / f"{name}.png")
     last = float(res.lengths[-10:].mean())
@@ -227,10 +229,7 @@ def sb_fig_6_4(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     for label, y in curves.items():
         ax.plot(np.arange(1, episodes + 1), y, label=label)
     ax.set_ylim(-100, 0)
-    ax.set_xlabel("episodes")
-    ax.set_ylabel(f"sum of rewards during episode (mean of {runs} runs)")
-    ax.grid(alpha=0.3)
-    _legend_outside(ax)
+    _axes(ax, "episodes", f"sum of rewards during episode (mean of {runs} runs)")
     ax.set_title(f"Sutton & Barto example 6.6: cliff walking, alpha 0.5, epsilon 0.1\n{runs} runs, seed {opts.seed}")
     _save(fig, out / f"{name}.png")
     entries = [{"curve": k, "sum_of_rewards": np.round(y, 2).tolist(), "last_100": float(y[-100:].mean()),
@@ -263,10 +262,7 @@ def sb_fig_6_6(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
                         "asymptotic": np.round(asymptotic, 2).tolist(), "runs": runs,
                         "seed_dependent": True})  # fmt: skip
     ax.set_ylim(-160, 0)
-    ax.set_xlabel("step size alpha")
-    ax.set_ylabel("mean sum of rewards per episode")
-    ax.grid(alpha=0.3)
-    _legend_outside(ax)
+    _axes(ax, "step size alpha", "mean sum of rewards per episode")
     ax.set_title(f"Sutton & Barto fig 6.3 (2nd ed.): interim (first 100 episodes) and asymptotic ({episodes})\n"
                  f"performance on the cliff, {runs} runs per alpha, seed {opts.seed}")  # fmt: skip
     _save(fig, out / f"{name}.png")
@@ -290,10 +286,7 @@ def sb_fig_6_7(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     for label, y in curves.items():
         ax.plot(np.arange(1, episodes + 1), y, label=label)
     ax.axhline(5.0, color="k", ls=":", label="optimal (epsilon-greedy: 5%)")
-    ax.set_xlabel("episodes")
-    ax.set_ylabel("% left actions from A")
-    ax.grid(alpha=0.3)
-    _legend_outside(ax)
+    _axes(ax, "episodes", "% left actions from A")
     ax.set_title(f"Sutton & Barto fig 6.5 (2nd ed.): maximization bias, B has 10 actions\n{runs} runs, "
                  f"alpha 0.1, epsilon 0.1, seed {opts.seed}")  # fmt: skip
     _save(fig, out / f"{name}.png")
@@ -333,10 +326,7 @@ def sb_fig_7_2(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
                         "best_alpha": float(alphas[int(np.argmin(err))]), "best": float(err.min()), "runs": runs,
                         "seed_dependent": True})  # fmt: skip
     ax.set_ylim(0.25, 0.55)
-    ax.set_xlabel("alpha")
-    ax.set_ylabel("average RMS error over 19 states and first 10 episodes")
-    ax.grid(alpha=0.3)
-    _legend_outside(ax)
+    _axes(ax, "alpha", "average RMS error over 19 states and first 10 episodes")
     ax.set_title(f"Sutton & Barto fig 7.2: n-step TD on the 19-state random walk\n{runs} runs, seed {opts.seed}")
     _save(fig, out / f"{name}.png")
     best = min(entries, key=lambda e: e["best"])
@@ -365,10 +355,7 @@ def sb_fig_8_2(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
         ax.plot(np.arange(2, 51), y[1:], label=f"{n} planning steps" + (" (direct RL only)" if n == 0 else ""))
     ax.set_ylim(0, 800)
     ax.axhline(14, color="k", ls=":", label="shortest path (14)")
-    ax.set_xlabel("episodes")
-    ax.set_ylabel(f"steps per episode (mean of {runs} runs)")
-    ax.grid(alpha=0.3)
-    _legend_outside(ax)
+    _axes(ax, "episodes", f"steps per episode (mean of {runs} runs)")
     ax.set_title(f"Sutton & Barto fig 8.2: Dyna-Q on the Dyna maze\nalpha 0.1, epsilon 0.1, gamma 0.95, seed "
                  f"{opts.seed}")  # fmt: skip
     _save(fig, out / f"{name}.png")
@@ -392,10 +379,7 @@ def _changing_maze(out: Path, name: str, env_id: str, steps: int, n: int, kappa:
     for label, y in curves.items():
         ax.plot(np.arange(1, steps + 1), y, label=label)
     ax.axvline(change, color="k", ls=":", label=f"the maze changes ({change} steps)")
-    ax.set_xlabel("time steps")
-    ax.set_ylabel(f"cumulative reward (mean of {runs} runs)")
-    ax.grid(alpha=0.3)
-    _legend_outside(ax)
+    _axes(ax, "time steps", f"cumulative reward (mean of {runs} runs)")
     ax.set_title(f"{title}\nn = {n}, alpha 1.0, kappa {kappa:g}, epsilon 0.1, seed {opts.seed}")
     _save(fig, out / f"{name}.png")
     entries = [{"curve": k, "cumulative_reward": np.round(y[99::100], 2).tolist(), "every": 100,
@@ -456,10 +440,7 @@ def sb_ex_8_4(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     ax.plot(sizes, dyna, marker="s", label="Dyna-Q")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("gridworld size (free cells)")
-    ax.set_ylabel(f"updates until optimal solution (mean of {runs} runs)")
-    ax.grid(alpha=0.3)
-    _legend_outside(ax)
+    _axes(ax, "gridworld size (free cells)", f"updates until optimal solution (mean of {runs} runs)")
     ax.set_title(f"Sutton & Barto example 8.4: prioritized sweeping vs Dyna-Q\nn = 5, alpha 0.5, seed {opts.seed}")
     _save(fig, out / f"{name}.png")
     entries = [{"curve": "prioritized sweeping", "size": sizes, "scale": scales, "updates": ps},
@@ -492,10 +473,7 @@ def sb_fig_8_7(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
                         "at_b": float(err[b - 1]), "runs": runs, "seed_dependent": True})  # fmt: skip
     ax.plot([0, 1, 1, 2], [1, 1, 0, 0], color="k", ls=":", label="expected update (error 1 until b computations)")
     ax.set_xticks([0, 1, 2], ["0", "b", "2b"])
-    ax.set_xlabel("number of max_a' Q(s', a') computations")
-    ax.set_ylabel(f"RMS error in value estimate ({runs} runs)")
-    ax.grid(alpha=0.3)
-    _legend_outside(ax)
+    _axes(ax, "number of max_a' Q(s', a') computations", f"RMS error in value estimate ({runs} runs)")
     ax.set_title(f"Sutton & Barto fig 8.7: expected vs sample updates, successor values ~ N(0, 1)\nseed {opts.seed}")
     _save(fig, out / f"{name}.png")
     levels = "; ".join(f"b = {e['b']}: {e['at_b']:.3f}" for e in entries)
