@@ -101,18 +101,19 @@ def test_cliff_and_windy_levels(tmp_path) -> None:
     assert entry(cliff, "Q-learning")["last_100"] == pytest.approx(-50, abs=5)
     windy = run(tmp_path, "sb-fig-6.3", "--runs", "20")
     assert windy["entries"][0]["cumulative_steps"][-1] == pytest.approx(8000, rel=0.15)
-    assert 15 <= windy["entries"][0]["last_10_episode_length"] < 20
+    assert 15 <= windy["entries"][0]["last_10_episode_length"] < 23  # epsilon 0.1 adds a few steps to 15
 
 
 @pytest.mark.slow
 def test_fig_6_6_interim_and_asymptotic_ordering(tmp_path) -> None:
     """The book's figure 6.3: Expected Sarsa at least as good as Sarsa for every alpha, both above Q-learning's
-    online performance asymptotically; Sarsa's interim performance falls at large alpha."""
+    online performance asymptotically; Sarsa's asymptotic performance collapses at alpha = 1 (the reference's
+    picture: below -100)."""
     data = run(tmp_path, "sb-fig-6.6")
     sarsa, exp, q = (entry(data, c) for c in ("Sarsa", "Expected Sarsa", "Q-learning"))
     assert np.all(np.array(exp["asymptotic"]) >= np.array(sarsa["asymptotic"]) - 2)
     assert max(sarsa["asymptotic"]) > max(q["asymptotic"])
-    assert sarsa["interim"][-1] < max(sarsa["interim"]) - 10
+    assert sarsa["asymptotic"][-1] < -100 < max(sarsa["asymptotic"])
 
 
 @pytest.mark.slow
