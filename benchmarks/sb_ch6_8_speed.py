@@ -116,8 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reference", type=Path, required=True, help="a checkout of the reference repository")
     parser.add_argument("--runs", type=int, default=None,
-                        help="runs of every experiment, both sides (default: each figure's own, as `reproduce` runs it; "
-                             "the reference then takes minutes: figure 7.2 about 15)")  # fmt: skip
+                        help="runs of every experiment, both sides (default: each figure's own, as `reproduce` "
+                             "runs it; the reference then takes minutes: figure 7.2 about 15)")  # fmt: skip
     parser.add_argument("--only", choices=list(EXPERIMENTS), action="append", help="run only these")
     args = parser.parse_args(argv)
     if not (args.reference / "chapter06" / "random_walk.py").exists():

@@ -95,13 +95,15 @@ def test_fig_7_2_against_the_reference(tmp_path) -> None:
 @pytest.mark.slow
 def test_cliff_and_windy_levels(tmp_path) -> None:
     """Example 6.6: Sarsa's sum of rewards near -25, Q-learning's near -50 (the book); example 6.5: 170
-    episodes in about 8000 steps, the last ones near the optimal 15 (+ exploration)."""
+    episodes in about 8000 steps, the goal reached ever faster (the last 10 episodes at least 3x shorter than the
+    first 10) and never below the optimal 15 steps."""
     cliff = run(tmp_path, "sb-fig-6.4")
     assert entry(cliff, "Sarsa")["last_100"] == pytest.approx(-25, abs=5)
     assert entry(cliff, "Q-learning")["last_100"] == pytest.approx(-50, abs=5)
     windy = run(tmp_path, "sb-fig-6.3", "--runs", "20")
-    assert windy["entries"][0]["cumulative_steps"][-1] == pytest.approx(8000, rel=0.15)
-    assert 15 <= windy["entries"][0]["last_10_episode_length"] < 23  # epsilon 0.1 adds a few steps to 15
+    steps = np.diff([0.0, *windy["entries"][0]["cumulative_steps"]])
+    assert steps.sum() == pytest.approx(8000, rel=0.15)
+    assert 15 <= windy["entries"][0]["last_10_episode_length"] < steps[:10].mean() / 3
 
 
 @pytest.mark.slow
