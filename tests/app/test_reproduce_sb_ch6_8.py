@@ -140,3 +140,13 @@ def test_fig_8_8_claims(tmp_path) -> None:
     v = {e["curve"]: e["start_value"] for e in data["entries"]}
     assert v["10000 states, b = 1, on-policy"][5] > v["10000 states, b = 1, uniform"][5] + 2
     assert v["1000 states, b = 1, uniform"][-1] > v["1000 states, b = 1, on-policy"][-1]
+
+
+@pytest.mark.slow
+def test_ex_8_4_prioritized_sweeping_needs_fewer_updates(tmp_path) -> None:
+    """Example 8.4: prioritized sweeping reaches the (relaxed) optimal path with fewer updates than Dyna-Q; at the
+    reference's 5 runs (seed 0: 4.5x and 3.7x fewer) the two smallest mazes show it clearly; the larger ones gain less
+    (1.2-2x here) and are left to the picture."""
+    data = run(tmp_path, "sb-ex-8.4")
+    ps, dyna = entry(data, "prioritized sweeping")["updates"], entry(data, "Dyna-Q")["updates"]
+    assert ps[0] < dyna[0] / 2 and ps[1] < dyna[1]
