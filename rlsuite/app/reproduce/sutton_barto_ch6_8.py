@@ -517,6 +517,9 @@ def sb_fig_8_8(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
             "summary": f"start value after 25% of the updates, then at the end: {levels}", "size": _size(name, tasks)}
 
 
+# the --list group of the figures not named BOOK-fig-C.N (read by main's reproduce package)
+GROUPS = {"sb-ex-6.2": "Sutton & Barto, chapter 6", "sb-ex-8.4": "Sutton & Barto, chapter 8"}
+
 FIGURES: dict[str, tuple[str, FigureFn]] = {
     "sb-ex-6.2": ("random walk: TD(0) values after 0/1/10/100 episodes; RMS error TD vs MC", sb_ex_6_2),
     "sb-fig-6.2": ("random walk: batch TD(0) vs batch MC, RMS error", sb_fig_6_2),
