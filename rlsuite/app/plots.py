@@ -41,6 +41,8 @@ METRICS: dict[str, tuple[str, bool]] = {
     "episode_return": ("mean training episode\nreturn (reward units)", False),
     "gap_to_optimum": ("max_s v*(s) - v_pi(s) of the\ngreedy policy (reward units)", False),
     "rmse": ("RMSE of the state values\n(reward units)", True),
+    "rms_error": ("RMS error of V over the states,\nmean over runs (reward units)", True),
+    "cumulative_reward": ("cumulative reward,\nmean over runs", False),
 }
 # x column -> axis label
 X_LABELS = {

@@ -126,6 +126,8 @@ def test_list_names_every_figure(capsys) -> None:
         *("sb-fig-2.1", "sb-fig-3.2", "sb-fig-3.5", "sb-fig-4.1", "sb-fig-4.2", "sb-fig-4.3"),  # chapters 2-5
         *("sb-fig-5.1", "sb-fig-5.2", "sb-fig-5.3", "sb-fig-5.4"),
         *(f"zhao-fig-{n}" for n in ("8.5", "8.6", "8.7", "8.8", "8.9", "8.10", "8.11", "8.12", "10.2")),
+        *("sb-ex-6.2", "sb-fig-6.2", "sb-fig-6.3", "sb-fig-6.4", "sb-fig-6.6", "sb-fig-6.7", "sb-fig-7.2"),
+        *("sb-fig-8.2", "sb-fig-8.4", "sb-fig-8.5", "sb-ex-8.4", "sb-fig-8.7", "sb-fig-8.8"),
     }
 
 

@@ -21,8 +21,11 @@ from rlsuite.agents.tabular.bandit import (
     ThompsonSampling,
 )
 from rlsuite.agents.tabular.dp import PolicyIteration, TruncatedPolicyIteration, ValueIteration
+from rlsuite.agents.tabular.episodic import DoubleQLearning
 from rlsuite.agents.tabular.mc import MCBasic, MCEpsilonGreedy, MCExploringStarts
 from rlsuite.agents.tabular.mc_prediction import BlackjackMCES, FirstVisitMCPrediction, OffPolicyMCPrediction
+from rlsuite.agents.tabular.planning import DynaQ, DynaQPlus, PrioritizedSweeping
+from rlsuite.agents.tabular.prediction import ConstantAlphaMC, NStepTD
 from rlsuite.agents.tabular.td import TD0, ExpectedSarsa, NStepSarsa, QLearning, Sarsa
 
 ALGORITHMS: dict[str, type] = {
@@ -46,6 +49,12 @@ ALGORITHMS: dict[str, type] = {
         FirstVisitMCPrediction,
         OffPolicyMCPrediction,
         BlackjackMCES,
+        NStepTD,
+        ConstantAlphaMC,
+        DoubleQLearning,
+        DynaQ,
+        DynaQPlus,
+        PrioritizedSweeping,
     )
 }
 ALGORITHMS.update({cls.name: cls for cls in (  # Zhao ch. 8-10 (rlsuite.agents.approx)

@@ -37,6 +37,7 @@ FIGURE_MODULES = (
     "rlsuite.app.reproduce.zhao_ch8_10",
     "rlsuite.app.reproduce.sutton_barto",
     "rlsuite.app.reproduce.sutton_barto_ch3_5",
+    "rlsuite.app.reproduce.sutton_barto_ch6_8",
 )
 
 
@@ -114,8 +115,8 @@ def reproduce(
         for n in names:
             job.stage(n)
             data = {"name": n, **FIGURES[n][1](out, opts)}
-            if n.startswith("sb-") and "size" not in data:  # the bandit figures' size
-                data["size"] = {"runs": opts.runs, "steps": opts.steps, "book": {"runs": 2000, "steps": 1000}}
+            if n.startswith("sb-"):  # a figure module that sizes its own figures says so
+                data.setdefault("size", {"runs": opts.runs, "steps": opts.steps, "book": {"runs": 2000, "steps": 1000}})
             write_json(out / f"{n}.json", data)  # last: a figure whose JSON exists is complete
             results.append(data)
             if on_done is not None:

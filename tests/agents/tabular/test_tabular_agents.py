@@ -40,12 +40,16 @@ FIG_3_4_R10 = [
     [2.3, 9.0, 10.0, 9.0, 8.1],
 ]
 
-# the tabular agents (ALGORITHMS also holds Zhao ch. 8-10's function-approximation agents: tests/agents/approx)
-MC_PREDICTION = ("mc_prediction", "off_policy_mc_prediction", "mc_es_blackjack")  # Blackjack's: test_mc_prediction.py
-TABULAR = {
-    name: cls for name, cls in ALGORITHMS.items() if not issubclass(cls, ApproxAgent) and name not in MC_PREDICTION
-}
-CONTROL = [name for name, cls in TABULAR.items() if issubclass(cls, TabularAgent) and name != "td0"]
+# the grid-world agents: not Zhao ch. 8-10's function-approximation agents (tests/agents/approx), not the
+# Blackjack agents (test_mc_prediction.py), not S&B's episodic ones (test_prediction.py, test_planning.py)
+MC_PREDICTION = ("mc_prediction", "off_policy_mc_prediction", "mc_es_blackjack")
+GRID = [
+    n for n, c in ALGORITHMS.items()
+    if issubclass(c, TabularAgent) and not issubclass(c, ApproxAgent) and n not in MC_PREDICTION
+    and c.default_env == "rlsuite/GridWorld-v0"
+]  # fmt: skip
+TABULAR = {name: ALGORITHMS[name] for name in GRID}
+CONTROL = [name for name in GRID if name != "td0"]
 
 
 @pytest.fixture(scope="module")
@@ -189,7 +193,7 @@ def test_mc_basic_episode_length_leaves_far_states_unvalued() -> None:
         assert long.truth_metrics()["greedy_optimal"] == 1.0
 
 
-@pytest.mark.parametrize("name", [n for n, c in TABULAR.items() if issubclass(c, TabularAgent)])
+@pytest.mark.parametrize("name", GRID)
 def test_save_load_round_trips_exactly(env: gym.Env, name: str, tmp_path) -> None:
     cls = ALGORITHMS[name]
     agent = cls(env)

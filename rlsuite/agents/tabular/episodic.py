@@ -1,0 +1,179 @@
+"""Episodic TD control over many independent runs at once (Sutton & Barto ch. 6): Sarsa, Expected
+Sarsa, Q-learning and Double Q-learning, one Q table per run, every run stepping its own episodes.
+
+The book's chapter 6 figures average tens to thousands of runs of a few hundred episodes each;
+:func:`episodic_control` runs them in lockstep in numpy (each run starts its next episode as soon
+as its last one ends), with ties of the greedy action broken at random as the book's agents do.
+:class:`DoubleQLearning` is the agent of ``rlsuite train double_q_learning``; Sarsa, Expected
+Sarsa and Q-learning have their agents in :mod:`rlsuite.agents.tabular.td`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from rlsuite.agents.base import History
+from rlsuite.agents.tabular.agent import TabularAgent
+from rlsuite.agents.tabular.sim import BatchSim, epsilon_greedy_actions, random_argmax
+from rlsuite.common import progress
+from rlsuite.common.config import Config, option
+
+Method = Literal["sarsa", "expected_sarsa", "q_learning", "double_q"]
+
+
+@dataclass
+class ControlRuns:
+    """What :func:`episodic_control` returns: per episode and run [E, R] the ``returns`` (sum of rewards),
+    ``lengths`` (steps) and ``first_actions``; the final tables ``q`` [R, S, A] (Double Q: the mean of its two)."""
+
+    returns: np.ndarray
+    lengths: np.ndarray
+    first_actions: np.ndarray
+    q: np.ndarray
+
+
+def allowed_actions(env: Any) -> np.ndarray | None:
+    """[S, A] the actions each state offers (the maximization-bias MDP's A has 2 of B's 10), or None: all."""
+    return getattr(getattr(env, "unwrapped", env), "allowed_actions", None)
+
+
+def _expected_value(q: np.ndarray, epsilon: float, allowed: np.ndarray | None) -> np.ndarray:
+    """``sum_a pi(a|s') q(s', a)`` of the epsilon-greedy policy (greedy mass shared among tied maxima), rows [R, A]."""
+    ok = np.ones_like(q, dtype=bool) if allowed is None else allowed
+    qm = np.where(ok, q, -np.inf)
+    best = (qm == qm.max(axis=1, keepdims=True)) & ok
+    pi = epsilon * ok / ok.sum(axis=1, keepdims=True) + (1 - epsilon) * best / best.sum(axis=1, keepdims=True)
+    return (pi * np.where(ok, q, 0.0)).sum(axis=1)
+
+
+def episodic_control(
+    sim: BatchSim,
+    method: Method,
+    runs: int,
+    episodes: int,
+    alpha: float | np.ndarray,
+    epsilon: float,
+    gamma: float,
+    rng: np.random.Generator,
+    allowed: np.ndarray | None = None,
+    max_episode_steps: int = 100_000,
+) -> ControlRuns:
+    """``runs`` independent learners of ``method`` for ``episodes`` episodes each, epsilon-greedy.
+
+    Updates (S&B): Sarsa ``Q(S,A) += alpha [R + gamma Q(S',A') - Q(S,A)]`` (6.7); Expected Sarsa with
+    ``sum_a pi(a|S') Q(S',a)`` (6.9); Q-learning with ``max_a Q(S',a)`` (6.8); Double Q-learning
+    (6.10): a fair coin picks the table updated, whose argmax at S' the other table evaluates; it
+    acts epsilon-greedily in Q1 + Q2. ``alpha`` may differ per run ([runs]: a parameter study in one go).
+    An episode still running after ``max_episode_steps`` steps is cut (no bootstrap cut-off is applied).
+    """
+    S, A = sim.n_states, sim.n_actions
+    rows = np.arange(runs)
+    alpha = np.broadcast_to(np.asarray(alpha, dtype=float), (runs,))
+    ok = None if allowed is None else np.asarray(allowed, dtype=bool)
+    q1 = np.zeros((runs, S, A))
+    q2 = np.zeros((runs, S, A)) if method == "double_q" else None
+
+    def act(s: np.ndarray) -> np.ndarray:
+        q = q1[rows, s] if q2 is None else q1[rows, s] + q2[rows, s]
+        return epsilon_greedy_actions(q, epsilon, rng, None if ok is None else ok[s])
+
+    returns = np.zeros((episodes, runs))
+    lengths = np.zeros((episodes, runs), dtype=np.int64)
+    firsts = np.zeros((episodes, runs), dtype=np.int64)
+    done_eps = np.zeros(runs, dtype=np.int64)
+    ret = np.zeros(runs)
+    steps = np.zeros(runs, dtype=np.int64)
+    s = sim.reset(runs, rng)
+    a = act(s)
+    firsts[0] = a
+    while (live := done_eps < episodes).any():
+        s2, r, done = sim.step(s, a, rng)
+        ret += r
+        steps += 1
+        on_policy = method in ("sarsa", "expected_sarsa")
+        a2 = act(s2) if on_policy else None
+        nxt_ok = None if ok is None else ok[s2]
+        if method == "sarsa":
+            boot = q1[rows, s2, a2]
+        elif method == "expected_sarsa":
+            boot = _expected_value(q1[rows, s2], epsilon, nxt_ok)
+        elif method == "q_learning":
+            boot = np.where(nxt_ok, q1[rows, s2], -np.inf).max(axis=1) if nxt_ok is not None else q1[rows, s2].max(1)
+        else:
+            assert q2 is not None
+            first = rng.random(runs) < 0.5  # update Q1 (evaluated by Q2), else Q2 (evaluated by Q1)
+            upd = np.where(first[:, None], q1[rows, s2], q2[rows, s2])
+            other = np.where(first[:, None], q2[rows, s2], q1[rows, s2])
+            boot = other[rows, random_argmax(upd, rng, nxt_ok)]
+        target = r + gamma * np.where(done, 0.0, boot)
+        if q2 is None:
+            q1[rows, s, a] += np.where(live, alpha * (target - q1[rows, s, a]), 0.0)
+        else:
+            for table, mine in ((q1, first), (q2, ~first)):
+                table[rows, s, a] += np.where(live & mine, alpha * (target - table[rows, s, a]), 0.0)
+        if a2 is None:
+            a2 = act(s2)
+        ended = live & (done | (steps >= max_episode_steps))
+        if ended.any():
+            e = done_eps[ended]
+            returns[e, rows[ended]] = ret[ended]
+            lengths[e, rows[ended]] = steps[ended]
+            done_eps += ended
+            ret[ended], steps[ended] = 0.0, 0
+            s2 = np.where(ended, sim.reset(runs, rng), s2)
+            a2 = np.where(ended, act(s2), a2)
+            again = ended & (done_eps < episodes)
+            firsts[done_eps[again], rows[again]] = a2[again]
+        s, a = s2, a2
+    q = q1 if q2 is None else (q1 + q2) / 2
+    return ControlRuns(returns, lengths, firsts, q)
+
+
+@dataclass
+class DoubleQLearningConfig(Config):
+    """Double Q-learning (S&B 6.7); the defaults are example 6.7's."""
+
+    alpha: float = option(0.1, help="constant step size", gt=0.0, le=1.0)
+    epsilon: float = option(0.1, help="exploration of the epsilon-greedy behaviour (in Q1 + Q2)", ge=0.0, le=1.0)
+    gamma: float = option(1.0, help="discount factor", ge=0.0, le=1.0)
+    runs: int = option(1, help="independent runs learned at once; the history averages them", ge=1)
+    max_episode_steps: int = option(100_000, help="an episode still running after this many steps is cut", ge=1)
+
+
+class DoubleQLearning(TabularAgent):
+    """Double Q-learning (S&B eq. 6.10) over ``runs`` runs; the budget counts episodes.
+
+    ``q`` after learning is the mean over runs of ``(Q1 + Q2) / 2``; the history has one row per episode:
+    the mean return and length over runs, and the share of runs whose first action was 1 (the
+    maximization-bias MDP's "left").
+    """
+
+    config_cls = DoubleQLearningConfig
+    name = "double_q_learning"
+    budget_unit = "episodes"
+    default_budget = 300
+    default_env = "rlsuite/MaximizationBias-v0"
+
+    def learn(self, budget: int | None = None, seed: int = 0) -> History:
+        budget = self.check_budget(budget)
+        cfg = self.config
+        with progress.task(self.name, total=budget, unit="episode"):
+            out = episodic_control(
+                BatchSim.of(self.env), "double_q", cfg.runs, budget, cfg.alpha, cfg.epsilon, self.gamma,
+                np.random.default_rng(seed), allowed_actions(self.env), cfg.max_episode_steps,
+            )  # fmt: skip
+        self.q = out.q.mean(axis=0)
+        ok = allowed_actions(self.env)
+        self.pi = np.eye(self.n_actions)[np.where(ok if ok is not None else True, self.q, -np.inf).argmax(axis=1)]
+        history = History()
+        for e in range(budget):
+            history.log(
+                episodes=e + 1,
+                mean_return=float(out.returns[e].mean()),
+                mean_length=float(out.lengths[e].mean()),
+                first_action_1=float((out.first_actions[e] == 1).mean()),
+            )
+        return history
