@@ -108,6 +108,7 @@ ENV_TABLE: dict[str, tuple[str, str | None, int | None, dict[str, Any], str]] = 
         1000,
         {},
         "the one-state MDP of S&B figure 5.4: left loops (p 0.9) or ends with +1, right ends with 0",
+    ),
     "rlsuite/RandomWalk-v0": (
         "rlsuite.envs.random_walk:RandomWalkEnv",
         None,
