@@ -53,6 +53,12 @@ ALGOS: dict[str, str] = {
     "mc_prediction": "first-visit MC prediction of a fixed policy, e.g. Blackjack-v1 stick on 20 (S&B 5.1)",
     "off_policy_mc_prediction": "off-policy MC prediction, ordinary or weighted importance sampling (S&B 5.5)",
     "mc_es_blackjack": "Monte Carlo ES on Blackjack-v1, exploring starts over all states (S&B 5.3, fig 5.2)",
+    "n_step_td": "n-step TD prediction of the uniform policy, TD(0) at n = 1, batch updating (S&B 6.1-6.3, 7.1)",
+    "constant_alpha_mc": "constant-alpha MC prediction of the uniform policy, batch updating (S&B 6.2-6.3)",
+    "double_q_learning": "Double Q-learning, episodic, many runs at once (S&B 6.7)",
+    "dyna_q": "tabular Dyna-Q: Q-learning plus n planning updates from a learned model (S&B 8.2)",
+    "dyna_q_plus": "Dyna-Q+: planning reward bonus kappa sqrt(tau) for long-untried actions (S&B 8.3)",
+    "prioritized_sweeping": "prioritized sweeping on a deterministic env (S&B 8.4)",
     "td_linear": "TD-Linear: state values with polynomial/Fourier features, vs the true v_pi (Zhao alg. 8.1)",
     "sarsa_linear": "Sarsa with linear function approximation (Zhao alg. 8.2)",
     "q_learning_linear": "Q-learning with linear function approximation (Zhao alg. 8.3, linear)",
@@ -62,12 +68,6 @@ ALGOS: dict[str, str] = {
     "a2c_book": "advantage (TD) actor-critic as the book gives it (Zhao alg. 10.2; `a2c` is SB3's)",
     "off_policy_ac": "off-policy actor-critic with importance sampling (Zhao alg. 10.3)",
     "deterministic_ac": "deterministic actor-critic on a simplex-relaxed action (Zhao alg. 10.4)",
-    "n_step_td": "n-step TD prediction of the uniform policy, TD(0) at n = 1, batch updating (S&B 6.1-6.3, 7.1)",
-    "constant_alpha_mc": "constant-alpha MC prediction of the uniform policy, batch updating (S&B 6.2-6.3)",
-    "double_q_learning": "Double Q-learning, episodic, many runs at once (S&B 6.7)",
-    "dyna_q": "tabular Dyna-Q: Q-learning plus n planning updates from a learned model (S&B 8.2)",
-    "dyna_q_plus": "Dyna-Q+: planning reward bonus kappa sqrt(tau) for long-untried actions (S&B 8.3)",
-    "prioritized_sweeping": "prioritized sweeping on a deterministic env (S&B 8.4)",
 }
 RUNS_HELP = "independent runs played at once (copies of the batched env)"
 MAX_EPISODE_STEPS = 100_000  # eval stops an episode here if the env never ends it

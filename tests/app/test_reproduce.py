@@ -146,7 +146,7 @@ def test_help_lists_every_option_with_its_range(capsys) -> None:
     [
         (["fig-9.9"], "rlsuite: error: unknown figure 'fig-9.9' (did you mean 'zhao-fig-8.9'?); "
          "`rlsuite reproduce --list` lists them"),
-        (["sb-fig-2.7"], "unknown figure 'sb-fig-2.7' (did you mean 'sb-fig-2.6'?)"),
+        (["sb-fig-2.7"], "unknown figure 'sb-fig-2.7' (did you mean 'sb-fig-8.7'?)"),
         (["sb-fig-2.2", "--runs", "0"], "--runs: ReproduceOptions.runs: 0 is out of range (allowed: >= 1)"),
         (["sb-fig-2.2", "--set", "steps=abc"], "steps"),
         (["sb-fig-2.2", "--seed", "-1"], "ReproduceOptions.seed: -1 is out of range (allowed: >= 0)"),
