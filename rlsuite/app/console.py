@@ -204,3 +204,22 @@ class Job:
         reporter = progress.get_reporter()
         if isinstance(reporter, RichReporter):
             reporter.close()
+
+
+RESULT_WIDTH = 79
+
+
+def wrap(line: str, width: int = RESULT_WIDTH) -> str:
+    """A result line folded at word boundaries to ``width`` columns (the rest indented by two)."""
+    import re
+    import textwrap
+
+    kept = re.sub(r"\|[^|]*\|", lambda m: m.group(0).replace(" ", "\u00a0"), line)  # |v - v*| stays whole
+    text = textwrap.fill(kept, width=width, subsequent_indent="  ", break_long_words=False, break_on_hyphens=False)
+    return text.replace("\u00a0", " ")
+
+
+def result(line: str) -> None:
+    """Print a command's one result (stdout, wrapped to fit an 80-column terminal); only rank 0 prints."""
+    if is_main_process():
+        print(wrap(line), flush=True)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import difflib
 import functools
 import importlib
-import json
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -139,7 +138,9 @@ def _eval(parsed: Parsed) -> int:
     opts = parsed.get(EvalOptions)
     env_id_from_file(meta.get("env_id"), str(run_dir / "config.json"), opts.trust_env_module)  # before any import
     report = module.evaluate(run_dir, meta, opts)
-    print(json.dumps(report, indent=2, default=str))
+    from rlsuite.app.evalreport import summary
+
+    print("\n".join(summary(report, str(run_dir / "eval.json"))))  # the full report is in eval.json
     return 0
 
 

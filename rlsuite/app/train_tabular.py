@@ -199,16 +199,25 @@ def train(algo: str, view: Any, opts: TrainOptions) -> Path:
         write_run_plots(folder.path, x_name, curves, f"{algo} on {env_id}", env=env, values=grid,
                         policy=agent.policy if grid is not None else None)  # fmt: skip
         folder.finish({"algo": algo, "final": history.last()})
-    print(f"{algo} on {env_id}, seed {opts.seed}, {budget} {cls.budget_unit}: {summary(history.last())}; "
-          f"run folder {folder.path}")
+    console.result(result_line(algo, env_id, opts.seed, history, budget, cls.budget_unit, runs, folder.path))
     return folder.path
+
+
+def result_line(algo: str, env_id: str, seed: int, history: Any, budget: int, unit: str, runs: int, out: Path) -> str:
+    """The work actually done (sweeps, episodes or steps run, which can stop short of the budget:
+    converged, or whole batches), the last history row, and the run folder."""
+    done = int(history[history.columns[0]][-1])
+    work = f"{done} {unit}" + (f" (budget {budget})" if done != budget else "")
+    where = f"{env_id} ({runs} runs)" if runs > 1 else env_id
+    return f"{algo} on {where}, seed {seed}: {work}; {summary(history.last())}; run folder {out}"
 
 
 def summary(row: dict[str, float]) -> str:
     """The last history row as one line, rounded to what means something."""
-    names = {"value_error": "max |v - v*|", "optimal_fraction": "greedy optimal in", "mean_return": "mean return",
-             "average_reward": "average reward", "optimal_action": "optimal arm"}  # fmt: skip
-    fractions = {"optimal_fraction": "{:.0%} of states", "optimal_action": "{:.0%}"}
+    names = {"value_error": "max |v - v*|", "optimal_fraction": "greedy optimal in", "mean_return": "mean discounted return of the last batch",
+             "average_reward": "reward at the last step (mean over runs)",
+             "optimal_action": "optimal arm at the last step in"}  # fmt: skip
+    fractions = {"optimal_fraction": "{:.0%} of states", "optimal_action": "{:.0%} of runs"}
     parts = [f"{label} {fractions.get(key, '{:.3g}').format(row[key])}" for key, label in names.items() if key in row]
     return ", ".join(parts) or "done"
 
@@ -245,6 +254,7 @@ def evaluate(run_dir: Path, meta: dict[str, Any], opts: EvalOptions) -> dict[str
             "runs": int(agent.env.num_envs),
             "steps": budget,
             "average_reward": float(history["average_reward"].mean()),
+            "average_reward_last_100": float(history["average_reward"][-100:].mean()),
             "optimal_action_last_100": float(history["optimal_action"][-100:].mean()),
         }
     else:
@@ -258,10 +268,13 @@ def evaluate(run_dir: Path, meta: dict[str, Any], opts: EvalOptions) -> dict[str
 
 
 def _play(agent: Any, episodes: int, seed: int) -> dict[str, Any]:
+    """Greedy episodes of a grid-world agent in :mod:`rlsuite.app.evalreport`'s keys."""
+    from rlsuite.agents.sb3 import _start_distribution
     from rlsuite.agents.tabular.solvers import policy_evaluation
+    from rlsuite.app.evalreport import GAP_TOLERANCE, clamp_gap, return_stats
 
     env = agent.env
-    returns, discounted = [], []
+    returns, discounted, lengths = [], [], []
     for ep in range(episodes):
         obs, _ = env.reset(seed=seed + ep)
         total, disc, k, done = 0.0, 0.0, 0, False
@@ -274,17 +287,26 @@ def _play(agent: Any, episodes: int, seed: int) -> dict[str, Any]:
             done = term or trunc
         returns.append(total)
         discounted.append(disc)
-    report: dict[str, Any] = {
-        "episodes": episodes,
-        "mean_return": float(np.mean(returns)),
-        "mean_discounted_return": float(np.mean(discounted)),
+        lengths.append(k)
+    report: dict[str, Any] = return_stats(returns) | {
+        "discounted_return_mean": float(np.mean(discounted)),
+        "length_mean": float(np.mean(lengths)),
     }
     if agent.model is not None and agent.v_star is not None and agent.gamma < 1.0:
         greedy = np.eye(agent.n_actions)[agent.policy.argmax(axis=1)]
         v_pi = policy_evaluation(agent.model, greedy, agent.gamma)
-        report["gap_to_optimum_max"] = float(np.max(agent.v_star - v_pi))
-        report["gap_to_optimum_mean"] = float(np.mean(agent.v_star - v_pi))
-        report.update({k: v for k, v in agent.truth_metrics().items() if k != "value_error"})
+        gaps = agent.v_star - v_pi
+        report["gamma"] = float(agent.gamma)
+        report["gap_to_optimum_max"] = clamp_gap(float(np.max(gaps)))
+        report["gap_to_optimum_mean"] = clamp_gap(float(np.mean(np.maximum(gaps, 0.0))))
+        starts = _start_distribution(env.unwrapped, len(v_pi))
+        if starts is not None:
+            report["v_star_start"], report["v_pi_start"] = float(starts @ agent.v_star), float(starts @ v_pi)
+            report["gap_to_optimum_start"] = clamp_gap(report["v_star_start"] - report["v_pi_start"])
+        report["gap_tolerance"] = GAP_TOLERANCE
+        truth = agent.truth_metrics()
+        if "optimal_fraction" in truth:
+            report["optimal_action_fraction"] = truth["optimal_fraction"]
     return report
 
 
