@@ -49,7 +49,7 @@ def clamp_gap(gap: float) -> float:
 
 
 def return_stats(returns: Sequence[float]) -> dict[str, Any]:
-    """``episodes``, ``return_mean``, ``return_std`` (ddof 0) and ``return_se`` (ddof 1 / sqrt(n)) of episode returns."""
+    """``episodes``, ``return_mean``, ``return_std`` (ddof 0), ``return_se`` (ddof 1 / sqrt(n)) of returns."""
     n = len(returns)
     mean = sum(returns) / n
     var0 = sum((r - mean) ** 2 for r in returns) / n

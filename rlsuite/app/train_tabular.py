@@ -214,7 +214,8 @@ def result_line(algo: str, env_id: str, seed: int, history: Any, budget: int, un
 
 def summary(row: dict[str, float]) -> str:
     """The last history row as one line, rounded to what means something."""
-    names = {"value_error": "max |v - v*|", "optimal_fraction": "greedy optimal in", "mean_return": "mean discounted return of the last batch",
+    names = {"value_error": "max |v - v*|", "optimal_fraction": "greedy optimal in",
+             "mean_return": "mean discounted return of the last batch",
              "average_reward": "reward at the last step (mean over runs)",
              "optimal_action": "optimal arm at the last step in"}  # fmt: skip
     fractions = {"optimal_fraction": "{:.0%} of states", "optimal_action": "{:.0%} of runs"}

@@ -30,7 +30,7 @@ def test_train_and_eval_a_grid_world_agent(tmp_path: Path, capsys: pytest.Captur
     out = capsys.readouterr().out
     steps_run = int(float((run / "metrics.csv").read_text().splitlines()[-1].split(",")[0]))
     assert steps_run == 999_936  # whole batches of the env copies: the line says what ran, and the budget
-    assert all(len(line) < 80 or " " not in line.strip() for line in out.splitlines())  # wrapped at word boundaries for an 80-column terminal
+    assert all(len(line) < 80 or " " not in line.strip() for line in out.splitlines())  # 80 columns
     text = " ".join(out.split())
     assert text.startswith(f"q_learning on rlsuite/GridWorld-v0, seed 1: {steps_run} steps (budget 1000000); "
                            "max |v - v*|")  # fmt: skip
