@@ -223,3 +223,32 @@ def result(line: str) -> None:
     """Print a command's one result (stdout, wrapped to fit an 80-column terminal); only rank 0 prints."""
     if is_main_process():
         print(wrap(line), flush=True)
+
+
+class _DropInfoOf(logging.Filter):
+    def __init__(self, prefix: str) -> None:
+        super().__init__()
+        self.prefix = prefix
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        own = record.name == self.prefix or record.name.startswith(self.prefix + ".")
+        return not own or record.levelno >= logging.WARNING
+
+
+class results_printed_by_command:
+    """While the block runs, INFO records of ``logger`` (a library's own result lines) reach ``log.txt``
+    only, not the console: the command prints those results itself, once. Warnings still show."""
+
+    def __init__(self, logger: str) -> None:
+        self.filter = _DropInfoOf(logger)
+        self.handlers: list[logging.Handler] = []
+
+    def __enter__(self) -> None:
+        self.handlers = [h for h in logging.getLogger().handlers
+                         if getattr(h, "_rlsuite", False) and h is not _state.get("file_handler")]  # fmt: skip
+        for handler in self.handlers:
+            handler.addFilter(self.filter)
+
+    def __exit__(self, *exc: object) -> None:
+        for handler in self.handlers:
+            handler.removeFilter(self.filter)
