@@ -87,10 +87,71 @@ def _figures(numbers: Any) -> list[str]:
     return []
 
 
-def _headline(numbers: dict[str, Any]) -> str:
+def _zero(x: float) -> str:
+    return "0" if abs(x) < 1e-6 else f"{x:.3g}"
+
+
+def _gridworld_headline(n: dict[str, Any]) -> tuple[str, list[str]]:
+    parts = [f"v*(start) {v['v*'][0][0]} at {k} ({v['sweeps']} sweeps)" for k, v in n.items() if isinstance(v, dict) and "v*" in v]
+    return "value iteration: " + "; ".join(parts), []
+
+
+def _bandit_headline(n: dict[str, Any]) -> tuple[str, list[str]]:
+    finals = n["final average reward (last 100 steps)"]
+    best = max(finals, key=finals.get)
+    shown = ", ".join(f"{k.split('=')[1]}: {v:.2f}" for k, v in finals.items())
+    return f"reward per step over the last 100 steps by epsilon ({n['runs']} runs) {shown}; best {best}", []
+
+
+def _tabular_headline(n: dict[str, Any]) -> tuple[str, list[str]]:
+    rows = {k: v for k, v in n.items() if isinstance(v, dict) and "max |v - v*|" in v}
+    pi = rows.get("policy iteration")
+    head = (f"policy iteration: optimal in {pi['budget']}, max |v - v*| {_zero(pi['max |v - v*|'])}" if pi
+            else "tabular agents against the exact optimum")  # fmt: skip
+    width = max(len(k) for k in rows)
+    table = [f"{'agent':<{width}}  {'work done':>18}  {'max |v - v*|':>12}  optimal states"]
+    table += [f"{k:<{width}}  {v['budget']:>18}  {_zero(v['max |v - v*|']):>12}  "
+              f"{v['states with an optimal greedy action']:>14}" for k, v in rows.items()]  # fmt: skip
+    return head, table
+
+
+def _sb3_headline(n: dict[str, Any]) -> tuple[str, list[str]]:
+    parts = [f"{a.upper()} greedy return {n[a]['return_mean']:.1f} (optimal {n[a]['optimal_return_mean']:.1f}), "
+             f"optimal actions in {n[a]['optimal_action_fraction']:.0%} of states"
+             for a in ("ppo", "dqn") if a in n]  # fmt: skip
+    return f"after {n['budget']} env steps: " + "; ".join(parts), []
+
+
+def _align_headline(n: dict[str, Any]) -> tuple[str, list[str]]:
+    methods = n["methods"]
+    width = max(len(k) for k in methods)
+    table = [f"{'method':<{width}}  {'reward':>7}  {'win vs SFT':>10}  {'KL to SFT':>9}"]
+    table += [f"{k:<{width}}  {m['reward']:>+7.2f}  {m['win_rate_vs_sft']:>10.2f}  {m['kl_to_sft']:>9.2f}"
+              for k, m in methods.items()]  # fmt: skip
+    return f"{len(methods)} methods on the embedded model ({n['reward_kind']} reward); report {n['report']}", table
+
+
+def _vision_headline(n: dict[str, Any]) -> tuple[str, list[str]]:
+    ap = n.get("AP50 (held-out random layouts)")
+    success = n.get("DetectionPolicy success (random solvable layouts)")
+    return f"grid detector AP50 {ap:.2f} held out; DetectionPolicy success {success:.2f}", []
+
+
+HEADLINES: dict[str, Callable[[dict[str, Any]], tuple[str, list[str]]]] = {
+    "gridworld": _gridworld_headline, "bandit": _bandit_headline, "tabular": _tabular_headline,
+    "sb3": _sb3_headline, "align": _align_headline, "vision": _vision_headline,
+}  # fmt: skip
+
+
+def _headline(key: str, numbers: dict[str, Any]) -> tuple[str, list[str]]:
+    """The section's one headline result (and, for some, a small table printed once at its end)."""
     seconds = numbers.get("seconds", 0.0)
-    figures = set(_figures(numbers))
-    return f"done in {seconds:.0f} s" + (f", {len(figures)} figure{'s' * (len(figures) > 1)}" if figures else "")
+    try:
+        line, table = HEADLINES[key](numbers)
+    except (KeyError, TypeError, ValueError, AttributeError):  # a section whose numbers lack a headline
+        figures = set(_figures(numbers))
+        line, table = "done" + (f", {len(figures)} figure{'s' * (len(figures) > 1)}" if figures else ""), []
+    return f"{line} ({seconds:.0f} s)", table
 
 
 def run_tour(parsed: Parsed) -> int:
@@ -111,11 +172,15 @@ def run_tour(parsed: Parsed) -> int:
                     continue
                 job.stage(title)
                 t0 = time.perf_counter()
-                numbers = _load(target)(out, opts.quick)
+                with console.results_printed_by_command("rlsuite"):  # a section's own lines go to log.txt
+                    numbers = _load(target)(out, opts.quick)
                 numbers["seconds"] = round(time.perf_counter() - t0, 1)
                 write_json(saved, numbers)
                 results[title] = numbers
-                job.done(title, _headline(numbers))
+                line, table = _headline(key, numbers)
+                job.done(title, line)
+                for row in table:
+                    job.log.info("    %s", row)
         write_json(out / "results.json", results)
         summary = "# rlsuite tour\n\n" + ("(quick budgets)\n\n" if opts.quick else "") + markdown(results)
         write_text(out / "summary.md", summary)
