@@ -18,7 +18,8 @@ def check_report_figure(fig: Any) -> list[str]:
     if not suptitle and not (axes and axes[0].get_title()):
         problems.append("no title")
     for i, ax in enumerate(axes):
-        if not ax.get_xlabel() or not ax.get_ylabel():
+        xlabel = ax.get_xlabel() or any(a.get_xlabel() for a in ax.get_shared_x_axes().get_siblings(ax))  # stacked
+        if not xlabel or not ax.get_ylabel():
             problems.append(f"axes {i}: unlabelled axis ({ax.get_xlabel()!r}, {ax.get_ylabel()!r})")
         legend = ax.get_legend()
         if legend is not None and legend.get_window_extent(renderer).overlaps(ax.get_window_extent(renderer)):

@@ -87,6 +87,32 @@ def _figures(numbers: Any) -> list[str]:
     return []
 
 
+# figure -> its caption line in summary.md
+CAPTIONS: dict[str, str] = {
+    "gridworld_optimal_r_forbiddenm1.png": "Zhao's 5x5 grid world solved by value iteration (gamma 0.9, "
+    "r_forbidden -1): optimal values v* in the cells, the greedy policy as arrows.",
+    "gridworld_optimal_r_forbiddenm10.png": "The same with r_forbidden -10: the optimal policy avoids the "
+    "forbidden (orange) cells.",
+    "gridworld_frame.png": "What the env's render() draws at reset(seed=0): the layout and the agent at its start.",
+    "bandit_average_reward.png": "10-armed testbed: reward per step, averaged over runs, for epsilon-greedy "
+    "with sample averages at three epsilons (S&B figure 2.2's setting).",
+    "tabular_gap_to_optimum.png": "Tabular agents against the exact optimum: max |v - v*| (log scale) and the "
+    "fraction of states whose greedy action is optimal, over each agent's own budget.",
+    "tabular_q_learning_policy.png": "On-policy Q-learning's learned state values and greedy policy.",
+    "sb3_ppo_gridworld.png": "SB3 PPO's greedy policy on the grid world, each cell with its exact value v_pi.",
+    "sb3_dqn_gridworld.png": "SB3 DQN's greedy policy on the grid world, each cell with its exact value v_pi.",
+    "sb3_gridworld_eval.png": "Greedy evaluation return of PPO and DQN during training, the exact optimal "
+    "policy's return dashed.",
+    "vision_detections.png": "The grid detector's boxes on a random 6x6 layout, with their scores.",
+}
+
+
+def _captions(results: dict[str, Any]) -> str:
+    names = dict.fromkeys(_figures(results))
+    lines = [f"- `{n}`: {CAPTIONS.get(n, 'figure of the section above.')}" for n in names]
+    return "\n## Figures\n\n" + "\n".join(lines) + "\n" if lines else ""
+
+
 def _zero(x: float) -> str:
     return "0" if abs(x) < 1e-6 else f"{x:.3g}"
 
@@ -184,9 +210,10 @@ def run_tour(parsed: Parsed) -> int:
                     job.log.info("    %s", row)
         write_json(out / "results.json", results)
         summary = "# rlsuite tour\n\n" + ("(quick budgets)\n\n" if opts.quick else "") + markdown(results)
+        summary += _captions(results)
         write_text(out / "summary.md", summary)
         folder.finish({"sections": keys, "quick": opts.quick})
-    print(f"The tour's results (summary.md, results.json, PNG figures) are in {out}")
+    console.result(f"The tour's results (summary.md, results.json, PNG figures) are in {out}")
     return 0
 
 
@@ -205,7 +232,7 @@ def gridworld_section(out: Path, quick: bool) -> dict[str, Any]:
         greedy = q.argmax(axis=1)
         tag = name.replace("=", "").replace("-", "m")
         plot_grid(env, values=v, policy=greedy, path=out / f"gridworld_optimal_{tag}.png",
-                  title=f"optimal v* and greedy policy (value iteration), gamma 0.9, {name}")
+                  title=f"optimal v* and greedy policy\n(value iteration, gamma 0.9, {name})")
         numbers[name] = {
             "v*": np.round(v.reshape(5, 5), 1).tolist(),
             "sweeps": iters,

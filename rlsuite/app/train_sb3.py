@@ -470,6 +470,7 @@ def tour_section(out: Path, quick: bool) -> dict[str, Any]:
                 title=f"SB3 PPO and DQN on Zhao's grid world (gamma 0.9, seed 0, {budget} steps)\n"
                       "greedy evaluation, mean of 5 episodes", x=steps,
                 references={"optimal policy (exact DP)": optimum})  # fmt: skip
+    numbers["figures"] = ["sb3_ppo_gridworld.png", "sb3_dqn_gridworld.png", "sb3_gridworld_eval.png"]
     return numbers
 
 

@@ -369,8 +369,10 @@ def tour_section(out: Path, quick: bool) -> dict[str, Any]:
         values=q_agent.state_values,
         policy=q_agent.policy,
         path=out / "tabular_q_learning_policy.png",
-        title="Q-learning: learned values and greedy policy",
+        title=f"Q-learning (on-policy, {runs['Q-learning (on-policy)'][1]} steps, seed 0): learned values\n"
+              "and greedy policy on Zhao's grid world, gamma 0.9",
     )
+    numbers["figures"] = ["tabular_gap_to_optimum.png", "tabular_q_learning_policy.png"]
     return numbers
 
 
