@@ -55,6 +55,6 @@ def save_figure(fig: Any, path: str | os.PathLike[str]) -> Path:
     plt = pyplot()
     with atomic_path(path) as tmp:
         fig.tight_layout()
-        fig.savefig(tmp, dpi=110, format="png")
+        fig.savefig(tmp, dpi=110, format="png", bbox_inches="tight", pad_inches=0.1)  # legends outside: kept
     plt.close(fig)
     return Path(path)
