@@ -248,3 +248,27 @@ def test_algos_lists_the_tabular_family(capsys: pytest.CaptureFixture[str]) -> N
     out = capsys.readouterr().out
     for name in ("value_iteration", "mc_basic", "sarsa", "q_learning", "ucb", "thompson_sampling"):
         assert f"{name} " in out and "[tabular]" in out
+
+
+def test_a_second_writer_is_told_the_first_ones_process_id(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """README: "a second writer is told the first's process id", also when the folder holds an unfinished job."""
+    import subprocess
+    import sys
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "metrics.csv").write_text("step\n")  # the first writer's unfinished job
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from rlsuite.common.io import OutputDir; "
+         f"d = OutputDir({str(run)!r}, allow_existing=True).open(); print('locked', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        assert main(["train", "value_iteration", "--out", str(run)]) == 2
+        assert _err(capsys) == (f"rlsuite: error: {run}: in use by process {holder.pid} (lock file {run / '.lock'}); "
+                                "wait for it or use another folder")  # fmt: skip
+    finally:
+        holder.communicate("")
+    assert main(["train", "value_iteration", "--out", str(run)]) == 2  # released: the unfinished job is named
+    assert "holds an unfinished job" in _err(capsys)
