@@ -453,10 +453,13 @@ def tour_section(out: Path, quick: bool) -> dict[str, Any]:
                                           overwrite=True))  # fmt: skip
         report = evaluate(run_dir, None, EvalOptions(episodes=5, seed=0, device="cpu"))
         with np.load(run_dir / "policy_values.npz") as data:
-            greedy, v_pi = data["actions"], data["v_pi"]
+            greedy, v_pi, v_star = data["actions"], data["v_pi"], data["v_star"]
         env = make_env(env_id, None, config)
+        worse = np.flatnonzero(v_pi < v_star - 1e-6)
         plot_grid(env, values=v_pi, policy=greedy, path=out / f"sb3_{algo}_gridworld.png",
-                  title=f"SB3 {algo.upper()} after {budget} steps: greedy policy, exact v_pi")  # fmt: skip
+                  title=f"SB3 {algo.upper()}, {budget} env steps, seed 0, gamma 0.9:\ngreedy policy and its exact "
+                        f"v_pi ({len(worse)} of {len(v_pi)} states below v*)",
+                  marked=worse, marked_label="v_pi(s) < v*(s): not optimal from here")  # fmt: skip
         env.close()
         with np.load(run_dir / "eval" / "evaluations.npz") as data:
             steps, curves[algo.upper()] = data["timesteps"], data["results"].mean(axis=1)

@@ -18,6 +18,8 @@ def plot_grid(
     path: str | os.PathLike[str] | None = None,
     title: str | None = None,
     ax: Any = None,
+    marked: np.ndarray | None = None,
+    marked_label: str = "marked",
 ) -> Any:
     """Draw a grid world with state values and/or a policy, like the book's figures.
 
@@ -29,6 +31,8 @@ def plot_grid(
         path: save a PNG here (atomically) when given.
         title: the figure title.
         ax: draw into this matplotlib axes instead of a new figure.
+        marked: states [k] to outline in red (cells where a learned policy is not optimal, say),
+            named ``marked_label`` in the legend.
 
     Returns:
         The matplotlib figure.
@@ -72,6 +76,9 @@ def plot_grid(
                         ax.arrow(c + 0.5, r + 0.4, 0.3 * p * dc, 0.3 * p * dr, head_width=0.03 + 0.09 * p,
                                  head_length=0.03 + 0.07 * p, length_includes_head=True, color="tab:green",
                                  lw=0.5 + p)  # fmt: skip
+    for s in [] if marked is None else np.asarray(marked, dtype=int).reshape(-1):
+        r, c = base.to_cell(int(s))
+        ax.add_patch(Rectangle((c + 0.04, r + 0.04), 0.92, 0.92, fill=False, edgecolor="tab:red", lw=2.0))
     ax.set_xlim(0, n_cols)
     ax.set_ylim(n_rows, 0)
     ax.set_aspect("equal")
@@ -84,6 +91,8 @@ def plot_grid(
              for k in ("free", "forbidden", "target")]  # fmt: skip
     if policy is not None:
         cells.append(Patch(facecolor="none", edgecolor="tab:green", label="arrow: move (length ~ prob.), circle: stay"))
+    if marked is not None and len(marked):
+        cells.append(Patch(facecolor="none", edgecolor="tab:red", lw=2.0, label=marked_label))
     ax.legend(handles=cells, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3 if policy is None else 2,
               fontsize=6, frameon=False, title="cells" if values is None else "cells (number: state value)",
               title_fontsize=6)  # below the grid: it covers no cell
