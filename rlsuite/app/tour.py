@@ -91,16 +91,18 @@ def _figures(numbers: Any) -> list[str]:
 CAPTIONS: dict[str, str] = {
     "gridworld_optimal_r_forbiddenm1.png": "Zhao's 5x5 grid world solved by value iteration (gamma 0.9, "
     "r_forbidden -1): optimal values v* in the cells, the greedy policy as arrows.",
-    "gridworld_optimal_r_forbiddenm10.png": "The same with r_forbidden -10: the optimal policy avoids the "
+    "gridworld_optimal_r_forbiddenm10.png": "The same with r_forbidden -10: the optimal paths go around the "
     "forbidden (orange) cells.",
     "gridworld_frame.png": "What the env's render() draws at reset(seed=0): the layout and the agent at its start.",
     "bandit_average_reward.png": "10-armed testbed: reward per step, averaged over runs, for epsilon-greedy "
-    "with sample averages at three epsilons (S&B figure 2.2's setting).",
+    "with sample averages at three epsilons (S&B figure 2.2's setting; --quick plays fewer runs and steps).",
     "tabular_gap_to_optimum.png": "Tabular agents against the exact optimum: max |v - v*| (log scale) and the "
     "fraction of states whose greedy action is optimal, over each agent's own budget.",
     "tabular_q_learning_policy.png": "On-policy Q-learning's learned state values and greedy policy.",
-    "sb3_ppo_gridworld.png": "SB3 PPO's greedy policy on the grid world, each cell with its exact value v_pi.",
-    "sb3_dqn_gridworld.png": "SB3 DQN's greedy policy on the grid world, each cell with its exact value v_pi.",
+    "sb3_ppo_gridworld.png": "SB3 PPO's greedy policy on the grid world, each cell with its exact value v_pi; "
+    "red outlines: states where v_pi < v*.",
+    "sb3_dqn_gridworld.png": "SB3 DQN's greedy policy on the grid world, each cell with its exact value v_pi; "
+    "red outlines: states where v_pi < v*.",
     "sb3_gridworld_eval.png": "Greedy evaluation return of PPO and DQN during training, the exact optimal "
     "policy's return dashed.",
     "vision_detections.png": "The grid detector's boxes on a random 6x6 layout, with their scores.",
@@ -155,7 +157,8 @@ def _align_headline(n: dict[str, Any]) -> tuple[str, list[str]]:
     table = [f"{'method':<{width}}  {'reward':>7}  {'win vs SFT':>10}  {'KL to SFT':>9}"]
     table += [f"{k:<{width}}  {m['reward']:>+7.2f}  {m['win_rate_vs_sft']:>10.2f}  {m['kl_to_sft']:>9.2f}"
               for k, m in methods.items()]  # fmt: skip
-    return f"{len(methods)} methods on the embedded model ({n['reward_kind']} reward); report {n['report']}", table
+    line = f"{len(methods)} methods on the embedded model, scored by the {n['reward_kind']}; report {n['report']}"
+    return line, table
 
 
 def _vision_headline(n: dict[str, Any]) -> tuple[str, list[str]]:
