@@ -20,6 +20,7 @@ def plot_grid(
     ax: Any = None,
     marked: np.ndarray | None = None,
     marked_label: str = "marked",
+    legend: bool | None = None,
 ) -> Any:
     """Draw a grid world with state values and/or a policy, like the book's figures.
 
@@ -33,6 +34,8 @@ def plot_grid(
         ax: draw into this matplotlib axes instead of a new figure.
         marked: states [k] to outline in red (cells where a learned policy is not optimal, say),
             named ``marked_label`` in the legend.
+        legend: a legend of the cell colours (and arrows, marks) below the grid; by default only
+            when this call makes its own figure (panels of a larger figure leave it to the caller).
 
     Returns:
         The matplotlib figure.
@@ -51,6 +54,7 @@ def plot_grid(
         else:
             _check_probabilities(policy)
     plt = pyplot()
+    own = ax is None
     if ax is None:
         fig, ax = plt.subplots(figsize=(0.9 * n_cols + 0.6, 0.9 * n_rows + 1.1))
     else:
@@ -87,15 +91,17 @@ def plot_grid(
     ax.tick_params(length=0)
     ax.set_xlabel("column")
     ax.set_ylabel("row")
-    cells = [Patch(facecolor=np.array(COLORS[k]) / 255, edgecolor="0.3", label=k)
-             for k in ("free", "forbidden", "target")]  # fmt: skip
-    if policy is not None:
-        cells.append(Patch(facecolor="none", edgecolor="tab:green", label="arrow: move (length ~ prob.), circle: stay"))
-    if marked is not None and len(marked):
-        cells.append(Patch(facecolor="none", edgecolor="tab:red", lw=2.0, label=marked_label))
-    ax.legend(handles=cells, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3 if policy is None else 2,
-              fontsize=6, frameon=False, title="cells" if values is None else "cells (number: state value)",
-              title_fontsize=6)  # below the grid: it covers no cell
+    if legend if legend is not None else own:
+        cells = [Patch(facecolor=np.array(COLORS[k]) / 255, edgecolor="0.3", label=k)
+                 for k in ("free", "forbidden", "target")]  # fmt: skip
+        if policy is not None:
+            arrows = "arrow: move (length ~ prob.), circle: stay"
+            cells.append(Patch(facecolor="none", edgecolor="tab:green", label=arrows))
+        if marked is not None and len(marked):
+            cells.append(Patch(facecolor="none", edgecolor="tab:red", lw=2.0, label=marked_label))
+        ax.legend(handles=cells, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3 if policy is None else 2,
+                  fontsize=6, frameon=False, title="cells" if values is None else "cells (number: state value)",
+                  title_fontsize=6)  # below the grid: it covers no cell
     if title:
         ax.set_title(title, fontsize=9)
     if path is not None:
