@@ -105,6 +105,8 @@ CAPTIONS: dict[str, str] = {
     "red outlines: states where v_pi < v*.",
     "sb3_gridworld_eval.png": "Greedy evaluation return of PPO and DQN during training, the exact optimal "
     "policy's return dashed.",
+    "approx_gap_to_optimum.png": "Zhao ch. 8-10 agents (function approximation, actor-critic) against the exact "
+    "optimum: the greedy policy's gap max_s v* - v_pi and its optimal states, over each agent's budget.",
     "vision_detections.png": "The grid detector's boxes on a random 6x6 layout, with their scores.",
 }
 
@@ -144,6 +146,13 @@ def _tabular_headline(n: dict[str, Any]) -> tuple[str, list[str]]:
     return head, table
 
 
+def _approx_headline(n: dict[str, Any]) -> tuple[str, list[str]]:  # main's approx_section (Zhao ch. 8-10)
+    gaps = {k: v["gap to v* (max_s v* - v_pi)"] for k, v in n.items()
+            if isinstance(v, dict) and "gap to v* (max_s v* - v_pi)" in v}  # fmt: skip
+    best = min(gaps, key=gaps.get)
+    return f"closest to v*: {best}, max_s v* - v_pi {_zero(gaps[best])} ({len(gaps)} agents)", []
+
+
 def _sb3_headline(n: dict[str, Any]) -> tuple[str, list[str]]:
     parts = [f"{a.upper()} greedy return {n[a]['return_mean']:.1f} (optimal {n[a]['optimal_return_mean']:.1f}), "
              f"optimal actions in {n[a]['optimal_action_fraction']:.0%} of states"
@@ -169,6 +178,7 @@ def _vision_headline(n: dict[str, Any]) -> tuple[str, list[str]]:
 
 HEADLINES: dict[str, Callable[[dict[str, Any]], tuple[str, list[str]]]] = {
     "gridworld": _gridworld_headline, "bandit": _bandit_headline, "tabular": _tabular_headline,
+    "approx": _approx_headline,
     "sb3": _sb3_headline, "align": _align_headline, "vision": _vision_headline,
 }  # fmt: skip
 
