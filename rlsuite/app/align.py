@@ -178,7 +178,8 @@ def _train(parsed: Parsed) -> int:
     mcfg: ModelConfig = parsed.get(ModelConfig)
     opts: AlignOptions = parsed.get(AlignOptions)
     main = console.is_main_process()
-    out = Path(cfg.output_dir or f"runs/align-{method.name}")
+    given = "output_dir" in parsed.sources  # TRL's own default ("trainer_output") is not the user's choice
+    out = Path(cfg.output_dir if given and cfg.output_dir else f"runs/align-{method.name}")
     cfg.output_dir = str(out)
     # ---- the user's inputs, checked before anything is built or written
     records = load_data(method, opts.data, parsed.get(Columns)) if opts.data else None

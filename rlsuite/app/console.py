@@ -139,14 +139,15 @@ class RichReporter:
             self._progress.start()
         return self._progress
 
-    def stage(self, index: int, total: int, name: str) -> None:
-        """The job's line: ``stage index/total: name``."""
+    def stage(self, index: int, total: int, name: str, outer: str = "") -> None:
+        """The job's line: ``stage index/total: name`` (after ``outer``, the enclosing job's own counter);
+        its bar counts this job's stages, so each level shows one counter of its own."""
         bar = self._ensure()
-        text = f"stage {index}/{total}: {name}"
+        text = f"{outer}stage {index}/{total}: {name}"
         if self._stage is None:
             self._stage = bar.add_task(text, total=total, completed=index - 1)
         else:
-            bar.update(self._stage, description=text, completed=index - 1)
+            bar.update(self._stage, description=text, total=total, completed=index - 1)
 
     def start(self, description: str, total: float | None, unit: str) -> progress.Task:
         bar = self._ensure()
@@ -183,24 +184,84 @@ class Job:
     ``with Job(["sft", "reward", "dpo"]) as job: job.stage("sft"); ...; job.done("sft", "loss 0.69 -> 0.41")``
     """
 
+    _open: list[Job] = []  # the jobs running now, outermost first (a tour section runs align compare's job)
+
     def __init__(self, stages: list[str]) -> None:
         self.stages = list(stages)
         self.t0 = time.perf_counter()
         self.log = logging.getLogger("rlsuite.app")
+        self.width = min(max((len(s) for s in self.stages), default=0), 34)
+        self.current = ""
+
+    def _counter(self, name: str) -> str:
+        index = self.stages.index(name) + 1 if name in self.stages else len(self.stages)
+        return f"{index}/{len(self.stages)}"
 
     def stage(self, name: str) -> None:
+        self.current = name
         reporter = progress.get_reporter()
         if isinstance(reporter, RichReporter):
             index = self.stages.index(name) + 1 if name in self.stages else len(self.stages)
-            reporter.stage(index, len(self.stages), name)
+            outer = "".join(f"{j._counter(j.current)} {j.current} > " for j in Job._open if j is not self)
+            reporter.stage(index, len(self.stages), name, outer)
 
     def done(self, name: str, result: str) -> None:
-        self.log.info("%-28s %s", name, result)
+        self.log.info("%s", wrap(f"{name:<{self.width}}  {result}"))
 
     def __enter__(self) -> Job:
+        Job._open.append(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
+        Job._open.remove(self)
         reporter = progress.get_reporter()
-        if isinstance(reporter, RichReporter):
+        if isinstance(reporter, RichReporter) and not Job._open:
             reporter.close()
+
+
+RESULT_WIDTH = 79
+
+
+def wrap(line: str, width: int = RESULT_WIDTH) -> str:
+    """A result line folded at word boundaries to ``width`` columns (the rest indented by two)."""
+    import re
+    import textwrap
+
+    kept = re.sub(r"\|[^|]*\|", lambda m: m.group(0).replace(" ", "\u00a0"), line)  # |v - v*| stays whole
+    text = textwrap.fill(kept, width=width, subsequent_indent="  ", break_long_words=False, break_on_hyphens=False)
+    return text.replace("\u00a0", " ")
+
+
+def result(line: str) -> None:
+    """Print a command's one result (stdout, wrapped to fit an 80-column terminal); only rank 0 prints."""
+    if is_main_process():
+        print(wrap(line), flush=True)
+
+
+class _DropInfoOf(logging.Filter):
+    def __init__(self, prefix: str) -> None:
+        super().__init__()
+        self.prefix = prefix
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        own = record.name == self.prefix or record.name.startswith(self.prefix + ".")
+        return not own or record.levelno >= logging.WARNING
+
+
+class results_printed_by_command:
+    """While the block runs, INFO records of ``logger`` (a library's own result lines) reach ``log.txt``
+    only, not the console: the command prints those results itself, once. Warnings still show."""
+
+    def __init__(self, logger: str) -> None:
+        self.filter = _DropInfoOf(logger)
+        self.handlers: list[logging.Handler] = []
+
+    def __enter__(self) -> None:
+        self.handlers = [h for h in logging.getLogger().handlers
+                         if getattr(h, "_rlsuite", False) and h is not _state.get("file_handler")]  # fmt: skip
+        for handler in self.handlers:
+            handler.addFilter(self.filter)
+
+    def __exit__(self, *exc: object) -> None:
+        for handler in self.handlers:
+            handler.removeFilter(self.filter)

@@ -8,8 +8,9 @@ The figure writers are shared by the agent families (``train_tabular``, ``train_
 - :func:`write_run_plots`: the learning curve and, on grid worlds, the heat map and the policy.
 
 ``rlsuite plot`` reads run folders (tabular ``metrics.csv``; SB3 ``eval/evaluations.npz`` or
-``progress.csv``), groups runs of the same algorithm and env, and draws each group's mean over
-seeds with a band from the lowest to the highest seed.
+``progress.csv``), groups runs of the same full config (algorithm, env and its kwargs, budget, every
+setting; see :func:`group_runs`), and draws each group's mean over seeds with a 95% stratified
+bootstrap confidence interval of that mean as a band.
 """
 
 from __future__ import annotations
@@ -167,10 +168,25 @@ class RunCurves:
     seed: int
     x_name: str
     columns: dict[str, np.ndarray] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)  # env kwargs, budget and the config: all but seed
 
     @property
     def group(self) -> str:
         return f"{self.algo} on {self.env_id}"
+
+    @property
+    def config_key(self) -> str:
+        """What makes two runs the same experiment (seeds aside): algorithm, env, and every setting."""
+        return json.dumps([self.algo, self.env_id, self.settings], sort_keys=True, default=str)
+
+
+# Settings that say where or how verbosely a run ran, not what it learned; left out of the grouping.
+NOT_SETTINGS = ("device", "progress_bar", "sb3_verbose", "torch_threads", "tensorboard", "video", "video_episodes")
+
+
+def _settings(meta: Mapping[str, Any]) -> dict[str, Any]:
+    config = {k: v for k, v in (meta.get("config") or {}).items() if k not in NOT_SETTINGS}
+    return {"env_kwargs": meta.get("env_kwargs") or {}, "budget": meta.get("budget"), **config}
 
 
 def _read_csv(path: Path) -> dict[str, np.ndarray]:
@@ -205,7 +221,8 @@ def read_run(run_dir: str | os.PathLike[str]) -> RunCurves:
         table = _read_csv(path)
         x_name = next(iter(table))
         return RunCurves(run_dir, algo, env_id, seed, x_name,
-                         {"x": table[x_name], **{k: v for k, v in table.items() if k in METRICS}})  # fmt: skip
+                         {"x": table[x_name], **{k: v for k, v in table.items() if k in METRICS}},
+                         _settings(meta))  # fmt: skip
     evaluations = run_dir / "eval" / "evaluations.npz"
     if evaluations.is_file():
         try:
@@ -213,7 +230,8 @@ def read_run(run_dir: str | os.PathLike[str]) -> RunCurves:
                 x, results = data["timesteps"].astype(float), data["results"].astype(float)
         except (zipfile.BadZipFile, OSError, EOFError, KeyError, ValueError) as exc:
             raise ModelFolderError(f"{evaluations}: unreadable ({exc})") from exc
-        return RunCurves(run_dir, algo, env_id, seed, "timesteps", {"x": x, "eval_return": results.mean(axis=1)})
+        return RunCurves(run_dir, algo, env_id, seed, "timesteps", {"x": x, "eval_return": results.mean(axis=1)},
+                         _settings(meta))
     progress_csv = run_dir / "progress.csv"
     if progress_csv.is_file():
         table = _read_csv(progress_csv)
@@ -221,30 +239,67 @@ def read_run(run_dir: str | os.PathLike[str]) -> RunCurves:
             keep = ~np.isnan(table["rollout/ep_rew_mean"])
             return RunCurves(run_dir, algo, env_id, seed, "timesteps",
                              {"x": table["time/total_timesteps"][keep],
-                              "episode_return": table["rollout/ep_rew_mean"][keep]})  # fmt: skip
+                              "episode_return": table["rollout/ep_rew_mean"][keep]}, _settings(meta))  # fmt: skip
     raise ModelFolderError(f"{run_dir}: no learning curve found (metrics.csv, eval/evaluations.npz, progress.csv)")
 
 
+BAND = "95% bootstrap CI of the mean"
+BAND_POINTS = 100  # the interval is computed at this many x values at most and interpolated between them
+
+
+def _differences(groups: Mapping[str, Sequence[RunCurves]]) -> dict[str, str]:
+    """config key -> what sets its group apart from the others of the same algorithm and env ("" if none)."""
+    firsts = {key: members[0] for key, members in groups.items()}
+    out: dict[str, str] = {}
+    for key, run in firsts.items():
+        peers = [r for r in firsts.values() if r.group == run.group]
+        names = sorted({k for r in peers for k in (*r.settings, *run.settings)
+                        if r.settings.get(k) != run.settings.get(k)})  # fmt: skip
+        shown = [f"{k}={json.dumps(run.settings.get(k), separators=(',', ':'))}" for k in names]
+        out[key] = ", ".join(shown)
+    return out
+
+
+def mean_band(stacked: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The 95% stratified bootstrap confidence interval of the mean over runs (rows) at each column."""
+    from rlsuite.common.stats import stratified_bootstrap
+
+    columns = stacked.shape[1]
+    at = np.unique(np.linspace(0, columns - 1, min(columns, BAND_POINTS)).round().astype(int))
+    low, high = np.empty(len(at)), np.empty(len(at))
+    for i, j in enumerate(at):
+        _, low[i], high[i] = stratified_bootstrap(stacked[:, j], np.mean, n_resamples=1000, seed=seed)
+    index = np.arange(columns)
+    return np.interp(index, at, low), np.interp(index, at, high)
+
+
 def group_runs(runs: Sequence[RunCurves]) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, dict[str, Any]]]:
-    """Runs of one algorithm and env (seeds) as a mean curve and a min-max band, on the first seed's x
-    values within the range every seed covers."""
+    """Runs of the same full config (algorithm, env and kwargs, budget, every setting; not the seed) as
+    one group: its mean curve and, with two or more distinct seeds, a band (:data:`BAND`), on the first
+    run's x values within the range every run covers. Labels name what differs between groups of one
+    algorithm and env, and count distinct seeds (runs that repeat a seed are counted as runs)."""
     groups: dict[str, list[RunCurves]] = {}
     for run in runs:
-        groups.setdefault(run.group, []).append(run)
+        groups.setdefault(run.config_key, []).append(run)
+    differs = _differences(groups)
     curves: dict[str, dict[str, np.ndarray]] = {}
     bands: dict[str, dict[str, Any]] = {}
-    for name, members in groups.items():
+    for key, members in groups.items():
+        name = members[0].group + (f" [{differs[key]}]" if differs[key] else "")
         if len({m.x_name for m in members}) > 1:
             raise ConfigError(f"{name}: its runs count their budget in different units; plot them separately")
-        label = name if len(members) == 1 else f"{name} ({len(members)} seeds: mean, band min-max)"
+        seeds = len({m.seed for m in members})
+        count = f"{seeds} seed{'s' if seeds > 1 else ''}" + (f", {len(members)} runs" if len(members) > seeds else "")
+        label = name if len(members) == 1 else f"{name} ({count}: mean, band {BAND})" if seeds > 1 else \
+            f"{name} ({count}: mean)"
         end = min(float(m.columns["x"][-1]) for m in members)
         x = members[0].columns["x"]
         x = x[x <= end]
         metrics = [k for k in METRICS if all(k in m.columns for m in members)]
         stacked = {k: np.stack([np.interp(x, m.columns["x"], m.columns[k]) for m in members]) for k in metrics}
         curves[label] = {"x": x, **{k: v.mean(axis=0) for k, v in stacked.items()}}
-        if len(members) > 1:
-            bands[label] = {k: (v.min(axis=0), v.max(axis=0)) for k, v in stacked.items()}
+        if seeds > 1:
+            bands[label] = {k: mean_band(v) for k, v in stacked.items()}
     return curves, bands
 
 
@@ -262,7 +317,7 @@ def add_subcommands(subparsers: Any) -> None:
     add_command(
         subparsers,
         "plot",
-        help="learning curves of one or several run folders (seeds of an algorithm as a mean and a band)",
+        help="learning curves of run folders (runs of one config: mean over seeds, 95% bootstrap CI band)",
         configs=[PlotOptions],
         run=_plot,
         arguments=lambda p: p.add_argument("runs", nargs="+", metavar="RUN", help="run folders of rlsuite train"),

@@ -51,7 +51,7 @@ METRICS: dict[str, tuple[bool, float | None]] = {
     "optimal_action": (True, 1.0),  # bandits: runs pulling the best arm at the last step
     "average_reward": (True, None),  # bandits
     "return_mean": (True, None),  # SB3: greedy evaluation return
-    "gap_to_optimum_max": (False, None),  # SB3 on a tabular env: max over states of v* - v_pi
+    "gap_to_optimum_max": (False, None),  # SB3 with an exact model: max_s v* - v_pi (eval's keys, docs/eval.md)
 }
 CURVE_METRICS = ("optimal_fraction", "value_error", "average_reward", "eval_return", "episode_return")
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import difflib
 import functools
 import importlib
-import json
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -125,7 +124,9 @@ def _eval(parsed: Parsed) -> int:
     if "env_id" in meta:  # before anything imports it
         env_id_from_file(meta["env_id"], str(run_dir / "config.json"), opts.trust_env_module)
     report = module.evaluate(run_dir, meta, opts)
-    print(json.dumps(report, indent=2, default=str))
+    from rlsuite.app.evalreport import summary
+
+    print("\n".join(summary(report, str(run_dir / "eval.json"))))  # the full report is in eval.json
     return 0
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rlsuite.agents.sb3_config import ALGOS, CONFIGS, PPOConfig, SB3RunConfig
+from rlsuite.app.evalreport import from_sb3
 from rlsuite.app.options import EvalOptions, TrainOptions
 from rlsuite.common.config import from_dict, load_yaml
 from rlsuite.common.errors import ConfigError, ModelFolderError, UsageError
@@ -137,9 +138,12 @@ def _scale_n_steps(cls: type[SB3RunConfig], entry: dict[str, Any], ns: Any, wher
         return  # n_envs not changed on the command line (1 is the default, so it cannot tell), or invalid
     if not isinstance(entry["n_steps"], int) or not isinstance(file_envs, int):
         return
-    scaled = max(cls.MIN_N_STEPS, entry["n_steps"] * file_envs // n_envs)
-    log.info("n_envs %d (%s has %d): n_steps %d -> %d, keeping about %d env steps per update",
-             n_envs, where, file_envs, entry["n_steps"], scaled, entry["n_steps"] * file_envs)  # fmt: skip
+    wanted = entry["n_steps"] * file_envs
+    scaled = max(cls.MIN_N_STEPS, wanted // n_envs)
+    floor = f" (at least {cls.MIN_N_STEPS} per env)" if scaled * n_envs > wanted else ""
+    log.info("n_envs %d (%s has %d): n_steps %d -> %d%s, so %d env steps per update (%d x %d; the file's %d x %d = %d)",
+             n_envs, where, file_envs, entry["n_steps"], scaled, floor, scaled * n_envs, n_envs, scaled, file_envs,
+             entry["n_steps"], wanted)  # fmt: skip
     entry["n_steps"] = scaled
 
 
@@ -155,8 +159,10 @@ def train(algo: str, config: SB3RunConfig, opts: TrainOptions) -> Path:
     Every check a user can fail (config, env id and kwargs, wrappers, the output folder, the
     algorithm against the env's spaces, video) runs before anything is written.
     """
+    from rlsuite.app.console import result
+
     out, line = _train(algo, config, opts)
-    print(f"{line}; run folder {out}")
+    result(line)  # the line names the run folder
     return out
 
 
@@ -273,7 +279,7 @@ def evaluate(run_dir: str | Path, meta: Mapping[str, Any] | None, opts: EvalOpti
         report: dict[str, Any] = {"run_dir": str(run_dir), "algo": meta["algo"], "env_id": env_id,
                                   "model": str(source.relative_to(run_dir)),
                                   "timesteps": int(policy.num_timesteps)}  # fmt: skip
-        report |= sb3.evaluate_run(policy, env_id, env_kwargs, config, opts.episodes, opts.seed)
+        report |= from_sb3(sb3.evaluate_run(policy, env_id, env_kwargs, config, opts.episodes, opts.seed))
         if opts.video:
             report["videos"] = str(sb3.record_video(policy, env_id, env_kwargs, config, run_dir / "videos",
                                                     config.video_episodes, opts.seed))  # fmt: skip
@@ -282,15 +288,17 @@ def evaluate(run_dir: str | Path, meta: Mapping[str, Any] | None, opts: EvalOpti
 
 
 def result_line(algo: str, env_id: str, steps: int, report: Mapping[str, Any], out: Path | None = None) -> str:
-    """One line: the greedy return and, on envs with an exact model, the exact gap to the optimum."""
-    line = f"{algo} on {env_id}, {steps} steps: greedy return {report['return_mean']:.3f} +- {report['return_std']:.3f}"
-    optimum = report.get("optimum")
-    if optimum:
-        line += f" (optimal policy {optimum['optimal_return_mean']:.3f})"
-        if "v_star_start" in optimum:
-            line += (f"; exact v_pi(start) {optimum['v_pi_start']:.3f} vs v* {optimum['v_star_start']:.3f}, "
-                     f"gap {max(optimum['value_gap_start'], 0.0):.3f}")  # fmt: skip
-        line += f"; optimal actions in {optimum['optimal_action_fraction']:.0%} of states"
+    """One line (in :mod:`rlsuite.app.evalreport`'s keys): the greedy return and, on envs with an exact
+    model, the exact gap to the optimum; the run folder once, at the end."""
+    se = report.get("return_se")
+    line = (f"{algo} on {env_id}, {steps} env steps: greedy return {report['return_mean']:.3f}"
+            + (f" +- {se:.3f} (SE, {report['episodes']} episodes)" if se is not None else " (1 episode)"))  # fmt: skip
+    if "optimal_return_mean" in report:
+        line += f", optimal policy {report['optimal_return_mean']:.3f}"
+        if "v_star_start" in report:
+            line += (f"; exact v_pi(start) {report['v_pi_start']:.3f} vs v* {report['v_star_start']:.3f}, "
+                     f"gap {report['gap_to_optimum_start']:.3f}")  # fmt: skip
+        line += f"; optimal actions in {report['optimal_action_fraction']:.0%} of states"
     return line + (f"; run folder {out}" if out is not None else "")
 
 
@@ -424,7 +432,8 @@ def _finish(
     from rlsuite.common.io import atomic_path
 
     out = outdir.path
-    report = sb3.evaluate_run(model, env_id, env_kwargs, config, config.n_eval_episodes, seed + sb3.EVAL_SEED_OFFSET)
+    report = from_sb3(sb3.evaluate_run(model, env_id, env_kwargs, config, config.n_eval_episodes,
+                                       seed + sb3.EVAL_SEED_OFFSET))  # in rlsuite eval's keys
     exact = sb3.greedy_table(model, env_id, env_kwargs, config)
     if exact is not None:
         exact["env"].close()
@@ -464,19 +473,27 @@ def tour_section(out: Path, quick: bool) -> dict[str, Any]:
                                           overwrite=True))  # fmt: skip
         report = evaluate(run_dir, None, EvalOptions(episodes=5, seed=0, device="cpu"))
         with np.load(run_dir / "policy_values.npz") as data:
-            greedy, v_pi = data["actions"], data["v_pi"]
+            greedy, v_pi, v_star = data["actions"], data["v_pi"], data["v_star"]
         env = make_env(env_id, None, config)
+        worse = np.flatnonzero(v_pi < v_star - 1e-6)
         plot_grid(env, values=v_pi, policy=greedy, path=out / f"sb3_{algo}_gridworld.png",
-                  title=f"SB3 {algo.upper()} after {budget} steps: greedy policy, exact v_pi")  # fmt: skip
+                  title=f"SB3 {algo.upper()}, {budget} env steps, seed 0, gamma 0.9:\ngreedy policy and its exact "
+                        f"v_pi ({len(worse)} of {len(v_pi)} states below v*)",
+                  marked=worse, marked_label="v_pi(s) < v*(s): not optimal from here")  # fmt: skip
         env.close()
         with np.load(run_dir / "eval" / "evaluations.npz") as data:
             steps, curves[algo.upper()] = data["timesteps"], data["results"].mean(axis=1)
         numbers[algo] = {"return_mean": report["return_mean"]} | {
-            key: round(report["optimum"][key], 4)
+            key: round(report[key], 4)
             for key in ("v_star_start", "v_pi_start", "optimal_action_fraction", "optimal_return_mean")
         }
-    plot_curves(curves, out / "sb3_gridworld_eval.png", xlabel="env steps", ylabel="greedy return (100 steps)",
-                title="SB3 on the book's grid world", x=steps)  # fmt: skip
+    optimum = numbers["ppo"]["optimal_return_mean"]
+    plot_curves(curves, out / "sb3_gridworld_eval.png", xlabel="env steps",
+                ylabel="greedy return\n(reward, 100-step episodes)",
+                title=f"SB3 PPO and DQN on Zhao's grid world (gamma 0.9, seed 0, {budget} steps)\n"
+                      "greedy evaluation, mean of 5 episodes", x=steps,
+                references={"optimal policy (exact DP)": optimum})  # fmt: skip
+    numbers["figures"] = ["sb3_ppo_gridworld.png", "sb3_dqn_gridworld.png", "sb3_gridworld_eval.png"]
     return numbers
 
 

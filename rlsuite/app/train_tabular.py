@@ -71,6 +71,7 @@ ALGOS: dict[str, str] = {
 }
 RUNS_HELP = "independent runs played at once (copies of the batched env)"
 MAX_EPISODE_STEPS = 100_000  # eval stops an episode here if the env never ends it
+EXACT_FLOOR = 1e-6  # the tour's figure draws value errors below this (round-off of exact solvers) at it
 
 
 def agent_class(algo: str) -> Any:
@@ -214,17 +215,27 @@ def train(algo: str, config: Config, opts: TabularOptions) -> Path:
         write_run_plots(folder.path, x_name, curves, f"{algo} on {env_id}", env=env, values=grid,
                         policy=agent.policy if grid is not None else None)  # fmt: skip
         folder.finish({"algo": algo, "final": history.last()})
-    print(f"{algo} on {env_id}, seed {opts.seed}, {budget} {cls.budget_unit}: {summary(history.last())}; "
-          f"run folder {folder.path}")
+    console.result(result_line(algo, env_id, opts.seed, history, budget, cls.budget_unit, runs, folder.path))
     return folder.path
+
+
+def result_line(algo: str, env_id: str, seed: int, history: Any, budget: int, unit: str, runs: int, out: Path) -> str:
+    """The work actually done (sweeps, episodes or steps run, which can stop short of the budget:
+    converged, or whole batches), the last history row, and the run folder."""
+    done = int(history[history.columns[0]][-1])
+    work = f"{done} {unit}" + (f" (budget {budget})" if done != budget else "")
+    where = f"{env_id} ({runs} runs)" if runs > 1 else env_id
+    return f"{algo} on {where}, seed {seed}: {work}; {summary(history.last())}; run folder {out}"
 
 
 def summary(row: dict[str, float]) -> str:
     """The last history row as one line, rounded to what means something."""
-    names = {"value_error": "max |v - v*|", "optimal_fraction": "greedy optimal in", "mean_return": "mean return",
-             "average_reward": "average reward", "optimal_action": "optimal arm", "rmse": "RMSE of v",
+    names = {"value_error": "max |v - v*|", "optimal_fraction": "greedy optimal in",
+             "mean_return": "mean discounted return of the last batch",
+             "average_reward": "reward at the last step (mean over runs)",
+             "optimal_action": "optimal arm at the last step in", "rmse": "RMSE of v",
              "gap_to_optimum": "gap to v* (max_s v* - v_pi)"}  # fmt: skip
-    fractions = {"optimal_fraction": "{:.0%} of states", "optimal_action": "{:.0%}"}
+    fractions = {"optimal_fraction": "{:.0%} of states", "optimal_action": "{:.0%} of runs"}
     parts = [f"{label} {fractions.get(key, '{:.3g}').format(row[key])}" for key, label in names.items() if key in row]
     return ", ".join(parts) or "done"
 
@@ -262,6 +273,7 @@ def evaluate(run_dir: Path, meta: dict[str, Any], opts: EvalOptions) -> dict[str
             "runs": int(agent.env.num_envs),
             "steps": budget,
             "average_reward": float(history["average_reward"].mean()),
+            "average_reward_last_100": float(history["average_reward"][-100:].mean()),
             "optimal_action_last_100": float(history["optimal_action"][-100:].mean()),
         }
     else:
@@ -275,10 +287,13 @@ def evaluate(run_dir: Path, meta: dict[str, Any], opts: EvalOptions) -> dict[str
 
 
 def _play(agent: Any, episodes: int, seed: int) -> dict[str, Any]:
+    """Greedy episodes of a grid-world agent in :mod:`rlsuite.app.evalreport`'s keys."""
+    from rlsuite.agents.sb3 import _start_distribution
     from rlsuite.agents.tabular.solvers import policy_evaluation
+    from rlsuite.app.evalreport import GAP_TOLERANCE, clamp_gap, return_stats
 
     env = agent.env
-    returns, discounted = [], []
+    returns, discounted, lengths = [], [], []
     for ep in range(episodes):
         obs, _ = env.reset(seed=seed + ep)
         total, disc, k, done = 0.0, 0.0, 0, False
@@ -291,17 +306,26 @@ def _play(agent: Any, episodes: int, seed: int) -> dict[str, Any]:
             done = term or trunc
         returns.append(total)
         discounted.append(disc)
-    report: dict[str, Any] = {
-        "episodes": episodes,
-        "mean_return": float(np.mean(returns)),
-        "mean_discounted_return": float(np.mean(discounted)),
+        lengths.append(k)
+    report: dict[str, Any] = return_stats(returns) | {
+        "discounted_return_mean": float(np.mean(discounted)),
+        "length_mean": float(np.mean(lengths)),
     }
     if agent.model is not None and agent.v_star is not None and agent.gamma < 1.0:
         greedy = np.eye(agent.n_actions)[agent.policy.argmax(axis=1)]
         v_pi = policy_evaluation(agent.model, greedy, agent.gamma)
-        report["gap_to_optimum_max"] = float(np.max(agent.v_star - v_pi))
-        report["gap_to_optimum_mean"] = float(np.mean(agent.v_star - v_pi))
-        report.update({k: v for k, v in agent.truth_metrics().items() if k != "value_error"})
+        gaps = agent.v_star - v_pi
+        report["gamma"] = float(agent.gamma)
+        report["gap_to_optimum_max"] = clamp_gap(float(np.max(gaps)))
+        report["gap_to_optimum_mean"] = clamp_gap(float(np.mean(np.maximum(gaps, 0.0))))
+        starts = _start_distribution(env.unwrapped, len(v_pi))
+        if starts is not None:
+            report["v_star_start"], report["v_pi_start"] = float(starts @ agent.v_star), float(starts @ v_pi)
+            report["gap_to_optimum_start"] = clamp_gap(report["v_star_start"] - report["v_pi_start"])
+        report["gap_tolerance"] = GAP_TOLERANCE
+        truth = agent.truth_metrics()
+        if "optimal_fraction" in truth:
+            report["optimal_action_fraction"] = truth["optimal_fraction"]
     return report
 
 
@@ -330,7 +354,7 @@ def tour_section(out: Path, quick: bool) -> dict[str, Any]:
         "MC exploring starts": (ALGORITHMS["mc_exploring_starts"](env), 20_000 // scale),
         "Sarsa": (ALGORITHMS["sarsa"](env), 3_000_000 // scale),
         "Q-learning (on-policy)": (ALGORITHMS["q_learning"](env), 3_000_000 // scale),
-        "Q-learning (off-policy, uniform behaviour)": (
+        "Q-learning (off-policy)": (  # uniform behaviour
             ALGORITHMS["q_learning"](env, QLearningConfig(behavior="uniform")),
             1_000_000 // scale,
         ),
@@ -340,9 +364,10 @@ def tour_section(out: Path, quick: bool) -> dict[str, Any]:
     for label, (agent, budget) in runs.items():
         history = agent.learn(budget, seed=0)
         x_name = history.columns[0]
-        curves[label] = {
+        done = int(history[x_name][-1])
+        curves[f"{label}: {done:,} {agent.budget_unit}"] = {
             "x": history[x_name] / max(history[x_name].max(), 1),
-            "value_error": history["value_error"],
+            "value_error": np.maximum(history["value_error"], EXACT_FLOOR),  # round-off drawn at the floor
             "optimal_fraction": history["optimal_fraction"],
         }
         last = history.last()
@@ -351,16 +376,20 @@ def tour_section(out: Path, quick: bool) -> dict[str, Any]:
             "max |v - v*|": float(f"{last['value_error']:.3g}"),
             "states with an optimal greedy action": f"{last['optimal_fraction']:.0%}",
         }
-    plot_learning_curve(curves, "fraction of the budget", out / "tabular_gap_to_optimum.png",
-                        "tabular agents on Zhao's grid world vs the exact optimum (gamma = 0.9)")  # fmt: skip
+    plot_learning_curve(curves, "fraction", out / "tabular_gap_to_optimum.png",
+                        f"tabular agents vs the exact optimum (Zhao's grid world, gamma 0.9, seed 0)\n"
+                        f"x: each agent's own budget (unit in the legend); |v - v*| < {EXACT_FLOOR:g} "
+                        f"(round-off) drawn at {EXACT_FLOOR:g}")  # fmt: skip
     q_agent = runs["Q-learning (on-policy)"][0]
     plot_grid(
         env,
         values=q_agent.state_values,
         policy=q_agent.policy,
         path=out / "tabular_q_learning_policy.png",
-        title="Q-learning: learned values and greedy policy",
+        title=f"Q-learning (on-policy, {runs['Q-learning (on-policy)'][1]} steps, seed 0): learned values\n"
+              "and greedy policy on Zhao's grid world, gamma 0.9",
     )
+    numbers["figures"] = ["tabular_gap_to_optimum.png", "tabular_q_learning_policy.png"]
     return numbers
 
 

@@ -119,7 +119,8 @@ def _train_detector(parsed: Parsed) -> int:
     from rlsuite.vision.defaults import default_detector
 
     config, opts = parsed.get(DetectorTrainConfig), parsed.get(VisionOutputOptions)
-    trained = default_detector(config, out=opts.out, overwrite=opts.overwrite, on_open=console.log_to)
+    with console.results_printed_by_command("rlsuite.vision"):  # the table below prints them, once
+        trained = default_detector(config, out=opts.out, overwrite=opts.overwrite, on_open=console.log_to)
     m = trained.metrics
     per_class = ", ".join(f"{k} {v:.3f}" for k, v in m["detector"]["AP50_per_class"].items())
     pol = m["policy"]
@@ -136,7 +137,8 @@ def _train_reward(parsed: Parsed) -> int:
     from rlsuite.vision.defaults import default_clip_reward
 
     config, opts = parsed.get(ContrastiveTrainConfig), parsed.get(VisionOutputOptions)
-    trained = default_clip_reward(config, out=opts.out, overwrite=opts.overwrite, on_open=console.log_to)
+    with console.results_printed_by_command("rlsuite.vision"):  # the table below prints them, once
+        trained = default_clip_reward(config, out=opts.out, overwrite=opts.overwrite, on_open=console.log_to)
     rank = trained.metrics["rank_correlation"]
     _print_rows([
         ("Spearman(reward, -distance)", f"{rank['spearman_pooled']:.3f} pooled over {rank['frames']} frames of "
@@ -152,7 +154,8 @@ def _train_vlm_policy(parsed: Parsed) -> int:
     from rlsuite.vision.defaults import default_vlm_policy
 
     config, opts = parsed.get(VLMTrainConfig), parsed.get(VisionOutputOptions)
-    trained = default_vlm_policy(config, out=opts.out, overwrite=opts.overwrite, on_open=console.log_to)
+    with console.results_printed_by_command("rlsuite.vision"):  # the table below prints them, once
+        trained = default_vlm_policy(config, out=opts.out, overwrite=opts.overwrite, on_open=console.log_to)
     m = trained.metrics
     print(f"{'stage':<12} {'greedy success':>15} {'v* - v_pi (sampling)':>21}")
     for stage in ("untrained", "after_bc", "after_ppo"):

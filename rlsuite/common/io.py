@@ -198,6 +198,11 @@ class OutputDir:
                     f"{link}: a symbolic link inside the output folder; refused (links are never followed when "
                     "writing): remove it or use another folder"
                 )
+        holder = self.holder() if p.is_dir() else None
+        if holder is not None:
+            raise OutputDirError(
+                f"{p}: in use by process {holder} (lock file {p / LOCK}); wait for it or use another folder"
+            )
         if self.overwrite or not p.is_dir():
             return
         if self.finished and not self.resume:
@@ -207,6 +212,26 @@ class OutputDir:
         if not self.finished and self.has_content() and not (self.resume or self.allow_existing):
             advice = "pass --resume to continue it or --overwrite" if self.can_resume else "pass --overwrite"
             raise OutputDirError(f"{p}: holds an unfinished job; {advice} to start again")
+
+    def holder(self) -> str | None:
+        """The process id of another process that holds the folder's lock now, else None."""
+        import fcntl
+
+        lock = self.path / LOCK
+        if self._lock_fd is not None or lock.is_symlink() or not lock.is_file():
+            return None
+        try:
+            fd = os.open(lock, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pid = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
+            return None if pid == str(os.getpid()) else pid
+        finally:
+            os.close(fd)  # closing drops a shared lock taken here
+        return None
 
     def open(self) -> OutputDir:
         """Check, create, lock (and, with ``overwrite``, empty) the folder."""

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from rlsuite.common.errors import ModelFolderError
 from rlsuite.envs.gridworld import ACTION_NAMES
 from rlsuite.vision.folders import check_model_folder, check_safetensors
 from rlsuite.vision.images import as_frames
@@ -176,6 +177,13 @@ def vlm_auto_class(folder: str | Path, trust_remote_code: bool = False) -> Any:
     config = check_model_folder(folder, weights=False)
     model_type, auto_map = config.get("model_type"), config.get("auto_map") or {}
     if model_type in CONFIG_MAPPING_NAMES:
+        from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES
+
+        if model_type not in MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES:
+            raise ModelFolderError(
+                f"{folder}: a {model_type!r} model, which reads text only; a VLM policy needs an image-text-to-text "
+                "model (e.g. SmolVLM, Qwen2-VL, LLaVA, or the folder `rlsuite vision train-vlm-policy` writes)"
+            )
         return transformers.AutoModelForImageTextToText
     if not auto_map:
         raise UsageError(

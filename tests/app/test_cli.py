@@ -70,3 +70,15 @@ def test_tour_resume_keeps_finished_sections(tmp_path: Path, capsys: pytest.Capt
     assert "finished earlier, kept" in capsys.readouterr().err
     results = json.loads((out / "results.json").read_text())
     assert list(results) == ["grid world, solved exactly", "10-armed bandit"]
+
+
+def test_align_without_out_uses_the_folder_its_help_names(tmp_path: Path, monkeypatch, capsys) -> None:
+    """`align grpo` without --out: runs/align-grpo (its help), not TRL's ./trainer_output."""
+    monkeypatch.chdir(tmp_path)
+    run = tmp_path / "runs" / "align-grpo"
+    run.mkdir(parents=True)
+    (run / "finished.json").write_text("{}")  # a finished run: --resume stops at once, naming the folder
+    assert main(["align", "grpo", "--reward_model", "gold", "--resume"]) == 0
+    assert capsys.readouterr().out == ("grpo: runs/align-grpo is finished (? steps); nothing to resume "
+                                       "(--overwrite trains again)\n")  # fmt: skip
+    assert not (tmp_path / "trainer_output").exists()

@@ -1,4 +1,5 @@
-"""`rlsuite plot` and the run-folder figures: separate labelled panels, seeds as a mean and a band."""
+"""`rlsuite plot` and the run-folder figures: separate labelled panels, runs grouped by their full config,
+seeds as a mean and a 95% bootstrap confidence band of that mean."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ def test_plot_two_seeds_draws_their_mean_and_band(two_seeds: list[Path], tmp_pat
     out = tmp_path / "curves.png"
     assert main(["plot", *map(str, two_seeds), "--out", str(out)]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert '"q_learning on rlsuite/GridWorld-v0 (2 seeds: mean, band min-max)": 10' in capsys.readouterr().out
+    assert ('"q_learning on rlsuite/GridWorld-v0 (2 seeds: mean, band 95% bootstrap CI of the mean)": 10'
+            in capsys.readouterr().out)  # fmt: skip
     runs = [read_run(r) for r in two_seeds]
     curves, bands = group_runs(runs)
     (label,) = curves
@@ -36,6 +38,8 @@ def test_plot_two_seeds_draws_their_mean_and_band(two_seeds: list[Path], tmp_pat
     np.testing.assert_allclose(curves[label]["value_error"], mean)
     low, high = bands[label]["optimal_fraction"]
     a, b = runs[0].columns["optimal_fraction"], runs[1].columns["optimal_fraction"]
+    # two seeds: a resampled mean is a, b or their mean with chances 1/4, 1/4, 1/2, so the 2.5% and 97.5%
+    # quantiles of the bootstrap distribution are the two seeds' values
     np.testing.assert_array_equal(low, np.minimum(a, b))
     np.testing.assert_array_equal(high, np.maximum(a, b))
     assert not np.array_equal(a, b)  # the seeds differ: the band has a width
@@ -112,9 +116,51 @@ def test_plot_reads_sb3_run_folders(tmp_path: Path, capsys: pytest.CaptureFixtur
     np.testing.assert_array_equal(runs[1].columns["eval_return"], [3.0, 6.0, 9.0])  # the mean over episodes
     np.testing.assert_array_equal(runs[2].columns["x"], [1000, 2000])  # rows without an episode return skipped
     curves, bands = group_runs(runs)
-    label = "ppo on E-v0 (2 seeds: mean, band min-max)"
+    label = "ppo on E-v0 (2 seeds: mean, band 95% bootstrap CI of the mean)"
     np.testing.assert_array_equal(curves[label]["eval_return"], [2.5, 5.5, 8.5])
+    np.testing.assert_array_equal(bands[label]["eval_return"][0], [2.0, 5.0, 8.0])
     np.testing.assert_array_equal(bands[label]["eval_return"][1], [3.0, 6.0, 9.0])
     out = tmp_path / "sb3.png"
     assert main(["plot", str(tmp_path / "ppo0"), str(tmp_path / "ppo1"), str(dqn), "--out", str(out)]) == 0
     assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def _tabular_run(folder: Path, seed: int, epsilon: float, values: list[float], env_kwargs: dict | None = None) -> Path:
+    import json
+
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps({
+        "family": "tabular", "algo": "q_learning", "env_id": "rlsuite/GridWorld-v0", "env_kwargs": env_kwargs or {},
+        "seed": seed, "budget": 300, "config": {"epsilon": epsilon, "alpha": 0.1, "device": "cpu"}}))  # fmt: skip
+    rows = "".join(f"{100 * (i + 1)},{v}\n" for i, v in enumerate(values))
+    (folder / "metrics.csv").write_text("steps,optimal_fraction\n" + rows)
+    return folder
+
+
+def test_plot_groups_runs_by_their_full_config_and_counts_distinct_seeds(tmp_path: Path) -> None:
+    runs = [read_run(_tabular_run(tmp_path / "a", 0, 0.1, [0.2, 0.4, 0.6])),
+            read_run(_tabular_run(tmp_path / "b", 0, 0.5, [0.1, 0.1, 0.1])),
+            read_run(_tabular_run(tmp_path / "c", 1, 0.1, [0.4, 0.6, 0.8])),
+            read_run(_tabular_run(tmp_path / "d", 0, 0.1, [0.3, 0.3, 0.3], {"r_forbidden": -10}))]  # fmt: skip
+    curves, bands = group_runs(runs)
+    # seeds {0, 0, 1} with two epsilons are not "3 seeds": two groups, and the labels say what differs
+    base = "q_learning on rlsuite/GridWorld-v0"
+    assert list(curves) == [
+        f'{base} [env_kwargs={{}}, epsilon=0.1] (2 seeds: mean, band 95% bootstrap CI of the mean)',
+        f"{base} [env_kwargs={{}}, epsilon=0.5]",
+        f'{base} [env_kwargs={{"r_forbidden":-10}}, epsilon=0.1]',
+    ]
+    first = curves[next(iter(curves))]
+    np.testing.assert_allclose(first["optimal_fraction"], [0.3, 0.5, 0.7])
+    assert list(bands) == [next(iter(curves))]  # one seed: no band
+
+
+def test_the_band_is_a_confidence_interval_of_the_mean_not_the_spread(tmp_path: Path) -> None:
+    from rlsuite.app.plots import mean_band
+
+    seeds = np.array([[0.0], [1.0], [2.0], [3.0], [10.0]])  # mean 3.2
+    low, high = mean_band(seeds)
+    assert 0.0 < low[0] < 3.2 < high[0] < 10.0  # narrower than min-max (0, 10), around the mean
+    same = mean_band(np.full((4, 3), 0.5))
+    np.testing.assert_array_equal(same[0], [0.5, 0.5, 0.5])
+    np.testing.assert_array_equal(same[1], [0.5, 0.5, 0.5])

@@ -14,37 +14,14 @@ from typing import Any
 
 import numpy as np
 import pytest
+from figure_checks import check_report_figure
 
 from rlsuite.app.cli import main
 from rlsuite.app.reproduce import FIGURES, ReproduceOptions
 from rlsuite.app.reproduce.zhao import ZHAO_FIG_3_4
 
 
-# ----- figures fit for a report -----
-def check_report_figure(fig: Any) -> list[str]:
-    """What a student would have to fix before putting ``fig`` in a report (empty: nothing)."""
-    fig.tight_layout()
-    fig.canvas.draw()
-    renderer = fig.canvas.get_renderer()
-    figure_box = fig.bbox
-    problems = []
-    suptitle = fig._suptitle.get_text() if fig._suptitle is not None else ""
-    axes = [ax for ax in fig.axes if ax.axison]
-    if not suptitle and not (axes and axes[0].get_title()):
-        problems.append("no title")
-    for i, ax in enumerate(axes):
-        if not ax.get_xlabel() or not ax.get_ylabel():
-            problems.append(f"axes {i}: unlabelled axis ({ax.get_xlabel()!r}, {ax.get_ylabel()!r})")
-        legend = ax.get_legend()
-        if legend is not None and legend.get_window_extent(renderer).overlaps(ax.get_window_extent(renderer)):
-            problems.append(f"axes {i}: the legend lies over the data area")
-        for text in (ax.title, ax.xaxis.label, ax.yaxis.label):
-            box = text.get_window_extent(renderer)
-            if text.get_text() and (box.x0 < figure_box.x0 - 1 or box.x1 > figure_box.x1 + 1):
-                problems.append(f"axes {i}: {text.get_text()[:30]!r} is clipped by the figure's edge")
-    return problems
-
-
+# ----- figures fit for a report: check_report_figure (tests/figure_checks.py) -----
 def describe(fig: Any) -> dict[str, Any]:
     """What a figure shows, as data: its size, layout and title, and per axes its title, labels, scales, grid,
     legend, lines (data and style) and scatters (points and style)."""
@@ -319,7 +296,9 @@ def test_zhao_sgd_mean_estimation_figure(tmp_path, figures) -> None:
         assert (line["label"], line["marker"], line["lw"]) == (m, ".", 1.0)
         assert np.allclose(line["x"], run[:, 0]) and np.allclose(line["y"], run[:, 1])
     assert (right["title"], right["xlabel"], right["ylabel"], right["grid"]["major"]) == (
-        "distance to the sample mean", "iteration k", "distance |w_k - sample mean| (units of X)", (True, 0.3))
+        "distance to the sample mean", "iteration k",
+        "distance |w_k - sample mean| (units of X;\nlog scale, linear below 0.01)", (True, 0.3))
+    assert right["scale"] == ("linear", "symlog")  # a linear axis to 70 would squash every method to 0 after k=3
     assert right["legend"] == list(methods)
     for line, (m, run) in zip(right["lines"], runs.items(), strict=True):
         assert line["label"] == m and np.array_equal(line["x"], np.arange(1, 32))

@@ -62,8 +62,14 @@ def test_train_and_eval_a_grid_world_agent(tmp_path: Path, capsys: pytest.Captur
     run = tmp_path / "q"
     assert main(["train", "q_learning", "--out", str(run), "--budget", "1000000", "--seed", "1"]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[0].startswith("q_learning on rlsuite/GridWorld-v0, seed 1, 1000000 steps: max |v - v*|")
-    assert "greedy optimal in 100% of states" in out
+    steps_run = int(float((run / "metrics.csv").read_text().splitlines()[-1].split(",")[0]))
+    assert steps_run == 999_936  # whole batches of the env copies: the line says what ran, and the budget
+    assert all(len(line) < 80 or " " not in line.strip() for line in out.splitlines())  # 80 columns
+    text = " ".join(out.split())
+    assert text.startswith(f"q_learning on rlsuite/GridWorld-v0, seed 1: {steps_run} steps (budget 1000000); "
+                           "max |v - v*|")  # fmt: skip
+    assert text.endswith(f"greedy optimal in 100% of states; run folder {run}")
+    assert text.count("run folder") == 1
     names = {p.name for p in run.iterdir()}
     assert names >= {"config.json", "agent.npz", "agent.json", "metrics.csv", "learning_curve.png",
                      "values_heatmap.png", "policy.png", "log.txt", "finished.json"}  # fmt: skip
@@ -77,9 +83,20 @@ def test_train_and_eval_a_grid_world_agent(tmp_path: Path, capsys: pytest.Captur
     header = (run / "metrics.csv").read_text().splitlines()[0].split(",")
     assert header == ["steps", "value_error", "optimal_fraction", "greedy_optimal"]
     assert main(["eval", str(run), "--episodes", "2"]) == 0
-    report = json.loads(capsys.readouterr().out)
-    assert report["gap_to_optimum_max"] < 1e-6 and report["greedy_optimal"] == 1.0 and report["episodes"] == 2
-    assert json.loads((run / "eval.json").read_text()) == report
+    lines = capsys.readouterr().out.splitlines()
+    report = json.loads((run / "eval.json").read_text())
+    # an optimal policy: the exact gap is clamped at 0 (round-off of policy evaluation is below the tolerance)
+    assert report["gap_to_optimum_max"] == 0.0 and report["gap_to_optimum_start"] == 0.0
+    assert report["optimal_action_fraction"] == 1.0 and report["episodes"] == 2
+    # v*(start) of Zhao's grid world (fig. 3.4's (1, 1)): 5.832; the greedy episode: 5 steps to the target, then
+    # 95 more on it (reward 1 each, 100-step limit)
+    assert report["v_star_start"] == pytest.approx(5.832, abs=1e-6) and report["return_mean"] == 95.0
+    assert report["return_se"] == 0.0 and report["gap_tolerance"] == 1e-6
+    assert len(lines) < 10 and all(len(line) < 80 or " " not in line.strip() for line in lines)
+    text = " ".join(" ".join(lines).split())
+    assert "greedy return 95.000 +- 0.000 (SE) over 2 episodes; discounted 5.832" in text
+    assert "max over states 0, mean 0, at the start 0 (0 means below 1e-06)" in text
+    assert text.endswith(f"full report: {run / 'eval.json'}")
 
 
 def test_flags_yaml_and_set_reach_the_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -105,8 +122,10 @@ def test_bandit_runs_take_runs_from_a_flag_or_the_yaml(tmp_path: Path, capsys: p
     assert json.loads((run / "agent.json").read_text())["runs"] == 40
     capsys.readouterr()
     assert main(["eval", str(run), "--device", "cpu"]) == 0
-    report = json.loads(capsys.readouterr().out)
+    out = " ".join(capsys.readouterr().out.split())
+    report = json.loads((run / "eval.json").read_text())
     assert (report["runs"], report["steps"]) == (40, 300)
+    assert f"reward per step {report['average_reward']:.3f} (mean over all steps and runs)" in out
     assert main(["train", "ucb", "--runs", "7", "--out", str(tmp_path / "u7"), "--budget", "5", "--device", "cpu"]) == 0
     assert json.loads((tmp_path / "u7" / "config.json").read_text())["runs"] == 7
 
@@ -119,7 +138,7 @@ def test_env_kwargs_reach_the_env_and_the_saved_agent(tmp_path: Path, capsys: py
         np.testing.assert_allclose(np.round(arrays["v"][:5], 1), FIG_3_4_R10_ROW1)
     capsys.readouterr()
     assert main(["eval", str(run), "--episodes", "1"]) == 0  # the env is re-made with the kwargs
-    assert json.loads(capsys.readouterr().out)["gap_to_optimum_max"] < 1e-4
+    assert json.loads((run / "eval.json").read_text())["gap_to_optimum_max"] == 0.0
     grid = tmp_path / "grid"
     assert main(["train", "policy_iteration", "--out", str(grid),
                  "--set", 'env_kwargs={grid_map: ["S..", ".#.", "..T"]}']) == 0  # fmt: skip
@@ -249,7 +268,8 @@ def test_eval_validates_before_touching_anything(tmp_path: Path, capsys: pytest.
     assert main(["eval", str(tmp_path / "nothing")]) == 2
     assert "not a run folder" in _err(capsys)
     (run / "finished.json").unlink()
-    (run / "config.json").write_text(json.dumps({"family": "tabular", "algo": "policy_iteration"}))
+    (run / "config.json").write_text(json.dumps({"family": "tabular", "algo": "policy_iteration",
+                                                 "env_id": "rlsuite/GridWorld-v0"}))
     assert main(["eval", str(run)]) == 2
     assert "an unfinished run (no finished.json)" in _err(capsys)
     assert (run / "eval.json").read_bytes() == good
@@ -260,3 +280,27 @@ def test_algos_lists_the_tabular_family(capsys: pytest.CaptureFixture[str]) -> N
     out = capsys.readouterr().out
     for name in ("value_iteration", "mc_basic", "sarsa", "q_learning", "ucb", "thompson_sampling"):
         assert f"{name} " in out and "[tabular]" in out
+
+
+def test_a_second_writer_is_told_the_first_ones_process_id(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """README: "a second writer is told the first's process id", also when the folder holds an unfinished job."""
+    import subprocess
+    import sys
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "metrics.csv").write_text("step\n")  # the first writer's unfinished job
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from rlsuite.common.io import OutputDir; "
+         f"d = OutputDir({str(run)!r}, allow_existing=True).open(); print('locked', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        assert main(["train", "value_iteration", "--out", str(run)]) == 2
+        assert _err(capsys) == (f"rlsuite: error: {run}: in use by process {holder.pid} (lock file {run / '.lock'}); "
+                                "wait for it or use another folder")  # fmt: skip
+    finally:
+        holder.communicate("")
+    assert main(["train", "value_iteration", "--out", str(run)]) == 2  # released: the unfinished job is named
+    assert "holds an unfinished job" in _err(capsys)

@@ -66,6 +66,8 @@ def test_train_detector_trains_once_per_config(cli, tmp_path):
     }
     assert _metrics(folder)["training"]["steps"] == 3 and _metrics(folder)["train_config"]["batch_size"] == 4
     assert "AP50" in out and "DetectionPolicy  success" in out
+    # each metric printed once: the library's own result line goes to log.txt, not a second time to stderr
+    assert "AP50" not in err and "grid detector: AP50" in (folder / "log.txt").read_text()
     stamp = (folder / "model.safetensors").stat().st_mtime_ns
     # The same config again, even with other threads: reused, not retrained.
     code, out, _ = cli("vision", "train-detector", *DETECTOR, "--threads", "1")

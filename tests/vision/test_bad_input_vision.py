@@ -250,6 +250,20 @@ def test_corrupt_vlm_folders_name_the_folder(tmp_path, llava_dir, cli):
         VLMRewardModel.from_pretrained(tmp_path / "missing-clip", goal="the agent is on the target")
 
 
+def test_a_text_only_model_given_to_eval_vlm_is_one_line(tmp_path, cli):
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    folder = tmp_path / "text-llama"
+    config = LlamaConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
+                         num_key_value_heads=2, vocab_size=64)  # fmt: skip
+    LlamaForCausalLM(config).save_pretrained(folder)
+    code, out, err = cli("vision", "eval-vlm", str(folder), "--episodes", "1", "--device", "cpu")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert err == (f"rlsuite: error: {folder}: a 'llama' model, which reads text only; a VLM policy needs an "
+                   "image-text-to-text model (e.g. SmolVLM, Qwen2-VL, LLaVA, or the folder `rlsuite vision "
+                   "train-vlm-policy` writes)\n")  # fmt: skip
+
+
 # ----------------------------------------------------------------------------- arguments of the wrappers
 def test_wrappers_refuse_bad_frames_naming_the_argument(detector_dir):
     reward = DetectionRewardModel.from_pretrained(detector_dir, device="cpu")

@@ -127,7 +127,7 @@ def test_env_kwargs_from_the_yml_and_from_the_flag_reach_the_env(tmp_path, caplo
 
     v_star, _, _ = value_iteration(tabular_model(gym.make("rlsuite/GridWorld-v0", r_target=2.0)), 0.9)
     assert v_star[0] == pytest.approx(12.393, abs=1e-3)
-    assert evaluate(run, episodes=1)["optimum"]["v_star_start"] == pytest.approx(v_star[0], abs=1e-9)
+    assert evaluate(run, episodes=1)["v_star_start"] == pytest.approx(v_star[0], abs=1e-9)
 
 
 # ----- learning -----
@@ -140,15 +140,17 @@ def test_learns_the_book_grid_world_optimum(tmp_path, capsys, algo, budget, eval
 
     PPO's rollouts are 8 envs x 128 steps: eval_freq=5000 becomes every 5 rollouts (5120 steps)."""
     run_dir = train(tmp_path / "run", algo, "rlsuite/GridWorld-v0", "eval_freq=5000", extra=["--budget", str(budget)])
-    line = capsys.readouterr().out.strip().splitlines()[-1]
+    out = capsys.readouterr().out
+    line = " ".join(out.split())  # wrapped at word boundaries to 80 columns
+    assert all(len(x) < 80 or " " not in x.strip() for x in out.splitlines())
     assert re.search(r"exact v_pi\(start\) 5\.832 vs v\* 5\.832, gap 0\.000; optimal actions in \d+% of states", line)
-    assert line.startswith(f"{algo} on rlsuite/GridWorld-v0, {budget} steps: greedy return ")
+    assert line.startswith(f"{algo} on rlsuite/GridWorld-v0, {budget} env steps: greedy return ")
+    assert line.endswith(f"; run folder {run_dir}") and line.count("run folder") == 1
     report = evaluate(run_dir)
-    optimum = report["optimum"]
-    assert optimum["gamma"] == 0.9
-    assert optimum["v_star_start"] == pytest.approx(5.832, abs=1e-3)
-    assert optimum["value_gap_start"] == pytest.approx(0.0, abs=1e-6)
-    assert report["return_mean"] == pytest.approx(optimum["optimal_return_mean"])
+    assert report["gamma"] == 0.9
+    assert report["v_star_start"] == pytest.approx(5.832, abs=1e-3)
+    assert report["gap_to_optimum_start"] == 0.0  # clamped: round-off below the tolerance
+    assert report["return_mean"] == pytest.approx(report["optimal_return_mean"])
     for name in ("config.json", "model/policy.safetensors", "model/policy.json", "progress.csv", "metrics.csv",
                  "eval/evaluations.npz", "eval/best_model/policy.safetensors", "policy_values.npz", "finished.json"):
         assert (run_dir / name).is_file(), name  # fmt: skip
@@ -164,7 +166,7 @@ def test_learns_the_book_grid_world_optimum(tmp_path, capsys, algo, budget, eval
     with np.load(run_dir / "policy_values.npz") as data:
         assert data["v_pi"][0] == pytest.approx(5.832, abs=1e-3) and data["actions"].shape == (25,)
     finished = json.loads((run_dir / "finished.json").read_text())
-    assert finished["steps"] == budget and finished["final"]["optimum"]["value_gap_start"] < 1e-6
+    assert finished["steps"] == budget and finished["final"]["gap_to_optimum_start"] == 0.0
 
 
 def test_resume_continues_steps_checkpoints_and_logs(tmp_path, caplog):
@@ -224,7 +226,7 @@ def test_pixels_with_cnn_policy_chosen_by_config(tmp_path):
     assert exact["table"].shape == (25, 40, 40, 3)
     q, v = exact["q_star"], exact["v_star"]
     expected = float(np.mean(q[np.arange(25), exact["actions"]] >= v - 1e-6))
-    assert report["optimum"]["optimal_action_fraction"] == expected
+    assert report["optimal_action_fraction"] == expected
 
 
 def test_batched_vec_env_and_bandit_and_frozenlake(tmp_path):
@@ -234,10 +236,10 @@ def test_batched_vec_env_and_bandit_and_frozenlake(tmp_path):
     assert csv_steps(run_dir)[-1] == 1024
     bandit = train(tmp_path / "b", "dqn", "rlsuite/KArmedBandit-v0", "learning_starts=100", "eval_freq=0",
                    extra=["--budget", "300"])  # fmt: skip
-    assert "optimum" not in evaluate(bandit, episodes=1)  # no exact model: no DP gap
+    assert "gap_to_optimum_max" not in evaluate(bandit, episodes=1)  # no exact model: no DP gap
     lake = train(tmp_path / "f", "a2c", "FrozenLake-v1", "eval_freq=0", extra=["--budget", "200"])
     # FrozenLake 4x4, slippery, gamma 0.99
-    assert evaluate(lake, episodes=2)["optimum"]["v_star_start"] == pytest.approx(0.5420, abs=1e-4)
+    assert evaluate(lake, episodes=2)["v_star_start"] == pytest.approx(0.5420, abs=1e-4)
 
 
 def test_video_of_evaluation_episodes(tmp_path):
@@ -267,8 +269,8 @@ def test_ppo_on_batched_copies_solves_the_episodic_grid_world(tmp_path):
     settings = ["vec_env=batched", "n_envs=64", "n_steps=32", "batch_size=512", "eval_freq=0"]
     run_dir = train(tmp_path / "run", "ppo", "rlsuite/GridWorldEpisodic-v0", *settings, extra=["--budget", "100000"])
     report = evaluate(run_dir, episodes=20)
-    assert report["optimum"]["value_gap_start"] < 0.02  # mean over the 24 start cells
-    assert report["return_mean"] >= report["optimum"]["optimal_return_mean"] - 0.1
+    assert report["gap_to_optimum_start"] < 0.02  # mean over the 24 start cells
+    assert report["return_mean"] >= report["optimal_return_mean"] - 0.1
 
 
 @pytest.mark.slow
@@ -277,8 +279,8 @@ def test_readme_batched_example_solves_the_episodic_grid_world(tmp_path, capsys)
     --budget 200000`` reaches the optimum exactly (n_steps scaled 128 -> 8: 25 updates of 8192 steps)."""
     train(tmp_path / "run", "ppo", "rlsuite/GridWorldEpisodic-v0", "vec_env=batched", "n_envs=1024",
           extra=["--budget", "200000"])  # fmt: skip
-    line = capsys.readouterr().out.strip().splitlines()[-1]
-    assert "204800 steps: greedy return 1.000 +- 0.000 (optimal policy 1.000)" in line
+    line = " ".join(capsys.readouterr().out.split())
+    assert "204800 env steps: greedy return 1.000 +- 0.000 (SE, " in line and ", optimal policy 1.000;" in line
     assert "exact v_pi(start) 0.585 vs v* 0.585, gap 0.000" in line
 
 

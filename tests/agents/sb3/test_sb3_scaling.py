@@ -62,8 +62,9 @@ def test_the_readme_batched_example_updates_before_it_evaluates(tmp_path, caplog
     argv = ["ppo", "--env", "rlsuite/GridWorldEpisodic-v0", "--set", "vec_env=batched", "n_envs=1024"]
     _, config, _ = parse_train(argv)
     assert (config.n_steps, config.batch_size, config.eval_freq, config.checkpoint_freq) == (8, 256, 10_000, 10_000)
-    assert ("n_envs 1024 (rlsuite/app/configs/ppo.yml [rlsuite/GridWorldEpisodic-v0] has 8): n_steps 128 -> 8, "
-            "keeping about 1024 env steps per update") in caplog.messages  # fmt: skip
+    assert ("n_envs 1024 (rlsuite/app/configs/ppo.yml [rlsuite/GridWorldEpisodic-v0] has 8): n_steps 128 -> 8 ("
+            "at least 8 per env), so 8192 env steps per update "
+            "(1024 x 8; the file's 8 x 128 = 1024)") in caplog.messages  # fmt: skip
     _, config, _ = parse_train([*argv, "--set", "n_steps=16"])
     assert config.n_steps == 16  # given on the command line: kept
     run = train(tmp_path / "run", "ppo", "rlsuite/GridWorldEpisodic-v0", "vec_env=batched", "n_envs=1024",

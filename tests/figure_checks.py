@@ -1,0 +1,31 @@
+"""Checks that a matplotlib figure is fit for a report: a title, labelled axes, legends off the data,
+no text clipped by the figure's edge (shared by the figure tests of reproduce, the tour and run folders)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def check_report_figure(fig: Any) -> list[str]:
+    """What a student would have to fix before putting ``fig`` in a report (empty: nothing)."""
+    fig.tight_layout()
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    figure_box = fig.bbox
+    problems = []
+    suptitle = fig._suptitle.get_text() if fig._suptitle is not None else ""
+    axes = [ax for ax in fig.axes if ax.axison]
+    if not suptitle and not (axes and axes[0].get_title()):
+        problems.append("no title")
+    for i, ax in enumerate(axes):
+        xlabel = ax.get_xlabel() or any(a.get_xlabel() for a in ax.get_shared_x_axes().get_siblings(ax))  # stacked
+        if not xlabel or not ax.get_ylabel():
+            problems.append(f"axes {i}: unlabelled axis ({ax.get_xlabel()!r}, {ax.get_ylabel()!r})")
+        legend = ax.get_legend()
+        if legend is not None and legend.get_window_extent(renderer).overlaps(ax.get_window_extent(renderer)):
+            problems.append(f"axes {i}: the legend lies over the data area")
+        for text in (ax.title, ax.xaxis.label, ax.yaxis.label):
+            box = text.get_window_extent(renderer)
+            if text.get_text() and (box.x0 < figure_box.x0 - 1 or box.x1 > figure_box.x1 + 1):
+                problems.append(f"axes {i}: {text.get_text()[:30]!r} is clipped by the figure's edge")
+    return problems
