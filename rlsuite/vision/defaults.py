@@ -314,12 +314,18 @@ def default_vlm_policy(
     as :func:`default_detector`; metrics hold ``success_untrained``, ``success_after_bc``,
     ``success_after_ppo``, the value gaps (scoring mode) and the stages' reports.
     """
-    from rlsuite.vision.adapters import load_trained_policy, save_adapter
+    from rlsuite.envs.gridworld import ACTION_NAMES
+    from rlsuite.vision.adapters import check_generative_folder, load_trained_policy, save_adapter
     from rlsuite.vision.finetune import train_vlm_policy
     from rlsuite.vision.policies import DEFAULT_PROMPT
 
     cfg, opts, rcfg = config or VLMTrainConfig(), options or VLMModelOptions(), reasoning or ReasoningConfig()
     prompt = rcfg.prompt if rcfg.reasoning else DEFAULT_PROMPT
+    # Before any folder is opened: a model that cannot generate text, a grammar or fallback no action fits.
+    if opts.model:
+        check_generative_folder(opts.model, opts.trust_remote_code)
+    if rcfg.reasoning:
+        rcfg.grammar_for(ACTION_NAMES)
 
     def train() -> tuple[Any, dict[str, Any]]:
         policy, report = train_vlm_policy(cfg, opts, rcfg)

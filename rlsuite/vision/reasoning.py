@@ -49,11 +49,17 @@ class ReasoningConfig(Config):
     max_new_tokens: int = option(8, help="tokens generated per step (reasoning and action)", ge=1)
     prompt: str = option(REASONING_PROMPT, help="the prompt asking for reasoning then an action (<image>: the frame)")
 
-    def grammar_for(self, actions: Sequence[str]) -> ActionGrammar:
-        """The grammar over ``actions``; a template no action matches, or a bad fallback: ``ConfigError``."""
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.grammar:
+            raise config_error(self, "grammar", "no template: an answer's action could never be read")
         for template in self.grammar:
             if template.count("{action}") != 1:
                 raise config_error(self, "grammar", f"{template!r} must hold {{action}} exactly once")
+
+    def grammar_for(self, actions: Sequence[str]) -> ActionGrammar:
+        """The grammar over ``actions``; a template an action does not read back through, or a bad fallback:
+        ``ConfigError`` naming the setting."""
         grammar = ActionGrammar(actions, self.grammar, self.fallback)
         for template in self.grammar:
             for i, a in enumerate(actions):
