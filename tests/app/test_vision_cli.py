@@ -15,9 +15,9 @@ import pytest
 from rlsuite.app.cli import main
 from rlsuite.app.vision import EvalVLMOptions, QuickOption, VisionOutputOptions
 from rlsuite.common import progress
+from rlsuite.vision.adapters import VLMModelOptions
 from rlsuite.vision.contrastive import ContrastiveTrainConfig
 from rlsuite.vision.detection import DetectorTrainConfig
-from rlsuite.vision.adapters import VLMModelOptions
 from rlsuite.vision.finetune import VLMEvalConfig, VLMTrainConfig
 from rlsuite.vision.reasoning import ReasoningConfig
 

@@ -16,6 +16,7 @@ import torch
 from rlsuite.app.cli import main
 from rlsuite.common import progress
 from rlsuite.common.errors import ConfigError, ModelFolderError, OutputDirError, UsageError
+from rlsuite.vision.adapters import VLMModelOptions
 from rlsuite.vision.contrastive import ContrastiveTrainConfig
 from rlsuite.vision.detection import (
     DetectionPolicy,
@@ -24,7 +25,6 @@ from rlsuite.vision.detection import (
     GridDetector,
     GridDetectorConfig,
 )
-from rlsuite.vision.adapters import VLMModelOptions
 from rlsuite.vision.finetune import VLMTrainConfig
 from rlsuite.vision.models import build_tiny_llava
 from rlsuite.vision.policies import VLMPolicy

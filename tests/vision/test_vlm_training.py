@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import rlsuite.envs  # noqa: F401
-from rlsuite.testing.vision_models import build_tiny_idefics3, build_tiny_qwen2_vl
+from rlsuite.testing.vision_models import build_tiny_idefics3, build_tiny_qwen2_vl, save_tiny_vlm
 from rlsuite.vision.adapters import VLMModelOptions, adapter_state, load_trained_policy, save_adapter
 from rlsuite.vision.finetune import VLMTrainConfig, load_policy_to_train, train_vlm_policy
 from rlsuite.vision.models import build_tiny_llava
@@ -43,22 +43,12 @@ def _dtype() -> str:
 
 @pytest.fixture(scope="module", params=sorted(BUILDERS))
 def vlm_folder(request, tmp_path_factory):
-    folder = tmp_path_factory.mktemp(f"tiny-{request.param}")
-    torch.manual_seed(0)
-    model, processor = BUILDERS[request.param](hidden=32, layers=1)
-    model.save_pretrained(folder)
-    processor.save_pretrained(folder)
-    return request.param, folder
+    return request.param, save_tiny_vlm(request.param, tmp_path_factory.mktemp(f"tiny-{request.param}"))
 
 
 @pytest.fixture(scope="module")
 def qwen_folder(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("tiny-qwen2-vl")
-    torch.manual_seed(0)
-    model, processor = build_tiny_qwen2_vl(hidden=32, layers=1)
-    model.save_pretrained(folder)
-    processor.save_pretrained(folder)
-    return folder
+    return save_tiny_vlm("qwen2_vl", tmp_path_factory.mktemp("tiny-qwen2-vl"))
 
 
 # ----------------------------------------------------------------------------- the grammar
@@ -113,7 +103,7 @@ def test_reasoning_log_prob_is_rl4vlm_scaled_sum_by_hand():
     frame = gym.make("rlsuite/PixelGridWorldRandom-v0", n_rows=3, n_cols=3).reset(seed=0)[0]
     tok = processor.tokenizer
     ids = tok("go up . action : right", add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
-    tokens = torch.tensor([ids + [tok.pad_token_id]])
+    tokens = torch.tensor([[*ids, tok.pad_token_id]])
     answers = read_answers(tok, tokens, actor.grammar, np.random.default_rng(0))
     assert answers.actions.tolist() == [1]
     memo = {"tokens": answers.tokens, "mask": answers.mask, "action_mask": answers.action_mask}
@@ -163,7 +153,7 @@ def test_lora_cloning_changes_the_adapters_and_raises_accuracy(qwen_folder):
 
 def test_finetune_auto_uses_lora_only_above_the_threshold(qwen_folder):
     config = VLMTrainConfig(size=3, device="cpu")
-    full, info = load_policy_to_train(config, VLMModelOptions(model=str(qwen_folder)))
+    _full, info = load_policy_to_train(config, VLMModelOptions(model=str(qwen_folder)))
     assert info["finetune"] == "full" and info["trainable_parameters"] == info["parameters"] + 33  # + value head
     _, info = load_policy_to_train(config, VLMModelOptions(model=str(qwen_folder), lora_min_params=1000))
     assert info["finetune"] == "lora"
