@@ -107,7 +107,7 @@ def adapter_state(model: Any) -> dict[str, Any]:
     return {k: v.detach().float().cpu().clone() for k, v in model.named_parameters() if "lora_" in k}
 
 
-def base_fingerprint(folder: str | Path) -> str:
+def weights_hash(folder: str | Path) -> str:
     """A hash of a model folder's weights: every safetensors header, the first 64 KiB of each file's data."""
     from rlsuite.vision.folders import weight_files
 
@@ -128,7 +128,7 @@ def save_adapter(policy: Any, folder: str | Path, base: str | Path) -> None:
     policy.model.save_pretrained(folder, safe_serialization=True)
     policy.processor.save_pretrained(folder)
     save_file({k: v.contiguous().cpu() for k, v in policy.value_head.state_dict().items()}, str(folder / VALUE_HEAD))
-    info = {"base_model": str(Path(base).resolve()), "fingerprint": base_fingerprint(base),
+    info = {"base_model": str(Path(base).resolve()), "fingerprint": weights_hash(base),
             "parameters": sum(p.numel() for n, p in policy.model.named_parameters() if "lora_" not in n)}  # fmt: skip
     (folder / BASE_MODEL).write_text(json.dumps(info, indent=2) + "\n")
 
@@ -158,10 +158,10 @@ def check_adapter_folder(folder: str | Path, base: str | Path | None = None) -> 
     base_folder = Path(base) if base is not None else Path(str(info.get("base_model", "")))
     if not base_folder.is_dir():
         raise ModelFolderError(f"{folder}: its base model folder {base_folder} does not exist (pass the base folder)")
-    if base_fingerprint(base_folder) != info["fingerprint"]:
+    if weights_hash(base_folder) != info["fingerprint"]:
         raise ModelFolderError(
             f"{folder}: adapter saved for another base model than {base_folder} "
-            f"(fingerprint {info['fingerprint']}, that folder's {base_fingerprint(base_folder)})"
+            f"(fingerprint {info['fingerprint']}, that folder's {weights_hash(base_folder)})"
         )
     return base_folder
 
@@ -186,9 +186,11 @@ def load_trained_policy(
 
     folder = Path(folder)
     if not is_adapter_folder(folder):
-        return VLMPolicy.from_pretrained(folder, trust_remote_code, dtype, device, **policy_kwargs)
+        return VLMPolicy.from_pretrained(folder, trust_remote_code=trust_remote_code, dtype=dtype, device=device,
+                                         **policy_kwargs)  # fmt: skip
     base_folder = check_adapter_folder(folder, base)
-    policy = VLMPolicy.from_pretrained(base_folder, trust_remote_code, dtype, device, **policy_kwargs)
+    policy = VLMPolicy.from_pretrained(base_folder, trust_remote_code=trust_remote_code, dtype=dtype, device=device,
+                                       **policy_kwargs)  # fmt: skip
     policy.model = PeftModel.from_pretrained(policy.model, str(folder), is_trainable=False)
     policy.value_head.load_state_dict(load_file(str(folder / VALUE_HEAD), device=str(policy.device)))
     return policy
