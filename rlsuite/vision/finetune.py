@@ -7,6 +7,10 @@ iteration, on a data set of frames built once (every non-target cell of a few hu
 layouts); PPO (clipped surrogate, GAE) then fine-tunes on the env's own reward, after a few
 rollouts that fit only the value head (behaviour cloning leaves it untrained).
 
+:func:`train_vlm_policy` trains the tiny Llava or any local VLM folder, fully or with LoRA adapters
+(:mod:`rlsuite.vision.adapters`), acting by scored action words (:class:`ScoringActor`) or by
+reasoned answers (:class:`~rlsuite.vision.reasoning.ReasoningActor`, RL4VLM's log-prob).
+
 The success rate is measured with the greedy policy on ``eval_episodes`` random layouts drawn
 with seeds that training never uses, and behaviour cloning skips any drawn layout that equals
 one of them, so they are held out as layouts, not only as seeds.
