@@ -6,7 +6,9 @@ Every flag is generated from a config (``--help`` lists them all; ``--config FIL
 - ``train-detector``: :class:`~rlsuite.vision.detection.DetectorTrainConfig` (``--budget`` is its
   ``max_steps``);
 - ``train-reward``: :class:`~rlsuite.vision.contrastive.ContrastiveTrainConfig` (``--budget``: ``steps``);
-- ``train-vlm-policy``: :class:`~rlsuite.vision.finetune.VLMTrainConfig` (``--budget``: ``bc_steps``);
+- ``train-vlm-policy``: :class:`~rlsuite.vision.finetune.VLMTrainConfig` (``--budget``: ``bc_steps``),
+  :class:`~rlsuite.vision.adapters.VLMModelOptions` (``--model FOLDER``, ``--finetune auto|lora|full``),
+  :class:`~rlsuite.vision.reasoning.ReasoningConfig` (``--reasoning``) and ``--quick`` (:data:`QUICK_VLM`);
 - the three take :class:`VisionOutputOptions` too: ``--out`` (default: the rlsuite cache, in a
   folder keyed by the config, so a new budget trains anew and the same config is reused) and
   ``--overwrite`` (alias ``--force``);
@@ -18,19 +20,38 @@ prints the result.
 
 from __future__ import annotations
 
+import argparse
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from rlsuite.app import console
 from rlsuite.app.args import Parsed, add_command
-from rlsuite.common.config import Config, config_error, option
+from rlsuite.common.config import Config, config_error, load_yaml, option
 from rlsuite.common.device import DEVICE_HELP, check_device_field
 from rlsuite.common.errors import ConfigError
 from rlsuite.envs.gridworld import ACTION_NAMES
+from rlsuite.vision.adapters import VLMModelOptions
 from rlsuite.vision.contrastive import ContrastiveTrainConfig
 from rlsuite.vision.detection import DetectorTrainConfig
 from rlsuite.vision.finetune import VLMEvalConfig, VLMTrainConfig
 from rlsuite.vision.policies import DEFAULT_PROMPT
+from rlsuite.vision.reasoning import ReasoningConfig
+
+# ``train-vlm-policy --quick``: 3x3 layouts, 100 cloning steps, 2 small PPO updates, 10 held-out layouts
+# (about 30 s for a 30k-parameter tiny Qwen2-VL with LoRA on one shared CPU core).
+QUICK_VLM: dict[str, Any] = {
+    "size": 3, "hidden": 32, "layers": 1, "bc_layouts": 40, "bc_steps": 100, "bc_batch": 32, "bc_warmup": 5,
+    "ppo_updates": 2, "value_warmup": 1, "ppo_envs": 8, "ppo_steps": 4, "ppo_epochs": 1, "ppo_minibatches": 2,
+    "eval_episodes": 10, "max_episode_steps": 8, "lora_lr": 1e-2,
+}  # fmt: skip
+
+
+@dataclass
+class QuickOption(Config):
+    """``--quick``: a small budget that finishes in under 2 minutes on a CPU with a tiny model."""
+
+    quick: bool = option(False, help="a small budget (3x3 layouts, 100 cloning steps, 2 PPO updates)")
 
 
 @dataclass
@@ -51,9 +72,10 @@ class EvalVLMOptions(Config):
     """``vision eval-vlm``: which local VLM folder, how to load it, which words are its actions."""
 
     model: str | None = option(
-        None, help="local AutoModelForImageTextToText + AutoProcessor folder (or the positional FOLDER)",
-        aliases=["--model_name_or_path"],
+        None, help="local AutoModelForImageTextToText + AutoProcessor folder, or a train-vlm-policy adapter "
+        "folder (or the positional FOLDER)", aliases=["--model_name_or_path"],
     )  # fmt: skip
+    base: str | None = option(None, help="an adapter folder's base model folder (default: the one it records)")
     trust_remote_code: bool = option(
         False, help="run the custom code the folder's config.json names (Kimi-VL); only for code you trust"
     )
@@ -99,9 +121,16 @@ def add_subcommands(subparsers: Any) -> None:
 
     p = subparsers.add_parser("vision", help="vision models as policies and reward models on pixel grid worlds")
     sub = p.add_subparsers(dest="vision_command", metavar="VISION_COMMAND", parser_class=ConfigParser)
-    handlers = {"train-detector": _train_detector, "train-reward": _train_reward, "train-vlm-policy": _train_vlm_policy}
+    handlers = {"train-detector": _train_detector, "train-reward": _train_reward}
     for name, (config, help_line) in TRAIN_COMMANDS.items():
-        add_command(sub, name, help=help_line, configs=[config, VisionOutputOptions], run=handlers[name])
+        if name in handlers:
+            add_command(sub, name, help=help_line, configs=[config, VisionOutputOptions], run=handlers[name])
+    add_command(
+        sub, "train-vlm-policy", help=TRAIN_COMMANDS["train-vlm-policy"][1] + "; --model FOLDER trains any local "
+        "VLM (LoRA above --lora-min-params), --reasoning lets it reason before the action",
+        configs=[VLMTrainConfig, VLMModelOptions, ReasoningConfig, VisionOutputOptions, QuickOption],
+        run=_train_vlm_policy, defaults=_quick_defaults,
+    )  # fmt: skip
     add_command(
         sub,
         "eval-vlm",
@@ -150,20 +179,39 @@ def _train_reward(parsed: Parsed) -> int:
     return 0
 
 
+def _quick_defaults(ns: argparse.Namespace) -> list[tuple[Mapping[str, Any], str]]:
+    layers: list[tuple[Mapping[str, Any], str]] = [(QUICK_VLM, "--quick")] if getattr(ns, "quick", False) else []
+    if getattr(ns, "config", None):
+        layers.append((load_yaml(ns.config), str(ns.config)))
+    return layers
+
+
 def _train_vlm_policy(parsed: Parsed) -> int:
     from rlsuite.vision.defaults import default_vlm_policy
 
     config, opts = parsed.get(VLMTrainConfig), parsed.get(VisionOutputOptions)
+    options, reasoning = parsed.get(VLMModelOptions), parsed.get(ReasoningConfig)
+    console.quiet_third_party()
     with console.results_printed_by_command("rlsuite.vision"):  # the table below prints them, once
-        trained = default_vlm_policy(config, out=opts.out, overwrite=opts.overwrite, on_open=console.log_to)
+        trained = default_vlm_policy(config, out=opts.out, overwrite=opts.overwrite, on_open=console.log_to,
+                                     options=options, reasoning=reasoning)  # fmt: skip
     m = trained.metrics
     print(f"{'stage':<12} {'greedy success':>15} {'v* - v_pi (sampling)':>21}")
     for stage in ("untrained", "after_bc", "after_ppo"):
         if f"success_{stage}" in m:
-            print(f"{stage.replace('_', ' '):<12} {m[f'success_{stage}']:>15.2f} {m[f'value_gap_{stage}']:>21.3f}")
+            gap = m.get(f"value_gap_{stage}")
+            print(f"{stage.replace('_', ' '):<12} {m[f'success_{stage}']:>15.2f} "
+                  f"{'-' if gap is None else f'{gap:.3f}':>21}")  # fmt: skip
     bc = m["behaviour_clone"]
     when = "trained earlier, reused" if trained.reused else "trained now"
+    info = m.get("model", {})
+    rows = [("model", f"{info.get('model')}: {info.get('parameters', 0):,} parameters, {info.get('finetune')} "
+                      f"fine-tuning of {info.get('trainable_parameters', 0):,}")]  # fmt: skip
+    if "unparsed_answers" in m:
+        rows.append(("reasoned answers", f"{m['unparsed_answers']} of {m['answers']} unparsed (fallback: "
+                                         f"{reasoning.fallback})"))  # fmt: skip
     _print_rows([
+        *rows,
         ("held-out layouts", f"{config.eval_episodes} random {config.size}x{config.size} layouts"),
         ("behaviour cloning", f"{bc['steps']} steps, held-out action accuracy {bc['held_out_accuracy']:.3f}"),
         ("training", f"{m.get('seconds')} s ({when})"),
@@ -173,18 +221,20 @@ def _train_vlm_policy(parsed: Parsed) -> int:
 
 
 def _eval_vlm(parsed: Parsed) -> int:
+    from rlsuite.vision.adapters import is_adapter_folder, load_trained_policy
     from rlsuite.vision.finetune import success_rate
     from rlsuite.vision.folders import check_model_folder
-    from rlsuite.vision.policies import VLMPolicy
     from rlsuite.vision.runtime import torch_threads
 
     opts, held_out = parsed.get(EvalVLMOptions), parsed.get(VLMEvalConfig)
     folder = _model_folder(parsed.args.folder, opts.model)
-    check_model_folder(folder)
+    if not is_adapter_folder(folder):
+        check_model_folder(folder)
     console.quiet_third_party()
     with torch_threads(opts.threads):
-        policy = VLMPolicy.from_pretrained(
+        policy = load_trained_policy(
             folder,
+            opts.base,
             trust_remote_code=opts.trust_remote_code,
             dtype=opts.dtype,
             device=opts.device,
@@ -195,7 +245,7 @@ def _eval_vlm(parsed: Parsed) -> int:
         rate = success_rate(policy, held_out)
     print(
         f"success {rate:.3f} on {held_out.episodes} held-out random {held_out.size}x{held_out.size} layouts: "
-        f"{type(policy.model).__name__} from {folder}"
+        f"{_model_name(policy.model)} from {folder}"
     )
     return 0
 
@@ -219,3 +269,10 @@ def _print_rows(rows: list[tuple[str, str]]) -> None:
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"{key:<{width}}  {value}")
+
+
+def _model_name(model: Any) -> str:
+    """The model's class, or ``<base class> + LoRA`` for a peft model."""
+    if hasattr(model, "get_base_model"):
+        return f"{type(model.get_base_model()).__name__} + LoRA"
+    return type(model).__name__

@@ -330,3 +330,18 @@ def build_tiny_grounding_dino(
     GroundingDinoProcessor(image_processor=image_processor, tokenizer=tokenizer).save_pretrained(folder)
     return Path(folder)
 
+
+def save_tiny_vlm(arch: str, folder: str | Path, hidden: int = 32, layers: int = 1, seed: int = 0) -> Path:
+    """Build the tiny ``arch`` (``llava``, ``idefics3``, ``qwen2_vl`` or ``kimi_k25``) with torch seeded at
+    ``seed`` and save model and processor to ``folder``; returns the folder."""
+    import torch
+
+    from rlsuite.vision.models import build_tiny_llava
+
+    builders = {"llava": build_tiny_llava, "idefics3": build_tiny_idefics3, "qwen2_vl": build_tiny_qwen2_vl,
+                "kimi_k25": build_tiny_kimi_k25}  # fmt: skip
+    torch.manual_seed(seed)
+    model, processor = builders[arch](hidden=hidden, layers=layers)
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return Path(folder)

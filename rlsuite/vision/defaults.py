@@ -34,9 +34,11 @@ from typing import TYPE_CHECKING, Any
 from rlsuite.common.config import Config
 from rlsuite.common.errors import ModelFolderError, OutputDirError
 from rlsuite.common.io import FINISHED, LOCK, OutputDir, write_json
+from rlsuite.vision.adapters import VLMModelOptions
 from rlsuite.vision.contrastive import ContrastiveTrainConfig
 from rlsuite.vision.detection import DetectorTrainConfig
 from rlsuite.vision.finetune import VLMTrainConfig
+from rlsuite.vision.reasoning import ReasoningConfig
 
 if TYPE_CHECKING:
     import torch
@@ -62,18 +64,25 @@ class Trained:
     device: Any = None  # the torch device it was resolved to, trained or loaded on
 
 
-def config_key(config: Config) -> str:
-    """A short hash of what ``config`` trains (its fields but ``device`` and ``threads``, the cache version)."""
+def config_key(config: Config, extra: tuple[Config, ...] = ()) -> str:
+    """A short hash of what ``config`` trains (its fields but ``device`` and ``threads``, the cache version).
+
+    ``extra`` configs (the model options of ``train-vlm-policy``) join the hash only where they differ
+    from their defaults, so a default run keeps the key it had before they existed.
+    """
     fields = {k: v for k, v in config.to_dict().items() if k not in WHERE_FIELDS}
+    more = {type(c).__name__: c.to_dict() for c in extra if c.to_dict() != type(c)().to_dict()}
+    if more:
+        fields["extra"] = more
     blob = json.dumps({"version": CACHE_VERSION, "type": type(config).__name__, "config": fields}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def cache_folder(name: str, config: Config) -> Path:
+def cache_folder(name: str, config: Config, extra: tuple[Config, ...] = ()) -> Path:
     """Where the default ``name`` trained with ``config`` is kept: ``$RLSUITE_CACHE/vision/<name>/<key>``."""
     from rlsuite.common.paths import cache_dir
 
-    return cache_dir("vision", name) / config_key(config)
+    return cache_dir("vision", name) / config_key(config, extra)
 
 
 def finished_key(folder: Path) -> str | None:
@@ -94,15 +103,16 @@ def _obtain(
     save: Callable[[Any, Path], None],
     load: Callable[[Path, torch.device], Any],
     on_open: Callable[[Path], None] | None,
+    extra: tuple[Config, ...] = (),
 ) -> Trained:
     """Load ``name``'s finished model of ``config`` or train it; ``config.device`` is resolved here, once
     (an unusable device fails before anything is written), and handed to ``train`` and ``load``."""
     from rlsuite.common.device import select_device
 
     device = select_device(getattr(config, "device", "auto"))
-    key = config_key(config)
+    key = config_key(config, extra)
     explicit = out is not None
-    folder = Path(out) if explicit else cache_folder(name, config)
+    folder = Path(out) if explicit else cache_folder(name, config, extra)
     if not overwrite and finished_key(folder) == key and (folder / METRICS).is_file():
         try:
             metrics = json.loads((folder / METRICS).read_text())
@@ -303,28 +313,57 @@ def default_vlm_policy(
     overwrite: bool = False,
     dtype: str = "float32",
     on_open: Callable[[Path], None] | None = None,
+    options: VLMModelOptions | None = None,
+    reasoning: ReasoningConfig | None = None,
 ) -> Trained:
-    """The behaviour-cloned, PPO-fine-tuned tiny Llava :class:`~rlsuite.vision.policies.VLMPolicy` of ``config``.
+    """The behaviour-cloned, PPO-fine-tuned :class:`~rlsuite.vision.policies.VLMPolicy` of ``config``.
 
-    Trained and saved in float32; a kept one is loaded on ``config.device`` in ``dtype`` (``"auto"``:
-    bfloat16 on CUDA, for inference). Args and returns: as :func:`default_detector`; metrics hold
-    ``success_untrained``, ``success_after_bc``, ``success_after_ppo``, the value gaps and the stages' reports.
+    The tiny Llava, or the folder ``options.model`` (full fine-tuning or LoRA adapters, see
+    :class:`~rlsuite.vision.adapters.VLMModelOptions`), acting by scored action words or, with
+    ``reasoning.reasoning``, by reasoned answers. Trained in ``options.dtype``; full weights are
+    saved as the model folder, LoRA adapters as an adapter folder naming the base (the tiny Llava's
+    adapters, having no base folder, are merged into it first). A kept one is loaded on
+    ``config.device`` in ``dtype`` (``"auto"``: bfloat16 on CUDA, for inference). Args and returns:
+    as :func:`default_detector`; metrics hold ``success_untrained``, ``success_after_bc``,
+    ``success_after_ppo``, the value gaps (scoring mode) and the stages' reports.
     """
+    from rlsuite.envs.gridworld import ACTION_NAMES
+    from rlsuite.vision.adapters import check_generative_folder, load_trained_policy, save_adapter
     from rlsuite.vision.finetune import train_vlm_policy
-    from rlsuite.vision.policies import VLMPolicy
+    from rlsuite.vision.policies import DEFAULT_PROMPT
 
-    cfg = config or VLMTrainConfig()
+    cfg, opts, rcfg = config or VLMTrainConfig(), options or VLMModelOptions(), reasoning or ReasoningConfig()
+    prompt = rcfg.prompt if rcfg.reasoning else DEFAULT_PROMPT
+    # Before any folder is opened: a model that cannot generate text, a grammar or fallback no action fits.
+    if opts.model:
+        check_generative_folder(opts.model, opts.trust_remote_code)
+    if rcfg.reasoning:
+        rcfg.grammar_for(ACTION_NAMES)
 
     def train(device: torch.device) -> tuple[Any, dict[str, Any]]:
-        policy, report = train_vlm_policy(cfg, device)
-        return policy, {**report, "train_config": cfg.to_dict()}
+        policy, report = train_vlm_policy(cfg, opts, rcfg, device=device)
+        return policy, {**report, "train_config": cfg.to_dict(), "model_options": opts.to_dict(),
+                        "reasoning": rcfg.to_dict()}  # fmt: skip
+
+    def save(policy: Any, tmp: Path) -> None:
+        if report_lora(policy) and opts.model:
+            save_adapter(policy, tmp, opts.model)
+            return
+        if report_lora(policy):
+            policy.model = policy.model.merge_and_unload()
+        policy.save_pretrained(tmp)
 
     def load(folder: Path, device: torch.device) -> Any:
-        return VLMPolicy.from_pretrained(folder, device=device, dtype=dtype)
+        return load_trained_policy(folder, opts.model, opts.trust_remote_code, dtype=dtype, device=str(device),
+                                   prompt=prompt)  # fmt: skip
 
-    trained = _obtain(VLM_POLICY_NAME, cfg, out, overwrite, train, lambda p, tmp: p.save_pretrained(tmp), load,
-                      on_open)  # fmt: skip
+    trained = _obtain(VLM_POLICY_NAME, cfg, out, overwrite, train, save, load, on_open, extra=(opts, rcfg))
     if not trained.reused and dtype != "float32":
         trained.model = load(trained.folder, trained.device)
     return trained
 
+
+
+def report_lora(policy: Any) -> bool:
+    """Whether ``policy.model`` carries peft adapters."""
+    return hasattr(policy.model, "peft_config")

@@ -7,6 +7,10 @@ iteration, on a data set of frames built once (every non-target cell of a few hu
 layouts); PPO (clipped surrogate, GAE) then fine-tunes on the env's own reward, after a few
 rollouts that fit only the value head (behaviour cloning leaves it untrained).
 
+:func:`train_vlm_policy` trains the tiny Llava or any local VLM folder, fully or with LoRA adapters
+(:mod:`rlsuite.vision.adapters`), acting by scored action words (:class:`ScoringActor`) or by
+reasoned answers (:class:`~rlsuite.vision.reasoning.ReasoningActor`, RL4VLM's log-prob).
+
 The success rate is measured with the greedy policy on ``eval_episodes`` random layouts drawn
 with seeds that training never uses, and behaviour cloning skips any drawn layout that equals
 one of them, so they are held out as layouts, not only as seeds.
@@ -31,7 +35,9 @@ from rlsuite.common import progress
 from rlsuite.common.config import Config, config_error, option
 from rlsuite.common.device import DEVICE_HELP, check_device_field
 from rlsuite.envs.model import tabular_model
+from rlsuite.vision.adapters import VLMModelOptions
 from rlsuite.vision.policies import VLMPolicy
+from rlsuite.vision.reasoning import ReasoningConfig
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +93,8 @@ class VLMTrainConfig(Config):
     seed: int = option(0, help="seed of layouts and weights", ge=0)
     device: str = option("auto", help=DEVICE_HELP)
     threads: int = option(
-        0, help="torch CPU threads (0: one, or OMP_NUM_THREADS when set; 1 ran 3-6x faster than 2 on 2 shared cores)",
+        0,
+        help="torch CPU threads (0: one, or OMP_NUM_THREADS when set; 1 ran 3-6x faster than 2 on 2 shared cores)",
         ge=0,
     )
 
@@ -169,13 +176,51 @@ def _agent_frames(env: gym.Env[Any, Any]) -> tuple[np.ndarray, np.ndarray]:
     return states, np.stack([world.render_rgb(state=int(s)) for s in states])
 
 
+class ScoringActor:
+    """A :class:`VLMPolicy` acting by its action-word scores (a Categorical), for behaviour cloning and PPO.
+
+    :class:`~rlsuite.vision.reasoning.ReasoningActor` is the same interface for reasoned answers.
+    """
+
+    def __init__(self, policy: VLMPolicy) -> None:
+        self.policy = policy
+
+    def act(self, obs: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, torch.Tensor]]:
+        """Sampled actions, their log-probs and values (numpy), and what ``evaluate`` needs again (``memo``)."""
+        with torch.no_grad():
+            dist, v = self.policy(obs)
+            a = dist.sample()
+        return a.cpu().numpy(), dist.log_prob(a).cpu().numpy(), v.cpu().numpy(), {"action": a.cpu()}
+
+    def evaluate(self, obs: Any, memo: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Log-probs of the stored actions, values and entropies (differentiable)."""
+        dist, v = self.policy(obs)
+        return dist.log_prob(memo["action"].to(self.policy.device)), v, dist.entropy()
+
+    @torch.no_grad()
+    def greedy(self, obs: Any) -> np.ndarray:
+        return self.policy(obs)[0].logits.argmax(-1).cpu().numpy()
+
+    def bc_loss(self, frames: np.ndarray, targets: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """Cross-entropy of the scores to the (uniform over optimal actions) targets, and the value."""
+        dist, v = self.policy(frames)
+        target = torch.as_tensor(targets, device=self.policy.device)
+        return -(target * torch.log_softmax(dist.logits, -1)).sum(-1).mean(), v
+
+
+Actor = Any  # ScoringActor or rlsuite.vision.reasoning.ReasoningActor
+
+
 @torch.no_grad()
-def action_accuracy(policy: VLMPolicy, frames: np.ndarray, targets: np.ndarray, batch: int = 256) -> float:
+def action_accuracy(
+    policy: VLMPolicy, frames: np.ndarray, targets: np.ndarray, batch: int = 256, actor: Actor | None = None
+) -> float:
     """Fraction of frames whose greedy action is one of the optimal ones (``targets > 0``)."""
     policy.eval()
+    actor = actor or ScoringActor(policy)
     hits = []
     for i in range(0, len(frames), batch):
-        greedy = policy(frames[i : i + batch])[0].logits.argmax(-1).cpu().numpy()
+        greedy = np.asarray(actor.greedy(frames[i : i + batch]))
         hits.append(targets[i : i + batch][np.arange(len(greedy)), greedy] > 0)
     return float(np.concatenate(hits).mean())
 
@@ -206,8 +251,9 @@ def exact_value_gap(policy: VLMPolicy, config: VLMEvalConfig, gamma: float = 0.9
     return float(np.mean(gaps))
 
 
-def success_rate(policy: VLMPolicy, config: VLMEvalConfig, seed: int = EVAL_SEED) -> float:
+def success_rate(policy: VLMPolicy, config: VLMEvalConfig, seed: int = EVAL_SEED, actor: Actor | None = None) -> float:
     """Fraction of held-out random layouts whose target the (greedy) policy reaches, batched over episodes."""
+    act = actor.greedy if actor is not None else (lambda obs: policy.predict(obs)[0])
     envs = [_env(config) for _ in range(config.episodes)]
     obs = [e.reset(seed=seed + i)[0] for i, e in enumerate(envs)]
     done = np.zeros(len(envs), bool)
@@ -217,7 +263,7 @@ def success_rate(policy: VLMPolicy, config: VLMEvalConfig, seed: int = EVAL_SEED
             live = np.flatnonzero(~done)
             if not len(live):
                 break
-            actions, _ = policy.predict(np.stack([obs[i] for i in live]))
+            actions = act(np.stack([obs[i] for i in live]))
             for i, a in zip(live, np.atleast_1d(actions), strict=True):
                 obs[i], _, term, trunc, _ = envs[i].step(int(a))
                 solved[i] |= term
@@ -226,7 +272,7 @@ def success_rate(policy: VLMPolicy, config: VLMEvalConfig, seed: int = EVAL_SEED
     return float(solved.mean())
 
 
-def behaviour_clone(policy: VLMPolicy, config: VLMTrainConfig) -> dict[str, Any]:
+def behaviour_clone(policy: VLMPolicy, config: VLMTrainConfig, actor: Actor | None = None) -> dict[str, Any]:
     """Fit the action scores to the optimal action sets (cross-entropy to uniform over optimal actions).
 
     The value head is fitted to ``v*`` at the same time (weight ``bc_value_coef``): a warm start
@@ -240,14 +286,13 @@ def behaviour_clone(policy: VLMPolicy, config: VLMTrainConfig) -> dict[str, Any]
     t0 = time.perf_counter()
     rng = np.random.default_rng(config.seed)
     train_seeds = iter(lambda: int(rng.integers(EVAL_SEED + config.eval_episodes, 2**31)), None)
-    frames, targets, values = optimal_action_dataset(
-        config, train_seeds, config.bc_layouts, held_out_layouts(config)
-    )
+    frames, targets, values = optimal_action_dataset(config, train_seeds, config.bc_layouts, held_out_layouts(config))
     eval_seeds = range(EVAL_SEED, EVAL_SEED + config.eval_episodes)
     test_frames, test_targets, _ = optimal_action_dataset(config, eval_seeds, config.eval_episodes)
     log.debug("bc data: %d frames from %d layouts (%.1f s)", len(frames), config.bc_layouts, time.perf_counter() - t0)
-    initial_accuracy = action_accuracy(policy, frames[:1000], targets[:1000])
-    opt = torch.optim.AdamW(policy.parameters(), lr=config.bc_lr)
+    actor = actor or ScoringActor(policy)
+    initial_accuracy = action_accuracy(policy, frames[:1000], targets[:1000], actor=actor)
+    opt = torch.optim.AdamW(trainable(policy), lr=config.bc_lr)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / config.bc_warmup) * (1.0 - s / config.bc_steps)
     )
@@ -256,14 +301,12 @@ def behaviour_clone(policy: VLMPolicy, config: VLMTrainConfig) -> dict[str, Any]
         for step in range(1, config.bc_steps + 1):
             policy.train()
             idx = rng.integers(len(frames), size=config.bc_batch)
-            dist, v = policy(frames[idx])
-            target = torch.as_tensor(targets[idx], device=policy.device)
-            loss = -(target * torch.log_softmax(dist.logits, -1)).sum(-1).mean()
+            loss, v = actor.bc_loss(frames[idx], targets[idx])
             v_star = torch.as_tensor(values[idx], device=policy.device)
             loss = loss + config.bc_value_coef * 0.5 * ((v - v_star) ** 2).mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
+            torch.nn.utils.clip_grad_norm_(trainable(policy), 1.0)
             opt.step()
             sched.step()
             losses.append(loss.item())
@@ -277,8 +320,8 @@ def behaviour_clone(policy: VLMPolicy, config: VLMTrainConfig) -> dict[str, Any]
         "first_loss": float(np.mean(losses[:20])),
         "final_loss": float(np.mean(losses[-20:])),
         "initial_train_accuracy": initial_accuracy,
-        "train_accuracy": action_accuracy(policy, frames[:1000], targets[:1000]),
-        "held_out_accuracy": action_accuracy(policy, test_frames, test_targets),
+        "train_accuracy": action_accuracy(policy, frames[:1000], targets[:1000], actor=actor),
+        "held_out_accuracy": action_accuracy(policy, test_frames, test_targets, actor=actor),
         "seconds": round(time.perf_counter() - t0, 1),
     }
     log.info("behaviour cloning: %d steps, loss %.3f -> %.3f, accuracy train %.3f, held-out layouts %.3f",
@@ -287,7 +330,12 @@ def behaviour_clone(policy: VLMPolicy, config: VLMTrainConfig) -> dict[str, Any]
     return report
 
 
-def ppo_finetune(policy: VLMPolicy, config: VLMTrainConfig) -> dict[str, Any]:
+def trainable(policy: VLMPolicy) -> list[torch.nn.Parameter]:
+    """The parameters that train: all of them, or the LoRA adapters and the value head."""
+    return [p for p in policy.parameters() if p.requires_grad]
+
+
+def ppo_finetune(policy: VLMPolicy, config: VLMTrainConfig, actor: Actor | None = None) -> dict[str, Any]:
     """PPO on the action-word log-probs with the value head (clipped surrogate, GAE).
 
     The first ``value_warmup`` updates fit only the value head to the rollout returns, so the
@@ -296,12 +344,11 @@ def ppo_finetune(policy: VLMPolicy, config: VLMTrainConfig) -> dict[str, Any]:
     across an episode's end.
     """
     N, T = config.ppo_envs, config.ppo_steps
-    envs = gym.vector.SyncVectorEnv(
-        [partial(_env, config)] * N, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP
-    )
+    envs = gym.vector.SyncVectorEnv([partial(_env, config)] * N, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
     obs, _ = envs.reset(seed=config.seed * 7919 + EVAL_SEED + config.eval_episodes)
     value_opt = torch.optim.AdamW(policy.value_head.parameters(), lr=config.value_lr)
-    opt = torch.optim.AdamW(policy.parameters(), lr=config.ppo_lr)
+    opt = torch.optim.AdamW(trainable(policy), lr=config.ppo_lr)
+    actor = actor or ScoringActor(policy)
     t0, history = time.perf_counter(), []
     ep_return = np.zeros(N)
     with progress.task("PPO updates", total=config.ppo_updates, unit="update") as bar:
@@ -309,6 +356,7 @@ def ppo_finetune(policy: VLMPolicy, config: VLMTrainConfig) -> dict[str, Any]:
             # ----- rollout: one batched forward pass per step over all envs
             frames = np.zeros((T, *obs.shape), np.uint8)
             acts = np.zeros((T, N), np.int64)
+            memos: list[dict[str, torch.Tensor]] = []
             logps, values, rewards = np.zeros((T, N)), np.zeros((T + 1, N)), np.zeros((T, N))
             ended = np.zeros((T, N), bool)
             returns_seen, solved_seen = [], []
@@ -316,9 +364,8 @@ def ppo_finetune(policy: VLMPolicy, config: VLMTrainConfig) -> dict[str, Any]:
             with torch.no_grad():
                 for t in range(T):
                     frames[t] = obs
-                    dist, v = policy(obs)
-                    a = dist.sample()
-                    acts[t], logps[t], values[t] = a.cpu().numpy(), dist.log_prob(a).cpu().numpy(), v.cpu().numpy()
+                    acts[t], logps[t], values[t], memo = actor.act(obs)
+                    memos.append(memo)
                     obs, r, term, trunc, info = envs.step(acts[t])
                     ep_return += r
                     trunc = trunc & ~term
@@ -347,7 +394,8 @@ def ppo_finetune(policy: VLMPolicy, config: VLMTrainConfig) -> dict[str, Any]:
             def flat(x: np.ndarray) -> torch.Tensor:
                 return torch.as_tensor(x.reshape(T * N, *x.shape[2:]), device=policy.device)
 
-            b_frames, b_acts, b_logp = frames.reshape(T * N, *frames.shape[2:]), flat(acts), flat(logps).float()
+            b_frames, b_logp = frames.reshape(T * N, *frames.shape[2:]), flat(logps).float()
+            b_memo = {k: torch.cat([m[k] for m in memos]) for k in memos[0]}
             b_adv, b_ret = flat(adv).float(), flat(ret).float()
             b_adv = (b_adv - b_adv.mean()) / (b_adv.std() + 1e-8)
             warmup = update <= config.value_warmup
@@ -356,9 +404,9 @@ def ppo_finetune(policy: VLMPolicy, config: VLMTrainConfig) -> dict[str, Any]:
             epoch_vloss = []  # mean value loss of each pass: the fit on this rollout
             for _ in range(config.ppo_epochs):
                 for idx in torch.randperm(T * N).split(max(1, T * N // config.ppo_minibatches)):
-                    dist, v = policy(b_frames[idx.numpy()])
+                    new_logp, v, entropy = actor.evaluate(b_frames[idx.numpy()], {k: m[idx] for k, m in b_memo.items()})
                     vloss = 0.5 * ((v - b_ret[idx]) ** 2).mean()
-                    log_ratio = dist.log_prob(b_acts[idx]) - b_logp[idx]
+                    log_ratio = new_logp - b_logp[idx]
                     ratio = torch.exp(log_ratio)
                     if warmup:
                         loss, optimizer, params = vloss, value_opt, list(policy.value_head.parameters())
@@ -366,8 +414,10 @@ def ppo_finetune(policy: VLMPolicy, config: VLMTrainConfig) -> dict[str, Any]:
                         pg = -torch.min(
                             ratio * b_adv[idx], ratio.clamp(1 - config.clip, 1 + config.clip) * b_adv[idx]
                         ).mean()
-                        loss = pg + config.vf_coef * vloss - config.ent_coef * dist.entropy().mean()
-                        optimizer, params = opt, list(policy.parameters())
+                        loss = pg + config.vf_coef * vloss
+                        if entropy is not None:  # reasoned answers have no closed-form entropy
+                            loss = loss - config.ent_coef * entropy.mean()
+                        optimizer, params = opt, trainable(policy)
                     opt.zero_grad(set_to_none=True)
                     loss.backward()
                     torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -407,34 +457,97 @@ def ppo_finetune(policy: VLMPolicy, config: VLMTrainConfig) -> dict[str, Any]:
     }
 
 
-def train_vlm_policy(config: VLMTrainConfig, device: torch.device | None = None) -> tuple[VLMPolicy, dict[str, Any]]:
-    """A tiny Llava from configs (float32, on ``config.device``): success before training, after
-    behaviour cloning, after PPO (skipped with ``ppo_updates=0``)."""
-    from rlsuite.common.device import select_device
-    from rlsuite.common.seeding import seed_everything
-    from rlsuite.vision.models import build_tiny_llava
-    from rlsuite.vision.runtime import torch_threads
+def load_policy_to_train(
+    config: VLMTrainConfig,
+    options: VLMModelOptions | None = None,
+    reasoning: ReasoningConfig | None = None,
+    device: torch.device | None = None,
+) -> tuple[VLMPolicy, dict[str, Any]]:
+    """The policy to train (the tiny Llava, or ``options.model``), with LoRA adapters when the options say so.
 
+    Returns the policy and what was decided (``model``, ``parameters``, ``finetune``: lora/full,
+    ``trainable_parameters``). A folder whose architecture cannot generate text, or a grammar or
+    fallback no action matches, fails here, before any training, with one line.
+    """
+    from rlsuite.common.device import select_device
+    from rlsuite.vision.adapters import add_lora, check_generative_folder, count_parameters
+    from rlsuite.vision.models import build_tiny_llava
+    from rlsuite.vision.policies import DEFAULT_PROMPT
+
+    options = options or VLMModelOptions()
+    reasoning = reasoning or ReasoningConfig()
     device = select_device(config.device) if device is None else device  # resolved by the caller, once
-    seed_everything(config.seed)
-    held_out = config.held_out()
-    stages = [("untrained", None), ("after_bc", behaviour_clone)]
-    if config.ppo_updates:
-        stages.append(("after_ppo", ppo_finetune))
-    with torch_threads(config.threads):
-        t0 = time.perf_counter()
-        # 16-pixel cells and 16-pixel patches: one image token per grid cell.
+    prompt = reasoning.prompt if reasoning.reasoning else DEFAULT_PROMPT
+    if options.model:
+        check_generative_folder(options.model, options.trust_remote_code)
+        policy = VLMPolicy.from_pretrained(options.model, options.trust_remote_code, options.dtype, str(device),
+                                           prompt=prompt)  # fmt: skip
+    else:  # 16-pixel cells and 16-pixel patches: one image token per grid cell.
         model, processor = build_tiny_llava(
             image_size=16 * config.size, patch_size=16, hidden=config.hidden, layers=config.layers
         )
-        policy = VLMPolicy(model.to(device), processor, device=device)
-        report: dict[str, Any] = {}
+        model = model.to(device=device, dtype=getattr(torch, options.dtype))
+        policy = VLMPolicy(model, processor, device=device, prompt=prompt)
+    if reasoning.reasoning:
+        reasoning.grammar_for(policy.actions)
+    n_params = count_parameters(policy.model)
+    lora = options.uses_lora(n_params)
+    if lora:
+        policy.model = add_lora(policy.model, options)
+    info = {
+        "model": options.model or "tiny Llava (built from configs)",
+        "parameters": n_params,
+        "finetune": "lora" if lora else "full",
+        "trainable_parameters": sum(p.numel() for p in trainable(policy)),
+    }
+    log.info("%s: %d parameters, %s fine-tuning of %d", info["model"], n_params, info["finetune"],
+             info["trainable_parameters"])  # fmt: skip
+    return policy, info
+
+
+def train_vlm_policy(
+    config: VLMTrainConfig,
+    options: VLMModelOptions | None = None,
+    reasoning: ReasoningConfig | None = None,
+    device: torch.device | None = None,
+) -> tuple[VLMPolicy, dict[str, Any]]:
+    """Behaviour cloning then PPO of the tiny Llava (or ``options.model``, full or LoRA) on ``config.device``:
+    success before training, after behaviour cloning, after PPO (skipped with ``ppo_updates=0``).
+
+    With ``reasoning.reasoning`` the policy generates text then an action (:mod:`rlsuite.vision.reasoning`):
+    cloning teaches the canonical answer, PPO uses RL4VLM's scaled log-prob, the success rate is
+    measured by greedy generation, and the report counts the unparsed answers (no value gap: a
+    reasoned answer has no closed-form action distribution). With LoRA, ``options.lora_lr`` is the
+    learning rate of both stages.
+    """
+    import dataclasses
+
+    from rlsuite.common.seeding import seed_everything
+    from rlsuite.vision.reasoning import ReasoningActor
+    from rlsuite.vision.runtime import torch_threads
+
+    options = options or VLMModelOptions()
+    reasoning = reasoning or ReasoningConfig()
+    seed_everything(config.seed)
+    held_out = config.held_out()
+    with torch_threads(config.threads):
+        t0 = time.perf_counter()
+        policy, info = load_policy_to_train(config, options, reasoning, device)
+        if info["finetune"] == "lora":
+            config = dataclasses.replace(config, bc_lr=options.lora_lr, ppo_lr=options.lora_lr)
+        actor = ReasoningActor(policy, reasoning, config.seed) if reasoning.reasoning else ScoringActor(policy)
+        stages = [("untrained", None), ("after_bc", behaviour_clone)]
+        if config.ppo_updates:
+            stages.append(("after_ppo", ppo_finetune))
+        report: dict[str, Any] = {"model": info}
         for stage, train in stages:
             if train is not None:
-                report[train.__name__] = train(policy, config)
-            report[f"success_{stage}"] = success_rate(policy, held_out)
-            report[f"value_gap_{stage}"] = exact_value_gap(policy, held_out, config.gamma)
-            log.info("%s: greedy success %.2f, v* - v_pi of the sampling policy %.3f", stage.replace("_", " "),
-                     report[f"success_{stage}"], report[f"value_gap_{stage}"])  # fmt: skip
+                report[train.__name__] = train(policy, config, actor)
+            report[f"success_{stage}"] = success_rate(policy, held_out, actor=actor)
+            if not reasoning.reasoning:
+                report[f"value_gap_{stage}"] = exact_value_gap(policy, held_out, config.gamma)
+            log.info("%s: greedy success %.2f", stage.replace("_", " "), report[f"success_{stage}"])
+        if reasoning.reasoning:
+            report["answers"], report["unparsed_answers"] = actor.answers, actor.unparsed
         report["seconds"] = round(time.perf_counter() - t0, 1)
     return policy, report

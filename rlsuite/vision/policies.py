@@ -289,9 +289,7 @@ class VLMPolicy(nn.Module):
             instr = obs.get("instruction", "")
             instrs = [instr] * len(images) if isinstance(instr, str) else [str(i) for i in instr]
             if len(instrs) != len(images):
-                raise ValueError(
-                    f"observation['instruction']: {len(instrs)} instructions for {len(images)} frames"
-                )
+                raise ValueError(f"observation['instruction']: {len(instrs)} instructions for {len(images)} frames")
             return list(images), [self._prompt_for(i) for i in instrs]
         images, _ = as_frames(obs, "observation")
         return list(images), [self._prompt_for("")] * len(images)
@@ -341,19 +339,36 @@ class VLMPolicy(nn.Module):
             for a, ids in enumerate(self._action_ids):
                 cont[a, : len(ids)] = torch.tensor(ids, device=self.device)
                 cmask[a, : len(ids)] = 1
-            rep = _repeat_rows(enc, A, B)
-            P = rep["input_ids"].shape[1]
-            for k, v in rep.items():  # every token-aligned input grows by the continuation
-                if v.ndim == 2 and v.shape == (B * A, P):
-                    tail = {"input_ids": cont, "attention_mask": cmask}.get(k, torch.zeros_like(cmask))
-                    rep[k] = torch.cat([v, tail.to(v.dtype).repeat(B, 1)], dim=1)
-            out = self.model(**rep, output_hidden_states=True)
-            logp = torch.log_softmax(out.logits[:, P - 1 : -1].float(), dim=-1)
-            tok_lp = logp.gather(-1, rep["input_ids"][:, P:, None])[..., 0] * cmask.repeat(B, 1)
+            tok_lp, prompt_hidden = self.continuation_log_probs(_repeat_rows(enc, A, B), cont.repeat(B, 1),
+                                                                cmask.repeat(B, 1))  # fmt: skip
             scores = tok_lp.sum(-1).view(B, A)
-            last_hidden = out.hidden_states[-1][::A, P - 1].float()
+            last_hidden = prompt_hidden[::A]
         value = self.value_head(last_hidden)[:, 0]
         return torch.distributions.Categorical(logits=scores), value
+
+    def continuation_log_probs(
+        self, enc: dict[str, torch.Tensor], cont: torch.Tensor, cmask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Teacher forcing: each continuation token's log-prob after its (left-padded) prompt, in one pass.
+
+        Args:
+            enc: encoded prompts, ``R`` rows (see ``_encode``); cont: token ids ``[R, L]``; cmask: ``[R, L]``,
+                1 for real tokens, 0 for padding after them.
+
+        Returns:
+            ``(log-probs [R, L] float32, zero where cmask is 0; the prompt's last hidden state [R, H] float32)``.
+        """
+        P = enc["input_ids"].shape[1]
+        rows = enc["input_ids"].shape[0]
+        inputs = dict(enc)
+        for k, v in enc.items():  # every token-aligned input grows by the continuation
+            if v.ndim == 2 and v.shape == (rows, P):
+                tail = {"input_ids": cont, "attention_mask": cmask}.get(k, torch.zeros_like(cmask))
+                inputs[k] = torch.cat([v, tail.to(device=v.device, dtype=v.dtype)], dim=1)
+        out = self.model(**inputs, output_hidden_states=True)
+        logp = torch.log_softmax(out.logits[:, P - 1 : -1].float(), dim=-1)
+        tok_lp = logp.gather(-1, inputs["input_ids"][:, P:, None])[..., 0] * cmask.to(logp.dtype)
+        return tok_lp, out.hidden_states[-1][:, P - 1].float()
 
     # ----- generation mode
     @torch.no_grad()
@@ -362,9 +377,7 @@ class VLMPolicy(nn.Module):
         images, texts = self._frames_and_prompts(obs)
         enc = self._encode(images, texts)
         tok = self.processor.tokenizer
-        out = self.model.generate(
-            **enc, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tok.pad_token_id
-        )
+        out = self.model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tok.pad_token_id)
         new = tok.batch_decode(out[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
         return [parse_action(t, self.actions) for t in new], new
 

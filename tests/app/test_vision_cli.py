@@ -13,11 +13,13 @@ from pathlib import Path
 import pytest
 
 from rlsuite.app.cli import main
-from rlsuite.app.vision import EvalVLMOptions, VisionOutputOptions
+from rlsuite.app.vision import EvalVLMOptions, QuickOption, VisionOutputOptions
 from rlsuite.common import progress
+from rlsuite.vision.adapters import VLMModelOptions
 from rlsuite.vision.contrastive import ContrastiveTrainConfig
 from rlsuite.vision.detection import DetectorTrainConfig
 from rlsuite.vision.finetune import VLMEvalConfig, VLMTrainConfig
+from rlsuite.vision.reasoning import ReasoningConfig
 
 DETECTOR = ["--budget", "3", "--batch_size", "4", "--max_size", "4", "--eval_frames", "8", "--eval_episodes", "2",
             "--device", "cpu"]  # fmt: skip
@@ -124,12 +126,45 @@ def test_train_vlm_policy_to_out_then_eval_vlm(cli, tmp_path):
         assert out.startswith("success ") and f"LlavaForConditionalGeneration from {out_dir}" in out
 
 
+@pytest.mark.slow
+def test_train_vlm_policy_quick_on_a_tiny_qwen2_vl_folder_saves_adapters_then_eval_vlm(cli, tmp_path, capsys):
+    """``--model <tiny Qwen2-VL> --quick --finetune lora``: the adapters and value head saved as safetensors
+    with the base's fingerprint, the run reused with the same settings, and eval-vlm loads base + adapter."""
+    import torch
+
+    from rlsuite.testing.vision_models import build_tiny_qwen2_vl
+
+    base = tmp_path / "qwen2-vl"
+    torch.manual_seed(0)
+    model, processor = build_tiny_qwen2_vl(hidden=32, layers=1)
+    model.save_pretrained(base)
+    processor.save_pretrained(base)
+    capsys.readouterr()
+    out_dir = tmp_path / "run"
+    argv = ["vision", "train-vlm-policy", "--model", str(base), "--quick", "--finetune", "lora", "--out", str(out_dir),
+            "--device", "cpu"]  # fmt: skip
+    code, out, err = cli(*argv)
+    assert code == 0, err
+    assert {"adapter_model.safetensors", "adapter_config.json", "value_head.safetensors", "base_model.json",
+            "finished.json", "metrics.json"} <= {p.name for p in out_dir.iterdir()}  # fmt: skip
+    assert not (out_dir / "model.safetensors").exists()  # the adapter only, not a copy of the base
+    metrics = _metrics(out_dir)
+    assert metrics["model"]["finetune"] == "lora" and metrics["behaviour_clone"]["steps"] == 100
+    assert "lora fine-tuning" in out
+    code, out, _ = cli(*argv)
+    assert code == 0 and "reused" in out
+    code, out, err = cli("vision", "eval-vlm", str(out_dir), "--episodes", "2", "--size", "3", "--device", "cpu")
+    assert code == 0, err
+    assert out.startswith("success ") and f"Qwen2VLForConditionalGeneration + LoRA from {out_dir}" in out
+
+
 @pytest.mark.parametrize(
     ("command", "configs", "flags"),
     [
         ("train-detector", [DetectorTrainConfig, VisionOutputOptions], ["--budget", "--output_dir", "--force"]),
         ("train-reward", [ContrastiveTrainConfig, VisionOutputOptions], ["--budget", "--output_dir", "--force"]),
-        ("train-vlm-policy", [VLMTrainConfig, VisionOutputOptions], ["--budget", "--output_dir", "--force"]),
+        ("train-vlm-policy", [VLMTrainConfig, VLMModelOptions, ReasoningConfig, VisionOutputOptions, QuickOption],
+         ["--budget", "--output_dir", "--force", "--model_name_or_path"]),
         ("eval-vlm", [EvalVLMOptions, VLMEvalConfig], ["--model_name_or_path", "FOLDER"]),
     ],
 )

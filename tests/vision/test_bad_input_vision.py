@@ -16,6 +16,7 @@ import torch
 from rlsuite.app.cli import main
 from rlsuite.common import progress
 from rlsuite.common.errors import ConfigError, ModelFolderError, OutputDirError, UsageError
+from rlsuite.vision.adapters import VLMModelOptions
 from rlsuite.vision.contrastive import ContrastiveTrainConfig
 from rlsuite.vision.detection import (
     DetectionPolicy,
@@ -27,6 +28,7 @@ from rlsuite.vision.detection import (
 from rlsuite.vision.finetune import VLMTrainConfig
 from rlsuite.vision.models import build_tiny_llava
 from rlsuite.vision.policies import VLMPolicy
+from rlsuite.vision.reasoning import ReasoningConfig
 from rlsuite.vision.rewards import DetectionRewardModel, DetectionTarget, VLMRewardModel
 
 FRAME = np.zeros((80, 80, 3), np.uint8)
@@ -315,3 +317,66 @@ def test_remote_code_and_unknown_types_are_user_errors(tmp_path, llava_dir):
     with pytest.raises(UsageError) as info:
         VLMPolicy.from_pretrained(folder, device="cpu")
     assert str(folder) in str(info.value) and "'no_such_vlm'" in str(info.value) and "auto_map" in str(info.value)
+
+
+# ----------------------------------------------------------------------------- train-vlm-policy --model (issue 27)
+@pytest.mark.parametrize(
+    ("build", "field", "words"),
+    [
+        (lambda: ReasoningConfig(grammar=["Answer: now"]), "grammar", "{action} exactly once"),
+        (lambda: ReasoningConfig(grammar=[]), "grammar", "no template"),
+        (lambda: ReasoningConfig(reasoning_scale=1.5), "reasoning_scale", "[0, 1]"),
+        (lambda: VLMModelOptions(finetune="qlora"), "finetune", "qlora"),
+        (lambda: VLMModelOptions(lora_rank=0), "lora_rank", ">= 1"),
+        (lambda: ReasoningConfig(fallback="jump").grammar_for(("up", "down")), "fallback", "'jump'"),
+        (lambda: ReasoningConfig().grammar_for(("Up", "up")), "grammar", "does not read back the action 'up'"),
+    ],
+)
+def test_bad_training_settings_name_the_setting(build, field, words):
+    with pytest.raises(ConfigError) as err:
+        build()
+    message = str(err.value)
+    assert "\n" not in message and field in message and words in message, message
+
+
+def test_train_vlm_policy_refuses_a_folder_that_cannot_generate_text(cli, tmp_path, capsys):
+    from rlsuite.testing.vision_models import build_tiny_detr
+
+    folder = build_tiny_detr(tmp_path / "detr")
+    capsys.readouterr()  # the build's progress bars
+    before = snapshot(tmp_path)
+    code, out, err = cli("vision", "train-vlm-policy", "--model", str(folder), "--quick", "--out", "run")
+    assert code == 2 and out == "" and err.count("\n") == 1, err
+    assert str(folder) in err and "cannot generate text" in err
+    assert snapshot(tmp_path) == before  # no run folder, no cache
+
+
+def test_train_vlm_policy_refuses_a_grammar_no_action_reads_back_before_training(cli, tmp_path, llava_dir):
+    before = snapshot(tmp_path)
+    code, out, err = cli("vision", "train-vlm-policy", "--model", str(llava_dir), "--reasoning", "--fallback",
+                         "jump", "--quick", "--out", "run")  # fmt: skip
+    assert code == 2 and out == "" and err.count("\n") == 1, err
+    assert "fallback" in err and "'jump'" in err
+    assert snapshot(tmp_path) == before
+
+
+def test_an_adapter_for_another_base_or_without_safetensors_is_refused(tmp_path, llava_dir):
+    from rlsuite.vision.adapters import add_lora, load_trained_policy, save_adapter
+
+    policy = VLMPolicy.from_pretrained(llava_dir, device="cpu")
+    policy.model = add_lora(policy.model, VLMModelOptions())
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    save_adapter(policy, adapter, llava_dir)
+    other = tmp_path / "other-base"
+    torch.manual_seed(1)  # the same architecture, other weights
+    model, processor = build_tiny_llava(hidden=16, layers=1)
+    VLMPolicy(model, processor, device="cpu").save_pretrained(other)
+    with pytest.raises(ModelFolderError) as err:
+        load_trained_policy(adapter, other, device="cpu")
+    message = str(err.value)
+    assert "\n" not in message and str(adapter) in message and "another base model" in message
+    assert load_trained_policy(adapter, device="cpu") is not None  # its own base (recorded) loads
+    (adapter / "adapter_model.safetensors").rename(adapter / "adapter_model.bin")
+    with pytest.raises(ModelFolderError, match="safetensors only"):
+        load_trained_policy(adapter, device="cpu")

@@ -24,7 +24,7 @@ from rlsuite.testing.vision_models import GOAL_TEXT, build_tiny_detr, build_tiny
 from rlsuite.vision.detection import DetectorTrainConfig, GridDetector
 from rlsuite.vision.finetune import VLMTrainConfig
 from rlsuite.vision.models import build_tiny_clip, build_tiny_llava, build_word_tokenizer
-from rlsuite.vision.policies import VLMPolicy
+from rlsuite.vision.policies import DEFAULT_PROMPT, VLMPolicy
 from rlsuite.vision.rewards import DetectionRewardModel, DetectionTarget, VLMRewardModel, grounding_class_scores
 
 
@@ -152,7 +152,7 @@ def test_a_kept_vlm_policy_is_loaded_on_the_configs_device_and_dtype(monkeypatch
     monkeypatch.setattr(VLMPolicy, "from_pretrained", classmethod(spy))
     trained = default_vlm_policy(config, out=tmp_path, dtype="bfloat16")
     assert trained.reused and trained.metrics == {"kept": True}
-    assert calls == [{"device": torch.device("cpu"), "dtype": "bfloat16"}]  # resolved once, handed on
+    assert calls == [{"trust_remote_code": False, "device": "cpu", "dtype": "bfloat16", "prompt": DEFAULT_PROMPT}]
     assert trained.model.model.dtype == torch.bfloat16 and trained.model.device == torch.device("cpu")
 
 

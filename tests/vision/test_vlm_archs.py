@@ -12,7 +12,7 @@ from safetensors.torch import load_file, save_file
 
 import rlsuite.envs  # noqa: F401
 from rlsuite.common.errors import UsageError
-from rlsuite.testing.vision_models import build_tiny_idefics3, build_tiny_kimi_k25, build_tiny_qwen2_vl
+from rlsuite.testing.vision_models import build_tiny_idefics3, build_tiny_kimi_k25, build_tiny_qwen2_vl, save_tiny_vlm
 from rlsuite.vision.models import build_tiny_llava
 from rlsuite.vision.policies import GOAL_PROMPT, VLMPolicy, VLMYesNoReward, parse_action
 
@@ -33,12 +33,7 @@ MULTI_TOKEN = ["move up", "move right", "move down", "move left", "stay here"]
 
 @pytest.fixture(scope="module", params=sorted(BUILDERS))
 def vlm_dir(request, tmp_path_factory):
-    folder = tmp_path_factory.mktemp(f"tiny-{request.param}")
-    torch.manual_seed(0)
-    model, processor = BUILDERS[request.param](hidden=32, layers=1)
-    model.save_pretrained(folder)
-    processor.save_pretrained(folder)
-    return request.param, folder
+    return request.param, save_tiny_vlm(request.param, tmp_path_factory.mktemp(f"tiny-{request.param}"))
 
 
 @pytest.fixture(scope="module")
@@ -166,20 +161,20 @@ def test_kimi_k25_pil_image_processor_patches_like_the_model_expects(frames, tmp
 # A custom VLM in the shape of Kimi-VL's hub folder: model type "kimi_vl" unknown to transformers,
 # config.json's auto_map naming configuration_/modeling_ files beside the weights (Kimi-VL's names
 # AutoConfig, AutoModel and AutoModelForCausalLM, not AutoModelForImageTextToText).
-REMOTE_CONFIG = '''from transformers import LlavaConfig
+REMOTE_CONFIG = """from transformers import LlavaConfig
 
 
 class KimiVLConfig(LlavaConfig):
     model_type = "kimi_vl"
-'''
-REMOTE_MODELING = '''from transformers import LlavaForConditionalGeneration
+"""
+REMOTE_MODELING = """from transformers import LlavaForConditionalGeneration
 
 from .configuration_kimi_vl import KimiVLConfig
 
 
 class KimiVLForConditionalGeneration(LlavaForConditionalGeneration):
     config_class = KimiVLConfig
-'''
+"""
 
 
 @pytest.fixture
