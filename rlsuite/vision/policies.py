@@ -181,8 +181,9 @@ def vlm_auto_class(folder: str | Path, trust_remote_code: bool = False) -> Any:
 
         if model_type not in MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES:
             raise ModelFolderError(
-                f"{folder}: a {model_type!r} model, which reads text only; a VLM policy needs an image-text-to-text "
-                "model (e.g. SmolVLM, Qwen2-VL, LLaVA, or the folder `rlsuite vision train-vlm-policy` writes)"
+                f"{folder}: a {model_type!r} model, which cannot read an image and generate text; a VLM policy needs "
+                "an image-text-to-text model (e.g. SmolVLM, Qwen2-VL, LLaVA, or the folder `rlsuite vision "
+                "train-vlm-policy` writes)"
             )
         return transformers.AutoModelForImageTextToText
     if not auto_map:

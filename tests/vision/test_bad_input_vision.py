@@ -261,9 +261,9 @@ def test_a_text_only_model_given_to_eval_vlm_is_one_line(tmp_path, cli):
     LlamaForCausalLM(config).save_pretrained(folder)
     code, out, err = cli("vision", "eval-vlm", str(folder), "--episodes", "1", "--device", "cpu")
     assert code == 2 and out == "" and err.count("\n") == 1
-    assert err == (f"rlsuite: error: {folder}: a 'llama' model, which reads text only; a VLM policy needs an "
-                   "image-text-to-text model (e.g. SmolVLM, Qwen2-VL, LLaVA, or the folder `rlsuite vision "
-                   "train-vlm-policy` writes)\n")  # fmt: skip
+    assert err == (f"rlsuite: error: {folder}: a 'llama' model, which cannot read an image and generate text; a VLM "
+                   "policy needs an image-text-to-text model (e.g. SmolVLM, Qwen2-VL, LLaVA, or the folder `rlsuite "
+                   "vision train-vlm-policy` writes)\n")  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- arguments of the wrappers
@@ -347,7 +347,7 @@ def test_train_vlm_policy_refuses_a_folder_that_cannot_generate_text(cli, tmp_pa
     before = snapshot(tmp_path)
     code, out, err = cli("vision", "train-vlm-policy", "--model", str(folder), "--quick", "--out", "run")
     assert code == 2 and out == "" and err.count("\n") == 1, err
-    assert str(folder) in err and "cannot generate text" in err
+    assert str(folder) in err and "cannot read an image and generate text" in err
     assert snapshot(tmp_path) == before  # no run folder, no cache
 
 
