@@ -246,6 +246,11 @@ class PPOConfig(SB3RunConfig):
     sb3_class: ClassVar[str] = "PPO"
     MIN_N_STEPS: ClassVar[int] = 8
     DEFAULT_ROLLOUT: ClassVar[int] = 2048
+    SEARCH_SPACE: ClassVar[dict[str, dict[str, Any]]] = {
+        "learning_rate": {"low": 1e-4, "high": 3e-3, "log": True}, "n_steps": {"choices": [32, 64, 128, 256]},
+        "batch_size": {"choices": [64, 128, 256]}, "n_epochs": {"low": 1, "high": 10},
+        "gae_lambda": {"low": 0.8, "high": 1.0}, "ent_coef": {"low": 0.0, "high": 0.05},
+        "clip_range": {"choices": [0.1, 0.2, 0.3]}}  # fmt: skip
 
     learning_rate: float | str = option(3e-4, help="Adam step size, or 'lin_<x>': linear decay from x to 0", gt=0)
     n_steps: int | None = option(
@@ -285,6 +290,9 @@ class A2CConfig(SB3RunConfig):
 
     algo: ClassVar[str] = "a2c"
     sb3_class: ClassVar[str] = "A2C"
+    SEARCH_SPACE: ClassVar[dict[str, dict[str, Any]]] = {
+        "learning_rate": {"low": 1e-4, "high": 3e-3, "log": True}, "n_steps": {"choices": [5, 8, 16, 32]},
+        "gae_lambda": {"low": 0.8, "high": 1.0}, "ent_coef": {"low": 0.0, "high": 0.05}}  # fmt: skip
 
     learning_rate: float | str = option(7e-4, help="RMSprop (or Adam) step size, or 'lin_<x>'", gt=0)
     n_steps: int = option(5, help="env steps per env between updates (the bootstrap horizon)", ge=1)
@@ -310,6 +318,10 @@ class DQNConfig(SB3RunConfig):
 
     algo: ClassVar[str] = "dqn"
     sb3_class: ClassVar[str] = "DQN"
+    SEARCH_SPACE: ClassVar[dict[str, dict[str, Any]]] = {
+        "learning_rate": {"low": 1e-4, "high": 3e-3, "log": True}, "batch_size": {"choices": [32, 64, 128]},
+        "train_freq": {"choices": [1, 4, 8]}, "target_update_interval": {"choices": [250, 500, 1000, 2000]},
+        "exploration_fraction": {"low": 0.05, "high": 0.5}, "learning_starts": {"choices": [0, 500, 1000]}}  # fmt: skip
 
     learning_rate: float | str = option(1e-4, help="Adam step size, or 'lin_<x>'", gt=0)
     buffer_size: int = option(1_000_000, help="replay buffer capacity (transitions)", ge=1)
@@ -361,6 +373,10 @@ class TRPOConfig(SB3RunConfig):
     algo: ClassVar[str] = "trpo"
     sb3_class: ClassVar[str] = "TRPO"
     sb3_module: ClassVar[str] = "sb3_contrib"
+    SEARCH_SPACE: ClassVar[dict[str, dict[str, Any]]] = {
+        "learning_rate": {"low": 1e-4, "high": 3e-3, "log": True}, "n_steps": {"choices": [32, 64, 128, 256]},
+        "gae_lambda": {"low": 0.8, "high": 1.0}, "target_kl": {"low": 0.005, "high": 0.05, "log": True},
+        "n_critic_updates": {"low": 1, "high": 20}}  # fmt: skip
 
     learning_rate: float | str = option(1e-3, help="the value function's Adam step size, or 'lin_<x>'", gt=0)
     n_steps: int = option(2048, help="env steps per env between updates", ge=2)
@@ -444,6 +460,9 @@ class ARSConfig(SB3RunConfig):
     algo: ClassVar[str] = "ars"
     sb3_class: ClassVar[str] = "ARS"
     sb3_module: ClassVar[str] = "sb3_contrib"
+    SEARCH_SPACE: ClassVar[dict[str, dict[str, Any]]] = {
+        "learning_rate": {"low": 0.005, "high": 0.2, "log": True}, "delta_std": {"low": 0.01, "high": 0.3, "log": True},
+        "n_delta": {"choices": [4, 8, 16]}}  # fmt: skip
     RENAMED: ClassVar[dict[str, str]] = {"candidate_episodes": "n_eval_episodes"}
     RUN_FIELDS: ClassVar[tuple[str, ...]] = (*SB3RunConfig.RUN_FIELDS, "gamma")
 
