@@ -338,7 +338,7 @@ def write_outputs(study: Study, opened: Any) -> dict[str, Any]:
         tmp.write_text(header + yaml.safe_dump(best, sort_keys=False))
     try:
         importances = {k: float(v) for k, v in optuna.importance.get_param_importances(opened).items()}
-        note = "fANOVA (optuna.importance.get_param_importances)"
+        note = "optuna.importance.get_param_importances (Optuna's default evaluator)"
     except (RuntimeError, ValueError) as exc:  # too few trials, or no spread in the values
         importances, note = {}, f"not available ({exc})"
     summary |= {"best_value": float(opened.best_value), "best_trial": opened.best_trial.number, "best": best,
