@@ -479,6 +479,11 @@ class ARSConfig(SB3RunConfig):
     candidate_episodes: int = option(1, help="episodes per candidate policy (ARS's n_eval_episodes)", ge=1)
     stats_window_size: int = option(100, help="episodes averaged in the rollout/ log lines", ge=1)
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.n_top is not None and self.n_top > self.n_delta:
+            raise config_error(self, "n_top", f"{self.n_top} > n_delta {self.n_delta}: keep at most n_delta directions")
+
     def adjust_sb3_kwargs(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         for ours, theirs in self.RENAMED.items():
             kwargs[theirs] = kwargs.pop(ours)
