@@ -440,7 +440,8 @@ class RecurrentPPOConfig(PPOConfig):
     sb3_module: ClassVar[str] = "sb3_contrib"
     DEFAULT_ROLLOUT: ClassVar[int] = 128
     POLICY_NAMES: ClassVar[dict[str, str]] = {
-        "MlpPolicy": "MlpLstmPolicy", "CnnPolicy": "CnnLstmPolicy", "MultiInputPolicy": "MultiInputLstmPolicy"}  # fmt: skip
+        name: name.replace("Policy", "LstmPolicy") for name in ("MlpPolicy", "CnnPolicy", "MultiInputPolicy")
+    }
 
     n_steps: int | None = option(
         None, help="env steps per env between updates; default: 128 for one env, split over n_envs (at least 8)", ge=1

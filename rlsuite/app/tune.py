@@ -64,7 +64,9 @@ class TuneOptions(Config):
     seeds: str = option("0", help="seeds of every trial (0-2: three runs, the objective is their mean)")
     metric: str = option("auto", help=f"the final metric to optimise: auto or one of {', '.join(METRICS)}")
     out: str = option("runs/tune", help="the study's folder (trials, best.yaml, report.md)")
-    storage: str | None = option(None, help="Optuna storage URL shared by all workers (default: sqlite:///OUT/study.db)")
+    storage: str | None = option(
+        None, help="Optuna storage URL shared by all workers (default: sqlite:///OUT/study.db)"
+    )
     study_name: str | None = option(None, help="the study's name in the storage (default: the algorithm)")
     stages: int = option(4, help="SB3: parts of each run, a pruning decision after each (1: no pruning)", ge=1)
     n_startup_trials: int = option(5, help="trials the median pruner lets finish before it prunes", ge=0)
@@ -300,7 +302,9 @@ def open_study(study: Study) -> Any:
     if before is None:
         opened.set_user_attr("described", described)
     elif before != json.loads(json.dumps(described)):
-        raise OutputDirError(f"study {name!r} in {url} is another search ({before}); give another --study_name or --out")
+        raise OutputDirError(
+            f"study {name!r} in {url} is another search ({before}); give another --study_name or --out"
+        )
     return opened
 
 
@@ -371,8 +375,6 @@ def _shown(value: Any) -> str:
 
 def run_tune(algo: str, fixed: Sequence[str], opts: TuneOptions) -> dict[str, Any]:
     """Check, open (or join) the study, run this process's trials, write best.yaml and report.md."""
-    import optuna
-
     study = prepare(algo, fixed, opts)
     opened = open_study(study)
     opened.optimize(study.objective, n_trials=opts.n_trials, timeout=opts.timeout, catch=(RuntimeError,))
@@ -401,8 +403,10 @@ def _run(ns: argparse.Namespace) -> int:
     if "best_value" not in summary:
         print(f"tune {ns.algo}: {summary['trials']} trials, none complete; see {out / 'trials'}")
         return 1
-    print(f"tune {ns.algo}: {summary['complete']} of {summary['trials']} trials complete; best {summary['metric']} "
-          f"{summary['best_value']:.6g} (trial {summary['best_trial']}); {out / 'best.yaml'}, {out / 'report.md'}")
+    print(
+        f"tune {ns.algo}: {summary['complete']} of {summary['trials']} trials complete; best {summary['metric']} "
+        f"{summary['best_value']:.6g} (trial {summary['best_trial']}); {out / 'best.yaml'}, {out / 'report.md'}"
+    )
     return 0
 
 

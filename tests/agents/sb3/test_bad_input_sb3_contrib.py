@@ -6,15 +6,24 @@ import pytest
 from sb3_helpers import cli, error_line, tree
 
 CASES = [
-    ("maskable on the batched env", ["maskable_ppo", "--set", "vec_env=batched"],
-     "vec_env: batched: MaskablePPO's action masks need the dummy vec env"),
+    (
+        "maskable on the batched env",
+        ["maskable_ppo", "--set", "vec_env=batched"],
+        "vec_env: batched: MaskablePPO's action masks need the dummy vec env",
+    ),
     ("maskable with gSDE", ["maskable_ppo", "--set", "use_sde=true"], "use_sde: MaskablePPO has no gSDE"),
     ("mask of an unknown kind", ["maskable_ppo", "--set", "action_mask=walls"], "action_mask"),
-    ("ars keeping more directions than it draws", ["ars", "--set", "n_delta=4", "n_top=8"],
-     "n_top: 8 > n_delta 4: keep at most n_delta directions"),
+    (
+        "ars keeping more directions than it draws",
+        ["ars", "--set", "n_delta=4", "n_top=8"],
+        "n_top: 8 > n_delta 4: keep at most n_delta directions",
+    ),
     ("qrdqn that never trains", ["qrdqn", "--set", "gradient_steps=0"], "gradient_steps: 0 would never train"),
-    ("trpo line search factor 1", ["trpo", "--set", "line_search_shrinking_factor=1"],
-     "line_search_shrinking_factor: 1.0 is out of range"),
+    (
+        "trpo line search factor 1",
+        ["trpo", "--set", "line_search_shrinking_factor=1"],
+        "line_search_shrinking_factor: 1.0 is out of range",
+    ),
 ]
 
 
