@@ -105,3 +105,21 @@ def test_a_study_of_another_search_is_refused(tmp_path, capsys):
     assert main([*TUNE, "--n_trials", "1", "--out", str(out), "--set", "gamma=0.5"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("rlsuite: error: study 'q_learning'") and "another search" in err and "\n" not in err
+
+
+@pytest.mark.slow
+def test_sb3_trials_train_in_stages_reported_to_the_pruner(tmp_path):
+    """An SB3 trial resumes its run to a growing budget and reports the exact gap after each part."""
+    out = tmp_path / "tune"
+    space = tmp_path / "space.yaml"
+    space.write_text("learning_rate: {low: 0.0001, high: 0.01, log: true}\n")
+    argv = ["tune", "trpo", "--n_trials", "2", "--budget", "512", "--stages", "2", "--space", str(space),
+            "--out", str(out), "--set", "n_envs=2", "n_steps=64", "n_critic_updates=1", "eval_freq=0"]  # fmt: skip
+    assert main(argv) == 0
+    study = optuna.load_study(study_name="trpo", storage=f"sqlite:///{out / 'study.db'}")
+    for t in study.trials:
+        assert sorted(t.intermediate_values) == [256, 512]
+        run = out / "trials" / f"{t.number:04d}" / "seed0"
+        final = json.loads((run / "finished.json").read_text())["final"]["optimum"]["value_gap_start"]
+        assert t.value == t.intermediate_values[512] == final
+    assert yaml.safe_load((out / "best.yaml").read_text())["n_timesteps"] == 512
