@@ -1,6 +1,8 @@
 """Typed configs of the stable-baselines3 algorithms: every setting, its default, help and bounds.
 
-One class per algorithm (:class:`PPOConfig`, :class:`A2CConfig`, :class:`DQNConfig`) on a shared
+One class per algorithm (:class:`PPOConfig`, :class:`A2CConfig`, :class:`DQNConfig`, and sb3-contrib's
+:class:`QRDQNConfig`, :class:`TRPOConfig`, :class:`MaskablePPOConfig`, :class:`RecurrentPPOConfig`,
+:class:`ARSConfig`) on a shared
 :class:`SB3RunConfig`, built on :class:`rlsuite.common.config.Config`: the fields are SB3's
 constructor arguments with SB3's defaults, RL Zoo's keys (``n_timesteps``, ``policy``,
 ``n_envs``, ``policy_kwargs``, ``env_wrapper``) and how rlsuite drives the run (evaluation,

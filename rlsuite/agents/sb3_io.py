@@ -285,8 +285,10 @@ def build_policy(cls: Any, observation_space: Any, action_space: Any, policy_kwa
 
 def restore_contrib(model: Any) -> None:
     """After a checkpoint's tensors are loaded: what sb3-contrib keeps beside the policy. ARS searches
-    around ``model.weights``, a flat copy of the policy's parameters; RecurrentPPO's LSTM states
-    start again from zeros with the fresh envs of the resumed part (they are not saved)."""
+    around ``model.weights``, a flat vector of the policy's parameters (on the CPU the parameters are
+    views into it, so loading them fills it too; on a GPU they are a copy, refreshed here);
+    RecurrentPPO's LSTM states start again from zeros with the fresh envs of the resumed part (they
+    are not saved)."""
     if hasattr(model, "weights") and hasattr(model, "n_delta"):  # ARS
         import torch
 
