@@ -39,7 +39,9 @@ from rlsuite.agents.sb3_config import (
     ALGOS,
     CONFIGS,
     WRAPPER_NAMESPACES,
+    ARSConfig,
     DQNConfig,
+    MaskablePPOConfig,
     PPOConfig,
     SB3RunConfig,
     wrapper_specs,
@@ -86,9 +88,13 @@ def wrapper_fn(config: SB3RunConfig) -> Callable[[Any], Any] | None:
     ``trust_env_wrapper``; each must be a ``gymnasium.Wrapper``.
     """
     specs = wrapper_specs(config.env_wrapper)
-    if not specs:
-        return None
     wrappers = [(_wrapper_class(name, config.trust_env_wrapper), kwargs) for name, kwargs in specs]
+    if isinstance(config, MaskablePPOConfig):  # the mask is added last: it reads the base env's state
+        from rlsuite.envs.wrappers import ValidActionMask
+
+        wrappers.append((ValidActionMask, {"mask": config.action_mask}))
+    if not wrappers:
+        return None
 
     def wrap(env: Any) -> Any:
         for cls, kwargs in wrappers:
@@ -125,6 +131,8 @@ def make_train_env(env_id: str, env_kwargs: dict[str, Any] | None, config: SB3Ru
         import rlsuite.envs  # noqa: F401  (registers the ids)
         from rlsuite.agents.sb3_vecenv import make_batched_vec_env
 
+        if isinstance(config, MaskablePPOConfig):
+            raise config_error(config, "vec_env", "batched: MaskablePPO's action masks need the dummy vec env")
         if gym.spec(env_id).vector_entry_point is None:
             raise config_error(config, "vec_env", f"batched: {env_id} has no vector entry point (use dummy)")
         venv = make_batched_vec_env(
@@ -136,9 +144,8 @@ def make_train_env(env_id: str, env_kwargs: dict[str, Any] | None, config: SB3Ru
 
 # ----- the algorithm -----
 def algo_class(config: SB3RunConfig) -> Any:
-    import stable_baselines3
-
-    return getattr(stable_baselines3, config.sb3_class)
+    """The SB3 (or sb3-contrib) class of the config's algorithm."""
+    return getattr(importlib.import_module(config.sb3_module), config.sb3_class)
 
 
 def check_spaces(config: SB3RunConfig, observation_space: Any, action_space: Any) -> None:
@@ -148,8 +155,12 @@ def check_spaces(config: SB3RunConfig, observation_space: Any, action_space: Any
     from stable_baselines3.common.preprocessing import is_image_space
 
     name = config.sb3_class
-    allowed = (spaces.Discrete,) if isinstance(config, DQNConfig) else (
-        spaces.Discrete, spaces.Box, spaces.MultiDiscrete, spaces.MultiBinary)  # fmt: skip
+    if isinstance(config, DQNConfig | MaskablePPOConfig):
+        allowed: tuple[type, ...] = (spaces.Discrete,)
+    elif isinstance(config, ARSConfig):
+        allowed = (spaces.Discrete, spaces.Box)
+    else:
+        allowed = (spaces.Discrete, spaces.Box, spaces.MultiDiscrete, spaces.MultiBinary)
     if not isinstance(action_space, allowed):
         raise ConfigError(f"{name} does not take {type(action_space).__name__} actions ({action_space}); the env "
                           f"needs {' or '.join(a.__name__ for a in allowed)} actions", "algo")  # fmt: skip
@@ -177,7 +188,7 @@ def check_spaces(config: SB3RunConfig, observation_space: Any, action_space: Any
 def _check_policy_kwargs(config: SB3RunConfig) -> None:
     import inspect
 
-    policy_cls = algo_class(config).policy_aliases[config.policy]
+    policy_cls = algo_class(config).policy_aliases[config.sb3_policy(config.policy)]
     accepted = set(inspect.signature(policy_cls.__init__).parameters) - {"self", "observation_space",
                                                                          "action_space", "lr_schedule"}  # fmt: skip
     for key in config.policy_kwargs or {}:
@@ -191,7 +202,10 @@ def build_model(config: SB3RunConfig, venv: Any, seed: int, device: Any) -> Any:
     check_spaces(config, venv.observation_space, venv.action_space)
     _check_policy_kwargs(config)
     plan = plan_run(config, config.n_timesteps, quiet=True)
-    return algo_class(config)(env=venv, seed=seed, device=device, **config.sb3_kwargs(n_steps=plan.n_steps))
+    model = algo_class(config)(env=venv, seed=seed, device=device, **config.sb3_kwargs(n_steps=plan.n_steps))
+    if isinstance(config, ARSConfig):  # ARS has no discount; the exact evaluation and policy.json take the config's
+        model.gamma = config.gamma
+    return model
 
 
 @dataclass
@@ -200,8 +214,9 @@ class RunPlan:
 
     Attributes:
         n_steps: rollout length per env (on-policy), after rlsuite's default when not given.
-        rollout: env steps per update (on-policy; None for DQN).
-        updates: updates the budget allows (on-policy: rollouts; DQN: gradient updates).
+        rollout: env steps per update (on-policy; None for DQN and ARS).
+        updates: updates the budget allows (on-policy: rollouts; DQN: gradient updates; ARS: 0, as
+            its updates last whole candidate episodes, of lengths not known in advance).
         eval_every: SB3 callback calls (vector steps) between evaluations (0: none).
         checkpoint_every: calls between checkpoints (0: only the final one).
         warnings: what was logged about the budget.
@@ -239,6 +254,12 @@ def plan_run(config: SB3RunConfig, budget: int, quiet: bool = False) -> RunPlan:
                 f"a budget of {budget} env steps allows only {updates} update(s) of {rollout} env steps "
                 f"(n_steps {calls} x n_envs {n_envs}): raise --budget or lower n_steps / n_envs"
             )
+    elif isinstance(config, ARSConfig):  # callbacks run at every env step of the candidates' episodes
+        updates = 0
+
+        def every(freq: int) -> int:
+            return 0 if freq == 0 else max(1, freq // n_envs)
+
     else:
         assert isinstance(config, DQNConfig)
         per_update = config.train_freq * (n_envs if config.train_freq_unit == "step" else 1)
@@ -543,6 +564,7 @@ def evaluate_run(
     from stable_baselines3.common.evaluation import evaluate_policy
     from stable_baselines3.common.monitor import Monitor
 
+    policy = masked_policy(policy, env_id, env_kwargs, config)
     env = Monitor(make_env(env_id, env_kwargs, config))
     env.reset(seed=seed)
     returns, lengths = evaluate_policy(
@@ -561,6 +583,44 @@ def evaluate_run(
     if episode_details:
         report["returns"], report["lengths"] = list(map(float, returns)), list(map(int, lengths))
     return report
+
+
+class MaskedPolicy:
+    """A MaskablePPO model or saved policy whose ``predict`` applies the env's action mask.
+
+    The mask of each observation comes from the env's exact model (the state the observation
+    stands for, then :func:`rlsuite.envs.wrappers.valid_action_table`), so the greedy policy is
+    the one training used: evaluation episodes, the exact gap and videos all see it.
+    """
+
+    def __init__(self, policy: Any, observations: np.ndarray, masks: np.ndarray) -> None:
+        self.inner = policy
+        self.gamma = policy.gamma
+        self.num_timesteps = policy.num_timesteps
+        self.flat = observations.reshape(len(observations), -1)
+        self.masks = masks
+
+    def predict(
+        self, observation: Any, state: Any = None, episode_start: Any = None, deterministic: bool = True
+    ) -> tuple[np.ndarray, Any]:
+        batch = np.asarray(observation).reshape(-1, self.flat.shape[1])
+        masks = self.masks[[int(np.flatnonzero((self.flat == row).all(axis=1))[0]) for row in batch]]
+        return self.inner.policy.predict(observation, state, episode_start, deterministic, action_masks=masks)
+
+
+def masked_policy(policy: Any, env_id: str, env_kwargs: dict[str, Any] | None, config: SB3RunConfig) -> Any:
+    """``policy`` as :class:`MaskedPolicy` for MaskablePPO with a mask; else ``policy`` itself."""
+    if not isinstance(config, MaskablePPOConfig) or config.action_mask == "off" or isinstance(policy, MaskedPolicy):
+        return policy
+    from rlsuite.envs.wrappers import observation_table
+
+    env = make_env(env_id, env_kwargs, config)
+    try:
+        masks = env.get_wrapper_attr("table")
+        table = observation_table(env, len(masks))
+    finally:
+        env.close()
+    return MaskedPolicy(policy, table, masks)
 
 
 def _start_distribution(base: Any, n_states: int) -> np.ndarray | None:
@@ -591,7 +651,7 @@ def greedy_table(policy: Any, env_id: str, env_kwargs: dict[str, Any] | None, co
         env.close()
         return None
     gamma = float(policy.gamma)
-    actions, _ = policy.predict(table, deterministic=True)
+    actions, _ = masked_policy(policy, env_id, env_kwargs, config).predict(table, deterministic=True)
     actions = np.asarray(actions, dtype=int).reshape(-1)
     v_star, q_star, _ = value_iteration(tm, gamma)
     starts = _start_distribution(env.unwrapped, tm.n_states)
@@ -660,6 +720,7 @@ def record_video(
     check_video()
     from gymnasium.wrappers import RecordVideo
 
+    policy = masked_policy(policy, env_id, env_kwargs, config)
     env = RecordVideo(make_env(env_id, env_kwargs, config, render_mode="rgb_array"), str(folder),
                       episode_trigger=lambda _: True, disable_logger=True)  # fmt: skip
     for episode in range(episodes):  # no reset after the last one: it would start an empty video

@@ -1,6 +1,8 @@
 """Typed configs of the stable-baselines3 algorithms: every setting, its default, help and bounds.
 
-One class per algorithm (:class:`PPOConfig`, :class:`A2CConfig`, :class:`DQNConfig`) on a shared
+One class per algorithm (:class:`PPOConfig`, :class:`A2CConfig`, :class:`DQNConfig`, and sb3-contrib's
+:class:`QRDQNConfig`, :class:`TRPOConfig`, :class:`MaskablePPOConfig`, :class:`RecurrentPPOConfig`,
+:class:`ARSConfig`) on a shared
 :class:`SB3RunConfig`, built on :class:`rlsuite.common.config.Config`: the fields are SB3's
 constructor arguments with SB3's defaults, RL Zoo's keys (``n_timesteps``, ``policy``,
 ``n_envs``, ``policy_kwargs``, ``env_wrapper``) and how rlsuite drives the run (evaluation,
@@ -25,6 +27,11 @@ ALGOS: dict[str, str] = {
     "ppo": "stable-baselines3 PPO (clipped policy gradient, on-policy; any Discrete/Box action space)",
     "a2c": "stable-baselines3 A2C (synchronous advantage actor-critic, on-policy)",
     "dqn": "stable-baselines3 DQN (deep Q-learning with replay and target net; Discrete actions)",
+    "qrdqn": "sb3-contrib QR-DQN (distributional DQN with quantile regression; Discrete actions)",
+    "trpo": "sb3-contrib TRPO (trust-region policy gradient, on-policy)",
+    "maskable_ppo": "sb3-contrib MaskablePPO (PPO with invalid-action masks; the grid world's mask by default)",
+    "recurrent_ppo": "sb3-contrib RecurrentPPO (PPO with an LSTM policy, on-policy)",
+    "ars": "sb3-contrib ARS (augmented random search over the policy's parameters)",
 }
 POLICIES = ("MlpPolicy", "CnnPolicy", "MultiInputPolicy")
 # Names that policy_kwargs may use for classes, and where they come from (no other import is done).
@@ -78,6 +85,9 @@ class SB3RunConfig(Config):
     # SB3 class and RL Zoo names of the algorithm; set by each subclass.
     algo: ClassVar[str] = ""
     sb3_class: ClassVar[str] = ""
+    sb3_module: ClassVar[str] = "stable_baselines3"  # sb3_contrib for the contrib algorithms
+    # The algorithm's own name of each of rlsuite's three policies where it differs (RecurrentPPO's LSTMs).
+    POLICY_NAMES: ClassVar[dict[str, str]] = {}
     # Fields that are rlsuite's run settings or RL Zoo's keys, not constructor arguments.
     RUN_FIELDS: ClassVar[tuple[str, ...]] = (
         "n_timesteps", "n_envs", "env_wrapper", "trust_env_wrapper", "vec_env", "env_device", "eval_freq",
@@ -185,7 +195,13 @@ class SB3RunConfig(Config):
         if "n_steps" in kwargs and kwargs["n_steps"] is None:
             kwargs["n_steps"] = n_steps
         kwargs["policy_kwargs"] = policy_kwargs_objects(self.policy_kwargs)
+        kwargs["policy"] = self.sb3_policy(self.policy)
         return self.adjust_sb3_kwargs(kwargs)
+
+    @classmethod
+    def sb3_policy(cls, name: str) -> str:
+        """The algorithm's own name (a key of its ``policy_aliases``) of rlsuite's policy ``name``."""
+        return cls.POLICY_NAMES.get(name, name)
 
     def adjust_sb3_kwargs(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         """A subclass's last say on its keyword arguments (DQN's train_freq pair)."""
@@ -232,6 +248,11 @@ class PPOConfig(SB3RunConfig):
     sb3_class: ClassVar[str] = "PPO"
     MIN_N_STEPS: ClassVar[int] = 8
     DEFAULT_ROLLOUT: ClassVar[int] = 2048
+    SEARCH_SPACE: ClassVar[dict[str, dict[str, Any]]] = {
+        "learning_rate": {"low": 1e-4, "high": 3e-3, "log": True}, "n_steps": {"choices": [32, 64, 128, 256]},
+        "batch_size": {"choices": [64, 128, 256]}, "n_epochs": {"low": 1, "high": 10},
+        "gae_lambda": {"low": 0.8, "high": 1.0}, "ent_coef": {"low": 0.0, "high": 0.05},
+        "clip_range": {"choices": [0.1, 0.2, 0.3]}}  # fmt: skip
 
     learning_rate: float | str = option(3e-4, help="Adam step size, or 'lin_<x>': linear decay from x to 0", gt=0)
     n_steps: int | None = option(
@@ -271,6 +292,9 @@ class A2CConfig(SB3RunConfig):
 
     algo: ClassVar[str] = "a2c"
     sb3_class: ClassVar[str] = "A2C"
+    SEARCH_SPACE: ClassVar[dict[str, dict[str, Any]]] = {
+        "learning_rate": {"low": 1e-4, "high": 3e-3, "log": True}, "n_steps": {"choices": [5, 8, 16, 32]},
+        "gae_lambda": {"low": 0.8, "high": 1.0}, "ent_coef": {"low": 0.0, "high": 0.05}}  # fmt: skip
 
     learning_rate: float | str = option(7e-4, help="RMSprop (or Adam) step size, or 'lin_<x>'", gt=0)
     n_steps: int = option(5, help="env steps per env between updates (the bootstrap horizon)", ge=1)
@@ -296,6 +320,10 @@ class DQNConfig(SB3RunConfig):
 
     algo: ClassVar[str] = "dqn"
     sb3_class: ClassVar[str] = "DQN"
+    SEARCH_SPACE: ClassVar[dict[str, dict[str, Any]]] = {
+        "learning_rate": {"low": 1e-4, "high": 3e-3, "log": True}, "batch_size": {"choices": [32, 64, 128]},
+        "train_freq": {"choices": [1, 4, 8]}, "target_update_interval": {"choices": [250, 500, 1000, 2000]},
+        "exploration_fraction": {"low": 0.05, "high": 0.5}, "learning_starts": {"choices": [0, 500, 1000]}}  # fmt: skip
 
     learning_rate: float | str = option(1e-4, help="Adam step size, or 'lin_<x>'", gt=0)
     buffer_size: int = option(1_000_000, help="replay buffer capacity (transitions)", ge=1)
@@ -325,4 +353,146 @@ class DQNConfig(SB3RunConfig):
         return kwargs
 
 
+# ----- sb3-contrib's discrete-action algorithms -----
+@dataclass
+class QRDQNConfig(DQNConfig):
+    """sb3-contrib QR-DQN: DQN's settings with QR-DQN's own defaults (policy_kwargs n_quantiles: 200)."""
+
+    algo: ClassVar[str] = "qrdqn"
+    sb3_class: ClassVar[str] = "QRDQN"
+    sb3_module: ClassVar[str] = "sb3_contrib"
+
+    learning_rate: float | str = option(5e-5, help="Adam step size, or 'lin_<x>'", gt=0)
+    exploration_fraction: float = option(0.005, help="share of training over which epsilon decays", ge=0.0, le=1.0)
+    exploration_final_eps: float = option(0.01, help="final epsilon", ge=0.0, le=1.0)
+    max_grad_norm: float | None = option(None, help="gradient clipping norm (None: no clipping)", gt=0.0)
+
+
+@dataclass
+class TRPOConfig(SB3RunConfig):
+    """sb3-contrib TRPO: its defaults, RL Zoo's keys, rlsuite's run settings."""
+
+    algo: ClassVar[str] = "trpo"
+    sb3_class: ClassVar[str] = "TRPO"
+    sb3_module: ClassVar[str] = "sb3_contrib"
+    SEARCH_SPACE: ClassVar[dict[str, dict[str, Any]]] = {
+        "learning_rate": {"low": 1e-4, "high": 3e-3, "log": True}, "n_steps": {"choices": [32, 64, 128, 256]},
+        "gae_lambda": {"low": 0.8, "high": 1.0}, "target_kl": {"low": 0.005, "high": 0.05, "log": True},
+        "n_critic_updates": {"low": 1, "high": 20}}  # fmt: skip
+
+    learning_rate: float | str = option(1e-3, help="the value function's Adam step size, or 'lin_<x>'", gt=0)
+    n_steps: int = option(2048, help="env steps per env between updates", ge=2)
+    batch_size: int = option(128, help="minibatch size of the value function's updates", ge=2)
+    gamma: float = option(0.99, help="discount factor", ge=0.0, le=1.0)
+    cg_max_steps: int = option(15, help="conjugate gradient steps for the natural gradient", ge=1)
+    cg_damping: float = option(0.1, help="damping of the Hessian-vector product", ge=0.0)
+    line_search_shrinking_factor: float = option(0.8, help="step shrink per line-search try", gt=0.0, lt=1.0)
+    line_search_max_iter: int = option(10, help="line-search tries", ge=1)
+    n_critic_updates: int = option(10, help="value function updates per rollout", ge=1)
+    gae_lambda: float = option(0.95, help="GAE's bias-variance trade-off", ge=0.0, le=1.0)
+    use_sde: bool = option(False, help="generalised state-dependent exploration (Box actions only)")
+    sde_sample_freq: int = option(-1, help="resample the gSDE noise every n steps (-1: once per rollout)", ge=-1)
+    normalize_advantage: bool = option(True, help="normalise advantages")
+    target_kl: float = option(0.01, help="the trust region: the KL bound of one policy update", gt=0.0)
+    sub_sampling_factor: int = option(1, help="use every k-th sample of a rollout for the policy step", ge=1)
+    stats_window_size: int = option(100, help="episodes averaged in the rollout/ log lines", ge=1)
+
+    def rollout_steps(self) -> int:
+        return self.n_steps * self.n_envs
+
+
+@dataclass
+class MaskablePPOConfig(PPOConfig):
+    """sb3-contrib MaskablePPO: PPO's settings (no gSDE) and the action mask.
+
+    Every env is wrapped in :class:`rlsuite.envs.wrappers.ValidActionMask`: by default the grid
+    world's moves that would leave the grid or enter a forbidden cell are masked, in training and in
+    greedy evaluation.
+    """
+
+    algo: ClassVar[str] = "maskable_ppo"
+    sb3_class: ClassVar[str] = "MaskablePPO"
+    sb3_module: ClassVar[str] = "sb3_contrib"
+    RUN_FIELDS: ClassVar[tuple[str, ...]] = (*SB3RunConfig.RUN_FIELDS, "action_mask")
+    NOT_PASSED: ClassVar[tuple[str, ...]] = ("use_sde", "sde_sample_freq")
+
+    action_mask: Literal["off", "boundary", "boundary_forbidden"] = option(
+        "boundary_forbidden",
+        help="mask the grid world's moves (from its exact model) that leave the grid and enter forbidden cells "
+        "(boundary_forbidden), only those that leave the grid (boundary), or none (off)",
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.use_sde:
+            raise config_error(self, "use_sde", "MaskablePPO has no gSDE (it takes Discrete actions)")
+
+    def adjust_sb3_kwargs(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        for name in self.NOT_PASSED:
+            kwargs.pop(name)
+        return kwargs
+
+
+@dataclass
+class RecurrentPPOConfig(PPOConfig):
+    """sb3-contrib RecurrentPPO: PPO with an LSTM (policy_kwargs lstm_hidden_size, n_lstm_layers, ...)."""
+
+    algo: ClassVar[str] = "recurrent_ppo"
+    sb3_class: ClassVar[str] = "RecurrentPPO"
+    sb3_module: ClassVar[str] = "sb3_contrib"
+    DEFAULT_ROLLOUT: ClassVar[int] = 128
+    POLICY_NAMES: ClassVar[dict[str, str]] = {
+        name: name.replace("Policy", "LstmPolicy") for name in ("MlpPolicy", "CnnPolicy", "MultiInputPolicy")
+    }
+
+    n_steps: int | None = option(
+        None, help="env steps per env between updates; default: 128 for one env, split over n_envs (at least 8)", ge=1
+    )
+    batch_size: int = option(128, help="minibatch size", ge=2)
+
+
+@dataclass
+class ARSConfig(SB3RunConfig):
+    """sb3-contrib ARS: random search over the policy's parameters (no gradients, no optimiser).
+
+    ARS's own ``n_eval_episodes`` (episodes per candidate) is ``candidate_episodes`` here, since
+    ``n_eval_episodes`` is rlsuite's evaluation setting. ``policy_kwargs: {net_arch: []}`` gives
+    RL Zoo's linear policy.
+    """
+
+    algo: ClassVar[str] = "ars"
+    sb3_class: ClassVar[str] = "ARS"
+    sb3_module: ClassVar[str] = "sb3_contrib"
+    SEARCH_SPACE: ClassVar[dict[str, dict[str, Any]]] = {
+        "learning_rate": {"low": 0.005, "high": 0.2, "log": True}, "delta_std": {"low": 0.01, "high": 0.3, "log": True},
+        "n_delta": {"choices": [4, 8, 16]}}  # fmt: skip
+    RENAMED: ClassVar[dict[str, str]] = {"candidate_episodes": "n_eval_episodes"}
+    RUN_FIELDS: ClassVar[tuple[str, ...]] = (*SB3RunConfig.RUN_FIELDS, "gamma")
+
+    gamma: float = option(
+        0.99, help="discount of the exact evaluation (v_pi against v*); ARS itself maximises undiscounted returns",
+        ge=0.0, le=1.0,
+    )  # fmt: skip
+    n_delta: int = option(8, help="random directions per update (2 x n_delta candidate policies)", ge=1)
+    n_top: int | None = option(None, help="best directions kept for the update (None: all n_delta)", ge=1)
+    learning_rate: float | str = option(0.02, help="step size, or 'lin_<x>'", gt=0)
+    delta_std: float = option(0.05, help="standard deviation of the parameter noise", gt=0.0)
+    zero_policy: bool = option(True, help="start from all-zero parameters")
+    alive_bonus_offset: float = option(0.0, help="added to each step's reward while searching (not in the logs)")
+    candidate_episodes: int = option(1, help="episodes per candidate policy (ARS's n_eval_episodes)", ge=1)
+    stats_window_size: int = option(100, help="episodes averaged in the rollout/ log lines", ge=1)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.n_top is not None and self.n_top > self.n_delta:
+            raise config_error(self, "n_top", f"{self.n_top} > n_delta {self.n_delta}: keep at most n_delta directions")
+
+    def adjust_sb3_kwargs(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        for ours, theirs in self.RENAMED.items():
+            kwargs[theirs] = kwargs.pop(ours)
+        return kwargs
+
+
 CONFIGS: dict[str, type[SB3RunConfig]] = {"ppo": PPOConfig, "a2c": A2CConfig, "dqn": DQNConfig}
+CONFIGS |= {"qrdqn": QRDQNConfig, "trpo": TRPOConfig, "maskable_ppo": MaskablePPOConfig,
+            "recurrent_ppo": RecurrentPPOConfig, "ars": ARSConfig}  # fmt: skip

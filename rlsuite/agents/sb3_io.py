@@ -121,9 +121,9 @@ def save_policy(model: Any, folder: str | Path, meta: dict[str, Any], checkpoint
 
     with atomic_path(folder) as tmp:
         tmp.mkdir()
-        save_model(model.policy, str(tmp / POLICY_WEIGHTS))
+        save_policy_tensors(model, tmp / POLICY_WEIGHTS, save_model, save_file)
         (tmp / POLICY_JSON).write_text(json.dumps(meta, indent=2) + "\n")
-        if checkpoint:
+        if checkpoint and getattr(model.policy, "optimizer", None) is not None:  # ARS has no optimiser
             tensors, groups = _flatten_optimizer(model.policy.optimizer.state_dict())
             save_file(tensors, str(tmp / OPTIMIZER_WEIGHTS))
             (tmp / OPTIMIZER_JSON).write_text(json.dumps(groups) + "\n")
@@ -131,6 +131,16 @@ def save_policy(model: Any, folder: str | Path, meta: dict[str, Any], checkpoint
             if buffer is not None:
                 save_replay_buffer(buffer, tmp / REPLAY_BUFFER)
     return Path(folder)
+
+
+def save_policy_tensors(model: Any, path: Path, save_model: Any, save_file: Any) -> None:
+    """``policy.safetensors``. ARS's parameters are views into one flat vector (its ``load_from_vector``),
+    which safetensors refuses to save as shared storage: they are saved as copies."""
+    if hasattr(model, "n_delta"):  # ARS
+        tensors = {name: t.detach().clone().contiguous().cpu() for name, t in model.policy.state_dict().items()}
+        save_file(tensors, str(path))
+    else:
+        save_model(model.policy, str(path))
 
 
 def _flatten_optimizer(state: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -258,9 +268,31 @@ class SavedPolicy:
 
 
 def _policy_class(algo: str, name: str) -> Any:
-    import stable_baselines3
+    import importlib
 
-    return getattr(stable_baselines3, CONFIGS[algo].sb3_class).policy_aliases[name]
+    cls = CONFIGS[algo]
+    return getattr(importlib.import_module(cls.sb3_module), cls.sb3_class).policy_aliases[cls.sb3_policy(name)]
+
+
+def build_policy(cls: Any, observation_space: Any, action_space: Any, policy_kwargs: dict[str, Any]) -> Any:
+    """A policy object of ``cls``: SB3's take a learning-rate schedule (unused here), ARS's do not."""
+    import inspect
+
+    if "lr_schedule" in inspect.signature(cls.__init__).parameters:
+        return cls(observation_space, action_space, lambda _: 0.0, **policy_kwargs)
+    return cls(observation_space, action_space, **policy_kwargs)
+
+
+def restore_contrib(model: Any) -> None:
+    """After a checkpoint's tensors are loaded: what sb3-contrib keeps beside the policy. ARS searches
+    around ``model.weights``, a flat vector of the policy's parameters (on the CPU the parameters are
+    views into it, so loading them fills it too; on a GPU they are a copy, refreshed here);
+    RecurrentPPO's LSTM states start again from zeros with the fresh envs of the resumed part (they
+    are not saved)."""
+    if hasattr(model, "weights") and hasattr(model, "n_delta"):  # ARS
+        import torch
+
+        model.weights = torch.nn.utils.parameters_to_vector(model.policy.parameters()).detach().clone()
 
 
 def load_policy(folder: str | Path, device: Any = "cpu") -> SavedPolicy:
@@ -283,7 +315,7 @@ def load_policy(folder: str | Path, device: Any = "cpu") -> SavedPolicy:
         raise ModelFolderError(f"{where}: cannot rebuild the policy ({type(exc).__name__}: {exc})") from None
     cls = _policy_class(meta["algo"], meta["policy"])
     try:
-        policy = cls(observation_space, action_space, lambda _: 0.0, **policy_kwargs)
+        policy = build_policy(cls, observation_space, action_space, policy_kwargs)
     except (TypeError, ValueError, AssertionError) as exc:  # the file's arguments do not build this policy
         raise ModelFolderError(f"{where}: cannot rebuild {meta['policy']} ({type(exc).__name__}: {exc})") from None
     try:
@@ -305,12 +337,17 @@ def restore(model: Any, folder: Path) -> dict[str, Any]:
     from safetensors.torch import load_file, load_model
 
     meta = read_meta(folder)
-    load_model(model.policy, str(folder / POLICY_WEIGHTS), strict=True, device=str(model.device))
-    # on the CPU: torch's load_state_dict moves moments to each parameter's device and keeps Adam's
-    # ``step`` counters on the CPU, where torch keeps them (on the GPU, every step would read them back)
-    tensors = load_file(str(folder / OPTIMIZER_WEIGHTS), device="cpu")
-    groups = json.loads((folder / OPTIMIZER_JSON).read_text())
-    model.policy.optimizer.load_state_dict(_unflatten_optimizer(tensors, groups))
+    if hasattr(model, "n_delta"):  # ARS: parameters that share one vector's storage (see save_policy_tensors)
+        model.policy.load_state_dict(load_file(str(folder / POLICY_WEIGHTS), device=str(model.device)), strict=True)
+    else:
+        load_model(model.policy, str(folder / POLICY_WEIGHTS), strict=True, device=str(model.device))
+    if getattr(model.policy, "optimizer", None) is not None:
+        # on the CPU: torch's load_state_dict moves moments to each parameter's device and keeps Adam's
+        # ``step`` counters on the CPU, where torch keeps them (on the GPU, every step would read them back)
+        tensors = load_file(str(folder / OPTIMIZER_WEIGHTS), device="cpu")
+        groups = json.loads((folder / OPTIMIZER_JSON).read_text())
+        model.policy.optimizer.load_state_dict(_unflatten_optimizer(tensors, groups))
+    restore_contrib(model)
     model.num_timesteps = int(meta["num_timesteps"])
     model._n_updates = int(meta["n_updates"])
     model._episode_num = int(meta["episode_num"])

@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("rlsuite.app.train:add_train", "train an agent on an env; writes a run folder"),
     "eval": ("rlsuite.app.train:add_eval", "replay a saved run and report its return (and gap to the optimum)"),
     "sweep": ("rlsuite.app.sweep:add_subcommands", "a grid of settings x seeds for train algorithms, with IQM and CIs"),
+    "tune": ("rlsuite.app.tune:add_subcommands", "hyperparameter search with Optuna; the best trial as a config file"),
     "plot": ("rlsuite.app.plots:add_subcommands", "learning curves of run folders (seeds as a mean and a band)"),
     "reproduce": ("rlsuite.app.reproduce:add_subcommands", "reproduce a figure of Zhao's or Sutton & Barto's book"),
     "align": ("rlsuite.app.align:add_subcommands", "RLHF and DPO with TRL on a local LLM; compare them"),

@@ -30,7 +30,7 @@ import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 import numpy as np
 import yaml
@@ -251,7 +251,13 @@ def config_error(config: Any, name: str, message: str) -> ConfigError:
 
 @dataclass
 class Config:
-    """Base of rlsuite's typed configs: every field is checked when the config is built."""
+    """Base of rlsuite's typed configs: every field is checked when the config is built.
+
+    ``SEARCH_SPACE`` (beside the fields) is what ``rlsuite tune`` searches: field name ->
+    ``{"low": a, "high": b}`` (with ``"log": true`` or an int ``"step"``) or ``{"choices": [...]}``.
+    """
+
+    SEARCH_SPACE: ClassVar[dict[str, dict[str, Any]]] = {}
 
     def __post_init__(self) -> None:
         check_config(self, only_declared=False)

@@ -464,6 +464,22 @@ class GridWorldEnv(gym.Env[Any, np.int64]):
                     P[s][a] = [(1.0, s, 0.0, True)]
         return P
 
+    def valid_actions(self, forbidden: bool = True) -> np.ndarray:
+        """``[S, A]`` bools from the intended moves: False for a move that would leave the grid or (with
+        ``forbidden``) enter a forbidden cell; ``stay`` is always valid, so every state keeps an action.
+
+        Leaving the grid is never optimal (``stay`` does better: it pays ``r_other`` rather than
+        ``r_boundary`` for the same next state, when ``r_other >= r_boundary``); entering a forbidden
+        cell can be (the book's 5x5 example with ``r_forbidden = -1`` crosses one from the start).
+        """
+        rows, cols = np.divmod(np.arange(self.n_states), self.n_cols)
+        nr, nc = rows[:, None] + MOVES[:, 0], cols[:, None] + MOVES[:, 1]
+        inside = (nr >= 0) & (nr < self.n_rows) & (nc >= 0) & (nc < self.n_cols)
+        moved = nr.clip(0, self.n_rows - 1) * self.n_cols + nc.clip(0, self.n_cols - 1)
+        valid = inside & ((self.kinds.reshape(-1)[moved] != FORBIDDEN) | (not forbidden))
+        valid[:, ACTION_NAMES.index("stay")] = True
+        return valid
+
     @property
     def transition_probs(self) -> np.ndarray:
         """``p(s' | s, a)`` as a dense [S, A, S] array, built on first use (large grids: use ``tabular_model``)."""

@@ -238,3 +238,36 @@ def indexable(space: spaces.Space[Any]) -> bool:
     except ValueError:
         return False
     return True
+
+
+class ValidActionMask(gym.Wrapper[Any, Any, Any, Any]):
+    """Adds ``action_masks()`` (sb3-contrib MaskablePPO's interface): the valid actions of the current state.
+
+    The mask comes from the env's exact model, ``env.unwrapped.valid_actions()``: ``mask``
+    ``boundary_forbidden`` masks the grid world's moves that would leave the grid or enter a
+    forbidden cell, ``boundary`` only those that would leave the grid, ``off`` none (MaskablePPO then
+    trains as plain PPO).
+    """
+
+    MASKS = ("off", "boundary", "boundary_forbidden")
+
+    def __init__(self, env: gym.Env[Any, Any], mask: str = "boundary_forbidden") -> None:
+        super().__init__(env)
+        if mask not in self.MASKS:
+            raise ValueError(f"mask must be one of {', '.join(self.MASKS)}, got {mask!r}")
+        self.table = None if mask == "off" else valid_action_table(env, forbidden=mask == "boundary_forbidden")
+        self.n_actions = int(env.action_space.n)  # type: ignore[attr-defined]
+
+    def action_masks(self) -> np.ndarray:
+        if self.table is None:
+            return np.ones(self.n_actions, dtype=bool)
+        return self.table[int(self.env.unwrapped.s)]  # type: ignore[attr-defined]
+
+
+def valid_action_table(env: gym.Env[Any, Any], forbidden: bool = True) -> np.ndarray:
+    """``[S, A]`` bools: the actions valid in each state, from the env's model (``ValueError`` for
+    envs that define none)."""
+    base = env.unwrapped
+    if not callable(getattr(base, "valid_actions", None)):
+        raise ValueError(f"{type(base).__name__} defines no valid_actions(): no action mask (set action_mask off)")
+    return np.asarray(base.valid_actions(forbidden=forbidden), dtype=bool)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Literal, TypeAlias
+from typing import Any, ClassVar, Literal, TypeAlias
 
 import numpy as np
 
@@ -34,6 +34,10 @@ from rlsuite.common.device import to_numpy
 @dataclass
 class TDConfig(Config):
     """What the TD agents share; the defaults suit the book's 5x5 grid world."""
+
+    SEARCH_SPACE: ClassVar[dict[str, dict[str, Any]]] = {
+        "alpha": {"low": 0.02, "high": 0.5, "log": True}, "epsilon": {"low": 0.05, "high": 0.5},
+        "episode_length": {"choices": [5, 10, 20, 50]}}  # fmt: skip
 
     gamma: float = option(0.9, help="discount factor", ge=0.0, le=1.0)
     alpha: float = option(0.1, help="step size at the start", gt=0.0, le=1.0)
