@@ -209,7 +209,7 @@ def is_valid(folder: Path) -> bool:
         load_file(str(folder / POLICY_WEIGHTS))
         if (folder / OPTIMIZER_JSON).exists() or (folder / OPTIMIZER_WEIGHTS).exists():
             load_file(str(folder / OPTIMIZER_WEIGHTS))
-            json.loads((folder / OPTIMIZER_JSON).read_text())
+            read_optimizer_json(folder)
         if (folder / REPLAY_BUFFER).exists():
             with np.load(folder / REPLAY_BUFFER, allow_pickle=False) as data:
                 for name in data.files:
@@ -217,6 +217,19 @@ def is_valid(folder: Path) -> bool:
     except (ModelFolderError, SafetensorError, OSError, ValueError, EOFError):
         return False
     return True
+
+
+def read_optimizer_json(folder: Path) -> dict[str, Any]:
+    """``optimizer.json`` of a checkpoint, checked for the keys :func:`restore` reads."""
+    path = folder / OPTIMIZER_JSON
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelFolderError(f"{path}: not valid JSON ({exc})") from None
+    if not (isinstance(data, dict) and isinstance(data.get("param_groups"), list)
+            and isinstance(data.get("scalars"), dict)):  # fmt: skip
+        raise ModelFolderError(f"{path}: not an optimiser state (needs param_groups and scalars)")
+    return data
 
 
 def checkpoints(run_dir: Path) -> list[tuple[int, Path]]:
@@ -307,7 +320,7 @@ def restore(model: Any, folder: Path) -> dict[str, Any]:
     meta = read_meta(folder)
     load_model(model.policy, str(folder / POLICY_WEIGHTS), strict=True, device=str(model.device))
     tensors = load_file(str(folder / OPTIMIZER_WEIGHTS), device=str(model.device))
-    groups = json.loads((folder / OPTIMIZER_JSON).read_text())
+    groups = read_optimizer_json(folder)
     model.policy.optimizer.load_state_dict(_unflatten_optimizer(tensors, groups))
     model.num_timesteps = int(meta["num_timesteps"])
     model._n_updates = int(meta["n_updates"])

@@ -200,7 +200,10 @@ def _resume(algo: str, config: SB3RunConfig, opts: TrainOptions) -> tuple[Path, 
         raise ModelFolderError(f"--resume {run_dir}: no valid checkpoint in {run_dir / 'checkpoints'}")
     steps, folder = point
     budget = opts.budget or saved.n_timesteps
-    if budget <= steps:
+    if budget <= steps and not outdir.finished:  # killed after its last save: finish it (final policy, eval, marker)
+        log.info("%s: the run reached step %d but did not finish; finishing it", run_dir, steps)
+        budget = steps
+    elif budget <= steps:
         raise UsageError(
             f"--budget {budget}: the run in {run_dir} is already at step {steps}; give a larger --budget to continue it"
         )

@@ -176,7 +176,7 @@ def train(algo: str, view: Any, opts: TrainOptions) -> Path:
     env_id = opts.env or cls.default_env
     budget = cls.check_budget(opts.budget)
     out = Path(opts.out) if opts.out else unique_path(Path("runs") / run_name(env_id, algo, opts.seed))
-    folder = OutputDir(out, overwrite=opts.overwrite)
+    folder = OutputDir(out, overwrite=opts.overwrite, can_resume=False)  # no --resume: advise --overwrite
     folder.check()
     env = make_env(cls, env_id, opts.env_kwargs, runs, device)
     seed_everything(opts.seed)
