@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from rlsuite.common.config import Config, config_error, option
+from rlsuite.common.memory import fits, human, physical_memory
 
 ALGOS: dict[str, str] = {
     "ppo": "stable-baselines3 PPO (clipped policy gradient, on-policy; any Discrete/Box action space)",
@@ -34,6 +35,7 @@ EXTRACTORS = ("FlattenExtractor", "NatureCNN", "CombinedExtractor")
 WRAPPER_NAMESPACES = ("rlsuite.", "gymnasium.")
 SCHEDULE = re.compile(r"lin_([0-9.eE+-]+)")
 DEVICE = re.compile(r"cpu|auto|cuda(:\d+)?")
+BYTES_PER_ENV = 100_000  # one env copy, its wrappers and its rollout rows (an over-estimate for small envs)
 
 
 def schedule_start(value: float | str) -> float:
@@ -131,6 +133,10 @@ class SB3RunConfig(Config):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        need = self.n_envs * BYTES_PER_ENV
+        if not fits(need):
+            raise config_error(self, "n_envs", f"{self.n_envs} env copies need about {human(need)} of memory; "
+                               f"this machine has {human(physical_memory() or 0)}")  # fmt: skip
         for name in ("learning_rate", "clip_range", "clip_range_vf"):
             value = getattr(self, name, None)
             if isinstance(value, str) and not schedule_start(value) > 0:
