@@ -197,7 +197,8 @@ def _resume(algo: str, config: SB3RunConfig, opts: TrainOptions) -> tuple[Path, 
     outdir.check()
     point, skipped = sb3_io.newest_checkpoint(run_dir)
     if point is None:
-        raise ModelFolderError(f"--resume {run_dir}: no valid checkpoint in {run_dir / 'checkpoints'}")
+        raise ModelFolderError(f"--resume {run_dir}: no valid checkpoint in {run_dir / 'checkpoints'} (stopped before "
+                               "its first save?); start again with --overwrite")
     steps, folder = point
     budget = opts.budget or saved.n_timesteps
     if budget <= steps and not outdir.finished:  # killed after its last save: finish it (final policy, eval, marker)
