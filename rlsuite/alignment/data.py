@@ -343,8 +343,8 @@ def split_heldout(records: list[dict[str, Any]], fraction: float, seed: int) -> 
     """Shuffle ``records`` and split off a held-out fraction (at least one pair on each side)."""
     if isinstance(records, str) or not isinstance(records, Sequence):
         raise UsageError(f"split_heldout: records must be a list of records, got {type(records).__name__}")
-    if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0.0 < fraction < 1.0:
-        raise UsageError(f"split_heldout: fraction must be a number in (0, 1), got {fraction!r}")
+    if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0.0 <= fraction <= 1.0:
+        raise UsageError(f"split_heldout: fraction must be a number in [0, 1], got {fraction!r}")
     if len(records) < 2:
         raise DataError(f"need at least 2 preference pairs to hold some out, got {len(records)}")
     order = np.random.default_rng(seed).permutation(len(records))

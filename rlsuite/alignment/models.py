@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from rlsuite.common.errors import DataError, ModelFolderError, UnsafeLoadError
+from rlsuite.common.safetensors_header import header_problem
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +146,9 @@ def safetensors_keys(path: Path) -> list[str]:
             if n > size - 8:
                 raise ValueError("header longer than the file")
             header = json.loads(fh.read(n))
+        problem = header_problem(header)
+        if problem is not None:
+            raise ValueError(problem)
         ends = [int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"]
     except (struct.error, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
         raise ModelFolderError(f"{path}: corrupt safetensors header ({exc})") from exc
@@ -235,6 +239,11 @@ def check_tokenizer(tok: Any, where: str) -> None:
         tok.pad_token = tok.eos_token  # a common and harmless fix; TRL does the same
 
 
+def one_line_of(exc: BaseException) -> str:
+    """An exception's message on one line (third-party messages can span several)."""
+    return " ".join(str(exc).split())[:200]
+
+
 def load_tokenizer(path: str | os.PathLike[str], trust_remote_code: bool = False) -> Any:
     """Load a tokenizer from a local folder; one-line errors for what is missing."""
     from transformers import AutoTokenizer
@@ -242,6 +251,13 @@ def load_tokenizer(path: str | os.PathLike[str], trust_remote_code: bool = False
     p = Path(path)
     if not p.is_dir():
         raise ModelFolderError(f"{p}: model folder not found")
+    if (p / "tokenizer.json").is_file():
+        from tokenizers import Tokenizer
+
+        try:
+            Tokenizer.from_file(str(p / "tokenizer.json"))
+        except Exception as exc:  # tokenizers raises a bare Exception for a malformed file (only this call)
+            raise ModelFolderError(f"{p / 'tokenizer.json'}: not a valid tokenizer ({one_line_of(exc)})") from exc
     loader: Any = AutoTokenizer
     try:
         declared = json.loads((p / "tokenizer_config.json").read_text()).get("tokenizer_class")
