@@ -286,7 +286,69 @@ def _library_cases() -> dict[str, tuple[Callable[[Path], Any], type[Exception], 
     }
 
 
+def _sb3_config(tmp: Path, **bad: Any) -> Any:
+    from rlsuite.app.train_sb3 import read_run
+
+    meta = {"family": "sb3", "algo": "ppo", "env_id": "rlsuite/GridWorld-v0", "seed": 0, "config": {}} | bad
+    (tmp / "config.json").write_text(json.dumps(meta))
+    return read_run(tmp)
+
+
+def _safetensors(tmp: Path, header: dict[str, Any], data: bytes) -> Any:
+    from rlsuite.alignment.models import safetensors_keys
+
+    raw = json.dumps(header).encode()
+    path = tmp / "model.safetensors"
+    path.write_bytes(len(raw).to_bytes(8, "little") + raw + data)
+    return safetensors_keys(path)
+
+
+def _tokenizer(tmp: Path, text: str) -> Any:
+    from rlsuite.alignment.models import load_tokenizer
+
+    (tmp / "tokenizer.json").write_text(text)
+    return load_tokenizer(tmp)
+
+
+def _third_party_cases() -> dict[str, tuple[Callable[[Path], Any], type[Exception], str]]:
+    lie = {"w": {"dtype": "F32", "shape": [1000, 1000], "data_offsets": [0, 16]}}
+    overlap = {"a": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]},
+               "b": {"dtype": "F32", "shape": [2], "data_offsets": [8, 16]}}  # fmt: skip
+    return {
+        "SB3 config.json algo a list": (lambda t: _sb3_config(t, algo=[]), ModelFolderError, "'algo' is list"),
+        "SB3 config.json seed a string": (lambda t: _sb3_config(t, seed="abc"), ModelFolderError, "'seed' is str"),
+        "SB3 config.json seed a bool": (lambda t: _sb3_config(t, seed=True), ModelFolderError, "'seed' is bool"),
+        "SB3 config.json seed negative": (lambda t: _sb3_config(t, seed=-3), ModelFolderError, "negative"),
+        "SB3 config.json hyperparams a list": (lambda t: _sb3_config(t, hyperparams=[]), ModelFolderError,
+                                               "'hyperparams' is list"),
+        "SB3 config.json config a string": (lambda t: _sb3_config(t, config="abc"), ModelFolderError,
+                                            "'config' is str"),
+        "SB3 config.json env_id a number": (lambda t: _sb3_config(t, env_id=5), ModelFolderError,
+                                            "'env_id' is int"),
+        "SB3 config.json env_kwargs a string": (lambda t: _sb3_config(t, env_kwargs="x"), ModelFolderError,
+                                                "'env_kwargs' is str"),
+        "safetensors shape larger than its bytes": (lambda t: _safetensors(t, lie, bytes(16)), ModelFolderError,
+                                                    "needs 4000000 bytes"),
+        "safetensors tensors overlap": (lambda t: _safetensors(t, overlap, bytes(16)), ModelFolderError, "overlap"),
+        "safetensors unknown dtype": (
+            lambda t: _safetensors(t, {"w": {"dtype": "F99", "shape": [1], "data_offsets": [0, 4]}}, bytes(4)),
+            ModelFolderError, "unknown dtype"),
+        "malformed tokenizer.json": (lambda t: _tokenizer(t, '{"model": {"type": "Nope"}}'), ModelFolderError,
+                                     "tokenizer.json: not a valid tokenizer"),
+    }
+
+
 LIBRARY_CASES = list(_library_cases())
+THIRD_PARTY_CASES = list(_third_party_cases())
+
+
+@pytest.mark.parametrize("case", THIRD_PARTY_CASES)
+def test_third_party_files_that_lie(case: str, tmp_path: Path) -> None:
+    call, kind, expected = _third_party_cases()[case]
+    with pytest.raises(kind) as info:
+        call(tmp_path)
+    message = str(info.value)
+    assert expected in message and str(tmp_path) in message and "\n" not in message, message
 
 
 @pytest.mark.parametrize("case", LIBRARY_CASES)
