@@ -6,8 +6,9 @@ of library functions, pickled weights, unsafe checkpoints, the advice of an erro
 file-size limit); the earlier rounds are spread over ``tests/*/test_bad_input_*.py``.
 
 Count (``pytest --collect-only -q tests/*/test_bad_input_*.py tests/*/*/test_bad_input_*.py``):
-230 cases in the earlier files + 63 here = 293 (``test_bad_cli_input``: 16, ``test_bad_library_arguments``:
-38, the rest one each).
+230 cases in the earlier files + 72 here = 302 (here: ``test_bad_cli_input`` 16, ``test_bad_library_arguments``
+38, ``test_third_party_files_that_lie`` 12, six single tests). The kill -9 faults are in
+``tests/app/test_faults_kill.py`` (5, slow) and the processes left behind in ``tests/common/test_processes.py`` (6).
 """
 
 from __future__ import annotations
