@@ -101,3 +101,19 @@ def test_tabular_killed_then_overwritten_starts_again(tmp_path: Path) -> None:
     rc, err = _run(*argv, "--overwrite")
     assert rc == 0, err
     assert (out / "finished.json").is_file() and (out / "agent.npz").is_file()
+
+
+@pytest.mark.slow
+def test_align_that_diverges_is_not_marked_finished(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """``--learning_rate 1e10``: every weight NaN after two steps; one line, exit 2, no marker, no model/."""
+    from rlsuite.app.cli import main
+    from rlsuite.testing.alignment import tiny_base
+
+    out = tmp_path / "sft"
+    argv = ["align", "sft", "--model", str(tiny_base()), "--budget", "2", "--out", str(out)]
+    assert main([*argv, "--learning_rate", "1e10"]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("rlsuite: error: ")]
+    assert len(err) == 1 and "training diverged" in err[0] and "NaN/inf" in err[0], err
+    assert not (out / "finished.json").exists() and not (out / "model").exists()
+    assert main([*argv, "--overwrite"]) == 0  # the advice, followed
+    assert (out / "finished.json").is_file()
