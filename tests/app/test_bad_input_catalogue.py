@@ -6,8 +6,8 @@ of library functions, pickled weights, unsafe checkpoints, the advice of an erro
 file-size limit); the earlier rounds are spread over ``tests/*/test_bad_input_*.py``.
 
 Count (``pytest --collect-only -q tests/*/test_bad_input_*.py tests/*/*/test_bad_input_*.py``):
-230 cases in the earlier files + 72 here = 302 (here: ``test_bad_cli_input`` 16, ``test_bad_library_arguments``
-38, ``test_third_party_files_that_lie`` 12, six single tests). The kill -9 faults are in
+230 cases in the earlier files + 73 here = 303 (here: ``test_bad_cli_input`` 16, ``test_bad_library_arguments``
+38, ``test_third_party_files_that_lie`` 13, six single tests). The kill -9 faults are in
 ``tests/app/test_faults_kill.py`` (5, slow) and the processes left behind in ``tests/common/test_processes.py`` (6).
 """
 
@@ -311,6 +311,13 @@ def _tokenizer(tmp: Path, text: str) -> Any:
     return load_tokenizer(tmp)
 
 
+def _processor(tmp: Path, text: str) -> Any:
+    from rlsuite.vision.policies import _check_processor_class
+
+    (tmp / "processor_config.json").write_text(text)
+    return _check_processor_class(tmp, trust_remote_code=False)
+
+
 def _third_party_cases() -> dict[str, tuple[Callable[[Path], Any], type[Exception], str]]:
     lie = {"w": {"dtype": "F32", "shape": [1000, 1000], "data_offsets": [0, 16]}}
     overlap = {"a": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]},
@@ -334,6 +341,9 @@ def _third_party_cases() -> dict[str, tuple[Callable[[Path], Any], type[Exceptio
         "safetensors unknown dtype": (
             lambda t: _safetensors(t, {"w": {"dtype": "F99", "shape": [1], "data_offsets": [0, 4]}}, bytes(4)),
             ModelFolderError, "unknown dtype"),
+        "processor_config.json naming an unknown processor": (
+            lambda t: _processor(t, '{"processor_class": "NoSuchProcessor"}'), ModelFolderError,
+            "processor_class 'NoSuchProcessor' is not a processor transformers knows"),
         "malformed tokenizer.json": (lambda t: _tokenizer(t, '{"model": {"type": "Nope"}}'), ModelFolderError,
                                      "tokenizer.json: not a valid tokenizer"),
     }
