@@ -79,6 +79,7 @@ def reap_on_death() -> Iterator[None]:
             watchdog.stdin.write("x")
             watchdog.stdin.close()
         watchdog.wait()
+        watchdog.stdout.close()
 
 
 @contextlib.contextmanager
