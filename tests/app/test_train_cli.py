@@ -219,7 +219,8 @@ def test_eval_validates_before_touching_anything(tmp_path: Path, capsys: pytest.
     assert main(["eval", str(tmp_path / "nothing")]) == 2
     assert "not a run folder" in _err(capsys)
     (run / "finished.json").unlink()
-    (run / "config.json").write_text(json.dumps({"family": "tabular", "algo": "policy_iteration"}))
+    (run / "config.json").write_text(json.dumps({"family": "tabular", "algo": "policy_iteration",
+                                                 "env_id": "rlsuite/GridWorld-v0"}))
     assert main(["eval", str(run)]) == 2
     assert "an unfinished run (no finished.json)" in _err(capsys)
     assert (run / "eval.json").read_bytes() == good
