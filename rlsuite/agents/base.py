@@ -42,6 +42,7 @@ from rlsuite.common.config import Config, from_dict
 from rlsuite.common.device import to_numpy
 from rlsuite.common.errors import ConfigError, ModelFolderError
 from rlsuite.common.io import atomic_path, read_json, write_json
+from rlsuite.common.memory import fits, human, npz_nbytes
 from rlsuite.envs.checks import env_id_from_file
 
 # name -> agent class; filled by the subclasses that define ``name`` (see Agent.__init_subclass__).
@@ -286,6 +287,12 @@ def read_agent_files(path: str | os.PathLike[str]) -> tuple[dict[str, Any], Path
         if not f.is_file():
             raise ModelFolderError(f"{f}: missing (a saved agent is {npz.name} + {meta_file.name})")
     meta = read_json(meta_file)
+    try:
+        claimed = npz_nbytes(npz)  # the headers, before any array is allocated
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+        raise ModelFolderError(f"{npz}: not a readable npz archive ({exc}); truncated or corrupt?") from exc
+    if not fits(claimed):
+        raise ModelFolderError(f"{npz}: its arrays claim {human(claimed)}, more than this machine's memory")
     try:
         with open(npz, "rb") as f, np.load(f, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}

@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Literal
 
 from rlsuite.common.config import Config, config_error, option
 from rlsuite.common.device import device_problem
+from rlsuite.common.memory import fits, human, physical_memory
 
 ALGOS: dict[str, str] = {
     "ppo": "stable-baselines3 PPO (clipped policy gradient, on-policy; any Discrete/Box action space)",
@@ -41,6 +42,7 @@ EXTRACTORS = ("FlattenExtractor", "NatureCNN", "CombinedExtractor")
 # Where env_wrapper classes may come from unless trust_env_wrapper is given.
 WRAPPER_NAMESPACES = ("rlsuite.", "gymnasium.")
 SCHEDULE = re.compile(r"lin_([0-9.eE+-]+)")
+BYTES_PER_ENV = 100_000  # one env copy, its wrappers and its rollout rows (an over-estimate for small envs)
 
 
 def schedule_start(value: float | str) -> float:
@@ -141,6 +143,10 @@ class SB3RunConfig(Config):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        need = self.n_envs * BYTES_PER_ENV
+        if not fits(need):
+            raise config_error(self, "n_envs", f"{self.n_envs} env copies need about {human(need)} of memory; "
+                               f"this machine has {human(physical_memory() or 0)}")  # fmt: skip
         for name in ("learning_rate", "clip_range", "clip_range_vf"):
             value = getattr(self, name, None)
             if isinstance(value, str) and not schedule_start(value) > 0:

@@ -219,7 +219,7 @@ def is_valid(folder: Path) -> bool:
         load_file(str(folder / POLICY_WEIGHTS))
         if (folder / OPTIMIZER_JSON).exists() or (folder / OPTIMIZER_WEIGHTS).exists():
             load_file(str(folder / OPTIMIZER_WEIGHTS))
-            json.loads((folder / OPTIMIZER_JSON).read_text())
+            read_optimizer_json(folder)
         if (folder / REPLAY_BUFFER).exists():
             with np.load(folder / REPLAY_BUFFER, allow_pickle=False) as data:
                 for name in data.files:
@@ -227,6 +227,19 @@ def is_valid(folder: Path) -> bool:
     except (ModelFolderError, SafetensorError, OSError, ValueError, EOFError):
         return False
     return True
+
+
+def read_optimizer_json(folder: Path) -> dict[str, Any]:
+    """``optimizer.json`` of a checkpoint, checked for the keys :func:`restore` reads."""
+    path = folder / OPTIMIZER_JSON
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelFolderError(f"{path}: not valid JSON ({exc})") from None
+    if not (isinstance(data, dict) and isinstance(data.get("param_groups"), list)
+            and isinstance(data.get("scalars"), dict)):  # fmt: skip
+        raise ModelFolderError(f"{path}: not an optimiser state (needs param_groups and scalars)")
+    return data
 
 
 def checkpoints(run_dir: Path) -> list[tuple[int, Path]]:
@@ -345,7 +358,7 @@ def restore(model: Any, folder: Path) -> dict[str, Any]:
         # on the CPU: torch's load_state_dict moves moments to each parameter's device and keeps Adam's
         # ``step`` counters on the CPU, where torch keeps them (on the GPU, every step would read them back)
         tensors = load_file(str(folder / OPTIMIZER_WEIGHTS), device="cpu")
-        groups = json.loads((folder / OPTIMIZER_JSON).read_text())
+        groups = read_optimizer_json(folder)
         model.policy.optimizer.load_state_dict(_unflatten_optimizer(tensors, groups))
     restore_contrib(model)
     model.num_timesteps = int(meta["num_timesteps"])

@@ -68,6 +68,22 @@ class SentimentTask:
     p_positive: float = field(default=0.2, metadata={"help": "chance an SFT word is positive"})
     p_negative: float = field(default=0.2, metadata={"help": "chance an SFT word is negative"})
 
+    def __post_init__(self) -> None:
+        for name in ("min_words", "max_words"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise UsageError(f"SentimentTask.{name}: expected an integer >= 1, got {value!r}")
+        if self.max_words < self.min_words:
+            raise UsageError(f"SentimentTask.max_words: {self.max_words} is below min_words {self.min_words}")
+        for name in ("p_positive", "p_negative"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
+                raise UsageError(f"SentimentTask.{name}: expected a probability in [0, 1], got {value!r}")
+        if self.p_positive + self.p_negative > 1.0:
+            raise UsageError(
+                f"SentimentTask.p_positive + p_negative: {self.p_positive} + {self.p_negative} is over 1"
+            )
+
     @staticmethod
     def vocabulary() -> list[str]:
         """Every word the task uses (the embedded tokenizer's vocabulary, specials aside)."""
@@ -176,6 +192,9 @@ def label_pairs(
     """
     if rule not in ("margin", "bradley-terry"):
         raise UsageError(f"pair rule: {rule!r} is not one of ['margin', 'bradley-terry']")
+    for name, value in (("prompts", prompts), ("first", first), ("second", second)):
+        if isinstance(value, str) or not isinstance(value, Sequence):
+            raise UsageError(f"label_pairs: {name} must be a list (one entry per prompt), got {type(value).__name__}")
     rng = np.random.default_rng(seed)
     ra, rb = SentimentTask.gold_reward(first), SentimentTask.gold_reward(second)
     pairs = []
@@ -423,11 +442,37 @@ def _jsonl(p: Path) -> list[tuple[str, Any]]:
                 raise DataError(f"{where}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
             if not line.strip():
                 continue
-            try:
-                out.append((where, json.loads(line)))
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{where}: bad JSON ({exc.msg} at column {exc.colno})") from exc
+            out.append((where, _json_line(line, where)))
     return out
+
+
+MAX_JSON_DEPTH = 32  # nesting of one record (a message list is 3 deep)
+MAX_INT_DIGITS = 20  # a 64-bit integer
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise DataError(f"an integer of {len(text.lstrip('-'))} digits (at most {MAX_INT_DIGITS})")
+    return int(text)
+
+
+def _json_line(line: str, where: str) -> Any:
+    """One JSON value, with integers of at most ``MAX_INT_DIGITS`` digits and ``MAX_JSON_DEPTH`` levels."""
+    try:
+        value = json.loads(line, parse_int=_bounded_int)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{where}: bad JSON ({exc.msg} at column {exc.colno})") from exc
+    except DataError as exc:
+        raise DataError(f"{where}: {exc}") from None
+    except RecursionError:
+        raise DataError(f"{where}: nested more than {MAX_JSON_DEPTH} levels deep") from None
+    level, depth = [value], 0
+    while level:
+        depth += 1
+        if depth > MAX_JSON_DEPTH:
+            raise DataError(f"{where}: nested more than {MAX_JSON_DEPTH} levels deep")
+        level = [c for v in level if isinstance(v, dict | list) for c in (v.values() if isinstance(v, dict) else v)]
+    return value
 
 
 def write_jsonl(path: str | Path, records: Sequence[dict[str, Any]]) -> Path:
@@ -453,6 +498,10 @@ def unpair(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def split_heldout(records: list[dict[str, Any]], fraction: float, seed: int) -> tuple[list, list]:
     """Shuffle ``records`` and split off a held-out fraction (at least one pair on each side)."""
+    if isinstance(records, str) or not isinstance(records, Sequence):
+        raise UsageError(f"split_heldout: records must be a list of records, got {type(records).__name__}")
+    if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0.0 <= fraction <= 1.0:
+        raise UsageError(f"split_heldout: fraction must be a number in [0, 1], got {fraction!r}")
     if len(records) < 2:
         raise DataError(f"need at least 2 preference pairs to hold some out, got {len(records)}")
     order = np.random.default_rng(seed).permutation(len(records))

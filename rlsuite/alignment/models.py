@@ -25,7 +25,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rlsuite.common.errors import DataError, ModelFolderError
+from rlsuite.common.errors import DataError, ModelFolderError, UnsafeLoadError
+from rlsuite.common.safetensors_header import header_problem
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +146,9 @@ def safetensors_keys(path: Path) -> list[str]:
             if n > size - 8:
                 raise ValueError("header longer than the file")
             header = json.loads(fh.read(n))
+        problem = header_problem(header)
+        if problem is not None:
+            raise ValueError(problem)
         ends = [int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"]
     except (struct.error, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
         raise ModelFolderError(f"{path}: corrupt safetensors header ({exc})") from exc
@@ -153,8 +157,12 @@ def safetensors_keys(path: Path) -> list[str]:
     return [k for k in header if k != "__metadata__"]
 
 
-def weight_keys(p: Path) -> list[str]:
-    """The parameter names stored in a model folder (every safetensors file checked)."""
+def weight_keys(p: Path, trust_pickle: bool = False) -> list[str]:
+    """The parameter names stored in a model folder (every safetensors file checked).
+
+    A folder with only pickled PyTorch weights (``*.bin``, ``*.pt``) is refused (``UnsafeLoadError``:
+    unpickling can run code) unless ``trust_pickle``; then it returns ``[]`` (not inspected here).
+    """
     index = p / "model.safetensors.index.json"
     if index.is_file():
         try:
@@ -164,7 +172,13 @@ def weight_keys(p: Path) -> list[str]:
     else:
         files = [f.name for f in sorted(p.glob("*.safetensors"))]
     if not files:
-        if any(p.glob("*.bin")) or any(p.glob("*.pt")):
+        pickled = sorted([*p.glob("*.bin"), *p.glob("*.pt"), *p.glob("*.pth")])
+        if pickled and not trust_pickle:
+            raise UnsafeLoadError(
+                f"{p}: holds only pickled weights ({pickled[0].name}), which can run code when loaded; "
+                "convert them to safetensors (save_pretrained) or pass --trust-pickle if you trust the folder"
+            )
+        if pickled:
             return []  # PyTorch weights (transformers loads them with weights_only=True); not inspected here
         raise ModelFolderError(f"{p}: no model weights (*.safetensors) in the folder")
     keys: list[str] = []
@@ -176,7 +190,7 @@ def weight_keys(p: Path) -> list[str]:
     return keys
 
 
-def check_causal_lm(path: str | os.PathLike[str], trust_remote_code: bool = False) -> None:
+def check_causal_lm(path: str | os.PathLike[str], trust_remote_code: bool = False, trust_pickle: bool = False) -> None:
     """Raise a one-line ``ModelFolderError`` unless ``path`` is a readable local causal-LM folder."""
     from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
 
@@ -188,10 +202,10 @@ def check_causal_lm(path: str | os.PathLike[str], trust_remote_code: bool = Fals
     if archs and not any(a.endswith(("ForCausalLM", "LMHeadModel")) for a in archs):
         raise ModelFolderError(f"{p}: architecture {archs[0]} is not a causal LM head (expected *ForCausalLM)")
     if not (p / "adapter_config.json").is_file():
-        weight_keys(p)
+        weight_keys(p, trust_pickle)
 
 
-def check_reward_model(path: str | os.PathLike[str]) -> None:
+def check_reward_model(path: str | os.PathLike[str], trust_pickle: bool = False) -> None:
     """Raise a one-line ``ModelFolderError`` unless ``path`` holds a reward model with a trained score head.
 
     A causal-LM folder would load as a sequence classifier with a freshly initialised (random)
@@ -208,7 +222,7 @@ def check_reward_model(path: str | os.PathLike[str]) -> None:
         )
     if config.get("num_labels", len(config.get("id2label") or {0: 0})) != 1:
         raise ModelFolderError(f"{p}: a reward model has one output (num_labels=1)")
-    keys = weight_keys(p)
+    keys = weight_keys(p, trust_pickle)
     if keys and not any(k.endswith(("score.weight", "classifier.weight")) for k in keys):
         raise ModelFolderError(f"{p}: no score head in the weights (no '*score.weight' tensor)")
 
@@ -225,6 +239,11 @@ def check_tokenizer(tok: Any, where: str) -> None:
         tok.pad_token = tok.eos_token  # a common and harmless fix; TRL does the same
 
 
+def one_line_of(exc: BaseException) -> str:
+    """An exception's message on one line (third-party messages can span several)."""
+    return " ".join(str(exc).split())[:200]
+
+
 def load_tokenizer(path: str | os.PathLike[str], trust_remote_code: bool = False) -> Any:
     """Load a tokenizer from a local folder; one-line errors for what is missing."""
     from transformers import AutoTokenizer
@@ -232,6 +251,13 @@ def load_tokenizer(path: str | os.PathLike[str], trust_remote_code: bool = False
     p = Path(path)
     if not p.is_dir():
         raise ModelFolderError(f"{p}: model folder not found")
+    if (p / "tokenizer.json").is_file():
+        from tokenizers import Tokenizer
+
+        try:
+            Tokenizer.from_file(str(p / "tokenizer.json"))
+        except Exception as exc:  # tokenizers raises a bare Exception for a malformed file (only this call)
+            raise ModelFolderError(f"{p / 'tokenizer.json'}: not a valid tokenizer ({one_line_of(exc)})") from exc
     loader: Any = AutoTokenizer
     try:
         declared = json.loads((p / "tokenizer_config.json").read_text()).get("tokenizer_class")

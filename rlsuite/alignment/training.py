@@ -59,7 +59,7 @@ from rlsuite.alignment.models import (
 )
 from rlsuite.common import progress
 from rlsuite.common.device import set_torch_threads
-from rlsuite.common.errors import ConfigError
+from rlsuite.common.errors import ConfigError, TrainingDivergedError
 from rlsuite.common.io import newest_valid, write_json
 
 log = logging.getLogger(__name__)
@@ -246,6 +246,7 @@ def run_trainer(
         else:
             trainer.train()
     wall = time.perf_counter() - t0
+    _check_finite(trainer.model, out, int(trainer.state.global_step))
     seen = int(getattr(trainer.state, "num_input_tokens_seen", 0) or 0)
     metrics = {
         "method": getattr(config, "METHOD", type(config).__name__),
@@ -278,6 +279,18 @@ def run_trainer(
         write_json(out / METRICS, metrics)
     accelerator.wait_for_everyone()
     return metrics
+
+
+def _check_finite(model: Any, out: Path, step: int) -> None:
+    """Refuse to save (and so to mark finished) a model whose weights hold NaN or inf: training diverged."""
+    import torch
+
+    bad = next((name for name, p in model.named_parameters() if not bool(torch.isfinite(p).all())), None)
+    if bad is not None:
+        raise TrainingDivergedError(
+            f"{out}: training diverged: weight {bad} holds NaN/inf after step {step} (learning rate too high?); "
+            "not saved, not finished (rerun with --overwrite and other settings)"
+        )
 
 
 def _fit(

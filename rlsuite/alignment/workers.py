@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from rlsuite.common.errors import UsageError
+from rlsuite.common.processes import ray_session
 
 log = logging.getLogger(__name__)
 
@@ -80,17 +81,16 @@ def run_on_ray(
     instance; returns ``{item.name: result}``, each also given to ``on_result`` as it comes. A task's
     logs go to ``log_file(item)`` (third-party chatter included; nothing reaches the driver's console)."""
     ray = require_ray()
-    started_here = not ray.is_initialized()
-    if started_here:
-        env = {k: os.environ[k] for k in ("PYTHONPATH", "RLSUITE_CACHE", "HF_HUB_OFFLINE", "OMP_NUM_THREADS",
-                                           "MKL_NUM_THREADS", "TRL_EXPERIMENTAL_SILENCE") if k in os.environ}
-        kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
-        if address:
-            ray.init(address=address, runtime_env={"env_vars": env}, **kwargs)
-        else:
-            ray.init(num_cpus=workers, **kwargs)
-        log.info("ray: %s", "connected to " + address if address else f"a local instance with {workers} CPUs")
-    try:
+    env = {k: os.environ[k] for k in ("PYTHONPATH", "RLSUITE_CACHE", "HF_HUB_OFFLINE", "OMP_NUM_THREADS",
+                                       "MKL_NUM_THREADS", "TRL_EXPERIMENTAL_SILENCE") if k in os.environ}
+    kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
+    if address:
+        kwargs.update(address=address, runtime_env={"env_vars": env})
+    else:
+        kwargs.update(num_cpus=workers)
+    with ray_session(ray, **kwargs) as started_here:  # shut down on SIGINT, SIGTERM and the driver's death
+        if started_here:
+            log.info("ray: %s", "connected to " + address if address else f"a local instance with {workers} CPUs")
         gpus = 1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0
         remote = ray.remote(num_cpus=1, num_gpus=gpus, max_retries=0)(_task)
         pending = {remote.remote(fn, item, log_file(item) if log_file else None): item.name for item in items}
@@ -109,6 +109,3 @@ def run_on_ray(
             if on_result is not None:
                 on_result(name, results[name])
         return results
-    finally:
-        if started_here:
-            ray.shutdown()

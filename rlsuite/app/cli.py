@@ -18,6 +18,7 @@ one line, exit status 2. Anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib
 import io
 import itertools
@@ -172,6 +173,9 @@ def _print_help_cached(argv: Sequence[str], cached: Path) -> None:
     raise SystemExit(0)
 
 
+USER_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.ELOOP, errno.ENAMETOOLONG})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv, switches = _split_switches(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in switches or bool(os.environ.get("RLSUITE_DEBUG"))
@@ -198,6 +202,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             raise
         print(f"rlsuite: error: {one_line(exc)}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the machine's limits, not a bug: a full disk, a file-size limit, a link loop
+        if debug or exc.errno not in USER_ERRNOS:
+            raise
+        where = exc.filename or "a file"
+        print(f"rlsuite: error: {where}: {exc.strerror or os.strerror(exc.errno)} "
+              f"({errno.errorcode.get(exc.errno, exc.errno)}); nothing was marked finished", file=sys.stderr)
         return 2
 
 

@@ -31,14 +31,17 @@ from dataclasses import dataclass
 from rlsuite.common.config import Config, option
 from rlsuite.common.device import DEVICE_HELP, check_device_field
 
+MAX_SEED = 2**32 - 1  # numpy's legacy seed range; torch and gymnasium take it too
+MAX_BUDGET = 10**10  # beyond any run this suite can finish; a typo such as 10**12 is refused before any folder
+
 
 @dataclass
 class RunOptions(Config):
     """Where a training command writes, how long it trains, and from which seed."""
 
-    seed: int = option(0, help="random seed (random, numpy, torch and the env)", ge=0)
+    seed: int = option(0, help="random seed (random, numpy, torch and the env)", ge=0, le=MAX_SEED)
     budget: int | None = option(
-        None, help="how long to train, in the algorithm's unit (default: the algorithm's own)", ge=1
+        None, help="how long to train, in the algorithm's unit (default: the algorithm's own)", ge=1, le=MAX_BUDGET
     )
     out: str | None = option(
         None, help="output folder (default: a new folder under runs/)", aliases=["--output_dir", "--output-dir"]
@@ -70,7 +73,7 @@ class EvalOptions(Config):
     """``rlsuite eval RUN``: how many episodes, from which seed, where."""
 
     episodes: int = option(20, help="evaluation episodes", ge=1)
-    seed: int = option(0, help="seed of the first evaluation episode", ge=0)
+    seed: int = option(0, help="seed of the first evaluation episode", ge=0, le=MAX_SEED)
     device: str = option("auto", help=DEVICE_HELP)
     video: bool = option(False, help="record the evaluation episodes (SB3 runs; needs moviepy)")
     trust_env_module: bool = option(

@@ -40,6 +40,7 @@ import numpy as np
 
 from rlsuite.common.config import Config, load_yaml, option
 from rlsuite.common.errors import ConfigError, OutputDirError, UsageError
+from rlsuite.common.processes import ray_session
 
 log = logging.getLogger(__name__)
 
@@ -268,12 +269,10 @@ def _run_on_ray(jobs: dict[str, tuple[list[str], str]], opts: SweepOptions, bar:
         import ray
     except ImportError as exc:
         raise UsageError("--ray: Ray is not installed; pip install 'rlsuite[ray]'") from exc
-    started = not ray.is_initialized()
-    if started:
-        ray.init(address=opts.ray_address, num_cpus=None if opts.ray_address else opts.workers,
-                 include_dashboard=False, log_to_driver=False,
-                 runtime_env={"env_vars": {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}})  # fmt: skip
-    try:
+    init = {"address": opts.ray_address, "num_cpus": None if opts.ray_address else opts.workers,
+            "include_dashboard": False, "log_to_driver": False,
+            "runtime_env": {"env_vars": {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}}}  # fmt: skip
+    with ray_session(ray, **init):  # shut down on SIGINT, SIGTERM and the driver's death
         remote = ray.remote(num_cpus=1)(train_cell)
         pending = {remote.remote(*job): path for path, job in jobs.items()}
         results: dict[str, tuple[int, str]] = {}
@@ -283,9 +282,6 @@ def _run_on_ray(jobs: dict[str, tuple[list[str], str]], opts: SweepOptions, bar:
                 results[pending.pop(ref)] = ray.get(ref)
                 bar.advance()
         return results
-    finally:
-        if started:
-            ray.shutdown()
 
 
 # ----- reading the cells back and aggregating -----

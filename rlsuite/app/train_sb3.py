@@ -219,10 +219,14 @@ def _resume(algo: str, config: SB3RunConfig, opts: TrainOptions) -> tuple[Path, 
     outdir.check()
     point, skipped = sb3_io.newest_checkpoint(run_dir)
     if point is None:
-        raise ModelFolderError(f"--resume {run_dir}: no valid checkpoint in {run_dir / 'checkpoints'}")
+        raise ModelFolderError(f"--resume {run_dir}: no valid checkpoint in {run_dir / 'checkpoints'} (stopped before "
+                               "its first save?); start again with --overwrite")
     steps, folder = point
     budget = opts.budget or saved.n_timesteps
-    if budget <= steps:
+    if budget <= steps and not outdir.finished:  # killed after its last save: finish it (final policy, eval, marker)
+        log.info("%s: the run reached step %d but did not finish; finishing it", run_dir, steps)
+        budget = steps
+    elif budget <= steps:
         raise UsageError(
             f"--budget {budget}: the run in {run_dir} is already at step {steps}; give a larger --budget to continue it"
         )
@@ -326,10 +330,20 @@ def read_run(run_dir: Path) -> dict[str, Any]:
     for key in ("algo", "env_id", "seed"):
         if key not in meta:
             raise ModelFolderError(f"{path}: no {key!r}")
+    kinds: dict[str, Any] = {"algo": str, "env_id": str, "seed": int, "hyperparams": dict, "run": dict,
+                             "config": dict, "env_kwargs": dict | None}  # fmt: skip
+    for key, kind in kinds.items():
+        if key in meta and (isinstance(meta[key], bool) or not isinstance(meta[key], kind)):
+            raise ModelFolderError(f"{path}: {key!r} is {type(meta[key]).__name__} {meta[key]!r:.60}, not what a "
+                                   "run records (the file was edited or damaged)")  # fmt: skip
+    if meta["seed"] < 0:
+        raise ModelFolderError(f"{path}: 'seed' is negative ({meta['seed']})")
     if meta["algo"] not in CONFIGS:
         raise ModelFolderError(f"{path}: unknown algorithm {meta['algo']!r} (known: {', '.join(CONFIGS)})")
     if "hyperparams" in meta:  # format 1: RL Zoo keys and run settings as two untyped mappings
         meta["env_kwargs"] = meta["hyperparams"].get("env_kwargs")
+        if not isinstance(meta["env_kwargs"], dict | None):
+            raise ModelFolderError(f"{path}: 'hyperparams.env_kwargs' is not a mapping")
     return meta
 
 

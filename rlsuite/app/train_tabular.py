@@ -185,7 +185,7 @@ def train(algo: str, config: Config, opts: TabularOptions) -> Path:
     env_id = opts.env or cls.default_env
     budget = cls.check_budget(opts.budget)
     out = Path(opts.out) if opts.out else unique_path(Path("runs") / run_name(env_id, algo, opts.seed))
-    folder = OutputDir(out, overwrite=opts.overwrite)
+    folder = OutputDir(out, overwrite=opts.overwrite, can_resume=False)  # no --resume: advise --overwrite
     folder.check()
     runs = int(getattr(opts, "runs", 1))
     seed_everything(opts.seed)

@@ -299,13 +299,69 @@ def unknown_key_error(key: str, names: list[str], owner: str, where: str) -> Con
     return ConfigError(f"{where}: unknown key {key!r} for {owner}{_suggest(key, list(names))}", key)
 
 
+MAX_YAML_DEPTH = 50  # levels of nesting a config file may have
+MAX_YAML_NODES = 100_000  # values after aliases are expanded (a 2 KB "billion laughs" file expands to 10**9)
+
+
+def _safe_load(text: str, where: Path) -> Any:
+    """``yaml.safe_load`` that measures the document with its aliases expanded before building it."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_yaml_size(node, where)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _check_yaml_size(root: yaml.Node, where: Path) -> None:
+    """Refuse a node graph deeper than ``MAX_YAML_DEPTH``, larger than ``MAX_YAML_NODES`` once aliases
+    are expanded, or that holds itself (each shared node is measured once, so this is linear)."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def size(node: yaml.Node, depth: int) -> int:
+        if depth > MAX_YAML_DEPTH:
+            raise ConfigError(f"{where}: nested too deeply (more than {MAX_YAML_DEPTH} levels)")
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in open_nodes:
+            raise ConfigError(f"{where}: an alias refers to a value that holds it (a recursive document)")
+        open_nodes.add(key)
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        total = 1 + sum(size(child, depth + 1) for child in children)
+        open_nodes.discard(key)
+        if total > MAX_YAML_NODES:
+            raise ConfigError(
+                f"{where}: holds {total:,}+ values once its aliases are expanded (at most {MAX_YAML_NODES:,}); "
+                "an alias bomb?"
+            )
+        sizes[key] = total
+        return total
+
+    size(root, 0)
+
+
 def load_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read a YAML mapping; a missing file, bad YAML or a non-mapping is a one-line ``ConfigError``."""
+    """Read a YAML mapping; a missing file, bad YAML or a non-mapping is a one-line ``ConfigError``.
+
+    Aliases are measured before anything is built: a file deeper than ``MAX_YAML_DEPTH`` levels or
+    larger than ``MAX_YAML_NODES`` values once expanded is refused in one line.
+    """
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"{p}: config file not found")
     try:
-        data = yaml.safe_load(p.read_text())
+        data = _safe_load(p.read_text(), p)
+    except RecursionError:
+        raise ConfigError(f"{p}: nested too deeply (more than {MAX_YAML_DEPTH} levels)") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{p}: not valid YAML ({' '.join(str(exc).split())})") from exc
     except UnicodeDecodeError as exc:

@@ -46,3 +46,7 @@ class OutputDirError(UsageError):
 
 class UnsafeLoadError(UsageError):
     """A file that could run code when loaded (a pickle), refused unless the user asked for it."""
+
+
+class TrainingDivergedError(UsageError):
+    """Training ended with NaN or inf weights (a learning rate too high, say): nothing saved as finished."""

@@ -78,6 +78,10 @@ def atomic_path(path: str | os.PathLike[str], fsync: bool = True) -> Iterator[Pa
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, final)
+    except OSError as exc:  # a full disk or a file-size limit while writing: name the file it was for
+        if exc.filename is None:
+            exc.filename = str(final)
+        raise
     finally:
         shutil.rmtree(tmp.parent, ignore_errors=True)
 

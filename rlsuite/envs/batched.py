@@ -24,10 +24,13 @@ from gymnasium.vector.vector_env import AutoresetMode
 
 from rlsuite.common.backend import ArrayBackend
 from rlsuite.common.device import to_numpy
+from rlsuite.common.memory import check_fits
 from rlsuite.envs import checks
 from rlsuite.envs.bandit import BanditSpec
 from rlsuite.envs.gridworld import GridWorldEnv
 from rlsuite.envs.wrappers import encode_states
+
+BYTES_PER_COPY = 1_000  # the per-copy state, reward and bandit arrays of one step (an over-estimate)
 
 
 def autoreset_metadata(mode: AutoresetMode = AutoresetMode.NEXT_STEP) -> dict[str, Any]:
@@ -73,6 +76,7 @@ class BatchedEnv(VectorEnv):
                  autoreset_mode: AutoresetMode | str) -> None:  # fmt: skip
         mode = _autoreset_mode(autoreset_mode)
         checks.integer("num_envs", num_envs, 1)
+        check_fits(num_envs * BYTES_PER_COPY, f"num_envs {num_envs}")
         if max_episode_steps is not None:
             checks.integer("max_episode_steps", max_episode_steps, 1)
         self.num_envs = num_envs

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rlsuite.envs import checks
+
 STICK, HIT = 0, 1  # gymnasium's actions
 N_STATES = 32 * 11 * 2  # Tuple(Discrete(32), Discrete(11), Discrete(2)), flattened
 
@@ -27,6 +29,7 @@ def state_index(player_sum: np.ndarray, dealer_card: np.ndarray, usable_ace: np.
 
 def stick_on(threshold: int = 20) -> np.ndarray:
     """The book's example policy as a table [N_STATES]: stick on ``threshold`` or more, else hit."""
+    checks.integer("threshold", threshold)
     player_sum = np.arange(N_STATES) // 22
     return np.where(player_sum >= threshold, STICK, HIT)
 
@@ -69,6 +72,8 @@ def play(
             [n] arrays; the dealer's hidden card is drawn), else dealt (the player hits up to 12).
         first_action: the first action of each game (exploring starts), else the policy's.
     """
+    policy = checks.policy_table("policy", policy, N_STATES, 2)
+    checks.integer("n", n, 1)
     if initial is None:
         raw, ace = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
         total = raw

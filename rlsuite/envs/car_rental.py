@@ -14,6 +14,8 @@ from rlsuite.envs.sutton_barto import FiniteMDPEnv
 def poisson_pmf(lam: float, upper: int, lump_tail: bool = True) -> np.ndarray:
     """``P(N = n)`` for ``n = 0..upper`` of a Poisson(``lam``), the tail ``n >= upper`` lumped into ``upper``
     (``lump_tail=False``: ``P(N = upper)`` alone, the tail dropped, as ShangtongZhang's code)."""
+    checks.number("lam", lam, 0.0)
+    checks.integer("upper", upper, 0)
     n = np.arange(upper + 1)
     logs = n * math.log(lam) - lam - np.array([math.lgamma(k + 1) for k in n]) if lam > 0 else None
     pmf = np.exp(logs) if logs is not None else (n == 0).astype(float)

@@ -62,6 +62,26 @@ def probability(name: str, value: Any) -> float:
     return float(value)
 
 
+def policy_table(name: str, value: Any, n_states: int, n_actions: int) -> np.ndarray:
+    """One action per state [S] (integers in ``[0, A)``) or action probabilities [S, A] (rows in
+    [0, 1] summing to 1), as an array; a list, not a string."""
+    if isinstance(value, str) or not isinstance(value, list | tuple | np.ndarray):
+        raise TypeError(f"{name} must be an array of actions or probabilities, got {type(value).__name__}")
+    pi = np.asarray(value)
+    if pi.shape not in ((n_states,), (n_states, n_actions)):
+        raise ValueError(f"{name} must have shape ({n_states},) or ({n_states}, {n_actions}), got {pi.shape}")
+    if pi.ndim == 1:
+        if not np.issubdtype(pi.dtype, np.integer) or pi.min() < 0 or pi.max() >= n_actions:
+            raise ValueError(f"{name}: actions must be integers in [0, {n_actions})")
+        return pi
+    if not np.issubdtype(pi.dtype, np.number) or not np.isfinite(pi).all() or (pi < 0).any() or (pi > 1).any():
+        raise ValueError(f"{name}: probabilities must be finite numbers in [0, 1]")
+    worst = float(np.abs(pi.sum(axis=1) - 1.0).max())
+    if worst > 1e-6:
+        raise ValueError(f"{name}: each row's probabilities must sum to 1 (off by up to {worst:.3g})")
+    return pi
+
+
 def flag(name: str, value: Any) -> bool:
     """``True`` or ``False`` (numpy's too); ``"yes"``, 1 or ``None`` are refused, not read as truthy."""
     if not isinstance(value, bool | np.bool_):

@@ -12,6 +12,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from rlsuite.common.memory import check_fits
 from rlsuite.envs import checks
 from rlsuite.envs.model import TabularModel
 from rlsuite.envs.wrappers import ENCODINGS, encode_states
@@ -191,6 +192,7 @@ class Layout:
 
 # Rejection draws of a random layout stop after about this many cells searched (then: repair).
 REJECTION_WORK = 500_000
+BYTES_PER_STATE = 2_000  # P[s][a] lists, the model's tables and the value arrays, per cell (an over-estimate)
 
 
 def _next_to(mask: np.ndarray) -> np.ndarray:
@@ -209,6 +211,7 @@ def _check_size(n_rows: Any, n_cols: Any) -> None:
             raise ValueError(f"{name} must be a positive integer, got {v!r}")
     if n_rows * n_cols < 2:
         raise ValueError(f"a grid needs at least 2 cells, got {n_rows}x{n_cols}")
+    check_fits(int(n_rows) * int(n_cols) * BYTES_PER_STATE, f"a {n_rows}x{n_cols} grid")
 
 
 def _cell(cell: Any, n_rows: int, n_cols: int, name: str) -> Cell:
@@ -346,6 +349,8 @@ class GridWorldEnv(gym.Env[Any, np.int64]):
         checks.render_mode(render_mode, self.metadata["render_modes"])
         if isinstance(cell_px, bool) or not isinstance(cell_px, int) or cell_px < 4:
             raise ValueError(f"cell_px must be an integer >= 4, got {cell_px!r}")
+        rows, cols = layout.shape
+        check_fits(rows * cols * cell_px**2 * 3, f"cell_px {cell_px} (a {rows * cell_px}x{cols * cell_px} RGB frame)")
 
         self.layout = layout
         self.n_rows, self.n_cols = layout.shape

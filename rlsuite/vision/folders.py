@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rlsuite.common.errors import ModelFolderError
+from rlsuite.common.safetensors_header import header_problem
 
 WEIGHTS = "model.safetensors"
 WEIGHTS_INDEX = "model.safetensors.index.json"
@@ -104,8 +105,9 @@ def check_safetensors(path: Path, folder: Path) -> None:
         header = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ModelFolderError(f"{folder}: {path.name} is corrupt (its header is not JSON)") from exc
-    if not isinstance(header, dict):
-        raise ModelFolderError(f"{folder}: {path.name} is corrupt (its header is not a mapping)")
+    problem = header_problem(header)
+    if problem is not None:
+        raise ModelFolderError(f"{folder}: {path.name} is corrupt ({problem})")
     end = 0
     for name, info in header.items():
         if name == "__metadata__":

@@ -119,6 +119,22 @@ def _returns_mm_token_type_ids(folder: str | Path) -> bool:
     return bool(getattr(processor_class, "return_mm_token_type_ids", True))
 
 
+def _check_processor_class(folder: Path, trust_remote_code: bool) -> None:
+    """A ``processor_config.json`` naming a ``processor_class`` transformers does not have is refused in one
+    line (``AutoProcessor`` would raise deep inside), unless remote code is trusted."""
+    import transformers
+
+    from rlsuite.common.errors import ModelFolderError
+
+    path = folder / "processor_config.json"
+    settings = json.loads(path.read_text()) if path.is_file() else {}  # valid JSON: check_model_folder read it
+    cls = settings.get("processor_class") if isinstance(settings, dict) else None
+    if cls is None or trust_remote_code:
+        return
+    if not (isinstance(cls, str) and cls.isidentifier() and hasattr(transformers, cls)):
+        raise ModelFolderError(f"{path}: processor_class {cls!r} is not a processor transformers knows")
+
+
 def load_vlm(
     folder: str | Path, trust_remote_code: bool = False, dtype: str = "auto", device: str = "auto"
 ) -> tuple[Any, Any, torch.device, torch.dtype]:
@@ -137,6 +153,7 @@ def load_vlm(
 
     folder = Path(folder)
     check_model_folder(folder)
+    _check_processor_class(folder, trust_remote_code)
     auto_class = vlm_auto_class(folder, trust_remote_code)
     dev = select_device(device)
     torch_dtype = resolve_dtype(dtype, dev)

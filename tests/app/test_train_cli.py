@@ -194,7 +194,8 @@ def test_help_lists_every_setting_with_help_default_and_range(capsys: pytest.Cap
         (["train", "sarsa", "--env_kwargs", "{slip_prob: 2}"], "slip_prob must be a probability in [0, 1], got 2"),
         (["train", "sarsa", "--env_kwargs", "[1, 2]"], "expected a mapping like '{key: value}'"),
         (["train", "sarsa", "--env", "CartPole-v1"], "Sarsa needs Discrete observations and actions"),
-        (["train", "sarsa", "--budget", "0"], "--budget: TabularOptions.budget: 0 is out of range (allowed: >= 1)"),
+        (["train", "sarsa", "--budget", "0"],
+         "--budget: TabularOptions.budget: 0 is out of range (allowed: [1, 10000000000])"),
         (["train", "sarsa", "--resume"], "--resume: tabular runs take seconds and keep no checkpoints"),
         (["train", "value_iteration", "--device", "cuda"], "dynamic-programming agents sweep small exact tables"),
         *(

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from rlsuite.envs import checks
 from rlsuite.envs.model import TabularModel
 
 
@@ -33,6 +34,9 @@ def value_iteration(
     Returns:
         ``(v, q, iterations)``: state values [S], action values [S, A], sweeps done.
     """
+    checks.number("gamma", gamma, 0.0, 1.0)
+    checks.number("tol", tol, 0.0)
+    checks.integer("max_iters", max_iters, 1)
     if device != "cpu":
         from rlsuite.common.backend import TORCH_PREFIX, torch_device_name
         from rlsuite.common.device import select_device
@@ -139,7 +143,8 @@ def policy_evaluation(model: TabularModel, policy: np.ndarray, gamma: float = 0.
     Returns:
         ``v_pi`` [S].
     """
-    pi = np.asarray(policy)
+    checks.number("gamma", gamma, 0.0, 1.0)
+    pi = checks.policy_table("policy", policy, model.n_states, model.n_actions)
     if pi.ndim == 1:
         pi = np.eye(model.n_actions)[pi.astype(int)]
     T_pi, R_pi = model.policy_matrices(pi)
@@ -159,6 +164,7 @@ def policy_iteration(
     Returns:
         ``(v, policy, iterations)``: state values [S], greedy policy [S, A], improvements done.
     """
+    checks.integer("max_iters", max_iters, 1)
     pi = greedy_policy(model.expected_rewards)
     v = policy_evaluation(model, pi, gamma)
     for it in range(1, max_iters + 1):
@@ -180,6 +186,11 @@ def iterative_policy_evaluation(
     model: TabularModel, policy: np.ndarray, v: np.ndarray, gamma: float, sweeps: int
 ) -> np.ndarray:
     """``sweeps`` synchronous Bellman-expectation sweeps ``v <- R_pi + gamma * T_pi v`` from ``v``."""
+    checks.number("gamma", gamma, 0.0, 1.0)
+    checks.integer("sweeps", sweeps, 0)
+    policy = checks.policy_table("policy", policy, model.n_states, model.n_actions)
+    if policy.ndim == 1:
+        policy = np.eye(model.n_actions)[policy]
     T_pi, R_pi = model.policy_matrices(policy)
     for _ in range(sweeps):
         v = R_pi + gamma * (T_pi @ v)
