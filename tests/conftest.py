@@ -78,4 +78,31 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> Any:
+    """``rlsuite`` run in-process in an empty folder with an empty cache: ``cli(*argv)`` returns (exit code,
+    stdout, stderr); the CLI's log handlers and progress reporter are undone afterwards."""
+    import logging
+
+    from rlsuite.app.cli import main
+    from rlsuite.common import progress
+
+    monkeypatch.setenv("RLSUITE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    root = logging.getLogger()
+    handlers = list(root.handlers)
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    yield run
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
+            handler.close()
+    progress.set_reporter(None)
+
+
 _SIM = pytest.StashKey[Any]()

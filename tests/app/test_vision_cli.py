@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 import re
 from pathlib import Path
 
 import pytest
 
-from rlsuite.app.cli import main
 from rlsuite.app.vision import EvalVLMOptions, QuickOption, VisionOutputOptions
-from rlsuite.common import progress
 from rlsuite.vision.adapters import VLMModelOptions
 from rlsuite.vision.contrastive import ContrastiveTrainConfig
 from rlsuite.vision.detection import DetectorTrainConfig
@@ -28,25 +25,6 @@ VLM = ["--budget", "2", "--bc_layouts", "1", "--bc_batch", "4", "--ppo_updates",
        "--ppo_envs", "2", "--ppo_steps", "2", "--ppo_epochs", "1", "--eval_episodes", "2", "--size", "3",
        "--hidden", "16", "--layers", "1", "--device", "cpu"]  # fmt: skip
 
-
-@pytest.fixture
-def cli(monkeypatch, tmp_path, capsys):
-    """``main`` with a private cache; returns (exit code, stdout, stderr); undoes the CLI's log set-up."""
-    monkeypatch.setenv("RLSUITE_CACHE", str(tmp_path / "cache"))
-    root = logging.getLogger()
-    handlers = list(root.handlers)
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    yield run
-    for handler in root.handlers[:]:
-        if handler not in handlers:
-            root.removeHandler(handler)
-            handler.close()
-    progress.set_reporter(None)
 
 
 def _folder(out: str) -> Path:
