@@ -10,7 +10,7 @@ with ``--space FILE.yaml`` in the same format (``name: {low: a, high: b, log: tr
 {choices: [...]}``). ``--set KEY=VALUE`` fixes settings for every trial. Each trial is one or more
 normal run folders, ``OUT/trials/<number>/seed<N>``, trained by ``rlsuite train``'s own entry point;
 its objective is the mean over ``--seeds`` of the final ``--metric`` (by default the exact gap to the
-optimum where the env has a model: ``value_error`` for tabular agents, ``value_gap_start`` for SB3).
+optimum where the env has a model: ``value_error`` for tabular agents, ``gap_to_optimum_start`` for SB3).
 
 Pruning: the median pruner compares each trial's learning curve with the others' at the same step.
 SB3 trials train in ``--stages`` parts (``--resume`` to a growing budget) and stop after a part
@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 
 # Final metrics a trial can optimise: name -> higher is better.
 METRICS: dict[str, bool] = {
-    "value_gap_start": False,  # SB3 on an env with an exact model: v*(start) - v_pi(start)
+    "gap_to_optimum_start": False,  # SB3 on an env with an exact model: v*(start) - v_pi(start)
     "max_value_gap": False,  # SB3: max over states of v* - v_pi
     "return_mean": True,  # SB3: greedy evaluation return
     "value_error": False,  # tabular: max |v - v*|
@@ -76,11 +76,19 @@ class TuneOptions(Config):
 
 
 # ----- the search space -----
+def family_module(algo: str) -> Any:
+    """The ``rlsuite train`` family module that trains ``algo``; an unknown one is a one-line error."""
+    from rlsuite.app.train import _suggest, families
+
+    for module in families().values():
+        if algo in module.ALGOS:
+            return module
+    raise UsageError(f"unknown algorithm {algo!r}{_suggest(algo)}; `rlsuite algos` lists them")
+
+
 def config_type(algo: str) -> tuple[str, type]:
     """The family (``sb3`` or ``tabular``) and the real config class of ``algo``."""
-    from rlsuite.app.train import family_of
-
-    module = family_of(algo)
+    module = family_module(algo)
     if module.__name__.endswith("train_sb3"):
         return "sb3", module.config_class(algo)
     if module.__name__.endswith("train_tabular"):
@@ -135,7 +143,7 @@ def as_set(values: Mapping[str, Any]) -> list[str]:
 
 # ----- the objective -----
 def default_metric(family: str, algo: str, env: str | None) -> str:
-    """The exact gap where the env has a model (SB3: ``value_gap_start``; tabular: ``value_error``),
+    """The exact gap where the env has a model (SB3: ``gap_to_optimum_start``; tabular: ``value_error``),
     else the return (SB3) or the average reward (bandits)."""
     if family == "tabular":
         from rlsuite.app.train_tabular import agent_class
@@ -150,7 +158,7 @@ def default_metric(family: str, algo: str, env: str | None) -> str:
     made = gym.make(env_id)
     try:
         tabular_model(made)
-        return "value_gap_start"
+        return "gap_to_optimum_start"
     except (UsageError, ValueError):
         return "return_mean"
     finally:
@@ -237,9 +245,7 @@ class Study:
 
     def config_class(self) -> type:
         """The class ``train``'s parser builds for the algorithm's settings."""
-        from rlsuite.app.train import family_of
-
-        return family_of(self.algo).config_class(self.algo)
+        return family_module(self.algo).config_class(self.algo)
 
 
 def load_space(opts: TuneOptions, cls: type) -> dict[str, dict[str, Any]]:

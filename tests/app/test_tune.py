@@ -120,6 +120,6 @@ def test_sb3_trials_train_in_stages_reported_to_the_pruner(tmp_path):
     for t in study.trials:
         assert sorted(t.intermediate_values) == [256, 512]
         run = out / "trials" / f"{t.number:04d}" / "seed0"
-        final = json.loads((run / "finished.json").read_text())["final"]["optimum"]["value_gap_start"]
+        final = json.loads((run / "finished.json").read_text())["final"]["gap_to_optimum_start"]
         assert t.value == t.intermediate_values[512] == final
     assert yaml.safe_load((out / "best.yaml").read_text())["n_timesteps"] == 512

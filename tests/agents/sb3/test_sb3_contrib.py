@@ -68,7 +68,7 @@ def test_trains_saves_without_pickle_reloads_evaluates_and_resumes(tmp_path, alg
     exact["env"].close()
     np.testing.assert_array_equal(exact["actions"], trained_actions)
     report = evaluate(run, episodes=2)
-    assert report["optimum"]["v_star_start"] == pytest.approx(V_STAR_START, abs=1e-3)
+    assert report["v_star_start"] == pytest.approx(V_STAR_START, abs=1e-3)
     assert report["timesteps"] == saved.num_timesteps
     # resume from the last checkpoint to a larger budget
     steps = saved.num_timesteps
