@@ -352,6 +352,8 @@ def run_sweep(algos: Sequence[str], grid: dict[str, list[str]], opts: SweepOptio
     t0 = time.perf_counter()
     with folder:
         write_json(sweep_file, {**described, "seeds": seeds, "cells": len(cells)})
+        if not all(_finished(c) for c in cells):  # the sweep grew (more seeds): no longer finished until they are
+            (out / "finished.json").unlink(missing_ok=True)
         failures = run_cells(cells, out, opts)
         metrics = aggregate(cells, opts.resamples)
         results = {
