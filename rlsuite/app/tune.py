@@ -27,11 +27,13 @@ and ``OUT/report.md`` lists the trials and the importance of each setting
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import logging
 import math
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -284,12 +286,37 @@ def prepare(algo: str, fixed: Sequence[str], opts: TuneOptions) -> Study:
 
 def open_study(study: Study) -> Any:
     """The Optuna study in the storage (created, or joined when another process made it)."""
-    import optuna
-
     out = Path(study.opts.out)
     out.mkdir(parents=True, exist_ok=True)
     url = study.opts.storage or f"sqlite:///{(out / 'study.db').resolve()}"
     name = study.opts.study_name or study.algo
+    with _schema_lock(url):  # two processes creating one new SQLite file race on its tables: one at a time
+        opened = _create_or_join(study, url, name)
+    return opened
+
+
+@contextlib.contextmanager
+def _schema_lock(url: str) -> Iterator[None]:
+    """An exclusive lock beside a local SQLite study file while a process creates or joins the study (Optuna
+    creates the tables of a new file without one: two processes starting together fail with "table ...
+    already exists"). Other storages need none."""
+    import fcntl
+
+    if not url.startswith("sqlite:///"):
+        yield
+        return
+    lock = Path(url.removeprefix("sqlite:///") + ".lock")
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _create_or_join(study: Study, url: str, name: str) -> Any:
+    import optuna
+
     if url.startswith("sqlite"):  # several processes on one file: wait for its lock rather than fail
         storage: Any = optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 120}})
     else:
