@@ -5,7 +5,6 @@ written or changed (the cache, the output folder, the model folder)."""
 from __future__ import annotations
 
 import json
-import logging
 import os
 from pathlib import Path
 
@@ -13,8 +12,6 @@ import numpy as np
 import pytest
 import torch
 
-from rlsuite.app.cli import main
-from rlsuite.common import progress
 from rlsuite.common.errors import ConfigError, ModelFolderError, OutputDirError, UsageError
 from rlsuite.vision.adapters import VLMModelOptions
 from rlsuite.vision.contrastive import ContrastiveTrainConfig
@@ -92,27 +89,6 @@ def test_bad_config_values_name_the_field(tmp_path, monkeypatch, build, field, w
 
 
 # ----------------------------------------------------------------------------- the command line
-@pytest.fixture
-def cli(monkeypatch, tmp_path, capsys):
-    """Run ``rlsuite`` in an empty folder with an empty cache; return (code, stdout, stderr)."""
-    monkeypatch.setenv("RLSUITE_CACHE", str(tmp_path / "cache"))
-    monkeypatch.chdir(tmp_path)
-    root = logging.getLogger()
-    handlers = list(root.handlers)
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    yield run
-    for handler in root.handlers[:]:
-        if handler not in handlers:
-            root.removeHandler(handler)
-            handler.close()
-    progress.set_reporter(None)
-
-
 @pytest.mark.parametrize(
     ("argv", "words"),
     [
