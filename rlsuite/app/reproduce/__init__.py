@@ -12,7 +12,9 @@ each PNG and JSON is written atomically, the JSON last, and a figure already the
 with ``--overwrite``.
 
 Figures live in one module per book (or chapter group), each with its own ``FIGURES`` table
-(name -> (one-line description, function)); :data:`FIGURE_MODULES` lists them. A module may also hold
+(a :class:`~rlsuite.app.reproduce._common.FigureTable`: name -> (one-line description, function),
+filled by ``@FIGURES.add(name, description)`` above each figure's function); :data:`FIGURE_MODULES`
+lists the modules. A module may also hold
 ``ALIASES`` (an older name -> its figure's name; the old name still works) and ``GROUPS`` (a name that
 is not ``BOOK-fig-C.N`` -> its ``--list`` group). ``--list`` shows the figures by book and chapter.
 """

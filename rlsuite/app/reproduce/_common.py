@@ -94,3 +94,18 @@ def _action_names(policy: np.ndarray) -> list[list[str]]:
 
 
 FigureFn = Callable[[Path, ReproduceOptions], dict[str, Any]]
+
+
+class FigureTable(dict[str, tuple[str, FigureFn]]):
+    """A figure module's figures, name -> (one-line description, function), filled by :meth:`add`."""
+
+    def add(self, name: str, description: str) -> Callable[[FigureFn], FigureFn]:
+        """A decorator that lists the function below it as figure ``name``."""
+
+        def register(fn: FigureFn) -> FigureFn:
+            if name in self:
+                raise ValueError(f"figure {name!r} is listed twice")
+            self[name] = (description, fn)
+            return fn
+
+        return register

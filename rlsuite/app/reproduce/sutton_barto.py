@@ -8,7 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from rlsuite.app.reproduce._common import FigureFn, ReproduceOptions, _legend_outside, _plt, _save
+from rlsuite.app.reproduce._common import FigureTable, ReproduceOptions, _legend_outside, _plt, _save
+
+FIGURES = FigureTable()
 
 
 def _testbed(agent_cls: type, config: Any, opts: ReproduceOptions, **env_kwargs: Any) -> Any:
@@ -83,6 +85,7 @@ def _bandit_figure(
     }
 
 
+@FIGURES.add("sb-fig-2.2", "10-armed testbed: epsilon-greedy, eps 0 / 0.01 / 0.1")
 def sb_fig_2_2(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     from rlsuite.agents.tabular.bandit import EpsilonGreedyBandit as E
     from rlsuite.agents.tabular.bandit import EpsilonGreedyBanditConfig as C
@@ -93,6 +96,7 @@ def sb_fig_2_2(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     )
 
 
+@FIGURES.add("sb-fig-2.3", "optimistic initial values vs realistic epsilon-greedy")
 def sb_fig_2_3(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     from rlsuite.agents.tabular.bandit import EpsilonGreedyBandit as E
     from rlsuite.agents.tabular.bandit import EpsilonGreedyBanditConfig as C
@@ -111,6 +115,7 @@ def sb_fig_2_3(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     )
 
 
+@FIGURES.add("sb-fig-2.4", "UCB c=2 vs epsilon-greedy 0.1")
 def sb_fig_2_4(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     from rlsuite.agents.tabular.bandit import UCB, EpsilonGreedyBandit, EpsilonGreedyBanditConfig, UCBConfig
 
@@ -128,6 +133,7 @@ def sb_fig_2_4(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     )
 
 
+@FIGURES.add("sb-fig-2.5", "gradient bandit with and without baseline, q* offset +4")
 def sb_fig_2_5(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     from rlsuite.agents.tabular.bandit import GradientBandit as G
     from rlsuite.agents.tabular.bandit import GradientBanditConfig as C
@@ -151,6 +157,7 @@ def _power_of_two_label(e: int) -> str:
     return str(2**e) if e >= 0 else f"1/{2 ** -e}"
 
 
+@FIGURES.add("sb-fig-2.6", "parameter study of the bandit methods")
 def sb_fig_2_6(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """Parameter study: average reward over the first ``steps`` steps vs each method's parameter."""
     from rlsuite.agents.tabular.bandit import (
@@ -227,12 +234,3 @@ def sb_fig_2_6(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     peaks = "; ".join(f"{e['curve']}: {e['best']['average_reward']:.2f} at {e['best']['parameter_label']}"
                       for e in entries)  # fmt: skip
     return {"figure": "Sutton & Barto fig 2.6: parameter study", "entries": entries, "summary": f"peaks: {peaks}"}
-
-
-FIGURES: dict[str, tuple[str, FigureFn]] = {
-    "sb-fig-2.2": ("10-armed testbed: epsilon-greedy, eps 0 / 0.01 / 0.1", sb_fig_2_2),
-    "sb-fig-2.3": ("optimistic initial values vs realistic epsilon-greedy", sb_fig_2_3),
-    "sb-fig-2.4": ("UCB c=2 vs epsilon-greedy 0.1", sb_fig_2_4),
-    "sb-fig-2.5": ("gradient bandit with and without baseline, q* offset +4", sb_fig_2_5),
-    "sb-fig-2.6": ("parameter study of the bandit methods", sb_fig_2_6),
-}

@@ -13,7 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from rlsuite.app.reproduce._common import FigureFn, ReproduceOptions, _legend_outside, _plt, _save
+from rlsuite.app.reproduce._common import FigureTable, ReproduceOptions, _legend_outside, _plt, _save
+
+FIGURES = FigureTable()
 
 # The book's printed numbers (2nd edition).
 BOOK_FIG_3_2 = [
@@ -91,6 +93,7 @@ def _optimal_actions(q: np.ndarray, tol: float = 1e-9) -> np.ndarray:
 
 
 # ----- figure 2.1 -----
+@FIGURES.add("sb-fig-2.1", "the 10-armed testbed's reward distributions (violin plot)")
 def sb_fig_2_1(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """The 10-armed testbed's reward distributions: q*(a) ~ N(0, 1), R ~ N(q*(a), 1)."""
     env = _env("rlsuite/KArmedBandit-v0")
@@ -136,6 +139,7 @@ def _compare(ours: np.ndarray, book: list[list[float]], decimals: int = 1) -> di
             "matches_book": bool(np.array_equal(printed, np.array(book)))}  # fmt: skip
 
 
+@FIGURES.add("sb-fig-3.2", "grid world: v of the equiprobable random policy")
 def sb_fig_3_2(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     env = _env("rlsuite/SBGridWorld-v0")
     v = grid_values_uniform(env).reshape(5, 5)
@@ -162,6 +166,7 @@ def sb_fig_3_2(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     }
 
 
+@FIGURES.add("sb-fig-3.5", "grid world: v* and pi*")
 def sb_fig_3_5(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     from rlsuite.agents.tabular.solvers import value_iteration
 
@@ -198,6 +203,7 @@ def iterative_policy_evaluation(env: Any, sweeps: int, gamma: float = 1.0) -> li
     return v
 
 
+@FIGURES.add("sb-fig-4.1", "4x4 grid: iterative policy evaluation, v_k and greedy policies")
 def sb_fig_4_1(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     env = _env("rlsuite/SBGridWorld4x4-v0")
     model = env.tabular_model
@@ -250,6 +256,7 @@ def car_rental_policy_iteration(
         policies.append(pi)
 
 
+@FIGURES.add("sb-fig-4.2", "Jack's car rental: policy iteration pi_0..pi_4 and v_pi4")
 def sb_fig_4_2(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     env = _env("rlsuite/CarRental-v0")
     policies, v = car_rental_policy_iteration(env)
@@ -306,6 +313,7 @@ def gambler_value_iteration(env: Any, tol: float = 1e-9) -> tuple[list[np.ndarra
     return sweeps, policy
 
 
+@FIGURES.add("sb-fig-4.3", "gambler's problem: value iteration sweeps and the final policy")
 def sb_fig_4_3(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     env = _env("rlsuite/Gambler-v0")
     sweeps, policy = gambler_value_iteration(env)
@@ -370,6 +378,7 @@ def blackjack_prediction(episodes: int, rng: np.random.Generator, batch: int = 1
     return ratio(sums, counts)
 
 
+@FIGURES.add("sb-fig-5.1", "Blackjack: first-visit MC prediction of stick-on-20, 10,000 and 500,000 episodes")
 def sb_fig_5_1(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     rng = np.random.default_rng(opts.seed)
     sizes = (10_000, 500_000)
@@ -396,6 +405,7 @@ def sb_fig_5_1(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     }
 
 
+@FIGURES.add("sb-fig-5.2", "Blackjack: Monte Carlo ES, pi* and v*")
 def sb_fig_5_2(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     import gymnasium as gym
 
@@ -445,6 +455,7 @@ def blackjack_off_policy(runs: int, episodes: int, rng: np.random.Generator) -> 
     return ordinary, weighted
 
 
+@FIGURES.add("sb-fig-5.3", "Blackjack: off-policy estimation, ordinary vs weighted importance sampling")
 def sb_fig_5_3(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     rng = np.random.default_rng(opts.seed)
     runs, episodes = 100, 10_000
@@ -495,6 +506,7 @@ def infinite_variance_estimates(runs: int, episodes: int, rng: np.random.Generat
     return np.cumsum(weighted_return, axis=1) / np.arange(1, episodes + 1)
 
 
+@FIGURES.add("sb-fig-5.4", "one-state MDP: infinite variance of ordinary importance sampling")
 def sb_fig_5_4(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     rng = np.random.default_rng(opts.seed)
     runs = 10
@@ -526,17 +538,3 @@ def sb_fig_5_4(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
         "summary": f"after {episodes:,} episodes the 10 estimates span {final.min():.2f}..{final.max():.2f} (true 1)",
         "size": {"runs": runs, "episodes": episodes, "book": {"runs": 10, "episodes": 100_000_000}},
     }
-
-
-FIGURES: dict[str, tuple[str, FigureFn]] = {
-    "sb-fig-2.1": ("the 10-armed testbed's reward distributions (violin plot)", sb_fig_2_1),
-    "sb-fig-3.2": ("grid world: v of the equiprobable random policy", sb_fig_3_2),
-    "sb-fig-3.5": ("grid world: v* and pi*", sb_fig_3_5),
-    "sb-fig-4.1": ("4x4 grid: iterative policy evaluation, v_k and greedy policies", sb_fig_4_1),
-    "sb-fig-4.2": ("Jack's car rental: policy iteration pi_0..pi_4 and v_pi4", sb_fig_4_2),
-    "sb-fig-4.3": ("gambler's problem: value iteration sweeps and the final policy", sb_fig_4_3),
-    "sb-fig-5.1": ("Blackjack: first-visit MC prediction of stick-on-20, 10,000 and 500,000 episodes", sb_fig_5_1),
-    "sb-fig-5.2": ("Blackjack: Monte Carlo ES, pi* and v*", sb_fig_5_2),
-    "sb-fig-5.3": ("Blackjack: off-policy estimation, ordinary vs weighted importance sampling", sb_fig_5_3),
-    "sb-fig-5.4": ("one-state MDP: infinite variance of ordinary importance sampling", sb_fig_5_4),
-}

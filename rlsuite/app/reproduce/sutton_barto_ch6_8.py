@@ -19,7 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from rlsuite.app.reproduce._common import FigureFn, ReproduceOptions, _legend_outside, _plt, _save
+from rlsuite.app.reproduce._common import FigureTable, ReproduceOptions, _legend_outside, _plt, _save
+
+FIGURES = FigureTable()
 
 # figure -> (runs by default, where the count comes from)
 RUNS: dict[str, tuple[int, str]] = {
@@ -115,6 +117,7 @@ def _prediction_curves(
     return {label: out[label] for label, _, _ in methods}
 
 
+@FIGURES.add("sb-ex-6.2", "random walk: TD(0) values after 0/1/10/100 episodes; RMS error TD vs MC")
 def sb_ex_6_2(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """Example 6.2: TD(0)'s values after 0, 1, 10, 100 episodes (one run); RMS error of TD and MC vs episodes."""
     from rlsuite.agents.tabular.prediction import n_step_updates, sample_episodes
@@ -165,6 +168,7 @@ def sb_ex_6_2(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
             "size": _size(name, runs, episodes=100)}  # fmt: skip
 
 
+@FIGURES.add("sb-fig-6.2", "random walk: batch TD(0) vs batch MC, RMS error")
 def sb_fig_6_2(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """Figure 6.2: batch-updating TD(0) and MC on the random walk (values start at -1, as the reference's)."""
     name = "sb-fig-6.2"
@@ -195,6 +199,7 @@ def _control(env: Any, method: str, runs: int, episodes: int, alpha: Any, rng: n
                             allowed_actions(env))  # fmt: skip
 
 
+@FIGURES.add("sb-fig-6.3", "windy grid world: Sarsa, episodes vs time steps (example 6.5)")
 def sb_fig_6_3(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """Example 6.5: Sarsa (alpha 0.5, epsilon 0.1) on the windy grid world, episodes vs time steps."""
     name = "sb-fig-6.3"
@@ -216,6 +221,7 @@ def sb_fig_6_3(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
                        f"{last:.1f} steps (optimal 15)", "size": _size(name, runs, episodes=episodes)}  # fmt: skip
 
 
+@FIGURES.add("sb-fig-6.4", "cliff walking: Sarsa vs Q-learning, sum of rewards per episode (example 6.6)")
 def sb_fig_6_4(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """Example 6.6: sum of rewards per episode of Sarsa and Q-learning on CliffWalking (alpha 0.5, eps 0.1)."""
     name = "sb-fig-6.4"
@@ -240,6 +246,7 @@ def sb_fig_6_4(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
             "size": _size(name, runs, episodes=episodes)}  # fmt: skip
 
 
+@FIGURES.add("sb-fig-6.6", "cliff walking: interim/asymptotic performance vs alpha (2nd ed. fig 6.3)")
 def sb_fig_6_6(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """The book's figure 6.3: interim (first 100 episodes) and asymptotic (all 1000) mean sum of rewards per
     episode on the cliff vs alpha, for Sarsa, Expected Sarsa and Q-learning (the reference's sizes)."""
@@ -272,6 +279,7 @@ def sb_fig_6_6(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
             "summary": f"best over alpha: {best}", "size": _size(name, runs, episodes=episodes)}  # fmt: skip
 
 
+@FIGURES.add("sb-fig-6.7", "maximization bias: Q-learning vs Double Q-learning, % left (2nd ed. fig 6.5)")
 def sb_fig_6_7(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """The book's figure 6.5: % of episodes going left from A, Q-learning vs Double Q-learning."""
     name = "sb-fig-6.7"
@@ -299,6 +307,7 @@ def sb_fig_6_7(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
             "summary": levels, "size": _size(name, runs, episodes=episodes)}
 
 
+@FIGURES.add("sb-fig-7.2", "19-state random walk: n-step TD, RMS error vs alpha, n = 1..512")
 def sb_fig_7_2(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """Figure 7.2: n-step TD on the 19-state walk, RMS error over the first 10 episodes vs alpha, n = 1..512."""
     from rlsuite.agents.tabular.prediction import n_step_updates, sample_episodes
@@ -343,6 +352,7 @@ def _dyna(env: Any, runs: int, n: int, alpha: float, rng: np.random.Generator, *
     return dyna_runs(sim_schedule(env), runs, n, alpha, 0.95, 0.1, rng, **kwargs)
 
 
+@FIGURES.add("sb-fig-8.2", "Dyna maze: steps per episode, 0 / 5 / 50 planning steps")
 def sb_fig_8_2(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """Figure 8.2: steps per episode of Dyna-Q on the Dyna maze with 0, 5, 50 planning steps (alpha 0.1)."""
     name = "sb-fig-8.2"
@@ -392,18 +402,21 @@ def _changing_maze(out: Path, name: str, env_id: str, steps: int, n: int, kappa:
             "size": _size(name, runs, steps=steps)}  # fmt: skip
 
 
+@FIGURES.add("sb-fig-8.4", "blocking maze: cumulative reward, Dyna-Q vs Dyna-Q+")
 def sb_fig_8_4(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """Figure 8.4: the blocking maze, Dyna-Q vs Dyna-Q+ (n = 10, kappa = 1e-4, the reference's sizes)."""
     return _changing_maze(out, "sb-fig-8.4", "rlsuite/BlockingMaze-v0", 3000, 10, 1e-4, opts,
                           "Sutton & Barto fig 8.4: the blocking maze")  # fmt: skip
 
 
+@FIGURES.add("sb-fig-8.5", "shortcut maze: cumulative reward, Dyna-Q vs Dyna-Q+")
 def sb_fig_8_5(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """Figure 8.5: the shortcut maze, Dyna-Q vs Dyna-Q+ (n = 50, kappa = 1e-3, the reference's sizes)."""
     return _changing_maze(out, "sb-fig-8.5", "rlsuite/ShortcutMaze-v0", 6000, 50, 1e-3, opts,
                           "Sutton & Barto fig 8.5: the shortcut maze")  # fmt: skip
 
 
+@FIGURES.add("sb-ex-8.4", "prioritized sweeping vs Dyna-Q: updates until optimal vs maze size")
 def sb_ex_8_4(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """Example 8.4: updates until the greedy path is within 1.2 x the shortest, prioritized sweeping vs Dyna-Q,
     on the Dyna maze scaled 1..5 times per side (n = 5, alpha 0.5, theta 1e-4; the reference's sizes)."""
@@ -452,6 +465,7 @@ def sb_ex_8_4(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
             "summary": f"Dyna-Q's updates / prioritized sweeping's: {ratio}", "size": _size(name, runs)}  # fmt: skip
 
 
+@FIGURES.add("sb-fig-8.7", "expected vs sample updates: RMS error vs computation, b = 2..10000")
 def sb_fig_8_7(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """Figure 8.7: RMS error of sample updates vs computation (in units of b), against the book's formula."""
     from rlsuite.agents.tabular.planning import expected_vs_sample
@@ -482,6 +496,7 @@ def sb_fig_8_7(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
             "size": _size(name, runs)}  # fmt: skip
 
 
+@FIGURES.add("sb-fig-8.8", "trajectory sampling vs uniform: start-state value vs updates")
 def sb_fig_8_8(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """Figure 8.8: value of the start state under the greedy policy vs expected updates, on-policy trajectory
     sampling vs uniform sweeps; 1000 states with b = 1, 3, 10 and 10,000 states with b = 1 (the book's panels),
@@ -520,18 +535,3 @@ def sb_fig_8_8(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
 # the --list group of the figures not named BOOK-fig-C.N (read by main's reproduce package)
 GROUPS = {"sb-ex-6.2": "Sutton & Barto, chapter 6", "sb-ex-8.4": "Sutton & Barto, chapter 8"}
 
-FIGURES: dict[str, tuple[str, FigureFn]] = {
-    "sb-ex-6.2": ("random walk: TD(0) values after 0/1/10/100 episodes; RMS error TD vs MC", sb_ex_6_2),
-    "sb-fig-6.2": ("random walk: batch TD(0) vs batch MC, RMS error", sb_fig_6_2),
-    "sb-fig-6.3": ("windy grid world: Sarsa, episodes vs time steps (example 6.5)", sb_fig_6_3),
-    "sb-fig-6.4": ("cliff walking: Sarsa vs Q-learning, sum of rewards per episode (example 6.6)", sb_fig_6_4),
-    "sb-fig-6.6": ("cliff walking: interim/asymptotic performance vs alpha (2nd ed. fig 6.3)", sb_fig_6_6),
-    "sb-fig-6.7": ("maximization bias: Q-learning vs Double Q-learning, % left (2nd ed. fig 6.5)", sb_fig_6_7),
-    "sb-fig-7.2": ("19-state random walk: n-step TD, RMS error vs alpha, n = 1..512", sb_fig_7_2),
-    "sb-fig-8.2": ("Dyna maze: steps per episode, 0 / 5 / 50 planning steps", sb_fig_8_2),
-    "sb-fig-8.4": ("blocking maze: cumulative reward, Dyna-Q vs Dyna-Q+", sb_fig_8_4),
-    "sb-fig-8.5": ("shortcut maze: cumulative reward, Dyna-Q vs Dyna-Q+", sb_fig_8_5),
-    "sb-ex-8.4": ("prioritized sweeping vs Dyna-Q: updates until optimal vs maze size", sb_ex_8_4),
-    "sb-fig-8.7": ("expected vs sample updates: RMS error vs computation, b = 2..10000", sb_fig_8_7),
-    "sb-fig-8.8": ("trajectory sampling vs uniform: start-state value vs updates", sb_fig_8_8),
-}

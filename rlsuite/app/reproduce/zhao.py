@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from rlsuite.app.reproduce._common import (
-    FigureFn,
+    FigureTable,
     ReproduceOptions,
     _action_names,
     _grid_env,
@@ -17,6 +17,8 @@ from rlsuite.app.reproduce._common import (
     _plt,
     _save,
 )
+
+FIGURES = FigureTable()
 
 # Numbers printed in Zhao's figure 3.4 (gamma = 0.9), rows of v* on the 5x5 grid.
 ZHAO_FIG_3_4 = {
@@ -31,6 +33,7 @@ ZHAO_FIG_3_4 = {
 }
 
 
+@FIGURES.add("zhao-fig-3.4", "optimal values and policies, four settings (value iteration)")
 def zhao_fig_3_4(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """Optimal state values and policies for four settings (value iteration, exact)."""
     from rlsuite.agents.tabular.dp import ValueIteration, ValueIterationConfig
@@ -106,6 +109,7 @@ def mc_basic_run(env: Any, episode_length: int, iterations: int = 20) -> Any:
     return agent
 
 
+@FIGURES.add("zhao-fig-5.4", "MC Basic with episode lengths 1..100")
 def zhao_mc_basic_episode_length(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """MC Basic with episode lengths 1..100 (fig 5.4): short episodes leave states far from the target unvalued."""
     from rlsuite.app.reproduce.zhao_ch2_4 import book_match
@@ -160,6 +164,7 @@ ZHAO_FIG_5_7 = {
 }  # fmt: skip
 
 
+@FIGURES.add("zhao-fig-5.7", "optimal epsilon-greedy policies for epsilon 0..0.5, MC eps-greedy")
 def zhao_mc_epsilon_greedy(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """Optimal epsilon-greedy policies for several epsilon (exact), and MC epsilon-greedy at 0.1."""
     from rlsuite.agents.base import epsilon_greedy, greedy_optimal_fraction
@@ -248,6 +253,7 @@ def zhao_mc_epsilon_greedy(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     }
 
 
+@FIGURES.add("zhao-fig-6.5", "SGD / BGD / MBGD on the mean-estimation example")
 def zhao_sgd_mean_estimation(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """SGD, BGD and MBGD (m=5, 50) estimating the mean of X uniform on a square (Zhao ch. 6)."""
     from rlsuite.agents.tabular.sa import MeanEstimationConfig, gradient_mean_estimation
@@ -317,6 +323,7 @@ def zhao_sgd_mean_estimation(out: Path, opts: ReproduceOptions) -> dict[str, Any
     }
 
 
+@FIGURES.add("zhao-robbins-monro", "Robbins-Monro root finding; incremental mean's 1/sqrt(k) rate")
 def zhao_robbins_monro(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """Robbins-Monro on g(w) = tanh(w - 1) with Gaussian noise, and the incremental mean's 1/sqrt(k) rate."""
     from rlsuite.agents.tabular.sa import incremental_mean, robbins_monro
@@ -370,16 +377,6 @@ def zhao_robbins_monro(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     }
 
 
-FIGURES: dict[str, tuple[str, FigureFn]] = {
-    "zhao-fig-3.4": ("optimal values and policies, four settings (value iteration)", zhao_fig_3_4),
-    "zhao-fig-5.4": ("MC Basic with episode lengths 1..100", zhao_mc_basic_episode_length),
-    "zhao-fig-5.7": ("optimal epsilon-greedy policies for epsilon 0..0.5, MC eps-greedy", zhao_mc_epsilon_greedy),
-    "zhao-fig-6.5": ("SGD / BGD / MBGD on the mean-estimation example", zhao_sgd_mean_estimation),
-    "zhao-robbins-monro": (
-        "Robbins-Monro root finding; incremental mean's 1/sqrt(k) rate",
-        zhao_robbins_monro,
-    ),
-}
 
 # The names these figures had before they took the book's numbers; they still work.
 ALIASES = {

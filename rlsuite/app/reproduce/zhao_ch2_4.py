@@ -14,7 +14,16 @@ from typing import Any
 
 import numpy as np
 
-from rlsuite.app.reproduce._common import FigureFn, ReproduceOptions, _grid_env, _legend_outside, _plt, _save
+from rlsuite.app.reproduce._common import (
+    FigureTable,
+    ReproduceOptions,
+    _grid_env,
+    _legend_outside,
+    _plt,
+    _save,
+)
+
+FIGURES = FigureTable()
 
 # The book's action letters, in the grid world's action order a1..a5.
 ACTIONS = {"U": 0, "R": 1, "D": 2, "L": 3, "S": 4}
@@ -132,6 +141,7 @@ FIG_2_7 = {
 }  # fmt: skip
 
 
+@FIGURES.add("zhao-fig-2.7", "two good and two bad policies and their state values")
 def zhao_fig_2_7(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """Two good and two bad policies and their state values (the Bellman equation solved exactly)."""
     env = _grid_env()
@@ -156,6 +166,7 @@ FIG_3_2_V = [8.0, 10.0, 10.0, 10.0]
 FIG_3_2_Q_S1 = [6.2, 8.0, 9.0, 6.2, 7.2]
 
 
+@FIGURES.add("zhao-fig-3.2", "policy improvement on the 2x2 example: v_pi, q_pi(s1, a)")
 def zhao_fig_3_2(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """Policy improvement on the 2x2 example: v_pi, q_pi(s1, a), and the improved policy."""
     env = _two_by_two(forbidden=[(1, 2)])
@@ -190,6 +201,7 @@ def zhao_fig_3_2(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
             f"{'down' if improved[0].argmax() == 2 else 'elsewhere'} at s1"}  # fmt: skip
 
 
+@FIGURES.add("zhao-fig-3.3", "two different optimal policies, one stochastic, same v*")
 def zhao_fig_3_3(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """Two different optimal policies (one stochastic) with the same state values v*."""
     from rlsuite.agents.tabular.agent import exact_optimum
@@ -221,6 +233,7 @@ FIG_3_5 = {
 }
 
 
+@FIGURES.add("zhao-fig-3.5", "no meaningless detours: the discount does it")
 def zhao_fig_3_5(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """The discount, not a negative step reward, is what keeps optimal policies off detours."""
     env = _two_by_two(forbidden=[])
@@ -250,6 +263,7 @@ def last_argmax(q: np.ndarray) -> np.ndarray:
     return np.eye(n_actions)[n_actions - 1 - q[:, ::-1].argmax(axis=1)]
 
 
+@FIGURES.add("zhao-fig-4.2", "value iteration step by step (tables 4.2-4.3)")
 def zhao_fig_4_2(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """Value iteration step by step on the 2x2 example: the q-tables of k = 0, 1 and the policies pi_1, pi_2."""
     from rlsuite.envs.plotting import plot_grid
@@ -287,6 +301,7 @@ TABLE_4_5 = [[-10.0, -9.0, -7.1], [-9.0, -7.1, -9.1]]
 FIG_4_3_SWEEPS = [[0.0, 0.0], [-1.0, 0.0], [-1.9, -0.9], [-2.71, -1.71]]
 
 
+@FIGURES.add("zhao-fig-4.3", "policy iteration on two states (table 4.5)")
 def zhao_fig_4_3(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """Policy iteration on a two-state example: evaluate pi_0 (iteratively and exactly), improve to pi_1."""
     from rlsuite.agents.tabular.solvers import iterative_policy_evaluation
@@ -353,6 +368,7 @@ def policy_iteration_history(env: Any) -> list[tuple[np.ndarray, np.ndarray]]:
         pi = new
 
 
+@FIGURES.add("zhao-fig-4.4", "policy iteration's policies, 'stay' to optimal")
 def zhao_fig_4_4(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """Policy iteration's policies from 'stay everywhere' to optimal (r_forbidden = -10), exact."""
     env = _grid_env(r_forbidden=-10.0)
@@ -376,14 +392,3 @@ def zhao_fig_4_4(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     return {"figure": "Zhao, figure 4.4", "iterations": last, "values_never_fall": bool(monotone),
             "entries": entries,
             "summary": f"optimal after {last} improvements; v_pi_k never falls: {monotone}"}  # fmt: skip
-
-
-FIGURES: dict[str, tuple[str, FigureFn]] = {
-    "zhao-fig-2.7": ("two good and two bad policies and their state values", zhao_fig_2_7),
-    "zhao-fig-3.2": ("policy improvement on the 2x2 example: v_pi, q_pi(s1, a)", zhao_fig_3_2),
-    "zhao-fig-3.3": ("two different optimal policies, one stochastic, same v*", zhao_fig_3_3),
-    "zhao-fig-3.5": ("no meaningless detours: the discount does it", zhao_fig_3_5),
-    "zhao-fig-4.2": ("value iteration step by step (tables 4.2-4.3)", zhao_fig_4_2),
-    "zhao-fig-4.3": ("policy iteration on two states (table 4.5)", zhao_fig_4_3),
-    "zhao-fig-4.4": ("policy iteration's policies, 'stay' to optimal", zhao_fig_4_4),
-}

@@ -13,11 +13,21 @@ from typing import Any
 
 import numpy as np
 
-from rlsuite.app.reproduce._common import FigureFn, ReproduceOptions, _grid_env, _legend_outside, _plt, _save
+from rlsuite.app.reproduce._common import (
+    FigureTable,
+    ReproduceOptions,
+    _grid_env,
+    _legend_outside,
+    _plt,
+    _save,
+)
 from rlsuite.app.reproduce.zhao_ch2_4 import FIG_2_7, book_match, grid_rows, letters, policy_and_values, policy_of
+
+FIGURES = FigureTable()
 
 
 # ----- chapter 5 -----
+@FIGURES.add("zhao-fig-5.2", "law of large numbers: the average of coin flips")
 def zhao_fig_5_2(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """The law of large numbers: the running average of +1/-1 coin flips approaches E[X] = 0."""
     rng = np.random.default_rng(opts.seed)
@@ -46,6 +56,7 @@ SINGLE_EPISODE_STEPS = 1_000_000  # figs 5.5 and 5.8: one episode of a million s
 FIG_5_3_POLICY = ["U D R", "R D D", "R R S"]  # pi_0 of fig 5.3
 
 
+@FIGURES.add("zhao-fig-5.3", "MC Basic, one iteration on the 3x3 example")
 def zhao_fig_5_3(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """MC Basic on the 3x3 example: q_pi0(s1, a) from one episode per action, and the improved policy."""
     from rlsuite.agents.tabular.mc import MCBasic, MCBasicConfig
@@ -95,6 +106,7 @@ def _optimal_epsilon_greedy(model: Any, epsilon: float, gamma: float = 0.9) -> t
     return pi, policy_evaluation(model, pi, gamma)
 
 
+@FIGURES.add("zhao-fig-5.5", "MC epsilon-greedy from single episodes of 1M steps")
 def zhao_fig_5_5(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """MC epsilon-greedy (epsilon = 0.5) from one episode of a million steps per iteration."""
     from rlsuite.agents.tabular.stream import mc_epsilon_greedy_single_episodes
@@ -146,6 +158,7 @@ def epsilon_greedy_values(env: Any, epsilon: float) -> tuple[np.ndarray, np.ndar
     return pi, values_of(env, pi)
 
 
+@FIGURES.add("zhao-fig-5.6", "state values of epsilon-greedy policies, epsilon 0..0.5")
 def zhao_fig_5_6(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """State values of epsilon-greedy policies consistent with one optimal policy, epsilon 0..0.5 (exact)."""
     from rlsuite.agents.tabular.solvers import policy_evaluation
@@ -191,6 +204,7 @@ def stationary_pair_frequencies(model: Any, pi: np.ndarray) -> np.ndarray:
     return (d / d.sum())[:, None] * pi
 
 
+@FIGURES.add("zhao-fig-5.8", "exploration of epsilon-greedy policies (epsilon 1, 0.5)")
 def zhao_fig_5_8(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """Exploration of epsilon-greedy policies: trajectories of 100..10,000 steps, and visits in a million."""
     from rlsuite.agents.base import epsilon_greedy
@@ -230,6 +244,7 @@ def zhao_fig_5_8(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
 
 
 # ----- chapter 6 -----
+@FIGURES.add("zhao-fig-6.3", "Robbins-Monro on w^3 - 5 with noisy observations")
 def zhao_fig_6_3(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """Robbins-Monro on g(w) = w^3 - 5 from observations with N(0, 1) noise, w_1 = 0."""
     from rlsuite.agents.tabular.sa import robbins_monro
@@ -265,6 +280,7 @@ def zhao_fig_6_3(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
             "summary": f"w_51 = {w[-1]:.3f} (root {root:.3f})"}  # fmt: skip
 
 
+@FIGURES.add("zhao-fig-6.4", "Robbins-Monro on tanh(w - 1) without noise")
 def zhao_fig_6_4(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """Robbins-Monro without noise on g(w) = tanh(w - 1) from w_1 = 3: each step moves toward the root."""
     from rlsuite.agents.tabular.sa import robbins_monro
@@ -350,11 +366,13 @@ def greedy_path(model: Any, q: np.ndarray, start: int, target: int, max_steps: i
     return path
 
 
+@FIGURES.add("zhao-fig-7.2", "Sarsa: policy, total reward and length per episode")
 def zhao_fig_7_2(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """Sarsa from the top left to the target: the learned policy, the reward and length of each episode."""
     return _td_control_figure(out, opts, "sarsa", "7.2", "Sarsa")
 
 
+@FIGURES.add("zhao-fig-7.3", "Q-learning on-policy: policy, reward, length per episode")
 def zhao_fig_7_3(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """On-policy Q-learning from the top left to the target: the policy, reward and length per episode."""
     return _td_control_figure(out, opts, "q_learning", "7.3", "Q-learning (on-policy)")
@@ -381,6 +399,7 @@ def _rmse_panel(ax: Any, run: dict[str, Any], title: str) -> None:
     ax.grid(alpha=0.3)
 
 
+@FIGURES.add("zhao-fig-7.4", "off-policy Q-learning from a uniform behaviour episode")
 def zhao_fig_7_4(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """Off-policy Q-learning from one uniform behaviour episode of 100,000 steps, from q0 = 0, 10, 100."""
     from rlsuite.agents.base import greedy_optimal_fraction
@@ -421,6 +440,7 @@ def zhao_fig_7_4(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
             + f"; learned greedy policy optimal in {entries[1]['greedy_optimal_fraction']:.0%} of states"}  # fmt: skip
 
 
+@FIGURES.add("zhao-fig-7.5", "off-policy Q-learning from non-exploratory behaviour")
 def zhao_fig_7_5(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """Off-policy Q-learning from behaviour policies that explore little: the error barely falls."""
     from rlsuite.agents.base import epsilon_greedy, greedy_optimal_fraction
@@ -455,18 +475,3 @@ def zhao_fig_7_5(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     return {"figure": "Zhao, figure 7.5", "entries": entries,
             "summary": "final RMSE: " + ", ".join(f"{e['final_rmse']:.2f}" for e in entries)
             + f" (from {float(np.sqrt(np.mean(v_star**2))):.2f} at q = 0)"}
-
-
-FIGURES: dict[str, tuple[str, FigureFn]] = {
-    "zhao-fig-5.2": ("law of large numbers: the average of coin flips", zhao_fig_5_2),
-    "zhao-fig-5.3": ("MC Basic, one iteration on the 3x3 example", zhao_fig_5_3),
-    "zhao-fig-5.5": ("MC epsilon-greedy from single episodes of 1M steps", zhao_fig_5_5),
-    "zhao-fig-5.6": ("state values of epsilon-greedy policies, epsilon 0..0.5", zhao_fig_5_6),
-    "zhao-fig-5.8": ("exploration of epsilon-greedy policies (epsilon 1, 0.5)", zhao_fig_5_8),
-    "zhao-fig-6.3": ("Robbins-Monro on w^3 - 5 with noisy observations", zhao_fig_6_3),
-    "zhao-fig-6.4": ("Robbins-Monro on tanh(w - 1) without noise", zhao_fig_6_4),
-    "zhao-fig-7.2": ("Sarsa: policy, total reward and length per episode", zhao_fig_7_2),
-    "zhao-fig-7.3": ("Q-learning on-policy: policy, reward, length per episode", zhao_fig_7_3),
-    "zhao-fig-7.4": ("off-policy Q-learning from a uniform behaviour episode", zhao_fig_7_4),
-    "zhao-fig-7.5": ("off-policy Q-learning from non-exploratory behaviour", zhao_fig_7_5),
-}

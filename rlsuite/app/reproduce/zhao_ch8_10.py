@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from rlsuite.app.reproduce._common import (
-    FigureFn,
+    FigureTable,
     ReproduceOptions,
     _action_names,
     _grid_env,
@@ -26,6 +26,9 @@ from rlsuite.app.reproduce._common import (
     _plt,
     _save,
 )
+
+FIGURES = FigureTable()
+
 
 HARSH = {"r_boundary": -10.0, "r_forbidden": -10.0}  # figs 8.9-8.12: r_boundary = r_forbidden = -10
 # Zhao fig 8.6(b): the true state values of the uniform policy (gamma = 0.9, r_boundary = r_forbidden = -1);
@@ -64,6 +67,7 @@ def _surface(ax: Any, values: np.ndarray, title: str) -> None:
 # ----- 8.5 -----
 
 
+@FIGURES.add("zhao-fig-8.5", "stationary distribution of an epsilon-greedy policy: exact and visit frequencies")
 def zhao_fig_8_5(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """The stationary distribution of an epsilon-greedy policy (epsilon = 0.5) on a 2x2 grid: exact from the
     transition matrix (an eigenvector of P_pi^T) and the visit frequencies of one long episode."""
@@ -116,6 +120,7 @@ def zhao_fig_8_5(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
 # ----- 8.6-8.8 -----
 
 
+@FIGURES.add("zhao-fig-8.6", "the evaluated policy's true state values: table and 3-D surface")
 def zhao_fig_8_6(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """The policy evaluated (uniform), its true state values as a table and as a 3-D surface."""
     from rlsuite.agents.approx.linear import TDLinear
@@ -207,11 +212,13 @@ def _td_linear_figure(out: Path, opts: ReproduceOptions, name: str, kind: str, o
     }
 
 
+@FIGURES.add("zhao-fig-8.7", "TD-Linear with polynomial features vs the true v_pi (surfaces, RMSE)")
 def zhao_fig_8_7(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """TD-Linear with the polynomial features (8.15)-(8.17)."""
     return _td_linear_figure(out, opts, "zhao-fig-8.7", "polynomial", [1, 2, 3])
 
 
+@FIGURES.add("zhao-fig-8.8", "TD-Linear with Fourier features vs the true v_pi (surfaces, RMSE)")
 def zhao_fig_8_8(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """TD-Linear with the Fourier features (8.18), q = 1, 2, 3."""
     return _td_linear_figure(out, opts, "zhao-fig-8.8", "fourier", [1, 2, 3])
@@ -277,11 +284,13 @@ def _greedy_path(env: Any, greedy: np.ndarray, start: int = 0, limit: int = 25) 
     return path
 
 
+@FIGURES.add("zhao-fig-8.9", "Sarsa with linear features: total reward and episode length")
 def zhao_fig_8_9(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """Sarsa with linear function approximation (Algorithm 8.2): total reward and length per episode."""
     return _linear_control_figure(out, opts, "zhao-fig-8.9", "Sarsa")
 
 
+@FIGURES.add("zhao-fig-8.10", "Q-learning with linear features: total reward and episode length")
 def zhao_fig_8_10(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """Q-learning with linear function approximation (Algorithm 8.3, on-policy)."""
     return _linear_control_figure(out, opts, "zhao-fig-8.10", "Q-learning")
@@ -342,11 +351,13 @@ def _dqn_figure(out: Path, opts: ReproduceOptions, name: str, steps: int, batch:
     }
 
 
+@FIGURES.add("zhao-fig-8.11", "deep Q-learning from one 1000-step episode: policy, loss, value error")
 def zhao_fig_8_11(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """Deep Q-learning from one 1000-step uniform episode, batch size 100."""
     return _dqn_figure(out, opts, "zhao-fig-8.11", 1000, 100)
 
 
+@FIGURES.add("zhao-fig-8.12", "deep Q-learning from one 100-step episode: the loss fits, the values do not")
 def zhao_fig_8_12(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """Deep Q-learning from one 100-step uniform episode, batch size 50."""
     return _dqn_figure(out, opts, "zhao-fig-8.12", 100, 50)
@@ -355,6 +366,7 @@ def zhao_fig_8_12(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
 # ----- 10.2 -----
 
 
+@FIGURES.add("zhao-fig-10.2", "importance sampling: plain vs weighted average of samples from p1")
 def zhao_fig_10_2(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     """Importance sampling: samples of X in {+1, -1} from p1 (0.8, 0.2); the plain average tends to
     E_p1[X] = 0.6, the importance-weighted one (10.10) to E_p0[X] = 0 for p0 = (0.5, 0.5)."""
@@ -399,16 +411,3 @@ def zhao_fig_10_2(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
         "summary": f"after {n} samples: average {average[-1]:.3f} (E_p1[X] = 0.6), importance-weighted "
         f"{weighted[-1]:.3f} (E_p0[X] = 0)",
     }
-
-
-FIGURES: dict[str, tuple[str, FigureFn]] = {
-    "zhao-fig-8.5": ("stationary distribution of an epsilon-greedy policy: exact and visit frequencies", zhao_fig_8_5),
-    "zhao-fig-8.6": ("the evaluated policy's true state values: table and 3-D surface", zhao_fig_8_6),
-    "zhao-fig-8.7": ("TD-Linear with polynomial features vs the true v_pi (surfaces, RMSE)", zhao_fig_8_7),
-    "zhao-fig-8.8": ("TD-Linear with Fourier features vs the true v_pi (surfaces, RMSE)", zhao_fig_8_8),
-    "zhao-fig-8.9": ("Sarsa with linear features: total reward and episode length", zhao_fig_8_9),
-    "zhao-fig-8.10": ("Q-learning with linear features: total reward and episode length", zhao_fig_8_10),
-    "zhao-fig-8.11": ("deep Q-learning from one 1000-step episode: policy, loss, value error", zhao_fig_8_11),
-    "zhao-fig-8.12": ("deep Q-learning from one 100-step episode: the loss fits, the values do not", zhao_fig_8_12),
-    "zhao-fig-10.2": ("importance sampling: plain vs weighted average of samples from p1", zhao_fig_10_2),
-}
