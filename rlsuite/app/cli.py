@@ -203,6 +203,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"rlsuite: error: {one_line(exc)}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (`rlsuite reproduce --list | head`): Python's advice
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+        return 1
     except OSError as exc:  # the machine's limits, not a bug: a full disk, a file-size limit, a link loop
         if debug or exc.errno not in USER_ERRNOS:
             raise

@@ -36,6 +36,14 @@ def test_errors_are_one_line_without_traceback() -> None:
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
 
 
+def test_a_reader_that_goes_away_is_not_a_traceback() -> None:
+    """`rlsuite reproduce --list | head -1`: the listing stops quietly when the pipe closes."""
+    proc = subprocess.run(f"{sys.executable} -m rlsuite reproduce --list | head -1", shell=True,
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert proc.stdout == "Zhao, chapter 2:\n"
+    assert proc.stderr == ""
+
+
 def test_tour_env_sections(tmp_path: Path) -> None:
     out = tmp_path / "tour"
     assert main(["tour", "--quick", "--out", str(out), "--only", "gridworld", "bandit"]) == 0
