@@ -14,14 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from rlsuite.app.reproduce._common import (
-    FigureTable,
-    ReproduceOptions,
-    _grid_env,
-    _legend_outside,
-    _plt,
-    _save,
-)
+from rlsuite.app.reproduce._common import FigureTable, ReproduceOptions, _grid_env, _legend_outside, _plt, _save
 
 FIGURES = FigureTable()
 

@@ -13,14 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from rlsuite.app.reproduce._common import (
-    FigureTable,
-    ReproduceOptions,
-    _grid_env,
-    _legend_outside,
-    _plt,
-    _save,
-)
+from rlsuite.app.reproduce._common import FigureTable, ReproduceOptions, _grid_env, _legend_outside, _plt, _save
 from rlsuite.app.reproduce.zhao_ch2_4 import FIG_2_7, book_match, grid_rows, letters, policy_and_values, policy_of
 
 FIGURES = FigureTable()
