@@ -31,8 +31,8 @@ Training is TRL's :class:`trl.GRPOTrainer` as TRL intends it for VLMs: a dataset
 conversational ``prompt`` and an ``image`` column, the model's processor as ``processing_class``,
 one reward function per kind. A processor that is not a transformers ``ProcessorMixin`` (rlsuite's
 :class:`~rlsuite.vision.policies.ImageTextProcessor`, used for Qwen2-VL where transformers' own
-processor needs torchvision) is wrapped in :class:`ChatProcessor`; a processor without a chat
-template gets :data:`PLAIN_TEMPLATE` (the image token, then the question). Image placeholder tokens
+processor needs torchvision) is wrapped in ``ChatProcessor`` (:func:`chat_processor_class`); a processor
+without a chat template gets :data:`PLAIN_TEMPLATE` (the image token, then the question). Image placeholder tokens
 are never generated (``suppress_tokens``). LoRA adapters (peft) or full fine-tuning follow
 :class:`~rlsuite.vision.adapters.VLMModelOptions`, as ``train-vlm-policy``'s.
 
@@ -42,6 +42,7 @@ The reward is measured before and after training on ``eval_frames`` held-out fra
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -69,8 +70,8 @@ CHECKPOINTS = "checkpoints"
 SETTINGS = "settings.json"  # the config key of the run a folder holds, written when it starts
 REWARD_KINDS = ("count", "presence", "iou", "giou")
 BOX_REWARDS = ("iou", "giou")
-NUMBER_WORDS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-                "sixteen seventeen eighteen nineteen twenty").split()  # fmt: skip
+_NUMBER_TEXT = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen"
+NUMBER_WORDS = (*_NUMBER_TEXT.split(), "seventeen", "eighteen", "nineteen", "twenty")
 PROMPTS = {
     "count": "question : how many {name} cells are there ? answer with a number . answer :",
     "boxes": "question : give the boxes of the {name} cells as [x1, y1, x2, y2] pixels , or as row R column C . "
@@ -133,8 +134,8 @@ class VisionGRPOConfig(Config):
             raise config_error(self, "rewards", f"{self.rewards}: the count task's answers hold no boxes, so "
                                                 "iou/giou cannot be computed (use --task boxes)")  # fmt: skip
         if self.max_forbidden > self.size * self.size - 2:
-            raise config_error(self, "max_forbidden", f"{self.max_forbidden} forbidden cells leave no room for the "
-                                                      f"target and the agent in a {self.size}x{self.size} grid")
+            room = f"leave no room for the target and the agent in a {self.size}x{self.size} grid"
+            raise config_error(self, "max_forbidden", f"{self.max_forbidden} forbidden cells {room}")
         if self.prompt is not None and not self.prompt.strip():
             raise config_error(self, "prompt", "an empty question")
 
@@ -211,8 +212,9 @@ def reward_functions(config: VisionGRPOConfig) -> list[Callable[..., list[float]
 
     def make(kind: str) -> Callable[..., list[float]]:
         def reward(prompts: Any, completions: Sequence[Any], reference: Sequence[str], **kw: Any) -> list[float]:
-            return [answer_reward(parse_answer(_text(c), config.task, config.cell_px), _reference(r), kind,
-                                  config.target_class) for c, r in zip(completions, reference, strict=True)]  # fmt: skip
+            answers = [parse_answer(_text(c), config.task, config.cell_px) for c in completions]
+            refs = [_reference(r) for r in reference]
+            return [answer_reward(a, r, kind, config.target_class) for a, r in zip(answers, refs, strict=True)]
 
         reward.__name__ = f"{kind}_reward"  # TRL logs each function under its name
         return reward
@@ -299,12 +301,12 @@ def chat_processor(processor: Any) -> Any:
 
     A transformers processor is used as it is (given :data:`PLAIN_TEMPLATE` when it has no chat
     template); rlsuite's :class:`~rlsuite.vision.policies.ImageTextProcessor` is wrapped in
-    :class:`ChatProcessor`.
+    ``ChatProcessor`` (:func:`chat_processor_class`).
     """
     from transformers import ProcessorMixin
 
     if not isinstance(processor, ProcessorMixin):
-        processor = ChatProcessor(processor.image_processor, processor.tokenizer,
+        processor = chat_processor_class()(processor.image_processor, processor.tokenizer,
                                   return_mm_token_type_ids=processor.return_mm_token_type_ids)  # fmt: skip
     if not getattr(processor, "chat_template", None):
         token = getattr(processor, "image_token", None) or "<image>"
@@ -313,12 +315,15 @@ def chat_processor(processor: Any) -> Any:
     return processor
 
 
-def _chat_processor_class() -> type:
+@functools.cache
+def chat_processor_class() -> type:
+    """:class:`~rlsuite.vision.policies.ImageTextProcessor` as a transformers ``ProcessorMixin`` (built on first
+    use: this module is imported by the CLI, which does not import transformers to parse its flags)."""
     from transformers import BatchFeature, ProcessorMixin
 
     from rlsuite.vision.policies import ImageTextProcessor
 
-    class _ChatProcessor(ProcessorMixin):
+    class ChatProcessor(ProcessorMixin):
         """:class:`~rlsuite.vision.policies.ImageTextProcessor` as a transformers ``ProcessorMixin`` (what TRL's
         GRPOTrainer takes for a VLM): nested image lists (one list per prompt), chat templates, ``BatchFeature``."""
 
@@ -343,18 +348,7 @@ def _chat_processor_class() -> type:
         def save_pretrained(self, folder: Any, **kwargs: Any) -> None:  # the folder load_vlm reads back
             self.inner.save_pretrained(folder)
 
-    return _ChatProcessor
-
-
-def ChatProcessor(*args: Any, **kwargs: Any) -> Any:  # noqa: N802 (a class, built on first use)
-    """An :class:`~rlsuite.vision.policies.ImageTextProcessor` as a transformers ``ProcessorMixin`` for TRL."""
-    global _CHAT_PROCESSOR
-    if _CHAT_PROCESSOR is None:
-        _CHAT_PROCESSOR = _chat_processor_class()
-    return _CHAT_PROCESSOR(*args, **kwargs)
-
-
-_CHAT_PROCESSOR: type | None = None
+    return ChatProcessor
 
 
 def conversation(question: str) -> list[dict[str, Any]]:
