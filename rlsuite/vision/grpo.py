@@ -31,10 +31,11 @@ Training is TRL's :class:`trl.GRPOTrainer` as TRL intends it for VLMs: a dataset
 conversational ``prompt`` and an ``image`` column, the model's processor as ``processing_class``,
 one reward function per kind. A processor that is not a transformers ``ProcessorMixin`` (rlsuite's
 :class:`~rlsuite.vision.policies.ImageTextProcessor`, used for Qwen2-VL where transformers' own
-processor needs torchvision) is wrapped in ``ChatProcessor`` (:func:`chat_processor_class`); a processor
-without a chat template gets :data:`PLAIN_TEMPLATE` (the image token, then the question). Image placeholder tokens
-are never generated (``suppress_tokens``). LoRA adapters (peft) or full fine-tuning follow
-:class:`~rlsuite.vision.adapters.VLMModelOptions`, as ``train-vlm-policy``'s.
+processor needs torchvision) is wrapped in ``ChatProcessor`` (:func:`chat_processor_class`); a
+processor without a chat template gets its tokenizer's, else :data:`PLAIN_TEMPLATE` (the image
+token, then the question). Image placeholder tokens are never generated (``suppress_tokens``).
+LoRA adapters (peft) or full fine-tuning follow :class:`~rlsuite.vision.adapters.VLMModelOptions`,
+as ``train-vlm-policy``'s.
 
 The reward is measured before and after training on ``eval_frames`` held-out frames (env seeds
 10000, 10001, ...; training frames equal to one of them are skipped) with greedy answers.
@@ -299,8 +300,8 @@ def load_detector(config: VisionGRPOConfig) -> Any:
 def chat_processor(processor: Any) -> Any:
     """``processor`` as TRL's ``processing_class``: a ``ProcessorMixin`` with a chat template.
 
-    A transformers processor is used as it is (given :data:`PLAIN_TEMPLATE` when it has no chat
-    template); rlsuite's :class:`~rlsuite.vision.policies.ImageTextProcessor` is wrapped in
+    A transformers processor is used as it is; one without a chat template gets its tokenizer's,
+    else :data:`PLAIN_TEMPLATE`; rlsuite's :class:`~rlsuite.vision.policies.ImageTextProcessor` is wrapped in
     ``ChatProcessor`` (:func:`chat_processor_class`).
     """
     from transformers import ProcessorMixin
@@ -308,9 +309,10 @@ def chat_processor(processor: Any) -> Any:
     if not isinstance(processor, ProcessorMixin):
         processor = chat_processor_class()(processor.image_processor, processor.tokenizer,
                                   return_mm_token_type_ids=processor.return_mm_token_type_ids)  # fmt: skip
-    if not getattr(processor, "chat_template", None):
+    if not getattr(processor, "chat_template", None):  # the tokenizer's (Qwen2-VL-Instruct's), else the plain one
         token = getattr(processor, "image_token", None) or "<image>"
-        processor.chat_template = PLAIN_TEMPLATE.replace("IMAGE_TOKEN", token)
+        own = getattr(processor.tokenizer, "chat_template", None)
+        processor.chat_template = own or PLAIN_TEMPLATE.replace("IMAGE_TOKEN", token)
     processor.tokenizer.padding_side = "left"  # batched generation
     return processor
 

@@ -92,6 +92,24 @@ def test_frames_vary_in_count_and_references_are_the_exact_boxes():
     assert not held_out & {f.tobytes() for f in kept}
 
 
+def test_a_detector_folder_gives_the_references(tmp_path):
+    """With --detector the reference boxes are the detector's on each frame (here an untrained grid detector at
+    threshold 0.1, whose boxes are not the env's), not the env's exact ones."""
+    from rlsuite.vision.detection import GridDetector
+    from rlsuite.vision.grpo import load_detector
+    from rlsuite.vision.rewards import DetectionRewardModel
+
+    torch.manual_seed(0)
+    GridDetector().save_pretrained(tmp_path)
+    config = VisionGRPOConfig(detector=str(tmp_path), detector_threshold=0.1, device="cpu")
+    frames, refs = frames_and_references(config, range(4), 4, detector=load_detector(config))
+    detections = DetectionRewardModel.from_pretrained(tmp_path, threshold=0.1, device="cpu").detect(np.stack(frames))
+    for ref, det in zip(refs, detections, strict=True):
+        np.testing.assert_array_equal(ref.boxes, det.of_class(2).boxes)  # class 2: forbidden
+    exact = frames_and_references(config, range(4), 4)[1]
+    assert [r.count for r in refs] != [r.count for r in exact]
+
+
 def test_the_processor_trl_gets_renders_the_image_then_the_question(qwen_folder):
     from transformers import ProcessorMixin
 
@@ -144,3 +162,18 @@ def test_lora_grpo_changes_the_adapters_and_raises_the_reward(qwen_folder, tmp_p
     before, after = report["before"], report["after"]
     assert after["parsed"] > before["parsed"]
     assert after["count"] > before["count"] + 0.1 and after["presence"] > before["presence"] + 0.3
+
+
+@pytest.mark.slow
+def test_quick_command_trains_saves_adapters_and_reports(cli, qwen_folder, tmp_path):
+    """`rlsuite vision grpo --model <tiny Qwen2-VL> --finetune lora --quick` from the CLI: the before/after table, an
+    adapter folder that loads back, and a rerun that reuses it."""
+    out = tmp_path / "run"
+    argv = ("vision", "grpo", "--model", str(qwen_folder), "--finetune", "lora", "--quick", "--out", str(out))
+    code, text, _ = cli(*argv, "--device", "cpu")
+    assert code == 0, text
+    rows = {line.split()[0]: line.split()[1:] for line in text.splitlines() if line.strip()}
+    assert float(rows["total"][1]) > float(rows["total"][0])  # after > before
+    assert "trained now" in text and (out / "adapter_model.safetensors").is_file() and (out / "finished.json").is_file()
+    code, text, _ = cli(*argv, "--device", "cpu")
+    assert code == 0 and "reused" in text
