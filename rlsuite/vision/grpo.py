@@ -62,6 +62,7 @@ from rlsuite.envs.pixels import CLASS_NAMES
 from rlsuite.vision.adapters import VLMModelOptions
 
 log = logging.getLogger(__name__)
+metrics_log = logging.getLogger("trl.metrics")  # TRL's metric dicts: log.txt only (the console with --verbose)
 
 ENV_ID = "rlsuite/PixelGridWorldRandom-v0"
 EVAL_SEED = 10_000  # held-out frames: env.reset(seed=EVAL_SEED + i)
@@ -401,7 +402,7 @@ def measure(model: Any, processor: Any, config: VisionGRPOConfig, frames: Sequen
 
 # ----------------------------------------------------------------------------- training
 def _callbacks(total: int) -> list[Any]:
-    """TRL's metric dicts to this module's logger and rlsuite's progress bar (instead of printing them)."""
+    """TRL's metric dicts to the ``trl.metrics`` logger and rlsuite's progress bar (instead of printing them)."""
     import contextlib
 
     from transformers import TrainerCallback
@@ -422,7 +423,7 @@ def _callbacks(total: int) -> list[Any]:
 
         def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kw: Any) -> None:
             if logs:
-                log.debug("grpo step %d: %s", state.global_step, json.dumps(logs, default=str))
+                metrics_log.info("grpo step %d: %s", state.global_step, json.dumps(logs, default=str))
 
         def on_train_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
             self.stack.close()

@@ -146,22 +146,28 @@ def test_run_folder_saves_adapters_reuses_and_resumes(qwen_folder, tmp_path):
 
 
 @pytest.mark.slow
-def test_lora_grpo_changes_the_adapters_and_raises_the_reward(qwen_folder, tmp_path):
-    """Tiny Qwen2-VL, LoRA forced, the --quick budget (60 steps of 2 frames x 8 answers, lr 3e-2), count task on
-    forbidden cells (0-3 per 3x3 layout), rewards count + presence, seed 0. Measured on the CPU in float32, greedy
-    answers on 32 held-out frames: count 0.000 -> 0.281, presence 0.000 -> 0.688 (untrained answers hold no number;
-    trained ones say "one", the commonest right count). Under --simulate-cuda the same run is in bfloat16 weights
-    (float32 adapters)."""
+@pytest.mark.parametrize("arch", ["qwen2_vl", "llava", "idefics3"])
+def test_lora_grpo_changes_the_adapters_and_raises_the_reward(arch, tmp_path):
+    """Each tiny architecture (hidden 32, one layer), LoRA forced, the --quick budget (60 steps of 2 frames x 8
+    answers, lr 3e-2), count task on forbidden cells (0-3 per 3x3 layout), rewards count + presence, seed 0.
+    Measured on the CPU in float32, greedy answers on 32 held-out frames, count / presence before -> after:
+    Qwen2-VL 0.000 / 0.000 -> 0.281 / 0.688 (untrained answers hold no number; trained ones say "one", the
+    commonest right count), Llava 0.000 / 0.312 -> 0.281 / 0.688; Idefics3 0.000 / 0.688 -> 0.000 / 0.688 (its
+    untrained answer already holds a number, "nine"; GRPO moves it to "ten": still wrong, also at 120 steps), so
+    the reward is asserted for Qwen2-VL and Llava; every architecture's adapters must move. Under --simulate-cuda
+    the same runs are in bfloat16 weights (float32 adapters)."""
+    folder = save_tiny_vlm(arch, tmp_path / f"tiny-{arch}")
     config = VisionGRPOConfig(**QUICK, device="auto")
-    options = VLMModelOptions(model=str(qwen_folder), finetune="lora", lora_lr=3e-2, dtype=_dtype())
-    model, _, report = train_grpo(config, options, tmp_path)
+    options = VLMModelOptions(model=str(folder), finetune="lora", lora_lr=3e-2, dtype=_dtype())
+    model, _, report = train_grpo(config, options, tmp_path / "run")
     assert report["model"]["finetune"] == "lora" and report["steps"] == 60
     assert next(model.parameters()).device.type == ("cuda" if torch.cuda.is_available() else "cpu")
     lora_b = {k: v for k, v in adapter_state(model).items() if "lora_B" in k}
     assert lora_b and all(v.abs().sum() > 0 for v in lora_b.values())  # B starts at zero: every one moved
     before, after = report["before"], report["after"]
-    assert after["parsed"] > before["parsed"]
-    assert after["count"] > before["count"] + 0.1 and after["presence"] > before["presence"] + 0.3
+    if arch != "idefics3":
+        assert after["parsed"] > before["parsed"]
+        assert after["count"] > before["count"] + 0.1 and after["presence"] > before["presence"] + 0.3
 
 
 @pytest.mark.slow
