@@ -12,7 +12,9 @@ Every flag is generated from a config (``--help`` lists them all; ``--config FIL
 - the three take :class:`VisionOutputOptions` too: ``--out`` (default: the rlsuite cache, in a
   folder keyed by the config, so a new budget trains anew and the same config is reused) and
   ``--overwrite`` (alias ``--force``);
-- ``eval-vlm [FOLDER]``: :class:`EvalVLMOptions` and :class:`~rlsuite.vision.finetune.VLMEvalConfig`.
+- ``eval-vlm [FOLDER]``: :class:`EvalVLMOptions` and :class:`~rlsuite.vision.finetune.VLMEvalConfig`;
+- ``grpo``: :class:`~rlsuite.vision.grpo.VisionGRPOConfig` (``--budget``: ``steps``), ``VLMModelOptions``,
+  :class:`VisionOutputOptions`, :class:`ResumeOption` and ``--quick`` (:data:`QUICK_GRPO`).
 
 The library trains, measures and writes the folder (:mod:`rlsuite.vision.defaults`); this module
 prints the result.

@@ -126,6 +126,23 @@ def test_the_processor_trl_gets_renders_the_image_then_the_question(qwen_folder)
     assert (batch["input_ids"] == image_id).sum(1).tolist() == [25, 25]  # 80x80 after resizing, 2x2 merged
 
 
+def test_help_lists_every_setting(cli, capsys):
+    import dataclasses
+    import re
+
+    from rlsuite.app.vision import QuickOption, ResumeOption, VisionOutputOptions
+
+    with pytest.raises(SystemExit) as info:
+        cli("vision", "grpo", "--help")
+    assert info.value.code == 0
+    help_text = capsys.readouterr().out
+    configs = (VisionGRPOConfig, VLMModelOptions, VisionOutputOptions, ResumeOption, QuickOption)
+    for name in [f.name for c in configs for f in dataclasses.fields(c)]:
+        assert re.search(f"--{name}[ ,\\n]", help_text), name
+    for flag in ("--budget", "--max_steps", "--output_dir", "--force", "--config", "--set"):
+        assert flag in help_text, flag
+
+
 # ----------------------------------------------------------------------------- training
 def test_run_folder_saves_adapters_reuses_and_resumes(qwen_folder, tmp_path):
     """Two GRPO steps with a checkpoint at step 2: the folder holds safetensors adapters naming their base, a rerun
