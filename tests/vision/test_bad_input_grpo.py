@@ -85,3 +85,14 @@ def test_bad_settings_name_the_field(cli, tmp_path, detr_dir, argv, word):
 def test_no_model_is_refused(cli, tmp_path):
     err = _refused(cli, tmp_path, "--quick")
     assert "--model" in err
+
+
+def test_resume_of_a_folder_of_other_settings_is_refused(cli, tmp_path, qwen_dir):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "settings.json").write_text('{"config_key": "0123456789abcdef"}')
+    before = files_under(tmp_path)
+    code, out, err = cli("vision", "grpo", "--model", str(qwen_dir), "--quick", "--out", str(folder), "--resume",
+                         "--device", "cpu")  # fmt: skip
+    assert code == 2 and out == "" and err.count("\n") == 1 and str(folder) in err and "other settings" in err
+    assert files_under(tmp_path) == before
