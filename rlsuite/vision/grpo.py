@@ -125,6 +125,10 @@ class VisionGRPOConfig(Config):
     device: str = option("auto", help=DEVICE_HELP)
     threads: int = option(0, help="torch CPU threads (0: one, or OMP_NUM_THREADS when set)", ge=0)
 
+    def question(self) -> str:
+        """The question asked about every frame (``{name}`` filled in with the class)."""
+        return (self.prompt or PROMPTS[self.task]).replace("{name}", self.target_class)
+
     def __post_init__(self) -> None:
         super().__post_init__()
         check_device_field(self)
@@ -140,9 +144,6 @@ class VisionGRPOConfig(Config):
             raise config_error(self, "max_forbidden", f"{self.max_forbidden} forbidden cells {room}")
         if self.prompt is not None and not self.prompt.strip():
             raise config_error(self, "prompt", "an empty question")
-
-    def question(self) -> str:
-        return (self.prompt or PROMPTS[self.task]).replace("{name}", self.target_class)
 
 
 # ----------------------------------------------------------------------------- answers and rewards
