@@ -12,7 +12,9 @@ Every flag is generated from a config (``--help`` lists them all; ``--config FIL
 - the three take :class:`VisionOutputOptions` too: ``--out`` (default: the rlsuite cache, in a
   folder keyed by the config, so a new budget trains anew and the same config is reused) and
   ``--overwrite`` (alias ``--force``);
-- ``eval-vlm [FOLDER]``: :class:`EvalVLMOptions` and :class:`~rlsuite.vision.finetune.VLMEvalConfig`.
+- ``eval-vlm [FOLDER]``: :class:`EvalVLMOptions` and :class:`~rlsuite.vision.finetune.VLMEvalConfig`;
+- ``grpo``: :class:`~rlsuite.vision.grpo.VisionGRPOConfig` (``--budget``: ``steps``), ``VLMModelOptions``,
+  :class:`VisionOutputOptions`, :class:`ResumeOption` and ``--quick`` (:data:`QUICK_GRPO`).
 
 The library trains, measures and writes the folder (:mod:`rlsuite.vision.defaults`); this module
 prints the result.
@@ -35,6 +37,7 @@ from rlsuite.vision.adapters import VLMModelOptions
 from rlsuite.vision.contrastive import ContrastiveTrainConfig
 from rlsuite.vision.detection import DetectorTrainConfig
 from rlsuite.vision.finetune import VLMEvalConfig, VLMTrainConfig
+from rlsuite.vision.grpo import VisionGRPOConfig
 from rlsuite.vision.policies import DEFAULT_PROMPT
 from rlsuite.vision.reasoning import ReasoningConfig
 
@@ -45,6 +48,21 @@ QUICK_VLM: dict[str, Any] = {
     "ppo_updates": 2, "value_warmup": 1, "ppo_envs": 8, "ppo_steps": 4, "ppo_epochs": 1, "ppo_minibatches": 2,
     "eval_episodes": 10, "max_episode_steps": 8, "lora_lr": 1e-2,
 }  # fmt: skip
+
+
+# ``grpo --quick``: 3x3 layouts, 60 GRPO steps of 2 frames x 8 answers, 32 held-out frames, high learning rates
+# for the tiny models built from configs (randomly initialised: far from a pretrained model's 1e-5).
+QUICK_GRPO: dict[str, Any] = {
+    "size": 3, "train_frames": 128, "eval_frames": 32, "steps": 60, "save_steps": 0, "learning_rate": 1e-2,
+    "lora_lr": 3e-2,
+}  # fmt: skip
+
+
+@dataclass
+class ResumeOption(Config):
+    """``--resume``: continue an unfinished run of the same settings from its newest checkpoint."""
+
+    resume: bool = option(False, help="continue the unfinished run in the folder from its newest checkpoint")
 
 
 @dataclass
@@ -132,6 +150,12 @@ def add_subcommands(subparsers: Any) -> None:
         run=_train_vlm_policy, defaults=_quick_defaults,
     )  # fmt: skip
     add_command(
+        sub, "grpo", help="GRPO (TRL) of a local VLM folder on pixel grid world frames with detection rewards "
+        "(Visual-RFT): count / presence / IoU of its parsed answer against the env's or a detector's boxes",
+        configs=[VisionGRPOConfig, VLMModelOptions, VisionOutputOptions, ResumeOption, QuickOption],
+        run=_grpo, defaults=_quick_grpo_defaults,
+    )  # fmt: skip
+    add_command(
         sub,
         "eval-vlm",
         help="load a local VLM folder as a VLMPolicy (action-word scoring) and report its success rate on held-out "
@@ -216,6 +240,36 @@ def _train_vlm_policy(parsed: Parsed) -> int:
         ("behaviour cloning", f"{bc['steps']} steps, held-out action accuracy {bc['held_out_accuracy']:.3f}"),
         ("training", f"{m.get('seconds')} s ({when})"),
         ("model folder", str(trained.folder)),
+    ])  # fmt: skip
+    return 0
+
+
+def _quick_grpo_defaults(ns: argparse.Namespace) -> list[tuple[Mapping[str, Any], str]]:
+    layers = _quick_defaults(ns)
+    return [(QUICK_GRPO, "--quick"), *layers[1:]] if getattr(ns, "quick", False) else layers
+
+
+def _grpo(parsed: Parsed) -> int:
+    from rlsuite.vision.grpo import run_grpo
+
+    config, options, opts = parsed.get(VisionGRPOConfig), parsed.get(VLMModelOptions), parsed.get(VisionOutputOptions)
+    console.quiet_third_party()
+    with console.results_printed_by_command("rlsuite.vision"):  # the table below prints them, once
+        result = run_grpo(config, options, out=opts.out, overwrite=opts.overwrite,
+                          resume=parsed.get(ResumeOption).resume, on_open=console.log_to)  # fmt: skip
+    m = result.metrics
+    print(f"{'reward':<10} {'before':>8} {'after':>8}   (greedy answers, {m['eval_frames']} held-out frames)")
+    for kind in [*config.rewards, "total", "parsed"]:
+        print(f"{kind:<10} {m['before'][kind]:>8.3f} {m['after'][kind]:>8.3f}")
+    info = m["model"]
+    when = "trained earlier with these settings, reused" if result.reused else "trained now"
+    _print_rows([
+        ("model", f"{info['model']}: {info['parameters']:,} parameters, {info['finetune']} fine-tuning of "
+                  f"{info['trainable_parameters']:,}"),
+        ("task", f"{config.task} of the {config.target_class} cells, reference: {m['reference']}"),
+        ("answers after", " | ".join(repr(t) for t in m["after"]["examples"])),
+        ("training", f"{m['steps']} GRPO steps, {m['seconds']} s ({when})"),
+        ("model folder", str(result.folder)),
     ])  # fmt: skip
     return 0
 
