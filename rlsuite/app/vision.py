@@ -32,6 +32,7 @@ from rlsuite.common.device import DEVICE_HELP, check_device_field
 from rlsuite.common.errors import ConfigError
 from rlsuite.envs.gridworld import ACTION_NAMES
 from rlsuite.vision.adapters import VLMModelOptions
+from rlsuite.vision.checkpoints import VLMCheckpointOptions
 from rlsuite.vision.contrastive import ContrastiveTrainConfig
 from rlsuite.vision.detection import DetectorTrainConfig
 from rlsuite.vision.finetune import VLMEvalConfig, VLMTrainConfig
@@ -128,7 +129,8 @@ def add_subcommands(subparsers: Any) -> None:
     add_command(
         sub, "train-vlm-policy", help=TRAIN_COMMANDS["train-vlm-policy"][1] + "; --model FOLDER trains any local "
         "VLM (LoRA above --lora-min-params), --reasoning lets it reason before the action",
-        configs=[VLMTrainConfig, VLMModelOptions, ReasoningConfig, VisionOutputOptions, QuickOption],
+        configs=[VLMTrainConfig, VLMModelOptions, ReasoningConfig, VisionOutputOptions, QuickOption,
+                 VLMCheckpointOptions],
         run=_train_vlm_policy, defaults=_quick_defaults,
     )  # fmt: skip
     add_command(
@@ -194,7 +196,8 @@ def _train_vlm_policy(parsed: Parsed) -> int:
     console.quiet_third_party()
     with console.results_printed_by_command("rlsuite.vision"):  # the table below prints them, once
         trained = default_vlm_policy(config, out=opts.out, overwrite=opts.overwrite, on_open=console.log_to,
-                                     options=options, reasoning=reasoning)  # fmt: skip
+                                     options=options, reasoning=reasoning,
+                                     checkpoints=parsed.get(VLMCheckpointOptions))  # fmt: skip
     m = trained.metrics
     print(f"{'stage':<12} {'greedy success':>15} {'v* - v_pi (sampling)':>21}")
     for stage in ("untrained", "after_bc", "after_ppo"):

@@ -231,13 +231,14 @@ class ReasoningActor:
         logp = scaled_log_prob(tok_lp, mask, action_mask, self.config.reasoning_scale)
         return logp, policy.value_head(hidden)[:, 0], None
 
-    def act(self, obs: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, torch.Tensor]]:
-        """Sampled actions, their log-probs and values (numpy), and the answers to re-score (``memo``)."""
+    def act(self, obs: Any) -> tuple[np.ndarray, torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        """Sampled actions (numpy), their log-probs and values (on the device), and the answers to re-score
+        (``memo``). The generated tokens are the one read of the device: the text is parsed on the host."""
         answers = self.generate(obs, sample=True)
         memo = {"tokens": answers.tokens, "mask": answers.mask, "action_mask": answers.action_mask}
         with torch.no_grad():
             logp, value, _ = self.evaluate(obs, memo)
-        return answers.actions, logp.cpu().numpy(), value.cpu().numpy(), memo
+        return answers.actions, logp, value, memo
 
     def greedy(self, obs: Any) -> np.ndarray:
         return self.generate(obs, sample=False).actions
