@@ -72,6 +72,8 @@ class Checkpoint:
         from rlsuite.agents.sb3_io import _unflatten_optimizer
 
         groups = json.loads((self.path / OPTIMIZER_JSON).read_text())[name]
+        for group in groups["param_groups"]:  # JSON made the tuples lists
+            group.update({k: tuple(v) for k, v in group.items() if k != "params" and isinstance(v, list)})
         prefix = f"{name}/"
         tensors = {k[len(prefix) :]: v for k, v in load_file(str(self.path / OPTIMIZER_WEIGHTS)).items()
                    if k.startswith(prefix)}  # fmt: skip
