@@ -37,7 +37,7 @@ from rlsuite.vision.contrastive import ContrastiveTrainConfig
 from rlsuite.vision.detection import DetectorTrainConfig
 from rlsuite.vision.finetune import VLMEvalConfig, VLMTrainConfig
 from rlsuite.vision.policies import DEFAULT_PROMPT
-from rlsuite.vision.reasoning import ReasoningConfig
+from rlsuite.vision.reasoning import REASONING_PROMPT, AnswerConfig, ReasoningConfig
 
 # ``train-vlm-policy --quick``: 3x3 layouts, 100 cloning steps, 2 small PPO updates, 10 held-out layouts
 # (about 30 s for a 30k-parameter tiny Qwen2-VL with LoRA on one shared CPU core).
@@ -84,7 +84,10 @@ class EvalVLMOptions(Config):
         default_factory=lambda: list(ACTION_NAMES),
         help="the action words, in the env's order (up right down left stay)",
     )
-    prompt: str = option(DEFAULT_PROMPT, help="the prompt; <image> is replaced by the processor's image token")
+    prompt: str | None = option(
+        None, help="the prompt; <image> is replaced by the processor's image token (default: the one a "
+        "train-vlm-policy --reasoning folder was trained with, else the scoring or (--reasoning) the reasoning one)",
+    )  # fmt: skip
     dtype: Literal["auto", "float32", "bfloat16"] = option(
         "auto", help="auto: bfloat16 on CUDA, float32 on CPU (inference)"
     )
@@ -136,10 +139,11 @@ def add_subcommands(subparsers: Any) -> None:
     add_command(
         sub,
         "eval-vlm",
-        help="load a local VLM folder as a VLMPolicy (action-word scoring) and report its success rate on held-out "
-        "random pixel grid worlds",
-        configs=[EvalVLMOptions, VLMEvalConfig],
+        help="load a local VLM folder as a VLMPolicy (action-word scoring, or reasoned answers: --reasoning, or as "
+        "the folder was trained) and report its success rate on held-out random pixel grid worlds",
+        configs=[EvalVLMOptions, VLMEvalConfig, AnswerConfig],
         run=_eval_vlm,
+        defaults=_eval_defaults,
         arguments=lambda q: q.add_argument("folder", nargs="?", metavar="FOLDER", help="the model folder (or --model)"),
     )
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
@@ -223,14 +227,27 @@ def _train_vlm_policy(parsed: Parsed) -> int:
     return 0
 
 
+def _eval_defaults(ns: argparse.Namespace) -> list[tuple[Mapping[str, Any], str]]:
+    """A train-vlm-policy --reasoning folder's answer settings and prompt (flags and --config override them)."""
+    from rlsuite.vision.finetune import trained_answers
+
+    folder = getattr(ns, "folder", None) or getattr(ns, "model", None)
+    settings = trained_answers(folder) if folder else None
+    keys = ("reasoning", "grammar", "fallback", "max_new_tokens", "prompt")
+    layers = [({k: settings[k] for k in keys if k in settings}, f"{folder}/metrics.json")] if settings else []
+    return layers + ([(load_yaml(ns.config), str(ns.config))] if getattr(ns, "config", None) else [])
+
+
 def _eval_vlm(parsed: Parsed) -> int:
     from rlsuite.vision.adapters import is_adapter_folder, load_trained_policy
-    from rlsuite.vision.finetune import success_rate
+    from rlsuite.vision.finetune import evaluate_vlm
     from rlsuite.vision.folders import check_model_folder
     from rlsuite.vision.runtime import torch_threads
 
-    opts, held_out = parsed.get(EvalVLMOptions), parsed.get(VLMEvalConfig)
+    opts, held_out, answers = parsed.get(EvalVLMOptions), parsed.get(VLMEvalConfig), parsed.get(AnswerConfig)
     folder = _model_folder(parsed.args.folder, opts.model)
+    if answers.reasoning:
+        answers.grammar_for(opts.actions)  # a grammar or fallback no action fits: one line, before loading
     if not is_adapter_folder(folder):
         check_model_folder(folder)
     console.quiet_third_party()
@@ -242,14 +259,17 @@ def _eval_vlm(parsed: Parsed) -> int:
             dtype=opts.dtype,
             device=opts.device,
             actions=opts.actions,
-            prompt=opts.prompt,
+            prompt=opts.prompt or (REASONING_PROMPT if answers.reasoning else DEFAULT_PROMPT),
         )
         console.quiet_third_party()
-        rate = success_rate(policy, held_out)
+        result = evaluate_vlm(policy, held_out, answers)
     print(
-        f"success {rate:.3f} on {held_out.episodes} held-out random {held_out.size}x{held_out.size} layouts: "
-        f"{_model_name(policy.model)} from {folder}"
+        f"success {result['success']:.3f} on {held_out.episodes} held-out random {held_out.size}x{held_out.size} "
+        f"layouts: {_model_name(policy.model)} from {folder}"
     )
+    if result["mode"] == "reasoning":
+        print(f"reasoned answers: {result['unparsed_answers']} of {result['answers']} unparsed "
+              f"(fallback: {answers.fallback})")  # fmt: skip
     return 0
 
 

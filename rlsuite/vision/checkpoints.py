@@ -191,15 +191,11 @@ class Checkpointer:
         found = [(int(p.name[5:]), p) for p in self.folder.glob("step_*") if p.name[5:].isdigit()]
         return sorted(found)
 
-    def latest(self) -> Checkpoint | None:
-        """The newest whole checkpoint (None: none yet); one of other settings is an ``OutputDirError``."""
-        from safetensors.torch import load_file
-
+    def check(self) -> tuple[Path, dict[str, Any]] | None:
+        """The newest whole checkpoint's folder and ``state.json`` (None: none yet), without its tensors;
+        one of other settings is an ``OutputDirError`` naming it (called before a resumed run opens its folder)."""
         from rlsuite.common.io import newest_valid
 
-        if self.folder is not None and self.folder.is_dir():  # temporaries of a save that was killed
-            for tmp in self.folder.glob(".step_*"):
-                shutil.rmtree(tmp, ignore_errors=True)
         found, _ = newest_valid(self._candidates(), _is_whole)
         if found is None:
             return None
@@ -210,6 +206,19 @@ class Checkpointer:
                 f"{path}: a checkpoint of other settings (key {state.get('key')}, these {self.key}); "
                 "--resume continues a run with the settings it started with (or pass --overwrite)"
             )
+        return path, state
+
+    def latest(self) -> Checkpoint | None:
+        """The newest whole checkpoint, loaded (None: none yet); temporaries of a killed save are removed."""
+        from safetensors.torch import load_file
+
+        if self.folder is not None and self.folder.is_dir():
+            for tmp in self.folder.glob(".step_*"):
+                shutil.rmtree(tmp, ignore_errors=True)
+        found = self.check()
+        if found is None:
+            return None
+        path, state = found
         return Checkpoint(path, state["stage"], int(state["step"]), state, load_file(str(path / STATE_TENSORS)),
                           load_file(str(path / WEIGHTS)))  # fmt: skip
 

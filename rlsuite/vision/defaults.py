@@ -356,6 +356,8 @@ def default_vlm_policy(
     ckpt = checkpoints or VLMCheckpointOptions()
     folder = Path(out) if out is not None else cache_folder(VLM_POLICY_NAME, cfg, (opts, rcfg))
     saver = Checkpointer(folder, ckpt, config_key(cfg, (opts, rcfg)))
+    if ckpt.resume and not overwrite:
+        saver.check()  # a checkpoint of other settings: refused before the folder is opened
 
     def train(device: torch.device) -> tuple[Any, dict[str, Any]]:
         policy, report = train_vlm_policy(cfg, opts, rcfg, device=device, checkpoints=saver)

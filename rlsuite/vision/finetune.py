@@ -23,6 +23,7 @@ import time
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -38,7 +39,7 @@ from rlsuite.envs.model import tabular_model
 from rlsuite.vision.adapters import VLMModelOptions
 from rlsuite.vision.checkpoints import Checkpoint, Checkpointer
 from rlsuite.vision.policies import VLMPolicy
-from rlsuite.vision.reasoning import ReasoningConfig
+from rlsuite.vision.reasoning import AnswerConfig, ReasoningConfig
 
 log = logging.getLogger(__name__)
 
@@ -272,6 +273,35 @@ def success_rate(policy: VLMPolicy, config: VLMEvalConfig, seed: int = EVAL_SEED
                 done[i] = term or trunc
             bar.advance()
     return float(solved.mean())
+
+
+def evaluate_vlm(
+    policy: VLMPolicy, config: VLMEvalConfig, answers: AnswerConfig | None = None, seed: int = 0
+) -> dict[str, Any]:
+    """Greedy success on the held-out layouts, by scored action words or, with ``answers.reasoning``, by
+    generated answers read with the grammar (RL4VLM): ``{"success", "mode"}``, and for generated answers
+    ``answers`` and ``unparsed_answers`` (the ones no template matched, which took the fallback; ``seed``
+    seeds a random fallback)."""
+    from rlsuite.vision.reasoning import ReasoningActor
+
+    if answers is None or not answers.reasoning:
+        return {"success": success_rate(policy, config), "mode": "scoring"}
+    actor = ReasoningActor(policy, ReasoningConfig(**answers.to_dict()), seed)
+    rate = success_rate(policy, config, actor=actor)
+    log.info("reasoned answers: %d of %d unparsed", actor.unparsed, actor.answers)
+    return {"success": rate, "mode": "reasoning", "answers": actor.answers, "unparsed_answers": actor.unparsed}
+
+
+def trained_answers(folder: str | Path) -> dict[str, Any] | None:
+    """How a ``train-vlm-policy`` folder's policy answers (its ``metrics.json`` ``reasoning`` settings, as
+    :class:`~rlsuite.vision.reasoning.ReasoningConfig` fields), or None for another folder or a scoring run."""
+    import json
+
+    try:
+        settings = json.loads((Path(folder) / "metrics.json").read_text()).get("reasoning")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return settings if isinstance(settings, dict) and settings.get("reasoning") else None
 
 
 def behaviour_clone(

@@ -34,8 +34,8 @@ REASONING_PROMPT = (
 
 
 @dataclass
-class ReasoningConfig(Config):
-    """Generation before the action (RL4VLM's prompt): how the text is read and how its log-prob is weighted."""
+class AnswerConfig(Config):
+    """Whether the policy answers in generated text, and how an answer is read (``eval-vlm`` takes these)."""
 
     reasoning: bool = option(False, help="generate free text then an action (off: score the action words)")
     grammar: list[str] = option(
@@ -43,11 +43,7 @@ class ReasoningConfig(Config):
         help="templates an answer's action is read with ({action}: an action word; the last match wins)",
     )
     fallback: str = option("random", help="action of an unparsable answer: random, or one of the action words")
-    reasoning_scale: float = option(
-        0.5, help="lambda: weight of the reasoning tokens' log-probs in the action's log-prob (RL4VLM)", ge=0.0, le=1.0
-    )
     max_new_tokens: int = option(8, help="tokens generated per step (reasoning and action)", ge=1)
-    prompt: str = option(REASONING_PROMPT, help="the prompt asking for reasoning then an action (<image>: the frame)")
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -68,6 +64,16 @@ class ReasoningConfig(Config):
         if self.fallback != "random" and self.fallback.lower() not in [a.lower() for a in actions]:
             raise config_error(self, "fallback", f"{self.fallback!r} is neither 'random' nor one of {list(actions)}")
         return grammar
+
+
+@dataclass
+class ReasoningConfig(AnswerConfig):
+    """Generation before the action (RL4VLM's prompt): how the text is read and how its log-prob is weighted."""
+
+    reasoning_scale: float = option(
+        0.5, help="lambda: weight of the reasoning tokens' log-probs in the action's log-prob (RL4VLM)", ge=0.0, le=1.0
+    )
+    prompt: str = option(REASONING_PROMPT, help="the prompt asking for reasoning then an action (<image>: the frame)")
 
 
 def _template_regex(template: str, alternatives: str) -> str:
