@@ -1,9 +1,9 @@
 """Checkpoints of train-vlm-policy and --resume (issue 27): a run killed mid-training continues to the same result.
 
-What is tested: on the CPU (float32, one thread) a run resumed from any checkpoint, in behaviour cloning
-or in PPO, ends with the same trained weights, bit for bit, and the same report (success rates, value
-gaps, losses, PPO history) as the run that was not interrupted: the weights, both optimisers, the
-learning-rate schedule, every generator (torch, numpy's, ``random``, the cloning minibatch stream,
+What is tested: on the CPU (float32, one thread; the same on simulated CUDA) a run resumed from any
+checkpoint, in behaviour cloning or in PPO, ends with the same trained weights, bit for bit, and the same
+report (success rates, value gaps, losses, PPO history) as the run that was not interrupted: the weights,
+both optimisers, the learning-rate schedule, every generator (torch, numpy's, ``random``, the cloning minibatch stream,
 a reasoning actor's) and the step are restored, and the PPO envs are put back by replaying the actions
 taken. On a GPU, kernels that are not deterministic (atomic adds in backward passes) may make the two
 differ in the last bits; a resumed run is then another draw of the same run, not the same numbers.
@@ -31,7 +31,7 @@ from rlsuite.vision.reasoning import ReasoningConfig
 # 12 cloning steps, 3 PPO updates (the first fits the value head only), 4-step episodes (truncations bootstrap).
 TINY = dict(size=3, hidden=16, layers=1, bc_layouts=5, bc_steps=12, bc_batch=8, bc_warmup=2, ppo_updates=3,
             value_warmup=1, ppo_envs=4, ppo_steps=3, ppo_epochs=1, ppo_minibatches=2, eval_episodes=3,
-            max_episode_steps=4, device="cpu")  # fmt: skip
+            max_episode_steps=4, device="auto")  # fmt: skip
 
 
 def without_times(report: dict) -> str:
