@@ -48,21 +48,25 @@ EVAL_SEED = 10_000  # the held-out layouts are env.reset(seed=EVAL_SEED + i)
 
 
 @dataclass
-class VLMEvalConfig(Config):
+class RandomLayouts(Config):
+    """The random pixel grid worlds a VLM policy trains and is measured on."""
+
+    size: int = option(4, help="grid side of the layouts (training and held-out)", ge=2, le=32)
+    forbidden_fraction: float = option(0.15, help="forbidden fraction of each layout", ge=0.0, le=0.5)
+
+
+@dataclass
+class VLMEvalConfig(RandomLayouts):
     """The held-out random layouts a VLM policy's success rate is measured on."""
 
-    size: int = option(4, help="grid side of the held-out layouts", ge=2, le=32)
-    forbidden_fraction: float = option(0.15, help="forbidden fraction of each layout", ge=0.0, le=0.5)
     episodes: int = option(50, help="held-out layouts (env seeds 10000, 10001, ...)", ge=1)
     max_episode_steps: int = option(20, help="step limit of an episode", ge=1)
 
 
 @dataclass
-class VLMTrainConfig(Config):
+class VLMTrainConfig(RandomLayouts):
     """Behaviour cloning then PPO for a tiny VLMPolicy (a Llava built from configs) on random pixel grid worlds."""
 
-    size: int = option(4, help="grid side of the training and evaluation layouts", ge=2, le=32)
-    forbidden_fraction: float = option(0.15, help="forbidden fraction of each layout", ge=0.0, le=0.5)
     hidden: int = option(64, help="width of the tiny Llava's language model (vision: half; a multiple of 8)", ge=8)
     layers: int = option(2, help="language-model layers of the tiny Llava", ge=1)
     bc_layouts: int = option(
