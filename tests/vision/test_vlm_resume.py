@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 import torch
 
+from rlsuite.vision.adapters import VLMModelOptions
 from rlsuite.vision.checkpoints import Checkpointer, VLMCheckpointOptions, trainable_state
 from rlsuite.vision.finetune import VLMTrainConfig, load_policy_to_train, train_vlm_policy
 from rlsuite.vision.reasoning import ReasoningConfig
@@ -105,22 +106,26 @@ def test_checkpoints_are_whole_and_pruned(tmp_path):
     assert not half.parent.exists()
 
 
-@pytest.mark.parametrize("reasoning", [False, True], ids=["scoring", "reasoning"])
-def test_resuming_from_any_checkpoint_ends_where_the_uninterrupted_run_ends(tmp_path, reasoning):
+@pytest.mark.parametrize(("reasoning", "finetune"), [(False, "full"), (True, "full"), (False, "lora")],
+                         ids=["scoring", "reasoning", "lora"])  # fmt: skip
+def test_resuming_from_any_checkpoint_ends_where_the_uninterrupted_run_ends(tmp_path, reasoning, finetune):
     """Every checkpoint of one run (cloning steps 5, 10 and 12, PPO updates 1-3) resumed in a folder of its
-    own: each ends with the uninterrupted run's weights (bit for bit) and report."""
+    own: each ends with the uninterrupted run's weights (bit for bit) and report. With LoRA the checkpoints
+    hold the adapters and the value head only."""
     rcfg = ReasoningConfig(reasoning=reasoning, max_new_tokens=4)
+    options = VLMModelOptions(finetune=finetune)
     config = VLMTrainConfig(**{**TINY, "bc_steps": 6 if reasoning else 12, "ppo_updates": 2 if reasoning else 3})
     every = VLMCheckpointOptions(bc_checkpoint_every=5, checkpoint_every=1, keep_checkpoints=100)
-    policy, report = train_vlm_policy(config, reasoning=rcfg, checkpoints=Checkpointer(tmp_path / "full", every, "k"))
+    policy, report = train_vlm_policy(config, options, rcfg, checkpoints=Checkpointer(tmp_path / "full", every, "k"))
     weights = trainable_state(policy)
+    assert (finetune == "lora") == all("lora_" in n or n.startswith("value_head.") for n in weights)
     saved = sorted((tmp_path / "full" / "checkpoints").iterdir())
     steps = [5, 6, 7, 8] if reasoning else [5, 10, 12, 13, 14, 15]
     assert [p.name for p in saved] == [f"step_{k:07d}" for k in steps]
     for path in saved[1:-1] if not reasoning else saved[1:3]:
         run = tmp_path / path.name
         shutil.copytree(path, run / "checkpoints" / path.name)
-        resumed, again = train_vlm_policy(config, reasoning=rcfg, checkpoints=Checkpointer(
+        resumed, again = train_vlm_policy(config, options, rcfg, checkpoints=Checkpointer(
             run, VLMCheckpointOptions(resume=True, bc_checkpoint_every=5), "k"))  # fmt: skip
         assert again["resumed_from"] == path.name
         assert without_times(again) == without_times(report)
