@@ -211,6 +211,8 @@ def _train_vlm_policy(parsed: Parsed) -> int:
                   f"{'-' if gap is None else f'{gap:.3f}':>21}")  # fmt: skip
     bc = m["behaviour_clone"]
     when = "trained earlier, reused" if trained.reused else "trained now"
+    if not trained.reused and m.get("resumed_from"):
+        when = f"resumed from {m['resumed_from']}"
     info = m.get("model", {})
     rows = [("model", f"{info.get('model')}: {info.get('parameters', 0):,} parameters, {info.get('finetune')} "
                       f"fine-tuning of {info.get('trainable_parameters', 0):,}")]  # fmt: skip

@@ -135,8 +135,9 @@ def _obtain(
         if leftovers:
             raise OutputDirError(
                 f"{folder}: holds files but no finished model ({', '.join(sorted(leftovers)[:3])}...); "
-                "pass --overwrite to replace them, or use another folder"
-            )
+                + ("pass --resume to continue it, --overwrite to replace them, " if (folder / CHECKPOINTS).is_dir()
+                   else "pass --overwrite to replace them, ") + "or use another folder"
+            )  # fmt: skip
     # The cache's folder is keyed by the config: what it holds unfinished is a crashed earlier try.
     with OutputDir(folder, overwrite=overwrite or not (explicit or resume), resume=resume) as od:
         if on_open is not None:

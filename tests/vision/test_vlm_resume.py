@@ -164,12 +164,14 @@ def test_a_run_killed_mid_training_resumes_to_the_uninterrupted_result(tmp_path)
 
     refused = subprocess.run(rlsuite("--out", str(a)), env=env, capture_output=True, text=True)
     assert refused.returncode != 0 and "holds files but no finished model" in refused.stderr
+    assert "pass --resume to continue it" in refused.stderr
     done = subprocess.run(rlsuite("--out", str(a), "--resume"), env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
+    assert f"resumed from {killed_at}" in done.stdout
     subprocess.run(rlsuite("--out", str(b)), env=env, check=True, capture_output=True)
 
     resumed, whole = (json.loads((d / "metrics.json").read_text()) for d in (a, b))
-    assert resumed["resumed_from"] >= killed_at
+    assert resumed["resumed_from"] == killed_at
     assert without_times(resumed) == without_times(whole)
     from safetensors.torch import load_file
 
