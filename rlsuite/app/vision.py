@@ -8,11 +8,14 @@ Every flag is generated from a config (``--help`` lists them all; ``--config FIL
 - ``train-reward``: :class:`~rlsuite.vision.contrastive.ContrastiveTrainConfig` (``--budget``: ``steps``);
 - ``train-vlm-policy``: :class:`~rlsuite.vision.finetune.VLMTrainConfig` (``--budget``: ``bc_steps``),
   :class:`~rlsuite.vision.adapters.VLMModelOptions` (``--model FOLDER``, ``--finetune auto|lora|full``),
-  :class:`~rlsuite.vision.reasoning.ReasoningConfig` (``--reasoning``) and ``--quick`` (:data:`QUICK_VLM`);
+  :class:`~rlsuite.vision.reasoning.ReasoningConfig` (``--reasoning``), ``--quick`` (:data:`QUICK_VLM`) and
+  :class:`~rlsuite.vision.checkpoints.VLMCheckpointOptions` (``--resume``, how often checkpoints are saved);
 - the three take :class:`VisionOutputOptions` too: ``--out`` (default: the rlsuite cache, in a
   folder keyed by the config, so a new budget trains anew and the same config is reused) and
   ``--overwrite`` (alias ``--force``);
-- ``eval-vlm [FOLDER]``: :class:`EvalVLMOptions` and :class:`~rlsuite.vision.finetune.VLMEvalConfig`.
+- ``eval-vlm [FOLDER]``: :class:`EvalVLMOptions`, :class:`~rlsuite.vision.finetune.VLMEvalConfig` and
+  :class:`~rlsuite.vision.reasoning.AnswerConfig` (``--reasoning``; a ``train-vlm-policy --reasoning`` folder's
+  own settings are the defaults).
 
 The library trains, measures and writes the folder (:mod:`rlsuite.vision.defaults`); this module
 prints the result.
