@@ -14,6 +14,10 @@ reasoned answers (:class:`~rlsuite.vision.reasoning.ReasoningActor`, RL4VLM's lo
 The success rate is measured with the greedy policy on ``eval_episodes`` random layouts drawn
 with seeds that training never uses, and behaviour cloning skips any drawn layout that equals
 one of them, so they are held out as layouts, not only as seeds.
+
+Both stages save checkpoints and continue from one (:mod:`rlsuite.vision.checkpoints`), and keep
+their losses and statistics on the device, read once per update (no host-device sync of their own
+per step). :func:`evaluate_vlm` measures a policy by scored words or by reasoned answers.
 """
 
 from __future__ import annotations
