@@ -8,11 +8,14 @@ Every flag is generated from a config (``--help`` lists them all; ``--config FIL
 - ``train-reward``: :class:`~rlsuite.vision.contrastive.ContrastiveTrainConfig` (``--budget``: ``steps``);
 - ``train-vlm-policy``: :class:`~rlsuite.vision.finetune.VLMTrainConfig` (``--budget``: ``bc_steps``),
   :class:`~rlsuite.vision.adapters.VLMModelOptions` (``--model FOLDER``, ``--finetune auto|lora|full``),
-  :class:`~rlsuite.vision.reasoning.ReasoningConfig` (``--reasoning``) and ``--quick`` (:data:`QUICK_VLM`);
+  :class:`~rlsuite.vision.reasoning.ReasoningConfig` (``--reasoning``), ``--quick`` (:data:`QUICK_VLM`) and
+  :class:`~rlsuite.vision.checkpoints.VLMCheckpointOptions` (``--resume``, how often checkpoints are saved);
 - the three take :class:`VisionOutputOptions` too: ``--out`` (default: the rlsuite cache, in a
   folder keyed by the config, so a new budget trains anew and the same config is reused) and
   ``--overwrite`` (alias ``--force``);
-- ``eval-vlm [FOLDER]``: :class:`EvalVLMOptions` and :class:`~rlsuite.vision.finetune.VLMEvalConfig`;
+- ``eval-vlm [FOLDER]``: :class:`EvalVLMOptions`, :class:`~rlsuite.vision.finetune.VLMEvalConfig` and
+  :class:`~rlsuite.vision.reasoning.AnswerConfig` (``--reasoning``; a ``train-vlm-policy --reasoning`` folder's
+  own settings are the defaults).
 - ``grpo``: :class:`~rlsuite.vision.grpo.VisionGRPOConfig` (``--budget``: ``steps``), ``VLMModelOptions``,
   :class:`VisionOutputOptions`, :class:`ResumeOption` and ``--quick`` (:data:`QUICK_GRPO`).
 
@@ -34,12 +37,13 @@ from rlsuite.common.device import DEVICE_HELP, check_device_field
 from rlsuite.common.errors import ConfigError
 from rlsuite.envs.gridworld import ACTION_NAMES
 from rlsuite.vision.adapters import VLMModelOptions
+from rlsuite.vision.checkpoints import VLMCheckpointOptions
 from rlsuite.vision.contrastive import ContrastiveTrainConfig
 from rlsuite.vision.detection import DetectorTrainConfig
 from rlsuite.vision.finetune import VLMEvalConfig, VLMTrainConfig
 from rlsuite.vision.grpo import VisionGRPOConfig
 from rlsuite.vision.policies import DEFAULT_PROMPT
-from rlsuite.vision.reasoning import ReasoningConfig
+from rlsuite.vision.reasoning import REASONING_PROMPT, AnswerConfig, ReasoningConfig
 
 # ``train-vlm-policy --quick``: 3x3 layouts, 100 cloning steps, 2 small PPO updates, 10 held-out layouts
 # (about 30 s for a 30k-parameter tiny Qwen2-VL with LoRA on one shared CPU core).
@@ -101,7 +105,10 @@ class EvalVLMOptions(Config):
         default_factory=lambda: list(ACTION_NAMES),
         help="the action words, in the env's order (up right down left stay)",
     )
-    prompt: str = option(DEFAULT_PROMPT, help="the prompt; <image> is replaced by the processor's image token")
+    prompt: str | None = option(
+        None, help="the prompt; <image> is replaced by the processor's image token (default: the one a "
+        "train-vlm-policy --reasoning folder was trained with, else the scoring or (--reasoning) the reasoning one)",
+    )  # fmt: skip
     dtype: Literal["auto", "float32", "bfloat16"] = option(
         "auto", help="auto: bfloat16 on CUDA, float32 on CPU (inference)"
     )
@@ -146,7 +153,8 @@ def add_subcommands(subparsers: Any) -> None:
     add_command(
         sub, "train-vlm-policy", help=TRAIN_COMMANDS["train-vlm-policy"][1] + "; --model FOLDER trains any local "
         "VLM (LoRA above --lora-min-params), --reasoning lets it reason before the action",
-        configs=[VLMTrainConfig, VLMModelOptions, ReasoningConfig, VisionOutputOptions, QuickOption],
+        configs=[VLMTrainConfig, VLMModelOptions, ReasoningConfig, VisionOutputOptions, QuickOption,
+                 VLMCheckpointOptions],
         run=_train_vlm_policy, defaults=_quick_defaults,
     )  # fmt: skip
     add_command(
@@ -158,10 +166,11 @@ def add_subcommands(subparsers: Any) -> None:
     add_command(
         sub,
         "eval-vlm",
-        help="load a local VLM folder as a VLMPolicy (action-word scoring) and report its success rate on held-out "
-        "random pixel grid worlds",
-        configs=[EvalVLMOptions, VLMEvalConfig],
+        help="load a local VLM folder as a VLMPolicy (action-word scoring, or reasoned answers: --reasoning, or as "
+        "the folder was trained) and report its success rate on held-out random pixel grid worlds",
+        configs=[EvalVLMOptions, VLMEvalConfig, AnswerConfig],
         run=_eval_vlm,
+        defaults=_eval_defaults,
         arguments=lambda q: q.add_argument("folder", nargs="?", metavar="FOLDER", help="the model folder (or --model)"),
     )
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
@@ -218,7 +227,8 @@ def _train_vlm_policy(parsed: Parsed) -> int:
     console.quiet_third_party()
     with console.results_printed_by_command("rlsuite.vision"):  # the table below prints them, once
         trained = default_vlm_policy(config, out=opts.out, overwrite=opts.overwrite, on_open=console.log_to,
-                                     options=options, reasoning=reasoning)  # fmt: skip
+                                     options=options, reasoning=reasoning,
+                                     checkpoints=parsed.get(VLMCheckpointOptions))  # fmt: skip
     m = trained.metrics
     print(f"{'stage':<12} {'greedy success':>15} {'v* - v_pi (sampling)':>21}")
     for stage in ("untrained", "after_bc", "after_ppo"):
@@ -228,6 +238,8 @@ def _train_vlm_policy(parsed: Parsed) -> int:
                   f"{'-' if gap is None else f'{gap:.3f}':>21}")  # fmt: skip
     bc = m["behaviour_clone"]
     when = "trained earlier, reused" if trained.reused else "trained now"
+    if not trained.reused and m.get("resumed_from"):
+        when = f"resumed from {m['resumed_from']}"
     info = m.get("model", {})
     rows = [("model", f"{info.get('model')}: {info.get('parameters', 0):,} parameters, {info.get('finetune')} "
                       f"fine-tuning of {info.get('trainable_parameters', 0):,}")]  # fmt: skip
@@ -274,14 +286,27 @@ def _grpo(parsed: Parsed) -> int:
     return 0
 
 
+def _eval_defaults(ns: argparse.Namespace) -> list[tuple[Mapping[str, Any], str]]:
+    """A train-vlm-policy --reasoning folder's answer settings and prompt (flags and --config override them)."""
+    from rlsuite.vision.finetune import trained_answers
+
+    folder = getattr(ns, "folder", None) or getattr(ns, "model", None)
+    settings = trained_answers(folder) if folder else None
+    keys = ("reasoning", "grammar", "fallback", "max_new_tokens", "prompt")
+    layers = [({k: settings[k] for k in keys if k in settings}, f"{folder}/metrics.json")] if settings else []
+    return layers + ([(load_yaml(ns.config), str(ns.config))] if getattr(ns, "config", None) else [])
+
+
 def _eval_vlm(parsed: Parsed) -> int:
     from rlsuite.vision.adapters import is_adapter_folder, load_trained_policy
-    from rlsuite.vision.finetune import success_rate
+    from rlsuite.vision.finetune import evaluate_vlm
     from rlsuite.vision.folders import check_model_folder
     from rlsuite.vision.runtime import torch_threads
 
-    opts, held_out = parsed.get(EvalVLMOptions), parsed.get(VLMEvalConfig)
+    opts, held_out, answers = parsed.get(EvalVLMOptions), parsed.get(VLMEvalConfig), parsed.get(AnswerConfig)
     folder = _model_folder(parsed.args.folder, opts.model)
+    if answers.reasoning:
+        answers.grammar_for(opts.actions)  # a grammar or fallback no action fits: one line, before loading
     if not is_adapter_folder(folder):
         check_model_folder(folder)
     console.quiet_third_party()
@@ -293,14 +318,17 @@ def _eval_vlm(parsed: Parsed) -> int:
             dtype=opts.dtype,
             device=opts.device,
             actions=opts.actions,
-            prompt=opts.prompt,
+            prompt=opts.prompt or (REASONING_PROMPT if answers.reasoning else DEFAULT_PROMPT),
         )
         console.quiet_third_party()
-        rate = success_rate(policy, held_out)
+        result = evaluate_vlm(policy, held_out, answers)
     print(
-        f"success {rate:.3f} on {held_out.episodes} held-out random {held_out.size}x{held_out.size} layouts: "
-        f"{_model_name(policy.model)} from {folder}"
+        f"success {result['success']:.3f} on {held_out.episodes} held-out random {held_out.size}x{held_out.size} "
+        f"layouts: {_model_name(policy.model)} from {folder}"
     )
+    if result["mode"] == "reasoning":
+        print(f"reasoned answers: {result['unparsed_answers']} of {result['answers']} unparsed "
+              f"(fallback: {answers.fallback})")  # fmt: skip
     return 0
 
 

@@ -35,6 +35,7 @@ from rlsuite.common.config import Config
 from rlsuite.common.errors import ModelFolderError, OutputDirError
 from rlsuite.common.io import FINISHED, LOCK, OutputDir, write_json
 from rlsuite.vision.adapters import VLMModelOptions
+from rlsuite.vision.checkpoints import CHECKPOINTS, Checkpointer, VLMCheckpointOptions
 from rlsuite.vision.contrastive import ContrastiveTrainConfig
 from rlsuite.vision.detection import DetectorTrainConfig
 from rlsuite.vision.finetune import VLMTrainConfig
@@ -104,9 +105,12 @@ def _obtain(
     load: Callable[[Path, torch.device], Any],
     on_open: Callable[[Path], None] | None,
     extra: tuple[Config, ...] = (),
+    resume: bool = False,
 ) -> Trained:
     """Load ``name``'s finished model of ``config`` or train it; ``config.device`` is resolved here, once
-    (an unusable device fails before anything is written), and handed to ``train`` and ``load``."""
+    (an unusable device fails before anything is written), and handed to ``train`` and ``load``.
+    With ``resume`` an unfinished folder of the same settings is kept (``train`` continues it from its
+    ``checkpoints/``, removed once the folder is finished)."""
     from rlsuite.common.device import select_device
 
     device = select_device(getattr(config, "device", "auto"))
@@ -123,21 +127,26 @@ def _obtain(
             raise ModelFolderError(f"{exc}; pass --overwrite to train again") from exc
         log.info("%s: reusing the model trained earlier with this config in %s", name, folder)
         return Trained(model, metrics, folder, True, device)
-    if explicit and not overwrite and folder.is_dir() and not (folder / FINISHED).exists():
+    if resume and not overwrite and (folder / FINISHED).is_file():  # a finished run of other settings
+        raise OutputDirError(f"{folder}: holds a finished run of other settings; --resume continues an unfinished "
+                             "one (pass --overwrite to replace it, or use another folder)")  # fmt: skip
+    if explicit and not overwrite and not resume and folder.is_dir() and not (folder / FINISHED).exists():
         leftovers = [p.name for p in folder.iterdir() if p.name != LOCK]
         if leftovers:
             raise OutputDirError(
                 f"{folder}: holds files but no finished model ({', '.join(sorted(leftovers)[:3])}...); "
-                "pass --overwrite to replace them, or use another folder"
-            )
+                + ("pass --resume to continue it, --overwrite to replace them, " if (folder / CHECKPOINTS).is_dir()
+                   else "pass --overwrite to replace them, ") + "or use another folder"
+            )  # fmt: skip
     # The cache's folder is keyed by the config: what it holds unfinished is a crashed earlier try.
-    with OutputDir(folder, overwrite=overwrite or not explicit) as od:
+    with OutputDir(folder, overwrite=overwrite or not (explicit or resume), resume=resume) as od:
         if on_open is not None:
             on_open(folder)
         model, metrics = train(device)
         save_files(folder, lambda tmp: save(model, tmp))
         write_json(folder / METRICS, metrics)
         od.finish({"model": name, "config_key": key})
+        shutil.rmtree(folder / CHECKPOINTS, ignore_errors=True)
     log.info("%s: saved to %s", name, folder)
     return Trained(model, metrics, folder, False, device)
 
@@ -315,6 +324,7 @@ def default_vlm_policy(
     on_open: Callable[[Path], None] | None = None,
     options: VLMModelOptions | None = None,
     reasoning: ReasoningConfig | None = None,
+    checkpoints: VLMCheckpointOptions | None = None,
 ) -> Trained:
     """The behaviour-cloned, PPO-fine-tuned :class:`~rlsuite.vision.policies.VLMPolicy` of ``config``.
 
@@ -326,6 +336,10 @@ def default_vlm_policy(
     ``config.device`` in ``dtype`` (``"auto"``: bfloat16 on CUDA, for inference). Args and returns:
     as :func:`default_detector`; metrics hold ``success_untrained``, ``success_after_bc``,
     ``success_after_ppo``, the value gaps (scoring mode) and the stages' reports.
+
+    ``checkpoints`` (:class:`~rlsuite.vision.checkpoints.VLMCheckpointOptions`): how often training
+    saves a checkpoint in the folder's ``checkpoints/``, and ``resume``: continue the unfinished run
+    of the same settings in the folder from its newest checkpoint.
     """
     from rlsuite.envs.gridworld import ACTION_NAMES
     from rlsuite.vision.adapters import check_generative_folder, load_trained_policy, save_adapter
@@ -340,8 +354,14 @@ def default_vlm_policy(
     if rcfg.reasoning:
         rcfg.grammar_for(ACTION_NAMES)
 
+    ckpt = checkpoints or VLMCheckpointOptions()
+    folder = Path(out) if out is not None else cache_folder(VLM_POLICY_NAME, cfg, (opts, rcfg))
+    saver = Checkpointer(folder, ckpt, config_key(cfg, (opts, rcfg)))
+    if ckpt.resume and not overwrite:
+        saver.check()  # a checkpoint of other settings: refused before the folder is opened
+
     def train(device: torch.device) -> tuple[Any, dict[str, Any]]:
-        policy, report = train_vlm_policy(cfg, opts, rcfg, device=device)
+        policy, report = train_vlm_policy(cfg, opts, rcfg, device=device, checkpoints=saver)
         return policy, {**report, "train_config": cfg.to_dict(), "model_options": opts.to_dict(),
                         "reasoning": rcfg.to_dict()}  # fmt: skip
 
@@ -357,7 +377,8 @@ def default_vlm_policy(
         return load_trained_policy(folder, opts.model, opts.trust_remote_code, dtype=dtype, device=str(device),
                                    prompt=prompt)  # fmt: skip
 
-    trained = _obtain(VLM_POLICY_NAME, cfg, out, overwrite, train, save, load, on_open, extra=(opts, rcfg))
+    trained = _obtain(VLM_POLICY_NAME, cfg, out, overwrite, train, save, load, on_open, extra=(opts, rcfg),
+                      resume=ckpt.resume)  # fmt: skip
     if not trained.reused and dtype != "float32":
         trained.model = load(trained.folder, trained.device)
     return trained

@@ -14,6 +14,10 @@ reasoned answers (:class:`~rlsuite.vision.reasoning.ReasoningActor`, RL4VLM's lo
 The success rate is measured with the greedy policy on ``eval_episodes`` random layouts drawn
 with seeds that training never uses, and behaviour cloning skips any drawn layout that equals
 one of them, so they are held out as layouts, not only as seeds.
+
+Both stages save checkpoints and continue from one (:mod:`rlsuite.vision.checkpoints`), and keep
+their losses and statistics on the device, read once per update (no host-device sync of their own
+per step). :func:`evaluate_vlm` measures a policy by scored words or by reasoned answers.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import time
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -36,8 +41,9 @@ from rlsuite.common.config import Config, config_error, option
 from rlsuite.common.device import DEVICE_HELP, check_device_field
 from rlsuite.envs.model import tabular_model
 from rlsuite.vision.adapters import VLMModelOptions
+from rlsuite.vision.checkpoints import Checkpoint, Checkpointer
 from rlsuite.vision.policies import VLMPolicy
-from rlsuite.vision.reasoning import ReasoningConfig
+from rlsuite.vision.reasoning import AnswerConfig, ReasoningConfig
 
 log = logging.getLogger(__name__)
 
@@ -46,21 +52,25 @@ EVAL_SEED = 10_000  # the held-out layouts are env.reset(seed=EVAL_SEED + i)
 
 
 @dataclass
-class VLMEvalConfig(Config):
+class RandomLayouts(Config):
+    """The random pixel grid worlds a VLM policy trains and is measured on."""
+
+    size: int = option(4, help="grid side of the layouts (training and held-out)", ge=2, le=32)
+    forbidden_fraction: float = option(0.15, help="forbidden fraction of each layout", ge=0.0, le=0.5)
+
+
+@dataclass
+class VLMEvalConfig(RandomLayouts):
     """The held-out random layouts a VLM policy's success rate is measured on."""
 
-    size: int = option(4, help="grid side of the held-out layouts", ge=2, le=32)
-    forbidden_fraction: float = option(0.15, help="forbidden fraction of each layout", ge=0.0, le=0.5)
     episodes: int = option(50, help="held-out layouts (env seeds 10000, 10001, ...)", ge=1)
     max_episode_steps: int = option(20, help="step limit of an episode", ge=1)
 
 
 @dataclass
-class VLMTrainConfig(Config):
+class VLMTrainConfig(RandomLayouts):
     """Behaviour cloning then PPO for a tiny VLMPolicy (a Llava built from configs) on random pixel grid worlds."""
 
-    size: int = option(4, help="grid side of the training and evaluation layouts", ge=2, le=32)
-    forbidden_fraction: float = option(0.15, help="forbidden fraction of each layout", ge=0.0, le=0.5)
     hidden: int = option(64, help="width of the tiny Llava's language model (vision: half; a multiple of 8)", ge=8)
     layers: int = option(2, help="language-model layers of the tiny Llava", ge=1)
     bc_layouts: int = option(
@@ -185,12 +195,13 @@ class ScoringActor:
     def __init__(self, policy: VLMPolicy) -> None:
         self.policy = policy
 
-    def act(self, obs: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, torch.Tensor]]:
-        """Sampled actions, their log-probs and values (numpy), and what ``evaluate`` needs again (``memo``)."""
+    def act(self, obs: Any) -> tuple[np.ndarray, torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        """Sampled actions (numpy: the one read of the device), their log-probs and values (on the device),
+        and what ``evaluate`` needs again (``memo``)."""
         with torch.no_grad():
             dist, v = self.policy(obs)
             a = dist.sample()
-        return a.cpu().numpy(), dist.log_prob(a).cpu().numpy(), v.cpu().numpy(), {"action": a.cpu()}
+        return a.cpu().numpy(), dist.log_prob(a), v, {"action": a}
 
     def evaluate(self, obs: Any, memo: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Log-probs of the stored actions, values and entropies (differentiable)."""
@@ -272,7 +283,39 @@ def success_rate(policy: VLMPolicy, config: VLMEvalConfig, seed: int = EVAL_SEED
     return float(solved.mean())
 
 
-def behaviour_clone(policy: VLMPolicy, config: VLMTrainConfig, actor: Actor | None = None) -> dict[str, Any]:
+def evaluate_vlm(
+    policy: VLMPolicy, config: VLMEvalConfig, answers: AnswerConfig | None = None, seed: int = 0
+) -> dict[str, Any]:
+    """Greedy success on the held-out layouts, by scored action words or, with ``answers.reasoning``, by
+    generated answers read with the grammar (RL4VLM): ``{"success", "mode"}``, and for generated answers
+    ``answers`` and ``unparsed_answers`` (the ones no template matched, which took the fallback; ``seed``
+    seeds a random fallback)."""
+    from rlsuite.vision.reasoning import ReasoningActor
+
+    if answers is None or not answers.reasoning:
+        return {"success": success_rate(policy, config), "mode": "scoring"}
+    actor = ReasoningActor(policy, ReasoningConfig(**answers.to_dict()), seed)
+    rate = success_rate(policy, config, actor=actor)
+    log.info("reasoned answers: %d of %d unparsed", actor.unparsed, actor.answers)
+    return {"success": rate, "mode": "reasoning", "answers": actor.answers, "unparsed_answers": actor.unparsed}
+
+
+def trained_answers(folder: str | Path) -> dict[str, Any] | None:
+    """How a ``train-vlm-policy`` folder's policy answers (its ``metrics.json`` ``reasoning`` settings, as
+    :class:`~rlsuite.vision.reasoning.ReasoningConfig` fields), or None for another folder or a scoring run."""
+    import json
+
+    try:
+        settings = json.loads((Path(folder) / "metrics.json").read_text()).get("reasoning")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return settings if isinstance(settings, dict) and settings.get("reasoning") else None
+
+
+def behaviour_clone(
+    policy: VLMPolicy, config: VLMTrainConfig, actor: Actor | None = None, checkpoints: Checkpointer | None = None,
+    resume: Checkpoint | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """Fit the action scores to the optimal action sets (cross-entropy to uniform over optimal actions).
 
     The value head is fitted to ``v*`` at the same time (weight ``bc_value_coef``): a warm start
@@ -282,6 +325,11 @@ def behaviour_clone(policy: VLMPolicy, config: VLMTrainConfig, actor: Actor | No
     held-out evaluation layouts excluded), 15 frames per 4x4 layout. Minibatches are drawn from
     it with replacement; the learning rate warms up linearly, then decays linearly to zero.
     The report's ``held_out_accuracy`` is over every non-target cell of the evaluation layouts.
+
+    The losses stay on the device and are read at the end (and every 100 steps when debug logging
+    is on): a step makes no host-device sync of its own. ``checkpoints`` saves one every
+    ``bc_checkpoint_every`` steps; ``resume`` (a ``"bc"`` checkpoint, its weights already loaded)
+    continues after its step with its optimiser, schedule, losses and generators.
     """
     t0 = time.perf_counter()
     rng = np.random.default_rng(config.seed)
@@ -291,14 +339,25 @@ def behaviour_clone(policy: VLMPolicy, config: VLMTrainConfig, actor: Actor | No
     test_frames, test_targets, _ = optimal_action_dataset(config, eval_seeds, config.eval_episodes)
     log.debug("bc data: %d frames from %d layouts (%.1f s)", len(frames), config.bc_layouts, time.perf_counter() - t0)
     actor = actor or ScoringActor(policy)
-    initial_accuracy = action_accuracy(policy, frames[:1000], targets[:1000], actor=actor)
     opt = torch.optim.AdamW(trainable(policy), lr=config.bc_lr)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / config.bc_warmup) * (1.0 - s / config.bc_steps)
     )
-    losses = []
+    losses = torch.zeros(config.bc_steps, device=policy.device)  # read once, at the end
+    generators = {"bc": rng, **actor_generators(actor)}
+    if resume is None:
+        initial_accuracy, start = action_accuracy(policy, frames[:1000], targets[:1000], actor=actor), 0
+    else:
+        resume.restore_optimizer("bc", opt)
+        sched.load_state_dict(resume.state["scheduler"])
+        losses[: resume.step] = resume.tensors["losses"][: resume.step].to(policy.device)
+        resume.restore_rng(generators, policy.device)
+        restore_actor(actor, resume.state)
+        initial_accuracy, start = resume.state["initial_accuracy"], resume.step
+    debug = log.isEnabledFor(logging.DEBUG)
     with progress.task("behaviour cloning", total=config.bc_steps, unit="step") as bar:
-        for step in range(1, config.bc_steps + 1):
+        bar.advance(start)
+        for step in range(start + 1, config.bc_steps + 1):
             policy.train()
             idx = rng.integers(len(frames), size=config.bc_batch)
             loss, v = actor.bc_loss(frames[idx], targets[idx])
@@ -309,16 +368,22 @@ def behaviour_clone(policy: VLMPolicy, config: VLMTrainConfig, actor: Actor | No
             torch.nn.utils.clip_grad_norm_(trainable(policy), 1.0)
             opt.step()
             sched.step()
-            losses.append(loss.item())
+            losses[step - 1] = loss.detach()
             bar.advance()
-            if step % 100 == 0:
-                log.debug("bc step %d: loss %.3f (%.0f s)", step, np.mean(losses[-100:]), time.perf_counter() - t0)
+            if debug and step % 100 == 0:  # one read per 100 steps, only when it is logged
+                log.debug("bc step %d: loss %.3f (%.0f s)", step, losses[step - 100 : step].mean().item(),
+                          time.perf_counter() - t0)  # fmt: skip
+            if checkpoints is not None and checkpoints.due("bc", step, config.bc_steps):
+                checkpoints.save("bc", step, policy, {"bc": opt}, generators,
+                                 {"scheduler": sched.state_dict(), "initial_accuracy": initial_accuracy,
+                                  **actor_state(actor)}, {"losses": losses})  # fmt: skip
     policy.eval()
+    host_losses = losses.cpu().numpy()
     report = {
         "steps": config.bc_steps,
         "frames": len(frames),
-        "first_loss": float(np.mean(losses[:20])),
-        "final_loss": float(np.mean(losses[-20:])),
+        "first_loss": float(np.mean(host_losses[:20])),
+        "final_loss": float(np.mean(host_losses[-20:])),
         "initial_train_accuracy": initial_accuracy,
         "train_accuracy": action_accuracy(policy, frames[:1000], targets[:1000], actor=actor),
         "held_out_accuracy": action_accuracy(policy, test_frames, test_targets, actor=actor),
@@ -330,79 +395,114 @@ def behaviour_clone(policy: VLMPolicy, config: VLMTrainConfig, actor: Actor | No
     return report
 
 
+def actor_generators(actor: Actor) -> dict[str, np.random.Generator]:
+    """The actor's own numpy generator (a reasoning actor's fallbacks and cloning answers), by name."""
+    rng = getattr(actor, "rng", None)
+    return {} if rng is None else {"actor": rng}
+
+
+def actor_state(actor: Actor) -> dict[str, Any]:
+    """The actor's counters a checkpoint keeps (a reasoning actor's answers and unparsed answers)."""
+    return {"actor": {k: getattr(actor, k) for k in ("answers", "unparsed") if hasattr(actor, k)}}
+
+
+def restore_actor(actor: Actor, state: dict[str, Any]) -> None:
+    for k, v in state.get("actor", {}).items():
+        setattr(actor, k, v)
+
+
 def trainable(policy: VLMPolicy) -> list[torch.nn.Parameter]:
     """The parameters that train: all of them, or the LoRA adapters and the value head."""
     return [p for p in policy.parameters() if p.requires_grad]
 
 
-def ppo_finetune(policy: VLMPolicy, config: VLMTrainConfig, actor: Actor | None = None) -> dict[str, Any]:
+def ppo_finetune(
+    policy: VLMPolicy, config: VLMTrainConfig, actor: Actor | None = None, checkpoints: Checkpointer | None = None,
+    resume: Checkpoint | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """PPO on the action-word log-probs with the value head (clipped surrogate, GAE).
 
     The first ``value_warmup`` updates fit only the value head to the rollout returns, so the
     first policy updates see advantages from a fitted value, not from an untrained head. A
     truncated episode bootstraps from its own last frame's value; no return or advantage flows
     across an episode's end.
+
+    Log-probs, values, rewards, GAE and the minibatch statistics stay on the device; an env step
+    reads only the sampled actions back (the envs run on the host), a minibatch nothing, and the
+    statistics are read once per update. ``checkpoints`` saves one every ``checkpoint_every``
+    updates; ``resume`` (a ``"ppo"`` checkpoint, its weights loaded) replays the actions taken so
+    far in freshly seeded envs (which puts them back in the same states) and continues.
     """
-    N, T = config.ppo_envs, config.ppo_steps
+    N, T, dev = config.ppo_envs, config.ppo_steps, policy.device
     envs = gym.vector.SyncVectorEnv([partial(_env, config)] * N, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
     obs, _ = envs.reset(seed=config.seed * 7919 + EVAL_SEED + config.eval_episodes)
     value_opt = torch.optim.AdamW(policy.value_head.parameters(), lr=config.value_lr)
     opt = torch.optim.AdamW(trainable(policy), lr=config.ppo_lr)
     actor = actor or ScoringActor(policy)
-    t0, history = time.perf_counter(), []
+    t0, history, start = time.perf_counter(), [], 0
     ep_return = np.zeros(N)
+    taken: list[np.ndarray] = []  # every action so far: what a resumed run replays
+    if resume is not None:
+        for a in resume.tensors["actions"].numpy():
+            obs, r, term, trunc, _ = envs.step(a)
+            ep_return = np.where(term | trunc, 0.0, ep_return + r)
+            taken.append(a)
+        resume.restore_optimizer("ppo", opt)
+        resume.restore_optimizer("value", value_opt)
+        resume.restore_rng(actor_generators(actor), dev)
+        restore_actor(actor, resume.state)
+        history, start = resume.state["history"], resume.step
     with progress.task("PPO updates", total=config.ppo_updates, unit="update") as bar:
-        for update in range(1, config.ppo_updates + 1):
+        bar.advance(start)
+        for update in range(start + 1, config.ppo_updates + 1):
             # ----- rollout: one batched forward pass per step over all envs
             frames = np.zeros((T, *obs.shape), np.uint8)
-            acts = np.zeros((T, N), np.int64)
             memos: list[dict[str, torch.Tensor]] = []
-            logps, values, rewards = np.zeros((T, N)), np.zeros((T + 1, N)), np.zeros((T, N))
-            ended = np.zeros((T, N), bool)
+            logps, values = torch.zeros((T, N), device=dev), torch.zeros((T + 1, N), device=dev)
+            rewards, ended = torch.zeros((T, N), device=dev), torch.zeros((T, N), device=dev)
             returns_seen, solved_seen = [], []
             policy.eval()
             with torch.no_grad():
                 for t in range(T):
                     frames[t] = obs
-                    acts[t], logps[t], values[t], memo = actor.act(obs)
+                    acts, logps[t], values[t], memo = actor.act(obs)  # the actions: the step's one read
                     memos.append(memo)
-                    obs, r, term, trunc, info = envs.step(acts[t])
+                    taken.append(np.asarray(acts, np.int64))
+                    obs, r, term, trunc, info = envs.step(acts)
                     ep_return += r
                     trunc = trunc & ~term
+                    rewards[t] = torch.as_tensor(r, dtype=torch.float32, device=dev)
                     if trunc.any():  # the episode goes on beyond the time limit: bootstrap from its last frame
-                        last = np.stack(info["final_obs"][trunc])
-                        r = np.array(r, dtype=np.float64)
-                        r[trunc] += config.gamma * policy(last)[1].cpu().numpy()
-                    rewards[t], ended[t] = r, term | trunc
-                    for i in np.flatnonzero(ended[t]):
+                        cut = torch.as_tensor(np.flatnonzero(trunc), device=dev)
+                        rewards[t, cut] += config.gamma * policy(np.stack(info["final_obs"][trunc]))[1]
+                    ended[t] = torch.as_tensor(term | trunc, dtype=torch.float32, device=dev)
+                    for i in np.flatnonzero(term | trunc):
                         returns_seen.append(ep_return[i])
                         solved_seen.append(bool(term[i]))
                         ep_return[i] = 0.0
-                values[T] = policy(obs)[1].cpu().numpy()
-            # ----- GAE, cut at every episode end
-            adv = np.zeros((T, N))
-            running = np.zeros(N)
+                values[T] = policy(obs)[1]
+            # ----- GAE, cut at every episode end (on the device)
+            adv = torch.zeros((T, N), device=dev)
+            running = torch.zeros(N, device=dev)
             for t in reversed(range(T)):
                 going_on = 1.0 - ended[t]
                 delta = rewards[t] + config.gamma * values[t + 1] * going_on - values[t]
                 running = delta + config.gamma * config.gae_lambda * going_on * running
                 adv[t] = running
             ret = adv + values[:T]
-            explained = 1.0 - np.var(ret - values[:T]) / (np.var(ret) + 1e-8)  # of the rollout's values
+            explained = 1.0 - (ret - values[:T]).var(correction=0) / (ret.var(correction=0) + 1e-8)
 
             # ----- epochs over the rollout (value head only during the warm-up)
-            def flat(x: np.ndarray) -> torch.Tensor:
-                return torch.as_tensor(x.reshape(T * N, *x.shape[2:]), device=policy.device)
-
-            b_frames, b_logp = frames.reshape(T * N, *frames.shape[2:]), flat(logps).float()
+            b_frames, b_logp = frames.reshape(T * N, *frames.shape[2:]), logps.reshape(T * N)
             b_memo = {k: torch.cat([m[k] for m in memos]) for k in memos[0]}
-            b_adv, b_ret = flat(adv).float(), flat(ret).float()
+            b_adv, b_ret = adv.reshape(T * N), ret.reshape(T * N)
             b_adv = (b_adv - b_adv.mean()) / (b_adv.std() + 1e-8)
             warmup = update <= config.value_warmup
             policy.train()
-            stats: dict[str, list[float]] = {"vloss": [], "kl": [], "clipped": []}
-            epoch_vloss = []  # mean value loss of each pass: the fit on this rollout
-            for _ in range(config.ppo_epochs):
+            # per pass: summed value loss, KL and clipped fraction of its minibatches, and their count
+            sums = torch.zeros((config.ppo_epochs, 3), device=dev)
+            counts = torch.zeros(config.ppo_epochs, 1)
+            for epoch in range(config.ppo_epochs):
                 for idx in torch.randperm(T * N).split(max(1, T * N // config.ppo_minibatches)):
                     new_logp, v, entropy = actor.evaluate(b_frames[idx.numpy()], {k: m[idx] for k, m in b_memo.items()})
                     vloss = 0.5 * ((v - b_ret[idx]) ** 2).mean()
@@ -422,22 +522,24 @@ def ppo_finetune(policy: VLMPolicy, config: VLMTrainConfig, actor: Actor | None 
                     loss.backward()
                     torch.nn.utils.clip_grad_norm_(params, 1.0)
                     optimizer.step()
-                    stats["vloss"].append(vloss.item())
-                    stats["kl"].append(((ratio - 1) - log_ratio).mean().item())
-                    stats["clipped"].append(((ratio - 1).abs() > config.clip).float().mean().item())
-                epoch_vloss.append(float(np.mean(stats["vloss"])))
-                stats["vloss"].clear()
+                    with torch.no_grad():
+                        clipped = ((ratio - 1).abs() > config.clip).float().mean()
+                        sums[epoch] += torch.stack([vloss, ((ratio - 1) - log_ratio).mean(), clipped])
+                    counts[epoch] += 1
+            # the update's one read of the device: the passes' means and the explained variance
+            read = torch.cat([(sums / counts.to(dev)).flatten(), explained[None]]).cpu().numpy()
+            means, explained_variance = read[:-1].reshape(-1, 3), float(read[-1])
             row = {
                 "update": update,
                 "phase": "value" if warmup else "ppo",
                 "episodes": len(returns_seen),
                 "mean_return": float(np.mean(returns_seen)) if returns_seen else float("nan"),
                 "success": float(np.mean(solved_seen)) if solved_seen else float("nan"),
-                "value_loss_first_epoch": epoch_vloss[0],
-                "value_loss": epoch_vloss[-1],
-                "explained_variance": float(explained),
-                "approx_kl": float(np.mean(stats["kl"])),
-                "clip_fraction": float(np.mean(stats["clipped"])),
+                "value_loss_first_epoch": float(means[0, 0]),
+                "value_loss": float(means[-1, 0]),
+                "explained_variance": explained_variance,
+                "approx_kl": float(np.average(means[:, 1], weights=counts[:, 0].numpy())),
+                "clip_fraction": float(np.average(means[:, 2], weights=counts[:, 0].numpy())),
             }
             history.append(row)
             bar.advance()
@@ -447,6 +549,10 @@ def ppo_finetune(policy: VLMPolicy, config: VLMTrainConfig, actor: Actor | None 
                 update, row["phase"], row["episodes"], row["mean_return"], row["success"],
                 row["value_loss"], row["explained_variance"], row["approx_kl"], time.perf_counter() - t0,
             )  # fmt: skip
+            if checkpoints is not None and checkpoints.due("ppo", update, config.ppo_updates):
+                checkpoints.save("ppo", update, policy, {"ppo": opt, "value": value_opt}, actor_generators(actor),
+                                 {"history": history, **actor_state(actor)},
+                                 {"actions": torch.from_numpy(np.stack(taken))})  # fmt: skip
     envs.close()
     policy.eval()
     return {
@@ -486,7 +592,7 @@ def load_policy_to_train(
         model, processor = build_tiny_llava(
             image_size=16 * config.size, patch_size=16, hidden=config.hidden, layers=config.layers
         )
-        model = model.to(device=device, dtype=getattr(torch, options.dtype))
+        model = model.to(device, getattr(torch, options.dtype))  # positional: what simulated CUDA follows
         policy = VLMPolicy(model, processor, device=device, prompt=prompt)
     if reasoning.reasoning:
         reasoning.grammar_for(policy.actions)
@@ -510,6 +616,7 @@ def train_vlm_policy(
     options: VLMModelOptions | None = None,
     reasoning: ReasoningConfig | None = None,
     device: torch.device | None = None,
+    checkpoints: Checkpointer | None = None,
 ) -> tuple[VLMPolicy, dict[str, Any]]:
     """Behaviour cloning then PPO of the tiny Llava (or ``options.model``, full or LoRA) on ``config.device``:
     success before training, after behaviour cloning, after PPO (skipped with ``ppo_updates=0``).
@@ -519,10 +626,16 @@ def train_vlm_policy(
     measured by greedy generation, and the report counts the unparsed answers (no value gap: a
     reasoned answer has no closed-form action distribution). With LoRA, ``options.lora_lr`` is the
     learning rate of both stages.
+
+    ``checkpoints`` (:class:`~rlsuite.vision.checkpoints.Checkpointer`) saves checkpoints while the
+    stages train and, with ``options.resume``, continues from its newest one: the stages and
+    measurements that checkpoint had finished are taken from it, the one it was in goes on from its
+    step, and the report's ``resumed_from`` names it.
     """
     import dataclasses
 
     from rlsuite.common.seeding import seed_everything
+    from rlsuite.vision.checkpoints import load_trainable_state
     from rlsuite.vision.reasoning import ReasoningActor
     from rlsuite.vision.runtime import torch_threads
 
@@ -536,13 +649,24 @@ def train_vlm_policy(
         if info["finetune"] == "lora":
             config = dataclasses.replace(config, bc_lr=options.lora_lr, ppo_lr=options.lora_lr)
         actor = ReasoningActor(policy, reasoning, config.seed) if reasoning.reasoning else ScoringActor(policy)
+        resume = checkpoints.latest() if checkpoints is not None and checkpoints.options.resume else None
+        report: dict[str, Any] = {"model": info}
+        if resume is not None:
+            load_trainable_state(policy, resume.weights)
+            report = {**resume.state["report"], "resumed_from": resume.path.name}
+            log.info("resuming from %s (%s step %d)", resume.path, resume.stage, resume.step)
+        if checkpoints is not None:
+            checkpoints.report, checkpoints.bc_steps = report, config.bc_steps
         stages = [("untrained", None), ("after_bc", behaviour_clone)]
         if config.ppo_updates:
             stages.append(("after_ppo", ppo_finetune))
-        report: dict[str, Any] = {"model": info}
         for stage, train in stages:
+            if f"success_{stage}" in report:  # measured before the checkpoint this run resumes from
+                continue
             if train is not None:
-                report[train.__name__] = train(policy, config, actor)
+                here = resume if resume is not None and resume.stage == ("bc" if train is behaviour_clone else "ppo") \
+                    else None  # fmt: skip
+                report[train.__name__] = train(policy, config, actor, checkpoints, here)
             report[f"success_{stage}"] = success_rate(policy, held_out, actor=actor)
             if not reasoning.reasoning:
                 report[f"value_gap_{stage}"] = exact_value_gap(policy, held_out, config.gamma)

@@ -362,7 +362,8 @@ class VLMPolicy(nn.Module):
             scores = tok_lp.sum(-1).view(B, A)
             last_hidden = prompt_hidden[::A]
         value = self.value_head(last_hidden)[:, 0]
-        return torch.distributions.Categorical(logits=scores), value
+        # validate_args=False: checking the logits (and each log_prob's actions) reads the device every call
+        return torch.distributions.Categorical(logits=scores, validate_args=False), value
 
     def continuation_log_probs(
         self, enc: dict[str, torch.Tensor], cont: torch.Tensor, cmask: torch.Tensor

@@ -34,8 +34,8 @@ REASONING_PROMPT = (
 
 
 @dataclass
-class ReasoningConfig(Config):
-    """Generation before the action (RL4VLM's prompt): how the text is read and how its log-prob is weighted."""
+class AnswerConfig(Config):
+    """Whether the policy answers in generated text, and how an answer is read (``eval-vlm`` takes these)."""
 
     reasoning: bool = option(False, help="generate free text then an action (off: score the action words)")
     grammar: list[str] = option(
@@ -43,11 +43,7 @@ class ReasoningConfig(Config):
         help="templates an answer's action is read with ({action}: an action word; the last match wins)",
     )
     fallback: str = option("random", help="action of an unparsable answer: random, or one of the action words")
-    reasoning_scale: float = option(
-        0.5, help="lambda: weight of the reasoning tokens' log-probs in the action's log-prob (RL4VLM)", ge=0.0, le=1.0
-    )
     max_new_tokens: int = option(8, help="tokens generated per step (reasoning and action)", ge=1)
-    prompt: str = option(REASONING_PROMPT, help="the prompt asking for reasoning then an action (<image>: the frame)")
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -68,6 +64,16 @@ class ReasoningConfig(Config):
         if self.fallback != "random" and self.fallback.lower() not in [a.lower() for a in actions]:
             raise config_error(self, "fallback", f"{self.fallback!r} is neither 'random' nor one of {list(actions)}")
         return grammar
+
+
+@dataclass
+class ReasoningConfig(AnswerConfig):
+    """Generation before the action (RL4VLM's prompt): how the text is read and how its log-prob is weighted."""
+
+    reasoning_scale: float = option(
+        0.5, help="lambda: weight of the reasoning tokens' log-probs in the action's log-prob (RL4VLM)", ge=0.0, le=1.0
+    )
+    prompt: str = option(REASONING_PROMPT, help="the prompt asking for reasoning then an action (<image>: the frame)")
 
 
 def _template_regex(template: str, alternatives: str) -> str:
@@ -231,13 +237,14 @@ class ReasoningActor:
         logp = scaled_log_prob(tok_lp, mask, action_mask, self.config.reasoning_scale)
         return logp, policy.value_head(hidden)[:, 0], None
 
-    def act(self, obs: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, torch.Tensor]]:
-        """Sampled actions, their log-probs and values (numpy), and the answers to re-score (``memo``)."""
+    def act(self, obs: Any) -> tuple[np.ndarray, torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        """Sampled actions (numpy), their log-probs and values (on the device), and the answers to re-score
+        (``memo``). The generated tokens are the one read of the device: the text is parsed on the host."""
         answers = self.generate(obs, sample=True)
         memo = {"tokens": answers.tokens, "mask": answers.mask, "action_mask": answers.action_mask}
         with torch.no_grad():
             logp, value, _ = self.evaluate(obs, memo)
-        return answers.actions, logp.cpu().numpy(), value.cpu().numpy(), memo
+        return answers.actions, logp, value, memo
 
     def greedy(self, obs: Any) -> np.ndarray:
         return self.generate(obs, sample=False).actions
