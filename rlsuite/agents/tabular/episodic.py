@@ -19,7 +19,7 @@ import numpy as np
 
 from rlsuite.agents.base import History
 from rlsuite.agents.tabular.agent import TabularAgent
-from rlsuite.agents.tabular.sim import BatchSim, epsilon_greedy_actions, random_argmax, time_to_ask
+from rlsuite.agents.tabular.sim import BatchSim, RunsTogether, epsilon_greedy_actions, random_argmax, time_to_ask
 from rlsuite.common import progress
 from rlsuite.common.backend import ArrayBackend, drawing_from
 from rlsuite.common.config import Config, option
@@ -158,7 +158,7 @@ class DoubleQLearningConfig(Config):
     max_episode_steps: int = option(100_000, help="an episode still running after this many steps is cut", ge=1)
 
 
-class DoubleQLearning(TabularAgent):
+class DoubleQLearning(RunsTogether, TabularAgent):
     """Double Q-learning (S&B eq. 6.10) over ``runs`` runs; the budget counts episodes.
 
     ``q`` after learning is the mean over runs of ``(Q1 + Q2) / 2``; the history has one row per episode:
@@ -171,12 +171,6 @@ class DoubleQLearning(TabularAgent):
     budget_unit = "episodes"
     default_budget = 300
     default_env = "rlsuite/MaximizationBias-v0"
-    uses_device = True
-
-    @classmethod
-    def env_copies(cls, config: Any, env: Any) -> int:
-        return int(config.runs)
-
     def learn(self, budget: int | None = None, seed: int = 0) -> History:
         budget = self.check_budget(budget)
         cfg = self.config

@@ -36,6 +36,13 @@ from rlsuite.envs.wrappers import indexable
 TAIL = 50  # 0.9**50 * 10 < 0.06: returns this far from the end are nearly untruncated
 
 
+def check_below_episode_length(config: Any, field: str) -> None:
+    """A ``ConfigError`` naming ``field`` unless it is below the config's ``episode_length``."""
+    value = getattr(config, field)
+    if value >= config.episode_length:
+        raise config_error(config, field, f"{value} must be below episode_length ({config.episode_length})")
+
+
 @dataclass
 class MCConfig(Config):
     """What the Monte Carlo agents share: the discount, the episodes, where they run."""
@@ -79,8 +86,7 @@ class MCAveragingConfig(MCConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.tail >= self.episode_length:
-            raise config_error(self, "tail", f"{self.tail} must be below episode_length ({self.episode_length})")
+        check_below_episode_length(self, "tail")
 
 
 @dataclass

@@ -22,7 +22,7 @@ import numpy as np
 
 from rlsuite.agents.base import History
 from rlsuite.agents.tabular.agent import TabularAgent
-from rlsuite.agents.tabular.sim import BatchSim, epsilon_greedy_actions, time_to_ask
+from rlsuite.agents.tabular.sim import BatchSim, RunsTogether, epsilon_greedy_actions, time_to_ask
 from rlsuite.common import progress
 from rlsuite.common.backend import ArrayBackend, drawing_from
 from rlsuite.common.config import Config, option
@@ -358,7 +358,7 @@ class DynaQPlusConfig(DynaQConfig):
     kappa: float = option(1e-4, help="bonus weight: planning reward r + kappa sqrt(steps since last tried)", gt=0.0)
 
 
-class DynaQ(TabularAgent):
+class DynaQ(RunsTogether, TabularAgent):
     """Tabular Dyna-Q over ``runs`` runs of the env's tables; the budget counts real steps.
 
     ``q`` after learning is the mean of the runs' tables; the history has ``cumulative_reward`` (mean over
@@ -370,12 +370,6 @@ class DynaQ(TabularAgent):
     budget_unit = "steps"
     default_budget = 3000
     default_env = "rlsuite/DynaMaze-v0"
-    uses_device = True
-
-    @classmethod
-    def env_copies(cls, config: Any, env: Any) -> int:
-        return int(config.runs)
-
     def kappa(self) -> float:
         return 0.0
 

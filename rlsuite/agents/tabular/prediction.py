@@ -30,7 +30,7 @@ import numpy as np
 
 from rlsuite.agents.base import History
 from rlsuite.agents.tabular.agent import TabularAgent
-from rlsuite.agents.tabular.sim import BatchSim, time_to_ask
+from rlsuite.agents.tabular.sim import BatchSim, RunsTogether, time_to_ask
 from rlsuite.agents.tabular.solvers import policy_evaluation
 from rlsuite.common import progress
 from rlsuite.common.backend import ArrayBackend, drawing_from
@@ -179,7 +179,7 @@ class BatchFixedPoint:
         return solve(A, b[:, :, None])[:, :, 0]
 
 
-class _EpisodicPrediction(TabularAgent):
+class _EpisodicPrediction(RunsTogether, TabularAgent):
     """Prediction of the uniform random policy's values over ``runs`` runs; the budget counts episodes.
 
     ``v`` after learning is the mean of the runs' tables; the history has one row per episode (and
@@ -191,12 +191,6 @@ class _EpisodicPrediction(TabularAgent):
     budget_unit = "episodes"
     default_budget = 100
     default_env = "rlsuite/RandomWalk-v0"
-    uses_device = True
-
-    @classmethod
-    def env_copies(cls, config: Any, env: Any) -> int:
-        return int(config.runs)
-
     def __init__(self, env: Any, config: Any = None, *, device: str = "cpu") -> None:
         super().__init__(env, config, device=device)
         self.sim = BatchSim.of(env)

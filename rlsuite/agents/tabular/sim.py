@@ -24,6 +24,17 @@ from rlsuite.common.errors import UsageError
 from rlsuite.envs.table import TableEnv
 
 
+class RunsTogether:
+    """A mixin of the agents that learn ``config.runs`` independent runs at once on a :class:`BatchSim`: they take
+    ``device=`` (numpy, or torch on a device), and ``--device auto`` counts their runs as the env copies."""
+
+    uses_device = True
+
+    @classmethod
+    def env_copies(cls, config: Any, env: Any) -> int:
+        return int(config.runs)
+
+
 @dataclass
 class BatchSim:
     """An env's transitions as arrays [S, A, K] over its ``K`` outcomes per (s, a).

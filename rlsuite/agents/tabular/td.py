@@ -24,7 +24,7 @@ from rlsuite.agents.tabular.batch import (
     reset_to,
     start_states,
 )
-from rlsuite.agents.tabular.mc import move_tables
+from rlsuite.agents.tabular.mc import check_below_episode_length, move_tables
 from rlsuite.agents.tabular.solvers import greedy_policy, policy_evaluation
 from rlsuite.common import progress
 from rlsuite.common.backend import ArrayBackend
@@ -78,8 +78,7 @@ class NStepSarsaConfig(TDConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.n >= self.episode_length:
-            raise config_error(self, "n", f"{self.n} must be below episode_length ({self.episode_length})")
+        check_below_episode_length(self, "n")
 
 
 @dataclass

@@ -155,41 +155,38 @@ def test_sim_agents_on_simulated_cuda_learn_what_torch_on_the_cpu_learns(name: s
     assert cuda.history.rows == cpu.history.rows
 
 
+def sync_counts(run: Any, sizes: tuple[int, ...]) -> list[int]:
+    """The host-device syncs of ``run(size)`` on simulated CUDA, per size."""
+    counts = []
+    with simulate_cuda():
+        for size in sizes:
+            with count_syncs() as syncs:
+                run(size)
+            counts.append(sum(syncs.values()))
+    return counts
+
+
 @needs_sim
 @pytest.mark.parametrize("name", ["dyna_q", "dyna_q_plus"])
 def test_dyna_steps_without_syncs(name: str) -> None:
     """A fixed number of real steps: nothing is asked of the device until the tables come back at the end."""
-    with simulate_cuda():
-        counts = []
-        for steps in (20, 80):
-            with count_syncs() as syncs:
-                learn(name, "rlsuite/DynaMaze-v0", steps, "cuda", runs=3, planning_steps=2)
-            counts.append(sum(syncs.values()))
-    assert counts[0] == counts[1] == 2  # q and the rewards, copied once
+    run = lambda steps: learn(name, "rlsuite/DynaMaze-v0", steps, "cuda", runs=3, planning_steps=2)  # noqa: E731
+    assert sync_counts(run, (20, 80)) == [2, 2]  # q and the rewards, copied once
 
 
 @needs_sim
 @pytest.mark.parametrize("name", ["mc_prediction", "off_policy_mc_prediction"])
 def test_blackjack_prediction_episodes_without_syncs(name: str) -> None:
     """Blackjack has no model (no value_error row): the tables stay on the device for the whole run."""
-    with simulate_cuda():
-        counts = []
-        for episodes in (100, 400):
-            with count_syncs() as syncs:
-                learn(name, "Blackjack-v1", episodes, "cuda", batch=50)
-            counts.append(sum(syncs.values()))
-    assert counts[0] == counts[1]
+    few, many = sync_counts(lambda episodes: learn(name, "Blackjack-v1", episodes, "cuda", batch=50), (100, 400))
+    assert few == many
 
 
 @needs_sim
 def test_mc_es_reads_its_policy_once_per_batch() -> None:
-    with simulate_cuda():
-        counts = []
-        for batches in (1, 4):
-            with count_syncs() as syncs:
-                learn("mc_es_blackjack", "Blackjack-v1", 500 * batches, "cuda", batch=500)
-            counts.append(sum(syncs.values()))
-    assert counts[1] - counts[0] == 3
+    run = lambda batches: learn("mc_es_blackjack", "Blackjack-v1", 500 * batches, "cuda", batch=500)  # noqa: E731
+    few, many = sync_counts(run, (1, 4))
+    assert many - few == 3
 
 
 @needs_sim
