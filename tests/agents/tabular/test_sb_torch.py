@@ -119,8 +119,8 @@ def test_random_walk_rms_errors_reach_the_books_levels(device: str) -> None:
 @pytest.mark.parametrize("device", ["cpu", "torch:cpu"])
 def test_double_q_learning_reaches_the_books_level(device: str) -> None:
     """Figure 6.5, 1000 runs x 300 episodes: Double Q-learning's share of "left" over episodes 201-300 is about
-    0.07 on both backends (numpy 0.072, 0.072; torch 0.073, 0.071 for seeds 0, 1), approaching the optimal 5%;
-    in episodes 1-20 it is about 0.42 (Q-learning's is far above 0.1 at 300, figure 6.5)."""
+    0.07 on both backends (numpy 0.072, 0.072; torch 0.073, 0.071 for seeds 0, 1), approaching the optimal 5%
+    from above as in the book's figure; in episodes 1-20 it is about 0.42."""
     history = learn("double_q_learning", "rlsuite/MaximizationBias-v0", 300, device, runs=1000).history
     left = history["first_action_1"]
     assert abs(left[-100:].mean() - 0.072) < 0.01 and abs(left[:20].mean() - 0.42) < 0.04
