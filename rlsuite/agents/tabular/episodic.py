@@ -17,12 +17,13 @@ from typing import Any, Literal
 
 import numpy as np
 
-from rlsuite.agents.base import History
+from rlsuite.agents.base import History, redefault
 from rlsuite.agents.tabular.agent import TabularAgent
 from rlsuite.agents.tabular.sim import BatchSim, RunsTogether, epsilon_greedy_actions, random_argmax, time_to_ask
+from rlsuite.agents.tabular.stream import EpisodicTDConfig
 from rlsuite.common import progress
 from rlsuite.common.backend import ArrayBackend, drawing_from
-from rlsuite.common.config import Config, option
+from rlsuite.common.config import option
 from rlsuite.common.device import to_numpy
 
 Method = Literal["sarsa", "expected_sarsa", "q_learning", "double_q"]
@@ -148,14 +149,11 @@ def episodic_control(
 
 
 @dataclass
-class DoubleQLearningConfig(Config):
-    """Double Q-learning (S&B 6.7); the defaults are example 6.7's."""
+class DoubleQLearningConfig(EpisodicTDConfig):
+    """Double Q-learning (S&B 6.7; it acts epsilon-greedily in Q1 + Q2); the defaults are example 6.7's."""
 
-    alpha: float = option(0.1, help="constant step size", gt=0.0, le=1.0)
-    epsilon: float = option(0.1, help="exploration of the epsilon-greedy behaviour (in Q1 + Q2)", ge=0.0, le=1.0)
-    gamma: float = option(1.0, help="discount factor", ge=0.0, le=1.0)
+    gamma: float = redefault(EpisodicTDConfig, "gamma", 1.0)
     runs: int = option(1, help="independent runs learned at once; the history averages them", ge=1)
-    max_episode_steps: int = option(100_000, help="an episode still running after this many steps is cut", ge=1)
 
 
 class DoubleQLearning(RunsTogether, TabularAgent):
