@@ -160,6 +160,14 @@ class ArrayBackend:
         n = int(x.shape[-1])
         return x @ self.torch.ones(n, n, dtype=x.dtype, device=x.device).triu()
 
+    def stack(self, arrays: list[Any]) -> Any:
+        """The arrays (one shape) stacked along a new first axis."""
+        return self.torch.stack(arrays) if self.is_torch else np.array(arrays)
+
+    def concat(self, arrays: list[Any]) -> Any:
+        """The arrays joined along their first axis."""
+        return self.torch.cat(arrays) if self.is_torch else np.concatenate(arrays)
+
     def sqrt(self, x: Any) -> Any:
         return x.sqrt() if self.is_torch else np.sqrt(x)
 
@@ -188,6 +196,19 @@ class ArrayBackend:
         if mask is not None:
             fixed = torch.where(mask, fixed, 0)
         return (table.index_add_(0, index, fixed).to(torch.float64) / FIXED_POINT).to(weights.dtype)
+
+    def add_at(self, table: Any, index: Any, values: Any = None, mask: Any = None) -> None:
+        """``table.flat[index] += values`` (1 each if None) over the entries where ``mask`` is set (all if None),
+        repeated indices adding up, in place. numpy: ``np.add.at`` in the entries' order; torch: :meth:`bincount`'s
+        order-free fixed-point sums added to the table (no sync)."""
+        flat = table.reshape(-1)
+        if self.is_torch:
+            flat += self.bincount(index.reshape(-1), None if values is None else values.reshape(-1), flat.shape[0],
+                                  None if mask is None else mask.reshape(-1))  # fmt: skip
+            return
+        if mask is not None:
+            index, values = index[mask], None if values is None else values[mask]
+        np.add.at(flat, index, 1.0 if values is None else values)
 
     def maybe_any(self, mask: Any) -> bool:
         """Whether ``mask`` may hold a True: exactly on numpy; on torch always True (knowing would mean
@@ -281,3 +302,13 @@ class ArrayBackend:
 
 
 _NUMPY = ArrayBackend("cpu")
+
+
+def drawing_from(rng: np.random.Generator | ArrayBackend) -> ArrayBackend:
+    """The backend whose draws come from ``rng``: an :class:`ArrayBackend` as it is, a numpy ``Generator`` as a
+    numpy backend drawing from it (its stream unchanged: functions that took a Generator keep their numbers)."""
+    if isinstance(rng, ArrayBackend):
+        return rng
+    backend = ArrayBackend("cpu")
+    backend.rng = rng
+    return backend

@@ -3,7 +3,9 @@ Sarsa, Q-learning and Double Q-learning, one Q table per run, every run stepping
 
 The book's chapter 6 figures average tens to thousands of runs of a few hundred episodes each;
 :func:`episodic_control` runs them in lockstep in numpy (each run starts its next episode as soon
-as its last one ends), with ties of the greedy action broken at random as the book's agents do.
+as its last one ends), with ties of the greedy action broken at random as the book's agents do;
+or in torch on a device (``DoubleQLearning(env, config, device=...)``), with the same updates and no
+host-device sync per step.
 :class:`DoubleQLearning` is the agent of ``rlsuite train double_q_learning``; Sarsa, Expected
 Sarsa and Q-learning have their agents in :mod:`rlsuite.agents.tabular.td`.
 """
@@ -15,11 +17,14 @@ from typing import Any, Literal
 
 import numpy as np
 
-from rlsuite.agents.base import History
+from rlsuite.agents.base import History, redefault
 from rlsuite.agents.tabular.agent import TabularAgent
-from rlsuite.agents.tabular.sim import BatchSim, epsilon_greedy_actions, random_argmax
+from rlsuite.agents.tabular.sim import BatchSim, RunsTogether, epsilon_greedy_actions, random_argmax, time_to_ask
+from rlsuite.agents.tabular.stream import EpisodicTDConfig
 from rlsuite.common import progress
-from rlsuite.common.config import Config, option
+from rlsuite.common.backend import ArrayBackend, drawing_from
+from rlsuite.common.config import option
+from rlsuite.common.device import to_numpy
 
 Method = Literal["sarsa", "expected_sarsa", "q_learning", "double_q"]
 
@@ -40,13 +45,13 @@ def allowed_actions(env: Any) -> np.ndarray | None:
     return getattr(getattr(env, "unwrapped", env), "allowed_actions", None)
 
 
-def _expected_value(q: np.ndarray, epsilon: float, allowed: np.ndarray | None) -> np.ndarray:
+def _expected_value(q: Any, epsilon: float, allowed: Any, backend: ArrayBackend) -> Any:
     """``sum_a pi(a|s') q(s', a)`` of the epsilon-greedy policy (greedy mass shared among tied maxima), rows [R, A]."""
-    ok = np.ones_like(q, dtype=bool) if allowed is None else allowed
-    qm = np.where(ok, q, -np.inf)
-    best = (qm == qm.max(axis=1, keepdims=True)) & ok
-    pi = epsilon * ok / ok.sum(axis=1, keepdims=True) + (1 - epsilon) * best / best.sum(axis=1, keepdims=True)
-    return (pi * np.where(ok, q, 0.0)).sum(axis=1)
+    ok = backend.ones(tuple(q.shape), "bool") if allowed is None else allowed
+    qm = backend.where(ok, q, -np.inf)
+    best = (qm == backend.amax(qm, 1, keepdims=True)) & ok
+    pi = epsilon * ok / ok.sum(1)[:, None] + (1 - epsilon) * best / best.sum(1)[:, None]
+    return (pi * backend.where(ok, q, 0.0)).sum(1)
 
 
 def episodic_control(
@@ -57,7 +62,7 @@ def episodic_control(
     alpha: float | np.ndarray,
     epsilon: float,
     gamma: float,
-    rng: np.random.Generator,
+    rng: np.random.Generator | ArrayBackend,
     allowed: np.ndarray | None = None,
     max_episode_steps: int = 100_000,
 ) -> ControlRuns:
@@ -68,29 +73,39 @@ def episodic_control(
     (6.10): a fair coin picks the table updated, whose argmax at S' the other table evaluates; it
     acts epsilon-greedily in Q1 + Q2. ``alpha`` may differ per run ([runs]: a parameter study in one go).
     An episode still running after ``max_episode_steps`` steps is cut (no bootstrap cut-off is applied).
+
+    ``rng``: a numpy ``Generator`` (numpy arrays), or an :class:`ArrayBackend` (torch on its device: tables,
+    sim and records there; the steps never wait for the device, :func:`~rlsuite.agents.tabular.sim.time_to_ask`).
     """
+    backend = drawing_from(rng)
+    sim = sim.to(backend)
     S, A = sim.n_states, sim.n_actions
-    rows = np.arange(runs)
-    alpha = np.broadcast_to(np.asarray(alpha, dtype=float), (runs,))
-    ok = None if allowed is None else np.asarray(allowed, dtype=bool)
-    q1 = np.zeros((runs, S, A))
-    q2 = np.zeros((runs, S, A)) if method == "double_q" else None
+    rows = backend.arange(runs)
+    alpha = backend.broadcast(backend.asarray(alpha), runs)
+    ok = None if allowed is None else backend.asarray(allowed, "bool")
+    q1 = backend.zeros((runs, S, A))
+    q2 = backend.zeros((runs, S, A)) if method == "double_q" else None
 
-    def act(s: np.ndarray) -> np.ndarray:
+    def act(s: Any) -> Any:
         q = q1[rows, s] if q2 is None else q1[rows, s] + q2[rows, s]
-        return epsilon_greedy_actions(q, epsilon, rng, None if ok is None else ok[s])
+        return epsilon_greedy_actions(q, epsilon, backend, None if ok is None else ok[s])
 
-    returns = np.zeros((episodes, runs))
-    lengths = np.zeros((episodes, runs), dtype=np.int64)
-    firsts = np.zeros((episodes, runs), dtype=np.int64)
-    done_eps = np.zeros(runs, dtype=np.int64)
-    ret = np.zeros(runs)
-    steps = np.zeros(runs, dtype=np.int64)
-    s = sim.reset(runs, rng)
+    returns = backend.zeros((episodes, runs))
+    lengths = backend.zeros((episodes, runs), "int64")
+    firsts = backend.zeros((episodes, runs), "int64")
+    done_eps = backend.zeros(runs, "int64")
+    ret = backend.zeros(runs)
+    steps = backend.zeros(runs, "int64")
+    s = sim.reset(runs, backend)
     a = act(s)
     firsts[0] = a
-    while (live := done_eps < episodes).any():
-        s2, r, done = sim.step(s, a, rng)
+    t = 0
+    while True:
+        live = done_eps < episodes
+        if time_to_ask(backend, t) and not bool(live.any()):
+            break
+        t += 1
+        s2, r, done = sim.step(s, a, backend)
         ret += r
         steps += 1
         on_policy = method in ("sarsa", "expected_sarsa")
@@ -99,51 +114,49 @@ def episodic_control(
         if method == "sarsa":
             boot = q1[rows, s2, a2]
         elif method == "expected_sarsa":
-            boot = _expected_value(q1[rows, s2], epsilon, nxt_ok)
+            boot = _expected_value(q1[rows, s2], epsilon, nxt_ok, backend)
         elif method == "q_learning":
-            boot = np.where(nxt_ok, q1[rows, s2], -np.inf).max(axis=1) if nxt_ok is not None else q1[rows, s2].max(1)
+            boot = backend.amax(q1[rows, s2] if nxt_ok is None else backend.where(nxt_ok, q1[rows, s2], -np.inf), 1)
         else:
             assert q2 is not None
-            first = rng.random(runs) < 0.5  # update Q1 (evaluated by Q2), else Q2 (evaluated by Q1)
-            upd = np.where(first[:, None], q1[rows, s2], q2[rows, s2])
-            other = np.where(first[:, None], q2[rows, s2], q1[rows, s2])
-            boot = other[rows, random_argmax(upd, rng, nxt_ok)]
-        target = r + gamma * np.where(done, 0.0, boot)
+            first = backend.uniform((runs,)) < 0.5  # update Q1 (evaluated by Q2), else Q2 (evaluated by Q1)
+            upd = backend.where(first[:, None], q1[rows, s2], q2[rows, s2])
+            other = backend.where(first[:, None], q2[rows, s2], q1[rows, s2])
+            boot = other[rows, random_argmax(upd, backend, nxt_ok)]
+        target = r + gamma * backend.where(done, 0.0, boot)
         if q2 is None:
-            q1[rows, s, a] += np.where(live, alpha * (target - q1[rows, s, a]), 0.0)
+            q1[rows, s, a] += backend.where(live, alpha * (target - q1[rows, s, a]), 0.0)
         else:
             for table, mine in ((q1, first), (q2, ~first)):
-                table[rows, s, a] += np.where(live & mine, alpha * (target - table[rows, s, a]), 0.0)
+                table[rows, s, a] += backend.where(live & mine, alpha * (target - table[rows, s, a]), 0.0)
         if a2 is None:
             a2 = act(s2)
         ended = live & (done | (steps >= max_episode_steps))
-        if ended.any():
-            e = done_eps[ended]
-            returns[e, rows[ended]] = ret[ended]
-            lengths[e, rows[ended]] = steps[ended]
+        if backend.maybe_any(ended):  # torch: always, with masks (numpy draws nothing when no episode ended)
+            e = done_eps.clip(max=episodes - 1)  # the episode that ended (runs that are done: masked)
+            returns[e, rows] = backend.where(ended, ret, returns[e, rows])
+            lengths[e, rows] = backend.where(ended, steps, lengths[e, rows])
             done_eps += ended
-            ret[ended], steps[ended] = 0.0, 0
-            s2 = np.where(ended, sim.reset(runs, rng), s2)
-            a2 = np.where(ended, act(s2), a2)
+            ret, steps = backend.where(ended, 0.0, ret), backend.where(ended, 0, steps)
+            s2 = backend.where(ended, sim.reset(runs, backend), s2)
+            a2 = backend.where(ended, act(s2), a2)
             again = ended & (done_eps < episodes)
-            firsts[done_eps[again], rows[again]] = a2[again]
+            e = done_eps.clip(max=episodes - 1)
+            firsts[e, rows] = backend.where(again, a2, firsts[e, rows])
         s, a = s2, a2
     q = q1 if q2 is None else (q1 + q2) / 2
     return ControlRuns(returns, lengths, firsts, q)
 
 
 @dataclass
-class DoubleQLearningConfig(Config):
-    """Double Q-learning (S&B 6.7); the defaults are example 6.7's."""
+class DoubleQLearningConfig(EpisodicTDConfig):
+    """Double Q-learning (S&B 6.7; it acts epsilon-greedily in Q1 + Q2); the defaults are example 6.7's."""
 
-    alpha: float = option(0.1, help="constant step size", gt=0.0, le=1.0)
-    epsilon: float = option(0.1, help="exploration of the epsilon-greedy behaviour (in Q1 + Q2)", ge=0.0, le=1.0)
-    gamma: float = option(1.0, help="discount factor", ge=0.0, le=1.0)
+    gamma: float = redefault(EpisodicTDConfig, "gamma", 1.0)
     runs: int = option(1, help="independent runs learned at once; the history averages them", ge=1)
-    max_episode_steps: int = option(100_000, help="an episode still running after this many steps is cut", ge=1)
 
 
-class DoubleQLearning(TabularAgent):
+class DoubleQLearning(RunsTogether, TabularAgent):
     """Double Q-learning (S&B eq. 6.10) over ``runs`` runs; the budget counts episodes.
 
     ``q`` after learning is the mean over runs of ``(Q1 + Q2) / 2``; the history has one row per episode:
@@ -156,16 +169,18 @@ class DoubleQLearning(TabularAgent):
     budget_unit = "episodes"
     default_budget = 300
     default_env = "rlsuite/MaximizationBias-v0"
-
     def learn(self, budget: int | None = None, seed: int = 0) -> History:
         budget = self.check_budget(budget)
         cfg = self.config
+        backend = ArrayBackend(self.device)
+        backend.seed(np.random.default_rng(seed))  # numpy: draws from this Generator itself
         with progress.task(self.name, total=budget, unit="episode"):
             out = episodic_control(
                 BatchSim.of(self.env), "double_q", cfg.runs, budget, cfg.alpha, cfg.epsilon, self.gamma,
-                np.random.default_rng(seed), allowed_actions(self.env), cfg.max_episode_steps,
+                backend, allowed_actions(self.env), cfg.max_episode_steps,
             )  # fmt: skip
-        self.q = out.q.mean(axis=0)
+        out = ControlRuns(*(to_numpy(x) for x in (out.returns, out.lengths, out.first_actions, out.q)))
+        self.q = out.q.astype(np.float64).mean(axis=0)
         ok = allowed_actions(self.env)
         self.pi = np.eye(self.n_actions)[np.where(ok if ok is not None else True, self.q, -np.inf).argmax(axis=1)]
         history = History()

@@ -10,6 +10,13 @@ or MultiDiscrete observations: gymnasium's Blackjack-v1 included), a batch at a 
 from the batch with the array functions below, which the figures also apply to the batched
 Blackjack games of :mod:`rlsuite.envs.blackjack` (500,000 episodes in seconds).
 :class:`BlackjackMCES` is Monte Carlo ES (S&B 5.3) on Blackjack, its episodes batched games (figure 5.2).
+
+Device (``device=`` in the constructor; ``rlsuite train --backend torch --device ...``): the episodes are played
+on the host (gymnasium's env, or :func:`rlsuite.envs.blackjack.play`), with the same random stream as numpy, and
+the return sums, counts and estimates live on the :class:`~rlsuite.common.backend.ArrayBackend` (torch on a
+device): each batch is copied there once and reduced by ``bincount`` (no step ever waits for the device).
+The prediction agents read the device back only for a history row's ``value_error`` (envs with an exact
+model); Monte Carlo ES brings its greedy policy back once per batch, to play the next one.
 """
 
 from __future__ import annotations
@@ -20,13 +27,15 @@ from typing import Any, Literal
 import numpy as np
 
 from rlsuite.agents.base import History, sample_actions
-from rlsuite.agents.tabular.agent import TabularAgent
 from rlsuite.agents.tabular.batch import discounted_returns, first_visit_mask
+from rlsuite.agents.tabular.mc import ReturnAveraging
 from rlsuite.agents.tabular.solvers import greedy_policy, policy_evaluation
 from rlsuite.common import progress
 from rlsuite.common.backend import ArrayBackend
 from rlsuite.common.config import Config, option
+from rlsuite.common.device import to_numpy
 from rlsuite.common.errors import UsageError
+from rlsuite.envs.wrappers import DiscreteIndexObservation, indexable
 
 PolicyName = Literal["uniform", "optimal", "stick_20"]
 POLICY_HELP = (
@@ -35,44 +44,56 @@ POLICY_HELP = (
 )
 
 
-# ----- the estimators, on arrays of episodes [T, N] -----
-def first_visit_sums(states: np.ndarray, rewards: np.ndarray, alive: np.ndarray, gamma: float,
-                     n_states: int) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+# ----- the estimators, on arrays of episodes [T, N] (numpy, or torch on a device) -----
+def _first_visits(states: Any, rewards: Any, alive: Any, gamma: float, n_states: int) -> tuple[Any, Any, Any]:
+    """``(G, first, count)``: the returns [T, N], the first visits of each state in its episode [T, N], and the
+    number of first visits per state [n_states]."""
+    backend = ArrayBackend.of(states)
+    G = discounted_returns(backend.where(alive, rewards, 0.0), gamma)
+    first = first_visit_mask(states, states * 0, 1, alive, n_states)
+    return G, first, backend.cast_float(backend.bincount(states.reshape(-1), None, n_states, first.reshape(-1)))
+
+
+def _sum_first(states: Any, values: Any, first: Any, n_states: int) -> Any:
+    """Per state: the sum of ``values`` [T, N] over its first visits."""
+    return ArrayBackend.of(states).bincount(states.reshape(-1), values.reshape(-1), n_states, first.reshape(-1))
+
+
+def first_visit_sums(states: Any, rewards: Any, alive: Any, gamma: float, n_states: int) -> tuple[Any, Any]:
     """Per state: the sum and count of the returns that follow its first visit in each episode.
 
     Args:
         states, rewards, alive: [T, N] episodes (``alive`` marks the real steps; rewards 0 elsewhere).
     """
-    G = discounted_returns(np.where(alive, rewards, 0.0), gamma)
-    first = first_visit_mask(states, np.zeros_like(states), 1, alive)
-    s = states[first]
-    return np.bincount(s, G[first], n_states), np.bincount(s, None, n_states).astype(np.float64)
+    G, first, count = _first_visits(states, rewards, alive, gamma, n_states)
+    return _sum_first(states, G, first, n_states), count
 
 
-def importance_ratios(states: np.ndarray, actions: np.ndarray, alive: np.ndarray, target: np.ndarray,
-                      behaviour: np.ndarray) -> np.ndarray:  # fmt: skip
+def importance_ratios(states: Any, actions: Any, alive: Any, target: Any, behaviour: Any) -> Any:
     """``rho_{t:T-1} = prod_{k=t}^{T-1} pi(A_k|S_k) / b(A_k|S_k)`` [T, N] (S&B eq. 5.3; 1 after the end)."""
-    step = np.where(alive, target[states, actions] / behaviour[states, actions], 1.0)
+    backend = ArrayBackend.of(states)
+    step = backend.where(alive, target[states, actions] / behaviour[states, actions], 1.0)
+    if backend.is_torch:
+        return step.flip(0).cumprod(0).flip(0)
     return np.cumprod(step[::-1], axis=0)[::-1]
 
 
-def off_policy_sums(states: np.ndarray, actions: np.ndarray, rewards: np.ndarray, alive: np.ndarray,
-                    target: np.ndarray, behaviour: np.ndarray, gamma: float,
-                    n_states: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+def off_policy_sums(states: Any, actions: Any, rewards: Any, alive: Any, target: Any, behaviour: Any,
+                    gamma: float, n_states: int) -> tuple[Any, Any, Any]:  # fmt: skip
     """Per state, over first visits: ``sum rho G``, ``sum rho`` and the count of visits.
 
     Ordinary importance sampling (eq. 5.5) is ``sum rho G / count``; weighted (eq. 5.6) ``sum rho G / sum rho``.
     """
-    G = discounted_returns(np.where(alive, rewards, 0.0), gamma)
+    G, first, count = _first_visits(states, rewards, alive, gamma, n_states)
     rho = importance_ratios(states, actions, alive, target, behaviour)
-    first = first_visit_mask(states, np.zeros_like(states), 1, alive)
-    s = states[first]
-    return (np.bincount(s, (rho * G)[first], n_states), np.bincount(s, rho[first], n_states),
-            np.bincount(s, None, n_states).astype(np.float64))  # fmt: skip
+    return _sum_first(states, rho * G, first, n_states), _sum_first(states, rho, first, n_states), count
 
 
-def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+def ratio(num: Any, den: Any) -> Any:
     """``num / den`` where ``den > 0``, else 0 (no sample yet: the estimate starts at 0)."""
+    backend = ArrayBackend.of(num)
+    if backend.is_torch:
+        return backend.where(den > 0, num / backend.where(den > 0, den, 1.0), 0.0)
     out = np.zeros(np.broadcast(num, den).shape)
     np.divide(num, den, out=out, where=den > 0)
     return out
@@ -98,7 +119,21 @@ class OffPolicyMCPredictionConfig(MCPredictionConfig):
     )
 
 
-class FirstVisitMCPrediction(TabularAgent):
+class _EpisodeAveraging(ReturnAveraging):
+    """What the Blackjack MC agents share: episodes as the budget, Blackjack-v1 by default, the index map of
+    Tuple / MultiDiscrete observations (they step the env itself), ``device=`` for their tables."""
+
+    budget_unit = "episodes"
+    default_env = "Blackjack-v1"
+    uses_device = True
+
+    def __init__(self, env: Any, config: Any = None, *, device: str = "cpu") -> None:
+        if indexable(env.observation_space):  # the index map TabularAgent applies to the agents stepping one env
+            env = DiscreteIndexObservation(env)
+        super().__init__(env, config, device=device)
+
+
+class FirstVisitMCPrediction(_EpisodeAveraging):
     """First-visit MC prediction of ``v_pi`` for the config's fixed policy; the budget counts episodes.
 
     With an exact model (and ``gamma < 1`` or an episodic task) each history row has
@@ -107,12 +142,10 @@ class FirstVisitMCPrediction(TabularAgent):
 
     config_cls = MCPredictionConfig
     name = "mc_prediction"
-    budget_unit = "episodes"
     default_budget = 10_000
-    default_env = "Blackjack-v1"
 
-    def __init__(self, env: Any, config: Any = None) -> None:
-        super().__init__(env, config)
+    def __init__(self, env: Any, config: Any = None, *, device: str = "cpu") -> None:
+        super().__init__(env, config, device=device)
         self.pi = self.fixed_policy(self.config.policy)
         self.v = np.zeros(self.n_states)
         self.returns_sum = np.zeros(self.n_states)
@@ -170,7 +203,7 @@ class FirstVisitMCPrediction(TabularAgent):
     def behaviour(self) -> np.ndarray:
         return self.pi
 
-    def update(self, states: np.ndarray, actions: np.ndarray, rewards: np.ndarray, alive: np.ndarray) -> None:
+    def update(self, states: Any, actions: Any, rewards: Any, alive: Any) -> None:
         sums, counts = first_visit_sums(states, rewards, alive, self.gamma, self.n_states)
         self.returns_sum += sums
         self.returns_count += counts
@@ -178,42 +211,40 @@ class FirstVisitMCPrediction(TabularAgent):
 
     def learn(self, budget: int | None = None, seed: int = 0) -> History:
         budget = self.check_budget(budget)
-        backend = ArrayBackend("cpu")
+        backend = ArrayBackend("cpu")  # the episodes: on the host, whatever the device
         backend.seed(np.random.default_rng(seed))
+        tables = ArrayBackend(self.device)
         self.env.action_space.seed(seed)
         history, done, first_seed = History(), 0, seed
+        self.tables_to(tables)
         with progress.task(self.name, total=budget, unit="episode") as bar:
             while done < budget:
                 n = min(self.config.batch, budget - done)
                 states, actions, rewards, alive = self.play(n, self.behaviour(), backend, first_seed)
-                self.update(states, actions, rewards, alive)
+                self.update(tables.as_index(states), tables.as_index(actions), tables.asarray(rewards),
+                            tables.asarray(alive, "bool"))  # fmt: skip
                 first_seed = None
                 done += n
                 bar.advance(n)
                 mean_return = float(discounted_returns(rewards, self.gamma)[0].mean())  # of the behaviour policy
                 history.log(episodes=done, mean_return=mean_return, **self.prediction_metrics())
+        self.tables_to(None)
         return history
 
     def prediction_metrics(self) -> dict[str, float]:
-        """``value_error``: max over visited states of ``|v - v_pi|`` (with an exact model)."""
-        seen = self.returns_count > 0
-        if self.v_pi is None or not seen.any():
+        """``value_error``: max over visited states of ``|v - v_pi|`` (with an exact model; read from the device)."""
+        if self.v_pi is None:
             return {}
-        return {"value_error": float(np.abs(self.v - self.v_pi)[seen].max())}
+        seen = to_numpy(self.returns_count) > 0
+        if not seen.any():
+            return {}
+        return {"value_error": float(np.abs(to_numpy(self.v) - self.v_pi)[seen].max())}
 
     def value_estimate(self) -> np.ndarray:
         return self.state_values
 
     def truth_metrics(self) -> dict[str, float]:
         return self.prediction_metrics()
-
-    def arrays(self) -> dict[str, Any]:
-        return {**super().arrays(), "returns_sum": self.returns_sum, "returns_count": self.returns_count}
-
-    def set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
-        super().set_arrays(arrays)
-        self.returns_sum = arrays["returns_sum"].copy()
-        self.returns_count = arrays["returns_count"].copy()
 
 
 class OffPolicyMCPrediction(FirstVisitMCPrediction):
@@ -225,30 +256,26 @@ class OffPolicyMCPrediction(FirstVisitMCPrediction):
 
     config_cls = OffPolicyMCPredictionConfig
     name = "off_policy_mc_prediction"
+    TABLES = (*ReturnAveraging.TABLES, "rho_sum")
 
-    def __init__(self, env: Any, config: Any = None) -> None:
-        super().__init__(env, config)
+    def __init__(self, env: Any, config: Any = None, *, device: str = "cpu") -> None:
+        super().__init__(env, config, device=device)
         self.rho_sum = np.zeros(self.n_states)
 
     def behaviour(self) -> np.ndarray:
         return np.full((self.n_states, self.n_actions), 1.0 / self.n_actions)
 
-    def update(self, states: np.ndarray, actions: np.ndarray, rewards: np.ndarray, alive: np.ndarray) -> None:
+    def update(self, states: Any, actions: Any, rewards: Any, alive: Any) -> None:
+        backend = ArrayBackend.of(states)
         weighted_returns, rhos, counts = off_policy_sums(
-            states, actions, rewards, alive, self.pi, self.behaviour(), self.gamma, self.n_states
-        )
+            states, actions, rewards, alive, backend.asarray(self.pi), backend.asarray(self.behaviour()),
+            self.gamma, self.n_states,
+        )  # fmt: skip
         self.returns_sum += weighted_returns
         self.rho_sum += rhos
         self.returns_count += counts
         denominator = self.returns_count if self.config.weighting == "ordinary" else self.rho_sum
         self.v = ratio(self.returns_sum, denominator)
-
-    def arrays(self) -> dict[str, Any]:
-        return {**super().arrays(), "rho_sum": self.rho_sum}
-
-    def set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
-        super().set_arrays(arrays)
-        self.rho_sum = arrays["rho_sum"].copy()
 
 
 # ----- Monte Carlo ES on the batched Blackjack games (figure 5.2) -----
@@ -261,7 +288,7 @@ class BlackjackMCESConfig(Config):
     )
 
 
-class BlackjackMCES(TabularAgent):
+class BlackjackMCES(_EpisodeAveraging):
     """Monte Carlo ES (S&B 5.3) on Blackjack-v1, its episodes played as batched games.
 
     Every episode starts from a uniformly random state (player sum 12-21, dealer card 1-10, usable ace or
@@ -274,12 +301,10 @@ class BlackjackMCES(TabularAgent):
 
     config_cls = BlackjackMCESConfig
     name = "mc_es_blackjack"
-    budget_unit = "episodes"
     default_budget = 500_000
-    default_env = "Blackjack-v1"
 
-    def __init__(self, env: Any, config: Any = None) -> None:
-        super().__init__(env, config)
+    def __init__(self, env: Any, config: Any = None, *, device: str = "cpu") -> None:
+        super().__init__(env, config, device=device)
         from rlsuite.envs import blackjack as bj
 
         if self.n_actions != 2 or list(getattr(self.env, "nvec", [])) != [32, 11, 2]:
@@ -297,30 +322,28 @@ class BlackjackMCES(TabularAgent):
         from rlsuite.envs import blackjack as bj
 
         budget = self.check_budget(budget)
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(seed)  # the games and the tie breaks, on the host whatever the device
+        tables = ArrayBackend(self.device)
         S, history, done = bj.N_STATES, History(), 0
+        self.tables_to(tables)
         with progress.task(self.name, total=budget, unit="episode") as bar:
             while done < budget:
                 n = min(self.config.batch, budget - done)
                 initial = (rng.integers(12, 22, n), rng.integers(1, 11, n), rng.integers(0, 2, n))
                 games = bj.play(self.pi.argmax(axis=1), n, rng, initial=initial, first_action=rng.integers(0, 2, n))
                 first = first_visit_mask(games.states, games.actions, 2, games.alive)
-                sa = (games.states * 2 + games.actions)[first]
-                G = np.broadcast_to(games.reward, games.states.shape)[first]  # gamma = 1, one reward at the end
-                self.returns_sum += np.bincount(sa, G, 2 * S).reshape(S, 2)
-                self.returns_count += np.bincount(sa, None, 2 * S).reshape(S, 2)
+                first = tables.asarray(first, "bool").reshape(-1)
+                sa = tables.as_index(games.states * 2 + games.actions).reshape(-1)
+                G = np.broadcast_to(games.reward, games.states.shape).reshape(-1)  # gamma = 1, one reward at the end
+                G = tables.asarray(G)
+                self.returns_sum += tables.bincount(sa, G, 2 * S, first).reshape(S, 2)
+                self.returns_count += tables.bincount(sa, None, 2 * S, first).reshape(S, 2)
                 self.q = ratio(self.returns_sum, self.returns_count)  # Q(s, a) = average(Returns(s, a))
-                ties = np.isclose(self.q[:, 0], self.q[:, 1])
-                self.pi = np.eye(2)[np.where(ties, rng.integers(0, 2, S), self.q.argmax(axis=1))]  # pi(s) = argmax Q
+                ties = abs(self.q[:, 0] - self.q[:, 1]) <= 1e-8 + 1e-5 * abs(self.q[:, 1])  # np.isclose
+                greedy = to_numpy(tables.where(ties, -1, self.q.argmax(1)))  # torch: the one read per batch
+                self.pi = np.eye(2)[np.where(greedy < 0, rng.integers(0, 2, S), greedy)]  # pi(s) = argmax Q
                 done += n
                 bar.advance(n)
                 history.log(episodes=done, mean_return=float(games.reward.mean()))
+        self.tables_to(None)
         return history
-
-    def arrays(self) -> dict[str, Any]:
-        return {**super().arrays(), "returns_sum": self.returns_sum, "returns_count": self.returns_count}
-
-    def set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
-        super().set_arrays(arrays)
-        self.returns_sum = arrays["returns_sum"].copy()
-        self.returns_count = arrays["returns_count"].copy()

@@ -1,11 +1,14 @@
 """Planning and learning with tabular models (Sutton & Barto ch. 8): Dyna-Q, Dyna-Q+, prioritized
 sweeping, and the experiments of figures 8.7 (expected vs sample updates) and 8.8 (trajectory sampling).
 
-:func:`dyna_runs` runs many independent Dyna learners in lockstep in numpy (one Q table and one model per
-run); Dyna-Q+ is the same loop with an exploration bonus ``kappa * sqrt(tau)`` on the modelled reward of
-a pair last tried ``tau`` steps ago, and with the untried actions of a visited state in its model (leading
-back to the state with reward 0), as in the book's figure 8.4-8.5 experiments. Prioritized sweeping keeps
-one priority queue per learner and runs one learner at a time (:class:`PrioritizedSweepingLearner`).
+:func:`dyna_runs` runs many independent Dyna learners in lockstep, in numpy or in torch on a device (one Q
+table and one model per run, no host-device sync per step); Dyna-Q+ is the same loop with an exploration
+bonus ``kappa * sqrt(tau)`` on the modelled reward of a pair last tried ``tau`` steps ago, and with the
+untried actions of a visited state in its model (leading back to the state with reward 0), as in the book's
+figure 8.4-8.5 experiments. Prioritized sweeping keeps one priority queue per learner and runs one learner
+at a time (:class:`PrioritizedSweepingLearner`): it is inherently sequential on the host (each planning
+update pops the queue's top pair, and what it pushes depends on the values that update wrote), so it runs
+in numpy only and refuses a torch device (:data:`HOST_ONLY`).
 """
 
 from __future__ import annotations
@@ -19,9 +22,12 @@ import numpy as np
 
 from rlsuite.agents.base import History
 from rlsuite.agents.tabular.agent import TabularAgent
-from rlsuite.agents.tabular.sim import BatchSim, epsilon_greedy_actions
+from rlsuite.agents.tabular.sim import BatchSim, RunsTogether, epsilon_greedy_actions, time_to_ask
 from rlsuite.common import progress
+from rlsuite.common.backend import ArrayBackend, drawing_from
 from rlsuite.common.config import Config, option
+from rlsuite.common.device import to_numpy
+from rlsuite.common.errors import UsageError
 
 
 @dataclass
@@ -43,7 +49,7 @@ def dyna_runs(
     alpha: float,
     gamma: float,
     epsilon: float,
-    rng: np.random.Generator,
+    rng: np.random.Generator | ArrayBackend,
     kappa: float | np.ndarray = 0.0,
     total_steps: int | None = None,
     episodes: int | None = None,
@@ -64,87 +70,93 @@ def dyna_runs(
     """
     if (total_steps is None) == (episodes is None):
         raise ValueError("give exactly one of total_steps and episodes")
+    backend = drawing_from(rng)
+    schedule = [(start, later.to(backend)) for start, later in schedule]
     sim = schedule[0][1]
     S, A = sim.n_states, sim.n_actions
-    rows = np.arange(runs)
-    kappa = np.broadcast_to(np.asarray(kappa, dtype=float), (runs,))
-    plus = kappa > 0
-    q = np.zeros((runs, S, A))
-    m_next = np.zeros((runs, S, A), dtype=np.int64)
-    m_rew = np.zeros((runs, S, A))
-    m_time = np.zeros((runs, S, A))
-    known = np.zeros((runs, S, A), dtype=bool)
-    seen = np.zeros((runs, S), dtype=bool)
-    seen_list = np.zeros((runs, S), dtype=np.int64)
-    n_seen = np.zeros(runs, dtype=np.int64)
+    rows = backend.arange(runs)
+    kappa_host = np.array(np.broadcast_to(np.asarray(kappa, dtype=float), (runs,)))
+    bonus = bool((kappa_host > 0).any())  # known on the host
+    kappa, plus = backend.asarray(kappa_host), backend.asarray(kappa_host > 0, "bool")
+    q = backend.zeros((runs, S, A))
+    m_next = backend.zeros((runs, S, A), "int64")
+    m_rew = backend.zeros((runs, S, A))
+    m_time = backend.zeros((runs, S, A))
+    known = backend.zeros((runs, S, A), "bool")
+    seen = backend.zeros((runs, S), "bool")
+    seen_list = backend.zeros((runs, S), "int64")
+    n_seen = backend.zeros(runs, "int64")
     horizon = total_steps if total_steps is not None else 10**9
-    rewards: list[np.ndarray] = []
-    lengths = np.zeros((episodes or 1, runs), dtype=np.int64)
-    ep_done = np.zeros(runs, dtype=np.int64)
-    ep_steps = np.zeros(runs, dtype=np.int64)
-    active = np.ones(runs, dtype=bool)
-    real_steps = np.zeros(runs, dtype=np.int64)
+    rewards: list[Any] = []
+    E = episodes or 1
+    lengths = backend.zeros((E, runs), "int64")
+    ep_done = backend.zeros(runs, "int64")
+    ep_steps = backend.zeros(runs, "int64")
+    active = backend.ones(runs, "bool")
+    real_steps = backend.zeros(runs, "int64")
     base = rows * S
-    bonus = bool(plus.any())
     q_flat, q_rows, known_rows = q.reshape(-1), q.reshape(runs * S, A), known.reshape(runs * S, A)
     seen_flat, m_next_flat = seen_list.reshape(-1), m_next.reshape(-1)
     m_rew_flat, m_time_flat = m_rew.reshape(-1), m_time.reshape(-1)
-    s = sim.reset(runs, rng)
+    s = sim.reset(runs, backend)
     t = 0
-    while t < horizon and active.any():
+    # total_steps without stop: every run stays active, nothing to ask the device
+    ask = episodes is not None or stop is not None
+    while t < horizon and not (ask and time_to_ask(backend, t) and not bool(active.any())):
         for start, later in schedule:
             if start == t:
                 sim = later
-        a = epsilon_greedy_actions(q[rows, s], epsilon, rng)
-        s2, r, done = sim.step(s, a, rng)
+        a = epsilon_greedy_actions(q[rows, s], epsilon, backend)
+        s2, r, done = sim.step(s, a, backend)
         t += 1
         # (d) direct RL: one-step Q-learning
-        target = r + gamma * np.where(done, 0.0, q[rows, s2].max(axis=1))
-        q[rows, s, a] += np.where(active, alpha * (target - q[rows, s, a]), 0.0)
+        target = r + gamma * backend.where(done, 0.0, backend.amax(q[rows, s2], 1))
+        q[rows, s, a] += backend.where(active, alpha * (target - q[rows, s, a]), 0.0)
         # (e) model learning; Dyna-Q+ puts a newly seen state's untried actions in its model
         new = active & ~seen[rows, s]
-        seen_list[rows[new], n_seen[new]] = s[new]
+        slot = n_seen.clip(max=S - 1)  # a new state's place in the run's list (others: written back unchanged)
+        seen_list[rows, slot] = backend.where(new, s, seen_list[rows, slot])
         n_seen += new
-        seen[rows[new], s[new]] = True
-        fresh = new & plus
-        known[fresh, s[fresh]] = True
-        m_next[fresh, s[fresh]] = s[fresh, None]
-        m_rew[fresh, s[fresh]] = 0.0
-        m_time[fresh, s[fresh]] = 1.0  # the reference's minimum time stamp
-        upd = rows[active]
-        known[upd, s[upd], a[upd]] = True
-        m_next[upd, s[upd], a[upd]] = s2[upd]
-        m_rew[upd, s[upd], a[upd]] = r[upd]
-        m_time[upd, s[upd], a[upd]] = t
+        seen[rows, s] = seen[rows, s] | new
+        fresh = (new & plus)[:, None]
+        known[rows, s] = known[rows, s] | fresh
+        m_next[rows, s] = backend.where(fresh, s[:, None], m_next[rows, s])
+        m_rew[rows, s] = backend.where(fresh, 0.0, m_rew[rows, s])
+        m_time[rows, s] = backend.where(fresh, 1.0, m_time[rows, s])  # the reference's minimum time stamp
+        known[rows, s, a] = known[rows, s, a] | active
+        m_next[rows, s, a] = backend.where(active, s2, m_next[rows, s, a])
+        m_rew[rows, s, a] = backend.where(active, r, m_rew[rows, s, a])
+        m_time[rows, s, a] = backend.where(active, float(t), m_time[rows, s, a])
         # (f) planning, on flat views of the tables (one fancy index per array)
         step_size = alpha * active
-        u, ua = rng.random((planning_steps, runs)), rng.random((planning_steps, runs, A))
+        u, ua = backend.uniform((planning_steps, runs)), backend.uniform((planning_steps, runs, A))
         for k in range(planning_steps):
-            ps = seen_flat[base + (u[k] * n_seen).astype(np.int64)]
-            pa = np.argmax(ua[k] * known_rows[base + ps], axis=1)  # a modelled action, uniformly
+            ps = seen_flat[base + backend.as_index(u[k] * n_seen)]
+            pa = (ua[k] * known_rows[base + ps]).argmax(1)  # a modelled action, uniformly
             i = (base + ps) * A + pa
             pr = m_rew_flat[i]
             if bonus:
-                pr = pr + kappa * np.sqrt(np.maximum(t - m_time_flat[i], 0.0))
-            ptarget = pr + gamma * q_rows[base + m_next_flat[i]].max(axis=1)
+                pr = pr + kappa * backend.sqrt((t - m_time_flat[i]).clip(min=0.0))
+            ptarget = pr + gamma * backend.amax(q_rows[base + m_next_flat[i]], 1)
             q_flat[i] += step_size * (ptarget - q_flat[i])
-        rewards.append(np.where(active, r, 0.0))
+        rewards.append(backend.where(active, r, 0.0))
         ep_steps += active
         real_steps += active
         s = s2
         ended = active & done
-        if ended.any():
+        if backend.maybe_any(ended):  # torch: always, with masks (numpy draws nothing when no episode ended)
             if episodes is not None:
-                lengths[ep_done[ended], rows[ended]] = ep_steps[ended]
+                e = ep_done.clip(max=E - 1)
+                lengths[e, rows] = backend.where(ended, ep_steps, lengths[e, rows])
             ep_done += ended
-            ep_steps[ended] = 0
-            s = np.where(ended, sim.reset(runs, rng), s)
+            ep_steps = backend.where(ended, 0, ep_steps)
+            s = backend.where(ended, sim.reset(runs, backend), s)
             if episodes is not None:
                 active &= ep_done < episodes
-            if stop is not None:
+            if stop is not None:  # a host callback: reads the runs that ended (numpy; a sync on torch)
                 idx = rows[ended]
                 active[idx] &= ~stop(q[idx], idx)
-    return DynaRuns(np.asarray(rewards), lengths, real_steps, q)
+    return DynaRuns(backend.stack(rewards), lengths, real_steps, q)
 
 
 def greedy_path_ok(next_state: np.ndarray, terminal: np.ndarray, start: int, q: np.ndarray, limit: float) -> np.ndarray:
@@ -346,7 +358,7 @@ class DynaQPlusConfig(DynaQConfig):
     kappa: float = option(1e-4, help="bonus weight: planning reward r + kappa sqrt(steps since last tried)", gt=0.0)
 
 
-class DynaQ(TabularAgent):
+class DynaQ(RunsTogether, TabularAgent):
     """Tabular Dyna-Q over ``runs`` runs of the env's tables; the budget counts real steps.
 
     ``q`` after learning is the mean of the runs' tables; the history has ``cumulative_reward`` (mean over
@@ -358,7 +370,6 @@ class DynaQ(TabularAgent):
     budget_unit = "steps"
     default_budget = 3000
     default_env = "rlsuite/DynaMaze-v0"
-
     def kappa(self) -> float:
         return 0.0
 
@@ -366,12 +377,13 @@ class DynaQ(TabularAgent):
         budget = self.check_budget(budget)
         cfg = self.config
         with progress.task(self.name, total=budget, unit="step"):
-            rng = np.random.default_rng(seed)
+            backend = ArrayBackend(self.device)
+            backend.seed(np.random.default_rng(seed))  # numpy: draws from this Generator itself
             out = dyna_runs(sim_schedule(self.env), cfg.runs, cfg.planning_steps, cfg.alpha, self.gamma,
-                            cfg.epsilon, rng, kappa=self.kappa(), total_steps=budget)  # fmt: skip
-        self.q = out.q.mean(axis=0)
+                            cfg.epsilon, backend, kappa=self.kappa(), total_steps=budget)  # fmt: skip
+        self.q = to_numpy(out.q).astype(np.float64).mean(axis=0)
         self.pi = np.eye(self.n_actions)[self.q.argmax(axis=1)]
-        cumulative = out.rewards.cumsum(axis=0).mean(axis=1)
+        cumulative = to_numpy(out.rewards).astype(np.float64).cumsum(axis=0).mean(axis=1)
         history = History()
         for t in range(cfg.log_every, budget + 1, cfg.log_every):
             history.log(steps=t, cumulative_reward=float(cumulative[t - 1]))
@@ -400,11 +412,21 @@ class PrioritizedSweepingConfig(PlanningConfig):
     theta: float = option(1e-4, help="a pair enters the queue when its priority exceeds theta", ge=0.0)
 
 
+HOST_ONLY = (
+    "prioritized sweeping runs in numpy on the host only: its priority queue is sequential (each update pops the "
+    "top pair and pushes its predecessors by the values just written); use --backend numpy (device 'cpu')"
+)
+
+
 class PrioritizedSweeping(TabularAgent):
     """Prioritized sweeping on the env itself (one learner); the budget counts real steps.
 
     The history has one row per finished episode (and the last step): ``steps``, ``backups`` (updates made
     so far), ``episode_length``, and the error against the exact optimum.
+
+    Host only: one learner, one real step and one queue pop at a time, each depending on the last, leaves
+    nothing to batch on a device; ``device`` other than ``"cpu"`` (numpy) raises a one-line ``UsageError``
+    (:data:`HOST_ONLY`).
     """
 
     config_cls = PrioritizedSweepingConfig
@@ -412,6 +434,12 @@ class PrioritizedSweeping(TabularAgent):
     budget_unit = "steps"
     default_budget = 3000
     default_env = "rlsuite/DynaMaze-v0"
+    uses_device = True  # takes device= so that a torch one is refused with the reason, not the DP agents' message
+
+    def __init__(self, env: Any, config: Any = None, *, device: str = "cpu") -> None:
+        if device != "cpu":
+            raise UsageError(f"device {device!r}: {HOST_ONLY}")
+        super().__init__(env, config)
 
     def learn(self, budget: int | None = None, seed: int = 0) -> History:
         budget = self.check_budget(budget)

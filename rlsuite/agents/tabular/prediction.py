@@ -13,6 +13,12 @@ Batch updating (section 6.3) repeats the increments over all episodes seen so fa
 stops changing; its limit has a closed form, computed here directly: for MC the mean of the
 returns that followed each state, for TD(0) the values of the maximum-likelihood model of the
 observed transitions (certainty equivalence). States never visited keep their initial value.
+
+Device (``device=`` in the constructor; ``rlsuite train --backend torch --device ...``): the runs' tables, the
+sim and the episodes live on the :class:`~rlsuite.common.backend.ArrayBackend` (numpy, or torch on a device).
+The steps of an episode never wait for the device: whether every run's episode has ended is asked at steps
+1, 2, 4, 8, ... (:func:`~rlsuite.agents.tabular.sim.time_to_ask`), and the history row of each episode reads
+its errors back once.
 """
 
 from __future__ import annotations
@@ -24,10 +30,12 @@ import numpy as np
 
 from rlsuite.agents.base import History
 from rlsuite.agents.tabular.agent import TabularAgent
-from rlsuite.agents.tabular.sim import BatchSim
+from rlsuite.agents.tabular.sim import BatchSim, RunsTogether, time_to_ask
 from rlsuite.agents.tabular.solvers import policy_evaluation
 from rlsuite.common import progress
+from rlsuite.common.backend import ArrayBackend, drawing_from
 from rlsuite.common.config import Config, config_error, option
+from rlsuite.common.device import to_numpy
 
 
 @dataclass
@@ -64,102 +72,114 @@ class ConstantAlphaMCConfig(PredictionConfig):
 @dataclass
 class Episodes:
     """Sampled episodes of many runs: ``states`` [T + 1, R] (state after the end repeats), ``rewards`` [T, R],
-    ``lengths`` [R] (steps of each run's episode)."""
+    ``lengths`` [R] (steps of each run's episode); numpy arrays or torch tensors (torch: ``T`` may run past the
+    longest episode, the steps after each run's end repeating its last state with reward 0)."""
 
-    states: np.ndarray
-    rewards: np.ndarray
-    lengths: np.ndarray
+    states: Any
+    rewards: Any
+    lengths: Any
 
 
 def sample_episodes(
-    sim: BatchSim, policy: np.ndarray, runs: int, rng: np.random.Generator, max_steps: int = 100_000
+    sim: BatchSim, policy: Any, runs: int, rng: np.random.Generator | ArrayBackend, max_steps: int = 100_000
 ) -> Episodes:
-    """One episode per run under ``policy`` [S, A], all runs stepped together until each has ended."""
-    s = sim.reset(runs, rng)
-    cum = np.cumsum(policy, axis=1)
+    """One episode per run under ``policy`` [S, A], all runs stepped together until each has ended (on the
+    backend ``rng`` draws from: a numpy ``Generator``, or an :class:`ArrayBackend` and the sim on its device)."""
+    backend = drawing_from(rng)
+    s = sim.reset(runs, backend)
+    cum = backend.cumsum(policy)
     states, rewards = [s], []
-    live = np.ones(runs, dtype=bool)
-    lengths = np.zeros(runs, dtype=np.int64)
-    for _ in range(max_steps):
-        a = np.minimum((rng.random(runs)[:, None] > cum[s]).sum(axis=1), sim.n_actions - 1)
-        s2, r, done = sim.step(s, a, rng)
-        s = np.where(live, s2, s)
-        rewards.append(np.where(live, r, 0.0))
+    live = backend.ones(runs, "bool")
+    lengths = backend.zeros(runs, "int64")
+    for t in range(max_steps):
+        a = (backend.uniform((runs,))[:, None] > cum[s]).sum(1).clip(max=sim.n_actions - 1)
+        s2, r, done = sim.step(s, a, backend)
+        s = backend.where(live, s2, s)
+        rewards.append(backend.where(live, r, 0.0))
         states.append(s)
         lengths += live
         live &= ~done
-        if not live.any():
+        if time_to_ask(backend, t) and not bool(live.any()):
             break
-    return Episodes(np.array(states), np.array(rewards), lengths)
+    return Episodes(backend.stack(states), backend.stack(rewards), lengths)
 
 
-def n_step_updates(V: np.ndarray, ep: Episodes, n: int | None, alpha: np.ndarray | float, gamma: float) -> None:
+def _partial_returns(backend: ArrayBackend, rewards: Any, gamma: float) -> tuple[Any, Any]:
+    """``(disc [T + 1], C [T + 1, R])``: ``disc[t] = gamma^t`` and ``C[t] = sum_{k < t} gamma^k r_k``, so that an
+    n-step sum of rewards is a difference of two rows of C."""
+    T, R = rewards.shape
+    disc = backend.asarray(gamma ** np.arange(T + 1))
+    return disc, backend.concat([backend.zeros((1, R)), (rewards * disc[:T, None]).cumsum(0)])
+
+
+def n_step_updates(V: Any, ep: Episodes, n: int | None, alpha: Any, gamma: float) -> None:
     """Apply one episode's n-step TD updates to ``V`` [R, S] in place, in time order (``n=None``: MC).
 
     The update of time ``tau`` (S&B 7.1): ``G = r_{tau+1} + ... + gamma^{n-1} r_{tau+n} + gamma^n V(S_{tau+n})``
     (no bootstrap past the end), ``V(S_tau) += alpha [G - V(S_tau)]``. ``alpha`` may differ per run ([R]).
     """
+    backend = ArrayBackend.of(V)
     T, R = ep.rewards.shape
-    rows = np.arange(R)
-    disc = gamma ** np.arange(T + 1)
-    # C[t] = sum_{k < t} gamma^k r_k: an n-step sum of rewards is a difference of two of these.
-    C = np.concatenate([np.zeros((1, R)), np.cumsum(ep.rewards * disc[:T, None], axis=0)])
-    alpha = np.broadcast_to(np.asarray(alpha, dtype=float), (R,))
+    rows = backend.arange(R)
+    disc, C = _partial_returns(backend, ep.rewards, gamma)
+    alpha = backend.broadcast(backend.asarray(alpha), R)
     for tau in range(T):
         live = tau < ep.lengths
-        if not live.any():
+        if not backend.maybe_any(live):
             break
-        end = ep.lengths if n is None else np.minimum(tau + n, ep.lengths)
+        end = ep.lengths if n is None else ep.lengths.clip(max=tau + n)
         G = (C[end, rows] - C[tau]) / disc[tau]
         boot = end < ep.lengths  # S_{tau+n} is not terminal: bootstrap from it
-        G = G + np.where(boot, disc[np.minimum(end - tau, T)] * V[rows, ep.states[np.minimum(end, T), rows]], 0.0)
+        G = G + backend.where(boot, disc[(end - tau).clip(max=T)] * V[rows, ep.states[end.clip(max=T), rows]], 0.0)
         s = ep.states[tau]
-        V[rows, s] += np.where(live, alpha * (G - V[rows, s]), 0.0)
+        V[rows, s] += backend.where(live, alpha * (G - V[rows, s]), 0.0)
 
 
 class BatchFixedPoint:
-    """The sufficient statistics of all episodes so far, per run, and the batch-updating limit of V."""
+    """The sufficient statistics of all episodes so far, per run, and the batch-updating limit of V (on the
+    backend of ``initial``)."""
 
-    def __init__(self, runs: int, n_states: int, initial: np.ndarray, terminal: np.ndarray, gamma: float) -> None:
-        self.counts = np.zeros((runs, n_states))
-        self.return_sums = np.zeros((runs, n_states))
-        self.transitions = np.zeros((runs, n_states, n_states))
-        self.reward_sums = np.zeros((runs, n_states))
-        self.initial, self.terminal, self.gamma = initial, terminal, gamma
+    def __init__(self, runs: int, n_states: int, initial: Any, terminal: np.ndarray, gamma: float) -> None:
+        backend = self.backend = ArrayBackend.of(initial)
+        self.counts = backend.zeros((runs, n_states))
+        self.return_sums = backend.zeros((runs, n_states))
+        self.transitions = backend.zeros((runs, n_states, n_states))
+        self.reward_sums = backend.zeros((runs, n_states))
+        self.initial, self.terminal, self.gamma = initial, backend.asarray(terminal, "bool"), gamma
 
     def add(self, ep: Episodes) -> None:
+        backend = self.backend
         T, R = ep.rewards.shape
-        t = np.arange(T)[:, None]
-        live = t < ep.lengths[None, :]
-        disc = self.gamma ** np.arange(T + 1)
-        C = np.concatenate([np.zeros((1, R)), np.cumsum(ep.rewards * disc[:T, None], axis=0)])
-        G = (C[ep.lengths, np.arange(R)][None, :] - C[:T]) / disc[:T, None]  # return after each time step
-        run = np.broadcast_to(np.arange(R), (T, R))[live]
-        s, s2 = ep.states[:T][live], ep.states[1:][live]
-        np.add.at(self.counts, (run, s), 1.0)
-        np.add.at(self.return_sums, (run, s), G[live])
-        np.add.at(self.transitions, (run, s, s2), 1.0)
-        np.add.at(self.reward_sums, (run, s), ep.rewards[live])
+        S = self.counts.shape[1]
+        live = backend.arange(T)[:, None] < ep.lengths[None, :]
+        disc, C = _partial_returns(backend, ep.rewards, self.gamma)
+        G = (C[ep.lengths, backend.arange(R)][None, :] - C[:T]) / disc[:T, None]  # return after each time step
+        at = backend.arange(R)[None, :] * S + ep.states[:T]  # (run, s) flat, [T, R]
+        backend.add_at(self.counts, at, None, live)
+        backend.add_at(self.return_sums, at, G, live)
+        backend.add_at(self.transitions, at * S + ep.states[1:], None, live)
+        backend.add_at(self.reward_sums, at, ep.rewards, live)
 
-    def mc(self) -> np.ndarray:
+    def mc(self) -> Any:
         """Batch MC's limit: the mean return after each visited state."""
         seen = self.counts > 0
-        return np.where(seen, self.return_sums / np.maximum(self.counts, 1), self.initial)
+        return self.backend.where(seen, self.return_sums / self.counts.clip(min=1), self.initial)
 
-    def td(self) -> np.ndarray:
+    def td(self) -> Any:
         """Batch TD(0)'s limit: ``V = r_hat + gamma P_hat V`` of the empirical model, on the visited states."""
-        R, S = self.counts.shape
+        backend = self.backend
+        S = self.counts.shape[1]
         seen = (self.counts > 0) & ~self.terminal
-        P_hat = self.transitions / np.maximum(self.counts, 1)[:, :, None]
-        P_hat[:, :, self.terminal] = 0.0  # a terminal state's value is 0
-        r_hat = self.reward_sums / np.maximum(self.counts, 1)
-        eye = np.broadcast_to(np.eye(S), (R, S, S))
-        A = np.where(seen[:, :, None], eye - self.gamma * P_hat, eye)
-        b = np.where(seen, r_hat, np.where(self.terminal, 0.0, self.initial))
-        return np.linalg.solve(A, b[:, :, None])[:, :, 0]
+        P_hat = self.transitions / self.counts.clip(min=1)[:, :, None] * ~self.terminal  # a terminal state's value is 0
+        r_hat = self.reward_sums / self.counts.clip(min=1)
+        eye = backend.asarray(np.eye(S))
+        A = backend.where(seen[:, :, None], eye - self.gamma * P_hat, eye)
+        b = backend.where(seen, r_hat, backend.where(self.terminal, 0.0, self.initial))
+        solve = backend.torch.linalg.solve if backend.is_torch else np.linalg.solve
+        return solve(A, b[:, :, None])[:, :, 0]
 
 
-class _EpisodicPrediction(TabularAgent):
+class _EpisodicPrediction(RunsTogether, TabularAgent):
     """Prediction of the uniform random policy's values over ``runs`` runs; the budget counts episodes.
 
     ``v`` after learning is the mean of the runs' tables; the history has one row per episode (and
@@ -171,9 +191,8 @@ class _EpisodicPrediction(TabularAgent):
     budget_unit = "episodes"
     default_budget = 100
     default_env = "rlsuite/RandomWalk-v0"
-
-    def __init__(self, env: Any, config: Any = None) -> None:
-        super().__init__(env, config)
+    def __init__(self, env: Any, config: Any = None, *, device: str = "cpu") -> None:
+        super().__init__(env, config, device=device)
         self.sim = BatchSim.of(env)
         self.terminal = np.asarray(getattr(env.unwrapped, "terminal", np.zeros(self.n_states, dtype=bool)))
         self.v_pi = None if self.model is None else policy_evaluation(self.model, self.pi, self.gamma)
@@ -187,11 +206,11 @@ class _EpisodicPrediction(TabularAgent):
     def rms_errors(self) -> np.ndarray:
         """[runs] RMS error over the non-terminal states of each run's table."""
         assert self.v_pi is not None
-        diff = (self.tables - self.v_pi)[:, ~self.terminal]
+        diff = (to_numpy(self.tables) - self.v_pi)[:, ~self.terminal]
         return np.sqrt((diff**2).mean(axis=1))
 
     def value_estimate(self) -> np.ndarray:
-        return self.tables.mean(axis=0)
+        return to_numpy(self.tables).mean(axis=0)
 
     def truth_metrics(self) -> dict[str, float]:
         if self.v_pi is None:
@@ -204,13 +223,16 @@ class _EpisodicPrediction(TabularAgent):
     def learn(self, budget: int | None = None, seed: int = 0) -> History:
         budget = self.check_budget(budget)
         cfg = self.config
-        rng = np.random.default_rng(seed)
+        backend = ArrayBackend(self.device)
+        backend.seed(np.random.default_rng(seed))  # numpy: draws from this Generator itself
+        sim, pi = self.sim.to(backend), backend.asarray(self.pi)
         history = History()
         history.log(episodes=0, **self.truth_metrics())
-        fixed = BatchFixedPoint(cfg.runs, self.n_states, self.tables.copy(), self.terminal, self.gamma)
+        self.tables = backend.asarray(self.tables)
+        fixed = BatchFixedPoint(cfg.runs, self.n_states, backend.copy(self.tables), self.terminal, self.gamma)
         with progress.task(self.name, total=budget, unit="episode") as bar:
             for episode in range(1, budget + 1):
-                ep = sample_episodes(self.sim, self.pi, cfg.runs, rng, cfg.max_episode_steps)
+                ep = sample_episodes(sim, pi, cfg.runs, backend, cfg.max_episode_steps)
                 if cfg.batch:
                     fixed.add(ep)
                     self.tables = fixed.mc() if self.horizon() is None else fixed.td()
@@ -218,6 +240,7 @@ class _EpisodicPrediction(TabularAgent):
                     n_step_updates(self.tables, ep, self.horizon(), cfg.alpha, self.gamma)
                 history.log(episodes=episode, **self.truth_metrics())
                 bar.advance()
+        self.tables = to_numpy(self.tables).astype(np.float64)
         self.v = self.value_estimate()
         return history
 

@@ -1,10 +1,15 @@
-"""Many independent runs of a small tabular env at once, in numpy: its transitions sampled from its
+"""Many independent runs of a small tabular env at once, in numpy or torch: its transitions sampled from its
 tables, one row per run (Sutton & Barto's chapter 6-8 experiments average tens to thousands of runs).
 
 :class:`BatchSim` reads an env's tables: rlsuite's table envs (:class:`~rlsuite.envs.table.TableEnv`:
 the random walks, windy grid world, maximization-bias MDP, mazes; with their reward noise), or any env
 with a FrozenLake-style ``P`` (gymnasium's CliffWalking, FrozenLake, Taxi). Each run of the sim is a
 copy of the env; sampling it is exactly sampling the env (same outcome probabilities and rewards).
+
+The tables are numpy arrays (:meth:`BatchSim.of`) or torch tensors on a device (:meth:`BatchSim.to`); the
+functions here draw from ``rng``: a numpy ``Generator`` (numpy, the stream it always was) or an
+:class:`~rlsuite.common.backend.ArrayBackend` (its own generator: torch on the tables' device). Nothing here
+reads a value back from the device (fixed shapes, masks instead of index lists).
 """
 
 from __future__ import annotations
@@ -14,8 +19,20 @@ from typing import Any
 
 import numpy as np
 
+from rlsuite.common.backend import ArrayBackend, drawing_from
 from rlsuite.common.errors import UsageError
 from rlsuite.envs.table import TableEnv
+
+
+class RunsTogether:
+    """A mixin of the agents that learn ``config.runs`` independent runs at once on a :class:`BatchSim`: they take
+    ``device=`` (numpy, or torch on a device), and ``--device auto`` counts their runs as the env copies."""
+
+    uses_device = True
+
+    @classmethod
+    def env_copies(cls, config: Any, env: Any) -> int:
+        return int(config.runs)
 
 
 @dataclass
@@ -26,7 +43,9 @@ class BatchSim:
         next_states, rewards, dones: each outcome's next state, reward, and whether it ends the episode.
         cum_probs: cumulative outcome probabilities (the last is 1).
         reward_std: [S, A] Gaussian noise added to the reward (0: none).
-        start_probs: [S] distribution of the start state.
+        start_probs: [S] distribution of the start state (host numpy always; ``start_cum``: its cumulative
+            sums beside the tables).
+        noisy: whether any reward has noise (known on the host: the torch path never asks the device).
     """
 
     next_states: np.ndarray
@@ -35,14 +54,22 @@ class BatchSim:
     cum_probs: np.ndarray
     reward_std: np.ndarray
     start_probs: np.ndarray
+    start_cum: Any = None
+    noisy: bool = False
 
-    @property
-    def n_states(self) -> int:
-        return int(self.next_states.shape[0])
+    def __post_init__(self) -> None:
+        if self.start_cum is None:
+            self.start_cum = np.cumsum(self.start_probs)
+        self.noisy = bool(np.any(self.reward_std)) if isinstance(self.reward_std, np.ndarray) else self.noisy
+        self.n_states, self.n_actions = (int(n) for n in self.next_states.shape[:2])
 
-    @property
-    def n_actions(self) -> int:
-        return int(self.next_states.shape[1])
+    def to(self, backend: ArrayBackend) -> BatchSim:
+        """This sim with its tables on ``backend`` (torch on a device: ``float32`` rewards and probabilities)."""
+        return BatchSim(
+            backend.asarray(self.next_states, "int64"), backend.asarray(self.rewards),
+            backend.asarray(self.dones, "bool"), backend.asarray(self.cum_probs), backend.asarray(self.reward_std),
+            self.start_probs, backend.asarray(np.cumsum(self.start_probs)), self.noisy,
+        )  # fmt: skip
 
     @classmethod
     def of(cls, env: Any) -> BatchSim:
@@ -85,40 +112,53 @@ class BatchSim:
         cum[:, :, -1] = 1.0
         return cls(ns, rw, dn, cum, np.zeros((S, A)), np.asarray(start, dtype=float))
 
-    def reset(self, runs: int, rng: np.random.Generator) -> np.ndarray:
-        """Start states [runs]."""
+    def reset(self, runs: int, rng: np.random.Generator | ArrayBackend) -> Any:
+        """Start states [runs], on the tables' backend."""
+        backend = drawing_from(rng)
         if self.start_probs.max() == 1.0:
-            return np.full(runs, int(self.start_probs.argmax()), dtype=np.int64)
-        return rng.choice(self.n_states, size=runs, p=self.start_probs)
+            return backend.zeros(runs, "int64") + int(self.start_probs.argmax())
+        if backend.is_torch:  # inverse CDF of one uniform draw per run
+            return (backend.uniform((runs, 1)) > self.start_cum).sum(1).clamp_max(self.n_states - 1)
+        return backend.rng.choice(self.n_states, size=runs, p=self.start_probs)
 
-    def step(
-        self, s: np.ndarray, a: np.ndarray, rng: np.random.Generator
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def step(self, s: Any, a: Any, rng: np.random.Generator | ArrayBackend) -> tuple[Any, Any, Any]:
         """One step of every run: ``(next states, rewards, episode ended)``, each [runs]."""
+        backend = drawing_from(rng)
         if self.cum_probs.shape[2] == 1:
-            k = np.zeros_like(s)
+            k = backend.zeros(tuple(s.shape), "int64")
         else:
-            k = (rng.random(s.shape)[:, None] > self.cum_probs[s, a]).sum(axis=1)
+            k = (backend.uniform(tuple(s.shape))[:, None] > self.cum_probs[s, a]).sum(1)
         s2, r, done = self.next_states[s, a, k], self.rewards[s, a, k], self.dones[s, a, k]
         std = self.reward_std[s, a]
-        if std.any():
-            r = r + std * rng.standard_normal(s.shape)
+        if self.noisy if backend.is_torch else std.any():  # numpy: draws only when a chosen pair is noisy
+            r = r + std * backend.normal(tuple(s.shape))
         return s2, r, done
 
 
-def random_argmax(q: np.ndarray, rng: np.random.Generator, allowed: np.ndarray | None = None) -> np.ndarray:
+def random_argmax(q: Any, rng: np.random.Generator | ArrayBackend, allowed: Any = None) -> Any:
     """The argmax over the last axis, ties broken uniformly at random (as the book's agents do);
     ``allowed`` (same shape, bool) restricts the choice."""
+    backend = drawing_from(rng)
     if allowed is not None:
-        q = np.where(allowed, q, -np.inf)
-    best = q == q.max(axis=-1, keepdims=True)
-    return np.argmax(rng.random(q.shape) * best, axis=-1)
+        q = backend.where(allowed, q, -np.inf)
+    best = q == backend.amax(q, -1, keepdims=True)
+    return (backend.uniform(tuple(q.shape)) * best).argmax(-1)
 
 
-def epsilon_greedy_actions(
-    q: np.ndarray, epsilon: float, rng: np.random.Generator, allowed: np.ndarray | None = None
-) -> np.ndarray:
+def epsilon_greedy_actions(q: Any, epsilon: float, rng: np.random.Generator | ArrayBackend, allowed: Any = None) -> Any:
     """Epsilon-greedy actions of rows ``q`` [R, A]: uniform among the allowed with probability epsilon."""
-    greedy = random_argmax(q, rng, allowed)
-    uniform = random_argmax(np.zeros_like(q), rng, allowed)
-    return np.where(rng.random(q.shape[0]) < epsilon, uniform, greedy)
+    backend = drawing_from(rng)
+    greedy = random_argmax(q, backend, allowed)
+    uniform = random_argmax(backend.zeros(tuple(q.shape)), backend, allowed)
+    return backend.where(backend.uniform((int(q.shape[0]),)) < epsilon, uniform, greedy)
+
+
+ASK_GAP = 1024  # torch loops of unknown length ask the device whether they are done at most this far apart
+
+
+def time_to_ask(backend: ArrayBackend, t: int) -> bool:
+    """Whether a loop of unknown length asks at step ``t`` (0, 1, ...) whether all its runs are done: numpy at
+    every step (reading costs nothing); torch only at t = 0, 1, 2, 4, 8, ... and then every :data:`ASK_GAP`
+    steps (a host-device sync each: log2 of the length plus length / 1024 in all, never one per step; the
+    steps taken after every run has ended are masked no-ops)."""
+    return not backend.is_torch or t & (t - 1) == 0 or t % ASK_GAP == 0

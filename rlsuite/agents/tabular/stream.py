@@ -21,14 +21,20 @@ from rlsuite.envs.model import TabularModel
 
 
 @dataclass
-class StreamTDConfig(Config):
-    """Sarsa / on-policy Q-learning over episodes from one start state (Zhao figs 7.2, 7.3)."""
+class EpisodicTDConfig(Config):
+    """What the episodic TD learners share (here and :mod:`rlsuite.agents.tabular.episodic`)."""
 
     gamma: float = option(0.9, help="discount factor", ge=0.0, le=1.0)
     alpha: float = option(0.1, help="step size (constant, as in the book)", gt=0.0, le=1.0)
     epsilon: float = option(0.1, help="exploration of the epsilon-greedy policy", ge=0.0, le=1.0)
+    max_episode_steps: int = option(100_000, help="an episode still running after this many steps is cut", ge=1)
+
+
+@dataclass
+class StreamTDConfig(EpisodicTDConfig):
+    """Sarsa / on-policy Q-learning over episodes from one start state (Zhao figs 7.2, 7.3)."""
+
     episodes: int = option(500, help="episodes, each from the start state until the target", ge=1)
-    max_episode_steps: int = option(100_000, help="cut an episode that has not reached the target", ge=1)
 
 
 @dataclass

@@ -24,6 +24,7 @@ from rlsuite.agents.tabular.batch import (
     reset_to,
     start_states,
 )
+from rlsuite.agents.tabular.mc import check_below_episode_length, move_tables
 from rlsuite.agents.tabular.solvers import greedy_policy, policy_evaluation
 from rlsuite.common import progress
 from rlsuite.common.backend import ArrayBackend
@@ -77,8 +78,7 @@ class NStepSarsaConfig(TDConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.n >= self.episode_length:
-            raise config_error(self, "n", f"{self.n} must be below episode_length ({self.episode_length})")
+        check_below_episode_length(self, "n")
 
 
 @dataclass
@@ -167,11 +167,7 @@ class _TDAgent(TabularAgent):
 
     def tables_to(self, backend: ArrayBackend | None) -> None:
         """Move ``q`` (and ``v``, ``pi``) onto ``backend`` for learning, or back to host numpy (None)."""
-        for name in ("q", "v", "pi"):
-            table = getattr(self, name)
-            if table is not None:
-                moved = to_numpy(table).astype(np.float64) if backend is None else backend.asarray(table)
-                setattr(self, name, moved)
+        move_tables(self, ("q", "v", "pi"), backend)
 
 
 class Sarsa(_TDAgent):

@@ -198,8 +198,10 @@ def test_bandit_vector_env_on_torch(device: str, arms: str) -> None:
 
 # ----- tabular agents: torch on the CPU and (simulated) CUDA -----
 
+# the grid-world agents (the Sutton & Barto ones have theirs in test_sb_torch.py)
 SAMPLE_BASED = [name for name, c in ALGORITHMS.items()
-                if c.uses_device and c.env_kind == "single" and not issubclass(c, ApproxAgent)]
+                if c.uses_device and c.env_kind == "single" and not issubclass(c, ApproxAgent)
+                and c.default_env == "rlsuite/GridWorld-v0"]
 SMALL_BUDGET = {"iterations": 2, "episodes": 4000, "steps": 256 * 10 * 12}
 
 
