@@ -483,6 +483,16 @@ def _to(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return out
 
 
+def _parse_to(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``nn.Module.to``'s parser: a device given by keyword is parsed as given, not moved to the CPU like a
+    factory's ``device=`` (``model.to(device="cuda", dtype=...)`` left the parameters untagged)."""
+    if "device" in kwargs and not args:
+        rest = dict(kwargs)
+        device = rest.pop("device")
+        return func(device, rest.pop("dtype", None), rest.pop("non_blocking", False), **rest)
+    return func(*args, **kwargs)
+
+
 def _get_device(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     index = tag_of(args[0])
     return func(*args, **kwargs) if index is None else index
@@ -623,6 +633,7 @@ _register([torch.Tensor.pin_memory], _pin_memory)
 _register([torch.device], _device)
 _register([torch.Tensor.cuda], _cuda)
 _register([torch.Tensor.to], _to)
+_register([torch._C._nn._parse_to], _parse_to)
 # copy_ moves data between devices; the others only compare tensors' metadata
 _register([torch.Tensor.copy_, torch._has_compatible_shallow_copy_type, torch.Tensor.is_set_to], _copy)
 _register([torch.Tensor.__getitem__], _getitem)

@@ -136,6 +136,17 @@ def test_modules_optimisers_and_autograd(sim) -> None:
     assert not model.weight.is_cuda and model(x).device.type == "cpu"
 
 
+@pytest.mark.parametrize("args, kwargs", [(("cuda", torch.bfloat16), {}), ((), {"device": "cuda"}),
+                                           ((), {"device": "cuda", "dtype": torch.bfloat16})])  # fmt: skip
+def test_module_to_by_position_or_keyword(sim, args, kwargs) -> None:
+    """``model.to(device="cuda", dtype=...)`` places the parameters as the positional form does."""
+    model = torch.nn.Linear(2, 2).to(*args, **kwargs)
+    assert model.weight.is_cuda and model.bias.device == torch.device("cuda", 0)
+    assert model.weight.dtype == kwargs.get("dtype", args[1] if len(args) > 1 else torch.float32)
+    model.to(device="cpu")
+    assert not model.weight.is_cuda
+
+
 def test_stand_ins_are_harmless(sim) -> None:
     torch.cuda.synchronize()
     torch.cuda.reset_peak_memory_stats()
