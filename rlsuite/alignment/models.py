@@ -228,6 +228,46 @@ def check_reward_model(path: str | os.PathLike[str], trust_pickle: bool = False)
 
 
 # ---------------------------------------------------------------------------------------------
+# Where the models that a training run calls, and its evaluation models, run
+
+Placement = tuple[Any, Any]  # (torch.device, torch.dtype)
+
+
+def placement(use_cpu: bool | None = None, bf16: bool | None = None) -> Placement:
+    """The device and dtype of a training run's reward model and of its evaluation models.
+
+    The device is the training's: the CPU with ``use_cpu``, else this process's GPU (``use_cpu``
+    unset: the GPU where there is one, unless the accelerate launcher was told ``--cpu``, the configs'
+    own rule). The dtype is bfloat16 where the training uses bf16 (``bf16``; unset: as the configs
+    default) *and* the GPU has it natively (not emulated: V100, T4), else float32. These models only
+    run forward passes, so their weights go to bf16 itself (the policy trains in float32 under autocast).
+    """
+    import torch
+
+    cuda = torch.cuda.is_available()
+    if use_cpu is None:
+        use_cpu = os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true", "yes")
+    if use_cpu or not cuda:
+        return torch.device("cpu"), torch.float32
+    native = torch.cuda.is_bf16_supported(including_emulation=False)
+    dtype = torch.bfloat16 if native and bf16 is not False else torch.float32
+    return torch.device("cuda", torch.cuda.current_device()), dtype
+
+
+def placement_of(config: Any) -> Placement:
+    """:func:`placement` for a training config (its ``use_cpu`` and ``bf16``, as its ``__post_init__`` set them)."""
+    return placement(getattr(config, "use_cpu", None), getattr(config, "bf16", None))
+
+
+def place(model: Any, where: Placement | None) -> Any:
+    """``model`` moved to ``where`` (device, dtype) for inference (``eval()``); as it is when ``None``."""
+    if where is None:
+        return model
+    device, dtype = where
+    return model.to(device, dtype).eval()
+
+
+# ---------------------------------------------------------------------------------------------
 # Loading
 
 
@@ -279,9 +319,13 @@ def load_tokenizer(path: str | os.PathLike[str], trust_remote_code: bool = False
 
 
 def load_causal_lm(
-    path: str | os.PathLike[str], trust_remote_code: bool = False, dtype: Any = None
+    path: str | os.PathLike[str], trust_remote_code: bool = False, dtype: Any = None, where: Placement | None = None
 ) -> tuple[Any, Any]:
-    """Load ``(model, tokenizer)`` from a local folder, checking it is a causal LM with usable tokens."""
+    """Load ``(model, tokenizer)`` from a local folder, checking it is a causal LM with usable tokens.
+
+    ``where``: a :func:`placement` to run the model at (for sampling and measuring; a policy to train
+    stays where it was loaded, the trainer places it).
+    """
     from transformers import AutoModelForCausalLM
 
     check_causal_lm(path, trust_remote_code)
@@ -292,11 +336,13 @@ def load_causal_lm(
     if model.config.pad_token_id is None:
         model.config.pad_token_id = tok.pad_token_id
     model.generation_config.pad_token_id = tok.pad_token_id
-    return model, tok
+    return place(model, where), tok
 
 
-def load_reward_model(path: str | os.PathLike[str], trust_remote_code: bool = False) -> tuple[Any, Any]:
-    """Load a trained reward model (sequence classification, one output) and its tokenizer."""
+def load_reward_model(
+    path: str | os.PathLike[str], trust_remote_code: bool = False, where: Placement | None = None
+) -> tuple[Any, Any]:
+    """Load a trained reward model (sequence classification, one output) and its tokenizer (at ``where``)."""
     from transformers import AutoModelForSequenceClassification
 
     check_reward_model(path)
@@ -306,7 +352,7 @@ def load_reward_model(path: str | os.PathLike[str], trust_remote_code: bool = Fa
     )
     if model.config.pad_token_id is None:
         model.config.pad_token_id = tok.pad_token_id
-    return model, tok
+    return place(model, where), tok
 
 
 # ---------------------------------------------------------------------------------------------
@@ -527,8 +573,14 @@ class RewardModelFunc:
         self.__name__ = "reward_model"
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> RewardModelFunc:
-        return cls(*load_reward_model(path))
+    def load(cls, path: str | os.PathLike[str], where: Placement | None = None) -> RewardModelFunc:
+        """The reward model of a folder, at ``where`` (a :func:`placement`; ``None``: the CPU, float32)."""
+        return cls(*load_reward_model(path, where=where))
+
+    def to(self, where: Placement) -> RewardModelFunc:
+        """Move the model to ``where`` (device, dtype): the training's, so each step scores there."""
+        self.model = place(self.model, where)
+        return self
 
     def __call__(self, prompts: list[Any], completions: list[Any], **kwargs: Any) -> list[float]:
         texts = [c if isinstance(c, list) else " " + c.strip() for c in completions]
