@@ -497,33 +497,50 @@ def completion_ids(tok: Any, prompt: Prompt, completion: str | list[dict[str, An
     return [*tok(completion, add_special_tokens=False)["input_ids"], tok.eos_token_id]
 
 
-def sequence_logprobs(
-    model: Any, tok: Any, prompts: Sequence[Prompt], completions: Sequence[Sequence[int]], batch_size: int = 256
-) -> list[float]:
-    """Sum of ``log pi(completion | prompt)`` over the completion tokens (eos included when present)."""
+def _right_pad(rows: list[list[int]], pad: int) -> tuple[Any, Any]:
+    """Right-padded ids [B, L] and their attention mask, as TRL's collators pad for a forward pass."""
+    import torch
+
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad, dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for i, r in enumerate(rows):
+        ids[i, : len(r)] = torch.tensor(r, dtype=torch.long)
+        mask[i, : len(r)] = 1
+    return ids, mask
+
+
+def _in_batches(model: Any, n: int, batch_size: int, score: Any) -> list[float]:
+    """``score(start, stop, device)`` over the batches of ``n`` inputs: the model in eval mode, no gradients,
+    one copy of each batch's scores to the host."""
     import torch
 
     device = next(model.parameters()).device
     out: list[float] = []
     model.eval()
     with torch.no_grad():
-        for i in range(0, len(prompts), batch_size):
-            p_ids = [prompt_ids(tok, p) for p in prompts[i : i + batch_size]]
-            c_ids = [list(c) for c in completions[i : i + batch_size]]
-            length = max(len(a) + len(b) for a, b in zip(p_ids, c_ids, strict=True))
-            ids = torch.full((len(p_ids), length), tok.pad_token_id, dtype=torch.long)
-            mask = torch.zeros_like(ids)
-            target = torch.zeros_like(ids, dtype=torch.bool)
-            for r, (a, b) in enumerate(zip(p_ids, c_ids, strict=True)):  # right padding
-                seq = a + b
-                ids[r, : len(seq)] = torch.tensor(seq)
-                mask[r, : len(seq)] = 1
-                target[r, len(a) : len(seq)] = True
-            ids, mask, target = ids.to(device), mask.to(device), target.to(device)
-            logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
-            logp = torch.log_softmax(logits, -1).gather(-1, ids[:, 1:, None])[..., 0]
-            out.extend((logp * target[:, 1:]).sum(-1).tolist())
+        for i in range(0, n, batch_size):
+            out.extend(score(i, min(i + batch_size, n), device).tolist())
     return out
+
+
+def sequence_logprobs(
+    model: Any, tok: Any, prompts: Sequence[Prompt], completions: Sequence[Sequence[int]], batch_size: int = 256
+) -> list[float]:
+    """Sum of ``log pi(completion | prompt)`` over the completion tokens (eos included when present)."""
+    import torch
+
+    def score(i: int, j: int, device: Any) -> Any:
+        p_ids = [prompt_ids(tok, p) for p in prompts[i:j]]
+        ids, mask = _right_pad([a + list(b) for a, b in zip(p_ids, completions[i:j], strict=True)], tok.pad_token_id)
+        starts = torch.tensor([len(a) for a in p_ids])
+        target = (torch.arange(ids.shape[1])[None, :] >= starts[:, None]) & mask.bool()  # the completion's tokens
+        ids, mask, target = ids.to(device), mask.to(device), target.to(device)
+        logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
+        logp = torch.log_softmax(logits, -1).gather(-1, ids[:, 1:, None])[..., 0]
+        return (logp * target[:, 1:]).sum(-1)
+
+    return _in_batches(model, len(prompts), batch_size, score)
 
 
 def reward_input_ids(tok: Any, prompt: Prompt, completion: str | list[dict[str, Any]]) -> list[int]:
@@ -538,26 +555,15 @@ def reward_input_ids(tok: Any, prompt: Prompt, completion: str | list[dict[str, 
 def reward_scores(
     model: Any, tok: Any, prompts: Sequence[Prompt], completions: Sequence[Any], batch_size: int = 256
 ) -> list[float]:
-    """Score prompt + completion with a reward model, the way ``RewardTrainer`` trained it."""
-    import torch
+    """Score prompt + completion with a reward model, the way ``RewardTrainer`` trained it (right padding,
+    as its collator)."""
 
-    device = next(model.parameters()).device
-    out: list[float] = []
-    model.eval()
-    with torch.no_grad():
-        for i in range(0, len(prompts), batch_size):
-            rows = [
-                reward_input_ids(tok, p, c)
-                for p, c in zip(prompts[i : i + batch_size], completions[i : i + batch_size], strict=True)
-            ]
-            width = max(len(r) for r in rows)
-            ids = torch.full((len(rows), width), tok.pad_token_id, dtype=torch.long)
-            mask = torch.zeros_like(ids)
-            for r, row in enumerate(rows):  # right padding, as RewardTrainer's collator
-                ids[r, : len(row)] = torch.tensor(row)
-                mask[r, : len(row)] = 1
-            out.extend(model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits[:, 0].float().tolist())
-    return out
+    def score(i: int, j: int, device: Any) -> Any:
+        rows = [reward_input_ids(tok, p, c) for p, c in zip(prompts[i:j], completions[i:j], strict=True)]
+        ids, mask = _right_pad(rows, tok.pad_token_id)
+        return model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits[:, 0].float()
+
+    return _in_batches(model, len(prompts), batch_size, score)
 
 
 class RewardModelFunc:
