@@ -270,7 +270,7 @@ def test_a_part_that_leaves_the_gpu_unused_fails(gpu_check: types.ModuleType) ->
 
 @pytest.mark.slow
 def test_every_part_rehearsed_on_simulated_cuda(tmp_path: Path) -> None:
-    """The whole check, each part in its own process, on simulated CUDA in --quick mode (about 3 minutes;
+    """The whole check, each part in its own process, on simulated CUDA in --quick mode (about 2 minutes;
     the part limits are for a GPU, so the budget and limits are stretched here)."""
     import subprocess
 
