@@ -12,8 +12,10 @@
    run, numpy per pull; timed on a subset of runs, scaled), written below.
 3. MC epsilon-greedy and Q-learning: episodes per second through the batched env vs a
    plain-Python agent on the single env (same episode length, same update).
-4. On a CUDA machine only: value iteration on a 1000x1000 grid, the testbed and Q-learning on the GPU vs
-   numpy.
+4. On a CUDA machine only: CUDA against numpy at the same sizes, one line per size: value iteration on
+   100x100 and 1000x1000 grids (ms per sweep: the tables are copied to the GPU before the clock starts
+   and the values stay there; numpy's set-up and final q-values cancel out), Q-learning with 1024 and
+   65536 env copies, and the 2000-run testbed.
 
 Timings are the best of a few repeats (noise from other processes only ever adds time).
 ``--quick`` takes one repeat and smaller baselines; ``--json PATH`` also writes the figures as JSON.
@@ -33,9 +35,10 @@ import rlsuite.envs  # noqa: F401
 from rlsuite.agents.tabular.bandit import EpsilonGreedyBandit, EpsilonGreedyBanditConfig
 from rlsuite.agents.tabular.dp import value_iteration
 from rlsuite.agents.tabular.mc import MCEpsilonGreedy, MCEpsilonGreedyConfig
+from rlsuite.agents.tabular.solvers import torch_sweeps, torch_tables
 from rlsuite.agents.tabular.td import QLearning, QLearningConfig
 from rlsuite.envs.gridworld import GridWorldEnv
-from rlsuite.envs.model import tabular_model
+from rlsuite.envs.model import TabularModel, tabular_model
 
 
 def python_vi_sweeps(nxt: list[list[int]], rew: list[list[float]], gamma: float, sweeps: int) -> list[float]:
@@ -105,39 +108,71 @@ def bench_value_iteration(n: int, repeats: int = 3) -> dict:
     }
 
 
-def bench_cuda(n: int) -> dict:
-    """Only on a CUDA machine: value iteration on an n x n grid and the 2000 x 1000 testbed, GPU vs numpy."""
+def numpy_sweep_ms(model: TabularModel, sweeps: int = 20, repeats: int = 3) -> float:
+    """ms per sweep of numpy value iteration: the time of ``2 * sweeps`` sweeps less that of ``sweeps``
+    (best of ``repeats`` each), so that the set-up and the final ``q_values`` cancel out."""
+    t1 = best_time(lambda: value_iteration(model, 0.9, tol=0.0, max_iters=sweeps), repeats)
+    t2 = best_time(lambda: value_iteration(model, 0.9, tol=0.0, max_iters=2 * sweeps), repeats)
+    return 1e3 * max(t2 - t1, 0.0) / sweeps
+
+
+def device_sweep_ms(tables: tuple, sweeps: int = 20, repeats: int = 3) -> float:
+    """ms per sweep of torch value iteration over tables already on their device (``torch_tables``): the
+    clock runs over the sweeps alone, synchronised; no copy to the device, no values back to the host."""
     import torch
 
-    env = GridWorldEnv(n_rows=n, n_cols=n, random_layout=True, forbidden_fraction=0.05, layout_seed=0)
-    model = tabular_model(env)
-    value_iteration(model, 0.9, tol=1e-6, max_iters=5, device="cuda")  # warm-up
-    t0 = time.perf_counter()
-    _, _, sweeps = value_iteration(model, 0.9, tol=1e-6, device="cuda")
-    torch.cuda.synchronize()
-    t_gpu = (time.perf_counter() - t0) / sweeps
-    t0 = time.perf_counter()
-    value_iteration(model, 0.9, tol=0.0, max_iters=20)
-    t_cpu = (time.perf_counter() - t0) / 20
-    bandit_cpu = bench_bandit(2000, 1000, 0)["batched_s"]
-    bandit_gpu = bench_bandit(2000, 1000, 0, device="cuda")["batched_s"]
+    def sweep() -> None:
+        torch_sweeps(tables, 0.9, 0.0, sweeps)  # tol 0: no stopping test, no host read
+        if tables[0].device.type == "cuda":
+            torch.cuda.synchronize()
+
+    torch_sweeps(tables, 0.9, 0.0, 2)  # warm-up (kernels, allocator)
+    return 1e3 * best_time(sweep, repeats) / sweeps
+
+
+def bench_cuda(sizes: tuple[int, ...] = (100, 1000), copies: tuple[int, ...] = (1024, 65536),
+               runs: int = 2000, repeats: int = 3) -> dict:
+    """Only on a CUDA machine: CUDA against numpy at the same sizes (value iteration on n x n grids,
+    Q-learning with each number of env copies, the runs x 1000 testbed)."""
+    import torch
+
+    out: dict = {"value_iteration": {}, "q_learning": {}}
+    for n in sizes:
+        env = GridWorldEnv(n_rows=n, n_cols=n, random_layout=True, forbidden_fraction=0.05, layout_seed=0)
+        model = tabular_model(env)
+        tables = torch_tables(model, torch.device("cuda"))  # the copy to the GPU, before any clock
+        v_gpu, _ = torch_sweeps(tables, 0.9, 0.0, 5)
+        assert np.allclose(v_gpu.cpu().numpy(), value_iteration(model, 0.9, tol=0.0, max_iters=5)[0]), "CUDA differs"
+        gpu, cpu = device_sweep_ms(tables, repeats=repeats), numpy_sweep_ms(model, repeats=repeats)
+        out["value_iteration"][f"{n}x{n}"] = {"cuda_ms_per_sweep": gpu, "numpy_ms_per_sweep": cpu, "ratio": cpu / gpu}
     grid = gym.make("rlsuite/GridWorld-v0", max_episode_steps=None)
-    q_rates = {}
-    for device, num_envs in (("cpu", 1024), ("cuda", 65536)):
-        agent = QLearning(grid, QLearningConfig(num_envs=num_envs, episode_length=10, log_every=10**9), device=device)
-        agent.learn(num_envs * 10, seed=0)  # warm-up
-        t0 = time.perf_counter()
-        agent.learn(num_envs * 500, seed=0)
-        q_rates[device] = num_envs * 50 / (time.perf_counter() - t0)
-    return {
-        "q_learning_numpy_episodes_per_s": q_rates["cpu"],
-        "q_learning_cuda_episodes_per_s": q_rates["cuda"],
-        "grid": f"{n}x{n}",
-        "vi_cuda_ms_per_sweep": 1e3 * t_gpu,
-        "vi_numpy_ms_per_sweep": 1e3 * t_cpu,
-        "bandit_cuda_s": bandit_gpu,
-        "bandit_numpy_s": bandit_cpu,
-    }
+    for num_envs in copies:
+        rates = {}
+        for device in ("cpu", "cuda"):
+            agent = QLearning(grid, QLearningConfig(num_envs=num_envs, episode_length=10, log_every=10**9),
+                              device=device)  # fmt: skip
+            agent.learn(num_envs * 10, seed=0)  # warm-up
+            t = best_time(lambda a=agent, n=num_envs: (a.learn(n * 100, seed=0), torch.cuda.synchronize()), 1)
+            rates[device] = num_envs * 10 / t  # episodes of 10 steps
+        out["q_learning"][num_envs] = {"cuda_episodes_per_s": rates["cuda"], "numpy_episodes_per_s": rates["cpu"],
+                                       "ratio": rates["cuda"] / rates["cpu"]}  # fmt: skip
+    cpu_s = bench_bandit(runs, 1000, 0)["batched_s"]
+    gpu_s = bench_bandit(runs, 1000, 0, device="cuda")["batched_s"]
+    out["bandit"] = {"testbed": f"{runs} runs x 1000 steps", "cuda_s": gpu_s, "numpy_s": cpu_s, "ratio": cpu_s / gpu_s}
+    return out
+
+
+def cuda_lines(c: dict) -> list[str]:
+    """One line per size: CUDA and numpy side by side."""
+    lines = [f"CUDA vs numpy, value iteration {grid}: {r['cuda_ms_per_sweep']:.3f} ms/sweep on CUDA, "
+             f"{r['numpy_ms_per_sweep']:.3f} ms/sweep numpy -> {r['ratio']:.1f}x"
+             for grid, r in c["value_iteration"].items()]  # fmt: skip
+    lines += [f"CUDA vs numpy, Q-learning with {n} env copies: {r['cuda_episodes_per_s']:.0f} episodes/s on CUDA, "
+              f"{r['numpy_episodes_per_s']:.0f} numpy -> {r['ratio']:.1f}x" for n, r in c["q_learning"].items()]
+    b = c["bandit"]
+    lines.append(f"CUDA vs numpy, bandit testbed {b['testbed']}: {b['cuda_s']:.2f} s on CUDA, {b['numpy_s']:.2f} s "
+                 f"numpy -> {b['ratio']:.1f}x")  # fmt: skip
+    return lines
 
 
 def bench_bandit(runs: int, steps: int, loop_runs: int, device: str = "cpu") -> dict:
@@ -379,17 +414,10 @@ def main() -> None:
     import torch
 
     if torch.cuda.is_available():
-        c = bench_cuda(1000)
-        print(
-            f"CUDA: value iteration on a {c['grid']} grid {c['vi_cuda_ms_per_sweep']:.2f} ms/sweep "
-            f"vs numpy {c['vi_numpy_ms_per_sweep']:.1f} ms/sweep -> "
-            f"{c['vi_numpy_ms_per_sweep'] / c['vi_cuda_ms_per_sweep']:.0f}x; bandit testbed "
-            f"{c['bandit_cuda_s']:.2f} s on CUDA vs {c['bandit_numpy_s']:.2f} s numpy; Q-learning "
-            f"{c['q_learning_cuda_episodes_per_s']:.0f} episodes/s on CUDA (65536 copies) vs "
-            f"{c['q_learning_numpy_episodes_per_s']:.0f} numpy (1024 copies)"
-        )
+        report["cuda"] = bench_cuda(repeats=1 if args.quick else 3)
+        print("\n".join(cuda_lines(report["cuda"])))
     else:
-        print("CUDA: no GPU here, the CUDA figures are skipped")
+        print("CUDA: no GPU here, the CUDA rows are skipped")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=2)

@@ -5,7 +5,8 @@ Runs on a bare GPU machine (Python 3.12, a preinstalled CUDA torch, no package r
     make gpu-wheels                                   # here, once: the other dependencies as wheels in .whl/
     python3 scripts/gpu_check.py --wheels .whl        # there: installs them (--no-index), runs every part
     python3 scripts/gpu_check.py --dry-run            # what it would run (no GPU needed)
-    python3 scripts/gpu_check.py --simulate-cuda --quick   # a rehearsal on the CPU (tests/cuda_sim.py)
+    python3 scripts/gpu_check.py --simulate-cuda --quick   # a rehearsal on the CPU (tests/cuda_sim.py): every
+                                                           # part at smaller sizes, two at a time, ~2 min
 
 Parts (each in its own process with its own time limit, the benchmarks first, the tests last; the limits
 add up to under 9 minutes, so a slow part cannot starve the rest). Each benchmark part measures CUDA
@@ -47,6 +48,7 @@ import tempfile
 import time
 import types
 import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,6 +78,12 @@ class Part:
         return [sys.executable, str(Path(__file__).resolve()), "--part", self.name, *flags]
 
 
+# The files that hold the `gpu`-marked tests: --quick collects only these (not the whole suite), and
+# leaves out the one that runs a full Q-learning on the GPU (minutes on simulated CUDA; the
+# value-iteration and tabular-agents parts check the same code).
+GPU_TEST_FILES = ("tests/vision/test_vision_gpu.py", "tests/agents/tabular/test_bandit_agents.py",
+                  "tests/agents/sb3/test_sb3_vecenv.py")  # fmt: skip
+
 # The benchmarks first, the tests last; the limits add up to 535 s, inside the 9 minutes a lent
 # machine gives the check after its start-up.
 PARTS: tuple[Part, ...] = (
@@ -86,18 +94,21 @@ PARTS: tuple[Part, ...] = (
     Part("sb3", "SB3 PPO with its policy on CUDA vs the CPU", 45, bench="bench_sb3"),
     Part("alignment", "DPO, GRPO and PPO steps: embedded model and a ~100M Llama", 130, bench="bench_alignment"),
     Part("vision", "the vision wrappers at batch 64, CUDA vs CPU; bf16 vs float32", 60, bench="bench_vision"),
-    Part("tests-gpu", "every CUDA-marked test (pytest -m gpu)", 60, pytest_args=("-m", "gpu", "tests")),
+    Part("tests-gpu", "every CUDA-marked test (pytest -m gpu)", 60, pytest_args=("-m", "gpu", "tests"),
+         quick_args=("-m", "gpu", "-k", "not q_learning_on_cuda", *GPU_TEST_FILES)),
     Part(
         "tests-device",
         'the tests that touch torch devices, "auto" meaning CUDA',
         75,
         pytest_args=("-m", "device and not gpu and not slow", "-n", "auto", "--dist", "loadfile", "tests"),
-        quick_args=("-m", "device and not gpu and not slow", "tests/agents/tabular/test_torch_backend.py"),
+        quick_args=("-m", "device and not gpu and not slow", "-k", "without_syncs or on_the_gpu or simulated_cuda",
+                    "tests/agents/tabular/test_torch_backend.py"),
     ),
 )  # fmt: skip
 TOTAL_LIMIT_S = 540  # what the parts' limits must fit in
-# The limits are for a GPU; a rehearsal on a busy CPU may stretch them (the slow test does).
-LIMIT_SCALE = float(os.environ.get("RLSUITE_GPU_CHECK_LIMIT_SCALE", "1"))
+# The limits are for a GPU; a rehearsal on a busy CPU may stretch them (the slow test does), and one on
+# simulated CUDA (--simulate-cuda) doubles them unless this says otherwise.
+LIMIT_SCALE = float(os.environ.get("RLSUITE_GPU_CHECK_LIMIT_SCALE", "0")) or None
 
 
 @dataclass
@@ -261,18 +272,18 @@ def bench_env_throughput(quick: bool = False, sizes: tuple[int, ...] = (), secon
     return out
 
 
-SWEEPS_TIMED = 20
-
-
 def bench_value_iteration(quick: bool = False, sizes: tuple[int, ...] = ()) -> dict[str, Any]:
-    """ms per sweep of value iteration on n x n grids, CUDA vs numpy; the values agree to 1e-6."""
+    """ms per sweep of value iteration on n x n grids, CUDA vs numpy (benchmarks/tabular_speed.py's timing:
+    the tables on the GPU before the clock starts, the values left there); the values agree to 1e-6."""
     import numpy as np
+    import torch
 
-    from rlsuite.agents.tabular.solvers import value_iteration
+    from rlsuite.agents.tabular.solvers import torch_tables, value_iteration
     from rlsuite.envs.gridworld import GridWorldEnv
     from rlsuite.envs.model import tabular_model
 
-    sizes = sizes or ((100, 300) if quick else (100, 1000))
+    speed = load_benchmark("tabular_speed")
+    sizes = sizes or ((60, 120) if quick else (100, 1000))
     out: dict[str, Any] = {}
     with on_the_gpu(out):
         for n in sizes:
@@ -284,13 +295,11 @@ def bench_value_iteration(quick: bool = False, sizes: tuple[int, ...] = ()) -> d
             if diff > 1e-6 or sweeps != sweeps_gpu:
                 raise AssertionError(f"{n}x{n}: CUDA values differ from numpy's by {diff} "
                                      f"({sweeps_gpu} vs {sweeps} sweeps)")  # fmt: skip
-            k = SWEEPS_TIMED
-            t_gpu = best_seconds(
-                lambda m=model: value_iteration(m, 0.9, tol=0.0, max_iters=SWEEPS_TIMED, device="cuda"), sync=True
-            )
-            t_cpu = best_seconds(lambda m=model: value_iteration(m, 0.9, tol=0.0, max_iters=SWEEPS_TIMED), repeats=1)
-            out[f"{n}x{n}"] = {"sweeps_to_1e-8": sweeps, "max_abs_diff": diff, "cuda_ms_per_sweep": 1e3 * t_gpu / k,
-                               "numpy_ms_per_sweep": 1e3 * t_cpu / k, "ratio": t_cpu / t_gpu}  # fmt: skip
+            repeats = 1 if quick else 2
+            gpu = speed.device_sweep_ms(torch_tables(model, torch.device("cuda")), repeats=repeats)
+            cpu = speed.numpy_sweep_ms(model, repeats=repeats)
+            out[f"{n}x{n}"] = {"sweeps_to_1e-8": sweeps, "max_abs_diff": diff, "cuda_ms_per_sweep": gpu,
+                               "numpy_ms_per_sweep": cpu, "ratio": cpu / gpu}  # fmt: skip
     return out
 
 
@@ -339,7 +348,7 @@ def bench_sb3(quick: bool = False) -> dict[str, Any]:
 
     import rlsuite.envs  # noqa: F401
 
-    frames = 2048 if quick else 16384
+    frames = 1024 if quick else 16384  # --quick: one rollout and one update
     out: dict[str, Any] = {}
     with on_the_gpu(out):
         for device in ("cpu", "cuda"):
@@ -369,7 +378,7 @@ def _falling(values: list[float]) -> bool:
 
 def bench_alignment(quick: bool = False) -> dict[str, Any]:
     """DPO, GRPO and PPO step times on the embedded model and on a ~100M-parameter Llama built from a
-    config (a few layers in --quick), through ``rlsuite.alignment``'s typed configs and trainers, with the
+    config (a few layers and DPO alone in --quick), through ``rlsuite.alignment``'s typed configs and trainers, with the
     device defaults (bf16 on a GPU that has it natively). DPO's loss must be finite and falling."""
     import torch
 
@@ -411,6 +420,9 @@ def bench_alignment(quick: bool = False) -> dict[str, Any]:
             run["dpo"]["losses"] = dpo_losses
             if not _falling(dpo_losses):
                 raise AssertionError(f"{label}: DPO's loss is not finite and falling: {dpo_losses}")
+            if quick and label != "embedded":  # --quick: GRPO and PPO on the embedded model only
+                out[label] = run
+                continue
             grpo_steps = 2 if quick else 4
             grpo_config = GRPOConfig(output_dir=str(work / label / "grpo"), max_steps=grpo_steps, save_strategy="no")
             grpo = train_grpo(path, prompts[:16], grpo_config, "gold")
@@ -426,13 +438,15 @@ def bench_alignment(quick: bool = False) -> dict[str, Any]:
     return out
 
 
-def bench_vision(quick: bool = False, batch: int = 64, seconds: float = 0.0) -> dict[str, Any]:
-    """frames/s of every vision wrapper at ``batch``, CUDA vs CPU; the bf16 CLIP reward agrees with float32."""
+def bench_vision(quick: bool = False, batch: int = 0, seconds: float = 0.0) -> dict[str, Any]:
+    """frames/s of every vision wrapper at ``batch`` (64; 16 in --quick), CUDA vs CPU; the bf16 CLIP reward
+    agrees with float32."""
     import numpy as np
 
     bench = load_benchmark("vision_throughput")
+    batch = batch or (16 if quick else 64)
     frames = bench._frames(batch)
-    seconds = seconds or (0.2 if quick else 1.0)
+    seconds = seconds or (0.05 if quick else 1.0)
     out: dict[str, Any] = {"batch": batch}
     with tempfile.TemporaryDirectory(prefix="gpu-check-vision-") as tmp:
         cpu = bench.build_wrappers("cpu", Path(tmp) / "cpu")
@@ -667,6 +681,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="download the wheels a bare GPU machine needs into DIR, then stop (make gpu-wheels)")
     parser.add_argument("--only", nargs="+", choices=[p.name for p in PARTS], help="run only these parts")
     parser.add_argument("--quick", action="store_true", help="smaller benchmark sizes")
+    parser.add_argument("--jobs", type=int, default=0, metavar="N",
+                        help="parts run at once (default: 1 on a GPU, where each part's timing needs the machine to "
+                             "itself; 2 for a --simulate-cuda rehearsal, whose timings mean nothing)")  # fmt: skip
     parser.add_argument("--dry-run", action="store_true", help="list what would run, run nothing")
     parser.add_argument(
         "--simulate-cuda",
@@ -716,14 +733,20 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"gpu-check on {info['gpu']} (torch {info['torch']}, CUDA {info['torch_cuda']}), budget {args.budget:.0f} s")
     deadline = time.perf_counter() + args.budget
-    outcomes: dict[str, Outcome] = {}
-    for part in parts:
+    scale = LIMIT_SCALE or (2.0 if args.simulate_cuda else 1.0)
+
+    def start(part: Part) -> Outcome:  # a part's limit: its own, or what is left of the budget when it starts
         left = deadline - time.perf_counter()
         if left < 5:
-            outcomes[part.name] = Outcome("skipped", results={"reason": "out of time (raise --budget)"})
-        else:
-            outcomes[part.name] = run_part(part, min(part.limit_s * LIMIT_SCALE, left), args.quick, args.simulate_cuda)
-        print(summary_line(part.name, outcomes[part.name]), flush=True)
+            return Outcome("skipped", results={"reason": "out of time (raise --budget)"})
+        return run_part(part, min(part.limit_s * scale, left), args.quick, args.simulate_cuda)
+
+    outcomes: dict[str, Outcome] = {}
+    jobs = args.jobs or (2 if args.simulate_cuda else 1)
+    with ThreadPoolExecutor(max_workers=jobs) as pool:  # jobs=1: one part after another, in order
+        for part, future in [(part, pool.submit(start, part)) for part in parts]:
+            outcomes[part.name] = future.result()
+            print(summary_line(part.name, outcomes[part.name]), flush=True)
     data = report(outcomes, info, started)
     write_report(out, data)
     failed = [n for n, o in outcomes.items() if o.status != "passed"]

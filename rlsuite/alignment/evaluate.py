@@ -9,6 +9,9 @@ Prompts are plain strings or conversations (chat-template models); see :mod:`rls
 - Sequence-level KL to the SFT reference, a Monte Carlo estimate: the mean over the policy's samples
   of ``log pi(y|x) - log pi_ref(y|x)`` summed over the completion tokens (eos included); the
   standard error is reported.
+
+Every model runs where the training ran (:func:`~rlsuite.alignment.models.placement`: the GPU where
+there is one, in bf16 where the GPU has it natively; ``where=`` to say otherwise).
 """
 
 from __future__ import annotations
@@ -21,12 +24,14 @@ import numpy as np
 
 from rlsuite.alignment.data import SentimentTask, label_pairs, text_of, to_conversational
 from rlsuite.alignment.models import (
+    Placement,
     completion_ids,
     decode,
     generate,
     is_conversation,
     load_causal_lm,
     load_reward_model,
+    placement,
     reward_scores,
     sequence_logprobs,
 )
@@ -58,12 +63,13 @@ def sample_pairs(
     rule: str = "margin",
     seed: int = 0,
     max_new_tokens: int = 12,
+    where: Placement | None = None,
 ) -> list[dict[str, Any]]:
     """Preference pairs from two SFT samples per prompt (``copies`` rounds), labelled by the gold reward.
 
     Conversational prompts give conversational pairs (the completions as assistant replies).
     """
-    model, tok = load_causal_lm(sft_path)
+    model, tok = load_causal_lm(sft_path, where=where or placement())
     ps = [p for _ in range(copies) for p in prompts]
     conv = is_conversation(ps[0])
     a = decode(tok, generate(model, tok, ps, max_new_tokens, seed=seed), conv)
@@ -80,9 +86,10 @@ def reference_samples(
     judge: Judge | None = None,
     seed: int = 1234,
     max_new_tokens: int = 12,
+    where: Placement | None = None,
 ) -> dict[str, Any]:
     """The SFT policy's samples on the held-out prompts and their rewards: every policy's baseline."""
-    model, tok = load_causal_lm(sft_path)
+    model, tok = load_causal_lm(sft_path, where=where or placement())
     ps = [p for p in prompts for _ in range(samples_per_prompt)]
     ids = generate(model, tok, ps, max_new_tokens, seed=seed + 7)
     texts = decode(tok, ids, is_conversation(ps[0]))
@@ -99,6 +106,7 @@ def evaluate_policy(
     max_new_tokens: int = 12,
     reference: dict[str, Any] | None = None,
     pairwise: Callable[[list[Any], list[Any], list[Any]], list[float]] | None = None,
+    where: Placement | None = None,
 ) -> dict[str, Any]:
     """Reward (gold, or the judge's), win rate against SFT and MC sequence-level KL to SFT; with a
     ``pairwise`` judge (:mod:`rlsuite.alignment.judge`) also its win rate against SFT on the same sample
@@ -113,13 +121,14 @@ def evaluate_policy(
         max_new_tokens: completion length cap.
         reference: :func:`reference_samples` of the SFT policy (computed here when not given).
         pairwise: ``f(prompts, first, second) -> verdicts`` (1: first better, 0: second, 0.5: tie).
+        where: the device and dtype the policies run at (default: :func:`~rlsuite.alignment.models.placement`).
     """
-    policy, tok = load_causal_lm(policy_path)
-    ref, _ = load_causal_lm(sft_path)
+    policy, tok = load_causal_lm(policy_path, where=where or placement())
+    ref, _ = load_causal_lm(sft_path, where=where or placement())
     ps = [p for p in prompts for _ in range(samples_per_prompt)]
     conv = is_conversation(ps[0])
     if reference is None:
-        reference = reference_samples(sft_path, prompts, samples_per_prompt, judge, seed, max_new_tokens)
+        reference = reference_samples(sft_path, prompts, samples_per_prompt, judge, seed, max_new_tokens, where)
     ids = generate(policy, tok, ps, max_new_tokens, seed=seed)
     texts = decode(tok, ids, conv)
     r = np.asarray((judge or gold_judge)(ps, texts), dtype=float)
@@ -153,9 +162,11 @@ def evaluate_policy(
     }
 
 
-def reward_model_accuracy(rm_path: str | os.PathLike[str], pairs: Sequence[dict[str, Any]]) -> float:
+def reward_model_accuracy(
+    rm_path: str | os.PathLike[str], pairs: Sequence[dict[str, Any]], where: Placement | None = None
+) -> float:
     """Fraction of held-out pairs where the reward model scores chosen above rejected."""
-    rm, tok = load_reward_model(rm_path)
+    rm, tok = load_reward_model(rm_path, where=where or placement())
     prompts = [p["prompt"] for p in pairs]
     c = reward_scores(rm, tok, prompts, [p["chosen"] for p in pairs])
     r = reward_scores(rm, tok, prompts, [p["rejected"] for p in pairs])
@@ -163,11 +174,14 @@ def reward_model_accuracy(rm_path: str | os.PathLike[str], pairs: Sequence[dict[
 
 
 def implicit_reward_accuracy(
-    policy_path: str | os.PathLike[str], ref_path: str | os.PathLike[str], pairs: Sequence[dict[str, Any]]
+    policy_path: str | os.PathLike[str],
+    ref_path: str | os.PathLike[str],
+    pairs: Sequence[dict[str, Any]],
+    where: Placement | None = None,
 ) -> float:
     """DPO's implicit-reward accuracy: ``log pi/pi_ref`` of chosen above that of rejected (beta cancels)."""
-    policy, tok = load_causal_lm(policy_path)
-    ref, _ = load_causal_lm(ref_path)
+    policy, tok = load_causal_lm(policy_path, where=where or placement())
+    ref, _ = load_causal_lm(ref_path, where=where or placement())
     prompts = [p["prompt"] for p in pairs]
     margins = []
     for key in ("chosen", "rejected"):

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from rlsuite.alignment.data import text_of
+from rlsuite.alignment.models import Placement
 from rlsuite.common.errors import ModelFolderError
 
 JUDGE_PROMPT = "{prompt}\nA:{first}\nB:{second}\nWhich reply is better, A or B? Answer:"
@@ -55,11 +56,11 @@ class RewardModelJudge:
 
     name = "reward model"
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        from rlsuite.alignment.models import RewardModelFunc
+    def __init__(self, path: str | os.PathLike[str], where: Placement | None = None) -> None:
+        from rlsuite.alignment.models import RewardModelFunc, placement
 
         self.path = str(path)
-        self.score = RewardModelFunc.load(path)
+        self.score = RewardModelFunc.load(path, where or placement())
 
     def __call__(self, prompts: Sequence[Any], first: Sequence[Any], second: Sequence[Any]) -> list[float]:
         return verdicts(self.score(list(prompts), list(first)), self.score(list(prompts), list(second)))
@@ -73,16 +74,17 @@ class LMJudge:
         answers: the two answer words (each must be one token of the judge's vocabulary, and distinct).
         template: the question, with ``{prompt}``, ``{first}`` and ``{second}``; sent through the chat
             template as a user turn when the tokenizer has one.
+        where: the device and dtype it runs at (default: :func:`~rlsuite.alignment.models.placement`).
     """
 
     name = "causal LM (position-swapped)"
 
     def __init__(self, path: str | os.PathLike[str], answers: tuple[str, str] = ("A", "B"),
-                 template: str = JUDGE_PROMPT) -> None:
-        from rlsuite.alignment.models import load_causal_lm
+                 template: str = JUDGE_PROMPT, where: Placement | None = None) -> None:
+        from rlsuite.alignment.models import load_causal_lm, placement
 
         self.path = str(path)
-        self.model, self.tok = load_causal_lm(path)
+        self.model, self.tok = load_causal_lm(path, where=where or placement())
         self.template = template
         unk = getattr(self.tok, "unk_token_id", None)
         ids = []
@@ -112,6 +114,7 @@ class LMJudge:
         rows = [self._question_ids(p, a, b) for p, a, b in zip(prompts, first, second, strict=True)]
         pad = self.tok.pad_token_id if self.tok.pad_token_id is not None else 0
         out: list[float] = []
+        device = next(self.model.parameters()).device
         self.model.eval()
         with torch.no_grad():
             for i in range(0, len(rows), batch_size):
@@ -120,7 +123,8 @@ class LMJudge:
                 ids = torch.tensor([[pad] * (width - len(r)) + r for r in chunk])
                 mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in chunk])
                 positions = (mask.cumsum(-1) - 1).clamp(min=0)
-                logits = self.model(input_ids=ids, attention_mask=mask, position_ids=positions).logits[:, -1]
+                logits = self.model(input_ids=ids.to(device), attention_mask=mask.to(device),
+                                    position_ids=positions.to(device)).logits[:, -1]
                 two = logits[:, self.answer_ids].float().log_softmax(-1)
                 out.extend(two[:, 0].exp().tolist())
         return np.asarray(out)
@@ -132,8 +136,9 @@ class LMJudge:
         return [1.0 if x > 0.5 else 0.0 if x < 0.5 else 0.5 for x in preference]
 
 
-def load_judge(path: str | os.PathLike[str]) -> PairwiseJudge:
-    """The judge a folder holds: a reward model (a trained score head) or a causal LM prompted as a judge.
+def load_judge(path: str | os.PathLike[str], where: Placement | None = None) -> PairwiseJudge:
+    """The judge a folder holds: a reward model (a trained score head) or a causal LM prompted as a judge,
+    at ``where`` (default: :func:`~rlsuite.alignment.models.placement`, where the training ran).
 
     Raises:
         ModelFolderError: one line, when the folder is neither.
@@ -142,11 +147,11 @@ def load_judge(path: str | os.PathLike[str]) -> PairwiseJudge:
 
     try:
         check_reward_model(path)
-        return RewardModelJudge(path)
+        return RewardModelJudge(path, where)
     except ModelFolderError:
         pass
     try:
         check_causal_lm(path)
     except ModelFolderError as exc:
         raise ModelFolderError(f"{Path(path)}: not a judge: neither a reward model nor a causal LM ({exc})") from None
-    return LMJudge(path)
+    return LMJudge(path, where=where)

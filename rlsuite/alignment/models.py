@@ -228,6 +228,46 @@ def check_reward_model(path: str | os.PathLike[str], trust_pickle: bool = False)
 
 
 # ---------------------------------------------------------------------------------------------
+# Where the models that a training run calls, and its evaluation models, run
+
+Placement = tuple[Any, Any]  # (torch.device, torch.dtype)
+
+
+def placement(use_cpu: bool | None = None, bf16: bool | None = None) -> Placement:
+    """The device and dtype of a training run's reward model and of its evaluation models.
+
+    The device is the training's: the CPU with ``use_cpu``, else this process's GPU (``use_cpu``
+    unset: the GPU where there is one, unless the accelerate launcher was told ``--cpu``, the configs'
+    own rule). The dtype is bfloat16 where the training uses bf16 (``bf16``; unset: as the configs
+    default) *and* the GPU has it natively (not emulated: V100, T4), else float32. These models only
+    run forward passes, so their weights go to bf16 itself (the policy trains in float32 under autocast).
+    """
+    import torch
+
+    cuda = torch.cuda.is_available()
+    if use_cpu is None:
+        use_cpu = os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true", "yes")
+    if use_cpu or not cuda:
+        return torch.device("cpu"), torch.float32
+    native = torch.cuda.is_bf16_supported(including_emulation=False)
+    dtype = torch.bfloat16 if native and bf16 is not False else torch.float32
+    return torch.device("cuda", torch.cuda.current_device()), dtype
+
+
+def placement_of(config: Any) -> Placement:
+    """:func:`placement` for a training config (its ``use_cpu`` and ``bf16``, as its ``__post_init__`` set them)."""
+    return placement(getattr(config, "use_cpu", None), getattr(config, "bf16", None))
+
+
+def place(model: Any, where: Placement | None) -> Any:
+    """``model`` moved to ``where`` (device, dtype) for inference (``eval()``); as it is when ``None``."""
+    if where is None:
+        return model
+    device, dtype = where
+    return model.to(device, dtype).eval()
+
+
+# ---------------------------------------------------------------------------------------------
 # Loading
 
 
@@ -279,9 +319,13 @@ def load_tokenizer(path: str | os.PathLike[str], trust_remote_code: bool = False
 
 
 def load_causal_lm(
-    path: str | os.PathLike[str], trust_remote_code: bool = False, dtype: Any = None
+    path: str | os.PathLike[str], trust_remote_code: bool = False, dtype: Any = None, where: Placement | None = None
 ) -> tuple[Any, Any]:
-    """Load ``(model, tokenizer)`` from a local folder, checking it is a causal LM with usable tokens."""
+    """Load ``(model, tokenizer)`` from a local folder, checking it is a causal LM with usable tokens.
+
+    ``where``: a :func:`placement` to run the model at (for sampling and measuring; a policy to train
+    stays where it was loaded, the trainer places it).
+    """
     from transformers import AutoModelForCausalLM
 
     check_causal_lm(path, trust_remote_code)
@@ -292,11 +336,13 @@ def load_causal_lm(
     if model.config.pad_token_id is None:
         model.config.pad_token_id = tok.pad_token_id
     model.generation_config.pad_token_id = tok.pad_token_id
-    return model, tok
+    return place(model, where), tok
 
 
-def load_reward_model(path: str | os.PathLike[str], trust_remote_code: bool = False) -> tuple[Any, Any]:
-    """Load a trained reward model (sequence classification, one output) and its tokenizer."""
+def load_reward_model(
+    path: str | os.PathLike[str], trust_remote_code: bool = False, where: Placement | None = None
+) -> tuple[Any, Any]:
+    """Load a trained reward model (sequence classification, one output) and its tokenizer (at ``where``)."""
     from transformers import AutoModelForSequenceClassification
 
     check_reward_model(path)
@@ -306,7 +352,7 @@ def load_reward_model(path: str | os.PathLike[str], trust_remote_code: bool = Fa
     )
     if model.config.pad_token_id is None:
         model.config.pad_token_id = tok.pad_token_id
-    return model, tok
+    return place(model, where), tok
 
 
 # ---------------------------------------------------------------------------------------------
@@ -451,33 +497,50 @@ def completion_ids(tok: Any, prompt: Prompt, completion: str | list[dict[str, An
     return [*tok(completion, add_special_tokens=False)["input_ids"], tok.eos_token_id]
 
 
-def sequence_logprobs(
-    model: Any, tok: Any, prompts: Sequence[Prompt], completions: Sequence[Sequence[int]], batch_size: int = 256
-) -> list[float]:
-    """Sum of ``log pi(completion | prompt)`` over the completion tokens (eos included when present)."""
+def _right_pad(rows: list[list[int]], pad: int) -> tuple[Any, Any]:
+    """Right-padded ids [B, L] and their attention mask, as TRL's collators pad for a forward pass."""
+    import torch
+
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad, dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for i, r in enumerate(rows):
+        ids[i, : len(r)] = torch.tensor(r, dtype=torch.long)
+        mask[i, : len(r)] = 1
+    return ids, mask
+
+
+def _in_batches(model: Any, n: int, batch_size: int, score: Any) -> list[float]:
+    """``score(start, stop, device)`` over the batches of ``n`` inputs: the model in eval mode, no gradients,
+    one copy of each batch's scores to the host."""
     import torch
 
     device = next(model.parameters()).device
     out: list[float] = []
     model.eval()
     with torch.no_grad():
-        for i in range(0, len(prompts), batch_size):
-            p_ids = [prompt_ids(tok, p) for p in prompts[i : i + batch_size]]
-            c_ids = [list(c) for c in completions[i : i + batch_size]]
-            length = max(len(a) + len(b) for a, b in zip(p_ids, c_ids, strict=True))
-            ids = torch.full((len(p_ids), length), tok.pad_token_id, dtype=torch.long)
-            mask = torch.zeros_like(ids)
-            target = torch.zeros_like(ids, dtype=torch.bool)
-            for r, (a, b) in enumerate(zip(p_ids, c_ids, strict=True)):  # right padding
-                seq = a + b
-                ids[r, : len(seq)] = torch.tensor(seq)
-                mask[r, : len(seq)] = 1
-                target[r, len(a) : len(seq)] = True
-            ids, mask, target = ids.to(device), mask.to(device), target.to(device)
-            logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
-            logp = torch.log_softmax(logits, -1).gather(-1, ids[:, 1:, None])[..., 0]
-            out.extend((logp * target[:, 1:]).sum(-1).tolist())
+        for i in range(0, n, batch_size):
+            out.extend(score(i, min(i + batch_size, n), device).tolist())
     return out
+
+
+def sequence_logprobs(
+    model: Any, tok: Any, prompts: Sequence[Prompt], completions: Sequence[Sequence[int]], batch_size: int = 256
+) -> list[float]:
+    """Sum of ``log pi(completion | prompt)`` over the completion tokens (eos included when present)."""
+    import torch
+
+    def score(i: int, j: int, device: Any) -> Any:
+        p_ids = [prompt_ids(tok, p) for p in prompts[i:j]]
+        ids, mask = _right_pad([a + list(b) for a, b in zip(p_ids, completions[i:j], strict=True)], tok.pad_token_id)
+        starts = torch.tensor([len(a) for a in p_ids])
+        target = (torch.arange(ids.shape[1])[None, :] >= starts[:, None]) & mask.bool()  # the completion's tokens
+        ids, mask, target = ids.to(device), mask.to(device), target.to(device)
+        logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
+        logp = torch.log_softmax(logits, -1).gather(-1, ids[:, 1:, None])[..., 0]
+        return (logp * target[:, 1:]).sum(-1)
+
+    return _in_batches(model, len(prompts), batch_size, score)
 
 
 def reward_input_ids(tok: Any, prompt: Prompt, completion: str | list[dict[str, Any]]) -> list[int]:
@@ -492,26 +555,15 @@ def reward_input_ids(tok: Any, prompt: Prompt, completion: str | list[dict[str, 
 def reward_scores(
     model: Any, tok: Any, prompts: Sequence[Prompt], completions: Sequence[Any], batch_size: int = 256
 ) -> list[float]:
-    """Score prompt + completion with a reward model, the way ``RewardTrainer`` trained it."""
-    import torch
+    """Score prompt + completion with a reward model, the way ``RewardTrainer`` trained it (right padding,
+    as its collator)."""
 
-    device = next(model.parameters()).device
-    out: list[float] = []
-    model.eval()
-    with torch.no_grad():
-        for i in range(0, len(prompts), batch_size):
-            rows = [
-                reward_input_ids(tok, p, c)
-                for p, c in zip(prompts[i : i + batch_size], completions[i : i + batch_size], strict=True)
-            ]
-            width = max(len(r) for r in rows)
-            ids = torch.full((len(rows), width), tok.pad_token_id, dtype=torch.long)
-            mask = torch.zeros_like(ids)
-            for r, row in enumerate(rows):  # right padding, as RewardTrainer's collator
-                ids[r, : len(row)] = torch.tensor(row)
-                mask[r, : len(row)] = 1
-            out.extend(model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits[:, 0].float().tolist())
-    return out
+    def score(i: int, j: int, device: Any) -> Any:
+        rows = [reward_input_ids(tok, p, c) for p, c in zip(prompts[i:j], completions[i:j], strict=True)]
+        ids, mask = _right_pad(rows, tok.pad_token_id)
+        return model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits[:, 0].float()
+
+    return _in_batches(model, len(prompts), batch_size, score)
 
 
 class RewardModelFunc:
@@ -527,8 +579,14 @@ class RewardModelFunc:
         self.__name__ = "reward_model"
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> RewardModelFunc:
-        return cls(*load_reward_model(path))
+    def load(cls, path: str | os.PathLike[str], where: Placement | None = None) -> RewardModelFunc:
+        """The reward model of a folder, at ``where`` (a :func:`placement`; ``None``: the CPU, float32)."""
+        return cls(*load_reward_model(path, where=where))
+
+    def to(self, where: Placement) -> RewardModelFunc:
+        """Move the model to ``where`` (device, dtype): the training's, so each step scores there."""
+        self.model = place(self.model, where)
+        return self
 
     def __call__(self, prompts: list[Any], completions: list[Any], **kwargs: Any) -> list[float]:
         texts = [c if isinstance(c, list) else " " + c.strip() for c in completions]

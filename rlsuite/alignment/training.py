@@ -55,6 +55,7 @@ from rlsuite.alignment.models import (
     load_causal_lm,
     load_reward_model,
     load_tokenizer,
+    placement_of,
     prompt_ids,
 )
 from rlsuite.common import progress
@@ -314,7 +315,21 @@ def _fit(
         peft_config=peft_config(model_config),
         **extra,
     )
+    _place_reward_models(trainer, config, extra.get("reward_funcs"))
     return run_trainer(trainer, config, resume)
+
+
+def _place_reward_models(trainer: Any, config: Any, reward_funcs: Any) -> None:
+    """Reward models that TRL calls as functions (it places only the models it loads itself) go to the
+    training's device (this process's GPU under accelerate) and dtype (bf16 where the training uses it
+    and the GPU has it natively): scored there at every step, not on the CPU in float32."""
+    import torch
+
+    device = trainer.accelerator.device  # where TRL trains: this process's device
+    dtype = placement_of(config)[1] if device.type == "cuda" else torch.float32
+    for func in reward_funcs if isinstance(reward_funcs, list) else [reward_funcs]:
+        if isinstance(func, RewardModelFunc):
+            func.to((device, dtype))
 
 
 def _policy(config: Any, model_path: str | os.PathLike[str], model_config: ModelConfig | None) -> tuple[Any, Any]:
@@ -469,6 +484,26 @@ def _prompt_rows(prompts: Sequence[Any]) -> list[dict[str, Any]]:
     return [{"prompt": p} for p in prompts]
 
 
+def _train_online(
+    trainer_cls: Any,
+    model_path: str | os.PathLike[str],
+    prompts: Sequence[Any],
+    config: Any,
+    reward: Reward | None,
+    model_config: ModelConfig | None,
+    resume: bool,
+    trl_loads_reward_path: bool = False,
+) -> dict[str, Any]:
+    """The shared body of the online methods: the reward (given, or the config's), the policy, TRL's trainer
+    with the reward as a function; a reward model among them runs on the training's device and dtype."""
+    reward = _given_reward(reward, config, type(config).__name__)
+    model, tok = _policy(config, model_path, model_config)
+    if trl_loads_reward_path:
+        config.reward_model_path = None  # TRL would load it itself (without rlsuite's eos convention)
+    func = reward_function(reward)
+    return _fit(trainer_cls, config, model, tok, _prompt_rows(prompts), model_config, resume, reward_funcs=func)
+
+
 def train_rloo(
     model_path: str | os.PathLike[str],
     prompts: Sequence[Any],
@@ -480,10 +515,7 @@ def train_rloo(
     """RLOO (REINFORCE leave-one-out, ``trl.RLOOTrainer``) against ``reward``, KL penalty ``beta`` to the start."""
     from trl import RLOOTrainer
 
-    reward = _given_reward(reward, config, "RLOOConfig")
-    model, tok = _policy(config, model_path, model_config)
-    return _fit(RLOOTrainer, config, model, tok, _prompt_rows(prompts), model_config, resume,
-                reward_funcs=reward_function(reward))
+    return _train_online(RLOOTrainer, model_path, prompts, config, reward, model_config, resume)
 
 
 def train_grpo(
@@ -498,10 +530,7 @@ def train_grpo(
     against ``reward``: a reward model, or ``"gold"``, the task's verifiable reward."""
     from trl import GRPOTrainer
 
-    reward = _given_reward(reward, config, "GRPOConfig")
-    model, tok = _policy(config, model_path, model_config)
-    return _fit(GRPOTrainer, config, model, tok, _prompt_rows(prompts), model_config, resume,
-                reward_funcs=reward_function(reward))
+    return _train_online(GRPOTrainer, model_path, prompts, config, reward, model_config, resume)
 
 
 def train_online_dpo(
@@ -516,11 +545,8 @@ def train_online_dpo(
     by ``reward`` (a reward model or ``"gold"``; default ``config.reward_model_path``), a DPO loss on the pair."""
     from trl.experimental.online_dpo import OnlineDPOTrainer
 
-    reward = _given_reward(reward, config, "OnlineDPOConfig")
-    model, tok = _policy(config, model_path, model_config)
-    config.reward_model_path = None  # TRL would load it itself (without rlsuite's eos convention)
-    return _fit(OnlineDPOTrainer, config, model, tok, _prompt_rows(prompts), model_config, resume,
-                reward_funcs=reward_function(reward))
+    return _train_online(OnlineDPOTrainer, model_path, prompts, config, reward, model_config, resume,
+                         trl_loads_reward_path=True)
 
 
 def train_ppo(

@@ -113,6 +113,8 @@ def train_contrastive_reward(config: ContrastiveTrainConfig, device: torch.devic
 def _train(config: ContrastiveTrainConfig, rng: np.random.Generator, device: Any) -> tuple[Any, ...]:
     import torch
 
+    from rlsuite.vision.runtime import DeviceLosses
+
     tokenizer = build_word_tokenizer()
     model, processor = build_tiny_clip(tokenizer, image_size=config.size * config.cell_px)
     model.to(device).train()
@@ -121,7 +123,10 @@ def _train(config: ContrastiveTrainConfig, rng: np.random.Generator, device: Any
     pixels = processor(images=list(frames), return_tensors="pt")["pixel_values"].to(device)
     log.debug("rendered %d frames (%.0f s)", config.pool, time.perf_counter() - t0)
     grid = np.array([(r, c) for r in range(config.size) for c in range(config.size)])
-    captions = tokenizer([cell_caption(tuple(c)) for c in grid], padding=True, return_tensors="pt").to(device)
+    captions = tokenizer([cell_caption(tuple(c)) for c in grid], padding=True, return_tensors="pt")
+    if bool(captions["attention_mask"].all()):  # every caption has the same words: no padding to mask
+        del captions["attention_mask"]  # (transformers checks a given mask on the host at every forward)
+    captions = captions.to(device)
     dist = np.abs(agent_cells[:, None, :] - grid[None]).sum(-1)  # [pool, cells]
     soft_all = torch.softmax(torch.as_tensor(-(dist**2) / (2 * config.sigma**2), dtype=torch.float32), 1).to(
         device
@@ -131,7 +136,7 @@ def _train(config: ContrastiveTrainConfig, rng: np.random.Generator, device: Any
     sched = torch.optim.lr_scheduler.LambdaLR(  # linear warm-up, then cosine decay
         opt, lambda t: min(1.0, (t + 1) / warm) * 0.5 * (1 + math.cos(math.pi * t / config.steps))
     )
-    losses: list[float] = []
+    losses = DeviceLosses(config.steps, device)
     with progress.task("train contrastive reward", total=config.steps, unit="step") as bar:
         for step in range(1, config.steps + 1):
             idx = torch.as_tensor(rng.integers(0, config.pool, config.batch_size), device=device)
@@ -146,16 +151,15 @@ def _train(config: ContrastiveTrainConfig, rng: np.random.Generator, device: Any
             loss.backward()
             opt.step()
             sched.step()
-            losses.append(loss.item())
+            losses.add(loss)  # on the device: read once, after training (or when debugging)
             bar.advance()
-            if step % 50 == 0:
-                log.debug("step %d: loss %.4f (%.0f s)", step, np.mean(losses[-50:]), time.perf_counter() - t0)
+            if step % 50 == 0 and log.isEnabledFor(logging.DEBUG):
+                log.debug("step %d: loss %.4f (%.0f s)", step, losses.host(50).mean(), time.perf_counter() - t0)
     model.eval()
     info = {
         "steps": config.steps,
         "seconds": round(time.perf_counter() - t0, 1),
-        "first_loss": float(np.mean(losses[:20])),
-        "final_loss": float(np.mean(losses[-20:])),
+        **losses.summary(first=20, final=20),
         "params": sum(p.numel() for p in model.parameters()),
     }
     log.info("contrastive reward: %d steps in %.0f s, loss %.3f -> %.3f", config.steps, info["seconds"],

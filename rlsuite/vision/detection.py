@@ -58,6 +58,46 @@ class Detections:
         return Detections(self.boxes[keep], self.labels[keep], self.scores[keep])
 
 
+def detections_on_host(
+    boxes: torch.Tensor, labels: torch.Tensor, scores: torch.Tensor, keep: torch.Tensor
+) -> list[Detections]:
+    """Per-frame :class:`Detections` from fixed-shape tensors of a batch, in one copy to the host.
+
+    Args:
+        boxes: [B, K, 4] xyxy pixels; labels: [B, K]; scores: [B, K]; keep: [B, K] bool, the
+            detections that count (e.g. above the threshold). Any device and floating dtype.
+
+    The masking happens on the host, after the one transfer: ``boxes[b][keep[b]]`` on a GPU would
+    make the host wait for every frame (a boolean mask's output size depends on the data).
+    Labels travel as float32 (exact below 2**24 classes).
+    """
+    packed = torch.cat(
+        [boxes.float(), labels[..., None].float(), scores[..., None].float(), keep[..., None].float()], dim=-1
+    )
+    host = packed.cpu().numpy()  # the batch's one host-device sync
+    out = []
+    for frame in host:
+        kept = frame[frame[:, 6] > 0]
+        out.append(Detections(kept[:, :4].copy(), kept[:, 4].astype(np.int64), kept[:, 5].copy()))
+    return out
+
+
+def padded_detections(results: list[dict[str, torch.Tensor]]) -> tuple[torch.Tensor, ...]:
+    """transformers' per-frame post-processed results (``boxes``, ``labels``, ``scores`` of any lengths)
+    as fixed-shape ``(boxes [B, K, 4], labels [B, K], scores [B, K], keep [B, K])`` on their device,
+    K the longest; the padding is not kept. For :func:`detections_on_host`."""
+    from torch.nn.utils.rnn import pad_sequence
+
+    lengths = [len(r["scores"]) for r in results]
+    device = results[0]["scores"].device
+    width = max(lengths)
+    keep = torch.arange(width, device=device)[None, :] < torch.tensor(lengths, device=device)[:, None]
+    if width == 0:
+        return torch.zeros(len(results), 0, 4, device=device), keep.long(), keep.float(), keep
+    pad = lambda key: pad_sequence([r[key] for r in results], batch_first=True)  # noqa: E731
+    return pad("boxes"), pad("labels"), pad("scores"), keep
+
+
 # ----------------------------------------------------------------------------- the model
 @dataclass
 class GridDetectorConfig(Config):
@@ -148,17 +188,7 @@ class GridDetector(nn.Module):
         cy = (ys + off[:, 1]) * STRIDE
         bw, bh = size[:, 0] * STRIDE, size[:, 1] * STRIDE
         boxes = torch.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], dim=-1)
-        result = []
-        for b in range(B):
-            keep = scores[b] >= threshold
-            result.append(
-                Detections(
-                    boxes[b][keep].float().cpu().numpy(),
-                    cls[b][keep].cpu().numpy().astype(np.int64),
-                    scores[b][keep].float().cpu().numpy(),
-                )
-            )
-        return result
+        return detections_on_host(boxes, cls, scores, scores >= threshold)
 
     def save_pretrained(self, folder: str | Path) -> None:
         """``model.safetensors`` + ``config.json`` in ``folder`` (float32 weights, on the CPU)."""
@@ -297,7 +327,7 @@ def train_detector(
     """
     from rlsuite.common.device import select_device
     from rlsuite.common.seeding import seed_everything
-    from rlsuite.vision.runtime import torch_threads
+    from rlsuite.vision.runtime import DeviceLosses, torch_threads
 
     device = select_device(config.device) if device is None else device  # resolved by the caller, once
     rng = seed_everything(config.seed)
@@ -305,7 +335,7 @@ def train_detector(
         model = GridDetector(GridDetectorConfig(width=config.width)).to(device)
         opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=1e-4)
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=config.max_steps, pct_start=0.1)
-        t0, step, losses = time.perf_counter(), 0, []
+        t0, step, losses = time.perf_counter(), 0, DeviceLosses(config.max_steps, device)
         with progress.task("train grid detector", total=config.max_steps, unit="step") as bar:
             while step < config.max_steps and time.perf_counter() - t0 < config.seconds:
                 n_rows, n_cols = (int(v) for v in rng.integers(config.min_size, config.max_size + 1, size=2))
@@ -319,17 +349,16 @@ def train_detector(
                 loss.backward()
                 opt.step()
                 sched.step()
-                losses.append(loss.item())
+                losses.add(loss)  # on the device: read once, after training (or when debugging)
                 step += 1
                 bar.advance()
-                if step % 100 == 0:
-                    log.debug("step %d: loss %.4f (%.0f s)", step, np.mean(losses[-100:]), time.perf_counter() - t0)
+                if step % 100 == 0 and log.isEnabledFor(logging.DEBUG):
+                    log.debug("step %d: loss %.4f (%.0f s)", step, losses.host(100).mean(), time.perf_counter() - t0)
         model.eval()
     info = {
         "steps": step,
         "seconds": round(time.perf_counter() - t0, 1),
-        "first_loss": float(np.mean(losses[:10])),
-        "final_loss": float(np.mean(losses[-50:])),
+        **losses.summary(first=10, final=50),
         "params": sum(p.numel() for p in model.parameters()),
     }
     log.info("grid detector: %d steps in %.0f s, loss %.3f -> %.3f", step, info["seconds"], info["first_loss"],

@@ -19,7 +19,15 @@ from typing import Any, Literal
 import gymnasium as gym
 import numpy as np
 
-from rlsuite.vision.detection import GRID_DETECTOR_TYPE, STRIDE, Detections, GridDetector, box_iou
+from rlsuite.vision.detection import (
+    GRID_DETECTOR_TYPE,
+    STRIDE,
+    Detections,
+    GridDetector,
+    box_iou,
+    detections_on_host,
+    padded_detections,
+)
 from rlsuite.vision.folders import check_model_folder
 from rlsuite.vision.images import as_frames
 
@@ -215,29 +223,21 @@ class DetectionRewardModel:
             inputs = self.processor(text=texts, images=list(frames), return_tensors="pt", padding=True)
             outputs = self._forward(inputs)
             if self.grounding:  # the label maps are built from input_ids, on the logits' device
-                results = self._grounded_results(outputs, inputs["input_ids"], sizes)
-            else:
-                results = self.processor.post_process_grounded_object_detection(
-                    outputs, threshold=self.threshold, target_sizes=sizes, text_labels=texts
-                )
+                return self._grounded_detections(outputs, inputs["input_ids"], sizes)
+            results = self.processor.post_process_grounded_object_detection(
+                outputs, threshold=self.threshold, target_sizes=sizes, text_labels=texts
+            )
         else:
             inputs = self.processor(images=list(frames), return_tensors="pt")
             outputs = self._forward(inputs)
             results = self.processor.post_process_object_detection(
                 outputs, threshold=self.threshold, target_sizes=sizes
             )
-        return [
-            Detections(
-                r["boxes"].float().cpu().numpy(),
-                r["labels"].cpu().numpy().astype(np.int64),
-                r["scores"].float().cpu().numpy(),
-            )
-            for r in results
-        ]
+        return detections_on_host(*padded_detections(results))  # the batch in one copy to the host
 
-    def _grounded_results(
+    def _grounded_detections(
         self, outputs: Any, input_ids: Any, sizes: list[tuple[int, int]]
-    ) -> list[dict[str, Any]]:
+    ) -> list[Detections]:
         """Grounding DINO's boxes labelled by query: each box's class is its best phrase (see
         :func:`grounding_class_scores`), its score that phrase's score, kept above the threshold."""
         import torch
@@ -246,11 +246,7 @@ class DetectionRewardModel:
         scores, labels = grounding_class_scores(outputs.logits, input_ids, self.queries).max(-1)
         h, w = torch.tensor(sizes, dtype=torch.float32, device=scores.device).unbind(1)
         boxes = center_to_corners_format(outputs.pred_boxes) * torch.stack([w, h, w, h], 1)[:, None]
-        keep = scores > self.threshold
-        return [
-            {"boxes": b[k], "labels": lab[k], "scores": s[k]}
-            for b, lab, s, k in zip(boxes, labels, scores, keep, strict=True)
-        ]
+        return detections_on_host(boxes, labels, scores, scores > self.threshold)
 
     def _forward(self, inputs: Any) -> Any:
         """One no-grad forward pass on the model's device and dtype; logits and boxes back in float32."""
@@ -293,18 +289,19 @@ def grounding_class_scores(logits: Any, input_ids: Any, queries: Sequence[str]) 
     import torch
     from transformers.models.grounding_dino.modeling_grounding_dino import build_label_maps
 
-    input_ids = input_ids.to(logits.device)  # the processor's ids are on the CPU, the logits on the model's device
-    probs = logits.float().sigmoid()
-    scores = []
-    for p, label_map in zip(probs, build_label_maps(logits, input_ids), strict=True):
+    # The label maps come from the ids alone; built where the processor left them (the host: ``unique``
+    # on a GPU would make the host wait once per frame), then moved to the logits' device in one copy.
+    width = logits.shape[-1]
+    label_maps = build_label_maps(torch.empty(0, width), input_ids.cpu())
+    for label_map in label_maps:
         if label_map.shape[0] != len(queries):
             raise ValueError(
                 f"the Grounding DINO prompt splits into {label_map.shape[0]} phrases for {len(queries)} queries "
                 f"{list(queries)} (its tokenizer must give [CLS], [SEP] and '.' BERT's ids 101, 102, 1012)"
             )
-        m = label_map.to(p.dtype)
-        scores.append(p @ m.T / m.sum(1))
-    return torch.stack(scores)
+    probs = logits.float().sigmoid()
+    maps = torch.stack(label_maps).to(probs.device, probs.dtype)  # [B, queries, max_text_len]
+    return probs @ maps.transpose(1, 2) / maps.sum(2)[:, None, :]
 
 
 class ModelRewardWrapper(gym.Wrapper):

@@ -6,6 +6,8 @@
 - :func:`resolve_dtype`: ``dtype="auto"`` is for *inference*: bfloat16 on a CUDA device that
   supports it, float32 elsewhere. Training, and the measurements saved beside a trained model,
   use float32 (the dtype the model was trained in), whatever the device.
+- :class:`DeviceLosses`: training loops keep their losses on the device and read them on the host
+  once (no host-device sync per step).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+import numpy as np
 import torch
 
 DTYPES = ("auto", "float32", "bfloat16", "float16")
@@ -53,3 +56,30 @@ def resolve_dtype(dtype: str | torch.dtype, device: torch.device) -> torch.dtype
         return torch.bfloat16 if cuda_bf16 else torch.float32
     return getattr(torch, dtype)
 
+
+
+class DeviceLosses:
+    """A training loop's per-step losses, kept on the device and read on the host once.
+
+    ``losses.add(loss)`` writes into a preallocated device tensor (a device copy, no host-device
+    sync); :meth:`host` copies them to the host in one transfer, at the end of training or a log
+    interval. ``loss.item()`` every step would stall the GPU's queue every step instead.
+    """
+
+    def __init__(self, steps: int, device: torch.device) -> None:
+        self._values = torch.zeros(steps, device=device)
+        self.count = 0
+
+    def add(self, loss: torch.Tensor) -> None:
+        self._values[self.count] = loss.detach()
+        self.count += 1
+
+    def host(self, last: int | None = None) -> np.ndarray:
+        """The losses so far (the ``last`` few), float32 on the host: one sync."""
+        start = 0 if last is None else max(0, self.count - last)
+        return self._values[start : self.count].float().cpu().numpy()
+
+    def summary(self, first: int, final: int) -> dict[str, float]:
+        """``first_loss`` and ``final_loss``: the means of the first ``first`` and the last ``final`` losses."""
+        values = self.host()
+        return {"first_loss": float(np.mean(values[:first])), "final_loss": float(np.mean(values[-final:]))}

@@ -174,14 +174,14 @@ def test_sequence_logprobs_equal_a_token_by_token_computation(two_policies: tupl
 
 def test_evaluate_policy_agrees_with_an_independent_computation(two_policies: tuple[Path, Path]) -> None:
     from rlsuite.alignment.evaluate import evaluate_policy, reference_samples
-    from rlsuite.alignment.models import decode, generate, load_causal_lm, sequence_logprobs
+    from rlsuite.alignment.models import decode, generate, load_causal_lm, placement, sequence_logprobs
 
     policy_path, ref_path = two_policies
     prompts, k = ["the hotel was", "my film is"], 6
     ref = reference_samples(ref_path, prompts, k, seed=11)
     result = evaluate_policy(policy_path, ref_path, prompts, k, seed=11, reference=ref)
-    policy, tok = load_causal_lm(policy_path)
-    reference, _ = load_causal_lm(ref_path)
+    policy, tok = load_causal_lm(policy_path, where=placement())  # where the evaluation runs (CUDA: in bf16)
+    reference, _ = load_causal_lm(ref_path, where=placement())
     ps = [p for p in prompts for _ in range(k)]
     ids = generate(policy, tok, ps, 12, seed=11)  # the same draw as the evaluation's
     gold = np.array(TASK.gold_reward(decode(tok, ids)))

@@ -26,16 +26,19 @@ def test_verdicts_and_agreement_by_hand() -> None:
 
 
 def test_the_reward_model_judge_agrees_with_gold_as_often_as_it_ranks_pairs() -> None:
+    import torch
+
     from rlsuite.alignment.evaluate import reward_model_accuracy
 
     rm = T.tiny_reward_model()
     held = T.tiny_pairs()[1]
-    judge = load_judge(rm)
+    fp32 = (torch.device("cpu"), torch.float32)  # on a GPU, bf16 scores can tie: a judge's tie counts one half,
+    judge = load_judge(rm, fp32)  # the accuracy's as wrong
     assert isinstance(judge, RewardModelJudge)
     prompts, chosen, rejected = ([p[k] for p in held] for k in ("prompt", "chosen", "rejected"))
     judged = judge(prompts, chosen, rejected)
     gold = SentimentTask.gold_reward
-    assert agreement(judged, gold(chosen), gold(rejected)) == reward_model_accuracy(rm, held)
+    assert agreement(judged, gold(chosen), gold(rejected)) == reward_model_accuracy(rm, held, fp32)
     assert judge(prompts, rejected, chosen) == [1.0 - v for v in judged]
 
 

@@ -106,6 +106,18 @@ def test_no_part_forces_the_cpu(gpu_check: types.ModuleType) -> None:
         assert "--cpu" not in part.command() and "accelerate" not in part.name
 
 
+def test_the_quick_gpu_test_selection_names_every_file_with_gpu_tests(gpu_check: types.ModuleType) -> None:
+    """--quick collects only the files that hold `gpu` tests (collecting the whole suite took most of the
+    part's minute on simulated CUDA): a new one elsewhere must be added to the list."""
+    import re
+
+    marked = re.compile(r"(pytest\.)?mark\.gpu\b")
+    holding = {str(p.relative_to(ROOT)) for p in (ROOT / "tests").rglob("test_*.py") if marked.search(p.read_text())}
+    assert holding == set(gpu_check.GPU_TEST_FILES)
+    part = next(p for p in gpu_check.PARTS if p.name == "tests-gpu")
+    assert part.command(quick=True)[-3:] == list(gpu_check.GPU_TEST_FILES)
+
+
 def test_the_wheels_are_the_pinned_versions(gpu_check: types.ModuleType) -> None:
     """What make gpu-wheels downloads are the versions pyproject.toml pins (those installed here)."""
     import re
@@ -219,6 +231,35 @@ def test_env_throughput_part_on_simulated_cuda(gpu_check: types.ModuleType) -> N
     assert out["cuda_max_memory_allocated_mb"] > 0
 
 
+def test_value_iteration_times_the_sweeps_alone_and_cuda_meets_numpy_at_the_same_sizes(
+    gpu_check: types.ModuleType,
+) -> None:
+    """Issue 22: CUDA's "ms/sweep" held a 114 MiB host-to-device copy, a host-side q_values and a host read
+    per sweep, and numpy ran Q-learning at 1024 copies against CUDA's 65536. Now the timed sweeps take
+    tables already on the device and never read the values back (no sync), and every size has both rows."""
+    import torch
+    from cuda_sim import count_syncs
+
+    from rlsuite.agents.tabular.solvers import torch_tables
+    from rlsuite.envs.gridworld import GridWorldEnv
+    from rlsuite.envs.model import tabular_model
+
+    speed = load_benchmark("tabular_speed")
+    with simulate_cuda():
+        model = tabular_model(GridWorldEnv(n_rows=10, n_cols=10, random_layout=True, layout_seed=0))
+        tables = torch_tables(model, torch.device("cuda"))
+        with count_syncs() as syncs:
+            assert speed.device_sweep_ms(tables, sweeps=3, repeats=1) > 0
+        assert not syncs, syncs
+        report = speed.bench_cuda(sizes=(5, 10), copies=(16, 64), runs=8, repeats=1)
+        part = gpu_check.bench_value_iteration(quick=True, sizes=(6,))
+    assert list(report["value_iteration"]) == ["5x5", "10x10"] and list(report["q_learning"]) == [16, 64]
+    lines = speed.cuda_lines(report)
+    assert len(lines) == 5 and all(" on CUDA, " in line and " numpy -> " in line for line in lines), lines
+    assert lines[2].startswith("CUDA vs numpy, Q-learning with 16 env copies: ")
+    assert part["6x6"]["max_abs_diff"] <= 1e-6 and part["cuda_max_memory_allocated_mb"] > 0
+
+
 def test_a_part_that_leaves_the_gpu_unused_fails(gpu_check: types.ModuleType) -> None:
     import torch
 
@@ -229,7 +270,7 @@ def test_a_part_that_leaves_the_gpu_unused_fails(gpu_check: types.ModuleType) ->
 
 @pytest.mark.slow
 def test_every_part_rehearsed_on_simulated_cuda(tmp_path: Path) -> None:
-    """The whole check, each part in its own process, on simulated CUDA in --quick mode (about 3 minutes;
+    """The whole check, each part in its own process, on simulated CUDA in --quick mode (about 2 minutes;
     the part limits are for a GPU, so the budget and limits are stretched here)."""
     import subprocess
 

@@ -400,15 +400,15 @@ def test_grounding_dino_phrases_map_to_query_classes(grounding_dino_dir):
     assert scores.shape == (1, 4, 3)
     assert scores[0, :3].argmax(-1).tolist() == [2, 0, 1]
     outputs = SimpleNamespace(logits=logits, pred_boxes=boxes)
-    (result,) = model._grounded_results(outputs, ids, [(80, 80)])
-    assert result["labels"].tolist() == [2, 0, 1]  # the unlit box is below the threshold
-    torch.testing.assert_close(result["boxes"][2], torch.tensor([0.0, 40.0, 40.0, 80.0]))
+    (result,) = model._grounded_detections(outputs, ids, [(80, 80)])
+    assert result.labels.tolist() == [2, 0, 1]  # the unlit box is below the threshold
+    np.testing.assert_array_equal(result.boxes[2], [0.0, 40.0, 40.0, 80.0])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         (hf,) = model.processor.post_process_grounded_object_detection(
             outputs, input_ids=ids, threshold=0.5, text_threshold=0.5, target_sizes=[(80, 80)]
         )
-    assert hf["text_labels"] == [queries[i] for i in result["labels"].tolist()]
-    torch.testing.assert_close(hf["boxes"], result["boxes"])
+    assert hf["text_labels"] == [queries[i] for i in result.labels.tolist()]
+    np.testing.assert_allclose(hf["boxes"].numpy(), result.boxes, rtol=1e-6)
     with pytest.raises(ValueError, match="splits into 3 phrases for 2 queries"):
         grounding_class_scores(logits, ids, queries[:2])

@@ -40,29 +40,23 @@ def _dtypes(path) -> set[torch.dtype]:
 
 
 # ----------------------------------------------------------------------------- bug 2: Grounding DINO
-def test_grounding_label_maps_are_built_on_the_logits_device(monkeypatch):
-    """The processor's input_ids stay on the CPU; the logits come from the model's device. The label
-    maps (from input_ids) meet the probabilities in one matmul, so input_ids must move to the logits'
-    device first. "meta" plays the GPU: before the fix ``build_label_maps`` got (meta, cpu)."""
-    import transformers.models.grounding_dino.modeling_grounding_dino as gd
+def test_grounding_label_maps_are_built_on_the_host_and_meet_the_logits_on_their_device():
+    """The processor's input_ids stay on the CPU; the logits come from the model's device (bug 2: they
+    met in one matmul on different devices). The label maps are built from the ids on the host, where
+    ``unique`` costs no sync (issue 22: on the GPU, one per frame), and moved to the logits' device."""
+    from cuda_sim import count_syncs, simulate_cuda
 
-    ids = torch.tensor([[101, 30, 1012, 31, 1012, 102]])  # [CLS] a . b . [SEP]
-    real = gd.build_label_maps
-    seen = []
-
-    def spy(logits, input_ids):
-        seen.append((logits.device.type, input_ids.device.type))
-        return tuple(m.to(logits.device) for m in real(torch.zeros(logits.shape), ids))
-
-    monkeypatch.setattr(gd, "build_label_maps", spy)
-    scores = grounding_class_scores(torch.zeros(1, 4, 32, device="meta"), ids, ["a", "b"])
-    assert seen == [("meta", "meta")]
-    assert scores.device.type == "meta" and scores.shape == (1, 4, 2)
-    # On one device the answer is the mean token probability of each phrase.
-    logits = torch.full((1, 4, 32), -20.0)
-    logits[0, :, 1] = 20.0  # every box lights phrase "a"
-    monkeypatch.setattr(gd, "build_label_maps", real)
-    np.testing.assert_allclose(grounding_class_scores(logits, ids, ["a", "b"])[0, :, 0].numpy(), 1.0)
+    ids = torch.tensor([[101, 30, 1012, 31, 1012, 102]] * 2)  # [CLS] a . b . [SEP]
+    with simulate_cuda():
+        logits = torch.full((2, 4, 32), -20.0, device="cuda")
+        logits[:, :, 1] = 20.0  # every box lights phrase "a"
+        with count_syncs() as syncs:
+            scores = grounding_class_scores(logits, ids, ["a", "b"])
+        assert not syncs, syncs
+        assert scores.device.type == "cuda" and scores.shape == (2, 4, 2)
+        # the answer is the mean token probability of each phrase
+        np.testing.assert_allclose(scores[:, :, 0].cpu().numpy(), 1.0)
+        np.testing.assert_allclose(scores[:, :, 1].cpu().numpy(), 1 / (1 + np.exp(20.0)), rtol=1e-5)
 
 
 def test_grounding_dino_runs_its_inputs_on_the_model_device_and_dtype(tmp_path, frames):
@@ -237,3 +231,69 @@ def test_vlm_policy_bf16_matches_float32(tmp_path, frames):
     assert p16.probs.dtype == torch.float32
     torch.testing.assert_close(p16.probs, p32.probs, atol=5e-3, rtol=0)
     assert v16.shape == v32.shape == (4,)
+
+
+# ----------------------------------------------------------------------------- issue 22: host-device syncs
+def _syncs(run, *args) -> dict[str, int]:
+    from cuda_sim import count_syncs
+
+    with count_syncs() as syncs:
+        run(*args)
+    return dict(syncs)
+
+
+def test_the_grid_detector_copies_a_batch_to_the_host_once(frames):
+    """Thresholding on the device with fixed shapes, one copy of the whole batch (was: a boolean mask
+    and three ``.cpu()`` per frame, 384 syncs per batch of 64); the same detections as on the CPU."""
+    from cuda_sim import simulate_cuda
+
+    torch.manual_seed(0)
+    model = GridDetector()
+    on_cpu = model.detect(frames, threshold=0.05)
+    with simulate_cuda():
+        model.to("cuda")
+        assert _syncs(model.detect, frames, 0.05) == {"cpu": 1}
+        on_gpu = model.detect(frames, threshold=0.05)
+    assert sum(len(d.scores) for d in on_cpu) > len(frames)  # several detections per frame, some not
+    for a, b in zip(on_cpu, on_gpu, strict=True):
+        np.testing.assert_array_equal(b.boxes, a.boxes)
+        np.testing.assert_array_equal(b.labels, a.labels)
+        np.testing.assert_array_equal(b.scores, a.scores)
+        assert b.boxes.dtype == b.scores.dtype == np.float32 and b.labels.dtype == np.int64
+
+
+def test_the_training_loops_read_their_losses_once():
+    """The detector's and the tiny CLIP's steps keep their losses on the device: the only sync of a run
+    is the one read after training (``.item()`` every step was one sync per step)."""
+    from cuda_sim import simulate_cuda
+
+    from rlsuite.vision.contrastive import ContrastiveTrainConfig, train_contrastive_reward
+    from rlsuite.vision.detection import train_detector
+
+    def detector(steps: int) -> None:
+        train_detector(DetectorTrainConfig(max_steps=steps, batch_size=2, max_size=3, width=8, device="cuda"))
+
+    def clip(steps: int) -> None:
+        config = ContrastiveTrainConfig(steps=steps, batch_size=4, pool=8, size=2, cell_px=8, device="cuda")
+        train_contrastive_reward(config)
+
+    with simulate_cuda():
+        for train in (detector, clip):
+            assert _syncs(train, 1) == _syncs(train, 4) == {"cpu": 1}, train.__name__
+
+
+def test_transformers_detectors_copy_a_batch_to_the_host_once(tmp_path, frames):
+    """rlsuite's side of a transformers detector's batch is one copy to the host. transformers' own
+    post-processing of DETR-like models masks each frame on the device (3 syncs per frame, left to it);
+    Grounding DINO's classes are rlsuite's (label maps on the host, fixed shapes): no mask at all."""
+    from cuda_sim import simulate_cuda
+
+    with simulate_cuda():
+        detr = DetectionRewardModel.from_pretrained(build_tiny_detr(tmp_path / "detr"), threshold=0.0,
+                                                    device="cuda", dtype="float32")  # fmt: skip
+        syncs = _syncs(detr.detect, frames)
+        assert syncs["cpu"] == 1 and syncs["boolean mask index"] == 3 * len(frames), syncs
+        gd = DetectionRewardModel.from_pretrained(build_tiny_grounding_dino(tmp_path / "gd"), threshold=0.0,
+                                                  device="cuda", dtype="float32", queries=["agent", "target"])
+        syncs = _syncs(gd.detect, frames)
+        assert syncs["cpu"] == 1 and not {"boolean mask index", "unique", "nonzero"} & set(syncs), syncs

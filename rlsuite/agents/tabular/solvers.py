@@ -109,27 +109,46 @@ def _value_iteration_torch(
     model: TabularModel, gamma: float, tol: float, max_iters: int, dev: Any
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """:func:`value_iteration`'s sweeps in torch on ``dev``: one gather per outcome, max over actions."""
+    v, it = torch_sweeps(torch_tables(model, dev), gamma, tol, max_iters)
+    v_host = v.cpu().numpy()
+    return v_host, model.q_values(v_host, gamma), it
+
+
+def torch_tables(model: TabularModel, dev: Any) -> tuple[Any, ...]:
+    """A model's tables on ``dev`` (float64), copied once, for :func:`torch_sweeps`: ``(r [S, A], T [S, A, S])``
+    for a dense model, ``(r [A, S], next_states [K, A, S], next_probs [K, A, S])`` for a compact one."""
     import torch
 
-    dense = model.next_states is None
-    if dense:  # a matrix-vector product per sweep, [S, A]
-        T = torch.as_tensor(model.transition_probs, dtype=torch.float64, device=dev)
-        r = torch.as_tensor(model.expected_rewards, dtype=torch.float64, device=dev)
-    else:  # K gathers per sweep, [A, S]
-        nxt = torch.as_tensor(model.next_states, device=dev)
-        prob = torch.as_tensor(model.next_probs, dtype=torch.float64, device=dev)
-        r = torch.as_tensor(model.expected_rewards.T, dtype=torch.float64, device=dev)
-    v = torch.zeros(model.n_states, dtype=torch.float64, device=dev)
+    if model.next_states is None:  # a matrix-vector product per sweep, [S, A]
+        return (torch.as_tensor(model.expected_rewards, dtype=torch.float64, device=dev),
+                torch.as_tensor(model.transition_probs, dtype=torch.float64, device=dev))  # fmt: skip
+    return (torch.as_tensor(model.expected_rewards.T, dtype=torch.float64, device=dev),  # K gathers per sweep, [A, S]
+            torch.as_tensor(model.next_states, device=dev),
+            torch.as_tensor(model.next_probs, dtype=torch.float64, device=dev))  # fmt: skip
+
+
+def torch_sweeps(tables: tuple[Any, ...], gamma: float, tol: float, max_iters: int) -> tuple[Any, int]:
+    """Value-iteration sweeps over :func:`torch_tables` on their device: ``(v [S] there, sweeps done)``.
+
+    Each sweep reads one scalar on the host (the stopping test) unless ``tol`` is 0, which runs
+    ``max_iters`` sweeps with no host-device sync (what a benchmark times).
+    """
+    import torch
+
+    dense = len(tables) == 2
+    r = tables[0]
+    v = torch.zeros(r.shape[0] if dense else r.shape[1], dtype=torch.float64, device=r.device)
     it = 0
     while it < max_iters:
         it += 1
-        v_new = (r + gamma * (T @ v)).amax(1) if dense else (r + gamma * (prob * v[nxt]).sum(0)).amax(0)
-        diff = (v_new - v).abs().max()
-        v = v_new
-        if float(diff) < tol:  # one scalar to the host per sweep
+        if dense:
+            v_new = (r + gamma * (tables[1] @ v)).amax(1)
+        else:
+            v_new = (r + gamma * (tables[2] * v[tables[1]]).sum(0)).amax(0)
+        v, v_old = v_new, v
+        if tol > 0 and float((v - v_old).abs().max()) < tol:  # one scalar to the host per sweep
             break
-    v_host = v.cpu().numpy()
-    return v_host, model.q_values(v_host, gamma), it
+    return v, it
 
 
 def policy_evaluation(model: TabularModel, policy: np.ndarray, gamma: float = 0.9) -> np.ndarray:

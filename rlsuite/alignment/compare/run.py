@@ -58,20 +58,22 @@ def where_here(kind: str) -> dict[str, Any]:
 # One training run: train, then measure (runs in this process or in a Ray worker)
 
 
-def _judge(spec: str) -> Callable[..., list[float]] | None:
+def _judge(spec: str, where: Any = None) -> Callable[..., list[float]] | None:
+    """The judge of the rewards: ``None`` for the gold reward, else the reward model, at ``where``
+    (default: :func:`~rlsuite.alignment.models.placement`, where the training runs)."""
     if spec == "gold":
         return None
-    from rlsuite.alignment.models import RewardModelFunc
+    from rlsuite.alignment.models import RewardModelFunc, placement
 
-    return RewardModelFunc.load(spec)
+    return RewardModelFunc.load(spec, where or placement())
 
 
-def _pairwise(spec: str | None) -> Any:
+def _pairwise(spec: str | None, where: Any = None) -> Any:
     if spec is None:
         return None
     from rlsuite.alignment.judge import load_judge
 
-    return load_judge(spec)
+    return load_judge(spec, where)
 
 
 def pairwise_judge(cfg: CompareConfig, rm: Path, gold: bool) -> str | None:
@@ -88,6 +90,7 @@ def execute(run: Run, where: str = "main process") -> dict[str, Any]:
     """Train one run (or take its finished training), then measure it; both cached in its stage folder."""
     from rlsuite.alignment.evaluate import evaluate_policy, implicit_reward_accuracy
     from rlsuite.alignment.methods import train
+    from rlsuite.alignment.models import placement_of
     from rlsuite.alignment.training import read_metrics
 
     root = Path(run.root)
@@ -106,12 +109,13 @@ def execute(run: Run, where: str = "main process") -> dict[str, Any]:
         metrics = train(config, run.sft, data, reward=reward, resume=True)
     cfg = CompareConfig(**run.config)
     reference = json.loads((root / "stages" / "reference.json").read_text())
+    placed = placement_of(config)  # the models are measured where the run trained, in its dtype
     result = evaluate_policy(
-        stage / "model", run.sft, inputs["held_prompts"], cfg.eval_samples, judge=_judge(run.judge),
-        max_new_tokens=cfg.max_new_tokens, reference=reference, pairwise=_pairwise(run.pairwise),
+        stage / "model", run.sft, inputs["held_prompts"], cfg.eval_samples, judge=_judge(run.judge, placed),
+        max_new_tokens=cfg.max_new_tokens, reference=reference, pairwise=_pairwise(run.pairwise, placed), where=placed,
     )
     if r.method == "dpo" and run.seed == cfg.seed and run.value == cfg.headline(run.key):  # a row of the table
-        accuracy = implicit_reward_accuracy(stage / "model", run.sft, inputs["held_pairs"])
+        accuracy = implicit_reward_accuracy(stage / "model", run.sft, inputs["held_pairs"], placed)
         result["dpo_implicit_reward_accuracy"] = accuracy
     result["cost"] = _cost(metrics)
     result["ran_on"] = where_here(where)
