@@ -27,6 +27,7 @@ import dataclasses
 import enum
 import functools
 import inspect
+import math
 import re
 import types
 import typing
@@ -65,13 +66,26 @@ def yaml_mapping(text: str) -> dict[str, Any]:
     return value
 
 
+def float_value(text: str) -> float:
+    """``float(text)``, except that a number too large for a float (``1e400``, 400 digits) is refused
+    rather than read as ``inf`` (``inf`` itself, written so, stays ``inf``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid float value: {text!r}") from None
+    if math.isinf(value) and "inf" not in text.lower():
+        shown = text if len(text) <= 24 else f"{text[:12]}...({len(text)} characters)"
+        raise argparse.ArgumentTypeError(f"{shown} is out of range (beyond the largest float, about 1.8e308)")
+    return value
+
+
 def number_or_string(text: str, kinds: tuple[type, ...] = (int, float)) -> int | float | str:
     """A number of the first of ``kinds`` that reads ``text``, else the string itself (RL Zoo's
     ``lin_0.001`` schedule, TRL's ``"no"`` strategy)."""
     for kind in kinds:
         try:
-            return kind(text)
-        except ValueError:
+            return float_value(text) if kind is float else kind(text)
+        except ValueError:  # ArgumentTypeError (float_value's) is not one: a too large number is refused
             continue
     return text
 
@@ -205,9 +219,10 @@ def add_field(parser: argparse.ArgumentParser | argparse._ArgumentGroup, field: 
             if kwargs.pop("required", False):
                 kwargs["default"] = False
         elif typing.get_origin(hint) is list:
-            kwargs.update(type=(typing.get_args(hint) or (str,))[0], nargs="+")
+            item = (typing.get_args(hint) or (str,))[0]
+            kwargs.update(type=float_value if item is float else item, nargs="+")
         else:
-            kwargs["type"] = hint
+            kwargs["type"] = float_value if hint is float else hint
     action = parser.add_argument(*names, **kwargs)
     action.shown_default = said  # type: ignore[attr-defined]
     action.switch = hint is bool  # type: ignore[attr-defined]
