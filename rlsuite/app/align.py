@@ -184,7 +184,7 @@ def _train(parsed: Parsed) -> int:
     # ---- the user's inputs, checked before anything is built or written
     records = load_data(method, opts.data, parsed.get(Columns)) if opts.data else None
     if mcfg.model_name_or_path:
-        check_causal_lm(mcfg.model_name_or_path)
+        check_causal_lm(mcfg.model_name_or_path, trust_pickle=mcfg.trust_pickle)
     reward: str | None = getattr(cfg, "reward_model_path", None)
     method.check_reward(reward)
     if cfg.resume_from_checkpoint and not checkpoint_is_valid(Path(cfg.resume_from_checkpoint)):
