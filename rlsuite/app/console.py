@@ -93,7 +93,7 @@ class _LogFile(logging.FileHandler):
     """``log.txt``: a record it cannot write (a full disk, a file-size limit) is dropped quietly; the
     write that fails in the command itself ends it with one line naming the file."""
 
-    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
+    def handleError(self, record: logging.LogRecord) -> None:
         if not isinstance(sys.exc_info()[1], OSError):
             super().handleError(record)
 
