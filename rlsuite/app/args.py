@@ -66,27 +66,33 @@ def yaml_mapping(text: str) -> dict[str, Any]:
     return value
 
 
-def float_value(text: str) -> float:
-    """``float(text)``, except that a number too large for a float (``1e400``, 400 digits) is refused
-    rather than read as ``inf`` (``inf`` itself, written so, stays ``inf``)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid float value: {text!r}") from None
+def _finite(text: str, value: float) -> float:
+    """``value`` (read from ``text``), unless it overflowed to ``inf``: ``1e400`` or 400 digits are refused
+    (``inf`` itself, written so, stays ``inf``)."""
     if math.isinf(value) and "inf" not in text.lower():
         shown = text if len(text) <= 24 else f"{text[:12]}...({len(text)} characters)"
         raise argparse.ArgumentTypeError(f"{shown} is out of range (beyond the largest float, about 1.8e308)")
     return value
 
 
+def float_value(text: str) -> float:
+    """``float(text)``, except that a number too large for a float is refused rather than read as ``inf``."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid float value: {text!r}") from None
+    return _finite(text, value)
+
+
 def number_or_string(text: str, kinds: tuple[type, ...] = (int, float)) -> int | float | str:
     """A number of the first of ``kinds`` that reads ``text``, else the string itself (RL Zoo's
-    ``lin_0.001`` schedule, TRL's ``"no"`` strategy)."""
+    ``lin_0.001`` schedule, TRL's ``"no"`` strategy); a number too large for a float is refused."""
     for kind in kinds:
         try:
-            return float_value(text) if kind is float else kind(text)
-        except ValueError:  # ArgumentTypeError (float_value's) is not one: a too large number is refused
+            value = kind(text)
+        except ValueError:
             continue
+        return _finite(text, value) if kind is float else value
     return text
 
 
