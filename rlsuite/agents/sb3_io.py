@@ -32,7 +32,7 @@ import numpy as np
 
 from rlsuite.agents.sb3_config import CONFIGS, POLICIES, policy_kwargs_objects
 from rlsuite.common.errors import ModelFolderError, UnsafeLoadError
-from rlsuite.common.io import atomic_path, newest_valid, os_error_in
+from rlsuite.common.io import atomic_path, newest_valid, safetensors_os_errors
 from rlsuite.common.memory import fits, human, npz_headers
 
 log = logging.getLogger(__name__)
@@ -119,26 +119,19 @@ def policy_meta(model: Any, algo: str, policy: str, policy_kwargs: dict[str, Any
 def save_policy(model: Any, folder: str | Path, meta: dict[str, Any], checkpoint: bool = False) -> Path:
     """Write ``folder`` atomically: the policy's tensors and ``meta``; with ``checkpoint`` also the
     optimiser and (off-policy) the replay buffer."""
-    from safetensors import SafetensorError
     from safetensors.torch import save_file, save_model
 
-    try:
-        with atomic_path(folder) as tmp:
-            tmp.mkdir()
-            save_policy_tensors(model, tmp / POLICY_WEIGHTS, save_model, save_file)
-            (tmp / POLICY_JSON).write_text(json.dumps(meta, indent=2) + "\n")
-            if checkpoint and getattr(model.policy, "optimizer", None) is not None:  # ARS has no optimiser
-                tensors, groups = _flatten_optimizer(model.policy.optimizer.state_dict())
-                save_file(tensors, str(tmp / OPTIMIZER_WEIGHTS))
-                (tmp / OPTIMIZER_JSON).write_text(json.dumps(groups) + "\n")
-                buffer = getattr(model, "replay_buffer", None)
-                if buffer is not None:
-                    save_replay_buffer(buffer, tmp / REPLAY_BUFFER)
-    except SafetensorError as exc:  # a full disk or a file-size limit, seen by safetensors' Rust writer
-        error = os_error_in(exc, folder)
-        if error is None:
-            raise
-        raise error from exc
+    with safetensors_os_errors(folder), atomic_path(folder) as tmp:
+        tmp.mkdir()
+        save_policy_tensors(model, tmp / POLICY_WEIGHTS, save_model, save_file)
+        (tmp / POLICY_JSON).write_text(json.dumps(meta, indent=2) + "\n")
+        if checkpoint and getattr(model.policy, "optimizer", None) is not None:  # ARS has no optimiser
+            tensors, groups = _flatten_optimizer(model.policy.optimizer.state_dict())
+            save_file(tensors, str(tmp / OPTIMIZER_WEIGHTS))
+            (tmp / OPTIMIZER_JSON).write_text(json.dumps(groups) + "\n")
+            buffer = getattr(model, "replay_buffer", None)
+            if buffer is not None:
+                save_replay_buffer(buffer, tmp / REPLAY_BUFFER)
     return Path(folder)
 
 

@@ -100,6 +100,21 @@ def os_error_in(exc: BaseException, path: str | os.PathLike[str]) -> OSError | N
     return OSError(code, os.strerror(code), str(path))
 
 
+@contextlib.contextmanager
+def safetensors_os_errors(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Turn a ``SafetensorError`` that carries an OS error (a full disk, a file-size limit: safetensors' Rust
+    writer keeps only the errno) into that ``OSError`` naming ``path``; any other keeps its traceback."""
+    from safetensors import SafetensorError
+
+    try:
+        yield
+    except SafetensorError as exc:
+        error = os_error_in(exc, path)
+        if error is None:
+            raise
+        raise error from exc
+
+
 def write_json(path: str | os.PathLike[str], data: Any) -> Path:
     """Write ``data`` as indented JSON, atomically."""
     with atomic_path(path) as tmp:

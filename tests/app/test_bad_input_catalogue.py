@@ -6,9 +6,9 @@ of library functions, pickled weights, unsafe checkpoints, the advice of an erro
 file-size limit); the earlier rounds are spread over ``tests/*/test_bad_input_*.py``.
 
 Count (``pytest --collect-only -q tests/*/test_bad_input_*.py tests/*/*/test_bad_input_*.py``):
-315 cases in the other files + 85 here = 400 (here: ``test_bad_cli_input`` 24, ``test_bad_library_arguments``
+317 cases in the other files + 85 here = 402 (here: ``test_bad_cli_input`` 24, ``test_bad_library_arguments``
 38, ``test_third_party_files_that_lie`` 15, eight single tests). The OS errors (ENOSPC, EFBIG, ELOOP) are
-in ``tests/app/test_bad_input_os_errors.py`` (7 of the 315). The kill -9 faults are in
+in ``tests/app/test_bad_input_os_errors.py`` (9 of the 317). The kill -9 faults are in
 ``tests/app/test_faults_kill.py`` (5, slow) and ``tests/app/test_faults_kill_align_vision.py`` (7, slow),
 the processes left behind in ``tests/common/test_processes.py`` (6).
 """

@@ -46,15 +46,24 @@ def _file_limit(nbytes: int) -> Callable[[], None]:
     return limit
 
 
-# ----- EFBIG: checkpoints (safetensors' Rust writer) and figures (matplotlib) -----
+# ----- EFBIG: checkpoints and weights (safetensors' Rust writer keeps only the errno: the run folder is named)
+# and figures (matplotlib) -----
 @pytest.mark.slow
-@pytest.mark.parametrize(("argv", "named"), [(PPO, "checkpoints/step_256"),
-                                             (["reproduce", "zhao-fig-3.2"], "zhao-fig-3.2")],
-                         ids=["sb3 checkpoint", "book figure"])  # fmt: skip
-def test_a_file_size_limit_names_the_file(tmp_path: Path, argv: list[str], named: str) -> None:
+@pytest.mark.parametrize(("argv", "limit", "named"), [
+    (PPO, 20_000, "checkpoints/step_256"),
+    (["reproduce", "zhao-fig-3.2"], 20_000, "zhao-fig-3.2"),
+    (["align", "sft", "--model", "{tiny}", "--budget", "4", "--set", "save_strategy=steps", "save_steps=2"], 200_000,
+     ""),
+    (["vision", "train-detector", "--budget", "5", "--eval_frames", "4", "--eval_episodes", "2"], 20_000, ""),
+], ids=["sb3 checkpoint", "book figure", "align checkpoint", "detector weights"])  # fmt: skip
+def test_a_file_size_limit_names_the_file(tmp_path: Path, argv: list[str], limit: int, named: str) -> None:
+    if "{tiny}" in argv:  # built here, without the limit (building the embedded model would name the cache)
+        from rlsuite.testing.alignment import tiny_base
+
+        argv = [str(tiny_base()) if a == "{tiny}" else a for a in argv]
     out = tmp_path / "out"
     proc = subprocess.run([sys.executable, "-m", "rlsuite", *argv, "--out", str(out)], capture_output=True, text=True,
-                          timeout=300, env=ENV, cwd=tmp_path, preexec_fn=_file_limit(20_000))  # fmt: skip
+                          timeout=300, env=ENV, cwd=tmp_path, preexec_fn=_file_limit(limit))  # fmt: skip
     assert proc.returncode == 2
     _one_line(proc.stderr, "(EFBIG)", str(out / named))
     _nothing_half_written(out)
