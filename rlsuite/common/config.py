@@ -333,6 +333,14 @@ def _safe_load(text: str, where: Path) -> Any:
         loader.dispose()
 
 
+def _overflows(text: str) -> bool:
+    """Whether a YAML float written as a number (not ``.inf``) overflows to infinity (``1.0e+400``)."""
+    try:
+        return "inf" not in text.lower() and math.isinf(float(text.replace("_", "")))
+    except ValueError:  # YAML 1.1's base-60 floats (1:30.5): never that large here
+        return False
+
+
 def _check_yaml_size(root: yaml.Node, where: Path) -> None:
     """Refuse a node graph deeper than ``MAX_YAML_DEPTH``, larger than ``MAX_YAML_NODES`` once aliases
     are expanded, or that holds itself (each shared node is measured once, so this is linear)."""
@@ -353,6 +361,9 @@ def _check_yaml_size(root: yaml.Node, where: Path) -> None:
             if digits > MAX_INT_DIGITS:
                 raise ConfigError(f"{where}: line {node.start_mark.line + 1}: an integer of {digits} digits "
                                   f"(at most {MAX_INT_DIGITS})")
+        if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:float" and _overflows(node.value):
+            raise ConfigError(f"{where}: line {node.start_mark.line + 1}: {node.value[:24]} is beyond the largest "
+                              "float (about 1.8e308); write .inf if infinity is meant")
         children: list[yaml.Node] = []
         if isinstance(node, yaml.SequenceNode):
             children = list(node.value)

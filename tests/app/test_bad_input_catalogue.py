@@ -6,7 +6,7 @@ of library functions, pickled weights, unsafe checkpoints, the advice of an erro
 file-size limit); the earlier rounds are spread over ``tests/*/test_bad_input_*.py``.
 
 Count (``pytest --collect-only -q tests/*/test_bad_input_*.py tests/*/*/test_bad_input_*.py``):
-317 cases in the other files + 85 here = 402 (here: ``test_bad_cli_input`` 24, ``test_bad_library_arguments``
+317 cases in the other files + 86 here = 403 (here: ``test_bad_cli_input`` 25, ``test_bad_library_arguments``
 38, ``test_third_party_files_that_lie`` 15, eight single tests). The OS errors (ENOSPC, EFBIG, ELOOP) are
 in ``tests/app/test_bad_input_os_errors.py`` (9 of the 317). The kill -9 faults are in
 ``tests/app/test_faults_kill.py`` (5, slow) and ``tests/app/test_faults_kill_align_vision.py`` (7, slow),
@@ -85,6 +85,8 @@ CLI_CASES: dict[str, tuple[list[str], Callable[[Path], str] | None, str]] = {
                                "an integer of 400 digits"),
     "JSON 400-digit integer": (["train", "q_learning", "--config", "{file}"],
                                _write("big.json", f'{{"seed": [1, {{"a": {HUGE}}}]}}'), "an integer of 400 digits"),
+    "YAML float 1.0e+400": (["train", "q_learning", "--config", "{file}"], _write("big.yml", "alpha: 1.0e+400\n"),
+                            "beyond the largest float"),
     "--set 400-digit integer": (["train", "q_learning", "--set", f"seed={HUGE}"], None, "an integer of 400 digits"),
     "--set 400-digit float": (["train", "q_learning", "--set", f"alpha={HUGE}"], None, "beyond the largest float"),
     "--budget 400 digits": (["train", "q_learning", "--budget", HUGE], None, "an integer of 400 digits"),
