@@ -482,7 +482,7 @@ def _expand_sets(argv: Sequence[str]) -> tuple[list[str], dict[str, str]]:
                     tail.extend(_option_tokens(key, value) if isinstance(value, list) else [f"--{key}", raw])
                 else:
                     tail.extend([f"--{key}", raw])
-                sources[key] = f"--set {item}"
+                sources[key] = f"--set {item if len(item) <= 60 else item[:40] + f'...({len(item)} characters)'}"
             continue
         out.append(token)
         i += 1
