@@ -305,6 +305,9 @@ def _logger(folder: Path, sb3_verbose: int) -> Any:
         formats.append(TensorBoardOutputFormat(str(folder / "tb")))
     except ImportError:  # tensorboard is an optional extra
         log.info("tensorboard is not installed: no tb/ events (pip install tensorboard)")
+    except OSError as exc:  # a full disk: TensorBoard's writer does not say which file
+        exc.filename = exc.filename or str(folder / "tb")
+        raise
     if sb3_verbose:
         formats.append(HumanOutputFormat(_LogStream()))  # type: ignore[arg-type]
     return Logger(str(folder), formats)

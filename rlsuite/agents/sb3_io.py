@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +32,8 @@ import numpy as np
 
 from rlsuite.agents.sb3_config import CONFIGS, POLICIES, policy_kwargs_objects
 from rlsuite.common.errors import ModelFolderError, UnsafeLoadError
-from rlsuite.common.io import atomic_path, newest_valid
+from rlsuite.common.io import atomic_path, newest_valid, safetensors_os_errors
+from rlsuite.common.memory import fits, human, npz_headers
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +121,7 @@ def save_policy(model: Any, folder: str | Path, meta: dict[str, Any], checkpoint
     optimiser and (off-policy) the replay buffer."""
     from safetensors.torch import save_file, save_model
 
-    with atomic_path(folder) as tmp:
+    with safetensors_os_errors(folder), atomic_path(folder) as tmp:
         tmp.mkdir()
         save_policy_tensors(model, tmp / POLICY_WEIGHTS, save_model, save_file)
         (tmp / POLICY_JSON).write_text(json.dumps(meta, indent=2) + "\n")
@@ -174,17 +176,40 @@ def save_replay_buffer(buffer: Any, path: Path) -> None:
     np.savez(path, pos=np.int64(buffer.pos), full=np.bool_(buffer.full), **arrays)
 
 
+def check_replay_buffer(path: Path, buffer: Any = None) -> None:
+    """Read the headers of a replay-buffer ``.npz`` (nothing allocated) and refuse, in one line naming the
+    file, arrays that need pickle, that claim more than this machine's memory or (given ``buffer``) that do
+    not fit its arrays: a crafted header claiming 1e5 x 1e5 never reaches numpy's allocation."""
+    try:
+        headers = npz_headers(path)
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+        raise ModelFolderError(f"{path}: not a readable npz archive ({exc}); truncated or corrupt?") from exc
+    if buffer is not None and not {"pos", "full"} <= set(headers):
+        raise ModelFolderError(f"{path}: not a replay buffer saved by rlsuite (no pos or full)")
+    for name, (shape, dtype) in headers.items():
+        if dtype.hasobject:
+            raise ModelFolderError(f"{path}: {name} holds objects, which need pickle to load; refused")
+        target = getattr(buffer, name, None) if buffer is not None and name not in ("pos", "full") else None
+        if buffer is not None and name not in ("pos", "full") and not (
+            isinstance(target, np.ndarray) and shape[1:] == target.shape[1:] and len(shape) > 0
+            and shape[0] <= len(target)
+        ):
+            raise ModelFolderError(f"{path}: {name} does not fit this replay buffer "
+                                   f"({shape} vs {target.shape if isinstance(target, np.ndarray) else None})")
+    claimed = sum(int(np.prod(shape, dtype=object)) * dtype.itemsize for shape, dtype in headers.values())
+    if not fits(claimed):
+        raise ModelFolderError(f"{path}: its arrays claim {human(claimed)}, more than this machine's memory")
+
+
 def load_replay_buffer(buffer: Any, path: Path) -> None:
-    """Fill SB3's replay buffer from :func:`save_replay_buffer`'s file (same capacity and spaces)."""
+    """Fill SB3's replay buffer from :func:`save_replay_buffer`'s file (same capacity and spaces); the
+    headers are checked first (:func:`check_replay_buffer`)."""
+    check_replay_buffer(path, buffer)
     with np.load(path, allow_pickle=False) as data:
         for name in data.files:
-            if name in ("pos", "full"):
-                continue
-            target = getattr(buffer, name, None)
-            saved = data[name]
-            if not isinstance(target, np.ndarray) or saved.shape[1:] != target.shape[1:] or len(saved) > len(target):
-                raise ModelFolderError(f"{path}: {name} does not fit this replay buffer ({saved.shape} vs {target.shape if isinstance(target, np.ndarray) else None})")  # noqa: E501
-            target[: len(saved)] = saved
+            if name not in ("pos", "full"):
+                saved = data[name]
+                getattr(buffer, name)[: len(saved)] = saved
         buffer.pos = int(data["pos"])
         buffer.full = bool(data["full"])
 
@@ -221,6 +246,7 @@ def is_valid(folder: Path) -> bool:
             load_file(str(folder / OPTIMIZER_WEIGHTS))
             read_optimizer_json(folder)
         if (folder / REPLAY_BUFFER).exists():
+            check_replay_buffer(folder / REPLAY_BUFFER)
             with np.load(folder / REPLAY_BUFFER, allow_pickle=False) as data:
                 for name in data.files:
                     data[name]

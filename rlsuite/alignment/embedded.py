@@ -17,7 +17,7 @@ from rlsuite.alignment.configs import SFTConfig
 from rlsuite.alignment.data import SentimentTask
 from rlsuite.alignment.models import build_tiny_causal_lm, build_tokenizer
 from rlsuite.alignment.training import train_sft
-from rlsuite.common.io import atomic_path, write_json
+from rlsuite.common.io import atomic_path, safetensors_os_errors, write_json
 from rlsuite.common.paths import cache_dir
 from rlsuite.common.seeding import torch_globals_kept
 
@@ -67,7 +67,7 @@ def default_model_dir(recipe: dict[str, Any] | None = None) -> Path:
         return model_folder(recipe)
     log.info("building the embedded tiny model once (cached in %s)", final)
     task = SentimentTask()
-    with atomic_path(final) as tmp:
+    with safetensors_os_errors(final), atomic_path(final) as tmp:  # a full disk: one line naming the cache
         tok = build_tokenizer(task.vocabulary())
         base = build_tiny_causal_lm(tok, recipe["arch"], recipe["hidden_size"], recipe["layers"], recipe["seed"])
         base.save_pretrained(tmp / "base")

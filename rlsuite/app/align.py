@@ -171,7 +171,7 @@ def _train(parsed: Parsed) -> int:
     from rlsuite.alignment.models import check_causal_lm, check_data_for, check_vocabulary, load_tokenizer
     from rlsuite.alignment.training import checkpoint_is_valid, losses, read_metrics
     from rlsuite.common.errors import ModelFolderError
-    from rlsuite.common.io import OutputDir, write_json
+    from rlsuite.common.io import OutputDir, safetensors_os_errors, write_json
 
     method = METHODS[parsed.args.align_command]
     cfg = parsed.get(method.config)
@@ -184,7 +184,7 @@ def _train(parsed: Parsed) -> int:
     # ---- the user's inputs, checked before anything is built or written
     records = load_data(method, opts.data, parsed.get(Columns)) if opts.data else None
     if mcfg.model_name_or_path:
-        check_causal_lm(mcfg.model_name_or_path)
+        check_causal_lm(mcfg.model_name_or_path, trust_pickle=mcfg.trust_pickle)
     reward: str | None = getattr(cfg, "reward_model_path", None)
     method.check_reward(reward)
     if cfg.resume_from_checkpoint and not checkpoint_is_valid(Path(cfg.resume_from_checkpoint)):
@@ -216,7 +216,8 @@ def _train(parsed: Parsed) -> int:
         settings = {"method": method.name, "model": str(model), "data": opts.data or "synthetic task", "reward": reward,
                     "config": cfg.to_dict(), "model_config": dataclasses.asdict(mcfg)}
         write_json(out / "run_config.json", settings)
-        metrics = train(cfg, model, data, reward=reward, model_config=mcfg, resume=opts.resume)
+        with safetensors_os_errors(out):  # a full disk while transformers saves a checkpoint: one line
+            metrics = train(cfg, model, data, reward=reward, model_config=mcfg, resume=opts.resume)
         od.finish({"method": method.name, "global_steps": metrics["global_steps"]})
     loss = losses(metrics)
     print(f"{method.name}: {metrics['global_steps']} steps in {metrics['wall_seconds']:.1f} s"

@@ -27,6 +27,7 @@ import dataclasses
 import enum
 import functools
 import inspect
+import math
 import re
 import types
 import typing
@@ -65,14 +66,33 @@ def yaml_mapping(text: str) -> dict[str, Any]:
     return value
 
 
+def _finite(text: str, value: float) -> float:
+    """``value`` (read from ``text``), unless it overflowed to ``inf``: ``1e400`` or 400 digits are refused
+    (``inf`` itself, written so, stays ``inf``)."""
+    if math.isinf(value) and "inf" not in text.lower():
+        shown = text if len(text) <= 24 else f"{text[:12]}...({len(text)} characters)"
+        raise argparse.ArgumentTypeError(f"{shown} is out of range (beyond the largest float, about 1.8e308)")
+    return value
+
+
+def float_value(text: str) -> float:
+    """``float(text)``, except that a number too large for a float is refused rather than read as ``inf``."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid float value: {text!r}") from None
+    return _finite(text, value)
+
+
 def number_or_string(text: str, kinds: tuple[type, ...] = (int, float)) -> int | float | str:
     """A number of the first of ``kinds`` that reads ``text``, else the string itself (RL Zoo's
-    ``lin_0.001`` schedule, TRL's ``"no"`` strategy)."""
+    ``lin_0.001`` schedule, TRL's ``"no"`` strategy); a number too large for a float is refused."""
     for kind in kinds:
         try:
-            return kind(text)
+            value = kind(text)
         except ValueError:
             continue
+        return _finite(text, value) if kind is float else value
     return text
 
 
@@ -205,9 +225,10 @@ def add_field(parser: argparse.ArgumentParser | argparse._ArgumentGroup, field: 
             if kwargs.pop("required", False):
                 kwargs["default"] = False
         elif typing.get_origin(hint) is list:
-            kwargs.update(type=(typing.get_args(hint) or (str,))[0], nargs="+")
+            item = (typing.get_args(hint) or (str,))[0]
+            kwargs.update(type=float_value if item is float else item, nargs="+")
         else:
-            kwargs["type"] = hint
+            kwargs["type"] = float_value if hint is float else hint
     action = parser.add_argument(*names, **kwargs)
     action.shown_default = said  # type: ignore[attr-defined]
     action.switch = hint is bool  # type: ignore[attr-defined]
@@ -461,7 +482,7 @@ def _expand_sets(argv: Sequence[str]) -> tuple[list[str], dict[str, str]]:
                     tail.extend(_option_tokens(key, value) if isinstance(value, list) else [f"--{key}", raw])
                 else:
                     tail.extend([f"--{key}", raw])
-                sources[key] = f"--set {item}"
+                sources[key] = f"--set {item if len(item) <= 60 else item[:40] + f'...({len(item)} characters)'}"
             continue
         out.append(token)
         i += 1

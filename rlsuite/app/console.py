@@ -89,6 +89,15 @@ def quiet_third_party() -> None:
         datasets.utils.logging.enable_propagation()
 
 
+class _LogFile(logging.FileHandler):
+    """``log.txt``: a record it cannot write (a full disk, a file-size limit) is dropped quietly; the
+    write that fails in the command itself ends it with one line naming the file."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handleError(record)
+
+
 def log_to(folder: str | os.PathLike[str]) -> Path:
     """Also write every log record (rlsuite's and third-party, DEBUG excluded) to ``folder/log.txt``."""
     path = Path(folder) / "log.txt"
@@ -98,7 +107,7 @@ def log_to(folder: str | os.PathLike[str]) -> Path:
     if old is not None:
         root.removeHandler(old)
         old.close()
-    handler = logging.FileHandler(path, encoding="utf-8")
+    handler = _LogFile(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler._rlsuite = True  # type: ignore[attr-defined]
     root.addHandler(handler)

@@ -101,6 +101,10 @@ class EvalVLMOptions(Config):
     trust_remote_code: bool = option(
         False, help="run the custom code the folder's config.json names (Kimi-VL); only for code you trust"
     )
+    trust_pickle: bool = option(
+        False, help="accept a folder holding only pickled weights (pytorch_model.bin), which can run code when "
+        "loaded; only for folders you trust (or convert them to safetensors with save_pretrained)"
+    )
     actions: list[str] = option(
         default_factory=lambda: list(ACTION_NAMES),
         help="the action words, in the env's order (up right down left stay)",
@@ -308,13 +312,14 @@ def _eval_vlm(parsed: Parsed) -> int:
     if answers.reasoning:
         answers.grammar_for(opts.actions)  # a grammar or fallback no action fits: one line, before loading
     if not is_adapter_folder(folder):
-        check_model_folder(folder)
+        check_model_folder(folder, trust_pickle=opts.trust_pickle)
     console.quiet_third_party()
     with torch_threads(opts.threads):
         policy = load_trained_policy(
             folder,
             opts.base,
             trust_remote_code=opts.trust_remote_code,
+            trust_pickle=opts.trust_pickle,
             dtype=opts.dtype,
             device=opts.device,
             actions=opts.actions,

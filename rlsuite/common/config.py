@@ -209,6 +209,19 @@ def _numbers(value: Any) -> list[float]:
     return []
 
 
+MAX_INT_DIGITS = 20  # a 64-bit integer; a config value with more digits is a typo or an attack
+
+
+def _long_int(value: Any) -> int | None:
+    """The digits of the first integer in ``value`` (a list or mapping searched too) longer than
+    ``MAX_INT_DIGITS``; None if there is none."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        digits = len(str(abs(value))) if value.bit_length() < 14_000 else 4300  # str() stops at 4300 digits
+        return digits if digits > MAX_INT_DIGITS else None
+    items = value.values() if isinstance(value, Mapping) else value if isinstance(value, list | tuple) else ()
+    return next((d for d in map(_long_int, items) if d is not None), None)
+
+
 def check_config(config: Any, only_declared: bool = True) -> None:
     """Check (and normalise in place) the fields of a config dataclass instance.
 
@@ -223,11 +236,15 @@ def check_config(config: Any, only_declared: bool = True) -> None:
     cls = type(config)
     hints = _hints(cls)
     for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        where = f"{cls.__name__}.{f.name}"
+        digits = _long_int(value)  # every field, declared or a third-party parent's: float() of it overflows
+        if digits is not None:
+            raise ConfigError(f"{where}: an integer of {digits} digits is out of range (at most {MAX_INT_DIGITS})",
+                              f.name, None)
         if only_declared and not f.metadata.get(CHECKED_KEY):
             continue
-        value = getattr(config, f.name)
         hint = hints.get(f.name, Any)
-        where = f"{cls.__name__}.{f.name}"
         try:
             checked = check_value(value, hint)
         except _Mismatch:
@@ -316,6 +333,14 @@ def _safe_load(text: str, where: Path) -> Any:
         loader.dispose()
 
 
+def _overflows(text: str) -> bool:
+    """Whether a YAML float written as a number (not ``.inf``) overflows to infinity (``1.0e+400``)."""
+    try:
+        return "inf" not in text.lower() and math.isinf(float(text.replace("_", "")))
+    except ValueError:  # YAML 1.1's base-60 floats (1:30.5): never that large here
+        return False
+
+
 def _check_yaml_size(root: yaml.Node, where: Path) -> None:
     """Refuse a node graph deeper than ``MAX_YAML_DEPTH``, larger than ``MAX_YAML_NODES`` once aliases
     are expanded, or that holds itself (each shared node is measured once, so this is linear)."""
@@ -331,6 +356,14 @@ def _check_yaml_size(root: yaml.Node, where: Path) -> None:
         if key in open_nodes:
             raise ConfigError(f"{where}: an alias refers to a value that holds it (a recursive document)")
         open_nodes.add(key)
+        if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:int":
+            digits = sum(c.isdigit() for c in node.value)
+            if digits > MAX_INT_DIGITS:
+                raise ConfigError(f"{where}: line {node.start_mark.line + 1}: an integer of {digits} digits "
+                                  f"(at most {MAX_INT_DIGITS})")
+        if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:float" and _overflows(node.value):
+            raise ConfigError(f"{where}: line {node.start_mark.line + 1}: {node.value[:24]} is beyond the largest "
+                              "float (about 1.8e308); write .inf if infinity is meant")
         children: list[yaml.Node] = []
         if isinstance(node, yaml.SequenceNode):
             children = list(node.value)

@@ -16,6 +16,7 @@ import errno
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -84,6 +85,34 @@ def atomic_path(path: str | os.PathLike[str], fsync: bool = True) -> Iterator[Pa
         raise
     finally:
         shutil.rmtree(tmp.parent, ignore_errors=True)
+
+
+_OS_ERROR = re.compile(r"\(os error (\d+)\)")
+
+
+def os_error_in(exc: BaseException, path: str | os.PathLike[str]) -> OSError | None:
+    """The ``OSError`` a third-party error carries only in its message (safetensors' Rust writer says
+    "I/O error: File too large (os error 27)"), naming ``path``; None when it carries none (a bug)."""
+    match = _OS_ERROR.search(str(exc))
+    if match is None:
+        return None
+    code = int(match.group(1))
+    return OSError(code, os.strerror(code), str(path))
+
+
+@contextlib.contextmanager
+def safetensors_os_errors(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Turn a ``SafetensorError`` that carries an OS error (a full disk, a file-size limit: safetensors' Rust
+    writer keeps only the errno) into that ``OSError`` naming ``path``; any other keeps its traceback."""
+    from safetensors import SafetensorError
+
+    try:
+        yield
+    except SafetensorError as exc:
+        error = os_error_in(exc, path)
+        if error is None:
+            raise
+        raise error from exc
 
 
 def write_json(path: str | os.PathLike[str], data: Any) -> Path:

@@ -47,13 +47,13 @@ def check_fits(nbytes: float, what: str, error: type[Exception] = ValueError) ->
         raise error(f"{what} needs about {human(nbytes)} of memory; this machine has {human(physical_memory() or 0)}")
 
 
-def npz_nbytes(path: str | os.PathLike[str]) -> int:
-    """The bytes the arrays of an ``.npz`` claim in their headers (read without loading them).
+def npz_headers(path: str | os.PathLike[str]) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """``{name: (shape, dtype)}`` of the arrays of an ``.npz``, from their headers (nothing loaded).
 
     Raises ``ValueError`` for a member whose header is not a valid ``.npy`` header, and
     ``zipfile.BadZipFile`` / ``OSError`` for an unreadable archive.
     """
-    total = 0
+    headers: dict[str, tuple[tuple[int, ...], np.dtype]] = {}
     with zipfile.ZipFile(Path(path)) as archive:
         for name in archive.namelist():
             if not name.endswith(".npy"):
@@ -62,5 +62,11 @@ def npz_nbytes(path: str | os.PathLike[str]) -> int:
                 version = np.lib.format.read_magic(f)
                 read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
                 shape, _, dtype = read(f)
-                total += int(np.prod(shape, dtype=object)) * dtype.itemsize
-    return total
+                headers[name.removesuffix(".npy")] = (tuple(shape), dtype)
+    return headers
+
+
+def npz_nbytes(path: str | os.PathLike[str]) -> int:
+    """The bytes the arrays of an ``.npz`` claim in their headers (read without loading them); raises
+    as :func:`npz_headers`."""
+    return sum(int(np.prod(shape, dtype=object)) * dtype.itemsize for shape, dtype in npz_headers(path).values())

@@ -172,9 +172,11 @@ def load_trained_policy(
     trust_remote_code: bool = False,
     dtype: str = "auto",
     device: str = "auto",
+    trust_pickle: bool = False,
     **policy_kwargs: Any,
 ) -> Any:
-    """A :class:`~rlsuite.vision.policies.VLMPolicy` from a trained folder: full weights, or base + adapter.
+    """A :class:`~rlsuite.vision.policies.VLMPolicy` from a trained folder: full weights, or base + adapter
+    (``trust_pickle``: a folder with only pickled weights is loaded, not refused).
 
     An adapter folder (``adapter_config.json``) is checked by :func:`check_adapter_folder` before its
     base loads; its adapter stays separate (trainable again, ``merge_and_unload`` to fold it in).
@@ -187,10 +189,10 @@ def load_trained_policy(
     folder = Path(folder)
     if not is_adapter_folder(folder):
         return VLMPolicy.from_pretrained(folder, trust_remote_code=trust_remote_code, dtype=dtype, device=device,
-                                         **policy_kwargs)  # fmt: skip
+                                         trust_pickle=trust_pickle, **policy_kwargs)  # fmt: skip
     base_folder = check_adapter_folder(folder, base)
     policy = VLMPolicy.from_pretrained(base_folder, trust_remote_code=trust_remote_code, dtype=dtype, device=device,
-                                       **policy_kwargs)  # fmt: skip
+                                       trust_pickle=trust_pickle, **policy_kwargs)  # fmt: skip
     policy.model = PeftModel.from_pretrained(policy.model, str(folder), is_trainable=False)
     policy.value_head.load_state_dict(load_file(str(folder / VALUE_HEAD), device=str(policy.device)))
     return policy

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from rlsuite.common.config import Config
 from rlsuite.common.errors import ModelFolderError, OutputDirError
-from rlsuite.common.io import FINISHED, LOCK, OutputDir, write_json
+from rlsuite.common.io import FINISHED, LOCK, OutputDir, safetensors_os_errors, write_json
 from rlsuite.vision.adapters import VLMModelOptions
 from rlsuite.vision.checkpoints import CHECKPOINTS, Checkpointer, VLMCheckpointOptions
 from rlsuite.vision.contrastive import ContrastiveTrainConfig
@@ -155,7 +155,8 @@ def save_files(folder: Path, save: Callable[[Path], None]) -> None:
     """Run ``save(tmp)`` into a temporary folder inside ``folder``, flush, then rename each file into ``folder``."""
     tmp = Path(tempfile.mkdtemp(prefix=".save-", dir=folder))
     try:
-        save(tmp)
+        with safetensors_os_errors(folder):  # a full disk or file-size limit: one line naming the folder
+            save(tmp)
         for path in sorted(tmp.iterdir()):
             if path.is_file():
                 with open(path, "rb") as f:

@@ -24,12 +24,15 @@ WEIGHTS_INDEX = "model.safetensors.index.json"
 PICKLE_WEIGHTS = ("pytorch_model.bin", "pytorch_model.bin.index.json", "model.pt", "model.pth")
 
 
-def check_model_folder(folder: str | os.PathLike[str], weights: bool = True) -> dict[str, Any]:
+def check_model_folder(
+    folder: str | os.PathLike[str], weights: bool = True, trust_pickle: bool = False
+) -> dict[str, Any]:
     """Check a saved model folder; return its ``config.json`` as a dict.
 
     Args:
         folder: the folder.
         weights: also require (and check) safetensors weights.
+        trust_pickle: accept a folder whose only weights are pickled (:func:`weight_files`).
 
     Raises:
         ModelFolderError: one line naming the folder and what is wrong with it.
@@ -48,7 +51,7 @@ def check_model_folder(folder: str | os.PathLike[str], weights: bool = True) -> 
         if path.name != "config.json":
             read_json(path, p)
     if weights:
-        for path in weight_files(p):
+        for path in weight_files(p, trust_pickle):
             check_safetensors(path, p)
     return config
 
@@ -66,8 +69,9 @@ def read_json(path: Path, folder: Path) -> Any:
         raise ModelFolderError(f"{folder}: {path.name} is {what}; a crash during its save?") from exc
 
 
-def weight_files(folder: Path) -> list[Path]:
-    """The safetensors files of a folder: ``model.safetensors`` or the shards of its index."""
+def weight_files(folder: Path, trust_pickle: bool = False) -> list[Path]:
+    """The safetensors files of a folder: ``model.safetensors`` or the shards of its index; a folder with only
+    pickled weights is refused unless ``trust_pickle`` (then ``[]``: nothing here reads them)."""
     if (folder / WEIGHTS).is_file():
         return [folder / WEIGHTS]
     if (folder / WEIGHTS_INDEX).is_file():
@@ -80,10 +84,13 @@ def weight_files(folder: Path) -> list[Path]:
             raise ModelFolderError(f"{folder}: {WEIGHTS_INDEX} lists missing weight files: {', '.join(missing)}")
         return [folder / s for s in shards]
     pickled = [name for name in PICKLE_WEIGHTS if (folder / name).is_file()]
+    if pickled and trust_pickle:
+        return []
     if pickled:
         raise ModelFolderError(
             f"{folder}: holds only pickle weights ({pickled[0]}), which can run code when loaded; "
-            "rlsuite loads safetensors only (convert them with transformers' save_pretrained)"
+            "rlsuite loads safetensors only (convert them with transformers' save_pretrained; `vision eval-vlm "
+            "--trust-pickle` loads them if you trust the folder)"
         )
     raise ModelFolderError(f"{folder}: no {WEIGHTS} (weights missing)")
 

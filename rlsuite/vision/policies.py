@@ -136,7 +136,11 @@ def _check_processor_class(folder: Path, trust_remote_code: bool) -> None:
 
 
 def load_vlm(
-    folder: str | Path, trust_remote_code: bool = False, dtype: str = "auto", device: str = "auto"
+    folder: str | Path,
+    trust_remote_code: bool = False,
+    dtype: str = "auto",
+    device: str = "auto",
+    trust_pickle: bool = False,
 ) -> tuple[Any, Any, torch.device, torch.dtype]:
     """Load ``AutoModelForImageTextToText`` + ``AutoProcessor`` from a local folder (safetensors).
 
@@ -144,7 +148,8 @@ def load_vlm(
     A model type transformers does not ship (Kimi-VL) loads only through the custom code its
     ``config.json`` names in ``auto_map``, and only with ``trust_remote_code=True``; without it this
     raises a one-line :class:`~rlsuite.common.errors.UsageError` before anything is imported. A
-    missing, incomplete or corrupt folder is a one-line :class:`~rlsuite.common.errors.ModelFolderError`.
+    missing, incomplete or corrupt folder is a one-line :class:`~rlsuite.common.errors.ModelFolderError`,
+    and so is a folder with only pickled weights unless ``trust_pickle`` (transformers then unpickles them).
     """
     from transformers import AutoProcessor
 
@@ -152,13 +157,13 @@ def load_vlm(
     from rlsuite.vision.runtime import resolve_dtype
 
     folder = Path(folder)
-    check_model_folder(folder)
+    check_model_folder(folder, trust_pickle=trust_pickle)
     _check_processor_class(folder, trust_remote_code)
     auto_class = vlm_auto_class(folder, trust_remote_code)
     dev = select_device(device)
     torch_dtype = resolve_dtype(dtype, dev)
     model = auto_class.from_pretrained(
-        folder, trust_remote_code=trust_remote_code, dtype=torch_dtype, use_safetensors=True
+        folder, trust_remote_code=trust_remote_code, dtype=torch_dtype, use_safetensors=None if trust_pickle else True
     )
     try:
         processor = AutoProcessor.from_pretrained(folder, trust_remote_code=trust_remote_code, backend="pil")
@@ -269,12 +274,13 @@ class VLMPolicy(nn.Module):
         trust_remote_code: bool = False,
         dtype: str = "auto",
         device: str = "auto",
+        trust_pickle: bool = False,
         **kwargs: Any,
     ) -> VLMPolicy:
-        """Load a local folder; ``trust_remote_code`` only when explicitly asked."""
+        """Load a local folder; ``trust_remote_code`` and ``trust_pickle`` only when explicitly asked."""
         from rlsuite.common.errors import ModelFolderError
 
-        model, processor, dev, _ = load_vlm(folder, trust_remote_code, dtype, device)
+        model, processor, dev, _ = load_vlm(folder, trust_remote_code, dtype, device, trust_pickle)
         policy = cls(model, processor, device=dev, **kwargs)
         head = Path(folder) / "value_head.safetensors"
         if head.is_file():

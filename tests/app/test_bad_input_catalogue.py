@@ -6,9 +6,11 @@ of library functions, pickled weights, unsafe checkpoints, the advice of an erro
 file-size limit); the earlier rounds are spread over ``tests/*/test_bad_input_*.py``.
 
 Count (``pytest --collect-only -q tests/*/test_bad_input_*.py tests/*/*/test_bad_input_*.py``):
-230 cases in the earlier files + 73 here = 303 (here: ``test_bad_cli_input`` 16, ``test_bad_library_arguments``
-38, ``test_third_party_files_that_lie`` 13, six single tests). The kill -9 faults are in
-``tests/app/test_faults_kill.py`` (5, slow) and the processes left behind in ``tests/common/test_processes.py`` (6).
+317 cases in the other files + 86 here = 403 (here: ``test_bad_cli_input`` 25, ``test_bad_library_arguments``
+38, ``test_third_party_files_that_lie`` 15, eight single tests). The OS errors (ENOSPC, EFBIG, ELOOP) are
+in ``tests/app/test_bad_input_os_errors.py`` (9 of the 317). The kill -9 faults are in
+``tests/app/test_faults_kill.py`` (5, slow) and ``tests/app/test_faults_kill_align_vision.py`` (7, slow),
+the processes left behind in ``tests/common/test_processes.py`` (6).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from rlsuite.common.errors import ModelFolderError, UnsafeLoadError, UsageError
 
 ROOT = Path(__file__).resolve().parents[2]
 BIG = str(10**12)
+HUGE = "9" * 400
 
 LAUGHS = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
     f"{c}: &{c} [{', '.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi", strict=True)
@@ -43,6 +46,14 @@ def _write(name: str, text: str) -> Callable[[Path], str]:
         return str(tmp / name)
 
     return make
+
+
+def _pickled_folder(folder: Path) -> str:
+    """A causal-LM folder whose only weights are a pickle (not a real one: rlsuite must refuse it unread)."""
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"model_type": "llama", "architectures": ["LlamaForCausalLM"]}))
+    (folder / "pytorch_model.bin").write_bytes(b"\x80\x04not really")
+    return str(folder)
 
 
 # (argv with {tmp} and {file} placeholders, a file maker or None, what the one line must hold)
@@ -70,10 +81,27 @@ CLI_CASES: dict[str, tuple[list[str], Callable[[Path], str] | None, str]] = {
     "a file as --out": (["train", "q_learning", "--budget", "10", "--out", "{file}"], _write("f.txt", "keep"),
                         "not a folder"),
     "budget 0": (["train", "q_learning", "--budget", "0"], None, "out of range"),
+    "YAML 400-digit integer": (["train", "q_learning", "--config", "{file}"], _write("big.yml", f"alpha: {HUGE}\n"),
+                               "an integer of 400 digits"),
+    "JSON 400-digit integer": (["train", "q_learning", "--config", "{file}"],
+                               _write("big.json", f'{{"seed": [1, {{"a": {HUGE}}}]}}'), "an integer of 400 digits"),
+    "YAML float 1.0e+400": (["train", "q_learning", "--config", "{file}"], _write("big.yml", "alpha: 1.0e+400\n"),
+                            "beyond the largest float"),
+    "--set 400-digit integer": (["train", "q_learning", "--set", f"seed={HUGE}"], None, "an integer of 400 digits"),
+    "--set 400-digit float": (["train", "q_learning", "--set", f"alpha={HUGE}"], None, "beyond the largest float"),
+    "--budget 400 digits": (["train", "q_learning", "--budget", HUGE], None, "an integer of 400 digits"),
+    "align --set 400-digit learning rate": (["align", "dpo", "--set", f"learning_rate={HUGE}", "--out", "{tmp}/o"],
+                                            None, "beyond the largest float"),
+    "align --config 400-digit integer": (["align", "dpo", "--config", "{file}", "--out", "{tmp}/o"],
+                                         _write("big.yml", f"max_steps: {HUGE}\n"), "an integer of 400 digits"),
+    "align --model of pickled weights": (["align", "sft", "--model", "{file}", "--budget", "1", "--out", "{tmp}/o"],
+                                         lambda tmp: _pickled_folder(tmp / "pickled"),
+                                         "holds only pickled weights (pytorch_model.bin)"),
 }
 
 
-@pytest.mark.parametrize("case", list(CLI_CASES))
+@pytest.mark.parametrize("case", [pytest.param(c, marks=[pytest.mark.slow] if CLI_CASES[c][0][0] == "align" else [])
+                                  for c in CLI_CASES])  # align's parser imports TRL: tens of seconds
 def test_bad_cli_input(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                        capsys: pytest.CaptureFixture) -> None:  # fmt: skip
     argv, make, expected = CLI_CASES[case]
@@ -150,10 +178,13 @@ def test_a_file_size_limit_is_one_line_naming_the_file(tmp_path: Path) -> None:
 
 
 # ----- run folders -----
-def _npz_claiming(path: Path, shape: tuple[int, ...]) -> None:
-    """An npz whose one member's header claims ``shape`` float64, with no data behind it."""
-    with zipfile.ZipFile(path, "w") as z, z.open("q.npy", "w") as f:
-        np.lib.format.write_array_header_1_0(f, {"descr": "<f8", "fortran_order": False, "shape": shape})
+def _npz_claiming(path: Path, shape: tuple[int, ...], name: str = "q", scalars: tuple[str, ...] = ()) -> None:
+    """An npz whose member ``name`` claims ``shape`` float64 in its header, with no data behind it (and
+    ``scalars``, members of shape ``()``, as a replay buffer's ``pos`` and ``full``)."""
+    with zipfile.ZipFile(path, "w") as z:
+        for member, claimed in [(name, shape), *((m, ()) for m in scalars)]:
+            with z.open(f"{member}.npy", "w") as f:
+                np.lib.format.write_array_header_1_0(f, {"descr": "<f8", "fortran_order": False, "shape": claimed})
 
 
 def test_an_npz_header_claiming_1e5_by_1e5_is_refused_before_loading(tmp_path: Path,
@@ -167,6 +198,22 @@ def test_an_npz_header_claiming_1e5_by_1e5_is_refused_before_loading(tmp_path: P
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "agent.npz: its arrays claim 74.5 GiB" in err[0], err
     assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == before
+
+
+@pytest.mark.slow
+def test_a_replay_buffer_header_claiming_1e5_by_1e5_is_refused_before_loading(tmp_path: Path,
+                                                                              capsys: pytest.CaptureFixture) -> None:
+    """DQN's checkpoints keep ``replay_buffer.npz``: a crafted one is skipped as corrupt, never allocated."""
+    run = tmp_path / "run"
+    argv = ["train", "dqn", "--budget", "200", "--set", "learning_starts=50", "eval_freq=0", "checkpoint_freq=100",
+            "progress_bar=false", "--out", str(run)]  # fmt: skip
+    assert main(argv) == 0
+    for folder in (run / "checkpoints").iterdir():
+        _npz_claiming(folder / "replay_buffer.npz", (100_000, 100_000), "observations", ("pos", "full"))
+    capsys.readouterr()
+    assert main([*argv, "--budget", "300", "--resume"]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("rlsuite: error: ")]
+    assert len(err) == 1 and "no valid checkpoint" in err[0] and "--overwrite" in err[0], err
 
 
 def test_an_sb3_checkpoint_with_an_empty_optimizer_json_is_skipped(tmp_path: Path) -> None:
@@ -190,6 +237,25 @@ def test_a_model_folder_with_only_pickled_weights_is_refused(tmp_path: Path) -> 
             check()
         assert str(tmp_path) in str(info.value) and "\n" not in str(info.value)
     assert weight_keys(tmp_path, trust_pickle=True) == []
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="the CLI passes --trust-pickle; alignment/models.py load_causal_lm and "
+                   "training.py _policy do not take it yet (see the faults2 report); drop this mark when they do")
+def test_align_trust_pickle_accepts_a_pickled_model_folder(tmp_path: Path) -> None:
+    import shutil
+
+    import torch
+    from safetensors.torch import load_file
+
+    from rlsuite.testing.alignment import tiny_base
+
+    folder = tmp_path / "pickled"  # transformers 5 ignores save_pretrained(safe_serialization=False)
+    shutil.copytree(tiny_base(), folder, ignore=shutil.ignore_patterns("*.safetensors"))
+    torch.save(load_file(str(tiny_base() / "model.safetensors")), folder / "pytorch_model.bin")
+    argv = ["align", "sft", "--model", str(folder), "--budget", "1", "--out", str(tmp_path / "o")]
+    assert main(argv) == 2  # refused without the flag (the catalogue's CLI case), accepted with it:
+    assert main([*argv, "--trust-pickle"]) == 0
 
 
 # ----- library functions check their arguments (point 5) and data files their limits (point 3) -----
@@ -318,6 +384,16 @@ def _processor(tmp: Path, text: str) -> Any:
     return _check_processor_class(tmp, trust_remote_code=False)
 
 
+def _replay_buffer(tmp: Path, shape: tuple[int, ...]) -> Any:
+    from gymnasium.spaces import Discrete
+    from stable_baselines3.common.buffers import ReplayBuffer
+
+    from rlsuite.agents.sb3_io import load_replay_buffer
+
+    _npz_claiming(tmp / "replay_buffer.npz", shape, "observations", ("pos", "full"))
+    return load_replay_buffer(ReplayBuffer(200, Discrete(25), Discrete(5)), tmp / "replay_buffer.npz")
+
+
 def _third_party_cases() -> dict[str, tuple[Callable[[Path], Any], type[Exception], str]]:
     lie = {"w": {"dtype": "F32", "shape": [1000, 1000], "data_offsets": [0, 16]}}
     overlap = {"a": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]},
@@ -344,6 +420,10 @@ def _third_party_cases() -> dict[str, tuple[Callable[[Path], Any], type[Exceptio
         "processor_config.json naming an unknown processor": (
             lambda t: _processor(t, '{"processor_class": "NoSuchProcessor"}'), ModelFolderError,
             "processor_class 'NoSuchProcessor' is not a processor transformers knows"),
+        "SB3 replay buffer claiming 1e5 x 1e5": (lambda t: _replay_buffer(t, (100_000, 100_000)), ModelFolderError,
+                                                 "observations does not fit this replay buffer ((100000, 100000)"),
+        "SB3 replay buffer longer than its capacity": (lambda t: _replay_buffer(t, (10_000, 1, 1)), ModelFolderError,
+                                                       "observations does not fit this replay buffer ((10000, 1, 1)"),
         "malformed tokenizer.json": (lambda t: _tokenizer(t, '{"model": {"type": "Nope"}}'), ModelFolderError,
                                      "tokenizer.json: not a valid tokenizer"),
     }

@@ -356,3 +356,19 @@ def test_an_adapter_for_another_base_or_without_safetensors_is_refused(tmp_path,
     (adapter / "adapter_model.safetensors").rename(adapter / "adapter_model.bin")
     with pytest.raises(ModelFolderError, match="safetensors only"):
         load_trained_policy(adapter, device="cpu")
+
+
+def test_eval_vlm_loads_a_pickled_folder_only_with_trust_pickle(tmp_path, llava_dir, cli):
+    from safetensors.torch import load_file
+
+    folder = _copy(llava_dir, tmp_path / "pickled")
+    torch.save(load_file(str(folder / "model.safetensors")), folder / "pytorch_model.bin")
+    (folder / "model.safetensors").unlink()
+    before = snapshot(tmp_path)
+    code, out, err = cli("vision", "eval-vlm", str(folder), "--episodes", "1", "--device", "cpu")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert f"{folder}: holds only pickle weights (pytorch_model.bin)" in err and "--trust-pickle" in err
+    assert snapshot(tmp_path) == before
+    code, out, err = cli("vision", "eval-vlm", str(folder), "--episodes", "1", "--device", "cpu", "--trust-pickle")
+    assert code == 0, err
+    assert out.startswith("success ") and out.strip().endswith(f"from {folder}")
