@@ -319,16 +319,21 @@ def load_tokenizer(path: str | os.PathLike[str], trust_remote_code: bool = False
 
 
 def load_causal_lm(
-    path: str | os.PathLike[str], trust_remote_code: bool = False, dtype: Any = None, where: Placement | None = None
+    path: str | os.PathLike[str],
+    trust_remote_code: bool = False,
+    dtype: Any = None,
+    where: Placement | None = None,
+    trust_pickle: bool = False,
 ) -> tuple[Any, Any]:
     """Load ``(model, tokenizer)`` from a local folder, checking it is a causal LM with usable tokens.
 
     ``where``: a :func:`placement` to run the model at (for sampling and measuring; a policy to train
-    stays where it was loaded, the trainer places it).
+    stays where it was loaded, the trainer places it). ``trust_pickle``: accept a folder whose weights
+    are only pickled (``pytorch_model.bin``), as the user asked with ``--trust-pickle``.
     """
     from transformers import AutoModelForCausalLM
 
-    check_causal_lm(path, trust_remote_code)
+    check_causal_lm(path, trust_remote_code, trust_pickle)
     tok = load_tokenizer(path, trust_remote_code)
     model = AutoModelForCausalLM.from_pretrained(
         str(path), trust_remote_code=trust_remote_code, local_files_only=True, dtype=dtype

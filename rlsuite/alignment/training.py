@@ -61,7 +61,7 @@ from rlsuite.alignment.models import (
 from rlsuite.common import progress
 from rlsuite.common.device import set_torch_threads
 from rlsuite.common.errors import ConfigError, TrainingDivergedError
-from rlsuite.common.io import newest_valid, write_json
+from rlsuite.common.io import newest_valid, read_json, write_json
 
 log = logging.getLogger(__name__)
 metrics_log = logging.getLogger("trl.metrics")  # TRL's metric dicts: log.txt, or the console with --verbose
@@ -215,6 +215,12 @@ def _reset_peak_rss() -> bool:
         return False
 
 
+def _budget_reached(ckpt: Path, max_steps: int) -> bool:
+    """Whether checkpoint ``ckpt`` was saved at (or past) a positive ``max_steps``."""
+    state = read_json(ckpt / "trainer_state.json")
+    return max_steps > 0 and int(state.get("global_step", 0)) >= max_steps
+
+
 def run_trainer(
     trainer: Any,
     config: Any,
@@ -241,7 +247,14 @@ def run_trainer(
     reset_ok = _reset_peak_rss()
     t0 = time.perf_counter()
     with _stdout_to_log():
-        if ckpt is not None:
+        if ckpt is not None and _budget_reached(ckpt, int(getattr(config, "max_steps", -1) or -1)):
+            # killed after its last checkpoint: transformers' Trainer would train one step more from it
+            log.info("%s: %s already holds the whole budget; finishing from it", out, ckpt.name)
+            from transformers.trainer_callback import TrainerState
+
+            trainer._load_from_checkpoint(str(ckpt))  # the Trainer's own loader (weights or adapters)
+            trainer.state = TrainerState.load_from_json(str(ckpt / "trainer_state.json"))
+        elif ckpt is not None:
             log.info("%s: resuming from %s", out, ckpt.name)
             trainer.train(resume_from_checkpoint=str(ckpt))
         else:
@@ -335,7 +348,7 @@ def _place_reward_models(trainer: Any, config: Any, reward_funcs: Any) -> None:
 def _policy(config: Any, model_path: str | os.PathLike[str], model_config: ModelConfig | None) -> tuple[Any, Any]:
     prepare(config)
     remote = bool(getattr(config, "trust_remote_code", False))
-    return load_causal_lm(model_path, remote)
+    return load_causal_lm(model_path, remote, trust_pickle=bool(getattr(model_config, "trust_pickle", False)))
 
 
 def reward_function(reward: Reward) -> Callable[..., list[float]]:

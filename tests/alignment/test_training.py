@@ -149,6 +149,24 @@ def test_resume_skips_a_half_written_checkpoint(tmp_path: Path, caplog: pytest.L
     assert not crashed.exists() and (tmp_path / "checkpoint-3.incomplete").is_dir()
 
 
+def test_resume_from_the_last_steps_checkpoint_trains_no_step_more(tmp_path: Path) -> None:
+    """Killed after its last checkpoint (before finished.json): --resume finishes at the budget, with those weights."""
+    from safetensors.numpy import load_file
+
+    from rlsuite.alignment.training import train_sft
+
+    records = TASK.sft_dataset(128, seed=1)
+    config = C.SFTConfig(output_dir=str(tmp_path), max_steps=2, per_device_train_batch_size=32, save_steps=2,
+                         save_strategy="steps")  # fmt: skip
+    train_sft(T.tiny_base(), records, config)
+    trained = load_file(str(tmp_path / "checkpoint-2" / "model.safetensors"))
+    shutil.rmtree(tmp_path / "model")
+    second = train_sft(T.tiny_base(), records, config, resume=True)
+    assert second["resumed_from"].endswith("checkpoint-2") and second["global_steps"] == 2
+    final = load_file(str(tmp_path / "model" / "model.safetensors"))
+    assert all(np.array_equal(final[k], trained[k]) for k in trained)
+
+
 def test_lora_trains_an_adapter_through_peft(tmp_path: Path) -> None:
     from safetensors.numpy import load_file
 

@@ -240,8 +240,6 @@ def test_a_model_folder_with_only_pickled_weights_is_refused(tmp_path: Path) -> 
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="the CLI passes --trust-pickle; alignment/models.py load_causal_lm and "
-                   "training.py _policy do not take it yet (see the faults2 report); drop this mark when they do")
 def test_align_trust_pickle_accepts_a_pickled_model_folder(tmp_path: Path) -> None:
     import shutil
 

@@ -13,10 +13,6 @@ import pytest
 from test_faults_kill import _kill_when, _rlsuite, _run
 
 SFT = ["align", "sft", "--budget", "30", "--set", "save_strategy=steps", "save_steps=10"]
-# Resumed from the checkpoint of its last step (killed after model/ and before finished.json), transformers'
-# Trainer trains one step more (global_steps 31 of 30): rlsuite/alignment/training.py's run_trainer should
-# finish from such a checkpoint without training (see the faults2 report).
-FINAL_STEP_BUG = pytest.mark.xfail(strict=True, reason="a resume from the last step's checkpoint trains one step more")
 DETECTOR = ["vision", "train-detector", "--budget", "20", "--eval_frames", "4", "--eval_episodes", "2"]
 
 
@@ -28,7 +24,7 @@ def _killed(argv: list[str], out: Path, moment: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("moment", ["run_config.json", "checkpoint-10", pytest.param("model", marks=FINAL_STEP_BUG)],
+@pytest.mark.parametrize("moment", ["run_config.json", "checkpoint-10", "model"],
                          ids=["early", "mid-training", "final save"])  # fmt: skip
 def test_align_killed_then_resumed_finishes_at_its_budget(tmp_path: Path, moment: str) -> None:
     out = tmp_path / "sft"
