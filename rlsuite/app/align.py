@@ -110,7 +110,7 @@ def add_subcommands(subparsers: Any) -> None:
     sub = p.add_subparsers(dest="align_command", metavar="METHOD", parser_class=ConfigParser)
     for name, method in METHODS.items():
         add_command(sub, name, help=method.help, configs=[method.config, ModelConfig, AlignOptions, Columns],
-                    run=_train, defaults=_train_defaults)
+                    run=_train, defaults=_train_defaults, shipped="alignment")
     data = sub.add_parser("data", help="the embedded task's data for other tools")
     data_sub = data.add_subparsers(dest="data_command", metavar="ACTION", parser_class=ConfigParser)
     add_command(data_sub, "export", help="write the embedded task's train and held-out pairs in TRL's format "

@@ -67,7 +67,8 @@ def draw_detections(frame: np.ndarray, detections: Any, class_names: list[str], 
         for fx, fy, ha, va in LABEL_SPOTS:
             inset = LABEL_INSET * (1 - 2 * fx) * (fx != 0.5), LABEL_INSET * (1 - 2 * fy) * (fy != 0.5)
             text = ax.text(
-                x0 + fx * (x1 - x0) + inset[0], y0 + fy * (y1 - y0) + inset[1], f"{detections.scores[i]:.2f}", ha=ha, va=va, fontsize=7,
+                x0 + fx * (x1 - x0) + inset[0], y0 + fy * (y1 - y0) + inset[1], f"{detections.scores[i]:.2f}",
+                ha=ha, va=va, fontsize=7,
                 color="white", bbox={"boxstyle": "square,pad=0.15", "facecolor": colour, "edgecolor": "none"},
             )  # fmt: skip
             extent = text.get_window_extent(renderer)

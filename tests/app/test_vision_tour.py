@@ -6,10 +6,9 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
-
-import rlsuite.envs  # noqa: F401
 from figure_checks import check_report_figure
 
+import rlsuite.envs  # noqa: F401
 from rlsuite.app.vision_tour import draw_detections, save_drawing
 from rlsuite.envs.pixels import CLASS_NAMES
 from rlsuite.vision.detection import Detections
@@ -47,7 +46,8 @@ def test_detections_figure_has_a_title_a_legend_and_clear_labels(tmp_path, seed)
     legend_names = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     classes = [n for n in CLASS_NAMES if n in {CLASS_NAMES[c] for c in info["labels"]}]
     agent_cell = tuple(info["boxes"][0][:2] // 16)  # the agent's box comes first; cells are 16 px
-    on_forbidden = any(tuple(b[:2] // 16) == agent_cell for b, c in zip(info["boxes"], info["labels"]) if c == 2)
+    on_forbidden = any(tuple(b[:2] // 16) == agent_cell for b, c in zip(info["boxes"], info["labels"], strict=True)
+                       if c == 2)
     note = ["orange corners in the\nagent's box: the forbidden\ncell under its disk"] if on_forbidden else []
     assert legend_names == classes + note  # the orange around the agent's disk is explained when it shows
     _check_figure(fig, n_labels=len(boxes))
