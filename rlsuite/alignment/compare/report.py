@@ -56,6 +56,7 @@ def _pm(mean: float, err: float, digits: int = 2) -> str:
 def report_md(r: dict[str, Any]) -> str:
     """The report as markdown: the table, the frontier, the settings (tables, numbers rounded to their meaning)."""
     s = r["settings"]
+    gold = r["reward_kind"].startswith("gold")  # no gold reward (the user's data): no gold-labelled column or row
     peak_kind = next((m.get("peak_memory_kind") for m in r["stage_costs"].values()
                       if isinstance(m, dict) and m.get("peak_memory_kind")), "")
     lines = [
@@ -68,8 +69,8 @@ def report_md(r: dict[str, Any]) -> str:
         "",
         "## Methods\n",
         "| method | signal | reward | win rate vs SFT | KL to SFT | RM acc. | implicit acc. "
-        "| wall s | peak MB | tokens | judge win rate | judge-gold agreement |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| wall s | peak MB | tokens |" + (" judge win rate | judge-gold agreement |" if gold else ""),
+        "|---|---|---|---|---|---|---|---|---|---|" + ("---|---|" if gold else ""),
     ]
     for name, row in r["methods"].items():
         cost = row.get("cost", {})
@@ -79,14 +80,17 @@ def report_md(r: dict[str, Any]) -> str:
             f"| {_pm(row['win_rate_vs_sft'], row['win_rate_sem'])} | {_pm(row['kl_to_sft'], row['kl_sem'])} "
             f"| {_num(row.get('reward_model_accuracy'))} | {_num(row.get('dpo_implicit_reward_accuracy'))} "
             f"| {_num(cost.get('wall_seconds'), 1)} | {_num(cost.get('peak_memory_mb'), 0)} "
-            f"| {_num(cost.get('tokens'))} | {_judged(row)} | {_num(row.get('judge_agreement_with_gold'))} |"
+            f"| {_num(cost.get('tokens'))} |"
+            + (f" {_judged(row)} | {_num(row.get('judge_agreement_with_gold'))} |" if gold else "")
         )
     lines += [
         "",
-        _judge_note(r),
+        _judge_note(r) if gold else "Reward and win rates: the trained reward model judges (the data has no gold "
+        "reward).",
         "",
         "Costs of methods that train on the reward model include its training. "
-        f"Peak memory: {peak_kind}. Cost at matched gold reward: `benchmarks/alignment_cost.py`.",
+        f"Peak memory: {peak_kind}."
+        + (" Cost at matched gold reward: `benchmarks/alignment_cost.py`." if gold else ""),
         "",
         "## Frontier\n",
         "![frontier](frontier.png)\n",
