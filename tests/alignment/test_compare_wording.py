@@ -38,8 +38,8 @@ def test_without_a_gold_reward_the_report_names_no_gold() -> None:
     assert "(gold)" not in text and "judge-gold" not in text and "matched gold reward" not in text
     assert "the trained reward model judges (the data has no gold reward)" in text
     header = next(line for line in text.splitlines() if line.startswith("| method | signal |"))
-    assert header.count("|") - 1 == 10 and all(line.count("|") - 1 == 10 for line in text.splitlines()
-                                               if line.startswith(("| SFT |", "| DPO |", "|---|---|---|---|---|---|---|")))
+    rows = [line for line in text.splitlines() if line.startswith(("| SFT |", "| DPO |", "|---|---|---|---|---|---|"))]
+    assert header.count("|") - 1 == 10 and len(rows) == 3 and all(line.count("|") - 1 == 10 for line in rows)
     gold = report_md(results("gold reward (#positive - #negative words)"))  # the synthetic task: both columns
     assert "| judge win rate | judge-gold agreement |" in gold and "| GRPO (gold) |" in gold
 
