@@ -40,6 +40,11 @@ def test_without_a_gold_reward_the_report_names_no_gold() -> None:
     header = next(line for line in text.splitlines() if line.startswith("| method | signal |"))
     rows = [line for line in text.splitlines() if line.startswith(("| SFT |", "| DPO |", "|---|---|---|---|---|---|"))]
     assert header.count("|") - 1 == 10 and len(rows) == 3 and all(line.count("|") - 1 == 10 for line in rows)
+    llm = {**results("trained reward model as judge (the data has no gold reward)"),
+           "judge": {"kind": "causal LM prompted as a judge, position-swapped", "path": "judge"}}
+    text = report_md(llm)  # a causal-LM judge on the user's data: its win rate, no agreement with gold
+    assert "| tokens | judge win rate |\n" in text and "judge-gold" not in text and "gold reward prefers" not in text
+    assert "| 1000 | 0.75 ± 0.05 |\n" in text
     gold = report_md(results("gold reward (#positive - #negative words)"))  # the synthetic task: both columns
     assert "| judge win rate | judge-gold agreement |" in gold and "| GRPO (gold) |" in gold
 

@@ -57,6 +57,7 @@ def report_md(r: dict[str, Any]) -> str:
     """The report as markdown: the table, the frontier, the settings (tables, numbers rounded to their meaning)."""
     s = r["settings"]
     gold = r["reward_kind"].startswith("gold")  # no gold reward (the user's data): no gold-labelled column or row
+    judged = gold or bool(r.get("judge"))  # a pairwise judge's column: beside gold, or a causal LM's on any data
     peak_kind = next((m.get("peak_memory_kind") for m in r["stage_costs"].values()
                       if isinstance(m, dict) and m.get("peak_memory_kind")), "")
     lines = [
@@ -69,8 +70,9 @@ def report_md(r: dict[str, Any]) -> str:
         "",
         "## Methods\n",
         "| method | signal | reward | win rate vs SFT | KL to SFT | RM acc. | implicit acc. "
-        "| wall s | peak MB | tokens |" + (" judge win rate | judge-gold agreement |" if gold else ""),
-        "|---|---|---|---|---|---|---|---|---|---|" + ("---|---|" if gold else ""),
+        "| wall s | peak MB | tokens |" + (" judge win rate |" if judged else "")
+        + (" judge-gold agreement |" if gold else ""),
+        "|---|---|---|---|---|---|---|---|---|---|" + ("---|" if judged else "") + ("---|" if gold else ""),
     ]
     for name, row in r["methods"].items():
         cost = row.get("cost", {})
@@ -81,12 +83,12 @@ def report_md(r: dict[str, Any]) -> str:
             f"| {_num(row.get('reward_model_accuracy'))} | {_num(row.get('dpo_implicit_reward_accuracy'))} "
             f"| {_num(cost.get('wall_seconds'), 1)} | {_num(cost.get('peak_memory_mb'), 0)} "
             f"| {_num(cost.get('tokens'))} |"
-            + (f" {_judged(row)} | {_num(row.get('judge_agreement_with_gold'))} |" if gold else "")
+            + (f" {_judged(row)} |" if judged else "") + (f" {_num(row.get('judge_agreement_with_gold'))} |"
+                                                          if gold else "")
         )
     lines += [
         "",
-        _judge_note(r) if gold else "Reward and win rates: the trained reward model judges (the data has no gold "
-        "reward).",
+        _judge_note(r, gold),
         "",
         "Costs of methods that train on the reward model include its training. "
         f"Peak memory: {peak_kind}."
@@ -132,13 +134,15 @@ def _judged(row: dict[str, Any]) -> str:
     return _pm(row["judge_win_rate_vs_sft"], row["judge_win_rate_sem"])
 
 
-def _judge_note(r: dict[str, Any]) -> str:
+def _judge_note(r: dict[str, Any], gold: bool) -> str:
     judge = r.get("judge")
+    rm = "" if gold else "Reward and win rates: the trained reward model judges (the data has no gold reward). "
     if not judge:
-        return "No pairwise judge (judge: none, or the reward model already judges every win rate)."
-    return (f"Judge: {judge['kind']} ({judge['path']}), each method's sample against the SFT sample of the same "
-            "prompt and draw (a tie counts one half); agreement: how often it prefers what the gold reward "
-            "prefers, over the pairs the gold reward does not tie.")
+        return rm + "No pairwise judge (judge: none, or the reward model already judges every win rate)."
+    agreement = ("; agreement: how often it prefers what the gold reward prefers, over the pairs the gold reward "
+                 "does not tie") if gold else ""
+    return (f"{rm}Judge: {judge['kind']} ({judge['path']}), each method's sample against the SFT sample of the "
+            f"same prompt and draw (a tie counts one half){agreement}.")
 
 
 def plot_frontier(r: dict[str, Any], path: Path) -> None:
