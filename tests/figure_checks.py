@@ -1,5 +1,6 @@
-"""Checks that a matplotlib figure is fit for a report: a title, labelled axes, legends off the data,
-no text clipped by the figure's edge (shared by the figure tests of reproduce, the tour and run folders)."""
+"""Checks that a matplotlib figure is fit for a report: a title, labelled axes, legends off the data (kept in
+the image: save_figure saves with bbox_inches="tight"), no text clipped by the figure's edge or floating
+away from its axes (shared by the figure tests of reproduce, the tour, run folders and align compare)."""
 
 from __future__ import annotations
 
@@ -22,10 +23,21 @@ def check_report_figure(fig: Any) -> list[str]:
         if not xlabel or not ax.get_ylabel():
             problems.append(f"axes {i}: unlabelled axis ({ax.get_xlabel()!r}, {ax.get_ylabel()!r})")
         legend = ax.get_legend()
-        if legend is not None and legend.get_window_extent(renderer).overlaps(ax.get_window_extent(renderer)):
+        frame = ax.get_window_extent(renderer)
+        if legend is not None and legend.get_window_extent(renderer).overlaps(frame):
             problems.append(f"axes {i}: the legend lies over the data area")
+        near = 0.15 * max(frame.width, frame.height)  # a label beside its point, not far off in the margin
+        for text in ax.texts:
+            if text.get_visible() and text.get_text() and not _within(text.get_window_extent(renderer), frame, near):
+                problems.append(f"axes {i}: the text {text.get_text()[:30]!r} lies away from its axes")
         for text in (ax.title, ax.xaxis.label, ax.yaxis.label):
             box = text.get_window_extent(renderer)
             if text.get_text() and (box.x0 < figure_box.x0 - 1 or box.x1 > figure_box.x1 + 1):
                 problems.append(f"axes {i}: {text.get_text()[:30]!r} is clipped by the figure's edge")
     return problems
+
+
+def _within(box: Any, outer: Any, margin: float) -> bool:
+    """Whether ``box`` lies inside ``outer`` grown by ``margin`` pixels on every side."""
+    return (outer.x0 - margin <= box.x0 and box.x1 <= outer.x1 + margin
+            and outer.y0 - margin <= box.y0 and box.y1 <= outer.y1 + margin)  # fmt: skip

@@ -110,7 +110,7 @@ def add_subcommands(subparsers: Any) -> None:
     sub = p.add_subparsers(dest="align_command", metavar="METHOD", parser_class=ConfigParser)
     for name, method in METHODS.items():
         add_command(sub, name, help=method.help, configs=[method.config, ModelConfig, AlignOptions, Columns],
-                    run=_train, defaults=_train_defaults)
+                    run=_train, defaults=_train_defaults, shipped="alignment")
     data = sub.add_parser("data", help="the embedded task's data for other tools")
     data_sub = data.add_subparsers(dest="data_command", metavar="ACTION", parser_class=ConfigParser)
     add_command(data_sub, "export", help="write the embedded task's train and held-out pairs in TRL's format "
@@ -220,9 +220,32 @@ def _train(parsed: Parsed) -> int:
             metrics = train(cfg, model, data, reward=reward, model_config=mcfg, resume=opts.resume)
         od.finish({"method": method.name, "global_steps": metrics["global_steps"]})
     loss = losses(metrics)
-    print(f"{method.name}: {metrics['global_steps']} steps in {metrics['wall_seconds']:.1f} s"
-          + (f", loss {loss[0]:.3f} -> {loss[-1]:.3f}" if len(loss) > 1 else "") + f"; model in {out / 'model'}")
+    console.result(f"{method.name}: {metrics['global_steps']} steps in {metrics['wall_seconds']:.1f} s"
+                   + (f", loss {loss[0]:.3f} -> {loss[-1]:.3f}" if len(loss) > 1 else "")
+                   + reward_phrase(metrics, reward) + f"; model in {out / 'model'}")  # fmt: skip
     return 0
+
+
+# The reward a trainer logs, and what it is: (log key, words). Online methods log their training batches'
+# mean reward (GRPO/RLOO ``reward``; PPO and Online DPO ``objective/scores``); the offline preference
+# methods the implicit reward's margin of chosen over rejected (DPO, KTO, ...).
+LOGGED_REWARDS = (("reward", "reward"), ("objective/scores", "reward"),
+                  ("rewards/margins", "implicit reward margin (chosen - rejected)"))  # fmt: skip
+
+
+def reward_phrase(metrics: Mapping[str, Any], reward: str | None) -> str:
+    """``, reward -0.02 -> 0.41 (training batches, gold)``: the first and last logged values of the reward
+    the method logs (``""`` when it logs none: SFT, the reward model)."""
+    from rlsuite.alignment.training import losses
+
+    for key, words in LOGGED_REWARDS:
+        values = losses(dict(metrics), key)
+        if values:
+            source = "" if key == "rewards/margins" else "gold" if reward == "gold" else "the reward model"
+            where = f" (training batches{', ' + source if source else ''})"
+            trend = f"{values[0]:.3f} -> {values[-1]:.3f}" if len(values) > 1 else f"{values[0]:.3f}"
+            return f", {words} {trend}{where}"
+    return ""
 
 
 def _export(parsed: Parsed) -> int:

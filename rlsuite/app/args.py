@@ -28,6 +28,7 @@ import enum
 import functools
 import inspect
 import math
+import os
 import re
 import types
 import typing
@@ -39,7 +40,7 @@ from typing import Any
 import yaml
 
 from rlsuite.common.config import BOUNDS_KEY, CHECKED_KEY, load_yaml, unknown_key_error
-from rlsuite.common.errors import ConfigError
+from rlsuite.common.errors import ConfigError, UsageError
 
 _SET_ITEM = re.compile(r"^([A-Za-z_][A-Za-z0-9_.-]*)=(.*)$", re.S)
 # "(default: ...)" written into a field's help text: shown once, in its place at the end
@@ -388,6 +389,7 @@ def add_command(
     config_file: bool = True,
     defaults: Callable[[argparse.Namespace], list[tuple[Mapping[str, Any], str]]] | None = None,
     shown_defaults: Callable[[], Mapping[str, str]] | None = None,
+    shipped: str = "",
 ) -> ConfigParser:
     """Add a leaf command whose flags are generated from ``configs``.
 
@@ -407,6 +409,8 @@ def add_command(
         shown_defaults: returns ``{setting: text}``, the defaults ``--help`` shows where the value
             used is not the field's own (``3,000,000 steps``, ``0.99; 0.9 on rlsuite/GridWorld-v0
             from ppo.yml``); called only when the help is shown.
+        shipped: the folder of shipped configs (under ``rlsuite/app/configs``) where ``--config NAME``
+            looks first (``alignment``: ``--config dpo`` is ``alignment/dpo.yaml``).
     """
     if _WORDS[-1] is not None and name not in _WORDS[-1]:
         return subparsers.add_parser(name, help=help)  # not asked for: listed only
@@ -416,13 +420,79 @@ def add_command(
     if arguments is not None:
         arguments(parser)
     if config_file:
-        parser.add_argument("--config", metavar="FILE.yaml", help="YAML mapping of settings (flags override it)")
+        parser.add_argument(
+            "--config", metavar="FILE.yaml", type=functools.partial(config_argument, folder=shipped),
+            help="YAML mapping of settings (flags override it): a file, or when no such file is here, the name of "
+            f"a config shipped with rlsuite (e.g. {shipped + '/' if shipped else ''}{_example_name(shipped)}; "
+            "`rlsuite config-path` lists them)",
+        )
         parser.add_argument(
             "--set", metavar="KEY=VALUE", nargs="+", help="set any setting, same as --KEY VALUE (YAML syntax for lists)"
         )
     parser._pending_defaults = shown_defaults  # type: ignore[attr-defined]
     parser.set_defaults(_run=run, _parser=parser, _defaults=defaults or _config_file_defaults)
     return parser
+
+
+SHIPPED_CONFIGS = Path(__file__).resolve().parent / "configs"
+
+
+@functools.cache
+def shipped_configs() -> dict[str, Path]:
+    """The config files shipped with rlsuite by name: ``ppo`` (configs/ppo.yml), ``alignment/dpo``, ..."""
+    files = sorted(SHIPPED_CONFIGS.rglob("*.y*ml"))
+    return {f.relative_to(SHIPPED_CONFIGS).with_suffix("").as_posix(): f for f in files}
+
+
+def _example_name(folder: str) -> str:
+    names = [n for n in shipped_configs() if n.startswith(folder + "/")] if folder else ["ppo_pixels"]
+    return names[0].rpartition("/")[2] if names else "ppo"
+
+
+def resolve_config(value: str | os.PathLike[str], folder: str = "") -> Path:
+    """``--config VALUE``: the file ``VALUE`` when it exists (from the current folder), else the shipped
+    config of that name (looked up in ``folder`` first, then among all shipped names), so that a command
+    works from any folder after a wheel install. Raises ``UsageError`` (one line listing the names)."""
+    path = Path(value).expanduser()
+    if path.is_file():
+        return path
+    shipped = shipped_configs()
+    name = str(value).removesuffix(".yml").removesuffix(".yaml").removeprefix("rlsuite/app/configs/")
+    for key in (f"{folder}/{name}", name) if folder else (name,):
+        if key in shipped:
+            return shipped[key]
+    raise UsageError(f"{value}: no such file here, nor a config shipped with rlsuite (shipped: {', '.join(shipped)})")
+
+
+def config_argument(value: str, folder: str = "") -> Path:
+    """``resolve_config`` as an argparse type (its message becomes the command's one-line error)."""
+    try:
+        return resolve_config(value, folder)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_config_path(subparsers: Any) -> None:
+    """``rlsuite config-path [NAME]``: a shipped config's path (for rl_zoo3's ``-conf``, accelerate's
+    ``--config_file``); without NAME every shipped name and its path."""
+    p = subparsers.add_parser("config-path", help="print the path of a config file shipped with rlsuite (all: no NAME)",
+                              description=add_config_path.__doc__.split(":", 1)[1].strip())  # type: ignore[union-attr]
+    p.add_argument("name", nargs="?", help="a shipped config's name: ppo, ppo_pixels, alignment/dpo, "
+                   "accelerate/multi_cpu, ...")  # fmt: skip
+    p.set_defaults(func=_config_path)
+
+
+def _config_path(ns: argparse.Namespace) -> int:
+    if ns.name is None:
+        for name, path in shipped_configs().items():
+            print(f"{name:<28} {path}")
+        return 0
+    shipped = shipped_configs()
+    name = ns.name.removesuffix(".yml").removesuffix(".yaml")
+    if name not in shipped:
+        raise UsageError(f"config-path {ns.name}: not a shipped config (shipped: {', '.join(shipped)})")
+    print(shipped[name])
+    return 0
 
 
 def _config_file_defaults(ns: argparse.Namespace) -> list[tuple[Mapping[str, Any], str]]:

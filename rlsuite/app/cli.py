@@ -44,6 +44,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "align": ("rlsuite.app.align:add_subcommands", "RLHF and DPO with TRL on a local LLM; compare them"),
     "vision": ("rlsuite.app.vision:add_subcommands", "vision models as policies and reward models"),
     "tour": ("rlsuite.app.tour:add_subcommands", "the tour of rlsuite on its embedded defaults (the main job)"),
+    "config-path": ("rlsuite.app.args:add_config_path", "print the path of a config file shipped with rlsuite"),
 }
 GLOBAL_SWITCHES = ("--verbose", "--debug")
 

@@ -62,6 +62,10 @@ def setup(verbose: bool = False) -> None:
     warnings.simplefilter("default")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+    if not verbose and "torch" not in sys.modules:  # read when torch loads: set before, or it has no effect
+        # torch's C++ warnings ("[W reducer.cpp] find_unused_parameters=True ..." under accelerate launch)
+        # bypass Python's logging (no log.txt can take them): shown with --verbose only, errors always
+        os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "ERROR")
     quiet_third_party()
     current = progress.get_reporter()
     if not isinstance(current, progress.NullReporter | RichReporter):

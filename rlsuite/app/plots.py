@@ -87,7 +87,9 @@ def plot_learning_curve(
         for name, columns in curves.items():
             if metric not in columns:
                 continue
-            ax.plot(columns["x"], columns[metric], lw=1.4, color=colors[name], label=name)
+            few = len(columns["x"]) <= 20  # a run with few evaluations (one: a lone point) shows its points
+            ax.plot(columns["x"], columns[metric], lw=1.4, color=colors[name], label=name, marker="o" if few else "",
+                    ms=3)  # fmt: skip
             band = (bands or {}).get(name, {}).get(metric)
             if band is not None:
                 ax.fill_between(columns["x"], band[0], band[1], color=colors[name], alpha=0.2, lw=0)
@@ -247,6 +249,13 @@ BAND = "95% bootstrap CI of the mean"
 BAND_POINTS = 100  # the interval is computed at this many x values at most and interpolated between them
 
 
+def _short(value: Any) -> str:
+    """A setting as a label shows it: floats to 4 significant digits (0.4365, not 0.43646235758853313)."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return json.dumps(value, separators=(",", ":"), default=str)
+
+
 def _differences(groups: Mapping[str, Sequence[RunCurves]]) -> dict[str, str]:
     """config key -> what sets its group apart from the others of the same algorithm and env ("" if none)."""
     firsts = {key: members[0] for key, members in groups.items()}
@@ -255,7 +264,7 @@ def _differences(groups: Mapping[str, Sequence[RunCurves]]) -> dict[str, str]:
         peers = [r for r in firsts.values() if r.group == run.group]
         names = sorted({k for r in peers for k in (*r.settings, *run.settings)
                         if r.settings.get(k) != run.settings.get(k)})  # fmt: skip
-        shown = [f"{k}={json.dumps(run.settings.get(k), separators=(',', ':'))}" for k in names]
+        shown = [f"{k}={_short(run.settings.get(k))}" for k in names]
         out[key] = ", ".join(shown)
     return out
 
@@ -345,5 +354,7 @@ def _plot(parsed: Parsed) -> int:
     curves, bands = group_runs(runs)
     title = "learning curves" if len(curves) > 1 else next(iter(curves)).split(" (")[0]
     plot_learning_curve(curves, x_name, out, title, bands)
-    print(json.dumps({"figure": str(out), "groups": {k: len(v["x"]) for k, v in curves.items()}}))
+    print(f"{out}: {len(curves)} curve{'s' if len(curves) > 1 else ''}")
+    for label, columns in curves.items():
+        print(f"  {label}: {len(columns['x'])} point{'s' if len(columns['x']) > 1 else ''}")
     return 0

@@ -352,6 +352,9 @@ def run_sweep(algos: Sequence[str], grid: dict[str, list[str]], opts: SweepOptio
     t0 = time.perf_counter()
     with folder:
         write_json(sweep_file, {**described, "seeds": seeds, "cells": len(cells)})
+        from rlsuite.app import console
+
+        console.log_to(out)  # third-party messages (Ray's start-up lines) go to the sweep's log.txt
         if not all(_finished(c) for c in cells):  # the sweep grew (more seeds): no longer finished until they are
             (out / "finished.json").unlink(missing_ok=True)
         failures = run_cells(cells, out, opts)

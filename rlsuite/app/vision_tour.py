@@ -9,22 +9,26 @@ from typing import Any
 import numpy as np
 
 CLASS_COLOURS = {"agent": "#d000d0", "target": "#008f00", "forbidden": "#c00000"}
-# Where a box's score label may go, in order: inside its corners, then just outside it.
+# Where a box's score label may go, in order: inside the box, inset from its corners (off the box's edge,
+# which lies on a cell border), then its centre.
 # (x of the box: 0 left, 1 right; y: 0 top, 1 bottom; horizontal and vertical alignment of the text)
 LABEL_SPOTS = (
     (0, 0, "left", "top"), (1, 1, "right", "bottom"), (1, 0, "right", "top"), (0, 1, "left", "bottom"),
-    (0, 0, "left", "bottom"), (0, 1, "left", "top"), (1, 0, "right", "bottom"), (1, 1, "right", "top"),
+    (0.5, 0.5, "center", "center"),
 )  # fmt: skip
+LABEL_INSET = 2.0  # pixels of the frame between a box's edge and its label
 
 
 def draw_detections(frame: np.ndarray, detections: Any, class_names: list[str], title: str) -> Any:
     """A matplotlib figure of ``frame`` with its detections: a box per detection in its class's colour,
-    a score label beside it that stays inside the image and overlaps no other label, a legend of the
-    classes outside the image (it covers no data), a title and pixel axes.
+    its score inside the box (off the cell borders) overlapping no other label, a legend of the classes
+    outside the image (it covers no data), a title and pixel axes. When the agent stands on a forbidden
+    cell, the legend says what the orange corners inside its box are (the cell around its disk).
 
     A label that finds no free spot (a crowded frame) is left out; ``fig.rlsuite_unlabelled`` counts them.
     """
     from matplotlib.patches import Patch, Rectangle
+    from matplotlib.transforms import Bbox
 
     from rlsuite.common.plotting import pyplot
 
@@ -43,6 +47,9 @@ def draw_detections(frame: np.ndarray, detections: Any, class_names: list[str], 
         for n in class_names
         if n in present
     ]
+    if _agent_on_forbidden(detections, class_names):
+        handles.append(Patch(facecolor=CLASS_COLOURS["forbidden"], alpha=0.0, label=(
+            "orange corners in the\nagent's box: the forbidden\ncell under its disk")))  # fmt: skip
     if handles:
         ax.legend(handles=handles, title="class (label: score)", loc="upper left", bbox_to_anchor=(1.02, 1.0),
                   borderaxespad=0.0, fontsize=8, title_fontsize=8)  # fmt: skip
@@ -58,15 +65,18 @@ def draw_detections(frame: np.ndarray, detections: Any, class_names: list[str], 
         colour = CLASS_COLOURS.get(name, "black")
         ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor=colour, linewidth=2))
         for fx, fy, ha, va in LABEL_SPOTS:
+            inset = LABEL_INSET * (1 - 2 * fx) * (fx != 0.5), LABEL_INSET * (1 - 2 * fy) * (fy != 0.5)
             text = ax.text(
-                x0 + fx * (x1 - x0), y0 + fy * (y1 - y0), f"{detections.scores[i]:.2f}", ha=ha, va=va, fontsize=7,
+                x0 + fx * (x1 - x0) + inset[0], y0 + fy * (y1 - y0) + inset[1], f"{detections.scores[i]:.2f}",
+                ha=ha, va=va, fontsize=7,
                 color="white", bbox={"boxstyle": "square,pad=0.15", "facecolor": colour, "edgecolor": "none"},
             )  # fmt: skip
             extent = text.get_window_extent(renderer)
-            inside = (
-                extent.x0 >= frame_box.x0 and extent.x1 <= frame_box.x1
-                and extent.y0 >= frame_box.y0 and extent.y1 <= frame_box.y1
-            )  # fmt: skip
+            box = Bbox.from_extents(*ax.transData.transform([(x0, y1), (x1, y0)]).ravel())
+            inside = all(
+                outer.x0 <= extent.x0 and extent.x1 <= outer.x1 and outer.y0 <= extent.y0 and extent.y1 <= outer.y1
+                for outer in (frame_box, box)
+            )
             if inside and not any(extent.overlaps(other) for other in placed):
                 placed.append(extent)
                 break
@@ -75,6 +85,20 @@ def draw_detections(frame: np.ndarray, detections: Any, class_names: list[str], 
             unlabelled += 1
     fig.rlsuite_unlabelled = unlabelled
     return fig
+
+
+def _agent_on_forbidden(detections: Any, class_names: list[str]) -> bool:
+    """Whether an agent box's centre lies inside a forbidden box (then orange shows around the agent's disk)."""
+    if "agent" not in class_names or "forbidden" not in class_names:
+        return False
+    labels = np.asarray(detections.labels)
+    boxes = np.asarray(detections.boxes, dtype=float)
+    forbidden = boxes[labels == class_names.index("forbidden")]
+    for x0, y0, x1, y1 in boxes[labels == class_names.index("agent")]:
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        if any(f[0] <= cx <= f[2] and f[1] <= cy <= f[3] for f in forbidden):
+            return True
+    return False
 
 
 def save_drawing(fig: Any, path: str | os.PathLike[str]) -> Path:

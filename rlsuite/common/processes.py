@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import subprocess
@@ -99,13 +100,28 @@ def sigterm_as_exit() -> Iterator[None]:
         signal.signal(signal.SIGTERM, old)
 
 
+def ray_logs_to_root() -> None:
+    """Ray's own log records (its start-up banner, the token-authentication warning) go to the root
+    logger like every other library's, not to the stderr handler Ray installs on its ``ray`` logger at
+    import: the application decides where they go (rlsuite's CLI: the run's log.txt)."""
+    ray_logger = logging.getLogger("ray")
+    for handler in list(ray_logger.handlers):
+        if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+            ray_logger.removeHandler(handler)
+    ray_logger.propagate = True
+
+
 @contextlib.contextmanager
 def ray_session(ray: Any, **init_kwargs: Any) -> Iterator[bool]:
     """``ray.init(**init_kwargs)`` unless Ray is already initialised (then the caller's instance is used
-    and left alone); yields whether it started one here, and ends it on any exit (see the module)."""
+    and left alone); yields whether it started one here, and ends it on any exit (see the module).
+    Ray's logs go to the root logger (:func:`ray_logs_to_root`); by default Ray does not configure
+    logging again in ``init`` and the workers' output is not copied to the driver's console."""
     if ray.is_initialized():
         yield False
         return
+    ray_logs_to_root()
+    init_kwargs = {"configure_logging": False, "log_to_driver": False, **init_kwargs}
     with sigterm_as_exit(), reap_on_death():
         ray.init(**init_kwargs)
         try:

@@ -29,8 +29,8 @@ def test_plot_two_seeds_draws_their_mean_and_band(two_seeds: list[Path], tmp_pat
     out = tmp_path / "curves.png"
     assert main(["plot", *map(str, two_seeds), "--out", str(out)]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert ('"q_learning on rlsuite/GridWorld-v0 (2 seeds: mean, band 95% bootstrap CI of the mean)": 10'
-            in capsys.readouterr().out)  # fmt: skip
+    label = "q_learning on rlsuite/GridWorld-v0 (2 seeds: mean, band 95% bootstrap CI of the mean)"
+    assert capsys.readouterr().out.splitlines() == [f"{out}: 1 curve", f"  {label}: 10 points"]
     runs = [read_run(r) for r in two_seeds]
     curves, bands = group_runs(runs)
     (label,) = curves
@@ -153,6 +153,21 @@ def test_plot_groups_runs_by_their_full_config_and_counts_distinct_seeds(tmp_pat
     first = curves[next(iter(curves))]
     np.testing.assert_allclose(first["optimal_fraction"], [0.3, 0.5, 0.7])
     assert list(bands) == [next(iter(curves))]  # one seed: no band
+
+
+def test_labels_round_their_settings_and_a_lone_point_is_drawn(tmp_path: Path, monkeypatch) -> None:
+    import rlsuite.app.plots as plots
+
+    runs = [read_run(_tabular_run(tmp_path / "a", 0, 0.43646235758853313, [0.2])),  # a tuned trial's epsilon
+            read_run(_tabular_run(tmp_path / "b", 0, 0.1, [0.1, 0.3]))]  # fmt: skip
+    curves, bands = group_runs(runs)
+    base = "q_learning on rlsuite/GridWorld-v0"
+    assert list(curves) == [f"{base} [epsilon=0.4365]", f"{base} [epsilon=0.1]"]
+    drawn = []
+    monkeypatch.setattr(plots, "save_figure", lambda fig, path: drawn.append(fig))
+    plots.plot_learning_curve(curves, "steps", tmp_path / "c.png", "learning curves", bands)
+    lines = drawn[0].axes[0].get_lines()
+    assert [len(line.get_xdata()) for line in lines] == [1, 2] and {line.get_marker() for line in lines} == {"o"}
 
 
 def test_the_band_is_a_confidence_interval_of_the_mean_not_the_spread(tmp_path: Path) -> None:

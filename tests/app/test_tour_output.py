@@ -63,3 +63,20 @@ def test_the_quick_tour_shows_its_findings_in_few_lines(tmp_path: Path, capsys, 
     captions = [line for line in summary.splitlines() if line.startswith("- `") and ".png`: " in line]
     assert sorted(line.split("`")[1] for line in captions) == sorted(drawn)
     assert not any(line.endswith("figure of the section above.") for line in captions)
+
+
+@pytest.mark.slow
+def test_the_whole_quick_tour_prints_under_60_lines(tmp_path: Path, capsys, drawn) -> None:
+    """Every section (SB3, align compare and vision too; their default models come from the cache when
+    trained before): a headline each, the alignment table once, under 60 lines, every figure fit."""
+    out = tmp_path / "tour"
+    assert main(["tour", "--quick", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    lines = (captured.err + captured.out).splitlines()
+    assert len(lines) < 60, "\n".join(lines)
+    text = " ".join(" ".join(lines).split())
+    for section in ("grid world, solved exactly", "10-armed bandit", "tabular agents",
+                    "deep RL with stable-baselines3", "RLHF vs DPO (align compare)", "vision: detector"):
+        assert section in text
+    assert text.count("method reward win vs SFT KL to SFT") == 1
+    assert "frontier.png" in drawn and {name: problems for name, problems in drawn.items() if problems} == {}

@@ -56,6 +56,8 @@ def _pm(mean: float, err: float, digits: int = 2) -> str:
 def report_md(r: dict[str, Any]) -> str:
     """The report as markdown: the table, the frontier, the settings (tables, numbers rounded to their meaning)."""
     s = r["settings"]
+    gold = r["reward_kind"].startswith("gold")  # no gold reward (the user's data): no gold-labelled column or row
+    judged = gold or bool(r.get("judge"))  # a pairwise judge's column: beside gold, or a causal LM's on any data
     peak_kind = next((m.get("peak_memory_kind") for m in r["stage_costs"].values()
                       if isinstance(m, dict) and m.get("peak_memory_kind")), "")
     lines = [
@@ -68,8 +70,9 @@ def report_md(r: dict[str, Any]) -> str:
         "",
         "## Methods\n",
         "| method | signal | reward | win rate vs SFT | KL to SFT | RM acc. | implicit acc. "
-        "| wall s | peak MB | tokens | judge win rate | judge-gold agreement |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| wall s | peak MB | tokens |" + (" judge win rate |" if judged else "")
+        + (" judge-gold agreement |" if gold else ""),
+        "|---|---|---|---|---|---|---|---|---|---|" + ("---|" if judged else "") + ("---|" if gold else ""),
     ]
     for name, row in r["methods"].items():
         cost = row.get("cost", {})
@@ -79,14 +82,17 @@ def report_md(r: dict[str, Any]) -> str:
             f"| {_pm(row['win_rate_vs_sft'], row['win_rate_sem'])} | {_pm(row['kl_to_sft'], row['kl_sem'])} "
             f"| {_num(row.get('reward_model_accuracy'))} | {_num(row.get('dpo_implicit_reward_accuracy'))} "
             f"| {_num(cost.get('wall_seconds'), 1)} | {_num(cost.get('peak_memory_mb'), 0)} "
-            f"| {_num(cost.get('tokens'))} | {_judged(row)} | {_num(row.get('judge_agreement_with_gold'))} |"
+            f"| {_num(cost.get('tokens'))} |"
+            + (f" {_judged(row)} |" if judged else "") + (f" {_num(row.get('judge_agreement_with_gold'))} |"
+                                                          if gold else "")
         )
     lines += [
         "",
-        _judge_note(r),
+        _judge_note(r, gold),
         "",
         "Costs of methods that train on the reward model include its training. "
-        f"Peak memory: {peak_kind}. Cost at matched gold reward: `benchmarks/alignment_cost.py`.",
+        f"Peak memory: {peak_kind}."
+        + (" Cost at matched gold reward: `benchmarks/alignment_cost.py`." if gold else ""),
         "",
         "## Frontier\n",
         "![frontier](frontier.png)\n",
@@ -128,13 +134,15 @@ def _judged(row: dict[str, Any]) -> str:
     return _pm(row["judge_win_rate_vs_sft"], row["judge_win_rate_sem"])
 
 
-def _judge_note(r: dict[str, Any]) -> str:
+def _judge_note(r: dict[str, Any], gold: bool) -> str:
     judge = r.get("judge")
+    rm = "" if gold else "Reward and win rates: the trained reward model judges (the data has no gold reward). "
     if not judge:
-        return "No pairwise judge (judge: none, or the reward model already judges every win rate)."
-    return (f"Judge: {judge['kind']} ({judge['path']}), each method's sample against the SFT sample of the same "
-            "prompt and draw (a tie counts one half); agreement: how often it prefers what the gold reward "
-            "prefers, over the pairs the gold reward does not tie.")
+        return rm + "No pairwise judge (judge: none, or the reward model already judges every win rate)."
+    agreement = ("; agreement: how often it prefers what the gold reward prefers, over the pairs the gold reward "
+                 "does not tie") if gold else ""
+    return (f"{rm}Judge: {judge['kind']} ({judge['path']}), each method's sample against the SFT sample of the "
+            f"same prompt and draw (a tie counts one half){agreement}.")
 
 
 def plot_frontier(r: dict[str, Any], path: Path) -> None:
@@ -159,7 +167,8 @@ def plot_frontier(r: dict[str, Any], path: Path) -> None:
         xs, ys = [p["kl"] for p in pts], [p["reward"] for p in pts]
         ax.errorbar(xs, ys, xerr=[p["kl_err"] for p in pts] if err else None,
                     yerr=[p["reward_err"] for p in pts] if err else None,
-                    fmt="o-", ms=4, lw=1.2, capsize=2 if err else 0, color=colors[i % 10], label=method)
+                    fmt="o-", ms=4, lw=1.2, capsize=2 if err else 0, color=colors[i % 10],
+                    label=f"{method} (numbers: {strength_name(r, method)})")
         ends = (pts[0], pts[-1]) if len(pts) > 1 else (pts[0],)
         labels += [(p["kl"], p["reward"], f"{p['kl_strength']:g}", colors[i % 10]) for p in ends]
     sft = r["methods"].get("SFT")
@@ -170,7 +179,7 @@ def plot_frontier(r: dict[str, Any], path: Path) -> None:
     ax.set_xlabel("KL(π ‖ π_SFT) per completion, nats (Monte Carlo)")
     ax.set_ylabel("gold reward (#positive − #negative words)" if gold else "reward-model score (judge)")
     note = f"error bars: SE over {seeds} seeds" if seeds > 1 else "one seed: no error bars"
-    ax.set_title(f"Reward vs KL to the SFT policy ({note}; numbers: KL strength)", fontsize=9)
+    ax.set_title(f"Reward vs KL to the SFT policy ({note}; numbers at the ends: KL strength)", fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)  # outside: covers no data
     fig.tight_layout()
@@ -178,21 +187,52 @@ def plot_frontier(r: dict[str, Any], path: Path) -> None:
     save_figure(fig, path)
 
 
+def strength_name(r: dict[str, Any], method: str) -> str:
+    """What a frontier method's KL strength is (``beta``, ``KL coef``), from its table row."""
+    return str(r["methods"].get(method, {}).get("strength_name", "KL strength"))
+
+
 def place_labels(ax: Any, labels: list[tuple[float, float, str, Any]]) -> list[Any]:
-    """Annotate points ``(x, y, text, color)`` so that no two labels overlap: each tries offsets around its
-    point (right, below, left, then further out) and takes the first whose box is clear of those placed."""
+    """Annotate points ``(x, y, text, color)`` near their points: each label tries spots on rings around its
+    point (the nearest first) and takes the first inside the axes that overlaps no label placed before it
+    and no data marker; a spot off the first ring gets a thin leader line back to its point. A label that
+    finds no clear spot takes the least crowded one inside the axes (over markers rather than labels)."""
+    import math
+
     fig = ax.figure
     renderer = fig.canvas.get_renderer()
-    offsets = [(4, 3), (4, -10), (-16, 3), (-16, -10), (4, 12), (4, -19), (-16, 12), (-16, -19), (12, 21), (12, -28)]
+    frame = ax.get_window_extent(renderer)
+    markers = [ax.transData.transform((x, y)) for x, y, _, _ in labels]
+    markers += [ax.transData.transform(xy) for line in ax.get_lines() for xy in line.get_xydata()]
+    rings = [(r, a) for r in (7, 16, 28) for a in range(0, 360, 45)]
     boxes: list[Any] = []
     placed = []
     for x, y, text, color in labels:
-        for dx, dy in offsets:
-            ann = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=7, color=color)
+        best: tuple[int, Any, Any] | None = None
+        for radius, angle in rings:
+            dx, dy = radius * math.cos(math.radians(angle)), radius * math.sin(math.radians(angle))
+            ha = "left" if dx > 1 else "right" if dx < -1 else "center"
+            va = "bottom" if dy > 1 else "top" if dy < -1 else "center"
+            leader = {"arrowstyle": "-", "lw": 0.5, "color": color, "shrinkA": 0, "shrinkB": 3} if radius > 7 else None
+            ann = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=7, color=color,
+                              ha=ha, va=va, arrowprops=leader)  # fmt: skip
             box = ann.get_window_extent(renderer).expanded(1.1, 1.2)
-            if not any(box.overlaps(other) for other in boxes) or (dx, dy) == offsets[-1]:
-                boxes.append(box)
-                placed.append(ann)
+            inside = frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+            clashes = 100 * sum(box.overlaps(other) for other in boxes) + sum(  # labels over labels: worst
+                box.x0 - 2 <= mx <= box.x1 + 2 and box.y0 - 2 <= my <= box.y1 + 2 for mx, my in markers
+            )
+            if inside and clashes == 0:
+                best = (0, ann, box)
                 break
             ann.remove()
+            if inside and (best is None or clashes < best[0]):
+                best = (clashes, (dx, dy, ha, va, leader), box)
+        assert best is not None, "the axes are too small for a label"
+        if best[0]:  # no clear spot: the least crowded one
+            dx, dy, ha, va, leader = best[1]
+            ann = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=7, color=color,
+                              ha=ha, va=va, arrowprops=leader)  # fmt: skip
+            best = (best[0], ann, best[2])
+        boxes.append(best[2])
+        placed.append(best[1])
     return placed

@@ -363,6 +363,8 @@ def run_compare(
     cfg = config or CompareConfig()
     root = Path(out).resolve()
     user_pairs, conversational = check_inputs(cfg, model, data, skip_sft, max_unknown_rate, columns)
+    if user_pairs is not None:
+        cfg = without_gold(cfg)
     settings = _settings(root, cfg, model, data, skip_sft, conversational)
     t_start = time.perf_counter()
     threads = choose_threads(cfg.torch_threads, workers)
@@ -405,6 +407,20 @@ def run_compare(
         "total_wall_seconds_this_run": round(time.perf_counter() - t_start, 1),
         "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()},
     }
+
+
+def without_gold(cfg: CompareConfig) -> CompareConfig:
+    """The comparison without its gold-reward rows (``grpo_gold``): the user's data has no gold reward
+    (the synthetic task's word count means nothing on it). Raises ``UsageError`` when nothing is left."""
+    gold = [k for k in dict.fromkeys([*cfg.methods, *cfg.frontier]) if row(k).reward == "gold"]
+    if not gold:
+        return cfg
+    methods = [k for k in cfg.methods if k not in gold]
+    if not methods:
+        raise UsageError(f"--data: the user's data has no gold reward, and every method ({', '.join(gold)}) "
+                         "trains on it; name others with --set methods=[...]")
+    log.info("the data has no gold reward: %s left out of the comparison", ", ".join(row(k).label for k in gold))
+    return dataclasses.replace(cfg, methods=methods, frontier=[k for k in cfg.frontier if k not in gold])
 
 
 def check_inputs(

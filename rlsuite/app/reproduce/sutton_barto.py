@@ -227,7 +227,8 @@ def sb_fig_2_6(out: Path, opts: ReproduceOptions) -> dict[str, Any]:
     ax.set_xlabel("parameter value: epsilon (epsilon-greedy), alpha (gradient bandit), c (UCB), Q0 (optimistic)")
     ax.set_ylabel(f"average reward over the first {opts.steps} steps")
     ax.grid(alpha=0.3)
-    _legend_outside(ax)
+    # below the axes in two columns: as wide as the plot, no empty band beside a tall narrow legend
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, borderaxespad=0.0, fontsize=8)
     ax.set_title(f"Sutton & Barto fig 2.6: parameter study of the bandit methods\n10-armed testbed, {opts.runs} "
                  f"runs, seed {opts.seed}")  # fmt: skip
     _save(fig, out / "sb-fig-2.6.png")
