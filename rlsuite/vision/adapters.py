@@ -45,6 +45,10 @@ class VLMModelOptions(Config):
     trust_remote_code: bool = option(
         False, help="run the custom code the folder's config.json names (Kimi-VL); only for code you trust"
     )
+    trust_pickle: bool = option(
+        False, help="accept a --model folder holding only pickled weights (pytorch_model.bin), which can run code "
+        "when loaded; only for folders you trust (or convert them to safetensors with save_pretrained)"
+    )
     finetune: Literal["auto", "lora", "full"] = option(
         "auto", help="auto: LoRA adapters above --lora-min-params parameters, all parameters below; or force one"
     )
@@ -67,14 +71,15 @@ class VLMModelOptions(Config):
         return self.finetune == "lora" or (self.finetune == "auto" and n_params > self.lora_min_params)
 
 
-def check_generative_folder(folder: str | Path, trust_remote_code: bool = False) -> None:
-    """One line naming the folder when its architecture cannot generate text (not an image-text-to-text model)."""
+def check_generative_folder(folder: str | Path, trust_remote_code: bool = False, trust_pickle: bool = False) -> None:
+    """One line naming the folder when its architecture cannot generate text (not an image-text-to-text model),
+    or when its weights are only pickled and ``trust_pickle`` is not given."""
     from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES
 
     from rlsuite.vision.folders import check_model_folder
     from rlsuite.vision.policies import vlm_auto_class
 
-    config = check_model_folder(folder)
+    config = check_model_folder(folder, trust_pickle=trust_pickle)
     vlm_auto_class(folder, trust_remote_code)  # a custom model type: refused without trust_remote_code
     model_type = config.get("model_type")
     if config.get("auto_map") is None and model_type not in MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES:

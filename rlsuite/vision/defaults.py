@@ -351,7 +351,7 @@ def default_vlm_policy(
     prompt = rcfg.prompt if rcfg.reasoning else DEFAULT_PROMPT
     # Before any folder is opened: a model that cannot generate text, a grammar or fallback no action fits.
     if opts.model:
-        check_generative_folder(opts.model, opts.trust_remote_code)
+        check_generative_folder(opts.model, opts.trust_remote_code, opts.trust_pickle)
     if rcfg.reasoning:
         rcfg.grammar_for(ACTION_NAMES)
 
@@ -376,7 +376,7 @@ def default_vlm_policy(
 
     def load(folder: Path, device: torch.device) -> Any:
         return load_trained_policy(folder, opts.model, opts.trust_remote_code, dtype=dtype, device=str(device),
-                                   prompt=prompt)  # fmt: skip
+                                   trust_pickle=opts.trust_pickle, prompt=prompt)  # fmt: skip
 
     trained = _obtain(VLM_POLICY_NAME, cfg, out, overwrite, train, save, load, on_open, extra=(opts, rcfg),
                       resume=ckpt.resume)  # fmt: skip

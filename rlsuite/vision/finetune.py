@@ -585,9 +585,9 @@ def load_policy_to_train(
     device = select_device(config.device) if device is None else device  # resolved by the caller, once
     prompt = reasoning.prompt if reasoning.reasoning else DEFAULT_PROMPT
     if options.model:
-        check_generative_folder(options.model, options.trust_remote_code)
+        check_generative_folder(options.model, options.trust_remote_code, options.trust_pickle)
         policy = VLMPolicy.from_pretrained(options.model, options.trust_remote_code, options.dtype, str(device),
-                                           prompt=prompt)  # fmt: skip
+                                           trust_pickle=options.trust_pickle, prompt=prompt)  # fmt: skip
     else:  # 16-pixel cells and 16-pixel patches: one image token per grid cell.
         model, processor = build_tiny_llava(
             image_size=16 * config.size, patch_size=16, hidden=config.hidden, layers=config.layers

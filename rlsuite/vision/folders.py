@@ -89,8 +89,8 @@ def weight_files(folder: Path, trust_pickle: bool = False) -> list[Path]:
     if pickled:
         raise ModelFolderError(
             f"{folder}: holds only pickle weights ({pickled[0]}), which can run code when loaded; "
-            "rlsuite loads safetensors only (convert them with transformers' save_pretrained; `vision eval-vlm "
-            "--trust-pickle` loads them if you trust the folder)"
+            "rlsuite loads safetensors only (convert them with transformers' save_pretrained; `vision eval-vlm`, "
+            "`train-vlm-policy` and `grpo` load them with --trust-pickle if you trust the folder)"
         )
     raise ModelFolderError(f"{folder}: no {WEIGHTS} (weights missing)")
 

@@ -452,7 +452,8 @@ def load_model(config: VisionGRPOConfig, options: VLMModelOptions, device: Any) 
     from rlsuite.vision.policies import load_vlm
 
     assert options.model is not None
-    model, processor, _, _ = load_vlm(options.model, options.trust_remote_code, options.dtype, str(device))
+    model, processor, _, _ = load_vlm(options.model, options.trust_remote_code, options.dtype, str(device),
+                                      options.trust_pickle)  # fmt: skip
     n_params = count_parameters(model)
     lora = options.uses_lora(n_params)
     if lora:
@@ -575,7 +576,7 @@ def check_grpo_inputs(config: VisionGRPOConfig, options: VLMModelOptions) -> Non
 
     if not options.model:
         raise ConfigError("vision grpo: no model folder; give --model FOLDER (an image-text-to-text VLM)", "model")
-    check_generative_folder(options.model, options.trust_remote_code)
+    check_generative_folder(options.model, options.trust_remote_code, options.trust_pickle)
     load_detector(config)
 
 

@@ -372,3 +372,23 @@ def test_eval_vlm_loads_a_pickled_folder_only_with_trust_pickle(tmp_path, llava_
     code, out, err = cli("vision", "eval-vlm", str(folder), "--episodes", "1", "--device", "cpu", "--trust-pickle")
     assert code == 0, err
     assert out.startswith("success ") and out.strip().endswith(f"from {folder}")
+
+
+def test_train_vlm_policy_loads_a_pickled_model_only_with_trust_pickle(tmp_path, llava_dir):
+    """`train-vlm-policy --model` (and `grpo --model`) refuse pickled weights unless --trust-pickle says so."""
+    from safetensors.torch import load_file
+
+    from rlsuite.vision.adapters import VLMModelOptions
+    from rlsuite.vision.finetune import VLMTrainConfig, load_policy_to_train
+
+    folder = _copy(llava_dir, tmp_path / "pickled")
+    weights = load_file(str(folder / "model.safetensors"))
+    torch.save(weights, folder / "pytorch_model.bin")
+    (folder / "model.safetensors").unlink()
+    config = VLMTrainConfig(device="cpu")
+    with pytest.raises(ModelFolderError, match=r"holds only pickle weights .*--trust-pickle"):
+        load_policy_to_train(config, VLMModelOptions(model=str(folder), finetune="full"))
+    policy, info = load_policy_to_train(config, VLMModelOptions(model=str(folder), finetune="full", trust_pickle=True))
+    loaded = [p.detach() for p in policy.model.parameters()]  # the pickled weights, whatever their names now
+    assert all(any(p.shape == w.shape and torch.equal(p, w) for p in loaded) for w in weights.values())
+    assert info["finetune"] == "full"
