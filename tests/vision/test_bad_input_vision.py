@@ -97,7 +97,7 @@ def test_bad_config_values_name_the_field(tmp_path, monkeypatch, build, field, w
         (["train-reward", "--set", "lr=-1"], ["--set lr=-1", "ContrastiveTrainConfig.lr"]),
         (["train-reward", "--steps", "many"], ["--steps", "many"]),
         (["train-vlm-policy", "--set", "gama=0.5"], ["unknown setting 'gama'", "did you mean --gamma"]),
-        (["train-vlm-policy", "--config", "missing.yaml"], ["missing.yaml", "not found"]),
+        (["train-vlm-policy", "--config", "missing.yaml"], ["missing.yaml", "no such file here, nor a config shipped"]),
         (["eval-vlm"], ["no model folder", "FOLDER or --model"]),
         (["eval-vlm", "nowhere"], ["nowhere", "no such model folder"]),
         (["eval-vlm", "a", "--model", "b"], ["two model folders", "'a'", "'b'"]),
