@@ -205,7 +205,7 @@ def test_every_align_subcommand_runs_from_the_cli(sft: Path, rm: Path, tmp_path:
     for command, args in runs.items():
         out = tmp_path / command
         assert main(["align", command, "--out", str(out), *args]) == 0, command
-        printed = capsys.readouterr().out
+        printed = " ".join(capsys.readouterr().out.split())  # the result line wraps at 80 columns
         assert printed.startswith(f"{command.replace('-', '_')}: ") and f"model in {out / 'model'}" in printed
         finished = json.loads((out / "finished.json").read_text())
         assert finished["global_steps"] == (1 if command == "ppo" else 2), command

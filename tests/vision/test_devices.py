@@ -146,7 +146,8 @@ def test_a_kept_vlm_policy_is_loaded_on_the_configs_device_and_dtype(monkeypatch
     monkeypatch.setattr(VLMPolicy, "from_pretrained", classmethod(spy))
     trained = default_vlm_policy(config, out=tmp_path, dtype="bfloat16")
     assert trained.reused and trained.metrics == {"kept": True}
-    assert calls == [{"trust_remote_code": False, "device": "cpu", "dtype": "bfloat16", "prompt": DEFAULT_PROMPT}]
+    assert calls == [{"trust_remote_code": False, "device": "cpu", "dtype": "bfloat16", "trust_pickle": False,
+                     "prompt": DEFAULT_PROMPT}]
     assert trained.model.model.dtype == torch.bfloat16 and trained.model.device == torch.device("cpu")
 
 
