@@ -315,12 +315,11 @@ class GamblerEnv(FiniteMDPEnv):
         s = np.arange(S)[:, None]
         stake = np.minimum(np.arange(A)[None, :], np.minimum(s, self.goal - s))
         T = np.zeros((S, A, S))
-        R = np.zeros((S, A, S))
         s_idx = np.broadcast_to(s, (S, A))
         a_idx = np.broadcast_to(np.arange(A)[None, :], (S, A))
-        np.add.at(T, (s_idx, a_idx, s + stake), self.p_h)
-        np.add.at(T, (s_idx, a_idx, s - stake), 1.0 - self.p_h)
-        R[:, :, self.goal] = 1.0
+        T[s_idx, a_idx, s + stake] = self.p_h
+        T[s_idx, a_idx, s - stake] += 1.0 - self.p_h  # the same cell as heads' when the stake is 0
+        R = np.broadcast_to((np.arange(S) == self.goal).astype(float), (S, A, S))  # +1 on reaching the goal
         terminal = np.zeros(S, dtype=bool)
         terminal[[0, self.goal]] = True
         start = (~terminal).astype(float)
