@@ -233,25 +233,32 @@ def _cpu(fn: Callable[[], Any]) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--reference", type=Path, required=True, help="a checkout of the reference repository")
+    parser.add_argument("--reference", type=Path, help="a checkout of the reference repository (without it: rlsuite's "
+                                                       "times only)")
     parser.add_argument("--runs", type=int, default=None,
                         help="runs of every experiment, both sides (default: each figure's own, as `reproduce` "
                              "runs it, or the smaller count of EXPERIMENTS where the reference would take more "
                              "than about 5 minutes)")  # fmt: skip
     parser.add_argument("--only", choices=list(EXPERIMENTS), action="append", help="run only these")
     args = parser.parse_args(argv)
-    if not (args.reference / "chapter06" / "random_walk.py").exists():
+    if args.reference is not None and not (args.reference / "chapter06" / "random_walk.py").exists():
         print(f"{args.reference}: not a checkout of the reference (no chapter06/random_walk.py)", file=sys.stderr)
         return 2
     print(f"{'experiment':<10} {'runs':>5} {'reference s':>12} {'rlsuite s':>10} {'ratio':>7}")
+    from rlsuite.app.reproduce._common import _plt
     from rlsuite.app.reproduce.sutton_barto_ch6_8 import RUNS
+
+    _plt()  # matplotlib imported before any timing (the reference's scripts import it too)
 
     for name in args.only or EXPERIMENTS:
         ref_fn, fig, capped = EXPERIMENTS[name]
         runs = args.runs or capped or RUNS["sb-" + name][0]
+        t_ours = _cpu(lambda fig=fig, runs=runs: ours(fig, runs))
+        if args.reference is None:
+            print(f"{name:<10} {runs:>5} {'-':>12} {t_ours:>10.2f}", flush=True)
+            continue
         np.random.seed(0)
         t_ref = _cpu(lambda ref_fn=ref_fn, runs=runs: ref_fn(args.reference, runs))
-        t_ours = _cpu(lambda fig=fig, runs=runs: ours(fig, runs))
         print(f"{name:<10} {runs:>5} {t_ref:>12.2f} {t_ours:>10.2f} {t_ref / t_ours:>6.1f}x", flush=True)
     return 0
 
