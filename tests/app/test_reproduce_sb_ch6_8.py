@@ -37,6 +37,13 @@ REF_FIG_8_2 = {0: (271, 17.3), 5: (63.2, 17.3), 50: (21.4, 16.7)}
 # Figure 8.7, 100 runs per seed: RMS error after b sample updates, b = 2, 10, 100, 1000 (the reference's own
 # b_steps; its picture draws the mean absolute error, which is about 0.8 x this for large b).
 REF_FIG_8_7 = {2: 0.506, 10: 0.318, 100: 0.0965, 1000: 0.0325}
+# The book's figure 6.3 (the reference's figure_6_6), 1 run per alpha and seed, mean of seeds 0 and 1: asymptotic
+# (1000 episodes) mean sum of rewards for alpha = 0.1..1.0, and the interim (100 episodes) level averaged over alpha.
+REF_FIG_6_6 = {
+    "Sarsa": ([-37.1, -31.6, -30.8, -30.7, -29.8, -34.1, -41.7, -53.4, -67.7, -142.1], -83.0),
+    "Expected Sarsa": ([-36.0, -29.4, -25.7, -24.8, -24.7, -24.3, -23.7, -23.2, -22.9, -23.5], -67.8),
+    "Q-learning": ([-60.1, -58.3, -55.6, -52.4, -54.0, -56.0, -53.1, -52.4, -50.3, -55.8], -88.2),
+}
 REF_FIG_6_4 = {"Sarsa": (-27.92, -108.4), "Q-learning": (-49.12, -112.0)}
 
 
@@ -136,15 +143,21 @@ def test_fig_6_4_against_the_reference(tmp_path) -> None:
 
 
 @pytest.mark.slow
-def test_fig_6_6_interim_and_asymptotic_ordering(tmp_path) -> None:
-    """The book's figure 6.3: Expected Sarsa at least as good as Sarsa for every alpha, both above Q-learning's
-    online performance asymptotically; Sarsa's asymptotic performance collapses at alpha = 1 (the reference's
-    picture: below -100)."""
+def test_fig_6_6_against_the_reference(tmp_path) -> None:
+    """The book's figure 6.3 at the reference's 10 runs per alpha: asymptotic levels per alpha within 2.5 of the
+    reference's (Expected Sarsa: its seeds differ by 1.6 at most), 5 (Q-learning: 5.7) and 8 (Sarsa up to alpha 0.9:
+    its seeds differ by 12 at 0.7; at alpha 1 Sarsa collapses, by 40 more in one seed: within 45 and below -100);
+    the interim level averaged over alpha within 5; Expected Sarsa at least as good as Sarsa (the book)."""
     data = run(tmp_path, "sb-fig-6.6")
-    sarsa, exp, q = (entry(data, c) for c in ("Sarsa", "Expected Sarsa", "Q-learning"))
+    for curve, (asymptotic, interim) in REF_FIG_6_6.items():
+        ours = np.array(entry(data, curve)["asymptotic"])
+        tol = {"Sarsa": 8.0, "Expected Sarsa": 2.5, "Q-learning": 5.0}[curve]
+        np.testing.assert_allclose(ours[:9], asymptotic[:9], atol=tol, err_msg=curve)
+        assert ours[9] == pytest.approx(asymptotic[9], abs=45 if curve == "Sarsa" else tol), curve
+        assert np.mean(entry(data, curve)["interim"]) == pytest.approx(interim, abs=5), curve
+    sarsa, exp = entry(data, "Sarsa"), entry(data, "Expected Sarsa")
     assert np.all(np.array(exp["asymptotic"]) >= np.array(sarsa["asymptotic"]) - 2)
-    assert max(sarsa["asymptotic"]) > max(q["asymptotic"])
-    assert sarsa["asymptotic"][-1] < -100 < max(sarsa["asymptotic"])
+    assert sarsa["asymptotic"][-1] < -100
 
 
 @pytest.mark.slow
