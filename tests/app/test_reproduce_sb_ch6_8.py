@@ -190,8 +190,8 @@ def test_dyna_figures_claims(tmp_path) -> None:
         assert entry(b, curve)["final"] == pytest.approx(final, abs=near + 5 if curve == "Dyna-Q+" else 40), curve
     s = run(tmp_path, "sb-fig-8.5")
     assert entry(s, "Dyna-Q+")["after_change_per_1000"] > entry(s, "Dyna-Q")["after_change_per_1000"] + 10
-    # against the reference's 5 runs (one seed: a 5-run mean of Dyna-Q varies by about 10 here): Dyna-Q within 25,
-    # Dyna-Q+ within 10 at the change and 15 at the end
+    # against the reference's 5 runs (one seed; rlsuite's 20-run means of Dyna-Q for seeds 0 and 1 differ by 10 at
+    # the change, and 5 runs vary twice as much): Dyna-Q within 25 and 30, Dyna-Q+ within 10 and 15
     for curve, (at_change, final) in REF_FIG_8_5.items():
         near = 10 if curve == "Dyna-Q+" else 25
         assert entry(s, curve)["at_change"] == pytest.approx(at_change, abs=near), curve
