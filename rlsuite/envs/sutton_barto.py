@@ -42,8 +42,10 @@ class FiniteMDPEnv(gym.Env[np.int64, np.int64]):
     state_names: tuple[str, ...] | None = None
 
     def _set_model(self, T: np.ndarray, R: np.ndarray, terminal: np.ndarray, start: np.ndarray,
-                   render_mode: str | None) -> None:  # fmt: skip
-        """``T`` p(s'|s,a) [S, A, S], ``R`` r(s,a,s') [S, A, S], ``terminal`` [S] bool, ``start`` [S] probs."""
+                   render_mode: str | None, model: TabularModel | None = None) -> None:  # fmt: skip
+        """``T`` p(s'|s,a) [S, A, S], ``R`` r(s,a,s') [S, A, S], ``terminal`` [S] bool, ``start`` [S] probs;
+        ``model``: the same MDP in compact form (terminal mass dropped), when the env can build it cheaper than
+        the dense products below."""
         self.render_mode = checks.render_mode(render_mode, self.metadata["render_modes"])
         self.n_states, self.n_actions = int(T.shape[0]), int(T.shape[1])
         self._T = T
@@ -51,13 +53,15 @@ class FiniteMDPEnv(gym.Env[np.int64, np.int64]):
         self.terminal = terminal.astype(bool)
         self.start_probs = start / start.sum()
         self.random_start_states = np.flatnonzero(~self.terminal)  # exploring starts
-        live = ~self.terminal
-        dense = T * live[None, None, :]
-        rewards = (T * R).sum(axis=2)
-        dense[self.terminal] = 0.0
-        rewards[self.terminal] = 0.0
-        self.expected_rewards = rewards
-        self.tabular_model = TabularModel(rewards, transition_probs=dense)
+        if model is None:
+            live = ~self.terminal
+            dense = T * live[None, None, :]
+            rewards = (T * R).sum(axis=2)
+            dense[self.terminal] = 0.0
+            rewards[self.terminal] = 0.0
+            model = TabularModel(rewards, transition_probs=dense)
+        self.expected_rewards = model.expected_rewards
+        self.tabular_model = model
         self.observation_space = spaces.Discrete(self.n_states)
         self.action_space = spaces.Discrete(self.n_actions)
         self.s = int(np.flatnonzero(self.start_probs)[0])
@@ -311,19 +315,25 @@ class GamblerEnv(FiniteMDPEnv):
         s = np.arange(S)[:, None]
         stake = np.minimum(np.arange(A)[None, :], np.minimum(s, self.goal - s))
         T = np.zeros((S, A, S))
-        R = np.zeros((S, A, S))
         s_idx = np.broadcast_to(s, (S, A))
         a_idx = np.broadcast_to(np.arange(A)[None, :], (S, A))
-        np.add.at(T, (s_idx, a_idx, s + stake), self.p_h)
-        np.add.at(T, (s_idx, a_idx, s - stake), 1.0 - self.p_h)
-        R[:, :, self.goal] = 1.0
+        T[s_idx, a_idx, s + stake] = self.p_h
+        T[s_idx, a_idx, s - stake] += 1.0 - self.p_h  # the same cell as heads' when the stake is 0
+        R = np.broadcast_to((np.arange(S) == self.goal).astype(float), (S, A, S))  # +1 on reaching the goal
         terminal = np.zeros(S, dtype=bool)
         terminal[[0, self.goal]] = True
         start = (~terminal).astype(float)
         if start_capital is not None:
             start = np.zeros(S)
             start[start_capital] = 1.0
-        self._set_model(T, R, terminal, start, render_mode)
+        # the compact model (heads, tails) [2, A, S]: a sweep is two gathers, not a dense [S, A, S] product
+        outcomes = np.stack([s + stake, s - stake]).transpose(0, 2, 1)
+        probs = np.stack([np.full((A, S), self.p_h), np.full((A, S), 1.0 - self.p_h)])
+        probs[terminal[outcomes] | terminal[None, None, :]] = 0.0
+        rewards = self.p_h * (s + stake == self.goal)
+        rewards[terminal] = 0.0
+        model = TabularModel(rewards, next_states=outcomes, next_probs=probs)
+        self._set_model(T, R, terminal, start, render_mode, model)
 
     def max_stake(self, capital: np.ndarray | int) -> np.ndarray:
         """The largest legal stake ``min(s, goal - s)`` of each capital."""

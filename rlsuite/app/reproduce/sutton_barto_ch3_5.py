@@ -197,9 +197,10 @@ def iterative_policy_evaluation(env: Any, sweeps: int, gamma: float = 1.0) -> li
     """``v_0 .. v_sweeps`` of the equiprobable policy, synchronous sweeps (two arrays, as figure 4.1)."""
     model = env.tabular_model
     pi = np.full((model.n_states, model.n_actions), 1.0 / model.n_actions)
+    T_pi, r_pi = model.policy_matrices(pi)  # a sweep is v <- r_pi + gamma T_pi v
     v = [np.zeros(model.n_states)]
     for _ in range(sweeps):
-        v.append((pi * model.q_values(v[-1], gamma)).sum(axis=1))
+        v.append(r_pi + gamma * (T_pi @ v[-1]))
     return v
 
 
