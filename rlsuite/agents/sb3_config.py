@@ -140,6 +140,8 @@ class SB3RunConfig(Config):
     )
     video: bool = option(False, help="record greedy episodes to videos/ after training (needs moviepy)")
     video_episodes: int = option(2, help="episodes to record when video is on", ge=1)
+    # ----- an argument of every algorithm's constructor -----
+    stats_window_size: int = option(100, help="episodes averaged in the rollout/ log lines", ge=1)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -247,11 +249,9 @@ def policy_kwargs_objects(kwargs: dict[str, Any] | None) -> dict[str, Any] | Non
 
 
 @dataclass
-class PPOConfig(SB3RunConfig):
-    """stable-baselines3 PPO: SB3's defaults, RL Zoo's keys, rlsuite's run settings."""
+class PPOBaseConfig(SB3RunConfig):
+    """PPO's settings without gSDE: the base of :class:`PPOConfig` and :class:`MaskablePPOConfig`."""
 
-    algo: ClassVar[str] = "ppo"
-    sb3_class: ClassVar[str] = "PPO"
     MIN_N_STEPS: ClassVar[int] = 8
     DEFAULT_ROLLOUT: ClassVar[int] = 2048
     SEARCH_SPACE: ClassVar[dict[str, dict[str, Any]]] = {
@@ -277,10 +277,7 @@ class PPOConfig(SB3RunConfig):
     ent_coef: float = option(0.0, help="entropy bonus coefficient", ge=0.0)
     vf_coef: float = option(0.5, help="value loss coefficient", ge=0.0)
     max_grad_norm: float = option(0.5, help="gradient clipping norm", gt=0.0)
-    use_sde: bool = option(False, help="generalised state-dependent exploration (Box actions only)")
-    sde_sample_freq: int = option(-1, help="resample the gSDE noise every n steps (-1: once per rollout)", ge=-1)
     target_kl: float | None = option(None, help="stop an update's epochs early past this KL (None: never)", gt=0)
-    stats_window_size: int = option(100, help="episodes averaged in the rollout/ log lines", ge=1)
 
     def rollout_n_steps(self) -> int:
         """``n_steps``, or rlsuite's default: SB3's 2048 env steps per update split over the envs."""
@@ -290,6 +287,17 @@ class PPOConfig(SB3RunConfig):
 
     def rollout_steps(self) -> int:
         return self.rollout_n_steps() * self.n_envs
+
+
+@dataclass
+class PPOConfig(PPOBaseConfig):
+    """stable-baselines3 PPO: SB3's defaults, RL Zoo's keys, rlsuite's run settings."""
+
+    algo: ClassVar[str] = "ppo"
+    sb3_class: ClassVar[str] = "PPO"
+
+    use_sde: bool = option(False, help="generalised state-dependent exploration (Box actions only)")
+    sde_sample_freq: int = option(-1, help="resample the gSDE noise every n steps (-1: once per rollout)", ge=-1)
 
 
 @dataclass
@@ -314,7 +322,6 @@ class A2CConfig(SB3RunConfig):
     use_sde: bool = option(False, help="generalised state-dependent exploration (Box actions only)")
     sde_sample_freq: int = option(-1, help="resample the gSDE noise every n steps (-1: once per rollout)", ge=-1)
     normalize_advantage: bool = option(False, help="normalise advantages")
-    stats_window_size: int = option(100, help="episodes averaged in the rollout/ log lines", ge=1)
 
     def rollout_steps(self) -> int:
         return self.n_steps * self.n_envs
@@ -347,7 +354,6 @@ class DQNConfig(SB3RunConfig):
     exploration_initial_eps: float = option(1.0, help="initial epsilon", ge=0.0, le=1.0)
     exploration_final_eps: float = option(0.05, help="final epsilon", ge=0.0, le=1.0)
     max_grad_norm: float = option(10.0, help="gradient clipping norm", gt=0.0)
-    stats_window_size: int = option(100, help="episodes averaged in the rollout/ log lines", ge=1)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -401,15 +407,14 @@ class TRPOConfig(SB3RunConfig):
     normalize_advantage: bool = option(True, help="normalise advantages")
     target_kl: float = option(0.01, help="the trust region: the KL bound of one policy update", gt=0.0)
     sub_sampling_factor: int = option(1, help="use every k-th sample of a rollout for the policy step", ge=1)
-    stats_window_size: int = option(100, help="episodes averaged in the rollout/ log lines", ge=1)
 
     def rollout_steps(self) -> int:
         return self.n_steps * self.n_envs
 
 
 @dataclass
-class MaskablePPOConfig(PPOConfig):
-    """sb3-contrib MaskablePPO: PPO's settings (no gSDE) and the action mask.
+class MaskablePPOConfig(PPOBaseConfig):
+    """sb3-contrib MaskablePPO: PPO's settings but gSDE (its actions are Discrete) and the action mask.
 
     Every env is wrapped in :class:`rlsuite.envs.wrappers.ValidActionMask`: by default the grid
     world's moves that would leave the grid or enter a forbidden cell are masked, in training and in
@@ -420,23 +425,12 @@ class MaskablePPOConfig(PPOConfig):
     sb3_class: ClassVar[str] = "MaskablePPO"
     sb3_module: ClassVar[str] = "sb3_contrib"
     RUN_FIELDS: ClassVar[tuple[str, ...]] = (*SB3RunConfig.RUN_FIELDS, "action_mask")
-    NOT_PASSED: ClassVar[tuple[str, ...]] = ("use_sde", "sde_sample_freq")
 
     action_mask: Literal["off", "boundary", "boundary_forbidden"] = option(
         "boundary_forbidden",
         help="mask the grid world's moves (from its exact model) that leave the grid and enter forbidden cells "
         "(boundary_forbidden), only those that leave the grid (boundary), or none (off)",
     )
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.use_sde:
-            raise config_error(self, "use_sde", "MaskablePPO has no gSDE (it takes Discrete actions)")
-
-    def adjust_sb3_kwargs(self, kwargs: dict[str, Any]) -> dict[str, Any]:
-        for name in self.NOT_PASSED:
-            kwargs.pop(name)
-        return kwargs
 
 
 @dataclass
@@ -486,7 +480,6 @@ class ARSConfig(SB3RunConfig):
     zero_policy: bool = option(True, help="start from all-zero parameters")
     alive_bonus_offset: float = option(0.0, help="added to each step's reward while searching (not in the logs)")
     candidate_episodes: int = option(1, help="episodes per candidate policy (ARS's n_eval_episodes)", ge=1)
-    stats_window_size: int = option(100, help="episodes averaged in the rollout/ log lines", ge=1)
 
     def __post_init__(self) -> None:
         super().__post_init__()

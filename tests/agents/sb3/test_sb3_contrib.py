@@ -11,7 +11,7 @@ import re
 
 import numpy as np
 import pytest
-from sb3_helpers import cli, evaluate, train
+from sb3_helpers import cli, evaluate, parse_train, train
 
 from rlsuite.agents import sb3, sb3_io
 from rlsuite.agents.sb3_config import CONFIGS, ARSConfig, MaskablePPOConfig
@@ -46,6 +46,18 @@ def test_every_field_is_a_constructor_argument_or_a_run_setting(algo):
     for name, param in signature.parameters.items():
         if name in by_theirs and name not in ("n_steps", "policy", "train_freq"):
             assert getattr(cls(), by_theirs[name]) == param.default, name
+
+
+def test_maskable_ppo_help_lists_no_gsde_flags(capsys):
+    """MaskablePPO takes Discrete actions only: PPO's gSDE settings would do nothing, so it has none."""
+    with pytest.raises(SystemExit):
+        parse_train(["maskable_ppo", "--help"])
+    text = capsys.readouterr().out
+    assert "--action_mask" in text and "--clip_range" in text and "--stats_window_size" in text
+    assert "sde" not in text
+    with pytest.raises(SystemExit):
+        parse_train(["ppo", "--help"])
+    assert "--use_sde" in capsys.readouterr().out  # PPO keeps them (Box actions)
 
 
 @pytest.mark.parametrize(
