@@ -42,7 +42,7 @@ from rlsuite.agents.sb3_config import (
     ARSConfig,
     DQNConfig,
     MaskablePPOConfig,
-    PPOConfig,
+    PPOBaseConfig,
     SB3RunConfig,
     wrapper_specs,
 )
@@ -240,7 +240,7 @@ def plan_run(config: SB3RunConfig, budget: int, quiet: bool = False) -> RunPlan:
     """
     n_envs = config.n_envs
     warnings: list[str] = []
-    n_steps = config.rollout_n_steps() if isinstance(config, PPOConfig) else getattr(config, "n_steps", None)
+    n_steps = config.rollout_n_steps() if isinstance(config, PPOBaseConfig) else getattr(config, "n_steps", None)
     rollout = config.rollout_steps()
     if rollout:
         calls = rollout // n_envs

@@ -45,6 +45,24 @@ SCHEDULE = re.compile(r"lin_([0-9.eE+-]+)")
 BYTES_PER_ENV = 100_000  # one env copy, its wrappers and its rollout rows (an over-estimate for small envs)
 
 
+# Settings that several algorithms declare alike (SB3's default, help, range): ``name: type = shared("name")``.
+SHARED: dict[str, tuple[Any, dict[str, Any]]] = {
+    "gamma": (0.99, {"help": "discount factor", "ge": 0.0, "le": 1.0}),
+    "gae_lambda": (0.95, {"help": "GAE's bias-variance trade-off", "ge": 0.0, "le": 1.0}),
+    "ent_coef": (0.0, {"help": "entropy bonus coefficient", "ge": 0.0}),
+    "vf_coef": (0.5, {"help": "value loss coefficient", "ge": 0.0}),
+    "max_grad_norm": (0.5, {"help": "gradient clipping norm", "gt": 0.0}),
+    "use_sde": (False, {"help": "generalised state-dependent exploration (Box actions only)"}),
+    "sde_sample_freq": (-1, {"help": "resample the gSDE noise every n steps (-1: once per rollout)", "ge": -1}),
+}
+
+
+def shared(name: str) -> Any:
+    """A new field (each dataclass needs its own) for the setting ``name`` of :data:`SHARED`."""
+    default, kwargs = SHARED[name]
+    return option(default, **kwargs)
+
+
 def schedule_start(value: float | str) -> float:
     """The initial value of a number or of RL Zoo's ``lin_<x>`` schedule (x decays linearly to 0)."""
     if isinstance(value, str):
@@ -140,6 +158,8 @@ class SB3RunConfig(Config):
     )
     video: bool = option(False, help="record greedy episodes to videos/ after training (needs moviepy)")
     video_episodes: int = option(2, help="episodes to record when video is on", ge=1)
+    # ----- an argument of every algorithm's constructor -----
+    stats_window_size: int = option(100, help="episodes averaged in the rollout/ log lines", ge=1)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -247,11 +267,9 @@ def policy_kwargs_objects(kwargs: dict[str, Any] | None) -> dict[str, Any] | Non
 
 
 @dataclass
-class PPOConfig(SB3RunConfig):
-    """stable-baselines3 PPO: SB3's defaults, RL Zoo's keys, rlsuite's run settings."""
+class PPOBaseConfig(SB3RunConfig):
+    """PPO's settings without gSDE: the base of :class:`PPOConfig` and :class:`MaskablePPOConfig`."""
 
-    algo: ClassVar[str] = "ppo"
-    sb3_class: ClassVar[str] = "PPO"
     MIN_N_STEPS: ClassVar[int] = 8
     DEFAULT_ROLLOUT: ClassVar[int] = 2048
     SEARCH_SPACE: ClassVar[dict[str, dict[str, Any]]] = {
@@ -269,18 +287,15 @@ class PPOConfig(SB3RunConfig):
     )
     batch_size: int = option(64, help="minibatch size", ge=2)
     n_epochs: int = option(10, help="passes over each rollout", ge=1)
-    gamma: float = option(0.99, help="discount factor", ge=0.0, le=1.0)
-    gae_lambda: float = option(0.95, help="GAE's bias-variance trade-off", ge=0.0, le=1.0)
+    gamma: float = shared("gamma")
+    gae_lambda: float = shared("gae_lambda")
     clip_range: float | str = option(0.2, help="policy ratio clipping, or 'lin_<x>'", gt=0)
     clip_range_vf: float | str | None = option(None, help="value clipping (None: no clipping), or 'lin_<x>'", gt=0)
     normalize_advantage: bool = option(True, help="normalise advantages per minibatch")
-    ent_coef: float = option(0.0, help="entropy bonus coefficient", ge=0.0)
-    vf_coef: float = option(0.5, help="value loss coefficient", ge=0.0)
-    max_grad_norm: float = option(0.5, help="gradient clipping norm", gt=0.0)
-    use_sde: bool = option(False, help="generalised state-dependent exploration (Box actions only)")
-    sde_sample_freq: int = option(-1, help="resample the gSDE noise every n steps (-1: once per rollout)", ge=-1)
+    ent_coef: float = shared("ent_coef")
+    vf_coef: float = shared("vf_coef")
+    max_grad_norm: float = shared("max_grad_norm")
     target_kl: float | None = option(None, help="stop an update's epochs early past this KL (None: never)", gt=0)
-    stats_window_size: int = option(100, help="episodes averaged in the rollout/ log lines", ge=1)
 
     def rollout_n_steps(self) -> int:
         """``n_steps``, or rlsuite's default: SB3's 2048 env steps per update split over the envs."""
@@ -290,6 +305,17 @@ class PPOConfig(SB3RunConfig):
 
     def rollout_steps(self) -> int:
         return self.rollout_n_steps() * self.n_envs
+
+
+@dataclass
+class PPOConfig(PPOBaseConfig):
+    """stable-baselines3 PPO: SB3's defaults, RL Zoo's keys, rlsuite's run settings."""
+
+    algo: ClassVar[str] = "ppo"
+    sb3_class: ClassVar[str] = "PPO"
+
+    use_sde: bool = shared("use_sde")
+    sde_sample_freq: int = shared("sde_sample_freq")
 
 
 @dataclass
@@ -304,17 +330,16 @@ class A2CConfig(SB3RunConfig):
 
     learning_rate: float | str = option(7e-4, help="RMSprop (or Adam) step size, or 'lin_<x>'", gt=0)
     n_steps: int = option(5, help="env steps per env between updates (the bootstrap horizon)", ge=1)
-    gamma: float = option(0.99, help="discount factor", ge=0.0, le=1.0)
+    gamma: float = shared("gamma")
     gae_lambda: float = option(1.0, help="GAE's bias-variance trade-off (1: plain n-step returns)", ge=0.0, le=1.0)
-    ent_coef: float = option(0.0, help="entropy bonus coefficient", ge=0.0)
-    vf_coef: float = option(0.5, help="value loss coefficient", ge=0.0)
-    max_grad_norm: float = option(0.5, help="gradient clipping norm", gt=0.0)
+    ent_coef: float = shared("ent_coef")
+    vf_coef: float = shared("vf_coef")
+    max_grad_norm: float = shared("max_grad_norm")
     rms_prop_eps: float = option(1e-5, help="RMSprop epsilon", gt=0.0)
     use_rms_prop: bool = option(True, help="RMSprop (true) or Adam (false)")
-    use_sde: bool = option(False, help="generalised state-dependent exploration (Box actions only)")
-    sde_sample_freq: int = option(-1, help="resample the gSDE noise every n steps (-1: once per rollout)", ge=-1)
+    use_sde: bool = shared("use_sde")
+    sde_sample_freq: int = shared("sde_sample_freq")
     normalize_advantage: bool = option(False, help="normalise advantages")
-    stats_window_size: int = option(100, help="episodes averaged in the rollout/ log lines", ge=1)
 
     def rollout_steps(self) -> int:
         return self.n_steps * self.n_envs
@@ -336,7 +361,7 @@ class DQNConfig(SB3RunConfig):
     learning_starts: int = option(100, help="env steps before the first gradient step", ge=0)
     batch_size: int = option(32, help="minibatch size", ge=1)
     tau: float = option(1.0, help="target network soft update coefficient (1: hard copy)", gt=0.0, le=1.0)
-    gamma: float = option(0.99, help="discount factor", ge=0.0, le=1.0)
+    gamma: float = shared("gamma")
     train_freq: int = option(4, help="update the network every this many steps (or episodes)", ge=1)
     train_freq_unit: Literal["step", "episode"] = option("step", help="the unit of train_freq")
     gradient_steps: int = option(1, help="gradient steps per update (-1: as many as env steps)", ge=-1)
@@ -347,7 +372,6 @@ class DQNConfig(SB3RunConfig):
     exploration_initial_eps: float = option(1.0, help="initial epsilon", ge=0.0, le=1.0)
     exploration_final_eps: float = option(0.05, help="final epsilon", ge=0.0, le=1.0)
     max_grad_norm: float = option(10.0, help="gradient clipping norm", gt=0.0)
-    stats_window_size: int = option(100, help="episodes averaged in the rollout/ log lines", ge=1)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -389,27 +413,26 @@ class TRPOConfig(SB3RunConfig):
     learning_rate: float | str = option(1e-3, help="the value function's Adam step size, or 'lin_<x>'", gt=0)
     n_steps: int = option(2048, help="env steps per env between updates", ge=2)
     batch_size: int = option(128, help="minibatch size of the value function's updates", ge=2)
-    gamma: float = option(0.99, help="discount factor", ge=0.0, le=1.0)
+    gamma: float = shared("gamma")
     cg_max_steps: int = option(15, help="conjugate gradient steps for the natural gradient", ge=1)
     cg_damping: float = option(0.1, help="damping of the Hessian-vector product", ge=0.0)
     line_search_shrinking_factor: float = option(0.8, help="step shrink per line-search try", gt=0.0, lt=1.0)
     line_search_max_iter: int = option(10, help="line-search tries", ge=1)
     n_critic_updates: int = option(10, help="value function updates per rollout", ge=1)
-    gae_lambda: float = option(0.95, help="GAE's bias-variance trade-off", ge=0.0, le=1.0)
-    use_sde: bool = option(False, help="generalised state-dependent exploration (Box actions only)")
-    sde_sample_freq: int = option(-1, help="resample the gSDE noise every n steps (-1: once per rollout)", ge=-1)
+    gae_lambda: float = shared("gae_lambda")
+    use_sde: bool = shared("use_sde")
+    sde_sample_freq: int = shared("sde_sample_freq")
     normalize_advantage: bool = option(True, help="normalise advantages")
     target_kl: float = option(0.01, help="the trust region: the KL bound of one policy update", gt=0.0)
     sub_sampling_factor: int = option(1, help="use every k-th sample of a rollout for the policy step", ge=1)
-    stats_window_size: int = option(100, help="episodes averaged in the rollout/ log lines", ge=1)
 
     def rollout_steps(self) -> int:
         return self.n_steps * self.n_envs
 
 
 @dataclass
-class MaskablePPOConfig(PPOConfig):
-    """sb3-contrib MaskablePPO: PPO's settings (no gSDE) and the action mask.
+class MaskablePPOConfig(PPOBaseConfig):
+    """sb3-contrib MaskablePPO: PPO's settings but gSDE (its actions are Discrete) and the action mask.
 
     Every env is wrapped in :class:`rlsuite.envs.wrappers.ValidActionMask`: by default the grid
     world's moves that would leave the grid or enter a forbidden cell are masked, in training and in
@@ -420,23 +443,12 @@ class MaskablePPOConfig(PPOConfig):
     sb3_class: ClassVar[str] = "MaskablePPO"
     sb3_module: ClassVar[str] = "sb3_contrib"
     RUN_FIELDS: ClassVar[tuple[str, ...]] = (*SB3RunConfig.RUN_FIELDS, "action_mask")
-    NOT_PASSED: ClassVar[tuple[str, ...]] = ("use_sde", "sde_sample_freq")
 
     action_mask: Literal["off", "boundary", "boundary_forbidden"] = option(
         "boundary_forbidden",
         help="mask the grid world's moves (from its exact model) that leave the grid and enter forbidden cells "
         "(boundary_forbidden), only those that leave the grid (boundary), or none (off)",
     )
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.use_sde:
-            raise config_error(self, "use_sde", "MaskablePPO has no gSDE (it takes Discrete actions)")
-
-    def adjust_sb3_kwargs(self, kwargs: dict[str, Any]) -> dict[str, Any]:
-        for name in self.NOT_PASSED:
-            kwargs.pop(name)
-        return kwargs
 
 
 @dataclass
@@ -486,7 +498,6 @@ class ARSConfig(SB3RunConfig):
     zero_policy: bool = option(True, help="start from all-zero parameters")
     alive_bonus_offset: float = option(0.0, help="added to each step's reward while searching (not in the logs)")
     candidate_episodes: int = option(1, help="episodes per candidate policy (ARS's n_eval_episodes)", ge=1)
-    stats_window_size: int = option(100, help="episodes averaged in the rollout/ log lines", ge=1)
 
     def __post_init__(self) -> None:
         super().__post_init__()

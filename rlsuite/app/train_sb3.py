@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rlsuite.agents.sb3_config import ALGOS, CONFIGS, PPOConfig, SB3RunConfig
+from rlsuite.agents.sb3_config import ALGOS, CONFIGS, PPOBaseConfig, SB3RunConfig
 from rlsuite.app.evalreport import from_sb3
 from rlsuite.app.options import EvalOptions, TrainOptions
 from rlsuite.common.config import from_dict, load_yaml
@@ -131,7 +131,7 @@ def config_defaults(algo: str, ns: Any) -> list[tuple[Mapping[str, Any], str]]:
 
 
 def _scale_n_steps(cls: type[SB3RunConfig], entry: dict[str, Any], ns: Any, where: str) -> None:
-    if not issubclass(cls, PPOConfig) or "n_steps" not in entry or getattr(ns, "n_steps", None) is not None:
+    if not issubclass(cls, PPOBaseConfig) or "n_steps" not in entry or getattr(ns, "n_steps", None) is not None:
         return
     n_envs, file_envs = getattr(ns, "n_envs", 1), entry.get("n_envs", 1)
     if not isinstance(n_envs, int) or n_envs < 1 or n_envs in (1, file_envs):

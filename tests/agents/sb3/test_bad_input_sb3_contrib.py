@@ -11,7 +11,8 @@ CASES = [
         ["maskable_ppo", "--set", "vec_env=batched"],
         "vec_env: batched: MaskablePPO's action masks need the dummy vec env",
     ),
-    ("maskable with gSDE", ["maskable_ppo", "--set", "use_sde=true"], "use_sde: MaskablePPO has no gSDE"),
+    ("maskable with gSDE", ["maskable_ppo", "--set", "use_sde=true"], "--set use_sde=true: unknown setting 'use_sde'"),
+    ("maskable with the gSDE flag", ["maskable_ppo", "--sde_sample_freq", "4"], "--sde_sample_freq: unknown setting"),
     ("mask of an unknown kind", ["maskable_ppo", "--set", "action_mask=walls"], "action_mask"),
     (
         "ars keeping more directions than it draws",
