@@ -93,6 +93,7 @@ def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Any, capsys: pytest.CaptureFi
     handlers = list(root.handlers)
 
     def run(*argv: str) -> tuple[int, str, str]:
+        capsys.readouterr()  # what the test printed or logged before: not this command's output
         code = main(list(argv))
         out, err = capsys.readouterr()
         return code, out, err

@@ -41,6 +41,19 @@ class _OwnFilter(logging.Filter):
         return record.name == "rlsuite" or record.name.startswith("rlsuite.") or record.levelno >= logging.ERROR
 
 
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """A handler that writes to ``sys.stderr`` as it is when a record comes (a redirect made later, a test's
+    capture), not to the stream of the moment it was set up, which may be closed by then."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def setup(verbose: bool = False) -> None:
     """Route logs: rlsuite INFO to stderr; third-party logs and warnings to log.txt (stderr too if verbose)."""
     _state["verbose"] = verbose
@@ -48,7 +61,7 @@ def setup(verbose: bool = False) -> None:
     for handler in list(root.handlers):
         if getattr(handler, "_rlsuite", False):
             root.removeHandler(handler)
-    console = logging.StreamHandler(sys.stderr)
+    console = _Stderr()
     console.setFormatter(logging.Formatter("%(message)s" if not verbose else "%(levelname)s %(name)s: %(message)s"))
     console._rlsuite = True  # type: ignore[attr-defined]
     if not verbose:

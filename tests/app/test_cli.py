@@ -44,6 +44,23 @@ def test_a_reader_that_goes_away_is_not_a_traceback() -> None:
     assert proc.stderr == ""
 
 
+def test_console_logs_go_to_stderr_as_it_is_when_they_come(capsys: pytest.CaptureFixture[str]) -> None:
+    """The console handler follows sys.stderr: a stream closed since setup (a test's capture) is not written to."""
+    import io
+    import logging
+
+    from rlsuite.app import console
+
+    old, sys.stderr = sys.stderr, io.StringIO()
+    try:
+        console.setup()
+    finally:
+        closed, sys.stderr = sys.stderr, old
+    closed.close()
+    logging.getLogger("rlsuite.test").info("after the old stream closed")
+    assert capsys.readouterr().err == "after the old stream closed\n"
+
+
 def test_tour_env_sections(tmp_path: Path) -> None:
     out = tmp_path / "tour"
     assert main(["tour", "--quick", "--out", str(out), "--only", "gridworld", "bandit"]) == 0
