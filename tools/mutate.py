@@ -40,6 +40,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 EQUIVALENT = ROOT / "tools" / "equivalent_mutants.json"
 GROUPS: dict[str, tuple[list[str], list[str]]] = {
+    "common": (
+        ["rlsuite/common/*.py"],
+        ["tests/common/", "tests/agents/tabular/test_torch_backend.py", "tests/vision/test_devices.py"],
+    ),
     "envs": (
         ["rlsuite/envs/gridworld.py", "rlsuite/envs/bandit.py", "rlsuite/envs/batched.py", "rlsuite/envs/pixels.py"],
         ["tests/envs/test_gridworld.py", "tests/envs/test_bandit.py", "tests/envs/test_batched.py",
@@ -71,9 +75,29 @@ CAUGHT = ("killed", "timeout", "equivalent")  # a mutant that hangs the tests is
 UNCHECKED = ("no tests", "skipped", "not checked")
 
 
+def _files(patterns: list[str], in_folder: str) -> list[str]:
+    """The files that ``patterns`` (paths or globs; a folder means its ``in_folder`` files, at any depth) name
+    now, sorted. An empty answer is an error: no test file would make pytest run the whole suite."""
+    found = {
+        str(q.relative_to(ROOT))
+        for pattern in patterns
+        for p in ROOT.glob(pattern)
+        for q in (sorted(p.rglob(in_folder)) if p.is_dir() else [p])
+        if q.is_file()
+    }
+    if not found:
+        raise SystemExit(f"no file matches {patterns}")
+    return sorted(found)
+
+
 def _test_files(patterns: list[str]) -> list[str]:
-    """The test files a group names (globs allowed) that exist now, sorted."""
-    return sorted({str(p.relative_to(ROOT)) for pattern in patterns for p in ROOT.glob(pattern) if p.is_file()})
+    """The test files a group names (globs and folders allowed) that exist now, sorted."""
+    return _files(patterns, "test_*.py")
+
+
+def _modules(patterns: list[str]) -> list[str]:
+    """The modules a group names (globs and folders allowed) that exist now, sorted."""
+    return _files(patterns, "*.py")
 
 
 def _mutmut(*args: str) -> list[str]:
@@ -125,7 +149,7 @@ def _config(modules: list[str], tests: list[str]) -> str:
 
 def _prepare(name: str, work: Path) -> None:
     """Bring ``work`` up to date with the repository and write the group's mutmut configuration."""
-    modules, tests = GROUPS[name]
+    modules, tests = _modules(GROUPS[name][0]), GROUPS[name][1]
     work.mkdir(parents=True, exist_ok=True)
     for changed in _sync_repo(work):
         # mutmut copies a source file into mutants/ only when it is missing there; a changed module would
@@ -209,7 +233,7 @@ def add_equivalent(work: Path, mutant: str, why: str) -> None:
 def run_group(
     name: str, children: int, work: Path, recheck: bool, show: bool, minutes: float | None = None
 ) -> dict[str, dict[str, int]]:
-    modules, _ = GROUPS[name]
+    modules = _modules(GROUPS[name][0])
     t0 = time.perf_counter()
     _prepare(name, work)
     if recheck:  # only the survivors of the last run, against today's tests and code
@@ -267,7 +291,7 @@ def write_report(scores: dict[str, dict[str, int]], minutes: dict[str, float]) -
     notes = ""
     if path_md.is_file() and "<!-- notes -->" in path_md.read_text():
         notes = path_md.read_text().split("<!-- notes -->", 1)[1].strip("\n")
-    group_of = {m: g for g, (ms, _) in GROUPS.items() for m in ms}
+    group_of = {m: g for g, (ms, _) in GROUPS.items() for m in _modules(ms)}
     lines = [
         "# Mutation testing",
         "",
@@ -332,7 +356,7 @@ def main() -> int:
         return 0
     if args.list:
         for name, (modules, tests) in GROUPS.items():
-            print(f"{name}: {' '.join(modules)}\n    tests: {' '.join(_test_files(tests))}")
+            print(f"{name}: {' '.join(_modules(modules))}\n    tests: {' '.join(_test_files(tests))}")
         return 0
     scores: dict[str, dict[str, int]] = {}
     minutes: dict[str, float] = {}
