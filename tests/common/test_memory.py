@@ -36,7 +36,7 @@ def test_fits_up_to_the_fraction_of_memory_exactly() -> None:
         f"the grid needs about {memory.human(limit + 1)} of memory; "
         f"this machine has {memory.human(memory.physical_memory())}"
     )
-    with pytest.raises(ValueError, match="^a table needs about"):
+    with pytest.raises(ValueError, match=r"^a table needs about"):
         memory.check_fits(2 * memory.physical_memory(), "a table")
 
 
