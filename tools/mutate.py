@@ -1,6 +1,13 @@
-"""Mutation testing of rlsuite's core modules with mutmut: `make mutate` (or `python tools/mutate.py`).
+"""Mutation testing of every rlsuite module with mutmut: `make mutate` (or `python tools/mutate.py`).
 
-Each group below pairs modules with the fast tests that are meant to catch their bugs. For each
+Each group below pairs modules (paths, globs, or folders: their ``*.py`` at any depth) with the fast
+tests (a folder: its ``test_*.py``) that are meant to catch their bugs; every module of the package
+is in exactly one group (``--list`` says which are not). mutmut 3.8.1 chooses the tests per mutant by
+itself: it first runs the group's tests once under its trampoline ("stats"), records which tests call
+each function, and then runs each mutant only against the tests that called the mutated function
+(cheapest mutants first). So a group's test list costs one full run of those tests, not one per mutant,
+and a mutant of a function that none of them calls is "no tests" (not checked). Tests that run the CLI
+in a child process do not count: the child imports the unmutated package. For each
 group the script copies the repository (tracked and untracked-but-not-ignored files) to a
 scratch folder, writes mutmut's configuration there (only the lines those tests run are
 mutated), runs `mutmut run`, reads the result of every mutant, and writes the score per module
@@ -41,7 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EQUIVALENT = ROOT / "tools" / "equivalent_mutants.json"
 GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "common": (
-        ["rlsuite/common/*.py"],
+        ["rlsuite/common/"],
         ["tests/common/", "tests/agents/tabular/test_torch_backend.py", "tests/vision/test_devices.py"],
     ),
     "envs": (
@@ -49,15 +56,33 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         ["tests/envs/test_gridworld.py", "tests/envs/test_bandit.py", "tests/envs/test_batched.py",
          "tests/envs/test_pixels.py", "tests/envs/test_bad_input_envs.py", "tests/envs/test_env_exact.py"],
     ),
+    "envs_more": (
+        ["rlsuite/envs/__init__.py", "rlsuite/envs/blackjack.py", "rlsuite/envs/car_rental.py",
+         "rlsuite/envs/checks.py", "rlsuite/envs/max_bias.py", "rlsuite/envs/mazes.py", "rlsuite/envs/model.py",
+         "rlsuite/envs/plotting.py", "rlsuite/envs/random_walk.py", "rlsuite/envs/sutton_barto.py",
+         "rlsuite/envs/table.py", "rlsuite/envs/windy.py", "rlsuite/envs/wrappers.py"],
+        ["tests/envs/", "tests/agents/tabular/test_mc_prediction.py", "tests/app/test_bad_input_run_folders.py"],
+    ),
     "tabular": (
         ["rlsuite/agents/tabular/agent.py", "rlsuite/agents/tabular/solvers.py", "rlsuite/agents/tabular/dp.py",
          "rlsuite/agents/tabular/mc.py", "rlsuite/agents/tabular/td.py", "rlsuite/agents/tabular/sa.py",
          "rlsuite/agents/tabular/batch.py"],
         ["tests/agents/tabular/test_tabular_agents.py", "tests/agents/tabular/test_sa.py"],
     ),
+    "tabular_more": (
+        ["rlsuite/agents/__init__.py", "rlsuite/agents/base.py", "rlsuite/agents/tabular/__init__.py",
+         "rlsuite/agents/tabular/episodic.py", "rlsuite/agents/tabular/mc_prediction.py",
+         "rlsuite/agents/tabular/planning.py", "rlsuite/agents/tabular/prediction.py",
+         "rlsuite/agents/tabular/sim.py", "rlsuite/agents/tabular/stream.py"],
+        ["tests/agents/tabular/"],
+    ),
     "bandits": (["rlsuite/agents/tabular/bandit.py"], ["tests/agents/tabular/test_bandit_agents.py"]),
-    "reproduce": (
-        ["rlsuite/app/reproduce/zhao.py", "rlsuite/app/reproduce/sutton_barto.py"], ["tests/app/test_reproduce.py"]
+    "approx": (["rlsuite/agents/approx/"], ["tests/agents/approx/"]),
+    "sb3": (["rlsuite/agents/sb3*.py"], ["tests/agents/sb3/"]),
+    "reproduce": (["rlsuite/app/reproduce/"], ["tests/app/test_reproduce*.py"]),
+    "app": (
+        ["rlsuite/*.py", "rlsuite/app/*.py"],
+        ["tests/app/test_[!r]*.py", "tests/app/test_reports.py"],  # all but the figure tests (group reproduce)
     ),
     "vision": (
         ["rlsuite/vision/detection.py", "rlsuite/vision/rewards.py", "rlsuite/vision/policies.py",
@@ -65,9 +90,28 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         ["tests/vision/test_detection.py", "tests/vision/test_rewards.py", "tests/vision/test_policies.py",
          "tests/vision/test_images.py", "tests/vision/test_bad_input_vision.py"],
     ),
+    "vision_more": (
+        ["rlsuite/vision/__init__.py", "rlsuite/vision/adapters.py", "rlsuite/vision/checkpoints.py",
+         "rlsuite/vision/contrastive.py", "rlsuite/vision/defaults.py", "rlsuite/vision/finetune.py",
+         "rlsuite/vision/folders.py", "rlsuite/vision/grpo.py", "rlsuite/vision/image_processing.py",
+         "rlsuite/vision/models.py", "rlsuite/vision/reasoning.py", "rlsuite/vision/runtime.py"],
+        ["tests/vision/"],
+    ),
     "alignment": (
         ["rlsuite/alignment/data.py", "rlsuite/alignment/evaluate.py"],
         ["tests/alignment/"],
+    ),
+    "alignment_more": (
+        ["rlsuite/alignment/__init__.py", "rlsuite/alignment/compare/", "rlsuite/alignment/configs.py",
+         "rlsuite/alignment/embedded.py", "rlsuite/alignment/export.py", "rlsuite/alignment/judge.py",
+         "rlsuite/alignment/methods.py", "rlsuite/alignment/models.py", "rlsuite/alignment/training.py",
+         "rlsuite/alignment/workers.py"],
+        ["tests/alignment/"],
+    ),
+    "testing": (  # the package's helpers for tests (tiny models and data), run by the tests that use them
+        ["rlsuite/testing/"],
+        ["tests/alignment/test_data.py", "tests/alignment/test_judge.py", "tests/vision/test_images.py",
+         "tests/vision/test_rewards.py"],
     ),
 }  # fmt: skip
 STATUSES = ("killed", "survived", "no tests", "timeout", "suspicious", "skipped", "segfault", "not checked")
@@ -285,6 +329,8 @@ def write_report(scores: dict[str, dict[str, int]], minutes: dict[str, float]) -
     runs = old.get("runs", {})
     today = time.strftime("%Y-%m-%d")
     modules.update(scores)
+    for stale in [m for m in modules if m.endswith("/") and any(k.startswith(m) for k in scores)]:
+        del modules[stale]  # a module measured when it was one file, now a package whose modules were run
     for group, mins in minutes.items():
         runs[group] = {"date": today, "minutes": round(mins, 1)}
     path_json.write_text(json.dumps({"modules": modules, "runs": runs}, indent=2, sort_keys=True) + "\n")
@@ -295,7 +341,7 @@ def write_report(scores: dict[str, dict[str, int]], minutes: dict[str, float]) -
     lines = [
         "# Mutation testing",
         "",
-        "How many deliberately injected one-line bugs (mutants) the fast tests catch, per core module.",
+        "How many deliberately injected one-line bugs (mutants) the fast tests catch, per module.",
         "Made by `make mutate` (`python tools/mutate.py [GROUP ...]`, mutmut 3.8.1 on the lines the group's",
         "tests run; `python tools/mutate.py --list` names each group's modules and tests).",
         "Score = (killed + timeout + equivalent) / mutants checked. Equivalent mutants (no behaviour can",
@@ -310,7 +356,7 @@ def write_report(scores: dict[str, dict[str, int]], minutes: dict[str, float]) -
     ]
     for module, counts in sorted(modules.items()):
         checked, share = score(counts)
-        group = group_of.get(module, "?")
+        group = group_of.get(module) or next((g for m, g in group_of.items() if m.startswith(module)), "?")
         run = runs.get(group, {})
         lines.append(
             f"| `{module}` | {group} ({run.get('date', '?')}, {run.get('minutes', '?')}) | {checked} | "
@@ -357,6 +403,12 @@ def main() -> int:
     if args.list:
         for name, (modules, tests) in GROUPS.items():
             print(f"{name}: {' '.join(_modules(modules))}\n    tests: {' '.join(_test_files(tests))}")
+        grouped = [m for ms, _ in GROUPS.values() for m in _modules(ms)]
+        missing = sorted(set(_modules(["rlsuite/"])) - set(grouped))
+        twice = sorted({m for m in grouped if grouped.count(m) > 1})
+        if missing or twice:
+            print(f"in no group: {' '.join(missing) or '-'}\nin two groups: {' '.join(twice) or '-'}")
+            return 1
         return 0
     scores: dict[str, dict[str, int]] = {}
     minutes: dict[str, float] = {}
