@@ -54,3 +54,9 @@ def test_unknown_key_error_names_the_key_and_suggests() -> None:
     assert (str(error), error.field) == ("--set: unknown key 'gama' for TD (did you mean 'gamma'?)", "gama")
     error = unknown_key_error("xyz", ("gamma", "alpha"), "TD", "--set")
     assert (str(error), error.field) == ("--set: unknown key 'xyz' for TD", "xyz")
+
+
+def test_a_config_error_carries_the_field_and_its_value() -> None:
+    with pytest.raises(ConfigError) as err:
+        Typed(lr="fast")
+    assert (err.value.field, err.value.value) == ("lr", "fast")

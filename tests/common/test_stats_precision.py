@@ -23,3 +23,19 @@ def test_summarize_is_the_bootstrap_of_each_aggregate_with_2000_resamples_seed_0
     assert seeded["a"]["iqm"] == stats.Interval(*stats.stratified_bootstrap(scores, stats.iqm, 50, 0.8, 5))
     assert seeded["a"]["iqm"] != stats.Interval(*stats.stratified_bootstrap(scores, stats.iqm, 50, 0.8, 0))
     assert set(seeded["a"]) == {"mean", "median", "iqm"}
+
+
+def test_probability_of_improvement_interval_resamples_every_run_of_each_method() -> None:
+    # one method's two runs score 0 and 1, the other's one run 0.5: a resample's P(X > Y) is 0, 0.5 or 1
+    # with chances 1/4, 1/2, 1/4, so the 95% interval spans [0, 1] and the 40% interval is the middle, 0.5
+    assert stats.probability_of_improvement_ci([0.0, 1.0], [0.5]) == (0.5, 0.0, 1.0)
+    assert stats.probability_of_improvement_ci([0.5], [0.0, 1.0]) == (0.5, 0.0, 1.0)
+    assert stats.probability_of_improvement_ci([0.0, 1.0], [0.5], confidence=0.4) == (0.5, 0.5, 0.5)
+
+
+def test_probability_of_improvement_interval_is_seeded_with_2000_resamples_by_default() -> None:
+    x, y = [(0.37 * i) % 1 for i in range(30)], [(0.29 * i + 0.1) % 1 for i in range(30)]  # many distinct P
+    first = stats.probability_of_improvement_ci(x, y)
+    assert first == stats.probability_of_improvement_ci(x, y, n_resamples=2000, confidence=0.95, seed=0)
+    assert first != stats.probability_of_improvement_ci(x, y, n_resamples=2000, confidence=0.95, seed=1)
+    assert first != stats.probability_of_improvement_ci(x, y, n_resamples=2001, confidence=0.95, seed=0)
