@@ -39,3 +39,8 @@ def test_probability_of_improvement_interval_is_seeded_with_2000_resamples_by_de
     assert first == stats.probability_of_improvement_ci(x, y, n_resamples=2000, confidence=0.95, seed=0)
     assert first != stats.probability_of_improvement_ci(x, y, n_resamples=2000, confidence=0.95, seed=1)
     assert first != stats.probability_of_improvement_ci(x, y, n_resamples=2001, confidence=0.95, seed=0)
+
+
+def test_iqm_of_float32_scores_is_computed_in_float64() -> None:
+    scores = np.array([0.7, 0.1, 0.3, 0.2], dtype=np.float32)  # the middle half: 0.2 and 0.3
+    assert stats.iqm(scores) == (float(scores[3]) + float(scores[2])) / 2
