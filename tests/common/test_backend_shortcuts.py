@@ -40,3 +40,25 @@ def test_full_has_the_dtype_of_like() -> None:
     assert ints.dtype == np.int32 and ints.tolist() == [3, 3]
     halves = ArrayBackend("torch:cpu").full((2,), 0.5, like=torch.zeros(1, dtype=torch.float64))
     assert halves.dtype == torch.float64 and halves.tolist() == [0.5, 0.5]
+
+
+def test_bincount_on_torch_is_exact_to_2_to_the_minus_32_in_float64() -> None:
+    sums = ArrayBackend("torch:cpu").bincount(torch.tensor([1]), torch.tensor([0.1], dtype=torch.float64), 2)
+    assert sums.tolist() == [0.0, round(0.1 * 2**32) / 2**32]  # 0.10000000009313226, not float32's 0.1
+
+
+def test_cumsum_runs_along_the_last_axis() -> None:
+    x = np.arange(24, dtype=np.float64).reshape(2, 3, 4)
+    expected = np.cumsum(x, axis=2)
+    assert np.array_equal(ArrayBackend("cpu").cumsum(x), expected)
+    summed = ArrayBackend("torch:cpu").cumsum(torch.as_tensor(x))
+    assert summed.dtype == torch.float64 and np.array_equal(summed.numpy(), expected)
+
+
+def test_ones_and_zeros_are_float_unless_told() -> None:
+    numpy, torch_cpu = ArrayBackend("cpu"), ArrayBackend("torch:cpu")
+    assert numpy.ones(2).dtype == np.float64 and numpy.ones(2).tolist() == [1.0, 1.0]
+    assert numpy.ones(2, "int64").dtype == np.int64 and torch_cpu.ones(2, "int64").dtype == torch.int64
+    assert torch_cpu.ones(2).dtype == torch.float32 and torch_cpu.ones(2).tolist() == [1.0, 1.0]
+    assert numpy.zeros(2).dtype == np.float64 and numpy.zeros(2, "int32").dtype == np.int32
+    assert torch_cpu.zeros(2).dtype == torch.float32 and torch_cpu.zeros(2, "int64").dtype == torch.int64
