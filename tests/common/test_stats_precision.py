@@ -20,6 +20,11 @@ def test_summarize_is_the_bootstrap_of_each_aggregate_with_2000_resamples_seed_0
     for name, fn in stats.aggregates(1.0).items():
         expected = stats.stratified_bootstrap(scores, fn, n_resamples=2000, confidence=0.95, seed=0)
         assert summary["a"][name].as_dict() == dict(zip(("value", "low", "high"), expected, strict=True))
+    many = [(0.37 * i) % 1 for i in range(30)]  # many distinct IQMs: one more resample moves the interval
+    assert stats.summarize({"b": many})["b"]["iqm"] == stats.Interval(*stats.stratified_bootstrap(many, stats.iqm))
+    assert stats.summarize({"b": many})["b"]["iqm"] != stats.Interval(
+        *stats.stratified_bootstrap(many, stats.iqm, n_resamples=2001)
+    )
     seeded = stats.summarize({"a": scores}, n_resamples=50, confidence=0.8, seed=5)
     assert seeded["a"]["iqm"] == stats.Interval(*stats.stratified_bootstrap(scores, stats.iqm, 50, 0.8, 5))
     assert seeded["a"]["iqm"] != stats.Interval(*stats.stratified_bootstrap(scores, stats.iqm, 50, 0.8, 0))
