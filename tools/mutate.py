@@ -26,6 +26,11 @@ when the function changes.
     python tools/mutate.py envs --work /tmp/mut --recheck  # ... and later rerun only its survivors
                                                 # against the current tests and code
     python tools/mutate.py envs --work /tmp/mut --equivalent MUTANT "why"  # list a survivor as equivalent
+    python tools/mutate.py envs --work /tmp/mut --report-only 45  # score that run (45 minutes) again
+
+Tests added since a run change which tests call a function; mutmut then forgets the verdicts of every
+mutant of such a function (killed ones too), so after a ``--recheck`` they count as "not checked" until a
+plain run with the same ``--work`` (which runs only the mutants without a verdict) checks them again.
 
 It is slow (minutes to an hour per group on 2 cores): it is not part of CI.
 """
@@ -278,16 +283,18 @@ def add_equivalent(work: Path, mutant: str, why: str) -> None:
 
 
 def run_group(
-    name: str, children: int, work: Path, recheck: bool, show: bool, minutes: float | None = None
+    name: str, children: int, work: Path, recheck: bool, show: bool, minutes: float | None = None, run: bool = True
 ) -> dict[str, dict[str, int]]:
+    """Run (``run``; else only read the results of the last run in ``work``) and score one group."""
     modules = _modules(GROUPS[name][0])
     t0 = time.perf_counter()
-    _prepare(name, work)
-    if recheck:  # only the survivors of the last run, against today's tests and code
+    if run:
+        _prepare(name, work)
+    if run and recheck:  # only the survivors of the last run, against today's tests and code
         survived = [m for m, s in _results(work).items() if s == "survived"]
         if survived:
             _run_mutmut(work, children, survived, minutes)
-    else:
+    elif run:
         _run_mutmut(work, children, minutes=minutes)
     results = _results(work)
     equivalent = _equivalent()
@@ -391,12 +398,19 @@ def main() -> int:
         "--max-minutes", type=float, help="stop each group after this long; its unrun mutants count as not checked"
     )
     parser.add_argument("--no-report", action="store_true", help="do not touch docs/mutation.md and .json")
+    parser.add_argument(
+        "--report-only",
+        type=float,
+        metavar="MINUTES",
+        help="run nothing: score the last run in --work and record it as MINUTES long (e.g. after a stopped run)",
+    )
     args = parser.parse_args()
     unknown = [g for g in args.groups if g not in GROUPS]
     if unknown:
         parser.error(f"unknown group {unknown[0]!r} (groups: {', '.join(GROUPS)})")
-    if args.recheck and not (args.work and all((args.work / g / "mutants").is_dir() for g in args.groups or GROUPS)):
-        parser.error("--recheck reruns the survivors of an earlier run: give that run's --work folder")
+    earlier = args.work and all((args.work / g / "mutants").is_dir() for g in args.groups or GROUPS)
+    if (args.recheck or args.report_only is not None) and not earlier:
+        parser.error("--recheck and --report-only use an earlier run: give that run's --work folder")
     if args.equivalent:
         if not (args.work and len(args.groups) == 1):
             parser.error("--equivalent needs one group and the --work folder of its run")
@@ -419,11 +433,14 @@ def main() -> int:
         t0 = time.perf_counter()
         work = args.work / name if args.work else Path(tempfile.mkdtemp(prefix=f"rlsuite-mutate-{name}-"))
         try:
-            scores.update(run_group(name, args.children, work, args.recheck, args.survivors, args.max_minutes))
+            scores.update(run_group(name, args.children, work, args.recheck, args.survivors, args.max_minutes,
+                                    run=args.report_only is None))  # fmt: skip
         finally:
             if not args.work:
                 shutil.rmtree(work, ignore_errors=True)
-        if not args.recheck:
+        if args.report_only is not None:
+            minutes[name] = args.report_only
+        elif not args.recheck:
             minutes[name] = (time.perf_counter() - t0) / 60
     if not args.no_report:
         write_report(scores, minutes)
