@@ -1,6 +1,14 @@
-"""Mutation testing of rlsuite's core modules with mutmut: `make mutate` (or `python tools/mutate.py`).
+"""Mutation testing of every rlsuite module with mutmut: `make mutate` (or `python tools/mutate.py`).
 
-Each group below pairs modules with the fast tests that are meant to catch their bugs. For each
+Each group below pairs modules (paths, globs, or folders: their ``*.py`` at any depth) with the fast
+tests (a folder: its ``test_*.py``) that are meant to catch their bugs; every module of the package
+is in exactly one group (``--list`` says which are not). mutmut 3.8.1 chooses the tests per mutant by
+itself: it first runs the group's tests once under its trampoline ("stats"), records which tests call
+each function, and then runs each mutant only against the tests that called the mutated function
+(cheapest mutants first). So a group's test list costs one full run of those tests, not one per mutant,
+and a mutant of a function that none of them calls is "no tests" (not checked). A test that starts a child Python
+in another folder fails under mutmut (the child imports the mutated copy, whose trampoline then looks
+for mutmut's configuration in that folder and raises), so the groups leave such tests out. For each
 group the script copies the repository (tracked and untracked-but-not-ignored files) to a
 scratch folder, writes mutmut's configuration there (only the lines those tests run are
 mutated), runs `mutmut run`, reads the result of every mutant, and writes the score per module
@@ -18,6 +26,11 @@ when the function changes.
     python tools/mutate.py envs --work /tmp/mut --recheck  # ... and later rerun only its survivors
                                                 # against the current tests and code
     python tools/mutate.py envs --work /tmp/mut --equivalent MUTANT "why"  # list a survivor as equivalent
+    python tools/mutate.py envs --work /tmp/mut --report-only 45  # score that run (45 minutes) again
+
+Tests added since a run change which tests call a function; mutmut then forgets the verdicts of every
+mutant of such a function (killed ones too), so after a ``--recheck`` they count as "not checked" until a
+plain run with the same ``--work`` (which runs only the mutants without a verdict) checks them again.
 
 It is slow (minutes to an hour per group on 2 cores): it is not part of CI.
 """
@@ -40,10 +53,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 EQUIVALENT = ROOT / "tools" / "equivalent_mutants.json"
 GROUPS: dict[str, tuple[list[str], list[str]]] = {
+    "common": (
+        ["rlsuite/common/"],
+        # not test_processes.py: its drivers are child Pythons (see the docstring)
+        ["tests/common/test_[!p]*.py", "tests/common/test_paths.py", "tests/common/test_progress.py",
+         "tests/agents/tabular/test_torch_backend.py", "tests/vision/test_devices.py"],
+    ),
     "envs": (
         ["rlsuite/envs/gridworld.py", "rlsuite/envs/bandit.py", "rlsuite/envs/batched.py", "rlsuite/envs/pixels.py"],
         ["tests/envs/test_gridworld.py", "tests/envs/test_bandit.py", "tests/envs/test_batched.py",
          "tests/envs/test_pixels.py", "tests/envs/test_bad_input_envs.py", "tests/envs/test_env_exact.py"],
+    ),
+    "envs_more": (
+        ["rlsuite/envs/__init__.py", "rlsuite/envs/blackjack.py", "rlsuite/envs/car_rental.py",
+         "rlsuite/envs/checks.py", "rlsuite/envs/max_bias.py", "rlsuite/envs/mazes.py", "rlsuite/envs/model.py",
+         "rlsuite/envs/plotting.py", "rlsuite/envs/random_walk.py", "rlsuite/envs/sutton_barto.py",
+         "rlsuite/envs/table.py", "rlsuite/envs/windy.py", "rlsuite/envs/wrappers.py"],
+        ["tests/envs/", "tests/agents/tabular/test_mc_prediction.py", "tests/app/test_bad_input_run_folders.py"],
     ),
     "tabular": (
         ["rlsuite/agents/tabular/agent.py", "rlsuite/agents/tabular/solvers.py", "rlsuite/agents/tabular/dp.py",
@@ -51,9 +77,20 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
          "rlsuite/agents/tabular/batch.py"],
         ["tests/agents/tabular/test_tabular_agents.py", "tests/agents/tabular/test_sa.py"],
     ),
+    "tabular_more": (
+        ["rlsuite/agents/__init__.py", "rlsuite/agents/base.py", "rlsuite/agents/tabular/__init__.py",
+         "rlsuite/agents/tabular/episodic.py", "rlsuite/agents/tabular/mc_prediction.py",
+         "rlsuite/agents/tabular/planning.py", "rlsuite/agents/tabular/prediction.py",
+         "rlsuite/agents/tabular/sim.py", "rlsuite/agents/tabular/stream.py"],
+        ["tests/agents/tabular/"],
+    ),
     "bandits": (["rlsuite/agents/tabular/bandit.py"], ["tests/agents/tabular/test_bandit_agents.py"]),
-    "reproduce": (
-        ["rlsuite/app/reproduce/zhao.py", "rlsuite/app/reproduce/sutton_barto.py"], ["tests/app/test_reproduce.py"]
+    "approx": (["rlsuite/agents/approx/"], ["tests/agents/approx/"]),
+    "sb3": (["rlsuite/agents/sb3*.py"], ["tests/agents/sb3/"]),
+    "reproduce": (["rlsuite/app/reproduce/"], ["tests/app/test_reproduce*.py"]),
+    "app": (
+        ["rlsuite/*.py", "rlsuite/app/*.py"],
+        ["tests/app/test_[!r]*.py", "tests/app/test_reports.py"],  # all but the figure tests (group reproduce)
     ),
     "vision": (
         ["rlsuite/vision/detection.py", "rlsuite/vision/rewards.py", "rlsuite/vision/policies.py",
@@ -61,9 +98,28 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         ["tests/vision/test_detection.py", "tests/vision/test_rewards.py", "tests/vision/test_policies.py",
          "tests/vision/test_images.py", "tests/vision/test_bad_input_vision.py"],
     ),
+    "vision_more": (
+        ["rlsuite/vision/__init__.py", "rlsuite/vision/adapters.py", "rlsuite/vision/checkpoints.py",
+         "rlsuite/vision/contrastive.py", "rlsuite/vision/defaults.py", "rlsuite/vision/finetune.py",
+         "rlsuite/vision/folders.py", "rlsuite/vision/grpo.py", "rlsuite/vision/image_processing.py",
+         "rlsuite/vision/models.py", "rlsuite/vision/reasoning.py", "rlsuite/vision/runtime.py"],
+        ["tests/vision/"],
+    ),
     "alignment": (
         ["rlsuite/alignment/data.py", "rlsuite/alignment/evaluate.py"],
         ["tests/alignment/"],
+    ),
+    "alignment_more": (
+        ["rlsuite/alignment/__init__.py", "rlsuite/alignment/compare/", "rlsuite/alignment/configs.py",
+         "rlsuite/alignment/embedded.py", "rlsuite/alignment/export.py", "rlsuite/alignment/judge.py",
+         "rlsuite/alignment/methods.py", "rlsuite/alignment/models.py", "rlsuite/alignment/training.py",
+         "rlsuite/alignment/workers.py"],
+        ["tests/alignment/"],
+    ),
+    "testing": (  # the package's helpers for tests (tiny models and data), run by the tests that use them
+        ["rlsuite/testing/"],
+        ["tests/alignment/test_data.py", "tests/alignment/test_judge.py", "tests/vision/test_images.py",
+         "tests/vision/test_rewards.py"],
     ),
 }  # fmt: skip
 STATUSES = ("killed", "survived", "no tests", "timeout", "suspicious", "skipped", "segfault", "not checked")
@@ -71,9 +127,29 @@ CAUGHT = ("killed", "timeout", "equivalent")  # a mutant that hangs the tests is
 UNCHECKED = ("no tests", "skipped", "not checked")
 
 
+def _files(patterns: list[str], in_folder: str) -> list[str]:
+    """The files that ``patterns`` (paths or globs; a folder means its ``in_folder`` files, at any depth) name
+    now, sorted. An empty answer is an error: no test file would make pytest run the whole suite."""
+    found = {
+        str(q.relative_to(ROOT))
+        for pattern in patterns
+        for p in ROOT.glob(pattern)
+        for q in (sorted(p.rglob(in_folder)) if p.is_dir() else [p])
+        if q.is_file()
+    }
+    if not found:
+        raise SystemExit(f"no file matches {patterns}")
+    return sorted(found)
+
+
 def _test_files(patterns: list[str]) -> list[str]:
-    """The test files a group names (globs allowed) that exist now, sorted."""
-    return sorted({str(p.relative_to(ROOT)) for pattern in patterns for p in ROOT.glob(pattern) if p.is_file()})
+    """The test files a group names (globs and folders allowed) that exist now, sorted."""
+    return _files(patterns, "test_*.py")
+
+
+def _modules(patterns: list[str]) -> list[str]:
+    """The modules a group names (globs and folders allowed) that exist now, sorted."""
+    return _files(patterns, "*.py")
 
 
 def _mutmut(*args: str) -> list[str]:
@@ -125,7 +201,7 @@ def _config(modules: list[str], tests: list[str]) -> str:
 
 def _prepare(name: str, work: Path) -> None:
     """Bring ``work`` up to date with the repository and write the group's mutmut configuration."""
-    modules, tests = GROUPS[name]
+    modules, tests = _modules(GROUPS[name][0]), GROUPS[name][1]
     work.mkdir(parents=True, exist_ok=True)
     for changed in _sync_repo(work):
         # mutmut copies a source file into mutants/ only when it is missing there; a changed module would
@@ -207,16 +283,18 @@ def add_equivalent(work: Path, mutant: str, why: str) -> None:
 
 
 def run_group(
-    name: str, children: int, work: Path, recheck: bool, show: bool, minutes: float | None = None
+    name: str, children: int, work: Path, recheck: bool, show: bool, minutes: float | None = None, run: bool = True
 ) -> dict[str, dict[str, int]]:
-    modules, _ = GROUPS[name]
+    """Run (``run``; else only read the results of the last run in ``work``) and score one group."""
+    modules = _modules(GROUPS[name][0])
     t0 = time.perf_counter()
-    _prepare(name, work)
-    if recheck:  # only the survivors of the last run, against today's tests and code
+    if run:
+        _prepare(name, work)
+    if run and recheck:  # only the survivors of the last run, against today's tests and code
         survived = [m for m, s in _results(work).items() if s == "survived"]
         if survived:
             _run_mutmut(work, children, survived, minutes)
-    else:
+    elif run:
         _run_mutmut(work, children, minutes=minutes)
     results = _results(work)
     equivalent = _equivalent()
@@ -261,17 +339,19 @@ def write_report(scores: dict[str, dict[str, int]], minutes: dict[str, float]) -
     runs = old.get("runs", {})
     today = time.strftime("%Y-%m-%d")
     modules.update(scores)
+    for stale in [m for m in modules if m.endswith("/") and any(k.startswith(m) for k in scores)]:
+        del modules[stale]  # a module measured when it was one file, now a package whose modules were run
     for group, mins in minutes.items():
         runs[group] = {"date": today, "minutes": round(mins, 1)}
     path_json.write_text(json.dumps({"modules": modules, "runs": runs}, indent=2, sort_keys=True) + "\n")
     notes = ""
     if path_md.is_file() and "<!-- notes -->" in path_md.read_text():
         notes = path_md.read_text().split("<!-- notes -->", 1)[1].strip("\n")
-    group_of = {m: g for g, (ms, _) in GROUPS.items() for m in ms}
+    group_of = {m: g for g, (ms, _) in GROUPS.items() for m in _modules(ms)}
     lines = [
         "# Mutation testing",
         "",
-        "How many deliberately injected one-line bugs (mutants) the fast tests catch, per core module.",
+        "How many deliberately injected one-line bugs (mutants) the fast tests catch, per module.",
         "Made by `make mutate` (`python tools/mutate.py [GROUP ...]`, mutmut 3.8.1 on the lines the group's",
         "tests run; `python tools/mutate.py --list` names each group's modules and tests).",
         "Score = (killed + timeout + equivalent) / mutants checked. Equivalent mutants (no behaviour can",
@@ -286,7 +366,7 @@ def write_report(scores: dict[str, dict[str, int]], minutes: dict[str, float]) -
     ]
     for module, counts in sorted(modules.items()):
         checked, share = score(counts)
-        group = group_of.get(module, "?")
+        group = group_of.get(module) or next((g for m, g in group_of.items() if m.startswith(module)), "?")
         run = runs.get(group, {})
         lines.append(
             f"| `{module}` | {group} ({run.get('date', '?')}, {run.get('minutes', '?')}) | {checked} | "
@@ -318,12 +398,19 @@ def main() -> int:
         "--max-minutes", type=float, help="stop each group after this long; its unrun mutants count as not checked"
     )
     parser.add_argument("--no-report", action="store_true", help="do not touch docs/mutation.md and .json")
+    parser.add_argument(
+        "--report-only",
+        type=float,
+        metavar="MINUTES",
+        help="run nothing: score the last run in --work and record it as MINUTES long (e.g. after a stopped run)",
+    )
     args = parser.parse_args()
     unknown = [g for g in args.groups if g not in GROUPS]
     if unknown:
         parser.error(f"unknown group {unknown[0]!r} (groups: {', '.join(GROUPS)})")
-    if args.recheck and not (args.work and all((args.work / g / "mutants").is_dir() for g in args.groups or GROUPS)):
-        parser.error("--recheck reruns the survivors of an earlier run: give that run's --work folder")
+    earlier = args.work and all((args.work / g / "mutants").is_dir() for g in args.groups or GROUPS)
+    if (args.recheck or args.report_only is not None) and not earlier:
+        parser.error("--recheck and --report-only use an earlier run: give that run's --work folder")
     if args.equivalent:
         if not (args.work and len(args.groups) == 1):
             parser.error("--equivalent needs one group and the --work folder of its run")
@@ -332,7 +419,13 @@ def main() -> int:
         return 0
     if args.list:
         for name, (modules, tests) in GROUPS.items():
-            print(f"{name}: {' '.join(modules)}\n    tests: {' '.join(_test_files(tests))}")
+            print(f"{name}: {' '.join(_modules(modules))}\n    tests: {' '.join(_test_files(tests))}")
+        grouped = [m for ms, _ in GROUPS.values() for m in _modules(ms)]
+        missing = sorted(set(_modules(["rlsuite/"])) - set(grouped))
+        twice = sorted({m for m in grouped if grouped.count(m) > 1})
+        if missing or twice:
+            print(f"in no group: {' '.join(missing) or '-'}\nin two groups: {' '.join(twice) or '-'}")
+            return 1
         return 0
     scores: dict[str, dict[str, int]] = {}
     minutes: dict[str, float] = {}
@@ -340,11 +433,14 @@ def main() -> int:
         t0 = time.perf_counter()
         work = args.work / name if args.work else Path(tempfile.mkdtemp(prefix=f"rlsuite-mutate-{name}-"))
         try:
-            scores.update(run_group(name, args.children, work, args.recheck, args.survivors, args.max_minutes))
+            scores.update(run_group(name, args.children, work, args.recheck, args.survivors, args.max_minutes,
+                                    run=args.report_only is None))  # fmt: skip
         finally:
             if not args.work:
                 shutil.rmtree(work, ignore_errors=True)
-        if not args.recheck:
+        if args.report_only is not None:
+            minutes[name] = args.report_only
+        elif not args.recheck:
             minutes[name] = (time.perf_counter() - t0) / 60
     if not args.no_report:
         write_report(scores, minutes)

@@ -12,9 +12,14 @@ from rlsuite.common.seeding import DETERMINISM_ENV, deterministic_torch, seed_ev
 
 
 def torch_globals() -> tuple[object, ...]:
-    """What deterministic modes change: torch's flags, cuDNN's, and the whole environment."""
+    """What deterministic modes change: torch's flags, cuDNN's, and the whole environment.
+
+    Less TORCHINDUCTOR_CACHE_DIR: torch writes its cache path there on its first deterministic-mode call in a
+    process (whichever test that is), and it is no deterministic-mode setting.
+    """
+    env = {k: v for k, v in os.environ.items() if k != "TORCHINDUCTOR_CACHE_DIR"}
     return (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
-            torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark, dict(os.environ))
+            torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark, env)
 
 
 def test_seeding_seeds_and_changes_nothing_else() -> None:

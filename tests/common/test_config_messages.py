@@ -1,0 +1,62 @@
+"""Config errors name what a field takes, in words, for every kind of type hint; unknown keys get a suggestion
+only when a name is close."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from rlsuite.common.config import Config, from_dict, option, unknown_key_error
+from rlsuite.common.errors import ConfigError
+
+
+@dataclass
+class Typed(Config):
+    """One field per kind of hint."""
+
+    name: str = option("a", help="a name")
+    lr: float | None = option(None, help="a rate or none")
+    k: int | str = option(1, help="a count or a word")
+    folder: Path = option(Path("."), help="a folder")
+    tags: list[str] = option(default_factory=list, help="tags")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"name": 3}, "Typed.name: expected a string, got 3"),
+        ({"lr": "fast"}, "Typed.lr: expected a number or None, got 'fast'"),
+        ({"k": 1.5}, "Typed.k: expected an integer or a string, got 1.5"),
+        ({"folder": 3}, "Typed.folder: expected Path, got 3"),
+        ({"tags": [1]}, "Typed.tags: expected a list of a string, got [1]"),
+    ],
+)
+def test_the_expected_type_is_said_in_words(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        Typed(**kwargs)
+    assert str(err.value) == message
+
+
+def test_an_unknown_key_is_named_with_the_closest_name_only_when_one_is_close() -> None:
+    with pytest.raises(ConfigError) as err:
+        from_dict(Typed, {"nmae": "b"}, where="run.yaml")
+    assert str(err.value) == "run.yaml: unknown key 'nmae' for Typed (did you mean 'name'?)"
+    assert err.value.field == "nmae"
+    with pytest.raises(ConfigError) as err:
+        from_dict(Typed, {"zzz": 1})
+    assert str(err.value) == "config: unknown key 'zzz' for Typed"
+
+
+def test_unknown_key_error_names_the_key_and_suggests() -> None:
+    error = unknown_key_error("gama", ["gamma", "alpha"], "TD", "--set")
+    assert (str(error), error.field) == ("--set: unknown key 'gama' for TD (did you mean 'gamma'?)", "gama")
+    error = unknown_key_error("xyz", ("gamma", "alpha"), "TD", "--set")
+    assert (str(error), error.field) == ("--set: unknown key 'xyz' for TD", "xyz")
+
+
+def test_a_config_error_carries_the_field_and_its_value() -> None:
+    with pytest.raises(ConfigError) as err:
+        Typed(lr="fast")
+    assert (err.value.field, err.value.value) == ("lr", "fast")
