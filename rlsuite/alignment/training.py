@@ -58,13 +58,12 @@ from rlsuite.alignment.models import (
     placement_of,
     prompt_ids,
 )
-from rlsuite.common import progress
 from rlsuite.common.device import set_torch_threads
 from rlsuite.common.errors import ConfigError, TrainingDivergedError
 from rlsuite.common.io import newest_valid, read_json, write_json
+from rlsuite.common.trainers import quiet_trainer
 
 log = logging.getLogger(__name__)
-metrics_log = logging.getLogger("trl.metrics")  # TRL's metric dicts: log.txt, or the console with --verbose
 
 Reward = str | os.PathLike[str] | Callable[..., list[float]]
 METRICS = "metrics.json"
@@ -123,46 +122,6 @@ def read_metrics(output_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
 
 # ---------------------------------------------------------------------------------------------
 # The one run path
-
-
-def _trainer_callbacks() -> list[Any]:
-    from transformers import TrainerCallback
-
-    class Progress(TrainerCallback):
-        """TRL's progress and metric dicts, through rlsuite's progress hook and the ``trl.metrics`` logger."""
-
-        def __init__(self) -> None:
-            self._task: Any = None
-            self._stack = contextlib.ExitStack()
-
-        def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
-            if state.is_world_process_zero:
-                name = Path(args.output_dir).name
-                self._task = self._stack.enter_context(progress.task(name, total=state.max_steps or None, unit="step"))
-                self._task.update(completed=state.global_step)
-
-        def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
-            if self._task is not None:
-                self._task.update(completed=state.global_step)
-
-        def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kw: Any) -> None:
-            if state.is_world_process_zero and logs:
-                metrics_log.info("%s step %d: %s", Path(args.output_dir).name, state.global_step, json.dumps(logs))
-
-        def on_train_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
-            self._stack.close()
-            self._task = None
-
-    return [Progress()]
-
-
-def _quiet(trainer: Any) -> None:
-    from transformers.trainer_callback import PrinterCallback, ProgressCallback
-
-    for cb in (PrinterCallback, ProgressCallback):
-        trainer.remove_callback(cb)
-    for cb in _trainer_callbacks():
-        trainer.add_callback(cb)
 
 
 class _LogStream(io.TextIOBase):
@@ -240,7 +199,7 @@ def run_trainer(
     ckpt = Path(given) if given else newest_checkpoint(out) if resume else None
     if resume and ckpt is None and out.is_dir() and any(out.glob("checkpoint-*")):
         log.info("%s: no valid checkpoint, training from the start", out)
-    _quiet(trainer)
+    quiet_trainer(trainer, out.name, out.name)
     cuda = torch.cuda.is_available() and not config.use_cpu
     if cuda:
         torch.cuda.reset_peak_memory_stats()

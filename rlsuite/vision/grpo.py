@@ -58,11 +58,12 @@ import numpy as np
 
 from rlsuite.common.config import Config, config_error, option
 from rlsuite.common.device import DEVICE_HELP, check_device_field
+from rlsuite.common.io import newest_valid
+from rlsuite.common.trainers import quiet_trainer
 from rlsuite.envs.pixels import CLASS_NAMES
 from rlsuite.vision.adapters import VLMModelOptions
 
 log = logging.getLogger(__name__)
-metrics_log = logging.getLogger("trl.metrics")  # TRL's metric dicts: log.txt only (the console with --verbose)
 
 ENV_ID = "rlsuite/PixelGridWorldRandom-v0"
 EVAL_SEED = 10_000  # held-out frames: env.reset(seed=EVAL_SEED + i)
@@ -402,48 +403,19 @@ def measure(model: Any, processor: Any, config: VisionGRPOConfig, frames: Sequen
 
 
 # ----------------------------------------------------------------------------- training
-def _callbacks(total: int) -> list[Any]:
-    """TRL's metric dicts to the ``trl.metrics`` logger and rlsuite's progress bar (instead of printing them)."""
-    import contextlib
-
-    from transformers import TrainerCallback
-
-    from rlsuite.common import progress
-
-    class Progress(TrainerCallback):
-        def __init__(self) -> None:
-            self.stack, self.bar = contextlib.ExitStack(), None
-
-        def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
-            self.bar = self.stack.enter_context(progress.task("GRPO steps", total=total, unit="step"))
-            self.bar.advance(state.global_step)
-
-        def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
-            if self.bar is not None:
-                self.bar.advance()
-
-        def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kw: Any) -> None:
-            if logs:
-                metrics_log.info("grpo step %d: %s", state.global_step, json.dumps(logs, default=str))
-
-        def on_train_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
-            self.stack.close()
-
-    return [Progress()]
-
-
 def newest_checkpoint(folder: Path) -> Path | None:
     """The newest ``checkpoints/checkpoint-N`` whose ``trainer_state.json`` (written last by the Trainer) parses."""
-    found = []
-    for p in (folder / CHECKPOINTS).glob("checkpoint-*"):
-        step = p.name.removeprefix("checkpoint-")
+
+    def state_parses(path: Path) -> bool:
         try:
-            json.loads((p / "trainer_state.json").read_text())
+            json.loads((path / "trainer_state.json").read_text())
         except (OSError, json.JSONDecodeError):
-            continue
-        if step.isdigit():
-            found.append((int(step), p))
-    return max(found)[1] if found else None
+            return False
+        return True
+
+    steps = ((p.name.removeprefix("checkpoint-"), p) for p in (folder / CHECKPOINTS).glob("checkpoint-*"))
+    found, _ = newest_valid([(int(step), p) for step, p in steps if step.isdigit()], state_parses)
+    return found[1] if found else None
 
 
 def load_model(config: VisionGRPOConfig, options: VLMModelOptions, device: Any) -> tuple[Any, Any, dict[str, Any]]:
@@ -519,7 +491,7 @@ def train_grpo(config: VisionGRPOConfig, options: VLMModelOptions, folder: Path,
         )  # fmt: skip
         trainer = GRPOTrainer(model=model, reward_funcs=reward_functions(config), args=args, train_dataset=data,
                               processing_class=processor)  # fmt: skip
-        _quiet(trainer, config.steps)
+        quiet_trainer(trainer, "GRPO steps", "grpo", total=config.steps)
         checkpoint = newest_checkpoint(folder) if resume else None
         if checkpoint is not None:
             log.info("resuming GRPO from %s", checkpoint)
@@ -543,15 +515,6 @@ def train_grpo(config: VisionGRPOConfig, options: VLMModelOptions, folder: Path,
         "seconds": round(time.perf_counter() - t0, 1),
     }
     return model, processor, report
-
-
-def _quiet(trainer: Any, total: int) -> None:
-    from transformers.trainer_callback import PrinterCallback, ProgressCallback
-
-    for cb in (PrinterCallback, ProgressCallback):
-        trainer.remove_callback(cb)
-    for cb in _callbacks(total):
-        trainer.add_callback(cb)
 
 
 def _rewards_line(report: dict[str, Any]) -> str:
