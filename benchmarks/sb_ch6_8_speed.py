@@ -13,7 +13,10 @@ the reference would take much longer than 5 minutes here, at the smaller count o
 every figure of chapters 6-8 (example 6.2, figures 6.2, 6.3, 6.4, 6.6, 6.7, 7.2, 8.2, 8.4, 8.5, example 8.4,
 figures 8.7, 8.8).
 
-Prints each time and the ratio reference / rlsuite (the issue's goal: at least 5x).
+Prints each time and the ratio reference / rlsuite (the issue's goal: at least 5x). rlsuite's numpy loops are
+compiled by numba (:mod:`rlsuite.agents.tabular.compiled`); what a process pays once for that (importing numba
+and loading the kernels' machine code, or compiling it on the first run after an install) is timed first, on its
+own line, as matplotlib's import is left out of both sides.
 """
 
 from __future__ import annotations
@@ -249,6 +252,11 @@ def main(argv: list[str] | None = None) -> int:
     from rlsuite.app.reproduce.sutton_barto_ch6_8 import RUNS
 
     _plt()  # matplotlib imported before any timing (the reference's scripts import it too)
+    from rlsuite.agents.tabular import compiled  # numba's import and the kernels' loading: once per process
+
+    once = _cpu(compiled.warm_up)
+    print(f"{'(once)':<10} {'':>5} {'':>12} {once:>10.2f}  numba imported, compiled loops loaded (or compiled: the "
+          "first run after an install)", flush=True)
 
     for name in args.only or EXPERIMENTS:
         ref_fn, fig, capped = EXPERIMENTS[name]

@@ -65,6 +65,7 @@ def episodic_control(
     rng: np.random.Generator | ArrayBackend,
     allowed: np.ndarray | None = None,
     max_episode_steps: int = 100_000,
+    compiled: bool = True,
 ) -> ControlRuns:
     """``runs`` independent learners of ``method`` for ``episodes`` episodes each, epsilon-greedy.
 
@@ -76,8 +77,20 @@ def episodic_control(
 
     ``rng``: a numpy ``Generator`` (numpy arrays), or an :class:`ArrayBackend` (torch on its device: tables,
     sim and records there; the steps never wait for the device, :func:`~rlsuite.agents.tabular.sim.time_to_ask`).
+    numpy runs go through the numba-compiled loop (:mod:`rlsuite.agents.tabular.compiled`): the same updates from
+    the same draws, so the same numbers bit for bit as the array code below, which ``compiled=False`` runs.
     """
     backend = drawing_from(rng)
+    if compiled and not backend.is_torch:
+        from rlsuite.agents.tabular import compiled as kernels
+
+        out = kernels.control(
+            kernels.sim_tables(sim), kernels.start_of(sim), kernels.start_cdf(sim),
+            np.ones((sim.n_states, sim.n_actions), bool) if allowed is None else np.asarray(allowed, bool),
+            kernels.METHODS[method], runs, episodes, np.broadcast_to(np.asarray(alpha, float), (runs,)).copy(),
+            float(epsilon), float(gamma), int(max_episode_steps), backend.rng,
+        )  # fmt: skip
+        return ControlRuns(*out)
     sim = sim.to(backend)
     S, A = sim.n_states, sim.n_actions
     rows = backend.arange(runs)

@@ -54,6 +54,7 @@ def dyna_runs(
     total_steps: int | None = None,
     episodes: int | None = None,
     stop: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+    compiled: bool = True,
 ) -> DynaRuns:
     """``runs`` Dyna-Q learners (tabular Dyna-Q, S&B section 8.2), stepped together.
 
@@ -67,10 +68,18 @@ def dyna_runs(
         total_steps / episodes: stop after this many real steps, or when each run has played this many
             episodes (or ``stop(q, runs_just_ended)`` says so at the end of one of its episodes: a bool
             mask over the runs given).
+        compiled: numpy runs go through the compiled loop (:mod:`rlsuite.agents.tabular.compiled`: the same numbers
+            bit for bit); False runs the array code below (what torch runs).
     """
     if (total_steps is None) == (episodes is None):
         raise ValueError("give exactly one of total_steps and episodes")
     backend = drawing_from(rng)
+    if compiled and not backend.is_torch:
+        from rlsuite.agents.tabular import compiled as kernels
+
+        kappa_runs = np.array(np.broadcast_to(np.asarray(kappa, dtype=float), (runs,)))
+        return DynaRuns(*kernels.run_dyna(schedule, runs, planning_steps, alpha, gamma, epsilon, backend.rng,
+                                          kappa_runs, total_steps, episodes, stop))  # fmt: skip
     schedule = [(start, later.to(backend)) for start, later in schedule]
     sim = schedule[0][1]
     S, A = sim.n_states, sim.n_actions
@@ -184,7 +193,9 @@ class PrioritizedSweepingLearner:
 
     def __init__(self, n_states: int, n_actions: int, planning_steps: int, alpha: float, gamma: float,
                  epsilon: float, theta: float) -> None:  # fmt: skip
-        self.q = np.zeros((n_states, n_actions))
+        # Q as lists of Python floats: one learner's scalar updates cost a tenth of numpy's per-call overhead
+        # (the same IEEE arithmetic, so the same numbers)
+        self.rows: list[list[float]] = [[0.0] * n_actions for _ in range(n_states)]
         self.model: dict[tuple[int, int], tuple[int, float]] = {}
         self.predecessors: dict[int, set[tuple[int, int]]] = {}
         self.queue: list[list[Any]] = []
@@ -192,6 +203,11 @@ class PrioritizedSweepingLearner:
         self.counter = 0
         self.n, self.alpha, self.gamma, self.epsilon, self.theta = planning_steps, alpha, gamma, epsilon, theta
         self.backups = 0
+
+    @property
+    def q(self) -> np.ndarray:
+        """Q [S, A], a fresh array."""
+        return np.array(self.rows)
 
     def _push(self, priority: float, pair: tuple[int, int]) -> None:
         """Queue ``pair`` (replacing its queued entry, as the reference's queue does) when ``priority > theta``."""
@@ -214,22 +230,29 @@ class PrioritizedSweepingLearner:
 
     def step(self, s: int, a: int, r: float, s2: int, done: bool) -> None:
         """Learn from one real transition and plan."""
-        q = self.q
+        q = self.rows
         self.model[(s, a)] = (s2, r)
         self.predecessors.setdefault(s2, set()).add((s, a))
-        self._push(abs(r + self.gamma * q[s2].max() * (not done) - q[s, a]), (s, a))
+        self._push(abs(r + self.gamma * max(q[s2]) * (not done) - q[s][a]), (s, a))
         k = 0
         while k < self.n and (pair := self._pop()) is not None:
             ps, pa = pair
             ns, pr = self.model[(ps, pa)]
-            q[ps, pa] += self.alpha * (pr + self.gamma * q[ns].max() - q[ps, pa])
+            q[ps][pa] += self.alpha * (pr + self.gamma * max(q[ns]) - q[ps][pa])
             for bs, ba in self.predecessors.get(ps, ()):
-                self._push(abs(self.model[(bs, ba)][1] + self.gamma * q[ps].max() - q[bs, ba]), (bs, ba))
+                self._push(abs(self.model[(bs, ba)][1] + self.gamma * max(q[ps]) - q[bs][ba]), (bs, ba))
             k += 1
         self.backups += k + 1
 
     def act(self, s: int, rng: np.random.Generator) -> int:
-        return int(epsilon_greedy_actions(self.q[s][None], self.epsilon, rng)[0])
+        """``epsilon_greedy_actions`` of one row, from the same draws (greedy ties, exploring pick, epsilon)."""
+        row = self.rows[s]
+        A = len(row)
+        u = rng.random(2 * A + 1).tolist()
+        if u[2 * A] < self.epsilon:
+            return max(range(A), key=lambda j: u[A + j])
+        best = max(row)
+        return max(range(A), key=lambda j: u[j] if row[j] == best else 0.0)
 
 
 def prioritized_sweeping_until_optimal(

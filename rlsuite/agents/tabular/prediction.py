@@ -81,11 +81,20 @@ class Episodes:
 
 
 def sample_episodes(
-    sim: BatchSim, policy: Any, runs: int, rng: np.random.Generator | ArrayBackend, max_steps: int = 100_000
+    sim: BatchSim, policy: Any, runs: int, rng: np.random.Generator | ArrayBackend, max_steps: int = 100_000,
+    compiled: bool = True,
 ) -> Episodes:
     """One episode per run under ``policy`` [S, A], all runs stepped together until each has ended (on the
-    backend ``rng`` draws from: a numpy ``Generator``, or an :class:`ArrayBackend` and the sim on its device)."""
+    backend ``rng`` draws from: a numpy ``Generator``, or an :class:`ArrayBackend` and the sim on its device).
+    numpy runs go through the compiled loop (:mod:`rlsuite.agents.tabular.compiled`; the same draws and episodes
+    bit for bit as the array code below, which ``compiled=False`` runs)."""
     backend = drawing_from(rng)
+    if compiled and not backend.is_torch:
+        from rlsuite.agents.tabular import compiled as kernels
+
+        cum = np.ascontiguousarray(np.cumsum(policy, axis=-1), dtype=float)
+        tables, start, cdf = kernels.sim_tables(sim), kernels.start_of(sim), kernels.start_cdf(sim)
+        return Episodes(*kernels.sample_episodes(tables, start, cdf, cum, runs, max_steps, backend.rng))
     s = sim.reset(runs, backend)
     cum = backend.cumsum(policy)
     states, rewards = [s], []
@@ -112,14 +121,23 @@ def _partial_returns(backend: ArrayBackend, rewards: Any, gamma: float) -> tuple
     return disc, backend.concat([backend.zeros((1, R)), (rewards * disc[:T, None]).cumsum(0)])
 
 
-def n_step_updates(V: Any, ep: Episodes, n: int | None, alpha: Any, gamma: float) -> None:
+def n_step_updates(V: Any, ep: Episodes, n: int | None, alpha: Any, gamma: float, compiled: bool = True) -> None:
     """Apply one episode's n-step TD updates to ``V`` [R, S] in place, in time order (``n=None``: MC).
 
     The update of time ``tau`` (S&B 7.1): ``G = r_{tau+1} + ... + gamma^{n-1} r_{tau+n} + gamma^n V(S_{tau+n})``
     (no bootstrap past the end), ``V(S_tau) += alpha [G - V(S_tau)]``. ``alpha`` may differ per run ([R]).
+    numpy tables go through the compiled loop (the same values bit for bit; ``compiled=False``: the array code).
     """
     backend = ArrayBackend.of(V)
     T, R = ep.rewards.shape
+    if compiled and not backend.is_torch and V.flags.c_contiguous and V.dtype == np.float64:
+        from rlsuite.agents.tabular import compiled as kernels
+
+        states, rewards = np.ascontiguousarray(ep.states, np.int64), np.ascontiguousarray(ep.rewards, float)
+        alphas = np.broadcast_to(np.asarray(alpha, float), (R,)).copy()
+        kernels.n_step_updates(V, states, np.asarray(ep.lengths, np.int64), rewards, gamma ** np.arange(T + 1),
+                               -1 if n is None else int(n), alphas)
+        return
     rows = backend.arange(R)
     disc, C = _partial_returns(backend, ep.rewards, gamma)
     alpha = backend.broadcast(backend.asarray(alpha), R)

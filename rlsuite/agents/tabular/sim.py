@@ -124,14 +124,15 @@ class BatchSim:
     def step(self, s: Any, a: Any, rng: np.random.Generator | ArrayBackend) -> tuple[Any, Any, Any]:
         """One step of every run: ``(next states, rewards, episode ended)``, each [runs]."""
         backend = drawing_from(rng)
-        if self.cum_probs.shape[2] == 1:
-            k = backend.zeros(tuple(s.shape), "int64")
+        if self.cum_probs.shape[2] == 1:  # deterministic
+            s2, r, done = self.next_states[s, a, 0], self.rewards[s, a, 0], self.dones[s, a, 0]
         else:
             k = (backend.uniform(tuple(s.shape))[:, None] > self.cum_probs[s, a]).sum(1)
-        s2, r, done = self.next_states[s, a, k], self.rewards[s, a, k], self.dones[s, a, k]
-        std = self.reward_std[s, a]
-        if self.noisy if backend.is_torch else std.any():  # numpy: draws only when a chosen pair is noisy
-            r = r + std * backend.normal(tuple(s.shape))
+            s2, r, done = self.next_states[s, a, k], self.rewards[s, a, k], self.dones[s, a, k]
+        if self.noisy:
+            std = self.reward_std[s, a]
+            if backend.is_torch or std.any():  # numpy: draws only when a chosen pair is noisy
+                r = r + std * backend.normal(tuple(s.shape))
         return s2, r, done
 
 
