@@ -19,7 +19,14 @@ import numpy as np
 
 from rlsuite.agents.base import History, redefault
 from rlsuite.agents.tabular.agent import TabularAgent
-from rlsuite.agents.tabular.sim import BatchSim, RunsTogether, epsilon_greedy_actions, random_argmax, time_to_ask
+from rlsuite.agents.tabular.sim import (
+    BatchSim,
+    RunsTogether,
+    epsilon_greedy_actions,
+    random_argmax,
+    time_to_ask,
+    use_compiled,
+)
 from rlsuite.agents.tabular.stream import EpisodicTDConfig
 from rlsuite.common import progress
 from rlsuite.common.backend import ArrayBackend, drawing_from
@@ -81,7 +88,7 @@ def episodic_control(
     the same draws, so the same numbers bit for bit as the array code below, which ``compiled=False`` runs.
     """
     backend = drawing_from(rng)
-    if compiled and not backend.is_torch:
+    if use_compiled(compiled, backend):
         from rlsuite.agents.tabular import compiled as kernels
 
         out = kernels.control(

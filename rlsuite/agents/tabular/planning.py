@@ -22,7 +22,7 @@ import numpy as np
 
 from rlsuite.agents.base import History
 from rlsuite.agents.tabular.agent import TabularAgent
-from rlsuite.agents.tabular.sim import BatchSim, RunsTogether, epsilon_greedy_actions, time_to_ask
+from rlsuite.agents.tabular.sim import BatchSim, RunsTogether, epsilon_greedy_actions, time_to_ask, use_compiled
 from rlsuite.common import progress
 from rlsuite.common.backend import ArrayBackend, drawing_from
 from rlsuite.common.config import Config, option
@@ -74,7 +74,7 @@ def dyna_runs(
     if (total_steps is None) == (episodes is None):
         raise ValueError("give exactly one of total_steps and episodes")
     backend = drawing_from(rng)
-    if compiled and not backend.is_torch:
+    if use_compiled(compiled, backend):
         from rlsuite.agents.tabular import compiled as kernels
 
         kappa_runs = np.array(np.broadcast_to(np.asarray(kappa, dtype=float), (runs,)))

@@ -30,7 +30,7 @@ import numpy as np
 
 from rlsuite.agents.base import History
 from rlsuite.agents.tabular.agent import TabularAgent
-from rlsuite.agents.tabular.sim import BatchSim, RunsTogether, time_to_ask
+from rlsuite.agents.tabular.sim import BatchSim, RunsTogether, time_to_ask, use_compiled
 from rlsuite.agents.tabular.solvers import policy_evaluation
 from rlsuite.common import progress
 from rlsuite.common.backend import ArrayBackend, drawing_from
@@ -89,7 +89,7 @@ def sample_episodes(
     numpy runs go through the compiled loop (:mod:`rlsuite.agents.tabular.compiled`; the same draws and episodes
     bit for bit as the array code below, which ``compiled=False`` runs)."""
     backend = drawing_from(rng)
-    if compiled and not backend.is_torch:
+    if use_compiled(compiled, backend):
         from rlsuite.agents.tabular import compiled as kernels
 
         cum = np.ascontiguousarray(np.cumsum(policy, axis=-1), dtype=float)
@@ -130,7 +130,7 @@ def n_step_updates(V: Any, ep: Episodes, n: int | None, alpha: Any, gamma: float
     """
     backend = ArrayBackend.of(V)
     T, R = ep.rewards.shape
-    if compiled and not backend.is_torch and V.flags.c_contiguous and V.dtype == np.float64:
+    if use_compiled(compiled, backend) and V.flags.c_contiguous and V.dtype == np.float64:
         from rlsuite.agents.tabular import compiled as kernels
 
         states, rewards = np.ascontiguousarray(ep.states, np.int64), np.ascontiguousarray(ep.rewards, float)

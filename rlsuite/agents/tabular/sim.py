@@ -14,6 +14,8 @@ reads a value back from the device (fixed shapes, masks instead of index lists).
 
 from __future__ import annotations
 
+import functools
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +24,8 @@ import numpy as np
 from rlsuite.common.backend import ArrayBackend, drawing_from
 from rlsuite.common.errors import UsageError
 from rlsuite.envs.table import TableEnv
+
+logger = logging.getLogger(__name__)
 
 
 class RunsTogether:
@@ -163,3 +167,20 @@ def time_to_ask(backend: ArrayBackend, t: int) -> bool:
     steps (a host-device sync each: log2 of the length plus length / 1024 in all, never one per step; the
     steps taken after every run has ended are masked no-ops)."""
     return not backend.is_torch or t & (t - 1) == 0 or t % ASK_GAP == 0
+
+
+@functools.cache
+def numba_missing() -> str | None:
+    """Why numba cannot be imported (logged once as a warning), or None when it can."""
+    try:
+        import numba  # noqa: F401
+    except ImportError as exc:
+        logger.warning("numba cannot be imported (%s): the tabular runs use their array code, the same numbers "
+                       "but slower; `pip install numba` (a dependency of rlsuite) restores the compiled loops", exc)
+        return str(exc)
+    return None
+
+
+def use_compiled(compiled: bool, backend: ArrayBackend) -> bool:
+    """Whether a loop runs compiled (:mod:`rlsuite.agents.tabular.compiled`): asked for, on numpy, numba there."""
+    return compiled and not backend.is_torch and numba_missing() is None

@@ -131,3 +131,23 @@ def test_prioritized_sweeping_reaches_the_short_path_with_the_reference_count() 
     learner = PrioritizedSweepingLearner(base.n_states, 4, 5, 0.5, 0.95, 0.1, 1e-4)
     assert prioritized_sweeping_until_optimal(env, learner, np.random.default_rng(1), 14 * 1.2) == 849
     assert greedy_path_ok(base.next_state, base.terminal, base.start_state, learner.q[None], 14 * 1.2)[0]
+
+
+def test_without_numba_the_array_code_runs_and_says_so(monkeypatch, caplog) -> None:
+    """numba missing (a bare machine given rlsuite without its dependencies): one warning, then the array code,
+    the same numbers."""
+    from rlsuite.agents.tabular import sim as sim_module
+
+    env = gym.make("rlsuite/WindyGridWorld-v0")
+    sim = BatchSim.of(env)
+    expected = episodic_control(sim, "sarsa", 2, 10, 0.5, 0.1, 1.0, np.random.default_rng(0), compiled=False)
+    monkeypatch.setitem(__import__("sys").modules, "numba", None)  # `import numba` raises ImportError
+    sim_module.numba_missing.cache_clear()
+    try:
+        with caplog.at_level("WARNING", logger="rlsuite.agents.tabular.sim"):
+            got = episodic_control(sim, "sarsa", 2, 10, 0.5, 0.1, 1.0, np.random.default_rng(0))
+            episodic_control(sim, "sarsa", 2, 10, 0.5, 0.1, 1.0, np.random.default_rng(0))
+    finally:
+        sim_module.numba_missing.cache_clear()
+    assert [r.message.split(" (")[0] for r in caplog.records] == ["numba cannot be imported"]  # once
+    assert_same((got.returns, got.q), (expected.returns, expected.q))
