@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAVY = ("torch", "transformers", "trl", "stable_baselines3")
+HEAVY = ("torch", "transformers", "trl", "stable_baselines3", "numba")
 CLI = """
 import contextlib, io
 from rlsuite.app.cli import main
