@@ -2,7 +2,8 @@
 
 Answers are parsed and rewarded by hand-checkable rules; training runs on the tiny Qwen2-VL built from configs
 (hidden 32, one layer, 30k parameters), on the CPU in float32 and, under ``--simulate-cuda``, on the "cuda"
-device path in bfloat16. The measured numbers in the docstrings are from seeded runs on the CPU.
+device path in bfloat16. The measured numbers in the docstrings are from seeded runs on the CPU (and, where
+they say so, under ``--simulate-cuda``).
 """
 
 from __future__ import annotations
