@@ -331,9 +331,16 @@ def build_tiny_grounding_dino(
     return Path(folder)
 
 
-def save_tiny_vlm(arch: str, folder: str | Path, hidden: int = 32, layers: int = 1, seed: int = 0) -> Path:
+def save_tiny_vlm(
+    arch: str, folder: str | Path, hidden: int = 32, layers: int = 1, seed: int = 0, output_std: float | None = None
+) -> Path:
     """Build the tiny ``arch`` (``llava``, ``idefics3``, ``qwen2_vl`` or ``kimi_k25``) with torch seeded at
-    ``seed`` and save model and processor to ``folder``; returns the folder."""
+    ``seed`` and save model and processor to ``folder``; returns the folder.
+
+    ``output_std`` redraws the output layer (``lm_head``) at that std after building (``hidden**-0.5``: logits of
+    std 1 from a unit-RMS hidden state, a spread like a trained model's). At the builders' std 0.02 and hidden 32,
+    a model whose output layer and final norm are frozen (LoRA) can separate two tokens' logits by at most about
+    1 nat, so its sampled answers stay near uniform over the vocabulary whatever the adapters learn."""
     import torch
 
     from rlsuite.vision.models import build_tiny_llava
@@ -342,6 +349,8 @@ def save_tiny_vlm(arch: str, folder: str | Path, hidden: int = 32, layers: int =
                 "kimi_k25": build_tiny_kimi_k25}  # fmt: skip
     torch.manual_seed(seed)
     model, processor = builders[arch](hidden=hidden, layers=layers)
+    if output_std is not None:
+        torch.nn.init.normal_(model.get_output_embeddings().weight, std=output_std)
     model.save_pretrained(folder)
     processor.save_pretrained(folder)
     return Path(folder)

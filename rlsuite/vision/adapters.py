@@ -59,8 +59,8 @@ class VLMModelOptions(Config):
     lora_alpha: float = option(16.0, help="LoRA scale alpha (the update is scaled by alpha / r)", gt=0)
     lora_dropout: float = option(0.0, help="dropout on the LoRA input", ge=0.0, lt=1.0)
     lora_lr: float = option(
-        1e-3, help="learning rate of the adapters (behaviour cloning's peak and PPO's; full fine-tuning uses "
-        "--bc-lr and --ppo-lr)", gt=0,
+        1e-3, help="learning rate of the adapters (behaviour cloning's peak; PPO's is this times --ppo-lr / "
+        "--bc-lr, full fine-tuning's ratio of the stages; full fine-tuning uses --bc-lr and --ppo-lr)", gt=0,
     )  # fmt: skip
     dtype: Literal["float32", "bfloat16"] = option(
         "float32", help="weights' dtype while training (bfloat16 halves the memory; float32 on the CPU is exact)"

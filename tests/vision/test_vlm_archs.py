@@ -244,3 +244,30 @@ def test_cli_eval_vlm_runs_remote_code_only_with_the_flag(remote_code_dir, capsy
     out = capsys.readouterr().out.strip()
     assert out.startswith("success ") and out.endswith(f"KimiVLForConditionalGeneration from {folder}")
     assert "on 2 held-out random 3x3 layouts" in out
+
+
+PROJECTORS = {
+    "llava": ["model.multi_modal_projector.linear_1", "model.multi_modal_projector.linear_2"],
+    "idefics3": ["model.connector.modality_projection.proj"],
+    "qwen2_vl": ["model.visual.merger.mlp.0", "model.visual.merger.mlp.2"],
+}
+
+
+def test_lora_adapts_every_linear_layer_but_the_output_layer(vlm_dir):
+    """LoRA (peft "all-linear") adapts the vision tower, the projector between vision and language (Llava's
+    multi_modal_projector, Idefics3's connector, Qwen2-VL's merger) and the language model; only the output
+    layer (lm_head) and the non-linear weights (norms, embeddings, patch convolutions) stay frozen."""
+    from rlsuite.vision.adapters import VLMModelOptions, add_lora
+    from rlsuite.vision.policies import load_vlm
+
+    arch, folder = vlm_dir
+    model, _, _, _ = load_vlm(folder, dtype="float32", device="cpu")
+    linear = {name for name, m in model.named_modules() if isinstance(m, torch.nn.Linear)}
+    output = {name for name, m in model.named_modules() if m is model.get_output_embeddings()}
+    peft_model = add_lora(model, VLMModelOptions(finetune="lora"))
+    adapted = {n.removeprefix("base_model.model.").split(".lora_A")[0] for n, _ in peft_model.named_parameters()
+               if ".lora_A." in n}  # fmt: skip
+    assert output == {"lm_head"} and adapted == linear - output
+    assert set(PROJECTORS.get(arch, [])) <= adapted
+    trainable = {n for n, p in peft_model.named_parameters() if p.requires_grad}
+    assert trainable and all("lora_" in n for n in trainable)

@@ -43,7 +43,9 @@ def _dtype() -> str:
 
 @pytest.fixture(scope="module", params=sorted(BUILDERS))
 def vlm_folder(request, tmp_path_factory):
-    return request.param, save_tiny_vlm(request.param, tmp_path_factory.mktemp(f"tiny-{request.param}"))
+    """The tiny ``arch`` (hidden 32, one layer, seed 0), its output layer at std 32**-0.5 (see save_tiny_vlm)."""
+    folder = tmp_path_factory.mktemp(f"tiny-{request.param}")
+    return request.param, save_tiny_vlm(request.param, folder, output_std=32**-0.5)
 
 
 @pytest.fixture(scope="module")
@@ -186,12 +188,19 @@ def test_adapters_save_as_safetensors_and_load_back(qwen_folder, tmp_path):
 # ----------------------------------------------------------------------------- slow: every architecture
 @pytest.mark.slow
 def test_lora_training_on_every_architecture(vlm_folder):
-    """Each tiny architecture (hidden 32, one layer), LoRA forced, the --quick budget (100 cloning steps at
-    lr 1e-2, 2 PPO updates), seed 0, on the CPU in float32. Measured, greedy action accuracy on the cloning
-    frames before -> after cloning, and greedy success on 10 held-out 3x3 layouts untrained -> after cloning
-    -> after PPO: Qwen2-VL 0.247 -> 0.469, success 0.0 -> 0.2 -> 0.1; Llava and Idefics3 0.297 -> 0.388
-    (the action prior only: the same with lr 3e-3 and 3e-2), success 0.0 throughout. So success is asserted
-    for Qwen2-VL only; every architecture's adapters must move and its accuracy rise."""
+    """Each tiny architecture (hidden 32, one layer, output layer at std 32**-0.5), LoRA forced, the --quick budget
+    (100 cloning steps at lr 1e-2, 2 PPO updates at 1e-3), seed 0. Measured, greedy action accuracy on the cloning
+    frames before -> after cloning, and greedy success on 10 held-out 3x3 layouts untrained -> after cloning ->
+    after PPO, on the CPU in float32 | on simulated CUDA in bfloat16 weights (float32 adapters):
+    Qwen2-VL 0.297 -> 0.959, success 0.0 -> 1.0 -> 1.0 | 0.297 -> 0.959, 0.0 -> 1.0 -> 0.9;
+    Llava 0.388 -> 0.697, 0.0 -> 0.3 -> 0.3 | 0.388 -> 0.709, 0.0 -> 0.2 -> 0.1;
+    Idefics3 0.247 -> 0.416, 0.0 -> 0.1 -> 0.0 | the same (one layout of 10 solved after cloning, lost in PPO).
+    With the builders' output layer (std 0.02) every architecture but Qwen2-VL stayed on the action prior
+    (0.297 -> 0.388, success 0.0): LoRA freezes the output layer and the final norm, and at that scale the largest
+    logit gap they allow between two action words is 1.05 nats (measured on all three), while the image signal does
+    reach the last hidden state (a linear probe on it reads the optimal action on 83-91% of unseen frames) and the
+    projectors are adapted (test_vlm_archs). PPO used to run at the cloning rate (1e-2): approx KL 0.94 in one
+    update, Qwen2-VL's success 1.0 -> 0.0 and Llava's 0.3 -> 0.0; it now keeps full fine-tuning's ratio (0.1)."""
     arch, folder = vlm_folder
     config = VLMTrainConfig(**QUICK, device="auto")
     options = VLMModelOptions(model=str(folder), finetune="lora", lora_lr=1e-2, dtype=_dtype())
@@ -200,9 +209,10 @@ def test_lora_training_on_every_architecture(vlm_folder):
     lora_b = {k: v for k, v in adapter_state(policy.model).items() if "lora_B" in k}
     assert lora_b and all(v.abs().sum() > 0 for v in lora_b.values())  # B starts at zero: every one moved
     bc = report["behaviour_clone"]
-    assert bc["train_accuracy"] > bc["initial_train_accuracy"]
-    if arch == "qwen2_vl":
-        assert report["success_after_bc"] > report["success_untrained"]
+    assert bc["train_accuracy"] > bc["initial_train_accuracy"] + 0.1
+    assert report["success_after_bc"] > report["success_untrained"]
+    if arch != "idefics3":  # PPO keeps what cloning taught (Idefics3's one solved layout is lost: 0.1 -> 0.0)
+        assert report["success_after_ppo"] > report["success_untrained"]
 
 
 @pytest.mark.slow
