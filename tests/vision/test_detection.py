@@ -714,3 +714,20 @@ def test_detection_policy_predicts_from_non_square_frames_in_batches():
     assert detector.thresholds == [0.05]
     action, _ = policy.predict(np.zeros((16, 48, 3), np.uint8))
     assert action == 1 and np.ndim(action) == 0
+
+
+def test_grounded_detections_keep_scores_above_the_threshold_only(grounding_dino_dir):
+    """A box whose phrase scores exactly the threshold (sigmoid(0) = 0.5) is not kept."""
+    from types import SimpleNamespace
+
+    queries = ["agent", "target"]
+    model = DetectionRewardModel.from_pretrained(grounding_dino_dir, threshold=0.5, device="cpu", queries=queries)
+    ids = model.processor(text=[queries], images=[np.zeros((80, 80, 3), np.uint8)], return_tensors="pt")["input_ids"]
+    logits = torch.full((1, 2, 32), -10.0)
+    logits[:, :, ids.shape[1] :] = float("-inf")
+    logits[0, 0, 1] = 0.0  # box 0: "agent" at exactly 0.5
+    logits[0, 1, 3] = 1.0  # box 1: "target" above it
+    boxes = torch.tensor([[[0.5, 0.5, 0.5, 0.5], [0.25, 0.25, 0.5, 0.5]]])
+    (result,) = model._grounded_detections(SimpleNamespace(logits=logits, pred_boxes=boxes), ids, [(40, 80)])
+    assert result.labels.tolist() == [1]
+    np.testing.assert_allclose(result.boxes, [[0.0, 0.0, 40.0, 20.0]])

@@ -232,3 +232,99 @@ def test_reward_model_in_bfloat16_runs_the_model_in_bfloat16(tiny_clip_dir):
 def test_reward_model_on_cuda_without_cuda_is_an_error(tiny_clip_dir):
     with pytest.raises(ValueError, match="cuda"):
         VLMRewardModel.from_pretrained(tiny_clip_dir, goal=GOAL_TEXT, device="cuda")
+
+
+# ----------------------------------------------------------------------------- detection rewards (mutation testing)
+def _dets(boxes, labels):
+    from rlsuite.vision.detection import Detections
+
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    return Detections(boxes, np.asarray(labels, np.int64), np.ones(len(boxes)))
+
+
+def test_matched_box_reward_defaults_to_iou_and_counts_every_unmatched_truth():
+    from rlsuite.envs.pixels import CLASS_NAMES
+    from rlsuite.vision.rewards import DetectionTarget, detection_reward, matched_box_reward
+
+    det = _dets([[0, 0, 10, 10]], [0])
+    tb = np.array([[0, 0, 10, 10], [0, 0, 10, 10], [20, 20, 30, 30], [40, 40, 50, 50]], np.float64)
+    tl = np.array([0, 0, 2, 2])  # class 0: one of two truths matched (IoU 1); class 2: two truths, no detection
+    assert matched_box_reward(det, tb, tl) == 0.25  # IoU by default: (1 + 0 + 0 + 0) / 4
+    assert matched_box_reward(det, tb, tl, giou=True) == (1 - 1 - 1 - 1) / 4
+    target = DetectionTarget(boxes=[("agent", [0, 0, 10, 5])])
+    assert detection_reward(det, target, CLASS_NAMES) == 0.5  # kind iou by default
+
+
+def test_grounding_scores_are_the_mean_probability_over_a_phrases_tokens():
+    from rlsuite.vision.rewards import grounding_class_scores
+
+    ids = torch.tensor([[101, 7, 8, 1012, 9, 1012, 102, 0]])  # [CLS] a b . c . [SEP] [PAD]: phrases "a b", "c"
+    logits = torch.full((1, 2, 8), -30.0)
+    logits[0, 0, 1], logits[0, 0, 2] = 0.0, 30.0  # box 0: the first phrase's tokens at p 0.5 and 1
+    logits[0, 1, 4] = 0.0  # box 1: the second phrase at p 0.5
+    scores = grounding_class_scores(logits, ids, ["a b", "c"])
+    torch.testing.assert_close(scores, torch.tensor([[[0.75, 0.0], [0.0, 0.5]]]), atol=1e-6, rtol=0)
+
+
+@pytest.fixture(scope="module")
+def detector_dirs(tmp_path_factory):
+    from rlsuite.testing.vision_models import build_tiny_detr
+    from rlsuite.vision.detection import GridDetector, GridDetectorConfig
+
+    torch.manual_seed(0)
+    grid = tmp_path_factory.mktemp("grid")
+    GridDetector(GridDetectorConfig(width=4)).save_pretrained(grid)
+    return grid, build_tiny_detr(tmp_path_factory.mktemp("detr"))
+
+
+def test_detection_reward_model_defaults_and_its_messages(detector_dirs):
+    from rlsuite.vision.detection import GridDetector
+    from rlsuite.vision.rewards import DetectionRewardModel, DetectionTarget
+
+    grid, detr = detector_dirs
+    model = DetectionRewardModel(GridDetector.from_pretrained(grid))  # threshold 0.5, auto: the CPU here
+    assert model.threshold == 0.5 and model.device.type == "cpu" and model.dtype == torch.float32
+    frame = np.zeros((16, 16, 3), np.uint8)
+    target = DetectionTarget(boxes=[("agent", [0, 0, 4, 4])])
+    np.testing.assert_array_equal(model.rewards(frame, target), model.rewards(frame, target, "iou"))
+    empty = r"^target: an empty list of targets; pass one DetectionTarget or one per frame$"
+    with pytest.raises(ValueError, match=empty):
+        model.rewards(frame, [])
+    hf = DetectionRewardModel.from_pretrained(detr)  # dtype auto: float32 on the CPU
+    assert hf.dtype == torch.float32 and hf.device.type == "cpu"
+    assert [len(d.scores) for d in hf.detect(np.zeros((2, 6, 5, 3), np.uint8))] == [0, 0]  # any size: no stride
+    with pytest.raises(ValueError, match=r"^images: a grey frame"):
+        hf.detect(np.zeros((6, 5), np.uint8))
+
+
+def test_transformers_detections_are_the_processors_in_frame_pixels(detector_dirs):
+    """Non-square frames: the boxes are the processor's post-processing at (height, width)."""
+    from rlsuite.vision.rewards import DetectionRewardModel
+
+    hf = DetectionRewardModel.from_pretrained(detector_dirs[1], threshold=0.0, device="cpu")
+    frames = np.random.default_rng(0).integers(0, 256, (2, 40, 72, 3), dtype=np.uint8)
+    dets = hf.detect(frames)
+    inputs = hf.processor(images=list(frames), return_tensors="pt")
+    with torch.no_grad():
+        out = hf.model(**inputs)
+    expected = hf.processor.post_process_object_detection(out, threshold=0.0, target_sizes=[(40, 72)] * 2)
+    for d, e in zip(dets, expected, strict=True):
+        np.testing.assert_allclose(d.boxes, e["boxes"].numpy(), rtol=1e-5, atol=1e-4)
+        np.testing.assert_array_equal(d.labels, e["labels"].numpy())
+
+
+def test_detection_reward_model_in_bfloat16(detector_dirs):
+    from rlsuite.vision.rewards import DetectionRewardModel
+
+    hf = DetectionRewardModel.from_pretrained(detector_dirs[1], threshold=0.0, device="cpu", dtype="bfloat16")
+    assert hf.dtype == torch.bfloat16 and {p.dtype for p in hf.model.parameters()} == {torch.bfloat16}
+    assert len(hf.detect(np.zeros((40, 40, 3), np.uint8))[0].scores) == 8
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="asks for CUDA where there is none")
+def test_detection_reward_model_on_cuda_without_cuda_is_an_error(detector_dirs):
+    from rlsuite.vision.rewards import DetectionRewardModel
+
+    for folder in detector_dirs:
+        with pytest.raises(ValueError, match="cuda"):
+            DetectionRewardModel.from_pretrained(folder, device="cuda")
