@@ -731,3 +731,51 @@ def test_grounded_detections_keep_scores_above_the_threshold_only(grounding_dino
     (result,) = model._grounded_detections(SimpleNamespace(logits=logits, pred_boxes=boxes), ids, [(40, 80)])
     assert result.labels.tolist() == [1]
     np.testing.assert_allclose(result.boxes, [[0.0, 0.0, 40.0, 20.0]])
+
+
+def test_iou_of_small_inverted_degenerate_and_float32_boxes():
+    # under one pixel: inter 0.0625, union 0.3125
+    assert box_iou([[0, 0, 0.5, 0.5]], [[0.25, 0.25, 0.75, 0.5]])[0, 0] == pytest.approx(0.2, abs=1e-15)
+    assert box_iou([[2, 0, 0, 2]], [[0, 0, 2, 2]])[0, 0] == 0.0  # an inverted box has area 0
+    assert box_iou([[0, 2, 2, 0]], [[1, 1, 2, 2]])[0, 0] == 0.0
+    assert box_iou([[1, 1, 1, 1]], [[1, 1, 1, 1]])[0, 0] == 0.0  # no union: 0
+    a = np.array([[0.1, 0.2, 0.7, 0.9], [0.3, 0.35, 1.1, 0.45]], np.float32)
+    b = np.array([[0.15, 0.1, 0.65, 0.8], [0.05, 0.3, 0.9, 1.3]], np.float32)
+    np.testing.assert_array_equal(box_iou(a, b), box_iou(a.astype(np.float64), b.astype(np.float64)))
+    np.testing.assert_array_equal(box_iou(b, a), box_iou(b.astype(np.float64), a.astype(np.float64)))
+
+
+def test_grid_detector_folders_that_do_not_fit_are_named(tmp_path):
+    import json
+
+    from rlsuite.common.errors import ConfigError, ModelFolderError
+    from rlsuite.vision.detection import GridDetectorConfig
+
+    model = GridDetector(GridDetectorConfig(width=4))
+    assert torch.equal(model.heatmap.bias, torch.full((3,), -2.19))  # CenterNet's prior, sigmoid 0.1
+    with pytest.raises(ConfigError, match=r"^GridDetectorConfig.width: 6 is not a multiple of 4$"):
+        GridDetectorConfig(width=6)
+    with pytest.raises(ConfigError, match=r"^GridDetectorConfig.class_names: 3 names for num_classes=2$"):
+        GridDetectorConfig(num_classes=2)
+    model.save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**config, "width": 8}))
+    with pytest.raises(ModelFolderError, match=r"model.safetensors does not fit config.json \(Error\(s\) in loading "
+                       r"state_dict for GridDetector:\)$"):  # fmt: skip
+        GridDetector.from_pretrained(tmp_path)
+    (tmp_path / "config.json").write_text(json.dumps({**config, "width": 6}))
+    with pytest.raises(ModelFolderError, match=r"config.json.*width.*6 is not a multiple of 4"):
+        GridDetector.from_pretrained(tmp_path)
+    (tmp_path / "config.json").write_text(json.dumps({k: v for k, v in config.items() if k != "model_type"}))
+    with pytest.raises(ModelFolderError, match=r"config\.json is not an rlsuite grid detector's"):
+        GridDetector.from_pretrained(tmp_path)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="asks for CUDA where there is none")
+def test_grid_detector_on_cuda_without_cuda_is_an_error(tmp_path):
+    from rlsuite.vision.detection import GridDetectorConfig
+
+    GridDetector(GridDetectorConfig(width=4)).save_pretrained(tmp_path)
+    assert next(GridDetector.from_pretrained(tmp_path, torch.device("cpu")).parameters()).device.type == "cpu"
+    with pytest.raises(ValueError, match="cuda"):
+        GridDetector.from_pretrained(tmp_path, device="cuda")
