@@ -321,3 +321,33 @@ def test_yes_no_goal_text_keeps_its_braces_out_of_the_template(tiny_llava_dir):
     judge = VLMYesNoReward.from_pretrained(tiny_llava_dir, goal="reach {the} target", device="cpu")
     assert judge.goal == "reach {the} target"
     assert judge.policy.prompt == "<image> question : has the goal reach (the) target been achieved ? answer :"
+
+
+def test_single_token_scoring_reads_the_last_layers_last_position_and_skips_validation():
+    torch.manual_seed(0)
+    model, processor = build_tiny_llava(hidden=32, layers=2)
+    policy = VLMPolicy(model, processor, actions="up", device="cpu")  # one word, not its letters
+    assert policy.actions == ["up"] and tuple(policy.value_head.weight.shape) == (1, 32)
+    policy = VLMPolicy(model, processor, device="cpu")
+    frame = np.zeros((64, 64, 3), np.uint8)
+    with torch.no_grad():
+        dist, value = policy(frame)
+        out = model(**policy._encode([frame], [policy.prompt]), output_hidden_states=True)
+    torch.testing.assert_close(value, policy.value_head(out.hidden_states[-1][:, -1].float())[:, 0], atol=1e-6,
+                               rtol=1e-6)  # fmt: skip
+    with pytest.raises(RuntimeError):  # validate_args=False: an action outside the vocabulary is not checked first
+        dist.log_prob(torch.tensor([7]))
+    with pytest.raises(ValueError, match=r"^actions: an empty list; a policy needs at least one action word$"):
+        VLMPolicy(model, processor, actions=[])
+
+
+def test_dict_observations_fill_the_instruction_or_leave_it_empty(tiny_llava_dir, frames):
+    policy = VLMPolicy.from_pretrained(tiny_llava_dir, device="cpu", prompt=GOAL_PROMPT)
+    _, prompts = policy._frames_and_prompts({"image": frames[:2], "instruction": ["go up", "go left"]})
+    assert prompts == [GOAL_PROMPT.format(instruction=i) for i in ("go up", "go left")]
+    _, prompts = policy._frames_and_prompts({"image": frames[0]})
+    assert prompts == [GOAL_PROMPT.format(instruction="")]
+    _, prompts = policy._frames_and_prompts(frames[:1])
+    assert prompts == [GOAL_PROMPT.format(instruction="")]
+    with pytest.raises(ValueError, match=r"^observation\['image'\]: a grey frame"):
+        policy._frames_and_prompts({"image": np.zeros((4, 4))})
