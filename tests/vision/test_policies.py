@@ -351,3 +351,19 @@ def test_dict_observations_fill_the_instruction_or_leave_it_empty(tiny_llava_dir
     assert prompts == [GOAL_PROMPT.format(instruction="")]
     with pytest.raises(ValueError, match=r"^observation\['image'\]: a grey frame"):
         policy._frames_and_prompts({"image": np.zeros((4, 4))})
+
+
+def test_processor_checks_without_an_image_token_or_a_dict(tiny_llava_dir, tmp_path):
+    import shutil
+    from types import SimpleNamespace
+
+    from rlsuite.vision.policies import _check_processor_class, load_vlm
+
+    bare = SimpleNamespace(processor=SimpleNamespace(), prompt=GOAL_PROMPT)  # no image_token attribute at all
+    assert VLMPolicy._prompt_for(bare, "go") == GOAL_PROMPT.format(instruction="go")
+    folder = tmp_path / "list"
+    shutil.copytree(tiny_llava_dir, folder)
+    (folder / "processor_config.json").write_text("[1, 2]")  # valid JSON, not settings: nothing to check
+    _check_processor_class(folder, False)
+    trusted = _copy_with_processor_class(tiny_llava_dir, tmp_path / "t", "NoSuchProcessor")
+    load_vlm(trusted, trust_remote_code=True, device="cpu")  # trusted: not refused, left to the folder's code

@@ -328,3 +328,19 @@ def test_detection_reward_model_on_cuda_without_cuda_is_an_error(detector_dirs):
     for folder in detector_dirs:
         with pytest.raises(ValueError, match="cuda"):
             DetectionRewardModel.from_pretrained(folder, device="cuda")
+
+
+def test_model_reward_wrapper_replaces_with_scale_one_by_default(detector_dirs):
+    from rlsuite.vision.rewards import DetectionRewardModel, ModelRewardWrapper
+
+    class Constant(ModelRewardWrapper):
+        def model_reward(self, frame, info):
+            return 0.25
+
+    env = Constant(gym.make("rlsuite/PixelGridWorld-v0"))
+    env.reset(seed=0)
+    _, r, _, _, info = env.step(0)  # the env's -1 replaced by 1 x 0.25
+    assert r == 0.25 and info["env_reward"] == -1.0 and info["model_reward"] == 0.25
+    hf = DetectionRewardModel.from_pretrained(detector_dirs[1], device="cpu")
+    direct = DetectionRewardModel(hf.model, hf.processor)  # dtype auto: float32 on the CPU
+    assert direct.dtype == torch.float32
