@@ -442,20 +442,20 @@ def test_centernet_targets_hold_the_exact_gaussians_sizes_and_offsets():
 
 
 def test_centernet_loss_is_the_focal_loss_plus_l1_terms():
-    """One positive (gt 1) whose logit is -20 and a negative whose logit is 20 (both clamped to 1e-4 from
-    the edge), negatives at gt 0.5 and 0.25; size and offset L1 over the one masked entry."""
-    logits = torch.tensor([-20.0, 20.0, 0.0, 1.0]).reshape(1, 1, 1, 4)
-    gt = torch.tensor([1.0, 0.0, 0.5, 0.25]).reshape(1, 1, 1, 4)
+    """Two positives (gt 1), one whose logit is -20, and a negative whose logit is 20 (both clamped to 1e-4
+    from the edge), negatives at gt 0.5 and 0.25; size and offset L1 over the one masked entry."""
+    logits = torch.tensor([-20.0, 20.0, 0.0, 1.0, 2.0]).reshape(1, 1, 1, 5)
+    gt = torch.tensor([1.0, 0.0, 0.5, 0.25, 1.0]).reshape(1, 1, 1, 5)
     size_p, size_t = torch.tensor([3.0, 5.0, 1.0, 1.0]), torch.tensor([1.0, 9.0, 1.0, 1.0])
     off_p, off_t = torch.tensor([0.5, 0.25, 0.0, 0.0]), torch.tensor([0.125, 1.0, 0.0, 0.0])
     mask = torch.tensor([1.0, 0.0, 0.0, 0.0])
     shape = (1, 2, 1, 2)
     out = {"heatmap": logits, "size": size_p.reshape(shape), "offset": off_p.reshape(shape)}
     tgt = {"heatmap": gt, "size": size_t.reshape(shape), "offset": off_t.reshape(shape), "mask": mask.reshape(shape)}
-    p = [1e-4, 1 - 1e-4, 0.5, 1 / (1 + np.exp(-1.0))]
-    pos = np.log(p[0]) * (1 - p[0]) ** 2
+    p = [1e-4, 1 - 1e-4, 0.5, 1 / (1 + np.exp(-1.0)), 1 / (1 + np.exp(-2.0))]
+    pos = sum(np.log(p[i]) * (1 - p[i]) ** 2 for i in (0, 4))
     neg = sum(np.log(1 - p[i]) * p[i] ** 2 * (1 - g) ** 4 for i, g in ((1, 0.0), (2, 0.5), (3, 0.25)))
-    focal = -(pos + neg) / 1
+    focal = -(pos + neg) / 2  # two positives
     expected = focal + 0.1 * abs(3.0 - 1.0) / 1 + abs(0.5 - 0.125) / 1
     assert float(centernet_loss(out, tgt)) == pytest.approx(expected, rel=1e-5)
 
@@ -473,15 +473,17 @@ def test_average_precision_matches_greedily_by_score_and_marks_truths_used():
     lower_first = [_dets([[0, 0, 10, 4], b], [1, 1], [0.9, 0.5])]  # the 0.9 box has IoU 0.4: a false positive
     assert average_precision(lower_first, [truth], 2) == {1: 0.5}
     two = (np.array([[0.0, 0.0, 10.0, 10.0], [0.0, 0.0, 10.0, 6.0]]), np.array([1, 1]))
-    # det 1 fits truth 0 best (IoU 1); det 2 fits truth 0 better (0.7) than truth 1 (0.65): truth 1 it is
-    both = [_dets([[0, 0, 10, 10], [0, 0, 10, 7]], [1, 1], [0.9, 0.8])]
-    assert box_iou([[0, 0, 10, 7]], two[0]).round(4).tolist() == [[0.7, 0.8571]]
+    # det 1 fits truth 0 best (IoU 1); det 2 fits truth 0 better (0.9) than truth 1 (0.667): truth 1 it is
+    both = [_dets([[0, 0, 10, 10], [0, 0, 10, 9]], [1, 1], [0.9, 0.8])]
+    assert box_iou([[0, 0, 10, 9]], two[0]).round(4).tolist() == [[0.9, 0.6667]]
     assert average_precision(both, [two], 2) == {1: 1.0}
     empty = (np.zeros((0, 4)), np.zeros(0, np.int64))  # a frame with no truths: its detection is a false positive
     assert average_precision([_dets([a], [1], [0.9]), *dets], [empty, truth], 2) == {1: 0.5}
     with pytest.raises(ValueError, match="zip"):
         average_precision(dets, [truth, truth], 2)
     assert average_precision([_dets([a], [0], [0.9])], [truth], 2) == {1: 0.0}  # no detection of class 1
+    both_classes = (np.array([[0.0, 0.0, 10.0, 10.0]] * 2), np.array([0, 1]))  # class 0 undetected: AP 0, then class 1
+    assert average_precision([_dets([b], [1], [0.9])], [both_classes], 2) == {0: 0.0, 1: 1.0}
 
 
 def test_evaluate_detector_renders_its_held_out_frames_and_reports_ap(monkeypatch):
@@ -530,6 +532,9 @@ def test_evaluate_detector_renders_its_held_out_frames_and_reports_ap(monkeypatc
     assert result == {"AP50": pytest.approx((2 / 3 + 2) / 3, abs=1e-12),
                       "AP50_per_class": {"agent": 0.6667, "target": 1.0, "forbidden": 1.0}, "frames": 300}
     assert reporter.started == [("AP50 on held-out frames", 300, "frame")] and reporter.advances == [50] * 6
+    calls.clear()
+    assert detection.evaluate_detector(Replay(), n_frames=7, batch_size=5)["frames"] == 7
+    assert [c[0] for c in calls] == [5, 2]  # the last batch holds what is left
 
 
 def _reference_training(config):
@@ -706,14 +711,14 @@ def test_detection_policy_plans_with_its_config_and_bounds_its_cache():
 
 
 def test_detection_policy_predicts_from_non_square_frames_in_batches():
-    agent_left = _dets([[0, 0, 16, 16], [32, 0, 48, 16]], [0, 1], [0.9, 0.9])  # 1 x 3 grid: target right
-    detector = _Recorded([agent_left, _dets([], [])])
+    agent_top = _dets([[0, 0, 16, 16], [0, 32, 16, 48]], [0, 1], [0.9, 0.9])  # 3 x 1 grid: target below
+    detector = _Recorded([agent_top, _dets([], [])])
     policy = DetectionPolicy(detector)
-    actions, state = policy.predict(np.zeros((2, 16, 48, 3), np.uint8))
-    assert actions.tolist() == [1, 4] and actions.dtype == np.int64 and state is None  # unreadable: stay
+    actions, state = policy.predict(np.zeros((2, 48, 16, 3), np.uint8))
+    assert actions.tolist() == [2, 4] and actions.dtype == np.int64 and state is None  # unreadable: stay
     assert detector.thresholds == [0.05]
-    action, _ = policy.predict(np.zeros((16, 48, 3), np.uint8))
-    assert action == 1 and np.ndim(action) == 0
+    action, _ = policy.predict(np.zeros((48, 16, 3), np.uint8))
+    assert action == 2 and np.ndim(action) == 0
 
 
 def test_grounded_detections_keep_scores_above_the_threshold_only(grounding_dino_dir):
@@ -764,7 +769,7 @@ def test_grid_detector_folders_that_do_not_fit_are_named(tmp_path):
                        r"state_dict for GridDetector:\)$"):  # fmt: skip
         GridDetector.from_pretrained(tmp_path)
     (tmp_path / "config.json").write_text(json.dumps({**config, "width": 6}))
-    with pytest.raises(ModelFolderError, match=r"config.json.*width.*6 is not a multiple of 4"):
+    with pytest.raises(ModelFolderError, match=r": config\.json: GridDetectorConfig\.width: 6 is not a multiple of 4$"):
         GridDetector.from_pretrained(tmp_path)
     (tmp_path / "config.json").write_text(json.dumps({k: v for k, v in config.items() if k != "model_type"}))
     with pytest.raises(ModelFolderError, match=r"config\.json is not an rlsuite grid detector's"):
