@@ -313,8 +313,9 @@ class ModelConfig(trl.ModelConfig):
     lora_alpha: int = option(32, help="LoRA alpha (scale = alpha / r)", ge=1)
     lora_dropout: float = option(0.05, help="LoRA dropout", ge=0.0, lt=1.0)
     trust_pickle: bool = option(
-        False, help="accept a --model folder holding only pickled weights (pytorch_model.bin), which can run code "
-        "when loaded; only for folders you trust (or convert them to safetensors with save_pretrained)"
+        False, help="accept a --model or --reward_model folder holding only pickled weights (pytorch_model.bin), "
+        "which can run code when loaded; only for folders you trust (or convert them to safetensors with "
+        "save_pretrained)"
     )
 
     def __post_init__(self) -> None:

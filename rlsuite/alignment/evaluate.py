@@ -64,12 +64,14 @@ def sample_pairs(
     seed: int = 0,
     max_new_tokens: int = 12,
     where: Placement | None = None,
+    trust_pickle: bool = False,
 ) -> list[dict[str, Any]]:
     """Preference pairs from two SFT samples per prompt (``copies`` rounds), labelled by the gold reward.
 
     Conversational prompts give conversational pairs (the completions as assistant replies).
+    ``trust_pickle``: an SFT folder whose weights are only pickled is loaded, not refused.
     """
-    model, tok = load_causal_lm(sft_path, where=where or placement())
+    model, tok = load_causal_lm(sft_path, where=where or placement(), trust_pickle=trust_pickle)
     ps = [p for _ in range(copies) for p in prompts]
     conv = is_conversation(ps[0])
     a = decode(tok, generate(model, tok, ps, max_new_tokens, seed=seed), conv)

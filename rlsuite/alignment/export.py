@@ -35,16 +35,18 @@ def task_pairs(
     heldout_fraction: float = 0.1,
     conversational: bool = False,
     max_new_tokens: int = 12,
+    trust_pickle: bool = False,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The embedded task's ``(train, held_out)`` pairs: two samples of the SFT ``model`` (default: the
-    embedded one) per train prompt, ``pair_copies`` rounds, labelled by the gold reward, then split."""
+    embedded one) per train prompt, ``pair_copies`` rounds, labelled by the gold reward, then split
+    (``trust_pickle``: a ``model`` whose weights are only pickled is loaded, not refused)."""
     from rlsuite.alignment.embedded import default_model_dir
     from rlsuite.alignment.evaluate import sample_pairs
 
     prompts, _ = D.SentimentTask().split_prompts()
     shown: list[Any] = [D.user_turn(p) for p in prompts] if conversational else list(prompts)
     sft = Path(model) if model is not None else default_model_dir()
-    pairs = sample_pairs(sft, shown, pair_copies, seed=seed, max_new_tokens=max_new_tokens)
+    pairs = sample_pairs(sft, shown, pair_copies, seed=seed, max_new_tokens=max_new_tokens, trust_pickle=trust_pickle)
     return D.split_heldout(pairs, heldout_fraction, seed=seed)
 
 

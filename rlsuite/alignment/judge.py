@@ -56,11 +56,12 @@ class RewardModelJudge:
 
     name = "reward model"
 
-    def __init__(self, path: str | os.PathLike[str], where: Placement | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str], where: Placement | None = None, trust_pickle: bool = False
+                 ) -> None:  # fmt: skip
         from rlsuite.alignment.models import RewardModelFunc, placement
 
         self.path = str(path)
-        self.score = RewardModelFunc.load(path, where or placement())
+        self.score = RewardModelFunc.load(path, where or placement(), trust_pickle)
 
     def __call__(self, prompts: Sequence[Any], first: Sequence[Any], second: Sequence[Any]) -> list[float]:
         return verdicts(self.score(list(prompts), list(first)), self.score(list(prompts), list(second)))
@@ -80,11 +81,11 @@ class LMJudge:
     name = "causal LM (position-swapped)"
 
     def __init__(self, path: str | os.PathLike[str], answers: tuple[str, str] = ("A", "B"),
-                 template: str = JUDGE_PROMPT, where: Placement | None = None) -> None:
+                 template: str = JUDGE_PROMPT, where: Placement | None = None, trust_pickle: bool = False) -> None:
         from rlsuite.alignment.models import load_causal_lm, placement
 
         self.path = str(path)
-        self.model, self.tok = load_causal_lm(path, where=where or placement())
+        self.model, self.tok = load_causal_lm(path, where=where or placement(), trust_pickle=trust_pickle)
         self.template = template
         unk = getattr(self.tok, "unk_token_id", None)
         ids = []
@@ -136,9 +137,11 @@ class LMJudge:
         return [1.0 if x > 0.5 else 0.0 if x < 0.5 else 0.5 for x in preference]
 
 
-def load_judge(path: str | os.PathLike[str], where: Placement | None = None) -> PairwiseJudge:
+def load_judge(path: str | os.PathLike[str], where: Placement | None = None, trust_pickle: bool = False
+               ) -> PairwiseJudge:  # fmt: skip
     """The judge a folder holds: a reward model (a trained score head) or a causal LM prompted as a judge,
-    at ``where`` (default: :func:`~rlsuite.alignment.models.placement`, where the training ran).
+    at ``where`` (default: :func:`~rlsuite.alignment.models.placement`, where the training ran);
+    ``trust_pickle``: a folder whose weights are only pickled is loaded, not refused.
 
     Raises:
         ModelFolderError: one line, when the folder is neither.
@@ -146,12 +149,12 @@ def load_judge(path: str | os.PathLike[str], where: Placement | None = None) -> 
     from rlsuite.alignment.models import check_causal_lm, check_reward_model
 
     try:
-        check_reward_model(path)
-        return RewardModelJudge(path, where)
+        check_reward_model(path, trust_pickle)
+        return RewardModelJudge(path, where, trust_pickle)
     except ModelFolderError:
         pass
     try:
-        check_causal_lm(path)
+        check_causal_lm(path, trust_pickle=trust_pickle)
     except ModelFolderError as exc:
         raise ModelFolderError(f"{Path(path)}: not a judge: neither a reward model nor a causal LM ({exc})") from None
-    return LMJudge(path, where=where)
+    return LMJudge(path, where=where, trust_pickle=trust_pickle)

@@ -69,8 +69,9 @@ class Method:
     def online(self) -> bool:
         return self.reward is not None
 
-    def check_reward(self, reward: Any) -> None:
-        """A reward given or missing, as this method needs it (one line naming ``--reward_model``)."""
+    def check_reward(self, reward: Any, trust_pickle: bool = False) -> None:
+        """A reward given or missing, as this method needs it (one line naming ``--reward_model``); a
+        folder with only pickled weights is refused unless ``trust_pickle``."""
         if self.reward is None:
             return
         if reward is None:
@@ -80,7 +81,7 @@ class Method:
         if self.reward == "rm" and not callable(reward) and str(reward) == "gold":
             raise ConfigError(f"{self.name}: --reward_model must be a reward-model folder (its value model starts "
                               "from it); for the gold reward use rloo, grpo or online_dpo", "reward_model_path")
-        T.check_reward(reward)
+        T.check_reward(reward, trust_pickle)
 
 
 _ONLINE = {"budget": "steps", "strength": ("beta", "KL coef")}
@@ -158,9 +159,10 @@ def start_model(method: Method, model: str | os.PathLike[str] | None) -> Path:
 
 
 def training_data(method: Method, records: list[dict[str, Any]] | None, model: str | os.PathLike[str],
-                  conversational: bool, seed: int) -> list[Any]:
+                  conversational: bool, seed: int, trust_pickle: bool = False) -> list[Any]:
     """What ``method`` trains on: the user's ``records`` (for an online method, their unique prompts), else
-    the synthetic task's (SFT records; pairs sampled from ``model`` and gold-labelled; prompts)."""
+    the synthetic task's (SFT records; pairs sampled from ``model`` and gold-labelled; prompts);
+    ``trust_pickle``: a ``model`` whose weights are only pickled is loaded, not refused."""
     from rlsuite.alignment import data as D
 
     task = D.SentimentTask()
@@ -176,4 +178,4 @@ def training_data(method: Method, records: list[dict[str, Any]] | None, model: s
         return records
     from rlsuite.alignment.evaluate import sample_pairs
 
-    return sample_pairs(model, prompts, 24, seed=seed)
+    return sample_pairs(model, prompts, 24, seed=seed, trust_pickle=trust_pickle)

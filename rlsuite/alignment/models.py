@@ -345,12 +345,16 @@ def load_causal_lm(
 
 
 def load_reward_model(
-    path: str | os.PathLike[str], trust_remote_code: bool = False, where: Placement | None = None
+    path: str | os.PathLike[str],
+    trust_remote_code: bool = False,
+    where: Placement | None = None,
+    trust_pickle: bool = False,
 ) -> tuple[Any, Any]:
-    """Load a trained reward model (sequence classification, one output) and its tokenizer (at ``where``)."""
+    """Load a trained reward model (sequence classification, one output) and its tokenizer (at ``where``);
+    ``trust_pickle``: accept a folder whose weights are only pickled, as :func:`load_causal_lm`."""
     from transformers import AutoModelForSequenceClassification
 
-    check_reward_model(path)
+    check_reward_model(path, trust_pickle)
     tok = load_tokenizer(path, trust_remote_code)
     model = AutoModelForSequenceClassification.from_pretrained(
         str(path), num_labels=1, local_files_only=True, trust_remote_code=trust_remote_code
@@ -358,6 +362,33 @@ def load_reward_model(
     if model.config.pad_token_id is None:
         model.config.pad_token_id = tok.pad_token_id
     return place(model, where), tok
+
+
+def trusted_copy(path: str | os.PathLike[str], dest: str | os.PathLike[str], trust_pickle: bool) -> Path:
+    """``path`` itself, or, when its only weights are pickled and ``trust_pickle`` says the user trusts
+    them, a copy at ``dest`` with the weights saved as safetensors (unpickled once, here, so that
+    every later load, in this process or a worker, reads the copy). A complete ``dest`` is reused.
+    """
+    import shutil
+
+    p, d = Path(path), Path(dest)
+    if not trust_pickle or (p / "adapter_config.json").is_file() or weight_keys(p, trust_pickle=True):
+        return p
+    if (d / "config.json").is_file() and (d / "model.safetensors").is_file():
+        return d
+    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
+
+    archs = _read_config(p).get("architectures") or []
+    reward = any(a.endswith("ForSequenceClassification") for a in archs)
+    loader = AutoModelForSequenceClassification if reward else AutoModelForCausalLM
+    model = loader.from_pretrained(str(p), local_files_only=True)
+    tmp = d.with_name(d.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(p, tmp, ignore=shutil.ignore_patterns("*.bin", "*.pt", "*.pth", "*.bin.index.json"))
+    model.save_pretrained(tmp)
+    tmp.replace(d)
+    log.info("%s: its pickled weights, trusted (--trust-pickle), saved as safetensors in %s", p, d)
+    return d
 
 
 # ---------------------------------------------------------------------------------------------
@@ -584,9 +615,12 @@ class RewardModelFunc:
         self.__name__ = "reward_model"
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], where: Placement | None = None) -> RewardModelFunc:
-        """The reward model of a folder, at ``where`` (a :func:`placement`; ``None``: the CPU, float32)."""
-        return cls(*load_reward_model(path, where=where))
+    def load(
+        cls, path: str | os.PathLike[str], where: Placement | None = None, trust_pickle: bool = False
+    ) -> RewardModelFunc:
+        """The reward model of a folder, at ``where`` (a :func:`placement`; ``None``: the CPU, float32);
+        ``trust_pickle``: a folder whose weights are only pickled is loaded, not refused."""
+        return cls(*load_reward_model(path, where=where, trust_pickle=trust_pickle))
 
     def to(self, where: Placement) -> RewardModelFunc:
         """Move the model to ``where`` (device, dtype): the training's, so each step scores there."""

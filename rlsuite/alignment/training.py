@@ -304,34 +304,41 @@ def _place_reward_models(trainer: Any, config: Any, reward_funcs: Any) -> None:
             func.to((device, dtype))
 
 
+def _trusted(model_config: ModelConfig | None) -> bool:
+    """Whether the user trusts the pickled weights of the folders given (``--trust-pickle``)."""
+    return bool(getattr(model_config, "trust_pickle", False))
+
+
 def _policy(config: Any, model_path: str | os.PathLike[str], model_config: ModelConfig | None) -> tuple[Any, Any]:
     prepare(config)
     remote = bool(getattr(config, "trust_remote_code", False))
-    return load_causal_lm(model_path, remote, trust_pickle=bool(getattr(model_config, "trust_pickle", False)))
+    return load_causal_lm(model_path, remote, trust_pickle=_trusted(model_config))
 
 
-def reward_function(reward: Reward) -> Callable[..., list[float]]:
-    """A TRL reward function from a reward-model folder, ``"gold"`` or a callable."""
+def reward_function(reward: Reward, trust_pickle: bool = False) -> Callable[..., list[float]]:
+    """A TRL reward function from a reward-model folder, ``"gold"`` or a callable (``trust_pickle``: a
+    folder whose weights are only pickled is loaded, not refused)."""
     if callable(reward):
         return reward
     if str(reward) == "gold":
         return gold_reward_func
-    return RewardModelFunc.load(reward)
+    return RewardModelFunc.load(reward, trust_pickle=trust_pickle)
 
 
-def check_reward(reward: Reward) -> None:
-    """Check a reward argument before any work: a folder must hold a trained reward model."""
+def check_reward(reward: Reward, trust_pickle: bool = False) -> None:
+    """Check a reward argument before any work: a folder must hold a trained reward model (with safetensors
+    weights, or pickled ones with ``trust_pickle``)."""
     if not callable(reward) and str(reward) != "gold":
-        check_reward_model(reward)
+        check_reward_model(reward, trust_pickle)
 
 
-def _given_reward(reward: Reward | None, config: Any, name: str) -> Reward:
+def _given_reward(reward: Reward | None, config: Any, name: str, trust_pickle: bool = False) -> Reward:
     """``reward``, else the config's ``reward_model_path``; checked (a folder must hold a trained reward model)."""
     reward = reward if reward is not None else config.reward_model_path
     if reward is None:
         raise ConfigError(f"{name}.reward_model_path: {config.METHOD} needs a reward (a reward-model folder or gold)",
                           "reward_model_path")
-    check_reward(reward)
+    check_reward(reward, trust_pickle)
     return reward
 
 
@@ -370,7 +377,7 @@ def train_reward(
     from trl import RewardTrainer
 
     prepare(config)
-    check_causal_lm(model_path)
+    check_causal_lm(model_path, trust_pickle=_trusted(model_config))
     tok = load_tokenizer(model_path)
     model = AutoModelForSequenceClassification.from_pretrained(str(model_path), num_labels=1, local_files_only=True)
     model.config.pad_token_id = tok.pad_token_id
@@ -468,11 +475,11 @@ def _train_online(
 ) -> dict[str, Any]:
     """The shared body of the online methods: the reward (given, or the config's), the policy, TRL's trainer
     with the reward as a function; a reward model among them runs on the training's device and dtype."""
-    reward = _given_reward(reward, config, type(config).__name__)
+    reward = _given_reward(reward, config, type(config).__name__, _trusted(model_config))
     model, tok = _policy(config, model_path, model_config)
     if trl_loads_reward_path:
         config.reward_model_path = None  # TRL would load it itself (without rlsuite's eos convention)
-    func = reward_function(reward)
+    func = reward_function(reward, _trusted(model_config))
     return _fit(trainer_cls, config, model, tok, _prompt_rows(prompts), model_config, resume, reward_funcs=func)
 
 
@@ -545,16 +552,17 @@ def train_ppo(
             "PPOConfig.reward_model_path: PPO needs a reward-model folder (its value model starts from it)",
             "reward_model_path",
         )
-    check_reward_model(reward)
+    trusted = _trusted(model_config)
+    check_reward_model(reward, trusted)
     out = Path(config.output_dir)
     if resume and out.is_dir() and any(out.iterdir()):
         log.info("%s: TRL's PPOTrainer cannot resume mid-run; PPO starts again from the starting policy", out)
     policy, tok = _policy(config, model_path, model_config)
     config.sft_model_path = str(model_path)
     config.reward_model_path = str(reward)
-    ref, _ = load_causal_lm(model_path)
-    reward_model, _ = load_reward_model(reward)
-    value_model, _ = load_reward_model(reward)
+    ref, _ = load_causal_lm(model_path, trust_pickle=trusted)
+    reward_model, _ = load_reward_model(reward, trust_pickle=trusted)
+    value_model, _ = load_reward_model(reward, trust_pickle=trusted)
     ids = [prompt_ids(tok, p) for p in prompts]
     # PPOTrainer's dataloader drops the last partial batch and cycles forever: with fewer prompts
     # than a batch it would spin on an empty loader, so the prompts are repeated to cover the run.

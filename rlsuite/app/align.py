@@ -76,6 +76,10 @@ class CompareOptions(Config):
     max_unknown_rate: float = option(
         0.05, help="refuse data with more than this fraction of tokens unknown to the tokenizer", ge=0.0, le=1.0
     )
+    trust_pickle: bool = option(
+        False, help="accept a --model or --judge folder holding only pickled weights (pytorch_model.bin), which can "
+        "run code when loaded; only for folders you trust (or convert them to safetensors with save_pretrained)"
+    )
 
 
 @dataclass
@@ -91,6 +95,10 @@ class ExportOptions(Config):
     heldout_fraction: float = option(0.1, help="pairs held out (test.jsonl)", gt=0.0, lt=1.0)
     chat: bool = option(False, help="conversational pairs (a user turn, assistant replies)")
     overwrite: bool = option(False, help="replace the files of an earlier export")
+    trust_pickle: bool = option(
+        False, help="accept a --model folder holding only pickled weights (pytorch_model.bin), which can run "
+        "code when loaded; only for folders you trust (or convert them to safetensors with save_pretrained)"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -186,7 +194,7 @@ def _train(parsed: Parsed) -> int:
     if mcfg.model_name_or_path:
         check_causal_lm(mcfg.model_name_or_path, trust_pickle=mcfg.trust_pickle)
     reward: str | None = getattr(cfg, "reward_model_path", None)
-    method.check_reward(reward)
+    method.check_reward(reward, mcfg.trust_pickle)
     if cfg.resume_from_checkpoint and not checkpoint_is_valid(Path(cfg.resume_from_checkpoint)):
         raise ModelFolderError(f"{cfg.resume_from_checkpoint}: not a complete checkpoint (no trainer_state.json "
                                "or incomplete weights)")
@@ -205,7 +213,7 @@ def _train(parsed: Parsed) -> int:
     if records is not None:
         check_data_for(tok, records, str(opts.data))
         check_vocabulary(tok, records, str(opts.data), opts.max_unknown_rate)
-    data = training_data(method, records, model, bool(getattr(tok, "chat_template", None)), cfg.seed)
+    data = training_data(method, records, model, bool(getattr(tok, "chat_template", None)), cfg.seed, mcfg.trust_pickle)
     # ---- train into the folder, held by this process
     if not main:  # other accelerate ranks train and let the main process write
         train(cfg, model, data, reward=reward, model_config=mcfg, resume=opts.resume)
@@ -256,13 +264,13 @@ def _export(parsed: Parsed) -> int:
     opts: ExportOptions = parsed.get(ExportOptions)
     out = Path(opts.out)
     if opts.model:
-        check_causal_lm(opts.model)
+        check_causal_lm(opts.model, trust_pickle=opts.trust_pickle)
     if out.exists() and not out.is_dir():
         raise OutputDirError(f"{out}: exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not opts.overwrite:
         raise OutputDirError(f"{out}: is not empty; pass --overwrite to replace an earlier export")
     done = export_task(out, model=opts.model, pair_copies=opts.pair_copies, seed=opts.seed,
-                       heldout_fraction=opts.heldout_fraction, conversational=opts.chat)
+                       heldout_fraction=opts.heldout_fraction, conversational=opts.chat, trust_pickle=opts.trust_pickle)
     print(f"{done['train']} train and {done['test']} held-out pairs in {out} (train.jsonl, test.jsonl; "
           f"the gold reward: {out / 'gold_reward.json'}); datasets.load_dataset({str(out)!r}) reads them")
     return 0
@@ -295,7 +303,7 @@ def compare(
     opts = options or CompareOptions(out=str(out))
     cfg = config or (CompareConfig.quick() if opts.quick else CompareConfig())
     # everything the user gave is checked before the folder is touched
-    check_inputs(cfg, opts.model, opts.data, opts.skip_sft, opts.max_unknown_rate, columns)
+    check_inputs(cfg, opts.model, opts.data, opts.skip_sft, opts.max_unknown_rate, columns, opts.trust_pickle)
     if opts.workers > 1 or opts.ray_address:
         from rlsuite.alignment.workers import require_ray
 
@@ -315,6 +323,7 @@ def compare(
             results = run_compare(
                 od.path, cfg, model=opts.model, data=opts.data, skip_sft=opts.skip_sft, workers=opts.workers,
                 ray_address=opts.ray_address, max_unknown_rate=opts.max_unknown_rate, listener=job, columns=columns,
+                trust_pickle=opts.trust_pickle,
             )
         write_report(od.path, results)
         od.finish({"methods": list(results["methods"])})

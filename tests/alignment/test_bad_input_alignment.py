@@ -14,7 +14,7 @@ pytest.importorskip("trl")
 
 from rlsuite.alignment.models import check_causal_lm, check_reward_model, load_causal_lm
 from rlsuite.app.cli import main
-from rlsuite.common.errors import ConfigError, DataError, ModelFolderError, OutputDirError, UsageError
+from rlsuite.common.errors import ConfigError, DataError, ModelFolderError, OutputDirError, UnsafeLoadError, UsageError
 from rlsuite.testing import alignment as T
 
 GOOD = {"prompt": "the hotel was", "chosen": " good", "rejected": " bad"}
@@ -25,6 +25,22 @@ def _copy_model(src: Path, dst: Path) -> Path:
 
     shutil.copytree(src, dst)
     return dst
+
+
+def _pickled(src: Path, dst: Path) -> Path:
+    """A copy of the model folder ``src`` whose only weights are a pickle (``pytorch_model.bin``, a real one)."""
+    import shutil
+
+    import torch
+    from safetensors.torch import load_file
+
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("*.safetensors"))
+    torch.save(load_file(str(src / "model.safetensors")), dst / "pytorch_model.bin")
+    return dst
+
+
+PICKLED = "holds only pickled weights (pytorch_model.bin), which can run code when loaded; convert them to " \
+    "safetensors (save_pretrained) or pass --trust-pickle if you trust the folder"
 
 
 def _setup(case: str, tmp: Path) -> tuple[list[str], type, str]:
@@ -151,6 +167,24 @@ def _setup(case: str, tmp: Path) -> tuple[list[str], type, str]:
         (tmp / "vit" / "config.json").write_text(json.dumps({"model_type": "vit"}))
         return ["align", "compare", "--out", str(tmp / "out"), "--judge", str(tmp / "vit")], ModelFolderError, \
             f"{tmp / 'vit'}: not a judge: neither a reward model nor a causal LM"
+    if case == "reward model of pickled weights":
+        rm = _pickled(T.tiny_reward_model(), tmp / "rm")
+        return ["align", "grpo", "--out", str(tmp / "out"), "--reward_model", str(rm)], UnsafeLoadError, \
+            f"{rm}: {PICKLED}"
+    if case == "reward training from pickled weights":
+        m = _pickled(sft, tmp / "m")
+        return ["align", "reward", "--out", str(tmp / "out"), "--model", str(m)], UnsafeLoadError, f"{m}: {PICKLED}"
+    if case == "compare model of pickled weights":
+        m = _pickled(sft, tmp / "m")
+        return ["align", "compare", "--out", str(tmp / "out"), "--model", str(m)], UnsafeLoadError, f"{m}: {PICKLED}"
+    if case == "compare judge of pickled weights":
+        rm = _pickled(T.tiny_reward_model(), tmp / "rm")
+        return ["align", "compare", "--out", str(tmp / "out"), "--judge", str(rm)], UnsafeLoadError, \
+            f"{rm}: {PICKLED}"
+    if case == "export model of pickled weights":
+        m = _pickled(sft, tmp / "m")
+        return ["align", "data", "export", "--out", str(tmp / "out"), "--model", str(m)], UnsafeLoadError, \
+            f"{m}: {PICKLED}"
     if case == "compare skip_sft without a model":
         return ["align", "compare", "--out", str(tmp / "out"), "--skip_sft"], UsageError, "--skip_sft needs --model"
     raise AssertionError(case)
@@ -166,7 +200,9 @@ CASES = [
     "compare workers 0", "compare conversational data on a model without a chat template",
     "compare skip_sft without a model", "compare unknown dpo loss", "compare weights that do not match the losses",
     "compare weight not a number", "mixed formats in one file", "column that does not exist", "unpaired data for dpo",
-    "kto label not a boolean", "compare judge that is no model",
+    "kto label not a boolean", "compare judge that is no model", "reward model of pickled weights",
+    "reward training from pickled weights", "compare model of pickled weights", "compare judge of pickled weights",
+    "export model of pickled weights",
 ]
 
 
@@ -207,3 +243,52 @@ def test_the_real_loaders_accept_what_the_checks_pass() -> None:
     model, tok = load_causal_lm(T.tiny_sft())
     assert model.config.model_type == "llama" and tok.eos_token == "<eos>"
     check_reward_model(T.tiny_reward_model())
+
+
+def test_trusted_copy_unpickles_a_trusted_folder_once_into_safetensors(tmp_path: Path) -> None:
+    """``align compare --trust-pickle``: the pickled folder is read once, every stage reads the copy."""
+    import torch
+    from safetensors.torch import load_file
+
+    from rlsuite.alignment.models import load_reward_model, trusted_copy
+
+    rm = _pickled(T.tiny_reward_model(), tmp_path / "rm")
+    with pytest.raises(UnsafeLoadError, match=PICKLED.replace("(", r"\(").replace(")", r"\)")):
+        load_reward_model(rm)
+    assert trusted_copy(rm, tmp_path / "copy", trust_pickle=False) == rm  # not trusted: as it is (refused later)
+    assert trusted_copy(T.tiny_sft(), tmp_path / "copy", trust_pickle=True) == T.tiny_sft()  # safetensors already
+    assert not (tmp_path / "copy").exists()
+    copy = trusted_copy(rm, tmp_path / "copy", trust_pickle=True)
+    assert copy == tmp_path / "copy" and not list(copy.glob("*.bin")) and not (tmp_path / "copy.partial").exists()
+    check_reward_model(copy)
+    original = load_file(str(T.tiny_reward_model() / "model.safetensors"))
+    saved = load_file(str(copy / "model.safetensors"))
+    assert sorted(saved) == sorted(original) and all(torch.equal(saved[k], original[k]) for k in original)
+    (rm / "pytorch_model.bin").unlink()  # a rerun reuses the copy, without reading the folder again
+    assert trusted_copy(rm, tmp_path / "copy", trust_pickle=True) == copy
+    model, _ = load_reward_model(_pickled(T.tiny_reward_model(), tmp_path / "rm2"), trust_pickle=True)
+    assert torch.equal(model.score.weight, original["score.weight"])
+
+
+@pytest.mark.slow
+def test_trust_pickle_loads_pickled_folders_in_every_command(tmp_path: Path) -> None:
+    """Each refusal above, given --trust-pickle, loads the folder and runs (the catalogue's sft case: in
+    tests/app/test_bad_input_catalogue.py)."""
+    sft, rm = _pickled(T.tiny_sft(), tmp_path / "sft"), _pickled(T.tiny_reward_model(), tmp_path / "rm")
+    small = ["--quick", "--set", "pair_copies=8", "eval_samples=2", "dpo_epochs=1", "rm_epochs=1", "seeds=1",
+             "methods=[dpo]", "frontier=[dpo]", "dpo_betas=[0.1]"]
+    commands = {
+        "grpo": ["align", "grpo", "--reward_model", str(rm), "--budget", "1"],
+        "ppo": ["align", "ppo", "--model", str(sft), "--reward_model", str(rm), "--budget", "1"],
+        "reward": ["align", "reward", "--model", str(sft), "--budget", "1"],
+        "export": ["align", "data", "export", "--model", str(sft), "--pair_copies", "1"],
+        "compare": ["align", "compare", "--model", str(sft), "--skip_sft", "--judge", str(rm), *small],
+    }
+    for name, argv in commands.items():
+        out = ["--out", str(tmp_path / name)]
+        assert main([*argv, *out]) == 2, name  # refused without the flag
+        assert main([*argv, *out, "--trust-pickle"]) == 0, name
+    results = json.loads((tmp_path / "compare" / "results.json").read_text())
+    assert results["judge"]["path"] == str(tmp_path / "compare" / "stages" / "judge")  # the safetensors copy
+    assert results["settings"]["model"] == str(sft)  # the user's folder, though the stages read the copy
+    assert (tmp_path / "export" / "train.jsonl").is_file()

@@ -6,9 +6,9 @@ of library functions, pickled weights, unsafe checkpoints, the advice of an erro
 file-size limit); the earlier rounds are spread over ``tests/*/test_bad_input_*.py``.
 
 Count (``pytest --collect-only -q tests/*/test_bad_input_*.py tests/*/*/test_bad_input_*.py``):
-317 cases in the other files + 86 here = 403 (here: ``test_bad_cli_input`` 25, ``test_bad_library_arguments``
+343 cases in the other files + 90 here = 433 (here: ``test_bad_cli_input`` 29, ``test_bad_library_arguments``
 38, ``test_third_party_files_that_lie`` 15, eight single tests). The OS errors (ENOSPC, EFBIG, ELOOP) are
-in ``tests/app/test_bad_input_os_errors.py`` (9 of the 317). The kill -9 faults are in
+in ``tests/app/test_bad_input_os_errors.py`` (9 of the 343). The kill -9 faults are in
 ``tests/app/test_faults_kill.py`` (5, slow) and ``tests/app/test_faults_kill_align_vision.py`` (7, slow),
 the processes left behind in ``tests/common/test_processes.py`` (6).
 """
@@ -48,10 +48,11 @@ def _write(name: str, text: str) -> Callable[[Path], str]:
     return make
 
 
-def _pickled_folder(folder: Path) -> str:
-    """A causal-LM folder whose only weights are a pickle (not a real one: rlsuite must refuse it unread)."""
+def _pickled_folder(folder: Path, head: str = "ForCausalLM") -> str:
+    """A causal-LM folder (``head``: or a reward model's) whose only weights are a pickle (not a real one:
+    rlsuite must refuse it unread)."""
     folder.mkdir()
-    (folder / "config.json").write_text(json.dumps({"model_type": "llama", "architectures": ["LlamaForCausalLM"]}))
+    (folder / "config.json").write_text(json.dumps({"model_type": "llama", "architectures": [f"Llama{head}"]}))
     (folder / "pytorch_model.bin").write_bytes(b"\x80\x04not really")
     return str(folder)
 
@@ -97,6 +98,18 @@ CLI_CASES: dict[str, tuple[list[str], Callable[[Path], str] | None, str]] = {
     "align --model of pickled weights": (["align", "sft", "--model", "{file}", "--budget", "1", "--out", "{tmp}/o"],
                                          lambda tmp: _pickled_folder(tmp / "pickled"),
                                          "holds only pickled weights (pytorch_model.bin)"),
+    "align --reward_model of pickled weights": (["align", "grpo", "--reward_model", "{file}", "--out", "{tmp}/o"],
+                                                lambda tmp: _pickled_folder(tmp / "rm", "ForSequenceClassification"),
+                                                "holds only pickled weights (pytorch_model.bin)"),
+    "align reward --model of pickled weights": (["align", "reward", "--model", "{file}", "--out", "{tmp}/o"],
+                                                lambda tmp: _pickled_folder(tmp / "pickled"),
+                                                "holds only pickled weights (pytorch_model.bin)"),
+    "align compare --model of pickled weights": (["align", "compare", "--model", "{file}", "--out", "{tmp}/o"],
+                                                 lambda tmp: _pickled_folder(tmp / "pickled"),
+                                                 "holds only pickled weights (pytorch_model.bin)"),
+    "align data export --model of pickled weights": (["align", "data", "export", "--model", "{file}", "--out",
+                                                      "{tmp}/o"], lambda tmp: _pickled_folder(tmp / "pickled"),
+                                                     "holds only pickled weights (pytorch_model.bin)"),
 }
 
 

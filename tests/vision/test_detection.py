@@ -412,3 +412,375 @@ def test_grounding_dino_phrases_map_to_query_classes(grounding_dino_dir):
     np.testing.assert_allclose(hf["boxes"].numpy(), result.boxes, rtol=1e-6)
     with pytest.raises(ValueError, match="splits into 3 phrases for 2 queries"):
         grounding_class_scores(logits, ids, queries[:2])
+
+
+# ----------------------------------------------------------------------------- exact values (mutation testing)
+def _gauss(H, W, ix, iy, sigma):
+    yy, xx = np.mgrid[0:H, 0:W]
+    return np.exp(-((xx - ix) ** 2 + (yy - iy) ** 2) / (2 * sigma**2))
+
+
+def test_centernet_targets_hold_the_exact_gaussians_sizes_and_offsets():
+    """CenterNet's targets (stride 4): Gaussian of sigma max(0.5, min(w, h) / 4 / 6) at the centre pixel
+    (clamped into the map), size (w, h) / 4 and the sub-pixel offset there, float32."""
+    boxes = np.array([[4.0, 4.0, 16.0, 28.0], [4.0, 6.0, 30.0, 18.0], [20.0, 20.0, 36.0, 36.0]])
+    tgt = _targets([(boxes, np.array([0, 1, 2]))], 3, 5, 6)
+    assert {k: (v.dtype, tuple(v.shape)) for k, v in tgt.items()} == {
+        "heatmap": (torch.float32, (1, 3, 5, 6)), "size": (torch.float32, (1, 6, 5, 6)),
+        "offset": (torch.float32, (1, 6, 5, 6)), "mask": (torch.float32, (1, 6, 5, 6))}
+    # box 0: centre (2.5, 4.0) pixels of the map, sigma max(0.5, 12/24); box 1: (4.25, 3.0), sigma 12/24;
+    # box 2: centre (7, 7) beyond the 6 x 5 map, clamped to (5, 4), sigma 16/24
+    expected = [(2, 4, 0.5, 3.0, 6.0, 0.5, 0.0), (4, 3, 0.5, 6.5, 3.0, 0.25, 0.0), (5, 4, 16 / 24, 4.0, 4.0, 2.0, 3.0)]
+    for c, (ix, iy, sigma, w, h, dx, dy) in enumerate(expected):
+        np.testing.assert_allclose(tgt["heatmap"][0, c].numpy(), _gauss(5, 6, ix, iy, sigma), rtol=1e-6)
+        for k, values in (("size", (w, h)), ("offset", (dx, dy)), ("mask", (1.0, 1.0))):
+            plane = np.zeros((2, 5, 6), np.float32)
+            plane[:, iy, ix] = values
+            np.testing.assert_array_equal(tgt[k][0, 2 * c : 2 * c + 2].numpy(), plane)
+    with pytest.raises(ValueError, match="zip"):  # a label per box
+        _targets([(boxes, np.array([0, 1]))], 3, 5, 6)
+
+
+def test_centernet_loss_is_the_focal_loss_plus_l1_terms():
+    """Two positives (gt 1), one whose logit is -20, and a negative whose logit is 20 (both clamped to 1e-4
+    from the edge), negatives at gt 0.5 and 0.25; size and offset L1 over the one masked entry."""
+    logits = torch.tensor([-20.0, 20.0, 0.0, 1.0, 2.0]).reshape(1, 1, 1, 5)
+    gt = torch.tensor([1.0, 0.0, 0.5, 0.25, 1.0]).reshape(1, 1, 1, 5)
+    size_p, size_t = torch.tensor([3.0, 5.0, 1.0, 1.0]), torch.tensor([1.0, 9.0, 1.0, 1.0])
+    off_p, off_t = torch.tensor([0.5, 0.25, 0.0, 0.0]), torch.tensor([0.125, 1.0, 0.0, 0.0])
+    mask = torch.tensor([1.0, 0.0, 0.0, 0.0])
+    shape = (1, 2, 1, 2)
+    out = {"heatmap": logits, "size": size_p.reshape(shape), "offset": off_p.reshape(shape)}
+    tgt = {"heatmap": gt, "size": size_t.reshape(shape), "offset": off_t.reshape(shape), "mask": mask.reshape(shape)}
+    p = [1e-4, 1 - 1e-4, 0.5, 1 / (1 + np.exp(-1.0)), 1 / (1 + np.exp(-2.0))]
+    pos = sum(np.log(p[i]) * (1 - p[i]) ** 2 for i in (0, 4))
+    neg = sum(np.log(1 - p[i]) * p[i] ** 2 * (1 - g) ** 4 for i, g in ((1, 0.0), (2, 0.5), (3, 0.25)))
+    focal = -(pos + neg) / 2  # two positives
+    expected = focal + 0.1 * abs(3.0 - 1.0) / 1 + abs(0.5 - 0.125) / 1
+    assert float(centernet_loss(out, tgt)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_average_precision_matches_greedily_by_score_and_marks_truths_used():
+    """VOC AP on hand-built cases: a lower-scored better box loses to the higher-scored one, a used truth
+    is not matched twice, classes without truths are skipped, frames without truths of a class count
+    their detections as false positives."""
+    truth = (np.array([[0.0, 0.0, 10.0, 10.0]]), np.array([1]))
+    a, b = [0, 0, 10, 6], [0, 0, 10, 10]  # IoU 0.6 and 1.0 with the truth
+    dets = [_dets([b, a], [1, 1], [0.5, 0.9])]
+    assert average_precision(dets, [truth], 2) == {1: 1.0}  # a (0.9) hits, b is a false positive after it
+    # b first (0.9, IoU 1) hits, a is the false positive after it
+    assert average_precision([_dets([b, a], [1, 1], [0.9, 0.5])], [(truth[0], np.array([1]))], 2) == {1: 1.0}
+    lower_first = [_dets([[0, 0, 10, 4], b], [1, 1], [0.9, 0.5])]  # the 0.9 box has IoU 0.4: a false positive
+    assert average_precision(lower_first, [truth], 2) == {1: 0.5}
+    two = (np.array([[0.0, 0.0, 10.0, 10.0], [0.0, 0.0, 10.0, 6.0]]), np.array([1, 1]))
+    # det 1 fits truth 0 best (IoU 1); det 2 fits truth 0 better (0.9) than truth 1 (0.667): truth 1 it is
+    both = [_dets([[0, 0, 10, 10], [0, 0, 10, 9]], [1, 1], [0.9, 0.8])]
+    assert box_iou([[0, 0, 10, 9]], two[0]).round(4).tolist() == [[0.9, 0.6667]]
+    assert average_precision(both, [two], 2) == {1: 1.0}
+    empty = (np.zeros((0, 4)), np.zeros(0, np.int64))  # a frame with no truths: its detection is a false positive
+    assert average_precision([_dets([a], [1], [0.9]), *dets], [empty, truth], 2) == {1: 0.5}
+    with pytest.raises(ValueError, match="zip"):
+        average_precision(dets, [truth, truth], 2)
+    assert average_precision([_dets([a], [0], [0.9])], [truth], 2) == {1: 0.0}  # no detection of class 1
+    both_classes = (np.array([[0.0, 0.0, 10.0, 10.0]] * 2), np.array([0, 1]))  # class 0 undetected: AP 0, then class 1
+    assert average_precision([_dets([b], [1], [0.9])], [both_classes], 2) == {0: 0.0, 1: 1.0}
+
+
+def test_evaluate_detector_renders_its_held_out_frames_and_reports_ap(monkeypatch):
+    """The default evaluation: 300 frames in batches of 50 of 3x3..7x7 layouts (16 px, up to 35% forbidden)
+    from seed 12345, detections at threshold 0.05; a detector missing the agent in every third frame."""
+    import rlsuite.vision.detection as detection
+    from rlsuite.common import progress
+    from tests.recording import RecordingReporter
+
+    rng = np.random.default_rng(12345)
+    expected = []
+    for _ in range(6):
+        n_rows, n_cols = (int(v) for v in rng.integers(3, 8, size=2))
+        expected.append((50, n_rows, n_cols, 16, 0.35))
+        render_batch(rng, 50, n_rows, n_cols, 16, 0.35)
+    calls, queue = [], []
+
+    def recording(rng, n, n_rows, n_cols, cell_px, fraction):
+        calls.append((n, n_rows, n_cols, cell_px, fraction))
+        frames, targets = render_batch(rng, n, n_rows, n_cols, cell_px, fraction)
+        queue.extend(targets)
+        return frames, targets
+
+    class Replay:  # the true boxes, the agent dropped in every third frame
+        config = GridDetector(detection.GridDetectorConfig(width=4)).config
+        thresholds: list = []
+        seen = 0
+
+        def detect(self, frames, threshold=0.3):
+            self.thresholds.append(threshold)
+            out = []
+            for boxes, labels in queue[self.seen : self.seen + len(frames)]:
+                keep = (labels != 0) | (self.seen % 3 != 0)
+                out.append(_dets(boxes[keep], labels[keep]))
+                self.seen += 1
+            return out
+
+    monkeypatch.setattr(detection, "render_batch", recording)
+    reporter = RecordingReporter()
+    previous = progress.set_reporter(reporter)
+    try:
+        result = detection.evaluate_detector(Replay())
+    finally:
+        progress.set_reporter(previous)
+    assert calls == expected and Replay.thresholds == [0.05] * 6
+    assert result == {"AP50": pytest.approx((2 / 3 + 2) / 3, abs=1e-12),
+                      "AP50_per_class": {"agent": 0.6667, "target": 1.0, "forbidden": 1.0}, "frames": 300}
+    assert reporter.started == [("AP50 on held-out frames", 300, "frame")] and reporter.advances == [50] * 6
+    calls.clear()
+    assert detection.evaluate_detector(Replay(), n_frames=7, batch_size=5)["frames"] == 7
+    assert [c[0] for c in calls] == [5, 2]  # the last batch holds what is left
+
+
+def _reference_training(config):
+    """train_detector's loop written out: AdamW (weight decay 1e-4), one-cycle LR (10% warm-up)."""
+    from rlsuite.common.seeding import seed_everything
+    from rlsuite.vision.detection import GridDetectorConfig
+    from rlsuite.vision.runtime import torch_threads
+
+    rng = seed_everything(config.seed)
+    with torch_threads(config.threads):
+        model = GridDetector(GridDetectorConfig(width=config.width))
+        opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=1e-4)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=config.max_steps, pct_start=0.1)
+        losses = []
+        for _ in range(config.max_steps):
+            n_rows, n_cols = (int(v) for v in rng.integers(config.min_size, config.max_size + 1, size=2))
+            frames, targets = render_batch(rng, config.batch_size, n_rows, n_cols, config.cell_px,
+                                           config.max_forbidden_fraction)  # fmt: skip
+            tgt = _targets(targets, 3, frames.shape[1] // 4, frames.shape[2] // 4)
+            loss = centernet_loss(model(torch.from_numpy(frames)), tgt)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            losses.append(float(loss))
+    return model, np.array(losses, np.float32)
+
+
+def test_train_detector_is_the_written_out_loop_with_its_log_and_progress(caplog):
+    import logging
+    import time
+
+    from rlsuite.common import progress
+    from tests.recording import RecordingReporter
+
+    config = DetectorTrainConfig(max_steps=101, batch_size=1, width=4, min_size=2, max_size=3, cell_px=4,
+                                 lr=1e-2, seed=3, device="cpu")  # fmt: skip
+    reporter = RecordingReporter()
+    previous = progress.set_reporter(reporter)
+    caplog.set_level(logging.DEBUG, logger="rlsuite.vision.detection")
+    t0 = time.perf_counter()
+    try:
+        model, info = train_detector(config)
+    finally:
+        progress.set_reporter(previous)
+    elapsed = time.perf_counter() - t0
+    reference, losses = _reference_training(config)
+    for (name, p), q in zip(model.named_parameters(), reference.parameters(), strict=True):
+        assert torch.equal(p, q), name
+    assert info["steps"] == 101 and info["params"] == sum(p.numel() for p in reference.parameters()) == 887
+    assert info["first_loss"] == pytest.approx(float(np.mean(losses[:10])), rel=1e-6)
+    assert info["final_loss"] == pytest.approx(float(np.mean(losses[-50:])), rel=1e-6)
+    assert isinstance(info["seconds"], float) and info["seconds"] == round(info["seconds"], 1) <= elapsed + 0.05
+    assert reporter.started == [("train grid detector", 101, "step")] and reporter.advances == [1] * 101
+    debug = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
+    assert [m.split(":")[0] for m in debug] == ["step 100"]
+    assert any(r.getMessage().startswith("grid detector: 101 steps in ") for r in caplog.records)
+
+
+def test_render_batch_draws_layouts_and_states_from_its_generator():
+    from rlsuite.envs.gridworld import GridWorldEnv, Layout
+    from rlsuite.envs.pixels import frame_annotations, layout_map
+
+    frames, targets = render_batch(np.random.default_rng(5), 4, 3, 4, 8, 0.5)
+    rng = np.random.default_rng(5)
+    for frame, (boxes, labels) in zip(frames, targets, strict=True):
+        layout = Layout.random(3, 4, float(rng.uniform(0, 0.5)), rng)
+        world = GridWorldEnv(grid_map=layout_map(layout), cell_px=8)
+        s = int(rng.integers(world.n_states))
+        np.testing.assert_array_equal(frame, world.render_rgb(state=s))
+        want_boxes, want_labels = frame_annotations(world, state=s)
+        np.testing.assert_array_equal(boxes, want_boxes)
+        np.testing.assert_array_equal(labels, want_labels)
+    _, none = render_batch(np.random.default_rng(0), 20, 4, 4, 8, 0.0)  # no forbidden cell at fraction 0
+    assert all(2 not in labels for _, labels in none)
+
+
+def test_padded_detections_pads_to_the_longest_and_keeps_only_the_real_ones():
+    from rlsuite.vision.detection import padded_detections
+
+    def result(n):
+        return {"boxes": torch.ones(n, 4) * n, "labels": torch.arange(n), "scores": torch.full((n,), 0.5)}
+
+    boxes, labels, scores, keep = padded_detections([result(2), result(0), result(1)])
+    assert keep.tolist() == [[True, True], [False, False], [True, False]]
+    assert tuple(boxes.shape) == (3, 2, 4) and labels.tolist() == [[0, 1], [0, 0], [0, 0]]
+    boxes, labels, scores, keep = padded_detections([result(1), result(0)])
+    assert tuple(boxes.shape) == (2, 1, 4) and keep.tolist() == [[True], [False]]
+    boxes, labels, scores, keep = padded_detections([result(0), result(0)])
+    assert [tuple(t.shape) for t in (boxes, labels, scores, keep)] == [(2, 0, 4), (2, 0), (2, 0), (2, 0)]
+    assert (labels.dtype, scores.dtype, keep.dtype) == (torch.int64, torch.float32, torch.bool)
+
+
+def test_of_class_keeps_scores_at_the_threshold_with_their_labels():
+    det = _dets([[0, 0, 1, 1], [1, 1, 2, 2], [2, 2, 3, 3]], [2, 2, 1], [0.3, 0.2, 0.9])
+    kept = det.of_class(2, threshold=0.3)
+    assert kept.labels.tolist() == [2] and kept.scores.tolist() == [0.3] and kept.boxes.tolist() == [[0, 0, 1, 1]]
+
+
+def test_detector_train_config_names_the_field_and_allows_equal_sizes():
+    from rlsuite.common.errors import ConfigError
+
+    assert DetectorTrainConfig(min_size=4, max_size=4).min_size == 4
+    with pytest.raises(ConfigError, match=r"^DetectorTrainConfig.cell_px: 6 is not a multiple of 4"):
+        DetectorTrainConfig(cell_px=6)
+    with pytest.raises(ConfigError, match=r"^DetectorTrainConfig.min_size: 5 is larger than max_size=4"):
+        DetectorTrainConfig(min_size=5, max_size=4)
+
+
+def test_grid_detector_forward_scales_pixels_to_one_and_saves_into_new_folders(tmp_path):
+    torch.manual_seed(0)
+    model = GridDetector(GridDetectorConfig_(width=4)).eval()
+    images = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (2, 8, 12, 3), dtype=np.uint8))
+    with torch.no_grad():
+        out = model(images)
+        h = model.trunk(images.permute(0, 3, 1, 2).float() / 255.0)
+    for key, head in (("heatmap", model.heatmap), ("size", model.size), ("offset", model.offset)):
+        assert torch.equal(out[key], head(h)), key
+    model.save_pretrained(tmp_path / "a" / "b")
+    assert sorted(p.name for p in (tmp_path / "a" / "b").iterdir()) == ["config.json", "model.safetensors"]
+
+
+def GridDetectorConfig_(**kw):
+    from rlsuite.vision.detection import GridDetectorConfig
+
+    return GridDetectorConfig(**kw)
+
+
+class _Recorded:
+    """A detector that returns fixed detections and records the threshold it was asked for."""
+
+    config = None
+
+    def __init__(self, dets):
+        self.dets, self.thresholds = dets, []
+
+    def detect(self, frames, threshold=0.3):
+        self.thresholds.append(threshold)
+        return self.dets[: len(frames)]
+
+
+def test_detection_policy_reads_cells_clamped_best_scored_and_above_the_threshold():
+    policy = DetectionPolicy(_Recorded([]))
+    assert policy.read_grid(_dets([[0, 0, 16, 16]], [0]), 2, 3) == (None, None)  # no target
+    assert policy.read_grid(_dets([[0, 0, 16, 16]], [1]), 2, 3) == (None, None)  # no agent
+    det = _dets(
+        [[0, 0, 16, 16], [40, 40, 60, 60], [16, 0, 32, 16], [32, 0, 48, 16], [0, 16, 16, 32], [16, 16, 32, 32],
+         [100, 100, 120, 130]],
+        [1, 1, 2, 2, 0, 0, 2],
+        [0.4, 0.8, 0.3, 0.2, 0.5, 0.9, 0.6],
+    )  # targets: the 0.8 one wins (its centre (50, 50) beyond the 2 x 3 grid: the last cell); forbidden
+    # at 0.3 (the threshold) counts, at 0.2 not; the agent: 0.9; a forbidden box far outside: the last cell
+    layout, s = policy.read_grid(det, 2, 3)
+    assert layout.kinds.dtype == np.int8 and layout.kinds.tolist() == [[0, 1, 0], [0, 0, 2]]
+    assert layout.target == (1, 2) and s == 1 * 3 + 1
+
+
+def test_detection_policy_plans_with_its_config_and_bounds_its_cache():
+    from rlsuite.envs.gridworld import Layout
+    from rlsuite.vision.detection import DetectionPolicyConfig
+
+    config = DetectionPolicyConfig(gamma=0.5, r_boundary=-2.0, r_forbidden=-3.0)
+    policy = DetectionPolicy(_Recorded([]), config)
+    kinds = np.array([[0, 1, 2]], np.int8)
+    # actions up, right, down, left, stay; the target ends the episode (its row is 0); stay in the free
+    # cell is worth 0, entering the forbidden cell -3 + 0.5 * 1
+    q = policy._q(Layout(kinds, (0, 2)))
+    np.testing.assert_allclose(q, [[-2, -2.5, -2, -2, 0], [-1.5, 1, -1.5, 0, -2.5], [0, 0, 0, 0, 0]])
+    policy._plans = {i.to_bytes(2, "little"): q for i in range(4096)}
+    policy._q(Layout(np.array([[2, 0]], np.int8), (0, 0)))
+    assert len(policy._plans) == 4097  # cleared only beyond 4096 plans
+    policy._q(Layout(np.array([[0, 2]], np.int8), (0, 1)))
+    assert len(policy._plans) == 1
+
+
+def test_detection_policy_predicts_from_non_square_frames_in_batches():
+    agent_top = _dets([[0, 0, 16, 16], [0, 32, 16, 48]], [0, 1], [0.9, 0.9])  # 3 x 1 grid: target below
+    detector = _Recorded([agent_top, _dets([], [])])
+    policy = DetectionPolicy(detector)
+    actions, state = policy.predict(np.zeros((2, 48, 16, 3), np.uint8))
+    assert actions.tolist() == [2, 4] and actions.dtype == np.int64 and state is None  # unreadable: stay
+    assert detector.thresholds == [0.05]
+    action, _ = policy.predict(np.zeros((48, 16, 3), np.uint8))
+    assert action == 2 and np.ndim(action) == 0
+
+
+def test_grounded_detections_keep_scores_above_the_threshold_only(grounding_dino_dir):
+    """A box whose phrase scores exactly the threshold (sigmoid(0) = 0.5) is not kept."""
+    from types import SimpleNamespace
+
+    queries = ["agent", "target"]
+    model = DetectionRewardModel.from_pretrained(grounding_dino_dir, threshold=0.5, device="cpu", queries=queries)
+    ids = model.processor(text=[queries], images=[np.zeros((80, 80, 3), np.uint8)], return_tensors="pt")["input_ids"]
+    logits = torch.full((1, 2, 32), -10.0)
+    logits[:, :, ids.shape[1] :] = float("-inf")
+    logits[0, 0, 1] = 0.0  # box 0: "agent" at exactly 0.5
+    logits[0, 1, 3] = 1.0  # box 1: "target" above it
+    boxes = torch.tensor([[[0.5, 0.5, 0.5, 0.5], [0.25, 0.25, 0.5, 0.5]]])
+    (result,) = model._grounded_detections(SimpleNamespace(logits=logits, pred_boxes=boxes), ids, [(40, 80)])
+    assert result.labels.tolist() == [1]
+    np.testing.assert_allclose(result.boxes, [[0.0, 0.0, 40.0, 20.0]])
+
+
+def test_iou_of_small_inverted_degenerate_and_float32_boxes():
+    # under one pixel: inter 0.0625, union 0.3125
+    assert box_iou([[0, 0, 0.5, 0.5]], [[0.25, 0.25, 0.75, 0.5]])[0, 0] == pytest.approx(0.2, abs=1e-15)
+    assert box_iou([[2, 0, 0, 2]], [[0, 0, 2, 2]])[0, 0] == 0.0  # an inverted box has area 0
+    assert box_iou([[0, 2, 2, 0]], [[1, 1, 2, 2]])[0, 0] == 0.0
+    assert box_iou([[1, 1, 1, 1]], [[1, 1, 1, 1]])[0, 0] == 0.0  # no union: 0
+    a = np.array([[0.1, 0.2, 0.7, 0.9], [0.3, 0.35, 1.1, 0.45]], np.float32)
+    b = np.array([[0.15, 0.1, 0.65, 0.8], [0.05, 0.3, 0.9, 1.3]], np.float32)
+    np.testing.assert_array_equal(box_iou(a, b), box_iou(a.astype(np.float64), b.astype(np.float64)))
+    np.testing.assert_array_equal(box_iou(b, a), box_iou(b.astype(np.float64), a.astype(np.float64)))
+
+
+def test_grid_detector_folders_that_do_not_fit_are_named(tmp_path):
+    import json
+
+    from rlsuite.common.errors import ConfigError, ModelFolderError
+    from rlsuite.vision.detection import GridDetectorConfig
+
+    model = GridDetector(GridDetectorConfig(width=4))
+    assert torch.equal(model.heatmap.bias, torch.full((3,), -2.19))  # CenterNet's prior, sigmoid 0.1
+    with pytest.raises(ConfigError, match=r"^GridDetectorConfig.width: 6 is not a multiple of 4$"):
+        GridDetectorConfig(width=6)
+    with pytest.raises(ConfigError, match=r"^GridDetectorConfig.class_names: 3 names for num_classes=2$"):
+        GridDetectorConfig(num_classes=2)
+    model.save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**config, "width": 8}))
+    with pytest.raises(ModelFolderError, match=r"model.safetensors does not fit config.json \(Error\(s\) in loading "
+                       r"state_dict for GridDetector:\)$"):  # fmt: skip
+        GridDetector.from_pretrained(tmp_path)
+    (tmp_path / "config.json").write_text(json.dumps({**config, "width": 6}))
+    with pytest.raises(ModelFolderError, match=r": config\.json: GridDetectorConfig\.width: 6 is not a multiple of 4$"):
+        GridDetector.from_pretrained(tmp_path)
+    (tmp_path / "config.json").write_text(json.dumps({k: v for k, v in config.items() if k != "model_type"}))
+    with pytest.raises(ModelFolderError, match=r"config\.json is not an rlsuite grid detector's"):
+        GridDetector.from_pretrained(tmp_path)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="asks for CUDA where there is none")
+def test_grid_detector_on_cuda_without_cuda_is_an_error(tmp_path):
+    from rlsuite.vision.detection import GridDetectorConfig
+
+    GridDetector(GridDetectorConfig(width=4)).save_pretrained(tmp_path)
+    assert next(GridDetector.from_pretrained(tmp_path, torch.device("cpu")).parameters()).device.type == "cpu"
+    with pytest.raises(ValueError, match="cuda"):
+        GridDetector.from_pretrained(tmp_path, device="cuda")

@@ -66,6 +66,12 @@ def test_every_documented_form_becomes_the_same_uint8_batch(frames):
         ("frame.png", TypeError, "got str"),
         (None, TypeError, "got NoneType"),
         ([np.zeros((8, 8, 3), np.uint8), np.zeros((16, 16, 3), np.uint8)], ValueError, "different shapes"),
+        ([np.zeros((8, 8, 3), np.uint8), "frame.png"], TypeError, "got str"),  # an element of a list
+        (np.zeros((8, 8, 3), complex), TypeError, "dtype complex128"),
+        (np.zeros((3, 5, 4), np.uint8), ValueError, "RGBA frames"),  # three rows of RGBA, not channel-first
+        (np.zeros((0, 5, 3), np.uint8), ValueError, "empty frames"),
+        (np.full((8, 8, 3), 256, np.int16), ValueError, "values in [0, 255] (got [256, 256])"),
+        (np.full((8, 8, 3), -1, np.int16), ValueError, "values in [0, 255] (got [-1, -1])"),
     ],
 )
 def test_bad_frames_are_refused_naming_the_argument(bad, error, words):
@@ -111,3 +117,27 @@ def test_clip_reward_and_vlm_policy_answer_the_same_for_every_form(tmp_path, fra
     with torch.no_grad():  # one channel-first float frame is one observation
         single = policy.predict(frames[1].transpose(2, 0, 1) / 255.0)[0]
     assert np.ndim(single) == 0 and int(single) == int(logits[1].argmax())
+
+
+def test_edge_forms_convert_exactly():
+    """Tensors that require grad, array-likes (``__array__``), zero-valued float and integer frames, one-row frames,
+    channel-first frames whose height or width is 1, 3 or 4, and strides."""
+    rgb = np.arange(4 * 6 * 3, dtype=np.uint8).reshape(4, 6, 3)
+    grad = torch.from_numpy(rgb / 255.0).requires_grad_()
+    np.testing.assert_array_equal(as_frames(grad)[0][0], rgb)
+
+    class ArrayLike:
+        def __array__(self, dtype=None, copy=None):
+            return rgb
+
+    np.testing.assert_array_equal(as_frames(ArrayLike())[0][0], rgb)
+    for zeros in (np.zeros((2, 2, 3)), np.zeros((2, 2, 3), np.int16)):
+        np.testing.assert_array_equal(as_frames(zeros)[0], np.zeros((1, 2, 2, 3), np.uint8))
+    assert as_frames(np.zeros((1, 5, 3), np.uint8))[0].shape == (1, 1, 5, 3)
+    assert as_frames(np.zeros((4, 5, 3), np.uint8))[0].shape == (1, 4, 5, 3)  # channel-last, height 4
+    assert as_frames(np.zeros((3, 4, 6), np.uint8))[0].shape == (1, 4, 6, 3)  # channel-first, height 4
+    assert as_frames(np.zeros((3, 5, 2), np.uint8))[0].shape == (1, 5, 2, 3)  # channel-first, width 2
+    assert as_frames(np.zeros((4, 6, 3), np.uint8), multiple_of=2)[0].shape == (1, 4, 6, 3)
+    with pytest.raises(ValueError, match=r"^frames: frames of 3x5 pixels; this model needs height and width that "
+                       r"are multiples of 2$"):  # fmt: skip
+        as_frames(np.zeros((3, 5, 3), np.uint8), "frames", multiple_of=2)

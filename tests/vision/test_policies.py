@@ -187,3 +187,183 @@ def test_default_vlm_policy_bars() -> None:
     assert report["success_after_ppo"] >= report["success_after_bc"] - 0.1
     assert report["value_gap_after_ppo"] < report["value_gap_after_bc"] < report["value_gap_untrained"]
     assert isinstance(policy, VLMPolicy)
+
+
+# ----------------------------------------------------------------------------- exact values (mutation testing)
+def _copy_with_processor_class(src, dst, name):
+    import json
+    import shutil
+
+    shutil.copytree(src, dst)
+    path = dst / "processor_config.json"
+    settings = json.loads(path.read_text()) if path.is_file() else {}
+    path.write_text(json.dumps({**settings, "processor_class": name}))
+    return dst
+
+
+def test_an_unknown_processor_class_is_refused_by_every_loader_unless_remote_code_is_trusted(tiny_llava_dir, tmp_path):
+    from rlsuite.common.errors import ModelFolderError
+    from rlsuite.vision.policies import _check_processor_class, load_vlm
+
+    folder = _copy_with_processor_class(tiny_llava_dir, tmp_path / "m", "NoSuchProcessor")
+    message = r"processor_config.json: processor_class 'NoSuchProcessor' is not a processor transformers knows"
+    for load in (lambda: load_vlm(folder), lambda: VLMPolicy.from_pretrained(folder),
+                 lambda: VLMYesNoReward.from_pretrained(folder, goal="x"),
+                 lambda: _check_processor_class(folder, False)):  # fmt: skip
+        with pytest.raises(ModelFolderError, match=message):
+            load()
+    _check_processor_class(folder, True)  # trusted: left to the folder's code
+    _check_processor_class(_copy_with_processor_class(tiny_llava_dir, tmp_path / "k", "LlavaProcessor"), False)
+    with pytest.raises(ModelFolderError, match="processor_class '1x'"):
+        _check_processor_class(_copy_with_processor_class(tiny_llava_dir, tmp_path / "b", "1x"), False)
+
+
+def test_load_vlm_defaults_and_dtypes(tiny_llava_dir, tmp_path):
+    import shutil
+
+    from safetensors.torch import load_file
+
+    from rlsuite.common.errors import ModelFolderError
+    from rlsuite.vision.policies import load_vlm
+
+    model, _, dev, dtype = load_vlm(tiny_llava_dir)  # auto: the CPU and float32 here
+    assert (dev.type, dtype) == ("cpu", torch.float32) and {p.dtype for p in model.parameters()} == {torch.float32}
+    model, _, _, dtype = load_vlm(tiny_llava_dir, device="cpu", dtype="bfloat16")
+    assert dtype == torch.bfloat16 and {p.dtype for p in model.parameters()} == {torch.bfloat16}
+    pickled = tmp_path / "pickled"
+    shutil.copytree(tiny_llava_dir, pickled, ignore=shutil.ignore_patterns("*.safetensors"))
+    torch.save(load_file(str(tiny_llava_dir / "model.safetensors")), pickled / "pytorch_model.bin")
+    for load in (lambda: load_vlm(pickled), lambda: VLMPolicy.from_pretrained(pickled)):
+        with pytest.raises(ModelFolderError, match="holds only pickle weights"):
+            load()
+    policy = VLMPolicy.from_pretrained(tiny_llava_dir, dtype="bfloat16")  # the frames' pixels follow the model
+    assert policy.device.type == "cpu" and policy(np.zeros((64, 64, 3), np.uint8))[0].probs.shape == (1, 5)
+    judge = VLMYesNoReward.from_pretrained(tiny_llava_dir, goal="x")
+    assert judge.policy.device.type == "cpu"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="asks for CUDA where there is none")
+def test_loaders_on_cuda_without_cuda_are_an_error(tiny_llava_dir):
+    from rlsuite.vision.policies import load_vlm
+
+    for load in (lambda: load_vlm(tiny_llava_dir, device="cuda"),
+                 lambda: VLMPolicy.from_pretrained(tiny_llava_dir, device="cuda"),
+                 lambda: VLMYesNoReward.from_pretrained(tiny_llava_dir, goal="x", device="cuda")):  # fmt: skip
+        with pytest.raises(ValueError, match="cuda"):
+            load()
+
+
+def test_a_model_type_with_custom_code_names_its_files(tmp_path):
+    import json
+
+    from rlsuite.common.errors import UsageError
+    from rlsuite.vision.policies import vlm_auto_class
+
+    (tmp_path / "config.json").write_text(json.dumps(
+        {"model_type": "not_in_transformers", "auto_map": {"AutoModelForCausalLM": "modeling_x.XForCausalLM"}}))
+    with pytest.raises(UsageError, match=r"runs custom code from the folder \(modeling_x.py\)"):
+        vlm_auto_class(tmp_path)
+    import transformers
+
+    assert vlm_auto_class(tmp_path, trust_remote_code=True) is transformers.AutoModelForCausalLM
+
+
+def test_repeat_rows_repeats_flattened_patches_image_by_image():
+    from rlsuite.vision.policies import _repeat_rows
+
+    grid = torch.tensor([[1, 2, 2], [1, 2, 4]])  # 4 and 8 patches
+    pixels = torch.arange(12 * 3).reshape(12, 3)
+    ids = torch.tensor([[1, 2], [3, 4]])
+    out = _repeat_rows({"pixel_values": pixels, "image_grid_thw": grid, "input_ids": ids}, 2, 2)
+    torch.testing.assert_close(out["pixel_values"], torch.cat([pixels[:4], pixels[:4], pixels[4:], pixels[4:]]))
+    torch.testing.assert_close(out["image_grid_thw"], grid.repeat_interleave(2, 0))
+    torch.testing.assert_close(out["input_ids"], torch.tensor([[1, 2], [1, 2], [3, 4], [3, 4]]))
+    with pytest.raises(ValueError, match="processor output 'pixel_values' has 12 rows for 2 frames"):
+        _repeat_rows({"pixel_values": pixels, "input_ids": ids}, 2, 2)
+
+
+def test_prompts_spell_the_image_token_of_the_processor():
+    from types import SimpleNamespace
+
+    own = SimpleNamespace(processor=SimpleNamespace(image_token="<img>"), prompt=GOAL_PROMPT)
+    expected = GOAL_PROMPT.format(instruction="go left").replace("<image>", "<img>")
+    assert VLMPolicy._prompt_for(own, "go left") == expected
+    plain = SimpleNamespace(processor=SimpleNamespace(image_token=None), prompt=GOAL_PROMPT)
+    assert VLMPolicy._prompt_for(plain, "go") == GOAL_PROMPT.format(instruction="go")
+
+
+def test_goal_prompts_of_different_lengths_are_padded_into_one_batch(tiny_llava_dir, frames):
+    policy = VLMPolicy.from_pretrained(tiny_llava_dir, device="cpu", prompt=GOAL_PROMPT)
+    obs = {"image": frames[:2], "instruction": ["go to the target", "reach the target cell in the corner"]}
+    with torch.no_grad():
+        both = policy(obs)[0].logits
+        one = policy({"image": frames[1], "instruction": obs["instruction"][1]})[0].logits
+    torch.testing.assert_close(both[1:], one, atol=1e-4, rtol=1e-4)
+
+
+def test_teacher_forcing_masks_padding_and_reads_the_prompts_last_hidden_state():
+    """Actions of one and two tokens: the padded position adds 0 (not nan), and the value reads the last
+    layer's hidden state at the prompt's last token (a 2-layer model: not the first layer's)."""
+    torch.manual_seed(0)
+    model, processor = build_tiny_llava(hidden=32, layers=2)
+    policy = VLMPolicy(model, processor, actions=["up", "move right"], device="cpu")
+    frame = np.zeros((64, 64, 3), np.uint8)
+    with torch.no_grad():
+        dist, value = policy(frame)
+        enc = policy._encode([frame], [policy.prompt])
+        out = model(**enc, output_hidden_states=True)
+    assert torch.isfinite(dist.logits).all()
+    torch.testing.assert_close(value, policy.value_head(out.hidden_states[-1][:, -1].float())[:, 0], atol=1e-5,
+                               rtol=1e-5)  # fmt: skip
+
+
+def test_yes_no_goal_text_keeps_its_braces_out_of_the_template(tiny_llava_dir):
+    judge = VLMYesNoReward.from_pretrained(tiny_llava_dir, goal="reach {the} target", device="cpu")
+    assert judge.goal == "reach {the} target"
+    assert judge.policy.prompt == "<image> question : has the goal reach (the) target been achieved ? answer :"
+
+
+def test_single_token_scoring_reads_the_last_layers_last_position_and_skips_validation():
+    torch.manual_seed(0)
+    model, processor = build_tiny_llava(hidden=32, layers=2)
+    policy = VLMPolicy(model, processor, actions="up", device="cpu")  # one word, not its letters
+    assert policy.actions == ["up"] and tuple(policy.value_head.weight.shape) == (1, 32)
+    policy = VLMPolicy(model, processor, device="cpu")
+    frame = np.zeros((64, 64, 3), np.uint8)
+    with torch.no_grad():
+        dist, value = policy(frame)
+        out = model(**policy._encode([frame], [policy.prompt]), output_hidden_states=True)
+    torch.testing.assert_close(value, policy.value_head(out.hidden_states[-1][:, -1].float())[:, 0], atol=1e-6,
+                               rtol=1e-6)  # fmt: skip
+    with pytest.raises(RuntimeError):  # validate_args=False: an action outside the vocabulary is not checked first
+        dist.log_prob(torch.tensor([7]))
+    with pytest.raises(ValueError, match=r"^actions: an empty list; a policy needs at least one action word$"):
+        VLMPolicy(model, processor, actions=[])
+
+
+def test_dict_observations_fill_the_instruction_or_leave_it_empty(tiny_llava_dir, frames):
+    policy = VLMPolicy.from_pretrained(tiny_llava_dir, device="cpu", prompt=GOAL_PROMPT)
+    _, prompts = policy._frames_and_prompts({"image": frames[:2], "instruction": ["go up", "go left"]})
+    assert prompts == [GOAL_PROMPT.format(instruction=i) for i in ("go up", "go left")]
+    _, prompts = policy._frames_and_prompts({"image": frames[0]})
+    assert prompts == [GOAL_PROMPT.format(instruction="")]
+    _, prompts = policy._frames_and_prompts(frames[:1])
+    assert prompts == [GOAL_PROMPT.format(instruction="")]
+    with pytest.raises(ValueError, match=r"^observation\['image'\]: a grey frame"):
+        policy._frames_and_prompts({"image": np.zeros((4, 4))})
+
+
+def test_processor_checks_without_an_image_token_or_a_dict(tiny_llava_dir, tmp_path):
+    import shutil
+    from types import SimpleNamespace
+
+    from rlsuite.vision.policies import _check_processor_class, load_vlm
+
+    bare = SimpleNamespace(processor=SimpleNamespace(), prompt=GOAL_PROMPT)  # no image_token attribute at all
+    assert VLMPolicy._prompt_for(bare, "go") == GOAL_PROMPT.format(instruction="go")
+    folder = tmp_path / "list"
+    shutil.copytree(tiny_llava_dir, folder)
+    (folder / "processor_config.json").write_text("[1, 2]")  # valid JSON, not settings: nothing to check
+    _check_processor_class(folder, False)
+    trusted = _copy_with_processor_class(tiny_llava_dir, tmp_path / "t", "NoSuchProcessor")
+    load_vlm(trusted, trust_remote_code=True, device="cpu")  # trusted: not refused, left to the folder's code

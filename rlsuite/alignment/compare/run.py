@@ -338,6 +338,7 @@ def run_compare(
     max_unknown_rate: float = 0.05,
     listener: Listener | None = None,
     columns: Any = None,
+    trust_pickle: bool = False,
 ) -> dict[str, Any]:
     """Run the comparison into ``out`` (held by the caller) and return its results.
 
@@ -353,6 +354,8 @@ def run_compare(
         max_unknown_rate: refuse data whose tokens are more than this fraction unknown to the tokenizer.
         listener: told when each stage starts and finishes.
         columns: the data's column names where they differ from TRL's (a :class:`~rlsuite.alignment.data.Columns`).
+        trust_pickle: accept a ``model`` (or judge) folder whose weights are only pickled; it is unpickled
+            once, into a safetensors copy in ``stages/`` that every stage reads.
 
     Returns:
         Settings, the table (one row per method, with its signal, cost and where it ran), the
@@ -362,10 +365,16 @@ def run_compare(
 
     cfg = config or CompareConfig()
     root = Path(out).resolve()
-    user_pairs, conversational = check_inputs(cfg, model, data, skip_sft, max_unknown_rate, columns)
+    user_pairs, conversational = check_inputs(cfg, model, data, skip_sft, max_unknown_rate, columns, trust_pickle)
     if user_pairs is not None:
         cfg = without_gold(cfg)
     settings = _settings(root, cfg, model, data, skip_sft, conversational)
+    if trust_pickle:  # pickled weights, trusted: unpickled once here, every stage reads the safetensors copy
+        from rlsuite.alignment.models import trusted_copy
+
+        model = trusted_copy(model, root / "stages" / "model", True) if model is not None else None
+        if cfg.judge not in ("rm", "none"):
+            cfg = dataclasses.replace(cfg, judge=str(trusted_copy(cfg.judge, root / "stages" / "judge", True)))
     t_start = time.perf_counter()
     threads = choose_threads(cfg.torch_threads, workers)
     job = _Job(root, cfg, listener or _Quiet(), threads, where_here("main process"))
@@ -430,9 +439,11 @@ def check_inputs(
     skip_sft: bool = False,
     max_unknown_rate: float = 0.05,
     columns: Any = None,
+    trust_pickle: bool = False,
 ) -> tuple[list[dict[str, Any]] | None, bool]:
     """Check what the user gave, before any work or output: the data file, the model folder, the
     tokenizer's coverage of the data and its chat template. Returns ``(pairs or None, conversational)``.
+    Model folders with only pickled weights are refused unless ``trust_pickle``.
 
     Raises:
         DataError, ModelFolderError, UsageError: naming the file, folder or setting.
@@ -444,7 +455,7 @@ def check_inputs(
     if model is None and skip_sft:
         raise UsageError("--skip_sft needs --model (the embedded model is SFT'd already)")
     if model is not None:
-        check_causal_lm(model)
+        check_causal_lm(model, trust_pickle=trust_pickle)
     tok = load_tokenizer(model) if model is not None else None
     has_template = tok is not None and bool(getattr(tok, "chat_template", None))
     if user_pairs is not None:
@@ -457,7 +468,8 @@ def check_inputs(
     if config.judge not in ("rm", "none"):
         from rlsuite.alignment.judge import load_judge
 
-        load_judge(config.judge)  # a folder that is neither a reward model nor a causal LM: one line, now
+        # a folder that is neither a reward model nor a causal LM: one line, now
+        load_judge(config.judge, trust_pickle=trust_pickle)
     if user_pairs is not None and tok is not None:
         check_data_for(tok, user_pairs, str(data))
         check_vocabulary(tok, user_pairs, str(data), max_unknown_rate)
