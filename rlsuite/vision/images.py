@@ -77,7 +77,8 @@ def _to_numpy(images: Any, name: str) -> np.ndarray:
         if len(shapes) > 1:
             raise ValueError(f"{name}: frames of different shapes {sorted(shapes)}; a batch needs one shape")
         return np.stack(frames)
-    if hasattr(images, "__array__") and not isinstance(images, str | bytes):  # PIL images, array-likes
+    array_like = hasattr(images, "__array__") or hasattr(images, "__array_interface__")  # PIL: the interface
+    if array_like and not isinstance(images, str | bytes):
         return np.asarray(images)
     raise TypeError(
         f"{name}: expected RGB frames (a numpy array, a torch tensor or a list), got {type(images).__name__}"

@@ -141,3 +141,15 @@ def test_edge_forms_convert_exactly():
     with pytest.raises(ValueError, match=r"^frames: frames of 3x5 pixels; this model needs height and width that "
                        r"are multiples of 2$"):  # fmt: skip
         as_frames(np.zeros((3, 5, 3), np.uint8), "frames", multiple_of=2)
+
+
+def test_pil_images_are_frames() -> None:
+    """A PIL image (numpy reads it through ``__array_interface__``; it has no ``__array__``) is one frame, and a
+    list of them a batch, with the same pixels."""
+    from PIL import Image
+
+    pixels = np.arange(4 * 6 * 3, dtype=np.uint8).reshape(4, 6, 3)
+    frames, single = as_frames(Image.fromarray(pixels))
+    assert single and frames.shape == (1, 4, 6, 3) and (frames[0] == pixels).all()
+    batch, single = as_frames([Image.fromarray(pixels), Image.fromarray(pixels[::-1].copy())])
+    assert not single and (batch[1] == pixels[::-1]).all()
