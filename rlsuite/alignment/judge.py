@@ -137,6 +137,17 @@ class LMJudge:
         return [1.0 if x > 0.5 else 0.0 if x < 0.5 else 0.5 for x in preference]
 
 
+def judge_kind(path: str | os.PathLike[str]) -> str:
+    """What :func:`load_judge` makes of a folder it has loaded: ``"reward model"`` or a prompted causal LM."""
+    from rlsuite.alignment.models import check_reward_model
+
+    try:
+        check_reward_model(path, trust_pickle=True)  # reads the config and safetensors names; never unpickles
+    except ModelFolderError:
+        return "causal LM prompted as a judge, position-swapped"
+    return "reward model"
+
+
 def load_judge(path: str | os.PathLike[str], where: Placement | None = None, trust_pickle: bool = False
                ) -> PairwiseJudge:  # fmt: skip
     """The judge a folder holds: a reward model (a trained score head) or a causal LM prompted as a judge,

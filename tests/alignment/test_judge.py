@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("trl")
 
 from rlsuite.alignment.data import SentimentTask
-from rlsuite.alignment.judge import LMJudge, RewardModelJudge, agreement, load_judge, verdicts
+from rlsuite.alignment.judge import LMJudge, RewardModelJudge, agreement, judge_kind, load_judge, verdicts
 from rlsuite.common.errors import ModelFolderError
 from rlsuite.testing import alignment as T
 
@@ -56,3 +56,10 @@ def test_a_causal_lm_judge_is_position_swapped(tmp_path: Path) -> None:
     (tmp_path / "vit" / "config.json").write_text(json.dumps({"model_type": "vit"}))
     with pytest.raises(ModelFolderError, match="not a judge: neither a reward model nor a causal LM"):
         load_judge(tmp_path / "vit")
+
+
+def test_the_judge_kind_names_what_the_folder_holds() -> None:
+    """compare's results.json labels a --judge folder by what load_judge loads from it: a reward model given as
+    --judge is a reward model (it was labelled a prompted causal LM whenever it was not compare's own)."""
+    assert judge_kind(T.tiny_reward_model()) == "reward model"
+    assert judge_kind(T.tiny_chat_base()) == "causal LM prompted as a judge, position-swapped"

@@ -382,6 +382,8 @@ def run_compare(
     set_torch_threads(threads)  # this process's threads for what follows (pairs, reward model, evaluations)
     inputs = _pairs_stage(job, sft, user_pairs, conversational)
     rm, rm_accuracy = _reward_stage(job, sft, inputs)
+    from rlsuite.alignment.judge import judge_kind
+
     judge = "gold" if user_pairs is None else str(rm)
     pairwise = pairwise_judge(cfg, rm, gold=judge == "gold")
     sft_row = _baseline_stage(job, sft, inputs, judge, pairwise)
@@ -405,7 +407,7 @@ def run_compare(
         "error_bars": (f"frontier: standard error across {cfg.seeds} seeds; " if cfg.seeds > 1 else
                        "frontier: one seed, no error bars; ") + "table: standard error across samples",
         "judge": None if pairwise is None else {
-            "kind": "reward model" if pairwise == str(rm) else "causal LM prompted as a judge, position-swapped",
+            "kind": judge_kind(pairwise),
             "path": pairwise},
         "methods": table,
         "frontier": frontier,
