@@ -12,8 +12,8 @@ from gymnasium.envs.classic_control import CartPoleEnv
 from gymnasium.utils import seeding
 
 from rlsuite.common.errors import UsageError
-from rlsuite.envs.mazes import MazeEnv
 from rlsuite.envs.max_bias import MaximizationBiasEnv
+from rlsuite.envs.mazes import MazeEnv
 from rlsuite.envs.model import TabularModel, tabular_model
 from rlsuite.envs.table import TableEnv, cell, grid_moves, parse_map, reachable
 
