@@ -114,7 +114,7 @@ def test_probability_check_bounds_and_message() -> None:
     plot_grid(grid(), policy=edge)
     over = POLICY.copy()
     over[3] = [1 + 2e-6, -5e-7, -5e-7, -5e-7, -5e-7]  # sums to 1, one entry past 1 + tol
-    with pytest.raises(ValueError, match="^policy: row 3 is not a probability distribution"):
+    with pytest.raises(ValueError, match=r"^policy: row 3 is not a probability distribution"):
         plot_grid(grid(), policy=over)
     bad = POLICY.copy()
     bad[2] = [0.12345, 0.5, 0, 0, 0]
