@@ -19,7 +19,9 @@ from rlsuite.envs.wrappers import (
     ScaledCoordinateObservation,
     ValidActionMask,
     encode_states,
+    grid_coords,
     observation_of_state,
+    one_hot,
     scaled_coords,
     valid_action_table,
 )
@@ -93,3 +95,19 @@ def test_messages() -> None:
     message = "DiscreteIndexObservation needs a Tuple of Discrete or a 1-D MultiDiscrete space, got Box("
     with pytest.raises(ValueError, match=f"^{re.escape(message)}"):
         DiscreteIndexObservation(gym.make("CartPole-v1"))
+
+
+def test_the_given_backend_decides_the_kind_of_array() -> None:
+    """torch states encoded with the numpy backend come back as numpy arrays (the backend wins)."""
+    import torch
+
+    from rlsuite.common.backend import ArrayBackend
+
+    states, numpy_backend = torch.tensor([0, 7]), ArrayBackend("cpu")
+    coords = grid_coords(states, 5, numpy_backend)
+    assert isinstance(coords, np.ndarray) and coords.tolist() == [[0, 0], [1, 2]]
+    hot = one_hot(states, 25, numpy_backend)
+    assert isinstance(hot, np.ndarray) and hot.tolist() == np.eye(25)[[0, 7]].tolist()
+    for kind, want in (("coords", [[0, 0], [1, 2]]), ("onehot", np.eye(25)[[0, 7]].tolist())):
+        encoded = encode_states(states, GridWorldEnv(observation=kind), numpy_backend)
+        assert isinstance(encoded, np.ndarray) and encoded.tolist() == want
