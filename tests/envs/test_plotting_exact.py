@@ -64,7 +64,12 @@ def test_policy_figure_arrows_circles_marks_and_legend() -> None:
     from matplotlib import pyplot as plt
 
     fig, ax = plt.subplots()
-    assert plot_grid(grid(), values=np.zeros(6), policy=POLICY, ax=ax, marked=[4], marked_label="m", legend=True) is fig
+    ax.set_xlim(-5, 5)  # a panel drawn on before: plot_grid sets both limits
+    marked = np.array([[4, 0]])  # any shape of states
+    assert (
+        plot_grid(grid(), values=np.zeros(6), policy=POLICY, ax=ax, marked=marked, marked_label="m", legend=True) is fig
+    )
+    assert (ax.get_xlim(), ax.get_ylim()) == ((0, 3), (2, 0))
     assert [(t.get_position(), t.get_fontsize()) for t in ax.texts] == [
         ((c + 0.5, r + 0.84), 7) for r in range(2) for c in range(3)]  # fmt: skip
     circles = [p for p in ax.patches if isinstance(p, Circle)]
@@ -81,7 +86,7 @@ def test_policy_figure_arrows_circles_marks_and_legend() -> None:
         assert (arrow.get_facecolor(), arrow.get_edgecolor(), arrow.get_linewidth()) == (GREEN, GREEN, 0.5 + p)
     marks = [p for p in ax.patches if isinstance(p, Rectangle) and not p.get_fill()]
     assert [(p.get_x(), p.get_y(), p.get_width(), p.get_height(), p.get_edgecolor(), p.get_linewidth())
-            for p in marks] == [(1.04, 1.04, 0.92, 0.92, RED, 2.0)]  # fmt: skip
+            for p in marks] == [(1.04, 1.04, 0.92, 0.92, RED, 2.0), (0.04, 0.04, 0.92, 0.92, RED, 2.0)]  # fmt: skip
     legend = ax.get_legend()
     assert [t.get_text() for t in legend.get_texts()] == [
         "free", "forbidden", "target", "arrow: move (length ~ prob.), circle: stay", "m"]  # fmt: skip
