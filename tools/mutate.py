@@ -263,7 +263,7 @@ def _change(diff: str) -> str:
 
 
 def _module_of(mutant: str, modules: list[str]) -> str:
-    dotted = {m.removesuffix(".py").replace("/", "."): m for m in modules}
+    dotted = {m.removesuffix(".py").removesuffix("/__init__").replace("/", "."): m for m in modules}  # a package
     prefix = re.split(r"\.x[_\u01c1]", mutant, maxsplit=1)[0]
     return dotted.get(prefix, "?")
 
