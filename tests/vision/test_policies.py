@@ -226,8 +226,9 @@ def test_load_vlm_defaults_and_dtypes(tiny_llava_dir, tmp_path):
     from rlsuite.common.errors import ModelFolderError
     from rlsuite.vision.policies import load_vlm
 
-    model, _, dev, dtype = load_vlm(tiny_llava_dir)  # auto: the CPU and float32 here
-    assert (dev.type, dtype) == ("cpu", torch.float32) and {p.dtype for p in model.parameters()} == {torch.float32}
+    auto_device, auto_dtype = ("cuda", torch.bfloat16) if torch.cuda.is_available() else ("cpu", torch.float32)
+    model, _, dev, dtype = load_vlm(tiny_llava_dir)  # auto: CUDA in bfloat16 where there is one, else the CPU
+    assert (dev.type, dtype) == (auto_device, auto_dtype) and {p.dtype for p in model.parameters()} == {auto_dtype}
     model, _, _, dtype = load_vlm(tiny_llava_dir, device="cpu", dtype="bfloat16")
     assert dtype == torch.bfloat16 and {p.dtype for p in model.parameters()} == {torch.bfloat16}
     pickled = tmp_path / "pickled"
@@ -237,9 +238,9 @@ def test_load_vlm_defaults_and_dtypes(tiny_llava_dir, tmp_path):
         with pytest.raises(ModelFolderError, match="holds only pickle weights"):
             load()
     policy = VLMPolicy.from_pretrained(tiny_llava_dir, dtype="bfloat16")  # the frames' pixels follow the model
-    assert policy.device.type == "cpu" and policy(np.zeros((64, 64, 3), np.uint8))[0].probs.shape == (1, 5)
+    assert policy.device.type == auto_device and policy(np.zeros((64, 64, 3), np.uint8))[0].probs.shape == (1, 5)
     judge = VLMYesNoReward.from_pretrained(tiny_llava_dir, goal="x")
-    assert judge.policy.device.type == "cpu"
+    assert judge.policy.device.type == auto_device
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="asks for CUDA where there is none")

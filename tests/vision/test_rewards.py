@@ -26,6 +26,16 @@ def tiny_clip_dir(tmp_path_factory):
     return folder
 
 
+def auto_device() -> str:  # asked at run time: the simulator patches CUDA after collection
+    """What device "auto" resolves to in this run: CUDA where there is one (or the simulator), else the CPU."""
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def auto_dtype() -> torch.dtype:
+    """What dtype "auto" resolves to: bfloat16 on CUDA, float32 on the CPU."""
+    return torch.bfloat16 if torch.cuda.is_available() else torch.float32
+
+
 def test_word_tokenizer_ends_with_eos_inside_the_vocabulary():
     tok = build_word_tokenizer()
     ids = tok("the agent is on the target")["input_ids"]
@@ -201,8 +211,8 @@ def test_vlm_wrapper_sets_the_goal_only_when_it_changes():
 
 
 def test_reward_model_defaults_dtype_alpha_and_baseline(tiny_clip_dir):
-    rm = VLMRewardModel.from_pretrained(tiny_clip_dir, goal=GOAL_TEXT)  # device auto: the CPU here
-    assert rm.baseline == "a grid world" and rm.dtype == torch.float32 and rm.alpha == 0.5
+    rm = VLMRewardModel.from_pretrained(tiny_clip_dir, goal=GOAL_TEXT)  # auto: the CPU here (or simulated CUDA)
+    assert rm.baseline == "a grid world" and rm.dtype == auto_dtype() and rm.alpha == 0.5
     model = rm.model
     direct = VLMRewardModel(model, rm.processor, rm.tokenizer, GOAL_TEXT)
     assert direct.baseline == "a grid world" and direct.device == rm.device
@@ -282,16 +292,16 @@ def test_detection_reward_model_defaults_and_its_messages(detector_dirs):
     from rlsuite.vision.rewards import DetectionRewardModel, DetectionTarget
 
     grid, detr = detector_dirs
-    model = DetectionRewardModel(GridDetector.from_pretrained(grid))  # threshold 0.5, auto: the CPU here
-    assert model.threshold == 0.5 and model.device.type == "cpu" and model.dtype == torch.float32
+    model = DetectionRewardModel(GridDetector.from_pretrained(grid))  # threshold 0.5, auto device; float32 (grid)
+    assert model.threshold == 0.5 and model.device.type == auto_device() and model.dtype == torch.float32
     frame = np.zeros((16, 16, 3), np.uint8)
     target = DetectionTarget(boxes=[("agent", [0, 0, 4, 4])])
     np.testing.assert_array_equal(model.rewards(frame, target), model.rewards(frame, target, "iou"))
     empty = r"^target: an empty list of targets; pass one DetectionTarget or one per frame$"
     with pytest.raises(ValueError, match=empty):
         model.rewards(frame, [])
-    hf = DetectionRewardModel.from_pretrained(detr)  # dtype auto: float32 on the CPU
-    assert hf.dtype == torch.float32 and hf.device.type == "cpu"
+    hf = DetectionRewardModel.from_pretrained(detr)  # dtype auto: float32 on the CPU, bfloat16 on CUDA
+    assert hf.dtype == auto_dtype() and hf.device.type == auto_device()
     assert [len(d.scores) for d in hf.detect(np.zeros((2, 6, 5, 3), np.uint8))] == [0, 0]  # any size: no stride
     with pytest.raises(ValueError, match=r"^images: a grey frame"):
         hf.detect(np.zeros((6, 5), np.uint8))
@@ -342,5 +352,5 @@ def test_model_reward_wrapper_replaces_with_scale_one_by_default(detector_dirs):
     _, r, _, _, info = env.step(0)  # the env's -1 replaced by 1 x 0.25
     assert r == 0.25 and info["env_reward"] == -1.0 and info["model_reward"] == 0.25
     hf = DetectionRewardModel.from_pretrained(detector_dirs[1], device="cpu")
-    direct = DetectionRewardModel(hf.model, hf.processor)  # dtype auto: float32 on the CPU
-    assert direct.dtype == torch.float32
+    direct = DetectionRewardModel(hf.model, hf.processor)  # dtype auto: float32 on the CPU, bfloat16 on CUDA
+    assert direct.dtype == auto_dtype()
