@@ -69,13 +69,19 @@ def _sum(x: Any) -> float:
 
 
 @njit(cache=True)
-def _random_argmax(q: Any, u: Any, ok: Any) -> int:
-    """``sim.random_argmax`` of one row: ``argmax(u * (q == max q))`` over the allowed actions."""
+def _max(q: Any, ok: Any) -> float:
+    """The largest ``q`` over the allowed actions (``-inf`` when none is)."""
     m = -np.inf
     for j in range(q.shape[0]):
-        v = q[j] if ok[j] else -np.inf
-        if v > m:
-            m = v
+        if ok[j] and q[j] > m:
+            m = q[j]
+    return m
+
+
+@njit(cache=True)
+def _random_argmax(q: Any, u: Any, ok: Any) -> int:
+    """``sim.random_argmax`` of one row: ``argmax(u * (q == max q))`` over the allowed actions."""
+    m = _max(q, ok)
     best, best_u = 0, -1.0
     for j in range(q.shape[0]):
         v = q[j] if ok[j] else -np.inf
@@ -198,11 +204,7 @@ def control(tables: Any, start: int, start_cdf: Any, ok: Any, method: int, runs:
             elif method == 1:
                 boot = _expected(q1[i, s2[i]], epsilon, ok[s2[i]])
             elif method == 2:
-                boot = -np.inf
-                for j in range(A):
-                    v = q1[i, s2[i], j] if ok[s2[i], j] else -np.inf
-                    if v > boot:
-                        boot = v
+                boot = _max(q1[i, s2[i]], ok[s2[i]])
             else:
                 first = coin[i] < 0.5  # update Q1 (evaluated by Q2), else Q2 (evaluated by Q1)
                 for j in range(A):
@@ -255,33 +257,15 @@ def sample_episodes(tables: Any, start: int, start_cdf: Any, cum: Any, runs: int
     _reset(runs, start, start_cdf, rng, s)
     states[0] = s
     T = 0
-    next_states, rewards_of, dones, cum_probs, _, noisy = tables
-    K = next_states.shape[2]
     for t in range(max_steps):
         u = rng.random(runs)
-        if noisy:  # whether noise is drawn depends on every run's pair: step them all, as the array code
-            for i in range(runs):
-                k = 0
-                for j in range(A):
-                    if u[i] > cum[s[i], j]:
-                        k += 1
-                a[i] = min(k, A - 1)
-            _step(tables, s, a, rng, s2, r, done)
-        else:  # the same draws; the runs whose episode has ended are not stepped (their step is discarded)
-            u_outcome = rng.random(runs) if K > 1 else u[:0]
-            for i in range(runs):
-                if not live[i]:
-                    continue
-                k = 0
-                for j in range(A):
-                    if u[i] > cum[s[i], j]:
-                        k += 1
-                ai, o = min(k, A - 1), 0
-                if K > 1:
-                    for c in range(K):
-                        if u_outcome[i] > cum_probs[s[i], ai, c]:
-                            o += 1
-                s2[i], r[i], done[i] = next_states[s[i], ai, o], rewards_of[s[i], ai, o], dones[s[i], ai, o]
+        for i in range(runs):  # every run steps, as in the array code (an ended run's step is discarded below)
+            k = 0
+            for j in range(A):
+                if u[i] > cum[s[i], j]:
+                    k += 1
+            a[i] = min(k, A - 1)
+        _step(tables, s, a, rng, s2, r, done)
         if t + 1 > cap:  # grow the records
             cap *= 2
             grown_s, grown_r = np.zeros((cap + 1, runs), dtype=np.int64), np.zeros((cap, runs))
@@ -364,11 +348,7 @@ def dyna(phases: Any, phase_from: Any, starts: Any, cdfs: Any, state: Any, q: An
         state[0] = t
         for i in range(runs):
             live = active[i] != 0
-            m = -np.inf
-            for j in range(A):
-                if q[i, s2[i], j] > m:
-                    m = q[i, s2[i], j]
-            target = r[i] + gamma * (0.0 if done[i] else m)
+            target = r[i] + gamma * (0.0 if done[i] else _max(q[i, s2[i]], ok[s2[i]]))
             if live:  # (d) direct RL: one-step Q-learning
                 q[i, s[i], a[i]] += alpha * (target - q[i, s[i], a[i]])
             # (e) model learning; Dyna-Q+ puts a newly seen state's untried actions in its model
@@ -397,12 +377,8 @@ def dyna(phases: Any, phase_from: Any, starts: Any, cdfs: Any, state: Any, q: An
                 if bonus:
                     pr = pr + kappa[i] * np.sqrt(max(t - m_time[i, ps, pa], 0.0))
                 nxt = m_next[i, ps, pa]
-                m = -np.inf
-                for j in range(A):
-                    if q[i, nxt, j] > m:
-                        m = q[i, nxt, j]
                 step_size = alpha if active[i] != 0 else 0.0
-                q[i, ps, pa] += step_size * (pr + gamma * m - q[i, ps, pa])
+                q[i, ps, pa] += step_size * (pr + gamma * _max(q[i, nxt], ok[nxt]) - q[i, ps, pa])
         any_ended = False
         for i in range(runs):
             record[state[2], i] = r[i] if active[i] != 0 else 0.0
