@@ -51,6 +51,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+ALSO_COPY = [".ci/", "LICENSE", "Makefile", "README.md", "benchmarks/", "docs/", "scripts/", "tools/"]
 EQUIVALENT = ROOT / "tools" / "equivalent_mutants.json"
 GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "common": (
@@ -194,6 +195,8 @@ def _config(modules: list[str], tests: list[str]) -> str:
         f"only_mutate = {toml_list(modules)}\n"
         f"pytest_add_cli_args_test_selection = {toml_list([*tests, '-m', 'not slow and not gpu'])}\n"
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-x", "-q"]\n'
+        # tests read the docs, the README and the scripts beside the package (mutmut copies only tests/ by itself)
+        f"also_copy = {toml_list(ALSO_COPY)}\n"
         "mutate_only_covered_lines = true\n"
         # a mutant that loops is stopped after 4x (not mutmut's 15x) its tests' CPU time (CPU, so load does not matter)
         "timeout_multiplier = 4.0\n"
@@ -229,6 +232,9 @@ def _run_mutmut(work: Path, children: int, names: list[str] | None = None, minut
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait()
             print(f"stopped after {minutes:g} minutes; the mutants left are counted as not checked", file=sys.stderr)
+            return
+    if proc.returncode != 0:  # e.g. a test that fails without any mutant: no verdict of this run can be trusted
+        raise SystemExit(f"mutmut failed (exit {proc.returncode}) in {work}; see the end of {work / 'mutmut.log'}")
 
 
 def _results(work: Path) -> dict[str, str]:
@@ -399,7 +405,7 @@ def main() -> int:
     parser.add_argument(
         "--max-minutes", type=float, help="stop each group after this long; its unrun mutants count as not checked"
     )
-    parser.add_argument("--no-report", action="store_true", help="do not touch docs/mutation.md and .json")
+    parser.add_argument("--no-report", action="store_true", help="print the scores; do not touch docs/mutation.*")
     parser.add_argument(
         "--report-only",
         type=float,
@@ -447,6 +453,12 @@ def main() -> int:
     if not args.no_report:
         write_report(scores, minutes)
         print((ROOT / "docs" / "mutation.md").read_text())
+    else:  # the scores on the console only
+        for module, counts in sorted(scores.items()):
+            checked, share = score(counts)
+            found = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+            shown = "-" if share is None else f"{share:.0%}"
+            print(f"{module}: {shown} of {checked} checked ({found or 'no mutants'})")
     return 0
 
 
