@@ -121,8 +121,8 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     ),
     "testing": (  # the package's helpers for tests (tiny models and data), run by the tests that use them
         ["rlsuite/testing/"],
-        ["tests/alignment/test_data.py", "tests/alignment/test_judge.py", "tests/vision/test_images.py",
-         "tests/vision/test_rewards.py"],
+        ["tests/testing/", "tests/alignment/test_data.py", "tests/alignment/test_judge.py",
+         "tests/vision/test_images.py", "tests/vision/test_rewards.py"],
     ),
 }  # fmt: skip
 STATUSES = ("killed", "survived", "no tests", "timeout", "suspicious", "skipped", "segfault", "not checked")

@@ -180,6 +180,8 @@ def test_env_wrapper_outside_rlsuite_and_gymnasium_is_not_imported(tmp_path, cap
                 return obs
     """))  # fmt: skip
     monkeypatch.syspath_prepend(str(tmp_path))
+    # imported afresh (a second run of the test in one process, as mutmut's, would find the first one's module)
+    monkeypatch.delitem(sys.modules, "thirdparty_wrappers", raising=False)
     out = tmp_path / "run"
     argv = ["train", "a2c", "--env", GRID, "--out", str(out), "--budget", "64", "--device", "cpu",
             "--set", "env_wrapper=thirdparty_wrappers.Same", "eval_freq=0", *QUIET]  # fmt: skip
