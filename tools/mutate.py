@@ -6,9 +6,10 @@ is in exactly one group (``--list`` says which are not). mutmut 3.8.1 chooses th
 itself: it first runs the group's tests once under its trampoline ("stats"), records which tests call
 each function, and then runs each mutant only against the tests that called the mutated function
 (cheapest mutants first). So a group's test list costs one full run of those tests, not one per mutant,
-and a mutant of a function that none of them calls is "no tests" (not checked). A test that starts a child Python
-in another folder fails under mutmut (the child imports the mutated copy, whose trampoline then looks
-for mutmut's configuration in that folder and raises), so the groups leave such tests out. For each
+and a mutant of a function that none of them calls is "no tests" (not checked). Calls made in a child Python
+(a test that runs `rlsuite` in a child) are not seen by the stats run (a ``sitecustomize`` keeps the child out of
+it: see CHILD_SITE), so such a test is run for a mutant only if the test's own process calls the function too;
+the child then runs the mutant. Groups leave out tests whose code runs only in children. For each
 group the script copies the repository (tracked and untracked-but-not-ignored files) to a
 scratch folder, writes mutmut's configuration there (only the lines those tests run are
 mutated), runs `mutmut run`, reads the result of every mutant, and writes the score per module
@@ -51,12 +52,22 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ALSO_COPY = [".ci/", "LICENSE", "Makefile", "README.md", "benchmarks/", "docs/", "scripts/", "tools/"]
+ALSO_COPY = [".ci/", "LICENSE", "Makefile", "README.md", "benchmarks/", "docs/", "scripts/", "tools/",
+             "sitecustomize.py"]  # fmt: skip
+# Imported at start-up by a child Python whose PYTHONPATH holds mutmut's copy (tests that run `rlsuite` in a child
+# with PYTHONPATH=ROOT): during mutmut's stats run the trampoline would record the child's calls, which needs
+# mutmut's configuration in the child's working folder (a test's temporary folder has none: the stats run failed).
+# The child runs the original code instead; the stats are the parent's. Under a mutant, the child runs the mutant.
+CHILD_SITE = """import os
+
+if os.environ.get("MUTANT_UNDER_TEST") == "stats":
+    del os.environ["MUTANT_UNDER_TEST"]
+"""
 EQUIVALENT = ROOT / "tools" / "equivalent_mutants.json"
 GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "common": (
         ["rlsuite/common/"],
-        # not test_processes.py: its drivers are child Pythons (see the docstring)
+        # not test_processes.py: its drivers are child Pythons, which the stats run does not see (docstring)
         ["tests/common/test_[!p]*.py", "tests/common/test_paths.py", "tests/common/test_progress.py",
          "tests/agents/tabular/test_torch_backend.py", "tests/vision/test_devices.py"],
     ),
@@ -70,7 +81,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
          "rlsuite/envs/checks.py", "rlsuite/envs/max_bias.py", "rlsuite/envs/mazes.py", "rlsuite/envs/model.py",
          "rlsuite/envs/plotting.py", "rlsuite/envs/random_walk.py", "rlsuite/envs/sutton_barto.py",
          "rlsuite/envs/table.py", "rlsuite/envs/windy.py", "rlsuite/envs/wrappers.py"],
-        # not tests/app/test_bad_input_run_folders.py: its eval commands run in child Pythons (see the docstring)
+        # not tests/app/test_bad_input_run_folders.py: its eval commands run in child Pythons (docstring)
         ["tests/envs/", "tests/agents/tabular/test_mc_prediction.py"],
     ),
     "tabular": (
@@ -217,6 +228,7 @@ def _prepare(name: str, work: Path) -> None:
                 stale.unlink(missing_ok=True)
     text = (ROOT / "pyproject.toml").read_text() + _config(modules, _test_files(tests))
     (work / "pyproject.toml").write_text(text)
+    (work / "sitecustomize.py").write_text(CHILD_SITE)
 
 
 def _run_mutmut(work: Path, children: int, names: list[str] | None = None, minutes: float | None = None) -> None:
