@@ -132,7 +132,12 @@ class ApproxAgent(TabularAgent):
         """Begin an episode: at a uniformly random state (``random``) or where the env starts (``env``)."""
         if where == "random":
             s = int(self.rng.choice(self.starts))
-            self.base.reset(options={"start": s})
+            obs, _ = self.base.reset(options={"start": s})
+            if int(obs) != s:  # an env that ignores options["start"] (FrozenLake): the episode is not at s
+                raise UsageError(
+                    f"{type(self).__name__} cannot start episodes at random states on {env_name(self.env)}: "
+                    "its reset ignores options['start']; use start='env'"
+                )
             return s
         self.base.reset()
         return int(self.base.s)
