@@ -91,8 +91,9 @@ class DeepQLearning(ApproxAgent):
 
     def make_net(self, seed: int) -> Any:
         torch = self.torch
+        # the CPU generator only, restored after: torch.manual_seed would also reseed every CUDA generator
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+            torch.random.default_generator.manual_seed(seed)
             net = torch.nn.Sequential(torch.nn.Linear(int(self.cells.shape[1]), self.config.hidden), torch.nn.ReLU(),
                                       torch.nn.Linear(self.config.hidden, self.n_actions))  # fmt: skip
         return net.to(self.device)
