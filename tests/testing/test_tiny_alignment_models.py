@@ -45,6 +45,11 @@ def _weights_equal(folder: Path, model: torch.nn.Module) -> bool:
     return all(torch.equal(saved[k], built[k]) for k in saved)
 
 
+def _no_temporaries(root: Path) -> None:
+    """The atomic writes left no temporary folder (``.name.xxxx``) beside the finished ones."""
+    assert [name for name in os.listdir(root) if name.startswith(".")] == []
+
+
 def _metrics(folder: Path) -> dict:
     return json.loads((folder / "metrics.json").read_text())
 
@@ -70,6 +75,7 @@ def test_tiny_base_is_a_seeded_two_layer_llama_over_the_task_words_built_once(ro
     before = _stamp(path / "model.safetensors")
     assert T.tiny_base() == path
     assert _stamp(path / "model.safetensors") == before  # cached: not built again
+    _no_temporaries(root)
 
 
 def test_tiny_sft_trains_the_base_two_epochs_on_768_records_and_keeps_no_checkpoints(root: Path) -> None:
@@ -89,6 +95,7 @@ def test_tiny_sft_trains_the_base_two_epochs_on_768_records_and_keeps_no_checkpo
     before = _stamp(root / "sft" / "metrics.json")
     assert T.tiny_sft() == model
     assert _stamp(root / "sft" / "metrics.json") == before
+    _no_temporaries(root)
 
 
 def test_tiny_pairs_are_gold_labelled_sft_samples_on_the_train_prompts_with_a_tenth_held_out(root: Path) -> None:
@@ -107,6 +114,7 @@ def test_tiny_pairs_are_gold_labelled_sft_samples_on_the_train_prompts_with_a_te
     before = _stamp(root / "pairs.json")
     assert T.tiny_pairs() == (train, held)
     assert _stamp(root / "pairs.json") == before
+    _no_temporaries(root)
 
 
 def test_tiny_reward_model_trains_four_epochs_on_the_train_pairs(root: Path) -> None:
@@ -124,6 +132,7 @@ def test_tiny_reward_model_trains_four_epochs_on_the_train_pairs(root: Path) -> 
     before = _stamp(root / "rm" / "metrics.json")
     assert T.tiny_reward_model() == model
     assert _stamp(root / "rm" / "metrics.json") == before
+    _no_temporaries(root)
 
 
 def test_tiny_chat_base_is_build_chat_model_cached(root: Path, tmp_path: Path) -> None:
@@ -138,11 +147,7 @@ def test_tiny_chat_base_is_build_chat_model_cached(root: Path, tmp_path: Path) -
     before = _stamp(path / "model.safetensors")
     assert T.tiny_chat_base() == path
     assert _stamp(path / "model.safetensors") == before
-
-
-def test_the_cache_holds_only_the_finished_folders(root: Path) -> None:
-    T.tiny_reward_model(), T.tiny_chat_base()
-    assert sorted(os.listdir(root)) == ["base", "chat-base", "pairs.json", "rm", "sft"]  # no temporary left
+    _no_temporaries(root)
 
 
 def test_with_changes_builds_and_checks_the_config_again(tmp_path: Path) -> None:

@@ -62,10 +62,13 @@ def test_bert_word_tokenizer_keeps_bert_ids() -> None:
     assert tok("robot").input_ids == [101, 100, 102]
 
 
-def test_tiny_grounding_dino_is_not_mm_by_default(tmp_path: Path) -> None:
-    config = _json(V.build_tiny_grounding_dino(tmp_path / "gd") / "config.json")
-    assert (config["architectures"], config["d_model"], config["decoder_layers"]) == (
-        ["GroundingDinoForObjectDetection"], 32, 2)
+def test_tiny_grounding_dino_defaults(tmp_path: Path) -> None:
+    path = V.build_tiny_grounding_dino(tmp_path / "gd")
+    config = _json(path / "config.json")
+    assert (config["architectures"], config["d_model"], config["decoder_layers"], config["num_queries"]) == (
+        ["GroundingDinoForObjectDetection"], 32, 2, 8)  # not MM-Grounding-DINO
+    size = _json(path / "processor_config.json")["image_processor"]["size"]
+    assert size == {"shortest_edge": 80, "longest_edge": 80}
 
 
 def test_tiny_vlm_builders_default_to_80_pixel_frames_8_pixel_patches_width_64_two_layers() -> None:
