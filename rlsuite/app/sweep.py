@@ -40,7 +40,7 @@ import numpy as np
 
 from rlsuite.common.config import Config, load_yaml, option
 from rlsuite.common.errors import ConfigError, OutputDirError, UsageError
-from rlsuite.common.processes import ray_session
+from rlsuite.common.processes import ray_session, reap_on_death
 
 log = logging.getLogger(__name__)
 
@@ -253,7 +253,12 @@ def run_cells(cells: Sequence[Cell], out: Path, opts: SweepOptions) -> dict[str,
             results = _run_on_ray(jobs, opts, bar)
         elif todo:
             context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(opts.workers, mp_context=context, initializer=_init_worker) as pool:
+            # the driver's death (kill -9, SIGTERM) takes the workers along: an orphaned worker waits on
+            # its task queue for ever (the other workers hold the queue's pipe open), model and all
+            with (
+                reap_on_death(),
+                ProcessPoolExecutor(opts.workers, mp_context=context, initializer=_init_worker) as pool,
+            ):
                 futures = {pool.submit(train_cell, *job): path for path, job in jobs.items()}
                 for future in as_completed(futures):
                     results[futures[future]] = future.result()

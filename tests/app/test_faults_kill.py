@@ -7,6 +7,7 @@ written (after the last save and before ``finished.json``, the case that used to
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -117,3 +118,52 @@ def test_align_that_diverges_is_not_marked_finished(tmp_path: Path, capsys: pyte
     assert not (out / "finished.json").exists() and not (out / "model").exists()
     assert main([*argv, "--overwrite"]) == 0  # the advice, followed
     assert (out / "finished.json").is_file()
+
+
+def _children(pid: int) -> list[int]:
+    """The live processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc")
+def test_sweep_killed_takes_its_worker_processes_along(tmp_path: Path) -> None:
+    """``kill -9`` of ``rlsuite sweep --workers 2`` while its cells train: the workers die with it (they used
+    to wait on their task queue for ever, torch loaded, each holding hundreds of MB)."""
+    proc = _rlsuite("sweep", "q_learning", "--set", "alpha=0.1,0.3", "--seeds", "0-1", "--budget", "100000000",
+                    "--workers", "2", "--out", str(tmp_path / "s"))  # fmt: skip
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 120
+        while len(workers) < 2 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+            workers = [p for p in _children(proc.pid) if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()]
+        assert len(workers) == 2, f"the sweep's two workers never started: {proc.communicate()}"
+        time.sleep(1.0)  # the watchdog notes the processes started under the driver twice a second
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)  # not communicate(): a surviving worker holds the driver's stdout open
+        deadline = time.monotonic() + 15
+        while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_alive(p) for p in workers), "a worker outlived the killed sweep"
+    finally:
+        proc.kill()
+        for pid in workers:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        proc.communicate(timeout=30)
