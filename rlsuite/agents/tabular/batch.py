@@ -8,6 +8,7 @@ continuing task.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,8 @@ from rlsuite.agents.base import env_spec_of
 from rlsuite.common.backend import TORCH_PREFIX, ArrayBackend
 from rlsuite.common.device import device_problem, to_numpy
 from rlsuite.common.errors import UsageError
+
+log = logging.getLogger(__name__)
 
 
 def check_array_device(device: str) -> str:
@@ -71,7 +74,31 @@ def start_states(env: gym.Env[Any, Any], n_states: int) -> np.ndarray:
 def reset_to(venv: Any, states: Any, seed: int | None = None) -> Any:
     """Reset every copy to the given start states; returns the observations (state indices)."""
     obs, _ = venv.reset(seed=seed, options={"start": states})
+    if isinstance(venv, gym.vector.SyncVectorEnv):  # gymnasium's own envs ignore options["start"]
+        obs = _start_single_envs(venv, np.asarray(states, dtype=np.int64), np.asarray(obs))
     return as_states(venv, obs)
+
+
+def _start_single_envs(venv: gym.vector.SyncVectorEnv, states: np.ndarray, obs: np.ndarray) -> np.ndarray:
+    """Put the copies of a sync vector env at ``states`` where their reset ignored the start option: a
+    toy-text env (FrozenLake, CliffWalking, Taxi) keeps its state in ``unwrapped.s``, which its step reads.
+    Any other env that ignores it starts where it starts, and a warning says so (once per vector env)."""
+    if np.array_equal(obs, states):
+        return obs
+    bases = [env.unwrapped for env in venv.envs]
+    if all(isinstance(getattr(b, "s", None), int | np.integer) and hasattr(b, "P") for b in bases):
+        for base, s in zip(bases, states, strict=True):
+            base.s = type(base.s)(s)
+        return states.copy()
+    if not getattr(venv, "_rlsuite_start_warned", False):
+        spec = venv.envs[0].spec
+        log.warning(
+            "%s ignores reset(options={'start': ...}): episodes start where the env starts them, not at the "
+            "random states these agents restart from (the states it never starts near may never be visited)",
+            spec.id if spec is not None else type(bases[0]).__name__,
+        )
+        venv._rlsuite_start_warned = True
+    return obs
 
 
 def as_states(venv: Any, obs: Any) -> Any:

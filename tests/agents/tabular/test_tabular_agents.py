@@ -856,3 +856,30 @@ def test_sample_based_agents_run_on_the_device_they_are_given(name: str) -> None
         agent = cls(env, cls.config_cls(**small), device="cuda")
         with pytest.raises(UsageError, match=re.escape("device: 'cuda' asked for, but CUDA is not available here")):
             agent.learn(budget)
+
+
+def test_random_restarts_start_where_asked_on_gymnasium_toy_text_envs(caplog: pytest.LogCaptureFixture) -> None:
+    """FrozenLake's reset ignores ``options["start"]``: the copies are put at the chosen states through
+    its ``s`` (the episodes used to start at state 0 whatever was asked); an env with no such state starts
+    where it starts, and a warning says so once."""
+    from rlsuite.agents.tabular.batch import make_batched, reset_to
+
+    lake = gym.make("FrozenLake-v1", is_slippery=False)
+    venv = make_batched(lake, 4)
+    starts, actions = np.array([3, 6, 9, 14]), np.array([1, 2, 1, 2])  # down, right, down, right
+    assert reset_to(venv, starts, seed=0).tolist() == [3, 6, 9, 14]
+    obs, reward, term, _, _ = venv.step(actions)
+    expected = [lake.unwrapped.P[s][a][0] for s, a in zip(starts, actions, strict=True)]  # (1.0, s', r, done)
+    assert obs.tolist() == [7, 7, 13, 15] == [e[1] for e in expected]
+    assert reward.tolist() == [0.0, 0.0, 0.0, 1.0] and term.tolist() == [True, True, False, True]
+    assert not caplog.records
+
+    fixed = gym.vector.SyncVectorEnv([Chain, Chain])  # starts at 0, keeps an `s` but has no model P
+    assert reset_to(fixed, np.array([0, 0])).tolist() == [0, 0]  # where it starts anyway: nothing to say
+    assert not caplog.records
+    for _ in range(2):
+        assert reset_to(fixed, np.array([0, 1])).tolist() == [0, 0]
+    assert [r.getMessage() for r in caplog.records] == [
+        "Chain ignores reset(options={'start': ...}): episodes start where the env starts them, not at the "
+        "random states these agents restart from (the states it never starts near may never be visited)"
+    ]
