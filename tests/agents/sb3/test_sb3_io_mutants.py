@@ -1,0 +1,125 @@
+"""Exact checks of rlsuite.agents.sb3_io that mutation testing found unchecked: what a replay buffer's file
+may hold before it is loaded, a full buffer coming back full, and the trusted SB3 .zip loader."""
+
+from __future__ import annotations
+
+import logging
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from rlsuite.agents import sb3, sb3_io
+from rlsuite.agents.sb3_config import DQNConfig
+from rlsuite.common.errors import ModelFolderError, UnsafeLoadError
+from rlsuite.common.memory import human, physical_memory
+
+GRID = "rlsuite/GridWorld-v0"
+
+
+@pytest.fixture(scope="module")
+def dqn():
+    """A DQN whose 8-transition buffer has wrapped (3 rollouts of train_freq 4: full, pos 4), and a fresh one."""
+    config = DQNConfig(buffer_size=8, learning_starts=100, policy_kwargs={"net_arch": [4]})
+    models = [sb3.build_model(config, sb3.make_train_env(GRID, None, config, seed), seed, "cpu") for seed in (0, 1)]
+    models[0].learn(10)
+    return models
+
+
+def _npz(path: Path, **arrays: np.ndarray) -> Path:
+    np.savez(path, **arrays)
+    return path
+
+
+def _claiming(path: Path, shape: tuple[int, ...]) -> Path:
+    """An npz whose one member's header claims ``shape`` float64, with no data behind it."""
+    with zipfile.ZipFile(path, "w") as archive, archive.open("observations.npy", "w") as f:
+        np.lib.format.write_array_header_1_0(f, {"descr": "<f8", "fortran_order": False, "shape": shape})
+    return path
+
+
+def test_a_full_replay_buffer_comes_back_full(tmp_path, dqn):
+    model, fresh = dqn
+    assert (model.num_timesteps, model.replay_buffer.pos, model.replay_buffer.full) == (12, 4, True)
+    sb3_io.save_replay_buffer(model.replay_buffer, tmp_path / "rb.npz")
+    sb3_io.load_replay_buffer(fresh.replay_buffer, tmp_path / "rb.npz")
+    assert (fresh.replay_buffer.pos, fresh.replay_buffer.full) == (4, True)
+    np.testing.assert_array_equal(fresh.replay_buffer.observations, model.replay_buffer.observations)  # all 8 rows
+
+
+@pytest.mark.parametrize(
+    ("arrays", "problem"),
+    [({"observations": np.zeros((3, 1, 2))}, "observations does not fit this replay buffer ((3, 1, 2) vs (8, 1, 1))"),
+     ({"observations": np.zeros((9, 1, 1))}, "observations does not fit this replay buffer ((9, 1, 1) vs (8, 1, 1))"),
+     ({"foo": np.zeros(3)}, "foo does not fit this replay buffer ((3,) vs None)"),
+     ({}, None)],
+    ids=["other shape", "more rows", "unknown array", "no arrays"],
+)  # fmt: skip
+def test_a_replay_buffer_file_must_fit_the_buffer(tmp_path, dqn, arrays, problem):
+    path = _npz(tmp_path / "rb.npz", pos=np.int64(0), full=np.bool_(False), **arrays)
+    buffer = dqn[1].replay_buffer
+    sb3_io.check_replay_buffer(path)  # without a buffer only the headers' own sense is checked
+    if problem is None:
+        sb3_io.check_replay_buffer(path, buffer)
+        return
+    with pytest.raises(ModelFolderError) as info:
+        sb3_io.load_replay_buffer(buffer, path)
+    assert str(info.value) == f"{path}: {problem}"
+
+
+def test_a_replay_buffer_file_needs_pos_and_full_only_for_a_buffer(tmp_path, dqn):
+    path = _npz(tmp_path / "rb.npz", observations=np.zeros((3, 1, 1)))
+    sb3_io.check_replay_buffer(path)  # as is_valid reads it: arrays that could be loaded
+    with pytest.raises(ModelFolderError) as info:
+        sb3_io.check_replay_buffer(path, dqn[1].replay_buffer)
+    assert str(info.value) == f"{path}: not a replay buffer saved by rlsuite (no pos or full)"
+
+
+@pytest.mark.parametrize("elements", [lambda memory: (2**32, 2**32), lambda memory: (memory // 4,)],
+                         ids=["2^64 elements", "twice the memory in bytes"])  # fmt: skip
+def test_a_header_claiming_more_than_the_memory_is_refused(tmp_path, elements):
+    """Counted in bytes (8 per float64), without int64 overflow (2^64 elements would wrap to 0)."""
+    total = physical_memory()
+    if total is None:
+        pytest.skip("this machine does not say its memory")
+    shape = elements(total)
+    path = _claiming(tmp_path / "rb.npz", shape)
+    with pytest.raises(ModelFolderError) as info:
+        sb3_io.check_replay_buffer(path)
+    claimed = int(np.prod(shape, dtype=object)) * 8
+    assert str(info.value) == f"{path}: its arrays claim {human(claimed)}, more than this machine's memory"
+
+
+@pytest.fixture(scope="module")
+def sb3_zip(tmp_path_factory) -> Path:
+    import stable_baselines3
+
+    path = tmp_path_factory.mktemp("zip") / "model.zip"
+    model = stable_baselines3.A2C("MlpPolicy", GRID, n_steps=4, seed=0, device="cpu", policy_kwargs={"net_arch": [4]})
+    model.save(path)
+    return path
+
+
+def test_an_sb3_zip_is_refused_with_the_hint_unless_trusted(sb3_zip, caplog):
+    with pytest.raises(UnsafeLoadError) as info:
+        sb3_io.load_pickled_zip(sb3_zip, "a2c", "cpu", trust_pickle=False)
+    assert str(info.value) == f"{sb3_zip}: {sb3_io.PICKLE_HINT}"
+    caplog.set_level(logging.WARNING, logger="rlsuite.agents.sb3_io")
+    model = sb3_io.load_pickled_zip(sb3_zip, "a2c", "cpu", trust_pickle=True)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{sb3_zip}: unpickling an SB3 .zip because --trust_pickle was given"
+    ]
+    assert type(model).__name__ == "A2C" and model.n_steps == 4
+
+
+def test_an_sb3_zip_loads_on_the_device_asked_for(sb3_zip):
+    """On a machine with CUDA, asking for the CPU gives the CPU (SB3's own default would be the GPU)."""
+    from cuda_sim import simulate_cuda
+
+    with simulate_cuda():
+        assert torch.cuda.is_available()
+        model = sb3_io.load_pickled_zip(sb3_zip, "a2c", "cpu", trust_pickle=True)
+        assert model.device == torch.device("cpu")
+        assert all(not p.is_cuda for p in model.policy.parameters())

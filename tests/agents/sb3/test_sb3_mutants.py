@@ -1,0 +1,169 @@
+"""Exact checks of rlsuite.agents.sb3 and sb3_config that mutation testing found unchecked: the errors' fields,
+SB3's tables in the log, trimming a crashed run's history, the masked policy, and the recorded videos."""
+
+from __future__ import annotations
+
+import csv
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from rlsuite.agents import sb3
+from rlsuite.agents.sb3_config import ARSConfig, MaskablePPOConfig, PPOConfig, TRPOConfig, shared
+from rlsuite.common.config import BOUNDS_KEY, Bounds
+from rlsuite.common.errors import ConfigError
+
+EPISODIC = "rlsuite/GridWorldEpisodic-v0"
+ROW = {"grid_map": ["....T"]}  # one row of five cells, the target on the right: "right" (action 1) reaches it
+ONE_HOT = "rlsuite.envs.wrappers.OneHotObservation"
+
+
+def _fixed_logits(model, logits: list[float]):
+    """``model`` with a policy whose action logits are ``logits`` in every state."""
+    with torch.no_grad():
+        model.policy.action_net.weight.zero_()
+        model.policy.action_net.bias.copy_(torch.tensor(logits))
+    return model
+
+
+# ----- sb3_config -----
+def test_shared_fields_carry_their_default_and_bounds():
+    field = shared("gamma")
+    assert field.default == 0.99 and field.metadata["help"] == "discount factor"
+    assert field.metadata[BOUNDS_KEY] == Bounds(ge=0.0, le=1.0)
+    assert shared("sde_sample_freq").default == -1
+
+
+def test_trpo_rollout_is_n_steps_times_n_envs():
+    assert TRPOConfig(n_steps=64, n_envs=3).rollout_steps() == 192
+
+
+def test_ars_n_top_above_n_delta_names_the_class():
+    with pytest.raises(ConfigError) as info:
+        ARSConfig(n_delta=4, n_top=8)
+    assert str(info.value) == "ARSConfig.n_top: 8 > n_delta 4: keep at most n_delta directions"
+    assert (info.value.field, info.value.value) == ("n_top", 8)
+
+
+# ----- env wrappers -----
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [("rlsuite.envs.wrappers.Nope", "env_wrapper: cannot import 'rlsuite.envs.wrappers.Nope'"),
+     ("rlsuite.common.io.write_json", "env_wrapper: 'rlsuite.common.io.write_json' is not a gymnasium Wrapper class")],
+)  # fmt: skip
+def test_wrapper_errors_name_the_field_and_the_value(name, message):
+    with pytest.raises(ConfigError) as info:
+        sb3._wrapper_class(name, trusted=False)
+    assert (str(info.value), info.value.field, info.value.value) == (message, "env_wrapper", name)
+
+
+# ----- SB3's tables in the log -----
+def test_log_stream_logs_each_line_as_written(caplog):
+    caplog.set_level(logging.INFO, logger="rlsuite.agents.sb3")
+    stream = sb3._LogStream()
+    for text in ("| a |  \n\n", "\n| bX\n", "| 5% |\n"):
+        stream.write(text)
+    assert [r.getMessage() for r in caplog.records] == ["| a |  ", "", "| bX", "| 5% |"]
+
+
+# ----- trimming what a crashed part logged -----
+def _metrics(folder: Path, rows: list[dict[str, str]]) -> None:
+    with open(folder / "metrics.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["step", "return_mean"])
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def test_trim_history_drops_evaluations_after_the_checkpoint(tmp_path):
+    history = sb3.EvalHistory()
+    for step in (128, 256, 384):
+        history.add(step, {"returns": [step / 128], "lengths": [step], "return_mean": step / 128, "return_std": 0.0})
+    history.write(tmp_path)
+    sb3.trim_history(tmp_path, 256)
+    kept = sb3.EvalHistory.read(tmp_path)
+    assert (kept.timesteps, kept.results, kept.lengths) == ([128, 256], [[1.0], [2.0]], [[128], [256]])
+    assert kept.rows == [{"step": 128.0, "return_mean": 1.0, "return_std": 0.0},
+                         {"step": 256.0, "return_mean": 2.0, "return_std": 0.0}]  # fmt: skip
+
+
+def test_trim_history_of_metrics_alone_keeps_rows_without_a_step(tmp_path):
+    """metrics.csv without evaluations.npz is trimmed too; a row without a step counts as step 0."""
+    _metrics(tmp_path, [{"step": "128", "return_mean": "1.0"}, {"step": "", "return_mean": "0.5"}])
+    sb3.trim_history(tmp_path, 0)
+    assert sb3.EvalHistory.read(tmp_path).rows == [{"return_mean": 0.5}]
+
+
+def test_trim_history_drops_progress_rows_after_the_checkpoint_and_keeps_the_rest_as_written(tmp_path):
+    """Rows past the step, without one or cut short by the crash go; the others keep their bytes (a quoted
+    field's own line break too). A file with nothing to drop, or without the step column, is left alone."""
+    path = tmp_path / "progress.csv"
+    header, kept = "eval/mean_reward,time/total_timesteps,note\n", '1.0,128,\n2.0,256,"a\r\nb"\n'
+    path.write_bytes((header + kept + "3.0,,\n4.0,384,\n5.0\n").encode())
+    sb3.trim_history(tmp_path, 256)
+    assert path.read_bytes() == (header + kept).encode()
+    inode = path.stat().st_ino
+    sb3.trim_history(tmp_path, 256)  # nothing past the step now: the file is not even rewritten
+    assert (path.read_bytes(), path.stat().st_ino) == ((header + kept).encode(), inode)
+    path.write_text("eval/mean_reward\n1.0\n")
+    sb3.trim_history(tmp_path, 0)
+    assert path.read_text() == "eval/mean_reward\n1.0\n"
+
+
+# ----- the masked policy -----
+@pytest.fixture(scope="module")
+def masked_row_model():
+    """MaskablePPO on one-hot observations of the one-row grid, preferring "down" (masked there), then "right"."""
+    config = MaskablePPOConfig(n_steps=8, batch_size=8, action_mask="boundary", env_wrapper=ONE_HOT,
+                               policy_kwargs={"net_arch": [4]})  # fmt: skip
+    model = sb3.build_model(config, sb3.make_train_env(EPISODIC, ROW, config, 0), 0, "cpu")
+    return _fixed_logits(model, [0.0, 1.0, 2.0, 0.0, 0.0]), config
+
+
+def test_masked_policy_predicts_greedy_valid_actions_by_default(masked_row_model):
+    model, config = masked_row_model
+    masked = sb3.masked_policy(model, EPISODIC, ROW, config)
+    assert (masked.gamma, masked.num_timesteps) == (0.99, 0)
+    assert masked.flat.shape == (5, 5)
+    obs = np.tile(np.eye(5, dtype=np.float32), (10, 1))  # each state ten times
+    torch.manual_seed(0)
+    actions, state = masked.predict(obs, state="kept")
+    np.testing.assert_array_equal(actions, np.tile([1, 1, 1, 1, 3], 10))  # "down" masked: "right", at the target "left"
+    assert state == "kept"  # SB3's recurrent state goes through
+
+
+# ----- videos -----
+def _frames(folder: Path) -> dict[str, tuple[int, tuple[int, int]]]:
+    """Each video's number of frames and its frame size (width, height)."""
+    import imageio_ffmpeg
+
+    out = {}
+    for path in sorted(folder.glob("*.mp4")):
+        reader = imageio_ffmpeg.read_frames(str(path))
+        size = tuple(next(reader)["size"])
+        reader.close()
+        out[path.name] = (imageio_ffmpeg.count_frames_and_secs(str(path))[0], size)
+    return out
+
+
+def test_video_records_every_greedy_episode_from_the_seed_silently(tmp_path, capfd):
+    """Four episodes of "right" from the starts that seed 8 draws (cells 2, 1, 0, 3): each video has the start
+    frame and one frame per step, the episode ends at the target; moviepy prints nothing."""
+    pytest.importorskip("moviepy")
+    config = PPOConfig(n_steps=8, batch_size=8, policy_kwargs={"net_arch": [4]})
+    model = sb3.build_model(config, sb3.make_train_env(EPISODIC, ROW, config, 0), 0, "cpu")
+    _fixed_logits(model, [0.0, 1.0, 0.0, 0.0, 0.0])  # greedy "right"; a sample is "right" 41% of the time
+    capfd.readouterr()
+    sb3.record_video(model, EPISODIC, ROW, config, tmp_path / "videos", episodes=4, seed=8)
+    assert capfd.readouterr() == ("", "")
+    assert _frames(tmp_path / "videos") == {f"rl-video-episode-{i}.mp4": (n, (160, 32))
+                                            for i, n in enumerate([3, 4, 5, 2])}  # fmt: skip
+
+
+def test_video_of_maskable_ppo_uses_the_env_s_mask(tmp_path, masked_row_model):
+    pytest.importorskip("moviepy")
+    model, config = masked_row_model
+    sb3.record_video(model, EPISODIC, ROW, config, tmp_path / "videos", episodes=1, seed=8)
+    assert _frames(tmp_path / "videos") == {"rl-video-episode-0.mp4": (3, (160, 32))}  # from cell 2: two steps
