@@ -4,6 +4,7 @@ may hold before it is loaded, a full buffer coming back full, and the trusted SB
 from __future__ import annotations
 
 import logging
+import re
 import zipfile
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 import torch
 
 from rlsuite.agents import sb3, sb3_io
-from rlsuite.agents.sb3_config import DQNConfig
+from rlsuite.agents.sb3_config import A2CConfig, ARSConfig, DQNConfig
 from rlsuite.common.errors import ModelFolderError, UnsafeLoadError
 from rlsuite.common.memory import human, physical_memory
 
@@ -90,6 +91,37 @@ def test_a_header_claiming_more_than_the_memory_is_refused(tmp_path, elements):
         sb3_io.check_replay_buffer(path)
     claimed = int(np.prod(shape, dtype=object)) * 8
     assert str(info.value) == f"{path}: its arrays claim {human(claimed)}, more than this machine's memory"
+
+
+def _built(config, seed: int):
+    return sb3.build_model(config, sb3.make_train_env(GRID, None, config, seed), seed, "cpu")
+
+
+def test_ars_restore_sets_the_search_point_to_the_checkpoint(tmp_path):
+    """Without zero_policy a fresh ARS's parameters are not views into its search point (``weights``): the
+    restore must set that too, or the search would go on around the fresh model's random start."""
+    config = ARSConfig(zero_policy=False, n_delta=2, policy_kwargs={"net_arch": []})
+    saved, fresh = _built(config, 0), _built(config, 1)
+    folder = sb3.save_checkpoint(saved, config, tmp_path)
+    assert not torch.equal(fresh.weights, saved.weights)
+    sb3_io.restore(fresh, folder)
+    torch.testing.assert_close(fresh.weights, saved.weights, rtol=0, atol=0)
+    torch.testing.assert_close(fresh.weights, torch.nn.utils.parameters_to_vector(fresh.policy.parameters()))
+
+
+@pytest.mark.parametrize(
+    "config", [ARSConfig(n_delta=2, policy_kwargs={"net_arch": []}), A2CConfig(policy_kwargs={"net_arch": [4]})],
+    ids=["ars", "a2c"],
+)  # fmt: skip
+def test_a_checkpoint_missing_a_tensor_is_not_half_restored(tmp_path, config):
+    from safetensors.torch import load_file, save_file
+
+    folder = sb3.save_checkpoint(_built(config, 0), config, tmp_path)
+    tensors = load_file(str(folder / sb3_io.POLICY_WEIGHTS))
+    dropped = sorted(tensors)[-1]
+    save_file({k: v for k, v in tensors.items() if k != dropped}, str(folder / sb3_io.POLICY_WEIGHTS))
+    with pytest.raises(RuntimeError, match=f"Missing key\\(s\\).*{re.escape(dropped)}"):
+        sb3_io.restore(_built(config, 1), folder)
 
 
 @pytest.fixture(scope="module")

@@ -64,9 +64,9 @@ def test_wrapper_errors_name_the_field_and_the_value(name, message):
 def test_log_stream_logs_each_line_as_written(caplog):
     caplog.set_level(logging.INFO, logger="rlsuite.agents.sb3")
     stream = sb3._LogStream()
-    for text in ("| a |  \n\n", "\n| bX\n", "| 5% |\n"):
+    for text in ("| a |  \n\n", "| bX\n", "\n| 5% |\n"):  # trailing line breaks go, the rest stays
         stream.write(text)
-    assert [r.getMessage() for r in caplog.records] == ["| a |  ", "", "| bX", "| 5% |"]
+    assert [r.getMessage() for r in caplog.records] == ["| a |  ", "| bX", "", "| 5% |"]
 
 
 # ----- trimming what a crashed part logged -----
@@ -102,6 +102,9 @@ def test_trim_history_drops_progress_rows_after_the_checkpoint_and_keeps_the_res
     path = tmp_path / "progress.csv"
     header, kept = "eval/mean_reward,time/total_timesteps,note\n", '1.0,128,\n2.0,256,"a\r\nb"\n'
     path.write_bytes((header + kept + "3.0,,\n4.0,384,\n5.0\n").encode())
+    sb3.trim_history(tmp_path, 256)
+    assert path.read_bytes() == (header + kept).encode()
+    path.write_bytes((header + kept + "4.0,384,\n").encode())  # one row to drop
     sb3.trim_history(tmp_path, 256)
     assert path.read_bytes() == (header + kept).encode()
     inode = path.stat().st_ino
