@@ -3,6 +3,7 @@ may hold before it is loaded, a full buffer coming back full, and the trusted SB
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import zipfile
@@ -155,3 +156,69 @@ def test_an_sb3_zip_loads_on_the_device_asked_for(sb3_zip):
         model = sb3_io.load_pickled_zip(sb3_zip, "a2c", "cpu", trust_pickle=True)
         assert model.device == torch.device("cpu")
         assert all(not p.is_cuda for p in model.policy.parameters())
+
+
+# ----- spaces and policy.json as data -----
+def _spaces():
+    from gymnasium import spaces
+
+    return [
+        (spaces.Discrete(3, start=1), {"type": "Discrete", "n": 3, "start": 1}),
+        (spaces.Box(-1.0, 2.0, (2, 3), np.float32),
+         {"type": "Box", "low": -1.0, "high": 2.0, "shape": [2, 3], "dtype": "float32"}),
+        (spaces.Box(np.array([0, 1]), np.array([1, 3]), dtype=np.int64),
+         {"type": "Box", "low": [0, 1], "high": [1, 3], "shape": [2], "dtype": "int64"}),
+        (spaces.MultiDiscrete([3, 4]), {"type": "MultiDiscrete", "nvec": [3, 4]}),
+        (spaces.MultiBinary([2, 3]), {"type": "MultiBinary", "n": [2, 3]}),
+        (spaces.Dict({"a": spaces.Discrete(2), "b": spaces.MultiBinary(4)}),
+         {"type": "Dict", "spaces": {"a": {"type": "Discrete", "n": 2, "start": 0},
+                                     "b": {"type": "MultiBinary", "n": 4}}}),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("index", range(6), ids=["discrete", "box", "box-bounds", "multidiscrete", "multibinary",
+                                                  "dict"])  # fmt: skip
+def test_spaces_round_trip_through_json(index):
+    space, data = _spaces()[index]
+    assert sb3_io.space_to_json(space) == data
+    back = sb3_io.space_from_json(json.loads(json.dumps(data)))
+    assert back == space and type(back) is type(space)
+    if hasattr(space, "dtype") and space.dtype is not None:
+        assert back.dtype == space.dtype
+
+
+def test_spaces_that_are_not_data_are_refused():
+    from gymnasium import spaces
+
+    with pytest.raises(ValueError, match=r"^cannot save a policy for a Tuple space$"):
+        sb3_io.space_to_json(spaces.Tuple([spaces.Discrete(2)]))
+    with pytest.raises(ValueError, match=r"^unknown space type 'Tuple'$"):
+        sb3_io.space_from_json({"type": "Tuple"})
+    box = {"type": "Box", "low": 0, "high": 1, "shape": [2], "dtype": "object"}
+    with pytest.raises(ValueError, match=r"^unknown dtype 'object'$"):
+        sb3_io.space_from_json(box)
+    assert sb3_io.space_from_json({"type": "Discrete", "n": 4}) == spaces.Discrete(4)  # start 0 by default
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [("[]", "not an rlsuite SB3 policy (format 'rlsuite-sb3-policy' expected)"),
+     ('{"format": "other"}', "not an rlsuite SB3 policy (format 'rlsuite-sb3-policy' expected)"),
+     ('{"format": "rlsuite-sb3-policy", "algo": "sac"}',
+      "unknown algorithm 'sac' (known: ppo, a2c, dqn, qrdqn, trpo, maskable_ppo, recurrent_ppo, ars)"),
+     ('{"format": "rlsuite-sb3-policy", "algo": "ppo", "policy": "LstmPolicy"}',
+      "policy 'LstmPolicy' is not one of MlpPolicy, CnnPolicy, MultiInputPolicy")],
+    ids=["a list", "another format", "unknown algorithm", "unknown policy"],
+)  # fmt: skip
+def test_policy_json_is_checked_naming_the_file(tmp_path, text, problem):
+    (tmp_path / "policy.json").write_text(text)
+    with pytest.raises(ModelFolderError) as info:
+        sb3_io.read_meta(tmp_path)
+    assert str(info.value) == f"{tmp_path / 'policy.json'}: {problem}"
+    assert not sb3_io.is_valid(tmp_path)
+
+
+def test_a_folder_without_policy_json_says_what_it_is_not(tmp_path):
+    with pytest.raises(ModelFolderError) as info:
+        sb3_io.read_meta(tmp_path)
+    assert str(info.value) == f"{tmp_path}: no policy.json (not a saved rlsuite SB3 policy)"

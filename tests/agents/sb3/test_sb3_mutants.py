@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from rlsuite.agents import sb3
-from rlsuite.agents.sb3_config import ARSConfig, MaskablePPOConfig, PPOConfig, TRPOConfig, shared
+from rlsuite.agents.sb3 import plan_run
+from rlsuite.agents.sb3_config import ARSConfig, DQNConfig, MaskablePPOConfig, PPOConfig, TRPOConfig, shared
 from rlsuite.common.config import BOUNDS_KEY, Bounds
 from rlsuite.common.errors import ConfigError
 
@@ -170,3 +171,102 @@ def test_video_of_maskable_ppo_uses_the_env_s_mask(tmp_path, masked_row_model):
     model, config = masked_row_model
     sb3.record_video(model, EPISODIC, ROW, config, tmp_path / "videos", episodes=1, seed=8)
     assert _frames(tmp_path / "videos") == {"rl-video-episode-0.mp4": (3, (160, 32))}  # from cell 2: two steps
+
+
+# ----- the spaces an algorithm takes -----
+def _space_cases():
+    from gymnasium import spaces
+
+    d5, box = spaces.Discrete(5), spaces.Box(-1.0, 1.0, (2,), np.float32)
+    md = spaces.MultiDiscrete([2, 3])
+    return [
+        (DQNConfig(), d5, box, "algo", f"DQN does not take Box actions ({box}); the env needs Discrete actions"),
+        (ARSConfig(), d5, md, "algo",
+         "ARS does not take MultiDiscrete actions (MultiDiscrete([2 3])); the env needs Discrete or Box actions"),
+        (PPOConfig(), d5, spaces.Tuple([d5]), "algo", "PPO does not take Tuple actions (Tuple(Discrete(5))); the "
+         "env needs Discrete or Box or MultiDiscrete or MultiBinary actions"),
+        (PPOConfig(use_sde=True), d5, d5, "use_sde",
+         "PPOConfig.use_sde: gSDE needs Box actions, the env has Discrete(5)"),
+        (PPOConfig(policy="MultiInputPolicy"), d5, d5, "policy",
+         "PPOConfig.policy: MultiInputPolicy needs dict observations, got Discrete(5)"),
+        (PPOConfig(), spaces.Dict({"a": d5}), d5, "policy",
+         "PPOConfig.policy: dict observations need MultiInputPolicy"),
+        (PPOConfig(policy="CnnPolicy"), d5, d5, "policy", "PPOConfig.policy: CnnPolicy needs image observations "
+         "(uint8 HxWxC), got Discrete(5) (add a pixel env_wrapper, e.g. rlsuite.envs.wrappers.PixelObservation)"),
+        (PPOConfig(policy="CnnPolicy"), _image(35, 40, 3), d5, "policy",
+         "PPOConfig.policy: CnnPolicy's NatureCNN needs images of at least 36x36 pixels, got (35, 40, 3)"),
+        (PPOConfig(policy="CnnPolicy"), _image(3, 40, 35), d5, "policy",
+         "PPOConfig.policy: CnnPolicy's NatureCNN needs images of at least 36x36 pixels, got (3, 40, 35)"),
+    ]  # fmt: skip
+
+
+def _image(*shape: int):
+    from gymnasium import spaces
+
+    return spaces.Box(0, 255, shape, np.uint8)
+
+
+@pytest.mark.parametrize("index", range(9), ids=["dqn-box", "ars-multidiscrete", "ppo-tuple", "sde-discrete",
+                                                  "multiinput-flat", "dict-mlp", "cnn-index", "cnn-small-hwc",
+                                                  "cnn-small-chw"])  # fmt: skip
+def test_check_spaces_refuses_with_one_exact_line(index):
+    config, observation_space, action_space, field, message = _space_cases()[index]
+    with pytest.raises(ConfigError) as info:
+        sb3.check_spaces(config, observation_space, action_space)
+    assert (str(info.value), info.value.field) == (message, field)
+
+
+def test_check_spaces_takes_images_of_36_pixels_either_way_round_and_other_extractors():
+    from gymnasium import spaces
+
+    d5 = spaces.Discrete(5)
+    for shape in ((36, 36, 3), (4, 36, 36), (36, 40, 1)):
+        sb3.check_spaces(PPOConfig(policy="CnnPolicy"), _image(*shape), d5)
+    small = PPOConfig(policy="CnnPolicy", policy_kwargs={"features_extractor_class": "FlattenExtractor"})
+    sb3.check_spaces(small, _image(8, 8, 3), d5)
+    sb3.check_spaces(ARSConfig(), d5, spaces.Box(-1.0, 1.0, (2,), np.float32))
+    sb3.check_spaces(MaskablePPOConfig(), d5, d5)
+
+
+# ----- plans of the other algorithms -----
+@pytest.mark.parametrize(
+    ("config", "budget", "expected"),
+    [(ARSConfig(n_envs=2, eval_freq=1000, checkpoint_freq=0), 5000, (None, None, 0, 500, 0)),
+     (ARSConfig(n_envs=4, eval_freq=3), 5000, (None, None, 0, 1, 2500)),
+     (DQNConfig(n_envs=2, train_freq=2, train_freq_unit="episode"), 1000, (1, None, 450, 5000, 5000)),
+     (DQNConfig(n_envs=8, eval_freq=4, learning_starts=0), 80, (1, None, 3, 1, 1250))],
+    ids=["ars", "ars-often", "dqn-episodes", "dqn-often"],
+)  # fmt: skip
+def test_plan_of_ars_and_dqn(config, budget, expected):
+    plan = plan_run(config, budget, quiet=True)
+    assert (plan.n_steps, plan.rollout, plan.updates, plan.eval_every, plan.checkpoint_every) == expected
+
+
+def test_few_dqn_updates_are_logged_unless_quiet(caplog):
+    caplog.set_level(logging.WARNING, logger="rlsuite")
+    config = DQNConfig(n_envs=2, learning_starts=100)  # 8 env steps per update
+    assert plan_run(config, 132, quiet=True).warnings == ["a budget of 132 env steps allows only 4 DQN update(s)"]
+    assert caplog.messages == []
+    assert plan_run(config, 133).warnings == [] and plan_run(config, 140).updates == 5
+    plan_run(config, 100)
+    assert caplog.messages == ["a budget of 100 env steps ends before learning_starts=100: DQN would never train"]
+
+
+# ----- where episodes start -----
+@pytest.mark.parametrize(
+    ("env_id", "expected"),
+    [("rlsuite/GridWorld-v0", np.eye(25)[0]),
+     (EPISODIC, np.r_[np.full(17, 1 / 24), 0.0, np.full(7, 1 / 24)]),  # every cell but the target (17)
+     ("FrozenLake-v1", np.eye(16)[0]),
+     ("rlsuite/KArmedBandit-v0", None)],
+)  # fmt: skip
+def test_start_distribution(env_id, expected):
+    import gymnasium as gym
+
+    env = gym.make(env_id)
+    n_states = getattr(env.observation_space, "n", 1)
+    probs = sb3._start_distribution(env.unwrapped, n_states)
+    if expected is None:
+        assert probs is None
+    else:
+        np.testing.assert_array_equal(probs, expected)
