@@ -222,3 +222,118 @@ def test_a_folder_without_policy_json_says_what_it_is_not(tmp_path):
     with pytest.raises(ModelFolderError) as info:
         sb3_io.read_meta(tmp_path)
     assert str(info.value) == f"{tmp_path}: no policy.json (not a saved rlsuite SB3 policy)"
+
+
+# ----- finding checkpoints -----
+def test_checkpoints_are_step_folders_in_step_order_and_only_the_newest_keep_buffers(tmp_path, dqn):
+    config = DQNConfig(buffer_size=8, learning_starts=100, policy_kwargs={"net_arch": [4]})
+    model = dqn[0]
+    for steps in (9, 10, 100):
+        model.num_timesteps = steps
+        sb3.save_checkpoint(model, config, tmp_path)
+    model.num_timesteps = 12
+    root = tmp_path / "checkpoints"
+    (root / "step_5x").mkdir()
+    (root / "step_7").write_text("a file, not a folder")
+    (root / "Step_8").mkdir()
+    assert sb3_io.checkpoints(tmp_path) == [(9, root / "step_9"), (10, root / "step_10"), (100, root / "step_100")]
+    assert [(root / f"step_{s}" / "replay_buffer.npz").is_file() for s in (9, 10, 100)] == [False, True, True]
+    sb3_io.prune_replay_buffers(tmp_path, keep=1)
+    assert [(root / f"step_{s}" / "replay_buffer.npz").is_file() for s in (9, 10, 100)] == [False, False, True]
+    (root / "step_100" / "optimizer.json").write_text('{"param_groups": []}')  # no scalars: not an optimiser state
+    assert sb3_io.newest_checkpoint(tmp_path) == ((10, root / "step_10"), [root / "step_100"])
+    with pytest.raises(ModelFolderError) as info:
+        sb3_io.read_optimizer_json(root / "step_100")
+    problem = "not an optimiser state (needs param_groups and scalars)"
+    assert str(info.value) == f"{root / 'step_100' / 'optimizer.json'}: {problem}"
+
+
+def test_is_valid_needs_every_file_a_checkpoint_names(tmp_path, dqn):
+    config = DQNConfig(buffer_size=8, learning_starts=100, policy_kwargs={"net_arch": [4]})
+    folder = sb3.save_checkpoint(dqn[0], config, tmp_path)
+    assert sb3_io.is_valid(folder)
+    buffer = (folder / "replay_buffer.npz").read_bytes()
+    (folder / "replay_buffer.npz").write_bytes(buffer[: len(buffer) // 2])
+    assert not sb3_io.is_valid(folder)
+    (folder / "replay_buffer.npz").unlink()
+    assert sb3_io.is_valid(folder)  # a checkpoint without a buffer is whole (older ones are pruned)
+    (folder / "optimizer.safetensors").unlink()
+    assert not sb3_io.is_valid(folder)  # optimizer.json without its tensors
+    (folder / "optimizer.json").unlink()
+    assert sb3_io.is_valid(folder)
+    (folder / "policy.json").write_text("{")
+    assert not sb3_io.is_valid(folder)
+
+
+def test_optimizer_state_with_scalars_round_trips():
+    state = {"state": {0: {"step": 3, "exp_avg": torch.ones(2)}, 1: {"momentum_buffer": torch.zeros(1)}},
+             "param_groups": [{"lr": 0.1, "params": [0, 1]}]}  # fmt: skip
+    tensors, data = sb3_io._flatten_optimizer(state)
+    assert sorted(tensors) == ["0.exp_avg", "1.momentum_buffer"]
+    assert data == {"param_groups": [{"lr": 0.1, "params": [0, 1]}], "scalars": {"0.step": 3}}
+    back = sb3_io._unflatten_optimizer(tensors, json.loads(json.dumps(data)))
+    assert back["param_groups"] == state["param_groups"] and back["state"][0]["step"] == 3
+    assert torch.equal(back["state"][0]["exp_avg"], torch.ones(2)) and sorted(back["state"]) == [0, 1]
+
+
+def test_policy_meta_counts_what_a_resume_continues(dqn):
+    meta = sb3_io.policy_meta(dqn[0], "dqn", "MlpPolicy", {"net_arch": [4]})
+    assert {k: meta[k] for k in ("format", "version", "algo", "policy", "policy_kwargs", "gamma")} == {
+        "format": "rlsuite-sb3-policy", "version": 1, "algo": "dqn", "policy": "MlpPolicy",
+        "policy_kwargs": {"net_arch": [4]}, "gamma": 0.99}  # fmt: skip
+    assert (meta["num_timesteps"], meta["n_updates"], meta["episode_num"], meta["n_calls"]) == (
+        dqn[0].num_timesteps, 0, dqn[0]._episode_num, 12)  # fmt: skip
+    assert meta["action_space"] == {"type": "Discrete", "n": 5, "start": 0}
+
+
+# ----- loading a saved policy -----
+def test_saved_policy_predicts_greedily_by_default_and_passes_the_state(tmp_path):
+    from stable_baselines3 import PPO
+
+    model = PPO("MlpPolicy", GRID, n_steps=8, batch_size=8, seed=0, device="cpu", policy_kwargs={"net_arch": [4]})
+    with torch.no_grad():
+        model.policy.action_net.weight.zero_()
+        model.policy.action_net.bias.copy_(torch.tensor([0.0, 1.0, 0.0, 0.0, 0.0]))  # "right" 41% of samples
+    config = sb3.CONFIGS["ppo"](policy_kwargs={"net_arch": [4]})
+    sb3.save_policy(model, config, tmp_path / "model")
+    saved = sb3_io.load_policy(tmp_path / "model")
+    torch.manual_seed(0)
+    actions, state = saved.predict(np.arange(25).repeat(4), state="kept")
+    assert actions.tolist() == [1] * 100 and state == "kept"
+    assert (saved.algo, saved.gamma, saved.num_timesteps) == ("ppo", 0.99, 0)
+
+
+@pytest.mark.parametrize(
+    ("spoil", "problem"),
+    [(lambda m: {**m, "observation_space": {"type": "Tuple"}},
+      "policy.json: cannot rebuild the policy (ValueError: unknown space type 'Tuple')"),
+     (lambda m: {k: v for k, v in m.items() if k != "action_space"},
+      "policy.json: cannot rebuild the policy (KeyError: 'action_space')"),
+     (lambda m: {**m, "policy_kwargs": {"net_arch": "wide"}}, "policy.json: cannot rebuild MlpPolicy (")],
+    ids=["space", "missing space", "policy_kwargs"],
+)  # fmt: skip
+def test_a_policy_json_that_does_not_rebuild_names_the_file(tmp_path, spoil, problem):
+    from stable_baselines3 import A2C
+
+    model = A2C("MlpPolicy", GRID, n_steps=4, seed=0, device="cpu", policy_kwargs={"net_arch": [4]})
+    sb3.save_policy(model, A2CConfig(policy_kwargs={"net_arch": [4]}), tmp_path / "model")
+    path = tmp_path / "model" / "policy.json"
+    path.write_text(json.dumps(spoil(json.loads(path.read_text()))))
+    with pytest.raises(ModelFolderError) as info:
+        sb3_io.load_policy(tmp_path / "model")
+    assert str(info.value).startswith(f"{tmp_path / 'model' / problem}")
+
+
+def test_missing_or_unreadable_weights_name_the_file(tmp_path):
+    from stable_baselines3 import A2C
+
+    model = A2C("MlpPolicy", GRID, n_steps=4, seed=0, device="cpu", policy_kwargs={"net_arch": [4]})
+    folder = sb3.save_policy(model, A2CConfig(policy_kwargs={"net_arch": [4]}), tmp_path / "model")
+    (folder / "policy.safetensors").write_bytes(b"\0" * 10)
+    with pytest.raises(ModelFolderError) as info:
+        sb3_io.load_policy(folder)
+    assert str(info.value).startswith(f"{folder / 'policy.safetensors'}: unreadable (")
+    (folder / "policy.safetensors").unlink()
+    with pytest.raises(ModelFolderError) as info:
+        sb3_io.load_policy(folder)
+    assert str(info.value) == f"{folder}: no policy.safetensors"
