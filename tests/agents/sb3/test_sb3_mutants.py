@@ -246,7 +246,8 @@ def test_few_dqn_updates_are_logged_unless_quiet(caplog):
     caplog.set_level(logging.WARNING, logger="rlsuite")
     config = DQNConfig(n_envs=2, learning_starts=100)  # 8 env steps per update
     assert plan_run(config, 132, quiet=True).warnings == ["a budget of 132 env steps allows only 4 DQN update(s)"]
-    assert caplog.messages == []
+    line = "-" * 22
+    assert caplog.messages == [line, "| train/  |          |", "|    loss | 0.5      |", line]  # from verbose 1 only
     assert plan_run(config, 133).warnings == [] and plan_run(config, 140).updates == 5
     plan_run(config, 100)
     assert caplog.messages == ["a budget of 100 env steps ends before learning_starts=100: DQN would never train"]
@@ -270,3 +271,92 @@ def test_start_distribution(env_id, expected):
         assert probs is None
     else:
         np.testing.assert_array_equal(probs, expected)
+
+
+# ----- evaluation against the exact optimum -----
+def test_evaluation_of_a_policy_that_always_goes_left_against_the_exact_optimum():
+    """On the one-row grid (gamma 0.99) "left" never reaches the target and bumps the wall (-1) from cell 0 on:
+    v_pi(s) = -gamma^s / (1 - gamma), v*(s) = gamma^(3 - s), only the target's action is optimal. The episodes
+    start where seed 8's resets put them (cells 1, 0, 3) and last the 100-step limit: returns -(100 - start)."""
+    config = PPOConfig(n_steps=8, batch_size=8, policy_kwargs={"net_arch": [4]})
+    model = _fixed_logits(sb3.build_model(config, sb3.make_train_env(EPISODIC, ROW, config, 0), 0, "cpu"),
+                          [0.0, 0.0, 0.0, 1.0, 0.0])  # fmt: skip
+    report = sb3.evaluate_run(model, EPISODIC, ROW, config, episodes=3, seed=8, episode_details=True)
+    g = 0.99
+    v_star, v_pi = np.array([g**3, g**2, g, 1.0]), -(g ** np.arange(4)) / (1 - g)
+    returns = [-99.0, -100.0, -97.0]
+    assert report == {
+        "episodes": 3, "return_mean": pytest.approx(np.mean(returns), rel=1e-12),
+        "return_std": pytest.approx(np.std(returns), rel=1e-12), "length_mean": 100.0,
+        "returns": returns, "lengths": [100, 100, 100],
+        "optimum": {"gamma": g, "max_value_gap": pytest.approx(np.max(v_star - v_pi), rel=1e-12),
+                    "optimal_action_fraction": 0.2, "v_star_start": pytest.approx(v_star.mean(), rel=1e-12),
+                    "v_pi_start": pytest.approx(v_pi.mean(), rel=1e-12),
+                    "value_gap_start": pytest.approx(v_star.mean() - v_pi.mean(), rel=1e-12),
+                    "optimal_return_mean": 1.0},
+    }  # fmt: skip
+    assert "returns" not in sb3.evaluate_run(model, EPISODIC, ROW, config, episodes=1, seed=8)
+
+
+# ----- the evaluation history and the logs of a resumed run -----
+def _report(mean: float, **optimum: float) -> dict:
+    return {"returns": [mean, mean], "lengths": [3, 4], "return_mean": mean, "return_std": 0.0, "optimum": optimum}
+
+
+def test_eval_history_marks_only_a_strictly_better_mean_as_best(tmp_path):
+    history = sb3.EvalHistory()
+    assert history.best == -np.inf
+    assert [history.add(s, _report(m)) for s, m in [(10, -1.0), (20, 2.0), (30, 2.0), (40, 1.0)]] == [
+        True, True, False, False]  # fmt: skip
+    assert history.best == 2.0
+    history.add(50, _report(0.5, value_gap_start=0.25, gamma=0.9, optimal_action_fraction=0.5))
+    assert history.rows[-1] == {"step": 50.0, "return_mean": 0.5, "return_std": 0.0, "value_gap_start": 0.25,
+                                "optimal_action_fraction": 0.5}  # fmt: skip
+    history.write(tmp_path)
+    back = sb3.EvalHistory.read(tmp_path)
+    assert (back.timesteps, back.lengths, back.results[1], back.rows) == (
+        [10, 20, 30, 40, 50], [[3, 4]] * 5, [2.0, 2.0], history.rows)  # fmt: skip
+    with np.load(tmp_path / "eval" / "evaluations.npz") as data:
+        assert (data["timesteps"].dtype, data["results"].dtype, data["ep_lengths"].dtype) == (
+            np.int64, np.float64, np.int64)  # fmt: skip
+    header = (tmp_path / "metrics.csv").read_text().splitlines()[0]
+    assert header == "step,return_mean,return_std,value_gap_start,optimal_action_fraction"
+
+
+def test_an_unreadable_evaluation_history_starts_again(tmp_path, caplog):
+    (tmp_path / "eval").mkdir()
+    (tmp_path / "eval" / "evaluations.npz").write_bytes(b"not an npz")
+    _metrics(tmp_path, [{"step": "128", "return_mean": "1.0"}])
+    caplog.set_level(logging.WARNING, logger="rlsuite.agents.sb3")
+    history = sb3.EvalHistory.read(tmp_path)
+    assert history == sb3.EvalHistory()
+    assert caplog.messages == [f"{tmp_path / 'eval' / 'evaluations.npz'} is unreadable: the evaluation history "
+                               "starts again"]  # fmt: skip
+
+
+def test_progress_csv_continues_under_its_header(tmp_path):
+    path = tmp_path / "progress.csv"
+    for values in ({"a": 1, "b": 2}, {"a": 3, "b": 4}):
+        out = sb3._resumable_csv(path)
+        out.write(values, {k: None for k in values})
+        out.close()
+    assert path.read_text() == "a,b\n1,2\n3,4\n"
+    path.write_text("")
+    out = sb3._resumable_csv(path)
+    out.write({"a": 5}, {"a": None})
+    out.close()
+    assert path.read_text() == "a\n5\n"
+
+
+def test_sb3_tables_go_to_the_log_only_when_asked(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="rlsuite.agents.sb3")
+    for verbose in (0, 1):
+        (tmp_path / str(verbose)).mkdir()
+        logger = sb3._logger(tmp_path / str(verbose), verbose)
+        logger.record("train/loss", 0.5)
+        logger.dump(8)
+        logger.close()
+        assert (tmp_path / str(verbose) / "progress.csv").read_text() == "train/loss\n0.5\n"
+        assert list((tmp_path / str(verbose) / "tb").glob("events.out.tfevents.*"))
+    line = "-" * 22
+    assert caplog.messages == [line, "| train/  |          |", "|    loss | 0.5      |", line]  # from verbose 1 only
