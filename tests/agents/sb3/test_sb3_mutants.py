@@ -360,3 +360,63 @@ def test_sb3_tables_go_to_the_log_only_when_asked(tmp_path, caplog):
         assert list((tmp_path / str(verbose) / "tb").glob("events.out.tfevents.*"))
     line = "-" * 22
     assert caplog.messages == [line, "| train/  |          |", "|    loss | 0.5      |", line]  # from verbose 1 only
+
+
+# ----- building envs and models from the config -----
+def test_train_envs_of_each_kind():
+    from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor
+
+    from rlsuite.agents.sb3_vecenv import BatchedVecEnv
+
+    config = PPOConfig(n_envs=3, env_wrapper=ONE_HOT)
+    venv = sb3.make_train_env(EPISODIC, ROW, config, seed=0)
+    assert isinstance(venv, DummyVecEnv) and venv.num_envs == 3 and venv.observation_space.shape == (5,)
+    batched = sb3.make_train_env(EPISODIC, ROW, PPOConfig(n_envs=4, vec_env="batched", env_wrapper=ONE_HOT), seed=0)
+    assert isinstance(batched, VecMonitor) and isinstance(batched.venv, BatchedVecEnv) and batched.num_envs == 4
+    assert batched.observation_space.shape == (5,) and batched.reset().shape == (4, 5)
+    for config, message in [
+        (MaskablePPOConfig(vec_env="batched"),
+         "MaskablePPOConfig.vec_env: batched: MaskablePPO's action masks need the dummy vec env"),
+        (PPOConfig(vec_env="batched"),
+         "PPOConfig.vec_env: batched: FrozenLake-v1 has no vector entry point (use dummy)"),
+    ]:  # fmt: skip
+        with pytest.raises(ConfigError) as info:
+            sb3.make_train_env("FrozenLake-v1" if "PPOConfig." in message else EPISODIC, None, config, seed=0)
+        assert (str(info.value), info.value.field) == (message, "vec_env")
+
+
+def test_the_wrappers_of_a_config_in_order():
+    from rlsuite.envs.wrappers import OneHotObservation, ValidActionMask
+
+    assert sb3.wrapper_fn(PPOConfig()) is None
+    env = sb3.make_env(EPISODIC, ROW, MaskablePPOConfig(action_mask="boundary", env_wrapper=ONE_HOT), "rgb_array")
+    assert isinstance(env, ValidActionMask) and isinstance(env.env, OneHotObservation)  # the mask outermost
+    obs, _ = env.reset(seed=0)  # cell 3 of the row: up, down off the grid
+    assert obs.tolist() == [0, 0, 0, 1, 0] and env.action_masks().tolist() == [False, True, False, True, True]
+    assert env.render_mode == "rgb_array" and env.unwrapped.n_cols == 5
+    kwargs = {"grid_map": ["....T"]}
+    sb3.make_env(EPISODIC, kwargs, PPOConfig(), "ansi")
+    assert kwargs == {"grid_map": ["....T"]}  # the caller's dict is not changed
+
+
+def test_build_model_uses_the_plan_and_ars_keeps_the_config_s_gamma():
+    config = PPOConfig(n_envs=4, batch_size=8)
+    model = sb3.build_model(config, sb3.make_train_env(EPISODIC, ROW, config, 0), 0, "cpu")
+    assert (model.n_steps, model.n_envs, model.seed) == (512, 4, 0)  # SB3's 2048 per update split over 4 envs
+    ars = ARSConfig(gamma=0.5, n_delta=2)
+    assert sb3.build_model(ars, sb3.make_train_env(EPISODIC, ROW, ars, 0), 0, "cpu").gamma == 0.5
+
+
+def test_unknown_policy_kwargs_name_the_policy_and_what_it_knows():
+    import inspect
+
+    from stable_baselines3.common.policies import ActorCriticPolicy
+
+    config = PPOConfig(policy_kwargs={"net_arch": [4], "dropout": 0.5})
+    with pytest.raises(ConfigError) as info:
+        sb3.build_model(config, sb3.make_train_env(EPISODIC, ROW, config, 0), 0, "cpu")
+    known = sorted(set(inspect.signature(ActorCriticPolicy.__init__).parameters)
+                   - {"self", "observation_space", "action_space", "lr_schedule"})  # fmt: skip
+    assert "net_arch" in known and "ortho_init" in known
+    assert str(info.value) == (f"PPOConfig.policy_kwargs: unknown key 'dropout' for ActorCriticPolicy (known: "
+                               f"{', '.join(known)})")  # fmt: skip
