@@ -52,3 +52,38 @@ def test_reaching_the_target_on_the_time_limit_is_a_termination():
     (_, _, done_b, infos_b), (_, _, done_d, infos_d) = batched.step(actions), dummy.step(actions)
     assert done_b.tolist() == done_d.tolist() == [True, True]
     assert [i["TimeLimit.truncated"] for i in infos_b] == [i["TimeLimit.truncated"] for i in infos_d] == [False, True]
+
+
+def test_the_adapter_s_refusals_are_exact():
+    from rlsuite.agents.sb3_vecenv import BatchedVecEnv
+
+    with pytest.raises(ValueError) as info:
+        make_batched_vec_env("FrozenLake-v1", 2)
+    assert str(info.value) == "FrozenLake-v1 has no vector entry point; use a DummyVecEnv instead"
+    raw = gym.make_vec(EPISODIC, num_envs=2, vectorization_mode="vector_entry_point")
+    with pytest.raises(ValueError) as info:
+        BatchedVecEnv(raw)
+    mode = AutoresetMode.NEXT_STEP
+    assert str(info.value) == f"BatchedVecEnv needs a vector env with same-step autoreset, got {mode}"
+    same = gym.make_vec(EPISODIC, num_envs=2, vectorization_mode="vector_entry_point",
+                        autoreset_mode=AutoresetMode.SAME_STEP)  # fmt: skip
+    with pytest.raises(ValueError) as info:
+        BatchedVecEnv(same, obs_table=np.eye(25))
+    assert str(info.value) == "give obs_table and observation_space together"
+
+
+def test_the_adapter_as_sb3_sees_it():
+    from rlsuite.envs.wrappers import OneHotObservation
+
+    venv = make_batched_vec_env(EPISODIC, 3, seed=1, env_kwargs={"grid_map": ["....T"]}, wrapper=OneHotObservation)
+    assert (venv.num_envs, venv.render_mode, venv.observation_space, venv.action_space) == (
+        3, None, gym.spaces.Box(0.0, 1.0, (5,), np.float32), gym.spaces.Discrete(5))  # fmt: skip
+    obs = venv.reset()
+    assert obs.shape == (3, 5) and (obs.sum(axis=1) == 1).all() and obs[:, 4].sum() == 0  # never on the target
+    assert venv.get_images() == [None, None, None]
+    venv.set_attr("max_episode_steps", 7)
+    assert venv.get_attr("max_episode_steps") == [7, 7, 7]
+    first, second = venv.env_method("reset", seed=3, indices=[0, 2])  # one call on the vector env, its result twice
+    assert first is second
+    np.testing.assert_array_equal(first[0], venv.venv.reset(seed=3)[0])
+    venv.close()
