@@ -39,6 +39,10 @@ def test_attributes_come_from_the_vector_env_or_its_single_env():
     assert venv.get_attr("max_episode_steps", indices=[0, 2]) == [100, 100]  # the vector env's
     assert venv.env_is_wrapped(Monitor) == [False] * 3  # no Monitor inside: episode stats come from VecMonitor
     assert venv.env_is_wrapped(Monitor, indices=[1]) == [False]
+    bandit = make_batched_vec_env("rlsuite/KArmedBandit-v0", 2)  # no single env: the vector env answers alone
+    assert bandit.get_attr("k") == [10, 10]
+    with pytest.raises(AttributeError, match=r"^'KArmedBanditVectorEnv' object has no attribute 'nope'$"):
+        bandit.get_attr("nope")
 
 
 def test_reaching_the_target_on_the_time_limit_is_a_termination():
