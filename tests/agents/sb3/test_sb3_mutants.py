@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from rlsuite.agents import sb3
+from rlsuite.agents import sb3, sb3_io
 from rlsuite.agents.sb3 import plan_run
-from rlsuite.agents.sb3_config import ARSConfig, DQNConfig, MaskablePPOConfig, PPOConfig, TRPOConfig, shared
+from rlsuite.agents.sb3_config import A2CConfig, ARSConfig, DQNConfig, MaskablePPOConfig, PPOConfig, TRPOConfig, shared
 from rlsuite.common.config import BOUNDS_KEY, Bounds
 from rlsuite.common.errors import ConfigError
 
@@ -420,3 +420,30 @@ def test_unknown_policy_kwargs_name_the_policy_and_what_it_knows():
     assert "net_arch" in known and "ortho_init" in known
     assert str(info.value) == (f"PPOConfig.policy_kwargs: unknown key 'dropout' for ActorCriticPolicy (known: "
                                f"{', '.join(known)})")  # fmt: skip
+
+
+# ----- learn: progress, checkpoints, the final policy -----
+def test_learn_reports_progress_every_step_of_a_small_budget_and_saves_the_end(tmp_path):
+    """A budget of 7 with A2C's rollouts of 5: training runs 10 steps; progress is reported at every step (a
+    budget under 400 steps) up to the budget, the last checkpoint and model/ hold step 10."""
+    from recording import RecordingReporter
+
+    from rlsuite.common import progress
+
+    class Updates(RecordingReporter):
+        def update(self, completed=None, total=None, **info):
+            self.advances.append(completed)
+
+    config = A2CConfig(eval_freq=0, checkpoint_freq=0, policy_kwargs={"net_arch": [4]})
+    model = sb3.build_model(config, sb3.make_train_env("rlsuite/GridWorld-v0", None, config, 0), 0, "cpu")
+    reporter = Updates()
+    previous = progress.set_reporter(reporter)
+    try:
+        steps = sb3.learn(model, config, "rlsuite/GridWorld-v0", None, tmp_path, budget=7, seed=0)
+    finally:
+        progress.set_reporter(previous)
+    assert (steps, reporter.started, reporter.stopped) == (10, [("a2c on rlsuite/GridWorld-v0", 7, "step")], 1)
+    assert reporter.advances == [1, 2, 3, 4, 5, 6, 7, 7, 7, 7]
+    assert [s for s, _ in sb3_io.checkpoints(tmp_path)] == [10]
+    assert sb3_io.read_meta(tmp_path / "model")["num_timesteps"] == 10
+    assert not (tmp_path / "eval").exists()
