@@ -46,9 +46,14 @@ def test_a_full_replay_buffer_comes_back_full(tmp_path, dqn):
     model, fresh = dqn
     assert (model.num_timesteps, model.replay_buffer.pos, model.replay_buffer.full) == (12, 4, True)
     sb3_io.save_replay_buffer(model.replay_buffer, tmp_path / "rb.npz")
+    names = ["observations", "next_observations", "actions", "rewards", "dones", "timeouts"]
+    with np.load(tmp_path / "rb.npz", allow_pickle=False) as data:
+        assert sorted(data.files) == sorted([*names, "pos", "full"])
+        assert {name: len(data[name]) for name in names} == dict.fromkeys(names, 8)  # every row of a full buffer
     sb3_io.load_replay_buffer(fresh.replay_buffer, tmp_path / "rb.npz")
     assert (fresh.replay_buffer.pos, fresh.replay_buffer.full) == (4, True)
-    np.testing.assert_array_equal(fresh.replay_buffer.observations, model.replay_buffer.observations)  # all 8 rows
+    for name in names:
+        np.testing.assert_array_equal(getattr(fresh.replay_buffer, name), getattr(model.replay_buffer, name))
 
 
 @pytest.mark.parametrize(
