@@ -109,6 +109,7 @@ def test_ars_restore_sets_the_search_point_to_the_checkpoint(tmp_path):
     config = ARSConfig(zero_policy=False, n_delta=2, policy_kwargs={"net_arch": []})
     saved, fresh = _built(config, 0), _built(config, 1)
     folder = sb3.save_checkpoint(saved, config, tmp_path)
+    assert sorted(p.name for p in folder.iterdir()) == ["policy.json", "policy.safetensors"]  # ARS: no optimiser
     assert not torch.equal(fresh.weights, saved.weights)
     sb3_io.restore(fresh, folder)
     torch.testing.assert_close(fresh.weights, saved.weights, rtol=0, atol=0)
@@ -256,7 +257,11 @@ def test_checkpoints_are_step_folders_in_step_order_and_only_the_newest_keep_buf
 def test_is_valid_needs_every_file_a_checkpoint_names(tmp_path, dqn):
     config = DQNConfig(buffer_size=8, learning_starts=100, policy_kwargs={"net_arch": [4]})
     folder = sb3.save_checkpoint(dqn[0], config, tmp_path)
-    assert sb3_io.is_valid(folder)
+    assert folder == tmp_path / "checkpoints" / "step_12" and sb3_io.is_valid(folder)
+    assert sorted(p.name for p in folder.iterdir()) == ["optimizer.json", "optimizer.safetensors", "policy.json",
+                                                        "policy.safetensors", "replay_buffer.npz"]  # fmt: skip
+    text = (folder / "policy.json").read_text()
+    assert text == json.dumps(json.loads(text), indent=2) + "\n"  # readable, one key a line
     buffer = (folder / "replay_buffer.npz").read_bytes()
     (folder / "replay_buffer.npz").write_bytes(buffer[: len(buffer) // 2])
     assert not sb3_io.is_valid(folder)

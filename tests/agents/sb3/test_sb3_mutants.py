@@ -136,6 +136,10 @@ def test_masked_policy_predicts_greedy_valid_actions_by_default(masked_row_model
     actions, state = masked.predict(obs, state="kept")
     np.testing.assert_array_equal(actions, np.tile([1, 1, 1, 1, 3], 10))  # "down" masked: "right", at the target "left"
     assert state == "kept"  # SB3's recurrent state goes through
+    assert sb3.masked_policy(masked, EPISODIC, ROW, config) is masked  # not wrapped twice
+    off = MaskablePPOConfig(action_mask="off", env_wrapper=ONE_HOT)
+    assert sb3.masked_policy(model, EPISODIC, ROW, off) is model
+    assert sb3.masked_policy(model, EPISODIC, ROW, PPOConfig()) is model
 
 
 # ----- videos -----
