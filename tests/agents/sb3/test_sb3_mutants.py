@@ -451,3 +451,27 @@ def test_learn_reports_progress_every_step_of_a_small_budget_and_saves_the_end(t
     assert [s for s, _ in sb3_io.checkpoints(tmp_path)] == [10]
     assert sb3_io.read_meta(tmp_path / "model")["num_timesteps"] == 10
     assert not (tmp_path / "eval").exists()
+
+
+def test_evaluations_during_learn_reach_the_logs_and_only_a_better_one_replaces_the_best_model(tmp_path):
+    """A policy fixed on "left" (a learning rate of 1e-9 moves no greedy action), evaluated at steps 10 and 20 on
+    the same seeds: the same returns, so the second is not better; both rows carry the exact gap."""
+    config = A2CConfig(eval_freq=10, n_eval_episodes=2, checkpoint_freq=0, learning_rate=1e-9, progress_bar=False,
+                       policy_kwargs={"net_arch": [4]})  # fmt: skip
+    model = _fixed_logits(sb3.build_model(config, sb3.make_train_env(EPISODIC, ROW, config, 0), 0, "cpu"),
+                          [0.0, 0.0, 0.0, 1.0, 0.0])  # fmt: skip
+    assert sb3.learn(model, config, EPISODIC, ROW, tmp_path, budget=20, seed=0) == 20
+    with open(tmp_path / "progress.csv") as f:
+        rows = list(csv.DictReader(f))
+    g = 0.99
+    v_star, v_pi = np.array([g**3, g**2, g, 1.0]), -(g ** np.arange(4)) / (1 - g)
+    history = sb3.EvalHistory.read(tmp_path)
+    assert history.timesteps == [10, 20] and history.results[0] == history.results[1]
+    for row, metrics in zip(rows, history.rows, strict=True):
+        assert float(row["time/total_timesteps"]) == metrics["step"]
+        assert float(row["eval/mean_reward"]) == pytest.approx(metrics["return_mean"], rel=1e-6)
+        assert float(row["eval/mean_ep_length"]) == 100.0
+        assert float(row["eval/value_gap_start"]) == pytest.approx(v_star.mean() - v_pi.mean(), rel=1e-6)
+        assert float(row["eval/max_value_gap"]) == pytest.approx(np.max(v_star - v_pi), rel=1e-6)
+        assert float(row["eval/optimal_action_fraction"]) == 0.2
+    assert sb3_io.read_meta(tmp_path / "eval" / "best_model")["num_timesteps"] == 10
