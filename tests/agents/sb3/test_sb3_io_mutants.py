@@ -311,6 +311,7 @@ def test_saved_policy_predicts_greedily_by_default_and_passes_the_state(tmp_path
     actions, state = saved.predict(np.arange(25).repeat(4), state="kept")
     assert actions.tolist() == [1] * 100 and state == "kept"
     assert (saved.algo, saved.gamma, saved.num_timesteps) == ("ppo", 0.99, 0)
+    assert not saved.policy.training and {p.device for p in saved.policy.parameters()} == {torch.device("cpu")}
 
 
 @pytest.mark.parametrize(
@@ -339,6 +340,14 @@ def test_missing_or_unreadable_weights_name_the_file(tmp_path):
 
     model = A2C("MlpPolicy", GRID, n_steps=4, seed=0, device="cpu", policy_kwargs={"net_arch": [4]})
     folder = sb3.save_policy(model, A2CConfig(policy_kwargs={"net_arch": [4]}), tmp_path / "model")
+    from safetensors.torch import load_file, save_file
+
+    tensors = load_file(str(folder / "policy.safetensors"))
+    save_file({k: v for k, v in tensors.items() if k != "action_net.bias"}, str(folder / "policy.safetensors"))
+    with pytest.raises(ModelFolderError) as info:  # not half loaded
+        sb3_io.load_policy(folder)
+    assert str(info.value).startswith(f"{folder / 'policy.safetensors'}: does not match {folder / 'policy.json'} (")
+    assert "action_net.bias" in str(info.value)
     (folder / "policy.safetensors").write_bytes(b"\0" * 10)
     with pytest.raises(ModelFolderError) as info:
         sb3_io.load_policy(folder)
