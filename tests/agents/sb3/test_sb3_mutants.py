@@ -224,8 +224,9 @@ def test_check_spaces_takes_images_of_36_pixels_either_way_round_and_other_extra
     from gymnasium import spaces
 
     d5 = spaces.Discrete(5)
-    for shape in ((36, 36, 3), (4, 36, 36), (36, 40, 1)):
+    for shape in ((36, 36, 3), (4, 36, 36), (36, 40, 1), (36, 36, 4), (2, 36, 36)):  # any channel count first
         sb3.check_spaces(PPOConfig(policy="CnnPolicy"), _image(*shape), d5)
+    sb3.check_spaces(PPOConfig(policy="MultiInputPolicy"), spaces.Dict({"a": d5}), d5)
     small = PPOConfig(policy="CnnPolicy", policy_kwargs={"features_extractor_class": "FlattenExtractor"})
     sb3.check_spaces(small, _image(8, 8, 3), d5)
     sb3.check_spaces(ARSConfig(), d5, spaces.Box(-1.0, 1.0, (2,), np.float32))
