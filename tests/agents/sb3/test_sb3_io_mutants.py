@@ -174,6 +174,8 @@ def _spaces():
          {"type": "Box", "low": -1.0, "high": 2.0, "shape": [2, 3], "dtype": "float32"}),
         (spaces.Box(np.array([0, 1]), np.array([1, 3]), dtype=np.int64),
          {"type": "Box", "low": [0, 1], "high": [1, 3], "shape": [2], "dtype": "int64"}),
+        (spaces.Box(0.5, 2.0, (1,), np.float64),
+         {"type": "Box", "low": 0.5, "high": 2.0, "shape": [1], "dtype": "float64"}),
         (spaces.MultiDiscrete([3, 4]), {"type": "MultiDiscrete", "nvec": [3, 4]}),
         (spaces.MultiBinary([2, 3]), {"type": "MultiBinary", "n": [2, 3]}),
         (spaces.Dict({"a": spaces.Discrete(2), "b": spaces.MultiBinary(4)}),
@@ -182,8 +184,8 @@ def _spaces():
     ]  # fmt: skip
 
 
-@pytest.mark.parametrize("index", range(6), ids=["discrete", "box", "box-bounds", "multidiscrete", "multibinary",
-                                                  "dict"])  # fmt: skip
+@pytest.mark.parametrize("index", range(7), ids=["discrete", "box", "box-bounds", "box-one", "multidiscrete",
+                                                  "multibinary", "dict"])  # fmt: skip
 def test_spaces_round_trip_through_json(index):
     space, data = _spaces()[index]
     assert sb3_io.space_to_json(space) == data
