@@ -239,12 +239,20 @@ def test_check_spaces_takes_images_of_36_pixels_either_way_round_and_other_extra
     [(ARSConfig(n_envs=2, eval_freq=1000, checkpoint_freq=0), 5000, (None, None, 0, 500, 0)),
      (ARSConfig(n_envs=4, eval_freq=3), 5000, (None, None, 0, 1, 2500)),
      (DQNConfig(n_envs=2, train_freq=2, train_freq_unit="episode"), 1000, (1, None, 450, 5000, 5000)),
-     (DQNConfig(n_envs=8, eval_freq=4, learning_starts=0), 80, (1, None, 3, 1, 1250))],
-    ids=["ars", "ars-often", "dqn-episodes", "dqn-often"],
+     (DQNConfig(n_envs=8, eval_freq=4, learning_starts=0), 80, (1, None, 3, 1, 1250)),
+     (DQNConfig(n_envs=3, eval_freq=1000, checkpoint_freq=0), 1000, (1, None, 75, 333, 0)),
+     (PPOConfig(n_envs=3, n_steps=64, eval_freq=1000), 1000, (64, 192, 6, 320, 64 * 52))],
+    ids=["ars", "ars-often", "dqn-episodes", "dqn-often", "dqn-3", "ppo-3"],
 )  # fmt: skip
 def test_plan_of_ars_and_dqn(config, budget, expected):
     plan = plan_run(config, budget, quiet=True)
-    assert (plan.n_steps, plan.rollout, plan.updates, plan.eval_every, plan.checkpoint_every) == expected
+    got = (plan.n_steps, plan.rollout, plan.updates, plan.eval_every, plan.checkpoint_every)
+    assert got == expected and all(x is None or type(x) is int for x in got)  # calls are whole vector steps
+
+
+def test_five_updates_are_enough():
+    assert plan_run(PPOConfig(n_steps=64), 320, quiet=True).warnings == []
+    assert len(plan_run(PPOConfig(n_steps=64), 256, quiet=True).warnings) == 1
 
 
 def test_few_dqn_updates_are_logged_unless_quiet(caplog):
