@@ -261,8 +261,9 @@ def test_few_dqn_updates_are_logged_unless_quiet(caplog):
     assert plan_run(config, 132, quiet=True).warnings == ["a budget of 132 env steps allows only 4 DQN update(s)"]
     assert caplog.messages == []
     assert plan_run(config, 133).warnings == [] and plan_run(config, 140).updates == 5
-    plan_run(config, 100)
+    assert plan_run(config, 100).updates == 0
     assert caplog.messages == ["a budget of 100 env steps ends before learning_starts=100: DQN would never train"]
+    assert plan_run(DQNConfig(train_freq=1, learning_starts=0), 10, quiet=True).updates == 10  # one per env step
 
 
 # ----- where episodes start -----
