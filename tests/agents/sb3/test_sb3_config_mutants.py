@@ -118,6 +118,8 @@ def test_sb3_kwargs_of_each_family():
     assert (kwargs["clip_range"], kwargs["n_steps"], kwargs["policy"], kwargs["verbose"]) == (0.3, 64, "MlpPolicy", 0)
     assert kwargs["policy_kwargs"] == {"activation_fn": torch.nn.ReLU} and "n_envs" not in kwargs
     assert PPOConfig(n_steps=32).sb3_kwargs(n_steps=64)["n_steps"] == 32  # given: kept
+    clips = PPOConfig(clip_range="lin_0.2", clip_range_vf="lin_0.1").sb3_kwargs()
+    assert (clips["clip_range"](1.0), clips["clip_range_vf"](0.5)) == (pytest.approx(0.2), pytest.approx(0.05))
     assert RecurrentPPOConfig(policy="CnnPolicy").sb3_kwargs()["policy"] == "CnnLstmPolicy"
     ars = ARSConfig(candidate_episodes=3, gamma=0.5).sb3_kwargs()
     assert ars["n_eval_episodes"] == 3 and "candidate_episodes" not in ars and "gamma" not in ars
