@@ -1,0 +1,487 @@
+"""Exact checks of rlsuite.agents.sb3 and sb3_config that mutation testing found unchecked: the errors' fields,
+SB3's tables in the log, trimming a crashed run's history, the masked policy, and the recorded videos."""
+
+from __future__ import annotations
+
+import csv
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from rlsuite.agents import sb3, sb3_io
+from rlsuite.agents.sb3 import plan_run
+from rlsuite.agents.sb3_config import A2CConfig, ARSConfig, DQNConfig, MaskablePPOConfig, PPOConfig, TRPOConfig, shared
+from rlsuite.common.config import BOUNDS_KEY, Bounds
+from rlsuite.common.errors import ConfigError
+
+EPISODIC = "rlsuite/GridWorldEpisodic-v0"
+ROW = {"grid_map": ["....T"]}  # one row of five cells, the target on the right: "right" (action 1) reaches it
+ONE_HOT = "rlsuite.envs.wrappers.OneHotObservation"
+
+
+def _fixed_logits(model, logits: list[float]):
+    """``model`` with a policy whose action logits are ``logits`` in every state."""
+    with torch.no_grad():
+        model.policy.action_net.weight.zero_()
+        model.policy.action_net.bias.copy_(torch.tensor(logits))
+    return model
+
+
+# ----- sb3_config -----
+def test_shared_fields_carry_their_default_and_bounds():
+    field = shared("gamma")
+    assert field.default == 0.99 and field.metadata["help"] == "discount factor"
+    assert field.metadata[BOUNDS_KEY] == Bounds(ge=0.0, le=1.0)
+    assert shared("sde_sample_freq").default == -1
+
+
+def test_trpo_rollout_is_n_steps_times_n_envs():
+    assert TRPOConfig(n_steps=64, n_envs=3).rollout_steps() == 192
+
+
+def test_ars_n_top_above_n_delta_names_the_class():
+    with pytest.raises(ConfigError) as info:
+        ARSConfig(n_delta=4, n_top=8)
+    assert str(info.value) == "ARSConfig.n_top: 8 > n_delta 4: keep at most n_delta directions"
+    assert (info.value.field, info.value.value) == ("n_top", 8)
+
+
+# ----- env wrappers -----
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [("rlsuite.envs.wrappers.Nope", "env_wrapper: cannot import 'rlsuite.envs.wrappers.Nope'"),
+     ("rlsuite.common.io.write_json", "env_wrapper: 'rlsuite.common.io.write_json' is not a gymnasium Wrapper class")],
+)  # fmt: skip
+def test_wrapper_errors_name_the_field_and_the_value(name, message):
+    with pytest.raises(ConfigError) as info:
+        sb3._wrapper_class(name, trusted=False)
+    assert (str(info.value), info.value.field, info.value.value) == (message, "env_wrapper", name)
+
+
+# ----- SB3's tables in the log -----
+def test_log_stream_logs_each_line_as_written(caplog):
+    caplog.set_level(logging.INFO, logger="rlsuite.agents.sb3")
+    stream = sb3._LogStream()
+    for text in ("| a |  \n\n", "| bX\n", "\n| 5% |\n"):  # trailing line breaks go, the rest stays
+        stream.write(text)
+    assert [r.getMessage() for r in caplog.records] == ["| a |  ", "| bX", "", "| 5% |"]
+
+
+# ----- trimming what a crashed part logged -----
+def _metrics(folder: Path, rows: list[dict[str, str]]) -> None:
+    with open(folder / "metrics.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["step", "return_mean"])
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def test_trim_history_drops_evaluations_after_the_checkpoint(tmp_path):
+    history = sb3.EvalHistory()
+    for step in (128, 256, 384):
+        history.add(step, {"returns": [step / 128], "lengths": [step], "return_mean": step / 128, "return_std": 0.0})
+    history.write(tmp_path)
+    sb3.trim_history(tmp_path, 256)
+    kept = sb3.EvalHistory.read(tmp_path)
+    assert (kept.timesteps, kept.results, kept.lengths) == ([128, 256], [[1.0], [2.0]], [[128], [256]])
+    assert kept.rows == [{"step": 128.0, "return_mean": 1.0, "return_std": 0.0},
+                         {"step": 256.0, "return_mean": 2.0, "return_std": 0.0}]  # fmt: skip
+
+
+def test_trim_history_of_metrics_alone_keeps_rows_without_a_step(tmp_path):
+    """metrics.csv without evaluations.npz is trimmed too; a row without a step counts as step 0."""
+    _metrics(tmp_path, [{"step": "128", "return_mean": "1.0"}, {"step": "", "return_mean": "0.5"}])
+    sb3.trim_history(tmp_path, 0)
+    assert sb3.EvalHistory.read(tmp_path).rows == [{"return_mean": 0.5}]
+
+
+def test_trim_history_drops_progress_rows_after_the_checkpoint_and_keeps_the_rest_as_written(tmp_path):
+    """Rows past the step, without one or cut short by the crash go; the others keep their bytes (a quoted
+    field's own line break too). A file with nothing to drop, or without the step column, is left alone."""
+    path = tmp_path / "progress.csv"
+    header, kept = "eval/mean_reward,time/total_timesteps,note\n", '1.0,128,\n2.0,256,"a\r\nb"\n'
+    path.write_bytes((header + kept + "3.0,,\n4.0,384,\n5.0\n").encode())
+    sb3.trim_history(tmp_path, 256)
+    assert path.read_bytes() == (header + kept).encode()
+    path.write_bytes((header + kept + "4.0,384,\n").encode())  # one row to drop
+    sb3.trim_history(tmp_path, 256)
+    assert path.read_bytes() == (header + kept).encode()
+    inode = path.stat().st_ino
+    sb3.trim_history(tmp_path, 256)  # nothing past the step now: the file is not even rewritten
+    assert (path.read_bytes(), path.stat().st_ino) == ((header + kept).encode(), inode)
+    path.write_text("eval/mean_reward\n1.0\n")
+    sb3.trim_history(tmp_path, 0)
+    assert path.read_text() == "eval/mean_reward\n1.0\n"
+
+
+# ----- the masked policy -----
+@pytest.fixture(scope="module")
+def masked_row_model():
+    """MaskablePPO on one-hot observations of the one-row grid, preferring "down" (masked there), then "right"."""
+    config = MaskablePPOConfig(n_steps=8, batch_size=8, action_mask="boundary", env_wrapper=ONE_HOT,
+                               policy_kwargs={"net_arch": [4]})  # fmt: skip
+    model = sb3.build_model(config, sb3.make_train_env(EPISODIC, ROW, config, 0), 0, "cpu")
+    return _fixed_logits(model, [0.0, 1.0, 2.0, 0.0, 0.0]), config
+
+
+def test_masked_policy_predicts_greedy_valid_actions_by_default(masked_row_model):
+    model, config = masked_row_model
+    masked = sb3.masked_policy(model, EPISODIC, ROW, config)
+    assert (masked.gamma, masked.num_timesteps) == (0.99, 0)
+    assert masked.flat.shape == (5, 5)
+    obs = np.tile(np.eye(5, dtype=np.float32), (10, 1))  # each state ten times
+    torch.manual_seed(0)
+    actions, state = masked.predict(obs, state="kept")
+    np.testing.assert_array_equal(actions, np.tile([1, 1, 1, 1, 3], 10))  # "down" masked: "right", at the target "left"
+    assert state == "kept"  # SB3's recurrent state goes through
+    assert sb3.masked_policy(masked, EPISODIC, ROW, config) is masked  # not wrapped twice
+    off = MaskablePPOConfig(action_mask="off", env_wrapper=ONE_HOT)
+    assert sb3.masked_policy(model, EPISODIC, ROW, off) is model
+    assert sb3.masked_policy(model, EPISODIC, ROW, PPOConfig()) is model
+
+
+# ----- videos -----
+def _frames(folder: Path) -> dict[str, tuple[int, tuple[int, int]]]:
+    """Each video's number of frames and its frame size (width, height)."""
+    import imageio_ffmpeg
+
+    out = {}
+    for path in sorted(folder.glob("*.mp4")):
+        reader = imageio_ffmpeg.read_frames(str(path))
+        size = tuple(next(reader)["size"])
+        reader.close()
+        out[path.name] = (imageio_ffmpeg.count_frames_and_secs(str(path))[0], size)
+    return out
+
+
+def test_video_records_every_greedy_episode_from_the_seed_silently(tmp_path, capfd):
+    """Four episodes of "right" from the starts that seed 8 draws (cells 2, 1, 0, 3): each video has the start
+    frame and one frame per step, the episode ends at the target; moviepy prints nothing."""
+    pytest.importorskip("moviepy")
+    config = PPOConfig(n_steps=8, batch_size=8, policy_kwargs={"net_arch": [4]})
+    model = sb3.build_model(config, sb3.make_train_env(EPISODIC, ROW, config, 0), 0, "cpu")
+    _fixed_logits(model, [0.0, 1.0, 0.0, 0.0, 0.0])  # greedy "right"; a sample is "right" 41% of the time
+    capfd.readouterr()
+    sb3.record_video(model, EPISODIC, ROW, config, tmp_path / "videos", episodes=4, seed=8)
+    assert capfd.readouterr() == ("", "")
+    assert _frames(tmp_path / "videos") == {f"rl-video-episode-{i}.mp4": (n, (160, 32))
+                                            for i, n in enumerate([3, 4, 5, 2])}  # fmt: skip
+
+
+def test_video_of_maskable_ppo_uses_the_env_s_mask(tmp_path, masked_row_model):
+    pytest.importorskip("moviepy")
+    model, config = masked_row_model
+    sb3.record_video(model, EPISODIC, ROW, config, tmp_path / "videos", episodes=1, seed=8)
+    assert _frames(tmp_path / "videos") == {"rl-video-episode-0.mp4": (3, (160, 32))}  # from cell 2: two steps
+
+
+# ----- the spaces an algorithm takes -----
+def _space_cases():
+    from gymnasium import spaces
+
+    d5, box = spaces.Discrete(5), spaces.Box(-1.0, 1.0, (2,), np.float32)
+    md = spaces.MultiDiscrete([2, 3])
+    return [
+        (DQNConfig(), d5, box, "algo", f"DQN does not take Box actions ({box}); the env needs Discrete actions"),
+        (ARSConfig(), d5, md, "algo",
+         "ARS does not take MultiDiscrete actions (MultiDiscrete([2 3])); the env needs Discrete or Box actions"),
+        (PPOConfig(), d5, spaces.Tuple([d5]), "algo", "PPO does not take Tuple actions (Tuple(Discrete(5))); the "
+         "env needs Discrete or Box or MultiDiscrete or MultiBinary actions"),
+        (PPOConfig(use_sde=True), d5, d5, "use_sde",
+         "PPOConfig.use_sde: gSDE needs Box actions, the env has Discrete(5)"),
+        (PPOConfig(policy="MultiInputPolicy"), d5, d5, "policy",
+         "PPOConfig.policy: MultiInputPolicy needs dict observations, got Discrete(5)"),
+        (PPOConfig(), spaces.Dict({"a": d5}), d5, "policy",
+         "PPOConfig.policy: dict observations need MultiInputPolicy"),
+        (PPOConfig(policy="CnnPolicy"), d5, d5, "policy", "PPOConfig.policy: CnnPolicy needs image observations "
+         "(uint8 HxWxC), got Discrete(5) (add a pixel env_wrapper, e.g. rlsuite.envs.wrappers.PixelObservation)"),
+        (PPOConfig(policy="CnnPolicy"), _image(35, 40, 3), d5, "policy",
+         "PPOConfig.policy: CnnPolicy's NatureCNN needs images of at least 36x36 pixels, got (35, 40, 3)"),
+        (PPOConfig(policy="CnnPolicy"), _image(3, 40, 35), d5, "policy",
+         "PPOConfig.policy: CnnPolicy's NatureCNN needs images of at least 36x36 pixels, got (3, 40, 35)"),
+    ]  # fmt: skip
+
+
+def _image(*shape: int):
+    from gymnasium import spaces
+
+    return spaces.Box(0, 255, shape, np.uint8)
+
+
+@pytest.mark.parametrize("index", range(9), ids=["dqn-box", "ars-multidiscrete", "ppo-tuple", "sde-discrete",
+                                                  "multiinput-flat", "dict-mlp", "cnn-index", "cnn-small-hwc",
+                                                  "cnn-small-chw"])  # fmt: skip
+def test_check_spaces_refuses_with_one_exact_line(index):
+    config, observation_space, action_space, field, message = _space_cases()[index]
+    with pytest.raises(ConfigError) as info:
+        sb3.check_spaces(config, observation_space, action_space)
+    assert (str(info.value), info.value.field) == (message, field)
+
+
+def test_check_spaces_takes_images_of_36_pixels_either_way_round_and_other_extractors():
+    from gymnasium import spaces
+
+    d5 = spaces.Discrete(5)
+    for shape in ((36, 36, 3), (4, 36, 36), (36, 40, 1), (36, 36, 4), (2, 36, 36)):  # any channel count first
+        sb3.check_spaces(PPOConfig(policy="CnnPolicy"), _image(*shape), d5)
+    sb3.check_spaces(PPOConfig(policy="MultiInputPolicy"), spaces.Dict({"a": d5}), d5)
+    small = PPOConfig(policy="CnnPolicy", policy_kwargs={"features_extractor_class": "FlattenExtractor"})
+    sb3.check_spaces(small, _image(8, 8, 3), d5)
+    sb3.check_spaces(ARSConfig(), d5, spaces.Box(-1.0, 1.0, (2,), np.float32))
+    sb3.check_spaces(MaskablePPOConfig(), d5, d5)
+
+
+# ----- plans of the other algorithms -----
+@pytest.mark.parametrize(
+    ("config", "budget", "expected"),
+    [(ARSConfig(n_envs=2, eval_freq=1000, checkpoint_freq=0), 5000, (None, None, 0, 500, 0)),
+     (ARSConfig(n_envs=4, eval_freq=3), 5000, (None, None, 0, 1, 2500)),
+     (DQNConfig(n_envs=2, train_freq=2, train_freq_unit="episode"), 1000, (1, None, 450, 5000, 5000)),
+     (DQNConfig(n_envs=8, eval_freq=4, learning_starts=0), 80, (1, None, 3, 1, 1250)),
+     (DQNConfig(n_envs=3, eval_freq=1000, checkpoint_freq=0), 1000, (1, None, 75, 333, 0)),
+     (PPOConfig(n_envs=3, n_steps=64, eval_freq=1000), 1000, (64, 192, 6, 320, 64 * 52))],
+    ids=["ars", "ars-often", "dqn-episodes", "dqn-often", "dqn-3", "ppo-3"],
+)  # fmt: skip
+def test_plan_of_ars_and_dqn(config, budget, expected):
+    plan = plan_run(config, budget, quiet=True)
+    got = (plan.n_steps, plan.rollout, plan.updates, plan.eval_every, plan.checkpoint_every)
+    assert got == expected and all(x is None or type(x) is int for x in got)  # calls are whole vector steps
+
+
+def test_five_updates_are_enough():
+    assert plan_run(PPOConfig(n_steps=64), 320, quiet=True).warnings == []
+    assert len(plan_run(PPOConfig(n_steps=64), 256, quiet=True).warnings) == 1
+
+
+def test_few_dqn_updates_are_logged_unless_quiet(caplog):
+    caplog.set_level(logging.WARNING, logger="rlsuite")
+    config = DQNConfig(n_envs=2, learning_starts=100)  # 8 env steps per update
+    assert plan_run(config, 132, quiet=True).warnings == ["a budget of 132 env steps allows only 4 DQN update(s)"]
+    assert caplog.messages == []
+    assert plan_run(config, 133).warnings == [] and plan_run(config, 140).updates == 5
+    assert plan_run(config, 100).updates == 0
+    assert caplog.messages == ["a budget of 100 env steps ends before learning_starts=100: DQN would never train"]
+    assert plan_run(DQNConfig(train_freq=1, learning_starts=0), 10, quiet=True).updates == 10  # one per env step
+
+
+# ----- where episodes start -----
+@pytest.mark.parametrize(
+    ("env_id", "expected"),
+    [("rlsuite/GridWorld-v0", np.eye(25)[0]),
+     (EPISODIC, np.r_[np.full(17, 1 / 24), 0.0, np.full(7, 1 / 24)]),  # every cell but the target (17)
+     ("FrozenLake-v1", np.eye(16)[0]),
+     ("rlsuite/KArmedBandit-v0", None)],
+)  # fmt: skip
+def test_start_distribution(env_id, expected):
+    import gymnasium as gym
+
+    env = gym.make(env_id)
+    n_states = getattr(env.observation_space, "n", 1)
+    probs = sb3._start_distribution(env.unwrapped, n_states)
+    if expected is None:
+        assert probs is None
+    else:
+        np.testing.assert_array_equal(probs, expected)
+
+
+# ----- evaluation against the exact optimum -----
+def test_evaluation_of_a_policy_that_always_goes_left_against_the_exact_optimum():
+    """On the one-row grid (gamma 0.99) "left" never reaches the target and bumps the wall (-1) from cell 0 on:
+    v_pi(s) = -gamma^s / (1 - gamma), v*(s) = gamma^(3 - s), only the target's action is optimal. The episodes
+    start where seed 8's resets put them (cells 1, 0, 3) and last the 100-step limit: returns -(100 - start)."""
+    config = PPOConfig(n_steps=8, batch_size=8, policy_kwargs={"net_arch": [4]})
+    model = _fixed_logits(sb3.build_model(config, sb3.make_train_env(EPISODIC, ROW, config, 0), 0, "cpu"),
+                          [0.0, 0.0, 0.0, 1.0, 0.0])  # fmt: skip
+    report = sb3.evaluate_run(model, EPISODIC, ROW, config, episodes=3, seed=8, episode_details=True)
+    g = 0.99
+    v_star, v_pi = np.array([g**3, g**2, g, 1.0]), -(g ** np.arange(4)) / (1 - g)
+    returns = [-99.0, -100.0, -97.0]
+    assert report == {
+        "episodes": 3, "return_mean": pytest.approx(np.mean(returns), rel=1e-12),
+        "return_std": pytest.approx(np.std(returns), rel=1e-12), "length_mean": 100.0,
+        "returns": returns, "lengths": [100, 100, 100],
+        "optimum": {"gamma": g, "max_value_gap": pytest.approx(np.max(v_star - v_pi), rel=1e-12),
+                    "optimal_action_fraction": 0.2, "v_star_start": pytest.approx(v_star.mean(), rel=1e-12),
+                    "v_pi_start": pytest.approx(v_pi.mean(), rel=1e-12),
+                    "value_gap_start": pytest.approx(v_star.mean() - v_pi.mean(), rel=1e-12),
+                    "optimal_return_mean": 1.0},
+    }  # fmt: skip
+    assert "returns" not in sb3.evaluate_run(model, EPISODIC, ROW, config, episodes=1, seed=8)
+
+
+# ----- the evaluation history and the logs of a resumed run -----
+def _report(mean: float, **optimum: float) -> dict:
+    return {"returns": [mean, mean], "lengths": [3, 4], "return_mean": mean, "return_std": 0.0, "optimum": optimum}
+
+
+def test_eval_history_marks_only_a_strictly_better_mean_as_best(tmp_path):
+    history = sb3.EvalHistory()
+    assert history.best == -np.inf
+    assert [history.add(s, _report(m)) for s, m in [(10, -1.0), (20, 2.0), (30, 2.0), (40, 1.0)]] == [
+        True, True, False, False]  # fmt: skip
+    assert history.best == 2.0
+    history.add(50, _report(0.5, value_gap_start=0.25, gamma=0.9, optimal_action_fraction=0.5))
+    assert history.rows[-1] == {"step": 50.0, "return_mean": 0.5, "return_std": 0.0, "value_gap_start": 0.25,
+                                "optimal_action_fraction": 0.5}  # fmt: skip
+    history.write(tmp_path)
+    back = sb3.EvalHistory.read(tmp_path)
+    assert (back.timesteps, back.lengths, back.results[1], back.rows) == (
+        [10, 20, 30, 40, 50], [[3, 4]] * 5, [2.0, 2.0], history.rows)  # fmt: skip
+    with np.load(tmp_path / "eval" / "evaluations.npz") as data:
+        assert (data["timesteps"].dtype, data["results"].dtype, data["ep_lengths"].dtype) == (
+            np.int64, np.float64, np.int64)  # fmt: skip
+    header = (tmp_path / "metrics.csv").read_text().splitlines()[0]
+    assert header == "step,return_mean,return_std,value_gap_start,optimal_action_fraction"
+
+
+def test_an_unreadable_evaluation_history_starts_again(tmp_path, caplog):
+    (tmp_path / "eval").mkdir()
+    (tmp_path / "eval" / "evaluations.npz").write_bytes(b"not an npz")
+    _metrics(tmp_path, [{"step": "128", "return_mean": "1.0"}])
+    caplog.set_level(logging.WARNING, logger="rlsuite.agents.sb3")
+    history = sb3.EvalHistory.read(tmp_path)
+    assert history == sb3.EvalHistory()
+    assert caplog.messages == [f"{tmp_path / 'eval' / 'evaluations.npz'} is unreadable: the evaluation history "
+                               "starts again"]  # fmt: skip
+
+
+def test_progress_csv_continues_under_its_header(tmp_path):
+    path = tmp_path / "progress.csv"
+    path.write_text("a,b\n1,2\n")  # an earlier part's file: its columns, in its order
+    for values in ({"b": 4, "a": 3}, {"a": 5, "b": 6}):
+        out = sb3._resumable_csv(path)
+        out.write(values, {k: None for k in values})
+        out.close()
+    assert path.read_text() == "a,b\n1,2\n3,4\n5,6\n"
+    path.write_text("")
+    out = sb3._resumable_csv(path)
+    out.write({"a": 7}, {"a": None})
+    out.close()
+    assert path.read_text() == "a\n7\n"
+
+
+def test_sb3_tables_go_to_the_log_only_when_asked(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="rlsuite.agents.sb3")
+    for verbose in (0, 1):
+        (tmp_path / str(verbose)).mkdir()
+        logger = sb3._logger(tmp_path / str(verbose), verbose)
+        logger.record("train/loss", 0.5)
+        logger.dump(8)
+        logger.close()
+        assert (tmp_path / str(verbose) / "progress.csv").read_text() == "train/loss\n0.5\n"
+        assert list((tmp_path / str(verbose) / "tb").glob("events.out.tfevents.*"))
+    line = "-" * 22
+    assert caplog.messages == [line, "| train/  |          |", "|    loss | 0.5      |", line]  # from verbose 1 only
+
+
+# ----- building envs and models from the config -----
+def test_train_envs_of_each_kind():
+    from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor
+
+    from rlsuite.agents.sb3_vecenv import BatchedVecEnv
+
+    config = PPOConfig(n_envs=3, env_wrapper=ONE_HOT)
+    venv = sb3.make_train_env(EPISODIC, ROW, config, seed=0)
+    assert isinstance(venv, DummyVecEnv) and venv.num_envs == 3 and venv.observation_space.shape == (5,)
+    batched = sb3.make_train_env(EPISODIC, ROW, PPOConfig(n_envs=4, vec_env="batched", env_wrapper=ONE_HOT), seed=0)
+    assert isinstance(batched, VecMonitor) and isinstance(batched.venv, BatchedVecEnv) and batched.num_envs == 4
+    assert batched.observation_space.shape == (5,) and batched.reset().shape == (4, 5)
+    for config, message in [
+        (MaskablePPOConfig(vec_env="batched"),
+         "MaskablePPOConfig.vec_env: batched: MaskablePPO's action masks need the dummy vec env"),
+        (PPOConfig(vec_env="batched"),
+         "PPOConfig.vec_env: batched: FrozenLake-v1 has no vector entry point (use dummy)"),
+    ]:  # fmt: skip
+        with pytest.raises(ConfigError) as info:
+            sb3.make_train_env("FrozenLake-v1" if "PPOConfig." in message else EPISODIC, None, config, seed=0)
+        assert (str(info.value), info.value.field) == (message, "vec_env")
+
+
+def test_the_wrappers_of_a_config_in_order():
+    from rlsuite.envs.wrappers import OneHotObservation, ValidActionMask
+
+    assert sb3.wrapper_fn(PPOConfig()) is None
+    env = sb3.make_env(EPISODIC, ROW, MaskablePPOConfig(action_mask="boundary", env_wrapper=ONE_HOT), "rgb_array")
+    assert isinstance(env, ValidActionMask) and isinstance(env.env, OneHotObservation)  # the mask outermost
+    obs, _ = env.reset(seed=0)  # cell 3 of the row: up, down off the grid
+    assert obs.tolist() == [0, 0, 0, 1, 0] and env.action_masks().tolist() == [False, True, False, True, True]
+    assert env.render_mode == "rgb_array" and env.unwrapped.n_cols == 5
+    kwargs = {"grid_map": ["....T"]}
+    sb3.make_env(EPISODIC, kwargs, PPOConfig(), "ansi")
+    assert kwargs == {"grid_map": ["....T"]}  # the caller's dict is not changed
+
+
+def test_build_model_uses_the_plan_and_ars_keeps_the_config_s_gamma():
+    config = PPOConfig(n_envs=4, batch_size=8)
+    model = sb3.build_model(config, sb3.make_train_env(EPISODIC, ROW, config, 0), 0, "cpu")
+    assert (model.n_steps, model.n_envs, model.seed) == (512, 4, 0)  # SB3's 2048 per update split over 4 envs
+    ars = ARSConfig(gamma=0.5, n_delta=2)
+    assert sb3.build_model(ars, sb3.make_train_env(EPISODIC, ROW, ars, 0), 0, "cpu").gamma == 0.5
+
+
+def test_unknown_policy_kwargs_name_the_policy_and_what_it_knows():
+    import inspect
+
+    from stable_baselines3.common.policies import ActorCriticPolicy
+
+    config = PPOConfig(policy_kwargs={"net_arch": [4], "dropout": 0.5})
+    with pytest.raises(ConfigError) as info:
+        sb3.build_model(config, sb3.make_train_env(EPISODIC, ROW, config, 0), 0, "cpu")
+    known = sorted(set(inspect.signature(ActorCriticPolicy.__init__).parameters)
+                   - {"self", "observation_space", "action_space", "lr_schedule"})  # fmt: skip
+    assert "net_arch" in known and "ortho_init" in known
+    assert str(info.value) == (f"PPOConfig.policy_kwargs: unknown key 'dropout' for ActorCriticPolicy (known: "
+                               f"{', '.join(known)})")  # fmt: skip
+
+
+# ----- learn: progress, checkpoints, the final policy -----
+def test_learn_reports_progress_every_step_of_a_small_budget_and_saves_the_end(tmp_path):
+    """A budget of 7 with A2C's rollouts of 5: training runs 10 steps; progress is reported at every step (a
+    budget under 400 steps) up to the budget, the last checkpoint and model/ hold step 10."""
+    from recording import RecordingReporter
+
+    from rlsuite.common import progress
+
+    class Updates(RecordingReporter):
+        def update(self, completed=None, total=None, **info):
+            self.advances.append(completed)
+
+    config = A2CConfig(eval_freq=0, checkpoint_freq=0, policy_kwargs={"net_arch": [4]})
+    model = sb3.build_model(config, sb3.make_train_env("rlsuite/GridWorld-v0", None, config, 0), 0, "cpu")
+    reporter = Updates()
+    previous = progress.set_reporter(reporter)
+    try:
+        steps = sb3.learn(model, config, "rlsuite/GridWorld-v0", None, tmp_path, budget=7, seed=0)
+    finally:
+        progress.set_reporter(previous)
+    assert (steps, reporter.started, reporter.stopped) == (10, [("a2c on rlsuite/GridWorld-v0", 7, "step")], 1)
+    assert reporter.advances == [1, 2, 3, 4, 5, 6, 7, 7, 7, 7]
+    assert [s for s, _ in sb3_io.checkpoints(tmp_path)] == [10]
+    assert sb3_io.read_meta(tmp_path / "model")["num_timesteps"] == 10
+    assert not (tmp_path / "eval").exists()
+
+
+def test_evaluations_during_learn_reach_the_logs_and_only_a_better_one_replaces_the_best_model(tmp_path):
+    """A policy fixed on "left" (a learning rate of 1e-9 moves no greedy action), evaluated at steps 10 and 20 on
+    the same seeds: the same returns, so the second is not better; both rows carry the exact gap."""
+    config = A2CConfig(eval_freq=10, n_eval_episodes=2, checkpoint_freq=0, learning_rate=1e-9, progress_bar=False,
+                       policy_kwargs={"net_arch": [4]})  # fmt: skip
+    model = _fixed_logits(sb3.build_model(config, sb3.make_train_env(EPISODIC, ROW, config, 0), 0, "cpu"),
+                          [0.0, 0.0, 0.0, 1.0, 0.0])  # fmt: skip
+    assert sb3.learn(model, config, EPISODIC, ROW, tmp_path, budget=20, seed=0) == 20
+    with open(tmp_path / "progress.csv") as f:
+        rows = list(csv.DictReader(f))
+    g = 0.99
+    v_star, v_pi = np.array([g**3, g**2, g, 1.0]), -(g ** np.arange(4)) / (1 - g)
+    history = sb3.EvalHistory.read(tmp_path)
+    assert history.timesteps == [10, 20] and history.results[0] == history.results[1]
+    for row, metrics in zip(rows, history.rows, strict=True):
+        assert float(row["time/total_timesteps"]) == metrics["step"]
+        assert float(row["eval/mean_reward"]) == pytest.approx(metrics["return_mean"], rel=1e-6)
+        assert float(row["eval/mean_ep_length"]) == 100.0
+        assert float(row["eval/value_gap_start"]) == pytest.approx(v_star.mean() - v_pi.mean(), rel=1e-6)
+        assert float(row["eval/max_value_gap"]) == pytest.approx(np.max(v_star - v_pi), rel=1e-6)
+        assert float(row["eval/optimal_action_fraction"]) == 0.2
+    assert sb3_io.read_meta(tmp_path / "eval" / "best_model")["num_timesteps"] == 10
