@@ -86,3 +86,58 @@ def test_a_setting_json_cannot_write_is_shown_as_text() -> None:
 
     curves, _ = plots.group_runs([run(Path("/d/a")), run({"a": 1, "b": [2, 3]})])
     assert list(curves) == ['q_learning on E-v0 [data="/d/a"]', 'q_learning on E-v0 [data={"a":1,"b":[2,3]}]']
+
+
+def test_counts_are_plural_from_two(tmp_path: Path, figures: list, capsys) -> None:
+    one = _run(tmp_path / "a", 0)
+    two = tmp_path / "b"
+    two.mkdir()
+    config = {"family": "tabular", "algo": "sarsa", "env_id": "rlsuite/GridWorld-v0", "seed": 0, "config": {}}
+    (two / "config.json").write_text(json.dumps(config))
+    (two / "metrics.csv").write_text("steps,optimal_fraction\n100,0.25\n200,0.5\n")
+    (tmp_path / "a" / "metrics.csv").write_text("steps,optimal_fraction\n100,0.25\n")
+    assert main(["plot", one, str(two), "--out", str(tmp_path / "c.png")]) == 0
+    assert capsys.readouterr().out.splitlines() == [f"{tmp_path / 'c.png'}: 2 curves",
+                                                    "  q_learning on rlsuite/GridWorld-v0: 1 point",
+                                                    "  sarsa on rlsuite/GridWorld-v0: 2 points"]  # fmt: skip
+
+
+def test_plot_help_lines() -> None:
+    import argparse
+
+    from rlsuite.app.cli import build_parser
+
+    (sub,) = [a for a in build_parser("plot")._actions if isinstance(a, argparse._SubParsersAction)]
+    (listed,) = [a for a in sub._choices_actions if a.dest == "plot"]
+    assert listed.help == "learning curves of run folders (runs of one config: mean over seeds, 95% bootstrap CI band)"
+    (runs,) = [a for a in sub.choices["plot"]._actions if a.dest == "runs"]
+    assert (runs.metavar, runs.help, runs.nargs) == ("RUN", "run folders of rlsuite train", "+")
+
+
+def _curves(seed: int, x_name: str = "steps", n: int = 2) -> plots.RunCurves:
+    columns = {"x": np.arange(1.0, n + 1), "optimal_fraction": np.linspace(0.1, 0.9, n) * (seed + 1) / 3}
+    return plots.RunCurves(Path("r"), "q_learning", "E-v0", seed, x_name, columns, {})
+
+
+def test_runs_of_one_config_in_two_units_are_refused() -> None:
+    with pytest.raises(ConfigError, match=r"^q_learning on E-v0: its runs count their budget in different units; plot"):
+        plots.group_runs([_curves(0), _curves(1, "episodes")])
+
+
+def test_labels_count_seeds_and_runs() -> None:
+    curves, bands = plots.group_runs([_curves(0), _curves(0)])
+    assert list(curves) == ["q_learning on E-v0 (1 seed, 2 runs: mean)"] and bands == {}
+    curves, bands = plots.group_runs([_curves(0), _curves(1), _curves(1)])
+    assert list(curves) == [f"q_learning on E-v0 (2 seeds, 3 runs: mean, band {plots.BAND})"]
+    assert list(bands) == list(curves)
+
+
+def test_the_band_is_the_bootstrap_at_every_column_up_to_100() -> None:
+    from rlsuite.common.stats import stratified_bootstrap
+
+    stacked = np.random.default_rng(3).normal(size=(4, 100))
+    for seed in (0, 5):
+        low, high = plots.mean_band(stacked, seed=seed) if seed else plots.mean_band(stacked)
+        for j in (0, 1, 37, 99):
+            _, want_low, want_high = stratified_bootstrap(stacked[:, j], np.mean, n_resamples=1000, seed=seed)
+            assert (low[j], high[j]) == (want_low, want_high)
