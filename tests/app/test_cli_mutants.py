@@ -36,6 +36,7 @@ def test_a_built_command_keeps_its_help_line(command: str, line: str) -> None:
         ("q learn", "unknown algorithm 'q learn' (did you mean 'q_learning'?); `rlsuite algos` lists them"),
         ("Xq(X", "unknown algorithm 'Xq(X'; `rlsuite algos` lists them"),
         ("invalid choice:x", "unknown algorithm 'invalid choice:x'; `rlsuite algos` lists them"),
+        ("a (choose from b", "unknown algorithm 'a (choose from b'; `rlsuite algos` lists them"),
         ("zzzzzz", "unknown algorithm 'zzzzzz'; `rlsuite algos` lists them"),
     ],
 )
@@ -76,3 +77,18 @@ def test_help_that_cannot_be_kept_is_still_printed(tmp_path: Path, monkeypatch, 
     cached.with_suffix(f".{os.getpid()}.tmp").mkdir()  # the temporary file cannot be written
     assert "--beta" in _help(capsys)
     assert not cached.exists()
+
+
+def test_eval_checks_the_env_id_of_config_json_by_name(tmp_path: Path) -> None:
+    """Only config.json names a module here (agent.json does not): eval refuses it, naming that file."""
+    import json
+
+    from rlsuite.common.errors import ModelFolderError
+
+    run = tmp_path / "vi"
+    assert main(["train", "value_iteration", "--out", str(run)]) == 0
+    meta = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps({**meta, "env_id": "os:rlsuite/GridWorld-v0"}))
+    with pytest.raises(ModelFolderError) as caught:
+        main(["--debug", "eval", str(run)])
+    assert str(caught.value).startswith(f"{run / 'config.json'}: env id 'os:rlsuite/GridWorld-v0' would import the ")
