@@ -22,7 +22,11 @@ def test_envs_ends_with_how_to_make_one(capsys: pytest.CaptureFixture[str]) -> N
 
 @pytest.mark.parametrize(
     ("command", "line"),
-    [("envs", "list the registered environment ids"), ("algos", "list the algorithms `rlsuite train` knows")],
+    [
+        ("envs", "list the registered environment ids"),
+        ("algos", "list the algorithms `rlsuite train` knows"),
+        ("eval", "replay a saved run and report its return (and gap to the optimum)"),
+    ],
 )
 def test_a_built_command_keeps_its_help_line(command: str, line: str) -> None:
     parser = build_parser(command)
@@ -92,3 +96,10 @@ def test_eval_checks_the_env_id_of_config_json_by_name(tmp_path: Path) -> None:
     with pytest.raises(ModelFolderError) as caught:
         main(["--debug", "eval", str(run)])
     assert str(caught.value).startswith(f"{run / 'config.json'}: env id 'os:rlsuite/GridWorld-v0' would import the ")
+    assert main(["eval", str(run), "--trust_env_module"]) == 0  # "os" is harmless; agent.json names the grid world
+
+
+def test_eval_names_its_run_folder_argument() -> None:
+    (sub,) = [a for a in build_parser("eval")._actions if isinstance(a, argparse._SubParsersAction)]
+    (run,) = [a for a in sub.choices["eval"]._actions if a.dest == "run_dir"]
+    assert (run.metavar, run.help) == ("RUN", "a run folder written by rlsuite train")
