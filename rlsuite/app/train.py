@@ -47,7 +47,8 @@ class _AlgoChooser(ConfigParser):
 
     def error(self, message: str) -> NoReturn:
         if "invalid choice" in message:
-            algo = message.split("invalid choice:", 1)[1].split("(", 1)[0].strip().strip("'\"")
+            # argparse: "argument ALGO: invalid choice: 'NAME' (choose from ...)"; NAME may hold "(" itself
+            algo = message.split("invalid choice:", 1)[1].rsplit(" (choose from", 1)[0].strip().strip("'\"")
             raise UsageError(f"unknown algorithm {algo!r}{_suggest(algo)}; `rlsuite algos` lists them")
         super().error(message)
 

@@ -1,0 +1,125 @@
+"""rlsuite.app.args to the letter: how strings become bools and numbers, how ``--set`` lists become flags,
+``rlsuite config-path``'s help and lookups, and the one line an unknown setting gets (mutation testing)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+import pytest
+
+from rlsuite.app.args import (
+    SHIPPED_CONFIGS,
+    _option_tokens,
+    _scalar,
+    number_or_string,
+    shipped_configs,
+    string_to_bool,
+)
+from rlsuite.app.cli import build_parser, main, parse_line
+from rlsuite.common.errors import ConfigError, UsageError
+
+Q = ["train", "q_learning", "--env", "rlsuite/GridWorld-v0"]
+
+
+@pytest.mark.parametrize("text", ["yes", "YES", "Yes", "true", "TRUE", "t", "T", "y", "Y", "1"])
+def test_every_spelling_of_true(text: str) -> None:
+    assert string_to_bool(text) is True
+
+
+@pytest.mark.parametrize("text", ["no", "NO", "No", "false", "FALSE", "f", "F", "n", "N", "0"])
+def test_every_spelling_of_false(text: str) -> None:
+    assert string_to_bool(text) is False
+
+
+def test_a_bool_stays_and_anything_else_is_refused() -> None:
+    assert string_to_bool(True) is True and string_to_bool(False) is False
+    for text in ("2", "yess", "", "on"):
+        with pytest.raises(argparse.ArgumentTypeError, match=r"^expected true or false \(yes/no, 1/0\), got "):
+            string_to_bool(text)
+
+
+def test_number_or_string_tries_each_kind_in_order() -> None:
+    assert number_or_string("3") == 3 and type(number_or_string("3")) is int
+    assert number_or_string("0.5") == 0.5 and type(number_or_string("0.5")) is float  # int fails, float reads it
+    assert number_or_string("3", kinds=(float, int)) == 3.0 and type(number_or_string("3", kinds=(float, int))) is float
+    assert number_or_string("lin_0.001") == "lin_0.001"
+    assert number_or_string("inf") == math.inf and number_or_string("-inf", kinds=(float,)) == -math.inf
+    big = "1" + "0" * 400  # an int has no largest value: not checked against the float's range
+    assert number_or_string(big) == 10**400
+
+
+@pytest.mark.parametrize("kinds", [(int, float), (float,), (float, int)])
+def test_a_float_beyond_range_is_refused(kinds: tuple[type, ...]) -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match=r"^1e400 is out of range \(beyond the largest float"):
+        number_or_string("1e400", kinds=kinds)
+
+
+def test_set_list_values_become_flag_tokens() -> None:
+    assert _option_tokens("a", [1, None, True, False, "x"]) == ["--a", "1", "null", "true", "false", "x"]
+    assert _option_tokens("a", (2.5,)) == ["--a", "2.5"]
+    assert _option_tokens("grid", [[2, 2], [3, 3]]) == ["--grid", "[[2, 2], [3, 3]]"]
+    assert _option_tokens("m", {"a": [1, 2]}) == ["--m", "{a: [1, 2]}"]
+    assert _option_tokens("k", 7) == ["--k", "7"]
+    assert _scalar(None) == "null" and _scalar(0) == "0" and _scalar("") == ""
+
+
+def test_config_path_help_and_description() -> None:
+    parser = build_parser("config-path")
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    (listed,) = [a for a in sub._choices_actions if a.dest == "config-path"]
+    assert listed.help == "print the path of a config file shipped with rlsuite (all: no NAME)"
+    leaf = sub.choices["config-path"]
+    said = "a shipped config's path (for rl_zoo3's ``-conf``, accelerate's ``--config_file``); without NAME every"
+    assert " ".join(leaf.description.split()) == f"{said} shipped name and its path."
+    (name,) = [a for a in leaf._actions if a.dest == "name"]
+    assert name.help == "a shipped config's name: ppo, ppo_pixels, alignment/dpo, accelerate/multi_cpu, ..."
+
+
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [("ppo.yml", "ppo.yml"), ("ppo", "ppo.yml"), ("alignment/dpo.yaml", "alignment/dpo.yaml"),
+     ("alignment/dpo", "alignment/dpo.yaml")],
+)  # fmt: skip
+def test_config_path_takes_the_name_with_or_without_its_suffix(name: str, path: str, capsys) -> None:
+    assert main(["config-path", name]) == 0
+    assert capsys.readouterr().out == f"{SHIPPED_CONFIGS / path}\n"
+
+
+def test_config_path_of_an_unknown_name_lists_the_shipped_ones() -> None:
+    with pytest.raises(UsageError) as caught:
+        main(["--debug", "config-path", ".ymlppo"])
+    assert str(caught.value) == f"config-path .ymlppo: not a shipped config (shipped: {', '.join(shipped_configs())})"
+
+
+def _unknown(argv: list[str]) -> ConfigError:
+    with pytest.raises(ConfigError) as caught:
+        parse_line(argv)
+    return caught.value
+
+
+def test_an_unknown_flag_is_named_with_the_nearest_one() -> None:
+    err = _unknown([*Q, "--alpah=0.1"])
+    assert str(err) == "rlsuite train q_learning: --alpah: unknown setting 'alpah' (did you mean --alpha?)"
+    assert err.field == "alpah"
+    err = _unknown([*Q, "--num-epsiodes", "3"])
+    said = "--num-epsiodes: unknown setting 'num_epsiodes' (did you mean --num-envs?)"
+    assert str(err) == f"rlsuite train q_learning: {said}"
+    assert err.field == "num_epsiodes"
+
+
+def test_an_unknown_flag_with_nothing_near_and_two_equals_signs() -> None:
+    err = _unknown([*Q, "--zzzzzzqq=a=b"])
+    assert str(err) == "rlsuite train q_learning: --zzzzzzqq: unknown setting 'zzzzzzqq'"
+    assert err.field == "zzzzzzqq"
+
+
+def test_an_unknown_set_key_is_named_as_set() -> None:
+    err = _unknown([*Q, "--set", "zzqq=1"])
+    assert str(err) == "rlsuite train q_learning: --set zzqq=1: unknown setting 'zzqq'"
+    assert err.field == "zzqq"
+
+
+def test_unexpected_words() -> None:
+    err = _unknown([*Q, "extra", "x"])
+    assert str(err) == "rlsuite train q_learning: unexpected argument(s): extra x" and err.field is None

@@ -1,0 +1,143 @@
+"""`rlsuite plot` to the letter: the figure's title, x axis, bands and legend; what ``--out`` it refuses and how;
+labels of settings that JSON cannot write (mutation testing)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import rlsuite.app.plots as plots
+from rlsuite.app.cli import main
+from rlsuite.common.errors import ConfigError
+
+BAND = "(2 seeds: mean, band 95% bootstrap CI of the mean)"
+
+
+def _run(folder: Path, seed: int, epsilon: float = 0.1) -> str:
+    """A tabular run folder: its config and three rows of metrics (no training)."""
+    folder.mkdir(parents=True)
+    config = {"epsilon": epsilon, "alpha": 0.1}
+    meta = {"family": "tabular", "algo": "q_learning", "env_id": "rlsuite/GridWorld-v0", "seed": seed, "config": config}
+    (folder / "config.json").write_text(json.dumps(meta))
+    (folder / "metrics.csv").write_text(f"steps,optimal_fraction\n100,0.{seed}\n200,0.5\n300,0.{seed + 6}\n")
+    return str(folder)
+
+
+@pytest.fixture
+def figures(monkeypatch: pytest.MonkeyPatch) -> list:
+    drawn: list = []
+    monkeypatch.setattr(plots, "save_figure", lambda fig, path: drawn.append(fig) or Path(path))
+    return drawn
+
+
+def test_one_curve_is_titled_by_its_label_before_the_seeds(tmp_path: Path, figures: list, capsys) -> None:
+    runs = [_run(tmp_path / "a", 0), _run(tmp_path / "b", 1)]
+    assert main(["plot", *runs, "--out", str(tmp_path / "c.png")]) == 0
+    (fig,) = figures
+    assert fig.texts[0].get_text() == "q_learning on rlsuite/GridWorld-v0"
+    (ax,) = fig.axes
+    assert ax.get_xlabel() == "env steps (all copies)"  # every run counts steps: no fraction
+    np.testing.assert_array_equal(ax.lines[0].get_xdata(), [100, 200, 300])
+    assert len(ax.collections) == 1  # the band of the two seeds
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [f"q_learning on rlsuite/GridWorld-v0 {BAND}"]
+    label = f"q_learning on rlsuite/GridWorld-v0 {BAND}"
+    assert capsys.readouterr().out.splitlines() == [f"{tmp_path / 'c.png'}: 1 curve", f"  {label}: 3 points"]
+
+
+def test_a_lone_run_is_titled_by_its_label(tmp_path: Path, figures: list) -> None:
+    assert main(["plot", _run(tmp_path / "a", 0), "--out", str(tmp_path / "c.png")]) == 0
+    (fig,) = figures
+    assert fig.texts[0].get_text() == "q_learning on rlsuite/GridWorld-v0"
+    assert fig.axes[0].get_xlabel() == "env steps (all copies)"
+    assert fig.axes[0].get_legend() is None and not fig.axes[0].collections
+
+
+def test_two_curves_are_learning_curves(tmp_path: Path, figures: list) -> None:
+    runs = [_run(tmp_path / "a", 0, 0.1), _run(tmp_path / "b", 0, 0.5)]
+    assert main(["plot", *runs, "--out", str(tmp_path / "c.png")]) == 0
+    assert figures[0].texts[0].get_text() == "learning curves"
+
+
+def test_out_that_is_not_a_png_names_the_setting(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        main(["--debug", "plot", _run(tmp_path / "a", 0), "--out", "curves.jpg"])
+    assert str(caught.value) == "--out curves.jpg: the figure is a PNG; name a FILE.png"
+    assert (caught.value.field, caught.value.value) == ("out", "curves.jpg")
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/1") or os.access("/proc/1", os.W_OK), reason="needs /proc/1 read-only")
+def test_out_in_a_folder_nobody_writes_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The folder checked is the figure's own (here /proc/1, not writable even by root), not the current one."""
+    run = _run(tmp_path / "a", 0)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as caught:
+        main(["--debug", "plot", run, "--out", "/proc/1/c.png"])
+    assert str(caught.value) == "--out /proc/1/c.png: not writable"
+
+
+def test_a_setting_json_cannot_write_is_shown_as_text() -> None:
+    def run(data: object, seed: int = 0) -> plots.RunCurves:
+        columns = {"x": np.array([1.0, 2.0]), "optimal_fraction": np.array([0.5, 1.0])}
+        return plots.RunCurves(Path("r"), "q_learning", "E-v0", seed, "steps", columns, {"data": data})
+
+    curves, _ = plots.group_runs([run(Path("/d/a")), run({"a": 1, "b": [2, 3]})])
+    assert list(curves) == ['q_learning on E-v0 [data="/d/a"]', 'q_learning on E-v0 [data={"a":1,"b":[2,3]}]']
+
+
+def test_counts_are_plural_from_two(tmp_path: Path, figures: list, capsys) -> None:
+    one = _run(tmp_path / "a", 0)
+    two = tmp_path / "b"
+    two.mkdir()
+    config = {"family": "tabular", "algo": "sarsa", "env_id": "rlsuite/GridWorld-v0", "seed": 0, "config": {}}
+    (two / "config.json").write_text(json.dumps(config))
+    (two / "metrics.csv").write_text("steps,optimal_fraction\n100,0.25\n200,0.5\n")
+    (tmp_path / "a" / "metrics.csv").write_text("steps,optimal_fraction\n100,0.25\n")
+    assert main(["plot", one, str(two), "--out", str(tmp_path / "c.png")]) == 0
+    assert capsys.readouterr().out.splitlines() == [f"{tmp_path / 'c.png'}: 2 curves",
+                                                    "  q_learning on rlsuite/GridWorld-v0: 1 point",
+                                                    "  sarsa on rlsuite/GridWorld-v0: 2 points"]  # fmt: skip
+
+
+def test_plot_help_lines() -> None:
+    import argparse
+
+    from rlsuite.app.cli import build_parser
+
+    (sub,) = [a for a in build_parser("plot")._actions if isinstance(a, argparse._SubParsersAction)]
+    (listed,) = [a for a in sub._choices_actions if a.dest == "plot"]
+    assert listed.help == "learning curves of run folders (runs of one config: mean over seeds, 95% bootstrap CI band)"
+    (runs,) = [a for a in sub.choices["plot"]._actions if a.dest == "runs"]
+    assert (runs.metavar, runs.help, runs.nargs) == ("RUN", "run folders of rlsuite train", "+")
+
+
+def _curves(seed: int, x_name: str = "steps", n: int = 2) -> plots.RunCurves:
+    columns = {"x": np.arange(1.0, n + 1), "optimal_fraction": np.linspace(0.1, 0.9, n) * (seed + 1) / 3}
+    return plots.RunCurves(Path("r"), "q_learning", "E-v0", seed, x_name, columns, {})
+
+
+def test_runs_of_one_config_in_two_units_are_refused() -> None:
+    with pytest.raises(ConfigError, match=r"^q_learning on E-v0: its runs count their budget in different units; plot"):
+        plots.group_runs([_curves(0), _curves(1, "episodes")])
+
+
+def test_labels_count_seeds_and_runs() -> None:
+    curves, bands = plots.group_runs([_curves(0), _curves(0)])
+    assert list(curves) == ["q_learning on E-v0 (1 seed, 2 runs: mean)"] and bands == {}
+    curves, bands = plots.group_runs([_curves(0), _curves(1), _curves(1)])
+    assert list(curves) == [f"q_learning on E-v0 (2 seeds, 3 runs: mean, band {plots.BAND})"]
+    assert list(bands) == list(curves)
+
+
+def test_the_band_is_the_bootstrap_at_every_column_up_to_100() -> None:
+    from rlsuite.common.stats import stratified_bootstrap
+
+    stacked = np.random.default_rng(3).normal(size=(4, 100))
+    for seed in (0, 5):
+        low, high = plots.mean_band(stacked, seed=seed) if seed else plots.mean_band(stacked)
+        for j in (0, 1, 37, 99):
+            _, want_low, want_high = stratified_bootstrap(stacked[:, j], np.mean, n_resamples=1000, seed=seed)
+            assert (low[j], high[j]) == (want_low, want_high)

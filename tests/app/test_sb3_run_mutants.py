@@ -1,0 +1,50 @@
+"""What an SB3 run folder's ``config.json`` must hold (rlsuite.app.train_sb3.read_run), and table digits
+in rlsuite.app.reports (mutation testing)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rlsuite.app.reports import table
+from rlsuite.app.train_sb3 import read_run
+from rlsuite.common.errors import ModelFolderError
+
+META = {"family": "sb3", "algo": "ppo", "env_id": "E-v0", "seed": 0}
+
+
+def _folder(tmp_path: Path, meta: object) -> Path:
+    (tmp_path / "config.json").write_text(json.dumps(meta))
+    return tmp_path
+
+
+def _refused(tmp_path: Path, meta: object) -> str:
+    with pytest.raises(ModelFolderError) as caught:
+        read_run(_folder(tmp_path, meta))
+    return str(caught.value).removeprefix(f"{tmp_path / 'config.json'}: ")
+
+
+def test_seed_zero_is_a_seed(tmp_path: Path) -> None:
+    assert read_run(_folder(tmp_path, META)) == META
+    assert _refused(tmp_path, {**META, "seed": -1}) == "'seed' is negative (-1)"
+
+
+def test_another_family_or_no_mapping_is_not_an_sb3_run(tmp_path: Path) -> None:
+    assert _refused(tmp_path, {**META, "family": "tabular"}) == "not a stable-baselines3 run (family 'tabular')"
+    assert _refused(tmp_path, [META]) == "not a stable-baselines3 run (family None)"
+
+
+def test_run_must_be_a_mapping(tmp_path: Path) -> None:
+    said = "'run' is int 5, not what a run records (the file was edited or damaged)"
+    assert _refused(tmp_path, {**META, "run": 5}) == said
+    assert read_run(_folder(tmp_path, {**META, "run": {"budget": 5}}))["run"] == {"budget": 5}
+
+
+def test_table_rounds_every_cell_to_its_digits() -> None:
+    rows = {"a": {"x": 0.123456, "y": 2}, "b": {"x": 1.5}}
+    assert table(rows, "run", digits=5).splitlines() == [
+        "| run | x | y |", "|---|---:|---:|", "| a | 0.12346 | 2 |", "| b | 1.5 | - |",
+    ]  # fmt: skip
+    assert table(rows).splitlines()[2] == "| a | 0.123 | 2 |"
