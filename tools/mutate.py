@@ -263,10 +263,33 @@ def _results(work: Path) -> dict[str, str]:
     return results
 
 
-def _diff(work: Path, mutant: str) -> str:
-    return subprocess.run(
-        _mutmut("show", mutant), cwd=work, env=_env(), capture_output=True, text=True, check=False
-    ).stdout
+# Run by _diffs in the work folder: every asked-for mutant's diff (what `mutmut show` prints after its first line),
+# read with mutmut's own functions in one process (a `mutmut show` per mutant costs seconds each: hundreds of
+# survivors took half an hour to score).
+DIFFS = """import json, sys
+from mutmut.mutation.data import SourceFileMutationData
+from mutmut.mutation.diff_apply import get_diff_for_mutant
+from mutmut.utils.file_utils import walk_mutatable_files
+
+wanted, out = set(json.load(sys.stdin)), {}
+for path in walk_mutatable_files():
+    data = SourceFileMutationData(path=path)
+    data.load()
+    for name in wanted.intersection(data.exit_code_by_key):
+        out[name] = get_diff_for_mutant(name, path=path)
+json.dump(out, sys.stdout)
+"""
+
+
+def _diffs(work: Path, mutants: list[str]) -> dict[str, str]:
+    """The diff of each of ``mutants`` of the run in ``work`` (a mutant mutmut does not know: absent)."""
+    if not mutants:
+        return {}
+    proc = subprocess.run([sys.executable, "-c", DIFFS], cwd=work, env=_env(), input=json.dumps(mutants),
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    if proc.returncode != 0:
+        raise RuntimeError(f"reading the mutants' diffs in {work} failed:\n{proc.stderr[-2000:]}")
+    return json.loads(proc.stdout)
 
 
 def _function(mutant: str) -> str:
@@ -294,7 +317,7 @@ def _equivalent() -> dict[tuple[str, str], str]:
 
 def add_equivalent(work: Path, mutant: str, why: str) -> None:
     """Record a surviving mutant of the run in ``work`` as equivalent, with its changed lines and why."""
-    diff = _diff(work, mutant)
+    diff = _diffs(work, [mutant]).get(mutant, "")
     if not _change(diff):
         raise SystemExit(f"no mutant {mutant!r} in {work}")
     entries = json.loads(EQUIVALENT.read_text()) if EQUIVALENT.is_file() else {}
@@ -320,12 +343,13 @@ def run_group(
     equivalent = _equivalent()
     scores: dict[str, dict[str, int]] = {m: dict.fromkeys((*STATUSES, "equivalent"), 0) for m in modules}
     left: list[tuple[str, str]] = []
+    diffs = _diffs(work, [m for m, s in results.items() if s == "survived" and _module_of(m, modules) in scores])
     for mutant, status in sorted(results.items()):
         module = _module_of(mutant, modules)
         if module not in scores:
             continue
         if status == "survived":
-            diff = _diff(work, mutant)
+            diff = diffs[mutant]
             if (_function(mutant), _change(diff)) in equivalent:
                 status = "equivalent"
             else:
