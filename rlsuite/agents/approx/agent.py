@@ -29,7 +29,7 @@ import numpy as np
 from rlsuite.agents.approx.features import check_discrete_env, env_name, state_features
 from rlsuite.agents.base import History, greedy_optimal_fraction
 from rlsuite.agents.tabular.agent import TabularAgent
-from rlsuite.agents.tabular.batch import start_states
+from rlsuite.agents.tabular.batch import place_at, start_states
 from rlsuite.agents.tabular.solvers import policy_evaluation
 from rlsuite.common import progress
 from rlsuite.common.backend import ArrayBackend
@@ -133,10 +133,12 @@ class ApproxAgent(TabularAgent):
         if where == "random":
             s = int(self.rng.choice(self.starts))
             obs, _ = self.base.reset(options={"start": s})
-            if int(obs) != s:  # an env that ignores options["start"] (FrozenLake): the episode is not at s
+            # an env whose reset ignores options["start"]: a toy-text env (FrozenLake) is put at s, as the
+            # tabular agents do; any other is refused (the episode would not be at s)
+            if int(obs) != s and not place_at(self.base, s):
                 raise UsageError(
                     f"{type(self).__name__} cannot start episodes at random states on {env_name(self.env)}: "
-                    "its reset ignores options['start']; use start='env'"
+                    "its reset ignores options['start'] and its state cannot be set; use start='env'"
                 )
             return s
         self.base.reset()

@@ -79,16 +79,32 @@ def reset_to(venv: Any, states: Any, seed: int | None = None) -> Any:
     return as_states(venv, obs)
 
 
+def _placeable(base: Any) -> bool:
+    """Whether ``place_at`` can set this (unwrapped) env's state: a toy-text env (FrozenLake, CliffWalking,
+    Taxi) keeps it in ``s``, which its step reads (with the exact model ``P`` beside it)."""
+    return isinstance(getattr(base, "s", None), int | np.integer) and hasattr(base, "P")
+
+
+def place_at(base: Any, s: int) -> bool:
+    """Put an (unwrapped) env whose reset ignored ``options["start"]`` at state ``s`` if it can be
+    (``_placeable``); returns whether it was. The one way both the tabular and the approx agents start
+    such an env at a chosen state."""
+    if not _placeable(base):
+        return False
+    base.s = type(base.s)(s)
+    return True
+
+
 def _start_single_envs(venv: gym.vector.SyncVectorEnv, states: np.ndarray, obs: np.ndarray) -> np.ndarray:
-    """Put the copies of a sync vector env at ``states`` where their reset ignored the start option: a
-    toy-text env (FrozenLake, CliffWalking, Taxi) keeps its state in ``unwrapped.s``, which its step reads.
-    Any other env that ignores it starts where it starts, and a warning says so (once per vector env)."""
+    """Put the copies of a sync vector env at ``states`` where their reset ignored the start option
+    (``place_at``). Any other env that ignores it starts where it starts, and a warning says so (once per
+    vector env)."""
     if np.array_equal(obs, states):
         return obs
     bases = [env.unwrapped for env in venv.envs]
-    if all(isinstance(getattr(b, "s", None), int | np.integer) and hasattr(b, "P") for b in bases):
+    if all(_placeable(b) for b in bases):
         for base, s in zip(bases, states, strict=True):
-            base.s = type(base.s)(s)
+            place_at(base, int(s))
         return states.copy()
     if not getattr(venv, "_rlsuite_start_warned", False):
         spec = venv.envs[0].spec

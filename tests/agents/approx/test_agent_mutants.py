@@ -110,16 +110,50 @@ def test_an_env_without_a_target_ends_episodes_only_on_termination() -> None:
     np.testing.assert_allclose(agent.W, expected)
 
 
-def test_random_starts_on_an_env_that_ignores_the_start_option_are_refused() -> None:
-    """FrozenLake's reset ignores options["start"]: learning from a random start would record transitions
-    from a state the env is not in, so it is refused in one line naming the env."""
+def test_random_starts_on_frozenlake_put_the_env_at_the_drawn_state() -> None:
+    """FrozenLake's reset ignores options["start"]: the agent puts it at the drawn state through ``unwrapped.s``
+    (as the tabular agents do), so the step that follows moves from that state, as ``P`` says."""
     env = gym.make("FrozenLake-v1", is_slippery=False)
     agent = TDLinear(env, TDLinearConfig(features="onehot", start="random"))
+    agent.seed(0)
+    P = env.unwrapped.P
+    drawn = []
+    for _ in range(12):
+        s = agent.start("random")
+        drawn.append(s)
+        assert env.unwrapped.s == s
+        ((_, s_next, r, term),) = P[s][2]  # right
+        assert agent.step(2) == (s_next, r, term)
+    assert len(set(drawn)) > 1 and set(drawn) <= set(range(16))
+    assert agent.learn(3, seed=0).last()["episode"] == 3.0
+
+
+class _Stubborn(gym.Env):
+    """An exact model (P) whose reset ignores options["start"] and whose state the agent cannot set."""
+
+    observation_space = gym.spaces.Discrete(2)
+    action_space = gym.spaces.Discrete(2)
+    P = {s: {a: [(1.0, (s + a) % 2, float(a), False)] for a in range(2)} for s in range(2)}
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[int, dict]:
+        super().reset(seed=seed)
+        self.where = 0
+        return self.where, {}
+
+    def step(self, action: int) -> tuple[int, float, bool, bool, dict]:
+        self.where = (self.where + int(action)) % 2
+        return self.where, float(action), False, False, {}
+
+
+def test_random_starts_on_an_env_whose_state_cannot_be_set_are_refused() -> None:
+    """Learning from a random start on an env that stays at its own start would record transitions from a
+    state the env is not in: refused in one line naming the agent, the env and the way out."""
+    agent = TDLinear(_Stubborn(), TDLinearConfig(features="onehot", start="random", episode_length=2))
     with pytest.raises(UsageError) as info:
-        agent.learn(1, seed=0)
+        agent.learn(20, seed=1)
     text = str(info.value)
-    assert text.startswith("TDLinear cannot start episodes at random states on FrozenLake-v1") and "\n" not in text
-    assert text.endswith("use start='env'")
+    assert text.startswith("TDLinear cannot start episodes at random states on _Stubborn") and "\n" not in text
+    assert text.endswith("its reset ignores options['start'] and its state cannot be set; use start='env'")
 
 
 def test_control_metrics_evaluate_the_greedy_policy_at_the_configured_gamma(env: gym.Env) -> None:
