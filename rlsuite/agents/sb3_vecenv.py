@@ -58,7 +58,6 @@ class BatchedVecEnv(VecEnv):
         super().__init__(venv.num_envs, space, venv.single_action_space)
         self.render_mode = None
         self._actions: np.ndarray | None = None
-        self._empty_infos_template: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
 
     def _convert(self, obs: Any) -> np.ndarray:
         obs = to_numpy(obs)
