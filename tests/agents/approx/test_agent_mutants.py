@@ -145,6 +145,25 @@ class _Stubborn(gym.Env):
         return self.where, float(action), False, False, {}
 
 
+class _Obliging(_Stubborn):
+    """The same model, with a reset that starts where ``options["start"]`` says (and no ``s`` to set)."""
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[int, dict]:
+        super().reset(seed=seed)
+        self.where = int((options or {}).get("start", 0))
+        return self.where, {}
+
+
+def test_random_starts_ask_the_env_to_start_at_the_drawn_state() -> None:
+    """An env that honours ``reset(options={"start": s})`` is asked for each drawn state (no other way
+    could put it there: it has no ``s``)."""
+    agent = TDLinear(_Obliging(), TDLinearConfig(features="onehot", start="random", episode_length=2))
+    agent.seed(3)
+    drawn = [agent.start("random") for _ in range(8)]
+    assert set(drawn) == {0, 1} and agent.base.where == drawn[-1]
+    assert agent.learn(20, seed=1).last()["episode"] == 20.0
+
+
 def test_random_starts_on_an_env_whose_state_cannot_be_set_are_refused() -> None:
     """Learning from a random start on an env that stays at its own start would record transitions from a
     state the env is not in: refused in one line naming the agent, the env and the way out."""
