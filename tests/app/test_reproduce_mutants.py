@@ -136,6 +136,14 @@ def test_reproduce_without_a_name_lists_the_figures(capsys) -> None:
     assert [line.split()[0] for line in out if line.startswith(" ")] == list(rep.FIGURES)
 
 
+def test_help_describes_the_name_and_list(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["reproduce", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "name figure name, or `all`; --list shows them" in out
+    assert "--list list the figures and exit" in out
+
+
 # ----- sutton_barto: the bandit figures -----
 def test_bandit_figure_draws_and_stores_every_curve(tmp_path) -> None:
     from matplotlib.figure import Figure

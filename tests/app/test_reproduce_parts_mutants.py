@@ -137,6 +137,9 @@ def test_optimal_epsilon_greedy_uses_the_given_discount() -> None:
     assert pi.argmax(axis=1).tolist() == [1, 4]  # right, then stay at the target
     assert v.tolist() == pytest.approx(policy_evaluation(model, pi, 0.5).tolist())
     assert pi.max() == pytest.approx(0.5 + 0.5 / 5)
+    # on 2x2 (target bottom right) right and down tie from the top left: a tie keeps the action it has (down)
+    model = _grid_env(n_rows=2, n_cols=2, forbidden=[], target=(2, 2)).unwrapped.tabular_model
+    assert _optimal_epsilon_greedy(model, 0.1)[0].argmax(axis=1).tolist() == [2, 2, 1, 4]
 
 
 def test_greedy_path_stops_at_the_target_or_after_max_steps() -> None:
