@@ -100,6 +100,8 @@ def test_prediction_curves_start_from_zero_at_both_ends() -> None:
         assert rms["TD"][0] == pytest.approx(np.sqrt(((0.5 - truth) ** 2).mean()))
         again = ch6_8._prediction_curves([("TD", 1, 0.1), ("MC", None, 0.1)], 2, 2, opts, 0.5, batch=batch, salt=0)
         assert {k: v.tolist() for k, v in rms.items()} == {k: v.tolist() for k, v in again.items()}
+        salted = ch6_8._prediction_curves([("TD", 1, 0.1), ("MC", None, 0.1)], 2, 2, opts, 0.5, batch=batch, salt=1)
+        assert salted["TD"].tolist() != rms["TD"].tolist()  # another salt, other episodes
 
 
 def test_control_takes_only_the_actions_a_state_offers() -> None:
