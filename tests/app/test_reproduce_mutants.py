@@ -142,6 +142,18 @@ def test_help_describes_the_name_and_list(capsys) -> None:
     out = " ".join(capsys.readouterr().out.split())
     assert "name figure name, or `all`; --list shows them" in out
     assert "--list list the figures and exit" in out
+    assert ("Regenerate a figure of Zhao's or Sutton & Barto's book as NAME.png + NAME.json in --out. --list shows "
+            "the figures; `all` makes every one.") in out  # fmt: skip
+    # the command list as `rlsuite --help reproduce` shows it: reproduce's own line (else cli.COMMANDS' line)
+    with pytest.raises(SystemExit):
+        main(["--help", "reproduce"])
+    assert "reproduce regenerate a book figure (PNG + JSON of the plotted numbers)" in " ".join(
+        capsys.readouterr().out.split())
+
+
+def test_all_stands_for_every_figure() -> None:
+    assert rep.figure_names("all") == list(rep.FIGURES)
+    assert rep.figure_names("zhao-fig-3.4") == ["zhao-fig-3.4"]
 
 
 # ----- sutton_barto: the bandit figures -----
