@@ -167,7 +167,8 @@ def test_bandit_figure_draws_and_stores_every_curve(tmp_path) -> None:
     drawn: list[Figure] = []
     save = sb._save
     opts = ReproduceOptions(runs=2, steps=150, seed=3)
-    curves = {"greedy": (E, C(epsilon=0.0), {}), "eps": (E, C(epsilon=0.1), {"q_mean": 1.0})}
+    curves = {"greedy": (E, C(epsilon=0.0), {}), "eps": (E, C(epsilon=0.1), {"q_mean": 1.0}),
+              "eps 0.1": (E, C(epsilon=0.1), {})}  # the last: 48% optimal (100 x 0.48 rounds apart from 101 x 0.48)
     reporter = RecordingReporter()
     previous = progress.set_reporter(reporter)
     try:
@@ -176,7 +177,7 @@ def test_bandit_figure_draws_and_stores_every_curve(tmp_path) -> None:
     finally:
         sb._save = save
         progress.set_reporter(previous)
-    assert reporter.started[0] == ("fig", 2, "curve")
+    assert reporter.started[0] == ("fig", 3, "curve")
     histories = {label: sb._testbed(cls, config, opts, **kw) for label, (cls, config, kw) in curves.items()}
     steps = np.arange(1, 151)
     (fig,) = drawn
@@ -188,7 +189,7 @@ def test_bandit_figure_draws_and_stores_every_curve(tmp_path) -> None:
     for ax, col, scale in ((top, "average_reward", 1), (bottom, "optimal_action", 100)):
         assert ax.get_xlabel() == "steps (pulls of an arm)"
         assert ax.xaxis.get_major_ticks()[0].gridline.get_alpha() == 0.3
-        assert [t.get_text() for t in ax.get_legend().get_texts()] == ["greedy", "eps"]
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == ["greedy", "eps", "eps 0.1"]
         for line, label in zip(ax.get_lines(), curves, strict=True):
             assert line.get_label() == label and line.get_linewidth() == 1
             assert np.array_equal(line.get_xdata(), steps)
@@ -206,6 +207,15 @@ def test_bandit_figure_draws_and_stores_every_curve(tmp_path) -> None:
         }  # fmt: skip
     levels = [f"{label}: {100 * histories[label]['optimal_action'][-100:].mean():.0f}% optimal" for label in curves]
     assert data["summary"] == "last 100 steps: " + "; ".join(levels)
+    assert levels[2] == "eps 0.1: 48% optimal"
+    # a figure of average rewards only: its summary gives the reward level
+    try:
+        sb._save = lambda fig, path: drawn.append(fig)
+        data = sb._bandit_figure(tmp_path, "fig", "T", {"eps 0.1": curves["eps 0.1"]}, opts, panels=("average_reward",))
+    finally:
+        sb._save = save
+    assert len(drawn[1].axes) == 1 and drawn[1].axes[0].get_ylabel() == "average reward (reward units)"
+    assert data["summary"] == f"last 100 steps: eps 0.1: {histories['eps 0.1']['average_reward'][-100:].mean():.2f}"
 
 
 
@@ -286,7 +296,8 @@ def test_book_match_counts_the_cells_within_half_a_printed_digit() -> None:
     book = [[1.0, 2.0], [3.0, 4.0]]
     ours = np.array([1.0 + BOOK_DIGIT, 2.0, 3.0 - 0.06, 4.04])
     assert book_match(ours, book) == {"book": book, "cells_matching_book": 3, "cells": 4, "matches_book": False}
-    assert book_match(np.array([1.0 + BOOK_DIGIT, 2, 3, 4]), book)["matches_book"] is True  # within: <=
+    assert book_match(np.array([BOOK_DIGIT, 2, 3, 4]), [[0.0, 2.0], [3.0, 4.0]]) == {
+        "book": [[0.0, 2.0], [3.0, 4.0]], "cells_matching_book": 4, "cells": 4, "matches_book": True}  # within: <=
 
 
 def test_values_of_solves_with_the_given_discount_and_prints_no_negative_zero() -> None:

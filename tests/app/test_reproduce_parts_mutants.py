@@ -139,6 +139,11 @@ def test_optimal_epsilon_greedy_uses_the_given_discount() -> None:
     assert pi.argmax(axis=1).tolist() == [1, 4]  # right, then stay at the target
     assert v.tolist() == pytest.approx(policy_evaluation(model, pi, 0.5).tolist())
     assert pi.max() == pytest.approx(0.5 + 0.5 / 5)
+    # 1x3, forbidden middle (r = -1), target right, gamma 0.3: the walk through the forbidden cell costs
+    # -1 + 0.3 / 0.7 < 0, so the left cell stays (with gamma 0.9 it would walk)
+    model = _grid_env(n_rows=1, n_cols=3, forbidden=[(1, 2)], target=(1, 3), r_forbidden=-1.0).unwrapped.tabular_model
+    pi, v = _optimal_epsilon_greedy(model, 0.0, gamma=0.3)
+    assert pi.argmax(axis=1).tolist() == [4, 1, 4] and v.tolist() == pytest.approx([0.0, 1 / 0.7, 1 / 0.7])
     # on 2x2 (target bottom right) right and down tie from the top left: a tie keeps the action it has (down)
     model = _grid_env(n_rows=2, n_cols=2, forbidden=[], target=(2, 2)).unwrapped.tabular_model
     assert _optimal_epsilon_greedy(model, 0.1)[0].argmax(axis=1).tolist() == [2, 2, 1, 4]
@@ -159,8 +164,9 @@ def test_mc_basic_run_learns_for_the_given_iterations() -> None:
     from rlsuite.app.reproduce.zhao import mc_basic_run
 
     env = _grid_env(n_rows=2, n_cols=2, forbidden=[(1, 2)], target=(2, 2))
-    agent = mc_basic_run(env, 1, iterations=1)
-    once = MCBasic(env, MCBasicConfig(episode_length=1))
+    agent = mc_basic_run(env, 2, iterations=1)
+    once = MCBasic(env, MCBasicConfig(episode_length=2))
     once.learn(1)
     assert agent.state_values.tolist() == once.state_values.tolist()
     assert agent.policy.tolist() == once.policy.tolist()
+    assert agent.state_values.round(6).tolist() == [0.0, 0.1, 0.1, 0.1]  # one iteration: 2 steps seen, not yet v*
