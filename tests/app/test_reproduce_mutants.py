@@ -17,6 +17,7 @@ import rlsuite.app.reproduce as rep
 from rlsuite.app.cli import main
 from rlsuite.app.reproduce._common import FigureTable, ReproduceOptions, _grid_env, _grid_panel, _legend_outside, _plt
 from rlsuite.common import progress
+from rlsuite.common.errors import UsageError
 
 
 @pytest.fixture
@@ -154,6 +155,37 @@ def test_help_describes_the_name_and_list(capsys) -> None:
 def test_all_stands_for_every_figure() -> None:
     assert rep.figure_names("all") == list(rep.FIGURES)
     assert rep.figure_names("zhao-fig-3.4") == ["zhao-fig-3.4"]
+    with pytest.raises(UsageError) as error:  # nothing close: no hint
+        rep.figure_names("qqqqqqqq")
+    assert str(error.value) == "unknown figure 'qqqqqqqq'; `rlsuite reproduce --list` lists them"
+
+
+def test_each_figure_is_a_stage_of_the_job_display(tmp_path) -> None:
+    from rlsuite.app.console import RichReporter
+
+    class Stages(RichReporter):
+        """The live display's stage lines, written down instead of drawn."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.stages: list[tuple[Any, ...]] = []
+
+        def stage(self, index: int, total: int, name: str, outer: str) -> None:
+            self.stages.append((index, total, name, outer))
+
+        def start(self, description: str, total: float | None, unit: str) -> Any:
+            return progress.NullReporter().start(description, total, unit)
+
+        def stop(self, task: Any) -> None:
+            pass
+
+    reporter = Stages()
+    previous = progress.set_reporter(reporter)
+    try:
+        rep.reproduce("zhao-fig-3.5", ReproduceOptions(out=str(tmp_path)))
+    finally:
+        progress.set_reporter(previous)
+    assert reporter.stages == [(1, 1, "zhao-fig-3.5", "")]
 
 
 # ----- sutton_barto: the bandit figures -----
