@@ -341,3 +341,19 @@ def test_values_of_solves_with_the_given_discount_and_prints_no_negative_zero() 
     # bad policy 2 stays put in free cells: those values are 0, one of them -0.0 as solved
     v = values_of(_grid_env(), policy_of(FIG_2_7["bad policy 2"][0]))
     assert (v == 0).sum() == 10 and not np.signbit(v[v == 0]).any() and FIG_2_7["bad policy 2"][1][0][:3] == [0.0] * 3
+
+
+def test_a_testbed_run_longer_than_the_registered_limit_is_one_episode() -> None:
+    """KArmedBandit-v0 registers 1000 steps; a run of --steps 1001 is still one episode (one q* per run)."""
+    import gymnasium as gym
+
+    from rlsuite.agents.tabular.bandit import EpsilonGreedyBandit as E
+    from rlsuite.agents.tabular.bandit import EpsilonGreedyBanditConfig as C
+    from rlsuite.app.reproduce import sutton_barto as sb
+
+    history = sb._testbed(E, C(epsilon=0.1), ReproduceOptions(runs=2, steps=1001, seed=0))
+    unlimited = gym.make_vec("rlsuite/KArmedBandit-v0", num_envs=2, vectorization_mode="vector_entry_point",
+                             max_episode_steps=None)  # fmt: skip
+    expected = E(unlimited, C(epsilon=0.1)).learn(1001, seed=0)
+    assert history["average_reward"].tolist() == expected["average_reward"].tolist()
+    assert history["optimal_action"].tolist() == expected["optimal_action"].tolist()
