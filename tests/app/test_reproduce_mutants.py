@@ -143,7 +143,7 @@ def test_help_describes_the_name_and_list(capsys) -> None:
     out = " ".join(capsys.readouterr().out.split())
     assert "name figure name, or `all`; --list shows them" in out
     assert "--list list the figures and exit" in out
-    assert ("Regenerate a figure of Zhao's or Sutton & Barto's book as NAME.png + NAME.json in --out. --list shows "
+    assert ("[name] Regenerate a figure of Zhao's or Sutton & Barto's book as NAME.png + NAME.json in --out. --list shows "
             "the figures; `all` makes every one.") in out  # fmt: skip
     # the command list as `rlsuite --help reproduce` shows it: reproduce's own line (else cli.COMMANDS' line)
     with pytest.raises(SystemExit):
