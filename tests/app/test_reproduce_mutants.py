@@ -46,9 +46,14 @@ def test_grid_panel_draws_each_cells_value_and_greedy_action(ax) -> None:
     env = _grid_env(n_rows=2, n_cols=3, forbidden=[(1, 2)], target=(2, 3))
     _grid_panel(env, np.array([1.25, -0.5, 3.0, 0.04, 7.06, -2.0]), np.array([0, 1, 2, 3, 4, 4]), ax, "T")
     assert ax.get_title() == "T" and ax.get_xlabel() == "column" and ax.get_ylabel() == "row"
-    assert texts(ax) == [(0.5, 0.84, "1.2", "center", "center", 8), (1.5, 0.84, "-0.5", "center", "center", 8),
-                         (2.5, 0.84, "3.0", "center", "center", 8), (0.5, 1.84, "0.0", "center", "center", 8),
-                         (1.5, 1.84, "7.1", "center", "center", 8), (2.5, 1.84, "-2.0", "center", "center", 8)]
+    assert texts(ax) == [
+        (0.5, 0.84, "1.2", "center", "center", 8),
+        (1.5, 0.84, "-0.5", "center", "center", 8),
+        (2.5, 0.84, "3.0", "center", "center", 8),
+        (0.5, 1.84, "0.0", "center", "center", 8),
+        (1.5, 1.84, "7.1", "center", "center", 8),
+        (2.5, 1.84, "-2.0", "center", "center", 8),
+    ]
     assert sum(isinstance(p, Rectangle) for p in ax.patches) == 6  # plot_grid's cells
     arrows = [p for p in ax.patches if isinstance(p, FancyArrow)]
     # (row 0: up in column 0, right in 1, down in 2; row 1: left in column 0): from 0.16 before the centre
@@ -143,13 +148,14 @@ def test_help_describes_the_name_and_list(capsys) -> None:
     out = " ".join(capsys.readouterr().out.split())
     assert "name figure name, or `all`; --list shows them" in out
     assert "--list list the figures and exit" in out
-    assert ("[name] Regenerate a figure of Zhao's or Sutton & Barto's book as NAME.png + NAME.json in --out. --list shows "
-            "the figures; `all` makes every one.") in out  # fmt: skip
+    description = "Regenerate a figure of Zhao's or Sutton & Barto's book as NAME.png + NAME.json in --out."
+    assert f"[name] {description} --list shows the figures; `all` makes every one." in out
     # the command list as `rlsuite --help reproduce` shows it: reproduce's own line (else cli.COMMANDS' line)
     with pytest.raises(SystemExit):
         main(["--help", "reproduce"])
     assert "reproduce regenerate a book figure (PNG + JSON of the plotted numbers)" in " ".join(
-        capsys.readouterr().out.split())
+        capsys.readouterr().out.split()
+    )
 
 
 def test_all_stands_for_every_figure() -> None:
@@ -199,8 +205,11 @@ def test_bandit_figure_draws_and_stores_every_curve(tmp_path) -> None:
     drawn: list[Figure] = []
     save = sb._save
     opts = ReproduceOptions(runs=2, steps=150, seed=3)
-    curves = {"greedy": (E, C(epsilon=0.0), {}), "eps": (E, C(epsilon=0.1), {"q_mean": 1.0}),
-              "eps 0.1": (E, C(epsilon=0.1), {})}  # the last: 48% optimal (100 x 0.48 rounds apart from 101 x 0.48)
+    curves = {
+        "greedy": (E, C(epsilon=0.0), {}),
+        "eps": (E, C(epsilon=0.1), {"q_mean": 1.0}),
+        "eps 0.1": (E, C(epsilon=0.1), {}),
+    }  # the last: 48% optimal (100 x 0.48 rounds apart from 101 x 0.48)
     reporter = RecordingReporter()
     previous = progress.set_reporter(reporter)
     try:
@@ -250,7 +259,6 @@ def test_bandit_figure_draws_and_stores_every_curve(tmp_path) -> None:
     assert data["summary"] == f"last 100 steps: eps 0.1: {histories['eps 0.1']['average_reward'][-100:].mean():.2f}"
 
 
-
 # ----- zhao_ch2_4: tables, pairs of grids, the comparison with the book -----
 def test_q_table_prints_each_value_without_trailing_zeros(ax) -> None:
     from matplotlib.table import Table
@@ -262,9 +270,25 @@ def test_q_table_prints_each_value_without_trailing_zeros(ax) -> None:
     (table,) = ax.tables
     cells = table.get_celld()
     shown = {k: c.get_text().get_text() for k, c in cells.items()}
-    assert shown == {(0, 0): "a1 up", (0, 1): "a2 right", (0, 2): "a3 down", (0, 3): "a4 left", (0, 4): "a5 stay",
-                     (1, -1): "s1", (1, 0): "1.5", (1, 1): "2", (1, 2): "0.25", (1, 3): "-0.1", (1, 4): "10",
-                     (2, -1): "s2", (2, 0): "0", (2, 1): "-1.25", (2, 2): "3.1", (2, 3): "0.05", (2, 4): "1"}
+    assert shown == {
+        (0, 0): "a1 up",
+        (0, 1): "a2 right",
+        (0, 2): "a3 down",
+        (0, 3): "a4 left",
+        (0, 4): "a5 stay",
+        (1, -1): "s1",
+        (1, 0): "1.5",
+        (1, 1): "2",
+        (1, 2): "0.25",
+        (1, 3): "-0.1",
+        (1, 4): "10",
+        (2, -1): "s2",
+        (2, 0): "0",
+        (2, 1): "-1.25",
+        (2, 2): "3.1",
+        (2, 3): "0.05",
+        (2, 4): "1",
+    }
     assert table._loc == Table.codes["center"]
     assert cells[1, 0].get_text().get_ha() == "center" and cells[1, -1].get_text().get_ha() == "left"
     assert cells[1, 0].get_width() == pytest.approx(0.2)
@@ -315,8 +339,16 @@ def test_printed_policy_panels_solves_and_draws_each_policy() -> None:
     policy_and_values(env, policy_of(rows), values_of(env, policy_of(rows)), axes[1], "good policy 1")
     assert grid_drawing(axes[0, 0]) == grid_drawing(axes[1, 0]) and grid_drawing(axes[0, 1]) == grid_drawing(axes[1, 1])
     assert axes[0, 0].get_title() == "good policy 1: policy"
-    assert entry == {"panel": "good policy 1", "policy": rows, "values": book, "book": book,
-                     "cells_matching_book": 25, "cells": 25, "matches_book": True, "seed_dependent": False}
+    assert entry == {
+        "panel": "good policy 1",
+        "policy": rows,
+        "values": book,
+        "book": book,
+        "cells_matching_book": 25,
+        "cells": 25,
+        "matches_book": True,
+        "seed_dependent": False,
+    }
     with pytest.raises(ValueError):  # a panel for every policy
         printed_policy_panels(env, FIG_2_7, [axes[0]])
     plt.close(fig)
@@ -329,7 +361,11 @@ def test_book_match_counts_the_cells_within_half_a_printed_digit() -> None:
     ours = np.array([1.0 + BOOK_DIGIT, 2.0, 3.0 - 0.06, 4.04])
     assert book_match(ours, book) == {"book": book, "cells_matching_book": 3, "cells": 4, "matches_book": False}
     assert book_match(np.array([BOOK_DIGIT, 2, 3, 4]), [[0.0, 2.0], [3.0, 4.0]]) == {
-        "book": [[0.0, 2.0], [3.0, 4.0]], "cells_matching_book": 4, "cells": 4, "matches_book": True}  # within: <=
+        "book": [[0.0, 2.0], [3.0, 4.0]],
+        "cells_matching_book": 4,
+        "cells": 4,
+        "matches_book": True,
+    }  # within: <=
 
 
 def test_values_of_solves_with_the_given_discount_and_prints_no_negative_zero() -> None:

@@ -48,7 +48,10 @@ def test_printed_rounds_halves_up_to_the_given_decimals() -> None:
 
 def test_compare_stores_the_book_beside_our_printed_values() -> None:
     assert ch3_5._compare(np.array([[1.04, -1.75]]), [[1.0, -1.7]]) == {
-        "book": [[1.0, -1.7]], "ours_printed": [[1.0, -1.7]], "matches_book": True}
+        "book": [[1.0, -1.7]],
+        "ours_printed": [[1.0, -1.7]],
+        "matches_book": True,
+    }
     assert ch3_5._compare(np.array([[0.125]]), [[0.13]], 2)["matches_book"] is True
     assert ch3_5._compare(np.array([[0.125]]), [[0.1]], 2)["matches_book"] is False
 
@@ -65,7 +68,10 @@ def test_env_and_uniform_values_take_their_arguments() -> None:
 # ----- sutton_barto_ch6_8 -----
 def test_size_names_the_books_runs_and_their_source() -> None:
     assert ch6_8._size("sb-fig-6.3", 2, episodes=5) == {
-        "runs": 2, "book": {"runs": 1, "source": "book: one run"}, "episodes": 5}
+        "runs": 2,
+        "book": {"runs": 1, "source": "book: one run"},
+        "episodes": 5,
+    }
 
 
 def test_axes_label_grid_and_legend(ax) -> None:  # noqa: F811
