@@ -109,7 +109,9 @@ def test_model_folder_is_named_by_the_arch_and_a_hash_of_the_sorted_recipe(cache
 
 
 def test_a_build_writes_base_sft_and_recipe_atomically(cache: Path, small: dict[str, Any]) -> None:
-    folder, final = small["folder"], small["folder"].parent.parent
+    folder = default_model_dir(SMALL)  # each test calls the builder itself (built: it returns the folder), so
+    final = folder.parent.parent  # that mutmut, which runs the tests that call a function, runs every one here
+    assert folder == small["folder"]
     assert not small["built_before"] and is_built(SMALL) and not is_built(TINY)
     assert folder == model_folder(SMALL) == final / "sft" / "model"
     assert sorted(p.name for p in final.iterdir()) == ["base", "recipe.json", "sft"]
@@ -122,6 +124,7 @@ def test_a_build_writes_base_sft_and_recipe_atomically(cache: Path, small: dict[
 
 
 def test_full_determinism_is_put_back_after_the_build(small: dict[str, Any]) -> None:
+    assert default_model_dir(SMALL) == small["folder"]
     before, after = small["flags"]
     assert after == before
     environ_before, environ_after = small["environ"]
@@ -129,7 +132,7 @@ def test_full_determinism_is_put_back_after_the_build(small: dict[str, Any]) -> 
 
 
 def test_the_base_is_the_seeded_recipe_model_over_the_task_words(small: dict[str, Any]) -> None:
-    base = small["folder"].parent.parent / "base"
+    base = default_model_dir(SMALL).parent.parent / "base"
     tok = build_tokenizer(TASK.vocabulary())
     config = json.loads((base / "config.json").read_text())
     assert (config["model_type"], config["hidden_size"], config["num_hidden_layers"]) == ("llama", 16, 1)
@@ -141,7 +144,7 @@ def test_the_sft_model_is_the_recipe_sft_of_the_base(small: dict[str, Any], tmp_
     """The SFT'd weights are exactly those of train_sft with the recipe's values (seed, data, epochs, lr, batch).
 
     The reproduction runs without full determinism: on the CPU it changes no bit (it is for CUDA kernels)."""
-    folder = small["folder"]
+    folder = default_model_dir(SMALL)
     config = json.loads((folder / "config.json").read_text())
     assert (config["model_type"], config["hidden_size"], config["num_hidden_layers"]) == ("llama", 16, 1)
     metrics = json.loads((folder.parent / "metrics.json").read_text())
@@ -195,6 +198,7 @@ def test_a_file_size_limit_is_an_os_error_naming_the_cache_folder(
 
 def test_the_default_build_and_its_base(cache: Path, default: Path) -> None:
     final = cache / "alignment" / "tiny-llama-6e43edd742"
+    assert default_model_dir() == default
     assert default == final / "sft" / "model" and is_built() and is_built(None)
     assert json.loads((final / "recipe.json").read_text()) == default_recipe()
     config = json.loads((default / "config.json").read_text())

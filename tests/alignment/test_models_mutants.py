@@ -123,6 +123,21 @@ def test_the_rate_counts_the_texts_tokens_without_special_tokens() -> None:
     assert check_vocabulary(tok, [{"prompt": "zzz"}], "d", limit=1.0) == 1.0
 
 
+def test_pairs_that_become_one_token_sequence_are_counted_without_special_tokens() -> None:
+    """Chosen and rejected compared as the texts' own tokens (a BOS on one side only would hide the collapse)."""
+    from tokenizers import processors
+
+    tok = _tok(specials=["<s>"])
+    tok._tokenizer.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", 3)])
+    records = [{"prompt": "good movie", "chosen": "zzz", "rejected": "yyy"}, {"prompt": "bad", "chosen": "good"}]
+    with pytest.raises(DataError) as caught:
+        check_vocabulary(tok, records, "d", limit=1.0)
+    assert str(caught.value) == ("d: 33.3% of the tokens are outside the tokenizer's vocabulary (unknown token), "
+                                 "e.g. 'zzz', 'yyy'; 1 pair(s) have identical chosen and rejected tokens")  # fmt: skip
+    # a record with a chosen and no rejected is not a pair: counted, not compared
+    assert check_vocabulary(tok, [{"prompt": "bad", "chosen": "good zzz"}], "d", limit=1.0) == 1 / 3
+
+
 def _wordpiece() -> Any:
     from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
