@@ -123,7 +123,7 @@ def test_a_build_writes_base_sft_and_recipe_atomically(cache: Path, small: dict[
     _no_temporaries(cache)
 
 
-def test_full_determinism_is_put_back_after_the_build(small: dict[str, Any]) -> None:
+def test_full_determinism_is_put_back_after_a_build(small: dict[str, Any]) -> None:
     assert default_model_dir(SMALL) == small["folder"]
     before, after = small["flags"]
     assert after == before
@@ -131,7 +131,7 @@ def test_full_determinism_is_put_back_after_the_build(small: dict[str, Any]) -> 
     assert environ_after == environ_before  # no CUBLAS_WORKSPACE_CONFIG / CUDA_LAUNCH_BLOCKING left behind
 
 
-def test_the_base_is_the_seeded_recipe_model_over_the_task_words(small: dict[str, Any]) -> None:
+def test_the_built_base_is_the_seeded_recipe_model_over_the_task_words(small: dict[str, Any]) -> None:
     base = default_model_dir(SMALL).parent.parent / "base"
     tok = build_tokenizer(TASK.vocabulary())
     config = json.loads((base / "config.json").read_text())
@@ -140,7 +140,7 @@ def test_the_base_is_the_seeded_recipe_model_over_the_task_words(small: dict[str
     assert _same_weights(_weights(base), build_tiny_causal_lm(tok, "llama", 16, 1, seed=3).state_dict())
 
 
-def test_the_sft_model_is_the_recipe_sft_of_the_base(small: dict[str, Any], tmp_path: Path) -> None:
+def test_the_built_sft_model_is_the_recipe_sft_of_the_base(small: dict[str, Any], tmp_path: Path) -> None:
     """The SFT'd weights are exactly those of train_sft with the recipe's values (seed, data, epochs, lr, batch).
 
     The reproduction runs without full determinism: on the CPU it changes no bit (it is for CUDA kernels)."""
