@@ -430,7 +430,9 @@ def check_vocabulary(tok: Any, records: Sequence[dict[str, Any]], where: str, li
             bad = ids.count(unk)
             unknown += bad
             if bad and len(examples) < 5:
-                examples.update({w: None for w in text.split() if w not in vocab and len(examples) < 5})
+                for w in text.split():  # not a comprehension: its condition saw the dict before the update
+                    if w not in vocab and len(examples) < 5:
+                        examples[w] = None
     rate = unknown / max(total, 1)
     collapsed = 0
     for r in records:

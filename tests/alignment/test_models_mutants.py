@@ -1,0 +1,232 @@
+"""rlsuite.alignment.models: the word-level tokenizer, the tiny models' configs, the vocabulary check, trusted copies.
+
+Exact values throughout, on tokenizers and models built here in well under a second (no cached models).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("transformers")
+
+import torch
+from safetensors.torch import load_file
+
+from rlsuite.alignment.models import (
+    build_tiny_causal_lm,
+    build_tokenizer,
+    check_data_for,
+    check_vocabulary,
+    trusted_copy,
+)
+from rlsuite.common.errors import DataError
+
+WORDS = ["good", "bad", "movie", ".", "##s"]
+
+
+def _tok(**kw: Any) -> Any:
+    return build_tokenizer(WORDS, **kw)
+
+
+# ----- build_tokenizer
+def test_the_tokenizer_joins_words_with_spaces_and_wordpiece_suffixes_without() -> None:
+    tok = _tok()
+    ids = tok("good movie ##s .", add_special_tokens=False)["input_ids"]
+    assert ids == [3, 5, 7, 6]  # <pad> <eos> <unk> first, then the words in order
+    assert tok.decode(ids) == "good movies ."  # no clean-up: the space before "." stays
+
+
+def test_the_tokenizer_has_pad_unk_and_left_padding() -> None:
+    tok = _tok()
+    assert (tok.pad_token, tok.pad_token_id, tok.eos_token_id, tok.unk_token, tok.unk_token_id) == (
+        "<pad>", 0, 1, "<unk>", 2)  # fmt: skip
+    assert tok("good zzz", add_special_tokens=False)["input_ids"] == [3, 2]
+    assert tok.padding_side == "left"
+    assert tok(["good", "bad movie"], padding=True)["input_ids"] == [[0, 3], [4, 5]]
+
+
+def test_the_tokenizer_skips_its_specials_other_than_eos_as_special() -> None:
+    tok = _tok(specials=["<|user|>", "<end>"], eos="<end>")
+    assert tok.eos_token == "<end>"
+    ids = tok("<|user|> good <end>", add_special_tokens=False)["input_ids"]
+    assert tok.decode(ids, skip_special_tokens=True) == "good"
+
+
+# ----- build_tiny_causal_lm
+def _config(model: Any) -> dict[str, Any]:
+    c = model.config
+    return {k: getattr(c, k) for k in ("model_type", "vocab_size", "hidden_size", "intermediate_size",
+                                        "num_hidden_layers", "num_attention_heads", "num_key_value_heads",
+                                        "max_position_embeddings", "tie_word_embeddings", "pad_token_id",
+                                        "eos_token_id", "bos_token_id")}  # fmt: skip
+
+
+def test_the_tiny_model_defaults_to_a_seeded_two_layer_llama_of_width_64() -> None:
+    tok = _tok()
+    model = build_tiny_causal_lm(tok)
+    assert _config(model) == {"model_type": "llama", "vocab_size": 8, "hidden_size": 64, "intermediate_size": 128,
+                              "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 4,
+                              "max_position_embeddings": 64, "tie_word_embeddings": True, "pad_token_id": 0,
+                              "eos_token_id": 1, "bos_token_id": None}  # fmt: skip
+    gen = model.generation_config
+    assert (gen.pad_token_id, gen.eos_token_id, gen.bos_token_id) == (0, 1, None)
+    seeded = build_tiny_causal_lm(tok, "llama", 64, 2, seed=0).state_dict()
+    assert all(torch.equal(v, seeded[k]) for k, v in model.state_dict().items())
+    assert model.lm_head.weight.data_ptr() == model.model.embed_tokens.weight.data_ptr()  # tied
+
+
+def test_the_tiny_model_can_be_a_qwen2_and_nothing_else() -> None:
+    tok = _tok(specials=["<end>"], eos="<end>")
+    model = build_tiny_causal_lm(tok, "qwen2", hidden_size=16, layers=1, seed=1)
+    assert _config(model) == {"model_type": "qwen2", "vocab_size": 9, "hidden_size": 16, "intermediate_size": 32,
+                              "num_hidden_layers": 1, "num_attention_heads": 4, "num_key_value_heads": 4,
+                              "max_position_embeddings": 64, "tie_word_embeddings": True, "pad_token_id": 0,
+                              "eos_token_id": 3, "bos_token_id": None}  # fmt: skip
+    assert (model.generation_config.pad_token_id, model.generation_config.eos_token_id) == (0, 3)
+    with pytest.raises(ValueError, match=r"^arch: 'gpt2' is not one of \['llama', 'qwen2'\]$"):
+        build_tiny_causal_lm(tok, "gpt2")
+
+
+# ----- check_vocabulary (and the texts it reads from a record)
+def test_every_text_of_a_record_is_counted_conversations_by_their_contents() -> None:
+    tok = _tok()
+    assert check_vocabulary(tok, [{"prompt": "good", "completion": "zzz"}], "d", limit=1.0) == 0.5
+    assert check_vocabulary(tok, [{"chosen": "good movie", "rejected": "bad zzz"}], "d", limit=1.0) == 0.25
+    chat = [{"role": "user", "content": "good zzz"}, {"role": "assistant"}, "not a message"]
+    assert check_vocabulary(tok, [{"prompt": chat, "completion": [{"role": "assistant", "content": "bad"}]}], "d",
+                            limit=1.0) == pytest.approx(1 / 3)  # fmt: skip
+    assert check_vocabulary(tok, [{"prompt": [{"role": "user"}], "completion": "good"}], "d") == 0.0
+
+
+def test_the_default_limit_is_5_percent(caplog: pytest.LogCaptureFixture) -> None:
+    tok = _tok()
+    known = [{"prompt": "good movie", "completion": "bad movie ."}] * 10  # 50 tokens
+    with pytest.raises(DataError, match=r"^d: 5.7% .*above the 5% limit"):  # 3 of 53
+        check_vocabulary(tok, [*known, {"prompt": "zzz yyy"}, {"prompt": "xxx"}], "d")
+    with caplog.at_level(logging.WARNING, logger="rlsuite.alignment.models"):
+        assert check_vocabulary(tok, [*known, {"prompt": "zzz"}], "d") == 1 / 51
+
+
+def test_the_rate_counts_the_texts_tokens_without_special_tokens() -> None:
+    """A tokenizer that adds a BOS to every text: the BOS is not data, the one word is all unknown."""
+    from tokenizers import processors
+
+    tok = _tok(specials=["<s>"])
+    tok._tokenizer.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", 3)])
+    assert tok("zzz")["input_ids"] == [3, 2]
+    assert check_vocabulary(tok, [{"prompt": "zzz"}], "d", limit=1.0) == 1.0
+
+
+def test_pairs_that_become_one_token_sequence_are_counted_without_special_tokens() -> None:
+    """Chosen and rejected compared as the texts' own tokens (a BOS on one side only would hide the collapse)."""
+    from tokenizers import processors
+
+    tok = _tok(specials=["<s>"])
+    tok._tokenizer.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", 3)])
+    records = [{"prompt": "good movie", "chosen": "zzz", "rejected": "yyy"}, {"prompt": "bad", "chosen": "good"}]
+    with pytest.raises(DataError) as caught:
+        check_vocabulary(tok, records, "d", limit=1.0)
+    assert str(caught.value) == ("d: 33.3% of the tokens are outside the tokenizer's vocabulary (unknown token), "
+                                 "e.g. 'zzz', 'yyy'; 1 pair(s) have identical chosen and rejected tokens")  # fmt: skip
+    # a record with a chosen and no rejected is not a pair: counted, not compared
+    assert check_vocabulary(tok, [{"prompt": "bad", "chosen": "good zzz"}], "d", limit=1.0) == 1 / 3
+
+
+def _wordpiece() -> Any:
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    core = Tokenizer(models.WordPiece(vocab={"[UNK]": 0, "play": 1, "##ing": 2, "good": 3}, unk_token="[UNK]"))
+    core.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    return PreTrainedTokenizerFast(tokenizer_object=core, unk_token="[UNK]")
+
+
+def test_the_examples_are_the_unknown_words_at_most_five(caplog: pytest.LogCaptureFixture) -> None:
+    """Examples come only from texts with unknown tokens (a sub-word tokenizer knows "playing" in pieces)."""
+    tok = _wordpiece()
+    assert tok("playing zzz", add_special_tokens=False)["input_ids"] == [1, 2, 0]
+    records = [{"prompt": "playing"}, {"prompt": "good zzz"}, {"prompt": "u1 u2 u3 u4 u5 u6 u7"}]
+    with caplog.at_level(logging.WARNING, logger="rlsuite.alignment.models"):
+        assert check_vocabulary(tok, records, "d", limit=1.0) == 8 / 11
+    assert [r.getMessage() for r in caplog.records] == [
+        "d: 72.7% of the tokens are outside the tokenizer's vocabulary (unknown token), "
+        "e.g. 'zzz', 'u1', 'u2', 'u3', 'u4'"]  # fmt: skip
+
+
+def test_something_without_an_unknown_token_is_not_checked() -> None:
+    assert check_vocabulary(object(), [{"prompt": "anything"}], "d") == 0.0
+
+
+# ----- check_data_for
+def test_conversational_prompts_need_a_chat_template() -> None:
+    records = [{"prompt": "good", "completion": "bad"}, {"prompt": [{"role": "user", "content": "good"}]}]
+    with pytest.raises(DataError, match=r"^d: conversational records, but the model's tokenizer has no chat "):
+        check_data_for(_tok(), records, "d")
+    with pytest.raises(DataError, match="has no chat template"):
+        check_data_for(object(), records, "d")  # no chat_template attribute at all
+    check_data_for(_tok(chat_template="{{ messages }}"), records, "d")
+    check_data_for(_tok(), records[:1], "d")  # plain records: no template needed
+
+
+# ----- trusted_copy
+def _folder(path: Path, tok: Any, model: Any) -> Path:
+    model.save_pretrained(path)
+    tok.save_pretrained(path)
+    return path
+
+
+def _pickled(src: Path, dst: Path) -> Path:
+    """``src`` with its weights as a pickle, and more pickles and a pickle index that a copy leaves out."""
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("*.safetensors"))
+    torch.save(load_file(str(src / "model.safetensors")), dst / "pytorch_model.bin")
+    torch.save({"step": 1}, dst / "optimizer.pt")
+    torch.save({"step": 1}, dst / "rng_state.pth")
+    (dst / "pytorch_model.bin.index.json").write_text(json.dumps({"weight_map": {}}))
+    return dst
+
+
+def test_a_trusted_pickled_causal_lm_is_copied_as_a_causal_lm_with_safetensors(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    tok = _tok()
+    src = _folder(tmp_path / "src", tok, build_tiny_causal_lm(tok, hidden_size=16, layers=1))
+    pickled = _pickled(src, tmp_path / "pickled")
+    dest = tmp_path / "copy"
+    (tmp_path / "copy.partial").mkdir()  # a crashed copy's leftovers
+    (tmp_path / "copy.partial" / "junk").write_text("x")
+    with caplog.at_level(logging.INFO, logger="rlsuite.alignment.models"):
+        assert trusted_copy(pickled, dest, trust_pickle=True) == dest
+    assert sorted(p.name for p in dest.iterdir()) == sorted(p.name for p in src.iterdir())
+    assert json.loads((dest / "config.json").read_text())["architectures"] == ["LlamaForCausalLM"]
+    original, copied = load_file(str(src / "model.safetensors")), load_file(str(dest / "model.safetensors"))
+    assert copied.keys() == original.keys() and all(torch.equal(copied[k], original[k]) for k in original)
+    assert not (tmp_path / "copy.partial").exists()
+    assert [r.getMessage() for r in caplog.records if r.name == "rlsuite.alignment.models"] == [
+        f"{pickled}: its pickled weights, trusted (--trust-pickle), saved as safetensors in {dest}"]  # fmt: skip
+
+
+def test_an_adapter_folder_is_used_as_it_is(tmp_path: Path) -> None:
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text("{}")
+    torch.save({}, adapter / "adapter_model.bin")
+    assert trusted_copy(adapter, tmp_path / "copy", trust_pickle=True) == adapter
+    assert not (tmp_path / "copy").exists()
+
+
+def test_only_a_complete_copy_is_reused(tmp_path: Path) -> None:
+    """A destination with a config but no weights is not taken for a finished copy (and is not replaced)."""
+    tok = _tok()
+    pickled = _pickled(_folder(tmp_path / "src", tok, build_tiny_causal_lm(tok, hidden_size=16, layers=1)),
+                       tmp_path / "pickled")  # fmt: skip
+    dest = tmp_path / "copy"
+    dest.mkdir()
+    (dest / "config.json").write_text("{}")
+    with pytest.raises(OSError):
+        trusted_copy(pickled, dest, trust_pickle=True)
