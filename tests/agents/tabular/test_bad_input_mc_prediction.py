@@ -24,12 +24,8 @@ def test_a_policy_the_env_cannot_give_is_refused() -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "field"),
-    [
-        ({"gamma": 1.5}, "gamma"),
-        ({"batch": 0}, "batch"),
-        ({"policy": "greedy"}, "policy"),
-        ({"weighting": "both"}, "weighting"),
-    ],
+    [({"gamma": 1.5}, "gamma"), ({"batch": 0}, "batch"), ({"policy": "greedy"}, "policy"),
+     ({"weighting": "both"}, "weighting")],
 )
 def test_bad_config_values_name_the_field(kwargs: dict, field: str) -> None:
     with pytest.raises(ConfigError, match=field):

@@ -29,10 +29,8 @@ def test_mc_exploring_starts_on_blackjack_names_mc_es_blackjack() -> None:
 
 @pytest.mark.parametrize(
     ("argv", "message"),
-    [
-        (["prioritized_sweeping", "--backend", "torch"], HOST_ONLY),
-        (["mc_exploring_starts", "--env", "Blackjack-v1"], NOT_BLACKJACK),
-    ],
+    [(["prioritized_sweeping", "--backend", "torch"], HOST_ONLY),
+     (["mc_exploring_starts", "--env", "Blackjack-v1"], NOT_BLACKJACK)],
 )
 def test_the_cli_says_it_in_one_line(cli: Any, argv: list[str], message: str) -> None:
     code, _, err = cli("train", *argv, "--budget", "10")

@@ -44,8 +44,12 @@ def test_figure_2_2_epsilon_greedy_levels() -> None:
 
 
 def test_figure_2_3_optimistic_initial_values_beat_realistic() -> None:
-    _, opt_o = run(EpsilonGreedyBandit, EpsilonGreedyBanditConfig(epsilon=0.0, initial_value=5.0, step_size=0.1))
-    _, real_o = run(EpsilonGreedyBandit, EpsilonGreedyBanditConfig(epsilon=0.1, initial_value=0.0, step_size=0.1))
+    _, opt_o = run(
+        EpsilonGreedyBandit, EpsilonGreedyBanditConfig(epsilon=0.0, initial_value=5.0, step_size=0.1)
+    )
+    _, real_o = run(
+        EpsilonGreedyBandit, EpsilonGreedyBanditConfig(epsilon=0.1, initial_value=0.0, step_size=0.1)
+    )
     assert opt_o[-300:].mean() > real_o[-300:].mean() + 0.03
     assert opt_o[:5].mean() < real_o[:5].mean() + 0.05  # optimism explores first: it starts worse or equal
 
@@ -211,10 +215,7 @@ def test_bandit_configs_keep_the_books_defaults_and_document_every_field() -> No
     assert dataclasses.asdict(UCBConfig()) == {"c": 2.0, "step_size": None}
     assert dataclasses.asdict(GradientBanditConfig()) == {"alpha": 0.1, "baseline": True}
     assert dataclasses.asdict(ThompsonSamplingConfig()) == {
-        "model": "gaussian",
-        "prior_mean": 0.0,
-        "prior_std": 1.0,
-        "noise_std": 1.0,
+        "model": "gaussian", "prior_mean": 0.0, "prior_std": 1.0, "noise_std": 1.0
     }
     for cls in (EpsilonGreedyBanditConfig, UCBConfig, GradientBanditConfig, ThompsonSamplingConfig):
         assert issubclass(cls, Config)

@@ -145,10 +145,8 @@ def test_mc_es_on_blackjack_saves_loads_and_is_reproducible(tmp_path) -> None:
     assert history["episodes"].tolist() == [1000, 2000, 3000, 4000, 5000]
     # every first visit counted: 5000 episodes start in a (state, action) pair each
     assert agent.returns_count.sum() >= 5000 and agent.returns_count[bj.state_index(21, 5, 0), bj.STICK] > 0
-    np.testing.assert_allclose(
-        agent.q_values[agent.returns_count > 0],
-        (agent.returns_sum / np.maximum(agent.returns_count, 1))[agent.returns_count > 0],
-    )
+    np.testing.assert_allclose(agent.q_values[agent.returns_count > 0],
+                               (agent.returns_sum / np.maximum(agent.returns_count, 1))[agent.returns_count > 0])
     agent.save(tmp_path / "agent")
     loaded = TabularAgent.load(tmp_path / "agent")
     np.testing.assert_array_equal(loaded.q_values, agent.q_values)

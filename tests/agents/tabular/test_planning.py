@@ -119,14 +119,8 @@ def test_start_value_evaluation_solves_the_linear_system() -> None:
 
 @pytest.mark.parametrize(
     ("name", "budget"),
-    [
-        ("n_step_td", 5),
-        ("constant_alpha_mc", 5),
-        ("double_q_learning", 20),
-        ("dyna_q", 300),
-        ("dyna_q_plus", 300),
-        ("prioritized_sweeping", 300),
-    ],
+    [("n_step_td", 5), ("constant_alpha_mc", 5), ("double_q_learning", 20), ("dyna_q", 300), ("dyna_q_plus", 300),
+     ("prioritized_sweeping", 300)],
 )
 def test_sb_agents_save_load_round_trip(name: str, budget: int, tmp_path) -> None:
     from rlsuite.agents.tabular import ALGORITHMS, TabularAgent

@@ -54,7 +54,9 @@ def test_larger_batches_estimate_the_mean_better() -> None:
     dist = np.linalg.norm(sgd - mean, axis=1)
     assert dist[0] > 70 and dist[1:].max() < 15
     bgd = gradient_mean_estimation(data, np.array([50.0, 50.0]), 5, "bgd", rng)
-    np.testing.assert_allclose(bgd[1:], np.broadcast_to(mean, (5, 2)), atol=1e-12)  # a_1 = 1: exact in one step
+    np.testing.assert_allclose(
+        bgd[1:], np.broadcast_to(mean, (5, 2)), atol=1e-12
+    )  # a_1 = 1: exact in one step
 
 
 def test_robbins_monro_steps_by_hand() -> None:

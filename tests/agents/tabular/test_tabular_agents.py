@@ -57,7 +57,9 @@ def env() -> gym.Env:
     return gym.make("rlsuite/GridWorld-v0")
 
 
-@pytest.mark.parametrize(("kwargs", "rows"), [({}, FIG_3_4_R1), ({"r_forbidden": -10.0}, dict(enumerate(FIG_3_4_R10)))])
+@pytest.mark.parametrize(
+    ("kwargs", "rows"), [({}, FIG_3_4_R1), ({"r_forbidden": -10.0}, dict(enumerate(FIG_3_4_R10)))]
+)
 @pytest.mark.parametrize("solver", ["value_iteration", "policy_iteration", "truncated_policy_iteration"])
 def test_dp_reproduces_zhao_figure_3_4(kwargs: dict, rows: dict, solver: str) -> None:
     agent = ALGORITHMS[solver](gym.make("rlsuite/GridWorld-v0", **kwargs))
@@ -76,7 +78,8 @@ def test_policy_iteration_needs_fewer_iterations_than_value_iteration(env: gym.E
     np.testing.assert_allclose(policy_evaluation(model, pi, 0.9), v_vi, atol=1e-6)
     assert (pi_iters, vi_iters) == (5, 176)  # the book's grid: deterministic counts
     iters = [
-        len(TruncatedPolicyIteration(env, TruncatedPolicyIterationConfig(eval_sweeps=j)).learn()) for j in (1, 5, 50)
+        len(TruncatedPolicyIteration(env, TruncatedPolicyIterationConfig(eval_sweeps=j)).learn())
+        for j in (1, 5, 50)
     ]
     # between value iteration (j = 1 is value iteration, sweep for sweep) and policy iteration (j large)
     assert iters == [len(ValueIteration(env).learn()), 30, 6] == [133, 30, 6]

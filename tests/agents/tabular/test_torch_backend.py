@@ -79,18 +79,9 @@ def test_array_backend_places_arrays(device: str) -> None:
         backend.seed(np.random.default_rng(0))
         assert backend.is_torch == (device != "cpu")
         b = backend
-        for x in (
-            b.zeros(3),
-            b.ones(3, "bool"),
-            b.arange(4),
-            b.asarray([1.5, 2.5]),
-            b.as_index([0, 2]),
-            b.uniform((2,)),
-            b.normal((2,)),
-            b.integers(5, (3,)),
-            b.gamma(b.asarray([0.5, 3.0])),
-            b.asarray(torch.tensor([1.0, 2.0])),
-        ):
+        for x in (b.zeros(3), b.ones(3, "bool"), b.arange(4), b.asarray([1.5, 2.5]), b.as_index([0, 2]),
+                  b.uniform((2,)), b.normal((2,)), b.integers(5, (3,)), b.gamma(b.asarray([0.5, 3.0])),
+                  b.asarray(torch.tensor([1.0, 2.0]))):
             assert_on(x, device)
             assert ArrayBackend.of(x).is_torch == backend.is_torch and ArrayBackend.of(x).device == x.device
         twin = backend.spawn()
@@ -208,14 +199,9 @@ def test_bandit_vector_env_on_torch(device: str, arms: str) -> None:
 # ----- tabular agents: torch on the CPU and (simulated) CUDA -----
 
 # the grid-world agents (the Sutton & Barto ones have theirs in test_sb_torch.py)
-SAMPLE_BASED = [
-    name
-    for name, c in ALGORITHMS.items()
-    if c.uses_device
-    and c.env_kind == "single"
-    and not issubclass(c, ApproxAgent)
-    and c.default_env == "rlsuite/GridWorld-v0"
-]
+SAMPLE_BASED = [name for name, c in ALGORITHMS.items()
+                if c.uses_device and c.env_kind == "single" and not issubclass(c, ApproxAgent)
+                and c.default_env == "rlsuite/GridWorld-v0"]
 SMALL_BUDGET = {"iterations": 2, "episodes": 4000, "steps": 256 * 10 * 12}
 
 
@@ -490,15 +476,8 @@ def test_a_100x100_grid_on_the_gpu_places_no_s_by_s_array() -> None:
     with simulate_cuda():
         for observation in ("index", "coords", "onehot"):
             torch.cuda.reset_peak_memory_stats()
-            env = GridWorldVectorEnv(
-                num_envs=8,
-                n_rows=100,
-                n_cols=100,
-                forbidden=[],
-                target=(50, 50),
-                observation=observation,
-                device="cuda",
-            )
+            env = GridWorldVectorEnv(num_envs=8, n_rows=100, n_cols=100, forbidden=[], target=(50, 50),
+                                     observation=observation, device="cuda")
             env.reset(seed=0)
             env.step(torch.zeros(8, dtype=torch.int64, device="cuda"))
             assert torch.cuda.max_memory_allocated() < 4 * 2**20, observation  # tables S x A; one-hot obs 8 x S
