@@ -65,3 +65,11 @@ def test_expected_value_by_hand() -> None:
     allowed = np.array([[True, True, True, False], [False, False, True, True]])
     np.testing.assert_allclose(_expected_value(q, 0.2, allowed, backend),
                                [0.2 / 3 * 7 + 0.4 * 3 + 0.4 * 3, 0.1 * 4 + 0.8 * 4])  # fmt: skip
+
+
+def test_double_q_agent_is_greedy_in_its_values_on_an_env_without_action_limits() -> None:
+    agent = DoubleQLearning(gym.make("rlsuite/RandomWalk-v0"), DoubleQLearningConfig(runs=3, alpha=0.5))
+    agent.learn(30, seed=0)
+    greedy = agent.q_values.argmax(axis=1)
+    np.testing.assert_array_equal(agent.policy, np.eye(2)[greedy])
+    assert set(greedy[1:6].tolist()) == {0, 1}  # both directions greedy somewhere among the inner states

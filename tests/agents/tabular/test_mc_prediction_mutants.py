@@ -194,3 +194,26 @@ def test_ratio_by_hand_in_numpy_and_torch() -> None:
                                   [[2.0, 8.0, 0.0], [1.0, 2.0, 0.0]])  # fmt: skip
     out = ratio(torch.tensor([3.0, 4.0, 5.0], dtype=torch.float64), torch.tensor([1.5, 0.5, 0.0], dtype=torch.float64))
     assert out.tolist() == [2.0, 8.0, 0.0]
+
+
+def test_first_visit_mc_learns_with_seed_0_by_default() -> None:
+    runs = [grid_agent(batch=5) for _ in range(2)]
+    runs[0].learn(10)
+    runs[1].learn(10, seed=0)
+    np.testing.assert_array_equal(runs[0].returns_sum, runs[1].returns_sum)
+    assert grid_agent(batch=5).learn(10, seed=1)["mean_return"].tolist() != runs[0].learn(10)["mean_return"].tolist()
+
+
+def test_off_policy_mc_of_the_behaviour_policy_itself_is_first_visit_mc() -> None:
+    """Target = behaviour = uniform: rho is 1 everywhere, the episodes are the same, and so are the sums and counts."""
+    env = gym.make("rlsuite/SBGridWorld4x4-v0")
+    on = FirstVisitMCPrediction(env, MCPredictionConfig(policy="uniform", batch=10, max_steps=30))
+    off = OffPolicyMCPrediction(env, OffPolicyMCPredictionConfig(policy="uniform", batch=10, max_steps=30,
+                                                                 weighting="ordinary"))  # fmt: skip
+    on.learn(30, seed=4)
+    off.learn(30, seed=4)
+    np.testing.assert_array_equal(off.returns_count, on.returns_count)
+    np.testing.assert_array_equal(off.rho_sum, on.returns_count)
+    np.testing.assert_allclose(off.returns_sum, on.returns_sum, rtol=1e-12)
+    np.testing.assert_allclose(off.state_values, on.state_values, rtol=1e-12)
+    assert on.returns_count.sum() > 30

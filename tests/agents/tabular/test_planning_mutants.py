@@ -148,3 +148,10 @@ def test_dyna_runs_stop_callback_and_episode_quota() -> None:
                        stop=lambda q, runs: np.ones(len(runs), bool))  # fmt: skip
     assert always.rewards.shape == (always.steps.max(), 2) and always.steps.max() < 20_000
     assert always.rewards.sum(axis=0).tolist() == [1.0, 1.0]  # one episode each, its one reward at the goal
+
+
+def test_dyna_runs_array_code_counts_in_integers() -> None:
+    env = gym.make("rlsuite/DynaMaze-v0")
+    res = dyna_runs(sim_schedule(env), 2, 5, 0.1, 0.95, 0.1, np.random.default_rng(0), episodes=1, compiled=False)
+    assert res.lengths.dtype == np.int64 and res.steps.dtype == np.int64
+    np.testing.assert_array_equal(res.steps, res.lengths[0])

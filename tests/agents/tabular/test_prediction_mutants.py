@@ -125,3 +125,36 @@ def test_an_env_without_terminal_states() -> None:
 
 def test_prediction_agents_keep_their_device() -> None:
     assert NStepTD(gym.make("rlsuite/RandomWalk-v0"), device="torch:cpu").device == "torch:cpu"
+
+
+def test_batch_updating_limits_of_discounted_cut_episodes() -> None:
+    """Windy grid world (-1 a step) at gamma 0.9, the episodes cut at 12 steps (none reaches the goal): the returns
+    are discounted sums over the steps before the cut, and a cut run's last state is not terminal."""
+    env = gym.make("rlsuite/WindyGridWorld-v0")
+    base = env.unwrapped
+    S, terminal = base.observation_space.n, base.terminal
+    cfg = {"runs": 2, "batch": True, "gamma": 0.9, "max_episode_steps": 12, "initial_value": 0.25}
+    mc_agent = ConstantAlphaMC(env, ConstantAlphaMCConfig(**cfg))
+    td_agent = NStepTD(env, NStepTDConfig(**cfg))
+    mc_agent.learn(2, seed=1)
+    td_agent.learn(2, seed=1)
+    rng, sim, pi = np.random.default_rng(1), BatchSim.of(env), np.full((S, 4), 0.25)
+    episodes = [sample_episodes(sim, pi, 2, rng, 12) for _ in range(2)]
+    assert all(ep.lengths.tolist() == [12, 12] for ep in episodes)
+    for i in range(2):
+        returns = {s: [] for s in range(S)}
+        trans, rew = np.zeros((S, S)), np.zeros(S)
+        for ep in episodes:
+            for t in range(12):
+                s = int(ep.states[t, i])
+                returns[s].append(sum(0.9**k * ep.rewards[t + k, i] for k in range(12 - t)))
+                trans[s, int(ep.states[t + 1, i])] += 1
+                rew[s] += ep.rewards[t, i]
+        counts = np.array([len(returns[s]) for s in range(S)])
+        mc = [np.mean(returns[s]) if returns[s] else (0.0 if terminal[s] else 0.25) for s in range(S)]
+        np.testing.assert_allclose(mc_agent.tables[i], mc, rtol=1e-12)
+        A, b = np.eye(S), np.where(terminal, 0.0, 0.25)
+        for s in np.flatnonzero(counts):
+            A[s] -= 0.9 * trans[s] / counts[s] * ~terminal
+            b[s] = rew[s] / counts[s]
+        np.testing.assert_allclose(td_agent.tables[i], np.linalg.solve(A, b), rtol=1e-10)
