@@ -155,3 +155,12 @@ def test_dyna_runs_array_code_counts_in_integers() -> None:
     res = dyna_runs(sim_schedule(env), 2, 5, 0.1, 0.95, 0.1, np.random.default_rng(0), episodes=1, compiled=False)
     assert res.lengths.dtype == np.int64 and res.steps.dtype == np.int64
     np.testing.assert_array_equal(res.steps, res.lengths[0])
+
+
+def test_prioritized_sweeping_seeds_the_envs_start() -> None:
+    """A grid world whose episodes start at random: the agent's reset(seed) fixes the starts it plays."""
+    agent = PrioritizedSweeping(gym.make("rlsuite/SBGridWorld4x4-v0"), PrioritizedSweepingConfig(planning_steps=2))
+    history = agent.learn(300, seed=7)
+    learner, rows = prioritized_sweeping_by_hand(gym.make("rlsuite/SBGridWorld4x4-v0"), agent.config, 300, 7)
+    np.testing.assert_array_equal(agent.q_values, learner.q)
+    assert list(zip(history["steps"], history["backups"], history["episode_length"], strict=True)) == rows
