@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gymnasium as gym
 import numpy as np
-import pytest
 from recording import RecordingReporter
 
 import rlsuite.envs  # noqa: F401
@@ -17,16 +16,7 @@ from rlsuite.agents.tabular.episodic import (
     episodic_control,
 )
 from rlsuite.agents.tabular.sim import BatchSim
-from rlsuite.common import progress
 from rlsuite.common.backend import ArrayBackend
-
-
-@pytest.fixture
-def reporter():
-    recording = RecordingReporter()
-    previous = progress.set_reporter(recording)
-    yield recording
-    progress.set_reporter(previous)
 
 
 def test_double_q_agent_is_its_runs(reporter: RecordingReporter) -> None:

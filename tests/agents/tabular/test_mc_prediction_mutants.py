@@ -17,19 +17,10 @@ from rlsuite.agents.tabular.mc_prediction import (
     OffPolicyMCPredictionConfig,
     ratio,
 )
-from rlsuite.common import progress
 from rlsuite.common.backend import ArrayBackend
 from rlsuite.common.errors import UsageError
 from rlsuite.envs import blackjack as bj
 from rlsuite.envs.random_walk import RandomWalkEnv
-
-
-@pytest.fixture
-def reporter():
-    recording = RecordingReporter()
-    previous = progress.set_reporter(recording)
-    yield recording
-    progress.set_reporter(previous)
 
 
 def mc_es_by_hand(seed: int, budget: int, batch: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[float]]:

@@ -21,15 +21,6 @@ from rlsuite.agents.tabular.planning import (
     dyna_runs,
     sim_schedule,
 )
-from rlsuite.common import progress
-
-
-@pytest.fixture
-def reporter():
-    recording = RecordingReporter()
-    previous = progress.set_reporter(recording)
-    yield recording
-    progress.set_reporter(previous)
 
 
 def dyna_agent_and_runs(cls, budget: int, log_every: int):

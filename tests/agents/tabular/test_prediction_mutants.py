@@ -18,18 +18,9 @@ from rlsuite.agents.tabular.prediction import (
     sample_episodes,
 )
 from rlsuite.agents.tabular.sim import BatchSim
-from rlsuite.common import progress
 
 V_PI = np.array([0.0, 1, 2, 3, 4, 5, 0]) / 6  # the 5-state random walk (example 6.2), terminals at both ends
 INNER = slice(1, 6)
-
-
-@pytest.fixture
-def reporter():
-    recording = RecordingReporter()
-    previous = progress.set_reporter(recording)
-    yield recording
-    progress.set_reporter(previous)
 
 
 def replayed_episodes(env, runs: int, episodes: int, seed: int, max_steps: int = 100_000):
