@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gymnasium as gym
 import numpy as np
+import pytest
 from recording import RecordingReporter
 
 import rlsuite.envs  # noqa: F401
@@ -63,3 +64,22 @@ def test_double_q_agent_is_greedy_in_its_values_on_an_env_without_action_limits(
     greedy = agent.q_values.argmax(axis=1)
     np.testing.assert_array_equal(agent.policy, np.eye(2)[greedy])
     assert set(greedy[1:6].tolist()) == {0, 1}  # both directions greedy somewhere among the inner states
+
+
+@pytest.mark.parametrize("method", ["sarsa", "expected_sarsa", "q_learning", "double_q"])
+def test_array_code_is_the_compiled_loop_with_limited_actions(method: str) -> None:
+    """B offers 1 of its 2 actions: the bootstraps must keep to the allowed ones (B's other action keeps q 0,
+    above the learned negative values), in the array code as in the compiled loop, bit for bit."""
+    env = gym.make("rlsuite/MaximizationBias-v0", n_b_actions=1)
+    sim, allowed = BatchSim.of(env), allowed_actions(env)
+    np.testing.assert_array_equal(allowed, env.unwrapped.allowed_actions)
+    runs = [episodic_control(sim, method, 3, 30, 0.2, 0.1, 1.0, np.random.default_rng(2), allowed,
+                             compiled=compiled) for compiled in (True, False)]  # fmt: skip
+    for name in ("returns", "lengths", "first_actions", "q"):
+        np.testing.assert_array_equal(getattr(runs[1], name), getattr(runs[0], name))
+    assert runs[1].lengths.dtype == np.int64 and runs[1].first_actions.dtype == np.int64
+    assert runs[1].q[:, 1, 0].min() < 0  # B's allowed action learned a negative value
+
+
+def test_allowed_actions_of_an_object_without_an_unwrapped_env() -> None:
+    assert allowed_actions(BatchSim.of(gym.make("rlsuite/MaximizationBias-v0"))) is None
