@@ -155,3 +155,17 @@ def test_prioritized_sweeping_seeds_the_envs_start() -> None:
     learner, rows = prioritized_sweeping_by_hand(gym.make("rlsuite/SBGridWorld4x4-v0"), agent.config, 300, 7)
     np.testing.assert_array_equal(agent.q_values, learner.q)
     assert list(zip(history["steps"], history["backups"], history["episode_length"], strict=True)) == rows
+
+
+def test_start_cdf_of_a_drawn_start_ends_at_one() -> None:
+    """Ten equally likely starts: the CDF is Generator.choice's (cumulative sums over their last, which is
+    0.9999999999999999 before the division), ending at 1.0 exactly."""
+    from rlsuite.agents.tabular import compiled
+    from rlsuite.agents.tabular.sim import BatchSim
+
+    S = 10
+    sim = BatchSim(np.zeros((S, 1, 1), np.int64), np.zeros((S, 1, 1)), np.ones((S, 1, 1), bool), np.ones((S, 1, 1)),
+                   np.zeros((S, 1)), np.full(S, 0.1))  # fmt: skip
+    cdf = compiled.start_cdf(sim)
+    assert compiled.start_of(sim) == -1 and cdf[-1] == 1.0 and np.cumsum(np.full(S, 0.1))[-1] < 1.0
+    np.testing.assert_array_equal(cdf, np.cumsum(np.full(S, 0.1)) / np.cumsum(np.full(S, 0.1))[-1])
