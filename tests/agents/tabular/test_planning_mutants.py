@@ -115,7 +115,8 @@ def test_start_value_stops_when_a_sweep_changes_less_than_tol() -> None:
     assert v0[0] == pytest.approx(0.9 + 0.81, rel=1e-12)
 
 
-def test_dyna_runs_stop_callback_and_episode_quota() -> None:
+@pytest.mark.parametrize("compiled", [True, False])
+def test_dyna_runs_stop_callback_and_episode_quota(compiled: bool) -> None:
     """A run stops for good at its quota of episodes even when stop says go on (checked first: a bug there would
     run the next call forever); ``stop(q, runs)`` sees the runs whose episode just ended, by index; the records
     end with the last run's last step."""
@@ -127,16 +128,16 @@ def test_dyna_runs_stop_callback_and_episode_quota() -> None:
         return np.full(len(runs), len(calls) > 4)
 
     quota = dyna_runs(sim_schedule(env), 2, 5, 0.1, 0.95, 0.1, np.random.default_rng(0), episodes=2,
-                      stop=go_on_at_first)  # fmt: skip
+                      stop=go_on_at_first, compiled=compiled)  # fmt: skip
     np.testing.assert_array_equal(quota.steps, quota.lengths.sum(axis=0))
     assert (quota.lengths > 0).all() and sum(calls) >= 4
     first_only = dyna_runs(sim_schedule(env), 2, 5, 0.1, 0.95, 0.1, np.random.default_rng(0), episodes=3,
-                           stop=lambda q, runs: runs == 0)  # fmt: skip
+                           stop=lambda q, runs: runs == 0, compiled=compiled)  # fmt: skip
     assert first_only.lengths.dtype == np.int64 and first_only.lengths.shape == (3, 2)
     assert first_only.lengths[1:, 0].tolist() == [0, 0] and (first_only.lengths[:, 1] > 0).all()
     np.testing.assert_array_equal(first_only.steps, first_only.lengths.sum(axis=0))
     always = dyna_runs(sim_schedule(env), 2, 5, 0.1, 0.95, 0.1, np.random.default_rng(0), total_steps=20_000,
-                       stop=lambda q, runs: np.ones(len(runs), bool))  # fmt: skip
+                       stop=lambda q, runs: np.ones(len(runs), bool), compiled=compiled)  # fmt: skip
     assert always.rewards.shape == (always.steps.max(), 2) and always.steps.max() < 20_000
     assert always.rewards.sum(axis=0).tolist() == [1.0, 1.0]  # one episode each, its one reward at the goal
 
