@@ -69,9 +69,10 @@ def test_q_learning_along_by_hand() -> None:
     model = env.tabular_model
     v_star = np.linspace(-1.0, 2.0, model.n_states)
     states, actions, rewards = sample_trajectory(model, np.full((6, 5), 0.2), 0, 250, np.random.default_rng(2))
-    q0 = np.zeros((6, 5), dtype=np.int64)  # integer start values: the learned ones are still floats
+    q0 = np.arange(30).reshape(6, 5) // 5  # integer start values (row s: s): the learned ones are still floats
     q, steps, rmse = q_learning_along(states, actions, rewards, q0, 0.5, 0.9, v_star)  # a row every 100 steps
-    expect, rows = np.zeros((6, 5)), [float(np.sqrt(np.mean(v_star**2)))]
+    expect = q0.astype(float)
+    rows = [float(np.sqrt(np.mean((expect.max(axis=1) - v_star) ** 2)))]
     for t in range(250):
         s, a, s2 = states[t], actions[t], states[t + 1]
         expect[s, a] += 0.5 * (rewards[t] + 0.9 * expect[s2].max() - expect[s, a])
