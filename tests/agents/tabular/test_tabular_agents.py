@@ -287,16 +287,6 @@ TINY = {"n_rows": 1, "n_cols": 2, "forbidden": [], "target": (1, 2)}
 DETOUR = {"n_rows": 1, "n_cols": 3, "forbidden": [(1, 2)], "target": (1, 3)}
 
 
-@pytest.fixture
-def reporter():
-    from rlsuite.common import progress
-
-    recording = RecordingReporter()
-    previous = progress.set_reporter(recording)
-    yield recording
-    progress.set_reporter(previous)
-
-
 @pytest.mark.parametrize("device", ["cpu", "torch:cpu"])
 @pytest.mark.parametrize("dense", [False, True], ids=["shifts", "dense"])
 def test_value_iteration_does_max_iters_sweeps_and_stops_only_below_tol(device: str, dense: bool) -> None:
