@@ -32,6 +32,9 @@ when the function changes.
 Tests added since a run change which tests call a function; mutmut then forgets the verdicts of every
 mutant of such a function (killed ones too), so after a ``--recheck`` they count as "not checked" until a
 plain run with the same ``--work`` (which runs only the mutants without a verdict) checks them again.
+mutmut records which functions a test calls only for test names it has not seen before (``mutants/mutmut-stats.json``):
+a test whose body changed keeps its old record, so a mutant it now kills may stay "survived". Give such a test a new
+name, or delete that file to redo the whole stats run.
 
 It is slow (minutes to an hour per group on 2 cores): it is not part of CI.
 """
