@@ -73,7 +73,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         # not test_processes.py: its drivers are child Pythons, which the stats run does not see (docstring);
         # test_processes_here.py runs the same functions in the test's own process
         ["tests/common/test_[!p]*.py", "tests/common/test_paths.py", "tests/common/test_progress.py",
-         "tests/common/test_plotting.py", "tests/common/test_processes_here.py",
+         "tests/common/test_processes_here.py",
          "tests/agents/tabular/test_torch_backend.py", "tests/vision/test_devices.py"],
     ),
     "envs": (
