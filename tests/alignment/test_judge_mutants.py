@@ -48,12 +48,14 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def judge(folder: Path) -> LMJudge:
-    return LMJudge(folder)
+    # float32 on the CPU everywhere: on a GPU the judge runs in bfloat16, where a padded batch and the
+    # question asked alone differ by rounding, and these tests compare them to float32 precision
+    return LMJudge(folder, where=(torch.device("cpu"), torch.float32))
 
 
 def _alone(judge: LMJudge, prompt: str, first: str, second: str) -> float:
     """P(first answer word) for one question, unpadded, straight from the model."""
-    ids = torch.tensor([judge._question_ids(prompt, first, second)])
+    ids = torch.tensor([judge._question_ids(prompt, first, second)], device=judge.model.device)
     with torch.no_grad():
         logits = judge.model(input_ids=ids).logits[0, -1]
     return float(logits[judge.answer_ids].softmax(-1)[0])
