@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from collections.abc import Iterator
+from typing import Any, TypeVar
+
+R = TypeVar("R")
 
 
 class RecordingReporter:
@@ -25,3 +29,15 @@ class RecordingReporter:
 
     def stop(self, task: Any) -> None:
         self.stopped += 1
+
+
+@contextlib.contextmanager
+def reporting_to(reporter: R) -> Iterator[R]:
+    """``reporter`` installed as rlsuite's progress reporter within the block; the one before it comes back after."""
+    from rlsuite.common import progress
+
+    previous = progress.set_reporter(reporter)  # type: ignore[arg-type]
+    try:
+        yield reporter
+    finally:
+        progress.set_reporter(previous)

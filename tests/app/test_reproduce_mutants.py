@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 from matplotlib.colors import to_hex
-from recording import RecordingReporter
+from recording import RecordingReporter, reporting_to
 
 import rlsuite.app.reproduce as rep
 from rlsuite.app.cli import main
@@ -185,12 +185,8 @@ def test_each_figure_is_a_stage_of_the_job_display(tmp_path) -> None:
         def stop(self, task: Any) -> None:
             pass
 
-    reporter = Stages()
-    previous = progress.set_reporter(reporter)
-    try:
+    with reporting_to(Stages()) as reporter:
         rep.reproduce("zhao-fig-3.5", ReproduceOptions(out=str(tmp_path)))
-    finally:
-        progress.set_reporter(previous)
     assert reporter.stages == [(1, 1, "zhao-fig-3.5", "")]
 
 
@@ -210,14 +206,12 @@ def test_bandit_figure_draws_and_stores_every_curve(tmp_path) -> None:
         "eps": (E, C(epsilon=0.1), {"q_mean": 1.0}),
         "eps 0.1": (E, C(epsilon=0.1), {}),
     }  # the last: 48% optimal (100 x 0.48 rounds apart from 101 x 0.48)
-    reporter = RecordingReporter()
-    previous = progress.set_reporter(reporter)
-    try:
-        sb._save = lambda fig, path: drawn.append(fig)
-        data = sb._bandit_figure(tmp_path, "fig", "The title", curves, opts)
-    finally:
-        sb._save = save
-        progress.set_reporter(previous)
+    with reporting_to(RecordingReporter()) as reporter:
+        try:
+            sb._save = lambda fig, path: drawn.append(fig)
+            data = sb._bandit_figure(tmp_path, "fig", "The title", curves, opts)
+        finally:
+            sb._save = save
     assert reporter.started[0] == ("fig", 3, "curve")
     histories = {label: sb._testbed(cls, config, opts, **kw) for label, (cls, config, kw) in curves.items()}
     steps = np.arange(1, 151)

@@ -490,8 +490,7 @@ def test_evaluate_detector_renders_its_held_out_frames_and_reports_ap(monkeypatc
     """The default evaluation: 300 frames in batches of 50 of 3x3..7x7 layouts (16 px, up to 35% forbidden)
     from seed 12345, detections at threshold 0.05; a detector missing the agent in every third frame."""
     import rlsuite.vision.detection as detection
-    from rlsuite.common import progress
-    from tests.recording import RecordingReporter
+    from tests.recording import RecordingReporter, reporting_to
 
     rng = np.random.default_rng(12345)
     expected = []
@@ -522,12 +521,8 @@ def test_evaluate_detector_renders_its_held_out_frames_and_reports_ap(monkeypatc
             return out
 
     monkeypatch.setattr(detection, "render_batch", recording)
-    reporter = RecordingReporter()
-    previous = progress.set_reporter(reporter)
-    try:
+    with reporting_to(RecordingReporter()) as reporter:
         result = detection.evaluate_detector(Replay())
-    finally:
-        progress.set_reporter(previous)
     assert calls == expected and Replay.thresholds == [0.05] * 6
     assert result == {"AP50": pytest.approx((2 / 3 + 2) / 3, abs=1e-12),
                       "AP50_per_class": {"agent": 0.6667, "target": 1.0, "forbidden": 1.0}, "frames": 300}
@@ -567,19 +562,14 @@ def test_train_detector_is_the_written_out_loop_with_its_log_and_progress(caplog
     import logging
     import time
 
-    from rlsuite.common import progress
-    from tests.recording import RecordingReporter
+    from tests.recording import RecordingReporter, reporting_to
 
     config = DetectorTrainConfig(max_steps=101, batch_size=1, width=4, min_size=2, max_size=3, cell_px=4,
                                  lr=1e-2, seed=3, device="cpu")  # fmt: skip
-    reporter = RecordingReporter()
-    previous = progress.set_reporter(reporter)
     caplog.set_level(logging.DEBUG, logger="rlsuite.vision.detection")
     t0 = time.perf_counter()
-    try:
+    with reporting_to(RecordingReporter()) as reporter:
         model, info = train_detector(config)
-    finally:
-        progress.set_reporter(previous)
     elapsed = time.perf_counter() - t0
     reference, losses = _reference_training(config)
     for (name, p), q in zip(model.named_parameters(), reference.parameters(), strict=True):

@@ -6,12 +6,11 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
-from recording import RecordingReporter
+from recording import RecordingReporter, reporting_to
 
 import rlsuite.envs  # noqa: F401
 from rlsuite.agents.approx import LinearSarsa, TDLinear
 from rlsuite.agents.approx.linear import LinearControlConfig, TDLinearConfig
-from rlsuite.common import progress
 from rlsuite.common.errors import UsageError
 
 
@@ -22,12 +21,8 @@ def env() -> gym.Env:
 
 def test_history_rows_every_log_every_and_at_the_end_with_one_advance_per_episode(env: gym.Env) -> None:
     agent = TDLinear(env, TDLinearConfig(features="onehot", episode_length=5, log_every=3))
-    recording = RecordingReporter()
-    previous = progress.set_reporter(recording)
-    try:
+    with reporting_to(RecordingReporter()) as recording:
         history = agent.learn(7, seed=2)
-    finally:
-        progress.set_reporter(previous)
     assert history["episode"].tolist() == [3, 6, 7]
     assert recording.started == [("td_linear", 7, "episode")]
     assert recording.advances == [1] * 7 and recording.stopped == 1

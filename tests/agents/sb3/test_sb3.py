@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import stable_baselines3
+from recording import reporting_to
 from sb3_helpers import QUIET, cli, evaluate, parse_train, train
 
 from rlsuite.agents import sb3, sb3_io
@@ -294,7 +295,6 @@ def test_tour_section(tmp_path):
 
 
 def test_progress_reaches_rlsuite_display(tmp_path):
-    from rlsuite.common import progress
 
     seen: list[tuple[str, float | None, float | None]] = []
 
@@ -313,13 +313,10 @@ def test_progress_reaches_rlsuite_display(tmp_path):
         def stop(self, task):
             pass
 
-    previous = progress.set_reporter(Recorder())
-    try:
+    with reporting_to(Recorder()):
         argv = ["train", "a2c", "--env", "rlsuite/GridWorld-v0", "--out", str(tmp_path / "r"), "--budget", "64",
                 "--device", "cpu", "--set", "eval_freq=0", "torch_threads=1"]  # fmt: skip
         assert cli(argv) == 0
-    finally:
-        progress.set_reporter(previous)
     assert seen[0] == ("a2c on rlsuite/GridWorld-v0", 64, None)
     assert seen[-1][2] == 64 and [c for _, _, c in seen[1:]] == sorted(c for _, _, c in seen[1:])
 

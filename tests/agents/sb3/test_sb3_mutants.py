@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from recording import reporting_to
 
 from rlsuite.agents import sb3, sb3_io
 from rlsuite.agents.sb3 import plan_run
@@ -442,7 +443,6 @@ def test_learn_reports_progress_every_step_of_a_small_budget_and_saves_the_end(t
     budget under 400 steps) up to the budget, the last checkpoint and model/ hold step 10."""
     from recording import RecordingReporter
 
-    from rlsuite.common import progress
 
     class Updates(RecordingReporter):
         def update(self, completed=None, total=None, **info):
@@ -450,12 +450,8 @@ def test_learn_reports_progress_every_step_of_a_small_budget_and_saves_the_end(t
 
     config = A2CConfig(eval_freq=0, checkpoint_freq=0, policy_kwargs={"net_arch": [4]})
     model = sb3.build_model(config, sb3.make_train_env("rlsuite/GridWorld-v0", None, config, 0), 0, "cpu")
-    reporter = Updates()
-    previous = progress.set_reporter(reporter)
-    try:
+    with reporting_to(Updates()) as reporter:
         steps = sb3.learn(model, config, "rlsuite/GridWorld-v0", None, tmp_path, budget=7, seed=0)
-    finally:
-        progress.set_reporter(previous)
     assert (steps, reporter.started, reporter.stopped) == (10, [("a2c on rlsuite/GridWorld-v0", 7, "step")], 1)
     assert reporter.advances == [1, 2, 3, 4, 5, 6, 7, 7, 7, 7]
     assert [s for s, _ in sb3_io.checkpoints(tmp_path)] == [10]

@@ -8,7 +8,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from agent_checks import wrong_greedy_states
-from recording import RecordingReporter
+from recording import RecordingReporter, reporting_to
 
 import rlsuite.envs  # noqa: F401
 from rlsuite.agents.tabular.bandit import (
@@ -543,14 +543,8 @@ def test_learn_without_a_seed_is_seed_0_and_a_fresh_agent_draws_like_it() -> Non
     ids=["every-step", "every-2", "every-3-and-the-rest"],
 )
 def test_learn_reports_progress_in_about_100_advances_summing_to_the_budget(steps: int, advances: list) -> None:
-    from rlsuite.common import progress
-
-    reporter = RecordingReporter()
-    previous = progress.set_reporter(reporter)
-    try:
+    with reporting_to(RecordingReporter()) as reporter:
         UCB(gym.make_vec("rlsuite/KArmedBandit-v0", num_envs=2, vectorization_mode="vector_entry_point")).learn(steps)
-    finally:
-        progress.set_reporter(previous)
     assert reporter.started == [("ucb", steps, "step")] and reporter.stopped == 1
     assert reporter.advances == advances and sum(advances) == steps
 
