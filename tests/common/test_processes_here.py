@@ -12,25 +12,18 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
+from test_processes import _descendants
 
 from rlsuite.common import processes
 
 
 def _children() -> set[int]:
-    """The pids whose parent is this process (from /proc)."""
-    found = set()
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open(f"/proc/{d}/stat") as f:
-                    if int(f.read().rsplit(")", 1)[1].split()[1]) == os.getpid():
-                        found.add(int(d))
-            except OSError:
-                continue
-    return found
+    """The processes under this one (from /proc)."""
+    return set(_descendants(os.getpid()))
 
 
 def test_sigterm_inside_the_block_is_system_exit_143_and_the_old_handler_comes_back() -> None:
@@ -70,6 +63,7 @@ def test_a_block_that_ends_says_goodbye_to_its_watchdog_and_kills_nothing() -> N
             argv = f.read().split("\0")
         assert argv[1] == "-c" and argv[3] == str(os.getpid())  # it watches this process
         child = subprocess.Popen(["sleep", "30"], start_new_session=True)
+        time.sleep(1.0)  # the watchdog polls twice a second: it has seen the child (and would kill it on a death)
     try:
         assert _children() - before == {child.pid}  # the watchdog has exited (and been waited for)
         assert child.poll() is None  # what the block left running is the caller's business
