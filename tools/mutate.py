@@ -348,9 +348,10 @@ def run_group(
     equivalent = _equivalent()
     scores: dict[str, dict[str, int]] = {m: dict.fromkeys((*STATUSES, "equivalent"), 0) for m in modules}
     left: list[tuple[str, str]] = []
-    diffs = _diffs(work, [m for m, s in results.items() if s == "survived" and _module_of(m, modules) in scores])
+    module_of = {mutant: _module_of(mutant, modules) for mutant in results}
+    diffs = _diffs(work, [m for m, s in results.items() if s == "survived" and module_of[m] in scores])
     for mutant, status in sorted(results.items()):
-        module = _module_of(mutant, modules)
+        module = module_of[mutant]
         if module not in scores:
             continue
         if status == "survived":
