@@ -28,6 +28,8 @@ when the function changes.
                                                 # against the current tests and code
     python tools/mutate.py envs --work /tmp/mut --equivalent MUTANT "why"  # list a survivor as equivalent
     python tools/mutate.py envs --work /tmp/mut --report-only 45  # score that run (45 minutes) again
+    python tools/mutate.py app --work /tmp/mut --only rlsuite/app/tour.py  # only that module's mutants
+                                                # without a verdict (a big group, one module at a time)
 
 Tests added since a run change which tests call a function; mutmut then forgets the verdicts of every
 mutant of such a function (killed ones too), so after a ``--recheck`` they count as "not checked" until a
@@ -43,6 +45,7 @@ from __future__ import annotations
 
 import argparse
 import filecmp
+import fnmatch
 import json
 import os
 import re
@@ -330,10 +333,33 @@ def add_equivalent(work: Path, mutant: str, why: str) -> None:
     EQUIVALENT.write_text(json.dumps(dict(sorted(entries.items())), indent=1, ensure_ascii=False) + "\n")
 
 
+def _unchecked(work: Path, modules: list[str], only: list[str]) -> list[str]:
+    """The mutants of the modules matching ``only`` (path globs) that have no verdict in ``work``: mutmut reruns
+    every mutant it is given by name, so the names, not the globs, are given (before any run: the globs, as names)."""
+    chosen = [m for m in modules if any(fnmatch.fnmatch(m, pattern) for pattern in only)]
+    if not chosen:
+        raise SystemExit(f"--only {' '.join(only)}: no module of the group matches (see --list)")
+    if not (work / "mutants").is_dir():  # a first run: every mutant of those modules
+        return [m.removesuffix(".py").removesuffix("/__init__").replace("/", ".") + ".x*" for m in chosen]
+    return [
+        mutant
+        for mutant, status in _results(work).items()
+        if status in ("not checked", "skipped") and _module_of(mutant, modules) in chosen
+    ]
+
+
 def run_group(
-    name: str, children: int, work: Path, recheck: bool, show: bool, minutes: float | None = None, run: bool = True
+    name: str,
+    children: int,
+    work: Path,
+    recheck: bool,
+    show: bool,
+    minutes: float | None = None,
+    run: bool = True,
+    only: list[str] | None = None,
 ) -> dict[str, dict[str, int]]:
-    """Run (``run``; else only read the results of the last run in ``work``) and score one group."""
+    """Run (``run``; else only read the results of the last run in ``work``) and score one group; ``only``: run
+    just the unchecked mutants of the modules matching those globs."""
     modules = _modules(GROUPS[name][0])
     t0 = time.perf_counter()
     if run:
@@ -342,6 +368,10 @@ def run_group(
         survived = [m for m, s in _results(work).items() if s == "survived"]
         if survived:
             _run_mutmut(work, children, survived, minutes)
+    elif run and only:
+        names = _unchecked(work, modules, only)
+        if names:
+            _run_mutmut(work, children, names, minutes)
     elif run:
         _run_mutmut(work, children, minutes=minutes)
     results = _results(work)
@@ -447,6 +477,12 @@ def main() -> int:
     parser.add_argument(
         "--max-minutes", type=float, help="stop each group after this long; its unrun mutants count as not checked"
     )
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="MODULE",
+        help="run only the mutants without a verdict of the group's modules matching this path glob (repeatable)",
+    )
     parser.add_argument("--no-report", action="store_true", help="print the scores; do not touch docs/mutation.*")
     parser.add_argument(
         "--report-only",
@@ -459,6 +495,8 @@ def main() -> int:
     if unknown:
         parser.error(f"unknown group {unknown[0]!r} (groups: {', '.join(GROUPS)})")
     earlier = args.work and all((args.work / g / "mutants").is_dir() for g in args.groups or GROUPS)
+    if args.only and args.recheck:
+        parser.error("--only runs the mutants without a verdict, --recheck the survivors: give one of them")
     if (args.recheck or args.report_only is not None) and not earlier:
         parser.error("--recheck and --report-only use an earlier run: give that run's --work folder")
     if args.equivalent:
@@ -484,7 +522,7 @@ def main() -> int:
         work = args.work / name if args.work else Path(tempfile.mkdtemp(prefix=f"rlsuite-mutate-{name}-"))
         try:
             scores.update(run_group(name, args.children, work, args.recheck, args.survivors, args.max_minutes,
-                                    run=args.report_only is None))  # fmt: skip
+                                    run=args.report_only is None, only=args.only))  # fmt: skip
         finally:
             if not args.work:
                 shutil.rmtree(work, ignore_errors=True)
