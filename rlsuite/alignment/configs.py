@@ -320,10 +320,15 @@ class ModelConfig(trl.ModelConfig):
 
     def __post_init__(self) -> None:
         check_config(self)
+        targets = self.lora_target_modules
         try:
             super().__post_init__()
         except ValueError as exc:
             raise ConfigError(f"ModelConfig: {str(exc).splitlines()[0]}") from exc
+        # trl turns a one-item list into its string (for "all-linear"); peft reads any other string as one regex
+        # that must match a module's whole dotted name, so ["q_proj"] would match nothing: keep it a list.
+        if isinstance(targets, list) and len(targets) == 1 and targets[0] != "all-linear":
+            self.lora_target_modules = list(targets)
 
 
 def peft_config(model_config: ModelConfig | trl.ModelConfig | None) -> Any:

@@ -187,3 +187,21 @@ def test_align_takes_device_mapped_onto_trls_use_cpu_and_bf16() -> None:
             parsed("--device", "cuda:1")
     with pytest.raises(ConfigError, match=r"AlignOptions.device: 'torch:cpu' is not one of auto, cpu, cuda, cuda:N"):
         parsed("--device", "torch:cpu")
+
+
+@pytest.mark.parametrize(
+    ("targets", "adapted"),
+    [(["q_proj"], {"q_proj"}), (["q_proj", "v_proj"], {"q_proj", "v_proj"}), (["all-linear"], None)],
+)
+def test_one_lora_target_module_still_adapts_that_module(targets: list[str], adapted: set[str] | None) -> None:
+    # trl.ModelConfig turns a one-item list into a plain string, which peft reads as a regex over whole module
+    # names: ["q_proj"] then adapted nothing and get_peft_model refused the model
+    import peft
+    from transformers import AutoModelForCausalLM
+
+    model_config = C.ModelConfig(use_peft=True, lora_r=2, lora_target_modules=targets)
+    wrapped = peft.get_peft_model(AutoModelForCausalLM.from_pretrained(T.tiny_base()), C.peft_config(model_config))
+    lora = {name.rsplit(".", 2)[-2] for name, _ in wrapped.named_modules() if name.endswith(".lora_A")}
+    layers = {name.rsplit(".", 1)[-1] for name, m in wrapped.named_modules() if isinstance(m, peft.tuners.lora.Linear)}
+    assert lora == layers
+    assert lora == (adapted or {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"})
