@@ -66,6 +66,9 @@ def build_parser(command: str | None = None) -> ConfigParser:
         if name == command:
             module, _, function = target.partition(":")
             getattr(importlib.import_module(module), function)(sub)
+            for listed in sub._choices_actions:  # the command list reads the same whichever command is built
+                if listed.dest == name:
+                    listed.help = help_line
         else:
             sub.add_parser(name, help=help_line)
     return parser

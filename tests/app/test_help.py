@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from rlsuite.agents.sb3_config import A2CConfig, PPOConfig
+from rlsuite.app.cli import COMMANDS as LISTED
 from rlsuite.app.cli import main, parse_line
 from rlsuite.common.errors import ConfigError
 
@@ -114,3 +115,16 @@ def test_align_help_lists_rlsuite_settings_first(capsys: pytest.CaptureFixture[s
     flags = entries(text)
     assert all(h.count("(default:") <= 1 for h in flags.values())
     assert "--warmup_steps" in flags and "--use_peft" in flags  # TRL's and transformers' own, still listed
+
+
+@pytest.mark.parametrize("command", ["reproduce", "tour", "plot", "eval"])
+def test_the_command_list_reads_the_same_whichever_command_is_named(
+    capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    # `rlsuite --help reproduce` builds reproduce in full: its list line came from its own help, not the list's
+    plain = help_of(capsys)
+    with pytest.raises(SystemExit):
+        main(["--help", command])
+    named = capsys.readouterr().out
+    assert named == plain
+    assert " ".join(LISTED[command][1].split()) in " ".join(named.split())
