@@ -89,3 +89,53 @@ def test_save_figure_writes_one_png_atomically_and_closes_the_figure(tmp_path: P
     with Image.open(target) as image:
         assert image.format == "PNG"
         assert image.info["dpi"] == pytest.approx((110, 110), abs=0.01)
+
+
+def test_pyplot_selects_agg_spelled_as_matplotlib_spells_it() -> None:
+    import matplotlib
+
+    plotting.pyplot()
+    assert matplotlib.get_backend() == matplotlib.rcParams["backend"] == "Agg"
+
+
+def test_the_title_is_10_points_whatever_the_default_font_size(tmp_path: Path, figures: list[Any]) -> None:
+    with plotting.pyplot().rc_context({"font.size": 14}):
+        plotting.plot_curves({"a": [1.0, 2.0]}, tmp_path / "t.png", title="Figure 6.2")
+    (ax,) = figures[0].axes
+    assert ax.title.get_fontsize() == 10 and ax.xaxis.label.get_fontsize() == 14
+
+
+def _blank_figure(plt: Any) -> Any:
+    """A 2 x 1 inch figure whose only extent is its axes box: tight_layout's pad (1.08 x 10 pt = 0.15 in) leaves
+    the axes 1.7 x 0.7 in, and the saved picture is that box plus 0.1 in on each side: 1.9 x 0.9 in."""
+    fig, ax = plt.subplots(figsize=(2, 1))
+    ax.set_axis_off()
+    ax.plot([0, 1], [0, 1])
+    return fig
+
+
+def test_save_figure_crops_to_the_drawing_with_a_tenth_of_an_inch_whatever_the_defaults(tmp_path: Path) -> None:
+    plt = plotting.pyplot()
+    plotting.save_figure(_blank_figure(plt), tmp_path / "a.png")
+    with plt.rc_context({"savefig.pad_inches": 0.5, "savefig.bbox": "standard"}):
+        plotting.save_figure(_blank_figure(plt), tmp_path / "b.png")
+    for name in ("a.png", "b.png"):
+        with Image.open(tmp_path / name) as image:
+            assert image.size == (209, 99)  # (1.7 + 0.2, 0.7 + 0.2) in x 110 dpi; uncropped: (220, 110)
+
+
+def test_save_figure_writes_png_whatever_the_file_name_says(tmp_path: Path) -> None:
+    plt = plotting.pyplot()
+    for name in ("f.svg", "f.pdf", "f"):
+        plotting.save_figure(_blank_figure(plt), tmp_path / name)
+        with Image.open(tmp_path / name) as image:
+            assert image.format == "PNG"
+
+
+def test_save_figure_closes_its_figure_not_the_current_one(tmp_path: Path) -> None:
+    plt = plotting.pyplot()
+    saved = _blank_figure(plt)
+    current = plt.figure()
+    plotting.save_figure(saved, tmp_path / "s.png")
+    assert not plt.fignum_exists(saved.number) and plt.fignum_exists(current.number)
+    plt.close(current)

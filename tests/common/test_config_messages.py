@@ -3,7 +3,8 @@ only when a name is close."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import typing
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,17 @@ def test_a_config_error_carries_the_field_and_its_value() -> None:
     with pytest.raises(ConfigError) as err:
         Typed(lr="fast")
     assert (err.value.field, err.value.value) == ("lr", "fast")
+
+
+@dataclass
+class _ThirdParty(Config):
+    """A parent's field typed with a bare ``typing.List`` (no item type): checked, as every hinted field is."""
+
+    names: typing.List = field(default_factory=list)  # noqa: UP006
+
+
+def test_a_bare_list_hint_is_named_a_list() -> None:
+    assert _ThirdParty().names == [] and _ThirdParty(names=("a", 1)).names == ["a", 1]  # a tuple becomes a list
+    with pytest.raises(ConfigError) as err:
+        _ThirdParty(names="a")
+    assert str(err.value) == "_ThirdParty.names: expected a list, got 'a'"

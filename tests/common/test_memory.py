@@ -71,3 +71,12 @@ def test_npz_nbytes_refuses_a_member_that_is_no_npy(tmp_path: Path) -> None:
         archive.writestr("q.npy", b"not an array")
     with pytest.raises(ValueError):
         memory.npz_nbytes(path)
+
+
+def test_npz_headers_names_each_array_as_np_load_does(tmp_path: Path) -> None:
+    path = tmp_path / "named.npz"
+    np.savez(path, q=np.zeros((3, 5)), counts=np.zeros(7, dtype=np.int8), npy=np.zeros(0, dtype="<u2"))
+    headers = memory.npz_headers(path)
+    assert headers == {"q": ((3, 5), np.dtype("<f8")), "counts": ((7,), np.dtype("i1")), "npy": ((0,), np.dtype("<u2"))}
+    with np.load(path) as loaded:
+        assert sorted(loaded.files) == sorted(headers)
