@@ -217,8 +217,13 @@ def _config(modules: list[str], tests: list[str]) -> str:
         # tests read the docs, the README and the scripts beside the package (mutmut copies only tests/ by itself)
         f"also_copy = {toml_list(ALSO_COPY)}\n"
         "mutate_only_covered_lines = true\n"
-        # a mutant that loops is stopped after 4x (not mutmut's 15x) its tests' CPU time (CPU, so load does not matter)
+        # mutmut stops a mutant's tests after (estimate + constant) x multiplier x 2 seconds of CPU, or half that of
+        # wall time. Its estimate is the tests' call phase alone (a module fixture that trains or runs the CLI is left
+        # out), and wall time grows on a loaded, shared machine: with mutmut's constant of 1 s such tests "timed out"
+        # (counted as caught) under mutants that changed nothing. 20 s covers both, so a timeout is a mutant that
+        # hangs (each costs a minute or two). A changed timeout makes mutmut's next run redo the earlier timeouts.
         "timeout_multiplier = 4.0\n"
+        "timeout_constant = 20.0\n"
         'on_dependency_change = "ignore"\n'
     )
 
