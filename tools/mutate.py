@@ -224,6 +224,11 @@ def _config(modules: list[str], tests: list[str]) -> str:
         # hangs (each costs a minute or two). A changed timeout makes mutmut's next run redo the earlier timeouts.
         "timeout_multiplier = 4.0\n"
         "timeout_constant = 20.0\n"
+        # Forked straight from mutmut's main process (which ran the tests: torch's, tqdm's and the tests' threads),
+        # a mutant's child could wait for ever on a lock a thread held at the fork (0 CPU, then "timeout", counted as
+        # caught): config.option's and TqdmReporter.start's "timeouts" were such hangs, and run from a fork server some
+        # of them survive. mutmut's fork server is a clean process that only imports and forks.
+        'process_isolation = "forkserver"\n'
         'on_dependency_change = "ignore"\n'
     )
 
