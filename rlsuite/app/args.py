@@ -412,10 +412,11 @@ def add_command(
         shipped: the folder of shipped configs (under ``rlsuite/app/configs``) where ``--config NAME``
             looks first (``alignment``: ``--config dpo`` is ``alignment/dpo.yaml``).
     """
+    listed = help.replace("%", "%%")  # argparse %-formats a help line ("95% CI" was a ValueError)
     if _WORDS[-1] is not None and name not in _WORDS[-1]:
-        return subparsers.add_parser(name, help=help)  # not asked for: listed only
+        return subparsers.add_parser(name, help=listed)  # not asked for: listed only
     parser: ConfigParser = subparsers.add_parser(
-        name, help=help, description=description or help, dataclass_types=list(configs)
+        name, help=listed, description=description or help, dataclass_types=list(configs)
     )
     if arguments is not None:
         arguments(parser)

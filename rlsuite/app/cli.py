@@ -37,14 +37,39 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "algos": ("rlsuite.app.train:add_algos", "list the algorithms `rlsuite train` knows"),
     "train": ("rlsuite.app.train:add_train", "train an agent on an env; writes a run folder"),
     "eval": ("rlsuite.app.train:add_eval", "replay a saved run and report its return (and gap to the optimum)"),
-    "sweep": ("rlsuite.app.sweep:add_subcommands", "a grid of settings x seeds for train algorithms, with IQM and CIs"),
-    "tune": ("rlsuite.app.tune:add_subcommands", "hyperparameter search with Optuna; the best trial as a config file"),
-    "plot": ("rlsuite.app.plots:add_subcommands", "learning curves of run folders (seeds as a mean and a band)"),
-    "reproduce": ("rlsuite.app.reproduce:add_subcommands", "reproduce a figure of Zhao's or Sutton & Barto's book"),
-    "align": ("rlsuite.app.align:add_subcommands", "RLHF and DPO with TRL on a local LLM; compare them"),
-    "vision": ("rlsuite.app.vision:add_subcommands", "vision models as policies and reward models"),
-    "tour": ("rlsuite.app.tour:add_subcommands", "the tour of rlsuite on its embedded defaults (the main job)"),
-    "config-path": ("rlsuite.app.args:add_config_path", "print the path of a config file shipped with rlsuite"),
+    "sweep": (
+        "rlsuite.app.sweep:add_subcommands",
+        "a grid of settings x seeds for train algorithms, with IQM and bootstrap intervals",
+    ),
+    "tune": (
+        "rlsuite.app.tune:add_subcommands",
+        "hyperparameter search with Optuna (TPE, median pruning); best.yaml and report.md",
+    ),
+    "plot": (
+        "rlsuite.app.plots:add_subcommands",
+        "learning curves of run folders (runs of one config: mean over seeds, 95% bootstrap CI band)",
+    ),
+    "reproduce": (
+        "rlsuite.app.reproduce:add_subcommands",
+        "regenerate a book figure (PNG + JSON of the plotted numbers)",
+    ),
+    "align": (
+        "rlsuite.app.align:add_subcommands",
+        "alignment with TRL on a local LLM: SFT, reward model, DPO, KTO, ORPO, SimPO, BCO, RLOO, GRPO, "
+        "Online DPO, PPO, and a comparison",
+    ),
+    "vision": (
+        "rlsuite.app.vision:add_subcommands",
+        "vision models as policies and reward models on pixel grid worlds",
+    ),
+    "tour": (
+        "rlsuite.app.tour:add_subcommands",
+        "the tour of rlsuite on its embedded defaults (the README's main job)",
+    ),
+    "config-path": (
+        "rlsuite.app.args:add_config_path",
+        "print the path of a config file shipped with rlsuite (all: no NAME)",
+    ),
 }
 GLOBAL_SWITCHES = ("--verbose", "--debug")
 
@@ -66,11 +91,8 @@ def build_parser(command: str | None = None) -> ConfigParser:
         if name == command:
             module, _, function = target.partition(":")
             getattr(importlib.import_module(module), function)(sub)
-            for listed in sub._choices_actions:  # the command list reads the same whichever command is built
-                if listed.dest == name:
-                    listed.help = help_line
         else:
-            sub.add_parser(name, help=help_line)
+            sub.add_parser(name, help=help_line.replace("%", "%%"))  # as add_command lists it
     return parser
 
 

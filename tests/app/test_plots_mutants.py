@@ -109,7 +109,7 @@ def test_plot_help_lines() -> None:
 
     (sub,) = [a for a in build_parser("plot")._actions if isinstance(a, argparse._SubParsersAction)]
     (listed,) = [a for a in sub._choices_actions if a.dest == "plot"]
-    assert listed.help == "learning curves of run folders (runs of one config: mean over seeds, 95% bootstrap CI band)"
+    assert listed.help == "learning curves of run folders (runs of one config: mean over seeds, 95%% bootstrap CI band)"
     (runs,) = [a for a in sub.choices["plot"]._actions if a.dest == "runs"]
     assert (runs.metavar, runs.help, runs.nargs) == ("RUN", "run folders of rlsuite train", "+")
 
