@@ -8,14 +8,17 @@ Expected values are written out by hand (positions, colours) or computed here fr
 
 from __future__ import annotations
 
+import struct
+
 import gymnasium as gym
+import matplotlib
 import numpy as np
 import pytest
 from matplotlib.colors import to_rgba
 from matplotlib.patches import Rectangle
 
 import rlsuite.envs  # noqa: F401
-from rlsuite.app.vision_tour import _agent_on_forbidden, draw_detections
+from rlsuite.app.vision_tour import _agent_on_forbidden, draw_detections, save_drawing
 from rlsuite.common.plotting import pyplot
 from rlsuite.envs.pixels import CLASS_NAMES
 from rlsuite.vision.detection import Detections
@@ -62,6 +65,27 @@ def test_frame_image_limits_and_title(layout):
     assert ax.get_title() == "Grid detector on a random 6x6 layout" and ax.title.get_fontsize() == 10
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("x (pixels)", "y (pixels)")
     _close(fig)
+
+
+def test_figure_and_title_size_whatever_the_rc_settings(layout):
+    """A user's matplotlibrc (another default figure size or font size) changes neither."""
+    frame, boxes, labels = layout
+    with matplotlib.rc_context({"figure.figsize": (8.0, 6.0), "font.size": 12.0}):
+        fig = _draw(frame, boxes, labels)
+    assert tuple(fig.get_size_inches()) == (6.4, 4.8) and fig.axes[0].title.get_fontsize() == 10
+    _close(fig)
+
+
+def test_save_drawing_writes_a_png_at_110_dpi_and_closes_only_its_figure(layout, tmp_path):
+    frame, boxes, labels = layout
+    fig = _draw(frame, boxes, labels)
+    other = pyplot().figure()  # the current figure now: it stays open
+    path = save_drawing(fig, tmp_path / "frame.svg")  # a PNG whatever the name says
+    data = path.read_bytes()
+    assert path == tmp_path / "frame.svg" and data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">II", data[16:24]) == (704, 528)  # 6.4 x 4.8 inches at 110 dpi
+    assert fig.number not in pyplot().get_fignums() and other.number in pyplot().get_fignums()
+    _close(other)
 
 
 def test_boxes_drawn_biggest_first_ties_in_input_order(layout):
@@ -187,6 +211,11 @@ def test_agent_on_forbidden_centre_inside_edges_included():
     assert _agent_on_forbidden(_det([[20, 40, 30, 50], forbidden], [0, 2]), list(CLASS_NAMES))  # centre (25, 45)
     assert _agent_on_forbidden(_det([[10, 40, 22, 52], forbidden], [0, 2]), list(CLASS_NAMES))  # (16, 46): left edge
     assert not _agent_on_forbidden(_det([[20, 56, 30, 66], forbidden], [0, 2]), list(CLASS_NAMES))  # (25, 61)
+    assert _agent_on_forbidden(_det([[26, 40, 38, 52], forbidden], [0, 2]), list(CLASS_NAMES))  # (32, 46): right edge
+    assert _agent_on_forbidden(_det([[20, 26, 30, 38], forbidden], [0, 2]), list(CLASS_NAMES))  # (25, 32): top edge
+    assert _agent_on_forbidden(_det([[20, 42, 30, 54], forbidden], [0, 2]), list(CLASS_NAMES))  # (25, 48): bottom
+    wide = [48, 16, 64, 32]  # a cell whose right edge (64) lies below the agent's centre's y (20)
+    assert _agent_on_forbidden(_det([[51, 15, 61, 25], wide], [0, 2]), list(CLASS_NAMES))
     # the centre in float64: float32 would round 2**-24 + 1 to 1 and put the centre on the edge at 0.5
     assert not _agent_on_forbidden(_det([[2.0**-24, 0, 1, 1], [0, 0, 0.5, 1]], [0, 2]), list(CLASS_NAMES))
 
