@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
@@ -9,7 +10,7 @@ import pytest
 
 from rlsuite.app.args import ConfigParser, add_command, parse
 from rlsuite.app.options import RunOptions
-from rlsuite.common.config import Config, from_dict, option
+from rlsuite.common.config import BOUNDS_KEY, CHECKED_KEY, Bounds, Config, from_dict, option
 from rlsuite.common.errors import ConfigError
 
 
@@ -145,3 +146,36 @@ def test_abbreviated_flags_are_refused_not_guessed() -> None:
     with pytest.raises(ConfigError, match=r"rlsuite toy: --gam: unknown setting 'gam' \(did you mean --gamma\?\)"):
         parse(_parser(), ["toy", "--gam", "0.5"])
     assert parse(_parser(), ["toy", "--gamma", "0.5"]).get(ToyConfig).gamma == 0.5
+
+
+def test_option_puts_bounds_aliases_and_defaults_on_the_field() -> None:
+    # the class is defined here, not at import: rlsuite's own config classes are built before any test runs,
+    # so only a class defined inside a test sees a changed option()
+    @dataclass
+    class Tiny(Config):
+        rate: float = option(0.5, help="a rate", gt=0.0, le=1.0)
+        margin: float = option(0.25, help="a margin", ge=0.0, lt=1.0)
+        out: str = option("o", help="the folder", aliases=["--output_dir", "--out-dir"], metavar="DIR")
+        seeds: list[int] = option(default_factory=lambda: [1, 2], help="the seeds")
+
+    fields = {f.name: f for f in dataclasses.fields(Tiny)}
+    assert fields["rate"].metadata[BOUNDS_KEY] == Bounds(None, 0.0, 1.0, None)
+    assert fields["margin"].metadata[BOUNDS_KEY] == Bounds(0.0, None, None, 1.0)
+    assert BOUNDS_KEY not in fields["out"].metadata
+    assert dict(fields["out"].metadata) == {
+        "help": "the folder", CHECKED_KEY: True, "aliases": ["--output_dir", "--out-dir"], "metavar": "DIR"
+    }
+    assert dict(fields["seeds"].metadata) == {"help": "the seeds", CHECKED_KEY: True}
+    first, second = Tiny(), Tiny()
+    assert (first.rate, first.margin, first.out, first.seeds) == (0.5, 0.25, "o", [1, 2])
+    assert first.seeds is not second.seeds  # a fresh list per config
+    for kwargs, message in [
+        ({"rate": 0.0}, "Tiny.rate: 0.0 is out of range (allowed: (0, 1])"),
+        ({"rate": 1.5}, "Tiny.rate: 1.5 is out of range (allowed: (0, 1])"),
+        ({"margin": 1.0}, "Tiny.margin: 1.0 is out of range (allowed: [0, 1))"),
+        ({"margin": -0.5}, "Tiny.margin: -0.5 is out of range (allowed: [0, 1))"),
+    ]:
+        with pytest.raises(ConfigError) as info:
+            Tiny(**kwargs)
+        assert str(info.value) == message
+    assert (Tiny(rate=1.0).rate, Tiny(margin=0.0).margin) == (1.0, 0.0)  # the closed ends are allowed
