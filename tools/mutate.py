@@ -56,6 +56,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 ALSO_COPY = [".ci/", "LICENSE", "Makefile", "README.md", "benchmarks/", "docs/", "scripts/", "tools/",
@@ -431,13 +432,19 @@ def write_report(scores: dict[str, dict[str, int]], minutes: dict[str, float]) -
     modules.update(scores)
     for stale in [m for m in modules if m.endswith("/") and any(k.startswith(m) for k in scores)]:
         del modules[stale]  # a module measured when it was one file, now a package whose modules were run
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                          check=False).stdout.strip()  # fmt: skip
     for group, mins in minutes.items():
-        runs[group] = {"date": today, "minutes": round(mins, 1)}
+        runs[group] = {"date": today, "minutes": round(mins, 1), "commit": head or "?"}
     path_json.write_text(json.dumps({"modules": modules, "runs": runs}, indent=2, sort_keys=True) + "\n")
     notes = ""
     if path_md.is_file() and "<!-- notes -->" in path_md.read_text():
         notes = path_md.read_text().split("<!-- notes -->", 1)[1].strip("\n")
     group_of = {m: g for g, (ms, _) in GROUPS.items() for m in _modules(ms)}
+
+    def at(run: dict[str, Any]) -> str:
+        return f" at {run['commit']}" if run.get("commit") else ""
+
     lines = [
         "# Mutation testing",
         "",
@@ -448,9 +455,13 @@ def write_report(scores: dict[str, dict[str, int]], minutes: dict[str, float]) -
         "tell them apart from the original) are listed with why in `tools/equivalent_mutants.json`.",
         'Crashed: the test process died by a signal (mutmut\'s "segfault"; also a mutant in flight when a',
         "group's `--max-minutes` ran out); counted as not caught. Not checked: not reached within the group's",
-        "time limit (`--max-minutes`), or no test runs the line.",
+        "time limit (`--max-minutes`), or no test runs the line. Timeout: the mutant's tests ran past",
+        "(their estimate + 20 s) x 4 of wall time, in a child of mutmut's fork server. Rows without a commit",
+        "come from runs that forked from mutmut's main process with a 1 s constant: some of their timeouts",
+        "were deadlocked children, not caught mutants (see the notes). The commit is the repository's when",
+        "the row was written (its tests are the run's).",
         "",
-        "| module | group (run on, minutes) | mutants checked | killed | survived | equivalent | timeout "
+        "| module | group (run on, at commit, minutes) | mutants checked | killed | survived | equivalent | timeout "
         "| crashed | not checked | score |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
@@ -459,7 +470,7 @@ def write_report(scores: dict[str, dict[str, int]], minutes: dict[str, float]) -
         group = group_of.get(module) or next((g for m, g in group_of.items() if m.startswith(module)), "?")
         run = runs.get(group, {})
         lines.append(
-            f"| `{module}` | {group} ({run.get('date', '?')}, {run.get('minutes', '?')}) | {checked} | "
+            f"| `{module}` | {group} ({run.get('date', '?')}{at(run)}, {run.get('minutes', '?')}) | {checked} | "
             f"{counts.get('killed', 0)} | {counts.get('survived', 0)} | {counts.get('equivalent', 0)} | "
             f"{counts.get('timeout', 0)} | {counts.get('segfault', 0)} | {sum(counts.get(k, 0) for k in UNCHECKED)} | "
             f"{'-' if share is None else f'{share:.0%}'} |"
