@@ -97,8 +97,9 @@ def test_the_detector_lands_in_its_cache_folder_and_hands_its_settings_on(cache:
     assert trained.folder == folder and not trained.reused and detector["opened"] == [folder]
     assert [(a, k) for a, k, _ in calls["train"]] == [((DETECTOR, CPU), {})]
     assert [(k, a[1:]) for a, k, _ in calls["eval"]] == [
-        ({"n_frames": 2, "cell_px": 8, "sizes": (2, 3), "max_forbidden_fraction": 0.2}, ())]
-    (policy_args, policy_kwargs, policy_report), = calls["policy"]
+        ({"n_frames": 2, "cell_px": 8, "sizes": (2, 3), "max_forbidden_fraction": 0.2}, ())
+    ]
+    ((policy_args, policy_kwargs, policy_report),) = calls["policy"]
     assert policy_args[0].config.cell_px == 8 and policy_kwargs == {"episodes": 1}
     info = calls["train"][0][2][1]
     expected = {"detector": calls["eval"][0][2], "policy": policy_report, "training": info,
@@ -158,7 +159,11 @@ def test_the_clip_reward_lands_in_its_cache_folder_with_its_goal_and_metrics(cac
     assert [(a, k) for a, k, _ in calls["train"][:1]] == [((CLIP, CPU), {})]
     reward = trained.model
     assert (reward.goal, reward.baseline, reward.device, reward.dtype) == (
-        "the agent is in row one column one", "a grid world", CPU, torch.float32)
+        "the agent is in row one column one",
+        "a grid world",
+        CPU,
+        torch.float32,
+    )
     (eval_args, eval_kwargs, rank) = calls["eval"][0]
     assert eval_args == (reward,) and eval_kwargs == {"episodes": 2, "size": 3, "cell_px": 8}
     expected = {"rank_correlation": rank, "training": calls["train"][0][2][3], "train_config": CLIP.to_dict(),
@@ -309,8 +314,11 @@ def test_a_fully_trained_model_folder_is_saved_whole_and_loaded_without_its_base
     assert not trained.reused and kept.reused and kept.folder == trained.folder
     assert (trained.folder / "model.safetensors").is_file() and not (trained.folder / "adapter_config.json").exists()
     assert [(a, k) for a, k, _ in vlm_from_folder["calls"]] == [
-        ((kept.folder, str(vlm_from_folder["base"]), False), {"dtype": "float32", "device": "cpu",
-                                                              "trust_pickle": False, "prompt": DEFAULT_PROMPT})]
+        (
+            (kept.folder, str(vlm_from_folder["base"]), False),
+            {"dtype": "float32", "device": "cpu", "trust_pickle": False, "prompt": DEFAULT_PROMPT},
+        )
+    ]
 
 
 def test_a_kept_reasoning_policy_is_loaded_with_the_reasoning_prompt(monkeypatch, tmp_path) -> None:
