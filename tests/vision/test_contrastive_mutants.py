@@ -115,6 +115,22 @@ def test_without_goal_from_target_the_reward_keeps_its_goal() -> None:
     assert [g for g, _ in model.scored] == ["start", "start"]
 
 
+def test_without_goal_from_target_a_reward_model_needs_no_goal() -> None:
+    """A reward of the frame alone (no ``goal`` attribute, no ``set_goal``) is measured as it is."""
+
+    class FrameReward:
+        def __init__(self) -> None:
+            self.scored = 0
+
+        def rewards(self, frames: np.ndarray) -> np.ndarray:
+            self.scored += 1
+            return frames.reshape(len(frames), -1).mean(1)
+
+    model = FrameReward()
+    result = evaluate_reward_rank_correlation(model, goal_from_target=False, episodes=2, size=3, cell_px=8)
+    assert result["episodes"] == 2 and model.scored == 2
+
+
 @pytest.mark.parametrize("epsilon", [0.0])
 def test_greedy_episodes_walk_straight_to_the_target(epsilon: float) -> None:
     want, scored = expected(5, 11, 4, 8, epsilon)
