@@ -174,6 +174,9 @@ def test_the_clip_reward_lands_in_its_cache_folder_with_its_goal_and_metrics(cac
     assert json.loads((folder / "metrics.json").read_text()) == json.loads(json.dumps(clip["bf16"].metrics))
     assert f"contrastive reward: Spearman(reward, -distance) {rank['spearman_pooled']:.3f} pooled over " \
            f"{rank['frames']} frames of 2 held-out episodes" in clip["log"]  # fmt: skip
+    # mutmut links the fixture's calls (the reuse, the overwrite) to the test that set it up: this one
+    test_a_kept_clip_reward_is_loaded_with_its_goal_on_the_configs_device(clip)
+    test_overwrite_retrains_the_clip_reward_and_reloads_it_in_the_asked_dtype(clip)
 
 
 def test_a_kept_clip_reward_is_loaded_with_its_goal_on_the_configs_device(clip) -> None:
@@ -252,6 +255,8 @@ def test_the_vlm_policy_lands_in_its_cache_folder_and_hands_its_settings_on(cach
     assert trained.metrics == {**report, "train_config": TINY_VLM.to_dict(), "model_options": opts.to_dict(),
                                "reasoning": rcfg.to_dict()}  # fmt: skip
     assert not (folder / "checkpoints").exists()  # removed once finished
+    # mutmut links the fixture's calls (the reuse, the overwrite) to the test that set it up: this one
+    test_a_kept_vlm_policy_is_loaded_with_its_options_then_retrained_with_overwrite(vlm)
 
 
 def test_the_tiny_llavas_lora_adapters_are_merged_into_the_saved_model(vlm) -> None:
