@@ -180,7 +180,8 @@ def evaluate_reward_rank_correlation(
 
     Episodes of ``PixelGridWorldRandom-v0`` (new layout each) follow an epsilon-greedy optimal
     policy, so frames range from far to on the target. The distance is the optimal number of steps
-    (Manhattan: forbidden cells can be entered).
+    (Manhattan: forbidden cells can be entered). With ``goal_from_target`` each episode's target cell is the
+    goal while it is scored; the reward model's own goal is set back afterwards.
     """
     import gymnasium as gym
     from scipy.stats import spearmanr
@@ -194,6 +195,7 @@ def evaluate_reward_rank_correlation(
     env = gym.make(
         "rlsuite/PixelGridWorldRandom-v0", n_rows=size, n_cols=size, cell_px=cell_px, max_episode_steps=30
     )
+    goal = reward_model.goal if goal_from_target else None
     with progress.task("rank correlation episodes", total=episodes, unit="episode") as bar:
         for ep in range(episodes):
             obs, info = env.reset(seed=seed * 1000 + ep)
@@ -220,6 +222,8 @@ def evaluate_reward_rank_correlation(
             rewards.append(ep_rewards)
             dists += ep_d
             bar.advance()
+    if goal_from_target:
+        reward_model.set_goal(goal)  # the model leaves with the goal it came with
     rho = float(spearmanr(np.concatenate(rewards), -np.array(dists)).statistic)
     return {
         "spearman_pooled": rho,
