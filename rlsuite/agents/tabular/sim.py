@@ -98,7 +98,7 @@ class BatchSim:
             raise UsageError(
                 f"{name}: has no tables to simulate (P); the S&B runs need rlsuite's table envs "
                 "(rlsuite/RandomWalk-v0, WindyGridWorld-v0, MaximizationBias-v0, DynaMaze-v0, ...) or one with P "
-                "(CliffWalking-v1, FrozenLake-v1, Taxi-v3)"
+                "(CliffWalking-v1, FrozenLake-v1, Taxi-v4)"
             )
         S, A = int(env.observation_space.n), int(env.action_space.n)
         K = max(len(P[s][a]) for s in range(S) for a in range(A))
