@@ -14,14 +14,23 @@ import numpy as np
 import pytest
 
 import rlsuite.envs  # noqa: F401
-from rlsuite.agents.base import AGENTS, Agent, numpy_backend, redefault
+from rlsuite.agents.base import (
+    AGENTS,
+    Agent,
+    History,
+    env_spec_of,
+    greedy_optimal_fraction,
+    numpy_backend,
+    redefault,
+    sample_actions,
+)
 from rlsuite.agents.tabular import EpsilonGreedyBandit, NStepTD
 from rlsuite.agents.tabular.bandit import EpsilonGreedyBanditConfig
-from rlsuite.agents.tabular.episodic import DoubleQLearningConfig
+from rlsuite.agents.tabular.episodic import DoubleQLearningConfig, allowed_actions
 from rlsuite.agents.tabular.prediction import NStepTDConfig
 from rlsuite.agents.tabular.stream import EpisodicTDConfig
 from rlsuite.common.config import Config, option
-from rlsuite.common.errors import ModelFolderError
+from rlsuite.common.errors import ConfigError, ModelFolderError
 
 
 def saved_td(tmp_path) -> tuple[NStepTD, object]:
@@ -131,3 +140,38 @@ def test_redefault_keeps_the_fields_help_and_bounds() -> None:
 
 def test_numpy_backend_draws_from_its_seed() -> None:
     np.testing.assert_array_equal(numpy_backend(5).uniform((4,)), np.random.default_rng(5).random(4))
+
+
+def test_bad_config_and_budget_errors_name_their_field_and_value() -> None:
+    wrong = EpsilonGreedyBanditConfig()
+    with pytest.raises(ConfigError) as info:
+        NStepTD.check_config(wrong)
+    assert (str(info.value), info.value.field) == ("NStepTD: config must be a NStepTDConfig, got "
+                                                   "EpsilonGreedyBanditConfig", "config")
+    assert info.value.value is wrong
+    for budget in (0, 2.5, True):
+        with pytest.raises(ConfigError) as info:
+            NStepTD.check_budget(budget)
+        assert (info.value.field, info.value.value) == ("budget", budget)
+
+
+def test_small_helpers_on_their_edges() -> None:
+    assert env_spec_of(object()) == (None, {})  # built by hand, no spec attribute at all
+    assert History().last() == {}
+    # greedy is optimal when it is within tol of the best: at exactly tol it still counts
+    assert greedy_optimal_fraction(np.array([[1.0, 0.0]]), np.array([[0.0, 0.5]]), tol=0.5) == 1.0
+
+    class Plain:  # not a gymnasium env: no unwrapped
+        allowed_actions = np.array([[True, False]])
+
+    assert allowed_actions(Plain()) is Plain.allowed_actions
+
+
+def test_sample_actions_is_inverse_cdf_of_each_rows_total() -> None:
+    weights = np.array([[1.0, 3.0], [2.0, 0.0]])  # rows need not sum to 1: u is scaled by each row's total
+    states = np.array([0, 0, 0, 0, 0, 0, 1, 1])
+    u = numpy_backend(5).uniform((8,))[:, None] * np.cumsum(weights[states], axis=1)[:, -1:]
+    expected = (u >= np.cumsum(weights[states], axis=1)).sum(1)
+    got = sample_actions(weights, states, numpy_backend(5))
+    np.testing.assert_array_equal(got, expected)
+    assert set(got[:6]) == {0, 1} and set(got[6:]) == {0}  # both actions of row 0 drawn; never row 1's empty one
