@@ -148,3 +148,30 @@ def test_no_checkpoint_is_none(tmp_path):
     assert newest_checkpoint(tmp_path) is None
     (tmp_path / "checkpoints" / "checkpoint-3").mkdir(parents=True)  # no trainer_state.json: unfinished
     assert newest_checkpoint(tmp_path) is None
+
+
+# ----------------------------------------------------------------------------- the model to train
+def test_load_model_reports_its_decisions_and_loads_pickled_weights_only_when_trusted(tmp_path):
+    from safetensors.torch import load_file
+
+    from rlsuite.common.errors import ModelFolderError
+    from rlsuite.testing.vision_models import save_tiny_vlm
+    from rlsuite.vision.adapters import VLMModelOptions, count_parameters
+    from rlsuite.vision.grpo import load_model
+
+    folder = save_tiny_vlm("llava", tmp_path / "llava")
+    torch.save(load_file(str(folder / "model.safetensors")), folder / "pytorch_model.bin")
+    (folder / "model.safetensors").unlink()
+    config, cpu = VisionGRPOConfig(device="cpu"), torch.device("cpu")
+    with pytest.raises(ModelFolderError, match="pickle"):
+        load_model(config, VLMModelOptions(model=str(folder), finetune="full"), cpu)
+    full = VLMModelOptions(model=str(folder), finetune="auto", lora_min_params=10**9, trust_pickle=True)
+    model, processor, info = load_model(config, full, cpu)
+    n = count_parameters(model)
+    assert info == {"model": str(folder), "parameters": n, "finetune": "full", "trainable_parameters": n}
+    assert processor.tokenizer.convert_tokens_to_ids("<image>") == 4
+    lora = VLMModelOptions(model=str(folder), finetune="auto", lora_min_params=1, trust_pickle=True)
+    model, _, info = load_model(config, lora, cpu)
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    assert info == {"model": str(folder), "parameters": n, "finetune": "lora", "trainable_parameters": trainable}
+    assert 0 < trainable < n
