@@ -20,7 +20,6 @@ from rlsuite.vision.grpo import (
     _reference,
     _text,
     chat_processor,
-    conversation,
     frames_and_references,
     greedy_answers,
     measure,
@@ -105,10 +104,11 @@ def test_greedy_first_tokens_are_the_argmax_of_the_generation_prompt(llava, fram
     model, processor = llava
     frames = frames_refs[0][:6]
     processor.chat_template, template = CUE_TEMPLATE, processor.chat_template
+    model.generation_config.do_sample = True  # as instruction-tuned models' generation_config.json says: overridden
     try:
         answers = greedy_answers(model, processor, frames, "how many forbidden cells ?", 1, [])
     finally:
-        processor.chat_template = template
+        processor.chat_template, model.generation_config.do_sample = template, False
     prompt = "<image> how many forbidden cells ? answer :"
     inputs = processor(images=[[Image.fromarray(f)] for f in frames], text=[prompt] * 6, return_tensors="pt")
     with torch.no_grad():
@@ -141,6 +141,32 @@ def test_measure_asks_the_configs_question_with_its_answer_length(llava, frames_
     report = measure(model, processor, config, frames[:3], refs[:3], [])
     assert report["examples"] == greedy_answers(model, processor, frames[:3], "how many forbidden cells ?", 2, [])
     assert all(len(text.split()) == 2 for text in report["examples"])
+
+
+def test_measure_reads_cell_answers_at_the_configs_cell_size(llava):
+    """The model's generation config biased to say "row one column two" (each word favoured after the one
+    before it): at 8 pixels a cell that is the box [8, 0, 16, 8]."""
+    from rlsuite.vision.grpo import Answer, answer_reward
+
+    model, processor = llava
+    config = VisionGRPOConfig(task="boxes", rewards=["count", "iou"], cell_px=8, max_new_tokens=4, size=2,
+                              max_forbidden=2, target_class="agent")  # fmt: skip
+    frames, refs = frames_and_references(config, range(8), 8)
+
+    def ids(*words: str) -> tuple[int, ...]:
+        return tuple(processor.tokenizer.convert_tokens_to_ids(list(words)))
+
+    model.generation_config.sequence_bias = {ids("row"): 100.0, ids("row", "one"): 300.0,
+                                             ids("one", "column"): 500.0, ids("column", "two"): 700.0}  # fmt: skip
+    try:
+        report = measure(model, processor, config, frames, refs, [])
+    finally:
+        model.generation_config.sequence_bias = None
+    said = Answer(1, np.array([[8.0, 0.0, 16.0, 8.0]]))
+    iou = [answer_reward(said, r, "iou", "agent") for r in refs]
+    assert report == {"count": 1.0, "iou": float(np.mean(iou)), "total": 1.0 + float(np.mean(iou)), "parsed": 1.0,
+                      "examples": ["row one column two"] * 3}  # fmt: skip
+    assert sorted(set(iou)) == [0.0, 0.5625]  # the agent at that cell in some frames (its box 6x6 px: 36/64)
 
 
 # ----------------------------------------------------------------------------- checkpoints
