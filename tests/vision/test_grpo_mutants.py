@@ -100,6 +100,21 @@ def test_greedy_answers_say_the_only_allowed_word_and_skip_special_tokens(llava,
     assert eos == ["", ""]  # the end token, skipped
 
 
+def test_finished_answers_are_padded_with_the_tokenizers_pad_token(llava, frames_refs):
+    """Only "one" and the end token allowed: the answers end after 1, 2 or 3 words, and the rows that ended are
+    padded with the tokenizer's pad token (skipped), not with a generation config's other pad id ("up" here)."""
+    model, processor = llava
+    model.generation_config.pad_token_id = processor.tokenizer.convert_tokens_to_ids("up")
+    try:
+        answers = greedy_answers(
+            model, processor, frames_refs[0], "how many ?", 3, _all_but(processor, ["one", "<eos>"])
+        )
+    finally:
+        model.generation_config.pad_token_id = processor.tokenizer.pad_token_id
+    assert all(set(a.split()) == {"one"} for a in answers)
+    assert {len(a.split()) for a in answers} == {1, 2, 3}
+
+
 def test_greedy_first_tokens_are_the_argmax_of_the_generation_prompt(llava, frames_refs):
     model, processor = llava
     frames = frames_refs[0][:6]
