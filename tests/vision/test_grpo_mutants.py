@@ -216,3 +216,9 @@ def test_load_model_reports_its_decisions_and_loads_pickled_weights_only_when_tr
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     assert info == {"model": str(folder), "parameters": n, "finetune": "lora", "trainable_parameters": trainable}
     assert 0 < trainable < n
+
+
+def test_count_reward_functions_read_numbers():
+    (count,) = reward_functions(VisionGRPOConfig(task="count", rewards=["count"]))
+    completions = [[{"role": "assistant", "content": "two"}], "none"]  # "none" is no number: unparsed, 0
+    assert count(None, completions, ["[[0, 0, 16, 16], [16, 0, 32, 16]]"] * 2) == [1.0, 0.0]
