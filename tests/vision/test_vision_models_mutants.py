@@ -14,7 +14,7 @@ from PIL import Image
 from rlsuite.vision.models import build_tiny_clip, build_word_tokenizer
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # built in each test: mutmut credits a module fixture's calls to the first test only
 def clip():
     tokenizer = build_word_tokenizer()
     model, processor = build_tiny_clip(tokenizer)
