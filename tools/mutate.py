@@ -419,8 +419,11 @@ def score(counts: dict[str, int]) -> tuple[int, float | None]:
     return checked, (caught / checked if checked else None)
 
 
-def write_report(scores: dict[str, dict[str, int]], minutes: dict[str, float]) -> None:
-    """Merge ``scores`` into docs/mutation.json and rewrite the table in docs/mutation.md.
+def write_report(
+    scores: dict[str, dict[str, int]], minutes: dict[str, float], commits: dict[str, str] | None = None
+) -> None:
+    """Merge ``scores`` into docs/mutation.json and rewrite the table in docs/mutation.md (``commits``: a group's
+    run's commit where it is not the repository's HEAD).
 
     Text in docs/mutation.md after the line ``<!-- notes -->`` (why a module stays under 80%) is kept.
     """
@@ -435,7 +438,7 @@ def write_report(scores: dict[str, dict[str, int]], minutes: dict[str, float]) -
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
                           check=False).stdout.strip()  # fmt: skip
     for group, mins in minutes.items():
-        runs[group] = {"date": today, "minutes": round(mins, 1), "commit": head or "?"}
+        runs[group] = {"date": today, "minutes": round(mins, 1), "commit": (commits or {}).get(group, head or "?")}
     path_json.write_text(json.dumps({"modules": modules, "runs": runs}, indent=2, sort_keys=True) + "\n")
     notes = ""
     if path_md.is_file() and "<!-- notes -->" in path_md.read_text():
