@@ -47,6 +47,7 @@ import argparse
 import filecmp
 import fnmatch
 import json
+import math
 import os
 import re
 import shutil
@@ -419,6 +420,11 @@ def score(counts: dict[str, int]) -> tuple[int, float | None]:
     return checked, (caught / checked if checked else None)
 
 
+def percent(share: float | None) -> str:
+    """A score rounded down to a whole percent (89.6% is not shown as 90%, the bar), "-" for none checked."""
+    return "-" if share is None else f"{math.floor(share * 100 + 1e-9)}%"
+
+
 def write_report(
     scores: dict[str, dict[str, int]], minutes: dict[str, float], commits: dict[str, str] | None = None
 ) -> None:
@@ -454,7 +460,7 @@ def write_report(
         "How many deliberately injected one-line bugs (mutants) the fast tests catch, per module.",
         "Made by `make mutate` (`python tools/mutate.py [GROUP ...]`, mutmut 3.8.1 on the lines the group's",
         "tests run; `python tools/mutate.py --list` names each group's modules and tests).",
-        "Score = (killed + timeout + equivalent) / mutants checked. Equivalent mutants (no behaviour can",
+        "Score = (killed + timeout + equivalent) / mutants checked, rounded down. Equivalent mutants (no behaviour can",
         "tell them apart from the original) are listed with why in `tools/equivalent_mutants.json`.",
         'Crashed: the test process died by a signal (mutmut\'s "segfault"; also a mutant in flight when a',
         "group's `--max-minutes` ran out); counted as not caught. Not checked: not reached within the group's",
@@ -476,7 +482,7 @@ def write_report(
             f"| `{module}` | {group} ({run.get('date', '?')}{at(run)}, {run.get('minutes', '?')}) | {checked} | "
             f"{counts.get('killed', 0)} | {counts.get('survived', 0)} | {counts.get('equivalent', 0)} | "
             f"{counts.get('timeout', 0)} | {counts.get('segfault', 0)} | {sum(counts.get(k, 0) for k in UNCHECKED)} | "
-            f"{'-' if share is None else f'{share:.0%}'} |"
+            f"{percent(share)} |"
         )
     lines += ["", "<!-- notes -->", notes] if notes else ["", "<!-- notes -->"]
     path_md.write_text("\n".join(lines).rstrip("\n") + "\n")
@@ -561,7 +567,7 @@ def main() -> int:
         for module, counts in sorted(scores.items()):
             checked, share = score(counts)
             found = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
-            shown = "-" if share is None else f"{share:.0%}"
+            shown = percent(share)
             print(f"{module}: {shown} of {checked} checked ({found or 'no mutants'})")
     return 0
 
