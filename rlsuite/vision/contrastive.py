@@ -196,34 +196,36 @@ def evaluate_reward_rank_correlation(
         "rlsuite/PixelGridWorldRandom-v0", n_rows=size, n_cols=size, cell_px=cell_px, max_episode_steps=30
     )
     goal = reward_model.goal if goal_from_target else None
-    with progress.task("rank correlation episodes", total=episodes, unit="episode") as bar:
-        for ep in range(episodes):
-            obs, info = env.reset(seed=seed * 1000 + ep)
-            world = env.unwrapped.world
-            _, q, _ = value_iteration(tabular_model(world), gamma=0.9)
-            tr, tc = world.to_cell(world.target_state)
-            ep_frames, ep_d = [], []
-            for _ in range(30):
-                r, c = world.to_cell(info["state"])
-                ep_frames.append(obs)
-                ep_d.append(abs(r - tr) + abs(c - tc))
-                a = int(rng.integers(5)) if rng.random() < epsilon else int(q[info["state"]].argmax())
-                obs, _, terminated, truncated, info = env.step(a)
-                if terminated or truncated:
+    try:
+        with progress.task("rank correlation episodes", total=episodes, unit="episode") as bar:
+            for ep in range(episodes):
+                obs, info = env.reset(seed=seed * 1000 + ep)
+                world = env.unwrapped.world
+                _, q, _ = value_iteration(tabular_model(world), gamma=0.9)
+                tr, tc = world.to_cell(world.target_state)
+                ep_frames, ep_d = [], []
+                for _ in range(30):
                     r, c = world.to_cell(info["state"])
                     ep_frames.append(obs)
                     ep_d.append(abs(r - tr) + abs(c - tc))
-                    break
-            if goal_from_target:
-                reward_model.set_goal(cell_caption((tr, tc)))
-            ep_rewards = reward_model.rewards(np.stack(ep_frames))
-            if len(set(ep_d)) > 1:
-                per_episode.append(float(spearmanr(ep_rewards, -np.array(ep_d)).statistic))
-            rewards.append(ep_rewards)
-            dists += ep_d
-            bar.advance()
-    if goal_from_target:
-        reward_model.set_goal(goal)  # the model leaves with the goal it came with
+                    a = int(rng.integers(5)) if rng.random() < epsilon else int(q[info["state"]].argmax())
+                    obs, _, terminated, truncated, info = env.step(a)
+                    if terminated or truncated:
+                        r, c = world.to_cell(info["state"])
+                        ep_frames.append(obs)
+                        ep_d.append(abs(r - tr) + abs(c - tc))
+                        break
+                if goal_from_target:
+                    reward_model.set_goal(cell_caption((tr, tc)))
+                ep_rewards = reward_model.rewards(np.stack(ep_frames))
+                if len(set(ep_d)) > 1:
+                    per_episode.append(float(spearmanr(ep_rewards, -np.array(ep_d)).statistic))
+                rewards.append(ep_rewards)
+                dists += ep_d
+                bar.advance()
+    finally:
+        if goal_from_target:  # the model leaves with the goal it came with, whatever happened
+            reward_model.set_goal(goal)
     rho = float(spearmanr(np.concatenate(rewards), -np.array(dists)).statistic)
     return {
         "spearman_pooled": rho,

@@ -137,3 +137,16 @@ def test_greedy_episodes_walk_straight_to_the_target(epsilon: float) -> None:
     model = PixelReward()
     check(evaluate_reward_rank_correlation(model, episodes=5, seed=11, size=4, cell_px=8, epsilon=epsilon), model,
           want, scored)  # fmt: skip
+
+
+def test_the_goal_is_set_back_when_scoring_fails() -> None:
+    class Failing(PixelReward):
+        def rewards(self, frames: np.ndarray) -> np.ndarray:
+            if len(self.scored) == 1:
+                raise RuntimeError("scoring failed")
+            return super().rewards(frames)
+
+    model = Failing()
+    with pytest.raises(RuntimeError, match="scoring failed"):
+        evaluate_reward_rank_correlation(model, episodes=3, size=3, cell_px=8)
+    assert len(model.scored) == 1 and model.goal == "start"
