@@ -94,7 +94,7 @@ def number_or_string(text: str, kinds: tuple[type, ...] = (int, float)) -> int |
         except ValueError:
             continue
         return _finite(text, value) if kind is float else value
-    return text
+    return text.replace("%", "%%")
 
 
 def string_to_bool(text: str | bool) -> bool:
@@ -182,7 +182,7 @@ def _help_and_default(field: dataclasses.Field) -> tuple[str, str | None]:
     bounds = field.metadata.get(BOUNDS_KEY)
     if bounds is not None:
         text += f" (range {bounds.describe()})"
-    return text.replace("%", "%%"), said
+    return text, said
 
 
 def add_field(parser: argparse.ArgumentParser | argparse._ArgumentGroup, field: dataclasses.Field, hint: Any) -> None:
@@ -377,6 +377,12 @@ class Parsed:
         raise KeyError(cls)
 
 
+def listed_help(text: str) -> str:
+    """A command's help line as argparse's command list takes it: ``%`` escaped (it %-formats the line, so
+    "95% CI" was a ValueError)."""
+    return text.replace("%", "%%")
+
+
 def add_command(
     subparsers: Any,
     name: str,
@@ -412,7 +418,7 @@ def add_command(
         shipped: the folder of shipped configs (under ``rlsuite/app/configs``) where ``--config NAME``
             looks first (``alignment``: ``--config dpo`` is ``alignment/dpo.yaml``).
     """
-    listed = help.replace("%", "%%")  # argparse %-formats a help line ("95% CI" was a ValueError)
+    listed = listed_help(help)
     if _WORDS[-1] is not None and name not in _WORDS[-1]:
         return subparsers.add_parser(name, help=listed)  # not asked for: listed only
     parser: ConfigParser = subparsers.add_parser(

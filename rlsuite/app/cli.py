@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rlsuite.app import console
-from rlsuite.app.args import ConfigParser, Parsed, only_requested, parse
+from rlsuite.app.args import ConfigParser, Parsed, listed_help, only_requested, parse
 from rlsuite.common.errors import UsageError
 
 # name -> ("module:function that adds the subcommand", one line of help), in help order.
@@ -92,7 +92,7 @@ def build_parser(command: str | None = None) -> ConfigParser:
             module, _, function = target.partition(":")
             getattr(importlib.import_module(module), function)(sub)
         else:
-            sub.add_parser(name, help=help_line.replace("%", "%%"))  # as add_command lists it
+            sub.add_parser(name, help=listed_help(help_line))
     return parser
 
 
