@@ -323,8 +323,13 @@ def _change(diff: str) -> str:
     return "\n".join(ln[0] + ln[1:].strip() for ln in lines)
 
 
+def _dotted(module: str) -> str:
+    """A module path's dotted name, mutmut's prefix of its mutants' names (a package: its ``__init__.py``)."""
+    return module.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+
+
 def _module_of(mutant: str, modules: list[str]) -> str:
-    dotted = {m.removesuffix(".py").removesuffix("/__init__").replace("/", "."): m for m in modules}  # a package
+    dotted = {_dotted(m): m for m in modules}
     prefix = re.split(r"\.x[_\u01c1]", mutant, maxsplit=1)[0]
     return dotted.get(prefix, "?")
 
@@ -352,7 +357,7 @@ def _unchecked(work: Path, modules: list[str], only: list[str]) -> list[str]:
     if not chosen:
         raise SystemExit(f"--only {' '.join(only)}: no module of the group matches (see --list)")
     if not (work / "mutants").is_dir():  # a first run: every mutant of those modules
-        return [m.removesuffix(".py").removesuffix("/__init__").replace("/", ".") + ".x*" for m in chosen]
+        return [_dotted(m) + ".x*" for m in chosen]
     return [
         mutant
         for mutant, status in _results(work).items()
