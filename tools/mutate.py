@@ -31,9 +31,13 @@ when the function changes.
     python tools/mutate.py app --work /tmp/mut --only rlsuite/app/tour.py  # only that module's mutants
                                                 # without a verdict (a big group, one module at a time)
 
-Tests added since a run change which tests call a function; mutmut then forgets the verdicts of every
-mutant of such a function (killed ones too), so after a ``--recheck`` they count as "not checked" until a
-plain run with the same ``--work`` (which runs only the mutants without a verdict) checks them again.
+mutmut keeps a verdict by the mutant's number and drops it when the mutant's file is mutated afresh (this script
+drops a changed module's mutants: their numbers would shift) or when its configuration changes: before 2026-12-06 the
+group's test files were listed one by one, so a new test file redid every verdict of its group. The tests are now
+named by folder (``!GLOB`` leaves files out), and ``tools/mutmut_store.py`` runs mutmut: it keeps every caught verdict
+in WORK/GROUP/verdicts.json under the mutant's identity (function, original and mutated source) and restores it where
+mutmut forgot it, so a run checks only what is new. Such a verdict stands while tests are only added: delete
+verdicts.json after weakening a test.
 mutmut records which functions a test calls only for test names it has not seen before (``mutants/mutmut-stats.json``):
 a test whose body changed keeps its old record, so a mutant it now kills may stay "survived". Give such a test a new
 name, or delete that file to redo the whole stats run.
@@ -72,13 +76,13 @@ if os.environ.get("MUTANT_UNDER_TEST") == "stats":
     del os.environ["MUTANT_UNDER_TEST"]
 """
 EQUIVALENT = ROOT / "tools" / "equivalent_mutants.json"
+STORE = ROOT / "tools" / "mutmut_store.py"  # `mutmut run` that restores caught verdicts mutmut forgot (its docstring)
 GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "common": (
         ["rlsuite/common/"],
         # not test_processes.py: its drivers are child Pythons, which the stats run does not see (docstring);
         # test_processes_here.py runs the same functions in the test's own process
-        ["tests/common/test_[!p]*.py", "tests/common/test_paths.py", "tests/common/test_progress.py",
-         "tests/common/test_processes_here.py",
+        ["tests/common/", "!tests/common/test_processes.py",
          "tests/agents/tabular/test_torch_backend.py", "tests/vision/test_devices.py"],
     ),
     "envs": (
@@ -114,7 +118,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "reproduce": (["rlsuite/app/reproduce/"], ["tests/app/test_reproduce*.py"]),
     "app": (
         ["rlsuite/*.py", "rlsuite/app/*.py"],
-        ["tests/app/test_[!r]*.py", "tests/app/test_reports.py"],  # all but the figure tests (group reproduce)
+        ["tests/app/", "!tests/app/test_reproduce*.py"],  # all but the figure tests (group reproduce)
     ),
     "vision": (
         ["rlsuite/vision/detection.py", "rlsuite/vision/rewards.py", "rlsuite/vision/policies.py",
@@ -167,8 +171,28 @@ def _files(patterns: list[str], in_folder: str) -> list[str]:
 
 
 def _test_files(patterns: list[str]) -> list[str]:
-    """The test files a group names (globs and folders allowed) that exist now, sorted."""
-    return _files(patterns, "test_*.py")
+    """The test files a group names (globs and folders allowed; ``!GLOB``: leave out the files it matches) that exist
+    now, sorted."""
+    left_out = [p[1:] for p in patterns if p.startswith("!")]
+    found = _files([p for p in patterns if not p.startswith("!")], "test_*.py")
+    return [f for f in found if not any(fnmatch.fnmatch(f, glob) for glob in left_out)]
+
+
+def _selection(patterns: list[str]) -> list[str]:
+    """pytest's arguments for a group's tests: folders and files as named, globs as the files they match now,
+    ``!GLOB`` as ``--ignore-glob``. mutmut redoes every verdict of a group when these arguments change (its
+    "test_selection" fingerprint), so a new test file in a named folder must not change them: mutmut finds the
+    new tests by itself and keeps the verdicts."""
+    _test_files(patterns)  # an error if they name no test file (pytest would run the whole suite)
+    args: list[str] = []
+    for pattern in patterns:
+        if pattern.startswith("!"):
+            args.append(f"--ignore-glob={pattern[1:]}")
+        elif (ROOT / pattern).exists():
+            args.append(pattern)
+        else:
+            args += _files([pattern], "test_*.py")
+    return args
 
 
 def _modules(patterns: list[str]) -> list[str]:
@@ -206,7 +230,7 @@ def _sync_repo(dest: Path) -> list[str]:
     return changed
 
 
-def _config(modules: list[str], tests: list[str]) -> str:
+def _config(modules: list[str], selection: list[str]) -> str:
     def toml_list(items: list[str]) -> str:
         return "[" + ", ".join(json.dumps(i) for i in items) + "]"
 
@@ -214,7 +238,7 @@ def _config(modules: list[str], tests: list[str]) -> str:
         "\n[tool.mutmut]\n"
         f"source_paths = {toml_list(sorted({str(Path(m).parts[0]) for m in modules}))}\n"
         f"only_mutate = {toml_list(modules)}\n"
-        f"pytest_add_cli_args_test_selection = {toml_list([*tests, '-m', 'not slow and not gpu'])}\n"
+        f"pytest_add_cli_args_test_selection = {toml_list([*selection, '-m', 'not slow and not gpu'])}\n"
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-x", "-q"]\n'
         # tests read the docs, the README and the scripts beside the package (mutmut copies only tests/ by itself)
         f"also_copy = {toml_list(ALSO_COPY)}\n"
@@ -246,7 +270,7 @@ def _prepare(name: str, work: Path) -> None:
         if changed.endswith(".py") and not changed.startswith("tests/"):
             for stale in (work / "mutants" / changed, *(work / "mutants").glob(changed + ".*")):
                 stale.unlink(missing_ok=True)
-    text = (ROOT / "pyproject.toml").read_text() + _config(modules, _test_files(tests))
+    text = (ROOT / "pyproject.toml").read_text() + _config(modules, _selection(tests))
     (work / "pyproject.toml").write_text(text)
     (work / "sitecustomize.py").write_text(CHILD_SITE)
 
@@ -255,18 +279,28 @@ def _run_mutmut(work: Path, children: int, names: list[str] | None = None, minut
     """Run mutmut in ``work``; after ``minutes`` stop it (its workers too): the mutants left are "not checked"."""
     with open(work / "mutmut.log", "a") as log:  # mutmut's progress is one very long line: a file, not a terminal
         proc = subprocess.Popen(
-            _mutmut("run", "--max-children", str(children), *(names or [])),
+            [sys.executable, str(STORE), "run", "--max-children", str(children), *(names or [])],
             cwd=work, env=_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
+        stopped = False
         try:
             proc.wait(timeout=None if minutes is None else minutes * 60)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait()
+            stopped = True
             print(f"stopped after {minutes:g} minutes; the mutants left are counted as not checked", file=sys.stderr)
-            return
-    if proc.returncode != 0:  # e.g. a test that fails without any mutant: no verdict of this run can be trusted
+    if proc.returncode != 0 and not stopped:  # e.g. a test failing without any mutant: no verdict to trust
         raise SystemExit(f"mutmut failed (exit {proc.returncode}) in {work}; see the end of {work / 'mutmut.log'}")
+    _record(work)
+
+
+def _record(work: Path) -> None:
+    """Add the caught verdicts of the run in ``work`` to its store (tools/mutmut_store.py), which the next run
+    restores where mutmut forgot them (a module changed, a changed configuration)."""
+    if (work / "mutants").is_dir():
+        subprocess.run([sys.executable, str(STORE), "record"], cwd=work, env=_env(), check=True,
+                       stdout=subprocess.DEVNULL)  # fmt: skip
 
 
 def _results(work: Path) -> dict[str, str]:
@@ -380,6 +414,7 @@ def run_group(
     modules = _modules(GROUPS[name][0])
     t0 = time.perf_counter()
     if run:
+        _record(work)  # before _prepare drops the mutants of changed modules: their unchanged functions' verdicts
         _prepare(name, work)
     if run and recheck:  # only the survivors of the last run, against today's tests and code
         survived = [m for m, s in _results(work).items() if s == "survived"]

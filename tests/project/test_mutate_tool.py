@@ -1,0 +1,107 @@
+"""tools/mutate.py and tools/mutmut_store.py: the test selection mutmut sees, and the store of caught verdicts."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+pytest.importorskip("mutmut")
+from mutmut import configuration
+from mutmut.mutation.file_mutation import mutate_file_contents
+
+ROOT = Path(__file__).resolve().parents[2]
+SOURCE = "def f(a, b):\n    x = a + 1\n    y = b * 2\n    return x - y\n"
+
+
+def _load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses and typing look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+mutate = _load("mutate")
+store = _load("mutmut_store")
+
+
+@pytest.fixture
+def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty mutmut work folder (its configuration names ``pkg``), the current folder."""
+    (tmp_path / "pyproject.toml").write_text('[tool.mutmut]\nsource_paths = ["pkg"]\n')
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "mutants" / "pkg").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(configuration, "_config", None)  # mutmut reads its configuration once per process
+    return tmp_path
+
+
+def _mutants(source: str, covered: set[int] | None = None) -> dict[str, str]:
+    """Write the mutated ``pkg/mod.py`` for ``source``; its mutants' names -> their keys."""
+    mutated = mutate_file_contents("pkg/mod.py", source, covered_lines=covered)
+    Path("mutants/pkg/mod.py").write_text(mutated.code)
+    return {f"pkg.mod.{n}": store.mutant_key(f"pkg.mod.{n}", Path("pkg/mod.py")) for n in mutated.mutant_names}
+
+
+def test_a_key_names_the_mutation_not_its_number(work: Path) -> None:
+    every = _mutants(SOURCE)
+    assert len(every) == 7 and len(set(every.values())) == 7
+    fewer = _mutants(SOURCE, covered={2, 4})  # line 3 not covered: `return x + y` is now mutant 4, not 7
+    assert list(fewer.values()) == [every[f"pkg.mod.x_f__mutmut_{i}"] for i in (1, 2, 3, 7)]
+    assert fewer["pkg.mod.x_f__mutmut_4"] != every["pkg.mod.x_f__mutmut_4"]
+
+
+def test_a_key_changes_with_the_rest_of_its_function(work: Path) -> None:
+    before = _mutants(SOURCE)
+    after = _mutants(SOURCE.replace("b * 2", "b * 3"))
+    assert before["pkg.mod.x_f__mutmut_1"] != after["pkg.mod.x_f__mutmut_1"]  # the same change of `a + 1`
+    elsewhere = _mutants("def g():\n    return 0\n\n\n" + SOURCE)  # another function before it: f is the same
+    assert {k: v for k, v in elsewhere.items() if ".x_f_" in k} == before
+
+
+class Data:
+    """What the store reads of mutmut's ``SourceFileMutationData``."""
+
+    def __init__(self, codes: dict[str, int | None]) -> None:
+        self.path = Path("pkg/mod.py")
+        self.exit_code_by_key: dict[str, Any] = codes
+        self.saved = 0
+
+    def save(self) -> None:
+        self.saved += 1
+
+
+def test_caught_verdicts_are_stored_and_restored_survivors_are_not(work: Path) -> None:
+    names = list(_mutants(SOURCE))
+    killed, timed_out, survived, unchecked = names[:4]
+    ran = Data({killed: 1, timed_out: 36, survived: 0, unchecked: None})
+    assert store.record([ran]) == 2
+    assert store.record([ran]) == 0  # already there
+    forgotten = Data(dict.fromkeys(names))
+    assert store.restore([forgotten]) == {killed, timed_out}
+    assert forgotten.exit_code_by_key[killed] == 1 and forgotten.exit_code_by_key[timed_out] == 36
+    assert forgotten.exit_code_by_key[survived] is None and forgotten.saved == 1
+    changed = _mutants(SOURCE.replace("b * 2", "b * 3"))  # the function changed: nothing of it is restored
+    assert store.restore([Data(dict.fromkeys(changed))]) == set()
+
+
+def test_a_new_test_file_leaves_the_selection_unchanged(tmp_path: Path) -> None:
+    """mutmut redoes every verdict when pytest's arguments change: a folder stays a folder, ``!`` an ignore."""
+    patterns = mutate.GROUPS["common"][1]
+    selection = mutate._selection(patterns)
+    assert selection[:2] == ["tests/common/", "--ignore-glob=tests/common/test_processes.py"]
+    files = mutate._test_files(patterns)
+    assert "tests/common/test_processes.py" not in files and "tests/common/test_paths.py" in files
+    assert mutate._selection(["tests/app/test_reports.py"]) == ["tests/app/test_reports.py"]
+    assert mutate._selection(["tests/app/test_reproduce_z*.py"]) == [
+        "tests/app/test_reproduce_zhao.py",
+        "tests/app/test_reproduce_zhao_ch8_10.py",
+    ]
+    with pytest.raises(SystemExit, match="no file matches"):
+        mutate._selection(["tests/no_such_folder_*/"])

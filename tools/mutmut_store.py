@@ -1,0 +1,135 @@
+"""mutmut with a store of caught verdicts: run by tools/mutate.py in a group's work folder.
+
+mutmut keeps a mutant's verdict by its name (``module.xǁClassǁfunction__mutmut_7``) and drops it whenever
+the function's file is mutated afresh or its configuration changes, so a rerun costs again every mutant that
+was already caught. This store keeps, in the work folder's ``verdicts.json``, the verdict of every caught
+mutant (killed or timed out) under a key made of the function's name, its original source and the mutated
+source: the same mutant, whatever its number. Such a verdict stands while tests are only added (the house
+rule for a work folder: delete ``verdicts.json`` after weakening or deleting a test). Survivors are not kept:
+new tests may kill them.
+
+    python tools/mutmut_store.py run [--max-children N] [NAMES ...]   # `mutmut run`, restoring first
+    python tools/mutmut_store.py record                                # store the caught verdicts
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+STORE = Path("verdicts.json")
+CAUGHT_CODES = {"killed", "timeout"}
+log = logging.getLogger("mutmut_store")
+
+
+def mutant_key(mutant: str, path: Path) -> str:
+    """The mutant's identity: its function's name, original source and mutated source, hashed."""
+    import libcst as cst
+    from mutmut.mutation.diff_apply import (
+        read_functions_from_index,
+        read_mutant_function,
+        read_mutants_module,
+        read_original_function,
+    )
+
+    functions = read_functions_from_index(mutant, path)
+    if functions is None:
+        module = read_mutants_module(path)
+        functions = (read_original_function(module, mutant), read_mutant_function(module, mutant))
+    original, mutated = (cst.Module([f]).code.strip() for f in functions)
+    function = mutant.rsplit("__mutmut_", 1)[0]
+    return hashlib.sha256("\0".join((function, original, mutated)).encode()).hexdigest()
+
+
+def load_store() -> dict[str, dict[str, Any]]:
+    return json.loads(STORE.read_text()) if STORE.is_file() else {}
+
+
+def save_store(store: dict[str, dict[str, Any]]) -> None:
+    tmp = STORE.with_suffix(".tmp")
+    tmp.write_text(json.dumps(dict(sorted(store.items())), indent=0) + "\n")
+    tmp.replace(STORE)
+
+
+def _mutation_data() -> list[Any]:
+    from mutmut.mutation.data import SourceFileMutationData
+    from mutmut.utils.file_utils import walk_mutatable_files
+
+    found = []
+    for path in walk_mutatable_files():
+        if (Path("mutants") / (str(path) + ".meta")).exists():
+            data = SourceFileMutationData(path=path)
+            data.load()
+            found.append(data)
+    return found
+
+
+def record(datas: list[Any] | None = None) -> int:
+    """Add every caught mutant of the work folder to the store; return how many were new."""
+    from mutmut.stats import status_by_exit_code
+
+    store = load_store()
+    new = 0
+    for data in _mutation_data() if datas is None else datas:
+        for mutant, code in data.exit_code_by_key.items():
+            if status_by_exit_code[code] not in CAUGHT_CODES:
+                continue
+            key = mutant_key(mutant, data.path)
+            if key not in store:
+                store[key] = {"mutant": mutant, "exit_code": code}
+                new += 1
+    if new:
+        save_store(store)
+    return new
+
+
+def restore(datas: list[Any]) -> set[str]:
+    """Give every mutant without a verdict its stored one (saved in mutmut's files); return their names."""
+    store = load_store()
+    restored: set[str] = set()
+    if not store:
+        return restored
+    for data in datas:
+        changed = False
+        for mutant, code in data.exit_code_by_key.items():
+            if code is None:
+                entry = store.get(mutant_key(mutant, data.path))
+                if entry is not None:
+                    data.exit_code_by_key[mutant] = entry["exit_code"]
+                    restored.add(mutant)
+                    changed = True
+        if changed:
+            data.save()
+    return restored
+
+
+def run(argv: list[str]) -> None:
+    """`mutmut run ARGV`, with the stored verdicts restored after mutmut made its mutants and before it runs them."""
+    import mutmut.__main__ as mutmut_main
+
+    collect = mutmut_main.collect_source_file_mutation_data
+
+    def collect_and_restore(*, mutant_names: tuple[str, ...] | list[str]) -> Any:
+        mutants, by_path = collect(mutant_names=mutant_names)
+        restored = restore(list(by_path.values()))
+        if restored:
+            print(f"    restored {len(restored)} caught verdicts from {STORE}", flush=True)
+        return [(d, name, d.exit_code_by_key.get(name)) for d, name, _ in mutants if name not in restored], by_path
+
+    mutmut_main.collect_source_file_mutation_data = collect_and_restore
+    mutmut_main.cli(["run", *argv])
+
+
+if __name__ == "__main__":
+    if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+        del sys.path[0]  # tools/ is not the tests' to import from (mutmut puts its own paths first)
+    if sys.argv[1:2] == ["record"]:
+        print(f"{record()} caught verdicts added to {STORE}")
+    elif sys.argv[1:2] == ["run"]:
+        run(sys.argv[2:])
+    else:
+        raise SystemExit(__doc__)
