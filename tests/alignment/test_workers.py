@@ -1,0 +1,59 @@
+"""``run_on_ray`` on a local Ray instance with trivial tasks: every item's result (and where it ran), the results
+as they come, the tasks' logs in their files, the driver's one log line, and a user's error raised in a task."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ray = pytest.importorskip("ray")
+
+from rlsuite.alignment.workers import run_on_ray  # noqa: E402
+from rlsuite.common.errors import UsageError  # noqa: E402
+
+ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the tasks below run in Ray's workers
+
+
+@dataclass(frozen=True)
+class Item:
+    name: str
+    value: int
+
+
+def _square(item: Item, where: str) -> dict[str, Any]:
+    logging.getLogger("rlsuite.test_task").info("squaring %s", item.name)
+    return {"square": item.value**2, "where": where}
+
+
+def _refuse(item: Item, where: str) -> dict[str, Any]:
+    raise UsageError(f"{item.name}: a value of {item.value} is refused")
+
+
+def test_every_item_runs_as_a_ray_task(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    items = [Item("a", 2), Item("b", 3)]
+    seen: list[tuple[str, int]] = []
+    with caplog.at_level(logging.INFO, logger="rlsuite.alignment.workers"):
+        results = run_on_ray(_square, items, workers=1, on_result=lambda name, r: seen.append((name, r["square"])),
+                             log_file=lambda item: str(tmp_path / "logs" / f"{item.name}.txt"))  # fmt: skip
+    assert [r.getMessage() for r in caplog.records if r.name == "rlsuite.alignment.workers"] == [
+        "ray: a local instance with 1 CPUs"
+    ]
+    assert sorted(results) == ["a", "b"] and sorted(seen) == [("a", 4), ("b", 9)]
+    for item in items:
+        result = results[item.name]
+        assert result["square"] == item.value**2 and result["where"] == "ray task"
+        assert result["ran_on"]["gpu_ids"] == [] and len(result["ran_on"]["node"]) == 12
+        log = (tmp_path / "logs" / f"{item.name}.txt").read_text()
+        assert f"INFO rlsuite.test_task: squaring {item.name}" in log
+    assert not ray.is_initialized()  # the instance it started is shut down
+
+
+def test_a_users_error_in_a_task_is_raised_as_itself() -> None:
+    with pytest.raises(UsageError, match=r"^c: a value of 5 is refused$"):
+        run_on_ray(_refuse, [Item("c", 5)], workers=1)
+    assert not ray.is_initialized()
