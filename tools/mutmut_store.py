@@ -107,8 +107,16 @@ def restore(datas: list[Any]) -> set[str]:
     return restored
 
 
+def to_mutate(path: Path) -> bool:
+    """Whether mutmut will mutate ``path`` afresh: its copy in mutants/ is missing or not newer than it (mutmut
+    copies a missing file with its time, and writes the mutated copy later)."""
+    copy = Path("mutants") / path
+    return not copy.is_file() or path.stat().st_mtime >= copy.stat().st_mtime
+
+
 def run(argv: list[str]) -> None:
-    """`mutmut run ARGV`, with the stored verdicts restored after mutmut made its mutants and before it runs them."""
+    """`mutmut run ARGV`, with the stored verdicts restored after mutmut made its mutants and before it runs them,
+    and without mutmut's coverage run when no file is to be mutated afresh."""
     import mutmut.__main__ as mutmut_main
 
     collect = mutmut_main.collect_source_file_mutation_data
@@ -120,7 +128,21 @@ def run(argv: list[str]) -> None:
             print(f"    restored {len(restored)} caught verdicts from {STORE}", flush=True)
         return [(d, name, d.exit_code_by_key.get(name)) for d, name, _ in mutants if name not in restored], by_path
 
+    measure = mutmut_main.store_lines_covered_by_tests
+
+    def measure_if_mutating() -> None:
+        """mutmut runs every test under coverage at each start, to mutate only covered lines; the result is used
+        only for files it mutates afresh (a mutated copy older than its source). None: skip that whole test run."""
+        from mutmut.configuration import config
+        from mutmut.utils.file_utils import walk_mutatable_files
+
+        if any(to_mutate(path) for path in walk_mutatable_files()):
+            measure()
+        elif config().mutate_only_covered_lines:
+            print("    no file to mutate afresh: coverage not measured", flush=True)
+
     mutmut_main.collect_source_file_mutation_data = collect_and_restore
+    mutmut_main.store_lines_covered_by_tests = measure_if_mutating
     mutmut_main.cli(["run", *argv])
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+import shutil
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -87,6 +89,8 @@ def test_caught_verdicts_are_stored_and_restored_survivors_are_not(work: Path) -
     assert store.restore([forgotten]) == {killed, timed_out}
     assert forgotten.exit_code_by_key[killed] == 1 and forgotten.exit_code_by_key[timed_out] == 36
     assert forgotten.exit_code_by_key[survived] is None and forgotten.saved == 1
+    checked = Data({killed: 0, timed_out: None})  # a verdict of this run stands
+    assert store.restore([checked]) == {timed_out} and checked.exit_code_by_key[killed] == 0
     changed = _mutants(SOURCE.replace("b * 2", "b * 3"))  # the function changed: nothing of it is restored
     assert store.restore([Data(dict.fromkeys(changed))]) == set()
 
@@ -105,3 +109,15 @@ def test_a_new_test_file_leaves_the_selection_unchanged(tmp_path: Path) -> None:
     ]
     with pytest.raises(SystemExit, match="no file matches"):
         mutate._selection(["tests/no_such_folder_*/"])
+
+
+def test_coverage_is_measured_only_for_a_file_to_mutate_afresh(work: Path) -> None:
+    source, copy = Path("pkg/mod.py"), Path("mutants/pkg/mod.py")
+    source.write_text(SOURCE)
+    assert store.to_mutate(source)  # no mutated copy yet
+    shutil.copy2(source, copy)  # what mutmut does with a missing file: the same time
+    assert store.to_mutate(source)
+    os.utime(copy, (source.stat().st_mtime + 5,) * 2)  # mutated since
+    assert not store.to_mutate(source)
+    os.utime(source, (source.stat().st_mtime + 10,) * 2)  # the source changed after
+    assert store.to_mutate(source)
