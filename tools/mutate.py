@@ -508,7 +508,9 @@ def write_report(
         "(their estimate + 20 s) x 4 of wall time, in a child of mutmut's fork server. Rows without a commit,",
         "or at one before c6caaf3, come from runs that forked from mutmut's main process with a 1 s",
         "constant: some of their timeouts were deadlocked children, not caught mutants (see the notes). The",
-        "commit is the one whose tests the run (or its last recheck) used.",
+        "commit is the one whose tests the run (or its last recheck) used. Since 050b877 a run restores the caught",
+        "verdicts mutmut forgot (a changed module, a changed configuration) from its work folder's store",
+        "(`tools/mutmut_store.py`): killed counts mutants caught at that commit or earlier, by tests still there.",
         "",
         "| module | group (run on, at commit, minutes) | mutants checked | killed | survived | equivalent | timeout "
         "| crashed | not checked | score |",
