@@ -437,6 +437,29 @@ def load_model(config: VisionGRPOConfig, options: VLMModelOptions, device: Any) 
     return model, processor, info
 
 
+def frame_seeds(config: VisionGRPOConfig) -> tuple[range, range]:
+    """The env seeds the held-out frames and the training frames are drawn from (100 per frame wanted: repeated
+    layouts are skipped); the training seeds depend on ``config.seed``, the held-out ones do not."""
+    start = TRAIN_SEED + config.seed * 100_000
+    return range(EVAL_SEED, EVAL_SEED + 100 * config.eval_frames), range(start, start + 100 * config.train_frames)
+
+
+def grpo_arguments(config: VisionGRPOConfig, options: VLMModelOptions, folder: Path, device: Any, lora: bool,
+                   suppress: list[int]) -> dict[str, Any]:  # fmt: skip
+    """What :func:`train_grpo` gives TRL's ``GRPOConfig``: every setting it passes on (``suppress``: token ids the
+    answers may not hold; ``lora``: the LoRA learning rate applies)."""
+    return dict(
+        output_dir=str(folder / CHECKPOINTS), max_steps=config.steps,
+        per_device_train_batch_size=config.prompts_per_step * config.num_generations,
+        num_generations=config.num_generations, max_completion_length=config.max_new_tokens,
+        temperature=config.temperature, learning_rate=options.lora_lr if lora else config.learning_rate,
+        beta=config.beta, seed=config.seed, data_seed=config.seed, report_to="none", disable_tqdm=True,
+        logging_steps=max(1, config.steps // 20), save_strategy="steps" if config.save_steps else "no",
+        save_steps=config.save_steps or 500, save_total_limit=2, use_cpu=device.type == "cpu",
+        bf16=options.dtype == "bfloat16", generation_kwargs={"suppress_tokens": suppress or None},
+    )  # fmt: skip
+
+
 def train_grpo(config: VisionGRPOConfig, options: VLMModelOptions, folder: Path, device: Any = None,
                resume: bool = False) -> tuple[Any, Any, dict[str, Any]]:  # fmt: skip
     """GRPO of ``options.model`` with TRL; checkpoints under ``folder/checkpoints``. Returns model, processor, report.
@@ -460,14 +483,11 @@ def train_grpo(config: VisionGRPOConfig, options: VLMModelOptions, folder: Path,
         t0 = time.perf_counter()
         seed_everything(config.seed)
         detector = load_detector(config)
-        eval_frames, eval_refs = frames_and_references(
-            config, range(EVAL_SEED, EVAL_SEED + 100 * config.eval_frames), config.eval_frames, detector=detector
-        )
-        start = TRAIN_SEED + config.seed * 100_000
+        eval_seeds, train_seeds = frame_seeds(config)
+        eval_frames, eval_refs = frames_and_references(config, eval_seeds, config.eval_frames, detector=detector)
         train_frames, train_refs = frames_and_references(
-            config, range(start, start + 100 * config.train_frames), config.train_frames,
-            exclude={f.tobytes() for f in eval_frames}, detector=detector,
-        )  # fmt: skip
+            config, train_seeds, config.train_frames, exclude={f.tobytes() for f in eval_frames}, detector=detector
+        )
         model, loaded, info = load_model(config, options, device)
         processor = chat_processor(loaded)
         suppress = media_token_ids(SimpleNamespace(model=model, processor=processor))
@@ -478,17 +498,7 @@ def train_grpo(config: VisionGRPOConfig, options: VLMModelOptions, folder: Path,
             "image": [Image.fromarray(f) for f in train_frames],
             "reference": [json.dumps(r.boxes.tolist()) for r in train_refs],
         })  # fmt: skip
-        lora = info["finetune"] == "lora"
-        args = GRPOConfig(
-            output_dir=str(folder / CHECKPOINTS), max_steps=config.steps,
-            per_device_train_batch_size=config.prompts_per_step * config.num_generations,
-            num_generations=config.num_generations, max_completion_length=config.max_new_tokens,
-            temperature=config.temperature, learning_rate=options.lora_lr if lora else config.learning_rate,
-            beta=config.beta, seed=config.seed, data_seed=config.seed, report_to="none", disable_tqdm=True,
-            logging_steps=max(1, config.steps // 20), save_strategy="steps" if config.save_steps else "no",
-            save_steps=config.save_steps or 500, save_total_limit=2, use_cpu=device.type == "cpu",
-            bf16=options.dtype == "bfloat16", generation_kwargs={"suppress_tokens": suppress or None},
-        )  # fmt: skip
+        args = GRPOConfig(**grpo_arguments(config, options, folder, device, info["finetune"] == "lora", suppress))
         trainer = GRPOTrainer(model=model, reward_funcs=reward_functions(config), args=args, train_dataset=data,
                               processing_class=processor)  # fmt: skip
         quiet_trainer(trainer, "GRPO steps", "grpo", total=config.steps)
