@@ -270,6 +270,9 @@ def _prepare(name: str, work: Path) -> None:
         if changed.endswith(".py") and not changed.startswith("tests/"):
             for stale in (work / "mutants" / changed, *(work / "mutants").glob(changed + ".*")):
                 stale.unlink(missing_ok=True)
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                          check=False).stdout.strip()  # fmt: skip
+    (work / "commit.txt").write_text(head + "\n")  # the commit whose code and tests this run uses (the report's)
     text = (ROOT / "pyproject.toml").read_text() + _config(modules, _selection(tests))
     (work / "pyproject.toml").write_text(text)
     (work / "sitecustomize.py").write_text(CHILD_SITE)
@@ -603,7 +606,12 @@ def main() -> int:
         elif not args.recheck:
             minutes[name] = (time.perf_counter() - t0) / 60
     if not args.no_report:
-        write_report(scores, minutes)
+        commits = {}
+        for name in minutes:  # the commit each group's work folder was last brought up to
+            stamp = args.work / name / "commit.txt" if args.work else None
+            if stamp is not None and stamp.is_file():
+                commits[name] = stamp.read_text().strip()
+        write_report(scores, minutes, commits)
         print((ROOT / "docs" / "mutation.md").read_text())
     else:  # the scores on the console only
         for module, counts in sorted(scores.items()):
