@@ -6,10 +6,11 @@ was already caught. This store keeps, in the work folder's ``verdicts.json``, th
 mutant (killed or timed out) under a key made of the function's name, its original source and the mutated
 source: the same mutant, whatever its number. Such a verdict stands while tests are only added (the house
 rule for a work folder: delete ``verdicts.json`` after weakening or deleting a test). Survivors are not kept:
-new tests may kill them.
+new tests may kill them. Stores of copies of a work folder merge by union (a JSON object each).
 
     python tools/mutmut_store.py run [--max-children N] [NAMES ...]   # `mutmut run`, restoring first
     python tools/mutmut_store.py record                                # store the caught verdicts
+    python tools/mutmut_store.py restore                               # restore them without running mutmut
 """
 
 from __future__ import annotations
@@ -88,7 +89,11 @@ def record(datas: list[Any] | None = None) -> int:
 
 
 def restore(datas: list[Any]) -> set[str]:
-    """Give every mutant without a verdict its stored one (saved in mutmut's files); return their names."""
+    """Give every mutant without a verdict, or "survived", its stored caught verdict (saved in mutmut's files);
+    return their names. A stored kill outranks a survival: tests are only added (a survival is from older tests,
+    e.g. a copy of this folder rechecked its survivors against newer ones and its store was merged here)."""
+    from mutmut.stats import status_by_exit_code
+
     store = load_store()
     restored: set[str] = set()
     if not store:
@@ -96,7 +101,7 @@ def restore(datas: list[Any]) -> set[str]:
     for data in datas:
         changed = False
         for mutant, code in data.exit_code_by_key.items():
-            if code is None:
+            if code is None or status_by_exit_code[code] == "survived":
                 entry = store.get(mutant_key(mutant, data.path))
                 if entry is not None:
                     data.exit_code_by_key[mutant] = entry["exit_code"]
@@ -151,6 +156,8 @@ if __name__ == "__main__":
         del sys.path[0]  # tools/ is not the tests' to import from (mutmut puts its own paths first)
     if sys.argv[1:2] == ["record"]:
         print(f"{record()} caught verdicts added to {STORE}")
+    elif sys.argv[1:2] == ["restore"]:
+        print(f"{len(restore(_mutation_data()))} verdicts restored from {STORE}")
     elif sys.argv[1:2] == ["run"]:
         run(sys.argv[2:])
     else:

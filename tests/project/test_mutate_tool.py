@@ -79,7 +79,7 @@ class Data:
         self.saved += 1
 
 
-def test_caught_verdicts_are_stored_and_restored_survivors_are_not(work: Path) -> None:
+def test_caught_verdicts_are_stored_and_restored_survivals_are_not(work: Path) -> None:
     names = list(_mutants(SOURCE))
     killed, timed_out, survived, unchecked = names[:4]
     ran = Data({killed: 1, timed_out: 36, survived: 0, unchecked: None})
@@ -89,8 +89,9 @@ def test_caught_verdicts_are_stored_and_restored_survivors_are_not(work: Path) -
     assert store.restore([forgotten]) == {killed, timed_out}
     assert forgotten.exit_code_by_key[killed] == 1 and forgotten.exit_code_by_key[timed_out] == 36
     assert forgotten.exit_code_by_key[survived] is None and forgotten.saved == 1
-    checked = Data({killed: 0, timed_out: None})  # a verdict of this run stands
-    assert store.restore([checked]) == {timed_out} and checked.exit_code_by_key[killed] == 0
+    checked = Data({killed: 3, timed_out: 0, survived: 0})  # a kill stands; a survival yields to a stored kill
+    assert store.restore([checked]) == {timed_out} and checked.exit_code_by_key == {killed: 3, timed_out: 36,
+                                                                                     survived: 0}  # fmt: skip
     changed = _mutants(SOURCE.replace("b * 2", "b * 3"))  # the function changed: nothing of it is restored
     assert store.restore([Data(dict.fromkeys(changed))]) == set()
 
