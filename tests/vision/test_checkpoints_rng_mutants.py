@@ -36,7 +36,9 @@ def _scramble(seed: int) -> None:
     random.seed(seed)
 
 
-def test_a_cpu_checkpoint_restored_for_a_cuda_run_puts_every_host_generator_back(tmp_path: Path) -> None:
+@pytest.mark.parametrize("run_on", ["cpu", "cuda"])
+def test_a_cpu_checkpoint_puts_every_host_generator_back_for_a_run_on_either_device(tmp_path: Path, run_on) -> None:
+    """Restored for a run on CUDA too: the checkpoint holds nothing of CUDA's to restore, and that is no error."""
     _scramble(5)
     gen = np.random.default_rng(7)
     saver = _save(tmp_path, "cpu", gen)
@@ -45,18 +47,7 @@ def test_a_cpu_checkpoint_restored_for_a_cuda_run_puts_every_host_generator_back
     gen2 = np.random.default_rng(8)
     ckpt = saver.latest()
     assert ckpt is not None and "rng/cuda" not in ckpt.tensors
-    ckpt.restore_rng({"bc": gen2}, torch.device("cuda"))  # nothing of CUDA's to restore: no error
-    assert _draws(gen2) == expected
-
-
-def test_a_cpu_checkpoint_restored_on_the_cpu_puts_every_generator_back(tmp_path: Path) -> None:
-    _scramble(5)
-    gen = np.random.default_rng(7)
-    saver = _save(tmp_path, "cpu", gen)
-    expected = _draws(gen)
-    _scramble(6)
-    gen2 = np.random.default_rng(8)
-    saver.latest().restore_rng({"bc": gen2}, torch.device("cpu"))
+    ckpt.restore_rng({"bc": gen2}, torch.device(run_on))
     assert _draws(gen2) == expected
 
 
