@@ -27,7 +27,7 @@ from rlsuite.vision.grpo import (
     train_grpo,
 )
 
-CONFIG = dict(steps=40, prompts_per_step=3, num_generations=4, max_new_tokens=6, temperature=0.7,
+CONFIG = dict(steps=45, prompts_per_step=3, num_generations=4, max_new_tokens=6, temperature=0.7,
               learning_rate=2e-4, beta=0.05, save_steps=7, seed=2)  # fmt: skip
 
 
@@ -50,7 +50,7 @@ def test_full_fine_tuning_on_the_cpu_passes_every_setting(tmp_path: Path) -> Non
     args = grpo_arguments(config, options, tmp_path, torch.device("cpu"), lora=False, suppress=[5, 9])
     assert args == {
         "output_dir": str(tmp_path / "checkpoints"),
-        "max_steps": 40,
+        "max_steps": 45,
         "per_device_train_batch_size": 12,
         "num_generations": 4,
         "max_completion_length": 6,
