@@ -1,16 +1,18 @@
-"""mutmut with a store of caught verdicts: run by tools/mutate.py in a group's work folder.
+"""mutmut with a store of verdicts: run by tools/mutate.py in a group's work folder.
 
 mutmut keeps a mutant's verdict by its name (``module.xǁClassǁfunction__mutmut_7``) and drops it whenever
 the function's file is mutated afresh or its configuration changes, so a rerun costs again every mutant that
-was already caught. This store keeps, in the work folder's ``verdicts.json``, the verdict of every caught
-mutant (killed or timed out) under a key made of the function's name, its original source and the mutated
-source: the same mutant, whatever its number. Such a verdict stands while tests are only added (the house
-rule for a work folder: delete ``verdicts.json`` after weakening or deleting a test). Survivors are not kept:
-new tests may kill them. Stores of copies of a work folder merge by union (a JSON object each).
+was already caught. This store keeps, in the work folder's ``verdicts.json``, the verdict of every mutant
+checked (killed, timed out or survived) under a key made of the function's name, its original source and the
+mutated source: the same mutant, whatever its number, and restores the verdicts mutmut forgot. A kill stands while
+tests are only added (the house rule for a work folder: delete ``verdicts.json`` after weakening or deleting a
+test), so it outranks a survival; a restored survivor is rerun by ``--recheck``, as mutmut's own would be.
+``merge`` brings in the store of a copy of the folder (e.g. one that rechecked its survivors against newer tests).
 
     python tools/mutmut_store.py run [--max-children N] [NAMES ...]   # `mutmut run`, restoring first
-    python tools/mutmut_store.py record                                # store the caught verdicts
+    python tools/mutmut_store.py record                                # store the verdicts
     python tools/mutmut_store.py restore                               # restore them without running mutmut
+    python tools/mutmut_store.py merge OTHER/verdicts.json             # add another store's verdicts
 """
 
 from __future__ import annotations
@@ -69,18 +71,30 @@ def _mutation_data() -> list[Any]:
     return found
 
 
-def record(datas: list[Any] | None = None) -> int:
-    """Add every caught mutant of the work folder to the store; return how many were new."""
+def _caught(code: int | None) -> bool:
     from mutmut.stats import status_by_exit_code
 
+    return status_by_exit_code[code] in CAUGHT_CODES
+
+
+def _survived(code: int | None) -> bool:
+    from mutmut.stats import status_by_exit_code
+
+    return status_by_exit_code[code] == "survived"
+
+
+def record(datas: list[Any] | None = None) -> int:
+    """Add the verdicts of the work folder to the store: a caught one always, a survival where the store has none
+    (a stored kill stands: tests are only added); return how many entries changed."""
     store = load_store()
     new = 0
     for data in _mutation_data() if datas is None else datas:
         for mutant, code in data.exit_code_by_key.items():
-            if status_by_exit_code[code] not in CAUGHT_CODES:
+            if not (_caught(code) or _survived(code)):
                 continue
             key = mutant_key(mutant, data.path)
-            if key not in store:
+            old = store.get(key)
+            if old is None or (_caught(code) and not _caught(old["exit_code"])):
                 store[key] = {"mutant": mutant, "exit_code": code}
                 new += 1
     if new:
@@ -88,24 +102,36 @@ def record(datas: list[Any] | None = None) -> int:
     return new
 
 
-def restore(datas: list[Any]) -> set[str]:
-    """Give every mutant without a verdict, or "survived", its stored caught verdict (saved in mutmut's files);
-    return their names. A stored kill outranks a survival: tests are only added (a survival is from older tests,
-    e.g. a copy of this folder rechecked its survivors against newer ones and its store was merged here)."""
-    from mutmut.stats import status_by_exit_code
-
+def merge(other: dict[str, dict[str, Any]]) -> int:
+    """Add ``other``'s verdicts to the store (a kill outranks a survival); return how many entries changed."""
     store = load_store()
-    restored: set[str] = set()
+    new = 0
+    for key, entry in other.items():
+        old = store.get(key)
+        if old is None or (_caught(entry["exit_code"]) and not _caught(old["exit_code"])):
+            store[key] = entry
+            new += 1
+    if new:
+        save_store(store)
+    return new
+
+
+def restore(datas: list[Any]) -> dict[str, int]:
+    """Give every mutant without a verdict its stored one, and a "survived" one a stored kill (saved in mutmut's
+    files); return the names and verdicts given. A stored kill outranks a survival: tests are only added (a
+    survival is from older tests, e.g. a copy of this folder rechecked its survivors against newer ones and its
+    store was merged here)."""
+    store = load_store()
+    restored: dict[str, int] = {}
     if not store:
         return restored
     for data in datas:
         changed = False
         for mutant, code in data.exit_code_by_key.items():
-            if code is None or status_by_exit_code[code] == "survived":
+            if code is None or _survived(code):
                 entry = store.get(mutant_key(mutant, data.path))
-                if entry is not None:
-                    data.exit_code_by_key[mutant] = entry["exit_code"]
-                    restored.add(mutant)
+                if entry is not None and (code is None or _caught(entry["exit_code"])):
+                    data.exit_code_by_key[mutant] = restored[mutant] = entry["exit_code"]
                     changed = True
         if changed:
             data.save()
@@ -129,9 +155,12 @@ def run(argv: list[str]) -> None:
     def collect_and_restore(*, mutant_names: tuple[str, ...] | list[str]) -> Any:
         mutants, by_path = collect(mutant_names=mutant_names)
         restored = restore(list(by_path.values()))
+        caught = {name for name, code in restored.items() if _caught(code)}
         if restored:
-            print(f"    restored {len(restored)} caught verdicts from {STORE}", flush=True)
-        return [(d, name, d.exit_code_by_key.get(name)) for d, name, _ in mutants if name not in restored], by_path
+            survived = len(restored) - len(caught)
+            print(f"    restored {len(caught)} caught and {survived} surviving verdicts from {STORE}", flush=True)
+        # a mutant named to mutmut runs whatever its verdict: not one known to be caught (a survivor does: --recheck)
+        return [(d, name, d.exit_code_by_key.get(name)) for d, name, _ in mutants if name not in caught], by_path
 
     measure = mutmut_main.store_lines_covered_by_tests
 
@@ -155,7 +184,9 @@ if __name__ == "__main__":
     if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
         del sys.path[0]  # tools/ is not the tests' to import from (mutmut puts its own paths first)
     if sys.argv[1:2] == ["record"]:
-        print(f"{record()} caught verdicts added to {STORE}")
+        print(f"{record()} verdicts added to {STORE}")
+    elif sys.argv[1:2] == ["merge"] and len(sys.argv) == 3:
+        print(f"{merge(json.loads(Path(sys.argv[2]).read_text()))} verdicts merged into {STORE}")
     elif sys.argv[1:2] == ["restore"]:
         print(f"{len(restore(_mutation_data()))} verdicts restored from {STORE}")
     elif sys.argv[1:2] == ["run"]:

@@ -79,21 +79,31 @@ class Data:
         self.saved += 1
 
 
-def test_caught_verdicts_are_stored_and_restored_survivals_are_not(work: Path) -> None:
+def test_verdicts_are_stored_and_restored_and_a_kill_outranks_a_survival(work: Path) -> None:
     names = list(_mutants(SOURCE))
-    killed, timed_out, survived, unchecked = names[:4]
-    ran = Data({killed: 1, timed_out: 36, survived: 0, unchecked: None})
-    assert store.record([ran]) == 2
+    killed, timed_out, survived, unchecked, later = names[:5]
+    ran = Data({killed: 1, timed_out: 36, survived: 0, unchecked: None, later: 0})
+    assert store.record([ran]) == 4
     assert store.record([ran]) == 0  # already there
+    assert store.record([Data({later: 1, killed: 0})]) == 1  # killed by a newer test; a kill is not undone
     forgotten = Data(dict.fromkeys(names))
-    assert store.restore([forgotten]) == {killed, timed_out}
-    assert forgotten.exit_code_by_key[killed] == 1 and forgotten.exit_code_by_key[timed_out] == 36
-    assert forgotten.exit_code_by_key[survived] is None and forgotten.saved == 1
+    assert store.restore([forgotten]) == {killed: 1, timed_out: 36, survived: 0, later: 1}
+    assert forgotten.exit_code_by_key[unchecked] is None and forgotten.saved == 1
     checked = Data({killed: 3, timed_out: 0, survived: 0})  # a kill stands; a survival yields to a stored kill
-    assert store.restore([checked]) == {timed_out} and checked.exit_code_by_key == {killed: 3, timed_out: 36,
-                                                                                     survived: 0}  # fmt: skip
+    assert store.restore([checked]) == {timed_out: 36} and checked.exit_code_by_key == {killed: 3, timed_out: 36,
+                                                                                         survived: 0}  # fmt: skip
     changed = _mutants(SOURCE.replace("b * 2", "b * 3"))  # the function changed: nothing of it is restored
-    assert store.restore([Data(dict.fromkeys(changed))]) == set()
+    assert store.restore([Data(dict.fromkeys(changed))]) == {}
+
+
+def test_a_copys_kills_merge_in_and_its_survivals_do_not_undo_kills(work: Path) -> None:
+    keys = _mutants(SOURCE)
+    a, b, c = list(keys)[:3]
+    store.save_store({keys[a]: {"mutant": a, "exit_code": 1}, keys[b]: {"mutant": b, "exit_code": 0}})
+    copy = {keys[a]: {"mutant": a, "exit_code": 0}, keys[b]: {"mutant": b, "exit_code": 1},
+            keys[c]: {"mutant": c, "exit_code": 0}}  # fmt: skip
+    assert store.merge(copy) == 2
+    assert {e["mutant"]: e["exit_code"] for e in store.load_store().values()} == {a: 1, b: 1, c: 0}
 
 
 def test_a_new_test_file_leaves_the_selection_unchanged(tmp_path: Path) -> None:
