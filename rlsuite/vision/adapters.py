@@ -146,7 +146,8 @@ def check_adapter_folder(folder: str | Path, base: str | Path | None = None) -> 
     """The base folder an adapter folder was trained on, after checking both; one line naming the folder if not.
 
     Raises:
-        ModelFolderError: no safetensors adapter weights, no or unreadable ``base_model.json``, or a base
+        ModelFolderError: no safetensors adapter weights, no or unreadable ``base_model.json``, one naming no
+            base folder (without ``base``), or a base
             (``base``, else the one recorded) whose fingerprint differs from the recorded one.
     """
     from rlsuite.vision.folders import check_safetensors, read_json
@@ -160,7 +161,10 @@ def check_adapter_folder(folder: str | Path, base: str | Path | None = None) -> 
     info = read_json(folder / BASE_MODEL, folder)
     if not isinstance(info, dict) or "fingerprint" not in info:
         raise ModelFolderError(f"{folder}: {BASE_MODEL} holds no base fingerprint")
-    base_folder = Path(base) if base is not None else Path(str(info.get("base_model", "")))
+    recorded = info.get("base_model")
+    if base is None and not (isinstance(recorded, str) and recorded):  # not the working folder, nor "None"
+        raise ModelFolderError(f"{folder}: {BASE_MODEL} names no base model folder (pass the base folder)")
+    base_folder = Path(base if base is not None else recorded)
     if not base_folder.is_dir():
         raise ModelFolderError(f"{folder}: its base model folder {base_folder} does not exist (pass the base folder)")
     if weights_hash(base_folder) != info["fingerprint"]:

@@ -82,11 +82,16 @@ def test_a_base_model_json_without_a_fingerprint_is_refused(adapter: Path, qwen:
         check_adapter_folder(folder)
 
 
-def test_a_base_model_json_naming_no_base_means_the_working_folder(
-    adapter: Path, qwen: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("recorded", [{}, {"base_model": ""}, {"base_model": None}, {"base_model": 3}])
+def test_a_base_model_json_naming_no_base_is_refused_unless_the_base_is_given(
+    adapter: Path, qwen: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, recorded: dict
 ) -> None:
-    """Without ``base_model`` the base is ``Path("")``, the working folder (not a folder named "None" or other)."""
+    """Without a ``base_model`` folder name the base is not guessed (not the working folder, nor one named
+    "None" or "3"): one line, unless the base is given."""
     folder = copy_of(adapter, tmp_path)
-    (folder / "base_model.json").write_text(json.dumps({"fingerprint": weights_hash(qwen)}))
-    monkeypatch.chdir(qwen)
-    assert check_adapter_folder(folder) == Path(".")
+    (folder / "base_model.json").write_text(json.dumps({"fingerprint": weights_hash(qwen), **recorded}))
+    monkeypatch.chdir(qwen)  # the working folder holds the right base: still not taken
+    message = f"{folder}: base_model.json names no base model folder (pass the base folder)"
+    with pytest.raises(ModelFolderError, match=f"^{re.escape(message)}$"):
+        check_adapter_folder(folder)
+    assert check_adapter_folder(folder, base=qwen) == qwen
