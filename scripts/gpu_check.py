@@ -82,7 +82,7 @@ class Part:
 # leaves out the one that runs a full Q-learning on the GPU (minutes on simulated CUDA; the
 # value-iteration and tabular-agents parts check the same code).
 GPU_TEST_FILES = ("tests/vision/test_vision_gpu.py", "tests/agents/tabular/test_bandit_agents.py",
-                  "tests/agents/sb3/test_sb3_vecenv.py")  # fmt: skip
+                  "tests/agents/sb3/test_sb3_vecenv.py", "tests/vision/test_checkpoints_rng_mutants.py")  # fmt: skip
 
 # The benchmarks first, the tests last; the limits add up to 535 s, inside the 9 minutes a lent
 # machine gives the check after its start-up.
