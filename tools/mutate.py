@@ -212,6 +212,12 @@ def _env() -> dict[str, str]:
     return {**env, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "MPLBACKEND": "Agg"}
 
 
+def _head() -> str:
+    """The repository's HEAD commit, short ("" outside git)."""
+    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                          check=False).stdout.strip()  # fmt: skip
+
+
 def _sync_repo(dest: Path) -> list[str]:
     """Copy the repository's files (tracked and untracked, not ignored) into ``dest``; return those that changed."""
     files = subprocess.run(
@@ -270,9 +276,7 @@ def _prepare(name: str, work: Path) -> None:
         if changed.endswith(".py") and not changed.startswith("tests/"):
             for stale in (work / "mutants" / changed, *(work / "mutants").glob(changed + ".*")):
                 stale.unlink(missing_ok=True)
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                          check=False).stdout.strip()  # fmt: skip
-    (work / "commit.txt").write_text(head + "\n")  # the commit whose code and tests this run uses (the report's)
+    (work / "commit.txt").write_text(_head() + "\n")  # the commit whose code and tests this run uses (the report's)
     text = (ROOT / "pyproject.toml").read_text() + _config(modules, _selection(tests))
     (work / "pyproject.toml").write_text(text)
     (work / "sitecustomize.py").write_text(CHILD_SITE)
@@ -484,8 +488,7 @@ def write_report(
     modules.update(scores)
     for stale in [m for m in modules if m.endswith("/") and any(k.startswith(m) for k in scores)]:
         del modules[stale]  # a module measured when it was one file, now a package whose modules were run
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                          check=False).stdout.strip()  # fmt: skip
+    head = _head()
     for group, mins in minutes.items():
         runs[group] = {"date": today, "minutes": round(mins, 1), "commit": (commits or {}).get(group, head or "?")}
     path_json.write_text(json.dumps({"modules": modules, "runs": runs}, indent=2, sort_keys=True) + "\n")

@@ -83,6 +83,12 @@ def _survived(code: int | None) -> bool:
     return status_by_exit_code[code] == "survived"
 
 
+def _replaces(code: int | None, old: dict[str, Any] | None) -> bool:
+    """Whether a verdict ``code`` goes into the store over its entry ``old``: where there is none, or a kill over a
+    survival (tests are only added)."""
+    return old is None or (_caught(code) and not _caught(old["exit_code"]))
+
+
 def record(datas: list[Any] | None = None) -> int:
     """Add the verdicts of the work folder to the store: a caught one always, a survival where the store has none
     (a stored kill stands: tests are only added); return how many entries changed."""
@@ -93,8 +99,7 @@ def record(datas: list[Any] | None = None) -> int:
             if not (_caught(code) or _survived(code)):
                 continue
             key = mutant_key(mutant, data.path)
-            old = store.get(key)
-            if old is None or (_caught(code) and not _caught(old["exit_code"])):
+            if _replaces(code, store.get(key)):
                 store[key] = {"mutant": mutant, "exit_code": code}
                 new += 1
     if new:
@@ -107,8 +112,7 @@ def merge(other: dict[str, dict[str, Any]]) -> int:
     store = load_store()
     new = 0
     for key, entry in other.items():
-        old = store.get(key)
-        if old is None or (_caught(entry["exit_code"]) and not _caught(old["exit_code"])):
+        if _replaces(entry["exit_code"], store.get(key)):
             store[key] = entry
             new += 1
     if new:
