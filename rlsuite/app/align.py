@@ -173,6 +173,27 @@ def _compare_defaults(ns: argparse.Namespace) -> list[tuple[Mapping[str, Any], s
 
 
 def _train(parsed: Parsed) -> int:
+    """Train one method (each rank under ``accelerate launch``), then end torch.distributed's process group."""
+    try:
+        return _train_method(parsed)
+    finally:
+        end_process_group()
+
+
+def end_process_group() -> None:
+    """Destroy torch.distributed's default process group, if this process has one, before the interpreter exits.
+
+    A rank that exits with a gloo group still open now and then dies of SIGABRT during interpreter teardown
+    (gloo's threads release tensors after Python is gone; pytorch/pytorch#179291): ``accelerate launch`` then
+    reports the whole run failed although every rank finished. Destroying the group is local (no collective), so
+    it is safe on error paths too. A process that never imported ``torch.distributed`` has nothing to destroy.
+    """
+    dist = sys.modules.get("torch.distributed")
+    if dist is not None and dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def _train_method(parsed: Parsed) -> int:
     from rlsuite.alignment.configs import ModelConfig
     from rlsuite.alignment.data import Columns
     from rlsuite.alignment.methods import METHODS, load_data, start_model, train, training_data

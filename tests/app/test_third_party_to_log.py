@@ -45,13 +45,14 @@ def test_accelerate_launch_prints_no_torch_cpp_warnings(tmp_path: Path) -> None:
     pairs.write_text("".join(json.dumps({"prompt": p, "chosen": " good " + T.TASK.sample_completion(rng),
                                          "rejected": " bad " + T.TASK.sample_completion(rng)}) + "\n"
                              for p in T.TASK.all_prompts() * 4))  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "PYTHONFAULTHANDLER": "1"}
     env.pop("TORCH_CPP_LOG_LEVEL", None)
     line = (f'accelerate launch --config_file "$(rlsuite config-path accelerate/multi_cpu)" -m rlsuite align dpo '
             f"--model {sft} --data {pairs} --out {tmp_path / 'dpo'} --use_cpu true --set num_train_epochs=1 "
             "save_strategy=no")  # fmt: skip
     env["PATH"] = f"{Path(sys.executable).parent}:{os.environ['PATH']}"
     done = subprocess.run(["bash", "-c", line], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
+    # a rank's own words (faulthandler's stack on SIGABRT) come first; the launcher's summary last
+    assert done.returncode == 0, done.stderr[:3000] + "\n[...]\n" + done.stderr[-1000:]
     assert "reducer.cpp" not in done.stderr and "find_unused_parameters" not in done.stderr, done.stderr[-2000:]
     assert done.stdout.count("dpo: ") == 1 and "implicit reward margin" in done.stdout

@@ -96,8 +96,9 @@ def test_sigterm_runs_the_cleanup_and_exits_143(tmp_path: Path) -> None:
 def test_ray_started_by_rlsuite_leaves_nothing(tmp_path: Path, how: str) -> None:
     pytest.importorskip("ray")
     driver = _driver("""
-        import os, time, ray
+        import faulthandler, os, signal, time, ray
         from rlsuite.common.processes import ray_session
+        faulthandler.register(signal.SIGUSR1, all_threads=True)  # the test's dump of where a hung driver waits
         with ray_session(ray, num_cpus=1, include_dashboard=False, log_to_driver=False, configure_logging=False):
             print(ray.get(ray.remote(lambda: os.getpid()).remote()), flush=True)
             time.sleep(600)
@@ -111,9 +112,25 @@ def test_ray_started_by_rlsuite_leaves_nothing(tmp_path: Path, how: str) -> None
     ours = _descendants(driver.pid)
     assert ours, "Ray started no processes?"
     driver.send_signal(getattr(signal, how))
-    driver.wait(timeout=180)  # Ray's shutdown took over 60 s on 2 cores busy with other Ray tests (CI's slow set)
+    try:
+        driver.wait(timeout=180)  # Ray's shutdown took over 60 s on 2 cores busy with other Ray tests (CI's slow set)
+    except subprocess.TimeoutExpired:
+        driver.send_signal(signal.SIGUSR1)  # its threads' stacks go to the captured stderr
+        time.sleep(2)
+        driver.kill()
+        driver.wait()
+        pytest.fail(f"the driver did not exit within 180 s of {how} (stacks in the captured stderr); its processes: "
+                    + "; ".join(_command(p) for p in ours if _alive(p)))
     left = [p for p in ours if not _wait_gone(p, 20)]
     assert not left, f"left running after {how}: {left}"
+
+
+def _command(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f"{pid} " + f.read().replace(b"\0", b" ").decode(errors="replace")[:120]
+    except OSError:
+        return f"{pid} (gone)"
 
 
 def _descendants(root: int) -> list[int]:
