@@ -416,6 +416,51 @@ def trainable(policy: VLMPolicy) -> list[torch.nn.Parameter]:
     return [p for p in policy.parameters() if p.requires_grad]
 
 
+def gae(rewards: torch.Tensor, values: torch.Tensor, ended: torch.Tensor, gamma: float,
+        lam: float) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+    """Generalised advantage estimates and the returns they imply (Schulman et al. 2016, eq. 16).
+
+    ``rewards`` and ``ended`` are ``(T, N)``; ``values`` is ``(T + 1, N)``, its last row the value of the frame
+    after the rollout. An episode that ended at step ``t`` (``ended[t] = 1``) neither bootstraps from
+    ``values[t + 1]`` (the next episode's first frame) nor passes advantage back across its end; a truncated
+    episode's bootstrap is already in its reward. Returns ``(advantages, returns = advantages + values[:T])``.
+    """
+    steps = rewards.shape[0]
+    adv = torch.zeros_like(rewards)
+    running = torch.zeros_like(rewards[0])
+    for t in reversed(range(steps)):
+        going_on = 1.0 - ended[t]
+        delta = rewards[t] + gamma * values[t + 1] * going_on - values[t]
+        running = delta + gamma * lam * going_on * running
+        adv[t] = running
+    return adv, adv + values[:steps]
+
+
+def explained_variance(returns: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    """``1 - Var(returns - values) / Var(returns)`` (population variances; 1e-8 keeps a constant return finite)."""
+    return 1.0 - (returns - values).var(correction=0) / (returns.var(correction=0) + 1e-8)
+
+
+def normalized(x: torch.Tensor) -> torch.Tensor:
+    """``x`` less its mean, over its (sample) standard deviation: PPO's per-batch advantage normalisation."""
+    return (x - x.mean()) / (x.std() + 1e-8)
+
+
+def ppo_losses(new_logp: torch.Tensor, old_logp: torch.Tensor, adv: torch.Tensor, value: torch.Tensor,
+               ret: torch.Tensor, clip: float) -> dict[str, torch.Tensor]:  # fmt: skip
+    """One minibatch's PPO terms: the clipped surrogate's loss ``policy`` (Schulman et al. 2017, eq. 7, negated),
+    the ``value`` loss ``0.5 (V - R)^2``, ``approx_kl`` (``(r - 1) - log r``, Schulman's low-variance estimator)
+    and ``clip_fraction`` (the share of ratios ``r`` outside ``[1 - clip, 1 + clip]``); means over the batch."""
+    log_ratio = new_logp - old_logp
+    ratio = torch.exp(log_ratio)
+    policy = -torch.min(ratio * adv, ratio.clamp(1 - clip, 1 + clip) * adv).mean()
+    with torch.no_grad():
+        approx_kl = ((ratio - 1) - log_ratio).mean()
+        clip_fraction = ((ratio - 1).abs() > clip).float().mean()
+    return {"policy": policy, "value": 0.5 * ((value - ret) ** 2).mean(), "approx_kl": approx_kl,
+            "clip_fraction": clip_fraction}  # fmt: skip
+
+
 def ppo_finetune(
     policy: VLMPolicy, config: VLMTrainConfig, actor: Actor | None = None, checkpoints: Checkpointer | None = None,
     resume: Checkpoint | None = None,
@@ -482,21 +527,14 @@ def ppo_finetune(
                         ep_return[i] = 0.0
                 values[T] = policy(obs)[1]
             # ----- GAE, cut at every episode end (on the device)
-            adv = torch.zeros((T, N), device=dev)
-            running = torch.zeros(N, device=dev)
-            for t in reversed(range(T)):
-                going_on = 1.0 - ended[t]
-                delta = rewards[t] + config.gamma * values[t + 1] * going_on - values[t]
-                running = delta + config.gamma * config.gae_lambda * going_on * running
-                adv[t] = running
-            ret = adv + values[:T]
-            explained = 1.0 - (ret - values[:T]).var(correction=0) / (ret.var(correction=0) + 1e-8)
+            adv, ret = gae(rewards, values, ended, config.gamma, config.gae_lambda)
+            explained = explained_variance(ret, values[:T])
 
             # ----- epochs over the rollout (value head only during the warm-up)
             b_frames, b_logp = frames.reshape(T * N, *frames.shape[2:]), logps.reshape(T * N)
             b_memo = {k: torch.cat([m[k] for m in memos]) for k in memos[0]}
             b_adv, b_ret = adv.reshape(T * N), ret.reshape(T * N)
-            b_adv = (b_adv - b_adv.mean()) / (b_adv.std() + 1e-8)
+            b_adv = normalized(b_adv)
             warmup = update <= config.value_warmup
             policy.train()
             # per pass: summed value loss, KL and clipped fraction of its minibatches, and their count
@@ -505,16 +543,11 @@ def ppo_finetune(
             for epoch in range(config.ppo_epochs):
                 for idx in torch.randperm(T * N).split(max(1, T * N // config.ppo_minibatches)):
                     new_logp, v, entropy = actor.evaluate(b_frames[idx.numpy()], {k: m[idx] for k, m in b_memo.items()})
-                    vloss = 0.5 * ((v - b_ret[idx]) ** 2).mean()
-                    log_ratio = new_logp - b_logp[idx]
-                    ratio = torch.exp(log_ratio)
+                    terms = ppo_losses(new_logp, b_logp[idx], b_adv[idx], v, b_ret[idx], config.clip)
                     if warmup:
-                        loss, optimizer, params = vloss, value_opt, list(policy.value_head.parameters())
+                        loss, optimizer, params = terms["value"], value_opt, list(policy.value_head.parameters())
                     else:
-                        pg = -torch.min(
-                            ratio * b_adv[idx], ratio.clamp(1 - config.clip, 1 + config.clip) * b_adv[idx]
-                        ).mean()
-                        loss = pg + config.vf_coef * vloss
+                        loss = terms["policy"] + config.vf_coef * terms["value"]
                         if entropy is not None:  # reasoned answers have no closed-form entropy
                             loss = loss - config.ent_coef * entropy.mean()
                         optimizer, params = opt, trainable(policy)
@@ -523,12 +556,11 @@ def ppo_finetune(
                     torch.nn.utils.clip_grad_norm_(params, 1.0)
                     optimizer.step()
                     with torch.no_grad():
-                        clipped = ((ratio - 1).abs() > config.clip).float().mean()
-                        sums[epoch] += torch.stack([vloss, ((ratio - 1) - log_ratio).mean(), clipped])
+                        sums[epoch] += torch.stack([terms["value"], terms["approx_kl"], terms["clip_fraction"]])
                     counts[epoch] += 1
             # the update's one read of the device: the passes' means and the explained variance
             read = torch.cat([(sums / counts.to(dev)).flatten(), explained[None]]).cpu().numpy()
-            means, explained_variance = read[:-1].reshape(-1, 3), float(read[-1])
+            means, explained_share = read[:-1].reshape(-1, 3), float(read[-1])
             row = {
                 "update": update,
                 "phase": "value" if warmup else "ppo",
@@ -537,7 +569,7 @@ def ppo_finetune(
                 "success": float(np.mean(solved_seen)) if solved_seen else float("nan"),
                 "value_loss_first_epoch": float(means[0, 0]),
                 "value_loss": float(means[-1, 0]),
-                "explained_variance": explained_variance,
+                "explained_variance": explained_share,
                 "approx_kl": float(np.average(means[:, 1], weights=counts[:, 0].numpy())),
                 "clip_fraction": float(np.average(means[:, 2], weights=counts[:, 0].numpy())),
             }
