@@ -99,6 +99,9 @@ def test_ray_started_by_rlsuite_leaves_nothing(tmp_path: Path, how: str) -> None
         import faulthandler, os, signal, time, ray
         from rlsuite.common.processes import ray_session
         faulthandler.register(signal.SIGUSR1, all_threads=True)  # the test's dump of where a hung driver waits
+        # Ctrl-C as in a terminal: a shell without job control starts background commands (`cmd &`, a CI script's)
+        # with SIGINT ignored, and Python then installs no KeyboardInterrupt handler
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         with ray_session(ray, num_cpus=1, include_dashboard=False, log_to_driver=False, configure_logging=False):
             print(ray.get(ray.remote(lambda: os.getpid()).remote()), flush=True)
             time.sleep(600)
