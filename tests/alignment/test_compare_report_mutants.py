@@ -452,13 +452,13 @@ RING7 = [(7.0, 0.0, "left", "center"), (4.95, 4.95, "left", "bottom"), (0.0, 7.0
          (0.0, -7.0, "center", "top"), (4.95, -4.95, "left", "top")]  # fmt: skip
 
 
-def _axes(size: tuple[float, float] = (4, 3)) -> Any:
+def _axes(size: tuple[float, float] = (4, 3), rect: tuple[float, ...] = (0.1, 0.1, 0.8, 0.8)) -> Any:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=size, dpi=100)
     FigureCanvasAgg(fig)
-    ax = fig.add_axes((0.1, 0.1, 0.8, 0.8))
+    ax = fig.add_axes(rect)
     ax.set_xlim(0, 10)
     ax.set_ylim(0, 10)
     return ax
@@ -507,21 +507,29 @@ def test_labels_on_one_point_go_round_it() -> None:
         (7.0, "C0", "offset points")}  # fmt: skip
 
 
+def _first_ring_only(counts: tuple[int, ...]) -> Any:
+    """Axes of 60 x 44 pixels, room for the first ring round (5, 5) only, with ``counts`` data markers in the middle
+    of its spots (counter-clockwise from the right)."""
+    ax = _axes((1.0, 0.8), (0.2, 0.225, 0.6, 0.55))
+    for angle, count in zip(range(0, 360, 45), counts, strict=True):
+        box = _spot(ax, 5.0, 5.0, angle)
+        x, y = ax.transData.inverted().transform(((box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2))
+        ax.plot([x] * count, [y] * count, "o")
+    return ax
+
+
+def test_a_label_over_a_label_weighs_a_hundred_markers() -> None:
+    """The second label's spots: the first over the first label (100), the next with 100 markers (100), the rest
+    with 101: a tie, and the first of equals is taken."""
+    ax = _first_ring_only((0, 100, 101, 101, 101, 101, 101, 101))
+    placed = R.place_labels(ax, [(5.0, 5.0, "0.1", "C0"), (5.0, 5.0, "0.2", "C1")])
+    assert _where(placed) == [("0.1", *RING7[0], False), ("0.2", *RING7[0], False)]
+
+
 def test_no_clear_spot_takes_the_first_least_crowded() -> None:
     """Axes (60 x 44 pixels) with room for the first ring only, each of its spots holding 3, 2, 2, 1, 2, 1, 3, 2
     data markers (counter-clockwise from the right): the label takes the first spot with one (above left)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(1.0, 0.8), dpi=100)
-    FigureCanvasAgg(fig)
-    ax = fig.add_axes((0.2, 0.225, 0.6, 0.55))
-    ax.set_xlim(0, 10)
-    ax.set_ylim(0, 10)
-    for angle, count in zip(range(0, 360, 45), (3, 2, 2, 1, 2, 1, 3, 2), strict=True):
-        box = _spot(ax, 5.0, 5.0, angle)
-        for _ in range(count):
-            _marker(ax, (box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2)
+    ax = _first_ring_only((3, 2, 2, 1, 2, 1, 3, 2))
     placed = R.place_labels(ax, [(5.0, 5.0, "0.1", "C2")])
     assert _where(placed) == [("0.1", *RING7[3], False)]
     assert list(ax.texts) == placed and (placed[0].get_fontsize(), placed[0].get_color(), placed[0].xy) == (
@@ -573,14 +581,32 @@ def test_axes_too_small_for_any_label() -> None:
         R.place_labels(_axes((0.2, 0.2)), [(5.0, 5.0, "0.1", "C0")])
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a spot off the first ring is never taken (so no leader line is ever "
-                   "drawn): its measured box includes its leader line, which covers the first-ring spot in the same "
-                   "direction and ends within 2 px of the label's own point (a marker), so it is never clear")
-def test_a_label_whose_first_ring_is_taken_goes_further_out_with_a_leader() -> None:
-    """The docstring: "a spot off the first ring gets a thin leader line back to its point"."""
+def _ring_taken() -> Any:
+    """Axes whose point (5, 5) has a data marker in the middle of each first-ring spot, nothing further out."""
     ax = _axes()
-    for angle in range(0, 360, 45):  # a data marker in the middle of each first-ring spot; nothing further out
+    for angle in range(0, 360, 45):
         box = _spot(ax, 5.0, 5.0, angle)
         _marker(ax, (box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2)
-    (ann,) = R.place_labels(ax, [(5.0, 5.0, "0.1", "C0")])
-    assert ann.arrow_patch is not None and round(math.hypot(*ann.xyann), 9) in (16.0, 28.0)
+    return ax
+
+
+BUG = ("bug: a spot off the first ring is never taken (so no leader line is ever drawn): its measured box includes "
+       "its leader line, which covers the first-ring spot in the same direction and ends within 2 px of the label's "
+       "own point (a marker), so it is never clear")  # fmt: skip
+
+
+@pytest.mark.xfail(strict=True, reason=BUG)
+def test_a_label_whose_first_ring_is_taken_goes_further_out() -> None:
+    """The docstring: each label "takes the first [spot] inside the axes that overlaps no label placed before it
+    and no data marker"; here the second ring's spots are clear."""
+    (ann,) = R.place_labels(_ring_taken(), [(5.0, 5.0, "0.1", "C0")])
+    assert round(math.hypot(*ann.xyann), 9) in (16.0, 28.0)
+
+
+@pytest.mark.xfail(strict=True, reason=BUG)
+def test_a_label_off_the_first_ring_has_a_leader_line() -> None:
+    """The docstring: "a spot off the first ring gets a thin leader line back to its point"."""
+    (ann,) = R.place_labels(_ring_taken(), [(5.0, 5.0, "0.1", "C4")])
+    arrow = ann.arrow_patch
+    assert arrow is not None and (arrow.get_linewidth(), arrow.get_edgecolor()[:3], arrow.shrinkA, arrow.shrinkB) == (
+        0.5, (0.5803921568627451, 0.403921568627451, 0.7411764705882353), 0, 3)  # fmt: skip
