@@ -214,25 +214,22 @@ def place_labels(ax: Any, labels: list[tuple[float, float, str, Any]]) -> list[A
             ha = "left" if dx > 1 else "right" if dx < -1 else "center"
             va = "bottom" if dy > 1 else "top" if dy < -1 else "center"
             leader = {"arrowstyle": "-", "lw": 0.5, "color": color, "shrinkA": 0, "shrinkB": 3} if radius > 7 else None
-            ann = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=7, color=color,
-                              ha=ha, va=va, arrowprops=leader)  # fmt: skip
-            box = ann.get_window_extent(renderer).expanded(1.1, 1.2)
+            # the label's own box, measured without its leader (which runs back over the nearer spots and ends
+            # at the point's own marker: measured with it, no spot off the first ring would ever be clear)
+            trial = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=7, ha=ha, va=va)
+            box = trial.get_window_extent(renderer).expanded(1.1, 1.2)
+            trial.remove()
             inside = frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
             clashes = 100 * sum(box.overlaps(other) for other in boxes) + sum(  # labels over labels: worst
                 box.x0 - 2 <= mx <= box.x1 + 2 and box.y0 - 2 <= my <= box.y1 + 2 for mx, my in markers
             )
-            if inside and clashes == 0:
-                best = (0, ann, box)
-                break
-            ann.remove()
-            if inside and (best is None or clashes < best[0]):
+            if inside and (best is None or clashes < best[0]):  # a clear spot, else the least crowded one
                 best = (clashes, (dx, dy, ha, va, leader), box)
+                if clashes == 0:
+                    break
         assert best is not None, "the axes are too small for a label"
-        if best[0]:  # no clear spot: the least crowded one
-            dx, dy, ha, va, leader = best[1]
-            ann = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=7, color=color,
-                              ha=ha, va=va, arrowprops=leader)  # fmt: skip
-            best = (best[0], ann, best[2])
+        dx, dy, ha, va, leader = best[1]
+        placed.append(ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=7, color=color,
+                                  ha=ha, va=va, arrowprops=leader))  # fmt: skip
         boxes.append(best[2])
-        placed.append(best[1])
     return placed
