@@ -107,3 +107,14 @@ def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Any, capsys: pytest.CaptureFi
 
 
 _SIM = pytest.StashKey[Any]()
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A TCP port free on this machine now, for ``accelerate launch --main_process_port``: its default (29500) is
+    the same for every launch on the machine, so two at once (a test run beside another) collide."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -227,7 +227,7 @@ def test_resume_of_a_finished_run_keeps_its_results(sft: Path, tmp_path: Path, c
     assert "holds finished results; pass --overwrite" in capsys.readouterr().err
 
 
-def test_accelerate_launch_two_cpu_processes(sft: Path, tmp_path: Path) -> None:
+def test_accelerate_launch_two_cpu_processes(sft: Path, tmp_path: Path, free_port: int) -> None:
     """The multi-process path: `accelerate launch` with 2 processes, CPU forced (DDP over gloo)."""
     accelerate = shutil.which("accelerate") or str(Path(sys.executable).parent / "accelerate")
     pairs = tmp_path / "pairs.jsonl"
@@ -242,6 +242,7 @@ def test_accelerate_launch_two_cpu_processes(sft: Path, tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     cmd = [
         accelerate, "launch", "--config_file", str(root / "rlsuite/app/configs/accelerate/multi_cpu.yaml"),
+        "--main_process_port", str(free_port),
         "-m", "rlsuite", "align", "dpo", "--model", str(sft), "--data", str(pairs), "--out", str(tmp_path / "dpo"),
         "--use_cpu", "true", "--set", "num_train_epochs=1", "save_strategy=no",
     ]

@@ -31,7 +31,7 @@ def test_a_ray_sweeps_console_has_no_ray_lines(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_accelerate_launch_prints_no_torch_cpp_warnings(tmp_path: Path) -> None:
+def test_accelerate_launch_prints_no_torch_cpp_warnings(tmp_path: Path, free_port: int) -> None:
     """Two CPU processes under `accelerate launch` (DDP over gloo): torch's C++ warning about
     find_unused_parameters (one per rank) stays off the console; rlsuite's result line is printed once."""
     pytest.importorskip("trl")
@@ -47,7 +47,8 @@ def test_accelerate_launch_prints_no_torch_cpp_warnings(tmp_path: Path) -> None:
                              for p in T.TASK.all_prompts() * 4))  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "PYTHONFAULTHANDLER": "1"}
     env.pop("TORCH_CPP_LOG_LEVEL", None)
-    line = (f'accelerate launch --config_file "$(rlsuite config-path accelerate/multi_cpu)" -m rlsuite align dpo '
+    line = (f'accelerate launch --config_file "$(rlsuite config-path accelerate/multi_cpu)" --main_process_port '
+            f"{free_port} -m rlsuite align dpo "
             f"--model {sft} --data {pairs} --out {tmp_path / 'dpo'} --use_cpu true --set num_train_epochs=1 "
             "save_strategy=no")  # fmt: skip
     env["PATH"] = f"{Path(sys.executable).parent}:{os.environ['PATH']}"
