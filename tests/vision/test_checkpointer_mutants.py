@@ -35,10 +35,13 @@ def test_defaults_no_key_an_empty_report_and_no_cloning_steps_before_ppo(tmp_pat
     assert (state["stage"], state["step"], state["key"], state["report"]) == ("ppo", 2, "", {})
 
 
-@pytest.mark.parametrize(("bc_every", "ppo_every", "bc_due", "ppo_due"),
-                         [(3, 2, [3, 6, 7], [2, 4, 6, 7]), (0, 1, [], [1, 2, 3, 4, 5, 6, 7]), (1, 0, list(range(1, 8)), [])])
-def test_due_every_so_many_steps_and_at_the_last_and_never_at_zero(tmp_path: Path, bc_every, ppo_every, bc_due,
-                                                                   ppo_due) -> None:  # fmt: skip
+DUE = [(3, 2, [3, 6, 7], [2, 4, 6, 7]), (0, 1, [], [1, 2, 3, 4, 5, 6, 7]), (1, 0, list(range(1, 8)), [])]
+
+
+@pytest.mark.parametrize(("bc_every", "ppo_every", "bc_due", "ppo_due"), DUE)
+def test_due_every_so_many_steps_and_at_the_last_and_never_at_zero(
+    tmp_path: Path, bc_every: int, ppo_every: int, bc_due: list[int], ppo_due: list[int]
+) -> None:
     saver = Checkpointer(tmp_path, VLMCheckpointOptions(bc_checkpoint_every=bc_every, checkpoint_every=ppo_every))
     assert [s for s in range(1, 8) if saver.due("bc", s, 7)] == bc_due
     assert [s for s in range(1, 8) if saver.due("ppo", s, 7)] == ppo_due
