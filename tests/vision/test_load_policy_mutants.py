@@ -20,6 +20,7 @@ import torch
 from safetensors.torch import load_file
 from test_vlm_archs import remote_code_dir  # noqa: F401  (the fixture: a Kimi-VL-shaped folder with custom code)
 
+from rlsuite.common.device import select_device
 from rlsuite.common.errors import ModelFolderError, UsageError
 from rlsuite.testing.vision_models import save_tiny_vlm
 from rlsuite.vision.adapters import VLMModelOptions, load_trained_policy, save_adapter
@@ -103,7 +104,7 @@ def test_a_folder_of_custom_code_loads_only_with_trust_remote_code(remote_code_d
 def test_a_trained_folder_loads_on_the_default_device_and_pickled_weights_only_when_trusted(
     llava: Path, tmp_path: Path
 ) -> None:
-    assert load_trained_policy(llava).device == torch.device("cpu")  # "auto" on a machine without CUDA
+    assert load_trained_policy(llava).device == select_device("auto")
     pickled = pickled_copy(llava, tmp_path / "pickled")
     with pytest.raises(ModelFolderError, match="^" + re.escape(f"{pickled}: holds only pickle weights")):
         load_trained_policy(pickled)
