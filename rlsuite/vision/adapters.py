@@ -112,28 +112,40 @@ def adapter_state(model: Any) -> dict[str, Any]:
     return {k: v.detach().float().cpu().clone() for k, v in model.named_parameters() if "lora_" in k}
 
 
-def weights_hash(folder: str | Path) -> str:
-    """A hash of a model folder's weights: every safetensors header, the first 64 KiB of each file's data."""
-    from rlsuite.vision.folders import weight_files
+def weights_hash(folder: str | Path, trust_pickle: bool = False) -> str:
+    """A hash of a model folder's weights: every safetensors header, the first 64 KiB of each file's data.
 
+    A folder with only pickled weights is refused unless ``trust_pickle``; then its pickle files' sizes and first
+    64 KiB are hashed, read as bytes (hashing unpickles nothing).
+    """
+    from rlsuite.vision.folders import PICKLE_WEIGHTS, weight_files
+
+    folder = Path(folder)
     digest = hashlib.sha256()
-    for path in weight_files(Path(folder)):
+    files = weight_files(folder, trust_pickle)
+    for path in files:
         with open(path, "rb") as f:
             n = int.from_bytes(f.read(8), "little")
             digest.update(f.read(n))
             digest.update(f.read(FINGERPRINT_BYTES))
+    if not files:  # trusted pickled weights (weight_files refused them otherwise)
+        for path in (folder / name for name in PICKLE_WEIGHTS if (folder / name).is_file()):
+            digest.update(path.name.encode() + path.stat().st_size.to_bytes(8, "little"))
+            with open(path, "rb") as f:
+                digest.update(f.read(FINGERPRINT_BYTES))
     return digest.hexdigest()[:24]
 
 
-def save_adapter(policy: Any, folder: str | Path, base: str | Path) -> None:
-    """Save a LoRA policy: peft's adapter (safetensors), the value head, the processor, the base's fingerprint."""
+def save_adapter(policy: Any, folder: str | Path, base: str | Path, trust_pickle: bool = False) -> None:
+    """Save a LoRA policy: peft's adapter (safetensors), the value head, the processor, the base's fingerprint
+    (``trust_pickle``: of a base folder with only pickled weights, which is refused otherwise)."""
     from safetensors.torch import save_file
 
     folder = Path(folder)
     policy.model.save_pretrained(folder, safe_serialization=True)
     policy.processor.save_pretrained(folder)
     save_file({k: v.contiguous().cpu() for k, v in policy.value_head.state_dict().items()}, str(folder / VALUE_HEAD))
-    info = {"base_model": str(Path(base).resolve()), "fingerprint": weights_hash(base),
+    info = {"base_model": str(Path(base).resolve()), "fingerprint": weights_hash(base, trust_pickle),
             "parameters": sum(p.numel() for n, p in policy.model.named_parameters() if "lora_" not in n)}  # fmt: skip
     (folder / BASE_MODEL).write_text(json.dumps(info, indent=2) + "\n")
 
@@ -142,8 +154,9 @@ def is_adapter_folder(folder: str | Path) -> bool:
     return (Path(folder) / ADAPTER_CONFIG).is_file()
 
 
-def check_adapter_folder(folder: str | Path, base: str | Path | None = None) -> Path:
-    """The base folder an adapter folder was trained on, after checking both; one line naming the folder if not.
+def check_adapter_folder(folder: str | Path, base: str | Path | None = None, trust_pickle: bool = False) -> Path:
+    """The base folder an adapter folder was trained on, after checking both; one line naming the folder if not
+    (``trust_pickle``: a base with only pickled weights is fingerprinted, not refused).
 
     Raises:
         ModelFolderError: no safetensors adapter weights, no or unreadable ``base_model.json``, one naming no
@@ -167,10 +180,11 @@ def check_adapter_folder(folder: str | Path, base: str | Path | None = None) -> 
     base_folder = Path(base if base is not None else recorded)
     if not base_folder.is_dir():
         raise ModelFolderError(f"{folder}: its base model folder {base_folder} does not exist (pass the base folder)")
-    if weights_hash(base_folder) != info["fingerprint"]:
+    found = weights_hash(base_folder, trust_pickle)
+    if found != info["fingerprint"]:
         raise ModelFolderError(
             f"{folder}: adapter saved for another base model than {base_folder} "
-            f"(fingerprint {info['fingerprint']}, that folder's {weights_hash(base_folder)})"
+            f"(fingerprint {info['fingerprint']}, that folder's {found})"
         )
     return base_folder
 
@@ -199,7 +213,7 @@ def load_trained_policy(
     if not is_adapter_folder(folder):
         return VLMPolicy.from_pretrained(folder, trust_remote_code=trust_remote_code, dtype=dtype, device=device,
                                          trust_pickle=trust_pickle, **policy_kwargs)  # fmt: skip
-    base_folder = check_adapter_folder(folder, base)
+    base_folder = check_adapter_folder(folder, base, trust_pickle)
     policy = VLMPolicy.from_pretrained(base_folder, trust_remote_code=trust_remote_code, dtype=dtype, device=device,
                                        trust_pickle=trust_pickle, **policy_kwargs)  # fmt: skip
     policy.model = PeftModel.from_pretrained(policy.model, str(folder), is_trainable=False)

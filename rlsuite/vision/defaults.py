@@ -368,7 +368,7 @@ def default_vlm_policy(
 
     def save(policy: Any, tmp: Path) -> None:
         if report_lora(policy) and opts.model:
-            save_adapter(policy, tmp, opts.model)
+            save_adapter(policy, tmp, opts.model, opts.trust_pickle)
             return
         if report_lora(policy):
             policy.model = policy.model.merge_and_unload()

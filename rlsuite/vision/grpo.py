@@ -617,6 +617,6 @@ def _save(model: Any, processor: Any, tmp: Path, options: VLMModelOptions) -> No
 
     policy = VLMPolicy(model, processor)
     if hasattr(model, "peft_config"):
-        save_adapter(policy, tmp, str(options.model))
+        save_adapter(policy, tmp, str(options.model), options.trust_pickle)
     else:
         policy.save_pretrained(tmp)

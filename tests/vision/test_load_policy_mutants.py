@@ -10,6 +10,7 @@ differ from "cpu" on a machine without a GPU.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import shutil
@@ -23,7 +24,7 @@ from test_vlm_archs import remote_code_dir  # noqa: F401  (the fixture: a Kimi-V
 from rlsuite.common.device import select_device
 from rlsuite.common.errors import ModelFolderError, UsageError
 from rlsuite.testing.vision_models import save_tiny_vlm
-from rlsuite.vision.adapters import VLMModelOptions, load_trained_policy, save_adapter
+from rlsuite.vision.adapters import VLMModelOptions, load_trained_policy, save_adapter, weights_hash
 from rlsuite.vision.finetune import VLMTrainConfig, load_policy_to_train
 from rlsuite.vision.policies import DEFAULT_PROMPT
 from rlsuite.vision.reasoning import ReasoningConfig
@@ -141,19 +142,25 @@ def test_an_adapter_loads_frozen_with_the_device_dtype_and_policy_arguments_give
     assert all(torch.equal(policy.value_head.state_dict()[k], v) for k, v in saved.items())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ModelFolderError,
-    reason="bug: weights_hash fingerprints safetensors only "
-    "(weight_files without trust_pickle), so save_adapter, and with it train-vlm-policy --trust-pickle "
-    "--finetune lora --model FOLDER, fails after training on a base with only pickled weights",
-)
 def test_an_adapter_on_a_trusted_pickled_base_saves_and_loads_back_with_trust_pickle(
     llava: Path, tmp_path: Path
 ) -> None:
+    """train-vlm-policy/grpo --trust-pickle --finetune lora --model FOLDER: the adapter saves (the base's pickle
+    files fingerprinted as bytes) and loads back with trust_pickle only; another pickled base is told apart.
+    (weights_hash once read safetensors only: the save failed after training.)"""
     pickled = pickled_copy(llava, tmp_path / "pickled")
     options = VLMModelOptions(model=str(pickled), finetune="lora", trust_pickle=True)
-    save_adapter(load_policy_to_train(CONFIG, options)[0], tmp_path / "adapter", pickled)
+    policy = load_policy_to_train(CONFIG, options)[0]
+    with pytest.raises(ModelFolderError, match="holds only pickle weights"):
+        save_adapter(policy, tmp_path / "refused", pickled)
+    save_adapter(policy, tmp_path / "adapter", pickled, trust_pickle=True)
     with pytest.raises(ModelFolderError, match="holds only pickle weights"):
         load_trained_policy(tmp_path / "adapter", device="cpu")
     assert load_trained_policy(tmp_path / "adapter", device="cpu", trust_pickle=True).device == torch.device("cpu")
+    assert weights_hash(pickled, trust_pickle=True) != hashlib.sha256().hexdigest()[:24]  # not the hash of nothing
+    weights = torch.load(pickled / "pytorch_model.bin", weights_only=True)
+    first = next(iter(weights))
+    weights[first] = weights[first] + 1
+    torch.save(weights, pickled / "pytorch_model.bin")
+    with pytest.raises(ModelFolderError, match="adapter saved for another base model"):
+        load_trained_policy(tmp_path / "adapter", device="cpu", trust_pickle=True)
