@@ -159,7 +159,11 @@ def test_given_values_are_kept_before_trl_derives_others() -> None:
     config = C.DPOConfig(output_dir="x", learning_rate=1, use_cpu=None, bf16=None, seed=3)
     assert (config._given["learning_rate"], type(config._given["learning_rate"])) == (1.0, float)  # checked first
     assert (config._given["use_cpu"], config._given["bf16"], config._given["seed"]) == (None, None, 3)
-    assert (config.use_cpu, config.bf16) == (True, False)  # resolved after _given was taken
+    import torch
+
+    cuda = torch.cuda.is_available()  # resolved after _given was taken, for this machine
+    native_bf16 = cuda and torch.cuda.is_bf16_supported(including_emulation=False)
+    assert (config.use_cpu, config.bf16) == ((False, native_bf16) if cuda else (True, False))
     assert set(config._given) == {f.name for f in dataclasses.fields(config) if f.init}
 
 
@@ -167,6 +171,10 @@ def _device(env: str | None, cuda: bool, native_bf16: bool = True, **given: Any)
     """``(use_cpu, bf16)`` of a DPOConfig built with ``given`` on a machine with or without (simulated) CUDA."""
     import contextlib
 
+    import torch
+
+    if not cuda and torch.cuda.is_available():  # CI's simulated-CUDA run, or a GPU machine
+        pytest.skip("a machine without CUDA is needed (CUDA, simulated or real, is available here)")
     mp = pytest.MonkeyPatch()
     try:
         if env is None:
@@ -183,7 +191,8 @@ def _device(env: str | None, cuda: bool, native_bf16: bool = True, **given: Any)
 def test_use_cpu_and_bf16_left_unset_follow_the_machine() -> None:
     import torch
 
-    assert not torch.cuda.is_available()  # this machine (as the tests run it): no CUDA
+    if torch.cuda.is_available():  # CI's simulated-CUDA run, or a GPU machine
+        pytest.skip("a machine without CUDA is needed (CUDA, simulated or real, is available here)")
     assert _device(None, cuda=False) == (True, False)
     assert _device(None, cuda=True) == (False, True)
     assert _device(None, cuda=True, native_bf16=False) == (False, False)  # emulated bf16 (V100, T4): fp32
