@@ -118,7 +118,7 @@ def weights_hash(folder: str | Path, trust_pickle: bool = False) -> str:
     A folder with only pickled weights is refused unless ``trust_pickle``; then its pickle files' sizes and first
     64 KiB are hashed, read as bytes (hashing unpickles nothing).
     """
-    from rlsuite.vision.folders import PICKLE_WEIGHTS, weight_files
+    from rlsuite.vision.folders import pickle_files, weight_files
 
     folder = Path(folder)
     digest = hashlib.sha256()
@@ -129,7 +129,7 @@ def weights_hash(folder: str | Path, trust_pickle: bool = False) -> str:
             digest.update(f.read(n))
             digest.update(f.read(FINGERPRINT_BYTES))
     if not files:  # trusted pickled weights (weight_files refused them otherwise)
-        for path in (folder / name for name in PICKLE_WEIGHTS if (folder / name).is_file()):
+        for path in pickle_files(folder):
             digest.update(path.name.encode() + path.stat().st_size.to_bytes(8, "little"))
             with open(path, "rb") as f:
                 digest.update(f.read(FINGERPRINT_BYTES))

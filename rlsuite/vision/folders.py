@@ -69,6 +69,11 @@ def read_json(path: Path, folder: Path) -> Any:
         raise ModelFolderError(f"{folder}: {path.name} is {what}; a crash during its save?") from exc
 
 
+def pickle_files(folder: Path) -> list[Path]:
+    """The folder's pickled weight files (by name; none of them is opened here)."""
+    return [folder / name for name in PICKLE_WEIGHTS if (folder / name).is_file()]
+
+
 def weight_files(folder: Path, trust_pickle: bool = False) -> list[Path]:
     """The safetensors files of a folder: ``model.safetensors`` or the shards of its index; a folder with only
     pickled weights is refused unless ``trust_pickle`` (then ``[]``: nothing here reads them)."""
@@ -83,12 +88,12 @@ def weight_files(folder: Path, trust_pickle: bool = False) -> list[Path]:
         if missing:
             raise ModelFolderError(f"{folder}: {WEIGHTS_INDEX} lists missing weight files: {', '.join(missing)}")
         return [folder / s for s in shards]
-    pickled = [name for name in PICKLE_WEIGHTS if (folder / name).is_file()]
+    pickled = pickle_files(folder)
     if pickled and trust_pickle:
         return []
     if pickled:
         raise ModelFolderError(
-            f"{folder}: holds only pickle weights ({pickled[0]}), which can run code when loaded; "
+            f"{folder}: holds only pickle weights ({pickled[0].name}), which can run code when loaded; "
             "rlsuite loads safetensors only (convert them with transformers' save_pretrained; `vision eval-vlm`, "
             "`train-vlm-policy` and `grpo` load them with --trust-pickle if you trust the folder)"
         )
