@@ -1,0 +1,125 @@
+"""``_task``, what ``run_on_ray`` runs in each Ray worker, called here in the test's own process (on an initialised
+local Ray instance): its environment defaults, its log file, the third-party logging it routes there and undoes
+nothing of, the handler it removes, and the node and GPUs it records. In the workers it runs out of sight of
+mutation testing's stats run; here every line is seen."""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ray = pytest.importorskip("ray")
+hf_logging = pytest.importorskip("transformers.utils.logging")
+
+from rlsuite.alignment.workers import _task  # noqa: E402
+from rlsuite.common.errors import UsageError  # noqa: E402
+
+SET = ("TRL_EXPERIMENTAL_SILENCE", "HF_HUB_OFFLINE", "HF_HUB_DISABLE_PROGRESS_BARS")
+
+
+@dataclass(frozen=True)
+class Item:
+    name: str
+    value: int
+
+
+@pytest.fixture(scope="module")
+def local_ray() -> Iterator[None]:
+    ray.init(num_cpus=1, include_dashboard=False, configure_logging=False, log_to_driver=False)
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+@pytest.fixture
+def global_logging() -> Iterator[None]:
+    """What ``_task`` changes for the whole process (fine in a worker, which runs nothing else), put back."""
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    hf = hf_logging._get_library_root_logger()
+    hf_handlers, hf_propagate = list(hf.handlers), hf.propagate
+    bars = hf_logging.is_progress_bar_enabled()
+    try:
+        yield
+    finally:
+        logging.captureWarnings(False)
+        root.setLevel(level)
+        root.handlers[:] = handlers
+        hf.handlers[:] = hf_handlers
+        hf.propagate = hf_propagate
+        (hf_logging.enable_progress_bar if bars else hf_logging.disable_progress_bar)()
+
+
+def _work(item: Item, where: str) -> dict[str, Any]:
+    logging.getLogger("rlsuite.test_task").info("working on %s", item.name)
+    hf_logging.get_logger("transformers.test_task").warning("a transformers warning")
+    warnings.warn("a Python warning", UserWarning, stacklevel=1)
+    seen = {k: os.environ.get(k) for k in SET}
+    return {"value": item.value, "where": where, "env": seen, "bars": hf_logging.is_progress_bar_enabled()}
+
+
+@pytest.mark.usefixtures("local_ray", "global_logging")
+def test_task_logs_to_its_file_and_records_where_it_ran(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for k in SET:
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")  # set by the user: kept, not overwritten
+    hf_logging.enable_default_handler()  # as in a fresh worker
+    hf_logging.disable_propagation()
+    hf_logging.enable_progress_bar()
+    handlers = list(logging.getLogger().handlers)
+    log_file = tmp_path / "new" / "folder" / "a.txt"  # its folder is made
+    result = _task(_work, Item("a", 7), str(log_file))
+    assert result == {
+        "value": 7,
+        "where": "ray task",
+        "env": {"TRL_EXPERIMENTAL_SILENCE": "1", "HF_HUB_OFFLINE": "0", "HF_HUB_DISABLE_PROGRESS_BARS": "1"},
+        "bars": False,
+        "ran_on": {"node": ray.get_runtime_context().get_node_id()[:12], "gpu_ids": []},
+    }
+    assert len(result["ran_on"]["node"]) == 12
+    text = log_file.read_text(encoding="utf-8")
+    records = [line.split(" ", 2)[2] for line in text.splitlines() if line[:2] == "20"]  # "2026-... 13:00:00,1 ..."
+    assert records[:2] == [
+        "INFO rlsuite.test_task: working on a",
+        "WARNING transformers.test_task: a transformers warning",
+    ]
+    assert records[2].startswith("WARNING py.warnings: ") and "UserWarning: a Python warning" in text
+    assert len(records) == 3
+    assert logging.getLogger().handlers == handlers  # its handler removed ...
+    assert logging.getLogger().level == logging.INFO
+    hf = hf_logging._get_library_root_logger()
+    # ... transformers' records routed to it, its own handler off
+    assert hf.propagate and hf_logging._default_handler not in hf.handlers
+
+
+@pytest.mark.usefixtures("local_ray", "global_logging")
+def test_task_without_a_log_file_leaves_logging_alone(tmp_path: Path) -> None:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    hf = hf_logging._get_library_root_logger()
+    hf_handlers = list(hf.handlers)
+    result = _task(lambda item, where: {"where": where, "ran_on": {"kept": True}}, Item("b", 1), None)
+    assert result["where"] == "ray task" and result["ran_on"]["kept"] is True and result["ran_on"]["gpu_ids"] == []
+    assert root.handlers == handlers and root.level == level and hf.handlers == hf_handlers
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.usefixtures("local_ray", "global_logging")
+def test_task_removes_its_handler_when_the_work_fails(tmp_path: Path) -> None:
+    handlers = list(logging.getLogger().handlers)
+
+    def refuse(item: Item, where: str) -> dict[str, Any]:
+        raise UsageError(f"{item.name} refused in a {where}")
+
+    with pytest.raises(UsageError, match=r"^c refused in a ray task$"):
+        _task(refuse, Item("c", 0), str(tmp_path / "c.txt"))
+    assert logging.getLogger().handlers == handlers
+    assert (tmp_path / "c.txt").is_file()
