@@ -117,9 +117,11 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "sb3": (["rlsuite/agents/sb3*.py"], ["tests/agents/sb3/"]),
     "reproduce": (["rlsuite/app/reproduce/"], ["tests/app/test_reproduce*.py"]),
     "app": (
-        ["rlsuite/*.py", "rlsuite/app/*.py"],
+        ["rlsuite/*.py", "rlsuite/app/[!t]*.py", "rlsuite/app/train*.py", "rlsuite/app/tune.py"],
         ["tests/app/", "!tests/app/test_reproduce*.py"],  # all but the figure tests (group reproduce)
     ),
+    # the tour's own code, through fast tests of its parts (the whole quick tour takes minutes per mutant)
+    "app_tour": (["rlsuite/app/tour.py"], ["tests/app/test_tour_mutants.py"]),
     "vision": (
         ["rlsuite/vision/detection.py", "rlsuite/vision/rewards.py", "rlsuite/vision/policies.py",
          "rlsuite/vision/images.py"],
@@ -129,21 +131,29 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "vision_more": (
         ["rlsuite/vision/__init__.py", "rlsuite/vision/adapters.py", "rlsuite/vision/checkpoints.py",
          "rlsuite/vision/contrastive.py", "rlsuite/vision/defaults.py", "rlsuite/vision/finetune.py",
-         "rlsuite/vision/folders.py", "rlsuite/vision/grpo.py", "rlsuite/vision/image_processing.py",
+         "rlsuite/vision/grpo.py", "rlsuite/vision/image_processing.py",
          "rlsuite/vision/models.py", "rlsuite/vision/reasoning.py", "rlsuite/vision/runtime.py"],
         ["tests/vision/"],
     ),
-    "alignment": (
-        ["rlsuite/alignment/data.py", "rlsuite/alignment/evaluate.py"],
-        ["tests/alignment/"],
-    ),
+    # the model folders' checks, by their exact messages (the vision tests reach them only through loaders)
+    "vision_folders": (["rlsuite/vision/folders.py"], ["tests/vision/test_folders*.py"]),
+    "alignment": (["rlsuite/alignment/data.py"], ["tests/alignment/"]),
+    # its measurements recomputed on tiny random models (seconds), not through the trainers' tests (minutes each)
+    "alignment_evaluate": (["rlsuite/alignment/evaluate.py"], ["tests/alignment/test_evaluate*.py"]),
     "alignment_more": (
-        ["rlsuite/alignment/__init__.py", "rlsuite/alignment/compare/", "rlsuite/alignment/configs.py",
+        ["rlsuite/alignment/__init__.py", "rlsuite/alignment/compare/__init__.py",
+         "rlsuite/alignment/compare/plan.py", "rlsuite/alignment/compare/run.py",
          "rlsuite/alignment/embedded.py", "rlsuite/alignment/export.py", "rlsuite/alignment/judge.py",
-         "rlsuite/alignment/methods.py", "rlsuite/alignment/models.py", "rlsuite/alignment/training.py",
-         "rlsuite/alignment/workers.py"],
+         "rlsuite/alignment/methods.py", "rlsuite/alignment/models.py", "rlsuite/alignment/training.py"],
         ["tests/alignment/"],
     ),
+    # pure functions (the comparison's report, the configs' checks) with fast exact tests of their own: their
+    # stats run takes seconds, where the whole of tests/alignment (real TRL training) takes many minutes
+    "alignment_report": (
+        ["rlsuite/alignment/compare/report.py", "rlsuite/alignment/configs.py"],
+        ["tests/alignment/test_compare_report*.py", "tests/alignment/test_configs*.py"],
+    ),
+    "alignment_workers": (["rlsuite/alignment/workers.py"], ["tests/alignment/test_workers*.py"]),
     "testing": (  # the package's helpers for tests (tiny models and data), run by the tests that use them
         ["rlsuite/testing/"],
         ["tests/testing/", "tests/alignment/test_data.py", "tests/alignment/test_judge.py",
