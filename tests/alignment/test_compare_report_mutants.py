@@ -605,3 +605,13 @@ def test_a_label_off_the_first_ring_has_a_leader_line() -> None:
     arrow = ann.arrow_patch
     assert arrow is not None and (arrow.get_linewidth(), arrow.get_edgecolor()[:3], arrow.shrinkA, arrow.shrinkB) == (
         0.5, (0.5803921568627451, 0.403921568627451, 0.7411764705882353), 0, 3)  # fmt: skip
+
+
+def test_crowded_labels_go_out_to_the_second_and_third_rings_with_leaders() -> None:
+    """Labels on one point fill the first ring, then go out to 16 and 28 points, each beyond the first ring with a
+    leader line back to its point."""
+    ax = _axes()
+    placed = R.place_labels(ax, [(5.0, 5.0, f"0.{i}", "C0") for i in range(1, 21)])
+    radii = [round(math.hypot(*a.xyann), 6) for a in placed]
+    assert sorted(set(radii)) == [7.0, 16.0, 28.0]
+    assert [a.arrow_patch is not None for a in placed] == [r > 7 for r in radii]
