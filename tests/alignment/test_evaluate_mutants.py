@@ -250,9 +250,10 @@ def test_sample_pairs_of_conversations_are_conversational(folders: dict[str, Pat
     ps = [p for _ in range(2) for p in prompts]
     a = decode(tok, generate(model, tok, ps, 6, seed=2), True)
     b = decode(tok, generate(model, tok, ps, 6, seed=3), True)
-    pairs = sample_pairs(folders["chat"], prompts, 2, seed=2, max_new_tokens=6)
-    assert pairs == to_conversational(label_pairs(ps, a, b, seed=2))
-    assert all(isinstance(p["chosen"], list) for p in pairs)
+    pairs = sample_pairs(folders["chat"], prompts, 2, rule="bradley-terry", seed=2, max_new_tokens=6)
+    assert pairs == to_conversational(label_pairs(ps, a, b, rule="bradley-terry", seed=2))
+    assert pairs and all(isinstance(p["chosen"], list) for p in pairs)
+    assert not any(p["chosen"][0]["content"].startswith(" ") for p in pairs)  # replies, not text after a prompt
 
 
 def test_sample_pairs_loads_a_pickled_sft_folder_only_when_trusted(folders: dict[str, Path]) -> None:
@@ -289,3 +290,116 @@ def test_implicit_reward_accuracy_compares_the_log_ratio_margins(folders: dict[s
     got = implicit_reward_accuracy(folders["a"], folders["b"], pairs)
     assert got == float(np.mean(margins[0] > margins[1])) and 0.0 < got < 1.0 and type(got) is float
     assert implicit_reward_accuracy(folders["a"], folders["a"], pairs, where=placement()) == 0.0  # equal margins
+
+
+def test_one_prompt_sampled_once(folders: dict[str, Path]) -> None:
+    """The smallest evaluation: a single sample (the kind of prompt is read from it)."""
+    model, tok = _model(folders["a"])
+    got = evaluate_policy(folders["a"], folders["b"], ["my film is"], 1, seed=8, max_new_tokens=4)
+    want = _expected(folders["a"], folders["b"], ["my film is"], 1, 8, 4)
+    assert got["n_samples"] == 1 and got["reward_sem"] == 0.0 and got["examples"] == ["my film is" + want["texts"][0]]
+    assert got["reward"] == want["reward"] and got["kl_to_sft"] == pytest.approx(want["kl_to_sft"], rel=1e-9)
+    texts = decode(tok, generate(model, tok, ["my film is"], 4, seed=15))
+    assert reference_samples(folders["a"], ["my film is"], 1, seed=8, max_new_tokens=4)["texts"] == texts
+    prompts = [[{"role": "user", "content": "my film is"}]]
+    chat, chat_tok = _model(folders["chat"])
+    replies = decode(chat_tok, generate(chat, chat_tok, prompts, 4, seed=15), True)
+    assert reference_samples(folders["chat"], prompts, 1, seed=8, max_new_tokens=4)["texts"] == replies
+    first = decode(chat_tok, generate(chat, chat_tok, prompts, 5, seed=1), True)
+    second = decode(chat_tok, generate(chat, chat_tok, prompts, 5, seed=2), True)
+    assert sample_pairs(folders["chat"], prompts, 1, rule="bradley-terry", seed=1, max_new_tokens=5) == (
+        to_conversational(label_pairs(prompts, first, second, rule="bradley-terry", seed=1)))  # fmt: skip
+
+
+def test_a_judge_also_scores_the_reference_it_samples(folders: dict[str, Path]) -> None:
+    """Without a given reference, the SFT samples it draws are scored by the same judge as the policy's."""
+    judge = lambda ps, cs: [float(len(c)) for c in cs]  # noqa: E731
+    got = evaluate_policy(folders["a"], folders["b"], PROMPTS[:2], 3, seed=5, judge=judge, max_new_tokens=6)
+    want = _expected(folders["a"], folders["b"], PROMPTS[:2], 3, 5, 6, judge=judge)
+    assert got["win_rate_vs_sft"] == want["win_rate_vs_sft"] and got["reward"] == want["reward"]
+    gold = _expected(folders["a"], folders["b"], PROMPTS[:2], 3, 5, 6)
+    assert win_rate(want["r"], gold["base"]) != (got["win_rate_vs_sft"], got["win_rate_sem"])
+
+
+def test_a_pair_scored_the_same_both_ways_counts_as_a_miss(folders: dict[str, Path]) -> None:
+    same = [{"prompt": p, "chosen": " good", "rejected": " good"} for p in PROMPTS]
+    assert reward_model_accuracy(folders["rm"], same) == 0.0
+    assert implicit_reward_accuracy(folders["a"], folders["b"], same) == 0.0
+
+
+def test_implicit_reward_accuracy_of_conversations(folders: dict[str, Path]) -> None:
+    """Conversational pairs: each completion's ids follow its prompt's chat template."""
+    policy, tok = _model(folders["chat"])
+    ref, _ = _model(folders["chat2"])
+    words = TASK.vocabulary()
+    pairs = [{"prompt": [{"role": "user", "content": PROMPTS[i % 3]}],
+              "chosen": [{"role": "assistant", "content": f"{words[i]} {words[i + 2]}"}],
+              "rejected": [{"role": "assistant", "content": words[-1 - i]}]} for i in range(12)]  # fmt: skip
+    prompts = [p["prompt"] for p in pairs]
+    margins = []
+    for key in ("chosen", "rejected"):
+        ids = [completion_ids(tok, p["prompt"], p[key]) for p in pairs]
+        margins.append(np.array(sequence_logprobs(policy, tok, prompts, ids))
+                       - np.array(sequence_logprobs(ref, tok, prompts, ids)))  # fmt: skip
+    want = float(np.mean(margins[0] > margins[1]))
+    assert implicit_reward_accuracy(folders["chat"], folders["chat2"], pairs) == want and 0.0 < want < 1.0
+
+
+def test_every_model_runs_where_placement_says(folders: dict[str, Path]) -> None:
+    """On a GPU with native bf16 (simulated), every model of every measurement loads there, in bf16: the policy's
+    numbers are the bf16 model's, and each measurement puts its models on the GPU."""
+    import torch
+    from cuda_sim import simulate_cuda
+
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is here (real or simulated): the tests above already run every model there")
+    cpu = (torch.device("cpu"), torch.float32)
+    words = TASK.vocabulary()
+    pairs = [{"prompt": PROMPTS[i % 3], "chosen": f" {words[i]}", "rejected": f" {words[-1 - i]}"} for i in range(6)]
+    with simulate_cuda():
+        assert placement()[1] == torch.bfloat16
+        got = evaluate_policy(folders["a"], folders["b"], PROMPTS[:2], 4, seed=2, max_new_tokens=5)
+        want = _expected(folders["a"], folders["b"], PROMPTS[:2], 4, 2, 5)  # models loaded at placement()
+        float32 = evaluate_policy(folders["a"], folders["b"], PROMPTS[:2], 4, seed=2, max_new_tokens=5, where=cpu)
+        for key in NUMBERS:
+            assert got[key] == pytest.approx(want[key], rel=1e-9, abs=1e-12), key
+        assert got["kl_to_sft"] != pytest.approx(float32["kl_to_sft"], rel=1e-4)
+        # a policy against itself: exactly 0 only where both copies run alike (one on the CPU in float32: not 0)
+        assert evaluate_policy(folders["a"], folders["a"], PROMPTS[:2], 2, max_new_tokens=4)["kl_to_sft"] == 0.0
+        assert implicit_reward_accuracy(folders["a"], folders["a"], pairs) == 0.0
+        for measure in (
+            lambda: reference_samples(folders["b"], PROMPTS, 1),
+            lambda: sample_pairs(folders["a"], PROMPTS, 1),
+            lambda: reward_model_accuracy(folders["rm"], pairs),
+            lambda: implicit_reward_accuracy(folders["a"], folders["b"], pairs),
+        ):
+            torch.cuda.reset_peak_memory_stats()
+            measure()
+            assert torch.cuda.max_memory_allocated() > 0  # its models' weights went to the (simulated) GPU
+
+
+def test_a_given_placement_reaches_every_model(folders: dict[str, Path]) -> None:
+    """``where`` is passed to every model a measurement loads: on the meta device (no data) none of them can run,
+    and a policy in bf16 against itself in bf16 (not as loaded, in float32) has a KL and margins of exactly 0."""
+    import torch
+
+    bf16 = (torch.device("cpu"), torch.bfloat16)
+    words = TASK.vocabulary()
+    many = [{"prompt": PROMPTS[i % 3], "chosen": f" {words[i]}", "rejected": f" {words[-1 - i]}"} for i in range(8)]
+    assert evaluate_policy(folders["a"], folders["a"], PROMPTS[:2], 2, max_new_tokens=4, where=bf16)["kl_to_sft"] == 0
+    assert implicit_reward_accuracy(folders["a"], folders["a"], many, where=bf16) == 0.0
+    assert implicit_reward_accuracy(folders["a"], folders["a"], many) == 0.0
+
+    meta = (torch.device("meta"), torch.float32)
+    pairs = [{"prompt": "my film is", "chosen": " good", "rejected": " bad"}]
+    for measure in (
+        lambda: reference_samples(folders["b"], PROMPTS, 1, where=meta),
+        lambda: sample_pairs(folders["a"], PROMPTS, 1, where=meta),
+        lambda: reward_model_accuracy(folders["rm"], pairs, where=meta),
+        lambda: implicit_reward_accuracy(folders["a"], folders["b"], pairs, where=meta),
+        lambda: evaluate_policy(
+            folders["a"], folders["b"], PROMPTS[:1], 1, where=meta, reference={"rewards": [0.0], "texts": [" good"]}
+        ),
+    ):
+        with pytest.raises((NotImplementedError, RuntimeError, ValueError)):
+            measure()
