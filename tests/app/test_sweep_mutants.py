@@ -1,0 +1,272 @@
+"""rlsuite.app.sweep's parts, exactly and mostly without training: the options' bounds, seeds and grid parsing at
+their edges, cell names and folders, each cell's command line, the sweep's identity, one cell trained in this
+process (its exit code and last line, argparse's exits and a bug), the final metrics read back, the aggregation
+over hand-written finished cells (both directions of better), and the folder rules checked before anything runs."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from rlsuite.app import sweep as S
+from rlsuite.app.sweep import (
+    CURVE_METRICS,
+    METRICS,
+    SWEEP_FILE,
+    Cell,
+    SweepOptions,
+    aggregate,
+    final_metrics,
+    parse_grid,
+    parse_seeds,
+    plan,
+    run_sweep,
+    setting_name,
+    split_values,
+    train_cell,
+)
+from rlsuite.common import stats
+from rlsuite.common.errors import ConfigError, OutputDirError, UsageError
+
+
+def test_names_and_metrics() -> None:
+    assert SWEEP_FILE == "sweep.json"
+    assert METRICS == {"optimal_fraction": (True, 1.0), "value_error": (False, None), "optimal_action": (True, 1.0),
+                       "average_reward": (True, None), "return_mean": (True, None),
+                       "gap_to_optimum_max": (False, None)}  # fmt: skip
+    assert CURVE_METRICS == ("optimal_fraction", "value_error", "average_reward", "eval_return", "episode_return")
+
+
+def test_options_defaults_and_bounds() -> None:
+    o = SweepOptions()
+    assert (o.seeds, o.budget, o.env, o.env_kwargs, o.out, o.workers, o.ray, o.ray_address, o.resamples,
+            o.overwrite) == ("0-4", None, None, None, "runs/sweep", 1, False, None, 2000, False)  # fmt: skip
+    for ok in ({"budget": 1}, {"workers": 1}, {"workers": 256}, {"resamples": 100}, {"resamples": 100_000}):
+        SweepOptions(**ok)
+    for bad in ({"budget": 0}, {"workers": 0}, {"workers": 257}, {"resamples": 99}, {"resamples": 100_001}):
+        with pytest.raises(ConfigError, match=next(iter(bad))):
+            SweepOptions(**bad)
+
+
+def test_seeds_at_their_limits() -> None:
+    assert parse_seeds(" 2 , 0-1 ,2") == [2, 0, 1]
+    assert parse_seeds("7-7") == [7]
+    assert len(parse_seeds("0-9999")) == 10_000
+    with pytest.raises(ConfigError, match=r"^--seeds 0-10000: 10001 seeds; at most 10000 in one sweep$"):
+        parse_seeds("0-10000")
+    with pytest.raises(ConfigError, match=r"^--seeds 1,x: 'x' is not a seed or a range a-b of seeds$") as info:
+        parse_seeds("1,x")
+    assert (info.value.field, info.value.value) == ("seeds", "1,x")
+
+
+def test_values_split_outside_brackets_and_braces() -> None:
+    assert split_values("{a: 1, b: 2},[1,[2,3]], x ") == ["{a: 1, b: 2}", "[1,[2,3]]", "x"]
+    assert split_values("") == [""] and split_values(",") == ["", ""]
+    assert split_values("[1,2]],3") == ["[1,2]],3"]  # a stray closing bracket: below depth 0, no comma splits
+
+
+def test_grid_from_yaml_and_set(tmp_path: Path) -> None:
+    (tmp_path / "g.yaml").write_text("alpha: [0.1, 0.2]\nnet: [[64, 64], [32]]\nname: [a, b]\nflag: true\nn: 3\n")
+    grid = parse_grid(["n=4,5", " eps =0.1"], str(tmp_path / "g.yaml"))
+    assert grid == {"alpha": ["0.1", "0.2"], "net": ["[64, 64]", "[32]"], "name": ["a", "b"], "flag": ["true"],
+                    "n": ["4", "5"], "eps": ["0.1"]}  # fmt: skip
+    assert parse_grid([], None) == {} and parse_grid([], "") == {}
+    for item, key in (("=1", "set"), ("a", "a"), ("a= ", "a"), (" =1", " ")):
+        with pytest.raises(ConfigError, match=f"^--set {item}: expected KEY=VALUE or KEY=V1,V2,...$") as info:
+            parse_grid([item], None)
+        assert info.value.field == key
+    with pytest.raises(ConfigError, match=r"^--set a=1, : an empty value in the list$"):
+        parse_grid(["a=1, "], None)
+
+
+def test_setting_and_folder_names() -> None:
+    assert setting_name({"a": "1", "b": "x y"}) == "a=1,b=x y" and setting_name({"a": "1", "b": "2"}, " ") == "a=1 b=2"
+    assert S._folder_name({}) == "default"
+    assert S._folder_name({"net": "[64, 64]", "e": "1e-3+x/y"}) == "net=_64,_64_,e=1e-3+x_y"
+    assert S._folder_name({"k": "v" * 200}) == ("k=" + "v" * 200)[:120]
+    assert Cell("q", {}, 0, Path("p")).group == "q"
+    assert Cell("q", {"a": "1", "b": "2"}, 0, Path("p")).group == "q (a=1, b=2)"
+    assert Cell("q", {}, 0, Path("p")).argv == []
+
+
+def test_plan_checks_every_cell_and_names_its_folder(tmp_path: Path) -> None:
+    opts = SweepOptions(out=str(tmp_path / "s"), budget=512, env="rlsuite/GridWorld-v0",
+                        env_kwargs={"r_forbidden": -10})  # fmt: skip
+    cells = plan(["q_learning", "sarsa", "q_learning"], {"alpha": ["0.1", "0.3"]}, [3, 1], opts)
+    assert [(c.algo, c.setting, c.seed) for c in cells] == [
+        ("q_learning", {"alpha": "0.1"}, 3), ("q_learning", {"alpha": "0.1"}, 1),
+        ("q_learning", {"alpha": "0.3"}, 3), ("q_learning", {"alpha": "0.3"}, 1),
+        ("sarsa", {"alpha": "0.1"}, 3), ("sarsa", {"alpha": "0.1"}, 1),
+        ("sarsa", {"alpha": "0.3"}, 3), ("sarsa", {"alpha": "0.3"}, 1)]  # fmt: skip
+    first = cells[0]
+    assert first.path == tmp_path / "s" / "q_learning" / "alpha=0.1" / "seed3"
+    assert first.argv == [
+        "train",
+        "q_learning",
+        "--budget",
+        "512",
+        "--env",
+        "rlsuite/GridWorld-v0",
+        "--env_kwargs",
+        '{"r_forbidden": -10}',
+        "--set",
+        "alpha=0.1",
+        "--seed",
+        "3",
+        "--out",
+        str(first.path),
+    ]
+    bare = plan(["q_learning"], {}, [0], SweepOptions(out="o"))
+    assert [(c.path, c.argv) for c in bare] == [
+        (
+            Path("o/q_learning/default/seed0"),
+            ["train", "q_learning", "--seed", "0", "--out", "o/q_learning/default/seed0"],
+        )
+    ]
+    with pytest.raises(
+        UsageError, match=r"^rlsuite sweep: name at least one algorithm \(`rlsuite algos` lists them\)$"
+    ):
+        plan([], {}, [0], opts)
+    with pytest.raises(ConfigError, match=r"^sweep cell q_learning with alpha=7 beta=1: ") as info:
+        plan(["q_learning"], {"alpha": ["7"], "beta": ["1"]}, [0], SweepOptions(out="o"))
+    assert "\n" not in str(info.value) and "  " not in str(info.value)
+
+
+def test_describe_finished_and_argv(tmp_path: Path) -> None:
+    opts = SweepOptions(out="o", budget=9, env="e", env_kwargs={"k": 1})
+    assert S._describe(["b", "a", "b"], {"x": ["1"]}, opts) == {"algos": ["b", "a"], "grid": {"x": ["1"]}, "budget": 9,
+                                                                "env": "e", "env_kwargs": {"k": 1}}  # fmt: skip
+    cell = Cell("q", {}, 0, tmp_path / "c", ["train", "q"])
+    assert not S._finished(cell) and S._argv(cell) == ["train", "q"]  # nothing there yet
+    cell.path.mkdir()
+    assert S._argv(cell) == ["train", "q", "--overwrite"]  # an unfinished run left behind: started again
+    (cell.path / "finished.json").write_text("{}")
+    assert S._finished(cell) and S._argv(cell) == ["train", "q"]
+
+
+def test_init_worker_sets_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    threads = torch.get_num_threads()
+    monkeypatch.setenv("OMP_NUM_THREADS", "4")
+    monkeypatch.setenv("MKL_NUM_THREADS", "4")
+    try:
+        S._init_worker()
+        assert (os.environ["OMP_NUM_THREADS"], os.environ["MKL_NUM_THREADS"], torch.get_num_threads()) == ("1", "1", 1)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_train_cell_returns_the_exit_code_and_last_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RLSUITE_CACHE", str(tmp_path / "cache"))
+    log = tmp_path / "a.txt"
+    code, last = train_cell(["train", "q_learning", "--budget", "2560", "--out", str(tmp_path / "run")], str(log))
+    assert code == 0 and last == log.read_text().strip().splitlines()[-1] and last
+    assert (tmp_path / "run" / "finished.json").is_file()
+    code, last = train_cell(["train", "q_learning", "--out", str(tmp_path / "run")], str(tmp_path / "b.txt"))
+    assert code != 0 and last.startswith("rlsuite: error: ") and "holds finished results; pass --overwrite" in last
+    code, last = train_cell(["--no-such-flag"], str(tmp_path / "c.txt"))  # the parser's own exit
+    assert (code, last) == (2, "rlsuite: error: rlsuite: --no-such-flag: unknown setting 'no_such_flag'")
+    code, last = train_cell(["--help"], str(tmp_path / "d.txt"))  # the parser's exit 0 (SystemExit(0))
+    assert code == 0 and last == (tmp_path / "d.txt").read_text().strip().splitlines()[-1]
+
+
+def test_a_bug_in_a_cell_is_reported_with_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug in one cell ends that cell with its traceback in the cell's log, not the sweep."""
+    import rlsuite.app.cli as cli
+
+    def broken(argv: list[str]) -> int:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(cli, "main", broken)
+    code, last = train_cell(["train", "q_learning"], str(tmp_path / "e.txt"))
+    assert (code, last) == (1, "rlsuite: bug: KeyError: 'a bug'")
+    assert "Traceback (most recent call last)" in (tmp_path / "e.txt").read_text()
+    monkeypatch.setattr(cli, "main", lambda argv: 3)
+    assert train_cell([], str(tmp_path / "f.txt")) == (3, "")  # nothing printed: an empty last line
+
+
+def _cell(root: Path, algo: str, setting: dict[str, str], seed: int, final: dict[str, Any] | None) -> Cell:
+    path = root / algo / S._folder_name(setting) / f"seed{seed}"
+    path.mkdir(parents=True)
+    if final is not None:
+        (path / "finished.json").write_text(json.dumps({"final": final}))
+    return Cell(algo, setting, seed, path)
+
+
+def test_final_metrics_keeps_the_known_numbers(tmp_path: Path) -> None:
+    cell = _cell(tmp_path, "q", {}, 0, {"optimal_fraction": 1, "value_error": 0.5, "other": 3.0,
+                                        "average_reward": "n/a", "return_mean": None})  # fmt: skip
+    assert final_metrics(cell) == {"optimal_fraction": 1.0, "value_error": 0.5}
+    assert type(final_metrics(cell)["optimal_fraction"]) is float
+    (cell.path / "finished.json").write_text(json.dumps({"cells": 1}))
+    assert final_metrics(cell) == {}
+    (cell.path / "finished.json").write_text(json.dumps({"final": None}))
+    assert final_metrics(cell) == {}
+
+
+def test_aggregate_over_finished_cells(tmp_path: Path) -> None:
+    a = [_cell(tmp_path, "q", {"alpha": "0.1"}, s, {"optimal_fraction": f, "value_error": e})
+         for s, (f, e) in enumerate([(0.5, 2.0), (0.75, 1.0), (1.0, 0.5)])]  # fmt: skip
+    b = [_cell(tmp_path, "q", {"alpha": "0.3"}, s, {"optimal_fraction": f, "value_error": e})
+         for s, (f, e) in enumerate([(0.25, 3.0), (1.0, 0.25)])]  # fmt: skip
+    unfinished = _cell(tmp_path, "q", {"alpha": "0.9"}, 0, None)
+    only_one = _cell(tmp_path, "sarsa", {}, 0, {"optimal_fraction": 0.5})  # no value_error: not in that metric
+    metrics = aggregate([*a, *b, unfinished, only_one], resamples=200, seed=3)
+    assert list(metrics) == ["optimal_fraction", "value_error"]
+    fraction = metrics["optimal_fraction"]
+    assert (fraction["higher_is_better"], fraction["target"]) == (True, 1.0)
+    assert list(fraction["groups"]) == ["q (alpha=0.1)", "q (alpha=0.3)", "sarsa"]
+    scores = {"q (alpha=0.1)": np.array([0.5, 0.75, 1.0]), "q (alpha=0.3)": np.array([0.25, 1.0]),
+              "sarsa": np.array([0.5])}  # fmt: skip
+    summary = stats.summarize(scores, 1.0, n_resamples=200, seed=3)
+    for group, values in scores.items():
+        row = fraction["groups"][group]
+        assert row["runs"] == len(values) and row["scores"] == values.tolist()
+        assert {k: v for k, v in row.items() if k not in ("runs", "scores")} == {
+            k: v.as_dict() for k, v in summary[group].items()}  # fmt: skip
+    assert list(fraction["probability_of_improvement"]) == ["q (alpha=0.1) > q (alpha=0.3)", "q (alpha=0.1) > sarsa",
+                                                            "q (alpha=0.3) > sarsa"]  # fmt: skip
+    value, low, high = stats.probability_of_improvement_ci(scores["q (alpha=0.1)"], scores["q (alpha=0.3)"],
+                                                           n_resamples=200, seed=3)  # fmt: skip
+    assert fraction["probability_of_improvement"]["q (alpha=0.1) > q (alpha=0.3)"] == {"value": value, "low": low,
+                                                                                       "high": high}  # fmt: skip
+    errors = metrics["value_error"]
+    assert (errors["higher_is_better"], errors["target"]) == (False, None)
+    assert list(errors["groups"]) == ["q (alpha=0.1)", "q (alpha=0.3)"]
+    lower = stats.probability_of_improvement_ci(-np.array([2.0, 1.0, 0.5]), -np.array([3.0, 0.25]),
+                                                n_resamples=200, seed=3)  # fmt: skip
+    assert errors["probability_of_improvement"] == {"q (alpha=0.1) > q (alpha=0.3)": dict(
+        zip(("value", "low", "high"), lower, strict=True))}  # fmt: skip
+    assert aggregate([unfinished], resamples=200) == {}
+
+
+def test_probability_of_improvement_uses_at_most_1000_resamples(tmp_path: Path) -> None:
+    cells = [_cell(tmp_path, "q", {"a": a}, s, {"optimal_fraction": f})
+             for a, fs in (("1", [0.1, 0.9, 0.5]), ("2", [0.4, 0.6])) for s, f in enumerate(fs)]  # fmt: skip
+    got = aggregate(cells, resamples=1500)["optimal_fraction"]["probability_of_improvement"]["q (a=1) > q (a=2)"]
+    value, low, high = stats.probability_of_improvement_ci(np.array([0.1, 0.9, 0.5]), np.array([0.4, 0.6]),
+                                                           n_resamples=1000, seed=0)  # fmt: skip
+    assert got == {"value": value, "low": low, "high": high}
+
+
+def test_a_sweep_folder_is_checked_before_anything_runs(tmp_path: Path) -> None:
+    out = tmp_path / "s"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(OutputDirError, match=r"holds something that is not a sweep; pass --overwrite or use another"):
+        run_sweep(["q_learning"], {}, SweepOptions(out=str(out), seeds="0"))
+    (out / "notes.txt").unlink()
+    (out / SWEEP_FILE).write_text("{not json")
+    with pytest.raises(OutputDirError, match=rf"^{out / SWEEP_FILE}: unreadable \(.*\); pass --overwrite to start"):
+        run_sweep(["q_learning"], {}, SweepOptions(out=str(out), seeds="0"))
+    (out / SWEEP_FILE).write_text(json.dumps({"algos": ["sarsa"], "grid": {}, "budget": None, "env": None,
+                                              "env_kwargs": None}))  # fmt: skip
+    with pytest.raises(OutputDirError, match=rf"^{out}: holds another sweep \({out / SWEEP_FILE}\); pass --overwrite"):
+        run_sweep(["q_learning"], {}, SweepOptions(out=str(out), seeds="0"))
+    assert sorted(p.name for p in out.iterdir()) == [SWEEP_FILE]  # nothing written
