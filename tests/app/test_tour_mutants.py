@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from rlsuite.app import tour
+from rlsuite.app import console, tour
 from rlsuite.app.tour import (
     CAPTIONS,
     HEADLINES,
@@ -78,6 +78,8 @@ def test_bandit_headline() -> None:
     assert _bandit_headline(numbers) == (
         "reward per step over the last 100 steps by epsilon (20 runs) 0.0: 1.00, 0.1: 1.31, 0.01: 1.20; "
         "best epsilon=0.1", [])  # fmt: skip
+    numbers["final average reward (last 100 steps)"] = {"epsilon=0.1": 0.5, "epsilon=0.0": 1.5, "epsilon=0.01": 0.9}
+    assert _bandit_headline(numbers)[0].endswith("; best epsilon=0.0")  # the highest reward, not the last name
 
 
 def test_tabular_headline_and_table() -> None:
@@ -157,6 +159,14 @@ def test_tour_options_are_checked() -> None:
     opts = TourOptions()
     assert (opts.out, opts.quick, opts.only, opts.resume, opts.overwrite) == ("tour", False, None, False, False)
     assert TourOptions(only=["bandit", "gridworld"]).only == ["bandit", "gridworld"]
+    with pytest.raises(ConfigError) as info:
+        TourOptions(only=["maze"])
+    sections = "gridworld, bandit, tabular, approx, sb3, align, vision"
+    assert str(info.value) == f"TourOptions.only: unknown section 'maze' (sections: {sections})"
+    assert (info.value.field, info.value.value) == ("only", ["maze"])
+    with pytest.raises(ConfigError) as info:
+        TourOptions(only=[])
+    assert (str(info.value), info.value.field, info.value.value) == ("TourOptions.only: names no section", "only", [])
     with pytest.raises(ConfigError, match=r"only.*unknown section 'maze' \(sections: gridworld, bandit, tabular, "
                                           r"approx, sb3, align, vision\)"):  # fmt: skip
         TourOptions(only=["bandit", "maze", "nope"])
@@ -189,8 +199,27 @@ def two_sections(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Path, bool]
     return CALLS
 
 
+def test_the_tour_command_line(cli: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        cli("--help")
+    out = capsys.readouterr().out
+    assert exit_.value.code == 0
+    assert "the tour of rlsuite on its embedded defaults (the README's main job)" in " ".join(out.split())
+    with pytest.raises(SystemExit):
+        cli("tour", "--help")
+    out = capsys.readouterr().out
+    assert (
+        "Solve Zhao's grid world exactly, play the 10-armed testbed, train tabular and SB3 agents against the exact "
+        "optimum, compare RLHF with DPO, and run the vision defaults; figures and numbers go to --out."
+    ) in " ".join(out.split())
+    assert "--config" not in out  # the tour takes no config file
+    code, _, err = cli("tour", "--config", "x.yaml")
+    assert code == 2 and "--config" in err
+
+
 def test_the_tour_runs_its_sections_and_writes_its_files(cli: Any, tmp_path: Path, two_sections: list[Any]) -> None:
     code, out, err = cli("tour", "--quick", "--out", "t", "--only", "bandit", "gridworld")
+    assert "grid section    value iteration: v*(start) 5.8 at r=-1 (3 sweeps) (0 s)" in err.splitlines()
     folder = (tmp_path / "t").resolve()
     assert code == 0 and two_sections == [("gridworld", folder, True), ("bandit", folder, True)]  # the tour's order
     results = json.loads((folder / "results.json").read_text())
@@ -215,15 +244,17 @@ def test_a_tour_resumes_after_its_finished_sections(cli: Any, tmp_path: Path, tw
     folder = (tmp_path / "t").resolve()
     (folder / "sections").mkdir(parents=True)
     (folder / "sections" / "gridworld.json").write_text(json.dumps({"kept": 1}))
-    code, out, err = cli("tour", "--out", "t", "--only", "gridworld", "bandit", "--resume")
+    code, _, err = cli("tour", "--out", "t", "--only", "gridworld", "bandit", "--resume")
     assert code == 0 and [c[0] for c in two_sections] == ["bandit"]
     results = json.loads((folder / "results.json").read_text())
     assert results["grid section"] == {"kept": 1}
-    assert "finished earlier, kept" in out + err
-    assert not (folder / "summary.md").read_text().startswith("# rlsuite tour\n\n(quick")
+    assert "grid section    finished earlier, kept" in err.splitlines()
+    from rlsuite.app.reports import markdown
+
+    assert (folder / "summary.md").read_text().startswith("# rlsuite tour\n\n" + markdown(results))
     assert json.loads((folder / "finished.json").read_text())["quick"] is False
     # a finished tour is not run again over itself
-    code, out, err = cli("tour", "--out", "t", "--only", "gridworld", "bandit")
+    code, _, err = cli("tour", "--out", "t", "--only", "gridworld", "bandit")
     assert code != 0 and [c[0] for c in two_sections] == ["bandit"]
     code, _, _ = cli("tour", "--out", "t", "--only", "bandit", "--overwrite")
     assert code == 0 and [c[0] for c in two_sections] == ["bandit", "bandit"]
@@ -329,3 +360,139 @@ def test_approx_section_quick(tmp_path: Path) -> None:
     for label in ("Q-learning, linear (one-hot), uniform behaviour", "deep Q-learning, one 1000-step episode",
                   "off-policy actor-critic"):  # fmt: skip
         assert abs(numbers[label][gap]) < 1e-6 and numbers[label]["states with an optimal greedy action"] == "100%"
+
+
+def _figures_drawn(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    import rlsuite.app.plots as plots
+    import rlsuite.common.plotting as plotting
+    import rlsuite.envs.plotting as grid_plotting
+
+    drawn: dict[str, Any] = {}
+    save = plotting.save_figure
+
+    def keep(fig: Any, path: Any) -> Any:
+        drawn[Path(path).name] = fig
+        return save(fig, path)
+
+    for module in (plotting, plots, grid_plotting):
+        monkeypatch.setattr(module, "save_figure", keep)
+    return drawn
+
+
+def test_gridworld_figures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gymnasium as gym
+
+    from rlsuite.agents.tabular.dp import value_iteration
+    from rlsuite.envs.model import tabular_model
+    from rlsuite.envs.plotting import plot_grid
+
+    drawn = _figures_drawn(monkeypatch)
+    tour.gridworld_section(tmp_path, quick=False)
+    (ax,) = drawn["gridworld_frame.png"].axes
+    assert ax.get_title() == ("rlsuite/GridWorld-v0 render() at reset(seed=0)\n(agent at the start; the same layout "
+                              "for any r_forbidden)")  # fmt: skip
+    assert ax.title.get_fontsize() == 8
+    env = gym.make("rlsuite/GridWorld-v0", render_mode="rgb_array", r_forbidden=-10.0)
+    v, q, _ = value_iteration(tabular_model(env), gamma=0.9)
+    plot_grid(env, values=v, policy=q.argmax(axis=1), path=tmp_path / "again.png",
+              title="optimal v* and greedy policy\n(value iteration, gamma 0.9, r_forbidden=-10)")  # fmt: skip
+    got, want = drawn["gridworld_optimal_r_forbiddenm10.png"].axes[0], drawn["again.png"].axes[0]
+    assert (
+        got.get_title()
+        == want.get_title()
+        == "optimal v* and greedy policy\n(value iteration, gamma 0.9, r_forbidden=-10)"
+    )
+    assert [t.get_text() for t in got.texts] == [t.get_text() for t in want.texts] and got.texts  # the values
+    assert len(got.patches) == len(want.patches) and len(got.collections) == len(want.collections)  # the arrows
+    assert [type(p).__name__ for p in got.patches] == [type(p).__name__ for p in want.patches]
+
+
+def test_the_full_budgets_of_the_bandit_and_approx_sections(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gymnasium as gym
+
+    from rlsuite.agents.approx import QAC, DeepQLearning, LinearQLearning, OffPolicyAC, TDLinear
+    from rlsuite.agents.approx.linear import LinearQLearningConfig, TDLinearConfig
+    from rlsuite.agents.tabular.bandit import EpsilonGreedyBandit, EpsilonGreedyBanditConfig
+
+    drawn = _figures_drawn(monkeypatch)
+    numbers = tour.bandit_section(tmp_path, quick=False)
+    assert (numbers["runs"], numbers["steps"]) == (2000, 1000)
+    (ax,) = drawn["bandit_average_reward.png"].axes
+    assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_title()) == (
+        "step (pulls per run)", "average reward per step\n(mean over runs)",
+        "10-armed testbed: epsilon-greedy, sample averages (2000 runs, seed 0)")  # fmt: skip
+    envs = gym.make_vec("rlsuite/KArmedBandit-v0", num_envs=2000, vectorization_mode="vector_entry_point")
+    history = EpsilonGreedyBandit(envs, EpsilonGreedyBanditConfig(epsilon=0.1)).learn(1000, seed=0)
+    assert numbers["final average reward (last 100 steps)"]["epsilon=0.1"] == round(
+        float(history["average_reward"][-100:].mean()), 3)  # fmt: skip
+
+    numbers = tour.approx_section(tmp_path, quick=False)
+    assert {k: v["budget"] for k, v in numbers.items() if isinstance(v, dict)} == {
+        "Q-learning, linear (one-hot), uniform behaviour": "200 episodes",
+        "deep Q-learning, one 1000-step episode": "1000 iterations",
+        "off-policy actor-critic": "300 episodes",
+        "QAC": "300 episodes",
+        "TD-Linear, Fourier q = 3": "200 episodes",
+    }
+    fig = drawn["approx_gap_to_optimum.png"]
+    assert fig._suptitle.get_text() == "Zhao ch. 8-10 agents on the grid world vs the exact optimum (gamma = 0.9)"
+    assert fig.axes[-1].get_xlabel() == "fraction of the budget"
+    env = gym.make("rlsuite/GridWorld-v0")
+    onehot = LinearQLearningConfig(features="onehot", alpha=0.1, behavior="uniform", start="random",
+                                   stop_at_target=False, episode_length=100, log_every=10)  # fmt: skip
+    agents = {"Q-learning, linear (one-hot), uniform behaviour": (LinearQLearning(env, onehot), 200),
+              "deep Q-learning, one 1000-step episode": (DeepQLearning(env), 1000),
+              "off-policy actor-critic": (OffPolicyAC(env, OffPolicyAC.config_cls(log_every=10)), 300),
+              "QAC": (QAC(env, QAC.config_cls(log_every=10)), 300)}  # fmt: skip
+    from rlsuite.app.plots import METRICS as PANELS
+
+    lines = {(line.get_label(), ax.get_ylabel()): line for ax in fig.axes for line in ax.lines}
+    for label, (agent, budget) in agents.items():
+        history = agent.learn(budget, seed=0)
+        x = history[history.columns[0]] / history[history.columns[0]].max()
+        for metric in ("gap_to_optimum", "optimal_fraction"):
+            line = lines[(label, PANELS[metric][0])]
+            assert np.array_equal(line.get_xdata(), x) and np.array_equal(line.get_ydata(), history[metric]), label
+    rmse = TDLinear(env, TDLinearConfig(features="fourier", order=3)).learn(200, seed=0)["rmse"]
+    assert numbers["TD-Linear, Fourier q = 3"]["RMSE to v_pi last"] == round(float(rmse[-1]), 3)
+
+
+SEEN: list[str] = []
+
+
+def _watched(out: Path, quick: bool) -> dict[str, Any]:
+    """A section that notes what the live display shows while it runs, logs a line and a warning, takes 0.13 s."""
+    import logging
+    import time
+
+    from rlsuite.common import progress
+
+    reporter = progress.get_reporter()
+    SEEN.append(reporter._progress.tasks[0].description if isinstance(reporter, console.RichReporter) else "none")
+    logging.getLogger("rlsuite.agents.test").info("a line of the section's own")
+    logging.getLogger("rlsuite.agents.test").warning("a warning of the section's own")
+    time.sleep(0.13)
+    return {"figures": []}
+
+
+def test_a_sections_own_lines_and_the_display(cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While a section runs, the live display (on a terminal) names it by its title, and its own INFO lines go to
+    log.txt only; its time is kept to a tenth of a second."""
+    import io
+    import sys
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    SEEN.clear()
+    monkeypatch.setitem(SECTIONS, "gridworld", ("grid section", f"{__name__}:_watched"))
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    code, _, _ = cli("tour", "--out", "t", "--only", "gridworld")
+    assert code == 0 and SEEN == ["stage 1/1: grid section"]
+    text = terminal.getvalue()
+    assert "a warning of the section's own" in text and "a line of the section's own" not in text
+    assert "a line of the section's own" in (tmp_path / "t" / "log.txt").read_text()
+    seconds = json.loads((tmp_path / "t" / "sections" / "gridworld.json").read_text())["seconds"]
+    assert type(seconds) is float and seconds >= 0.1 and round(seconds, 1) == seconds
