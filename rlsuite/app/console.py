@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -214,7 +213,6 @@ class Job:
 
     def __init__(self, stages: list[str]) -> None:
         self.stages = list(stages)
-        self.t0 = time.perf_counter()
         self.log = logging.getLogger("rlsuite.app")
         self.width = min(max((len(s) for s in self.stages), default=0), 34)
         self.current = ""

@@ -331,3 +331,105 @@ def test_results_printed_by_the_command_go_to_log_txt_only(tmp_path: Path, capsy
     logged = [line.split(": ", 1)[1] for line in path.read_text(encoding="utf-8").splitlines()]
     assert logged == ["a library result", "a library warning", "the command's line", "after the block"]
     assert all(not h.filters or isinstance(h.filters[0], _OwnFilter) for h in _ours())  # the filter removed
+
+
+def test_setup_leaves_other_handlers_and_captures_warnings() -> None:
+    other = logging.NullHandler()
+    logging.getLogger().addHandler(other)
+    setup()
+    assert other in logging.getLogger().handlers  # only rlsuite's own handlers are replaced
+    assert warnings.showwarning is logging._showwarning  # type: ignore[attr-defined]  # warnings become records
+
+
+def test_torch_cpp_log_level_only_before_torch_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+
+    import torch  # noqa: F401  # loaded here: too late for the setting, which is then left alone
+
+    monkeypatch.delenv("TORCH_CPP_LOG_LEVEL", raising=False)
+    setup()
+    assert "TORCH_CPP_LOG_LEVEL" not in os.environ
+    code = ("import os, sys; from rlsuite.app import console; assert 'torch' not in sys.modules; "
+            "console.setup(verbose={}); print(os.environ.get('TORCH_CPP_LOG_LEVEL'))")  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k != "TORCH_CPP_LOG_LEVEL"}
+    shown = [subprocess.run([sys.executable, "-c", code.format(v)], capture_output=True, text=True, env=env, check=True)
+             .stdout.strip() for v in (False, True)]  # fmt: skip
+    assert shown == ["ERROR", "None"]  # set by a quiet setup, not by a verbose one
+
+
+def test_result_is_flushed_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Out(io.StringIO):
+        flushes = 0
+
+        def flush(self) -> None:
+            Out.flushes += 1
+            super().flush()
+
+    out = Out()
+    monkeypatch.setattr(sys, "stdout", out)
+    result("done")
+    assert out.getvalue() == "done\n" and Out.flushes == 1
+
+
+def test_the_display_draws_on_stderr_and_clears_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    terminal = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    reporter = RichReporter()
+    try:
+        reporter.stage(1, 2, "sft")
+        bar = reporter._progress
+        assert [type(c) for c in bar.columns] == [TextColumn, BarColumn, MofNCompleteColumn, TimeElapsedColumn,
+                                                  TimeRemainingColumn]  # fmt: skip
+        assert bar.columns[0].text_format == "[bold]{task.description}"
+        assert bar.console.file is terminal and bar.live.transient is True
+        first, second = reporter.start("a", 3, "step"), reporter.start("b", None, "step")
+        assert reporter._open == 2 and bar.tasks[2].total is None
+        reporter.stop(first)
+        reporter.stop(second)
+        assert reporter._open == 0
+    finally:
+        reporter.close()
+
+
+def test_outer_jobs_show_their_own_stage_in_the_display() -> None:
+    reporter = RichReporter()
+    progress.set_reporter(reporter)
+    try:
+        with Job(["tour a", "tour b"]) as top:
+            top.stage("tour a")
+            assert top._counter("tour a") == "1/2"
+            with Job(["compare x", "compare y"]) as middle, Job(["sft"]) as inner:  # middle: no stage begun yet
+                inner.stage("sft")
+                assert reporter._progress.tasks[0].description == "1/2 tour a > 2/2  > stage 1/1: sft"
+                middle.stage("compare x")
+                inner.stage("sft")
+                assert reporter._progress.tasks[0].description == "1/2 tour a > 1/2 compare x > stage 1/1: sft"
+    finally:
+        reporter.close()
+
+
+def test_a_log_txt_failure_of_another_kind_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    handler = _LogFile(tmp_path / "log.txt", encoding="utf-8")
+    try:
+        raise TypeError("a bug")
+    except TypeError:
+        handler.handleError(_record("rlsuite.x", logging.INFO, "the message"))
+    handler.close()
+    err = capsys.readouterr().err
+    assert "TypeError: a bug" in err and "Message: 'the message'" in err
+
+
+def test_results_filter_touches_only_rlsuites_console_handler(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    setup()
+    log_to(tmp_path)
+    with caplog.at_level(logging.INFO), results_printed_by_command("rlsuite.agents"):
+        logging.getLogger("rlsuite.agents.td").info("a library result")
+    assert [r.getMessage() for r in caplog.records] == ["a library result"]  # another handler still gets it
+
+
+def test_log_txt_is_utf_8(tmp_path: Path) -> None:
+    path = log_to(tmp_path)
+    logging.getLogger("rlsuite.test").warning("epsilon-greedy: ε = 0.1 → v*")
+    assert path.read_bytes().decode("utf-8").endswith("WARNING rlsuite.test: epsilon-greedy: ε = 0.1 → v*\n")
