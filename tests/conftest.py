@@ -24,6 +24,10 @@ os.environ.setdefault("RLSUITE_CACHE", tempfile.mkdtemp(prefix="rlsuite-test-cac
 if os.environ.get("PYTEST_XDIST_WORKER"):  # parallel workers (pytest -n N) each build their own defaults
     os.environ["RLSUITE_CACHE"] = os.path.join(os.environ["RLSUITE_CACHE"], os.environ["PYTEST_XDIST_WORKER"])
 os.environ.setdefault("MPLBACKEND", "Agg")
+# Ray clusters the tests start, and the heads they connect to, all without token authentication (Ray 2.60's default
+# for a new local cluster): its state is per process, and a head started by a test then refused its driver's token
+# (InvalidAuthToken, the same ~/.ray/auth_token) on a machine where it had worked an hour before
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 # SB3 models that learn without rlsuite's logger make a folder each; keep them in the test cache, not in /tmp
 os.environ.setdefault("SB3_LOGDIR", os.path.join(os.environ["RLSUITE_CACHE"], "sb3-logs"))
 

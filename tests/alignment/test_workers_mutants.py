@@ -1,0 +1,108 @@
+"""``run_on_ray``'s settings, each seen from inside its tasks: the driver's variables reach a cluster's workers (values
+a worker would not have by itself), a local instance has the CPUs asked for, a cluster with a GPU gives each task one,
+a worker that dies is not started again, and the workers' prints stay off the driver's console."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ray = pytest.importorskip("ray")
+
+from rlsuite.alignment.workers import run_on_ray  # noqa: E402
+
+ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the tasks below run in Ray's workers
+
+PASSED_ON = ("PYTHONPATH", "RLSUITE_CACHE", "HF_HUB_OFFLINE", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+             "TRL_EXPERIMENTAL_SILENCE")  # fmt: skip
+# A Ray instance started by another process, with one (declared) GPU: its address and node id on the first line;
+# closing its stdin ends it.
+HEAD = """import sys, ray
+ray.init(num_cpus=2, num_gpus=1, include_dashboard=False, configure_logging=False, log_to_driver=False)
+context = ray.get_runtime_context()
+print(context.gcs_address, context.get_node_id(), flush=True)
+sys.stdin.read()
+ray.shutdown()
+"""
+
+
+@dataclass(frozen=True)
+class Item:
+    name: str
+    value: int
+
+
+def _inside(item: Item, where: str) -> dict[str, Any]:
+    import ray
+
+    return {"env": {k: os.environ.get(k) for k in PASSED_ON}, "cpus": ray.cluster_resources().get("CPU"),
+            "visible": os.environ.get("CUDA_VISIBLE_DEVICES")}  # fmt: skip
+
+
+@pytest.fixture
+def head() -> Iterator[tuple[str, str]]:
+    bare = {k: v for k, v in os.environ.items() if k not in PASSED_ON}
+    process = subprocess.Popen([sys.executable, "-c", HEAD], env=bare, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               text=True)  # fmt: skip
+    try:
+        line = process.stdout.readline().split() if process.stdout else []
+        assert len(line) == 2, "the head did not start"
+        yield line[0], line[1]
+    finally:
+        if process.stdin:
+            process.stdin.close()
+        process.wait(timeout=120)
+
+
+def test_a_cluster_gets_the_drivers_own_values_and_a_gpu(head: tuple[str, str], monkeypatch: pytest.MonkeyPatch,
+                                                        tmp_path: Path) -> None:  # fmt: skip
+    """Values unlike any a worker would get by itself (Ray's one thread per task, _task's own defaults), so each
+    seen in the task was passed on; the task runs on the cluster's node, with its one GPU."""
+    address, node = head
+    wanted = {"PYTHONPATH": os.environ.get("PYTHONPATH", ""), "RLSUITE_CACHE": str(tmp_path / "cache"),
+              "HF_HUB_OFFLINE": "true", "OMP_NUM_THREADS": "3", "MKL_NUM_THREADS": "5",
+              "TRL_EXPERIMENTAL_SILENCE": "yes"}  # fmt: skip
+    for k, v in wanted.items():
+        monkeypatch.setenv(k, v)
+    result = run_on_ray(_inside, [Item("g", 0)], workers=1, address=address)["g"]
+    assert result["env"] == wanted
+    assert result["ran_on"] == {"node": node[:12], "gpu_ids": ["0"]} and result["visible"] == "0"
+    assert result["cpus"] == 2.0  # the cluster's CPUs, not a new local instance's
+
+
+def _count_and_die(item: Item, where: str) -> dict[str, Any]:
+    with open(item.name, "a") as f:
+        f.write("started\n")
+    os._exit(1)
+
+
+def test_a_local_instance_has_the_cpus_asked_for_and_a_dead_worker_is_not_retried(tmp_path: Path) -> None:
+    results = run_on_ray(_inside, [Item("a", 0)], workers=2)
+    assert results["a"]["cpus"] == 2.0 and results["a"]["ran_on"]["gpu_ids"] == [] and not ray.is_initialized()
+    marker = tmp_path / "attempts.txt"
+    with pytest.raises(ray.exceptions.RayError):
+        run_on_ray(_count_and_die, [Item(str(marker), 0)], workers=1)
+    assert marker.read_text() == "started\n"  # one attempt: no retry of a task whose worker died
+
+
+def _loud(item: Item, where: str) -> dict[str, Any]:
+    print("a worker's own print", flush=True)
+    print("a worker's own error print", file=sys.stderr, flush=True)
+    return {}
+
+
+def test_the_workers_output_stays_off_the_drivers_console(capfd: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    ray_handlers = list(logging.getLogger("ray").handlers)
+    run_on_ray(_loud, [Item("l", 0)], workers=1)
+    out, err = capfd.readouterr()
+    assert "a worker's own" not in out + err
+    assert logging.getLogger("ray").handlers == ray_handlers  # Ray did not set up its own logging
