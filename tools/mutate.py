@@ -117,10 +117,12 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "sb3": (["rlsuite/agents/sb3*.py"], ["tests/agents/sb3/"]),
     "reproduce": (["rlsuite/app/reproduce/"], ["tests/app/test_reproduce*.py"]),
     "app": (
-        ["rlsuite/*.py", "rlsuite/app/[!cst]*.py", "rlsuite/app/cli.py", "rlsuite/app/train*.py"],
+        ["rlsuite/*.py", "rlsuite/app/[!cost]*.py", "rlsuite/app/cli.py", "rlsuite/app/train.py",
+         "rlsuite/app/train_sb3.py"],
         ["tests/app/", "!tests/app/test_reproduce*.py"],  # all but the figure tests (group reproduce)
     ),
     "app_console": (["rlsuite/app/console.py"], ["tests/app/test_console*.py"]),  # what the user sees, in-process
+    "app_tabular": (["rlsuite/app/train_tabular.py", "rlsuite/app/options.py"], ["tests/app/test_train_tabular*.py"]),
     "app_tune": (["rlsuite/app/tune.py"], ["tests/app/test_tune*.py"]),
     "app_sweep": (["rlsuite/app/sweep.py", "rlsuite/app/sweep_report.py"], ["tests/app/test_sweep*.py"]),
     # the tour's own code, through fast tests of its parts (the whole quick tour takes minutes per mutant)
