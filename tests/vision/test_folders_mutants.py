@@ -75,6 +75,11 @@ def test_the_folder_itself(tmp_path: Path) -> None:
 
 
 def test_config_and_other_json_files(tmp_path: Path) -> None:
+    broken = _folder(tmp_path, "broken")
+    (broken / "config.json").write_text("{")
+    with _refused(f"{broken}: config.json is not valid JSON (line 1: Expecting property name enclosed in double "
+                  "quotes); a crash during its save?"):  # fmt: skip
+        check_model_folder(broken, weights=False)
     folder = _folder(tmp_path, config=[1, 2])
     with _refused(f"{folder}: config.json holds list, not a mapping of settings"):
         check_model_folder(folder, weights=False)
