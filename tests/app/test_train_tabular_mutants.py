@@ -11,8 +11,8 @@ agent trained here), the result line, the default folder under ``runs/``, and th
 unfinished, ``--overwrite``, ``--resume``); ``summary`` and ``result_line`` on given histories; ``evaluate`` of a
 grid-world run (greedy play replayed here, the exact gaps recomputed), of a run without a model, at gamma 1, of a
 bandit run (replayed here), its errors, and the 100,000-step cap of an episode; the tour's tabular section, its
-numbers recomputed here and its two figures byte for byte, and the full (not quick) section's budgets. One xfail
-(strict) shows a bug: ``--backend torch`` on an env without a batched version leaves an unfinished run folder.
+numbers recomputed here and its two figures byte for byte, and the full (not quick) section's budgets; and
+``--backend torch`` on an env without a batched version refused before the run folder is made.
 """
 
 from __future__ import annotations
@@ -357,9 +357,6 @@ def test_train_an_agent_that_counts_its_env_copies_from_the_env(cli: Any, tmp_pa
     assert (run / "metrics.csv").read_text() == _csv(history, ref / "metrics.csv")
 
 
-@pytest.mark.xfail(strict=True, reason="bug: --backend torch on an env without a batched version is refused only "
-                                       "inside learn, after the run folder was made: it is left holding an unfinished "
-                                       "job (log.txt), and the same command again is refused for that")  # fmt: skip
 def test_a_torch_backend_on_an_env_without_a_batched_version_writes_nothing(cli: Any, tmp_path: Path) -> None:
     run = tmp_path / "fl"
     code, out, err = cli("train", "q_learning", "--env", "FrozenLake-v1", "--backend", "torch", "--out", str(run))

@@ -15,7 +15,7 @@ import gymnasium as gym
 import numpy as np
 
 from rlsuite.agents.base import Agent, greedy_optimal_fraction, numpy_backend, sample_actions
-from rlsuite.agents.tabular.batch import check_array_device
+from rlsuite.agents.tabular.batch import check_array_device, check_batchable
 from rlsuite.agents.tabular.solvers import value_iteration
 from rlsuite.common.config import config_error
 from rlsuite.common.device import to_numpy
@@ -64,9 +64,13 @@ class TabularAgent(Agent):
             as numpy. The exact (DP) agents ignore it.
     """
 
+    batches_env = False  # steps copies of its env made by batch.make_batched (MC control, TD)
+
     def __init__(self, env: gym.Env[Any, Any], config: Any = None, *, device: str = "cpu") -> None:
         config = self.check_config(config)
         self.device = check_array_device(device)
+        if self.batches_env:  # its env copies are made by make_batched on that device: refused now, not in learn
+            check_batchable(env, self.device)
         # Tuple(Discrete, ...) or MultiDiscrete (Blackjack): one index. Not for the batched agents (MC
         # control, TD), which build their own vector env from the id, where the wrapper does not reach.
         if indexable(env.observation_space) and not self.uses_device:

@@ -32,6 +32,14 @@ def check_array_device(device: str) -> str:
     return device
 
 
+def check_batchable(env: gym.Env[Any, Any], device: str) -> None:
+    """The one-line ``UsageError`` of :func:`make_batched` for a ``device`` other than ``"cpu"`` on a registered env
+    without a batched version, raised where an agent is built, before any work (a run folder, a training)."""
+    env_id, _ = env_spec_of(env)
+    if env_id is not None and device != "cpu" and gym.spec(env_id).vector_entry_point is None:
+        raise UsageError(f"device {device!r}: {env_id} has no batched version; only rlsuite's batched envs run there")
+
+
 def make_batched(env: gym.Env[Any, Any], num_envs: int, device: str = "cpu") -> Any:
     """``num_envs`` copies of ``env`` as one vector env: its batched version when registered, else sync.
 
@@ -51,8 +59,7 @@ def make_batched(env: gym.Env[Any, Any], num_envs: int, device: str = "cpu") -> 
             device=device,
             **kwargs,
         )
-    if device != "cpu":
-        raise UsageError(f"device {device!r}: {env_id} has no batched version; only rlsuite's batched envs run there")
+    check_batchable(env, device)
     kwargs.pop("max_episode_steps", None)
     return gym.vector.SyncVectorEnv([lambda: gym.make(env_id, max_episode_steps=None, **kwargs)] * num_envs)
 

@@ -141,6 +141,7 @@ class _MCAgent(TabularAgent):
     """Monte Carlo agents: sample-based, on the batched env, in numpy or torch on ``device``."""
 
     uses_device = True
+    batches_env = True
 
     def episodes(self, venv: Any, backend: ArrayBackend, starts: Any, first: Any) -> Rollout:
         """One episode per copy from ``starts`` (first actions ``first``, or the policy's), under ``self.pi``."""

@@ -109,6 +109,7 @@ class _TDAgent(TabularAgent):
 
     budget_unit = "steps"
     uses_device = True
+    batches_env = True
     default_budget = 3_000_000
     alpha: float = 0.1
 

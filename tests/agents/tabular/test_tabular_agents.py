@@ -776,7 +776,10 @@ def test_sample_based_agents_name_what_they_cannot_run_on() -> None:
     config = MCExploringStartsConfig(num_envs=2, episode_length=3, tail=0)
     message = "device 'torch:cpu': FrozenLake-v1 has no batched version; only rlsuite's batched envs run there"
     with pytest.raises(UsageError, match=re.escape(message)):
-        MCExploringStarts(lake, config, device="torch:cpu").learn(2)
+        MCExploringStarts(lake, config, device="torch:cpu")  # refused when built, before any learning
+    with pytest.raises(UsageError, match=re.escape(message.replace("'torch:cpu'", "'auto'"))):
+        Sarsa(lake, device="auto")
+    assert Sarsa(lake).device == "cpu" and Sarsa(GridWorldEnv(**TINY), device="torch:cpu").device == "torch:cpu"
     message = "sample-based tabular agents need a registered env (made with gym.make(ID, ...))"
     with pytest.raises(UsageError, match=re.escape(message)):
         TD0(GridWorldEnv(**TINY)).learn(2)
