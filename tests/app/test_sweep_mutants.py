@@ -270,3 +270,108 @@ def test_a_sweep_folder_is_checked_before_anything_runs(tmp_path: Path) -> None:
     with pytest.raises(OutputDirError, match=rf"^{out}: holds another sweep \({out / SWEEP_FILE}\); pass --overwrite"):
         run_sweep(["q_learning"], {}, SweepOptions(out=str(out), seeds="0"))
     assert sorted(p.name for p in out.iterdir()) == [SWEEP_FILE]  # nothing written
+
+
+def test_values_split_only_at_brackets_and_braces() -> None:
+    assert split_values("X,Y") == ["X", "Y"] and split_values("a(1,2)") == ["a(1", "2)"]  # only [ { ] } nest
+
+
+def test_train_cell_exit_codes_and_undecodable_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    import rlsuite.app.cli as cli
+
+    def exits(argv: list[str]) -> int:
+        raise SystemExit(3)
+
+    monkeypatch.setattr(cli, "main", exits)
+    assert train_cell([], str(tmp_path / "a.txt")) == (3, "")
+
+    def writes_bytes(argv: list[str]) -> int:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(b"first\nbad \xff byte\n")  # type: ignore[attr-defined]
+        return 0
+
+    monkeypatch.setattr(cli, "main", writes_bytes)
+    assert train_cell([], str(tmp_path / "b.txt")) == (0, "bad \ufffd byte")
+
+
+class _Recorder:
+    """A progress reporter (the library's plug-in point) that records what it is asked to show."""
+
+    def __init__(self) -> None:
+        self.started: list[tuple[str, Any, str]] = []
+        self.advanced = 0
+
+    def start(self, description: str, total: Any, unit: str) -> Any:
+        self.started.append((description, total, unit))
+        recorder = self
+
+        class _Task:
+            def advance(self, n: float = 1) -> None:
+                recorder.advanced += n
+
+            def update(self, completed: Any = None, total: Any = None, **info: Any) -> None:
+                pass
+
+        return _Task()
+
+    def stop(self, task: Any) -> None:
+        pass
+
+
+def test_run_cells_in_fresh_processes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      caplog: pytest.LogCaptureFixture) -> None:  # fmt: skip
+    """Cells run in spawned workers (fresh interpreters: a change made in the driver's modules does not reach them),
+    each logging to logs/ALGO__SETTING__seedN.txt; the display counts cells; one log line says what runs."""
+    import logging
+
+    import rlsuite.app.cli as cli
+    from rlsuite.common import progress
+
+    monkeypatch.setenv("RLSUITE_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "new" / "sweep"  # not there yet: made with its parents
+    opts = SweepOptions(out=str(out), budget=2560, seeds="0-1")
+    cells = plan(["q_learning"], {"alpha": ["0.2"]}, [0, 1], opts)
+    cells[0].path.mkdir(parents=True)
+    (cells[0].path / "finished.json").write_text("{}")
+    monkeypatch.setattr(cli, "main", lambda argv: 7)  # in this process only: a forked worker would inherit it
+    recorder = _Recorder()
+    monkeypatch.setattr(progress, "_reporter", recorder)
+    with caplog.at_level(logging.INFO, logger="rlsuite.app.sweep"):
+        failures = S.run_cells(cells, out, opts)
+    assert failures == {}
+    assert [r.getMessage() for r in caplog.records] == ["sweep: 2 cells, 1 to train (1 finished), 1 at once"]
+    assert recorder.started == [("sweep cells", 1, "cell")] and recorder.advanced == 1
+    assert sorted(p.name for p in (out / "logs").iterdir()) == ["q_learning__alpha=0.2__seed1.txt"]
+    assert (cells[1].path / "finished.json").is_file()
+
+
+def test_run_cells_reports_each_failed_cell(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    out = tmp_path / "s"
+    opts = SweepOptions(out=str(out))
+    cells = [Cell("q_learning", {}, 0, out / "c0", ["train", "q_learning", "--budget", "2560", "--env_kwargs",
+                                                    '{"no_such_argument": 1}', "--out", str(out / "c0")])]  # fmt: skip
+    with caplog.at_level(logging.WARNING, logger="rlsuite.app.sweep"):
+        failures = S.run_cells(cells, out, opts)
+    (last,) = failures.values()
+    assert list(failures) == [str(out / "c0")] and last.startswith("rlsuite: error: ")
+    assert [r.getMessage() for r in caplog.records] == [f"sweep: cell {out / 'c0'} failed: {last}"]
+
+
+def test_run_cells_on_ray(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    pytest.importorskip("ray")
+    monkeypatch.setenv("RLSUITE_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "s"
+    opts = SweepOptions(out=str(out), budget=2560, ray=True, workers=1)
+    cells = plan(["q_learning"], {}, [0], opts)
+    with caplog.at_level(logging.INFO, logger="rlsuite.app.sweep"):
+        assert S.run_cells(cells, out, opts) == {}
+    assert [r.getMessage() for r in caplog.records if r.name == "rlsuite.app.sweep"] == [
+        "sweep: 1 cells, 1 to train (0 finished), 1 at once on Ray"
+    ]
+    assert (cells[0].path / "finished.json").is_file()
