@@ -2,9 +2,11 @@
 
 Each group below pairs modules (paths, globs, or folders: their ``*.py`` at any depth) with the fast
 tests (a folder: its ``test_*.py``) that are meant to catch their bugs; every module of the package
-is in exactly one group (``--list`` says which are not). mutmut 3.8.1 chooses the tests per mutant by
-itself: it first runs the group's tests once under its trampoline ("stats"), records which tests call
-each function, and then runs each mutant only against the tests that called the mutated function
+is in exactly one group (``--list`` says which are not). A module whose folder's tests are slow (they train
+models, start Ray, run the whole tour) has a group of its own with the tests written to check it exactly
+(``test_*_mutants.py``): its stats run takes seconds, and each mutant runs only those. mutmut 3.8.1 chooses the
+tests per mutant by itself: it first runs the group's tests once under its trampoline ("stats"), records which
+tests call each function, and then runs each mutant only against the tests that called the mutated function
 (cheapest mutants first). So a group's test list costs one full run of those tests, not one per mutant,
 and a mutant of a function that none of them calls is "no tests" (not checked). Calls made in a child Python
 (a test that runs `rlsuite` in a child) are not seen by the stats run (a ``sitecustomize`` keeps the child out of
@@ -134,8 +136,8 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
          "tests/vision/test_images.py", "tests/vision/test_bad_input_vision.py"],
     ),
     "vision_more": (
-        ["rlsuite/vision/__init__.py", "rlsuite/vision/checkpoints.py",
-         "rlsuite/vision/contrastive.py", "rlsuite/vision/defaults.py", "rlsuite/vision/grpo.py", "rlsuite/vision/image_processing.py",
+        ["rlsuite/vision/__init__.py", "rlsuite/vision/checkpoints.py", "rlsuite/vision/contrastive.py",
+         "rlsuite/vision/defaults.py", "rlsuite/vision/grpo.py", "rlsuite/vision/image_processing.py",
          "rlsuite/vision/models.py", "rlsuite/vision/reasoning.py", "rlsuite/vision/runtime.py"],
         ["tests/vision/"],
     ),
