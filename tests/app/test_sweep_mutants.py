@@ -375,3 +375,27 @@ def test_run_cells_on_ray(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplo
         "sweep: 1 cells, 1 to train (0 finished), 1 at once on Ray"
     ]
     assert (cells[0].path / "finished.json").is_file()
+
+
+def test_the_sweep_command_line(cli: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    monkeypatch.setenv("COLUMNS", "400")  # help lines unwrapped
+    with pytest.raises(SystemExit):
+        cli("sweep", "--help")
+    text = " ".join(capsys.readouterr().out.split())
+    assert text.startswith("usage: rlsuite sweep [-h] [--seeds SEEDS]")
+    for part in ("[--set KEY=V1,V2 [KEY=V1,V2 ...]] [--config FILE.yaml] ALGO [ALGO ...]",
+                 "Train a grid of settings x seeds for algorithms of `rlsuite train`, each cell a run folder under "
+                 "--out, and report IQM, median, mean and optimality gap with 95% stratified bootstrap intervals, "
+                 "probabilities of improvement and performance profiles (results.json, report.md, figures). A re-run "
+                 "trains only the missing cells.",
+                 "ALGO algorithms of `rlsuite train` (`rlsuite algos`)",
+                 "--set KEY=V1,V2 [KEY=V1,V2 ...] a grid axis: the values of one setting, comma-separated (train's "
+                 "names) (default: [])",
+                 "--config FILE.yaml YAML mapping of settings; a list value is a grid axis"):  # fmt: skip
+        assert part in text, part
+    code, out, _ = cli("sweep", "q_learning", "--set", "alpha=0.1", "--set", "epsilon=0.05,0.2", "--seeds", "0",
+                       "--budget", "2560", "--out", "s", "--resamples", "100")  # fmt: skip
+    assert code == 0 and out.startswith("sweep: 2 of 2 cells finished; report s/report.md")
+    assert sorted(p.name for p in (tmp_path / "s" / "q_learning").iterdir()) == [
+        "alpha=0.1,epsilon=0.05", "alpha=0.1,epsilon=0.2"]  # both --set flags make axes  # fmt: skip
