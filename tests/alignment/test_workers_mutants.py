@@ -84,8 +84,9 @@ def _count_and_die(item: Item, where: str) -> dict[str, Any]:
 
 
 def test_a_local_instance_has_the_cpus_asked_for_and_a_dead_worker_is_not_retried(tmp_path: Path) -> None:
-    results = run_on_ray(_inside, [Item("a", 0)], workers=2)
-    assert results["a"]["cpus"] == 2.0 and results["a"]["ran_on"]["gpu_ids"] == [] and not ray.is_initialized()
+    results = run_on_ray(_inside, [Item("a", 0)], workers=1)
+    assert results["a"]["cpus"] == 1.0  # not every CPU of the machine
+    assert results["a"]["ran_on"]["gpu_ids"] == [] and not ray.is_initialized()
     marker = tmp_path / "attempts.txt"
     with pytest.raises(ray.exceptions.RayError):
         run_on_ray(_count_and_die, [Item(str(marker), 0)], workers=1)

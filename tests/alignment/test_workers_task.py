@@ -70,7 +70,6 @@ def _work(item: Item, where: str) -> dict[str, Any]:
 def test_task_logs_to_its_file_and_records_where_it_ran(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for k in SET:
         monkeypatch.delenv(k, raising=False)
-    monkeypatch.setenv("HF_HUB_OFFLINE", "0")  # set by the user: kept, not overwritten
     hf_logging.enable_default_handler()  # as in a fresh worker
     hf_logging.disable_propagation()
     hf_logging.enable_progress_bar()
@@ -80,7 +79,7 @@ def test_task_logs_to_its_file_and_records_where_it_ran(tmp_path: Path, monkeypa
     assert result == {
         "value": 7,
         "where": "ray task",
-        "env": {"TRL_EXPERIMENTAL_SILENCE": "1", "HF_HUB_OFFLINE": "0", "HF_HUB_DISABLE_PROGRESS_BARS": "1"},
+        "env": {"TRL_EXPERIMENTAL_SILENCE": "1", "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1"},
         "bars": False,
         "ran_on": {"node": ray.get_runtime_context().get_node_id()[:12], "gpu_ids": []},
     }
@@ -123,3 +122,11 @@ def test_task_removes_its_handler_when_the_work_fails(tmp_path: Path) -> None:
         _task(refuse, Item("c", 0), str(tmp_path / "c.txt"))
     assert logging.getLogger().handlers == handlers
     assert (tmp_path / "c.txt").is_file()
+
+
+@pytest.mark.usefixtures("local_ray", "global_logging")
+def test_task_keeps_the_users_own_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for k, v in zip(SET, ("yes", "true", "0"), strict=True):
+        monkeypatch.setenv(k, v)
+    result = _task(lambda item, where: {"env": {k: os.environ.get(k) for k in SET}}, Item("k", 0), None)
+    assert result["env"] == dict(zip(SET, ("yes", "true", "0"), strict=True))
