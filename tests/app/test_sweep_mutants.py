@@ -399,3 +399,17 @@ def test_the_sweep_command_line(cli: Any, capsys: pytest.CaptureFixture[str], tm
     assert code == 0 and out.startswith("sweep: 2 of 2 cells finished; report s/report.md")
     assert sorted(p.name for p in (tmp_path / "s" / "q_learning").iterdir()) == [
         "alpha=0.1,epsilon=0.05", "alpha=0.1,epsilon=0.2"]  # both --set flags make axes  # fmt: skip
+
+
+def test_a_sweep_with_a_failed_cell_from_a_config_file(cli: Any, tmp_path: Path) -> None:
+    """The grid from --config; a cell that fails (its folder holds a symbolic link, which train refuses) makes the
+    command say so and exit 1."""
+    (tmp_path / "grid.yaml").write_text("alpha: [0.2]\n")
+    base = ["sweep", "q_learning", "--config", "grid.yaml", "--budget", "2560", "--out", "s", "--resamples", "100"]
+    code, out, _ = cli(*base, "--seeds", "0")
+    assert (code, out) == (0, "sweep: 1 of 1 cells finished; report s/report.md\n")
+    bad = tmp_path / "s" / "q_learning" / "alpha=0.2" / "seed1"
+    bad.mkdir(parents=True)
+    os.symlink(tmp_path, bad / "link")
+    code, out, _ = cli(*base, "--seeds", "0-1")
+    assert (code, out) == (1, "sweep: 1 of 2 cells finished, 1 failed (see report.md); report s/report.md\n")
