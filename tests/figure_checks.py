@@ -41,3 +41,23 @@ def _within(box: Any, outer: Any, margin: float) -> bool:
     """Whether ``box`` lies inside ``outer`` grown by ``margin`` pixels on every side."""
     return (outer.x0 - margin <= box.x0 and box.x1 <= outer.x1 + margin
             and outer.y0 - margin <= box.y0 and box.y1 <= outer.y1 + margin)  # fmt: skip
+
+
+def record_saved_figures(monkeypatch: Any) -> dict[str, Any]:
+    """Every figure rlsuite saves from now on (its plotting helpers' ``save_figure``), by file name, saved as ever."""
+    from pathlib import Path
+
+    import rlsuite.app.plots as plots
+    import rlsuite.common.plotting as plotting
+    import rlsuite.envs.plotting as grid_plotting
+
+    saved: dict[str, Any] = {}
+    save = plotting.save_figure
+
+    def keep(fig: Any, path: Any) -> Any:
+        saved[Path(path).name] = fig
+        return save(fig, path)
+
+    for module in (plotting, plots, grid_plotting):
+        monkeypatch.setattr(module, "save_figure", keep)
+    return saved

@@ -73,6 +73,17 @@ def _model(path: Path) -> tuple[Any, Any]:
     return load_causal_lm(path, where=placement())
 
 
+def _margins(policy: Any, ref: Any, tok: Any, pairs: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+    """log pi/pi_ref of each pair's chosen and of its rejected completion, summed over its tokens."""
+    prompts = [p["prompt"] for p in pairs]
+    margins = []
+    for key in ("chosen", "rejected"):
+        ids = [completion_ids(tok, p["prompt"], p[key]) for p in pairs]
+        margins.append(np.array(sequence_logprobs(policy, tok, prompts, ids))
+                       - np.array(sequence_logprobs(ref, tok, prompts, ids)))  # fmt: skip
+    return margins[0], margins[1]
+
+
 # --- statistics ------------------------------------------------------------------------------------
 
 
@@ -281,14 +292,9 @@ def test_implicit_reward_accuracy_compares_the_log_ratio_margins(folders: dict[s
     words = TASK.vocabulary()
     pairs = [{"prompt": PROMPTS[i % 3], "chosen": f" {words[i]} {words[i + 1]}", "rejected": f" {words[-1 - i]}"}
              for i in range(10)]  # fmt: skip
-    prompts = [p["prompt"] for p in pairs]
-    margins = []
-    for key in ("chosen", "rejected"):
-        ids = [completion_ids(tok, p["prompt"], p[key]) for p in pairs]
-        margins.append(np.array(sequence_logprobs(policy, tok, prompts, ids))
-                       - np.array(sequence_logprobs(ref, tok, prompts, ids)))  # fmt: skip
+    chosen, rejected = _margins(policy, ref, tok, pairs)
     got = implicit_reward_accuracy(folders["a"], folders["b"], pairs)
-    assert got == float(np.mean(margins[0] > margins[1])) and 0.0 < got < 1.0 and type(got) is float
+    assert got == float(np.mean(chosen > rejected)) and 0.0 < got < 1.0 and type(got) is float
     assert implicit_reward_accuracy(folders["a"], folders["a"], pairs, where=placement()) == 0.0  # equal margins
 
 
@@ -335,13 +341,8 @@ def test_implicit_reward_accuracy_of_conversations(folders: dict[str, Path]) -> 
     pairs = [{"prompt": [{"role": "user", "content": PROMPTS[i % 3]}],
               "chosen": [{"role": "assistant", "content": f"{words[i]} {words[i + 2]}"}],
               "rejected": [{"role": "assistant", "content": words[-1 - i]}]} for i in range(12)]  # fmt: skip
-    prompts = [p["prompt"] for p in pairs]
-    margins = []
-    for key in ("chosen", "rejected"):
-        ids = [completion_ids(tok, p["prompt"], p[key]) for p in pairs]
-        margins.append(np.array(sequence_logprobs(policy, tok, prompts, ids))
-                       - np.array(sequence_logprobs(ref, tok, prompts, ids)))  # fmt: skip
-    want = float(np.mean(margins[0] > margins[1]))
+    chosen, rejected = _margins(policy, ref, tok, pairs)
+    want = float(np.mean(chosen > rejected))
     assert implicit_reward_accuracy(folders["chat"], folders["chat2"], pairs) == want and 0.0 < want < 1.0
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from figure_checks import record_saved_figures
 from matplotlib.colors import to_rgb
 
 from rlsuite.app.reports import fmt
@@ -127,21 +128,6 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return {"root": root, "cells": cells}
 
 
-def _drawn(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """Each figure saved, by file name (saved as ever)."""
-    import rlsuite.common.plotting as plotting
-
-    figures: dict[str, Any] = {}
-    save = plotting.save_figure
-
-    def keep(fig: Any, path: Any) -> Any:
-        figures[Path(path).name] = fig
-        return save(fig, path)
-
-    monkeypatch.setattr(plotting, "save_figure", keep)
-    return figures
-
-
 def test_curves_are_the_finished_runs_first_common_metric(runs: dict[str, Any]) -> None:
     from rlsuite.app.plots import read_run
 
@@ -157,7 +143,7 @@ def test_curves_are_the_finished_runs_first_common_metric(runs: dict[str, Any]) 
 
 
 def test_figures_draw_the_given_numbers(runs: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    drawn = _drawn(monkeypatch)
+    drawn = record_saved_figures(monkeypatch)
     metrics = _results()["metrics"]
     for entry in metrics.values():
         for row in entry["groups"].values():
@@ -218,7 +204,7 @@ def test_figures_draw_the_given_numbers(runs: dict[str, Any], tmp_path: Path, mo
 
 
 def test_a_lower_is_better_profile_counts_runs_below(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    drawn = _drawn(monkeypatch)
+    drawn = record_saved_figures(monkeypatch)
     metrics = {
         "value_error": {
             "higher_is_better": False,

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from figure_checks import record_saved_figures
 
 from rlsuite.app import console, tour
 from rlsuite.app.tour import (
@@ -362,23 +363,6 @@ def test_approx_section_quick(tmp_path: Path) -> None:
         assert abs(numbers[label][gap]) < 1e-6 and numbers[label]["states with an optimal greedy action"] == "100%"
 
 
-def _figures_drawn(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    import rlsuite.app.plots as plots
-    import rlsuite.common.plotting as plotting
-    import rlsuite.envs.plotting as grid_plotting
-
-    drawn: dict[str, Any] = {}
-    save = plotting.save_figure
-
-    def keep(fig: Any, path: Any) -> Any:
-        drawn[Path(path).name] = fig
-        return save(fig, path)
-
-    for module in (plotting, plots, grid_plotting):
-        monkeypatch.setattr(module, "save_figure", keep)
-    return drawn
-
-
 def test_gridworld_figures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import gymnasium as gym
 
@@ -386,7 +370,7 @@ def test_gridworld_figures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     from rlsuite.envs.model import tabular_model
     from rlsuite.envs.plotting import plot_grid
 
-    drawn = _figures_drawn(monkeypatch)
+    drawn = record_saved_figures(monkeypatch)
     tour.gridworld_section(tmp_path, quick=False)
     (ax,) = drawn["gridworld_frame.png"].axes
     assert ax.get_title() == ("rlsuite/GridWorld-v0 render() at reset(seed=0)\n(agent at the start; the same layout "
@@ -414,7 +398,7 @@ def test_the_full_budgets_of_the_bandit_and_approx_sections(tmp_path: Path, monk
     from rlsuite.agents.approx.linear import LinearQLearningConfig, TDLinearConfig
     from rlsuite.agents.tabular.bandit import EpsilonGreedyBandit, EpsilonGreedyBanditConfig
 
-    drawn = _figures_drawn(monkeypatch)
+    drawn = record_saved_figures(monkeypatch)
     numbers = tour.bandit_section(tmp_path, quick=False)
     assert (numbers["runs"], numbers["steps"]) == (2000, 1000)
     (ax,) = drawn["bandit_average_reward.png"].axes
