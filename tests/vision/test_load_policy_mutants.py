@@ -164,3 +164,22 @@ def test_an_adapter_on_a_trusted_pickled_base_saves_and_loads_back_with_trust_pi
     torch.save(weights, pickled / "pytorch_model.bin")
     with pytest.raises(ModelFolderError, match="adapter saved for another base model"):
         load_trained_policy(tmp_path / "adapter", device="cpu", trust_pickle=True)
+
+
+def test_a_full_folder_gets_the_dtype_device_and_policy_arguments_given(llava: Path) -> None:
+    policy = load_trained_policy(llava, dtype="bfloat16", device="cpu", prompt="<image> which way ?")
+    assert {p.dtype for p in policy.model.parameters()} == {torch.bfloat16}
+    assert policy.prompt == "<image> which way ?" and policy.device == torch.device("cpu")
+
+
+def test_an_adapter_loads_on_the_base_given_when_its_recorded_base_moved(adapter: Path, llava: Path,
+                                                                         tmp_path: Path) -> None:  # fmt: skip
+    import json
+
+    moved = tmp_path / "adapter"
+    shutil.copytree(adapter, moved)
+    info = json.loads((moved / "base_model.json").read_text())
+    (moved / "base_model.json").write_text(json.dumps({**info, "base_model": str(tmp_path / "gone")}))
+    with pytest.raises(ModelFolderError, match=r"its base model folder .*gone does not exist \(pass the base folder\)"):
+        load_trained_policy(moved, device="cpu")
+    assert load_trained_policy(moved, llava, device="cpu").model.config.model_type == "llava"
