@@ -68,9 +68,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 ALSO_COPY = [".ci/", "LICENSE", "Makefile", "README.md", "benchmarks/", "docs/", "scripts/", "tools/",
              "sitecustomize.py"]  # fmt: skip
-# Imported at start-up by a child Python whose PYTHONPATH holds mutmut's copy (tests that run `rlsuite` in a child
-# with PYTHONPATH=ROOT): during mutmut's stats run the trampoline would record the child's calls, which needs
-# mutmut's configuration in the child's working folder (a test's temporary folder has none: the stats run failed).
+# Imported at start-up by every child Python of a run (mutmut runs with PYTHONPATH=its copy, which children inherit:
+# tests that run `rlsuite` in a child, spawned multiprocessing workers): during mutmut's stats run the trampoline
+# would record the child's calls, which needs mutmut's configuration in the child's working folder (a test's
+# temporary folder has none: the stats run failed, "failed to collect stats. runner returned 1").
 # The child runs the original code instead; the stats are the parent's. Under a mutant, the child runs the mutant.
 CHILD_SITE = """import os
 
@@ -310,7 +311,10 @@ def _run_mutmut(work: Path, children: int, names: list[str] | None = None, minut
     with open(work / "mutmut.log", "a") as log:  # mutmut's progress is one very long line: a file, not a terminal
         proc = subprocess.Popen(
             [sys.executable, str(STORE), "run", "--max-children", str(children), *(names or [])],
-            cwd=work, env=_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            # PYTHONPATH: every child Python the tests start (a subprocess, a spawned multiprocessing worker in a
+            # test's own folder) imports CHILD_SITE, so none runs mutmut's stats trampoline without its config
+            cwd=work, env={**_env(), "PYTHONPATH": str(work / "mutants")}, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
         )  # fmt: skip
         stopped = False
         try:
