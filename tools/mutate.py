@@ -137,17 +137,11 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
          "tests/vision/test_images.py", "tests/vision/test_bad_input_vision.py"],
     ),
     "vision_more": (
-        ["rlsuite/vision/__init__.py", "rlsuite/vision/checkpoints.py", "rlsuite/vision/contrastive.py",
-         "rlsuite/vision/defaults.py", "rlsuite/vision/grpo.py", "rlsuite/vision/image_processing.py",
-         "rlsuite/vision/models.py", "rlsuite/vision/reasoning.py", "rlsuite/vision/runtime.py"],
+        ["rlsuite/vision/__init__.py", "rlsuite/vision/adapters.py", "rlsuite/vision/checkpoints.py",
+         "rlsuite/vision/contrastive.py", "rlsuite/vision/defaults.py", "rlsuite/vision/finetune.py",
+         "rlsuite/vision/grpo.py", "rlsuite/vision/image_processing.py", "rlsuite/vision/models.py",
+         "rlsuite/vision/reasoning.py", "rlsuite/vision/runtime.py"],
         ["tests/vision/"],
-    ),
-    # fine-tuning a VLM policy and its adapters, through the tests written to check them exactly (seconds each; the
-    # training tests of tests/vision run tens of seconds per mutant)
-    "vision_finetune": (
-        ["rlsuite/vision/finetune.py", "rlsuite/vision/adapters.py"],
-        ["tests/vision/test_finetune*.py", "tests/vision/test_ppo_math.py", "tests/vision/test_train_vlm_policy*.py",
-         "tests/vision/test_load_policy*.py", "tests/vision/test_adapters*.py", "tests/vision/test_bad_input_vlm*.py"],
     ),
     # the model folders' checks, by their exact messages (the vision tests reach them only through loaders)
     "vision_folders": (["rlsuite/vision/folders.py"], ["tests/vision/test_folders*.py"]),
