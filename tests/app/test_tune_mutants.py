@@ -638,7 +638,7 @@ def test_tabular_objective_is_the_mean_over_seeds_with_the_first_curve(tmp_path:
     assert value == (finals[0] + finals[1]) / 2
     done = opened.trials[0]
     assert done.intermediate_values == dict(curve(folder / "seed0", "value_error"))
-    assert done.intermediate_values != dict(curve(folder / "seed1", "value_error"))
+    # (not compared with seed 1's curve: the sampled settings can give both seeds the same plateau)
     assert sorted(done.intermediate_values) == [256 * k for k in range(1, 11)]
     assert done.user_attrs == {"settings": done.params} and list(done.params) == list(Q_SPACE)
     for seed in (0, 1):  # each run: its seed, the budget, the fixed setting and the trial's values
