@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,41 +70,51 @@ PASSED_ON = ("PYTHONPATH", "RLSUITE_CACHE", "HF_HUB_OFFLINE", "OMP_NUM_THREADS",
              "TRL_EXPERIMENTAL_SILENCE")  # fmt: skip
 
 
-# A Ray instance started by another process (a cluster's head, here on this machine): its address on the first line;
-# closing its stdin ends it (and the instance with it).
+# A Ray instance started by another process (a cluster's head, here on this machine), with two CPUs and one (declared)
+# GPU: its address and node id on the first line; closing its stdin ends it (and the instance with it).
 HEAD = """import sys, ray
-ray.init(num_cpus=1, include_dashboard=False, configure_logging=False, log_to_driver=False)
-print(ray.get_runtime_context().gcs_address, flush=True)
+ray.init(num_cpus=2, num_gpus=1, include_dashboard=False, configure_logging=False, log_to_driver=False)
+context = ray.get_runtime_context()
+print(context.gcs_address, context.get_node_id(), flush=True)
 sys.stdin.read()
 ray.shutdown()
 """
 
 
-def test_a_cluster_gets_the_drivers_settings(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
-                                             tmp_path: Path) -> None:  # fmt: skip
-    """``address``: the tasks run on an instance started elsewhere, without these variables, which its tasks see
-    only because run_on_ray passes them on."""
+@pytest.fixture
+def head() -> Iterator[tuple[str, str]]:
+    """A head started without the variables run_on_ray passes on: its (address, node id)."""
     import os
     import subprocess
 
     bare = {k: v for k, v in os.environ.items() if k not in PASSED_ON}
-    head = subprocess.Popen([sys.executable, "-c", HEAD], env=bare, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            text=True)  # fmt: skip
+    process = subprocess.Popen([sys.executable, "-c", HEAD], env=bare, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               text=True)  # fmt: skip
     try:
-        address = head.stdout.readline().strip() if head.stdout else ""
-        assert address, "the head did not start"
-        wanted = {"PYTHONPATH": os.environ.get("PYTHONPATH", ""), "RLSUITE_CACHE": str(tmp_path / "cache"),
-                  "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-                  "TRL_EXPERIMENTAL_SILENCE": "1"}  # fmt: skip
-        for k, v in wanted.items():
-            monkeypatch.setenv(k, v)
-        with caplog.at_level(logging.INFO, logger="rlsuite.alignment.workers"):
-            results = run_on_ray(_environment, [Item("d", 1)], workers=1, address=address)
-        assert results["d"] == {"env": wanted, "where": "ray task", "ran_on": results["d"]["ran_on"]}
-        assert [r.getMessage() for r in caplog.records if r.name == "rlsuite.alignment.workers"] == [
-            f"ray: connected to {address}"
-        ]
+        line = process.stdout.readline().split() if process.stdout else []
+        assert len(line) == 2, "the head did not start"
+        yield line[0], line[1]
     finally:
-        if head.stdin:
-            head.stdin.close()
-        head.wait(timeout=120)
+        if process.stdin:
+            process.stdin.close()
+        process.wait(timeout=120)
+
+
+def test_a_cluster_gets_the_drivers_settings(head: tuple[str, str], monkeypatch: pytest.MonkeyPatch,
+                                             caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:  # fmt: skip
+    """``address``: the tasks run on an instance started elsewhere, without these variables, which its tasks see
+    only because run_on_ray passes them on."""
+    import os
+
+    address, _ = head
+    wanted = {"PYTHONPATH": os.environ.get("PYTHONPATH", ""), "RLSUITE_CACHE": str(tmp_path / "cache"),
+              "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+              "TRL_EXPERIMENTAL_SILENCE": "1"}  # fmt: skip
+    for k, v in wanted.items():
+        monkeypatch.setenv(k, v)
+    with caplog.at_level(logging.INFO, logger="rlsuite.alignment.workers"):
+        results = run_on_ray(_environment, [Item("d", 1)], workers=1, address=address)
+    assert results["d"] == {"env": wanted, "where": "ray task", "ran_on": results["d"]["ran_on"]}
+    assert [r.getMessage() for r in caplog.records if r.name == "rlsuite.alignment.workers"] == [
+        f"ray: connected to {address}"
+    ]

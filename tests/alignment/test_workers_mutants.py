@@ -5,10 +5,7 @@ a worker that dies is not started again, and the workers' prints stay off the dr
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,27 +13,11 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
+from test_workers import PASSED_ON, Item, head  # noqa: E402, F401  (head: the fixture, a cluster's head)
+
 from rlsuite.alignment.workers import run_on_ray  # noqa: E402
 
 ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the tasks below run in Ray's workers
-
-PASSED_ON = ("PYTHONPATH", "RLSUITE_CACHE", "HF_HUB_OFFLINE", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
-             "TRL_EXPERIMENTAL_SILENCE")  # fmt: skip
-# A Ray instance started by another process, with one (declared) GPU: its address and node id on the first line;
-# closing its stdin ends it.
-HEAD = """import sys, ray
-ray.init(num_cpus=2, num_gpus=1, include_dashboard=False, configure_logging=False, log_to_driver=False)
-context = ray.get_runtime_context()
-print(context.gcs_address, context.get_node_id(), flush=True)
-sys.stdin.read()
-ray.shutdown()
-"""
-
-
-@dataclass(frozen=True)
-class Item:
-    name: str
-    value: int
 
 
 def _inside(item: Item, where: str) -> dict[str, Any]:
@@ -46,23 +27,11 @@ def _inside(item: Item, where: str) -> dict[str, Any]:
             "visible": os.environ.get("CUDA_VISIBLE_DEVICES")}  # fmt: skip
 
 
-@pytest.fixture
-def head() -> Iterator[tuple[str, str]]:
-    bare = {k: v for k, v in os.environ.items() if k not in PASSED_ON}
-    process = subprocess.Popen([sys.executable, "-c", HEAD], env=bare, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                               text=True)  # fmt: skip
-    try:
-        line = process.stdout.readline().split() if process.stdout else []
-        assert len(line) == 2, "the head did not start"
-        yield line[0], line[1]
-    finally:
-        if process.stdin:
-            process.stdin.close()
-        process.wait(timeout=120)
-
-
-def test_a_cluster_gets_the_drivers_own_values_and_a_gpu(head: tuple[str, str], monkeypatch: pytest.MonkeyPatch,
-                                                        tmp_path: Path) -> None:  # fmt: skip
+def test_a_cluster_gets_the_drivers_own_values_and_a_gpu(
+    head: tuple[str, str],  # noqa: F811  (the imported fixture)
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
     """Values unlike any a worker would get by itself (Ray's one thread per task, _task's own defaults), so each
     seen in the task was passed on; the task runs on the cluster's node, with its one GPU."""
     address, node = head

@@ -9,7 +9,6 @@ import logging
 import os
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,16 +17,12 @@ import pytest
 ray = pytest.importorskip("ray")
 hf_logging = pytest.importorskip("transformers.utils.logging")
 
+from test_workers import Item  # noqa: E402
+
 from rlsuite.alignment.workers import _task  # noqa: E402
 from rlsuite.common.errors import UsageError  # noqa: E402
 
 SET = ("TRL_EXPERIMENTAL_SILENCE", "HF_HUB_OFFLINE", "HF_HUB_DISABLE_PROGRESS_BARS")
-
-
-@dataclass(frozen=True)
-class Item:
-    name: str
-    value: int
 
 
 @pytest.fixture(scope="module")
