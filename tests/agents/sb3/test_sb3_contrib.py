@@ -117,10 +117,13 @@ def test_maskable_ppo_never_takes_a_masked_action(tmp_path):
 
 
 # ----- the shipped hyperparameters (rlsuite/app/configs/<algo>.yml) -----
-# algo -> the exact gap at the start state and the share of states whose greedy action is optimal, measured
-# with the shipped file at seed 0 (docs/sb3.md has seeds 0-2; None: the share was not measured)
-SHIPPED = {"qrdqn": (0.0, None), "trpo": (0.0, None), "maskable_ppo": (0.0, 72), "recurrent_ppo": (0.0, 88),
-           "ars": (0.0, 44)}  # fmt: skip
+# algo -> the exact gap at the start state (0 at seeds 0-2 on every machine measured) and a floor for the share of
+# states whose greedy action is optimal (None: not checked). The share itself is not reproducible across machines:
+# at seed 0 maskable_ppo gave 72% on one 2-core machine and 80% on CI's, recurrent_ppo 88% and 72% (torch's CPU
+# kernels sum in a different order), and it spreads over seeds (docs/sb3.md: 48-92% for maskable_ppo). The floor,
+# 40%, sits below every measured share and well above a uniformly random table's 25% (30% with the boundary mask).
+SHIPPED = {"qrdqn": (0.0, None), "trpo": (0.0, None), "maskable_ppo": (0.0, 40), "recurrent_ppo": (0.0, 40),
+           "ars": (0.0, 40)}  # fmt: skip
 
 
 @pytest.mark.slow
@@ -130,6 +133,6 @@ def test_shipped_yaml_reaches_the_optimum(tmp_path, capsys, algo):
     line = " ".join(capsys.readouterr().out.split())  # the result line, wrapped at 80 columns on the console
     match = re.search(r"exact v_pi\(start\) (-?[\d.]+) vs v\* 5\.832, gap ([\d.]+); optimal actions in (\d+)%", line)
     assert match, line
-    gap, percent = SHIPPED[algo]
+    gap, floor = SHIPPED[algo]
     assert float(match.group(2)) == pytest.approx(gap, abs=1e-3), line
-    assert percent is None or int(match.group(3)) == percent, line
+    assert floor is None or int(match.group(3)) >= floor, line
