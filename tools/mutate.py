@@ -80,6 +80,11 @@ if os.environ.get("MUTANT_UNDER_TEST") == "stats":
 """
 EQUIVALENT = ROOT / "tools" / "equivalent_mutants.json"
 STORE = ROOT / "tools" / "mutmut_store.py"  # `mutmut run` that restores caught verdicts mutmut forgot (its docstring)
+APP_FAST_TESTS = [
+    "tests/app/", "tests/agents/sb3/",
+    *(f"!tests/app/test_{name}*.py" for name in ("reproduce", "tour", "sweep", "tune", "vision", "faults",
+                                                  "align_process_group", "console", "train_tabular")),
+]  # fmt: skip
 GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "common": (
         ["rlsuite/common/"],
@@ -120,9 +125,16 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "sb3": (["rlsuite/agents/sb3*.py"], ["tests/agents/sb3/"]),
     "reproduce": (["rlsuite/app/reproduce/"], ["tests/app/test_reproduce*.py"]),
     "app": (
-        ["rlsuite/*.py", "rlsuite/app/[!cost]*.py", "rlsuite/app/cli.py", "rlsuite/app/train.py",
-         "rlsuite/app/train_sb3.py"],
+        ["rlsuite/*.py", "rlsuite/app/__init__.py", "rlsuite/app/align.py", "rlsuite/app/vision*.py"],
         ["tests/app/", "!tests/app/test_reproduce*.py"],  # all but the figure tests (group reproduce)
+    ),
+    # the command line's parsing and commands, through the in-process tests of tests/app and the sb3 runs (seconds
+    # each): the whole folder runs the tour, the sweeps, the studies and the kill -9 faults (minutes per mutant)
+    "app_args": (["rlsuite/app/args.py"], APP_FAST_TESTS),
+    "app_cli": (
+        ["rlsuite/app/cli.py", "rlsuite/app/envs.py", "rlsuite/app/evalreport.py", "rlsuite/app/plots.py",
+         "rlsuite/app/reports.py", "rlsuite/app/train.py", "rlsuite/app/train_sb3.py"],
+        APP_FAST_TESTS,
     ),
     "app_console": (["rlsuite/app/console.py"], ["tests/app/test_console*.py"]),  # what the user sees, in-process
     "app_tabular": (["rlsuite/app/train_tabular.py", "rlsuite/app/options.py"], ["tests/app/test_train_tabular*.py"]),
