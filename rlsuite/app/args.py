@@ -94,7 +94,7 @@ def number_or_string(text: str, kinds: tuple[type, ...] = (int, float)) -> int |
         except ValueError:
             continue
         return _finite(text, value) if kind is float else value
-    return text.replace("%", "%%")
+    return text
 
 
 def string_to_bool(text: str | bool) -> bool:

@@ -44,6 +44,7 @@ def test_number_or_string_tries_each_kind_in_order() -> None:
     assert number_or_string("0.5") == 0.5 and type(number_or_string("0.5")) is float  # int fails, float reads it
     assert number_or_string("3", kinds=(float, int)) == 3.0 and type(number_or_string("3", kinds=(float, int))) is float
     assert number_or_string("lin_0.001") == "lin_0.001"
+    assert number_or_string("lin_5%") == "lin_5%"  # the value as typed (it was "lin_5%%", shown so in the error)
     assert number_or_string("inf") == math.inf and number_or_string("-inf", kinds=(float,)) == -math.inf
     big = "1" + "0" * 400  # an int has no largest value: not checked against the float's range
     assert number_or_string(big) == 10**400
@@ -123,3 +124,11 @@ def test_an_unknown_set_key_is_named_as_set() -> None:
 def test_unexpected_words() -> None:
     err = _unknown([*Q, "extra", "x"])
     assert str(err) == "rlsuite train q_learning: unexpected argument(s): extra x" and err.field is None
+
+
+def test_a_value_with_a_percent_sign_is_shown_as_typed() -> None:
+    argv = ["train", "ppo", "--env", "rlsuite/GridWorld-v0", "--learning_rate", "lin_5%", "--out", "never"]
+    with pytest.raises(ConfigError) as caught:
+        parse_line(argv)
+    assert str(caught.value) == ("--learning_rate: PPOConfig.learning_rate: expected a number > 0 or "
+                                 "'lin_<number > 0>', got 'lin_5%'")  # fmt: skip
