@@ -79,9 +79,10 @@ def test_grid_from_yaml_and_set(tmp_path: Path) -> None:
     for item, key in (("=1", "set"), ("a", "a"), ("a= ", "a"), (" =1", " ")):
         with pytest.raises(ConfigError, match=f"^--set {item}: expected KEY=VALUE or KEY=V1,V2,...$") as info:
             parse_grid([item], None)
-        assert info.value.field == key
-    with pytest.raises(ConfigError, match=r"^--set a=1, : an empty value in the list$"):
+        assert info.value.field == key and info.value.value == item
+    with pytest.raises(ConfigError, match=r"^--set a=1, : an empty value in the list$") as info:
         parse_grid(["a=1, "], None)
+    assert info.value.field == "a" and info.value.value == "a=1, "
 
 
 def test_setting_and_folder_names() -> None:
@@ -324,6 +325,7 @@ def test_run_cells_in_fresh_processes(tmp_path: Path, monkeypatch: pytest.Monkey
                                       caplog: pytest.LogCaptureFixture) -> None:  # fmt: skip
     """Cells run in spawned workers (fresh interpreters: a change made in the driver's modules does not reach them),
     each logging to logs/ALGO__SETTING__seedN.txt; the display counts cells; one log line says what runs."""
+    import concurrent.futures
     import logging
 
     import rlsuite.app.cli as cli
@@ -338,9 +340,20 @@ def test_run_cells_in_fresh_processes(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setattr(cli, "main", lambda argv: 7)  # in this process only: a forked worker would inherit it
     recorder = _Recorder()
     monkeypatch.setattr(progress, "_reporter", recorder)
+    made: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+
+    class Pool(concurrent.futures.ProcessPoolExecutor):  # the real pool, its arguments kept
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            made.append((args, kwargs))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", Pool)
     with caplog.at_level(logging.INFO, logger="rlsuite.app.sweep"):
         failures = S.run_cells(cells, out, opts)
     assert failures == {}
+    ((args, kwargs),) = made  # opts.workers processes, each with one torch thread (_init_worker)
+    assert args == (opts.workers,) and kwargs["initializer"] is S._init_worker
+    assert kwargs["mp_context"].get_start_method() == "spawn"
     assert [r.getMessage() for r in caplog.records] == ["sweep: 2 cells, 1 to train (1 finished), 1 at once"]
     assert recorder.started == [("sweep cells", 1, "cell")] and recorder.advanced == 1
     assert sorted(p.name for p in (out / "logs").iterdir()) == ["q_learning__alpha=0.2__seed1.txt"]
