@@ -778,3 +778,13 @@ def test_tour_section_full_budgets(tmp_path: Path) -> None:
     }  # fmt: skip
     assert numbers["figures"] == ["tabular_gap_to_optimum.png", "tabular_q_learning_policy.png"]
     assert sorted(p.name for p in tmp_path.iterdir()) == numbers["figures"]
+
+
+def test_every_single_env_agent_has_state_values_and_a_policy() -> None:
+    """train() draws a single-env agent's values and policy (tools/equivalent_mutants.json relies on it)."""
+    from rlsuite.app.train_tabular import ALGOS, agent_class
+
+    kinds = {name: agent_class(name).env_kind for name in ALGOS}
+    assert set(kinds.values()) == {"single", "vector"}
+    for name in (n for n, kind in kinds.items() if kind == "single"):
+        assert hasattr(agent_class(name), "state_values") and hasattr(agent_class(name), "policy"), name
