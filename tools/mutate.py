@@ -314,6 +314,10 @@ def _prepare(name: str, work: Path) -> None:
 
 def _run_mutmut(work: Path, children: int, names: list[str] | None = None, minutes: float | None = None) -> None:
     """Run mutmut in ``work``; after ``minutes`` stop it (its workers too): the mutants left are "not checked"."""
+    # mutants/ must exist before mutmut starts: Python caches a PYTHONPATH folder that is missing at start-up as
+    # having no modules, so in a fresh work folder the tests imported the repository's own rlsuite, coverage saw
+    # none of the copy's lines, and mutmut stopped with "could not find any test case for any mutant"
+    (work / "mutants").mkdir(exist_ok=True)
     with open(work / "mutmut.log", "a") as log:  # mutmut's progress is one very long line: a file, not a terminal
         proc = subprocess.Popen(
             [sys.executable, str(STORE), "run", "--max-children", str(children), *(names or [])],
