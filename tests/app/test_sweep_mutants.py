@@ -426,3 +426,23 @@ def test_a_sweep_with_a_failed_cell_from_a_config_file(cli: Any, tmp_path: Path)
     os.symlink(tmp_path, bad / "link")
     code, out, _ = cli(*base, "--seeds", "0-1")
     assert (code, out) == (1, "sweep: 1 of 2 cells finished, 1 failed (see report.md); report s/report.md\n")
+    sweep = tmp_path / "s"
+    assert not (sweep / "finished.json").exists()  # it grew by a seed, and that cell failed: no longer finished
+    assert json.loads((sweep / "sweep.json").read_text()) == {
+        "algos": ["q_learning"], "grid": {"alpha": ["0.2"]}, "budget": 2560, "env": None, "env_kwargs": None,
+        "seeds": [0, 1], "cells": 2}  # fmt: skip
+    cells = json.loads((sweep / "results.json").read_text())["cells"]
+    assert cells[0] == {"algo": "q_learning", "setting": {"alpha": "0.2"}, "seed": 0, "status": "finished",
+                        "folder": "s/q_learning/alpha=0.2/seed0"}  # as --out names it  # fmt: skip
+    assert cells[1].pop("error").startswith("rlsuite: error: ") and cells[1] == {
+        "algo": "q_learning", "setting": {"alpha": "0.2"}, "seed": 1, "status": "failed",
+        "folder": "s/q_learning/alpha=0.2/seed1"}  # fmt: skip
+    # another grid in the same folder: refused, then replaced with --overwrite
+    other = ["sweep", "q_learning", "--set", "alpha=0.3", "--budget", "2560", "--out", "s", "--resamples", "100",
+             "--seeds", "0"]  # fmt: skip
+    code, _, err = cli(*other)
+    assert code == 2 and "holds another sweep" in err
+    code, out, _ = cli(*other, "--overwrite")
+    assert (code, out) == (0, "sweep: 1 of 1 cells finished; report s/report.md\n")
+    assert json.loads((sweep / "sweep.json").read_text())["grid"] == {"alpha": ["0.3"]}
+    assert (sweep / "finished.json").is_file() and not (sweep / "q_learning" / "alpha=0.2").exists()
