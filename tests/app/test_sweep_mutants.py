@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -424,14 +425,22 @@ def test_a_sweep_with_a_failed_cell_from_a_config_file(cli: Any, tmp_path: Path)
     bad = tmp_path / "s" / "q_learning" / "alpha=0.2" / "seed1"
     bad.mkdir(parents=True)
     os.symlink(tmp_path, bad / "link")
+    started = time.perf_counter()
     code, out, _ = cli(*base, "--seeds", "0-1")
+    took = time.perf_counter() - started
     assert (code, out) == (1, "sweep: 1 of 2 cells finished, 1 failed (see report.md); report s/report.md\n")
     sweep = tmp_path / "s"
+    results = json.loads((sweep / "results.json").read_text())
+    assert results["interval"] == (
+        "95% stratified bootstrap (percentile), rlsuite.common.stats (numpy; agrees with scipy's)"
+    )
+    wall = results["wall_seconds"]  # the run's own seconds, to a tenth
+    assert isinstance(wall, float) and 0 <= wall <= took and wall == round(wall, 1)
     assert not (sweep / "finished.json").exists()  # it grew by a seed, and that cell failed: no longer finished
     assert json.loads((sweep / "sweep.json").read_text()) == {
         "algos": ["q_learning"], "grid": {"alpha": ["0.2"]}, "budget": 2560, "env": None, "env_kwargs": None,
         "seeds": [0, 1], "cells": 2}  # fmt: skip
-    cells = json.loads((sweep / "results.json").read_text())["cells"]
+    cells = results["cells"]
     assert cells[0] == {"algo": "q_learning", "setting": {"alpha": "0.2"}, "seed": 0, "status": "finished",
                         "folder": "s/q_learning/alpha=0.2/seed0"}  # as --out names it  # fmt: skip
     assert cells[1].pop("error").startswith("rlsuite: error: ") and cells[1] == {
