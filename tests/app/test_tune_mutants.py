@@ -729,7 +729,7 @@ def test_run_tune_stops_starting_trials_after_its_timeout(tmp_path: Path) -> Non
 def test_the_command_runs_a_study_and_says_where_its_best(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "tune"
     argv = ["tune", "q_learning", "--budget", str(BUDGET), "--n_trials", "2", "--sampler_seed", "0", "--out", str(out),
-            "--set", "gamma=0.8", "log_every=5"]  # fmt: skip
+            "--set", "gamma=0.8", "--set", "log_every=5"]  # two --set flags add up  # fmt: skip
     assert main(argv) == 0
     results = json.loads((out / "results.json").read_text())
     assert capsys.readouterr().out.splitlines()[-1] == (
