@@ -58,8 +58,12 @@ def test_seeds_at_their_limits() -> None:
     assert parse_seeds(" 2 , 0-1 ,2") == [2, 0, 1]
     assert parse_seeds("7-7") == [7]
     assert len(parse_seeds("0-9999")) == 10_000
-    with pytest.raises(ConfigError, match=r"^--seeds 0-10000: 10001 seeds; at most 10000 in one sweep$"):
+    with pytest.raises(ConfigError, match=r"^--seeds 0-10000: 10001 seeds; at most 10000 in one sweep$") as info:
         parse_seeds("0-10000")
+    assert (info.value.field, info.value.value) == ("seeds", "0-10000")
+    with pytest.raises(ConfigError, match=r"^--seeds 0,5-2: the range 5-2 is empty$") as info:
+        parse_seeds("0,5-2")
+    assert (info.value.field, info.value.value) == ("seeds", "0,5-2")
     with pytest.raises(ConfigError, match=r"^--seeds 1,x: 'x' is not a seed or a range a-b of seeds$") as info:
         parse_seeds("1,x")
     assert (info.value.field, info.value.value) == ("seeds", "1,x")
