@@ -220,7 +220,7 @@ def test_aggregate_over_finished_cells(tmp_path: Path) -> None:
     a = [_cell(tmp_path, "q", {"alpha": "0.1"}, s, {"optimal_fraction": f, "value_error": e})
          for s, (f, e) in enumerate([(0.5, 2.0), (0.75, 1.0), (1.0, 0.5)])]  # fmt: skip
     b = [_cell(tmp_path, "q", {"alpha": "0.3"}, s, {"optimal_fraction": f, "value_error": e})
-         for s, (f, e) in enumerate([(0.25, 3.0), (1.0, 0.25)])]  # fmt: skip
+         for s, (f, e) in enumerate([(0.25, 3.0), (1.0, 2.5)])]  # fmt: skip
     unfinished = _cell(tmp_path, "q", {"alpha": "0.9"}, 0, None)
     only_one = _cell(tmp_path, "sarsa", {}, 0, {"optimal_fraction": 0.5})  # no value_error: not in that metric
     metrics = aggregate([*a, *b, unfinished, only_one], resamples=200, seed=3)
@@ -245,20 +245,49 @@ def test_aggregate_over_finished_cells(tmp_path: Path) -> None:
     errors = metrics["value_error"]
     assert (errors["higher_is_better"], errors["target"]) == (False, None)
     assert list(errors["groups"]) == ["q (alpha=0.1)", "q (alpha=0.3)"]
-    lower = stats.probability_of_improvement_ci(-np.array([2.0, 1.0, 0.5]), -np.array([3.0, 0.25]),
+    lower = stats.probability_of_improvement_ci(-np.array([2.0, 1.0, 0.5]), -np.array([3.0, 2.5]),
                                                 n_resamples=200, seed=3)  # fmt: skip
+    assert lower[0] == 1.0  # every error of alpha=0.1 is below every one of alpha=0.3: it improves on it
     assert errors["probability_of_improvement"] == {"q (alpha=0.1) > q (alpha=0.3)": dict(
         zip(("value", "low", "high"), lower, strict=True))}  # fmt: skip
     assert aggregate([unfinished], resamples=200) == {}
 
 
+def _rich_cells(root: Path) -> tuple[list[Cell], dict[str, np.ndarray]]:
+    """Two groups of 12 runs with distinct scores: their intervals depend on the seed and the resample count (with
+    2 or 3 runs the percentile interval is the extremes whatever they are)."""
+    rng = np.random.default_rng(5)
+    scores = {"q (a=1)": rng.random(12), "q (a=2)": rng.random(12) * 0.9}
+    cells = [_cell(root, "q", {"a": group[-2]}, s, {"average_reward": float(v)})
+             for group, values in scores.items() for s, v in enumerate(values)]  # fmt: skip
+    return cells, scores
+
+
 def test_probability_of_improvement_uses_at_most_1000_resamples(tmp_path: Path) -> None:
-    cells = [_cell(tmp_path, "q", {"a": a}, s, {"optimal_fraction": f})
-             for a, fs in (("1", [0.1, 0.9, 0.5]), ("2", [0.4, 0.6])) for s, f in enumerate(fs)]  # fmt: skip
-    got = aggregate(cells, resamples=1500)["optimal_fraction"]["probability_of_improvement"]["q (a=1) > q (a=2)"]
-    value, low, high = stats.probability_of_improvement_ci(np.array([0.1, 0.9, 0.5]), np.array([0.4, 0.6]),
-                                                           n_resamples=1000, seed=0)  # fmt: skip
-    assert got == {"value": value, "low": low, "high": high}
+    cells, scores = _rich_cells(tmp_path)
+    got = aggregate(cells, resamples=1500)["average_reward"]["probability_of_improvement"]["q (a=1) > q (a=2)"]
+    ci = {n: stats.probability_of_improvement_ci(scores["q (a=1)"], scores["q (a=2)"], n_resamples=n, seed=0)
+          for n in (1000, 1001)}  # fmt: skip
+    assert ci[1000] != ci[1001]  # the count shows in the interval
+    assert got == dict(zip(("value", "low", "high"), ci[1000], strict=True))
+
+
+def test_aggregate_passes_its_resamples_and_seed_to_every_interval(tmp_path: Path) -> None:
+    cells, scores = _rich_cells(tmp_path)
+    got = aggregate(cells, resamples=300, seed=4)
+    assert list(got) == ["average_reward"]  # the metrics before it have no scores: skipped, not the end
+    summary = stats.summarize(scores, None, n_resamples=300, seed=4)
+    assert summary != stats.summarize(scores, None, n_resamples=300, seed=0)
+    assert summary != stats.summarize(scores, None, n_resamples=2000, seed=4)
+    for group in scores:
+        row = got["average_reward"]["groups"][group]
+        assert {k: v for k, v in row.items() if k not in ("runs", "scores")} == {
+            k: v.as_dict() for k, v in summary[group].items()}  # fmt: skip
+    ci = stats.probability_of_improvement_ci(scores["q (a=1)"], scores["q (a=2)"], n_resamples=300, seed=4)
+    assert ci != stats.probability_of_improvement_ci(scores["q (a=1)"], scores["q (a=2)"], n_resamples=300, seed=0)
+    assert got["average_reward"]["probability_of_improvement"] == {
+        "q (a=1) > q (a=2)": dict(zip(("value", "low", "high"), ci, strict=True))}  # fmt: skip
+    assert aggregate(cells, resamples=300) == aggregate(cells, resamples=300, seed=0) != got  # seed 0 by default
 
 
 def test_a_sweep_folder_is_checked_before_anything_runs(tmp_path: Path) -> None:
