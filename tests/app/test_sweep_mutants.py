@@ -487,4 +487,5 @@ def test_a_sweep_with_a_failed_cell_from_a_config_file(cli: Any, tmp_path: Path)
     code, out, _ = cli(*other, "--overwrite")
     assert (code, out) == (0, "sweep: 1 of 1 cells finished; report s/report.md\n")
     assert json.loads((sweep / "sweep.json").read_text())["grid"] == {"alpha": ["0.3"]}
-    assert (sweep / "finished.json").is_file() and not (sweep / "q_learning" / "alpha=0.2").exists()
+    assert json.loads((sweep / "finished.json").read_text())["cells"] == 1
+    assert not (sweep / "q_learning" / "alpha=0.2").exists()
