@@ -114,9 +114,8 @@ def shown(value: Any) -> str:
         value = value.value
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, list | tuple | dict):
-        plain = list(value) if isinstance(value, tuple) else value
-        return yaml.safe_dump(plain, default_flow_style=True, width=10_000).strip()
+    if isinstance(value, list | tuple | dict):  # a tuple as a list: [64, 64]
+        return yaml.safe_dump(value, default_flow_style=True, width=10_000).strip()
     return str(value)
 
 

@@ -4,16 +4,23 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import enum
 import math
+from typing import Any
 
 import pytest
 
 from rlsuite.app.args import (
     SHIPPED_CONFIGS,
+    HelpFormatter,
     _option_tokens,
     _scalar,
+    _third_party_parents,
+    float_value,
     number_or_string,
     shipped_configs,
+    shown,
     string_to_bool,
 )
 from rlsuite.app.cli import build_parser, main, parse_line
@@ -132,3 +139,140 @@ def test_a_value_with_a_percent_sign_is_shown_as_typed() -> None:
         parse_line(argv)
     assert str(caught.value) == ("--learning_rate: PPOConfig.learning_rate: expected a number > 0 or "
                                  "'lin_<number > 0>', got 'lin_5%'")  # fmt: skip
+
+
+def test_shown_writes_a_default_as_it_would_be_typed() -> None:
+    class Kind(enum.Enum):
+        A = "alpha"
+
+    assert (shown(True), shown(False), shown(Kind.A), shown(0.5), shown(None)) == ("true", "false", "alpha", "0.5",
+                                                                                   "None")  # fmt: skip
+    assert shown((64, 64)) == "[64, 64]" and shown([1, "a"]) == "[1, a]"
+    assert shown({"a": [1, 2], "b": {"c": True}}) == "{a: [1, 2], b: {c: true}}"  # flow style all the way down
+    assert "\n" not in shown(["x"] * 3000)  # one line, however long (yaml's own width is 80)
+    # one line up to 10,000 columns: PyYAML breaks at the first item past the width
+    assert len(shown(["yyy"] + ["x"] * 3366).split("\n")[0]) == 10_001
+
+
+def test_a_number_too_large_for_a_float_is_shown_whole_up_to_24_characters() -> None:
+    for text in ("1" * 320 + ".5", "1e400" + "0" * 19, "1e400" + "0" * 20):
+        with pytest.raises(argparse.ArgumentTypeError) as caught:
+            float_value(text)
+        shown_text = text if len(text) <= 24 else f"{text[:12]}...({len(text)} characters)"
+        assert str(caught.value) == f"{shown_text} is out of range (beyond the largest float, about 1.8e308)"
+    with pytest.raises(argparse.ArgumentTypeError, match=r"^1e4000000000000000000000 is out of range"):
+        float_value("1e4000000000000000000000")  # 24 characters: whole
+    with pytest.raises(argparse.ArgumentTypeError, match=r"^1e4000000000\.\.\.\(25 characters\) is out of range"):
+        float_value("1e40000000000000000000000")  # 25: the first 12 and the length
+    assert float_value("inf") == math.inf and float_value("-Infinity") == -math.inf  # written so: kept
+
+
+def test_third_party_parents_names_each_outside_dataclass_once() -> None:
+    @dataclasses.dataclass
+    class _Private:
+        a: int = 0
+
+    @dataclasses.dataclass
+    class Lib(_Private):
+        b: int = 0
+
+    @dataclasses.dataclass
+    class Lib2(Lib):
+        c: int = 0
+
+    @dataclasses.dataclass
+    class Mine(Lib2):
+        d: int = 0
+
+    @dataclasses.dataclass
+    class Top(Mine):
+        e: int = 0
+
+    Lib.__module__, Lib2.__module__ = "thirdparty.sub.mod", "other.mod"
+    Mine.__module__, Top.__module__ = "rlsuite.agents.x", "rlsuite.app.y"
+    _Private.__module__ = "thirdparty.hidden"
+    assert _third_party_parents(Top) == "other.Lib2, thirdparty.Lib"  # not Top itself, Mine or _Private
+    assert _third_party_parents(Lib2) == "thirdparty.Lib"  # the first parent counts
+
+    @dataclasses.dataclass
+    class Twin(Lib):  # the same package and name as Lib, another module: named once
+        f: int = 0
+
+    Twin.__name__, Twin.__module__ = "Lib", "thirdparty.other"
+
+    @dataclasses.dataclass
+    class Both(Twin):
+        g: int = 0
+
+    assert _third_party_parents(Both) == "thirdparty.Lib"
+
+
+def _help_of(monkeypatch: pytest.MonkeyPatch, add: Any) -> list[str]:
+    monkeypatch.setenv("COLUMNS", "200")
+    parser = argparse.ArgumentParser(prog="p", formatter_class=HelpFormatter, add_help=False)
+    add(parser)
+    body = parser.format_help().split("\n\n", 1)[1]  # after the usage
+    return [" ".join(line.split()) for line in body.splitlines() if line.strip()]
+
+
+def test_help_shows_one_default_the_value_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    def add(p: argparse.ArgumentParser) -> None:
+        p.add_argument("pos", nargs="?", default="x", help="a positional")
+        p.add_argument("--rate", type=float, default=0.5, help="a rate")
+        p.add_argument("--share", default="5%", help="a share")
+        p.add_argument("--bare", default=1)
+        p.add_argument("--flag", action="store_true", help="a flag")
+        p.add_argument("--one", nargs=1, default=["a"], help="one value")
+        p.add_argument("--none", default=None, help="nothing")
+        p.add_argument("--hidden", default=argparse.SUPPRESS, help="suppressed")
+        p.add_argument("--said", default=3, help="three, defaults to 3")
+        shown_by = p.add_argument("--lr", type=float, default=0.1, help="a step")
+        shown_by.shown_default = "0.1; 0.5 on GridWorld (50%)"  # type: ignore[attr-defined]
+
+    assert _help_of(monkeypatch, add) == [
+        "positional arguments:",
+        "pos a positional",
+        "options:",
+        "--rate RATE a rate (default: 0.5)",
+        "--share SHARE a share (default: 5%)",
+        "--bare BARE",  # no help text: argparse shows nothing, default included
+        "--flag a flag",
+        "--one ONE one value (default: [a])",
+        "--none NONE nothing",
+        "--hidden HIDDEN suppressed",
+        "--said SAID three, defaults to 3",
+        "--lr LR a step (default: 0.1; 0.5 on GridWorld (50%))",
+    ]
+
+
+def test_help_lists_each_spelling_once_and_switches_without_a_metavar(monkeypatch: pytest.MonkeyPatch) -> None:
+    def add(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--num_envs", "--num-envs", type=int, default=2, help="copies")
+        p.add_argument("--dry-run", action="store_true", help="only check")
+        switch = p.add_argument(
+            "--overwrite", nargs="?", const=True, default=False, type=string_to_bool, help="replace"
+        )
+        switch.switch = True  # type: ignore[attr-defined]
+        p.add_argument("--maybe", nargs="?", const=1, default=0, help="optional value")
+
+    assert _help_of(monkeypatch, add) == [
+        "options:",
+        "--num_envs NUM_ENVS copies (default: 2)",
+        "--dry-run only check",
+        "--overwrite replace (default: false)",
+        "--maybe [MAYBE] optional value (default: 0)",
+    ]
+
+
+def test_a_switch_takes_no_more_room_than_its_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The help column sits two spaces after the longest flag: a switch adds no trailing space to it."""
+    monkeypatch.setenv("COLUMNS", "200")
+    parser = argparse.ArgumentParser(prog="p", formatter_class=HelpFormatter, add_help=False)
+    parser.add_argument("--flag", action="store_true", help="a flag")
+    switch = parser.add_argument(
+        "--overwrite", nargs="?", const=True, default=False, type=string_to_bool, help="replace"
+    )
+    switch.switch = True  # type: ignore[attr-defined]
+    assert parser.format_help() == (
+        "usage: p [--flag] [--overwrite]\n\noptions:\n  --flag       a flag\n  --overwrite  replace (default: false)\n"
+    )
