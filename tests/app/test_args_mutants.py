@@ -7,6 +7,7 @@ import argparse
 import dataclasses
 import enum
 import math
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,11 +15,14 @@ import pytest
 from rlsuite.app.args import (
     SHIPPED_CONFIGS,
     HelpFormatter,
+    _config_file_defaults,
     _option_tokens,
     _scalar,
     _third_party_parents,
+    config_argument,
     float_value,
     number_or_string,
+    resolve_config,
     shipped_configs,
     shown,
     string_to_bool,
@@ -276,3 +280,34 @@ def test_a_switch_takes_no_more_room_than_its_name(monkeypatch: pytest.MonkeyPat
     assert parser.format_help() == (
         "usage: p [--flag] [--overwrite]\n\noptions:\n  --flag       a flag\n  --overwrite  replace (default: false)\n"
     )
+
+
+def test_resolve_config_takes_a_file_here_first_then_a_shipped_name(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    shipped = shipped_configs()
+    for value in ("ppo", "ppo.yml", "ppo.yaml", "rlsuite/app/configs/ppo.yml"):
+        assert resolve_config(value) == shipped["ppo"] == SHIPPED_CONFIGS / "ppo.yml", value
+    for value in ("alignment/dpo", "alignment/dpo.yaml"):
+        assert resolve_config(value) == shipped["alignment/dpo"], value
+    assert resolve_config("dpo", "alignment") == config_argument("dpo", "alignment") == shipped["alignment/dpo"]
+    assert resolve_config("ppo", "alignment") == shipped["alignment/ppo"]  # the folder first
+    assert resolve_config("dqn", "alignment") == shipped["dqn"]  # not in the folder: the name among all
+    (tmp_path / "ppo.yml").write_text("gamma: 0.5\n")
+    assert resolve_config("ppo.yml") == Path("ppo.yml")  # a file here wins
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert resolve_config("~/ppo.yml") == tmp_path / "ppo.yml"
+    listed = ", ".join(shipped)
+    with pytest.raises(UsageError) as caught:
+        resolve_config("dpo")  # only alignment/dpo: a folder must be given
+    assert str(caught.value) == f"dpo: no such file here, nor a config shipped with rlsuite (shipped: {listed})"
+    with pytest.raises(argparse.ArgumentTypeError) as typed:
+        config_argument("nope.yml")
+    assert str(typed.value) == f"nope.yml: no such file here, nor a config shipped with rlsuite (shipped: {listed})"
+
+
+def test_config_file_defaults_read_the_config_flag(tmp_path) -> None:
+    path = tmp_path / "c.yml"
+    path.write_text("gamma: 0.5\nnet: [64, 64]\n")
+    assert _config_file_defaults(argparse.Namespace(config=path)) == [({"gamma": 0.5, "net": [64, 64]}, str(path))]
+    assert _config_file_defaults(argparse.Namespace(config=None)) == []
+    assert _config_file_defaults(argparse.Namespace()) == []
