@@ -141,3 +141,49 @@ def test_the_band_is_the_bootstrap_at_every_column_up_to_100() -> None:
         for j in (0, 1, 37, 99):
             _, want_low, want_high = stratified_bootstrap(stacked[:, j], np.mean, n_resamples=1000, seed=seed)
             assert (low[j], high[j]) == (want_low, want_high)
+
+
+def test_out_not_writable_names_the_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same refusal where /proc/1 is writable (root in a container): os.access says no for one folder."""
+    run = _run(tmp_path / "a", 0)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == locked else real(p, mode))
+    with pytest.raises(ConfigError) as caught:
+        main(["--debug", "plot", run, "--out", str(locked / "c.png")])
+    assert str(caught.value) == f"--out {locked / 'c.png'}: not writable"
+    assert (caught.value.field, caught.value.value) == ("out", str(locked / "c.png"))
+
+
+def _sb3_run(folder: Path, meta: dict, **arrays: np.ndarray) -> Path:
+    (folder / "eval").mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps({"family": "sb3", "algo": "ppo", "env_id": "E-v0", **meta}))
+    np.savez(folder / "eval" / "evaluations.npz", **arrays)
+    return folder
+
+
+def test_an_sb3_run_reads_as_its_evaluations_over_timesteps(tmp_path: Path) -> None:
+    meta = {"budget": 3000, "env_kwargs": {"size": 4}, "config": {"gamma": 0.9, "device": "cpu"}}  # no seed: 0
+    run = _sb3_run(tmp_path / "r", meta, timesteps=np.array([1000, 2000]), results=np.array([[1, 2], [3, 5]]))
+    curves = plots.read_run(run)
+    assert (curves.run_dir, curves.algo, curves.env_id, curves.seed, curves.x_name) == (run, "ppo", "E-v0", 0,
+                                                                                        "timesteps")  # fmt: skip
+    assert list(curves.columns) == ["x", "eval_return"]
+    np.testing.assert_array_equal(curves.columns["x"], [1000.0, 2000.0])
+    np.testing.assert_array_equal(curves.columns["eval_return"], [1.5, 4.0])
+    assert curves.settings == {"env_kwargs": {"size": 4}, "budget": 3000, "gamma": 0.9}  # not the device
+    assert plots.read_run(_sb3_run(tmp_path / "s", {"seed": 7}, timesteps=np.array([1]),
+                                   results=np.array([[0.0]]))).seed == 7  # fmt: skip
+
+
+def test_an_sb3_evaluations_file_holding_pickled_objects_is_refused(tmp_path: Path) -> None:
+    objects = np.array([{"a": 1}, None], dtype=object)
+    run = _sb3_run(tmp_path / "r", {}, timesteps=objects, results=np.array([[1.0], [2.0]]))
+    with pytest.raises(plots.ModelFolderError, match=r"evaluations\.npz: unreadable \(Object arrays cannot be loaded"):
+        plots.read_run(run)
+
+
+def test_plot_takes_no_config_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"--config: unknown setting 'config'"):
+        main(["--debug", "plot", _run(tmp_path / "a", 0), "--config", "ppo", "--out", str(tmp_path / "c.png")])
