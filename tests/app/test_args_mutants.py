@@ -311,3 +311,10 @@ def test_config_file_defaults_read_the_config_flag(tmp_path) -> None:
     assert _config_file_defaults(argparse.Namespace(config=path)) == [({"gamma": 0.5, "net": [64, 64]}, str(path))]
     assert _config_file_defaults(argparse.Namespace(config=None)) == []
     assert _config_file_defaults(argparse.Namespace()) == []
+
+
+@pytest.mark.parametrize("key", ["config", "set", "_run"])
+def test_a_config_file_cannot_set_the_file_itself_set_or_internals(key: str, tmp_path: Path) -> None:
+    (tmp_path / "c.yml").write_text(f"{key}: x.yml\n")
+    err = _unknown([*Q, "--config", str(tmp_path / "c.yml")])
+    assert str(err) == f"{tmp_path / 'c.yml'}: unknown key '{key}' for rlsuite train q_learning"
