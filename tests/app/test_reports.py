@@ -63,3 +63,15 @@ def test_nested_results_render_as_headings_tables_and_grids() -> None:
     assert "## methods\n\n|  | reward |" in text
     assert "## v*\n\n| row \\ col | 1 | 2 |" in text
     assert "{" not in text and "[" not in text
+
+
+def test_scalars_and_grids_are_told_apart() -> None:
+    from rlsuite.app.reports import _grid, _scalar
+
+    for x in (None, "a", 1, 1.5, True, np.float32(1.0), np.int64(2)):
+        assert _scalar(x), x
+    for x in ([1], (1,), {"a": 1}, {1}, object()):
+        assert not _scalar(x), x
+    assert _grid([[1, 2], [3, 4]]) and _grid(((1.5,),)) and _grid([[None, True]])
+    for x in ([], "ab", [1, 2], [[1, 2], [3]], [["a", "b"]], [{1, 2}, {3, 4}], [[[1], [2]]], ["ab", "cd"]):
+        assert not _grid(x), x

@@ -48,3 +48,24 @@ def test_table_rounds_every_cell_to_its_digits() -> None:
         "| run | x | y |", "|---|---:|---:|", "| a | 0.12346 | 2 |", "| b | 1.5 | - |",
     ]  # fmt: skip
     assert table(rows).splitlines()[2] == "| a | 0.123 | 2 |"
+
+
+def test_help_defaults_show_the_class_default_beside_the_shipped_file(tmp_path: Path, monkeypatch) -> None:
+    import rlsuite.app.train_sb3 as train_sb3
+
+    monkeypatch.setattr(train_sb3, "CONFIG_DIR", tmp_path)
+    (tmp_path / "ppo.yml").write_text(
+        "rlsuite/GridWorld-v0:\n  gamma: 0.9\n  n_steps: 128\n  learning_rate: 0.0003\n  n_timesteps: 5000\n"
+        "  not_a_field: 3\nCartPole-v1:\n  gamma: 0.5\n"
+    )
+    where = "on rlsuite/GridWorld-v0 from ppo.yml"
+    assert train_sb3.help_defaults("ppo") == {
+        "gamma": f"0.99; 0.9 {where}",  # the class's, then the file's
+        "n_steps": f"128 {where}",  # the class has none (None: the rollout size is chosen)
+        "n_timesteps": f"100000; 5000 {where}",  # learning_rate: the same as the class's, not shown
+        "budget": f"5,000 env steps (n_timesteps) {where}",
+        "env": "rlsuite/GridWorld-v0",
+    }
+    (tmp_path / "ppo.yml").write_text("CartPole-v1:\n  gamma: 0.5\n")  # nothing for the default env
+    assert train_sb3.help_defaults("ppo") == {"budget": "100,000 env steps (n_timesteps)",
+                                              "env": "rlsuite/GridWorld-v0"}  # fmt: skip
