@@ -90,9 +90,7 @@ def _inline(x: Any, digits: int) -> str:
         return fmt(x, digits)
     if isinstance(x, Sequence) and not isinstance(x, str) and all(_scalar(v) for v in x):
         return ", ".join(fmt(v, digits) for v in x)
-    if isinstance(x, Mapping) and all(_scalar(v) for v in x.values()):
-        return "; ".join(f"{k} {fmt(v, digits)}" for k, v in x.items())
-    return fmt(str(x))
+    return fmt(str(x))  # (a mapping is never inline: markdown gives it a section)
 
 
 def markdown(numbers: Mapping[str, Any], level: int = 2, digits: int = 3) -> str:

@@ -75,3 +75,41 @@ def test_scalars_and_grids_are_told_apart() -> None:
     assert _grid([[1, 2], [3, 4]]) and _grid(((1.5,),)) and _grid([[None, True]])
     for x in ([], "ab", [1, 2], [[1, 2], [3]], [["a", "b"]], [{1, 2}, {3, 4}], [[[1], [2]]], ["ab", "cd"]):
         assert not _grid(x), x
+
+
+def test_markdown_to_the_letter() -> None:
+    numbers = {"runs": 3, "seeds": [0, 1.23456], "mixed": [{"a": 1}], "note": "a|b",
+               "lr": {"a": 0.12345, "b": None}, "methods": {"PPO": {"reward": 1.23456}, "DPO": {"reward": 2}},
+               "v": [[1.23456, 2.5]], "deep": {"x": {"y": {"z": {"w": {"v": {"u": {"t": 1}}}}}}},
+               "gap": 1e-12}  # fmt: skip
+    assert markdown(numbers, digits=2) == (
+        "| | |\n|---|---:|\n| runs | 3 |\n| seeds | 0, 1.2 |\n| mixed | [{'a': 1}] |\n| note | a\\|b |\n"
+        "| gap | 0 |\n\n"
+        "## lr\n\n| | |\n|---|---:|\n| a | 0.12 |\n| b | - |\n\n"
+        "## methods\n\n|  | reward |\n|---|---:|\n| PPO | 1.2 |\n| DPO | 2 |\n\n"
+        "## v\n\n| row \\ col | 1 | 2 |\n|---|---:|---:|\n| 1 | 1.2 | 2.5 |\n\n"
+        "## deep\n\n### x\n\n#### y\n\n##### z\n\n###### w\n\n###### v\n\n|  | t |\n|---|---:|\n| u | 1 |\n"
+    )  # headings stop at six #
+    # the defaults: three significant digits, sections from ##
+    assert markdown({"x": 1.23456, "v": [[1.23456, 2]]}) == (
+        "| | |\n|---|---:|\n| x | 1.23 |\n\n## v\n\n| row \\ col | 1 | 2 |\n|---|---:|---:|\n| 1 | 1.23 | 2 |\n"
+    )
+    assert grid_table([[1.23456]]) == "| row \\ col | 1 |\n|---|---:|\n| 1 | 1.23 |"
+    assert grid_table([[1.23456]], digits=2) == "| row \\ col | 1 |\n|---|---:|\n| 1 | 1.2 |"
+    assert markdown({}) == "\n"
+
+
+def test_grid_table_keeps_scientific_and_whole_cells_as_they_are() -> None:
+    text = grid_table([[1.5, 2.25, 3e-8, 12345678.0, 4]], digits=3)
+    assert text.splitlines()[2] == "| 1 | 1.50 | 2.25 | 3.00e-08 | 1.23e+07 | 4 |"
+    assert grid_table([[2.0, 3e-8]]).splitlines()[2] == "| 1 | 2 | 3.00e-08 |"  # no decimals to line up
+
+
+@pytest.mark.parametrize(
+    ("value", "digits", "text"),
+    [(1e-9, 3, "1.00e-09"), (0.001, 3, "0.001"), (0.00099, 3, "9.90e-04"), (99999.0, 3, "99999"),
+     (100000.0, 3, "1.00e+05"), (0.5, 1, "0.5"), (1.0, 3, "1"), (0.01, 2, "0.01"), (0.0099, 2, "9.9e-03")],
+)  # fmt: skip
+def test_fmt_at_the_edges_of_plain_notation(value: float, digits: int, text: str) -> None:
+    """Plain from 10**-digits (included) up to 10**(digits + 2) (excluded); zero below 1e-9 (excluded)."""
+    assert fmt(value, digits) == text
