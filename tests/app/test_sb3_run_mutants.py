@@ -69,3 +69,14 @@ def test_help_defaults_show_the_class_default_beside_the_shipped_file(tmp_path: 
     (tmp_path / "ppo.yml").write_text("CartPole-v1:\n  gamma: 0.5\n")  # nothing for the default env
     assert train_sb3.help_defaults("ppo") == {"budget": "100,000 env steps (n_timesteps)",
                                               "env": "rlsuite/GridWorld-v0"}  # fmt: skip
+
+
+def test_resume_without_out_says_so_exactly(tmp_path: Path, monkeypatch) -> None:
+    from rlsuite.app.cli import main
+    from rlsuite.common.errors import UsageError
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UsageError) as caught:
+        main(["--debug", "train", "ppo", "--env", "rlsuite/GridWorld-v0", "--resume"])
+    assert str(caught.value) == "--resume: name the run folder to continue with --out RUN"
+    assert list(tmp_path.iterdir()) == []
