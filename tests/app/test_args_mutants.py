@@ -19,6 +19,7 @@ from rlsuite.app.args import (
     _option_tokens,
     _scalar,
     _third_party_parents,
+    apply_defaults,
     config_argument,
     float_value,
     number_or_string,
@@ -318,3 +319,59 @@ def test_a_config_file_cannot_set_the_file_itself_set_or_internals(key: str, tmp
     (tmp_path / "c.yml").write_text(f"{key}: x.yml\n")
     err = _unknown([*Q, "--config", str(tmp_path / "c.yml")])
     assert str(err) == f"{tmp_path / 'c.yml'}: unknown key '{key}' for rlsuite train q_learning"
+
+
+def _defaults_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="p")
+    p.add_argument("pos", nargs="?")
+    p.add_argument("--n_timesteps", "--budget", type=int, default=10)
+    p.add_argument("--gamma", type=float, default=0.9)
+    p.add_argument("--log_every", "--log-freq", type=int, default=1)
+    p.add_argument("--lr", dest="learning_rate", type=float, default=0.1)  # a destination no flag spells
+    p.add_argument("--opt", nargs="?", const="c", type=str, default="d")
+    p.add_argument("--net", nargs="+", type=int, default=[1])
+    p.add_argument("--strategy", type=str, default="steps")
+    p.add_argument("--flag", nargs="?", const=True, type=string_to_bool, default=False)
+    p.add_argument("--req", type=int, required=True)
+    p.add_argument("--internal", dest="_internal")
+    p.add_argument("--config")
+    p.add_argument("--set", nargs="+")
+    return p
+
+
+def test_apply_defaults_takes_every_spelling_and_types_a_file_value() -> None:
+    p = _defaults_parser()
+    values = {"budget": "50", "log-every": 5, "net": 3, "strategy": False, "flag": True, "req": 2, "gamma": None}
+    assert apply_defaults(p, values, "f.yml") == ["n_timesteps", "log_every", "net", "strategy", "flag", "req", "gamma"]
+    ns = p.parse_args([])  # --req no longer required: the file gave it
+    assert (ns.n_timesteps, ns.log_every, ns.net, ns.strategy, ns.flag, ns.req, ns.gamma) == (50, 5, [3], "no", True,
+                                                                                              2, None)  # fmt: skip
+    assert p.parse_args(["--budget", "7", "--net", "4", "5"]).n_timesteps == 7  # flags still win
+    p = _defaults_parser()
+    values = {"n-timesteps": 60, "net": [6, 7], "strategy": True, "log_freq": 4, "learning_rate": 0.5, "opt": False}
+    assert apply_defaults(p, values, "f") == ["n_timesteps", "net", "strategy", "log_every", "learning_rate", "opt"]
+    ns = p.parse_args(["--req", "1"])
+    assert (ns.n_timesteps, ns.net, ns.strategy, ns.log_every, ns.learning_rate) == (60, [6, 7], "yes", 4, 0.5)
+    assert ns.opt is False  # an optional value (nargs "?") keeps the file's bool
+    assert _defaults_parser().parse_args(["--req", "1"]).strategy == "steps"  # each parser its own defaults
+
+
+@pytest.mark.parametrize("key", ["help", "pos", "config", "set", "_internal", "internal", "n_timestepsx"])
+def test_apply_defaults_refuses_what_a_file_cannot_set(key: str) -> None:
+    with pytest.raises(ConfigError, match=rf"^f\.yml: unknown key '{key}' for p"):
+        apply_defaults(_defaults_parser(), {key: 1}, "f.yml")
+
+
+def test_apply_defaults_checks_a_string_with_the_flags_type() -> None:
+    with pytest.raises(ConfigError) as caught:
+        apply_defaults(_defaults_parser(), {"gamma": "abc"}, "f.yml")
+    assert str(caught.value) == "f.yml: gamma: invalid value 'abc' (could not convert string to float: 'abc')"
+    assert (caught.value.field, caught.value.value) == ("gamma", "abc")
+
+
+def test_an_error_names_the_flag_written_with_an_equals_sign() -> None:
+    argv = ["train", "ppo", "--env", "rlsuite/GridWorld-v0", "--learning_rate=lin_=5", "--out", "never"]
+    with pytest.raises(ConfigError) as caught:
+        parse_line(argv)
+    assert str(caught.value) == ("--learning_rate: PPOConfig.learning_rate: expected a number > 0 or "
+                                 "'lin_<number > 0>', got 'lin_=5'")  # fmt: skip
