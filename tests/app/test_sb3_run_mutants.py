@@ -80,3 +80,26 @@ def test_resume_without_out_says_so_exactly(tmp_path: Path, monkeypatch) -> None
         main(["--debug", "train", "ppo", "--env", "rlsuite/GridWorld-v0", "--resume"])
     assert str(caught.value) == "--resume: name the run folder to continue with --out RUN"
     assert list(tmp_path.iterdir()) == []
+
+
+SMALL = {"n_rows": 4, "n_cols": 4, "forbidden": [[2, 2]], "target": [4, 4]}
+
+
+def test_resume_keeps_the_runs_own_settings_and_checks_its_env(tmp_path: Path, capsys) -> None:
+    from sb3_helpers import cli, error_line, train
+
+    tiny = ["n_envs=2", "n_steps=32", "batch_size=32", "n_epochs=1", "eval_freq=0"]
+    run = train(tmp_path / "run", "ppo", "rlsuite/GridWorld-v0", *tiny, seed=3,
+                extra=["--budget", "64", "--env_kwargs", json.dumps(SMALL)])  # fmt: skip
+    before = json.loads((run / "config.json").read_text())
+    line = error_line(capsys, ["train", "ppo", "--resume", "--out", str(run), "--budget", "128", "--env",
+                               "FrozenLake-v1"])  # fmt: skip
+    assert line == f"rlsuite: error: --resume {run}: the run's env is 'rlsuite/GridWorld-v0', not 'FrozenLake-v1'"
+    assert cli(["train", "ppo", "--resume", "--out", str(run), "--budget", "128", "--device", "cpu"]) == 0
+    after = json.loads((run / "config.json").read_text())
+    assert after == {**before, "budget": 128, "config": {**before["config"], "n_timesteps": 128}}
+    assert (after["env_kwargs"], after["seed"], after["device"]) == (SMALL, 3, "cpu")  # 16 states: the same env
+    # an env id in the file that would import a module: refused, naming the file
+    (run / "config.json").write_text(json.dumps({**after, "env_id": "evil:rlsuite/GridWorld-v0"}))
+    line = error_line(capsys, ["train", "ppo", "--resume", "--out", str(run), "--budget", "192"])
+    assert line.startswith(f"rlsuite: error: {run / 'config.json'}: env id 'evil:rlsuite/GridWorld-v0' would import")
