@@ -334,6 +334,8 @@ def _defaults_parser() -> argparse.ArgumentParser:
     p.add_argument("--flag", nargs="?", const=True, type=string_to_bool, default=False)
     p.add_argument("--req", type=int, required=True)
     p.add_argument("--internal", dest="_internal")
+    p.add_argument("--norm", nargs="?", const=True, type=string_to_bool, default=True)
+    p.add_argument("--no_norm", dest="norm", action="store_false")  # a flag, not a setting a file names
     p.add_argument("--config")
     p.add_argument("--set", nargs="+")
     return p
@@ -356,7 +358,9 @@ def test_apply_defaults_takes_every_spelling_and_types_a_file_value() -> None:
     assert _defaults_parser().parse_args(["--req", "1"]).strategy == "steps"  # each parser its own defaults
 
 
-@pytest.mark.parametrize("key", ["help", "pos", "config", "set", "_internal", "internal", "n_timestepsx"])
+@pytest.mark.parametrize(
+    "key", ["help", "h", "pos", "config", "set", "_internal", "internal", "n_timestepsx", "no_norm"]
+)
 def test_apply_defaults_refuses_what_a_file_cannot_set(key: str) -> None:
     with pytest.raises(ConfigError, match=rf"^f\.yml: unknown key '{key}' for p"):
         apply_defaults(_defaults_parser(), {key: 1}, "f.yml")
