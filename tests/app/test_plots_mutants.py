@@ -187,3 +187,41 @@ def test_an_sb3_evaluations_file_holding_pickled_objects_is_refused(tmp_path: Pa
 def test_plot_takes_no_config_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"--config: unknown setting 'config'"):
         main(["--debug", "plot", _run(tmp_path / "a", 0), "--config", "ppo", "--out", str(tmp_path / "c.png")])
+
+
+def test_the_value_heat_map_to_the_letter(tmp_path: Path, figures: list) -> None:
+    from types import SimpleNamespace
+
+    grid = SimpleNamespace(n_rows=2, n_cols=3)
+    values = [0, 1, 2, 3, 4, 10]  # integers: drawn as floats
+    plots.plot_value_heatmap(grid, values, tmp_path / "v.png", "title")
+    (fig,) = figures
+    assert tuple(fig.get_size_inches()) == pytest.approx((0.9 * 3 + 2.2, 0.9 * 2 + 1.0))
+    ax = fig.axes[0]
+    (image,) = ax.get_images()
+    assert image.get_cmap().name == "viridis" and image.get_array().dtype == np.float64
+    np.testing.assert_array_equal(image.get_array(), [[0.0, 1.0, 2.0], [3.0, 4.0, 10.0]])
+    texts = [
+        (t.get_position(), t.get_text(), t.get_color(), t.get_fontsize(), t.get_ha(), t.get_va()) for t in ax.texts
+    ]
+    # the middle of the range is 5: above it black on the bright end of viridis, else white
+    assert texts == [((c, r), f"{values[3 * r + c]:.1f}", "black" if values[3 * r + c] > 5 else "white", 8.0, "center",
+                      "center") for r in range(2) for c in range(3)]  # fmt: skip
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "2", "3"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["1", "2"]
+    assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_title(), ax.title.get_fontsize()) == (
+        "column",
+        "row",
+        "title",
+        9.0,
+    )
+    assert fig.axes[1].get_ylabel() == "state value v(s)  (discounted return)"
+
+
+@pytest.mark.parametrize(("rows", "cols", "written"), [(20, 20, True), (1, 401, False), (401, 1, False)])
+def test_values_are_written_in_up_to_400_cells(tmp_path: Path, figures: list, rows: int, cols: int,
+                                               written: bool) -> None:  # fmt: skip
+    from types import SimpleNamespace
+
+    plots.plot_value_heatmap(SimpleNamespace(n_rows=rows, n_cols=cols), np.arange(rows * cols), tmp_path / "v.png", "t")
+    assert len(figures[0].axes[0].texts) == (rows * cols if written else 0)
