@@ -172,44 +172,21 @@ def test_a_number_too_large_for_a_float_is_shown_whole_up_to_24_characters() -> 
     assert float_value("inf") == math.inf and float_value("-Infinity") == -math.inf  # written so: kept
 
 
+def _dataclass(name: str, base: type | None, module: str) -> type:
+    cls = dataclasses.make_dataclass(name, [(f"{name.lower()}_field", int, 0)], bases=(base,) if base else ())
+    cls.__module__ = module
+    return cls
+
+
 def test_third_party_parents_names_each_outside_dataclass_once() -> None:
-    @dataclasses.dataclass
-    class _Private:
-        a: int = 0
-
-    @dataclasses.dataclass
-    class Lib(_Private):
-        b: int = 0
-
-    @dataclasses.dataclass
-    class Lib2(Lib):
-        c: int = 0
-
-    @dataclasses.dataclass
-    class Mine(Lib2):
-        d: int = 0
-
-    @dataclasses.dataclass
-    class Top(Mine):
-        e: int = 0
-
-    Lib.__module__, Lib2.__module__ = "thirdparty.sub.mod", "other.mod"
-    Mine.__module__, Top.__module__ = "rlsuite.agents.x", "rlsuite.app.y"
-    _Private.__module__ = "thirdparty.hidden"
-    assert _third_party_parents(Top) == "other.Lib2, thirdparty.Lib"  # not Top itself, Mine or _Private
-    assert _third_party_parents(Lib2) == "thirdparty.Lib"  # the first parent counts
-
-    @dataclasses.dataclass
-    class Twin(Lib):  # the same package and name as Lib, another module: named once
-        f: int = 0
-
-    Twin.__name__, Twin.__module__ = "Lib", "thirdparty.other"
-
-    @dataclasses.dataclass
-    class Both(Twin):
-        g: int = 0
-
-    assert _third_party_parents(Both) == "thirdparty.Lib"
+    private = _dataclass("_Private", None, "thirdparty.hidden")
+    lib = _dataclass("Lib", private, "thirdparty.sub.mod")
+    lib2 = _dataclass("Lib2", lib, "other.mod")
+    top = _dataclass("Top", _dataclass("Mine", lib2, "rlsuite.agents.x"), "rlsuite.app.y")
+    assert _third_party_parents(top) == "other.Lib2, thirdparty.Lib"  # not Top itself, Mine or _Private
+    assert _third_party_parents(lib2) == "thirdparty.Lib"  # the first parent counts
+    twin = _dataclass("Lib", lib, "thirdparty.other")  # the same package and name as Lib, another module
+    assert _third_party_parents(_dataclass("Both", twin, "tests.x")) == "thirdparty.Lib"  # named once
 
 
 def _help_of(monkeypatch: pytest.MonkeyPatch, add: Any) -> list[str]:
