@@ -461,9 +461,13 @@ def run_group(
         _record(work)  # before _prepare drops the mutants of changed modules: their unchanged functions' verdicts
         _prepare(name, work)
     if run and recheck:  # only the survivors of the last run, against today's tests and code
-        survived = [m for m, s in _results(work).items() if s == "survived"]
-        if survived:
-            _run_mutmut(work, children, survived, minutes)
+        try:
+            known = _results(work)
+        except RuntimeError:  # every module of the group changed (_prepare dropped their mutants): a plain run
+            known = {}
+        survived = [m for m, s in known.items() if s == "survived"]
+        if survived or not known:
+            _run_mutmut(work, children, survived or None, minutes)
     elif run and only:
         names = _unchecked(work, modules, only)
         if names:
