@@ -125,7 +125,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "sb3": (["rlsuite/agents/sb3*.py"], ["tests/agents/sb3/"]),
     "reproduce": (["rlsuite/app/reproduce/"], ["tests/app/test_reproduce*.py"]),
     "app": (
-        ["rlsuite/*.py", "rlsuite/app/__init__.py", "rlsuite/app/align.py", "rlsuite/app/vision*.py"],
+        ["rlsuite/*.py", "rlsuite/app/align.py", "rlsuite/app/vision*.py"],
         ["tests/app/", "!tests/app/test_reproduce*.py"],  # all but the figure tests (group reproduce)
     ),
     # the command line's parsing and commands, through the in-process tests of tests/app and the sb3 runs (seconds

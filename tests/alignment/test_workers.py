@@ -81,6 +81,18 @@ ray.shutdown()
 """
 
 
+def set_driver_env(monkeypatch: pytest.MonkeyPatch, cache: Path, **values: str) -> dict[str, str]:
+    """Set every variable run_on_ray passes on, in the driver (PYTHONPATH as it is, the cache under ``cache``, the
+    rest from ``values``); return them."""
+    import os
+
+    wanted = {"PYTHONPATH": os.environ.get("PYTHONPATH", ""), "RLSUITE_CACHE": str(cache), **values}
+    assert set(wanted) == set(PASSED_ON), "name every variable run_on_ray passes on"
+    for k, v in wanted.items():
+        monkeypatch.setenv(k, v)
+    return wanted
+
+
 @pytest.fixture
 def head() -> Iterator[tuple[str, str]]:
     """A head started without the variables run_on_ray passes on: its (address, node id)."""
@@ -104,14 +116,9 @@ def test_a_cluster_gets_the_drivers_settings(head: tuple[str, str], monkeypatch:
                                              caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:  # fmt: skip
     """``address``: the tasks run on an instance started elsewhere, without these variables, which its tasks see
     only because run_on_ray passes them on."""
-    import os
-
     address, _ = head
-    wanted = {"PYTHONPATH": os.environ.get("PYTHONPATH", ""), "RLSUITE_CACHE": str(tmp_path / "cache"),
-              "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-              "TRL_EXPERIMENTAL_SILENCE": "1"}  # fmt: skip
-    for k, v in wanted.items():
-        monkeypatch.setenv(k, v)
+    wanted = set_driver_env(monkeypatch, tmp_path / "cache", HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1",
+                            MKL_NUM_THREADS="1", TRL_EXPERIMENTAL_SILENCE="1")  # fmt: skip
     with caplog.at_level(logging.INFO, logger="rlsuite.alignment.workers"):
         results = run_on_ray(_environment, [Item("d", 1)], workers=1, address=address)
     assert results["d"] == {"env": wanted, "where": "ray task", "ran_on": results["d"]["ran_on"]}

@@ -13,7 +13,7 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
-from test_workers import PASSED_ON, Item, head  # noqa: E402, F401  (head: the fixture, a cluster's head)
+from test_workers import PASSED_ON, Item, head, set_driver_env  # noqa: E402, F401  (head: the fixture)
 
 from rlsuite.alignment.workers import run_on_ray  # noqa: E402
 
@@ -35,11 +35,8 @@ def test_a_cluster_gets_the_drivers_own_values_and_a_gpu(
     """Values unlike any a worker would get by itself (Ray's one thread per task, _task's own defaults), so each
     seen in the task was passed on; the task runs on the cluster's node, with its one GPU."""
     address, node = head
-    wanted = {"PYTHONPATH": os.environ.get("PYTHONPATH", ""), "RLSUITE_CACHE": str(tmp_path / "cache"),
-              "HF_HUB_OFFLINE": "true", "OMP_NUM_THREADS": "3", "MKL_NUM_THREADS": "5",
-              "TRL_EXPERIMENTAL_SILENCE": "yes"}  # fmt: skip
-    for k, v in wanted.items():
-        monkeypatch.setenv(k, v)
+    wanted = set_driver_env(monkeypatch, tmp_path / "cache", HF_HUB_OFFLINE="true", OMP_NUM_THREADS="3",
+                            MKL_NUM_THREADS="5", TRL_EXPERIMENTAL_SILENCE="yes")  # fmt: skip
     result = run_on_ray(_inside, [Item("g", 0)], workers=1, address=address)["g"]
     assert result["env"] == wanted
     assert result["ran_on"] == {"node": node[:12], "gpu_ids": ["0"]} and result["visible"] == "0"
