@@ -149,11 +149,19 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
          "tests/vision/test_images.py", "tests/vision/test_bad_input_vision.py"],
     ),
     "vision_more": (
-        ["rlsuite/vision/__init__.py", "rlsuite/vision/adapters.py", "rlsuite/vision/checkpoints.py",
-         "rlsuite/vision/contrastive.py", "rlsuite/vision/defaults.py", "rlsuite/vision/finetune.py",
-         "rlsuite/vision/grpo.py", "rlsuite/vision/image_processing.py", "rlsuite/vision/models.py",
-         "rlsuite/vision/reasoning.py", "rlsuite/vision/runtime.py"],
+        ["rlsuite/vision/__init__.py", "rlsuite/vision/checkpoints.py", "rlsuite/vision/contrastive.py",
+         "rlsuite/vision/defaults.py", "rlsuite/vision/grpo.py", "rlsuite/vision/image_processing.py",
+         "rlsuite/vision/models.py", "rlsuite/vision/reasoning.py", "rlsuite/vision/runtime.py"],
         ["tests/vision/"],
+    ),
+    # the VLM policy's training and its LoRA adapters, through the tests that train tiny VLMs for a few steps (the
+    # files run in 40 s together); in vision_more a 167-minute run reached a third of finetune.py's mutants
+    "vision_finetune": (
+        ["rlsuite/vision/finetune.py", "rlsuite/vision/adapters.py"],
+        ["tests/vision/test_finetune*.py", "tests/vision/test_adapters*.py", "tests/vision/test_ppo_math.py",
+         "tests/vision/test_train_vlm_policy_mutants.py", "tests/vision/test_load_policy_mutants.py",
+         "tests/vision/test_vlm_resume.py", "tests/vision/test_bad_input_vlm_resume.py",
+         "tests/vision/test_vlm_training.py", "tests/vision/test_vlm_archs.py"],
     ),
     # the model folders' checks, by their exact messages (the vision tests reach them only through loaders)
     "vision_folders": (["rlsuite/vision/folders.py"], ["tests/vision/test_folders*.py"]),

@@ -36,6 +36,7 @@ from rlsuite.vision.finetune import (
     train_vlm_policy,
 )
 from rlsuite.vision.reasoning import ReasoningActor, ReasoningConfig
+from rlsuite.vision.runtime import torch_threads
 
 # seed 1 (not the actor's default 0), gamma 0.8 (not exact_value_gap's default 0.9), bc_lr 5e-3 (not lora_lr's 1e-3)
 CONFIG = VLMTrainConfig(size=3, hidden=16, layers=1, bc_layouts=3, bc_steps=2, bc_batch=4, bc_warmup=1, bc_lr=5e-3,
@@ -57,20 +58,25 @@ def without_seconds(report: Any) -> str:
 
 
 def replay(config: VLMTrainConfig, reasoning: ReasoningConfig) -> tuple[dict[str, Any], str]:
-    """The report a run of ``config`` should give (without wall times), and its policy's prompt."""
-    seed_everything(config.seed)
-    held_out = config.held_out()
-    policy, info = load_policy_to_train(config, None, reasoning)
-    actor = ReasoningActor(policy, reasoning, config.seed) if reasoning.reasoning else ScoringActor(policy)
-    report: dict[str, Any] = {"model": info}
-    for stage, train in zip(STAGES, (None, behaviour_clone, ppo_finetune), strict=True):
-        if train is not None:
-            report[train.__name__] = train(policy, config, actor, None, None)
-        report[f"success_{stage}"] = success_rate(policy, held_out, actor=actor)
-        if not reasoning.reasoning:
-            report[f"value_gap_{stage}"] = exact_value_gap(policy, held_out, config.gamma)
-    if reasoning.reasoning:
-        report["answers"], report["unparsed_answers"] = actor.answers, actor.unparsed
+    """The report a run of ``config`` should give (without wall times), and its policy's prompt.
+
+    Run with the torch thread count the run uses (``torch_threads``): sums over 1 and 2 threads differ in the last
+    bits, so a replay on torch's default (every CPU, without OMP_NUM_THREADS) differed from the run on 2 CPUs.
+    """
+    with torch_threads(config.threads):
+        seed_everything(config.seed)
+        held_out = config.held_out()
+        policy, info = load_policy_to_train(config, None, reasoning)
+        actor = ReasoningActor(policy, reasoning, config.seed) if reasoning.reasoning else ScoringActor(policy)
+        report: dict[str, Any] = {"model": info}
+        for stage, train in zip(STAGES, (None, behaviour_clone, ppo_finetune), strict=True):
+            if train is not None:
+                report[train.__name__] = train(policy, config, actor, None, None)
+            report[f"success_{stage}"] = success_rate(policy, held_out, actor=actor)
+            if not reasoning.reasoning:
+                report[f"value_gap_{stage}"] = exact_value_gap(policy, held_out, config.gamma)
+        if reasoning.reasoning:
+            report["answers"], report["unparsed_answers"] = actor.answers, actor.unparsed
     return report, policy.prompt
 
 
