@@ -16,6 +16,7 @@ from rlsuite.app.args import (
     SHIPPED_CONFIGS,
     HelpFormatter,
     _config_file_defaults,
+    _converter,
     _option_tokens,
     _scalar,
     _third_party_parents,
@@ -27,6 +28,8 @@ from rlsuite.app.args import (
     shipped_configs,
     shown,
     string_to_bool,
+    yaml_mapping,
+    yaml_value,
 )
 from rlsuite.app.cli import build_parser, main, parse_line
 from rlsuite.common.errors import ConfigError, UsageError
@@ -244,6 +247,24 @@ def test_help_lists_each_spelling_once_and_switches_without_a_metavar(monkeypatc
         "--overwrite replace (default: false)",
         "--maybe [MAYBE] optional value (default: 0)",
     ]
+
+
+def test_a_flag_with_two_names_lists_both_then_its_metavar_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    def add(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--out", "--output_dir", "--output-dir", default="runs", help="where")
+
+    assert _help_of(monkeypatch, add) == ["options:", "--out, --output_dir OUT", "where (default: runs)"]
+
+
+def test_a_mapping_hint_reads_a_mapping_and_a_list_or_string_hint_reads_yaml() -> None:
+    """``dict[...]`` (bare, parametrised or optional) reads ``{KEY: VALUE}``; a union holding a parametrised list
+    reads YAML, not a plain string (``str`` alone in a union would)."""
+    assert _converter(dict) is yaml_mapping
+    assert _converter(dict[str, float]) is yaml_mapping
+    assert _converter(dict[str, float] | None) is yaml_mapping
+    assert _converter(list[int] | str) is yaml_value
+    assert _converter(tuple[int, int] | str) is yaml_value
+    assert _converter(float | str).keywords == {"kinds": (float,)}
 
 
 def test_a_switch_takes_no_more_room_than_its_name(monkeypatch: pytest.MonkeyPatch) -> None:
