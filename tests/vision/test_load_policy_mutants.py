@@ -167,7 +167,12 @@ def test_an_adapter_on_a_trusted_pickled_base_saves_and_loads_back_with_trust_pi
 
 
 def test_a_full_folder_gets_the_dtype_device_and_policy_arguments_given(llava: Path) -> None:
-    policy = load_trained_policy(llava, dtype="bfloat16", device="cpu", prompt="<image> which way ?")
+    """On simulated CUDA, where the default device ("auto") is CUDA, the CPU given is the one used."""
+    from cuda_sim import simulate_cuda
+
+    with simulate_cuda():
+        policy = load_trained_policy(llava, dtype="bfloat16", device="cpu", prompt="<image> which way ?")
+        assert load_trained_policy(llava).device == torch.device("cuda")
     assert {p.dtype for p in policy.model.parameters()} == {torch.bfloat16}
     assert policy.prompt == "<image> which way ?" and policy.device == torch.device("cpu")
 
