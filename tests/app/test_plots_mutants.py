@@ -177,6 +177,36 @@ def test_an_sb3_run_reads_as_its_evaluations_over_timesteps(tmp_path: Path) -> N
                                    results=np.array([[0.0]]))).seed == 7  # fmt: skip
 
 
+def test_an_sb3_run_without_evaluations_reads_as_its_rollout_returns(tmp_path: Path) -> None:
+    """progress.csv's mean episode return over timesteps, rows without a finished episode (empty cells) left out;
+    both columns are needed."""
+    run = tmp_path / "r"
+    run.mkdir()
+    meta = {"family": "sb3", "algo": "a2c", "env_id": "E-v0", "seed": 4, "budget": 300, "config": {"gamma": 0.9}}
+    (run / "config.json").write_text(json.dumps(meta))
+    (run / "progress.csv").write_text("time/total_timesteps,rollout/ep_rew_mean\n100,\n200,1.5\n300,2.5\n")
+    curves = plots.read_run(run)
+    assert (curves.run_dir, curves.algo, curves.env_id, curves.seed, curves.x_name) == (run, "a2c", "E-v0", 4,
+                                                                                        "timesteps")  # fmt: skip
+    assert list(curves.columns) == ["x", "episode_return"]
+    np.testing.assert_array_equal(curves.columns["x"], [200.0, 300.0])
+    np.testing.assert_array_equal(curves.columns["episode_return"], [1.5, 2.5])
+    assert curves.settings == {"env_kwargs": {}, "budget": 300, "gamma": 0.9}
+    for header in ("time/total_timesteps,x", "x,rollout/ep_rew_mean"):
+        (run / "progress.csv").write_text(f"{header}\n100,1\n")
+        with pytest.raises(plots.ModelFolderError) as caught:
+            plots.read_run(run)
+        assert str(caught.value) == f"{run}: no learning curve found (metrics.csv, eval/evaluations.npz, progress.csv)"
+
+
+def test_a_tabular_run_reads_as_its_metrics(tmp_path: Path) -> None:
+    run = Path(_run(tmp_path / "a", 2))
+    curves = plots.read_run(run)
+    assert (curves.run_dir, curves.algo, curves.env_id, curves.seed, curves.x_name) == (
+        run, "q_learning", "rlsuite/GridWorld-v0", 2, "steps")  # fmt: skip
+    assert list(curves.columns) == ["x", "optimal_fraction"]
+
+
 def test_an_sb3_evaluations_file_holding_pickled_objects_is_refused(tmp_path: Path) -> None:
     objects = np.array([{"a": 1}, None], dtype=object)
     run = _sb3_run(tmp_path / "r", {}, timesteps=objects, results=np.array([[1.0], [2.0]]))

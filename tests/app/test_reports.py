@@ -25,6 +25,8 @@ from rlsuite.app.reports import fmt, grid_table, markdown, table
         (np.int64(-3), "-3"),
         (np.float32(0.25), "0.25"),
         (-1234.5, "-1234"),
+        (100.0, "100"),  # whole, no decimals: its zeros stay
+        (12340.0, "12340"),
         (None, "-"),
         (float("nan"), "nan"),
         (float("inf"), "inf"),
