@@ -84,6 +84,14 @@ def test_a_replay_buffer_file_needs_pos_and_full_only_for_a_buffer(tmp_path, dqn
     assert str(info.value) == f"{path}: not a replay buffer saved by rlsuite (no pos or full)"
 
 
+def test_a_replay_buffer_file_that_is_not_an_archive_is_named(tmp_path):
+    path = tmp_path / "rb.npz"
+    path.write_bytes(b"not a zip archive")
+    with pytest.raises(ModelFolderError) as info:
+        sb3_io.check_replay_buffer(path)
+    assert str(info.value) == f"{path}: not a readable npz archive (File is not a zip file); truncated or corrupt?"
+
+
 @pytest.mark.parametrize("elements", [lambda memory: (2**32, 2**32), lambda memory: (memory // 4,)],
                          ids=["2^64 elements", "twice the memory in bytes"])  # fmt: skip
 def test_a_header_claiming_more_than_the_memory_is_refused(tmp_path, elements):

@@ -91,3 +91,16 @@ def test_the_adapter_as_sb3_sees_it():
     assert first is second
     np.testing.assert_array_equal(first[0], venv.venv.reset(seed=3)[0])
     venv.close()
+
+
+def test_env_method_passes_its_arguments_to_the_vector_env_once_for_every_index():
+    raw = gym.make_vec(EPISODIC, num_envs=8, vectorization_mode="vector_entry_point",
+                       autoreset_mode=AutoresetMode.SAME_STEP)  # fmt: skip
+    expected, _ = raw.reset(seed=11)
+    venv = make_batched_vec_env(EPISODIC, 8)
+    results = venv.env_method("reset", seed=11, indices=[0, 3])  # a keyword argument: the seed
+    assert len(results) == 2 and results[0] is results[1]
+    np.testing.assert_array_equal(np.asarray(results[0][0]), expected)
+    checked = venv.env_method("actions", [1, 2, 3, 0, 1, 2, 3, 0])  # a positional argument: the actions
+    assert len(checked) == 8
+    np.testing.assert_array_equal(np.asarray(checked[0]), [1, 2, 3, 0, 1, 2, 3, 0])
