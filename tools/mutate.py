@@ -125,8 +125,23 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "sb3": (["rlsuite/agents/sb3*.py"], ["tests/agents/sb3/"]),
     "reproduce": (["rlsuite/app/reproduce/"], ["tests/app/test_reproduce*.py"]),
     "app": (
-        ["rlsuite/*.py", "rlsuite/app/align.py", "rlsuite/app/vision*.py"],
+        ["rlsuite/*.py", "rlsuite/app/vision_tour.py"],
         ["tests/app/", "!tests/app/test_reproduce*.py"],  # all but the figure tests (group reproduce)
+    ),
+    # `rlsuite align` and `rlsuite vision`, through the tests that run their commands in-process (seconds each; in
+    # the app group, whose tests take minutes per mutant, a 74-minute run reached a tenth of them)
+    "app_align": (
+        ["rlsuite/app/align.py"],
+        ["tests/alignment/test_bad_input_alignment.py", "tests/alignment/test_configs.py",
+         "tests/alignment/test_methods.py", "tests/alignment/test_training.py", "tests/app/test_bad_input_catalogue.py",
+         "tests/app/test_cli.py", "tests/app/test_cli_mutants.py", "tests/app/test_help.py"],
+    ),
+    "app_vision": (
+        ["rlsuite/app/vision.py"],
+        ["tests/app/test_vision_cli.py", "tests/app/test_vision_detector_mutants.py",
+         "tests/vision/test_bad_input_vision.py", "tests/vision/test_bad_input_grpo.py",
+         "tests/vision/test_bad_input_vlm_resume.py", "tests/app/test_quick_defaults_mutants.py",
+         "tests/app/test_cli.py", "tests/app/test_help.py"],
     ),
     # the command line's parsing and commands, through the in-process tests of tests/app and the sb3 runs (seconds
     # each): the whole folder runs the tour, the sweeps, the studies and the kill -9 faults (minutes per mutant)
