@@ -187,3 +187,59 @@ def test_bc_loss_is_the_mean_over_frames_of_each_frames_cross_entropy() -> None:
     by_hand = -(logp[0, 0] + 0.5 * logp[1, 1] + 0.5 * logp[1, 2] + logp[2, 4]) / 3
     torch.testing.assert_close(loss, by_hand, rtol=1e-6, atol=0)
     assert torch.equal(value, v)
+
+
+def test_ppo_reports_one_progress_task_of_updates() -> None:
+    """Advanced by the updates a resumed run had done (0 here), then one per update."""
+    torch.manual_seed(0)
+    config = dataclasses.replace(CONFIG, ppo_updates=2)
+    policy, _ = load_policy_to_train(config)
+    with reporting_to(RecordingReporter()) as reporter:
+        ppo_finetune(policy, config, ScoringActor(policy), None, None)
+    assert reporter.started == [("PPO updates", 2, "update")] and reporter.stopped == 1
+    assert reporter.advances == [0, 1, 1]
+
+
+class RandomActor:
+    """Uniformly random moves (seeded): on a 3 x 3 grid in 60 steps every episode reaches its target."""
+
+    def __init__(self) -> None:
+        self.rng = np.random.default_rng(0)
+        self.batches: list[int] = []  # the episodes still going at each step
+
+    def greedy(self, obs: np.ndarray) -> np.ndarray:
+        self.batches.append(len(obs))
+        return self.rng.integers(0, 5, len(obs))
+
+
+class StayActor:
+    def greedy(self, obs: np.ndarray) -> np.ndarray:
+        return np.full(len(obs), 4)  # "stay": the target is never the start
+
+
+class ShortActor:
+    def greedy(self, obs: np.ndarray) -> np.ndarray:
+        return np.zeros(len(obs) - 1, np.int64)  # one action too few
+
+
+def test_success_rate_counts_the_episodes_that_reach_their_target() -> None:
+    torch.manual_seed(0)
+    policy, _ = load_policy_to_train(CONFIG)
+    held_out = VLMEvalConfig(size=3, episodes=6, max_episode_steps=60)
+    walker = RandomActor()
+    assert success_rate(policy, held_out, actor=walker) == 1.0
+    # an episode that ended is not stepped again: the batches shrink, and the loop stops when all have ended
+    assert walker.batches[0] == 6 and walker.batches == sorted(walker.batches, reverse=True)
+    assert walker.batches[-1] < 6 and len(walker.batches) < 60
+    assert success_rate(policy, held_out, actor=StayActor()) == 0.0
+    with pytest.raises(ValueError, match="zip"):
+        success_rate(policy, held_out, actor=ShortActor())
+
+
+def test_training_on_simulated_cuda_keeps_every_tensor_there() -> None:
+    """Cloning and PPO on "cuda" (simulated: an op mixing a CPU and a cuda tensor raises, as on a GPU)."""
+    from cuda_sim import simulate_cuda
+
+    with simulate_cuda():
+        policy, report = train_vlm_policy(dataclasses.replace(CONFIG, device="cuda"))
+    assert policy.device == torch.device("cuda") and report["ppo_finetune"]["updates"] == 1
