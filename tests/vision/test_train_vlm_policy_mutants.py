@@ -243,3 +243,36 @@ def test_training_on_simulated_cuda_keeps_every_tensor_there() -> None:
     with simulate_cuda():
         policy, report = train_vlm_policy(dataclasses.replace(CONFIG, device="cuda"))
     assert policy.device == torch.device("cuda") and report["ppo_finetune"]["updates"] == 1
+
+
+class CountingActor(ScoringActor):
+    """A ScoringActor that counts the frames of every minibatch it evaluates."""
+
+    def __init__(self, policy: Any) -> None:
+        super().__init__(policy)
+        self.minibatches: list[int] = []
+
+    def evaluate(self, obs: Any, memo: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        self.minibatches.append(len(obs))
+        return super().evaluate(obs, memo)
+
+
+@pytest.mark.parametrize(("steps", "minibatches", "sizes"), [(1, 1, [2]), (2, 4, [1, 1, 1, 1]), (2, 8, [1] * 4)])
+def test_each_epoch_splits_the_rollout_into_minibatches_of_at_least_one_frame(steps, minibatches, sizes) -> None:
+    """A rollout of one step (one memo) works; 2 envs x 2 steps in 4 or 8 minibatches are 4 of one frame each."""
+    torch.manual_seed(0)
+    config = dataclasses.replace(CONFIG, ppo_steps=steps, ppo_minibatches=minibatches, ppo_epochs=1)
+    policy, _ = load_policy_to_train(config)
+    actor = CountingActor(policy)
+    ppo_finetune(policy, config, actor, None, None)
+    assert actor.minibatches == sizes
+
+
+def test_ppo_epochs_lower_the_value_loss_on_one_rollout() -> None:
+    """The value term is minimised with the policy term (vf_coef > 0): over 20 epochs of one rollout the value loss
+    falls (0.59 to 0.32 at this seed; it rises when the term's sign is flipped)."""
+    torch.manual_seed(0)
+    config = dataclasses.replace(CONFIG, ppo_epochs=20, ppo_steps=4, vf_coef=5.0)
+    policy, _ = load_policy_to_train(config)
+    [row] = ppo_finetune(policy, config, ScoringActor(policy), None, None)["history"]
+    assert row["phase"] == "ppo" and row["value_loss"] < 0.75 * row["value_loss_first_epoch"]
