@@ -173,7 +173,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     # files run in 40 s together); in vision_more a 167-minute run reached a third of finetune.py's mutants
     "vision_finetune": (
         ["rlsuite/vision/finetune.py", "rlsuite/vision/adapters.py"],
-        ["tests/vision/test_finetune*.py", "tests/vision/test_adapters*.py", "tests/vision/test_ppo_math.py",
+        ["tests/vision/test_finetune*.py", "tests/vision/test_adapters*.py", "tests/vision/test_ppo_*.py",
          "tests/vision/test_train_vlm_policy_mutants.py", "tests/vision/test_load_policy_mutants.py",
          "tests/vision/test_vlm_resume.py", "tests/vision/test_bad_input_vlm_resume.py",
          "tests/vision/test_vlm_training.py", "tests/vision/test_vlm_archs.py", "tests/vision/test_vlm_syncs.py"],
