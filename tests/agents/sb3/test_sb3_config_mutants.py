@@ -54,10 +54,13 @@ def _refused(cls, **kwargs) -> ConfigError:
       "PPOConfig.policy_kwargs: net_arch: expected plain data (numbers, lists, mappings)"),
      (PPOConfig, {"policy_kwargs": {"net_arch": [8, {8}]}}, "policy_kwargs",
       "PPOConfig.policy_kwargs: net_arch: expected plain data (numbers, lists, mappings)"),
+     (PPOConfig, {"policy_kwargs": {"net_arch": {"pi": [8], "vf": {8}}}}, "policy_kwargs",
+      "PPOConfig.policy_kwargs: net_arch: expected plain data (numbers, lists, mappings)"),
      (DQNConfig, {"gradient_steps": 0}, "gradient_steps", "DQNConfig.gradient_steps: 0 would never train; give >= 1 "
       "or -1")],
     ids=["lr word", "clip schedule 0", "clip_vf schedule word", "wrapper kwargs", "wrapper namespace", "env device",
-         "kwargs key", "activation", "optimizer", "extractor", "nested key", "a set", "dqn never trains"],
+         "kwargs key", "activation", "optimizer", "extractor", "nested key", "a set", "a set in a mapping",
+         "dqn never trains"],
 )  # fmt: skip
 def test_refusals_are_one_exact_line_naming_the_field(cls, kwargs, field, message):
     error = _refused(cls, **kwargs)
