@@ -558,6 +558,7 @@ def write_report(
     old = json.loads(path_json.read_text()) if path_json.is_file() else {}
     modules = old.get("modules", {})
     runs = old.get("runs", {})
+    measured_by = old.get("measured_by", {})  # module -> the group and run that gave its row (groups get split)
     today = time.strftime("%Y-%m-%d")
     modules.update(scores)
     for stale in [m for m in modules if m.endswith("/") and any(k.startswith(m) for k in scores)]:
@@ -565,7 +566,11 @@ def write_report(
     head = _head()
     for group, mins in minutes.items():
         runs[group] = {"date": today, "minutes": round(mins, 1), "commit": (commits or {}).get(group, head or "?")}
-    path_json.write_text(json.dumps({"modules": modules, "runs": runs}, indent=2, sort_keys=True) + "\n")
+        measured_by.update({m: {"group": group, **runs[group]} for m in _modules(GROUPS[group][0]) if m in scores})
+    measured_by = {m: g for m, g in measured_by.items() if m in modules}
+    path_json.write_text(
+        json.dumps({"measured_by": measured_by, "modules": modules, "runs": runs}, indent=2, sort_keys=True) + "\n"
+    )
     notes = ""
     if path_md.is_file() and "<!-- notes -->" in path_md.read_text():
         notes = path_md.read_text().split("<!-- notes -->", 1)[1].strip("\n")
@@ -598,8 +603,12 @@ def write_report(
     ]
     for module, counts in sorted(modules.items()):
         checked, share = score(counts)
-        group = group_of.get(module) or next((g for m, g in group_of.items() if m.startswith(module)), "?")
-        run = runs.get(group, {})
+        if module in measured_by:
+            run = measured_by[module]
+            group = run["group"]
+        else:
+            group = group_of.get(module) or next((g for m, g in group_of.items() if m.startswith(module)), "?")
+            run = runs.get(group, {})
         lines.append(
             f"| `{module}` | {group} ({run.get('date', '?')}{at(run)}, {run.get('minutes', '?')}) | {checked} | "
             f"{counts.get('killed', 0)} | {counts.get('survived', 0)} | {counts.get('equivalent', 0)} | "

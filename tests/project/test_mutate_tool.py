@@ -132,3 +132,26 @@ def test_coverage_is_measured_only_for_a_file_to_mutate_afresh(work: Path) -> No
     assert not store.to_mutate(source)
     os.utime(source, (source.stat().st_mtime + 10,) * 2)  # the source changed after
     assert store.to_mutate(source)
+
+
+def test_a_row_keeps_the_group_that_measured_it_when_its_module_moves(tmp_path: Path, monkeypatch) -> None:
+    """A module moved to a new group keeps the group and run that measured it (not a later run of that group) until
+    the new group has run."""
+    (tmp_path / "pkg").mkdir()
+    for name in ("a", "b"):
+        (tmp_path / "pkg" / f"{name}.py").write_text("x = 1\n")
+    (tmp_path / "docs").mkdir()
+    monkeypatch.setattr(mutate, "ROOT", tmp_path)
+    monkeypatch.setattr(mutate, "_head", lambda: "abc1234")
+    counts = {"killed": 3, "survived": 1}
+    monkeypatch.setattr(mutate, "GROUPS", {"old": (["pkg/a.py", "pkg/b.py"], [])})
+    mutate.write_report({"pkg/a.py": counts, "pkg/b.py": counts}, {"old": 10.0})
+    monkeypatch.setattr(mutate, "GROUPS", {"old": (["pkg/a.py"], []), "new": (["pkg/b.py"], [])})
+    mutate.write_report({"pkg/a.py": {"killed": 4}}, {"old": 5.0})
+    rows = [line for line in (tmp_path / "docs" / "mutation.md").read_text().splitlines() if line.startswith("| `")]
+    today = __import__("time").strftime("%Y-%m-%d")
+    assert rows == [f"| `pkg/a.py` | old ({today} at abc1234, 5.0) | 4 | 4 | 0 | 0 | 0 | 0 | 0 | 100% |",
+                    f"| `pkg/b.py` | old ({today} at abc1234, 10.0) | 4 | 3 | 1 | 0 | 0 | 0 | 0 | 75% |"]  # fmt: skip
+    mutate.write_report({"pkg/b.py": {"killed": 2}}, {"new": 1.5})
+    rows = [line for line in (tmp_path / "docs" / "mutation.md").read_text().splitlines() if line.startswith("| `")]
+    assert rows[1] == f"| `pkg/b.py` | new ({today} at abc1234, 1.5) | 2 | 2 | 0 | 0 | 0 | 0 | 0 | 100% |"
