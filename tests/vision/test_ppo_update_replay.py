@@ -146,3 +146,42 @@ def test_the_entropy_bonus_keeps_the_entropy_higher() -> None:
         with torch.no_grad():
             entropies.append(policy(np.concatenate([f for f, *_ in actor.steps]))[0].entropy().mean().item())
     assert entropies[1] > entropies[0], entropies  # 1.6070 and 1.6047 (ln 5 = 1.6094 at most)
+
+
+def test_the_result_and_each_updates_debug_line(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+    import re
+
+    policy, _ = _start()
+    config = dataclasses.replace(CONFIG, ppo_updates=2, value_warmup=1, ppo_steps=6, max_episode_steps=3, ppo_lr=0.03)
+    with caplog.at_level(logging.DEBUG, logger="rlsuite.vision.finetune"):
+        result = ppo_finetune(policy, config, ScoringActor(policy))
+    assert list(result) == ["updates", "history", "return_history", "seconds"] and result["updates"] == 2
+    assert result["return_history"] == [row["mean_return"] for row in result["history"]]
+    assert type(result["seconds"]) is float and result["seconds"] == round(result["seconds"], 1)
+    lines = [m for m in caplog.messages if m.startswith("ppo update")]
+    for line, row in zip(lines, result["history"], strict=True):
+        expected = (f"ppo update {row['update']} ({row['phase']}): {row['episodes']} episodes, return "
+                    f"{row['mean_return']:.3f}, success {row['success']:.2f}, value loss {row['value_loss']:.4f} "
+                    f"(explained variance {row['explained_variance']:.2f}), kl {row['approx_kl']:.4f} (")  # fmt: skip
+        assert line.startswith(expected) and re.fullmatch(r"\d+ s\)", line.removeprefix(expected)), line
+    assert [row["phase"] for row in result["history"]] == ["value", "ppo"]
+    # the values tell the fields apart: episodes ended, and the PPO update moved the scores (a KL of 0.01 or more)
+    ppo = result["history"][1]
+    assert f"{ppo['mean_return']:.3f}" != f"{ppo['success']:.3f}"
+    assert f"{ppo['explained_variance']:.2f}" != f"{ppo['approx_kl']:.2f}"
+
+
+def test_ppo_saves_a_checkpoint_every_few_updates_and_after_the_last(tmp_path) -> None:
+    from rlsuite.vision.checkpoints import Checkpointer, VLMCheckpointOptions
+
+    class Recording(Checkpointer):
+        def save(self, stage: str, step: int, *args: Any) -> Any:
+            saved.append((stage, step))
+            return super().save(stage, step, *args)
+
+    saved: list[tuple[str, int]] = []
+    saver = Recording(tmp_path, VLMCheckpointOptions(checkpoint_every=2, keep_checkpoints=5), key="k")
+    policy, _ = _start()
+    ppo_finetune(policy, dataclasses.replace(CONFIG, ppo_updates=3), ScoringActor(policy), saver)
+    assert saved == [("ppo", 2), ("ppo", 3)]
