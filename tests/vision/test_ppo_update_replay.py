@@ -10,6 +10,7 @@ update's random order then changes no loss), no episode cut by the time limit, 2
 from __future__ import annotations
 
 import dataclasses
+import time
 import warnings
 from functools import partial
 from typing import Any
@@ -155,10 +156,13 @@ def test_the_result_and_each_updates_debug_line(caplog: pytest.LogCaptureFixture
     policy, _ = _start()
     config = dataclasses.replace(CONFIG, ppo_updates=2, value_warmup=1, ppo_steps=6, max_episode_steps=3, ppo_lr=0.03)
     with caplog.at_level(logging.DEBUG, logger="rlsuite.vision.finetune"):
+        t0 = time.perf_counter()
         result = ppo_finetune(policy, config, ScoringActor(policy))
+        wall = time.perf_counter() - t0
     assert list(result) == ["updates", "history", "return_history", "seconds"] and result["updates"] == 2
     assert result["return_history"] == [row["mean_return"] for row in result["history"]]
     assert type(result["seconds"]) is float and result["seconds"] == round(result["seconds"], 1)
+    assert 0 <= result["seconds"] <= round(wall, 1) + 0.05
     lines = [m for m in caplog.messages if m.startswith("ppo update")]
     for line, row in zip(lines, result["history"], strict=True):
         expected = (f"ppo update {row['update']} ({row['phase']}): {row['episodes']} episodes, return "

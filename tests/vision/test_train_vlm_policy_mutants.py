@@ -276,3 +276,15 @@ def test_ppo_epochs_lower_the_value_loss_on_one_rollout() -> None:
     policy, _ = load_policy_to_train(config)
     [row] = ppo_finetune(policy, config, ScoringActor(policy), None, None)["history"]
     assert row["phase"] == "ppo" and row["value_loss"] < 0.75 * row["value_loss_first_epoch"]
+
+
+def test_the_layouts_left_out_of_cloning_are_those_success_rate_measures_on() -> None:
+    from rlsuite.vision.finetune import EVAL_SEED, _env, held_out_layouts
+
+    config = VLMTrainConfig(size=4, eval_episodes=5)
+    env = _env(config.held_out())  # success_rate's envs, reset with seeds EVAL_SEED + i
+    measured = set()
+    for i in range(config.eval_episodes):
+        env.reset(seed=EVAL_SEED + i)
+        measured.add(env.unwrapped.world.kinds.tobytes())
+    assert held_out_layouts(config) == measured and len(measured) == 5
