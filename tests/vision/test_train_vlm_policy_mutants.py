@@ -288,3 +288,16 @@ def test_the_layouts_left_out_of_cloning_are_those_success_rate_measures_on() ->
         env.reset(seed=EVAL_SEED + i)
         measured.add(env.unwrapped.world.kinds.tobytes())
     assert held_out_layouts(config) == measured and len(measured) == 5
+
+
+def test_cloning_data_skips_the_excluded_layouts_and_goes_on_to_the_next_seeds() -> None:
+    from rlsuite.vision.finetune import _env, optimal_action_dataset
+
+    config = VLMTrainConfig(size=3)
+    env = _env(config)
+    env.reset(seed=0)
+    first = env.unwrapped.world.kinds.tobytes()
+    skipped = optimal_action_dataset(config, range(10), 2, exclude={first})
+    later = optimal_action_dataset(config, [1, 2], 2)
+    for got, expected in zip(skipped, later, strict=True):
+        np.testing.assert_array_equal(got, expected)

@@ -323,9 +323,9 @@ def test_eval_history_marks_only_a_strictly_better_mean_as_best(tmp_path):
     assert [history.add(s, _report(m)) for s, m in [(10, -1.0), (20, 2.0), (30, 2.0), (40, 1.0)]] == [
         True, True, False, False]  # fmt: skip
     assert history.best == 2.0
-    history.add(50, _report(0.5, value_gap_start=0.25, gamma=0.9, optimal_action_fraction=0.5))
+    history.add(50, _report(0.5, value_gap_start=0.25, gamma=0.9, optimal_action_fraction=0.5, max_value_gap=0.75))
     assert history.rows[-1] == {"step": 50.0, "return_mean": 0.5, "return_std": 0.0, "value_gap_start": 0.25,
-                                "optimal_action_fraction": 0.5}  # fmt: skip
+                                "max_value_gap": 0.75, "optimal_action_fraction": 0.5}  # fmt: skip
     history.write(tmp_path)
     back = sb3.EvalHistory.read(tmp_path)
     assert (back.timesteps, back.lengths, back.results[1], back.rows) == (
@@ -334,7 +334,14 @@ def test_eval_history_marks_only_a_strictly_better_mean_as_best(tmp_path):
         assert (data["timesteps"].dtype, data["results"].dtype, data["ep_lengths"].dtype) == (
             np.int64, np.float64, np.int64)  # fmt: skip
     header = (tmp_path / "metrics.csv").read_text().splitlines()[0]
-    assert header == "step,return_mean,return_std,value_gap_start,optimal_action_fraction"
+    assert header == "step,return_mean,return_std,value_gap_start,max_value_gap,optimal_action_fraction"
+
+
+def test_an_empty_eval_history_is_written_in_sb3s_dtypes_too(tmp_path):
+    sb3.EvalHistory().write(tmp_path)
+    with np.load(tmp_path / "eval" / "evaluations.npz") as data:
+        assert [(data[k].dtype, data[k].shape) for k in ("timesteps", "results", "ep_lengths")] == [
+            (np.int64, (0,)), (np.float64, (0,)), (np.int64, (0,))]  # fmt: skip
 
 
 def test_an_unreadable_evaluation_history_starts_again(tmp_path, caplog):
