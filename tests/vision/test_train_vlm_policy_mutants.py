@@ -301,3 +301,19 @@ def test_cloning_data_skips_the_excluded_layouts_and_goes_on_to_the_next_seeds()
     later = optimal_action_dataset(config, [1, 2], 2)
     for got, expected in zip(skipped, later, strict=True):
         np.testing.assert_array_equal(got, expected)
+
+
+def test_cloning_data_has_a_frame_per_agent_cell_and_v_star_at_the_configs_gamma() -> None:
+    """Each frame shows the agent in its own cell (no two alike); values are v* at config.gamma, as float32."""
+    from rlsuite.agents.tabular.dp import value_iteration
+    from rlsuite.envs.model import tabular_model
+    from rlsuite.vision.finetune import _env, optimal_action_dataset
+
+    config = VLMTrainConfig(size=3, gamma=0.5)
+    frames, targets, values = optimal_action_dataset(config, [0], 1)
+    assert len({f.tobytes() for f in frames}) == len(frames) == len(targets) == 8  # 9 cells but the target's
+    env = _env(config)
+    env.reset(seed=0)
+    v_star = value_iteration(tabular_model(env.unwrapped), gamma=0.5)[0]
+    assert values.dtype == np.float32  # in state order, the target's left out
+    np.testing.assert_allclose(values, np.delete(v_star, env.unwrapped.world.target_state), rtol=1e-6)

@@ -366,3 +366,19 @@ def test_missing_or_unreadable_weights_name_the_file(tmp_path):
     with pytest.raises(ModelFolderError) as info:
         sb3_io.load_policy(folder)
     assert str(info.value) == f"{folder}: no policy.safetensors"
+
+
+def test_a_saved_recurrent_policy_starts_its_state_afresh_where_an_episode_starts(tmp_path):
+    """SavedPolicy.predict passes episode_start on: a start resets the LSTM state (the same state as from none),
+    no start carries it."""
+    from rlsuite.agents.sb3_config import RecurrentPPOConfig
+
+    config = RecurrentPPOConfig(n_envs=1, n_steps=8, batch_size=8, policy_kwargs={"net_arch": [4]})
+    model = _built(config, 0)
+    saved = sb3_io.load_policy(sb3.save_policy(model, config, tmp_path / "model"))
+    obs = model.env.reset()
+    _, first = saved.predict(obs, None, np.ones(1, bool))
+    _, restarted = saved.predict(obs, first, np.ones(1, bool))
+    _, carried = saved.predict(obs, first, np.zeros(1, bool))
+    assert all(np.array_equal(a, b) for a, b in zip(restarted, first, strict=True))
+    assert not all(np.array_equal(a, b) for a, b in zip(carried, first, strict=True))
