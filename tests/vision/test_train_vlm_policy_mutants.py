@@ -317,3 +317,21 @@ def test_cloning_data_has_a_frame_per_agent_cell_and_v_star_at_the_configs_gamma
     v_star = value_iteration(tabular_model(env.unwrapped), gamma=0.5)[0]
     assert values.dtype == np.float32  # in state order, the target's left out
     np.testing.assert_allclose(values, np.delete(v_star, env.unwrapped.world.target_state), rtol=1e-6)
+
+
+def test_cloning_leaves_the_held_out_layouts_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    import rlsuite.vision.finetune as finetune
+
+    excluded: list[Any] = []
+
+    def spy(config: VLMTrainConfig, seeds: Any, n_layouts: int, exclude: Any = ()) -> Any:
+        excluded.append(set(exclude))
+        return optimal_action_dataset(config, seeds, n_layouts, exclude)
+
+    from rlsuite.vision.finetune import held_out_layouts, optimal_action_dataset
+
+    monkeypatch.setattr(finetune, "optimal_action_dataset", spy)
+    torch.manual_seed(0)
+    policy, _ = load_policy_to_train(CONFIG)
+    behaviour_clone(policy, CONFIG, ScoringActor(policy), None, None)
+    assert excluded == [held_out_layouts(CONFIG), set()] and excluded[0]  # the training set, then the held-out one
