@@ -140,8 +140,9 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         ["rlsuite/app/vision.py"],
         ["tests/app/test_vision_cli.py", "tests/app/test_vision_detector_mutants.py",
          "tests/vision/test_bad_input_vision.py", "tests/vision/test_bad_input_grpo.py",
-         "tests/vision/test_bad_input_vlm_resume.py", "tests/app/test_quick_defaults_mutants.py",
-         "tests/app/test_cli.py", "tests/app/test_help.py"],
+         "tests/vision/test_bad_input_vlm_resume.py", "tests/vision/test_vlm_eval_reasoning.py",
+         "tests/app/test_quick_defaults_mutants.py", "tests/app/test_vision_eval_mutants.py", "tests/app/test_cli.py",
+         "tests/app/test_help.py"],
     ),
     # the command line's parsing and commands, through the in-process tests of tests/app and the sb3 runs (seconds
     # each): the whole folder runs the tour, the sweeps, the studies and the kill -9 faults (minutes per mutant)

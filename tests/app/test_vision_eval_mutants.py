@@ -1,0 +1,71 @@
+"""``rlsuite vision eval-vlm`` on a LoRA adapter folder, in-process: every loading setting reaches
+``load_trained_policy``, the printed line names the base class + LoRA, and an adapter folder is not checked as a
+full model folder (mutation testing of rlsuite/app/vision.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import rlsuite.vision.adapters as adapters
+from rlsuite.testing.vision_models import save_tiny_vlm
+from rlsuite.vision.adapters import VLMModelOptions, save_adapter
+from rlsuite.vision.finetune import VLMTrainConfig, load_policy_to_train
+
+EVAL = ["--episodes", "2", "--size", "3"]
+
+
+@pytest.fixture(scope="module")
+def adapter(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A tiny Llava folder and a LoRA adapter saved on it (no training: the adapter as initialised)."""
+    base = save_tiny_vlm("llava", tmp_path_factory.mktemp("tiny-llava"))
+    policy, _ = load_policy_to_train(VLMTrainConfig(size=3, hidden=24, layers=1, device="cpu"),
+                                     VLMModelOptions(model=str(base), finetune="lora"))  # fmt: skip
+    folder = tmp_path_factory.mktemp("adapter")
+    save_adapter(policy, folder, base)
+    return base, folder
+
+
+def test_eval_vlm_loads_an_adapter_with_every_setting_given(cli, adapter, monkeypatch: pytest.MonkeyPatch) -> None:
+    base, folder = adapter
+    calls: list[dict[str, Any]] = []
+    real = adapters.load_trained_policy
+
+    def spy(where: Any, base_folder: Any = None, **kwargs: Any) -> Any:
+        calls.append({"folder": Path(where), "base": base_folder, **kwargs})
+        return real(where, base_folder, **kwargs)
+
+    monkeypatch.setattr(adapters, "load_trained_policy", spy)
+    code, out, err = cli("vision", "eval-vlm", str(folder), *EVAL, "--base", str(base), "--dtype", "float32",
+                         "--device", "cpu", "--actions", "up", "right", "down", "left", "stay",
+                         "--prompt", "<image> where to?")  # fmt: skip
+    assert code == 0, err
+    assert calls == [{"folder": folder, "base": str(base), "trust_remote_code": False, "trust_pickle": False,
+                      "dtype": "float32", "device": "cpu", "actions": ["up", "right", "down", "left", "stay"],
+                      "prompt": "<image> where to?"}]  # fmt: skip
+    assert out.startswith("success ") and out.rstrip().endswith(
+        f"layouts: LlavaForConditionalGeneration + LoRA from {folder}")  # fmt: skip
+    assert "2 held-out random 3x3 layouts" in out
+
+
+@pytest.mark.parametrize("reasoning", [False, True])
+def test_eval_vlm_of_an_adapter_takes_the_default_prompt(cli, adapter, monkeypatch: pytest.MonkeyPatch,
+                                                         reasoning: bool) -> None:  # fmt: skip
+    """The scoring prompt, or with --reasoning the prompt that asks for a reason before the action."""
+    from rlsuite.vision.policies import DEFAULT_PROMPT
+    from rlsuite.vision.reasoning import REASONING_PROMPT
+
+    prompts: list[str] = []
+    real = adapters.load_trained_policy
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        prompts.append(kwargs["prompt"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(adapters, "load_trained_policy", spy)
+    flags = ["--reasoning", "--max_new_tokens", "2"] if reasoning else []
+    code, _, err = cli("vision", "eval-vlm", "--model", str(adapter[1]), *EVAL, "--device", "cpu", *flags)
+    assert code == 0, err
+    assert prompts == [REASONING_PROMPT if reasoning else DEFAULT_PROMPT]
