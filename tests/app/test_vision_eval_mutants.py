@@ -69,3 +69,35 @@ def test_eval_vlm_of_an_adapter_takes_the_default_prompt(cli, adapter, monkeypat
     code, _, err = cli("vision", "eval-vlm", "--model", str(adapter[1]), *EVAL, "--device", "cpu", *flags)
     assert code == 0, err
     assert prompts == [REASONING_PROMPT if reasoning else DEFAULT_PROMPT]
+
+
+TINY_GRPO = ["--steps", "1", "--train_frames", "2", "--eval_frames", "2", "--prompts_per_step", "1",
+             "--num_generations", "2", "--max_new_tokens", "2", "--save_steps", "0", "--device", "cpu"]  # fmt: skip
+
+
+def test_vision_grpo_passes_its_folder_settings_on_and_logs_into_the_folder(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--overwrite reaches run_grpo (a finished run with other settings is replaced), the run's log goes to its
+    folder's log.txt, and the result table prints the result once."""
+    import rlsuite.vision.grpo as grpo
+
+    base = save_tiny_vlm("qwen2_vl", tmp_path / "qwen")
+    seen: list[dict[str, Any]] = []
+    real = grpo.run_grpo
+
+    def spy(config: Any, options: Any, **kwargs: Any) -> Any:
+        seen.append({k: kwargs[k] for k in ("out", "overwrite", "resume")})
+        return real(config, options, **kwargs)
+
+    monkeypatch.setattr(grpo, "run_grpo", spy)
+    out = tmp_path / "run"
+    code, text, err = cli("vision", "grpo", "--model", str(base), *TINY_GRPO, "--out", str(out))
+    assert code == 0, err
+    assert "trained now" in text and text.count("model folder") == 1
+    assert "before GRPO" in (out / "log.txt").read_text() and "before GRPO" not in err  # the table says it
+    code, text, err = cli("vision", "grpo", "--model", str(base), *TINY_GRPO, "--seed", "1", "--out", str(out),
+                          "--overwrite")  # fmt: skip
+    assert code == 0, err
+    assert seen == [{"out": str(out), "overwrite": False, "resume": False},
+                    {"out": str(out), "overwrite": True, "resume": False}]  # fmt: skip
