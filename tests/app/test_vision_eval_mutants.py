@@ -101,3 +101,19 @@ def test_vision_grpo_passes_its_folder_settings_on_and_logs_into_the_folder(
     assert code == 0, err
     assert seen == [{"out": str(out), "overwrite": False, "resume": False},
                     {"out": str(out), "overwrite": True, "resume": False}]  # fmt: skip
+
+
+def test_eval_vlm_needs_one_model_folder(cli) -> None:
+    from rlsuite.app.vision import _model_folder
+    from rlsuite.common.errors import ConfigError
+
+    code, out, err = cli("vision", "eval-vlm", *EVAL)
+    assert (code, out, err.strip()) == (2, "", "rlsuite: error: eval-vlm: no model folder; give FOLDER or --model")
+    code, _, err = cli("vision", "eval-vlm", "a", "--model", "b", *EVAL)
+    two = "rlsuite: error: eval-vlm: two model folders, FOLDER 'a' and --model 'b'; give one"
+    assert (code, err.strip()) == (2, two)
+    for given in ((None, None), ("a", "b")):
+        with pytest.raises(ConfigError) as caught:
+            _model_folder(*given)
+        assert caught.value.field == "model"
+    assert _model_folder("a", "a") == _model_folder(None, "a") == _model_folder("a", None) == "a"
