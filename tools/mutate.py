@@ -177,7 +177,8 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         ["tests/vision/test_finetune*.py", "tests/vision/test_adapters*.py", "tests/vision/test_ppo_*.py",
          "tests/vision/test_train_vlm_policy_mutants.py", "tests/vision/test_load_policy_mutants.py",
          "tests/vision/test_vlm_resume.py", "tests/vision/test_bad_input_vlm_resume.py",
-         "tests/vision/test_vlm_training.py", "tests/vision/test_vlm_archs.py", "tests/vision/test_vlm_syncs.py"],
+         "tests/vision/test_vlm_training.py", "tests/vision/test_vlm_archs.py", "tests/vision/test_vlm_syncs.py",
+         "tests/vision/test_bc_replay.py"],
     ),
     # the model folders' checks, by their exact messages (the vision tests reach them only through loaders)
     "vision_folders": (["rlsuite/vision/folders.py"], ["tests/vision/test_folders*.py"]),
