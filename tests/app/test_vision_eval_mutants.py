@@ -117,3 +117,13 @@ def test_eval_vlm_needs_one_model_folder(cli) -> None:
             _model_folder(*given)
         assert caught.value.field == "model"
     assert _model_folder("a", "a") == _model_folder(None, "a") == _model_folder("a", None) == "a"
+
+
+def test_train_vlm_policy_logs_into_its_folder_and_prints_its_results_once(cli, tmp_path: Path) -> None:
+    from test_vision_cli import VLM
+
+    out = tmp_path / "policy"
+    code, _, err = cli("vision", "train-vlm-policy", *VLM, "--out", str(out))
+    assert code == 0, err
+    assert "behaviour cloning: 2 steps" in (out / "log.txt").read_text()
+    assert "behaviour cloning: 2 steps" not in err  # the table prints the results
