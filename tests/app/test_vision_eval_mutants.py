@@ -119,11 +119,18 @@ def test_eval_vlm_needs_one_model_folder(cli) -> None:
     assert _model_folder("a", "a") == _model_folder(None, "a") == _model_folder("a", None) == "a"
 
 
-def test_train_vlm_policy_logs_into_its_folder_and_prints_its_results_once(cli, tmp_path: Path) -> None:
-    from test_vision_cli import VLM
+@pytest.mark.parametrize("command", ["train-vlm-policy", "train-detector", "train-reward"])
+def test_a_training_command_logs_into_its_folder_and_prints_its_results_once(cli, tmp_path: Path,
+                                                                             command: str) -> None:  # fmt: skip
+    """The library's INFO results go to the folder's log.txt and not to the console: the command's table prints
+    them."""
+    import re
 
-    out = tmp_path / "policy"
-    code, _, err = cli("vision", "train-vlm-policy", *VLM, "--out", str(out))
+    from test_vision_cli import DETECTOR, REWARD, VLM
+
+    argv = {"train-vlm-policy": VLM, "train-detector": DETECTOR, "train-reward": REWARD}[command]
+    out = tmp_path / "run"
+    code, _, err = cli("vision", command, *argv, "--out", str(out))
     assert code == 0, err
-    assert "behaviour cloning: 2 steps" in (out / "log.txt").read_text()
-    assert "behaviour cloning: 2 steps" not in err  # the table prints the results
+    results = re.findall(r" INFO (rlsuite\.vision\.[\w.]+): (.*)", (out / "log.txt").read_text())
+    assert results and not [m for _, m in results if m in err], err
