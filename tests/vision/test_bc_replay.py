@@ -113,3 +113,11 @@ def test_every_accuracy_is_measured_through_the_actor_given() -> None:
     actor = GreedyCounter(policy)
     behaviour_clone(policy, CONFIG, actor)
     assert actor.asked == [16, 16, 24]
+
+
+def test_training_accuracy_is_measured_on_the_first_1000_frames() -> None:
+    """126 layouts of 8 agent cells: 1008 training frames, of which the accuracies read 1000 (in batches of 256)."""
+    policy, _ = _start()
+    actor = GreedyCounter(policy)
+    behaviour_clone(policy, dataclasses.replace(CONFIG, bc_layouts=126, bc_steps=1), actor)
+    assert actor.asked == [256, 256, 256, 232] * 2 + [24]
