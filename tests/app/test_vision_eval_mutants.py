@@ -134,3 +134,23 @@ def test_a_training_command_logs_into_its_folder_and_prints_its_results_once(cli
     assert code == 0, err
     results = re.findall(r" INFO (rlsuite\.vision\.[\w.]+): (.*)", (out / "log.txt").read_text())
     assert results and not [m for _, m in results if m in err], err
+
+
+@pytest.mark.parametrize("reasoning", [False, True])
+def test_train_vlm_policy_prints_its_stage_table_to_the_letter(cli, tmp_path: Path, reasoning: bool) -> None:
+    """A row per stage: greedy success, and the value gap (a reasoning policy has none: "-")."""
+    import json
+
+    from test_vision_cli import VLM
+
+    out = tmp_path / "run"
+    flags = ["--reasoning", "--max_new_tokens", "2"] if reasoning else []
+    code, text, err = cli("vision", "train-vlm-policy", *VLM, *flags, "--out", str(out))
+    assert code == 0, err
+    m = json.loads((out / "metrics.json").read_text())
+    lines = text.splitlines()
+    assert lines[0] == f"{'stage':<12} {'greedy success':>15} {'v* - v_pi (sampling)':>21}"
+    for line, stage in zip(lines[1:4], ("untrained", "after_bc", "after_ppo"), strict=True):
+        gap = "-" if reasoning else f"{m[f'value_gap_{stage}']:.3f}"
+        assert line == f"{stage.replace('_', ' '):<12} {m[f'success_{stage}']:>15.2f} {gap:>21}"
+    assert ("value_gap_untrained" in m) is not reasoning
