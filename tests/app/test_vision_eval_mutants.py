@@ -154,3 +154,22 @@ def test_train_vlm_policy_prints_its_stage_table_to_the_letter(cli, tmp_path: Pa
         gap = "-" if reasoning else f"{m[f'value_gap_{stage}']:.3f}"
         assert line == f"{stage.replace('_', ' '):<12} {m[f'success_{stage}']:>15.2f} {gap:>21}"
     assert ("value_gap_untrained" in m) is not reasoning
+
+
+def test_eval_defaults_take_a_reasoning_folders_answer_settings_then_the_config(tmp_path: Path) -> None:
+    """From FOLDER or --model: the folder's reasoning, grammar, fallback, max_new_tokens and prompt (nothing else),
+    then a --config file's settings over them."""
+    import argparse
+    import json
+
+    from rlsuite.app.vision import _eval_defaults
+
+    settings = {"reasoning": True, "grammar": "Go {action}", "fallback": "random", "max_new_tokens": 7,
+                "prompt": "<image> think", "temperature": 0.5}  # fmt: skip
+    (tmp_path / "metrics.json").write_text(json.dumps({"reasoning": settings}))
+    (tmp_path / "eval.yml").write_text("episodes: 3\n")
+    taken = ({k: v for k, v in settings.items() if k != "temperature"}, f"{tmp_path}/metrics.json")
+    for ns in (argparse.Namespace(folder=str(tmp_path), model=None), argparse.Namespace(model=str(tmp_path))):
+        assert _eval_defaults(ns) == [taken]
+    config = argparse.Namespace(folder=None, model=str(tmp_path), config=str(tmp_path / "eval.yml"))
+    assert _eval_defaults(config) == [taken, ({"episodes": 3}, str(tmp_path / "eval.yml"))]
