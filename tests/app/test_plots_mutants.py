@@ -163,15 +163,19 @@ def _sb3_run(folder: Path, meta: dict, **arrays: np.ndarray) -> Path:
     return folder
 
 
+def _same(curves: plots.RunCurves, identity: tuple, columns: dict[str, list[float]]) -> None:
+    """The run's folder, algorithm, env, seed and x unit, and its columns in order with their values."""
+    assert (curves.run_dir, curves.algo, curves.env_id, curves.seed, curves.x_name) == identity
+    assert list(curves.columns) == list(columns)
+    for name, values in columns.items():
+        np.testing.assert_array_equal(curves.columns[name], values)
+
+
 def test_an_sb3_run_reads_as_its_evaluations_over_timesteps(tmp_path: Path) -> None:
     meta = {"budget": 3000, "env_kwargs": {"size": 4}, "config": {"gamma": 0.9, "device": "cpu"}}  # no seed: 0
     run = _sb3_run(tmp_path / "r", meta, timesteps=np.array([1000, 2000]), results=np.array([[1, 2], [3, 5]]))
     curves = plots.read_run(run)
-    assert (curves.run_dir, curves.algo, curves.env_id, curves.seed, curves.x_name) == (run, "ppo", "E-v0", 0,
-                                                                                        "timesteps")  # fmt: skip
-    assert list(curves.columns) == ["x", "eval_return"]
-    np.testing.assert_array_equal(curves.columns["x"], [1000.0, 2000.0])
-    np.testing.assert_array_equal(curves.columns["eval_return"], [1.5, 4.0])
+    _same(curves, (run, "ppo", "E-v0", 0, "timesteps"), {"x": [1000.0, 2000.0], "eval_return": [1.5, 4.0]})
     assert curves.settings == {"env_kwargs": {"size": 4}, "budget": 3000, "gamma": 0.9}  # not the device
     assert plots.read_run(_sb3_run(tmp_path / "s", {"seed": 7}, timesteps=np.array([1]),
                                    results=np.array([[0.0]]))).seed == 7  # fmt: skip
@@ -186,11 +190,7 @@ def test_an_sb3_run_without_evaluations_reads_as_its_rollout_returns(tmp_path: P
     (run / "config.json").write_text(json.dumps(meta))
     (run / "progress.csv").write_text("time/total_timesteps,rollout/ep_rew_mean\n100,\n200,1.5\n300,2.5\n")
     curves = plots.read_run(run)
-    assert (curves.run_dir, curves.algo, curves.env_id, curves.seed, curves.x_name) == (run, "a2c", "E-v0", 4,
-                                                                                        "timesteps")  # fmt: skip
-    assert list(curves.columns) == ["x", "episode_return"]
-    np.testing.assert_array_equal(curves.columns["x"], [200.0, 300.0])
-    np.testing.assert_array_equal(curves.columns["episode_return"], [1.5, 2.5])
+    _same(curves, (run, "a2c", "E-v0", 4, "timesteps"), {"x": [200.0, 300.0], "episode_return": [1.5, 2.5]})
     assert curves.settings == {"env_kwargs": {}, "budget": 300, "gamma": 0.9}
     for header in ("time/total_timesteps,x", "x,rollout/ep_rew_mean"):
         (run / "progress.csv").write_text(f"{header}\n100,1\n")
@@ -202,9 +202,8 @@ def test_an_sb3_run_without_evaluations_reads_as_its_rollout_returns(tmp_path: P
 def test_a_tabular_run_reads_as_its_metrics(tmp_path: Path) -> None:
     run = Path(_run(tmp_path / "a", 2))
     curves = plots.read_run(run)
-    assert (curves.run_dir, curves.algo, curves.env_id, curves.seed, curves.x_name) == (
-        run, "q_learning", "rlsuite/GridWorld-v0", 2, "steps")  # fmt: skip
-    assert list(curves.columns) == ["x", "optimal_fraction"]
+    _same(curves, (run, "q_learning", "rlsuite/GridWorld-v0", 2, "steps"),
+          {"x": [100, 200, 300], "optimal_fraction": [0.2, 0.5, 0.8]})  # fmt: skip
 
 
 def test_an_sb3_evaluations_file_holding_pickled_objects_is_refused(tmp_path: Path) -> None:
