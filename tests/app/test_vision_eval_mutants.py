@@ -28,8 +28,9 @@ def adapter(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return base, folder
 
 
-def test_eval_vlm_loads_an_adapter_with_every_setting_given(cli, adapter, monkeypatch: pytest.MonkeyPatch) -> None:
-    base, folder = adapter
+@pytest.fixture
+def loads(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Every call of ``load_trained_policy`` (its folder, base and keyword arguments), which then loads as usual."""
     calls: list[dict[str, Any]] = []
     real = adapters.load_trained_policy
 
@@ -38,11 +39,16 @@ def test_eval_vlm_loads_an_adapter_with_every_setting_given(cli, adapter, monkey
         return real(where, base_folder, **kwargs)
 
     monkeypatch.setattr(adapters, "load_trained_policy", spy)
+    return calls
+
+
+def test_eval_vlm_loads_an_adapter_with_every_setting_given(cli, adapter, loads) -> None:
+    base, folder = adapter
     code, out, err = cli("vision", "eval-vlm", str(folder), *EVAL, "--base", str(base), "--dtype", "float32",
                          "--device", "cpu", "--actions", "up", "right", "down", "left", "stay",
                          "--prompt", "<image> where to?")  # fmt: skip
     assert code == 0, err
-    assert calls == [{"folder": folder, "base": str(base), "trust_remote_code": False, "trust_pickle": False,
+    assert loads == [{"folder": folder, "base": str(base), "trust_remote_code": False, "trust_pickle": False,
                       "dtype": "float32", "device": "cpu", "actions": ["up", "right", "down", "left", "stay"],
                       "prompt": "<image> where to?"}]  # fmt: skip
     assert out.startswith("success ") and out.rstrip().endswith(
@@ -51,24 +57,15 @@ def test_eval_vlm_loads_an_adapter_with_every_setting_given(cli, adapter, monkey
 
 
 @pytest.mark.parametrize("reasoning", [False, True])
-def test_eval_vlm_of_an_adapter_takes_the_default_prompt(cli, adapter, monkeypatch: pytest.MonkeyPatch,
-                                                         reasoning: bool) -> None:  # fmt: skip
+def test_eval_vlm_of_an_adapter_takes_the_default_prompt(cli, adapter, loads, reasoning: bool) -> None:
     """The scoring prompt, or with --reasoning the prompt that asks for a reason before the action."""
     from rlsuite.vision.policies import DEFAULT_PROMPT
     from rlsuite.vision.reasoning import REASONING_PROMPT
 
-    prompts: list[str] = []
-    real = adapters.load_trained_policy
-
-    def spy(*args: Any, **kwargs: Any) -> Any:
-        prompts.append(kwargs["prompt"])
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(adapters, "load_trained_policy", spy)
     flags = ["--reasoning", "--max_new_tokens", "2"] if reasoning else []
     code, _, err = cli("vision", "eval-vlm", "--model", str(adapter[1]), *EVAL, "--device", "cpu", *flags)
     assert code == 0, err
-    assert prompts == [REASONING_PROMPT if reasoning else DEFAULT_PROMPT]
+    assert [call["prompt"] for call in loads] == [REASONING_PROMPT if reasoning else DEFAULT_PROMPT]
 
 
 TINY_GRPO = ["--steps", "1", "--train_frames", "2", "--eval_frames", "2", "--prompts_per_step", "1",
