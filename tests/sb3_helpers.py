@@ -34,6 +34,13 @@ def train(out: Path, algo: str, env_id: str, *settings: str, seed: int = 0, extr
     return out
 
 
+def a2c_run(out: Path, budget: int, *settings: str, extra: Sequence[str] = ()) -> Path:
+    """A small A2C run on the grid world (2 envs x 64 steps an update, a checkpoint every 128 steps) up to
+    ``budget`` steps, with ``--set settings`` and the extra flags."""
+    return train(out, "a2c", "rlsuite/GridWorld-v0", "n_envs=2", "n_steps=64", "checkpoint_freq=128", *settings,
+                 extra=["--budget", str(budget), *extra])  # fmt: skip
+
+
 def evaluate(run_dir: Path, episodes: int = 5, *extra: str) -> dict[str, Any]:
     assert cli(["eval", str(run_dir), "--episodes", str(episodes), "--device", "cpu", *extra]) == 0
     return json.loads((run_dir / "eval.json").read_text())

@@ -119,11 +119,11 @@ def test_resume_keeps_the_runs_own_settings_and_checks_its_env(tmp_path: Path, c
     assert line.startswith(f"rlsuite: error: {run / 'config.json'}: env id 'evil:rlsuite/GridWorld-v0' would import")
 
 
-def _a2c(out: Path, budget: int, *settings: str, extra: tuple[str, ...] = ()) -> Path:
-    from sb3_helpers import train
+def _a2c(out: Path, budget: int, *settings: str) -> Path:
+    """sb3_helpers.a2c_run on the 4 x 4 grid SMALL."""
+    from sb3_helpers import a2c_run
 
-    return train(out, "a2c", "rlsuite/GridWorld-v0", "n_envs=2", "n_steps=64", "checkpoint_freq=128", *settings,
-                 extra=["--budget", str(budget), "--env_kwargs", json.dumps(SMALL), *extra])  # fmt: skip
+    return a2c_run(out, budget, *settings, extra=["--env_kwargs", json.dumps(SMALL)])
 
 
 def _resumed(

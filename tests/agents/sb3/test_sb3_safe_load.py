@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from sb3_helpers import QUIET, cli, error_line, evaluate, train, tree
+from sb3_helpers import QUIET, a2c_run, cli, error_line, evaluate, tree
 
 from rlsuite.agents import sb3, sb3_io
 from rlsuite.agents.sb3_config import A2CConfig, DQNConfig, PPOConfig
@@ -203,8 +203,7 @@ def test_env_wrapper_outside_rlsuite_and_gymnasium_is_not_imported(tmp_path, cap
 
 
 def _a2c_run(out: Path, budget: int, *settings: str) -> Path:
-    return train(out, "a2c", GRID, "n_envs=2", "n_steps=64", "checkpoint_freq=128", "eval_freq=128", *settings,
-                 extra=["--budget", str(budget)])  # fmt: skip
+    return a2c_run(out, budget, "eval_freq=128", *settings)
 
 
 def test_truncated_newest_checkpoint_resumes_from_the_previous_one(tmp_path, caplog):
