@@ -131,16 +131,15 @@ def test_ppo_losses_at_the_clip_bound() -> None:
 
 
 class RecordingActor(ScoringActor):
-    """ScoringActor that keeps what it saw and did in each rollout step."""
+    """A ScoringActor that keeps each rollout step's frames, actions, log-probs and values."""
 
     def __init__(self, policy: Any) -> None:
         super().__init__(policy)
-        self.steps: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        self.first_values: torch.Tensor | None = None
+        self.steps: list[tuple[np.ndarray, np.ndarray, torch.Tensor, torch.Tensor]] = []
 
     def act(self, obs: Any) -> Any:
         acts, logp, v, memo = super().act(obs)
-        self.steps.append((np.array(obs), acts.copy(), v.clone()))
+        self.steps.append((np.array(obs), acts.copy(), logp.clone(), v.clone()))
         return acts, logp, v, memo
 
 
@@ -171,7 +170,7 @@ def test_rollout_statistics_match_a_replay_of_the_same_actions() -> None:
     for update in range(3):
         returns, solved = [], []
         for t in range(steps):
-            frame, acts, _ = actor.steps[update * steps + t]
+            frame, acts, _, _ = actor.steps[update * steps + t]
             np.testing.assert_array_equal(frame, obs)  # the actor saw the replay's frames
             obs, r, term, trunc, info = envs.step(acts)
             at_the_limit += int((term & trunc).sum()) if update == 0 else 0
@@ -205,7 +204,7 @@ def test_rollout_statistics_match_a_replay_of_the_same_actions() -> None:
         for t, cut, frames in first["cut_frames"]:
             if frames is not None:
                 rewards[t, torch.as_tensor(cut)] += config.gamma * policy(np.stack(frames))[1]
-        values = torch.stack([actor.steps[t][2] for t in range(steps)] + [policy(last_frame)[1]])
+        values = torch.stack([actor.steps[t][3] for t in range(steps)] + [policy(last_frame)[1]])
         _, ret = gae(rewards, values, torch.as_tensor(first["ended"], dtype=torch.float32), 0.8, 0.7)
         frames = np.concatenate([actor.steps[t][0] for t in range(steps)])
         value_loss = 0.5 * ((policy(frames)[1] - ret.reshape(-1)) ** 2).mean()

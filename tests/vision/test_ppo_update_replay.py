@@ -19,6 +19,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from test_ppo_math import RecordingActor
 
 import rlsuite.vision.finetune as finetune
 from rlsuite.vision.finetune import (
@@ -37,19 +38,6 @@ from rlsuite.vision.finetune import (
 CONFIG = VLMTrainConfig(size=3, hidden=16, layers=1, device="cpu", ppo_envs=2, ppo_steps=3, ppo_epochs=3,
                         ppo_minibatches=1, ppo_updates=1, value_warmup=0, max_episode_steps=50, gamma=0.8,
                         gae_lambda=0.7, ppo_lr=3e-3, ent_coef=0.1, vf_coef=0.5, clip=0.05, seed=3)  # fmt: skip
-
-
-class RecordingActor(ScoringActor):
-    """A ScoringActor that keeps each rollout step's frames, actions, log-probs and values."""
-
-    def __init__(self, policy: Any) -> None:
-        super().__init__(policy)
-        self.steps: list[tuple[np.ndarray, np.ndarray, torch.Tensor, torch.Tensor]] = []
-
-    def act(self, obs: Any) -> Any:
-        acts, logp, v, memo = super().act(obs)
-        self.steps.append((np.array(obs), acts.copy(), logp.clone(), v.clone()))
-        return acts, logp, v, memo
 
 
 def _start() -> tuple[Any, dict[str, torch.Tensor]]:
