@@ -278,26 +278,29 @@ def test_ppo_epochs_lower_the_value_loss_on_one_rollout() -> None:
     assert row["phase"] == "ppo" and row["value_loss"] < 0.75 * row["value_loss_first_epoch"]
 
 
+def _layout(config: VLMTrainConfig | VLMEvalConfig, seed: int) -> bytes:
+    """The cell kinds of the layout an env of ``config`` draws at ``seed``."""
+    from rlsuite.vision.finetune import _env
+
+    env = _env(config)
+    env.reset(seed=seed)
+    return env.unwrapped.world.kinds.tobytes()
+
+
 def test_the_layouts_left_out_of_cloning_are_those_success_rate_measures_on() -> None:
-    from rlsuite.vision.finetune import EVAL_SEED, _env, held_out_layouts
+    from rlsuite.vision.finetune import EVAL_SEED, held_out_layouts
 
     config = VLMTrainConfig(size=4, eval_episodes=5)
-    env = _env(config.held_out())  # success_rate's envs, reset with seeds EVAL_SEED + i
-    measured = set()
-    for i in range(config.eval_episodes):
-        env.reset(seed=EVAL_SEED + i)
-        measured.add(env.unwrapped.world.kinds.tobytes())
+    # success_rate's envs, reset with seeds EVAL_SEED + i
+    measured = {_layout(config.held_out(), EVAL_SEED + i) for i in range(config.eval_episodes)}
     assert held_out_layouts(config) == measured and len(measured) == 5
 
 
 def test_cloning_data_skips_the_excluded_layouts_and_goes_on_to_the_next_seeds() -> None:
-    from rlsuite.vision.finetune import _env, optimal_action_dataset
+    from rlsuite.vision.finetune import optimal_action_dataset
 
     config = VLMTrainConfig(size=3)
-    env = _env(config)
-    env.reset(seed=0)
-    first = env.unwrapped.world.kinds.tobytes()
-    skipped = optimal_action_dataset(config, range(10), 2, exclude={first})
+    skipped = optimal_action_dataset(config, range(10), 2, exclude={_layout(config, 0)})
     later = optimal_action_dataset(config, [1, 2], 2)
     for got, expected in zip(skipped, later, strict=True):
         np.testing.assert_array_equal(got, expected)
@@ -321,14 +324,13 @@ def test_cloning_data_has_a_frame_per_agent_cell_and_v_star_at_the_configs_gamma
 
 def test_cloning_leaves_the_held_out_layouts_out(monkeypatch: pytest.MonkeyPatch) -> None:
     import rlsuite.vision.finetune as finetune
+    from rlsuite.vision.finetune import held_out_layouts, optimal_action_dataset
 
     excluded: list[Any] = []
 
     def spy(config: VLMTrainConfig, seeds: Any, n_layouts: int, exclude: Any = ()) -> Any:
         excluded.append(set(exclude))
         return optimal_action_dataset(config, seeds, n_layouts, exclude)
-
-    from rlsuite.vision.finetune import held_out_layouts, optimal_action_dataset
 
     monkeypatch.setattr(finetune, "optimal_action_dataset", spy)
     torch.manual_seed(0)
