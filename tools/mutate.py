@@ -569,7 +569,7 @@ def write_report(
     for group, mins in minutes.items():
         runs[group] = {"date": today, "minutes": round(mins, 1), "commit": (commits or {}).get(group, head or "?")}
         measured_by.update({m: {"group": group, **runs[group]} for m in _modules(GROUPS[group][0]) if m in scores})
-    measured_by = {m: g for m, g in measured_by.items() if m in modules}
+    measured_by = {m: run for m, run in measured_by.items() if m in modules}
     path_json.write_text(
         json.dumps({"measured_by": measured_by, "modules": modules, "runs": runs}, indent=2, sort_keys=True) + "\n"
     )
