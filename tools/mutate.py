@@ -39,7 +39,10 @@ group's test files were listed one by one, so a new test file redid every verdic
 named by folder (``!GLOB`` leaves files out), and ``tools/mutmut_store.py`` runs mutmut: it keeps every caught verdict
 in WORK/GROUP/verdicts.json under the mutant's identity (function, original and mutated source) and restores it where
 mutmut forgot it, so a run checks only what is new. Such a verdict stands while tests are only added: delete
-verdicts.json after weakening a test.
+verdicts.json after weakening a test. A run that writes the report adds its store to ``tools/mutation_verdicts.json``
+(committed: every group's verdicts, ``{key: exit code}``), and every run starts by merging that file into its store,
+so a fresh clone on a new machine checks only what no earlier run checked. The same rule holds for it: a commit
+that weakens or deletes a test deletes that file (or the entries of the functions the test checked).
 mutmut records which functions a test calls only for test names it has not seen before (``mutants/mutmut-stats.json``):
 a test whose body changed keeps its old record, so a mutant it now kills may stay "survived". Give such a test a new
 name, or delete that file to redo the whole stats run.
@@ -80,6 +83,7 @@ if os.environ.get("MUTANT_UNDER_TEST") == "stats":
 """
 EQUIVALENT = ROOT / "tools" / "equivalent_mutants.json"
 STORE = ROOT / "tools" / "mutmut_store.py"  # `mutmut run` that restores caught verdicts mutmut forgot (its docstring)
+VERDICTS = ROOT / "tools" / "mutation_verdicts.json"  # every group's verdicts, kept in the repository (see above)
 APP_FAST_TESTS = [
     "tests/app/", "tests/agents/sb3/",
     *(f"!tests/app/test_{name}*.py" for name in ("reproduce", "tour", "sweep", "tune", "vision", "faults",
@@ -382,6 +386,21 @@ def _record(work: Path) -> None:
                        stdout=subprocess.DEVNULL)  # fmt: skip
 
 
+def _import_verdicts(work: Path) -> None:
+    """Merge the repository's verdicts (tools/mutation_verdicts.json) into the store of ``work``."""
+    if VERDICTS.is_file():
+        subprocess.run([sys.executable, str(STORE), "merge", str(VERDICTS)], cwd=work, env=_env(), check=True,
+                       stdout=subprocess.DEVNULL)  # fmt: skip
+
+
+def _export_verdicts(work: Path) -> None:
+    """Add the verdicts of the runs in ``work`` to the repository's tools/mutation_verdicts.json."""
+    _record(work)
+    if (work / "verdicts.json").is_file():
+        subprocess.run([sys.executable, str(STORE), "export", str(VERDICTS)], cwd=work, env=_env(), check=True,
+                       stdout=subprocess.DEVNULL)  # fmt: skip
+
+
 def _results(work: Path) -> dict[str, str]:
     out = subprocess.run(
         _mutmut("results", "--all", "true"), cwd=work, env=_env(), capture_output=True, text=True, check=False
@@ -495,6 +514,7 @@ def run_group(
     if run:
         _record(work)  # before _prepare drops the mutants of changed modules: their unchanged functions' verdicts
         _prepare(name, work)
+        _import_verdicts(work)
     if run and recheck:  # only the survivors of the last run, against today's tests and code
         try:
             known = _results(work)
@@ -598,6 +618,8 @@ def write_report(
         "commit is the one whose tests the run (or its last recheck) used. Since 050b877 a run restores the caught",
         "verdicts mutmut forgot (a changed module, a changed configuration) from its work folder's store",
         "(`tools/mutmut_store.py`): killed counts mutants caught at that commit or earlier, by tests still there.",
+        "The verdicts are also kept in the repository (`tools/mutation_verdicts.json`), and a run",
+        "on a new machine starts from them: a restored survivor counts as survived until `--recheck` reruns it.",
         "",
         "| module | group (run on, at commit, minutes) | mutants checked | killed | survived | equivalent | timeout "
         "| crashed | not checked | score |",
@@ -686,6 +708,8 @@ def main() -> int:
         try:
             scores.update(run_group(name, args.children, work, args.recheck, args.survivors, args.max_minutes,
                                     run=args.report_only is None, only=args.only))  # fmt: skip
+            if not args.no_report:
+                _export_verdicts(work)
         finally:
             if not args.work:
                 shutil.rmtree(work, ignore_errors=True)

@@ -7,12 +7,16 @@ checked (killed, timed out or survived) under a key made of the function's name,
 mutated source: the same mutant, whatever its number, and restores the verdicts mutmut forgot. A kill stands while
 tests are only added (the house rule for a work folder: delete ``verdicts.json`` after weakening or deleting a
 test), so it outranks a survival; a restored survivor is rerun by ``--recheck``, as mutmut's own would be.
-``merge`` brings in the store of a copy of the folder (e.g. one that rechecked its survivors against newer tests).
+``merge`` brings in the store of a copy of the folder (e.g. one that rechecked its survivors against newer tests),
+or the repository's ``tools/mutation_verdicts.json`` (``{key: exit code}``, every group's verdicts: what tools/mutate.py
+keeps of a run when it writes the report, so a fresh machine's work folder starts with them); ``export`` adds this
+store's verdicts to such a file.
 
     python tools/mutmut_store.py run [--max-children N] [NAMES ...]   # `mutmut run`, restoring first
     python tools/mutmut_store.py record                                # store the verdicts
     python tools/mutmut_store.py restore                               # restore them without running mutmut
     python tools/mutmut_store.py merge OTHER/verdicts.json             # add another store's verdicts
+    python tools/mutmut_store.py export SHARED.json                    # add this store's verdicts to SHARED.json
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 STORE = Path("verdicts.json")
+KEY_LENGTH = 32  # hex digits of the sha256 kept: 128 bits, short enough for a file in the repository
 CAUGHT_CODES = {"killed", "timeout"}
 log = logging.getLogger("mutmut_store")
 
@@ -45,11 +50,13 @@ def mutant_key(mutant: str, path: Path) -> str:
         functions = (read_original_function(module, mutant), read_mutant_function(module, mutant))
     original, mutated = (cst.Module([f]).code.strip() for f in functions)
     function = mutant.rsplit("__mutmut_", 1)[0]
-    return hashlib.sha256("\0".join((function, original, mutated)).encode()).hexdigest()
+    return hashlib.sha256("\0".join((function, original, mutated)).encode()).hexdigest()[:KEY_LENGTH]
 
 
 def load_store() -> dict[str, dict[str, Any]]:
-    return json.loads(STORE.read_text()) if STORE.is_file() else {}
+    """The work folder's store (keys written before KEY_LENGTH, whole sha256 digests, shortened)."""
+    store = json.loads(STORE.read_text()) if STORE.is_file() else {}
+    return {key[:KEY_LENGTH]: entry for key, entry in store.items()}
 
 
 def save_store(store: dict[str, dict[str, Any]]) -> None:
@@ -107,16 +114,35 @@ def record(datas: list[Any] | None = None) -> int:
     return new
 
 
-def merge(other: dict[str, dict[str, Any]]) -> int:
-    """Add ``other``'s verdicts to the store (a kill outranks a survival); return how many entries changed."""
+def merge(other: dict[str, Any]) -> int:
+    """Add ``other``'s verdicts to the store (a kill outranks a survival); return how many entries changed.
+    ``other``: another store, or a shared file's ``{key: exit code}``."""
     store = load_store()
     new = 0
     for key, entry in other.items():
-        if _replaces(entry["exit_code"], store.get(key)):
-            store[key] = entry
+        entry = {"exit_code": entry} if isinstance(entry, int) else entry
+        if _replaces(entry["exit_code"], store.get(key[:KEY_LENGTH])):
+            store[key[:KEY_LENGTH]] = entry
             new += 1
     if new:
         save_store(store)
+    return new
+
+
+def export(shared: Path) -> int:
+    """Add the store's verdicts to the shared file ``shared`` (``{key: exit code}``, sorted, one per line; a kill
+    outranks a survival, as in the store); return how many entries changed there."""
+    verdicts: dict[str, int] = json.loads(shared.read_text()) if shared.is_file() else {}
+    new = 0
+    for key, entry in load_store().items():
+        old = verdicts.get(key)
+        if _replaces(entry["exit_code"], None if old is None else {"exit_code": old}):
+            verdicts[key] = entry["exit_code"]
+            new += 1
+    if new:
+        tmp = shared.with_name(shared.name + ".tmp")
+        tmp.write_text(json.dumps(dict(sorted(verdicts.items())), indent=0) + "\n")
+        tmp.replace(shared)
     return new
 
 
@@ -191,6 +217,8 @@ if __name__ == "__main__":
         print(f"{record()} verdicts added to {STORE}")
     elif sys.argv[1:2] == ["merge"] and len(sys.argv) == 3:
         print(f"{merge(json.loads(Path(sys.argv[2]).read_text()))} verdicts merged into {STORE}")
+    elif sys.argv[1:2] == ["export"] and len(sys.argv) == 3:
+        print(f"{export(Path(sys.argv[2]))} verdicts exported to {sys.argv[2]}")
     elif sys.argv[1:2] == ["restore"]:
         print(f"{len(restore(_mutation_data()))} verdicts restored from {STORE}")
     elif sys.argv[1:2] == ["run"]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import sys
@@ -155,3 +156,45 @@ def test_a_row_keeps_the_group_that_measured_it_when_its_module_moves(tmp_path: 
     mutate.write_report({"pkg/b.py": {"killed": 2}}, {"new": 1.5})
     rows = [line for line in (tmp_path / "docs" / "mutation.md").read_text().splitlines() if line.startswith("| `")]
     assert rows[1] == f"| `pkg/b.py` | new ({today} at abc1234, 1.5) | 2 | 2 | 0 | 0 | 0 | 0 | 0 | 100% |"
+
+
+def test_the_repositorys_file_keeps_every_verdict_and_a_fresh_store_starts_from_it(work: Path) -> None:
+    keys = _mutants(SOURCE)
+    a, b, c, d = list(keys)[:4]
+    shared = work / "shared.json"
+    store.save_store({keys[a]: {"mutant": a, "exit_code": 1}, keys[b]: {"mutant": b, "exit_code": 0}})
+    assert store.export(shared) == 2 and store.export(shared) == 0
+    assert shared.read_text() == "{\n" + ",\n".join(
+        f'"{k}": {v}' for k, v in sorted({keys[a]: 1, keys[b]: 0}.items())) + "\n}\n"  # fmt: skip
+    store.save_store({keys[a]: {"mutant": a, "exit_code": 0}, keys[b]: {"mutant": b, "exit_code": 36},
+                      keys[c]: {"mutant": c, "exit_code": 0}})  # fmt: skip
+    assert store.export(shared) == 2  # b's kill replaces its survival, c is new; a's survival does not undo a kill
+    assert json.loads(shared.read_text()) == {keys[a]: 1, keys[b]: 36, keys[c]: 0}
+    Path(store.STORE).unlink()  # a new machine: an empty work folder, then the repository's file
+    assert store.merge(json.loads(shared.read_text())) == 3
+    fresh = Data(dict.fromkeys([a, b, c, d]))
+    assert store.restore([fresh]) == {a: 1, b: 36, c: 0} and fresh.exit_code_by_key[d] is None
+
+
+def test_a_store_written_with_whole_digests_is_read_with_short_keys(work: Path) -> None:
+    keys = _mutants(SOURCE)
+    a = next(iter(keys))
+    assert len(keys[a]) == store.KEY_LENGTH == 32
+    Path(store.STORE).write_text(json.dumps({keys[a] + "f" * 32: {"mutant": a, "exit_code": 1}}))
+    assert store.restore([Data({a: None})]) == {a: 1}
+
+
+def test_a_reported_run_adds_its_verdicts_to_the_file_and_a_new_run_starts_with_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(mutate, "VERDICTS", tmp_path / "verdicts-in-repo.json")
+    ran, fresh = tmp_path / "ran", tmp_path / "fresh"
+    ran.mkdir()
+    fresh.mkdir()
+    (ran / "verdicts.json").write_text(json.dumps({"a" * 32: {"mutant": "m.x_f__mutmut_1", "exit_code": 1}}))
+    mutate._import_verdicts(fresh)  # no file yet: nothing to merge
+    assert not (fresh / "verdicts.json").exists()
+    mutate._export_verdicts(ran)
+    assert json.loads(mutate.VERDICTS.read_text()) == {"a" * 32: 1}
+    mutate._import_verdicts(fresh)
+    assert json.loads((fresh / "verdicts.json").read_text()) == {"a" * 32: {"exit_code": 1}}
