@@ -196,7 +196,7 @@ def _train(algo: str, config: SB3RunConfig, opts: TrainOptions) -> tuple[Path, s
         _log_to(out)
         write_json(out / "config.json", meta)
         steps = sb3.learn(model, config, env_id, opts.env_kwargs, out, budget, opts.seed)
-        report = _finish(outdir, model, algo, env_id, opts.env_kwargs, config, opts.seed, steps)
+        report = _finish(outdir, model, env_id, opts.env_kwargs, config, opts.seed, steps)
     return out, result_line(algo, env_id, steps, report, out)
 
 
@@ -251,7 +251,7 @@ def _resume(algo: str, config: SB3RunConfig, opts: TrainOptions) -> tuple[Path, 
         outdir.unfinish()
         write_json(run_dir / "config.json", _meta(algo, env_id, env_kwargs, int(meta["seed"]), device, budget, saved))
         done = sb3.learn(model, saved, env_id, env_kwargs, run_dir, budget, seed, resume=True)
-        report = _finish(outdir, model, algo, env_id, env_kwargs, saved, seed, done)
+        report = _finish(outdir, model, env_id, env_kwargs, saved, seed, done)
     return run_dir, result_line(algo, env_id, done, report, run_dir)
 
 
@@ -436,7 +436,7 @@ def _log_to(folder: Path) -> None:
 
 
 def _finish(
-    outdir: OutputDir, model: Any, algo: str, env_id: str, env_kwargs: dict[str, Any] | None,
+    outdir: OutputDir, model: Any, env_id: str, env_kwargs: dict[str, Any] | None,
     config: SB3RunConfig, seed: int, steps: int,
 ) -> dict[str, Any]:  # fmt: skip
     """The final evaluation, the exact tables for the plots, video; then the finished marker."""

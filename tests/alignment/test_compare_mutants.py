@@ -31,3 +31,16 @@ def test_leaving_the_gold_rows_out_says_which(caplog: pytest.LogCaptureFixture) 
     assert (cfg.methods, cfg.frontier) == (["dpo"], [])
     assert [r.getMessage() for r in caplog.records if r.name == "rlsuite.alignment.compare.run"] == [
         "the data has no gold reward: GRPO (gold) left out of the comparison"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("key", "settings"),
+    [
+        ("dpo:ipo", (("loss_type", ["ipo"]),)),
+        ("dpo: sigmoid=0.75 + hinge=0.25", (("loss_type", ["sigmoid", "hinge"]), ("loss_weights", [0.75, 0.25]))),
+    ],
+)
+def test_a_dpo_loss_row_carries_its_losses_and_weights(key: str, settings: tuple) -> None:
+    from rlsuite.alignment.compare.plan import OFFLINE_SIGNAL, Row
+
+    assert dpo_loss_row(key) == Row(key, "DPO " + key[4:], "dpo", OFFLINE_SIGNAL, settings)

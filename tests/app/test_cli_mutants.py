@@ -103,3 +103,21 @@ def test_eval_names_its_run_folder_argument() -> None:
     (sub,) = [a for a in build_parser("eval")._actions if isinstance(a, argparse._SubParsersAction)]
     (run,) = [a for a in sub.choices["eval"]._actions if a.dest == "run_dir"]
     assert (run.metavar, run.help) == ("RUN", "a run folder written by rlsuite train")
+
+
+def test_align_model_path_prints_the_folder_and_says_when_it_is_not_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rlsuite.alignment.embedded import model_folder
+
+    monkeypatch.setenv("RLSUITE_CACHE", str(tmp_path))
+    assert main(["align", "model-path"]) == 0
+    folder = model_folder()
+    assert folder.is_relative_to(tmp_path)
+    assert capsys.readouterr() == (
+        f"{folder}\n", "(not built yet in this cache: the first align command without --model builds it)\n"
+    )
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text("{}")
+    assert main(["align", "model-path"]) == 0
+    assert capsys.readouterr() == (f"{folder}\n", "")
