@@ -138,7 +138,8 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         ["rlsuite/app/align.py"],
         ["tests/alignment/test_bad_input_alignment.py", "tests/alignment/test_configs.py",
          "tests/alignment/test_methods.py", "tests/alignment/test_training.py", "tests/app/test_bad_input_catalogue.py",
-         "tests/app/test_cli.py", "tests/app/test_cli_mutants.py", "tests/app/test_help.py"],
+         "tests/app/test_align_mutants.py", "tests/app/test_cli.py", "tests/app/test_cli_mutants.py",
+         "tests/app/test_help.py"],
     ),
     "app_vision": (
         ["rlsuite/app/vision.py"],
