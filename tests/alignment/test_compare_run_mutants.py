@@ -112,12 +112,12 @@ def test_the_table_has_sft_first_then_each_method_at_its_headline_strength() -> 
 def test_a_frontier_point_averages_its_seeds_with_error_bars() -> None:
     cfg = CompareConfig(frontier=["dpo", "rloo"], seed=1, seeds=2, dpo_betas=[0.1, 1.0], kl_coefs=[0.5])
     results = {run_name("dpo", b, s): _result(b + s, 2 * s) for b in (0.1, 1.0) for s in (1, 2)}
-    results |= {run_name("rloo", 0.5, s): _result(-s, s) for s in (1, 2)}
+    results |= {run_name("rloo", 0.5, s): _result(-s, 3 * s) for s in (1, 2)}
     frontier = R._frontier(cfg, results)
     assert list(frontier) == ["DPO", "RLOO"]
-    per_seed = [{"reward": -1, "kl": 1}, {"reward": -2, "kl": 2}]
-    assert frontier["RLOO"] == [{"kl_strength": 0.5, "seeds": 2, "reward": -1.5, "reward_err": 0.5, "kl": 1.5,
-                                 "kl_err": 0.5, "per_seed": per_seed}]  # fmt: skip
+    per_seed = [{"reward": -1, "kl": 3}, {"reward": -2, "kl": 6}]
+    assert frontier["RLOO"] == [{"kl_strength": 0.5, "seeds": 2, "reward": -1.5, "reward_err": 0.5, "kl": 4.5,
+                                 "kl_err": 1.5, "per_seed": per_seed}]  # fmt: skip
     assert [p["kl_strength"] for p in frontier["DPO"]] == [0.1, 1.0]
     assert frontier["DPO"][1]["reward"] == pytest.approx(2.5) and frontier["DPO"][1]["kl"] == 3.0
     assert type(frontier["DPO"][0]["reward"]) is float and type(frontier["DPO"][0]["kl"]) is float
