@@ -117,7 +117,7 @@ def test_a_frontier_point_averages_its_seeds_with_error_bars() -> None:
     assert list(frontier) == ["DPO", "RLOO"]
     per_seed = [{"reward": -1, "kl": 3}, {"reward": -2, "kl": 6}]
     assert frontier["RLOO"] == [{"kl_strength": 0.5, "seeds": 2, "reward": -1.5, "reward_err": 0.5, "kl": 4.5,
-                                 "kl_err": 1.5, "per_seed": per_seed}]  # fmt: skip
+                                 "kl_err": pytest.approx(1.5), "per_seed": per_seed}]  # fmt: skip
     assert [p["kl_strength"] for p in frontier["DPO"]] == [0.1, 1.0]
     assert frontier["DPO"][1]["reward"] == pytest.approx(2.5) and frontier["DPO"][1]["kl"] == 3.0
     assert type(frontier["DPO"][0]["reward"]) is float and type(frontier["DPO"][0]["kl"]) is float
