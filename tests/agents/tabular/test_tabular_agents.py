@@ -876,3 +876,21 @@ def test_random_restarts_start_where_asked_on_gymnasium_toy_text_envs(caplog: py
         "Chain ignores reset(options={'start': ...}): episodes start where the env starts them, not at the "
         "random states these agents restart from (the states it never starts near may never be visited)"
     ]
+
+
+@pytest.mark.parametrize("registered", [True, False])
+def test_the_start_warning_names_a_single_copys_env_id_or_class(registered: bool, caplog: pytest.LogCaptureFixture
+                                                                 ) -> None:  # fmt: skip
+    from rlsuite.agents.tabular.batch import place_at, reset_to
+
+    if "rlsuite_test/Chain-v0" not in gym.registry:
+        gym.register("rlsuite_test/Chain-v0", entry_point=Chain)
+    venv = gym.vector.SyncVectorEnv([lambda: gym.make("rlsuite_test/Chain-v0")] if registered else [Chain])
+    assert reset_to(venv, np.array([1])).tolist() == [0]
+    name = "rlsuite_test/Chain-v0" if registered else "Chain"
+    assert [r.getMessage().split(" ignores ")[0] for r in caplog.records] == [name]
+    assert not place_at(venv.envs[0].unwrapped, 1) and venv.envs[0].unwrapped.s == 0
+    lake = gym.make("FrozenLake-v1").unwrapped
+    lake.reset(seed=0)
+    kind = type(lake.s)  # numpy's int64: kept
+    assert place_at(lake, 5) is True and lake.s == 5 and type(lake.s) is kind
