@@ -4,6 +4,7 @@ input check and run, and in which order against the folder. The library's own st
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 from typing import Any
 
@@ -121,3 +122,71 @@ def test_data_export_passes_every_setting_on_and_says_where_the_files_are(
         f"9 train and 2 held-out pairs in {out} (train.jsonl, test.jsonl; the gold reward: "
         f"{out / 'gold_reward.json'}); datasets.load_dataset({str(out)!r}) reads them\n"
     )
+
+
+@pytest.fixture
+def pairs_file(tmp_path: Path) -> Path:
+    from rlsuite.testing.alignment import tiny_pairs
+
+    path = tmp_path / "pairs.jsonl"
+    path.write_text("".join(json.dumps(p) + "\n" for p in tiny_pairs()[0][:8]))
+    return path
+
+
+def test_a_training_command_checks_trains_records_and_says_so(
+    tmp_path: Path, pairs_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``align dpo``: the run's settings and finished marker in its folder, what train gets, the result line (the
+    trainer itself is a spy: the trainers run in tests/alignment/test_training.py)."""
+    import rlsuite.alignment.methods as methods
+    from rlsuite.alignment.configs import ModelConfig
+    from rlsuite.testing.alignment import tiny_base
+
+    base, out = tiny_base(), tmp_path / "dpo"
+    seen: list[tuple[Any, ...]] = []
+    metrics = {"global_steps": 3, "wall_seconds": 1.25, "log_history": [
+        {"loss": 2.0, "rewards/margins": 0.1}, {"epoch": 1}, {"loss": 1.25, "rewards/margins": 0.3}]}  # fmt: skip
+
+    def train(cfg: Any, model: Any, data: Any, **kwargs: Any) -> dict[str, Any]:
+        seen.append((cfg, model, len(data), kwargs))
+        assert (out / "run_config.json").is_file() and not (out / "finished.json").exists()
+        return metrics
+
+    monkeypatch.setattr(methods, "train", train)
+    argv = ["align", "dpo", "--model", str(base), "--data", str(pairs_file), "--out", str(out), "--beta", "0.2",
+            "--max_steps", "3", "--seed", "5"]  # fmt: skip
+    assert main(argv) == 0
+    ((cfg, model, n, kwargs),) = seen
+    assert (cfg.output_dir, cfg.beta, cfg.max_steps, cfg.seed, model, n) == (str(out), 0.2, 3, 5, base, 8)
+    mcfg = ModelConfig(model_name_or_path=str(base))
+    assert kwargs == {"reward": None, "model_config": mcfg, "resume": False}
+    assert json.loads((out / "run_config.json").read_text()) == json.loads(json.dumps({
+        "method": "dpo", "model": str(base), "data": str(pairs_file), "reward": None, "config": cfg.to_dict(),
+        "model_config": dataclasses.asdict(mcfg)}))  # fmt: skip
+    finished = json.loads((out / "finished.json").read_text())
+    assert {k: v for k, v in finished.items() if k != "finished_at"} == {"method": "dpo", "global_steps": 3}
+    assert " ".join(capsys.readouterr().out.split()) == (  # wrapped to the terminal's width
+        "dpo: 3 steps in 1.2 s, loss 2.000 -> 1.250, implicit reward margin (chosen - rejected) 0.100 -> 0.300 "
+        f"(training batches); model in {out / 'model'}"
+    )
+    (out / "metrics.json").write_text(json.dumps(metrics))  # what train writes
+    (out / "model").mkdir()
+    (out / "model" / "config.json").write_text("{}")
+    assert main([*argv, "--resume"]) == 0 and len(seen) == 1
+    said = capsys.readouterr().out
+    assert said == f"dpo: {out} is finished (3 steps); nothing to resume (--overwrite trains again)\n"
+
+
+def test_a_training_command_without_out_writes_runs_align_method(
+    tmp_path: Path, pairs_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import rlsuite.alignment.methods as methods
+    from rlsuite.testing.alignment import tiny_base
+
+    seen: list[Any] = []
+    metrics = {"global_steps": 1, "wall_seconds": 0.5, "log_history": [{"loss": 3.0}]}  # one loss: no trend to show
+    monkeypatch.setattr(methods, "train", lambda cfg, *a, **kw: seen.append(cfg) or metrics)
+    monkeypatch.chdir(tmp_path)
+    assert main(["align", "sft", "--model", str(tiny_base()), "--max_steps", "1"]) == 0
+    assert seen[0].output_dir == "runs/align-sft" and (tmp_path / "runs" / "align-sft" / "finished.json").is_file()
+    assert capsys.readouterr().out == f"sft: 1 steps in 0.5 s; model in {Path('runs/align-sft/model')}\n"
