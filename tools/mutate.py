@@ -115,7 +115,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
          "rlsuite/agents/tabular/mc.py", "rlsuite/agents/tabular/td.py", "rlsuite/agents/tabular/sa.py",
          "rlsuite/agents/tabular/batch.py"],
         ["tests/agents/tabular/test_tabular_agents.py", "tests/agents/tabular/test_sa.py",
-         "tests/agents/tabular/test_solvers_checks_mutants.py"],
+         "tests/agents/tabular/test_solvers_mutants.py"],
     ),
     "tabular_more": (
         ["rlsuite/agents/__init__.py", "rlsuite/agents/base.py", "rlsuite/agents/tabular/__init__.py",
@@ -139,8 +139,9 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         ["rlsuite/app/align.py"],
         ["tests/alignment/test_bad_input_alignment.py", "tests/alignment/test_compare_report.py",
          "tests/alignment/test_configs.py", "tests/alignment/test_methods.py", "tests/alignment/test_training.py",
-         "tests/app/test_bad_input_catalogue.py", "tests/app/test_align_mutants.py", "tests/app/test_cli.py",
-         "tests/app/test_cli_mutants.py", "tests/app/test_help.py"],
+         "tests/app/test_bad_input_catalogue.py", "tests/app/test_align_mutants.py",
+         "tests/app/test_align_process_group.py", "tests/app/test_cli.py", "tests/app/test_cli_mutants.py",
+         "tests/app/test_help.py"],
     ),
     "app_vision": (
         ["rlsuite/app/vision.py"],

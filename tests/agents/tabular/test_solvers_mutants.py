@@ -1,5 +1,5 @@
-"""The exact solvers' argument checks, each at its bound, to the letter (mutation testing): a bad argument is one
-line naming it; the bound itself is accepted."""
+"""The exact solvers to the letter (mutation testing): each argument check at its bound (a bad argument is one line
+naming it; the bound itself is accepted), and the torch sweeps' stopping rule and host syncs."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pytest
+from cuda_sim import count_syncs, simulate_cuda
 
 import rlsuite  # noqa: F401  (registers the envs)
 from rlsuite.agents.tabular import solvers
-from rlsuite.envs.model import tabular_model
+from rlsuite.envs.model import TabularModel, tabular_model
 
 
 @pytest.fixture(scope="module")
@@ -90,3 +91,28 @@ def test_the_bounds_themselves_are_accepted(model: Any) -> None:
     v, pi, iterations = solvers.policy_iteration(model, 0.9, 1)  # one improvement at most
     assert iterations == 1 and pi.shape == (model.n_states, model.n_actions)
     np.testing.assert_allclose(solvers.policy_evaluation(model, pi, 0.9), v)
+
+
+def _one_state() -> TabularModel:
+    """``v <- 1 + 0.5 v`` from 0: 1, 1.5, 1.75, 1.875: each sweep's change half the last (exact in floats)."""
+    return TabularModel(np.array([[1.0]]), transition_probs=np.ones((1, 1, 1)))
+
+
+@pytest.mark.parametrize("device", ["cpu", "torch:cpu"])
+def test_the_sweeps_stop_at_the_first_change_below_tol(device: str) -> None:
+    v, _, iterations = solvers.value_iteration(_one_state(), gamma=0.5, tol=0.5, max_iters=100, device=device)
+    assert iterations == 3 and np.asarray(v).tolist() == [1.75]  # the change of 0.5 is not below 0.5
+
+
+def test_the_torch_sweeps_read_one_scalar_per_sweep_and_none_with_tol_zero() -> None:
+    import torch
+
+    with simulate_cuda():
+        tables = solvers.torch_tables(_one_state(), torch.device("cuda"))
+        with count_syncs() as syncs:
+            v, iterations = solvers.torch_sweeps(tables, 0.5, 0.0, 4)
+        assert sum(syncs.values()) == 0 and iterations == 4 and v.is_cuda
+        assert v.cpu().tolist() == [1.875]
+        with count_syncs() as syncs:
+            _, iterations = solvers.torch_sweeps(tables, 0.5, 0.5, 100)
+        assert iterations == 3 and sum(syncs.values()) == 3
