@@ -123,7 +123,7 @@ def test_first_visits_sized_by_the_state_count_read_nothing_on_the_host() -> Non
 
     from rlsuite.agents.tabular.batch import first_visit_mask
 
-    states, actions = [[0, 1], [0, 1], [1, 1]], [[1, 0], [1, 0], [1, 0]]
+    states, actions = [[0, 1], [0, 1], [1, 0]], [[1, 0], [1, 0], [1, 1]]  # the last pair of copy 1: new, not alive
     alive = [[True, True], [True, True], [True, False]]
     expected = [[True, True], [False, False], [True, False]]
     with simulate_cuda():
