@@ -139,6 +139,7 @@ def test_a_training_command_checks_trains_records_and_says_so(
     """``align dpo``: the run's settings and finished marker in its folder, what train gets, the result line (the
     trainer itself is a spy: the trainers run in tests/alignment/test_training.py)."""
     import rlsuite.alignment.methods as methods
+    import rlsuite.alignment.models as models
     from rlsuite.alignment.configs import ModelConfig
     from rlsuite.testing.alignment import tiny_base
 
@@ -153,12 +154,16 @@ def test_a_training_command_checks_trains_records_and_says_so(
         return metrics
 
     monkeypatch.setattr(methods, "train", train)
+    checked = []
+    real_check = models.check_causal_lm
+    monkeypatch.setattr(models, "check_causal_lm", lambda folder, **kw: checked.append(kw) or real_check(folder, **kw))
     argv = ["align", "dpo", "--model", str(base), "--data", str(pairs_file), "--out", str(out), "--beta", "0.2",
-            "--max_steps", "3", "--seed", "5"]  # fmt: skip
+            "--max_steps", "3", "--seed", "5", "--trust_pickle"]  # fmt: skip
     assert main(argv) == 0
     ((cfg, model, n, kwargs),) = seen
     assert (cfg.output_dir, cfg.beta, cfg.max_steps, cfg.seed, model, n) == (str(out), 0.2, 3, 5, base, 8)
-    mcfg = ModelConfig(model_name_or_path=str(base))
+    assert checked == [{"trust_pickle": True}]
+    mcfg = ModelConfig(model_name_or_path=str(base), trust_pickle=True)
     assert kwargs == {"reward": None, "model_config": mcfg, "resume": False}
     assert json.loads((out / "run_config.json").read_text()) == json.loads(json.dumps({
         "method": "dpo", "model": str(base), "data": str(pairs_file), "reward": None, "config": cfg.to_dict(),
