@@ -67,6 +67,11 @@ BAD: dict[str, tuple[Callable[[Any], Any], type[Exception], str]] = {
         ValueError,
         "gamma must lie in [0, 1], got 1.01",
     ),
+    "pe gamma < 0": (
+        lambda m: solvers.policy_evaluation(m, _greedy(m), -0.5),
+        ValueError,
+        "gamma must lie in [0, 1], got -0.5",
+    ),
     "pe policy": (
         lambda m: solvers.policy_evaluation(m, "up", 0.9),
         TypeError,
