@@ -203,7 +203,8 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     # 194-minute run reached about a fifth of their mutants
     "alignment_training": (
         ["rlsuite/alignment/models.py", "rlsuite/alignment/training.py"],
-        ["tests/alignment/test_models_mutants.py", "tests/alignment/test_training*.py"],
+        ["tests/alignment/test_models_mutants.py", "tests/alignment/test_run_trainer_mutants.py",
+         "tests/alignment/test_training*.py"],
     ),
     # the comparison's plan and run, through the comparison's tests (two minutes together)
     "alignment_compare": (

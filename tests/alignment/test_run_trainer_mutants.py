@@ -1,0 +1,74 @@
+"""rlsuite.alignment.training.run_trainer's record of a run to the letter (mutation testing): metrics.json and the
+returned metrics, the saved model folder, what resume starts from and says. Two SFT steps of a tiny Qwen2 (seconds);
+the trainers' learning is checked in test_training.py."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("trl")
+
+import torch
+
+from rlsuite.alignment import configs as C
+from rlsuite.alignment import training as T
+from rlsuite.alignment.data import SentimentTask
+from rlsuite.alignment.models import build_tiny_causal_lm, build_tokenizer
+
+TASK = SentimentTask()
+
+
+@pytest.fixture(scope="module")
+def policy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("run_trainer") / "policy"
+    tok = build_tokenizer(TASK.vocabulary())
+    build_tiny_causal_lm(tok, "qwen2", hidden_size=16, layers=1, seed=0).save_pretrained(root)
+    tok.save_pretrained(root)
+    return root
+
+
+def _config(out: Path, max_steps: int = 2) -> C.SFTConfig:
+    return C.SFTConfig(output_dir=str(out), max_steps=max_steps, per_device_train_batch_size=4, save_strategy="steps",
+                       save_steps=1, logging_steps=1)  # fmt: skip
+
+
+def test_a_run_records_its_metrics_model_and_steps(policy: Path, tmp_path: Path) -> None:
+    out = tmp_path / "sft"
+    metrics = T.train_sft(policy, TASK.sft_dataset(16, seed=0), _config(out))
+    assert json.loads((out / "metrics.json").read_text()) == json.loads(json.dumps(metrics))
+    assert sorted(metrics) == ["global_steps", "log_history", "method", "num_processes", "peak_memory_kind",
+                               "peak_memory_mb", "resumed_from", "tokens", "tokens_per_second", "torch_threads",
+                               "wall_seconds"]  # fmt: skip
+    assert (metrics["method"], metrics["global_steps"], metrics["resumed_from"], metrics["num_processes"]) == (
+        "sft", 2, None, 1)  # fmt: skip
+    assert metrics["torch_threads"] == torch.get_num_threads()
+    assert metrics["peak_memory_kind"] == "process peak RSS during the stage" and metrics["peak_memory_mb"] > 10
+    assert metrics["peak_memory_mb"] == round(metrics["peak_memory_mb"], 1)
+    assert metrics["tokens"] > 0 and metrics["tokens_per_second"] > 0 and metrics["wall_seconds"] > 0
+    assert metrics["tokens_per_second"] == pytest.approx(metrics["tokens"] / metrics["wall_seconds"], rel=0.05)
+    assert [h["step"] for h in metrics["log_history"] if "loss" in h] == [1, 2]
+    assert T.losses(metrics) == [h["loss"] for h in metrics["log_history"] if "loss" in h]
+    assert (out / "model" / "config.json").is_file() and (out / "model" / "tokenizer.json").is_file()
+    assert not (out / ".model.partial").exists() and T.read_metrics(out) == metrics
+
+
+def test_resume_starts_from_the_newest_valid_checkpoint_and_says_so(
+    policy: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    out = tmp_path / "sft"
+    records = TASK.sft_dataset(16, seed=0)
+    T.train_sft(policy, records, _config(out, max_steps=1))
+    with caplog.at_level(logging.INFO, logger=T.log.name):
+        more = T.train_sft(policy, records, _config(out), resume=True)
+    assert (more["global_steps"], more["resumed_from"]) == (2, str(out / "checkpoint-1"))
+    assert f"{out}: resuming from checkpoint-1" in [r.getMessage() for r in caplog.records]
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger=T.log.name):
+        done = T.train_sft(policy, records, _config(out), resume=True)  # checkpoint-2 holds the whole budget
+    assert (done["global_steps"], done["resumed_from"]) == (2, str(out / "checkpoint-2"))
+    assert [r.getMessage() for r in caplog.records if "budget" in r.getMessage()] == [
+        f"{out}: checkpoint-2 already holds the whole budget; finishing from it"]  # fmt: skip
