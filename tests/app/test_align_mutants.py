@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -195,3 +196,68 @@ def test_a_training_command_without_out_writes_runs_align_method(
     assert main(["align", "sft", "--model", str(tiny_base()), "--max_steps", "1"]) == 0
     assert seen[0].output_dir == "runs/align-sft" and (tmp_path / "runs" / "align-sft" / "finished.json").is_file()
     assert capsys.readouterr().out == f"sft: 1 steps in 0.5 s; model in {Path('runs/align-sft/model')}\n"
+
+
+@pytest.fixture
+def trained(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Every training_data call's arguments (the real one runs) and train calls (a spy: no training)."""
+    import rlsuite.alignment.methods as methods
+
+    calls: list[dict[str, Any]] = []
+    real = methods.training_data
+
+    def training_data(method: Any, records: Any, model: Any, conversational: bool, seed: int,
+                      trust_pickle: bool = False) -> Any:  # fmt: skip
+        calls.append({"method": method.name, "records": records, "model": model, "conversational": conversational,
+                      "seed": seed, "trust_pickle": trust_pickle})  # fmt: skip
+        return real(method, records, model, conversational, seed, trust_pickle)
+
+    monkeypatch.setattr(methods, "training_data", training_data)
+    monkeypatch.setattr(
+        methods, "train", lambda *a, **kw: calls.append({"train": kw}) or {"global_steps": 1, "wall_seconds": 0.1}
+    )
+    return calls
+
+
+def test_the_data_reach_training_with_the_models_chat_template_seed_and_trust(
+    tmp_path: Path, pairs_file: Path, trained: list[dict[str, Any]]
+) -> None:
+    from rlsuite.testing.alignment import tiny_base, tiny_chat_base
+
+    records = [json.loads(line) for line in pairs_file.read_text().splitlines()]
+    for model, chat in ((tiny_base(), False), (tiny_chat_base(), True)):
+        out = tmp_path / f"run-{chat}"
+        assert main(["align", "dpo", "--model", str(model), "--data", str(pairs_file), "--out", str(out),
+                     "--seed", "7", "--trust_pickle", "--max_unknown_rate", "1.0"]) == 0  # fmt: skip
+        assert trained[-2] == {"method": "dpo", "records": records, "model": model, "conversational": chat, "seed": 7,
+                               "trust_pickle": True}  # fmt: skip
+
+
+def test_a_second_run_into_a_folder_needs_overwrite(tmp_path: Path, pairs_file: Path, trained: list[Any]) -> None:
+    from rlsuite.common.errors import OutputDirError
+    from rlsuite.testing.alignment import tiny_base
+
+    argv = ["align", "dpo", "--model", str(tiny_base()), "--data", str(pairs_file), "--out", str(tmp_path / "o")]
+    assert main(argv) == 0
+    with pytest.raises(OutputDirError):
+        main(["--debug", *argv])
+    assert main([*argv, "--overwrite"]) == 0 and main([*argv, "--overwrite", "--resume"]) == 0
+    assert sum("train" in c for c in trained) == 3  # the first run, then --overwrite twice (with --resume too)
+
+
+def test_the_data_checks_name_the_file(tmp_path: Path, trained: list[Any]) -> None:
+    from rlsuite.common.errors import DataError
+    from rlsuite.testing.alignment import tiny_base
+
+    unknown = tmp_path / "unknown.jsonl"
+    unknown.write_text(json.dumps({"prompt": "zq xv", "chosen": " wj kk", "rejected": " good"}) + "\n")
+    chat = tmp_path / "chat.jsonl"
+    chat.write_text(json.dumps({"prompt": [{"role": "user", "content": "good"}],
+                                "chosen": [{"role": "assistant", "content": "good"}],
+                                "rejected": [{"role": "assistant", "content": "bad"}]}) + "\n")  # fmt: skip
+    base = ["--debug", "align", "dpo", "--model", str(tiny_base()), "--out", str(tmp_path / "o")]
+    with pytest.raises(DataError, match=f"^{re.escape(str(unknown))}: "):
+        main([*base, "--data", str(unknown)])
+    with pytest.raises(DataError, match=f"^{re.escape(str(chat))}: conversational records, but the model's "):
+        main([*base, "--data", str(chat)])
+    assert main([*base, "--data", str(unknown), "--max_unknown_rate", "1.0"]) == 0 and "train" in trained[-1]
