@@ -1,5 +1,6 @@
 """The batched Monte Carlo control agents' loop to the letter (mutation testing): first visits are found in a
-table sized by the state count (no read of the largest pair), and the averaging runs on torch tables."""
+table sized by the state count (no read of the largest pair), and q holds the mean return of each pair seen (the
+episodes of a torch run; the averages are kept on the host)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def test_first_visits_are_found_in_a_table_sized_by_the_state_count(monkeypatch:
 
 
 @pytest.mark.parametrize("visit", ["first", "every"])
-def test_the_averages_run_on_torch_tables_as_on_numpy_ones(visit: str) -> None:
+def test_q_holds_the_mean_return_of_each_pair_seen(visit: str) -> None:
     config = mc.MCExploringStartsConfig(**SMALL, visit=visit, average="all")
     agent = mc.MCExploringStarts(gym.make("rlsuite/GridWorld-v0"), config, device="torch:cpu")
     agent.learn(100)
