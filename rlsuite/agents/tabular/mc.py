@@ -112,7 +112,7 @@ def move_tables(agent: Any, names: tuple[str, ...], backend: ArrayBackend | None
     """Move ``agent``'s tables ``names`` (those not None) onto ``backend`` for learning, or back to host float64
     numpy (None)."""
     for name in names:
-        table = getattr(agent, name, None)
+        table = getattr(agent, name)  # every agent has its tables (None where unused: v of a control agent)
         if table is not None:
             setattr(agent, name, to_numpy(table).astype(np.float64) if backend is None else backend.asarray(table))
 

@@ -35,3 +35,9 @@ def test_q_holds_the_mean_return_of_each_pair_seen(visit: str) -> None:
     sums, counts = (np.asarray(x).reshape(-1) for x in (agent.returns_sum, agent.returns_count))  # [S * A]
     seen = counts > 0
     np.testing.assert_allclose(q.reshape(-1)[seen], sums[seen] / counts[seen])
+
+
+def test_the_done_fraction_stops_at_one_when_the_last_batch_overshoots() -> None:
+    agent = mc.MCExploringStarts(gym.make("rlsuite/GridWorld-v0"), mc.MCExploringStartsConfig(**SMALL))
+    history = agent.learn(120)  # three batches of 50 episodes: 150
+    assert agent.done_fraction == 1.0 and history.last()["episodes"] == 150
