@@ -1,9 +1,10 @@
 """The batched envs to the letter (mutation testing): actions already on the env's GPU are checked there (no host
-read); a bandit's q* exists from construction."""
+read); a bandit's q* exists from construction; a start of the wrong shape is named."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from cuda_sim import count_syncs, simulate_cuda
 
@@ -30,3 +31,9 @@ def test_a_bandits_true_values_are_zeros_until_the_first_reset() -> None:
     np.testing.assert_array_equal(env.q_star, np.zeros((3, 4)))
     env.reset(seed=0)
     assert env.q_star.shape == (3, 4) and np.all(env.q_star != 0)
+
+
+def test_a_start_of_the_wrong_shape_says_what_it_takes() -> None:
+    env = GridWorldVectorEnv(num_envs=4)
+    with pytest.raises(ValueError, match=r"^options\['start'\] must be one state or 4 states, got shape \(2,\)$"):
+        env.reset(options={"start": [1, 2]})
