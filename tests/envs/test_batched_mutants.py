@@ -37,3 +37,18 @@ def test_a_start_of_the_wrong_shape_says_what_it_takes() -> None:
     env = GridWorldVectorEnv(num_envs=4)
     with pytest.raises(ValueError, match=r"^options\['start'\] must be one state or 4 states, got shape \(2,\)$"):
         env.reset(options={"start": [1, 2]})
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.uint8, np.int64])
+def test_integer_actions_of_any_width_step_the_same(dtype: type) -> None:
+    env = GridWorldVectorEnv(num_envs=4)
+    env.reset(seed=0, options={"start": [0, 6, 12, 17]})
+    obs, reward, *_ = env.step(np.array([1, 2, 3, 4], dtype=dtype))  # right, down, left, stay
+    assert obs.tolist() == [1, 11, 11, 17] and reward.tolist() == [0.0, 0.0, 0.0, 1.0]  # 17: the target
+    with pytest.raises(ValueError, match=r"^actions must lie in \[0, 5\), got \[5\]$"):
+        env.step(np.array([0, 5, 0, 0], dtype=dtype))
+
+
+def test_copies_that_do_not_fit_in_memory_are_refused_with_the_estimate() -> None:
+    with pytest.raises(ValueError, match=r"^num_envs 1000000000000 needs about .* of memory; this machine has "):
+        GridWorldVectorEnv(num_envs=10**12)
