@@ -359,6 +359,8 @@ class GridWorldVectorEnv(BatchedEnv):
         shapes = ((), (1,), (self.num_envs,))
         shape = f"options['start'] must be one state or {self.num_envs} states, got shape {{}}"
         n_states = self.single_env.n_states
+        if not _is_integer_array(start):  # as the single env: 3.0 is not state 3
+            raise TypeError(f"options['start'] must be integer states in [0, {n_states}), got {_dtype_name(start)}")
         states = _checked_index(self.backend, start, shapes, shape, n_states, "options['start'] states")
         return self.backend.broadcast(states, self.num_envs)
 
