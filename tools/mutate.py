@@ -101,7 +101,8 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         ["rlsuite/envs/gridworld.py", "rlsuite/envs/bandit.py", "rlsuite/envs/batched.py", "rlsuite/envs/pixels.py"],
         ["tests/envs/test_gridworld.py", "tests/envs/test_bandit.py", "tests/envs/test_batched.py",
          "tests/envs/test_pixels.py", "tests/envs/test_bad_input_envs.py", "tests/envs/test_env_exact.py",
-         "tests/envs/test_batched_mutants.py", "tests/envs/test_gridworld_action_mask.py"],
+         "tests/envs/test_batched_mutants.py", "tests/envs/test_gridworld_action_mask.py",
+         "tests/envs/test_gridworld_mutants.py"],
     ),
     "envs_more": (
         ["rlsuite/envs/__init__.py", "rlsuite/envs/blackjack.py", "rlsuite/envs/car_rental.py",
