@@ -196,6 +196,28 @@ def test_a_training_command_without_out_writes_runs_align_method(
     assert main(["align", "sft", "--model", str(tiny_base()), "--max_steps", "1"]) == 0
     assert seen[0].output_dir == "runs/align-sft" and (tmp_path / "runs" / "align-sft" / "finished.json").is_file()
     assert capsys.readouterr().out == f"sft: 1 steps in 0.5 s; model in {Path('runs/align-sft/model')}\n"
+    settings = json.loads((tmp_path / "runs" / "align-sft" / "run_config.json").read_text())
+    assert settings["data"] == "synthetic task"
+
+
+def test_a_full_disk_while_saving_is_an_os_error_naming_the_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from safetensors import SafetensorError
+
+    import rlsuite.alignment.methods as methods
+    from rlsuite.testing.alignment import tiny_base
+
+    def train(*args: Any, **kwargs: Any) -> None:
+        raise SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)")
+
+    monkeypatch.setattr(methods, "train", train)
+    out = tmp_path / "sft"
+    with pytest.raises(OSError) as caught:
+        main(["--debug", "align", "sft", "--model", str(tiny_base()), "--out", str(out), "--max_steps", "1"])
+    assert (caught.value.errno, caught.value.filename) == (errno.ENOSPC, str(out))
 
 
 @pytest.fixture
