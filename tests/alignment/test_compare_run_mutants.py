@@ -169,3 +169,42 @@ def test_the_quiet_listener_logs_each_finished_stage(caplog: pytest.LogCaptureFi
         R._Quiet().done("sft", "done")
     assert [r.getMessage() for r in caplog.records if r.name == R.log.name] == [f"{'sft':24} done"]
     assert R._Job(Path("/r"), CompareConfig.quick(), R._Quiet(), 1, {}).path("x") == Path("/r/stages/x")
+
+
+class _Listener:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, ...]] = []
+
+    def stage(self, name: str) -> None:
+        self.calls.append(("stage", name))
+
+    def done(self, name: str, result: str) -> None:
+        self.calls.append(("done", name, result))
+
+
+def test_a_given_sft_model_is_the_policy_without_a_stage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    listener = _Listener()
+    job = R._Job(tmp_path / "c", CompareConfig.quick(), listener, 1, {})
+    assert R._sft_stage(job, "policy", True, None, False) == tmp_path / "policy"
+    assert job.stage_costs == {"sft": {"note": "the given model is the SFT policy", "path": str(tmp_path / "policy")}}
+    assert listener.calls == []
+
+
+def test_the_users_pairs_are_split_and_their_prompts_kept_once(tmp_path: Path) -> None:
+    from rlsuite.alignment.data import split_heldout
+
+    pairs = [{"prompt": f"p{i % 7}", "chosen": " good", "rejected": " bad"} for i in range(20)]
+    cfg = dataclasses.replace(CompareConfig.quick(), heldout_fraction=0.25, seed=3)
+    listener = _Listener()
+    job = R._Job(tmp_path, cfg, listener, 1, {})
+    (tmp_path / "stages").mkdir()
+    inputs = R._pairs_stage(job, tmp_path / "sft", pairs, False)
+    train, held = split_heldout(pairs, 0.25, seed=3)
+    prompts = [list(dict.fromkeys(p["prompt"] for p in part)) for part in (train, held)]  # each once, in order
+    assert inputs == {"train_pairs": train, "held_pairs": held, "train_prompts": prompts[0],
+                      "held_prompts": prompts[1]}  # fmt: skip
+    assert json.loads((tmp_path / "stages" / "inputs.json").read_text()) == inputs
+    assert listener.calls == [("stage", "pairs"), ("done", "pairs", f"{len(train)} train, {len(held)} held-out pairs")]
+    again = R._pairs_stage(job, tmp_path / "sft", [], False)  # a rerun reads the stage's file
+    assert again == inputs
