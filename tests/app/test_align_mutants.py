@@ -283,3 +283,32 @@ def test_the_data_checks_name_the_file(tmp_path: Path, trained: list[Any]) -> No
     with pytest.raises(DataError, match=f"^{re.escape(str(chat))}: conversational records, but the model's "):
         main([*base, "--data", str(chat)])
     assert main([*base, "--data", str(unknown), "--max_unknown_rate", "1.0"]) == 0 and "train" in trained[-1]
+
+
+@pytest.mark.parametrize(
+    ("flags", "yaml", "layer"),
+    [
+        ([], None, None),
+        (["--device", "cpu"], None, "--device cpu"),
+        ([], "device: cpu\nbeta: 0.3\n", "--device cpu"),  # the file's device, mapped as the flag's
+        (["--device", "auto"], "beta: 0.3\n", None),
+    ],
+)
+def test_the_device_maps_onto_trls_settings_as_a_named_layer(
+    tmp_path: Path, flags: list[str], yaml: str | None, layer: str | None
+) -> None:
+    from rlsuite.alignment.configs import DPOConfig
+    from rlsuite.app.args import parse
+    from rlsuite.app.cli import build_parser
+
+    config = tmp_path / "dpo.yaml"
+    if yaml is not None:
+        config.write_text(yaml)
+    argv = ["align", "dpo", *flags, *(["--config", str(config)] if yaml is not None else [])]
+    parsed = parse(build_parser("align"), argv)
+    cfg = parsed.get(DPOConfig)
+    assert (parsed.sources.get("use_cpu"), parsed.sources.get("bf16")) == (layer, layer)
+    if layer is not None:
+        assert (cfg.use_cpu, cfg.bf16) == (True, False)
+    if yaml is not None:
+        assert parsed.sources["beta"] == str(config) and cfg.beta == 0.3
