@@ -312,3 +312,23 @@ def test_the_device_maps_onto_trls_settings_as_a_named_layer(
         assert (cfg.use_cpu, cfg.bf16) == (True, False)
     if yaml is not None:
         assert parsed.sources["beta"] == str(config) and cfg.beta == 0.3
+
+
+def test_a_gpu_other_than_the_first_is_refused_naming_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """accelerate places a process on a GPU by its rank (a two-GPU machine stood in for: device checks spied)."""
+    import torch
+
+    import rlsuite.common.device as device
+    from rlsuite.app.args import parse
+    from rlsuite.app.cli import build_parser
+    from rlsuite.common.errors import ConfigError
+
+    monkeypatch.setattr(device, "device_problem", lambda name: None)
+    monkeypatch.setattr(device, "select_device", lambda name: torch.device(name))
+    with pytest.raises(ConfigError) as caught:
+        parse(build_parser("align"), ["align", "dpo", "--device", "cuda:1"])
+    assert str(caught.value) == ("--device cuda:1: accelerate puts each process on a GPU by its rank; use --device "
+                                 "cuda with CUDA_VISIBLE_DEVICES=1")  # fmt: skip
+    assert (caught.value.field, caught.value.value) == ("device", "cuda:1")
+    parsed = parse(build_parser("align"), ["align", "dpo", "--device", "cuda:0"])
+    assert parsed.sources["use_cpu"] == "--device cuda:0" and "bf16" not in parsed.sources
