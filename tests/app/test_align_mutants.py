@@ -332,3 +332,20 @@ def test_a_gpu_other_than_the_first_is_refused_naming_the_setting(monkeypatch: p
     assert (caught.value.field, caught.value.value) == ("device", "cuda:1")
     parsed = parse(build_parser("align"), ["align", "dpo", "--device", "cuda:0"])
     assert parsed.sources["use_cpu"] == "--device cuda:0" and "bf16" not in parsed.sources
+
+
+def test_the_method_commands_are_listed_as_method_and_parse_as_rlsuites(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rlsuite.app.args import parse
+    from rlsuite.app.cli import build_parser
+    from rlsuite.common.errors import ConfigError
+
+    with pytest.raises(SystemExit):
+        main(["align", "--help"])
+    assert capsys.readouterr().out.startswith("usage: rlsuite align [-h] METHOD ...\n")
+    with pytest.raises(ConfigError, match=r"^rlsuite align dpo: argument --beta: invalid float value: 'abc'$"):
+        parse(build_parser("align"), ["align", "dpo", "--beta", "abc"])
+    monkeypatch.chdir(tmp_path)  # no file named dpo here: the shipped alignment/dpo.yaml
+    parsed = parse(build_parser("align"), ["align", "dpo", "--config", "dpo"])
+    assert Path(parsed.sources["beta"]).parts[-2:] == ("alignment", "dpo.yaml")
