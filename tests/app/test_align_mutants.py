@@ -349,3 +349,19 @@ def test_the_method_commands_are_listed_as_method_and_parse_as_rlsuites(
     monkeypatch.chdir(tmp_path)  # no file named dpo here: the shipped alignment/dpo.yaml
     parsed = parse(build_parser("align"), ["align", "dpo", "--config", "dpo"])
     assert Path(parsed.sources["beta"]).parts[-2:] == ("alignment", "dpo.yaml")
+
+
+def test_align_and_align_data_list_their_commands_with_their_help(capsys: pytest.CaptureFixture[str]) -> None:
+    said = {}
+    for argv in (["align", "--help"], ["align", "data", "--help"], ["align", "model-path", "--help"]):
+        with pytest.raises(SystemExit):
+            main(argv)
+        said[argv[-2]] = " ".join(capsys.readouterr().out.split())  # wrapped to the terminal's width
+    for line in ("data the embedded task's data for other tools",
+                 "model-path print the embedded model's folder (the default --model)",
+                 "compare the methods side by side from one model and one preference set, with a report"):  # fmt: skip
+        assert line in said["align"]
+    assert said["data"].startswith("usage: rlsuite align data [-h] ACTION ...")
+    assert ("export write the embedded task's train and held-out pairs in TRL's format (train.jsonl, test.jsonl) and "
+            "its gold reward (gold_reward.json)") in said["data"]  # fmt: skip
+    assert "--config" not in said["model-path"]
