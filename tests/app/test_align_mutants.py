@@ -147,7 +147,7 @@ def test_a_training_command_checks_trains_records_and_says_so(
     base, out = tiny_base(), tmp_path / "dpo"
     seen: list[tuple[Any, ...]] = []
     metrics = {"global_steps": 3, "wall_seconds": 1.25, "log_history": [
-        {"loss": 2.0, "rewards/margins": 0.1}, {"epoch": 1}, {"loss": 1.25, "rewards/margins": 0.3}]}  # fmt: skip
+        {"loss": 2.0, "rewards/margins": 0.1}, {"loss": 1.5}, {"loss": 1.25, "rewards/margins": 0.3}]}  # fmt: skip
 
     def train(cfg: Any, model: Any, data: Any, **kwargs: Any) -> dict[str, Any]:
         seen.append((cfg, model, len(data), kwargs))
@@ -183,19 +183,20 @@ def test_a_training_command_checks_trains_records_and_says_so(
     assert said == f"dpo: {out} is finished (3 steps); nothing to resume (--overwrite trains again)\n"
 
 
+@pytest.mark.parametrize(("losses", "said"), [([3.0], ""), ([3.0, 2.5], ", loss 3.000 -> 2.500")])
 def test_a_training_command_without_out_writes_runs_align_method(
-    tmp_path: Path, pairs_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], losses: list[float], said: str
 ) -> None:
     import rlsuite.alignment.methods as methods
     from rlsuite.testing.alignment import tiny_base
 
     seen: list[Any] = []
-    metrics = {"global_steps": 1, "wall_seconds": 0.5, "log_history": [{"loss": 3.0}]}  # one loss: no trend to show
+    metrics = {"global_steps": 1, "wall_seconds": 0.5, "log_history": [{"loss": x} for x in losses]}  # one: no trend
     monkeypatch.setattr(methods, "train", lambda cfg, *a, **kw: seen.append(cfg) or metrics)
     monkeypatch.chdir(tmp_path)
     assert main(["align", "sft", "--model", str(tiny_base()), "--max_steps", "1"]) == 0
     assert seen[0].output_dir == "runs/align-sft" and (tmp_path / "runs" / "align-sft" / "finished.json").is_file()
-    assert capsys.readouterr().out == f"sft: 1 steps in 0.5 s; model in {Path('runs/align-sft/model')}\n"
+    assert capsys.readouterr().out == f"sft: 1 steps in 0.5 s{said}; model in {Path('runs/align-sft/model')}\n"
     settings = json.loads((tmp_path / "runs" / "align-sft" / "run_config.json").read_text())
     assert settings["data"] == "synthetic task"
 
@@ -365,3 +366,32 @@ def test_align_and_align_data_list_their_commands_with_their_help(capsys: pytest
     assert ("export write the embedded task's train and held-out pairs in TRL's format (train.jsonl, test.jsonl) and "
             "its gold reward (gold_reward.json)") in said["data"]  # fmt: skip
     assert "--config" not in said["model-path"]
+
+
+def test_an_online_method_trains_on_its_reward_and_says_which(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import rlsuite.alignment.methods as methods
+    from rlsuite.testing.alignment import tiny_base
+
+    seen: list[dict[str, Any]] = []
+    checked: list[tuple[Any, ...]] = []
+    real_check = methods.Method.check_reward
+    monkeypatch.setattr(methods.Method, "check_reward", lambda self, *a: checked.append(a) or real_check(self, *a))
+    metrics = {"global_steps": 2, "wall_seconds": 0.5, "log_history": [{"reward": 0.1}, {"reward": 0.2},
+                                                                       {"reward": 0.3}]}  # fmt: skip
+    monkeypatch.setattr(methods, "train", lambda *a, **kw: seen.append(kw) or metrics)
+    out = tmp_path / "grpo"
+    argv = ["align", "grpo", "--model", str(tiny_base()), "--reward_model_path", "gold", "--out", str(out),
+            "--max_steps", "2", "--trust_pickle"]  # fmt: skip
+    assert main(argv) == 0
+    assert seen[0]["reward"] == "gold" and checked == [("gold", True)]
+    assert " ".join(capsys.readouterr().out.split()) == (
+        f"grpo: 2 steps in 0.5 s, reward 0.100 -> 0.300 (training batches, gold); model in {out / 'model'}"
+    )
+
+
+def test_a_reward_logged_once_has_no_trend() -> None:
+    from rlsuite.app.align import reward_phrase
+
+    assert reward_phrase({"log_history": [{"reward": 0.25}]}, "gold") == ", reward 0.250 (training batches, gold)"
