@@ -55,3 +55,14 @@ def test_integer_actions_of_any_width_step_the_same(dtype: type) -> None:
 def test_copies_that_do_not_fit_in_memory_are_refused_with_the_estimate() -> None:
     with pytest.raises(ValueError, match=r"^num_envs 1000000000000 needs about .* of memory; this machine has "):
         GridWorldVectorEnv(num_envs=10**12)
+
+
+def test_actions_on_the_gpu_out_of_range_or_shape_stop_the_run() -> None:
+    with simulate_cuda():
+        env = GridWorldVectorEnv(num_envs=4, device="cuda")
+        env.reset(seed=0)
+        for bad in ([0, 1, 2, 5], [0, -1, 2, 3]):  # checked on the device: raised at once on a CPU-only torch
+            with pytest.raises(RuntimeError, match=r"actions must lie in \[0, 5\)"):
+                env.step(torch.tensor(bad, device="cuda"))
+        with pytest.raises(ValueError, match=r"^actions must have shape \(4,\), got \(3,\)$"):
+            env.step(torch.tensor([0, 1, 2], device="cuda"))
