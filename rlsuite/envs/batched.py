@@ -165,8 +165,6 @@ class BatchedEnv(VectorEnv):
         """
         if self._needs_reset:
             raise ResetNeeded(f"{type(self).__name__}: call reset() before step()")
-        if not _is_integer_array(actions):
-            raise TypeError(f"actions must be integers in [0, {self.n_actions}), got {_dtype_name(actions)}")
         return _checked_index(self.backend, actions, self._action_shapes, self._action_shape_error, self.n_actions,
                               "actions")
 
@@ -214,9 +212,12 @@ def _checked_index(
 ) -> Any:
     """``given`` as int64 indices on ``backend``, of one of ``shapes``, each in ``[0, n)``.
 
-    Host values are checked on the host (``ValueError``; ``shape_error`` formatted with the shape given);
-    values on a GPU are checked there, asynchronously (no sync).
+    Floats, booleans and strings are refused (``TypeError``: never truncated to integers). Host values are checked
+    on the host (``ValueError``; ``shape_error`` formatted with the shape given); values on a GPU are checked
+    there, asynchronously (no sync).
     """
+    if not _is_integer_array(given):
+        raise TypeError(f"{name} must be integers in [0, {n}), got {_dtype_name(given)}")
     if type(given) is np.ndarray:  # the common case first: no conversion
         host = given if given.dtype == np.int64 else given.astype(np.int64)
     elif _on_device(given):
@@ -359,8 +360,6 @@ class GridWorldVectorEnv(BatchedEnv):
         shapes = ((), (1,), (self.num_envs,))
         shape = f"options['start'] must be one state or {self.num_envs} states, got shape {{}}"
         n_states = self.single_env.n_states
-        if not _is_integer_array(start):  # as the single env: 3.0 is not state 3
-            raise TypeError(f"options['start'] must be integer states in [0, {n_states}), got {_dtype_name(start)}")
         states = _checked_index(self.backend, start, shapes, shape, n_states, "options['start'] states")
         return self.backend.broadcast(states, self.num_envs)
 

@@ -38,7 +38,7 @@ def test_a_start_of_the_wrong_shape_says_what_it_takes() -> None:
     with pytest.raises(ValueError, match=r"^options\['start'\] must be one state or 4 states, got shape \(2,\)$"):
         env.reset(options={"start": [1, 2]})
     for start, got in ((3.0, "3.0"), (np.array([1.0, 2.0, 3.0, 4.0]), "dtype float64"), (True, "True")):
-        with pytest.raises(TypeError, match=rf"^options\['start'\] must be integer states in \[0, 25\), got {got}$"):
+        with pytest.raises(TypeError, match=rf"^options\['start'\] states must be integers in \[0, 25\), got {got}$"):
             env.reset(options={"start": start})
 
 
