@@ -144,34 +144,9 @@ def test_the_settings_are_written_once_and_a_folder_with_other_settings_is_refus
     assert (defaults["model"], defaults["data"]) == ("embedded tiny Llama", "synthetic sentiment task")
 
 
-def test_serial_runs_tell_the_listener_each_stage_and_its_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[tuple[str, ...]] = []
-
-    class Listener:
-        def stage(self, name: str) -> None:
-            calls.append(("stage", name))
-
-        def done(self, name: str, result: str) -> None:
-            calls.append(("done", name, result))
-
-    monkeypatch.setattr(R, "execute", lambda run: {**_result(len(run.name), 0.5), "skipped": False})
-    runs = [type("Run", (), {"name": name})() for name in ("a", "bb")]
-    job = R._Job(Path("."), CompareConfig.quick(), Listener(), 1, {})
-    results = R._training_runs(job, runs, workers=1, ray_address=None)  # type: ignore[arg-type]
-    assert list(results) == ["a", "bb"] and results["bb"]["reward"] == 2
-    assert calls == [("stage", "a"), ("done", "a", "judge +1.00  KL 0.50  win 0.50  (1.0 s, )"),
-                     ("stage", "bb"), ("done", "bb", "judge +2.00  KL 0.50  win 0.50  (1.0 s, )")]  # fmt: skip
-
-
-def test_the_quiet_listener_logs_each_finished_stage(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger=R.log.name):
-        R._Quiet().stage("sft")
-        R._Quiet().done("sft", "done")
-    assert [r.getMessage() for r in caplog.records if r.name == R.log.name] == [f"{'sft':24} done"]
-    assert R._Job(Path("/r"), CompareConfig.quick(), R._Quiet(), 1, {}).path("x") == Path("/r/stages/x")
-
-
 class _Listener:
+    """Records every stage begun and finished."""
+
     def __init__(self) -> None:
         self.calls: list[tuple[str, ...]] = []
 
@@ -180,6 +155,25 @@ class _Listener:
 
     def done(self, name: str, result: str) -> None:
         self.calls.append(("done", name, result))
+
+
+def test_serial_runs_tell_the_listener_each_stage_and_its_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(R, "execute", lambda run: {**_result(len(run.name), 0.5), "skipped": False})
+    runs = [type("Run", (), {"name": name})() for name in ("a", "bb")]
+    listener = _Listener()
+    job = R._Job(Path("."), CompareConfig.quick(), listener, 1, {})
+    results = R._training_runs(job, runs, workers=1, ray_address=None)  # type: ignore[arg-type]
+    assert list(results) == ["a", "bb"] and results["bb"]["reward"] == 2
+    assert listener.calls == [("stage", "a"), ("done", "a", "judge +1.00  KL 0.50  win 0.50  (1.0 s, )"),
+                              ("stage", "bb"), ("done", "bb", "judge +2.00  KL 0.50  win 0.50  (1.0 s, )")]  # fmt: skip
+
+
+def test_the_quiet_listener_logs_each_finished_stage(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger=R.log.name):
+        R._Quiet().stage("sft")
+        R._Quiet().done("sft", "done")
+    assert [r.getMessage() for r in caplog.records if r.name == R.log.name] == [f"{'sft':24} done"]
+    assert R._Job(Path("/r"), CompareConfig.quick(), R._Quiet(), 1, {}).path("x") == Path("/r/stages/x")
 
 
 def test_a_given_sft_model_is_the_policy_without_a_stage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
