@@ -402,8 +402,8 @@ def _import_verdicts(work: Path) -> None:
 
 
 def _export_verdicts(work: Path) -> None:
-    """Add the verdicts of the runs in ``work`` to the repository's tools/mutation_verdicts.json."""
-    _record(work)
+    """Add the verdicts of the runs in ``work`` (recorded in its store: run_group records them) to the repository's
+    tools/mutation_verdicts.json."""
     if (work / "verdicts.json").is_file():
         subprocess.run([sys.executable, str(STORE), "export", str(VERDICTS)], cwd=work, env=_env(), check=True,
                        stdout=subprocess.DEVNULL)  # fmt: skip
@@ -519,8 +519,10 @@ def run_group(
     just the unchecked mutants of the modules matching those globs."""
     modules = _modules(GROUPS[name][0])
     t0 = time.perf_counter()
+    # before _prepare drops the mutants of changed modules (their unchanged functions' verdicts), and for a report of
+    # a run stopped from outside, whose verdicts _run_mutmut did not record
+    _record(work)
     if run:
-        _record(work)  # before _prepare drops the mutants of changed modules: their unchanged functions' verdicts
         _prepare(name, work)
         _import_verdicts(work)
     if run and recheck:  # only the survivors of the last run, against today's tests and code
