@@ -59,10 +59,15 @@ def load_store() -> dict[str, dict[str, Any]]:
     return {key[:KEY_LENGTH]: entry for key, entry in store.items()}
 
 
+def _write_sorted(path: Path, data: dict[str, Any]) -> None:
+    """``data`` as JSON sorted by key, one entry per line, written whole or not at all."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(dict(sorted(data.items())), indent=0) + "\n")
+    tmp.replace(path)
+
+
 def save_store(store: dict[str, dict[str, Any]]) -> None:
-    tmp = STORE.with_suffix(".tmp")
-    tmp.write_text(json.dumps(dict(sorted(store.items())), indent=0) + "\n")
-    tmp.replace(STORE)
+    _write_sorted(STORE, store)
 
 
 def _mutation_data() -> list[Any]:
@@ -140,9 +145,7 @@ def export(shared: Path) -> int:
             verdicts[key] = entry["exit_code"]
             new += 1
     if new:
-        tmp = shared.with_name(shared.name + ".tmp")
-        tmp.write_text(json.dumps(dict(sorted(verdicts.items())), indent=0) + "\n")
-        tmp.replace(shared)
+        _write_sorted(shared, verdicts)
     return new
 
 
