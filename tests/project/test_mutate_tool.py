@@ -162,7 +162,8 @@ def test_the_repositorys_file_keeps_every_verdict_and_a_fresh_store_starts_from_
     keys = _mutants(SOURCE)
     a, b, c, d = list(keys)[:4]
     shared = work / "shared.json"
-    store.save_store({keys[a]: {"mutant": a, "exit_code": 1}, keys[b]: {"mutant": b, "exit_code": 0}})
+    first = {keys[a]: {"mutant": a, "exit_code": 1}, keys[b]: {"mutant": b, "exit_code": 0}}
+    store.save_store(dict(sorted(first.items(), reverse=True)))  # given out of order: both files are written sorted
     assert store.export(shared) == 2 and store.export(shared) == 0
     assert shared.read_text() == "{\n" + ",\n".join(
         f'"{k}": {v}' for k, v in sorted({keys[a]: 1, keys[b]: 0}.items())) + "\n}\n"  # fmt: skip
