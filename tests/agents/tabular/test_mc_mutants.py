@@ -9,6 +9,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pytest
+from cuda_sim import count_syncs, simulate_cuda
 
 import rlsuite.agents.tabular.mc as mc
 import rlsuite.envs  # noqa: F401
@@ -23,6 +24,24 @@ def test_first_visits_are_found_in_a_table_sized_by_the_state_count(monkeypatch:
     agent = mc.MCExploringStarts(gym.make("rlsuite/GridWorld-v0"), mc.MCExploringStartsConfig(**SMALL))
     agent.learn(100)
     assert sizes == [(25,), (25,)]
+
+
+def test_first_visits_sized_by_the_state_count_read_nothing_on_the_host() -> None:
+    import torch
+
+    from rlsuite.agents.tabular.batch import first_visit_mask
+
+    states, actions = [[0, 1], [0, 1], [1, 0]], [[1, 0], [1, 0], [1, 1]]  # the last pair of copy 1: new, not alive
+    alive = [[True, True], [True, True], [True, False]]
+    expected = [[True, True], [False, False], [True, False]]
+    with simulate_cuda():
+        s, a, live = (torch.tensor(x, device="cuda") for x in (states, actions, alive))
+        with count_syncs() as syncs:
+            first = first_visit_mask(s, a, 2, live, n_states=2)
+        assert sum(syncs.values()) == 0 and first.cpu().tolist() == expected
+        with count_syncs() as syncs:
+            first = first_visit_mask(s, a, 2, live)  # the table sized by the largest pair: one read
+        assert sum(syncs.values()) == 1 and first.cpu().tolist() == expected
 
 
 @pytest.mark.parametrize("visit", ["first", "every"])

@@ -121,21 +121,3 @@ def test_the_torch_sweeps_read_one_scalar_per_sweep_and_none_with_tol_zero() -> 
         with count_syncs() as syncs:
             _, iterations = solvers.torch_sweeps(tables, 0.5, 0.5, 100)
         assert iterations == 3 and sum(syncs.values()) == 3
-
-
-def test_first_visits_sized_by_the_state_count_read_nothing_on_the_host() -> None:
-    import torch
-
-    from rlsuite.agents.tabular.batch import first_visit_mask
-
-    states, actions = [[0, 1], [0, 1], [1, 0]], [[1, 0], [1, 0], [1, 1]]  # the last pair of copy 1: new, not alive
-    alive = [[True, True], [True, True], [True, False]]
-    expected = [[True, True], [False, False], [True, False]]
-    with simulate_cuda():
-        s, a, live = (torch.tensor(x, device="cuda") for x in (states, actions, alive))
-        with count_syncs() as syncs:
-            first = first_visit_mask(s, a, 2, live, n_states=2)
-        assert sum(syncs.values()) == 0 and first.cpu().tolist() == expected
-        with count_syncs() as syncs:
-            first = first_visit_mask(s, a, 2, live)  # the table sized by the largest pair: one read
-        assert sum(syncs.values()) == 1 and first.cpu().tolist() == expected
