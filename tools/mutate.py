@@ -208,11 +208,12 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         ["tests/alignment/test_models_mutants.py", "tests/alignment/test_run_trainer_mutants.py",
          "tests/alignment/test_training*.py"],
     ),
-    # the comparison's plan and run, through the comparison's tests (two minutes together)
+    # the comparison's plan and run, through the comparison's tests (two minutes together; the stages' wiring
+    # with spies for trainers and evaluators in seconds, which mutmut runs first)
     "alignment_compare": (
         ["rlsuite/alignment/compare/plan.py", "rlsuite/alignment/compare/run.py"],
         ["tests/alignment/test_compare.py", "tests/alignment/test_compare_mutants.py",
-         "tests/alignment/test_compare_run_mutants.py"],
+         "tests/alignment/test_compare_run_mutants.py", "tests/alignment/test_compare_stages_mutants.py"],
     ),
     # pure functions (the comparison's report, the configs' checks) with fast exact tests of their own: their
     # stats run takes seconds, where the whole of tests/alignment (real TRL training) takes many minutes
