@@ -395,3 +395,74 @@ def test_a_reward_logged_once_has_no_trend() -> None:
     from rlsuite.app.align import reward_phrase
 
     assert reward_phrase({"log_history": [{"reward": 0.25}]}, "gold") == ", reward 0.250 (training batches, gold)"
+
+
+@pytest.fixture
+def wired(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``compare``'s library calls recorded: Ray's check, the output folder's settings, the stages' names, the run
+    (which answers two rows) and the report; the log file and progress display it opens are undone afterwards."""
+    import logging
+
+    import rlsuite.alignment.workers as workers
+    import rlsuite.common.io as io
+    from rlsuite.common import progress
+
+    seen: dict[str, list[Any]] = {"ray": [], "dirs": [], "stages": [], "run": [], "report": []}
+
+    class Recorded(io.OutputDir):
+        def __init__(self, path: Any, **kwargs: Any) -> None:
+            seen["dirs"].append((path, kwargs))
+            super().__init__(path, **kwargs)
+
+    def run_compare(folder: Path, cfg: CompareConfig, **kwargs: Any) -> dict[str, Any]:
+        seen["run"].append((folder, cfg, kwargs))
+        return {"methods": {"SFT": {}, "DPO": {}}}
+
+    monkeypatch.setattr(library, "check_inputs", lambda *args: None)
+    monkeypatch.setattr(workers, "require_ray", lambda: seen["ray"].append(True))
+    monkeypatch.setattr(io, "OutputDir", Recorded)
+    monkeypatch.setattr(library, "stage_names", lambda cfg, needs_sft: seen["stages"].append((cfg, needs_sft)) or [])
+    monkeypatch.setattr(library, "run_compare", run_compare)
+    monkeypatch.setattr(library, "write_report", lambda folder, results: seen["report"].append((folder, results)))
+    root = logging.getLogger()
+    handlers = list(root.handlers)
+    yield seen
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
+            handler.close()
+    progress.set_reporter(None)
+
+
+def test_compare_hands_the_run_every_option_and_finishes_the_folder(tmp_path: Path, wired: Any) -> None:
+    from rlsuite.app import console
+    from rlsuite.common.io import OutputDir
+
+    out, cfg = tmp_path / "cmp", CompareConfig.quick()
+    opts = CompareOptions(out=str(out), model="m", data="d.jsonl", workers=3, ray_address="ray://head:1",
+                          max_unknown_rate=0.25, trust_pickle=True, overwrite=True)  # fmt: skip
+    results = compare(out, cfg, opts, "columns")
+    assert wired["dirs"] == [(out, {"overwrite": True, "resume": True, "allow_existing": True})]
+    assert wired["stages"] == [(cfg, True)]
+    (folder, got, kwargs), = wired["run"]  # fmt: skip
+    assert isinstance(kwargs.pop("listener"), console.Job)
+    assert (folder, got) == (out, cfg)
+    assert kwargs == {"model": "m", "data": "d.jsonl", "skip_sft": False, "workers": 3, "ray_address": "ray://head:1",
+                      "max_unknown_rate": 0.25, "columns": "columns", "trust_pickle": True}  # fmt: skip
+    assert wired["report"] == [(out, results)]
+    assert OutputDir(out).finished_info()["methods"] == ["SFT", "DPO"] and (out / "log.txt").is_file()
+    compare(out, cfg, CompareOptions(out=str(out), skip_sft=True))  # a rerun into the finished folder: resumed
+    assert wired["dirs"][-1] == (out, {"overwrite": False, "resume": True, "allow_existing": True})
+    assert wired["run"][1][2]["skip_sft"] is True and wired["run"][1][2]["trust_pickle"] is False
+
+
+@pytest.mark.parametrize(("model", "skip_sft", "needs_sft"), [(None, False, False), ("m", True, False),
+                                                             ("m", False, True)])  # fmt: skip
+@pytest.mark.parametrize(("workers", "address", "ray"), [(1, None, False), (2, None, True), (1, "ray://h:1", True)])
+def test_compare_trains_sft_only_for_a_given_model_and_asks_for_ray_only_to_use_it(
+    tmp_path: Path, wired: Any, model: str | None, skip_sft: bool, needs_sft: bool, workers: int,
+    address: str | None, ray: bool,
+) -> None:  # fmt: skip
+    opts = CompareOptions(out=str(tmp_path), model=model, skip_sft=skip_sft, workers=workers, ray_address=address)
+    compare(tmp_path, CompareConfig.quick(), opts)
+    assert wired["stages"][0][1] is needs_sft and wired["ray"] == ([True] if ray else [])
