@@ -230,3 +230,31 @@ def test_only_a_complete_copy_is_reused(tmp_path: Path) -> None:
     (dest / "config.json").write_text("{}")
     with pytest.raises(OSError):
         trusted_copy(pickled, dest, trust_pickle=True)
+
+
+def test_a_trusted_pickled_reward_model_is_copied_with_its_score_head(tmp_path: Path) -> None:
+    from transformers import AutoModelForSequenceClassification
+
+    tok = _tok()
+    lm = _folder(tmp_path / "lm", tok, build_tiny_causal_lm(tok, hidden_size=16, layers=1))
+    rm = AutoModelForSequenceClassification.from_pretrained(str(lm), num_labels=1, local_files_only=True)
+    pickled = _pickled(_folder(tmp_path / "rm", tok, rm), tmp_path / "pickled")
+    dest = tmp_path / "copy"
+    assert not (tmp_path / "copy.partial").exists()  # nothing left by an earlier copy to clear
+    assert trusted_copy(pickled, dest, trust_pickle=True) == dest
+    assert json.loads((dest / "config.json").read_text())["architectures"] == ["LlamaForSequenceClassification"]
+    original, copied = load_file(str(tmp_path / "rm" / "model.safetensors")), load_file(str(dest / "model.safetensors"))
+    assert "score.weight" in copied and torch.equal(copied["score.weight"], original["score.weight"])
+
+
+def test_a_complete_copy_is_reused_without_reading_the_pickles_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    tok = _tok()
+    src = _folder(tmp_path / "src", tok, build_tiny_causal_lm(tok, hidden_size=16, layers=1))
+    pickled = _pickled(src, tmp_path / "pickled")
+    dest = trusted_copy(pickled, tmp_path / "copy", trust_pickle=True)
+    (pickled / "pytorch_model.bin").write_bytes(b"not a pickle")  # a second unpickling would fail
+    with caplog.at_level(logging.INFO, logger="rlsuite.alignment.models"):
+        assert trusted_copy(pickled, tmp_path / "copy", trust_pickle=True) == dest
+    assert caplog.records == []

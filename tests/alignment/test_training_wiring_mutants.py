@@ -362,3 +362,16 @@ def test_ppo_saves_its_policy_from_the_main_process_only() -> None:
     trainer.accelerator.is_main_process = True
     T._save_ppo_policy(trainer, Path("/p"))
     assert unwrap.calls == [(("wrapped",), {})] and save.calls == [(("/p",), {})]
+
+
+def test_metrics_are_read_only_from_a_finished_folder(tmp_path: Path) -> None:
+    assert T.read_metrics(tmp_path / "missing") is None
+    (tmp_path / T.METRICS).write_text('{"global_steps": 2}')
+    assert T.read_metrics(tmp_path) is None  # no model/ beside them: not finished
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "config.json").write_text("{}")
+    assert T.read_metrics(tmp_path) == {"global_steps": 2}
+    (tmp_path / T.METRICS).write_text('{"global_steps": ')  # cut short by a crash
+    assert T.read_metrics(tmp_path) is None
+    (tmp_path / T.METRICS).unlink()
+    assert T.read_metrics(str(tmp_path)) is None  # a model without metrics: not finished either
