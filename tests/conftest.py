@@ -110,6 +110,16 @@ def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Any, capsys: pytest.CaptureFi
     progress.set_reporter(None)
 
 
+@pytest.fixture(autouse=True)
+def _help_made_from_the_code_under_test() -> None:
+    """Each test's ``--help`` text is made from the code it runs: the help an earlier test kept in the cache is
+    dropped first. Its key is the source files' sizes and times, which mutation testing (one code on disk, the
+    mutant chosen at run time) leaves unchanged, so a mutant's help was the first test's, not its own."""
+    import shutil
+
+    shutil.rmtree(os.path.join(os.environ["RLSUITE_CACHE"], "help"), ignore_errors=True)
+
+
 _SIM = pytest.StashKey[Any]()
 
 
