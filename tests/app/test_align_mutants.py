@@ -466,3 +466,22 @@ def test_compare_trains_sft_only_for_a_given_model_and_asks_for_ray_only_to_use_
     opts = CompareOptions(out=str(tmp_path), model=model, skip_sft=skip_sft, workers=workers, ray_address=address)
     compare(tmp_path, CompareConfig.quick(), opts)
     assert wired["stages"][0][1] is needs_sft and wired["ray"] == ([True] if ray else [])
+
+
+@pytest.mark.parametrize(("command", "starts_from"), [("sft", "base"), ("grpo", "sft")])
+def test_without_model_a_method_starts_from_its_embedded_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str, starts_from: str
+) -> None:
+    import rlsuite.alignment.embedded as embedded
+    import rlsuite.alignment.methods as methods
+    from rlsuite.testing.alignment import tiny_base
+
+    asked: list[str] = []
+    monkeypatch.setattr(embedded, "default_base_dir", lambda: asked.append("base") or tiny_base())
+    monkeypatch.setattr(embedded, "default_model_dir", lambda: asked.append("sft") or tiny_base())
+    seen: list[Any] = []
+    metrics = {"global_steps": 1, "wall_seconds": 0.5, "log_history": []}
+    monkeypatch.setattr(methods, "train", lambda cfg, model, *a, **kw: seen.append(model) or metrics)
+    argv = ["align", command, "--out", str(tmp_path / command), "--max_steps", "1"]
+    assert main([*argv, "--reward_model_path", "gold"] if command == "grpo" else argv) == 0
+    assert asked == [starts_from] and seen == [tiny_base()]
