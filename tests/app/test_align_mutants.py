@@ -485,3 +485,24 @@ def test_without_model_a_method_starts_from_its_embedded_model(
     argv = ["align", command, "--out", str(tmp_path / command), "--max_steps", "1"]
     assert main([*argv, "--reward_model_path", "gold"] if command == "grpo" else argv) == 0
     assert asked == [starts_from] and seen == [tiny_base()]
+
+
+def test_another_accelerate_rank_trains_and_leaves_the_folder_to_the_main_one(
+    tmp_path: Path, pairs_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import rlsuite.alignment.methods as methods
+    from rlsuite.alignment.configs import ModelConfig
+    from rlsuite.app import console
+    from rlsuite.testing.alignment import tiny_base
+
+    seen: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(methods, "train", lambda cfg, model, data, **kw: seen.append((cfg, model, len(data), kw)))
+    monkeypatch.setattr(console, "is_main_process", lambda: False)
+    out = tmp_path / "dpo"
+    argv = ["align", "dpo", "--model", str(tiny_base()), "--data", str(pairs_file), "--out", str(out), "--resume"]
+    assert main(argv) == 0
+    ((cfg, model, n, kwargs),) = seen
+    assert (cfg.output_dir, model, n) == (str(out), tiny_base(), 8)
+    mcfg = ModelConfig(model_name_or_path=str(tiny_base()))
+    assert kwargs == {"reward": None, "model_config": mcfg, "resume": True}
+    assert not out.exists() and capsys.readouterr().out == ""
