@@ -180,6 +180,9 @@ def test_the_reward_model_is_fitted_from_the_policy_with_a_scalar_head(monkeypat
     assert model.config.pad_token_id == 5
     tok = spies["load_tokenizer"].value
     assert spies["_fit"].calls == [((RewardTrainer, config, model, tok, PAIRS, model_config, True), {})]
+    T.train_reward("/m", PAIRS, config)
+    assert spies["_fit"].calls[1][0][5:] == (None, False)
+    assert spies["check_causal_lm"].calls[1] == (("/m",), {"trust_pickle": False})
 
 
 class _Trainer:
