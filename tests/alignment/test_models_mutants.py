@@ -258,3 +258,30 @@ def test_a_complete_copy_is_reused_without_reading_the_pickles_again(
     with caplog.at_level(logging.INFO, logger="rlsuite.alignment.models"):
         assert trusted_copy(pickled, tmp_path / "copy", trust_pickle=True) == dest
     assert caplog.records == []
+
+
+# ----- completion_ids
+class _BosTokenizer:
+    """A tokenizer that puts a BOS id (1) first when asked to add its special tokens."""
+
+    eos_token_id = 2
+
+    def __call__(self, text: str, add_special_tokens: bool = True) -> dict[str, list[int]]:
+        return {"input_ids": [1] * add_special_tokens + [10 + len(w) for w in text.split()]}
+
+
+def test_a_plain_completion_is_its_tokens_without_specials_and_then_eos() -> None:
+    from rlsuite.alignment.models import completion_ids
+
+    assert completion_ids(_BosTokenizer(), "the movie was", " very good") == [14, 14, 2]
+
+
+def test_a_conversations_reply_is_the_tokens_after_its_prompt() -> None:
+    from rlsuite.alignment.models import completion_ids
+    from rlsuite.testing.chat_models import CHAT_TEMPLATE, IM_END, IM_START, ROLES
+
+    tok = build_tokenizer([*ROLES, *WORDS], specials=[IM_START, IM_END], eos=IM_END, chat_template=CHAT_TEMPLATE)
+    prompt = [{"role": "user", "content": "movie"}]
+    ids = completion_ids(tok, prompt, [{"role": "assistant", "content": "good bad"}])
+    assert tok.convert_ids_to_tokens(ids) == ["good", "bad", IM_END]
+    assert tok.convert_ids_to_tokens(completion_ids(tok, prompt, "good")) == ["good", IM_END]

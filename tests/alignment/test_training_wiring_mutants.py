@@ -378,3 +378,38 @@ def test_metrics_are_read_only_from_a_finished_folder(tmp_path: Path) -> None:
     assert T.read_metrics(tmp_path) is None
     (tmp_path / T.METRICS).unlink()
     assert T.read_metrics(str(tmp_path)) is None  # a model without metrics: not finished either
+
+
+def _checkpoint(folder: Path, valid: bool = True) -> Path:
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True)
+    (folder / "trainer_state.json").write_text('{"global_step": 1}' if valid else '{"global_st')
+    save_file({"w": torch.zeros(2)}, str(folder / "model.safetensors"))
+    return folder
+
+
+def test_the_newest_valid_checkpoint_is_found_and_broken_newer_ones_moved_aside(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    good = _checkpoint(tmp_path / "checkpoint-5")
+    _checkpoint(tmp_path / "checkpoint-9", valid=False)
+    (tmp_path / "checkpoint-9.incomplete").mkdir()  # an earlier crash's, replaced by this one
+    (tmp_path / "checkpoint-9.incomplete" / "old").write_text("x")
+    (tmp_path / "12").mkdir()  # not a checkpoint's name: left alone
+    (tmp_path / "checkpoint-7").write_text("a file, not a checkpoint")
+    with caplog.at_level(logging.WARNING, logger=T.log.name):
+        assert T.newest_checkpoint(tmp_path) == good
+    assert [r.getMessage() for r in caplog.records if r.name == T.log.name] == [
+        "resume: skipped checkpoint-9 (incomplete: a crash during its save?), moved to checkpoint-9.incomplete"
+    ]
+    assert sorted(p.name for p in (tmp_path / "checkpoint-9.incomplete").iterdir()) == [
+        "model.safetensors", "trainer_state.json"]  # fmt: skip
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "12", "checkpoint-5", "checkpoint-7", "checkpoint-9.incomplete"]  # fmt: skip
+
+
+def test_without_a_valid_checkpoint_there_is_none_to_resume(tmp_path: Path) -> None:
+    assert T.newest_checkpoint(tmp_path / "missing") is None
+    _checkpoint(tmp_path / "checkpoint-3", valid=False)
+    assert T.newest_checkpoint(tmp_path) is None and (tmp_path / "checkpoint-3.incomplete").is_dir()
