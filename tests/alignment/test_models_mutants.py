@@ -285,3 +285,55 @@ def test_a_conversations_reply_is_the_tokens_after_its_prompt() -> None:
     ids = completion_ids(tok, prompt, [{"role": "assistant", "content": "good bad"}])
     assert tok.convert_ids_to_tokens(ids) == ["good", "bad", IM_END]
     assert tok.convert_ids_to_tokens(completion_ids(tok, prompt, "good")) == ["good", IM_END]
+
+
+# ----- reward_input_ids, reward_scores, RewardModelFunc
+def _chat_tok() -> Any:
+    from rlsuite.testing.chat_models import CHAT_TEMPLATE, IM_END, IM_START, ROLES
+
+    return build_tokenizer([*ROLES, *WORDS], specials=[IM_START, IM_END], eos=IM_END, chat_template=CHAT_TEMPLATE)
+
+
+def test_a_reward_model_scores_the_prompt_the_reply_and_eos() -> None:
+    from rlsuite.alignment.models import reward_input_ids
+    from rlsuite.testing.chat_models import IM_END, IM_START
+
+    tok = _tok()
+    ids = reward_input_ids(tok, "movie ", [{"role": "assistant", "content": "good"}, {"content": "bad"}])
+    assert tok.convert_ids_to_tokens(ids) == ["movie", "good", "bad", "<eos>"]
+    assert tok.convert_ids_to_tokens(reward_input_ids(tok, "movie", " good")) == ["movie", "good", "<eos>"]
+    chat = _chat_tok()
+    ids = reward_input_ids(chat, [{"role": "user", "content": "movie"}], "good")
+    assert chat.convert_ids_to_tokens(ids) == [IM_START, "user", "movie", IM_END, IM_START, "assistant", "good", IM_END]
+
+
+def test_reward_scores_are_made_256_at_a_time_and_prompts_match_completions(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rlsuite.alignment import models
+
+    sizes: list[int] = []
+    monkeypatch.setattr(models, "_in_batches", lambda model, n, size, score: sizes.append(size) or score(0, n, "cpu"))
+    with pytest.raises(ValueError, match="zip"):  # one completion short: refused, not scored in part
+        models.reward_scores(None, _tok(), ["movie", "movie"], [" good"])
+    assert sizes == [256]
+
+
+def test_the_reward_function_is_named_loaded_placed_and_scores_stripped_replies(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from rlsuite.alignment import models
+
+    loads: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(models, "load_reward_model", lambda path, **kw: loads.append((path, kw)) or ("model", "tok"))
+    func = models.RewardModelFunc.load("/rm")
+    assert (func.model, func.tok, func.__name__) == ("model", "tok", "reward_model")  # TRL logs rewards/<name>
+    models.RewardModelFunc.load("/rm2", where="here", trust_pickle=True)
+    assert loads == [("/rm", {"where": None, "trust_pickle": False}), ("/rm2", {"where": "here", "trust_pickle": True})]
+    placed: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(models, "place", lambda model, where: placed.append((model, where)) or "placed")
+    assert func.to(("cuda", torch.bfloat16)) is func and func.model == "placed"
+    assert placed == [("model", ("cuda", torch.bfloat16))]
+    scored: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(models, "reward_scores", lambda *args: scored.append(args) or [1.0, 2.0])
+    reply = [{"role": "assistant", "content": "good"}]
+    assert func(("p", "q"), ["  good movie ", reply], completion_ids=[[1]]) == [1.0, 2.0]
+    assert scored == [("placed", "tok", ["p", "q"], [" good movie", reply])]

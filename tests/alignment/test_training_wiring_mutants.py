@@ -303,12 +303,14 @@ def _ppo_config(tmp_path: Path, **kw: Any) -> SimpleNamespace:
 def test_ppo_builds_its_trainer_from_the_policy_a_reference_and_two_reward_models(
     ppo: dict[str, Spy], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    config, model_config = _ppo_config(tmp_path, total_episodes=5), ModelConfig(trust_pickle=True)
+    config = _ppo_config(tmp_path, total_episodes=5)
+    model_config = ModelConfig(trust_pickle=True, use_peft=True, lora_r=4)
     (tmp_path / "ppo").mkdir()
     (tmp_path / "ppo" / "left").write_text("")
     with caplog.at_level(logging.INFO, logger=T.log.name):
         assert T.train_ppo(Path("/m"), ["ab", "c"], config, "/rm", model_config, resume=True) == {"global_steps": 4}
-    assert "PPOTrainer cannot resume mid-run; PPO starts again from the starting policy" in caplog.text
+    note = "TRL's PPOTrainer cannot resume mid-run; PPO starts again from the starting policy"
+    assert [r.getMessage() for r in caplog.records if r.name == T.log.name] == [f"{tmp_path / 'ppo'}: {note}"]
     assert ppo["check_reward_model"].calls == [(("/rm", True), {})]
     assert ppo["_policy"].calls == [((config, Path("/m"), model_config), {})]
     assert (config.sft_model_path, config.reward_model_path) == ("/m", "/rm")
@@ -319,8 +321,9 @@ def test_ppo_builds_its_trainer_from_the_policy_a_reference_and_two_reward_model
     dataset = kwargs.pop("train_dataset")
     ids = [[97, 98], [99], [97, 98], [99], [97, 98]]  # repeated to cover the 5 episodes
     assert dataset.to_list() == [{"input_ids": x} for x in ids]
+    assert kwargs.pop("peft_config").r == 4  # LoRA, as the model config asks
     assert kwargs == {"args": config, "processing_class": "tok", "model": "policy", "ref_model": "ref",
-                      "reward_model": "rm 1", "value_model": "rm 2", "peft_config": None}  # fmt: skip
+                      "reward_model": "rm 1", "value_model": "rm 2"}  # fmt: skip
     (trainer, cfg), run_kwargs = ppo["run_trainer"].calls[0]
     assert cfg is config and run_kwargs["resume"] is False and run_kwargs["tokens"] == int(5 * (8 / 5 + 5))
     trainer.accelerator = SimpleNamespace(is_main_process=True, unwrap_model=lambda m: m)
@@ -333,9 +336,12 @@ def test_ppo_covers_at_least_one_batch_and_its_tokens_bound_uses_the_prompts(
     ppo: dict[str, Spy], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     config = _ppo_config(tmp_path, reward_model_path="/config-rm")
+    (tmp_path / "ppo").mkdir()
+    (tmp_path / "ppo" / "left").write_text("")
     with caplog.at_level(logging.INFO, logger=T.log.name):
-        T.train_ppo("/m", ["abc"], config)  # no reward given: the config's; nothing in the folder: no note
+        T.train_ppo("/m", ["abc"], config)  # no reward given: the config's; not resuming: no note
     assert "cannot resume" not in caplog.text
+    assert ppo["PPOTrainer"].calls[0][1]["peft_config"] is None
     assert ppo["check_reward_model"].calls == [(("/config-rm", False), {})]
     dataset = ppo["PPOTrainer"].calls[0][1]["train_dataset"]
     assert len(dataset) == 4  # one prompt, a batch of 2 x 2
