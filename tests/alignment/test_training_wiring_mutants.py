@@ -419,3 +419,17 @@ def test_without_a_valid_checkpoint_there_is_none_to_resume(tmp_path: Path) -> N
     assert T.newest_checkpoint(tmp_path / "missing") is None
     _checkpoint(tmp_path / "checkpoint-3", valid=False)
     assert T.newest_checkpoint(tmp_path) is None and (tmp_path / "checkpoint-3.incomplete").is_dir()
+
+
+def test_a_reward_folder_is_checked_and_loaded_with_the_trust_given(
+    body: dict[str, Spy], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    check, load = Spy(), Spy("rm")
+    monkeypatch.setattr(T, "check_reward_model", check)
+    monkeypatch.setattr(RewardModelFunc, "load", load)
+    T.check_reward("/f")
+    assert check.calls == [(("/f", False), {})]
+    config = SimpleNamespace(reward_model_path=None, METHOD="rloo")
+    T.train_rloo("/m", ["a"], config, "/rm", ModelConfig(trust_pickle=True))
+    assert check.calls[1:] == [(("/rm", True), {})] and load.calls == [(("/rm",), {"trust_pickle": True})]
+    assert body["_fit"].calls[0][1] == {"reward_funcs": "rm"}
