@@ -330,7 +330,7 @@ def test_saved_policy_predicts_greedily_by_default_and_passes_the_state(tmp_path
       "policy.json: cannot rebuild the policy (ValueError: unknown space type 'Tuple')"),
      (lambda m: {k: v for k, v in m.items() if k != "action_space"},
       "policy.json: cannot rebuild the policy (KeyError: 'action_space')"),
-     (lambda m: {**m, "policy_kwargs": {"net_arch": "wide"}}, "policy.json: cannot rebuild MlpPolicy (")],
+     (lambda m: {**m, "policy_kwargs": {"net_arch": "wide"}}, "policy.json: cannot rebuild MlpPolicy (TypeError: ")],
     ids=["space", "missing space", "policy_kwargs"],
 )  # fmt: skip
 def test_a_policy_json_that_does_not_rebuild_names_the_file(tmp_path, spoil, problem):
