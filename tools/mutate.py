@@ -214,7 +214,8 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "alignment_compare": (
         ["rlsuite/alignment/compare/plan.py", "rlsuite/alignment/compare/run.py"],
         ["tests/alignment/test_compare.py", "tests/alignment/test_compare_mutants.py",
-         "tests/alignment/test_compare_run_mutants.py", "tests/alignment/test_compare_stages_mutants.py"],
+         "tests/alignment/test_compare_run_mutants.py", "tests/alignment/test_compare_stages_mutants.py",
+         "tests/alignment/test_compare_plan_mutants.py"],
     ),
     # pure functions (the comparison's report, the configs' checks) with fast exact tests of their own: their
     # stats run takes seconds, where the whole of tests/alignment (real TRL training) takes many minutes
