@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -353,7 +354,7 @@ def test_run_compare_runs_the_stages_in_order_and_every_run_of_the_plan(tmp_path
     assert out["heldout"] == {"prompts": 2, "pairs": 1, "train_pairs": 3}
     assert out["workers"] == {"count": 2, "ray_address": "ray://x", "torch_threads_per_process": 3}
     assert out["kl_estimator"].startswith("Monte Carlo: mean over samples y~pi(.|x) at temperature 1 of sum_t")
-    assert 0 <= out["total_wall_seconds_this_run"] < 60 and out["machine"]["cpus"] == __import__("os").cpu_count()
+    assert 0 <= out["total_wall_seconds_this_run"] < 60 and out["machine"]["cpus"] == os.cpu_count()
 
 
 def test_run_compare_on_the_users_pairs_judges_with_the_reward_model(tmp_path: Path, stages: dict[str, Spy]) -> None:

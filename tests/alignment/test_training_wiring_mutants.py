@@ -141,11 +141,11 @@ def test_the_policy_is_loaded_after_threads_and_seeds_with_the_trust_asked(monke
     load = Spy(lambda *a, **k: order.append("load") or ("model", "tok"))
     monkeypatch.setattr(T, "prepare", prepare)
     monkeypatch.setattr(T, "load_causal_lm", load)
-    config = SimpleNamespace(trust_remote_code=True)
+    config, plain = SimpleNamespace(trust_remote_code=True), SimpleNamespace()
     assert T._policy(config, "/m", ModelConfig(trust_pickle=True)) == ("model", "tok")
-    assert T._policy(SimpleNamespace(), "/n", None) == ("model", "tok")
+    assert T._policy(plain, "/n", None) == ("model", "tok")
     assert order == ["prepare", "load"] * 2
-    assert prepare.calls == [((config,), {}), ((prepare.calls[1][0][0],), {})]
+    assert prepare.calls == [((config,), {}), ((plain,), {})]
     assert load.calls == [(("/m", True), {"trust_pickle": True}), (("/n", False), {"trust_pickle": False})]
 
 
