@@ -33,6 +33,7 @@ def test_costs_add_up_times_and_tokens_and_keep_the_peak_and_first_kind() -> Non
     assert total == {"wall_seconds": 3.24, "peak_memory_mb": 30, "peak_memory_kind": "rss", "tokens": 13}
     assert type(total["tokens"]) is int
     assert R._total_cost([]) == {"wall_seconds": 0, "peak_memory_mb": 0, "peak_memory_kind": None, "tokens": 0}
+    assert R._total_cost([COSTS[1]])["peak_memory_mb"] == 0  # no peak measured: none, not one megabyte
 
 
 def test_a_runs_cost_is_read_from_its_metrics() -> None:
