@@ -88,6 +88,8 @@ def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Any, capsys: pytest.CaptureFi
     stdout, stderr); the CLI's log handlers and progress reporter are undone afterwards."""
     import logging
 
+    from recording import close_new_log_handlers
+
     from rlsuite.app.cli import main
     from rlsuite.common import progress
 
@@ -103,10 +105,7 @@ def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Any, capsys: pytest.CaptureFi
         return code, out, err
 
     yield run
-    for handler in root.handlers[:]:
-        if handler not in handlers:
-            root.removeHandler(handler)
-            handler.close()
+    close_new_log_handlers(handlers)
     progress.set_reporter(None)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 from typing import Any, TypeVar
 
@@ -41,3 +42,37 @@ def reporting_to(reporter: R) -> Iterator[R]:
         yield reporter
     finally:
         progress.set_reporter(previous)
+
+
+class Spy:
+    """Stands in for a function: records each call's arguments and answers ``value`` (or ``value(*args, **kwargs)``
+    when it is callable)."""
+
+    def __init__(self, value: Any = None) -> None:
+        self.value, self.calls = value, []
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls.append((args, kwargs))
+        return self.value(*args, **kwargs) if callable(self.value) else self.value
+
+
+class RecordingListener:
+    """A comparison's listener (rlsuite.alignment.compare.run.Listener) that records every stage begun and finished."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, ...]] = []
+
+    def stage(self, name: str) -> None:
+        self.calls.append(("stage", name))
+
+    def done(self, name: str, result: str) -> None:
+        self.calls.append(("done", name, result))
+
+
+def close_new_log_handlers(before: list[logging.Handler]) -> None:
+    """Remove and close the root logger's handlers that are not in ``before`` (what a command opened: its log file)."""
+    root = logging.getLogger()
+    for handler in root.handlers[:]:
+        if handler not in before:
+            root.removeHandler(handler)
+            handler.close()

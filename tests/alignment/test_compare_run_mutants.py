@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from recording import RecordingListener as _Listener
 
 from rlsuite.alignment.compare import run as R
 from rlsuite.alignment.compare.plan import CompareConfig, run_name
@@ -143,19 +144,6 @@ def test_the_settings_are_written_once_and_a_folder_with_other_settings_is_refus
                                  "(or --overwrite)")  # fmt: skip
     defaults = R._settings(tmp_path / "d", cfg, None, None, False, True)
     assert (defaults["model"], defaults["data"]) == ("embedded tiny Llama", "synthetic sentiment task")
-
-
-class _Listener:
-    """Records every stage begun and finished."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, ...]] = []
-
-    def stage(self, name: str) -> None:
-        self.calls.append(("stage", name))
-
-    def done(self, name: str, result: str) -> None:
-        self.calls.append(("done", name, result))
 
 
 def test_serial_runs_tell_the_listener_each_stage_and_its_line(monkeypatch: pytest.MonkeyPatch) -> None:

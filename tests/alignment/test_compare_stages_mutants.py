@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from recording import RecordingListener as _Listener
+from recording import Spy
 
 from rlsuite.alignment import data as D
 from rlsuite.alignment import evaluate, judge, methods, models, training
@@ -20,28 +22,6 @@ from rlsuite.common import device
 from rlsuite.common.errors import DataError, UsageError
 
 METRICS = {"wall_seconds": 1.25, "peak_memory_mb": 3.0, "peak_memory_kind": "rss", "tokens": 40, "global_steps": 5}
-
-
-class Spy:
-    """Records each call's arguments and answers ``value`` (or ``value(*args, **kwargs)`` when callable)."""
-
-    def __init__(self, value: Any = None) -> None:
-        self.value, self.calls = value, []
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        self.calls.append((args, kwargs))
-        return self.value(*args, **kwargs) if callable(self.value) else self.value
-
-
-class _Listener:
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, ...]] = []
-
-    def stage(self, name: str) -> None:
-        self.calls.append(("stage", name))
-
-    def done(self, name: str, result: str) -> None:
-        self.calls.append(("done", name, result))
 
 
 def _finish(folder: Path, metrics: dict[str, Any] = METRICS) -> None:

@@ -191,12 +191,17 @@ def _pickled(src: Path, dst: Path) -> Path:
     return dst
 
 
+def _pickled_lm(root: Path) -> tuple[Path, Path]:
+    """A tiny causal LM's folder (``root/src``) and its pickled copy (``root/pickled``)."""
+    tok = _tok()
+    src = _folder(root / "src", tok, build_tiny_causal_lm(tok, hidden_size=16, layers=1))
+    return src, _pickled(src, root / "pickled")
+
+
 def test_a_trusted_pickled_causal_lm_is_copied_as_a_causal_lm_with_safetensors(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    tok = _tok()
-    src = _folder(tmp_path / "src", tok, build_tiny_causal_lm(tok, hidden_size=16, layers=1))
-    pickled = _pickled(src, tmp_path / "pickled")
+    src, pickled = _pickled_lm(tmp_path)
     dest = tmp_path / "copy"
     (tmp_path / "copy.partial").mkdir()  # a crashed copy's leftovers
     (tmp_path / "copy.partial" / "junk").write_text("x")
@@ -222,9 +227,7 @@ def test_an_adapter_folder_is_used_as_it_is(tmp_path: Path) -> None:
 
 def test_only_a_complete_copy_is_reused(tmp_path: Path) -> None:
     """A destination with a config but no weights is not taken for a finished copy (and is not replaced)."""
-    tok = _tok()
-    pickled = _pickled(_folder(tmp_path / "src", tok, build_tiny_causal_lm(tok, hidden_size=16, layers=1)),
-                       tmp_path / "pickled")  # fmt: skip
+    _, pickled = _pickled_lm(tmp_path)
     dest = tmp_path / "copy"
     dest.mkdir()
     (dest / "config.json").write_text("{}")
@@ -250,11 +253,10 @@ def test_a_trusted_pickled_reward_model_is_copied_with_its_score_head(tmp_path: 
 def test_a_complete_copy_is_reused_without_reading_the_pickles_again(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    tok = _tok()
-    src = _folder(tmp_path / "src", tok, build_tiny_causal_lm(tok, hidden_size=16, layers=1))
-    pickled = _pickled(src, tmp_path / "pickled")
+    _, pickled = _pickled_lm(tmp_path)
     dest = trusted_copy(pickled, tmp_path / "copy", trust_pickle=True)
     (pickled / "pytorch_model.bin").write_bytes(b"not a pickle")  # a second unpickling would fail
+    caplog.clear()  # the first copy's line, where an earlier test left rlsuite's loggers at INFO
     with caplog.at_level(logging.INFO, logger="rlsuite.alignment.models"):
         assert trusted_copy(pickled, tmp_path / "copy", trust_pickle=True) == dest
     assert caplog.records == []

@@ -15,24 +15,13 @@ import pytest
 pytest.importorskip("trl")
 
 import torch
+from recording import Spy
 
 from rlsuite.alignment import training as T
 from rlsuite.alignment.configs import ModelConfig
 from rlsuite.alignment.data import gold_reward_func, unpair
 from rlsuite.alignment.models import RewardModelFunc
 from rlsuite.common.errors import ConfigError, TrainingDivergedError
-
-
-class Spy:
-    """Records each call's arguments and answers ``value`` (or ``value(*args, **kwargs)`` when callable)."""
-
-    def __init__(self, value: Any = None) -> None:
-        self.value, self.calls = value, []
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        self.calls.append((args, kwargs))
-        return self.value(*args, **kwargs) if callable(self.value) else self.value
-
 
 PAIRS = [{"prompt": "p", "chosen": " good", "rejected": " bad"}, {"prompt": "q", "chosen": " nice", "rejected": " no"}]
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from recording import close_new_log_handlers
 
 import rlsuite.alignment.compare as library
 from rlsuite.alignment.compare import CompareConfig
@@ -424,13 +425,9 @@ def wired(monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setattr(library, "stage_names", lambda cfg, needs_sft: seen["stages"].append((cfg, needs_sft)) or [])
     monkeypatch.setattr(library, "run_compare", run_compare)
     monkeypatch.setattr(library, "write_report", lambda folder, results: seen["report"].append((folder, results)))
-    root = logging.getLogger()
-    handlers = list(root.handlers)
+    handlers = list(logging.getLogger().handlers)
     yield seen
-    for handler in root.handlers[:]:
-        if handler not in handlers:
-            root.removeHandler(handler)
-            handler.close()
+    close_new_log_handlers(handlers)
     progress.set_reporter(None)
 
 
