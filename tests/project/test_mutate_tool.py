@@ -199,3 +199,14 @@ def test_a_reported_run_adds_its_verdicts_to_the_file_and_a_new_run_starts_with_
     assert json.loads(mutate.VERDICTS.read_text()) == {"a" * 32: 1}
     mutate._import_verdicts(fresh)
     assert json.loads((fresh / "verdicts.json").read_text()) == {"a" * 32: {"exit_code": 1}}
+
+
+def test_a_changed_test_makes_mutmut_take_every_tests_stats_again(tmp_path: Path) -> None:
+    stats = tmp_path / "mutants" / "mutmut-stats.json"
+    stats.parent.mkdir()
+    stats.write_text("{}")
+    mutate._drop_stale_stats(tmp_path, ["rlsuite/envs/bandit.py", "docs/mutation.md"])
+    assert stats.is_file()  # no test changed: the stats stand
+    mutate._drop_stale_stats(tmp_path, ["rlsuite/envs/bandit.py", "tests/envs/test_bandit.py"])
+    assert not stats.exists()
+    mutate._drop_stale_stats(tmp_path, ["tests/envs/test_bandit.py"])  # none left to drop: nothing to do
