@@ -24,6 +24,7 @@ import pytest
 import yaml
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState, create_trial
+from recording import close_new_log_handlers
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -69,11 +70,7 @@ MALFORMED = "expected {low: a, high: b[, log: true]} with a < b or {choices: [..
 
 def _drop_handlers(before: list[logging.Handler]) -> None:
     """Undo what in-process ``rlsuite`` runs leave behind: their root log handlers and progress reporter."""
-    root = logging.getLogger()
-    for handler in root.handlers[:]:
-        if handler not in before:
-            root.removeHandler(handler)
-            handler.close()
+    close_new_log_handlers(before)
     progress.set_reporter(None)
 
 
