@@ -65,17 +65,18 @@ def spies(monkeypatch: pytest.MonkeyPatch) -> dict[str, Spy]:
     return found
 
 
-def _run(root: Path, key: str, value: float, seed: int, judge: str = "gold", pairwise: str | None = None,
-         cfg: CompareConfig | None = None) -> Run:  # fmt: skip
-    cfg = cfg or dataclasses.replace(CompareConfig.quick(), seed=1)
+RUN_CONFIG = dataclasses.replace(CompareConfig.quick(), seed=1)  # the comparison's settings every run here carries
+
+
+def _run(root: Path, key: str, value: float, seed: int, judge: str = "gold", pairwise: str | None = None) -> Run:
     return Run(run_name(key, value, seed), key, value, seed, str(root), "/sft", "/rm", judge, 2,
-               dataclasses.asdict(cfg), pairwise)  # fmt: skip
+               dataclasses.asdict(RUN_CONFIG), pairwise)  # fmt: skip
 
 
 def test_a_table_dpo_run_trains_on_the_pairs_and_is_measured_with_its_implicit_accuracy(
     root: Path, spies: dict[str, Spy]
 ) -> None:
-    cfg = dataclasses.replace(CompareConfig.quick(), seed=1)
+    cfg = RUN_CONFIG
     run = _run(root, "dpo", cfg.dpo_beta, 1)
     stage = root / "stages" / run.name
     result = R.execute(run, where="ray worker")
@@ -99,7 +100,7 @@ def test_a_table_dpo_run_trains_on_the_pairs_and_is_measured_with_its_implicit_a
 def test_an_online_run_trains_on_the_prompts_with_its_reward_and_its_judges(
     root: Path, spies: dict[str, Spy], key: str, reward: str
 ) -> None:
-    cfg = dataclasses.replace(CompareConfig.quick(), seed=1)
+    cfg = RUN_CONFIG
     run = _run(root, key, 0.5, 2, judge="/rm-judge", pairwise="/pairwise")
     result = R.execute(run)
     args, kwargs = spies["train"].calls[0]
