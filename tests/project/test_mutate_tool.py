@@ -210,3 +210,31 @@ def test_a_changed_test_makes_mutmut_take_every_tests_stats_again(tmp_path: Path
     mutate._drop_stale_stats(tmp_path, ["rlsuite/envs/bandit.py", "tests/envs/test_bandit.py"])
     assert not stats.exists()
     mutate._drop_stale_stats(tmp_path, ["tests/envs/test_bandit.py"])  # none left to drop: nothing to do
+
+
+def test_each_mutants_tests_run_quickest_first(work: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """mutmut's fork server hands pytest a set of tests; `mutmut_store.py run` sorts them by their measured time
+    (then by name), so `pytest -x` stops at the first quick test that catches the mutant."""
+    import mutmut.__main__ as mutmut_main
+    from mutmut.state import state
+    from mutmut.workers.isolation import ForkServerRunner
+
+    handed: list[tuple[str, list[str], int, float]] = []
+    monkeypatch.setattr(ForkServerRunner, "submit", lambda self, *args: handed.append(args))
+    for name in ("collect_source_file_mutation_data", "store_lines_covered_by_tests"):
+        monkeypatch.setattr(mutmut_main, name, getattr(mutmut_main, name))  # run() replaces them: put them back
+    monkeypatch.setattr(
+        state(), "duration_by_test", {"t::slow": 9.0, "t::quick": 0.5, "t::b_mid": 2.0, "t::a_mid": 2.0}
+    )
+    argv: list[list[str]] = []
+
+    def cli(args: list[str]) -> None:
+        argv.append(args)
+        ForkServerRunner.submit(
+            None, "pkg.mod.x__mutmut_1", ["t::slow", "t::new", "t::b_mid", "t::quick", "t::a_mid"], 7, 3.5
+        )  # type: ignore[arg-type]
+
+    monkeypatch.setattr(mutmut_main, "cli", cli)
+    store.run(["--max-children", "1"])
+    assert argv == [["run", "--max-children", "1"]]
+    assert handed == [("pkg.mod.x__mutmut_1", ["t::new", "t::quick", "t::a_mid", "t::b_mid", "t::slow"], 7, 3.5)]
