@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import gymnasium as gym
@@ -61,7 +61,8 @@ def make_batched(env: gym.Env[Any, Any], num_envs: int, device: str = "cpu") -> 
         )
     check_batchable(env, device)
     kwargs.pop("max_episode_steps", None)
-    return gym.vector.SyncVectorEnv([lambda: gym.make(env_id, max_episode_steps=None, **kwargs)] * num_envs)
+    unlimited = replace(spec, max_episode_steps=None)  # gym.make(ID, max_episode_steps=None): the spec's
+    return gym.vector.SyncVectorEnv([lambda: gym.make(unlimited, **kwargs)] * num_envs)
 
 
 def backend_of(venv: Any, seed: int) -> ArrayBackend:

@@ -44,6 +44,18 @@ def test_copies_of_an_env_whose_kwargs_name_max_episode_steps_are_made_once_each
     assert venv.envs[0].unwrapped.desc.shape == (4, 4)
 
 
+def test_copies_of_a_gymnasium_env_run_past_its_specs_time_limit() -> None:
+    """FrozenLake's spec cuts an episode at 100 steps; the copies have no limit (gym.make(ID,
+    max_episode_steps=None) keeps the spec's), so the vector env never truncates nor autoresets a long episode."""
+    assert gym.spec("FrozenLake-v1").max_episode_steps == 100
+    venv = make_batched(gym.make("FrozenLake-v1", is_slippery=False), 2)
+    assert not any(isinstance(copy, gym.wrappers.TimeLimit) for copy in venv.envs)
+    venv.reset(seed=0)
+    for _ in range(150):  # LEFT in the top-left corner: stays in state 0
+        obs, _, terminated, truncated, _ = venv.step(np.zeros(2, dtype=np.int64))
+        assert obs.tolist() == [0, 0] and not terminated.any() and not truncated.any()
+
+
 def test_start_states_are_int64_indices() -> None:
     assert start_states(gym.make("FrozenLake-v1"), 4).tolist() == [0, 1, 2, 3]  # no list of its own: all states
     env = gym.make("rlsuite/GridWorld-v0")
