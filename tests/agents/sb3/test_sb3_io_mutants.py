@@ -317,6 +317,7 @@ def test_saved_policy_predicts_greedily_by_default_and_passes_the_state(tmp_path
     config = sb3.CONFIGS["ppo"](policy_kwargs={"net_arch": [4]})
     sb3.save_policy(model, config, tmp_path / "model")
     saved = sb3_io.load_policy(tmp_path / "model")
+    assert not saved.policy.training  # in evaluation mode as loaded (SB3's predict would set it again)
     torch.manual_seed(0)
     actions, state = saved.predict(np.arange(25).repeat(4), state="kept")
     assert actions.tolist() == [1] * 100 and state == "kept"
@@ -366,6 +367,27 @@ def test_missing_or_unreadable_weights_name_the_file(tmp_path):
     with pytest.raises(ModelFolderError) as info:
         sb3_io.load_policy(folder)
     assert str(info.value) == f"{folder}: no policy.safetensors"
+
+
+def test_weights_that_do_not_fit_are_named_in_one_line_of_at_most_200_characters(tmp_path):
+    """safetensors' error lists every missing key on an indented second line: the message keeps its first 200
+    characters, on one line, single-spaced."""
+    from safetensors.torch import load_file, load_model, save_file
+    from stable_baselines3 import A2C
+
+    model = A2C("MlpPolicy", GRID, n_steps=4, seed=0, device="cpu", policy_kwargs={"net_arch": [4]})
+    folder = sb3.save_policy(model, A2CConfig(policy_kwargs={"net_arch": [4]}), tmp_path / "model")
+    tensors = load_file(str(folder / "policy.safetensors"))
+    save_file({"action_net.bias": tensors["action_net.bias"]}, str(folder / "policy.safetensors"))
+    try:
+        load_model(model.policy, str(folder / "policy.safetensors"), strict=True)
+    except RuntimeError as exc:
+        safetensors_says = str(exc)
+    assert "\n    " in safetensors_says and len(" ".join(safetensors_says.split())) > 200
+    with pytest.raises(ModelFolderError) as info:
+        sb3_io.load_policy(folder)
+    head = f"{folder / 'policy.safetensors'}: does not match {folder / 'policy.json'} ("
+    assert str(info.value) == head + " ".join(safetensors_says.split())[:200] + ")"
 
 
 def test_a_saved_recurrent_policy_starts_its_state_afresh_where_an_episode_starts(tmp_path):
