@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from recording import reporting_to
+from recording import RecordingReporter, reporting_to
 
 from rlsuite.agents import sb3, sb3_io
 from rlsuite.agents.sb3 import plan_run
@@ -445,16 +445,16 @@ def test_unknown_policy_kwargs_name_the_policy_and_what_it_knows():
 
 
 # ----- learn: progress, checkpoints, the final policy -----
+class Updates(RecordingReporter):
+    """Records each progress update's step count."""
+
+    def update(self, completed=None, total=None, **info):
+        self.advances.append(completed)
+
+
 def test_learn_reports_progress_every_step_of_a_small_budget_and_saves_the_end(tmp_path):
     """A budget of 7 with A2C's rollouts of 5: training runs 10 steps; progress is reported at every step (a
     budget under 400 steps) up to the budget, the last checkpoint and model/ hold step 10."""
-    from recording import RecordingReporter
-
-
-    class Updates(RecordingReporter):
-        def update(self, completed=None, total=None, **info):
-            self.advances.append(completed)
-
     config = A2CConfig(eval_freq=0, checkpoint_freq=0, policy_kwargs={"net_arch": [4]})
     model = sb3.build_model(config, sb3.make_train_env("rlsuite/GridWorld-v0", None, config, 0), 0, "cpu")
     with reporting_to(Updates()) as reporter:
@@ -464,6 +464,27 @@ def test_learn_reports_progress_every_step_of_a_small_budget_and_saves_the_end(t
     assert [s for s, _ in sb3_io.checkpoints(tmp_path)] == [10]
     assert sb3_io.read_meta(tmp_path / "model")["num_timesteps"] == 10
     assert not (tmp_path / "eval").exists()
+
+
+def test_learn_reports_progress_every_budget_over_200_steps(tmp_path):
+    """A budget of 1001: progress every 1001 // 200 = 5 steps (not every 5.005, not every 1001 // 201 = 4)."""
+    config = A2CConfig(eval_freq=0, checkpoint_freq=0, policy_kwargs={"net_arch": [4]})
+    model = sb3.build_model(config, sb3.make_train_env("rlsuite/GridWorld-v0", None, config, 0), 0, "cpu")
+    with reporting_to(Updates()) as reporter:
+        steps = sb3.learn(model, config, "rlsuite/GridWorld-v0", None, tmp_path, budget=1001, seed=0)
+    assert steps == 1005 and reporter.advances == list(range(1, 1002, 5))  # 1, 6, ..., 996, 1001
+
+
+def test_evaluations_on_an_env_without_an_exact_model_log_no_gap(tmp_path):
+    """CartPole has no exact model: the evaluation's report has no "optimum", and its rows no gap columns."""
+    config = A2CConfig(eval_freq=10, n_eval_episodes=1, checkpoint_freq=0, progress_bar=False,
+                       policy_kwargs={"net_arch": [4]})  # fmt: skip
+    model = sb3.build_model(config, sb3.make_train_env("CartPole-v1", None, config, 0), 0, "cpu")
+    assert sb3.learn(model, config, "CartPole-v1", None, tmp_path, budget=10, seed=0) == 10
+    with open(tmp_path / "progress.csv") as f:
+        header = next(csv.reader(f))
+    assert {"eval/mean_reward", "eval/mean_ep_length", "time/total_timesteps"} <= set(header)
+    assert not [key for key in header if "gap" in key or "optimal" in key]
 
 
 def test_evaluations_during_learn_reach_the_logs_and_only_a_better_one_replaces_the_best_model(tmp_path):
@@ -488,3 +509,8 @@ def test_evaluations_during_learn_reach_the_logs_and_only_a_better_one_replaces_
         assert float(row["eval/max_value_gap"]) == pytest.approx(np.max(v_star - v_pi), rel=1e-6)
         assert float(row["eval/optimal_action_fraction"]) == 0.2
     assert sb3_io.read_meta(tmp_path / "eval" / "best_model")["num_timesteps"] == 10
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(tmp_path / "tb"))
+    events.Reload()  # the step count is TensorBoard's x axis, not a scalar of its own (SB3's exclude)
+    assert "eval/mean_reward" in events.Tags()["scalars"] and "time/total_timesteps" not in events.Tags()["scalars"]
