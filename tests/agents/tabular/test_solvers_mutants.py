@@ -77,6 +77,23 @@ BAD: dict[str, tuple[Callable[[Any], Any], type[Exception], str]] = {
         TypeError,
         "policy must be an array of actions or probabilities, got str",
     ),
+    "vi gamma": (lambda m: solvers.value_iteration(m, gamma=2.0), ValueError, "gamma must lie in [0, 1], got 2.0"),
+    "vi gamma < 0": (
+        lambda m: solvers.value_iteration(m, gamma=-0.1),
+        ValueError,
+        "gamma must lie in [0, 1], got -0.1",
+    ),
+    "vi tol": (lambda m: solvers.value_iteration(m, tol=-1.0), ValueError, "tol must be >= 0, got -1.0"),
+    "vi max_iters": (
+        lambda m: solvers.value_iteration(m, max_iters=0),
+        ValueError,
+        "max_iters must be an integer >= 1, got 0",
+    ),
+    "vi max_iters type": (
+        lambda m: solvers.value_iteration(m, max_iters=2.5),
+        TypeError,
+        "max_iters must be an integer, got 2.5 (float)",
+    ),
 }
 
 
@@ -101,6 +118,32 @@ def test_the_bounds_themselves_are_accepted(model: Any) -> None:
 def _one_state() -> TabularModel:
     """``v <- 1 + 0.5 v`` from 0: 1, 1.5, 1.75, 1.875: each sweep's change half the last (exact in floats)."""
     return TabularModel(np.array([[1.0]]), transition_probs=np.ones((1, 1, 1)))
+
+
+def test_value_iterations_bounds_and_defaults() -> None:
+    """gamma 0 and 1, tol 0 and one sweep are accepted; by default gamma is 0.9 (v = 1 / (1 - 0.9)), tol 1e-10 and
+    a model whose values never settle (v <- 1 + v) stops after 100,000 sweeps."""
+    for gamma in (0.0, 1.0):
+        v, _, iterations = solvers.value_iteration(_one_state(), gamma=gamma, tol=0.0, max_iters=1)
+        assert iterations == 1 and v.tolist() == [1.0]
+    v, _, iterations = solvers.value_iteration(_one_state())
+    # sweep k changes v by 0.9**(k - 1), and 0.9**219 < 1e-10 < 0.9**218
+    assert v[0] == pytest.approx(10.0, abs=1e-8) and iterations == 220
+    assert solvers.value_iteration(_one_state(), gamma=1.0)[2] == 100_000
+
+
+def test_shift_plans_slice_the_grids_moves_and_gather_the_rest() -> None:
+    """Each move of the 5x5 grid is one offset but at the edge it bumps into (fixed up by a gather, 5 cells each);
+    one offset on three quarters of the states or more is a slice, fewer gathers the whole row."""
+    grid = tabular_model(gym.make("rlsuite/GridWorld-v0").unwrapped)
+    shifts, fix_at, fix_from = solvers._shift_plans(grid.next_states[0])
+    assert shifts == [(0, -5), (1, 1), (2, 5), (3, -1), (4, 0)]
+    edges = {0: [0, 1, 2, 3, 4], 1: [4, 9, 14, 19, 24], 2: [20, 21, 22, 23, 24], 3: [0, 5, 10, 15, 20]}
+    assert fix_at.tolist() == [a * 25 + s for a, cells in edges.items() for s in cells]
+    assert fix_from.tolist() == [s for cells in edges.values() for s in cells]  # a bump stays put
+    shifts, fix_at, fix_from = solvers._shift_plans(np.array([[1, 2, 3, 3], [3, 0, 2, 1]]))
+    assert shifts == [(0, 1)]  # 3 of 4 states move right: a slice; a permutation: gathered whole
+    assert fix_at.tolist() == [3, 4, 5, 6, 7] and fix_from.tolist() == [3, 3, 0, 2, 1]
 
 
 @pytest.mark.parametrize("device", ["cpu", "torch:cpu"])
