@@ -119,7 +119,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         ["tests/agents/tabular/test_tabular_agents.py", "tests/agents/tabular/test_sa.py",
          "tests/agents/tabular/test_solvers_mutants.py", "tests/agents/tabular/test_td_mutants.py",
          "tests/agents/tabular/test_mc_mutants.py", "tests/agents/tabular/test_bad_input_sb_torch.py",
-         "tests/agents/tabular/test_batch_mutants.py", "tests/agents/tabular/test_agent_mutants.py"],
+         "tests/agents/tabular/test_batch_mutants.py", "tests/agents/tabular/test_tabular_agent_mutants.py"],
     ),
     "tabular_more": (
         ["rlsuite/agents/__init__.py", "rlsuite/agents/base.py", "rlsuite/agents/tabular/__init__.py",
