@@ -335,8 +335,8 @@ def _resumable_csv(path: Path) -> Any:
 
 # ----- callbacks -----
 def _callbacks(
-    model: Any, config: SB3RunConfig, env_id: str, env_kwargs: dict[str, Any] | None, folder: Path,
-    budget: int, seed: int, plan: RunPlan,
+    config: SB3RunConfig, env_id: str, env_kwargs: dict[str, Any] | None, folder: Path, budget: int, seed: int,
+    plan: RunPlan,
 ) -> list[Any]:  # fmt: skip
     from stable_baselines3.common.callbacks import BaseCallback
 
@@ -534,7 +534,7 @@ def learn(
     folder.mkdir(parents=True, exist_ok=True)
     plan = plan_run(config, budget)
     model.set_logger(_logger(folder, config.sb3_verbose))
-    callbacks = CallbackList(_callbacks(model, config, env_id, env_kwargs, folder, budget, seed, plan))
+    callbacks = CallbackList(_callbacks(config, env_id, env_kwargs, folder, budget, seed, plan))
     remaining = budget - model.num_timesteps
     try:
         if remaining > 0:

@@ -4,6 +4,7 @@ SB3's tables in the log, trimming a crashed run's history, the masked policy, an
 from __future__ import annotations
 
 import csv
+import inspect
 import logging
 from pathlib import Path
 
@@ -370,11 +371,35 @@ def test_progress_csv_continues_under_its_header(tmp_path):
     assert path.read_text() == "a\n7\n"
 
 
+@pytest.mark.parametrize(
+    ("earlier", "keys", "at"),
+    [("a,bX\n1,2\n", ["a", "bX"], 9),  # the header's keys to the letter (only its line break goes); written on at
+     ("a,b \n1,2\n", ["a", "b "], 9),  # the end
+     ("\n", [], 1)],  # a first line without keys: none, and the file is continued, not truncated
+)  # fmt: skip
+def test_progress_csv_reads_its_header_to_the_letter(tmp_path, earlier, keys, at):
+    path = tmp_path / "progress.csv"
+    path.write_text(earlier)
+    out = sb3._resumable_csv(path)
+    assert (out.keys, out.file.tell()) == (keys, at)
+    out.close()
+
+
+def test_progress_csv_pads_earlier_rows_for_a_new_column_and_quotes_text(tmp_path):
+    path = tmp_path / "progress.csv"
+    path.write_text("a\n1\n")
+    out = sb3._resumable_csv(path)
+    out.write({"a": 2, "b": 'say "hi", twice'}, {"a": None, "b": None})
+    out.close()
+    assert path.read_text() == 'a,b\n1,\n2,"say ""hi"", twice"\n'
+
+
 def test_sb3_tables_go_to_the_log_only_when_asked(tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="rlsuite.agents.sb3")
     for verbose in (0, 1):
         (tmp_path / str(verbose)).mkdir()
         logger = sb3._logger(tmp_path / str(verbose), verbose)
+        assert logger.get_dir() == str(tmp_path / str(verbose))
         logger.record("train/loss", 0.5)
         logger.dump(8)
         logger.close()
@@ -487,6 +512,28 @@ def test_evaluations_on_an_env_without_an_exact_model_log_no_gap(tmp_path):
     assert not [key for key in header if "gap" in key or "optimal" in key]
 
 
+def test_learn_trains_what_is_left_of_the_budget_and_counts_afresh_unless_resumed(tmp_path):
+    """A2C steps 5 at a time. At the budget a resumed part trains nothing (no progress task); one step short, a
+    rollout more. Without resume (the default) SB3 counts this part's steps from 0 (reset_num_timesteps)."""
+    assert inspect.signature(sb3.learn).parameters["resume"].default is False
+    config = A2CConfig(eval_freq=0, checkpoint_freq=0, policy_kwargs={"net_arch": [4]})
+    model = sb3.build_model(config, sb3.make_train_env("rlsuite/GridWorld-v0", None, config, 0), 0, "cpu")
+    assert sb3.learn(model, config, "rlsuite/GridWorld-v0", None, tmp_path, budget=10, seed=0) == 10
+    with reporting_to(Updates()) as reporter:
+        assert sb3.learn(model, config, "rlsuite/GridWorld-v0", None, tmp_path, budget=10, seed=0, resume=True) == 10
+    assert reporter.started == []
+    assert sb3.learn(model, config, "rlsuite/GridWorld-v0", None, tmp_path, budget=11, seed=0, resume=True) == 15
+    assert sb3.learn(model, config, "rlsuite/GridWorld-v0", None, tmp_path, budget=20, seed=0) == 5
+
+
+def test_a_maskable_policy_is_evaluated_with_its_mask(masked_row_model):
+    """Unmasked, the policy would bump into the wall ("down"); masked it goes right to the target from the cells
+    seed 8's resets start in (1, 0, 3): one reward of 1 each, in 3, 4 and 1 steps."""
+    model, config = masked_row_model
+    report = sb3.evaluate_run(model, EPISODIC, ROW, config, episodes=3, seed=8, episode_details=True)
+    assert (report["returns"], report["lengths"]) == ([1.0, 1.0, 1.0], [3, 4, 1])
+
+
 def test_evaluations_during_learn_reach_the_logs_and_only_a_better_one_replaces_the_best_model(tmp_path):
     """A policy fixed on "left" (a learning rate of 1e-9 moves no greedy action), evaluated at steps 10 and 20 on
     the same seeds: the same returns, so the second is not better; both rows carry the exact gap."""
@@ -514,3 +561,4 @@ def test_evaluations_during_learn_reach_the_logs_and_only_a_better_one_replaces_
     events = EventAccumulator(str(tmp_path / "tb"))
     events.Reload()  # the step count is TensorBoard's x axis, not a scalar of its own (SB3's exclude)
     assert "eval/mean_reward" in events.Tags()["scalars"] and "time/total_timesteps" not in events.Tags()["scalars"]
+    assert [event.step for event in events.Scalars("eval/mean_reward")] == [10, 20]
