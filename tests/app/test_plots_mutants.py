@@ -254,3 +254,16 @@ def test_values_are_written_in_up_to_400_cells(tmp_path: Path, figures: list, ro
 
     plots.plot_value_heatmap(SimpleNamespace(n_rows=rows, n_cols=cols), np.arange(rows * cols), tmp_path / "v.png", "t")
     assert len(figures[0].axes[0].texts) == (rows * cols if written else 0)
+
+
+def test_history_curves_plot_every_metric_after_the_x_column() -> None:
+    """The first column is x; each later column that is a known metric is a curve (the one right after x too)."""
+    from rlsuite.agents.base import History
+
+    history = History()
+    history.log(episode=1, value_error=3.0, alpha=0.5, optimal_fraction=0.2)
+    history.log(episode=2, value_error=1.0, alpha=0.5, optimal_fraction=0.6)
+    x_name, curves = plots.history_curves(history)
+    assert x_name == "episode" and list(curves) == ["x", "value_error", "optimal_fraction"]
+    assert {k: v.tolist() for k, v in curves.items()} == {
+        "x": [1.0, 2.0], "value_error": [3.0, 1.0], "optimal_fraction": [0.2, 0.6]}  # fmt: skip
