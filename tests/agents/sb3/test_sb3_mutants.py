@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from recording import RecordingReporter, reporting_to
+from recording import RecordingReporter, Spy, reporting_to
 
 from rlsuite.agents import sb3, sb3_io
 from rlsuite.agents.sb3 import plan_run
@@ -532,6 +532,15 @@ def test_a_maskable_policy_is_evaluated_with_its_mask(masked_row_model):
     model, config = masked_row_model
     report = sb3.evaluate_run(model, EPISODIC, ROW, config, episodes=3, seed=8, episode_details=True)
     assert (report["returns"], report["lengths"]) == ([1.0, 1.0, 1.0], [3, 4, 1])
+    assert sb3.greedy_table(model, EPISODIC, ROW, config)["actions"].tolist() == [1, 1, 1, 1, 3]  # masked too
+
+
+def test_evaluate_run_compares_with_the_optimum_on_its_own_episodes(masked_row_model, monkeypatch):
+    model, config = masked_row_model
+    gap = Spy({"gamma": 0.99})
+    monkeypatch.setattr(sb3, "optimality_gap", gap)
+    assert sb3.evaluate_run(model, EPISODIC, ROW, config, episodes=2, seed=8)["optimum"] == {"gamma": 0.99}
+    assert gap.calls == [((model, EPISODIC, ROW, config, 2, 8), {})]
 
 
 def test_evaluations_during_learn_reach_the_logs_and_only_a_better_one_replaces_the_best_model(tmp_path):
