@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from recording import Spy
 
 import rlsuite.app.plots as plots
 from rlsuite.app.cli import main
@@ -267,3 +268,48 @@ def test_history_curves_plot_every_metric_after_the_x_column() -> None:
     assert x_name == "episode" and list(curves) == ["x", "value_error", "optimal_fraction"]
     assert {k: v.tolist() for k, v in curves.items()} == {
         "x": [1.0, 2.0], "value_error": [3.0, 1.0], "optimal_fraction": [0.2, 0.6]}  # fmt: skip
+
+
+def test_the_learning_curves_to_the_letter(tmp_path: Path, figures: list) -> None:
+    """One panel per metric, stacked on a shared x axis, 7 inches wide and 2.8 tall per panel (+0.8); each curve
+    one colour in every panel, drawn only where it has the metric (a curve without it is passed over, not an end);
+    points marked on curves of up to 20 evaluations."""
+    x20, x21 = np.arange(20.0), np.arange(21.0)
+    curves = {
+        "a": {"x": x20, "value_error": x20 + 1},
+        "b": {"x": x21, "optimal_fraction": x21 / 21},
+        "c": {"x": x20, "value_error": x20 + 2, "optimal_fraction": x20 / 20},
+    }
+    plots.plot_learning_curve(curves, "steps", tmp_path / "c.png", "three")
+    (fig,) = figures
+    assert tuple(fig.get_size_inches()) == pytest.approx((7.0, 2.8 * 2 + 0.8))
+    errors, fractions = fig.axes
+    assert errors.get_shared_x_axes().joined(errors, fractions)
+    assert [line.get_label() for line in errors.lines] == ["a", "c"]
+    assert [line.get_label() for line in fractions.lines] == ["b", "c"]
+    drawn = [(line.get_color(), line.get_linewidth(), line.get_marker(), line.get_markersize())
+             for ax in fig.axes for line in ax.lines]  # fmt: skip
+    assert drawn == [("C0", 1.4, "o", 3.0), ("C2", 1.4, "o", 3.0), ("C1", 1.4, "", 3.0), ("C2", 1.4, "o", 3.0)]
+
+
+def test_a_run_folders_figures_name_their_files_and_titles(tmp_path: Path, figures: list, monkeypatch) -> None:
+    """The learning curve always; on a grid world with values also the heat map and the values with the greedy
+    policy (plot_grid, handed both); without an env (or values) the learning curve alone."""
+    import gymnasium as gym
+
+    import rlsuite.envs.plotting as env_plotting
+
+    grid = Spy()
+    monkeypatch.setattr(env_plotting, "plot_grid", grid)
+    env = gym.make("rlsuite/GridWorld-v0")
+    values, policy = np.arange(25.0), np.eye(5)[np.zeros(25, dtype=int)]
+    curves = {"x": np.arange(3.0), "value_error": np.ones(3)}
+    paths = plots.write_run_plots(tmp_path, "steps", curves, "q on grid", env=env, values=values, policy=policy)
+    assert paths == [tmp_path / "learning_curve.png", tmp_path / "values_heatmap.png", tmp_path / "policy.png"]
+    curve, heatmap = figures
+    assert (curve.texts[0].get_text(), heatmap.axes[0].get_title()) == ("q on grid", "q on grid: state values")
+    assert grid.calls == [((env.unwrapped,), {"values": values, "policy": policy, "path": tmp_path / "policy.png",
+                                              "title": "q on grid: values and greedy policy"})]  # fmt: skip
+    assert plots.write_run_plots(tmp_path, "steps", curves, "q", values=values) == [tmp_path / "learning_curve.png"]
+    assert plots.write_run_plots(tmp_path, "steps", curves, "q", env=env) == [tmp_path / "learning_curve.png"]
+    assert len(grid.calls) == 1
