@@ -274,13 +274,16 @@ def test_the_learning_curves_to_the_letter(tmp_path: Path, figures: list) -> Non
     """One panel per metric, stacked on a shared x axis, 7 inches wide and 2.8 tall per panel (+0.8); each curve
     one colour in every panel, drawn only where it has the metric (a curve without it is passed over, not an end);
     points marked on curves of up to 20 evaluations."""
+    from matplotlib.colors import to_rgba
+
     x20, x21 = np.arange(20.0), np.arange(21.0)
     curves = {
         "a": {"x": x20, "value_error": x20 + 1},
         "b": {"x": x21, "optimal_fraction": x21 / 21},
         "c": {"x": x20, "value_error": x20 + 2, "optimal_fraction": x20 / 20},
     }
-    plots.plot_learning_curve(curves, "steps", tmp_path / "c.png", "three")
+    low, high = x20 + 1.5, x20 + 3.0
+    plots.plot_learning_curve(curves, "steps", tmp_path / "c.png", "three", {"c": {"value_error": (low, high)}})
     (fig,) = figures
     assert tuple(fig.get_size_inches()) == pytest.approx((7.0, 2.8 * 2 + 0.8))
     errors, fractions = fig.axes
@@ -290,6 +293,11 @@ def test_the_learning_curves_to_the_letter(tmp_path: Path, figures: list) -> Non
     drawn = [(line.get_color(), line.get_linewidth(), line.get_marker(), line.get_markersize())
              for ax in fig.axes for line in ax.lines]  # fmt: skip
     assert drawn == [("C0", 1.4, "o", 3.0), ("C2", 1.4, "o", 3.0), ("C1", 1.4, "", 3.0), ("C2", 1.4, "o", 3.0)]
+    (band,) = errors.collections  # c's band, in c's colour, faint and without an edge
+    assert band.get_facecolor().tolist() == [list(to_rgba("C2", 0.2))] and band.get_linewidth().tolist() == [0.0]
+    corners = band.get_paths()[0].vertices
+    assert (corners[:, 0].min(), corners[:, 0].max(), corners[:, 1].min(), corners[:, 1].max()) == (0, 19, 1.5, 22)
+    assert not fractions.collections
 
 
 def test_a_run_folders_figures_name_their_files_and_titles(tmp_path: Path, figures: list, monkeypatch) -> None:
