@@ -298,6 +298,10 @@ def test_the_learning_curves_to_the_letter(tmp_path: Path, figures: list) -> Non
     corners = band.get_paths()[0].vertices
     assert (corners[:, 0].min(), corners[:, 0].max(), corners[:, 1].min(), corners[:, 1].max()) == (0, 19, 1.5, 22)
     assert not fractions.collections
+    assert (errors.get_yscale(), fractions.get_yscale()) == ("log", "linear")  # errors all > 0: a log scale
+    assert errors.yaxis.label.get_fontsize() == 8 == fractions.yaxis.label.get_fontsize()
+    plots.plot_learning_curve({"d": {"x": x20, "value_error": x20}}, "steps", tmp_path / "c.png", "one zero")
+    assert figures[1].axes[0].get_yscale() == "linear"  # an error of 0 has no place on a log scale
 
 
 def test_a_run_folders_figures_name_their_files_and_titles(tmp_path: Path, figures: list, monkeypatch) -> None:

@@ -313,6 +313,21 @@ def test_evaluation_of_a_policy_that_always_goes_left_against_the_exact_optimum(
     assert "returns" not in sb3.evaluate_run(model, EPISODIC, ROW, config, episodes=1, seed=8)
 
 
+def test_the_optimal_return_is_over_the_evaluations_own_starts_and_number_of_episodes():
+    """With a cost of 1 per step the optimal return depends on the start: 1 - (3 - s) from cell s. Seed 8 starts
+    three episodes in cells 1, 0 and 3: a mean of -2/3 (ten episodes: -1/2), and SB3's warning about an env
+    without a Monitor is not asked for."""
+    import warnings
+
+    row = {**ROW, "r_other": -1.0}
+    config = PPOConfig(n_steps=8, batch_size=8, policy_kwargs={"net_arch": [4]})
+    model = sb3.build_model(config, sb3.make_train_env(EPISODIC, row, config, 0), 0, "cpu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert sb3.optimality_gap(model, EPISODIC, row, config, 3, 8)["optimal_return_mean"] == pytest.approx(-2 / 3)
+    assert sb3.optimality_gap(model, EPISODIC, row, config, 10, 8)["optimal_return_mean"] == -0.5
+
+
 # ----- the evaluation history and the logs of a resumed run -----
 def _report(mean: float, **optimum: float) -> dict:
     return {"returns": [mean, mean], "lengths": [3, 4], "return_mean": mean, "return_std": 0.0, "optimum": optimum}
