@@ -494,6 +494,13 @@ def _equivalent() -> dict[tuple[str, str], str]:
     return {(_function(name), e["change"]): e["why"] for name, e in entries.items()}
 
 
+def _unlisted(work: Path, survivors: list[str]) -> list[str]:
+    """The survivors not listed as equivalent: those a recheck reruns (a listed one would only survive again, each
+    costing every test that runs its function)."""
+    diffs, equivalent = _diffs(work, survivors), _equivalent()
+    return [m for m in survivors if (_function(m), _change(diffs.get(m, ""))) not in equivalent]
+
+
 def add_equivalent(work: Path, mutant: str, why: str) -> None:
     """Record a surviving mutant of the run in ``work`` as equivalent, with its changed lines and why."""
     diff = _diffs(work, [mutant]).get(mutant, "")
@@ -544,7 +551,7 @@ def run_group(
             known = _results(work)
         except RuntimeError:  # every module of the group changed (_prepare dropped their mutants): a plain run
             known = {}
-        survived = [m for m, s in known.items() if s == "survived"]
+        survived = _unlisted(work, [m for m, s in known.items() if s == "survived"])
         if survived or not known:
             _run_mutmut(work, children, survived or None, minutes)
     elif run and only:

@@ -238,3 +238,15 @@ def test_each_mutants_tests_run_quickest_first(work: Path, monkeypatch: pytest.M
     store.run(["--max-children", "1"])
     assert argv == [["run", "--max-children", "1"]]
     assert handed == [("pkg.mod.x__mutmut_1", ["t::new", "t::quick", "t::a_mid", "t::b_mid", "t::slow"], 7, 3.5)]
+
+
+def test_a_recheck_leaves_out_the_survivors_listed_as_equivalent(tmp_path: Path, monkeypatch) -> None:
+    diffs = {"pkg.mod.x_f__mutmut_1": "--- a\n+++ b\n-x = a + 1\n+x = a - 1\n",
+             "pkg.mod.x_f__mutmut_2": "--- a\n+++ b\n-y = b * 2\n+y = b * 3\n",
+             "pkg.mod.x_g__mutmut_1": "--- a\n+++ b\n-x = a + 1\n+x = a - 1\n"}  # fmt: skip
+    monkeypatch.setattr(mutate, "_diffs", lambda work, mutants: {m: diffs[m] for m in mutants})
+    listed = tmp_path / "equivalent.json"
+    listed.write_text(json.dumps({"pkg.mod.x_f__mutmut_9": {"why": "-", "change": "-x = a + 1\n+x = a - 1"}}))
+    monkeypatch.setattr(mutate, "EQUIVALENT", listed)
+    assert mutate._unlisted(tmp_path, list(diffs)) == ["pkg.mod.x_f__mutmut_2", "pkg.mod.x_g__mutmut_1"]
+    assert mutate._unlisted(tmp_path, []) == []
