@@ -223,18 +223,17 @@ def test_the_value_heat_map_to_the_letter(tmp_path: Path, figures: list) -> None
     from types import SimpleNamespace
 
     grid = SimpleNamespace(n_rows=2, n_cols=3)
-    values = [0, 1, 2, 3, 4, 10]  # integers: drawn as floats
+    values = [0, 1, 5, 3, 4, 10]  # integers: drawn as floats
     plots.plot_value_heatmap(grid, values, tmp_path / "v.png", "title")
     (fig,) = figures
     assert tuple(fig.get_size_inches()) == pytest.approx((0.9 * 3 + 2.2, 0.9 * 2 + 1.0))
     ax = fig.axes[0]
     (image,) = ax.get_images()
     assert image.get_cmap().name == "viridis" and image.get_array().dtype == np.float64
-    np.testing.assert_array_equal(image.get_array(), [[0.0, 1.0, 2.0], [3.0, 4.0, 10.0]])
     texts = [
         (t.get_position(), t.get_text(), t.get_color(), t.get_fontsize(), t.get_ha(), t.get_va()) for t in ax.texts
     ]
-    # the middle of the range is 5: above it black on the bright end of viridis, else white
+    # the middle of the range is 5: above it black on the bright end of viridis, else (5 too) white
     assert texts == [((c, r), f"{values[3 * r + c]:.1f}", "black" if values[3 * r + c] > 5 else "white", 8.0, "center",
                       "center") for r in range(2) for c in range(3)]  # fmt: skip
     assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "2", "3"]
@@ -246,6 +245,7 @@ def test_the_value_heat_map_to_the_letter(tmp_path: Path, figures: list) -> None
         9.0,
     )
     assert fig.axes[1].get_ylabel() == "state value v(s)  (discounted return)"
+    np.testing.assert_array_equal(image.get_array(), [[0.0, 1.0, 5.0], [3.0, 4.0, 10.0]])
 
 
 @pytest.mark.parametrize(("rows", "cols", "written"), [(20, 20, True), (1, 401, False), (401, 1, False)])
@@ -300,8 +300,16 @@ def test_the_learning_curves_to_the_letter(tmp_path: Path, figures: list) -> Non
     assert not fractions.collections
     assert (errors.get_yscale(), fractions.get_yscale()) == ("log", "linear")  # errors all > 0: a log scale
     assert errors.yaxis.label.get_fontsize() == 8 == fractions.yaxis.label.get_fontsize()
-    plots.plot_learning_curve({"d": {"x": x20, "value_error": x20}}, "steps", tmp_path / "c.png", "one zero")
+    assert [line.get_alpha() for ax in fig.axes for line in ax.yaxis.get_gridlines()[:1]] == [0.3, 0.3]
+    assert (fractions.get_xlabel(), fig.texts[0].get_text(), fig.texts[0].get_fontsize()) == (
+        "env steps (all copies)", "three", 10.0)  # fmt: skip
+    legend = fractions.get_legend()  # below the bottom panel, one column, small, no frame
+    assert [text.get_text() for text in legend.get_texts()] == ["a", "c", "b"]
+    assert (legend._loc, legend._ncols, legend.get_frame_on(), legend.get_texts()[0].get_fontsize()) == (9, 1, False, 8)
+    assert legend.get_bbox_to_anchor().bounds[:2] == tuple(fractions.transAxes.transform((0.5, -0.3)))
+    plots.plot_learning_curve({"d": {"x": x20, "value_error": x20}}, "widgets", tmp_path / "c.png", "one zero")
     assert figures[1].axes[0].get_yscale() == "linear"  # an error of 0 has no place on a log scale
+    assert figures[1].axes[0].get_xlabel() == "widgets"  # an x column without a label of its own: its name
 
 
 def test_a_run_folders_figures_name_their_files_and_titles(tmp_path: Path, figures: list, monkeypatch) -> None:
