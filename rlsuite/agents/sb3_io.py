@@ -110,9 +110,9 @@ def policy_meta(model: Any, algo: str, policy: str, policy_kwargs: dict[str, Any
         "action_space": space_to_json(model.action_space),
         "gamma": float(model.gamma),
         "num_timesteps": int(model.num_timesteps),
-        "n_updates": int(getattr(model, "_n_updates", 0)),
-        "episode_num": int(getattr(model, "_episode_num", 0)),
-        "n_calls": int(getattr(model, "_n_calls", 0)),
+        "n_updates": int(model._n_updates),  # every SB3 algorithm has both (BaseAlgorithm)
+        "episode_num": int(model._episode_num),
+        "n_calls": int(getattr(model, "_n_calls", 0)),  # the off-policy ones only
     }
 
 
