@@ -42,6 +42,7 @@ def test_copies_of_an_env_whose_kwargs_name_max_episode_steps_are_made_once_each
     venv = make_batched(SimpleNamespace(spec=spec), 2)  # type: ignore[arg-type]
     assert type(venv) is gym.vector.SyncVectorEnv and venv.num_envs == 2
     assert venv.envs[0].unwrapped.desc.shape == (4, 4)
+    assert not any(isinstance(copy, gym.wrappers.TimeLimit) for copy in venv.envs)  # 7 is not passed on either
 
 
 def test_copies_of_a_gymnasium_env_run_past_its_specs_time_limit() -> None:
