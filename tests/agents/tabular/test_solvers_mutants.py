@@ -164,3 +164,25 @@ def test_the_torch_sweeps_read_one_scalar_per_sweep_and_none_with_tol_zero() -> 
         with count_syncs() as syncs:
             _, iterations = solvers.torch_sweeps(tables, 0.5, 0.5, 100)
         assert iterations == 3 and sum(syncs.values()) == 3
+
+
+def test_value_iteration_runs_the_torch_sweeps_where_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The device "cpu" (and "auto" without a GPU) is numpy; "torch:cpu" is the torch sweeps on the CPU, a GPU or
+    not; "cuda" (here a simulated one) and "auto" with a GPU are the torch sweeps there."""
+    torch_sweeps: list[Any] = []
+
+    def spy(model: Any, gamma: float, tol: float, max_iters: int, dev: Any) -> tuple[Any, Any, int]:
+        torch_sweeps.append((gamma, tol, max_iters, dev))
+        return None, None, 0
+
+    monkeypatch.setattr(solvers, "_value_iteration_torch", spy)
+    for device in ("cpu", "auto"):
+        v, _, _ = solvers.value_iteration(_one_state(), gamma=0.5, tol=0.5, max_iters=100, device=device)
+        assert v.tolist() == [1.75]
+    assert torch_sweeps == []
+    solvers.value_iteration(_one_state(), gamma=0.5, tol=0.5, max_iters=100, device="torch:cpu")
+    with simulate_cuda():
+        for device in ("cuda", "auto", "torch:cpu"):
+            solvers.value_iteration(_one_state(), gamma=0.5, tol=0.5, max_iters=100, device=device)
+    kinds = ("cpu", "cuda", "cuda", "cpu")
+    assert [(d.type, rest) for *rest, d in torch_sweeps] == [(kind, [0.5, 0.5, 100]) for kind in kinds]
