@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from recording import Spy
 
 import rlsuite.vision.adapters as adapters
 from rlsuite.testing.vision_models import save_tiny_vlm
@@ -170,3 +171,37 @@ def test_eval_defaults_take_a_reasoning_folders_answer_settings_then_the_config(
         assert _eval_defaults(ns) == [taken]
     config = argparse.Namespace(folder=None, model=str(tmp_path), config=str(tmp_path / "eval.yml"))
     assert _eval_defaults(config) == [taken, ({"episodes": 3}, str(tmp_path / "eval.yml"))]
+
+
+def test_vision_grpo_prints_its_result_table_to_the_letter(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rewards before and after, then the model, the task, the answers after, the training and the folder,
+    the keys padded to the longest; a reused run says so."""
+    from types import SimpleNamespace
+
+    import rlsuite.vision.grpo as grpo
+
+    scores = {"count": 0.25, "presence": 0.5, "total": 0.75, "parsed": 1.0}
+    metrics = {
+        "eval_frames": 4, "before": {k: v / 2 for k, v in scores.items()}, "after": {**scores, "examples": ["3", "x"]},
+        "model": {"model": "tiny-qwen", "parameters": 12345, "finetune": "lora", "trainable_parameters": 678},
+        "reference": "the env's cells", "steps": 2, "seconds": 1.5,
+    }  # fmt: skip
+    for reused, when in ((False, "trained now"), (True, "trained earlier with these settings, reused")):
+        run = Spy(SimpleNamespace(metrics=metrics, reused=reused, folder=tmp_path / "run"))
+        monkeypatch.setattr(grpo, "run_grpo", run)
+        code, text, err = cli("vision", "grpo", "--model", str(tmp_path / "qwen"), "--out", str(tmp_path / "run"))
+        assert code == 0, err
+        assert text.splitlines() == [
+            "reward       before    after   (greedy answers, 4 held-out frames)",
+            "count         0.125    0.250",
+            "presence      0.250    0.500",
+            "total         0.375    0.750",
+            "parsed        0.500    1.000",
+            "model          tiny-qwen: 12,345 parameters, lora fine-tuning of 678",
+            "task           count of the forbidden cells, reference: the env's cells",
+            "answers after  '3' | 'x'",
+            f"training       2 GRPO steps, 1.5 s ({when})",
+            f"model folder   {tmp_path / 'run'}",
+        ]
