@@ -404,3 +404,14 @@ def test_a_saved_recurrent_policy_starts_its_state_afresh_where_an_episode_start
     _, carried = saved.predict(obs, first, np.zeros(1, bool))
     assert all(np.array_equal(a, b) for a, b in zip(restarted, first, strict=True))
     assert not all(np.array_equal(a, b) for a, b in zip(carried, first, strict=True))
+
+
+def test_a_saved_policy_is_only_the_policy_unless_a_checkpoint_is_asked_for(tmp_path):
+    from stable_baselines3 import A2C
+
+    model = A2C("MlpPolicy", GRID, n_steps=4, seed=0, device="cpu", policy_kwargs={"net_arch": [4]})
+    meta = sb3_io.policy_meta(model, "a2c", "MlpPolicy", {"net_arch": [4]})
+    assert sorted(p.name for p in sb3_io.save_policy(model, tmp_path / "p", meta).iterdir()) == [
+        "policy.json", "policy.safetensors"]  # fmt: skip
+    assert {"optimizer.json", "optimizer.safetensors"} <= {
+        p.name for p in sb3_io.save_policy(model, tmp_path / "c", meta, checkpoint=True).iterdir()}  # fmt: skip
