@@ -205,3 +205,27 @@ def test_vision_grpo_prints_its_result_table_to_the_letter(
             f"training       2 GRPO steps, 1.5 s ({when})",
             f"model folder   {tmp_path / 'run'}",
         ]
+
+
+def test_vision_train_reward_prints_its_result_table_and_passes_overwrite_on(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    import rlsuite.vision.defaults as defaults
+
+    rank = {"spearman_pooled": 0.5, "frames": 40, "episodes": 4, "spearman_per_episode_mean": 0.25}
+    training = {"steps": 3, "seconds": 2, "params": 1234, "first_loss": 1.0, "final_loss": 0.5}
+    result = SimpleNamespace(metrics={"rank_correlation": rank, "training": training}, reused=False,
+                             folder=tmp_path / "reward")  # fmt: skip
+    for flags, overwrite in (([], False), (["--overwrite"], True)):
+        trained = Spy(result)
+        monkeypatch.setattr(defaults, "default_clip_reward", trained)
+        code, text, err = cli("vision", "train-reward", "--out", str(tmp_path / "reward"), *flags)
+        assert code == 0, err
+        assert trained.calls[0][1]["overwrite"] is overwrite and trained.calls[0][1]["out"] == str(tmp_path / "reward")
+        assert text.splitlines() == [
+            "Spearman(reward, -distance)  0.500 pooled over 40 frames of 4 held-out episodes (0.250 mean per episode)",
+            "training                     3 steps, 2 s, 1,234 parameters, loss 1.000 -> 0.500 (trained now)",
+            f"model folder                 {tmp_path / 'reward'}",
+        ]
