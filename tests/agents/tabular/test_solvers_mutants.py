@@ -169,6 +169,8 @@ def test_the_torch_sweeps_read_one_scalar_per_sweep_and_none_with_tol_zero() -> 
 def test_value_iteration_runs_the_torch_sweeps_where_asked(monkeypatch: pytest.MonkeyPatch) -> None:
     """The device "cpu" (and "auto" without a GPU) is numpy; "torch:cpu" is the torch sweeps on the CPU, a GPU or
     not; "cuda" (here a simulated one) and "auto" with a GPU are the torch sweeps there."""
+    import torch
+
     torch_sweeps: list[Any] = []
 
     def spy(model: Any, gamma: float, tol: float, max_iters: int, dev: Any) -> tuple[Any, Any, int]:
@@ -176,10 +178,12 @@ def test_value_iteration_runs_the_torch_sweeps_where_asked(monkeypatch: pytest.M
         return None, None, 0
 
     monkeypatch.setattr(solvers, "_value_iteration_torch", spy)
+    gpu = torch.cuda.is_available()  # a real one, or the simulated one of --simulate-cuda
     for device in ("cpu", "auto"):
         v, _, _ = solvers.value_iteration(_one_state(), gamma=0.5, tol=0.5, max_iters=100, device=device)
-        assert v.tolist() == [1.75]
-    assert torch_sweeps == []
+        assert v is None if device == "auto" and gpu else v.tolist() == [1.75]
+    assert [d.type for *_, d in torch_sweeps] == (["cuda"] if gpu else [])
+    torch_sweeps.clear()
     solvers.value_iteration(_one_state(), gamma=0.5, tol=0.5, max_iters=100, device="torch:cpu")
     with simulate_cuda():
         for device in ("cuda", "auto", "torch:cpu"):
