@@ -470,8 +470,6 @@ def test_build_model_uses_the_plan_and_ars_keeps_the_config_s_gamma():
 
 
 def test_unknown_policy_kwargs_name_the_policy_and_what_it_knows():
-    import inspect
-
     from stable_baselines3.common.policies import ActorCriticPolicy
 
     config = PPOConfig(policy_kwargs={"net_arch": [4], "dropout": 0.5})
