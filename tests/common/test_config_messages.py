@@ -75,3 +75,14 @@ def test_a_bare_list_hint_is_named_a_list() -> None:
     with pytest.raises(ConfigError) as err:
         _ThirdParty(names="a")
     assert str(err.value) == "_ThirdParty.names: expected a list, got 'a'"
+
+
+def test_a_cross_field_error_names_its_field_and_value() -> None:
+    """``config_error`` keeps the field's name and value on the error (the CLI names the value's source with them)."""
+    from rlsuite.common.config import config_error
+
+    config = Typed(name="b", k=7)
+    error = config_error(config, "k", "too many")
+    assert (str(error), error.field, error.value) == ("Typed.k: too many", "k", 7)
+    missing = config_error(config, "absent", "not a field")
+    assert (str(missing), missing.field, missing.value) == ("Typed.absent: not a field", "absent", None)
