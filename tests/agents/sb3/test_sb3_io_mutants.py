@@ -415,3 +415,35 @@ def test_a_saved_policy_is_only_the_policy_unless_a_checkpoint_is_asked_for(tmp_
         "policy.json", "policy.safetensors"]  # fmt: skip
     assert {"optimizer.json", "optimizer.safetensors"} <= {
         p.name for p in sb3_io.save_policy(model, tmp_path / "c", meta, checkpoint=True).iterdir()}  # fmt: skip
+
+
+def test_a_saved_policy_loads_onto_the_device_asked_for(tmp_path):
+    """load_policy(device="cuda") gives a policy on the (simulated) GPU, whose predictions match the CPU's."""
+    from cuda_sim import simulate_cuda
+    from stable_baselines3 import A2C
+
+    model = A2C("MlpPolicy", GRID, n_steps=4, seed=0, device="cpu", policy_kwargs={"net_arch": [4]})
+    sb3.save_policy(model, sb3.CONFIGS["a2c"](policy_kwargs={"net_arch": [4]}), tmp_path / "model")
+    on_cpu = sb3_io.load_policy(tmp_path / "model").predict(np.arange(25))[0]
+    with simulate_cuda():
+        saved = sb3_io.load_policy(tmp_path / "model", device="cuda")
+        assert {p.device.type for p in saved.policy.parameters()} == {"cuda"}
+        assert saved.predict(np.arange(25))[0].tolist() == on_cpu.tolist()
+
+
+def test_a_full_disk_while_saving_a_policy_names_the_folder_and_leaves_nothing(tmp_path, monkeypatch):
+    """safetensors keeps only the errno of an OS error: save_policy turns it into an OSError naming the folder,
+    and no folder, complete or not, is left."""
+    from safetensors import SafetensorError
+
+    def full(*args):
+        raise SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)")
+
+    from stable_baselines3 import A2C
+
+    model = A2C("MlpPolicy", GRID, n_steps=4, seed=0, device="cpu", policy_kwargs={"net_arch": [4]})
+    monkeypatch.setattr(sb3_io, "save_policy_tensors", full)
+    with pytest.raises(OSError) as caught:
+        sb3_io.save_policy(model, tmp_path / "p", {"algo": "a2c"})
+    assert (caught.value.errno, caught.value.filename) == (28, str(tmp_path / "p"))
+    assert list(tmp_path.iterdir()) == []

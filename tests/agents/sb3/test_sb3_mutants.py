@@ -585,3 +585,22 @@ def test_evaluations_during_learn_reach_the_logs_and_only_a_better_one_replaces_
     events.Reload()  # the step count is TensorBoard's x axis, not a scalar of its own (SB3's exclude)
     assert "eval/mean_reward" in events.Tags()["scalars"] and "time/total_timesteps" not in events.Tags()["scalars"]
     assert [event.step for event in events.Scalars("eval/mean_reward")] == [10, 20]
+
+
+@pytest.mark.parametrize(("below", "fraction"), [(1e-6, 1.0), (2e-6, 0.0)])
+def test_an_action_within_1e_6_of_the_optimum_counts_as_optimal_at_the_bound(monkeypatch, below, fraction):
+    """optimal_action_fraction counts an action whose q* is v* - 1e-6 exactly (ties within float noise), and
+    not one further below: every greedy action's q* is put there."""
+    real = sb3.greedy_table
+
+    def at_the_bound(*args):
+        exact = real(*args)
+        states = np.arange(len(exact["v_star"]))
+        exact["q_star"] = exact["q_star"].copy()
+        exact["q_star"][states, exact["actions"]] = exact["v_star"] - below
+        return exact
+
+    monkeypatch.setattr(sb3, "greedy_table", at_the_bound)
+    config = PPOConfig(n_steps=8, batch_size=8, policy_kwargs={"net_arch": [4]})
+    model = sb3.build_model(config, sb3.make_train_env(EPISODIC, ROW, config, 0), 0, "cpu")
+    assert sb3.optimality_gap(model, EPISODIC, ROW, config, 1, 0)["optimal_action_fraction"] == fraction
