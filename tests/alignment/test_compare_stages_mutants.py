@@ -222,6 +222,17 @@ def test_the_reward_stage_trains_the_reward_model_and_measures_it_once(
     assert job.listener.calls == [("stage", "reward"), ("done", "reward", "held-out accuracy 0.75 (1.2 s)")]  # type: ignore[attr-defined]
 
 
+def test_a_finished_reward_stage_is_not_trained_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rerun finds the reward model's metrics in its own stage folder and trains nothing."""
+    train = Spy(METRICS)
+    monkeypatch.setattr(training, "train_reward", train)
+    monkeypatch.setattr(evaluate, "reward_model_accuracy", Spy(0.75))
+    job = _job(tmp_path)
+    _finish(job.path("reward"), {**METRICS, "wall_seconds": 9.0})
+    assert R._reward_stage(job, tmp_path / "sft", INPUTS) == (tmp_path / "stages" / "reward" / "model", 0.75)
+    assert train.calls == [] and job.stage_costs["reward"]["wall_seconds"] == 9.0
+
+
 @pytest.mark.parametrize(("judge_spec", "pairwise"), [("gold", None), ("/rm", "/pairwise")])
 def test_the_sft_baseline_is_sampled_and_measured_against_itself(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, judge_spec: str, pairwise: str | None
