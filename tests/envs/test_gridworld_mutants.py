@@ -77,3 +77,13 @@ def test_a_grid_that_does_not_fit_is_refused_naming_its_size(memory_of: Any) -> 
     assert GridWorldEnv(n_rows=10, n_cols=10, forbidden=[], target=(1, 1), cell_px=4).n_states == 100
     with pytest.raises(ValueError, match=r"^a 10x11 grid needs about 214\.8 KiB of memory; this machine has "):
         GridWorldEnv(n_rows=10, n_cols=11, forbidden=[], target=(1, 1), cell_px=4)
+
+
+def test_an_env_built_directly_renders_its_start_before_any_reset() -> None:
+    """Outside gym.make (whose order checks refuse it) an env can be shown before its first reset: the agent on
+    its start cell, with no last action named."""
+    env = GridWorldEnv(render_mode="ansi", start=(1, 2))
+    assert env.render() == ".A...\n.##..\n..#..\n.#T#.\n.#...\n"
+    env.reset(seed=0)
+    env.step(1)
+    assert env.render().startswith("..A..\n") and "(right)" in env.render_ansi()
