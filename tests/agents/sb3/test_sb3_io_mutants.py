@@ -234,6 +234,24 @@ def test_policy_json_is_checked_naming_the_file(tmp_path, text, problem):
     assert not sb3_io.is_valid(tmp_path)
 
 
+@pytest.mark.parametrize(("data", "problem"), [(b"{", "Expecting property name enclosed in double quotes: line 1"),
+                                               (b"\xff", "'utf-8' codec can't decode byte 0xff")])
+def test_a_policy_json_that_is_not_json_is_named_in_one_line(tmp_path, data, problem):
+    (tmp_path / "policy.json").write_bytes(data)
+    with pytest.raises(ModelFolderError) as info:
+        sb3_io.read_meta(tmp_path)
+    assert str(info.value).startswith(f"{tmp_path / 'policy.json'}: not valid JSON ({problem}")
+
+
+def test_policy_meta_of_an_on_policy_model_has_no_calls_to_count():
+    """PPO has no ``_n_calls`` (the off-policy algorithms' train-frequency counter): 0 is saved."""
+    from stable_baselines3 import PPO
+
+    model = PPO("MlpPolicy", GRID, n_steps=8, batch_size=8, seed=0, device="cpu", policy_kwargs={"net_arch": [4]})
+    assert not hasattr(model, "_n_calls")
+    assert sb3_io.policy_meta(model, "ppo", "MlpPolicy", {"net_arch": [4]})["n_calls"] == 0
+
+
 def test_a_folder_without_policy_json_says_what_it_is_not(tmp_path):
     with pytest.raises(ModelFolderError) as info:
         sb3_io.read_meta(tmp_path)

@@ -604,3 +604,15 @@ def test_an_action_within_1e_6_of_the_optimum_counts_as_optimal_at_the_bound(mon
     config = PPOConfig(n_steps=8, batch_size=8, policy_kwargs={"net_arch": [4]})
     model = sb3.build_model(config, sb3.make_train_env(EPISODIC, ROW, config, 0), 0, "cpu")
     assert sb3.optimality_gap(model, EPISODIC, ROW, config, 1, 0)["optimal_action_fraction"] == fraction
+
+
+def test_building_a_model_does_not_warn_about_its_budget(caplog):
+    """build_model plans only to size the rollouts: the budget's warnings are the run's to give (once), not the
+    model's; the same plan warns when asked."""
+    config = DQNConfig(n_timesteps=50, learning_starts=100, policy_kwargs={"net_arch": [4]})
+    with caplog.at_level(logging.WARNING, logger="rlsuite"):
+        sb3.build_model(config, sb3.make_train_env(EPISODIC, ROW, config, 0), 0, "cpu")
+    assert caplog.records == []
+    with caplog.at_level(logging.WARNING, logger="rlsuite"):
+        plan_run(config, config.n_timesteps)
+    assert "ends before learning_starts=100" in caplog.text
