@@ -128,3 +128,11 @@ def test_infinity_written_as_such_is_kept(tmp_path: Path) -> None:
 )
 def test_bounds_are_described_in_interval_notation(bounds: Bounds, text: str) -> None:
     assert bounds.describe() == text
+
+
+def test_a_long_float_beyond_the_largest_is_shown_by_its_first_24_characters(tmp_path: Path) -> None:
+    text = "9" * 30 + ".0e+400"
+    assert refused(tmp_path / "f.yml", f"alpha: {text}\n") == (
+        f"{tmp_path / 'f.yml'}: line 1: {'9' * 24} is beyond the largest float (about 1.8e308); "
+        "write .inf if infinity is meant"
+    )
