@@ -209,6 +209,14 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         ["tests/alignment/test_models_mutants.py", "tests/alignment/test_run_trainer_mutants.py",
          "tests/alignment/test_training*.py"],
     ),
+    # the same modules through the stages' wiring tests alone (seconds for all): a mutant these tests miss costs
+    # alignment_compare up to test_compare.py's minute of real training, so it comes first; its kills go to the
+    # verdict store (export them), and alignment_compare then runs only what is left
+    "alignment_compare_wiring": (
+        ["rlsuite/alignment/compare/plan.py", "rlsuite/alignment/compare/run.py"],
+        ["tests/alignment/test_compare_mutants.py", "tests/alignment/test_compare_run_mutants.py",
+         "tests/alignment/test_compare_stages_mutants.py", "tests/alignment/test_compare_plan_mutants.py"],
+    ),
     # the comparison's plan and run, through the comparison's tests (two minutes together; the stages' wiring
     # with spies for trainers and evaluators in seconds, which mutmut runs first)
     "alignment_compare": (
@@ -230,6 +238,10 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
          "tests/vision/test_images.py", "tests/vision/test_rewards.py"],
     ),
 }  # fmt: skip
+# A pre-pass runs its main group's modules against a quick part of its tests: its kills are the main group's (kept
+# in the store, which the main group's run starts from), its survivors are not verdicts (the slower tests may catch
+# them), so they are not stored and it writes no row.
+PREPASSES = {"alignment_compare_wiring": "alignment_compare"}
 STATUSES = ("killed", "survived", "no tests", "timeout", "suspicious", "skipped", "segfault", "not checked")
 CAUGHT = ("killed", "timeout", "equivalent")  # a mutant that hangs the tests is caught by the time limit
 UNCHECKED = ("no tests", "skipped", "not checked")
@@ -404,15 +416,19 @@ def _record(work: Path) -> None:
     """Add the caught verdicts of the run in ``work`` to its store (tools/mutmut_store.py), which the next run
     restores where mutmut forgot them (a module changed, a changed configuration)."""
     if (work / "mutants").is_dir():
-        subprocess.run([sys.executable, str(STORE), "record"], cwd=work, env=_env(), check=True,
+        caught_only = ["--caught-only"] if work.name in PREPASSES else []
+        subprocess.run([sys.executable, str(STORE), "record", *caught_only], cwd=work, env=_env(), check=True,
                        stdout=subprocess.DEVNULL)  # fmt: skip
 
 
 def _import_verdicts(work: Path) -> None:
-    """Merge the repository's verdicts (tools/mutation_verdicts.json) into the store of ``work``."""
-    if VERDICTS.is_file():
-        subprocess.run([sys.executable, str(STORE), "merge", str(VERDICTS)], cwd=work, env=_env(), check=True,
-                       stdout=subprocess.DEVNULL)  # fmt: skip
+    """Merge the repository's verdicts (tools/mutation_verdicts.json) into the store of ``work``, and the kills of
+    its group's pre-pass run beside it (``WORK/PREPASS``), if any."""
+    prepasses = [work.parent / pre / "verdicts.json" for pre, main in PREPASSES.items() if main == work.name]
+    for shared in [VERDICTS, *prepasses]:
+        if shared.is_file():
+            subprocess.run([sys.executable, str(STORE), "merge", str(shared)], cwd=work, env=_env(), check=True,
+                           stdout=subprocess.DEVNULL)  # fmt: skip
 
 
 def _export_verdicts(work: Path) -> None:
@@ -724,7 +740,7 @@ def main() -> int:
     if args.list:
         for name, (modules, tests) in GROUPS.items():
             print(f"{name}: {' '.join(_modules(modules))}\n    tests: {' '.join(_test_files(tests))}")
-        grouped = [m for ms, _ in GROUPS.values() for m in _modules(ms)]
+        grouped = [m for g, (ms, _) in GROUPS.items() if g not in PREPASSES for m in _modules(ms)]
         missing = sorted(set(_modules(["rlsuite/"])) - set(grouped))
         twice = sorted({m for m in grouped if grouped.count(m) > 1})
         if missing or twice:
@@ -737,13 +753,17 @@ def main() -> int:
         t0 = time.perf_counter()
         work = args.work / name if args.work else Path(tempfile.mkdtemp(prefix=f"rlsuite-mutate-{name}-"))
         try:
-            scores.update(run_group(name, args.children, work, args.recheck, args.survivors, args.max_minutes,
-                                    run=args.report_only is None, only=args.only))  # fmt: skip
+            result = run_group(name, args.children, work, args.recheck, args.survivors, args.max_minutes,
+                               run=args.report_only is None, only=args.only)  # fmt: skip
             if not args.no_report:
                 _export_verdicts(work)
         finally:
             if not args.work:
                 shutil.rmtree(work, ignore_errors=True)
+        if name in PREPASSES:  # its survivors are for the main group's tests to judge: printed, not reported
+            print_scores(result)
+            continue
+        scores.update(result)
         if args.report_only is not None:
             minutes[name] = args.report_only
         elif not args.recheck:
@@ -757,12 +777,15 @@ def main() -> int:
         write_report(scores, minutes, commits)
         print((ROOT / "docs" / "mutation.md").read_text())
     else:  # the scores on the console only
-        for module, counts in sorted(scores.items()):
-            checked, share = score(counts)
-            found = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
-            shown = percent(share)
-            print(f"{module}: {shown} of {checked} checked ({found or 'no mutants'})")
+        print_scores(scores)
     return 0
+
+
+def print_scores(scores: dict[str, dict[str, int]]) -> None:
+    for module, counts in sorted(scores.items()):
+        checked, share = score(counts)
+        found = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+        print(f"{module}: {percent(share)} of {checked} checked ({found or 'no mutants'})")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ keeps of a run when it writes the report, so a fresh machine's work folder start
 store's verdicts to such a file.
 
     python tools/mutmut_store.py run [--max-children N] [NAMES ...]   # `mutmut run`, restoring first
-    python tools/mutmut_store.py record                                # store the verdicts
+    python tools/mutmut_store.py record [--caught-only]                # store the verdicts [only the kills]
     python tools/mutmut_store.py restore                               # restore them without running mutmut
     python tools/mutmut_store.py merge OTHER/verdicts.json             # add another store's verdicts
     python tools/mutmut_store.py export SHARED.json                    # add this store's verdicts to SHARED.json
@@ -102,14 +102,15 @@ def _replaces(code: int | None, old: dict[str, Any] | None) -> bool:
     return old is None or (_caught(code) and not _caught(old["exit_code"]))
 
 
-def record(datas: list[Any] | None = None) -> int:
-    """Add the verdicts of the work folder to the store: a caught one always, a survival where the store has none
-    (a stored kill stands: tests are only added); return how many entries changed."""
+def record(datas: list[Any] | None = None, survivals: bool = True) -> int:
+    """Add the verdicts of the work folder to the store: a caught one always, a survival (unless not
+    ``survivals``: a pre-pass's, run with some of the tests only) where the store has none (a stored kill stands:
+    tests are only added); return how many entries changed."""
     store = load_store()
     new = 0
     for data in _mutation_data() if datas is None else datas:
         for mutant, code in data.exit_code_by_key.items():
-            if not (_caught(code) or _survived(code)):
+            if not (_caught(code) or (survivals and _survived(code))):
                 continue
             key = mutant_key(mutant, data.path)
             if _replaces(code, store.get(key)):
@@ -236,8 +237,10 @@ def run(argv: list[str]) -> None:
 if __name__ == "__main__":
     if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
         del sys.path[0]  # tools/ is not the tests' to import from (mutmut puts its own paths first)
-    if sys.argv[1:2] == ["record"]:
+    if sys.argv[1:] == ["record"]:
         print(f"{record()} verdicts added to {STORE}")
+    elif sys.argv[1:] == ["record", "--caught-only"]:
+        print(f"{record(survivals=False)} verdicts added to {STORE}")
     elif sys.argv[1:2] == ["merge"] and len(sys.argv) == 3:
         print(f"{merge(json.loads(Path(sys.argv[2]).read_text()))} verdicts merged into {STORE}")
     elif sys.argv[1:2] == ["export"] and len(sys.argv) == 3:

@@ -250,3 +250,42 @@ def test_a_recheck_leaves_out_the_survivors_listed_as_equivalent(tmp_path: Path,
     monkeypatch.setattr(mutate, "EQUIVALENT", listed)
     assert mutate._unlisted(tmp_path, list(diffs)) == ["pkg.mod.x_f__mutmut_2", "pkg.mod.x_g__mutmut_1"]
     assert mutate._unlisted(tmp_path, []) == []
+
+
+def test_a_prepass_stores_its_kills_only_and_its_main_group_starts_from_them(
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pre-pass (the main group's modules, a quick part of its tests) keeps no survival: the main group's slower
+    tests may still catch it. The main group's run merges the pre-pass's kills from the folder beside its own."""
+    names = list(_mutants(SOURCE))
+    killed, survived = names[:2]
+    assert store.record([Data({killed: 1, survived: 0})], survivals=False) == 1
+    assert [e["mutant"] for e in store.load_store().values()] == [killed]
+
+    monkeypatch.setattr(mutate, "VERDICTS", work / "none.json")
+    monkeypatch.setattr(mutate, "PREPASSES", {"quick": "full"})
+    (work / "quick").mkdir()
+    shutil.copy(store.STORE, work / "quick" / "verdicts.json")
+    for name in ("full", "other"):
+        (work / name).mkdir()
+        mutate._import_verdicts(work / name)
+    assert [e["exit_code"] for e in json.loads((work / "full" / "verdicts.json").read_text()).values()] == [1]
+    assert not (work / "other" / "verdicts.json").exists()  # not the pre-pass's main group
+
+
+def test_a_prepass_is_in_no_row_and_its_modules_are_in_one_group(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    assert mutate.PREPASSES == {"alignment_compare_wiring": "alignment_compare"}
+    main, prepass = (mutate.GROUPS[g][0] for g in ("alignment_compare", "alignment_compare_wiring"))
+    assert main == prepass and list(mutate.GROUPS).index("alignment_compare_wiring") < list(mutate.GROUPS).index(
+        "alignment_compare")  # all groups in order: the pre-pass first  # fmt: skip
+    monkeypatch.setattr(sys, "argv", ["mutate.py", "--list"])
+    assert mutate.main() == 0 and "in two groups" not in capsys.readouterr().out
+
+
+def test_a_prepass_run_is_recorded_kills_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[list[str]] = []
+    monkeypatch.setattr(mutate.subprocess, "run", lambda args, **kw: calls.append(args[2:]))
+    for name in ("alignment_compare_wiring", "alignment_compare"):
+        (tmp_path / name / "mutants").mkdir(parents=True)
+        mutate._record(tmp_path / name)
+    assert calls == [["record", "--caught-only"], ["record"]]
