@@ -616,3 +616,16 @@ def test_building_a_model_does_not_warn_about_its_budget(caplog):
     with caplog.at_level(logging.WARNING, logger="rlsuite"):
         plan_run(config, config.n_timesteps)
     assert "ends before learning_starts=100" in caplog.text
+
+
+@pytest.mark.filterwarnings("ignore:You are trying to run PPO on the GPU")
+def test_a_model_is_built_on_the_device_asked_for_not_sb3s_auto():
+    """On a machine with a (simulated) GPU, a model asked for on the CPU stays there (SB3's "auto" would pick the
+    GPU), and one asked for on the GPU goes there."""
+    from cuda_sim import simulate_cuda
+
+    config = PPOConfig(n_steps=8, batch_size=8, policy_kwargs={"net_arch": [4]})
+    with simulate_cuda():
+        for device, kind in (("cpu", "cpu"), ("cuda", "cuda")):
+            model = sb3.build_model(config, sb3.make_train_env(EPISODIC, ROW, config, 0), 0, device)
+            assert model.device.type == kind and {p.device.type for p in model.policy.parameters()} == {kind}
