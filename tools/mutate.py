@@ -193,14 +193,18 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     ),
     # the model folders' checks, by their exact messages (the vision tests reach them only through loaders)
     "vision_folders": (["rlsuite/vision/folders.py"], ["tests/vision/test_folders*.py"]),
-    "alignment": (["rlsuite/alignment/data.py"], ["tests/alignment/"]),
+    # the data's own tests (seconds): the trainers' tests, which read data too, take minutes per mutant
+    "alignment": (["rlsuite/alignment/data.py"],
+                  ["tests/alignment/test_data.py", "tests/alignment/test_bad_input_alignment.py"]),
     # its measurements recomputed on tiny random models (seconds), not through the trainers' tests (minutes each)
     "alignment_evaluate": (["rlsuite/alignment/evaluate.py"], ["tests/alignment/test_evaluate*.py"]),
     "alignment_more": (
         ["rlsuite/alignment/__init__.py", "rlsuite/alignment/compare/__init__.py",
          "rlsuite/alignment/embedded.py", "rlsuite/alignment/export.py", "rlsuite/alignment/judge.py",
          "rlsuite/alignment/methods.py"],
-        ["tests/alignment/"],
+        # their own tests (half a minute together); all of tests/alignment took a 194-minute run to a fifth of them
+        ["tests/alignment/test_embedded*.py", "tests/alignment/test_export*.py", "tests/alignment/test_judge*.py",
+         "tests/alignment/test_methods*.py"],
     ),
     # the model folders and the trainers' set-up, through their own tests (a minute together); in alignment_more a
     # 194-minute run reached about a fifth of their mutants
