@@ -86,3 +86,23 @@ def test_check_value_on_any_unions_mappings_and_paths() -> None:
             check_value(value, hint)
         assert type(info.value).__name__ == "_Mismatch"
     assert check_value(Path("p"), Path) == Path("p") and check_value("p", Path) == Path("p")
+
+
+@dataclass
+class _ThirdPartyParent:  # a plain dataclass, as a TRL config is: its fields are its own to check
+    plain: int = 0
+    other: str = "a"
+
+
+@dataclass
+class _Declared(_ThirdPartyParent):
+    declared: int = option(1, help="rlsuite's own")
+
+
+def test_only_the_declared_fields_are_checked_unless_every_field_is_asked_for() -> None:
+    """The parent's fields (first in the dataclass) are skipped, and the declared one after them is still checked."""
+    check_config(_Declared(plain="x", other=3))  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"^_Declared.declared: expected an integer, got 'y'$"):
+        check_config(_Declared(plain="x", declared="y"))  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"^_Declared.plain: expected an integer, got 'x'$"):
+        check_config(_Declared(plain="x"), only_declared=False)  # type: ignore[arg-type]

@@ -97,3 +97,53 @@ def test_check_device_field_refuses_a_device_outside_the_vocabulary() -> None:
         "Probe.where: 'torch:cpu' is not one of auto, cpu, cuda, cuda:N"
         " (torch on the CPU: --device cpu --backend torch)"
     )
+
+
+def test_the_default_device_is_auto_the_gpu_where_there_is_one() -> None:
+    import torch
+    from cuda_sim import simulate_cuda
+
+    from rlsuite.common.device import select_device
+
+    assert select_device() == select_device("auto") == torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    with simulate_cuda():
+        assert select_device() == torch.device("cuda")
+        assert select_device(gpu_pays=False) == torch.device("cpu")
+
+
+def test_cuda_asked_for_without_a_gpu_is_refused_not_replaced() -> None:
+    import torch
+
+    from rlsuite.common.device import select_device
+    from rlsuite.common.errors import UsageError
+
+    if torch.cuda.is_available():  # a (simulated) GPU session: nothing to refuse
+        assert select_device("cuda:0") == torch.device("cuda", 0)
+        return
+    for asked in ("cuda", "cuda:0"):
+        with pytest.raises(UsageError, match=rf"^device: '{asked}' asked for, but CUDA is not available here$"):
+            select_device(asked)
+
+
+@pytest.fixture
+def torch_threads() -> Iterator[None]:
+    """torch's thread count as it was before the test (a process-global setting)."""
+    import torch
+
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
+def test_set_torch_threads_by_default_chooses_for_one_process(
+    two_cpus: None, torch_threads: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing asked: OMP_NUM_THREADS (2) within the two CPUs of one worker; without it, one thread."""
+    import torch
+
+    from rlsuite.common.device import set_torch_threads
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    assert set_torch_threads() == 2 == torch.get_num_threads()
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert set_torch_threads() == 1 == torch.get_num_threads()

@@ -147,3 +147,25 @@ def test_a_link_inside_the_folder_is_refused(tmp_path: Path) -> None:
         f"{run / 'a'}: a symbolic link inside the output folder; refused (links are never followed when writing): "
         "remove it or use another folder"
     )
+
+
+def test_every_file_written_is_flushed_to_disk_before_it_is_moved_into_place(tmp_path, monkeypatch) -> None:
+    """atomic_path fsyncs the file it wrote, or every file of the folder it wrote (nested ones too), before the
+    move; with fsync=False none."""
+    from rlsuite.common import io as rio
+
+    synced: list[str] = []
+    monkeypatch.setattr(rio.os, "fsync", lambda fd: synced.append(Path(os.readlink(f"/proc/self/fd/{fd}")).name))
+    with rio.atomic_path(tmp_path / "one.txt") as tmp:
+        tmp.write_text("x")
+    assert synced == ["one.txt"]
+    synced.clear()
+    with rio.atomic_path(tmp_path / "folder") as tmp:
+        (tmp / "sub").mkdir(parents=True)
+        (tmp / "a.json").write_text("{}")
+        (tmp / "sub" / "b.bin").write_bytes(b"\x00")
+    assert sorted(synced) == ["a.json", "b.bin"]
+    synced.clear()
+    with rio.atomic_path(tmp_path / "two.txt", fsync=False) as tmp:
+        tmp.write_text("y")
+    assert synced == [] and (tmp_path / "two.txt").read_text() == "y"

@@ -80,3 +80,15 @@ def test_npz_headers_names_each_array_as_np_load_does(tmp_path: Path) -> None:
     assert headers == {"q": ((3, 5), np.dtype("<f8")), "counts": ((7,), np.dtype("i1")), "npy": ((0,), np.dtype("<u2"))}
     with np.load(path) as loaded:
         assert sorted(loaded.files) == sorted(headers)
+
+
+@pytest.mark.parametrize(
+    ("pages", "size", "total"),
+    [(1, 4096, 4096), (5, 1, 5), (-1, 4096, None), (0, 4096, None), (5, 0, None), (5, -1, None)],
+)
+def test_physical_memory_is_unknown_unless_both_numbers_are_positive(
+    monkeypatch: pytest.MonkeyPatch, pages: int, size: int, total: int | None
+) -> None:
+    """os.sysconf answers -1 for a value it does not know: the memory is then unknown, not negative or zero."""
+    monkeypatch.setattr(memory.os, "sysconf", lambda name: {"SC_PHYS_PAGES": pages, "SC_PAGE_SIZE": size}[name])
+    assert memory.physical_memory() == total

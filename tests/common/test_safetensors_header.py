@@ -51,3 +51,12 @@ def test_every_dtype_has_its_size() -> None:
              "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8}  # fmt: skip
     for dtype, size in sizes.items():
         assert header_problem({"w": tensor(0, 3 * size, [3], dtype)}) is None
+
+
+def test_the_metadata_entry_is_skipped_and_the_tensors_after_it_are_checked() -> None:
+    assert header_problem({"__metadata__": {"format": "pt"}, "x": "bad"}) == "tensor 'x' has no description"
+
+
+def test_a_size_mismatch_names_the_bytes_between_the_offsets() -> None:
+    header = {"x": {"dtype": "F32", "shape": [2], "data_offsets": [8, 12]}}
+    assert header_problem(header) == "tensor 'x': shape [2] of F32 needs 8 bytes, its offsets give 4"
