@@ -20,6 +20,7 @@ from rlsuite.common.config import BOUNDS_KEY, Bounds
 from rlsuite.common.errors import ConfigError
 
 EPISODIC = "rlsuite/GridWorldEpisodic-v0"
+GRID = "rlsuite/GridWorld-v0"
 ROW = {"grid_map": ["....T"]}  # one row of five cells, the target on the right: "right" (action 1) reaches it
 ONE_HOT = "rlsuite.envs.wrappers.OneHotObservation"
 
@@ -629,3 +630,29 @@ def test_a_model_is_built_on_the_device_asked_for_not_sb3s_auto():
         for device, kind in (("cpu", "cpu"), ("cuda", "cuda")):
             model = sb3.build_model(config, sb3.make_train_env(EPISODIC, ROW, config, 0), 0, device)
             assert model.device.type == kind and {p.device.type for p in model.policy.parameters()} == {kind}
+
+
+@pytest.mark.parametrize("vec_env", ["dummy", "batched"])
+def test_the_training_envs_start_from_the_seed_given(vec_env):
+    """Random starts: the same seed gives the same first observations, another seed others (before any model
+    seeds the envs again)."""
+    config = PPOConfig(vec_env=vec_env, n_envs=4, n_steps=8, batch_size=8)
+    starts = [sb3.make_train_env(GRID, {"start": "random"}, config, s).reset().ravel().tolist() for s in (3, 3, 4)]
+    assert starts[0] == starts[1] != starts[2]
+
+
+def test_the_batched_training_env_holds_its_arrays_on_the_env_device():
+    for device, is_torch in (("cpu", False), ("auto", True)):
+        config = PPOConfig(vec_env="batched", env_device=device, n_envs=2, n_steps=8, batch_size=8)
+        assert sb3.make_train_env(GRID, None, config, 0).venv.venv.unwrapped.backend.is_torch is is_torch
+
+
+def test_a_channel_first_image_is_measured_by_its_height_and_width():
+    """(C, H, W) images: NatureCNN needs H and W of 36 or more, so 3 x 20 x 100 is refused (its height)."""
+    from gymnasium import spaces
+
+    config = PPOConfig(policy="CnnPolicy")
+    action = spaces.Discrete(2)
+    sb3.check_spaces(config, spaces.Box(0, 255, (3, 40, 100), np.uint8), action)
+    with pytest.raises(ConfigError, match=r"NatureCNN needs images of at least 36x36 pixels, got \(3, 20, 100\)"):
+        sb3.check_spaces(config, spaces.Box(0, 255, (3, 20, 100), np.uint8), action)
