@@ -462,3 +462,65 @@ def test_a_model_without_a_template_refuses_conversations_naming_its_folder(mode
     with pytest.raises(DataError, match=r"^/m: conversations need a tokenizer with a chat template, and this one"):
         R.check_inputs(dataclasses.replace(CompareConfig.quick(), chat=True, judge="none"), "/m")
     assert model_checks["load_judge"].calls == []
+
+
+def test_run_compare_by_default_checks_5_percent_unknown_and_times_itself(
+    tmp_path: Path, stages: dict[str, Spy], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Defaults and the run's own record: the inputs checked with a 5% unknown-token limit, the model, data and
+    skip_sft in settings.json, the wall time to a tenth of a second, the machine, and a result without a cost
+    (an older run's) costing only where it ran."""
+    import platform
+    from types import SimpleNamespace
+
+    clock = iter([10.0, 12.26])
+    monkeypatch.setattr(R, "time", SimpleNamespace(perf_counter=lambda: next(clock)))
+    stages["_training_runs"].value = lambda job, runs, workers, address: {r.name: {"reward": 1.0, "kl_to_sft": 0.1,
+                                                                                   "ran_on": "w"} for r in runs}
+    (tmp_path / "m").mkdir()
+    cfg = dataclasses.replace(CompareConfig.quick(), methods=["dpo"], frontier=[])
+    out = R.run_compare(tmp_path / "c", cfg, model=tmp_path / "m", data=tmp_path / "d.jsonl", skip_sft=True)
+    assert stages["check_inputs"].calls == [((cfg, tmp_path / "m", tmp_path / "d.jsonl", True, 0.05, None, False), {})]
+    settings = json.loads((tmp_path / "c" / "settings.json").read_text())
+    assert (settings["model"], settings["data"], settings["skip_sft"]) == (
+        str((tmp_path / "m").resolve()), str((tmp_path / "d.jsonl").resolve()), True)  # fmt: skip
+    assert out["total_wall_seconds_this_run"] == 2.3
+    assert out["machine"] == {"python": platform.python_version(), "platform": platform.platform(),
+                              "cpus": os.cpu_count()}  # fmt: skip
+    assert {k: v for k, v in out["stage_costs"].items() if k != "reward"} == {
+        run_name("dpo", cfg.headline("dpo"), cfg.seed): {"ran_on": "w"}}  # fmt: skip
+
+
+def test_run_compare_splits_the_threads_between_its_workers(
+    tmp_path: Path, stages: dict[str, Spy], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OMP_NUM_THREADS=2 on two CPUs: one worker gets both, each of two workers one."""
+    mask = os.sched_getaffinity(0)
+    if len(mask) < 2:
+        pytest.skip("needs 2 CPUs")
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    os.sched_setaffinity(0, sorted(mask)[:2])
+    try:
+        for workers, threads in ((1, 2), (2, 1)):
+            R.run_compare(tmp_path / str(workers), CompareConfig.quick(), workers=workers)
+            assert stages["_sft_stage"].calls[-1][0][0].threads == threads
+    finally:
+        os.sched_setaffinity(0, mask)
+
+
+def test_a_trusted_comparison_without_a_judge_copies_only_the_model(
+    tmp_path: Path, stages: dict[str, Spy], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy = Spy(lambda path, dest, trust: Path(dest))
+    monkeypatch.setattr(models, "trusted_copy", copy)
+    R.run_compare(tmp_path, dataclasses.replace(CompareConfig.quick(), judge="none"), model="/m", trust_pickle=True)
+    assert copy.calls == [(("/m", tmp_path.resolve() / "stages" / "model", True), {})]
+
+
+def test_without_a_judge_nothing_is_loaded_and_5_percent_unknown_is_the_limit(model_checks: dict[str, Spy]) -> None:
+    pairs = [{"prompt": "q", "chosen": " a", "rejected": " b"}]
+    model_checks["load_preferences"].value = pairs
+    R.check_inputs(dataclasses.replace(CompareConfig.quick(), judge="none"), "/m", "/d.jsonl")
+    tok = model_checks["load_tokenizer"].value
+    assert model_checks["load_judge"].calls == []
+    assert model_checks["check_vocabulary"].calls == [((tok, pairs, "/d.jsonl", 0.05), {})]
