@@ -339,3 +339,157 @@ def test_the_reward_function_is_named_loaded_placed_and_scores_stripped_replies(
     reply = [{"role": "assistant", "content": "good"}]
     assert func(("p", "q"), ["  good movie ", reply], completion_ids=[[1]]) == [1.0, 2.0]
     assert scored == [("placed", "tok", ["p", "q"], [" good movie", reply])]
+
+
+# ----- check_reward_model, load_reward_model, sequence_logprobs (exact, on a reward head put on the tiny base)
+@pytest.fixture(scope="module")
+def rm_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A reward-model folder (safetensors): the tiny base with a seeded score head, and its tokenizer."""
+    from transformers import AutoModelForSequenceClassification
+
+    from rlsuite.alignment.models import load_tokenizer
+    from rlsuite.testing import alignment as T
+
+    folder = tmp_path_factory.mktemp("rm")
+    torch.manual_seed(0)
+    AutoModelForSequenceClassification.from_pretrained(str(T.tiny_base()), num_labels=1).save_pretrained(folder)
+    load_tokenizer(T.tiny_base()).save_pretrained(folder)
+    return folder
+
+
+def _copy_with(rm: Path, dest: Path, **config: Any) -> Path:
+    shutil.copytree(rm, dest)
+    path = dest / "config.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), **config}))
+    return dest
+
+
+def _pickled(rm: Path, dest: Path) -> Path:
+    """The same reward model with only pickled weights (pytorch_model.bin)."""
+    shutil.copytree(rm, dest)
+    (dest / "model.safetensors").unlink()
+    torch.save(load_file(str(rm / "model.safetensors")), dest / "pytorch_model.bin")
+    return dest
+
+
+def test_a_config_that_says_two_labels_is_not_a_reward_model(rm_folder: Path, tmp_path: Path) -> None:
+    from rlsuite.alignment.models import check_reward_model
+    from rlsuite.common.errors import ModelFolderError
+
+    folder = _copy_with(rm_folder, tmp_path / "rm", num_labels=2)  # its id2label still holds one label
+    with pytest.raises(ModelFolderError, match=r"a reward model has one output \(num_labels=1\)$"):
+        check_reward_model(folder)
+
+
+def test_a_score_head_may_be_named_classifier_and_weights_without_one_are_refused(rm_folder: Path,
+                                                                                  tmp_path: Path) -> None:
+    from safetensors.torch import save_file
+
+    from rlsuite.alignment.models import check_reward_model
+    from rlsuite.common.errors import ModelFolderError
+
+    weights = load_file(str(rm_folder / "model.safetensors"))
+    renamed = _copy_with(rm_folder, tmp_path / "classifier")
+    save_file({("classifier.weight" if k == "score.weight" else k): v for k, v in weights.items()},
+              str(renamed / "model.safetensors"))  # fmt: skip
+    check_reward_model(renamed)  # BERT-style heads are called classifier
+    headless = _copy_with(rm_folder, tmp_path / "headless")
+    save_file({k: v for k, v in weights.items() if k != "score.weight"}, str(headless / "model.safetensors"))
+    with pytest.raises(ModelFolderError, match=r"no score head in the weights \(no '\*score.weight' tensor\)$"):
+        check_reward_model(headless)
+
+
+def test_a_pickled_reward_model_loads_only_when_trusted(rm_folder: Path, tmp_path: Path) -> None:
+    from rlsuite.alignment.models import check_reward_model, load_reward_model
+    from rlsuite.common.errors import UnsafeLoadError
+
+    folder = _pickled(rm_folder, tmp_path / "pickled")
+    with pytest.raises(UnsafeLoadError, match="holds only pickled weights"):
+        load_reward_model(folder)
+    check_reward_model(folder, trust_pickle=True)
+    model, _ = load_reward_model(folder, trust_pickle=True)
+    assert torch.equal(model.score.weight, load_file(str(rm_folder / "model.safetensors"))["score.weight"])
+
+
+def test_load_reward_model_passes_its_settings_on_and_places_the_model(
+    rm_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tokenizer and the model are loaded from the local folder only, with the trust asked for and one
+    output; the model is put where asked, in evaluation mode."""
+    from transformers import AutoModelForSequenceClassification
+
+    from rlsuite.alignment import models
+
+    seen: list[tuple[Any, ...]] = []
+    real_tok, real_model = models.load_tokenizer, AutoModelForSequenceClassification.from_pretrained
+    monkeypatch.setattr(models, "load_tokenizer", lambda *a: seen.append(("tok", *a)) or real_tok(*a))
+    monkeypatch.setattr(AutoModelForSequenceClassification, "from_pretrained",
+                        lambda *a, **kw: seen.append(("model", *a, kw)) or real_model(*a, **kw))  # fmt: skip
+    model, _ = models.load_reward_model(rm_folder, where=(torch.device("cpu"), torch.float64))
+    assert seen == [("tok", rm_folder, False), ("model", str(rm_folder), {
+        "num_labels": 1, "local_files_only": True, "trust_remote_code": False})]  # fmt: skip
+    assert next(model.parameters()).dtype == torch.float64 and not model.training
+    seen.clear()
+    models.load_reward_model(rm_folder, trust_remote_code=True)
+    assert [s[2] if s[0] == "tok" else s[2]["trust_remote_code"] for s in seen] == [True, True]
+
+
+@pytest.mark.parametrize(("pad", "expected"), [(None, "tok"), (3, 3)])
+def test_a_reward_model_without_a_pad_token_takes_the_tokenizers(
+    rm_folder: Path, tmp_path: Path, pad: int | None, expected: Any
+) -> None:
+    from rlsuite.alignment.models import load_reward_model
+
+    model, tok = load_reward_model(_copy_with(rm_folder, tmp_path / "rm", pad_token_id=pad))
+    assert model.config.pad_token_id == (tok.pad_token_id if expected == "tok" else expected)
+
+
+def test_sequence_logprobs_are_made_256_at_a_time_and_prompts_match_completions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from rlsuite.alignment import models
+
+    sizes: list[int] = []
+    monkeypatch.setattr(models, "_in_batches", lambda model, n, size, score: sizes.append(size) or score(0, n, "cpu"))
+    with pytest.raises(ValueError, match="zip"):  # one completion short: refused, not scored in part
+        models.sequence_logprobs(None, _tok(), ["movie", "movie"], [[1]])
+    assert sizes == [256]
+
+
+def test_sequence_logprobs_sum_only_the_completions_tokens() -> None:
+    """Two prompts of different lengths (so one row is padded): each row's sum is over its completion's tokens
+    alone, as one unpadded forward pass per token computes it."""
+    from rlsuite.alignment.models import load_causal_lm, prompt_ids, sequence_logprobs
+    from rlsuite.testing import alignment as T
+
+    model, tok = load_causal_lm(T.tiny_base())
+    prompts, completions = ["the hotel was", "my song"], [[5, 9, 7], [11, 4]]
+    for prompt, ids, value in zip(prompts, completions, sequence_logprobs(model, tok, prompts, completions),
+                                  strict=True):  # fmt: skip
+        context, total = prompt_ids(tok, prompt), 0.0
+        for t in ids:
+            with torch.no_grad():
+                logits = model(input_ids=torch.tensor([context])).logits[0, -1]
+            total += float(torch.log_softmax(logits.double(), -1)[t])
+            context = [*context, t]
+        assert value == pytest.approx(total, abs=1e-4)
+
+
+def test_reward_scores_feed_the_model_on_its_own_device(rm_folder: Path) -> None:
+    """reward_scores moves the ids and the mask to the reward model's device (a CUDA model fed CPU ids fails on
+    simulated CUDA, as on a real GPU), and scores as it does on the CPU."""
+    from cuda_sim import simulate_cuda
+
+    from rlsuite.alignment.data import SentimentTask
+    from rlsuite.alignment.models import load_reward_model, reward_scores
+
+    completions = [" good", " bad bad", " good", " bad"]  # unequal lengths: the mask is not all ones
+    model, tok = load_reward_model(rm_folder, where=(torch.device("cpu"), torch.float32))
+    prompts = SentimentTask().split_prompts()[0][:4]
+    on_cpu = reward_scores(model, tok, prompts, completions)
+    with simulate_cuda():
+        model.to("cuda")
+        assert next(model.parameters()).device.type == "cuda"
+        on_gpu = reward_scores(model, tok, prompts, completions)
+    assert on_gpu == pytest.approx(on_cpu)
+    assert len(set(on_cpu)) > 1

@@ -114,19 +114,3 @@ def test_evaluation_models_run_on_the_training_device(rm: Path) -> None:
         assert lm(PROMPTS, [" good"] * 4, [" good"] * 4) == [0.5] * 4  # runs on the GPU; a reply ties itself
         where = (CPU, torch.float32)  # where a run trained on the CPU says so
         assert _where(RewardModelFunc.load(rm, where).model) == ("cpu", torch.float32)
-
-
-def test_reward_scores_feed_the_model_on_its_own_device(rm: Path) -> None:
-    """reward_scores moves both the ids and the mask to the reward model's device (a CUDA model fed CPU ids or
-    a CPU mask fails on simulated CUDA, as on a real GPU), and scores as it does on the CPU."""
-    from rlsuite.alignment.models import reward_scores
-
-    completions = [" good", " bad bad", " good", " bad"]  # unequal lengths: the mask is not all ones
-    model, tok = load_reward_model(rm, where=(CPU, torch.float32))
-    on_cpu = reward_scores(model, tok, PROMPTS, completions)
-    with simulate_cuda():
-        model.to("cuda")
-        assert _where(model) == ("cuda", torch.float32)
-        on_gpu = reward_scores(model, tok, PROMPTS, completions)
-    assert on_gpu == pytest.approx(on_cpu)
-    assert len(set(on_cpu)) > 1
