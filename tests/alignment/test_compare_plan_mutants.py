@@ -75,7 +75,7 @@ def test_a_config_with_bad_rows_is_refused_naming_the_field(settings: dict, mess
     with pytest.raises(ConfigError) as caught:
         CompareConfig(**settings)
     field = next(iter(settings))
-    assert caught.value.field == field and message in str(caught.value)
+    assert caught.value.field == field and str(caught.value).startswith(f"CompareConfig.{field}: {message}")
 
 
 def test_an_unknown_row_names_every_known_one() -> None:
@@ -83,3 +83,11 @@ def test_an_unknown_row_names_every_known_one() -> None:
         row("nope")
     assert str(caught.value) == f"'nope' is not one of {', '.join(ROWS)}, or dpo:LOSS[=W][+LOSS[=W]...]"
     assert row("grpo_gold") is ROWS["grpo_gold"] and row("dpo:hinge").label == "DPO hinge"
+
+
+def test_a_runs_config_holds_its_own_copy_of_the_rows_lists() -> None:
+    """Changing a run's TRL config leaves the row (shared by every run of the comparison) as it was."""
+    config = trainer_config(_run("dpo:sigmoid=1+sft=0.5", 0.3, CompareConfig.quick()), "/out")
+    config.loss_type.append("hinge")
+    config.loss_weights.append(2.0)
+    assert row("dpo:sigmoid=1+sft=0.5").settings == (("loss_type", ["sigmoid", "sft"]), ("loss_weights", [1.0, 0.5]))

@@ -82,6 +82,13 @@ def test_where_here_names_this_process() -> None:
         "device": "cuda" if torch.cuda.is_available() else "cpu", "torch_threads": torch.get_num_threads()}  # fmt: skip
 
 
+def test_where_here_says_cuda_where_there_is_a_gpu() -> None:
+    from cuda_sim import simulate_cuda
+
+    with simulate_cuda():
+        assert R.where_here("main process")["device"] == "cuda"
+
+
 def _result(reward: float, kl: float, seconds: float = 1.0) -> dict[str, Any]:
     return {"reward": reward, "kl_to_sft": kl, "win_rate_vs_sft": 0.5, "skipped": True,
             "cost": {"wall_seconds": seconds, "peak_memory_mb": 1, "peak_memory_kind": "rss", "tokens": 2}}  # fmt: skip
