@@ -195,7 +195,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "vision_folders": (["rlsuite/vision/folders.py"], ["tests/vision/test_folders*.py"]),
     # the data's own tests (seconds): the trainers' tests, which read data too, take minutes per mutant
     "alignment": (["rlsuite/alignment/data.py"],
-                  ["tests/alignment/test_data.py", "tests/alignment/test_bad_input_alignment.py"]),
+                  ["tests/alignment/test_data*.py", "tests/alignment/test_bad_input_alignment.py"]),
     # its measurements recomputed on tiny random models (seconds), not through the trainers' tests (minutes each)
     "alignment_evaluate": (["rlsuite/alignment/evaluate.py"], ["tests/alignment/test_evaluate*.py"]),
     "alignment_more": (

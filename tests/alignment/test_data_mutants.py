@@ -1,0 +1,124 @@
+"""Exact checks of rlsuite.alignment.data that mutation testing found unchecked by the data's own tests: the synthetic
+task's bounds at their edges, the text of a message list, unpaired and implicit-prompt records by their messages,
+CSV cells holding line breaks, the integer limit at 20 digits, and files read as UTF-8 whatever the locale."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rlsuite.alignment import data as D
+from rlsuite.common.errors import DataError, UsageError
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [({"min_words": 0}, "SentimentTask.min_words: expected an integer >= 1, got 0"),
+     ({"min_words": True}, "SentimentTask.min_words: expected an integer >= 1, got True"),
+     ({"max_words": "9"}, "SentimentTask.max_words: expected an integer >= 1, got '9'"),
+     ({"min_words": 3, "max_words": 2}, "SentimentTask.max_words: 2 is below min_words 3"),
+     ({"p_positive": "x"}, "SentimentTask.p_positive: expected a probability in [0, 1], got 'x'"),
+     ({"p_negative": False}, "SentimentTask.p_negative: expected a probability in [0, 1], got False"),
+     ({"p_positive": 1.5, "p_negative": 0.0}, "SentimentTask.p_positive: expected a probability in [0, 1], got 1.5"),
+     ({"p_positive": 0.7, "p_negative": 0.6}, "SentimentTask.p_positive + p_negative: 0.7 + 0.6 is over 1")],
+)  # fmt: skip
+def test_a_task_out_of_its_bounds_is_refused_in_one_line(settings: dict[str, Any], message: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        D.SentimentTask(**settings)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{"min_words": 1, "max_words": 1}, {"min_words": 2, "max_words": 2}, {"p_positive": 0.0, "p_negative": 1.0},
+     {"p_positive": 1.0, "p_negative": 0.0}, {"p_positive": 0.5, "p_negative": 0.5}],
+)  # fmt: skip
+def test_a_task_at_its_bounds_is_accepted(settings: dict[str, Any]) -> None:
+    task = D.SentimentTask(**settings)
+    assert all(getattr(task, k) == v for k, v in settings.items())
+
+
+def test_the_text_of_messages_is_their_contents_joined_by_spaces() -> None:
+    assert D.text_of([{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}, {"role": "x"}]) == "a b "
+    assert D.text_of("plain") == "plain"
+
+
+@pytest.mark.parametrize(
+    ("record", "problem"),
+    [({"prompt": "p", "completion": "c"}, "missing field 'label'"),
+     ({"prompt": " ", "completion": "c", "label": True}, "field 'prompt' is empty"),
+     ({"prompt": "p", "completion": "", "label": True}, "field 'completion' is empty"),
+     ({"prompt": "p", "completion": "c", "label": "yes"}, "field 'label' must be true or false, got 'yes'")],
+)  # fmt: skip
+def test_an_unpaired_record_is_refused_naming_its_line(record: dict[str, Any], problem: str) -> None:
+    with pytest.raises(DataError) as caught:
+        D.validate_unpaired(record, "f.jsonl:3")
+    assert str(caught.value) == f"f.jsonl:3: {problem}"
+
+
+@pytest.mark.parametrize(("cell", "label"), [("1", True), (" TRUE ", True), ("0", False), ("false", False)])
+def test_a_csv_label_cell_reads_as_a_boolean(cell: str, label: bool) -> None:
+    assert D.validate_unpaired({"prompt": "p", "completion": "c", "label": cell}, "f.csv:2")["label"] is label
+
+
+@pytest.mark.parametrize(
+    ("record", "problem"),
+    [({"chosen": "x a"}, "missing field 'rejected'"),
+     ({"chosen": " ", "rejected": "x b"}, "field 'chosen' is empty"),
+     ({"chosen": "x a", "rejected": ""}, "field 'rejected' is empty"),
+     ({"chosen": "\n a", "rejected": "\n b"},
+      "chosen and rejected share no beginning: no prompt to extract (give a prompt field)"),
+     ({"chosen": "x a", "rejected": "x a"}, "'chosen' is identical to 'rejected'")],
+)  # fmt: skip
+def test_a_pair_without_a_prompt_is_refused_naming_its_line(record: dict[str, Any], problem: str) -> None:
+    with pytest.raises(DataError) as caught:
+        D.implicit_prompt(record, "hh.jsonl:7")
+    assert str(caught.value) == f"hh.jsonl:7: {problem}"
+
+
+def test_an_sft_record_with_an_empty_prompt_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "sft.jsonl"
+    path.write_text(json.dumps({"prompt": "p", "completion": "c"}) + "\n" + json.dumps({"prompt": "", "completion": "c"}))
+    with pytest.raises(DataError) as caught:
+        D.load_sft_records(path)
+    assert str(caught.value) == f"{path}:2: field 'prompt' is empty"
+
+
+def test_a_csv_cell_keeps_its_line_breaks(tmp_path: Path) -> None:
+    """A quoted cell holding a Windows line break keeps it (the csv module reads the file with newline='')."""
+    path = tmp_path / "pairs.csv"
+    path.write_bytes(b'prompt,chosen,rejected\r\np,"a\r\nb",c\r\n')
+    assert D.load_preferences(path) == [{"prompt": "p", "chosen": "a\r\nb", "rejected": "c"}]
+
+
+@pytest.mark.parametrize(("digits", "ok"), [(20, True), (21, False)])
+def test_an_integer_of_20_digits_is_read_and_one_of_21_is_refused(tmp_path: Path, digits: int, ok: bool) -> None:
+    path = tmp_path / "pairs.jsonl"
+    path.write_text(f'{{"prompt": "p", "chosen": "a", "rejected": "b", "id": {"9" * digits}}}\n')
+    if ok:
+        assert D.load_preferences(path) == [{"prompt": "p", "chosen": "a", "rejected": "b"}]
+    else:
+        with pytest.raises(DataError, match=r"an integer of 21 digits \(at most 20\)"):
+            D.load_preferences(path)
+
+
+def test_data_files_are_read_as_utf_8_never_in_the_locales_encoding(tmp_path: Path) -> None:
+    """Under ``-X warn_default_encoding`` Python warns at every open() without an encoding (which would read a
+    legacy locale's encoding): loading CSV pairs, unpaired records and SFT records warns nowhere."""
+    files = {"pairs.csv": "prompt,chosen,rejected\np,a,b\n", "unpaired.csv": "prompt,completion,label\np,c,1\n",
+             "sft.csv": "prompt,completion\np,c\n"}  # fmt: skip
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    code = ("import sys; from rlsuite.alignment import data as D; d = sys.argv[1]; "
+            "D.load_preferences(d + '/pairs.csv'); D.load_preferences(d + '/unpaired.csv', unpaired=True); "
+            "D.load_sft_records(d + '/sft.csv')")  # fmt: skip
+    env = {**os.environ, "PYTHONWARNINGS": "error::EncodingWarning"}
+    run = subprocess.run([sys.executable, "-X", "warn_default_encoding", "-c", code, str(tmp_path)], env=env,
+                         capture_output=True, text=True, check=False)  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
