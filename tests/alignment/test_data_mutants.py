@@ -84,7 +84,8 @@ def test_a_pair_without_a_prompt_is_refused_naming_its_line(record: dict[str, An
 
 def test_an_sft_record_with_an_empty_prompt_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "sft.jsonl"
-    path.write_text(json.dumps({"prompt": "p", "completion": "c"}) + "\n" + json.dumps({"prompt": "", "completion": "c"}))
+    records = [{"prompt": "p", "completion": "c"}, {"prompt": "", "completion": "c"}]
+    path.write_text("\n".join(json.dumps(r) for r in records))
     with pytest.raises(DataError) as caught:
         D.load_sft_records(path)
     assert str(caught.value) == f"{path}:2: field 'prompt' is empty"
