@@ -123,3 +123,75 @@ def test_data_files_are_read_as_utf_8_never_in_the_locales_encoding(tmp_path: Pa
     run = subprocess.run([sys.executable, "-X", "warn_default_encoding", "-c", code, str(tmp_path)], env=env,
                          capture_output=True, text=True, check=False)  # fmt: skip
     assert run.returncode == 0, run.stderr[-2000:]
+
+
+FIRST, SECOND = ["good good", "good", "bad", "good bad good"], ["bad", "bad bad", "good", "bad bad bad"]
+PROMPTS = ["p1", "p2", "p3", "p4"]
+
+
+def test_bradley_terry_labels_draw_from_seed_0_by_default() -> None:
+    many = (PROMPTS * 8, FIRST * 8, SECOND * 8)
+    default = D.label_pairs(*many, rule="bradley-terry")
+    assert default == D.label_pairs(*many, rule="bradley-terry", seed=0) != D.label_pairs(*many, rule="bradley-terry",
+                                                                                          seed=1)  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["prompts", "first", "second"])
+def test_label_pairs_takes_lists_naming_the_one_that_is_not(name: str) -> None:
+    given = {"prompts": PROMPTS, "first": FIRST, "second": SECOND, name: "good"}
+    with pytest.raises(UsageError) as caught:
+        D.label_pairs(given["prompts"], given["first"], given["second"])
+    assert str(caught.value) == f"label_pairs: {name} must be a list (one entry per prompt), got str"
+
+
+def test_label_pairs_needs_one_completion_of_each_per_prompt() -> None:
+    with pytest.raises(ValueError, match="zip"):
+        D.label_pairs(PROMPTS, FIRST[:3], SECOND)
+
+
+def test_identical_samples_and_ties_are_skipped_and_the_pairs_after_them_kept() -> None:
+    """The margin rule: "good" against "good" (identical) and "good bad" against "bad good" (a tie) are dropped,
+    and the decisive pairs after each are kept."""
+    pairs = D.label_pairs(["a", "b", "c", "d"], ["good", "good", "good bad", "bad"], ["good", "bad", "bad good", "good"])
+    assert pairs == [{"prompt": "b", "chosen": "good", "rejected": "bad"},
+                     {"prompt": "d", "chosen": "good", "rejected": "bad"}]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("row", "kind"),
+    [({"chosen": "x"}, "implicit"), ({"rejected": "x"}, "implicit"), ({}, "pairs"), ("text", "pairs"),
+     ({"chosen": "x", "completion": "c"}, "implicit"), ({"rejected": "x", "completion": "c"}, "implicit"),
+     ({"prompt": "p", "chosen": "a", "rejected": "b", "completion": "c"}, "pairs"),
+     ({"prompt": "p", "completion": "c", "label": True}, "unpaired")],
+)  # fmt: skip
+def test_a_rows_format_is_told_by_its_fields(row: Any, kind: str) -> None:
+    assert D._format_of(row) == kind
+
+
+@pytest.mark.parametrize("container", ["list", "dict"])
+@pytest.mark.parametrize(("levels", "ok"), [(31, True), (32, False)])
+def test_a_record_nested_32_levels_deep_is_read_and_33_is_refused(
+    tmp_path: Path, container: str, levels: int, ok: bool
+) -> None:
+    """The record is level 1: a field holding ``levels`` nested lists (or objects) reaches level ``levels + 1``."""
+    inner = "[" * levels + "]" * levels if container == "list" else '{"x": ' * (levels - 1) + "{}" + "}" * (levels - 1)
+    path = tmp_path / "pairs.jsonl"
+    path.write_text(f'{{"prompt": "p", "chosen": "a", "rejected": "b", "extra": {inner}}}\n')
+    if ok:
+        assert len(D.load_preferences(path)) == 1
+    else:
+        with pytest.raises(DataError) as caught:
+            D.load_preferences(path)
+        assert str(caught.value) == f"{path}:1: nested more than 32 levels deep"
+
+
+@pytest.mark.parametrize(
+    ("records", "fraction", "message"),
+    [("ab", 0.5, "split_heldout: records must be a list of records, got str"),
+     ([{}, {}], 1.5, "split_heldout: fraction must be a number in [0, 1], got 1.5"),
+     ([{}, {}], True, "split_heldout: fraction must be a number in [0, 1], got True")],
+)  # fmt: skip
+def test_split_heldout_refuses_what_is_not_records_or_a_fraction(records: Any, fraction: Any, message: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        D.split_heldout(records, fraction, 0)
+    assert str(caught.value) == message
