@@ -152,7 +152,8 @@ def test_label_pairs_needs_one_completion_of_each_per_prompt() -> None:
 def test_identical_samples_and_ties_are_skipped_and_the_pairs_after_them_kept() -> None:
     """The margin rule: "good" against "good" (identical) and "good bad" against "bad good" (a tie) are dropped,
     and the decisive pairs after each are kept."""
-    pairs = D.label_pairs(["a", "b", "c", "d"], ["good", "good", "good bad", "bad"], ["good", "bad", "bad good", "good"])
+    first, second = ["good", "good", "good bad", "bad"], ["good", "bad", "bad good", "good"]
+    pairs = D.label_pairs(["a", "b", "c", "d"], first, second)
     assert pairs == [{"prompt": "b", "chosen": "good", "rejected": "bad"},
                      {"prompt": "d", "chosen": "good", "rejected": "bad"}]  # fmt: skip
 
