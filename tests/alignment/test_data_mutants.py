@@ -196,3 +196,31 @@ def test_split_heldout_refuses_what_is_not_records_or_a_fraction(records: Any, f
     with pytest.raises(UsageError) as caught:
         D.split_heldout(records, fraction, 0)
     assert str(caught.value) == message
+
+
+def test_a_file_of_two_formats_is_refused_naming_both(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.jsonl"
+    chat = {"prompt": [{"role": "user", "content": "p"}], "chosen": [{"role": "assistant", "content": "a"}],
+            "rejected": [{"role": "assistant", "content": "b"}]}  # fmt: skip
+    path.write_text(json.dumps(chat) + "\n" + json.dumps({"prompt": "p", "chosen": "a", "rejected": "b"}) + "\n")
+    with pytest.raises(DataError) as caught:
+        D.load_preferences(path)
+    assert str(caught.value) == (f"{path}:2: string prompt/chosen/rejected pairs in a file of conversational "
+                                 f"prompt/chosen/rejected pairs (from {path}:1); one format per file")  # fmt: skip
+
+
+def test_renamed_columns_replace_trls_fields_and_keep_the_others(tmp_path: Path) -> None:
+    """--prompt_column q: q is the prompt (a field already called prompt is dropped), chosen and rejected stay."""
+    path = tmp_path / "pairs.jsonl"
+    path.write_text(json.dumps({"q": "p", "chosen": "a", "rejected": "b", "prompt": "not this"}) + "\n")
+    assert D.load_preferences(path, columns=D.Columns(prompt_column="q")) == [
+        {"prompt": "p", "chosen": "a", "rejected": "b"}]  # fmt: skip
+
+
+@pytest.mark.parametrize("first", ["", "[1, 2]\n"])
+def test_a_named_column_in_a_file_without_records_of_fields_lists_none(tmp_path: Path, first: str) -> None:
+    path = tmp_path / "pairs.jsonl"
+    path.write_text(first)
+    with pytest.raises(DataError) as caught:
+        D.load_preferences(path, columns=D.Columns(prompt_column="q"))
+    assert str(caught.value) == f"{path}: no column 'q' (--prompt_column); its columns: "
