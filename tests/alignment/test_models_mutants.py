@@ -493,3 +493,76 @@ def test_reward_scores_feed_the_model_on_its_own_device(rm_folder: Path) -> None
         on_gpu = reward_scores(model, tok, prompts, completions)
     assert on_gpu == pytest.approx(on_cpu)
     assert len(set(on_cpu)) > 1
+
+
+# ----- placement, _left_pad, generate
+@pytest.mark.parametrize(("env", "on_cpu"), [("1", True), ("true", True), ("YES", True), ("True", True),
+                                             ("0", False), ("", False), ("no", False)])  # fmt: skip
+def test_accelerates_cpu_flag_in_the_environment_decides_where_unless_told(
+    monkeypatch: pytest.MonkeyPatch, env: str, on_cpu: bool
+) -> None:
+    from cuda_sim import simulate_cuda
+
+    from rlsuite.alignment.models import placement
+
+    monkeypatch.setenv("ACCELERATE_USE_CPU", env)
+    with simulate_cuda():
+        assert placement(bf16=False)[0].type == ("cpu" if on_cpu else "cuda")
+        assert placement(use_cpu=False, bf16=False)[0].type == "cuda"  # told: the flag is not read
+        assert placement(use_cpu=True)[0].type == "cpu"
+
+
+def test_left_padding_puts_the_pads_first_and_masks_them_with_zeros() -> None:
+    from rlsuite.alignment.models import _left_pad
+
+    ids, mask = _left_pad([[5, 6, 7], [8]], pad=0)
+    assert ids.tolist() == [[5, 6, 7], [0, 0, 8]] and mask.tolist() == [[1, 1, 1], [0, 0, 1]]
+    assert ids.dtype == mask.dtype == torch.int64
+
+
+@pytest.fixture(scope="module")
+def tiny_lm() -> tuple[Any, Any]:
+    from rlsuite.alignment.models import load_causal_lm
+    from rlsuite.testing import alignment as T
+
+    return load_causal_lm(T.tiny_base())
+
+
+def test_generate_seeds_torch_from_its_own_seed_and_defaults_to_12_tokens_at_temperature_1(
+    tiny_lm: tuple[Any, Any],
+) -> None:
+    """The same seed samples the same completions whatever torch's global state; the defaults are seed 0, 12 new
+    tokens, temperature 1; torch is seeded with one draw below 2^31 - 1 from a generator seeded with ``seed``."""
+    from rlsuite.alignment.models import generate
+
+    model, tok = tiny_lm
+    prompts = ["the hotel was", "my song is a", "the film"]
+    first = generate(model, tok, prompts)
+    expected_seed = int(torch.randint(0, 2**31 - 1, (1,), generator=torch.Generator().manual_seed(0)))
+    assert torch.initial_seed() == expected_seed
+    torch.rand(7)  # the global stream moves on
+    assert generate(model, tok, prompts, max_new_tokens=12, temperature=1.0, seed=0) == first
+    assert generate(model, tok, prompts, seed=1) != first
+    assert generate(model, tok, prompts, temperature=2.0) != first
+    assert generate(model, tok, prompts, max_new_tokens=13) != first
+
+
+def test_generate_samples_256_prompts_at_a_time_on_the_models_device(
+    tiny_lm: tuple[Any, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cuda_sim import simulate_cuda
+
+    from rlsuite.alignment import models
+
+    model, tok = tiny_lm
+    sizes: list[int] = []
+    real = models._left_pad
+    monkeypatch.setattr(models, "_left_pad", lambda rows, pad: sizes.append(len(rows)) or real(rows, pad))
+    assert len(models.generate(model, tok, ["the film"] * 257, max_new_tokens=1)) == 257
+    assert sizes == [256, 1]
+    with simulate_cuda():
+        model.to("cuda")
+        try:
+            assert len(models.generate(model, tok, ["the film", "my song"], max_new_tokens=2)) == 2
+        finally:
+            model.to("cpu")
