@@ -289,3 +289,16 @@ def test_a_prepass_run_is_recorded_kills_only(tmp_path: Path, monkeypatch: pytes
         (tmp_path / name / "mutants").mkdir(parents=True)
         mutate._record(tmp_path / name)
     assert calls == [["record", "--caught-only"], ["record"]]
+
+
+def test_only_reruns_the_mutants_without_a_verdict_including_those_no_test_ran(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A mutant "no tests" ran (its line was not covered) is rerun by --only: a test written since may cover it."""
+    (tmp_path / "mutants").mkdir()
+    results = {"pkg.mod.x_f__mutmut_1": "no tests", "pkg.mod.x_f__mutmut_2": "killed",
+               "pkg.mod.x_f__mutmut_3": "not checked", "pkg.mod.x_f__mutmut_4": "survived",
+               "pkg.other.x_g__mutmut_1": "not checked"}  # fmt: skip
+    monkeypatch.setattr(mutate, "_results", lambda work: results)
+    assert mutate._unchecked(tmp_path, ["pkg/mod.py", "pkg/other.py"], ["pkg/mod.py"]) == [
+        "pkg.mod.x_f__mutmut_1", "pkg.mod.x_f__mutmut_3"]  # fmt: skip
