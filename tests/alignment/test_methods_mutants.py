@@ -134,3 +134,32 @@ def test_losses_of_metrics_without_a_log() -> None:
     assert losses({"log_history": [{"loss": 1.5}, {"eval_loss": 2.0}, {"loss": 0.5}]}) == [1.5, 0.5]
     metrics: dict[str, Any] = {"log_history": [{"loss": 1.5}, {"eval_loss": 2.0}]}
     assert losses(metrics, "eval_loss") == [2.0]
+
+
+def test_train_passes_the_model_config_and_resume_on(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import dataclasses
+
+    from rlsuite.alignment import methods as M
+    from rlsuite.alignment.configs import DPOConfig, ModelConfig
+
+    calls: list[tuple[Any, ...]] = []
+    monkeypatch.setitem(M.METHODS, "dpo", dataclasses.replace(
+        M.METHODS["dpo"], train=lambda *a, **kw: calls.append((a, kw)) or {"done": True}))  # fmt: skip
+    config, model_config, pairs = DPOConfig(output_dir=str(tmp_path)), ModelConfig(), [{"prompt": "p"}]
+    assert M.train(config, "/m", pairs, model_config=model_config) == {"done": True}
+    M.train(config, "/m", pairs, resume=True)
+    assert calls == [(("/m", pairs, config), {"model_config": model_config, "resume": False}),
+                     (("/m", pairs, config), {"model_config": None, "resume": True})]  # fmt: skip
+
+
+def test_unpaired_records_are_data_for_kto_only_and_columns_are_read(tmp_path: Path) -> None:
+    from rlsuite.common.errors import DataError
+
+    path = tmp_path / "unpaired.jsonl"
+    path.write_text(json.dumps({"q": "p", "completion": " good", "label": True}) + "\n")
+    columns = Columns(prompt_column="q")
+    assert load_data(METHODS["kto"], path, columns) == [{"prompt": "p", "completion": " good", "label": True}]
+    with pytest.raises(DataError, match="an unpaired prompt/completion/label record; only kto and bco train on"):
+        load_data(METHODS["dpo"], path, columns)
+    with pytest.raises(DataError, match=r"no column 'y' \(--label_column\)"):
+        load_data(METHODS["kto"], tmp_path / "unpaired.jsonl", Columns(prompt_column="q", label_column="y"))
