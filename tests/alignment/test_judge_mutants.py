@@ -113,3 +113,76 @@ def test_pickled_weights_are_refused_unless_trusted(folder: Path, tmp_path: Path
     assert trusted.answer_ids == [14, 15]
     with pytest.raises(ModelFolderError, match="no single token for the answer 'yes'"):
         LMJudge(pickled, answers=("yes", "no"), trust_pickle=True)
+
+
+# ----- the reward-model judge, load_judge and judge_kind: settings passed on, pickles only when trusted
+@pytest.fixture(scope="module")
+def rm(tmp_path_factory: pytest.TempPathFactory, folder: Path) -> Path:
+    """A reward model on the judge's tiny GPT-2 (a seeded score head), and a copy with only pickled weights."""
+    from transformers import AutoModelForSequenceClassification
+
+    path = tmp_path_factory.mktemp("rm") / "rm"
+    torch.manual_seed(0)
+    AutoModelForSequenceClassification.from_pretrained(str(folder), num_labels=1).save_pretrained(path)
+    shutil.copy(folder / "tokenizer.json", path)
+    for name in ("tokenizer_config.json", "special_tokens_map.json"):
+        if (folder / name).is_file():
+            shutil.copy(folder / name, path)
+    return path
+
+
+def _pickled_copy(folder: Path, dest: Path) -> Path:
+    shutil.copytree(folder, dest, ignore=shutil.ignore_patterns("*.safetensors"))
+    torch.save(load_file(str(folder / "model.safetensors")), dest / "pytorch_model.bin")
+    return dest
+
+
+CPU64 = (torch.device("cpu"), torch.float64)
+
+
+def test_a_reward_model_judge_keeps_its_folder_and_runs_where_asked(rm: Path) -> None:
+    from rlsuite.alignment.judge import RewardModelJudge, load_judge
+
+    judge = RewardModelJudge(rm, where=CPU64)
+    assert judge.path == str(rm) and next(judge.score.model.parameters()).dtype == torch.float64
+    loaded = load_judge(rm, where=CPU64)
+    assert isinstance(loaded, RewardModelJudge) and next(loaded.score.model.parameters()).dtype == torch.float64
+    assert load_judge(rm)(["the film"], ["good"], ["bad"]) == judge(["the film"], ["good"], ["bad"])
+
+
+def test_an_lm_judge_runs_where_asked(folder: Path) -> None:
+    from rlsuite.alignment.judge import load_judge
+
+    judge = load_judge(folder, where=CPU64)
+    assert isinstance(judge, LMJudge) and judge.model.dtype == torch.float64
+
+
+def test_judges_default_to_the_trainings_placement_and_ask_on_their_device(rm: Path, folder: Path) -> None:
+    """On a (simulated) GPU the judges load there, and a question's ids, mask and positions go there too."""
+    from cuda_sim import simulate_cuda
+
+    from rlsuite.alignment.judge import RewardModelJudge
+
+    with simulate_cuda(native_bf16=False):  # float32 on the GPU
+        reward_judge, lm_judge = RewardModelJudge(rm), LMJudge(folder)
+        assert next(reward_judge.score.model.parameters()).device.type == "cuda"
+        assert lm_judge.model.device.type == "cuda"
+        p = lm_judge.p_first(PROMPTS, FIRST, SECOND)
+    on_cpu = LMJudge(folder, where=(torch.device("cpu"), torch.float32)).p_first(PROMPTS, FIRST, SECOND)
+    np.testing.assert_allclose(p, on_cpu, rtol=1e-5)
+
+
+def test_pickled_judges_load_only_when_trusted(rm: Path, folder: Path, tmp_path: Path) -> None:
+    from rlsuite.alignment.judge import RewardModelJudge, judge_kind, load_judge
+
+    pickled_rm, pickled_lm = _pickled_copy(rm, tmp_path / "rm"), _pickled_copy(folder, tmp_path / "lm")
+    assert judge_kind(pickled_rm) == "reward model"  # names the folder without unpickling it
+    assert judge_kind(pickled_lm) == "causal LM prompted as a judge, position-swapped"
+    for path in (pickled_rm, pickled_lm):
+        with pytest.raises(UnsafeLoadError, match="holds only pickled weights"):
+            load_judge(path)
+    with pytest.raises(UnsafeLoadError, match="holds only pickled weights"):
+        RewardModelJudge(pickled_rm)
+    assert isinstance(RewardModelJudge(pickled_rm, trust_pickle=True), RewardModelJudge)
+    assert isinstance(load_judge(pickled_rm, trust_pickle=True), RewardModelJudge)
+    assert isinstance(load_judge(pickled_lm, trust_pickle=True), LMJudge)
