@@ -224,3 +224,20 @@ def test_a_named_column_in_a_file_without_records_of_fields_lists_none(tmp_path:
     with pytest.raises(DataError) as caught:
         D.load_preferences(path, columns=D.Columns(prompt_column="q"))
     assert str(caught.value) == f"{path}: no column 'q' (--prompt_column); its columns: "
+
+
+def test_csv_files_are_opened_as_utf_8_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same as the subprocess check above, seen from inside: every text open of a CSV names UTF-8."""
+    encodings: list[Any] = []
+    real_open = Path.open
+
+    def recording_open(self: Path, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if "b" not in mode:
+            encodings.append(kwargs.get("encoding"))
+        return real_open(self, mode, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", recording_open)
+    path = tmp_path / "pairs.csv"
+    path.write_bytes(b"prompt,chosen,rejected\np,a,b\n")
+    assert D.load_preferences(path) == [{"prompt": "p", "chosen": "a", "rejected": "b"}]
+    assert encodings == ["utf-8"]
