@@ -404,8 +404,9 @@ def test_a_pickled_reward_model_loads_only_when_trusted(rm_folder: Path, tmp_pat
     from rlsuite.common.errors import UnsafeLoadError
 
     folder = _pickled(rm_folder, tmp_path / "pickled")
-    with pytest.raises(UnsafeLoadError, match="holds only pickled weights"):
-        load_reward_model(folder)
+    for refused in (check_reward_model, load_reward_model):
+        with pytest.raises(UnsafeLoadError, match="holds only pickled weights"):
+            refused(folder)
     check_reward_model(folder, trust_pickle=True)
     model, _ = load_reward_model(folder, trust_pickle=True)
     assert torch.equal(model.score.weight, load_file(str(rm_folder / "model.safetensors"))["score.weight"])
@@ -566,3 +567,20 @@ def test_generate_samples_256_prompts_at_a_time_on_the_models_device(
             assert len(models.generate(model, tok, ["the film", "my song"], max_new_tokens=2)) == 2
         finally:
             model.to("cpu")
+
+
+def test_sequence_logprobs_run_on_the_models_device(tiny_lm: tuple[Any, Any]) -> None:
+    from cuda_sim import simulate_cuda
+
+    from rlsuite.alignment.models import sequence_logprobs
+
+    model, tok = tiny_lm
+    prompts, completions = ["the hotel was", "my song"], [[5, 9, 7], [11, 4]]
+    on_cpu = sequence_logprobs(model, tok, prompts, completions)
+    with simulate_cuda():
+        model.to("cuda")
+        try:
+            on_gpu = sequence_logprobs(model, tok, prompts, completions)
+        finally:
+            model.to("cpu")
+    assert on_gpu == pytest.approx(on_cpu)
