@@ -671,6 +671,8 @@ def write_report(
         "(`tools/mutmut_store.py`): killed counts mutants caught at that commit or earlier, by tests still there.",
         "The verdicts are also kept in the repository (`tools/mutation_verdicts.json`), and a run",
         "on a new machine starts from them: a restored survivor counts as survived until `--recheck` reruns it.",
+        "A pre-pass group (`alignment_compare_wiring`) runs a group's modules against its quick tests first: its",
+        "kills are stored for the main group's run, and it writes no row.",
         "",
         "| module | group (run on, at commit, minutes) | mutants checked | killed | survived | equivalent | timeout "
         "| crashed | not checked | score |",
