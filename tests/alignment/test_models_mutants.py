@@ -584,3 +584,69 @@ def test_sequence_logprobs_run_on_the_models_device(tiny_lm: tuple[Any, Any]) ->
         finally:
             model.to("cpu")
     assert on_gpu == pytest.approx(on_cpu)
+
+
+# ----- is_conversation, decode, _right_pad, _in_batches, and what generate asks of transformers
+@pytest.mark.parametrize(("x", "expected"), [([], False), (["x"], False), ("text", False), ([{"content": "x"}], False),
+                                             ([{"role": "user", "content": "x"}], True)])  # fmt: skip
+def test_a_conversation_is_a_nonempty_list_of_messages_with_roles(x: Any, expected: bool) -> None:
+    from rlsuite.alignment.models import is_conversation
+
+    assert is_conversation(x) is expected
+
+
+def test_decode_drops_special_tokens_and_gives_plain_replies_a_leading_space(tiny_lm: tuple[Any, Any]) -> None:
+    from rlsuite.alignment.models import decode
+
+    _, tok = tiny_lm
+    ids = [[*tok.convert_tokens_to_ids(["nice", "bad"]), tok.eos_token_id]]
+    assert decode(tok, ids) == [" nice bad"]
+    assert decode(tok, ids, conversational=True) == ["nice bad"]
+
+
+def test_right_padding_puts_the_pads_last_and_masks_them_with_zeros() -> None:
+    from rlsuite.alignment.models import _right_pad
+
+    ids, mask = _right_pad([[5, 6, 7], [8]], pad=0)
+    assert ids.tolist() == [[5, 6, 7], [8, 0, 0]] and mask.tolist() == [[1, 1, 1], [1, 0, 0]]
+
+
+def test_in_batches_scores_each_slice_once_in_order() -> None:
+    from rlsuite.alignment.models import _in_batches
+
+    slices: list[tuple[int, int]] = []
+
+    def score(i: int, j: int, device: Any) -> Any:
+        slices.append((i, j))
+        return torch.arange(i, j, dtype=torch.float32)
+
+    assert _in_batches(torch.nn.Linear(1, 1), 5, 2, score) == [0.0, 1.0, 2.0, 3.0, 4.0]
+    assert slices == [(0, 2), (2, 4), (4, 5)]
+
+
+def test_generate_samples_from_the_whole_distribution_and_cuts_at_eos_or_a_pad(
+    tiny_lm: tuple[Any, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """transformers is asked for plain sampling (no top-k or top-p cut) with the mask and the tokenizer's pad and
+    eos; a completion ends at its eos (kept) or at a pad (dropped) where pad and eos differ."""
+    from rlsuite.alignment.models import generate, prompt_ids
+
+    model, tok = tiny_lm
+    asked: list[dict[str, Any]] = []
+    x, y, pad, eos = 5, 9, tok.pad_token_id, tok.eos_token_id
+
+    def fake_generate(**kw: Any) -> Any:
+        asked.append(kw)
+        tail = torch.tensor([[x, pad, y], [x, eos, y], [x, y, y]])
+        return torch.cat([kw["input_ids"], tail], 1)
+
+    monkeypatch.setattr(model, "generate", fake_generate)
+    prompts = ["the film", "my song is a", "the hotel"]
+    assert generate(model, tok, prompts, max_new_tokens=3) == [[x], [x, eos], [x, y, y]]
+    (kw,) = asked
+    assert {k: kw[k] for k in ("max_new_tokens", "do_sample", "temperature", "top_k", "top_p", "pad_token_id",
+                               "eos_token_id")} == {"max_new_tokens": 3, "do_sample": True, "temperature": 1.0,
+                                                    "top_k": 0, "top_p": 1.0, "pad_token_id": pad, "eos_token_id": eos}
+    lengths = [len(prompt_ids(tok, p)) for p in prompts]
+    assert len(set(lengths)) > 1 and kw["attention_mask"].tolist() == [
+        [0] * (max(lengths) - n) + [1] * n for n in lengths]  # fmt: skip
