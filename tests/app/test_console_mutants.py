@@ -213,6 +213,7 @@ def test_log_to_writes_every_record_to_log_txt_once(tmp_path: Path) -> None:
     assert first == tmp_path / "new" / "run" / "log.txt" and first.is_file()
     handler = console._state["file_handler"]
     assert isinstance(handler, _LogFile) and getattr(handler, "_rlsuite", False)
+    assert handler.encoding == "utf-8"  # whatever the locale's encoding
     assert handler.formatter is not None and handler.formatter._fmt == "%(asctime)s %(levelname)s %(name)s: %(message)s"
     logging.getLogger("thirdparty.test").warning("to the file")
     logging.getLogger("rlsuite.test").debug("DEBUG is left out")

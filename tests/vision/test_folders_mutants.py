@@ -243,3 +243,15 @@ def test_check_model_folder_checks_every_weight_file_it_lists(tmp_path: Path) ->
     with _refused(f"{folder}: b.safetensors is truncated (2 bytes); a crash during its save?"):
         check_model_folder(folder)
     assert check_model_folder(folder, weights=False) == {"model_type": "x"}
+
+
+def test_a_json_file_is_read_as_utf_8_whatever_the_locale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rlsuite.vision.folders import read_json
+
+    encodings: list[object] = []
+    real = Path.read_text
+    monkeypatch.setattr(Path, "read_text", lambda self, *a, **kw: encodings.append(kw.get("encoding")) or real(
+        self, *a, **kw))  # fmt: skip
+    (tmp_path / "config.json").write_text('{"name": "caf\\u00e9"}', encoding="utf-8")
+    assert read_json(tmp_path / "config.json", tmp_path) == {"name": "café"}
+    assert encodings == ["utf-8"]
