@@ -163,3 +163,24 @@ def test_unpaired_records_are_data_for_kto_only_and_columns_are_read(tmp_path: P
         load_data(METHODS["dpo"], path, columns)
     with pytest.raises(DataError, match=r"no column 'y' \(--label_column\)"):
         load_data(METHODS["kto"], tmp_path / "unpaired.jsonl", Columns(prompt_column="q", label_column="y"))
+
+
+def test_an_online_method_is_given_its_reward_too(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import dataclasses
+
+    from rlsuite.alignment import methods as M
+    from rlsuite.alignment.configs import GRPOConfig, ModelConfig
+
+    calls: list[tuple[Any, ...]] = []
+    monkeypatch.setitem(M.METHODS, "grpo", dataclasses.replace(
+        M.METHODS["grpo"], train=lambda *a, **kw: calls.append((a, kw)) or {"done": True}))  # fmt: skip
+    config, model_config = GRPOConfig(output_dir=str(tmp_path)), ModelConfig()
+    assert M.train(config, "/m", ["p"], reward="gold", model_config=model_config, resume=True) == {"done": True}
+    assert calls == [(("/m", ["p"], config, "gold"), {"model_config": model_config, "resume": True})]
+
+
+def test_a_given_model_is_the_start_whatever_the_method(tmp_path: Path) -> None:
+    from rlsuite.alignment.methods import start_model
+
+    assert start_model(METHODS["sft"], tmp_path / "mine") == tmp_path / "mine"
+    assert start_model(METHODS["dpo"], str(tmp_path / "mine")) == tmp_path / "mine"
