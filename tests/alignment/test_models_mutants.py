@@ -364,14 +364,6 @@ def _copy_with(rm: Path, dest: Path, **config: Any) -> Path:
     return dest
 
 
-def _pickled(rm: Path, dest: Path) -> Path:
-    """The same reward model with only pickled weights (pytorch_model.bin)."""
-    shutil.copytree(rm, dest)
-    (dest / "model.safetensors").unlink()
-    torch.save(load_file(str(rm / "model.safetensors")), dest / "pytorch_model.bin")
-    return dest
-
-
 def test_a_config_that_says_two_labels_is_not_a_reward_model(rm_folder: Path, tmp_path: Path) -> None:
     from rlsuite.alignment.models import check_reward_model
     from rlsuite.common.errors import ModelFolderError
