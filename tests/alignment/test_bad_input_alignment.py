@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from model_folders import pickled_copy
 
 pytest.importorskip("trl")
 
@@ -24,18 +25,6 @@ def _copy_model(src: Path, dst: Path) -> Path:
     import shutil
 
     shutil.copytree(src, dst)
-    return dst
-
-
-def _pickled(src: Path, dst: Path) -> Path:
-    """A copy of the model folder ``src`` whose only weights are a pickle (``pytorch_model.bin``, a real one)."""
-    import shutil
-
-    import torch
-    from safetensors.torch import load_file
-
-    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("*.safetensors"))
-    torch.save(load_file(str(src / "model.safetensors")), dst / "pytorch_model.bin")
     return dst
 
 
@@ -168,21 +157,21 @@ def _setup(case: str, tmp: Path) -> tuple[list[str], type, str]:
         return ["align", "compare", "--out", str(tmp / "out"), "--judge", str(tmp / "vit")], ModelFolderError, \
             f"{tmp / 'vit'}: not a judge: neither a reward model nor a causal LM"
     if case == "reward model of pickled weights":
-        rm = _pickled(T.tiny_reward_model(), tmp / "rm")
+        rm = pickled_copy(T.tiny_reward_model(), tmp / "rm")
         return ["align", "grpo", "--out", str(tmp / "out"), "--reward_model", str(rm)], UnsafeLoadError, \
             f"{rm}: {PICKLED}"
     if case == "reward training from pickled weights":
-        m = _pickled(sft, tmp / "m")
+        m = pickled_copy(sft, tmp / "m")
         return ["align", "reward", "--out", str(tmp / "out"), "--model", str(m)], UnsafeLoadError, f"{m}: {PICKLED}"
     if case == "compare model of pickled weights":
-        m = _pickled(sft, tmp / "m")
+        m = pickled_copy(sft, tmp / "m")
         return ["align", "compare", "--out", str(tmp / "out"), "--model", str(m)], UnsafeLoadError, f"{m}: {PICKLED}"
     if case == "compare judge of pickled weights":
-        rm = _pickled(T.tiny_reward_model(), tmp / "rm")
+        rm = pickled_copy(T.tiny_reward_model(), tmp / "rm")
         return ["align", "compare", "--out", str(tmp / "out"), "--judge", str(rm)], UnsafeLoadError, \
             f"{rm}: {PICKLED}"
     if case == "export model of pickled weights":
-        m = _pickled(sft, tmp / "m")
+        m = pickled_copy(sft, tmp / "m")
         return ["align", "data", "export", "--out", str(tmp / "out"), "--model", str(m)], UnsafeLoadError, \
             f"{m}: {PICKLED}"
     if case == "compare skip_sft without a model":
@@ -252,7 +241,7 @@ def test_trusted_copy_unpickles_a_trusted_folder_once_into_safetensors(tmp_path:
 
     from rlsuite.alignment.models import load_reward_model, trusted_copy
 
-    rm = _pickled(T.tiny_reward_model(), tmp_path / "rm")
+    rm = pickled_copy(T.tiny_reward_model(), tmp_path / "rm")
     with pytest.raises(UnsafeLoadError, match=PICKLED.replace("(", r"\(").replace(")", r"\)")):
         load_reward_model(rm)
     assert trusted_copy(rm, tmp_path / "copy", trust_pickle=False) == rm  # not trusted: as it is (refused later)
@@ -266,7 +255,7 @@ def test_trusted_copy_unpickles_a_trusted_folder_once_into_safetensors(tmp_path:
     assert sorted(saved) == sorted(original) and all(torch.equal(saved[k], original[k]) for k in original)
     (rm / "pytorch_model.bin").unlink()  # a rerun reuses the copy, without reading the folder again
     assert trusted_copy(rm, tmp_path / "copy", trust_pickle=True) == copy
-    model, _ = load_reward_model(_pickled(T.tiny_reward_model(), tmp_path / "rm2"), trust_pickle=True)
+    model, _ = load_reward_model(pickled_copy(T.tiny_reward_model(), tmp_path / "rm2"), trust_pickle=True)
     assert torch.equal(model.score.weight, original["score.weight"])
 
 
@@ -274,7 +263,7 @@ def test_trusted_copy_unpickles_a_trusted_folder_once_into_safetensors(tmp_path:
 def test_trust_pickle_loads_pickled_folders_in_every_command(tmp_path: Path) -> None:
     """Each refusal above, given --trust-pickle, loads the folder and runs (the catalogue's sft case: in
     tests/app/test_bad_input_catalogue.py)."""
-    sft, rm = _pickled(T.tiny_sft(), tmp_path / "sft"), _pickled(T.tiny_reward_model(), tmp_path / "rm")
+    sft, rm = pickled_copy(T.tiny_sft(), tmp_path / "sft"), pickled_copy(T.tiny_reward_model(), tmp_path / "rm")
     small = ["--quick", "--set", "pair_copies=8", "eval_samples=2", "dpo_epochs=1", "rm_epochs=1", "seeds=1",
              "methods=[dpo]", "frontier=[dpo]", "dpo_betas=[0.1]"]
     commands = {

@@ -17,7 +17,7 @@ import pytest
 pytest.importorskip("transformers")
 
 import torch
-from safetensors.torch import load_file
+from model_folders import pickled_copy
 
 from rlsuite.alignment.judge import LMJudge
 from rlsuite.alignment.models import build_tokenizer
@@ -104,9 +104,7 @@ def test_a_chat_judge_asks_as_a_user_turn_with_the_generation_prompt(tmp_path: P
 
 
 def test_pickled_weights_are_refused_unless_trusted(folder: Path, tmp_path: Path) -> None:
-    pickled = tmp_path / "pickled"
-    shutil.copytree(folder, pickled, ignore=shutil.ignore_patterns("*.safetensors"))
-    torch.save(load_file(str(folder / "model.safetensors")), pickled / "pytorch_model.bin")
+    pickled = pickled_copy(folder, tmp_path / "pickled")
     with pytest.raises(UnsafeLoadError, match="holds only pickled weights"):
         LMJudge(pickled)
     trusted = LMJudge(pickled, trust_pickle=True)
@@ -129,12 +127,6 @@ def rm(tmp_path_factory: pytest.TempPathFactory, folder: Path) -> Path:
         if (folder / name).is_file():
             shutil.copy(folder / name, path)
     return path
-
-
-def _pickled_copy(folder: Path, dest: Path) -> Path:
-    shutil.copytree(folder, dest, ignore=shutil.ignore_patterns("*.safetensors"))
-    torch.save(load_file(str(folder / "model.safetensors")), dest / "pytorch_model.bin")
-    return dest
 
 
 CPU64 = (torch.device("cpu"), torch.float64)
@@ -175,7 +167,7 @@ def test_judges_default_to_the_trainings_placement_and_ask_on_their_device(rm: P
 def test_pickled_judges_load_only_when_trusted(rm: Path, folder: Path, tmp_path: Path) -> None:
     from rlsuite.alignment.judge import RewardModelJudge, judge_kind, load_judge
 
-    pickled_rm, pickled_lm = _pickled_copy(rm, tmp_path / "rm"), _pickled_copy(folder, tmp_path / "lm")
+    pickled_rm, pickled_lm = pickled_copy(rm, tmp_path / "rm"), pickled_copy(folder, tmp_path / "lm")
     assert judge_kind(pickled_rm) == "reward model"  # names the folder without unpickling it
     assert judge_kind(pickled_lm) == "causal LM prompted as a judge, position-swapped"
     for path in (pickled_rm, pickled_lm):

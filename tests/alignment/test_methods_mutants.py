@@ -10,7 +10,6 @@ as a folder whose only weights are pickled (built in the module's fixture); no t
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +17,7 @@ import pytest
 
 pytest.importorskip("trl")
 
-import torch
-from safetensors.torch import load_file
+from model_folders import pickled_copy
 
 from rlsuite.alignment.data import Columns, SentimentTask, user_turn
 from rlsuite.alignment.evaluate import sample_pairs
@@ -32,12 +30,6 @@ TASK = SentimentTask()
 TRAIN_PROMPTS, _ = TASK.split_prompts()
 GOLD_HINT = ("{}: --reward_model must be a reward-model folder (its value model starts from it); for the gold reward "
              "use rloo, grpo or online_dpo")  # fmt: skip
-
-
-def _pickled_copy(src: Path, dst: Path) -> Path:
-    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("*.safetensors"))
-    torch.save(load_file(str(src / "model.safetensors")), dst / "pytorch_model.bin")
-    return dst
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +45,8 @@ def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     rm = AutoModelForSequenceClassification.from_pretrained(str(root / "policy"), num_labels=1)
     rm.save_pretrained(root / "rm-safe")
     tok.save_pretrained(root / "rm-safe")
-    return {"policy": root / "policy", "pickled": _pickled_copy(root / "policy", root / "pickled"),
-            "rm": _pickled_copy(root / "rm-safe", root / "rm")}
+    return {"policy": root / "policy", "pickled": pickled_copy(root / "policy", root / "pickled"),
+            "rm": pickled_copy(root / "rm-safe", root / "rm")}
 
 
 @pytest.mark.parametrize(("name", "hint"), [("grpo", ", or gold"), ("rloo", ", or gold"), ("online_dpo", ", or gold"),

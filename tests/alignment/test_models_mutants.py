@@ -16,6 +16,7 @@ import pytest
 pytest.importorskip("transformers")
 
 import torch
+from model_folders import pickled_copy
 from safetensors.torch import load_file
 
 from rlsuite.alignment.models import (
@@ -183,8 +184,7 @@ def _folder(path: Path, tok: Any, model: Any) -> Path:
 
 def _pickled(src: Path, dst: Path) -> Path:
     """``src`` with its weights as a pickle, and more pickles and a pickle index that a copy leaves out."""
-    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("*.safetensors"))
-    torch.save(load_file(str(src / "model.safetensors")), dst / "pytorch_model.bin")
+    pickled_copy(src, dst)
     torch.save({"step": 1}, dst / "optimizer.pt")
     torch.save({"step": 1}, dst / "rng_state.pth")
     (dst / "pytorch_model.bin.index.json").write_text(json.dumps({"weight_map": {}}))
