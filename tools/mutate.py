@@ -214,8 +214,8 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
          "tests/alignment/test_training*.py"],
     ),
     # the same modules through the stages' wiring tests alone (seconds for all): a mutant these tests miss costs
-    # alignment_compare up to test_compare.py's minute of real training, so it comes first; its kills go to the
-    # verdict store (export them), and alignment_compare then runs only what is left
+    # alignment_compare up to test_compare.py's minute of real training, so it comes first; alignment_compare's run
+    # merges its kills (from the work folder beside its own, or the repository's file) and runs only what is left
     "alignment_compare_wiring": (
         ["rlsuite/alignment/compare/plan.py", "rlsuite/alignment/compare/run.py"],
         ["tests/alignment/test_compare_mutants.py", "tests/alignment/test_compare_run_mutants.py",
