@@ -173,7 +173,8 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         ["rlsuite/vision/detection.py", "rlsuite/vision/rewards.py", "rlsuite/vision/policies.py",
          "rlsuite/vision/images.py"],
         ["tests/vision/test_detection.py", "tests/vision/test_rewards.py", "tests/vision/test_policies.py",
-         "tests/vision/test_images.py", "tests/vision/test_bad_input_vision.py"],
+         "tests/vision/test_images.py", "tests/vision/test_bad_input_vision.py",
+         "tests/vision/test_policies_mutants.py"],
     ),
     "vision_more": (
         ["rlsuite/vision/__init__.py", "rlsuite/vision/checkpoints.py", "rlsuite/vision/contrastive.py",

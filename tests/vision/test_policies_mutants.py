@@ -1,0 +1,100 @@
+"""VLMPolicy's teacher forcing and the yes/no reward, checked exactly (mutation-testing survivors)."""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import pytest
+import torch
+
+from rlsuite.testing.vision_models import build_tiny_qwen2_vl
+from rlsuite.vision.models import build_tiny_llava
+from rlsuite.vision.policies import VLMPolicy, VLMYesNoReward
+
+
+def _frames(n: int) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, size=(n, 80, 80, 3), dtype=np.uint8)
+
+
+@pytest.fixture(scope="module")
+def qwen() -> tuple[torch.nn.Module, object]:
+    torch.manual_seed(0)
+    model, processor = build_tiny_qwen2_vl(hidden=32, layers=1)
+    return model.eval(), processor
+
+
+def _reference_log_probs(policy: VLMPolicy, frame: np.ndarray, action: str) -> float:
+    """log p(action | prompt) from one unpadded pass over the prompt and the action as one text."""
+    prompt = policy._prompt_for("")
+    whole = policy._encode([frame], [prompt + " " + action])
+    n = len(policy.processor.tokenizer(" " + action, add_special_tokens=False)["input_ids"])
+    logits = policy.model(**whole).logits[0].float()
+    logp = torch.log_softmax(logits[-n - 1 : -1], dim=-1)
+    return float(logp.gather(-1, whole["input_ids"][0, -n:, None]).sum())
+
+
+def test_multi_token_actions_on_qwen2_vl_grow_only_the_token_aligned_inputs(qwen) -> None:
+    """Qwen2-VL's inputs: flattened patches and the image grid (2-D, not one column per token) stay as they
+    are; input_ids, attention_mask and mm_token_type_ids (zeros: text) grow by the actions' tokens. Each
+    action's score equals its log-prob in one unpadded pass over the prompt followed by the action."""
+    model, processor = qwen
+    policy = VLMPolicy(model, processor, actions=["up", "move right", "stay"], device="cpu")
+    assert [len(ids) for ids in policy._action_ids] == [1, 2, 1]
+    frames = _frames(2)
+    enc = policy._encode(list(frames), [policy._prompt_for("")] * 2)
+    assert {"pixel_values", "image_grid_thw", "mm_token_type_ids"} <= set(enc)
+    with torch.no_grad():
+        dist, _ = policy(frames)
+        expected = torch.tensor([[_reference_log_probs(policy, f, a) for a in policy.actions] for f in frames])
+    torch.testing.assert_close(dist.logits, torch.log_softmax(expected, -1), atol=1e-4, rtol=1e-4)
+
+
+def test_teacher_forcing_takes_continuation_tokens_from_the_host_and_a_float_mask(qwen) -> None:
+    """Continuation tokens given on the host, or a float mask, join the prompt's inputs on the policy's device
+    in the prompt's dtype: the log-probs equal those of long tensors on the device."""
+    from cuda_sim import simulate_cuda
+
+    model, processor = qwen
+    frames = _frames(2)
+    cont = torch.tensor([[5, 6, 0], [7, 0, 0]])
+    cmask = torch.tensor([[1, 1, 0], [1, 0, 0]])
+    cpu = VLMPolicy(model, processor, device="cpu")
+    with torch.no_grad():
+        enc = cpu._encode(list(frames), [cpu._prompt_for("")] * 2)
+        expected, hidden = cpu.continuation_log_probs(enc, cont, cmask)
+        seen: list[dict[str, torch.dtype]] = []
+        hook = model.register_forward_pre_hook(
+            lambda module, args, kwargs: seen.append({k: v.dtype for k, v in kwargs.items() if k in enc}),
+            with_kwargs=True,
+        )
+        try:
+            as_float, _ = cpu.continuation_log_probs(enc, cont, cmask.float())
+        finally:
+            hook.remove()
+    torch.testing.assert_close(as_float, expected, rtol=0, atol=0)
+    assert seen == [{k: v.dtype for k, v in enc.items()}]  # the mask's float dtype reaches no input
+    assert (expected[cmask == 0] == 0).all() and (expected[cmask == 1] < 0).all()
+    with contextlib.nullcontext() if torch.cuda.is_available() else simulate_cuda(), torch.no_grad():
+        model.to("cuda")
+        try:
+            gpu = VLMPolicy(model, processor, device="cuda")
+            enc = gpu._encode(list(frames), [gpu._prompt_for("")] * 2)
+            got, got_hidden = gpu.continuation_log_probs(enc, cont, cmask.to("cuda"))
+            assert got.device.type == "cuda"
+            got, got_hidden = got.cpu(), got_hidden.cpu()
+        finally:
+            model.to("cpu")
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(got_hidden, hidden, atol=1e-5, rtol=1e-5)
+
+
+def test_the_yes_no_reward_scores_the_words_yes_and_no() -> None:
+    torch.manual_seed(0)
+    model, processor = build_tiny_llava(hidden=32, layers=1)
+    judge = VLMYesNoReward(model, processor, goal="reach the target")
+    assert judge.policy.actions == ["yes", "no"]
+    tok = processor.tokenizer
+    assert judge.policy._action_ids == [tok(" yes", add_special_tokens=False)["input_ids"],
+                                        tok(" no", add_special_tokens=False)["input_ids"]]  # fmt: skip
