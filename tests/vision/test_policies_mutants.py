@@ -7,7 +7,9 @@ import contextlib
 import numpy as np
 import pytest
 import torch
+from test_vlm_archs import remote_code_dir  # noqa: F401  (the fixture: a Kimi-VL-shaped folder with custom code)
 
+from rlsuite.common.errors import UsageError
 from rlsuite.testing.vision_models import build_tiny_qwen2_vl
 from rlsuite.vision.models import build_tiny_llava
 from rlsuite.vision.policies import VLMPolicy, VLMYesNoReward
@@ -98,3 +100,11 @@ def test_the_yes_no_reward_scores_the_words_yes_and_no() -> None:
     tok = processor.tokenizer
     assert judge.policy._action_ids == [tok(" yes", add_special_tokens=False)["input_ids"],
                                         tok(" no", add_special_tokens=False)["input_ids"]]  # fmt: skip
+
+
+def test_the_yes_no_reward_loads_a_custom_code_folder_only_when_trusted(remote_code_dir) -> None:  # noqa: F811
+    folder, _ = remote_code_dir
+    with pytest.raises(UsageError, match="trust_remote_code=True"):
+        VLMYesNoReward.from_pretrained(folder, goal="x", device="cpu")
+    judge = VLMYesNoReward.from_pretrained(folder, goal="x", trust_remote_code=True, device="cpu")
+    assert type(judge.policy.model).__name__ == "KimiVLForConditionalGeneration"
