@@ -66,3 +66,11 @@ def test_actions_on_the_gpu_out_of_range_or_shape_stop_the_run() -> None:
                 env.step(torch.tensor(bad, device="cuda"))
         with pytest.raises(ValueError, match=r"^actions must have shape \(4,\), got \(3,\)$"):
             env.step(torch.tensor([0, 1, 2], device="cuda"))
+
+
+@pytest.mark.parametrize("mode", ["Disabled", "bogus", 3])
+def test_an_autoreset_mode_that_is_not_next_or_same_step_is_named(mode: object) -> None:
+    """Gymnasium's third mode, and values that are no mode at all, are refused with the value given."""
+    for cls in (GridWorldVectorEnv, KArmedBanditVectorEnv):
+        with pytest.raises(ValueError, match=rf"^autoreset_mode must be NextStep or SameStep, got {mode!r}$"):
+            cls(num_envs=2, autoreset_mode=mode)
