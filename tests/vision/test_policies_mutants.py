@@ -108,3 +108,25 @@ def test_the_yes_no_reward_loads_a_custom_code_folder_only_when_trusted(remote_c
         VLMYesNoReward.from_pretrained(folder, goal="x", device="cpu")
     judge = VLMYesNoReward.from_pretrained(folder, goal="x", trust_remote_code=True, device="cpu")
     assert type(judge.policy.model).__name__ == "KimiVLForConditionalGeneration"
+    with pytest.raises(UsageError, match="trust_remote_code=True"):
+        VLMPolicy.from_pretrained(folder, device="cpu")
+    policy = VLMPolicy.from_pretrained(folder, trust_remote_code=True, device="cpu")
+    assert type(policy.model).__name__ == "KimiVLForConditionalGeneration"
+
+
+def test_a_loaded_policy_keeps_the_device_as_resolved_and_its_value_head_there(tmp_path) -> None:
+    """``device="cuda"`` resolves to ``cuda`` (not the parameters' ``cuda:0``); the saved value head is loaded
+    onto it (simulated CUDA where there is none)."""
+    from cuda_sim import simulate_cuda
+
+    torch.manual_seed(0)
+    model, processor = build_tiny_llava(hidden=32, layers=1)
+    saved = VLMPolicy(model, processor, device="cpu")
+    torch.nn.init.normal_(saved.value_head.weight)
+    saved.save_pretrained(tmp_path)
+    with contextlib.nullcontext() if torch.cuda.is_available() else simulate_cuda():
+        policy = VLMPolicy.from_pretrained(tmp_path, device="cuda")
+        assert policy.device == torch.device("cuda") and next(policy.model.parameters()).device.type == "cuda"
+        assert policy.value_head.weight.device.type == "cuda"
+        weight = policy.value_head.weight.detach().cpu()
+    torch.testing.assert_close(weight, saved.value_head.weight.detach(), rtol=0, atol=0)
