@@ -18,9 +18,10 @@ device), and a :class:`~torch.overrides.TorchFunctionMode` keeps a device tag on
   unless the block was opened with ``simulate_cuda(native_bf16=False)`` (a V100/T4-class GPU, where bf16
   is only emulated).
 - Host-device syncs are counted (:func:`count_syncs`): reading a cuda tensor on the host (``.item()``,
-  ``bool()``/``if``, ``int()``, ``float()``, ``.tolist()``, ``.cpu()``, ``.to("cpu")``, ``.numpy()``), and
-  the ops whose output size depends on the data (boolean-mask indexing, ``nonzero``, ``masked_select``,
-  ``unique``, ``bincount``, ``repeat_interleave`` without ``output_size``).
+  ``bool()``/``if``, ``int()``, ``float()``, ``.tolist()``, ``.cpu()``, ``.to("cpu")``, ``.numpy()``; writing it
+  into a CPU tensor, ``cpu[i] = t`` or a blocking ``cpu.copy_(t)``), and the ops whose output size depends on
+  the data (boolean-mask indexing, ``nonzero``, ``masked_select``, ``unique``, ``bincount``,
+  ``repeat_interleave`` without ``output_size``).
 - Deterministic mode (``torch.use_deterministic_algorithms(True)``) raises real CUDA's errors where real
   CUDA has no deterministic kernel: a floating-point ``cumsum`` and ``bincount`` with ``weights`` on a
   cuda tensor (a warning under ``warn_only=True``). ``index_add_``/``scatter_add_``/``index_put_(accumulate=
@@ -417,9 +418,7 @@ def _place(out: Any, index: int | None, inputs: list[Any]) -> Any:
 def _check_generator(gen: Any, index: int | None) -> None:
     op_type, gen_type = ("cpu" if index is None else "cuda"), sim_device(gen).type
     if gen_type != op_type:
-        raise RuntimeError(
-            f"Expected a '{op_type}' device type for generator but found '{gen_type}' [simulated CUDA]"
-        )
+        raise RuntimeError(f"Expected a '{op_type}' device type for generator but found '{gen_type}' [simulated CUDA]")
 
 
 def _to_numpy(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -542,19 +541,44 @@ def _name(func: Any) -> str:
 
 # a cuda input makes these wait for the GPU: host reads, and outputs whose size depends on the data
 _SYNC_FUNCS = {
-    torch.Tensor.item, torch.Tensor.tolist, torch.Tensor.__bool__, torch.Tensor.__int__, torch.Tensor.__float__,
-    torch.Tensor.__index__, torch.Tensor.numpy, torch.Tensor.__array__, torch.Tensor.cpu,
-    torch.nonzero, torch.Tensor.nonzero, torch.argwhere, torch.Tensor.argwhere, torch.masked_select,
-    torch.Tensor.masked_select, torch.unique, torch.Tensor.unique, torch.unique_consecutive,
-    torch.bincount, torch.Tensor.bincount,
+    torch.Tensor.item,
+    torch.Tensor.tolist,
+    torch.Tensor.__bool__,
+    torch.Tensor.__int__,
+    torch.Tensor.__float__,
+    torch.Tensor.__index__,
+    torch.Tensor.numpy,
+    torch.Tensor.__array__,
+    torch.Tensor.cpu,
+    torch.nonzero,
+    torch.Tensor.nonzero,
+    torch.argwhere,
+    torch.Tensor.argwhere,
+    torch.masked_select,
+    torch.Tensor.masked_select,
+    torch.unique,
+    torch.Tensor.unique,
+    torch.unique_consecutive,
+    torch.bincount,
+    torch.Tensor.bincount,
 }
 _NONDETERMINISTIC = {  # real CUDA has no deterministic kernel for these (torch.use_deterministic_algorithms)
-    torch.cumsum: "cumsum_cuda_kernel", torch.Tensor.cumsum: "cumsum_cuda_kernel",
-    torch.Tensor.cumsum_: "cumsum_cuda_kernel", torch.bincount: "_bincount_cuda",
+    torch.cumsum: "cumsum_cuda_kernel",
+    torch.Tensor.cumsum: "cumsum_cuda_kernel",
+    torch.Tensor.cumsum_: "cumsum_cuda_kernel",
+    torch.bincount: "_bincount_cuda",
     torch.Tensor.bincount: "_bincount_cuda",
 }
-_WATCHED = {*_SYNC_FUNCS, *_NONDETERMINISTIC, torch.Tensor.__getitem__, torch.Tensor.__setitem__,
-            torch.Tensor.to, torch.repeat_interleave, torch.Tensor.repeat_interleave}
+_WATCHED = {
+    *_SYNC_FUNCS,
+    *_NONDETERMINISTIC,
+    torch.Tensor.__getitem__,
+    torch.Tensor.__setitem__,
+    torch.Tensor.copy_,
+    torch.Tensor.to,
+    torch.repeat_interleave,
+    torch.Tensor.repeat_interleave,
+}
 
 
 def _count(what: str) -> None:
@@ -574,10 +598,13 @@ def _watch(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         return
     name = _name(func)
     if func in _NONDETERMINISTIC and torch.are_deterministic_algorithms_enabled():
-        floating = args[0].is_floating_point() or args[0].is_complex() or kwargs.get("dtype") in (
-            torch.float16, torch.bfloat16, torch.float32, torch.float64)
+        floating = (
+            args[0].is_floating_point()
+            or args[0].is_complex()
+            or kwargs.get("dtype") in (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+        )
         weighted = (len(args) > 1 and args[1] is not None) or kwargs.get("weights") is not None
-        if (weighted if "bincount" in name else floating):
+        if weighted if "bincount" in name else floating:
             message = (
                 f"{_NONDETERMINISTIC[func]} does not have a deterministic implementation, but you set "
                 "'torch.use_deterministic_algorithms(True)'. You can turn off determinism just for this operation, "
@@ -596,6 +623,11 @@ def _watch(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         # x[mask] = scalar becomes masked_fill_ (no sync), unless the scalar must be read from the GPU
         if isinstance(value, torch.Tensor) and (value.numel() != 1 or tag_of(value) is not None):
             _count("boolean mask index")
+    elif func is torch.Tensor.__setitem__ and tag_of(args[0]) is None and tag_of(args[2]) is not None:
+        _count("setitem into cpu")  # a cuda value written into a CPU tensor: a blocking device-to-host copy
+    elif func is torch.Tensor.copy_ and tag_of(args[0]) is None and tag_of(args[1]) is not None:
+        if not (kwargs.get("non_blocking") or (len(args) > 2 and args[2])):
+            _count("copy_ into cpu")
     elif func is torch.Tensor.to and tag_of(args[0]) is not None:
         rest = [*args[1:], kwargs.get("device")]
         if any(isinstance(d, str | torch.device) and torch.device(d).type == "cpu" for d in rest):

@@ -130,3 +130,58 @@ def test_a_loaded_policy_keeps_the_device_as_resolved_and_its_value_head_there(t
         assert policy.value_head.weight.device.type == "cuda"
         weight = policy.value_head.weight.detach().cpu()
     torch.testing.assert_close(weight, saved.value_head.weight.detach(), rtol=0, atol=0)
+
+
+def test_custom_code_is_named_by_its_files(tmp_path) -> None:
+    """Every file auto_map names (a list entry too, a repository prefix dropped, None skipped), once, sorted."""
+    import json
+
+    from rlsuite.vision.policies import vlm_auto_class
+
+    auto_map = {
+        "AutoConfig": "configuration_x.XConfig",
+        "AutoModelForCausalLM": "org/repo--modeling_x.XForCausalLM",
+        "AutoTokenizer": ["tokenization_x.XTokenizer", None],
+        "AutoModel": "modeling_x.XModel",
+    }
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "not_in_transformers", "auto_map": auto_map}))
+    files = "configuration_x.py, modeling_x.py, tokenization_x.py"
+    with pytest.raises(UsageError, match=rf"runs custom code from the folder \({files}\); pass trust_remote_code"):
+        vlm_auto_class(tmp_path)
+
+
+def test_the_policys_processor_is_the_pil_one_asked_for(tmp_path, monkeypatch) -> None:
+    """``backend="pil"``: no fallback from another backend (transformers says so once per message: every
+    message is kept here)."""
+    import logging
+
+    torch.manual_seed(0)
+    model, processor = build_tiny_llava(hidden=32, layers=1)
+    model.save_pretrained(tmp_path)
+    processor.save_pretrained(tmp_path)
+    said: list[str] = []
+    monkeypatch.setattr(logging.Logger, "warning_once", lambda self, msg, *a, **k: said.append(str(msg)))
+    policy = VLMPolicy.from_pretrained(tmp_path, device="cpu")
+    assert type(policy.processor.image_processor).__name__.endswith("ImageProcessorPil")
+    assert not [m for m in said if "backend" in m]
+
+
+def test_a_custom_processor_loads_only_when_trusted(remote_code_dir) -> None:  # noqa: F811
+    """A folder whose processor is custom code too (auto_map in processor_config.json): trust reaches the
+    processor's loader as well as the model's."""
+    import json
+
+    folder = remote_code_dir[0]  # made for this test alone
+    (folder / "processing_kimi_vl.py").write_text(
+        "from transformers import LlavaProcessor\n\n\nclass KimiVLProcessor(LlavaProcessor):\n    pass\n"
+    )
+    path = folder / "processor_config.json"
+    settings = json.loads(path.read_text()) if path.is_file() else {}
+    settings.update(processor_class="KimiVLProcessor", auto_map={"AutoProcessor": "processing_kimi_vl.KimiVLProcessor"})
+    path.write_text(json.dumps(settings))
+    from rlsuite.common.errors import ModelFolderError
+
+    with pytest.raises(ModelFolderError, match="processor_class 'KimiVLProcessor' is not a processor transformers"):
+        VLMPolicy.from_pretrained(folder, device="cpu")
+    policy = VLMPolicy.from_pretrained(folder, trust_remote_code=True, device="cpu")
+    assert type(policy.processor).__name__ == "KimiVLProcessor"
