@@ -404,3 +404,23 @@ def test_a_given_placement_reaches_every_model(folders: dict[str, Path]) -> None
     ):
         with pytest.raises((NotImplementedError, RuntimeError, ValueError)):
             measure()
+
+
+def test_the_reference_a_measurement_samples_runs_where_placement_says(folders: dict[str, Path]) -> None:
+    """With a GPU there (simulated), ``where`` on the CPU keeps every model of ``evaluate_policy`` on the CPU: the
+    SFT model it loads to sample the reference too (no weight reaches the GPU), and the reference equals the one
+    ``reference_samples`` draws on the CPU."""
+    import torch
+    from cuda_sim import simulate_cuda
+
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is here (real or simulated): the simulated GPU's memory counters are not ours to read")
+    cpu = (torch.device("cpu"), torch.float32)
+    with simulate_cuda():
+        torch.cuda.reset_peak_memory_stats()
+        got = evaluate_policy(folders["a"], folders["b"], PROMPTS[:2], 2, seed=3, max_new_tokens=4, where=cpu)
+        assert torch.cuda.max_memory_allocated() == 0
+    reference = reference_samples(folders["b"], PROMPTS[:2], 2, seed=3, max_new_tokens=4, where=cpu)
+    given = evaluate_policy(folders["a"], folders["b"], PROMPTS[:2], 2, seed=3, max_new_tokens=4, where=cpu,
+                            reference=reference)  # fmt: skip
+    assert got == given
