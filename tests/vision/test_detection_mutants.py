@@ -60,3 +60,55 @@ def test_a_saved_detector_loads_onto_cuda(tmp_path) -> None:
         got = _weights(loaded)
     for k, v in _weights(model).items():
         torch.testing.assert_close(got[k], v, rtol=0, atol=0)
+
+
+def test_centernet_loss_divides_by_the_positives_or_one_when_there_are_none() -> None:
+    """One positive: the focal sum over 1; no positive (an empty frame): over 1, not 0 (or 2)."""
+    import numpy as np
+    import pytest
+
+    from rlsuite.vision.detection import centernet_loss
+
+    logits = torch.tensor([0.0, 1.0, -1.0]).reshape(1, 1, 1, 3)
+    zeros = torch.zeros(1, 2, 1, 1)
+    p = 1 / (1 + np.exp(-np.array([0.0, 1.0, -1.0])))
+    for gt, expected in (
+        ([1.0, 0.0, 0.5], -(np.log(p[0]) * (1 - p[0]) ** 2 + np.log(1 - p[1]) * p[1] ** 2
+                            + np.log(1 - p[2]) * p[2] ** 2 * 0.5**4)),
+        ([0.0, 0.0, 0.5], -(np.log(1 - p[0]) * p[0] ** 2 + np.log(1 - p[1]) * p[1] ** 2
+                            + np.log(1 - p[2]) * p[2] ** 2 * 0.5**4)),
+    ):  # fmt: skip
+        out = {"heatmap": logits, "size": zeros, "offset": zeros}
+        tgt = {"heatmap": torch.tensor(gt).reshape(1, 1, 1, 3), "size": zeros, "offset": zeros, "mask": zeros}
+        assert float(centernet_loss(out, tgt)) == pytest.approx(expected, rel=1e-6)
+
+
+def test_training_logs_the_last_hundred_losses_and_the_seconds_every_hundred_steps(caplog, monkeypatch) -> None:
+    """At DEBUG, step 100 and 200 log the mean of the 100 losses before them and the seconds since the start."""
+    import logging
+    import re
+    import time
+
+    import rlsuite.vision.runtime as runtime
+
+    made: list[runtime.DeviceLosses] = []
+
+    class Kept(runtime.DeviceLosses):
+        def __init__(self, *args: object) -> None:
+            super().__init__(*args)  # type: ignore[arg-type]
+            made.append(self)
+
+    monkeypatch.setattr(runtime, "DeviceLosses", Kept)
+    start = time.perf_counter()
+    with caplog.at_level(logging.DEBUG, logger="rlsuite.vision.detection"):
+        train_detector(DetectorTrainConfig(**{**SMALL, "max_steps": 200}, device="cpu"))
+    elapsed = time.perf_counter() - start
+    losses = made[0].host()
+    logged = [r.getMessage() for r in caplog.records if r.getMessage().startswith("step ")]
+    assert [m.split(":")[0] for m in logged] == ["step 100", "step 200"]
+    for message, last in zip(logged, (losses[:100], losses[100:200]), strict=True):
+        loss, seconds = re.fullmatch(r"step \d+: loss (\S+) \((\S+) s\)", message).groups()
+        assert loss == f"{last.mean():.4f}"
+        assert 0 <= float(seconds) <= elapsed + 1
+    # the window matters: the last 100 at step 200 are neither all 200 nor the last 101
+    assert f"{losses[100:200].mean():.4f}" not in (f"{losses.mean():.4f}", f"{losses[99:200].mean():.4f}")

@@ -185,3 +185,32 @@ def test_a_custom_processor_loads_only_when_trusted(remote_code_dir) -> None:  #
         VLMPolicy.from_pretrained(folder, device="cpu")
     policy = VLMPolicy.from_pretrained(folder, trust_remote_code=True, device="cpu")
     assert type(policy.processor).__name__ == "KimiVLProcessor"
+
+
+def test_encoded_inputs_go_to_the_policys_device_and_floats_to_the_models_dtype() -> None:
+    """On CUDA (simulated where there is none) the scores equal the CPU's; a bfloat16 model receives its
+    pixels in bfloat16 (and its token ids as they are)."""
+    from cuda_sim import simulate_cuda
+
+    torch.manual_seed(0)
+    model, processor = build_tiny_llava(hidden=32, layers=1)
+    frames = _frames(2)[:, :64, :64]
+    policy = VLMPolicy(model, processor, device="cpu")
+    with torch.no_grad():
+        expected = policy(frames)[0].logits
+    with contextlib.nullcontext() if torch.cuda.is_available() else simulate_cuda(), torch.no_grad():
+        model.to("cuda")
+        try:
+            got = VLMPolicy(model, processor, device="cuda")(frames)[0].logits.cpu()
+        finally:
+            model.to("cpu")
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+    model.to(torch.bfloat16)
+    seen: list[dict[str, torch.dtype]] = []
+    model.register_forward_pre_hook(
+        lambda module, args, kwargs: seen.append({k: v.dtype for k, v in kwargs.items() if torch.is_tensor(v)}),
+        with_kwargs=True,
+    )
+    with torch.no_grad():
+        VLMPolicy(model, processor, device="cpu")(frames)
+    assert seen[0]["pixel_values"] == torch.bfloat16 and seen[0]["input_ids"] == torch.long
