@@ -128,3 +128,19 @@ def test_task_keeps_the_users_own_settings(monkeypatch: pytest.MonkeyPatch) -> N
         monkeypatch.setenv(k, v)
     result = _task(lambda item, where: {"env": {k: os.environ.get(k) for k in SET}}, Item("k", 0), None)
     assert result["env"] == dict(zip(SET, ("yes", "true", "0"), strict=True))
+
+
+@pytest.mark.usefixtures("local_ray", "global_logging")
+def test_task_writes_its_log_file_in_utf_8_whatever_the_locale(tmp_path: Path) -> None:
+    """The handler a task adds opens its file as UTF-8 (not the locale's encoding): a record in any script is
+    written as UTF-8."""
+
+    def note(item: Item, where: str) -> dict[str, Any]:
+        logging.getLogger("rlsuite.test_task").info("température ≥ 30 °C")
+        handlers = logging.getLogger().handlers
+        return {"encodings": [h.encoding for h in handlers if getattr(h, "baseFilename", None) == str(log_file)]}
+
+    log_file = tmp_path / "u.txt"
+    result = _task(note, Item("u", 0), str(log_file))
+    assert result["encodings"] == ["utf-8"]
+    assert "INFO rlsuite.test_task: température ≥ 30 °C" in (tmp_path / "u.txt").read_text(encoding="utf-8")
