@@ -214,3 +214,28 @@ def test_encoded_inputs_go_to_the_policys_device_and_floats_to_the_models_dtype(
     with torch.no_grad():
         VLMPolicy(model, processor, device="cpu")(frames)
     assert seen[0]["pixel_values"] == torch.bfloat16 and seen[0]["input_ids"] == torch.long
+
+
+def test_multi_token_scoring_on_cuda_builds_its_continuations_there() -> None:
+    """Actions of several tokens on CUDA (simulated where there is none): the continuations and their mask are
+    made on the device (no device value is written into a host tensor, which would make the host wait) and the
+    scores equal the CPU's."""
+    from cuda_sim import count_syncs, simulate_cuda
+
+    torch.manual_seed(0)
+    model, processor = build_tiny_llava(hidden=32, layers=1)
+    frames = _frames(2)[:, :64, :64]
+    actions = ["up", "move right", "stay here now"]
+    with torch.no_grad():
+        expected = VLMPolicy(model, processor, actions=actions, device="cpu")(frames)[0].logits
+    with contextlib.nullcontext() if torch.cuda.is_available() else simulate_cuda(), torch.no_grad():
+        model.to("cuda")
+        try:
+            policy = VLMPolicy(model, processor, actions=actions, device="cuda")
+            with count_syncs() as syncs:
+                logits = policy(frames)[0].logits
+            got = logits.cpu()
+        finally:
+            model.to("cpu")
+    assert syncs["setitem into cpu"] == syncs["copy_ into cpu"] == 0, syncs
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
