@@ -112,3 +112,27 @@ def test_training_logs_the_last_hundred_losses_and_the_seconds_every_hundred_ste
         assert 0 <= float(seconds) <= elapsed + 1
     # the window matters: the last 100 at step 200 are neither all 200 nor the last 101
     assert f"{losses[100:200].mean():.4f}" not in (f"{losses.mean():.4f}", f"{losses[99:200].mean():.4f}")
+
+
+def test_padded_detections_stay_on_their_device() -> None:
+    """Results on CUDA (simulated where there is none), of different lengths or all empty: the padded boxes,
+    labels, scores and the keep mask are on that device, equal to the CPU's."""
+    from rlsuite.vision.detection import padded_detections
+
+    def results(device: str, lengths: tuple[int, ...]) -> list[dict[str, torch.Tensor]]:
+        out = []
+        for i, n in enumerate(lengths):
+            out.append({"boxes": torch.arange(4.0 * n, device=device).reshape(n, 4) + i,
+                        "labels": torch.arange(n, device=device) % 3,
+                        "scores": torch.linspace(0.9, 0.5, n, device=device)})  # fmt: skip
+        return out
+
+    for lengths in ((2, 0, 3), (0, 0)):
+        expected = padded_detections(results("cpu", lengths))
+        with _cuda():
+            got = padded_detections(results("cuda", lengths))
+            assert [t.device.type for t in got] == ["cuda"] * 4
+            got = tuple(t.cpu() for t in got)
+        assert got[3].tolist() == [[i < n for i in range(max(lengths))] for n in lengths]
+        for g, e in zip(got, expected, strict=True):
+            torch.testing.assert_close(g, e, rtol=0, atol=0)
