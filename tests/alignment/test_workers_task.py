@@ -144,3 +144,12 @@ def test_task_writes_its_log_file_in_utf_8_whatever_the_locale(tmp_path: Path) -
     result = _task(note, Item("u", 0), str(log_file))
     assert result["encodings"] == ["utf-8"]
     assert "INFO rlsuite.test_task: température ≥ 30 °C" in (tmp_path / "u.txt").read_text(encoding="utf-8")
+
+
+@pytest.mark.usefixtures("local_ray", "global_logging")
+def test_task_records_the_gpus_ray_gave_it_as_strings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A task on a GPU node records Ray's GPU ids as strings (this machine has none to give: Ray's answer for a
+    task holding GPUs 0 and 2 stands in; tests/alignment/test_workers_mutants.py sees a real one on a cluster)."""
+    monkeypatch.setattr(ray, "get_gpu_ids", lambda: [0, 2])
+    result = _task(lambda item, where: {}, Item("g", 0), None)
+    assert result["ran_on"]["gpu_ids"] == ["0", "2"]
