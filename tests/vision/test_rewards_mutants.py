@@ -85,3 +85,45 @@ def test_grounding_dino_rewards_on_cuda_equal_the_cpus(tmp_path, mm: bool) -> No
         np.testing.assert_array_equal(g.labels, e.labels)
         np.testing.assert_allclose(g.boxes, e.boxes, rtol=1e-4, atol=1e-3)
         np.testing.assert_allclose(g.scores, e.scores, rtol=1e-5, atol=1e-6)
+
+
+def _tiny_owlvit(folder) -> None:
+    """A tiny OWL-ViT from configs with the local word tokenizer (as tests/vision/test_detection.py builds it)."""
+    from transformers import OwlViTConfig, OwlViTForObjectDetection, OwlViTProcessor
+    from transformers.models.owlvit.image_processing_pil_owlvit import OwlViTImageProcessorPil
+
+    tok = build_word_tokenizer()
+    ids = {"bos_token_id": tok.bos_token_id, "eos_token_id": tok.eos_token_id, "pad_token_id": tok.pad_token_id}
+    small = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2}
+    torch.manual_seed(0)
+    config = OwlViTConfig(
+        text_config={"vocab_size": len(tok), "max_position_embeddings": 16, **small, **ids},
+        vision_config={"image_size": 80, "patch_size": 16, **small},
+        projection_dim=32,
+    )
+    OwlViTForObjectDetection(config).save_pretrained(folder)
+    size = {"height": 80, "width": 80}
+    processor = OwlViTProcessor(image_processor=OwlViTImageProcessorPil(size=size, crop_size=size), tokenizer=tok)
+    processor.save_pretrained(folder)
+
+
+def test_open_vocabulary_boxes_are_in_pixels_and_queries_of_any_length_are_padded(tmp_path) -> None:
+    """OWL-ViT: queries of one and three words in one batch (padded), and each frame's boxes scaled to its pixels,
+    as the processor's post-processing gives them for the frames' sizes."""
+    from rlsuite.vision.rewards import DetectionRewardModel
+
+    _tiny_owlvit(tmp_path)
+    queries = ["agent", "the target cell"]
+    model = DetectionRewardModel.from_pretrained(tmp_path, threshold=0.0, device="cpu", queries=queries)
+    frames = np.random.default_rng(2).integers(0, 256, size=(2, 80, 80, 3), dtype=np.uint8)
+    dets = model.detect(frames)
+    inputs = model.processor(text=[queries] * 2, images=list(frames), return_tensors="pt", padding=True)
+    with torch.no_grad():
+        out = model.model(**inputs)
+    expected = model.processor.post_process_grounded_object_detection(
+        out, threshold=0.0, target_sizes=[(80, 80)] * 2, text_labels=[queries] * 2
+    )
+    for d, e in zip(dets, expected, strict=True):
+        np.testing.assert_allclose(d.boxes, e["boxes"].numpy(), rtol=1e-5, atol=1e-4)
+        np.testing.assert_array_equal(d.labels, e["labels"].numpy())
+    assert max(float(np.abs(d.boxes).max()) for d in dets) > 2  # pixels, not fractions of the frame
