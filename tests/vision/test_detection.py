@@ -281,8 +281,8 @@ def test_default_detector_quality_bars():
     assert metrics["detector"]["AP50"] >= 0.9 and metrics["policy"]["success_rate"] >= 0.95
 
 
-def test_open_vocabulary_detector_end_to_end(tmp_path):
-    """A tiny OWL-ViT from configs with the local word tokenizer: text queries are the classes."""
+def save_tiny_owlvit(folder) -> None:
+    """A tiny OWL-ViT from configs with the local word tokenizer, saved with its processor to ``folder``."""
     from transformers import OwlViTConfig, OwlViTForObjectDetection, OwlViTProcessor
     from transformers.models.owlvit.image_processing_pil_owlvit import OwlViTImageProcessorPil
 
@@ -301,11 +301,16 @@ def test_open_vocabulary_detector_end_to_end(tmp_path):
         vision_config={"image_size": 80, "patch_size": 16, **small},
         projection_dim=32,
     )
-    OwlViTForObjectDetection(config).save_pretrained(tmp_path)
+    OwlViTForObjectDetection(config).save_pretrained(folder)
     size = {"height": 80, "width": 80}
     OwlViTProcessor(
         image_processor=OwlViTImageProcessorPil(size=size, crop_size=size), tokenizer=tok
-    ).save_pretrained(tmp_path)
+    ).save_pretrained(folder)
+
+
+def test_open_vocabulary_detector_end_to_end(tmp_path):
+    """A tiny OWL-ViT from configs with the local word tokenizer: text queries are the classes."""
+    save_tiny_owlvit(tmp_path)
     model = DetectionRewardModel.from_pretrained(
         tmp_path, threshold=0.0, device="cpu", queries=["agent", "target"]
     )
