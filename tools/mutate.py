@@ -175,7 +175,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         ["tests/vision/test_detection.py", "tests/vision/test_rewards.py", "tests/vision/test_policies.py",
          "tests/vision/test_images.py", "tests/vision/test_bad_input_vision.py",
          "tests/vision/test_policies_mutants.py", "tests/vision/test_rewards_mutants.py",
-         "tests/vision/test_detection_mutants.py"],
+         "tests/vision/test_detection_mutants.py", "tests/vision/test_images_mutants.py"],
     ),
     "vision_more": (
         ["rlsuite/vision/__init__.py", "rlsuite/vision/checkpoints.py", "rlsuite/vision/contrastive.py",

@@ -239,3 +239,23 @@ def test_multi_token_scoring_on_cuda_builds_its_continuations_there() -> None:
             model.to("cpu")
     assert syncs["setitem into cpu"] == syncs["copy_ into cpu"] == 0, syncs
     torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_the_image_text_processors_defaults_give_padded_torch_tensors_and_the_image_token_types(qwen) -> None:
+    """Called with images and text only: torch tensors, prompts of different lengths padded into one batch, and
+    ``mm_token_type_ids`` (1 on the image's tokens) unless asked not to add them."""
+    _, processor = qwen
+    frames = list(_frames(2))
+    image = processor.image_token
+    out = processor(images=frames, text=[image + " up", image + " go to the target"])
+    assert isinstance(out["input_ids"], torch.Tensor) and out["input_ids"].shape[0] == 2
+    assert out["attention_mask"][0].sum() < out["attention_mask"][1].sum()  # the shorter prompt is padded
+    torch.testing.assert_close(out["mm_token_type_ids"], (out["input_ids"] == processor.image_token_id).long())
+    assert int(out["mm_token_type_ids"].sum()) == 2 * 25  # 25 merged patches per 80x80 frame
+    from rlsuite.vision.policies import ImageTextProcessor
+
+    plain = ImageTextProcessor(processor.image_processor, processor.tokenizer, return_mm_token_type_ids=False)
+    assert "mm_token_type_ids" not in plain(images=frames[:1], text=[image + " up"])
+    assert "mm_token_type_ids" in ImageTextProcessor(processor.image_processor, processor.tokenizer)(
+        images=frames[:1], text=[image + " up"]
+    )

@@ -100,3 +100,21 @@ def test_open_vocabulary_boxes_are_in_pixels_and_queries_of_any_length_are_padde
         np.testing.assert_allclose(d.boxes, e["boxes"].numpy(), rtol=1e-5, atol=1e-4)
         np.testing.assert_array_equal(d.labels, e["labels"].numpy())
     assert max(float(np.abs(d.boxes).max()) for d in dets) > 2  # pixels, not fractions of the frame
+
+
+def test_a_loaded_open_vocabulary_detector_keeps_the_device_and_dtype_asked_for(tmp_path) -> None:
+    """From a folder: ``device="cpu"`` holds where CUDA is there (simulated), and ``dtype="bfloat16"`` on the CPU
+    gives bfloat16 weights (not "auto"'s float32)."""
+    from cuda_sim import simulate_cuda
+
+    from rlsuite.testing.vision_models import build_tiny_grounding_dino
+    from rlsuite.vision.rewards import DetectionRewardModel
+
+    torch.manual_seed(0)
+    folder = build_tiny_grounding_dino(tmp_path / "gdino")
+    bf16 = DetectionRewardModel.from_pretrained(folder, device="cpu", dtype="bfloat16")
+    assert {p.dtype for p in bf16.model.parameters()} == {torch.bfloat16}
+    with contextlib.nullcontext() if torch.cuda.is_available() else simulate_cuda():
+        on_cpu = DetectionRewardModel.from_pretrained(folder, device="cpu")
+        assert on_cpu.device == torch.device("cpu")
+        assert {p.device.type for p in on_cpu.model.parameters()} == {"cpu"}
