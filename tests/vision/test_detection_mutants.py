@@ -136,3 +136,28 @@ def test_padded_detections_stay_on_their_device() -> None:
         assert got[3].tolist() == [[i < n for i in range(max(lengths))] for n in lengths]
         for g, e in zip(got, expected, strict=True):
             torch.testing.assert_close(g, e, rtol=0, atol=0)
+
+
+class _RandomWalker:
+    """Uniformly random actions from its own seeded generator (``policy_success_rate`` reads ``config.cell_px``
+    and calls ``predict``): a policy whose successes depend on every setting of the measurement."""
+
+    def __init__(self) -> None:
+        from types import SimpleNamespace
+
+        import numpy as np
+
+        self.config = SimpleNamespace(cell_px=4)
+        self.rng = np.random.default_rng(0)
+
+    def predict(self, observation: object) -> tuple[int, None]:
+        return int(self.rng.integers(5)), None
+
+
+def test_policy_success_rate_defaults_are_200_episodes_of_100_steps_on_4_to_7_grids() -> None:
+    from rlsuite.vision.detection import policy_success_rate
+
+    got = policy_success_rate(_RandomWalker())
+    want = policy_success_rate(_RandomWalker(), episodes=200, seed=777, sizes=(4, 7), forbidden_fraction=0.25,
+                               max_steps=100)  # fmt: skip
+    assert got == want and got["episodes"] == 200 and 0 < got["success_rate"] < 1
