@@ -418,7 +418,9 @@ def _place(out: Any, index: int | None, inputs: list[Any]) -> Any:
 def _check_generator(gen: Any, index: int | None) -> None:
     op_type, gen_type = ("cpu" if index is None else "cuda"), sim_device(gen).type
     if gen_type != op_type:
-        raise RuntimeError(f"Expected a '{op_type}' device type for generator but found '{gen_type}' [simulated CUDA]")
+        raise RuntimeError(
+            f"Expected a '{op_type}' device type for generator but found '{gen_type}' [simulated CUDA]"
+        )
 
 
 def _to_numpy(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -541,44 +543,19 @@ def _name(func: Any) -> str:
 
 # a cuda input makes these wait for the GPU: host reads, and outputs whose size depends on the data
 _SYNC_FUNCS = {
-    torch.Tensor.item,
-    torch.Tensor.tolist,
-    torch.Tensor.__bool__,
-    torch.Tensor.__int__,
-    torch.Tensor.__float__,
-    torch.Tensor.__index__,
-    torch.Tensor.numpy,
-    torch.Tensor.__array__,
-    torch.Tensor.cpu,
-    torch.nonzero,
-    torch.Tensor.nonzero,
-    torch.argwhere,
-    torch.Tensor.argwhere,
-    torch.masked_select,
-    torch.Tensor.masked_select,
-    torch.unique,
-    torch.Tensor.unique,
-    torch.unique_consecutive,
-    torch.bincount,
-    torch.Tensor.bincount,
+    torch.Tensor.item, torch.Tensor.tolist, torch.Tensor.__bool__, torch.Tensor.__int__, torch.Tensor.__float__,
+    torch.Tensor.__index__, torch.Tensor.numpy, torch.Tensor.__array__, torch.Tensor.cpu,
+    torch.nonzero, torch.Tensor.nonzero, torch.argwhere, torch.Tensor.argwhere, torch.masked_select,
+    torch.Tensor.masked_select, torch.unique, torch.Tensor.unique, torch.unique_consecutive,
+    torch.bincount, torch.Tensor.bincount,
 }
 _NONDETERMINISTIC = {  # real CUDA has no deterministic kernel for these (torch.use_deterministic_algorithms)
-    torch.cumsum: "cumsum_cuda_kernel",
-    torch.Tensor.cumsum: "cumsum_cuda_kernel",
-    torch.Tensor.cumsum_: "cumsum_cuda_kernel",
-    torch.bincount: "_bincount_cuda",
+    torch.cumsum: "cumsum_cuda_kernel", torch.Tensor.cumsum: "cumsum_cuda_kernel",
+    torch.Tensor.cumsum_: "cumsum_cuda_kernel", torch.bincount: "_bincount_cuda",
     torch.Tensor.bincount: "_bincount_cuda",
 }
-_WATCHED = {
-    *_SYNC_FUNCS,
-    *_NONDETERMINISTIC,
-    torch.Tensor.__getitem__,
-    torch.Tensor.__setitem__,
-    torch.Tensor.copy_,
-    torch.Tensor.to,
-    torch.repeat_interleave,
-    torch.Tensor.repeat_interleave,
-}
+_WATCHED = {*_SYNC_FUNCS, *_NONDETERMINISTIC, torch.Tensor.__getitem__, torch.Tensor.__setitem__,
+            torch.Tensor.copy_, torch.Tensor.to, torch.repeat_interleave, torch.Tensor.repeat_interleave}
 
 
 def _count(what: str) -> None:
@@ -598,13 +575,10 @@ def _watch(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         return
     name = _name(func)
     if func in _NONDETERMINISTIC and torch.are_deterministic_algorithms_enabled():
-        floating = (
-            args[0].is_floating_point()
-            or args[0].is_complex()
-            or kwargs.get("dtype") in (torch.float16, torch.bfloat16, torch.float32, torch.float64)
-        )
+        floating = args[0].is_floating_point() or args[0].is_complex() or kwargs.get("dtype") in (
+            torch.float16, torch.bfloat16, torch.float32, torch.float64)
         weighted = (len(args) > 1 and args[1] is not None) or kwargs.get("weights") is not None
-        if weighted if "bincount" in name else floating:
+        if (weighted if "bincount" in name else floating):
             message = (
                 f"{_NONDETERMINISTIC[func]} does not have a deterministic implementation, but you set "
                 "'torch.use_deterministic_algorithms(True)'. You can turn off determinism just for this operation, "

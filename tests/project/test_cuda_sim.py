@@ -61,13 +61,8 @@ def test_numpy_of_a_cuda_tensor_raises(sim) -> None:
 
 def test_mixing_devices_raises_except_cpu_scalars(sim) -> None:
     x, y = torch.ones(3, device="cuda"), torch.ones(3)
-    for op in (
-        lambda: x + y,
-        lambda: y * x,
-        lambda: torch.cat([x, y]),
-        lambda: torch.where(x > 0, x, y),
-        lambda: x @ y,
-    ):
+    for op in (lambda: x + y, lambda: y * x, lambda: torch.cat([x, y]), lambda: torch.where(x > 0, x, y),
+               lambda: x @ y):
         with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device"):
             op()
     with pytest.raises(TypeError, match="can't convert cuda:0"):
@@ -214,26 +209,11 @@ def test_bug3_pattern_cuda0_is_not_cuda(sim) -> None:
 def test_host_reads_and_data_dependent_shapes_are_counted_as_syncs(sim) -> None:
     from cuda_sim import count_syncs
 
-    x, mask, idx = (
-        torch.arange(4.0, device="cuda"),
-        torch.tensor([True, False, True, False], device="cuda"),
-        torch.tensor([0, 2, 2], device="cuda"),
-    )
-    reads = [
-        lambda: x[0].item(),
-        lambda: bool(mask.any()),
-        lambda: int(x[1]),
-        lambda: float(x[1]),
-        lambda: x.tolist(),
-        lambda: x.cpu(),
-        lambda: x.to("cpu"),
-        lambda: x[mask],
-        lambda: torch.nonzero(mask),
-        lambda: mask.nonzero(),
-        lambda: torch.bincount(idx, minlength=4),
-        lambda: x.masked_select(mask),
-        lambda: torch.unique(idx),
-    ]
+    x, mask, idx = torch.arange(4.0, device="cuda"), torch.tensor([True, False, True, False], device="cuda"), \
+        torch.tensor([0, 2, 2], device="cuda")
+    reads = [lambda: x[0].item(), lambda: bool(mask.any()), lambda: int(x[1]), lambda: float(x[1]), lambda: x.tolist(),
+             lambda: x.cpu(), lambda: x.to("cpu"), lambda: x[mask], lambda: torch.nonzero(mask), lambda: mask.nonzero(),
+             lambda: torch.bincount(idx, minlength=4), lambda: x.masked_select(mask), lambda: torch.unique(idx)]
     for read in reads:
         with count_syncs() as syncs:
             read()
@@ -268,11 +248,8 @@ def test_deterministic_mode_raises_where_real_cuda_has_no_deterministic_kernel(s
     from rlsuite.common.seeding import deterministic_torch
 
     with deterministic_torch():
-        for op, kernel in (
-            (lambda: torch.cumsum(x, 0), "cumsum_cuda_kernel"),
-            (lambda: x.cumsum(0), "cumsum"),
-            (lambda: torch.bincount(idx, weights=x[:3]), "_bincount_cuda"),
-        ):
+        for op, kernel in ((lambda: torch.cumsum(x, 0), "cumsum_cuda_kernel"), (lambda: x.cumsum(0), "cumsum"),
+                           (lambda: torch.bincount(idx, weights=x[:3]), "_bincount_cuda")):
             with pytest.raises(RuntimeError, match=f"{kernel}.* does not have a deterministic implementation"):
                 op()
         # these have deterministic kernels (integer scans; sorted accumulation) and CPU tensors never raise
