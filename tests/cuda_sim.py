@@ -716,6 +716,11 @@ def simulate_cuda(native_bf16: bool = True) -> Iterator[None]:
         _NATIVE_BF16[0] = was_native
 
 
+def cuda_or_simulated() -> contextlib.AbstractContextManager[None]:
+    """The real GPU where there is one (or the simulation already running), else a simulated one for the block."""
+    return contextlib.nullcontext() if torch.cuda.is_available() else simulate_cuda()
+
+
 @contextlib.contextmanager
 def _simulation() -> Iterator[None]:
     saved: list[tuple[Any, str, Any]] = []

@@ -3,19 +3,12 @@ against the CPU (mutation-testing survivors)."""
 
 from __future__ import annotations
 
-import contextlib
-
 import torch
+from cuda_sim import cuda_or_simulated
 
 from rlsuite.vision.detection import DetectorTrainConfig, GridDetector, train_detector
 
 SMALL = {"max_steps": 3, "batch_size": 2, "width": 8, "min_size": 3, "max_size": 3, "seed": 0}
-
-
-def _cuda() -> contextlib.AbstractContextManager[object]:
-    from cuda_sim import simulate_cuda
-
-    return contextlib.nullcontext() if torch.cuda.is_available() else simulate_cuda()
 
 
 def _weights(model: GridDetector) -> dict[str, torch.Tensor]:
@@ -28,7 +21,7 @@ def test_training_on_cuda_keeps_everything_there_and_equals_the_cpus() -> None:
     from cuda_sim import count_syncs
 
     expected, expected_info = train_detector(DetectorTrainConfig(**SMALL, device="cpu"))
-    with _cuda():
+    with cuda_or_simulated():
         with count_syncs() as syncs:
             model, info = train_detector(DetectorTrainConfig(**SMALL, device="cuda"))
         assert {p.device.type for p in model.parameters()} == {"cuda"}
@@ -42,7 +35,7 @@ def test_training_on_cuda_keeps_everything_there_and_equals_the_cpus() -> None:
 def test_the_callers_device_wins_over_the_configs() -> None:
     """A device passed in (resolved once by the caller) is used as given; without one, config.device is
     resolved (a CPU asked for stays on the CPU where CUDA is there)."""
-    with _cuda():
+    with cuda_or_simulated():
         on_cpu, _ = train_detector(DetectorTrainConfig(**SMALL, device="auto"), device=torch.device("cpu"))
         assert {p.device.type for p in on_cpu.parameters()} == {"cpu"}
         configured, _ = train_detector(DetectorTrainConfig(**SMALL, device="cpu"))
@@ -54,7 +47,7 @@ def test_the_callers_device_wins_over_the_configs() -> None:
 def test_a_saved_detector_loads_onto_cuda(tmp_path) -> None:
     model, _ = train_detector(DetectorTrainConfig(**SMALL, device="cpu"))
     model.save_pretrained(tmp_path)
-    with _cuda():
+    with cuda_or_simulated():
         loaded = GridDetector.from_pretrained(tmp_path, device="cuda")
         assert {p.device.type for p in loaded.parameters()} == {"cuda"} and not loaded.training
         got = _weights(loaded)
@@ -129,7 +122,7 @@ def test_padded_detections_stay_on_their_device() -> None:
 
     for lengths in ((2, 0, 3), (0, 0)):
         expected = padded_detections(results("cpu", lengths))
-        with _cuda():
+        with cuda_or_simulated():
             got = padded_detections(results("cuda", lengths))
             assert [t.device.type for t in got] == ["cuda"] * 4
             got = tuple(t.cpu() for t in got)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 import pytest
 import torch
@@ -56,7 +54,7 @@ def test_multi_token_actions_on_qwen2_vl_grow_only_the_token_aligned_inputs(qwen
 def test_teacher_forcing_takes_continuation_tokens_from_the_host_and_a_float_mask(qwen) -> None:
     """Continuation tokens given on the host, or a float mask, join the prompt's inputs on the policy's device
     in the prompt's dtype: the log-probs equal those of long tensors on the device."""
-    from cuda_sim import simulate_cuda
+    from cuda_sim import cuda_or_simulated
 
     model, processor = qwen
     frames = _frames(2)
@@ -78,7 +76,7 @@ def test_teacher_forcing_takes_continuation_tokens_from_the_host_and_a_float_mas
     torch.testing.assert_close(as_float, expected, rtol=0, atol=0)
     assert seen == [{k: v.dtype for k, v in enc.items()}]  # the mask's float dtype reaches no input
     assert (expected[cmask == 0] == 0).all() and (expected[cmask == 1] < 0).all()
-    with contextlib.nullcontext() if torch.cuda.is_available() else simulate_cuda(), torch.no_grad():
+    with cuda_or_simulated(), torch.no_grad():
         model.to("cuda")
         try:
             gpu = VLMPolicy(model, processor, device="cuda")
@@ -117,14 +115,14 @@ def test_the_yes_no_reward_loads_a_custom_code_folder_only_when_trusted(remote_c
 def test_a_loaded_policy_keeps_the_device_as_resolved_and_its_value_head_there(tmp_path) -> None:
     """``device="cuda"`` resolves to ``cuda`` (not the parameters' ``cuda:0``); the saved value head is loaded
     onto it (simulated CUDA where there is none)."""
-    from cuda_sim import simulate_cuda
+    from cuda_sim import cuda_or_simulated
 
     torch.manual_seed(0)
     model, processor = build_tiny_llava(hidden=32, layers=1)
     saved = VLMPolicy(model, processor, device="cpu")
     torch.nn.init.normal_(saved.value_head.weight)
     saved.save_pretrained(tmp_path)
-    with contextlib.nullcontext() if torch.cuda.is_available() else simulate_cuda():
+    with cuda_or_simulated():
         policy = VLMPolicy.from_pretrained(tmp_path, device="cuda")
         assert policy.device == torch.device("cuda") and next(policy.model.parameters()).device.type == "cuda"
         assert policy.value_head.weight.device.type == "cuda"
@@ -190,7 +188,7 @@ def test_a_custom_processor_loads_only_when_trusted(remote_code_dir) -> None:  #
 def test_encoded_inputs_go_to_the_policys_device_and_floats_to_the_models_dtype() -> None:
     """On CUDA (simulated where there is none) the scores equal the CPU's; a bfloat16 model receives its
     pixels in bfloat16 (and its token ids as they are)."""
-    from cuda_sim import simulate_cuda
+    from cuda_sim import cuda_or_simulated
 
     torch.manual_seed(0)
     model, processor = build_tiny_llava(hidden=32, layers=1)
@@ -198,7 +196,7 @@ def test_encoded_inputs_go_to_the_policys_device_and_floats_to_the_models_dtype(
     policy = VLMPolicy(model, processor, device="cpu")
     with torch.no_grad():
         expected = policy(frames)[0].logits
-    with contextlib.nullcontext() if torch.cuda.is_available() else simulate_cuda(), torch.no_grad():
+    with cuda_or_simulated(), torch.no_grad():
         model.to("cuda")
         try:
             got = VLMPolicy(model, processor, device="cuda")(frames)[0].logits.cpu()
@@ -220,7 +218,7 @@ def test_multi_token_scoring_on_cuda_builds_its_continuations_there() -> None:
     """Actions of several tokens on CUDA (simulated where there is none): the continuations and their mask are
     made on the device (no device value is written into a host tensor, which would make the host wait) and the
     scores equal the CPU's."""
-    from cuda_sim import count_syncs, simulate_cuda
+    from cuda_sim import count_syncs, cuda_or_simulated
 
     torch.manual_seed(0)
     model, processor = build_tiny_llava(hidden=32, layers=1)
@@ -228,7 +226,7 @@ def test_multi_token_scoring_on_cuda_builds_its_continuations_there() -> None:
     actions = ["up", "move right", "stay here now"]
     with torch.no_grad():
         expected = VLMPolicy(model, processor, actions=actions, device="cpu")(frames)[0].logits
-    with contextlib.nullcontext() if torch.cuda.is_available() else simulate_cuda(), torch.no_grad():
+    with cuda_or_simulated(), torch.no_grad():
         model.to("cuda")
         try:
             policy = VLMPolicy(model, processor, actions=actions, device="cuda")

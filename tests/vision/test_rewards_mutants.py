@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 import pytest
 import torch
@@ -18,12 +16,12 @@ from rlsuite.vision.rewards import VLMRewardModel
 def test_frames_reach_the_model_on_its_cuda_device(tiny_clip_dir) -> None:  # noqa: F811
     """The processor's pixels (on the host) move to the model's device: on CUDA the image embeddings and
     rewards equal the CPU's."""
-    from cuda_sim import simulate_cuda
+    from cuda_sim import cuda_or_simulated
 
     frames = np.random.default_rng(0).integers(0, 256, size=(3, 80, 80, 3), dtype=np.uint8)
     cpu = VLMRewardModel.from_pretrained(tiny_clip_dir, goal=GOAL_TEXT, device="cpu", dtype="float32")
     expected, expected_rewards = cpu.embed_images(frames), cpu.rewards(frames)
-    with contextlib.nullcontext() if torch.cuda.is_available() else simulate_cuda():
+    with cuda_or_simulated():
         gpu = VLMRewardModel.from_pretrained(tiny_clip_dir, goal=GOAL_TEXT, device="cuda", dtype="float32")
         emb = gpu.embed_images(frames)
         assert emb.device.type == "cuda"
@@ -59,7 +57,7 @@ def test_the_reward_models_image_processors_are_the_pil_ones_asked_for(
 @pytest.mark.parametrize("mm", [False, True], ids=["grounding-dino", "mm-grounding-dino"])
 def test_grounding_dino_rewards_on_cuda_equal_the_cpus(tmp_path, mm: bool) -> None:
     """Model, inputs and the frame sizes that scale its boxes all on the (simulated) GPU: the CPU's detections."""
-    from cuda_sim import simulate_cuda
+    from cuda_sim import cuda_or_simulated
 
     from rlsuite.testing.vision_models import build_tiny_grounding_dino
     from rlsuite.vision.rewards import DetectionRewardModel
@@ -70,7 +68,7 @@ def test_grounding_dino_rewards_on_cuda_equal_the_cpus(tmp_path, mm: bool) -> No
     frames = np.random.default_rng(1).integers(0, 256, size=(2, 80, 80, 3), dtype=np.uint8)
     kw = {"threshold": 0.0, "dtype": "float32", "queries": queries}
     expected = DetectionRewardModel.from_pretrained(folder, device="cpu", **kw).detect(frames)
-    with contextlib.nullcontext() if torch.cuda.is_available() else simulate_cuda():
+    with cuda_or_simulated():
         model = DetectionRewardModel.from_pretrained(folder, device="cuda", **kw)
         assert {p.device.type for p in model.model.parameters()} == {"cuda"}
         got = model.detect(frames)
@@ -105,7 +103,7 @@ def test_open_vocabulary_boxes_are_in_pixels_and_queries_of_any_length_are_padde
 def test_a_loaded_open_vocabulary_detector_keeps_the_device_and_dtype_asked_for(tmp_path) -> None:
     """From a folder: ``device="cpu"`` holds where CUDA is there (simulated), and ``dtype="bfloat16"`` on the CPU
     gives bfloat16 weights (not "auto"'s float32)."""
-    from cuda_sim import simulate_cuda
+    from cuda_sim import cuda_or_simulated
 
     from rlsuite.testing.vision_models import build_tiny_grounding_dino
     from rlsuite.vision.rewards import DetectionRewardModel
@@ -114,7 +112,7 @@ def test_a_loaded_open_vocabulary_detector_keeps_the_device_and_dtype_asked_for(
     folder = build_tiny_grounding_dino(tmp_path / "gdino")
     bf16 = DetectionRewardModel.from_pretrained(folder, device="cpu", dtype="bfloat16")
     assert {p.dtype for p in bf16.model.parameters()} == {torch.bfloat16}
-    with contextlib.nullcontext() if torch.cuda.is_available() else simulate_cuda():
+    with cuda_or_simulated():
         on_cpu = DetectionRewardModel.from_pretrained(folder, device="cpu")
         assert on_cpu.device == torch.device("cpu")
         assert {p.device.type for p in on_cpu.model.parameters()} == {"cpu"}

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from types import SimpleNamespace
 
 import numpy as np
@@ -111,12 +110,12 @@ def test_restoring_a_checkpoint_without_an_actor_state_leaves_the_actor_as_it_is
 
 def test_scoring_evaluate_moves_the_stored_actions_to_the_policys_cuda_device() -> None:
     """Actions stored on the host, the policy on CUDA (simulated where there is none): the CPU's log-probs."""
-    from cuda_sim import simulate_cuda
+    from cuda_sim import cuda_or_simulated
 
     frames, stored = _frames(2), {"action": torch.tensor([1, 4])}
     with torch.no_grad():
         expected = [t.cpu() for t in ScoringActor(_actor().policy).evaluate(frames, stored)]
-    with contextlib.nullcontext() if torch.cuda.is_available() else simulate_cuda(), torch.no_grad():
+    with cuda_or_simulated(), torch.no_grad():
         logp, value, entropy = ScoringActor(_actor(device="cuda").policy).evaluate(frames, stored)
         assert (logp.device.type, value.device.type, entropy.device.type) == ("cuda", "cuda", "cuda")
         got = [logp.cpu(), value.cpu(), entropy.cpu()]

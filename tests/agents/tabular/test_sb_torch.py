@@ -12,7 +12,6 @@ shared, the exact answer both ways where they cannot, and no host-device sync pe
 
 from __future__ import annotations
 
-import contextlib
 import math
 from typing import Any
 
@@ -20,7 +19,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from cuda_sim import count_syncs, is_simulated, simulate_cuda
+from cuda_sim import count_syncs, cuda_or_simulated, is_simulated, simulate_cuda
 
 import rlsuite.envs  # noqa: F401
 from rlsuite.agents.tabular import ALGORITHMS
@@ -66,7 +65,7 @@ def test_blackjack_agents_on_torch_equal_numpy(name: str, budget: int, config: d
         np.testing.assert_allclose(cpu.arrays()[key], value, rtol=0, atol=FLOAT32 * max(1.0, np.abs(value).max()))
     np.testing.assert_array_equal(cpu.policy, numpy.policy)
     assert cpu.history.rows == numpy.history.rows  # the returns played are the same games
-    with contextlib.nullcontext() if torch.cuda.is_available() else simulate_cuda():
+    with cuda_or_simulated():
         cuda = learn(name, "Blackjack-v1", budget, "cuda", seed=4, **config)
     np.testing.assert_array_equal(cuda.state_values, cpu.state_values)
     np.testing.assert_array_equal(cuda.q_values, cpu.q_values)
