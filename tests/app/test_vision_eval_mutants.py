@@ -229,3 +229,55 @@ def test_vision_train_reward_prints_its_result_table_and_passes_overwrite_on(
             "training                     3 steps, 2 s, 1,234 parameters, loss 1.000 -> 0.500 (trained now)",
             f"model folder                 {tmp_path / 'reward'}",
         ]
+
+
+FULL_MODEL_ROW = "tiny-llava: 12,345 parameters, lora fine-tuning of 678"
+
+
+@pytest.mark.parametrize(
+    ("reused", "extra", "when", "model_row"),
+    [
+        (False, {}, "trained now", FULL_MODEL_ROW),
+        (True, {"resumed_from": "step-40"}, "trained earlier, reused", FULL_MODEL_ROW),
+        (False, {"resumed_from": "step-40"}, "resumed from step-40", FULL_MODEL_ROW),
+        # a folder written before the metrics named the model: its row says what is not known
+        (False, {"model": None}, "trained now", "None: 0 parameters, None fine-tuning of 0"),
+        (False, {"model": {"model": "tiny-llava"}}, "trained now", "tiny-llava: 0 parameters, None fine-tuning of 0"),
+    ],
+)  # fmt: skip
+def test_train_vlm_policy_prints_its_summary_rows_to_the_letter(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reused: bool, extra: dict[str, Any], when: str,
+    model_row: str,
+) -> None:  # fmt: skip
+    """The stage table (a stage the run did not reach is left out, a missing gap is "-"), then the model, the
+    unparsed reasoned answers and their fallback, the held-out layouts, cloning, the training time with how the
+    folder came to be (now, reused, or resumed from a checkpoint) and the folder."""
+    from types import SimpleNamespace
+
+    import rlsuite.vision.defaults as defaults
+
+    metrics: dict[str, Any] = {
+        "success_untrained": 0.25, "value_gap_untrained": 1.5, "success_after_bc": 0.5,
+        "behaviour_clone": {"steps": 7, "held_out_accuracy": 0.875}, "seconds": 3.5, "unparsed_answers": 2,
+        "answers": 10, "model": {"model": "tiny-llava", "parameters": 12345, "finetune": "lora",
+                                 "trainable_parameters": 678},
+    }  # fmt: skip
+    metrics.update(extra)
+    if metrics["model"] is None:
+        del metrics["model"]
+    trained = Spy(SimpleNamespace(metrics=metrics, reused=reused, folder=tmp_path / "run"))
+    monkeypatch.setattr(defaults, "default_vlm_policy", trained)
+    code, text, err = cli("vision", "train-vlm-policy", "--size", "4", "--eval_episodes", "6", "--reasoning",
+                          "--fallback", "random", "--out", str(tmp_path / "run"))  # fmt: skip
+    assert code == 0, err
+    assert text.splitlines() == [
+        "stage         greedy success  v* - v_pi (sampling)",
+        "untrained               0.25                 1.500",
+        "after bc                0.50                     -",
+        f"model              {model_row}",
+        "reasoned answers   2 of 10 unparsed (fallback: random)",
+        "held-out layouts   6 random 4x4 layouts",
+        "behaviour cloning  7 steps, held-out action accuracy 0.875",
+        f"training           3.5 s ({when})",
+        f"model folder       {tmp_path / 'run'}",
+    ]
