@@ -111,3 +111,18 @@ def test_the_given_backend_decides_the_kind_of_array() -> None:
     for kind, want in (("coords", [[0, 0], [1, 2]]), ("onehot", np.eye(25)[[0, 7]].tolist())):
         encoded = encode_states(states, GridWorldEnv(observation=kind), numpy_backend)
         assert isinstance(encoded, np.ndarray) and encoded.tolist() == want
+
+
+class HalfNamedGrid(gym.Env[np.int64, np.int64]):
+    """A 2 x 3 grid that names its rows (``n_rows``) but not its columns: the shape comes from ``shape``."""
+
+    observation_space = spaces.Discrete(6)
+    action_space = spaces.Discrete(1)
+    n_rows, nrow, shape = 2, 2, (2, 3)
+
+
+def test_a_half_named_grid_takes_its_shape_from_shape() -> None:
+    for wrapper in (CoordinateObservation, ScaledCoordinateObservation):
+        wrapped = wrapper(HalfNamedGrid())
+        assert (wrapped.n_rows, wrapped.n_cols) == (2, 3)
+    np.testing.assert_array_equal(observation_of_state(CoordinateObservation(HalfNamedGrid()), 5), [1, 2])
