@@ -281,3 +281,34 @@ def test_train_vlm_policy_prints_its_summary_rows_to_the_letter(
         f"training           3.5 s ({when})",
         f"model folder       {tmp_path / 'run'}",
     ]
+
+
+def test_vision_help_names_its_commands_vision_command(capsys: pytest.CaptureFixture[str]) -> None:
+    from rlsuite.app.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["vision", "--help"])
+    assert capsys.readouterr().out.startswith("usage: rlsuite vision [-h] VISION_COMMAND ...\n")
+
+
+def test_train_vlm_policy_layers_quick_then_the_config(tmp_path: Path) -> None:
+    import argparse
+
+    from rlsuite.app.vision import QUICK_VLM, _quick_defaults
+
+    path = tmp_path / "c.yaml"
+    path.write_text("bc_steps: 3\n")
+    assert _quick_defaults(argparse.Namespace()) == []
+    assert _quick_defaults(argparse.Namespace(quick=True)) == [(QUICK_VLM, "--quick")]
+    assert _quick_defaults(argparse.Namespace(quick=True, config=path)) == [(QUICK_VLM, "--quick"),
+                                                                            ({"bc_steps": 3}, str(path))]  # fmt: skip
+
+
+def test_a_training_row_without_losses_leaves_them_out() -> None:
+    """A training report without the first and final losses (no step taken) prints none."""
+    from rlsuite.app.vision import _training
+
+    info = {"steps": 0, "seconds": 1, "params": 1234}
+    assert _training(info, "steps", False) == "0 steps, 1 s, 1,234 parameters (trained now)"
+    assert _training({**info, "first_loss": 2.0, "final_loss": 0.25}, "steps", True) == (
+        "0 steps, 1 s, 1,234 parameters, loss 2.000 -> 0.250 (trained earlier with this config, reused)")
