@@ -21,7 +21,7 @@ device), and a :class:`~torch.overrides.TorchFunctionMode` keeps a device tag on
   ``bool()``/``if``, ``int()``, ``float()``, ``.tolist()``, ``.cpu()``, ``.to("cpu")``, ``.numpy()``; writing it
   into a CPU tensor, ``cpu[i] = t`` or a blocking ``cpu.copy_(t)``), and the ops whose output size depends on
   the data (boolean-mask indexing, ``nonzero``, ``masked_select``, ``unique``, ``bincount``,
-  ``repeat_interleave`` without ``output_size``).
+  ``repeat_interleave`` of tensor repeats without ``output_size``).
 - Deterministic mode (``torch.use_deterministic_algorithms(True)``) raises real CUDA's errors where real
   CUDA has no deterministic kernel: a floating-point ``cumsum`` and ``bincount`` with ``weights`` on a
   cuda tensor (a warning under ``warn_only=True``). ``index_add_``/``scatter_add_``/``index_put_(accumulate=
@@ -606,8 +606,15 @@ def _watch(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         rest = [*args[1:], kwargs.get("device")]
         if any(isinstance(d, str | torch.device) and torch.device(d).type == "cpu" for d in rest):
             _count("to(cpu)")
-    elif func in (torch.repeat_interleave, torch.Tensor.repeat_interleave) and kwargs.get("output_size") is None:
+    elif func in (torch.repeat_interleave, torch.Tensor.repeat_interleave) and _sized_on_device(args, kwargs):
         _count("repeat_interleave")
+
+
+def _sized_on_device(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Whether ``repeat_interleave`` reads the device for its output's size: tensor repeats (their sum) without
+    ``output_size``; an int repeats expands to a size known on the host."""
+    repeats = args[1] if len(args) > 1 else kwargs.get("repeats", args[0])
+    return isinstance(repeats, torch.Tensor) and kwargs.get("output_size") is None
 
 
 @contextlib.contextmanager

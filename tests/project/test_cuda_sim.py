@@ -213,7 +213,8 @@ def test_host_reads_and_data_dependent_shapes_are_counted_as_syncs(sim) -> None:
         torch.tensor([0, 2, 2], device="cuda")
     reads = [lambda: x[0].item(), lambda: bool(mask.any()), lambda: int(x[1]), lambda: float(x[1]), lambda: x.tolist(),
              lambda: x.cpu(), lambda: x.to("cpu"), lambda: x[mask], lambda: torch.nonzero(mask), lambda: mask.nonzero(),
-             lambda: torch.bincount(idx, minlength=4), lambda: x.masked_select(mask), lambda: torch.unique(idx)]
+             lambda: torch.bincount(idx, minlength=4), lambda: x.masked_select(mask), lambda: torch.unique(idx),
+             lambda: x.repeat_interleave(idx[:1] + 1), lambda: torch.repeat_interleave(idx)]  # tensor repeats
     for read in reads:
         with count_syncs() as syncs:
             read()
@@ -233,6 +234,9 @@ def test_host_reads_and_data_dependent_shapes_are_counted_as_syncs(sim) -> None:
         x[1] = torch.tensor(5.0)  # host values written into a cuda tensor: no wait for the GPU
         x.copy_(torch.arange(4.0))
         torch.zeros(4).copy_(x, non_blocking=True)  # an asynchronous copy to the host
+        x.repeat_interleave(2)  # an int repeats: expanded to a size known on the host
+        torch.repeat_interleave(x, repeats=3, dim=0)
+        x[:3].repeat_interleave(idx, output_size=4)  # tensor repeats with their total given
     assert sum(syncs.values()) == 0, syncs
     host = torch.zeros(4)
     with count_syncs() as syncs:  # a cuda value written into a CPU tensor: the host waits for the copy
