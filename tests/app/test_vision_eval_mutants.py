@@ -4,6 +4,7 @@ full model folder (mutation testing of rlsuite/app/vision.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -312,3 +313,36 @@ def test_a_training_row_without_losses_leaves_them_out() -> None:
     assert _training(info, "steps", False) == "0 steps, 1 s, 1,234 parameters (trained now)"
     assert _training({**info, "first_loss": 2.0, "final_loss": 0.25}, "steps", True) == (
         "0 steps, 1 s, 1,234 parameters, loss 2.000 -> 0.250 (trained earlier with this config, reused)")
+
+
+@pytest.mark.parametrize("command", ["train-vlm-policy", "grpo"])
+def test_quick_and_config_layers_reach_the_commands_settings(tmp_path: Path, command: str) -> None:
+    """``--quick`` sets the command's own small budget, a ``--config`` file goes over it, flags over both."""
+    from rlsuite.app.args import parse
+    from rlsuite.app.cli import build_parser
+    from rlsuite.app.vision import QUICK_GRPO, QUICK_VLM
+
+    quick = QUICK_VLM if command == "train-vlm-policy" else QUICK_GRPO
+    path = tmp_path / "c.yaml"
+    path.write_text("eval_episodes: 7\n" if command == "train-vlm-policy" else "eval_frames: 7\n")
+    parsed = parse(build_parser("vision"), ["vision", command, "--quick", "--config", str(path), "--size", "4"])
+    settings = {k: v for value in parsed.configs.values() for k, v in dataclasses.asdict(value).items()}
+    evals = "eval_episodes" if command == "train-vlm-policy" else "eval_frames"
+    assert {k: settings[k] for k in quick if k not in (evals, "size")} == {
+        k: v for k, v in quick.items() if k not in (evals, "size")}
+    assert (settings[evals], settings["size"]) == (7, 4)
+    assert parsed.sources["bc_steps" if command == "train-vlm-policy" else "steps"] == "--quick"
+    assert parsed.sources[evals] == str(path)
+
+
+def test_train_vlm_policy_help_says_what_model_and_reasoning_do(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rlsuite.app.cli import main
+    from rlsuite.app.vision import TRAIN_COMMANDS
+
+    monkeypatch.setenv("COLUMNS", "400")  # one line: argparse wraps at hyphens
+    with pytest.raises(SystemExit):
+        main(["vision", "train-vlm-policy", "--help"])
+    assert f"\n\n{TRAIN_COMMANDS['train-vlm-policy'][1]}; --model FOLDER trains any local VLM (LoRA above " \
+           "--lora-min-params), --reasoning lets it reason before the action\n\n" in capsys.readouterr().out
