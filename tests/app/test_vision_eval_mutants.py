@@ -335,14 +335,20 @@ def test_quick_and_config_layers_reach_the_commands_settings(tmp_path: Path, com
     assert parsed.sources[evals] == str(path)
 
 
-def test_train_vlm_policy_help_says_what_model_and_reasoning_do(
+def test_train_vlm_policy_and_grpo_help_lines_whole(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from rlsuite.app.cli import main
     from rlsuite.app.vision import TRAIN_COMMANDS
 
     monkeypatch.setenv("COLUMNS", "400")  # one line: argparse wraps at hyphens
-    with pytest.raises(SystemExit):
-        main(["vision", "train-vlm-policy", "--help"])
-    assert f"\n\n{TRAIN_COMMANDS['train-vlm-policy'][1]}; --model FOLDER trains any local VLM (LoRA above " \
-           "--lora-min-params), --reasoning lets it reason before the action\n\n" in capsys.readouterr().out
+    lines = {
+        "train-vlm-policy": f"{TRAIN_COMMANDS['train-vlm-policy'][1]}; --model FOLDER trains any local VLM (LoRA above "
+                            "--lora-min-params), --reasoning lets it reason before the action",
+        "grpo": "GRPO (TRL) of a local VLM folder on pixel grid world frames with detection rewards (Visual-RFT): "
+                "count / presence / IoU of its parsed answer against the env's or a detector's boxes",
+    }  # fmt: skip
+    for command, line in lines.items():
+        with pytest.raises(SystemExit):
+            main(["vision", command, "--help"])
+        assert f"\n\n{line}\n\n" in capsys.readouterr().out
