@@ -335,7 +335,7 @@ def test_quick_and_config_layers_reach_the_commands_settings(tmp_path: Path, com
     assert parsed.sources[evals] == str(path)
 
 
-def test_train_vlm_policy_and_grpo_help_lines_whole(
+def test_the_vlm_commands_help_lines_whole(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from rlsuite.app.cli import main
@@ -347,8 +347,20 @@ def test_train_vlm_policy_and_grpo_help_lines_whole(
                             "--lora-min-params), --reasoning lets it reason before the action",
         "grpo": "GRPO (TRL) of a local VLM folder on pixel grid world frames with detection rewards (Visual-RFT): "
                 "count / presence / IoU of its parsed answer against the env's or a detector's boxes",
+        "eval-vlm": "load a local VLM folder as a VLMPolicy (action-word scoring, or reasoned answers: --reasoning, "
+                    "or as the folder was trained) and report its success rate on held-out random pixel grid worlds",
     }  # fmt: skip
     for command, line in lines.items():
         with pytest.raises(SystemExit):
             main(["vision", command, "--help"])
-        assert f"\n\n{line}\n\n" in capsys.readouterr().out
+        out = capsys.readouterr().out
+        assert f"\n\n{line}\n\n" in out
+    assert out.split("\n\n")[0].endswith(" [FOLDER]")  # eval-vlm's optional positional
+    assert "\npositional arguments:\n  FOLDER                the model folder (or --model)\n" in out
+
+
+def test_vision_without_a_command_prints_its_help_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    from rlsuite.app.cli import main
+
+    assert main(["vision"]) == 2
+    assert capsys.readouterr().out.startswith("usage: rlsuite vision [-h] VISION_COMMAND ...\n")
