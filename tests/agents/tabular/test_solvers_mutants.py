@@ -115,9 +115,9 @@ def test_the_bounds_themselves_are_accepted(model: Any) -> None:
     np.testing.assert_allclose(solvers.policy_evaluation(model, pi, 0.9), v)
 
 
-def _one_state() -> TabularModel:
+def _one_state(reward: float = 1.0) -> TabularModel:
     """``v <- 1 + 0.5 v`` from 0: 1, 1.5, 1.75, 1.875: each sweep's change half the last (exact in floats)."""
-    return TabularModel(np.array([[1.0]]), transition_probs=np.ones((1, 1, 1)))
+    return TabularModel(np.array([[reward]]), transition_probs=np.ones((1, 1, 1)))
 
 
 def test_value_iterations_bounds_and_defaults() -> None:
@@ -150,6 +150,18 @@ def test_shift_plans_slice_the_grids_moves_and_gather_the_rest() -> None:
 def test_the_sweeps_stop_at_the_first_change_below_tol(device: str) -> None:
     v, _, iterations = solvers.value_iteration(_one_state(), gamma=0.5, tol=0.5, max_iters=100, device=device)
     assert iterations == 3 and np.asarray(v).tolist() == [1.75]  # the change of 0.5 is not below 0.5
+
+
+@pytest.mark.parametrize("device", ["cpu", "torch:cpu"])
+@pytest.mark.parametrize("compact", [False, True])
+def test_falling_values_stop_on_the_size_of_their_change(device: str, compact: bool) -> None:
+    """``v <- -1 + 0.5 v`` from 0: -1, -1.5, -1.75; a change of -1 is not below tol: its size is (a compact
+    deterministic model takes the sliced sweeps, a dense one the plain ones)."""
+    one = np.ones((1, 1, 1))
+    model = TabularModel(np.array([[-1.0]]), next_states=np.zeros((1, 1, 1), int), next_probs=one) if compact \
+        else _one_state(-1.0)
+    v, _, iterations = solvers.value_iteration(model, gamma=0.5, tol=0.5, max_iters=100, device=device)
+    assert model.deterministic is compact and iterations == 3 and np.asarray(v).tolist() == [-1.75]
 
 
 def test_the_torch_sweeps_read_one_scalar_per_sweep_and_none_with_tol_zero() -> None:
