@@ -21,8 +21,10 @@ def test_grid_moves_up_right_down_left() -> None:
     assert env.size == 4
     assert [env.P[5][a] for a in range(4)] == [[(1.0, s, -1.0, False)] for s in (1, 6, 9, 4)]
     assert [env.P[4][a][0][1] for a in range(4)] == [0, 5, 8, 4]  # left off the edge stays
-    with pytest.raises(KeyError):
-        env.P[16]
+    for missing in (16, -1):
+        with pytest.raises(KeyError) as caught:
+            env.P[missing]
+        assert caught.value.args == (missing,)  # names the state asked for, as a dict's KeyError does
     assert TeleportGridWorldEnv().size == 5
 
 
