@@ -176,3 +176,15 @@ def test_the_dealer_law_showing_7_to_a_tenth_of_a_percent() -> None:
     law = dealer_law(7)
     for value, p in ((1.0, law[17] + law[18] + law[19] + law[22]), (0.0, law[20]), (-1.0, law[21])):
         assert close_to(float((games.reward == value).mean()), p, n), value
+
+
+def test_actions_are_int64_and_sampled_per_game() -> None:
+    """Whatever the first actions' integer type (sticking at once: no action of the policy) or the policy's kind,
+    the actions are int64 indices; a stochastic policy draws each game's action apart (hit with probability 1/2:
+    about half the games hit)."""
+    n = 2000
+    coin = np.full((N_STATES, 2), 0.5)
+    for policy, first in ((np.full(N_STATES, HIT), np.full(n, STICK, dtype=np.int32)), (coin, None)):
+        games = play(policy, n, np.random.default_rng(3), initial=(12, 5, False), first_action=first)
+        assert games.actions.dtype == np.int64
+    assert close_to(float(games.actions[0].mean()), 0.5, n)
