@@ -16,6 +16,7 @@ from rlsuite.envs.wrappers import (
     CoordinateObservation,
     DiscreteIndexObservation,
     OneHotObservation,
+    PixelObservation,
     ScaledCoordinateObservation,
     ValidActionMask,
     encode_states,
@@ -126,3 +127,11 @@ def test_a_half_named_grid_takes_its_shape_from_shape() -> None:
         wrapped = wrapper(HalfNamedGrid())
         assert (wrapped.n_rows, wrapped.n_cols) == (2, 3)
     np.testing.assert_array_equal(observation_of_state(CoordinateObservation(HalfNamedGrid()), 5), [1, 2])
+
+
+def test_pixel_observations_default_to_8_pixels_a_cell() -> None:
+    """8 pixels a cell: the 5x5 grid as 40x40, SB3's NatureCNN's least (36x36) and a little more."""
+    wrapped = PixelObservation(GridWorldEnv())
+    assert wrapped.cell_px == 8
+    assert wrapped.observation_space == spaces.Box(0, 255, shape=(40, 40, 3), dtype=np.uint8)
+    assert wrapped.reset(seed=0)[0].shape == (40, 40, 3)
