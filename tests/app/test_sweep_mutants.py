@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -411,8 +412,9 @@ def test_run_cells_reports_each_failed_cell(tmp_path: Path, caplog: pytest.LogCa
 def test_run_cells_on_ray(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     import logging
 
-    pytest.importorskip("ray")
+    ray = pytest.importorskip("ray")
     monkeypatch.setenv("RLSUITE_CACHE", str(tmp_path / "cache"))
+    sessions, remotes = _spy_ray(monkeypatch, ray)
     out = tmp_path / "s"
     opts = SweepOptions(out=str(out), budget=2560, ray=True, workers=1)
     cells = plan(["q_learning"], {}, [0], opts)
@@ -422,6 +424,46 @@ def test_run_cells_on_ray(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplo
         "sweep: 1 cells, 1 to train (0 finished), 1 at once on Ray"
     ]
     assert (cells[0].path / "finished.json").is_file()
+    # a local Ray of --workers CPUs, no dashboard, the workers' output kept off the console, one thread each
+    assert sessions == [{"address": None, "num_cpus": 1, "include_dashboard": False, "log_to_driver": False,
+                         "runtime_env": {"env_vars": {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}}}]  # fmt: skip
+    assert remotes == [{"num_cpus": 1}]  # a cell takes one CPU
+
+
+class _Stop(Exception):
+    """Raised by the Ray session's stand-in once it has recorded its arguments."""
+
+
+def _spy_ray(monkeypatch: pytest.MonkeyPatch, ray: Any, stop: bool = False) -> tuple[list[dict], list[dict]]:
+    """Record the arguments of the sweep's Ray session and of its ``ray.remote`` (which then run as usual; ``stop``:
+    raise :class:`_Stop` instead of starting the session)."""
+    sessions: list[dict] = []
+    remotes: list[dict] = []
+    real_session, real_remote = S.ray_session, ray.remote
+
+    def session(module: Any, **init: Any) -> Any:
+        sessions.append(init)
+        if stop:
+            raise _Stop
+        return real_session(module, **init)
+
+    def remote(*args: Any, **kwargs: Any) -> Any:
+        if sys._getframe(1).f_globals.get("__name__") == S.__name__:  # the sweep's calls, not Ray's own
+            remotes.append(kwargs)
+        return real_remote(*args, **kwargs)
+
+    monkeypatch.setattr(S, "ray_session", session)
+    monkeypatch.setattr(ray, "remote", remote)
+    return sessions, remotes
+
+
+def test_a_ray_cluster_address_leaves_the_cpus_to_the_cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ray = pytest.importorskip("ray")
+    sessions, _ = _spy_ray(monkeypatch, ray, stop=True)
+    opts = SweepOptions(out=str(tmp_path / "s"), budget=2560, ray=True, workers=3, ray_address="10.0.0.9:6379")
+    with pytest.raises(_Stop):
+        S.run_cells(plan(["q_learning"], {}, [0], opts), tmp_path / "s", opts)
+    assert [(s["address"], s["num_cpus"]) for s in sessions] == [("10.0.0.9:6379", None)]
 
 
 def test_the_sweep_command_line(cli: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path,
