@@ -88,13 +88,16 @@ def _stop(env: Any, limit: float) -> Any:
     return lambda q, idx: greedy_path_ok(base.next_state, base.terminal, base.start_state, q, limit)
 
 
-@pytest.mark.parametrize("case", ["episodes", "changing maze, Dyna-Q+", "stop callback", "three outcomes"])
+@pytest.mark.parametrize("case", ["episodes", "changing maze, Dyna-Q+", "stop callback", "three outcomes",
+                                  "continuing grid, every state seen"])  # fmt: skip
 def test_dyna_compiled_is_the_array_code(case: str) -> None:
     env_id, kwargs, runs, n, kappa = {
         "episodes": ("rlsuite/DynaMaze-v0", {"episodes": 20}, 3, 5, 0.0),
         "changing maze, Dyna-Q+": ("rlsuite/BlockingMaze-v0", {"total_steps": 1500}, 4, 10, np.array([0, 1e-3] * 2)),
         "stop callback": ("rlsuite/DynaMaze-v0", {"episodes": 10_000}, 2, 5, 0.0),
         "three outcomes": ("FrozenLake-v1", {"episodes": 30}, 3, 3, 0.01),
+        # no terminal state: every state is acted from, and the list of seen states fills up
+        "continuing grid, every state seen": ("rlsuite/GridWorld-v0", {"total_steps": 2000}, 3, 5, 0.0),
     }[case]
     env = gym.make(env_id)
     if case == "stop callback":

@@ -170,3 +170,17 @@ def test_start_cdf_of_a_drawn_start_ends_at_one() -> None:
     cdf = compiled.start_cdf(sim)
     assert compiled.start_of(sim) == -1 and cdf[-1] == 1.0 and np.cumsum(np.full(S, 0.1))[-1] < 1.0
     np.testing.assert_array_equal(cdf, np.cumsum(np.full(S, 0.1)) / np.cumsum(np.full(S, 0.1))[-1])
+
+
+def test_dyna_runs_on_torch_stop_at_their_episode_quota() -> None:
+    """The torch array code asks the device whether every run is done only now and then (``time_to_ask``), and
+    still stops at the quota: each run's two episodes played, one goal reward each."""
+    from rlsuite.common.backend import ArrayBackend
+
+    backend = ArrayBackend("torch:cpu")
+    backend.seed(np.random.default_rng(0))
+    res = dyna_runs(sim_schedule(gym.make("rlsuite/DynaMaze-v0")), 2, 5, 0.1, 0.95, 0.1, backend, episodes=2)
+    lengths, steps, rewards = (np.asarray(x) for x in (res.lengths, res.steps, res.rewards))
+    assert lengths.shape == (2, 2) and (lengths > 0).all()
+    np.testing.assert_array_equal(steps, lengths.sum(axis=0))
+    assert rewards.sum(axis=0).tolist() == [2.0, 2.0]
