@@ -69,6 +69,18 @@ def test_an_env_without_tables_is_one_line_whose_examples_exist() -> None:
         assert BatchSim.of(gym.make(env_id)).n_states == gym.make(env_id).observation_space.n
 
 
+class NoTables:
+    """Neither a gymnasium env (no ``spec``, no ``unwrapped``) nor one with tables."""
+
+
+def test_an_env_without_a_spec_is_named_by_its_class() -> None:
+    from gymnasium.envs.classic_control import CartPoleEnv
+
+    for env, name in ((CartPoleEnv(), "CartPoleEnv"), (NoTables(), "NoTables")):
+        with pytest.raises(UsageError, match=rf"^{name}: has no tables to simulate \(P\)"):
+            BatchSim.of(env)
+
+
 def test_moved_to_torch_the_start_sums_and_the_noise_flag_come_along() -> None:
     sim = BatchSim.of(gym.make("rlsuite/MaximizationBias-v0"))
     assert sim.noisy
