@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from recording import Spy
 
 from rlsuite.app import sweep as S
 from rlsuite.app.sweep import (
@@ -425,8 +426,9 @@ def test_run_cells_on_ray(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplo
     ]
     assert (cells[0].path / "finished.json").is_file()
     # a local Ray of --workers CPUs, no dashboard, the workers' output kept off the console, one thread each
-    assert sessions == [{"address": None, "num_cpus": 1, "include_dashboard": False, "log_to_driver": False,
-                         "runtime_env": {"env_vars": {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}}}]  # fmt: skip
+    assert sessions.calls == [((ray,), {"address": None, "num_cpus": 1, "include_dashboard": False,
+                                        "log_to_driver": False, "runtime_env": {"env_vars": {
+                                            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}}})]  # fmt: skip
     assert remotes == [{"num_cpus": 1}]  # a cell takes one CPU
 
 
@@ -434,25 +436,23 @@ class _Stop(Exception):
     """Raised by the Ray session's stand-in once it has recorded its arguments."""
 
 
-def _spy_ray(monkeypatch: pytest.MonkeyPatch, ray: Any, stop: bool = False) -> tuple[list[dict], list[dict]]:
+def _stop(*args: Any, **kwargs: Any) -> None:
+    raise _Stop
+
+
+def _spy_ray(monkeypatch: pytest.MonkeyPatch, ray: Any, stop: bool = False) -> tuple[Spy, list[dict]]:
     """Record the arguments of the sweep's Ray session and of its ``ray.remote`` (which then run as usual; ``stop``:
     raise :class:`_Stop` instead of starting the session)."""
-    sessions: list[dict] = []
+    sessions = Spy(_stop if stop else S.ray_session)
     remotes: list[dict] = []
-    real_session, real_remote = S.ray_session, ray.remote
-
-    def session(module: Any, **init: Any) -> Any:
-        sessions.append(init)
-        if stop:
-            raise _Stop
-        return real_session(module, **init)
+    real_remote = ray.remote
 
     def remote(*args: Any, **kwargs: Any) -> Any:
         if sys._getframe(1).f_globals.get("__name__") == S.__name__:  # the sweep's calls, not Ray's own
             remotes.append(kwargs)
         return real_remote(*args, **kwargs)
 
-    monkeypatch.setattr(S, "ray_session", session)
+    monkeypatch.setattr(S, "ray_session", sessions)
     monkeypatch.setattr(ray, "remote", remote)
     return sessions, remotes
 
@@ -463,7 +463,7 @@ def test_a_ray_cluster_address_leaves_the_cpus_to_the_cluster(tmp_path: Path, mo
     opts = SweepOptions(out=str(tmp_path / "s"), budget=2560, ray=True, workers=3, ray_address="10.0.0.9:6379")
     with pytest.raises(_Stop):
         S.run_cells(plan(["q_learning"], {}, [0], opts), tmp_path / "s", opts)
-    assert [(s["address"], s["num_cpus"]) for s in sessions] == [("10.0.0.9:6379", None)]
+    assert [(kw["address"], kw["num_cpus"]) for _, kw in sessions.calls] == [("10.0.0.9:6379", None)]
 
 
 def test_the_sweep_command_line(cli: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path,
