@@ -1,5 +1,5 @@
-"""Where ``--quick`` and ``--config`` defaults come from, in order, for ``align compare`` and ``vision grpo``
-(the later layer wins; mutation testing)."""
+"""Where ``--quick`` and ``--config`` defaults come from, in order, for ``align compare``, ``vision grpo`` and
+``vision train-vlm-policy`` (the later layer wins; mutation testing)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import dataclasses
 from pathlib import Path
 
 from rlsuite.app.align import _compare_defaults
-from rlsuite.app.vision import QUICK_GRPO, QUICK_VLM, _quick_grpo_defaults
+from rlsuite.app.vision import QUICK_GRPO, QUICK_VLM, _quick_defaults, _quick_grpo_defaults
 
 
 def _yaml(tmp_path: Path) -> Path:
@@ -38,3 +38,11 @@ def test_grpo_layers_put_its_own_quick_budget_first(tmp_path: Path) -> None:
     assert _quick_grpo_defaults(argparse.Namespace(config=path)) == [({"seeds": 3}, str(path))]
     both = _quick_grpo_defaults(argparse.Namespace(quick=True, config=path))
     assert both == [(QUICK_GRPO, "--quick"), ({"seeds": 3}, str(path))]
+
+
+def test_train_vlm_policy_layers_quick_then_the_config(tmp_path: Path) -> None:
+    path = _yaml(tmp_path)
+    assert _quick_defaults(argparse.Namespace()) == []
+    assert _quick_defaults(argparse.Namespace(quick=True)) == [(QUICK_VLM, "--quick")]
+    assert _quick_defaults(argparse.Namespace(quick=True, config=path)) == [(QUICK_VLM, "--quick"),
+                                                                            ({"seeds": 3}, str(path))]  # fmt: skip

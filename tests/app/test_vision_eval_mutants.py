@@ -292,19 +292,6 @@ def test_vision_help_names_its_commands_vision_command(capsys: pytest.CaptureFix
     assert capsys.readouterr().out.startswith("usage: rlsuite vision [-h] VISION_COMMAND ...\n")
 
 
-def test_train_vlm_policy_layers_quick_then_the_config(tmp_path: Path) -> None:
-    import argparse
-
-    from rlsuite.app.vision import QUICK_VLM, _quick_defaults
-
-    path = tmp_path / "c.yaml"
-    path.write_text("bc_steps: 3\n")
-    assert _quick_defaults(argparse.Namespace()) == []
-    assert _quick_defaults(argparse.Namespace(quick=True)) == [(QUICK_VLM, "--quick")]
-    assert _quick_defaults(argparse.Namespace(quick=True, config=path)) == [(QUICK_VLM, "--quick"),
-                                                                            ({"bc_steps": 3}, str(path))]  # fmt: skip
-
-
 def test_a_training_row_without_losses_leaves_them_out() -> None:
     """A training report without the first and final losses (no step taken) prints none."""
     from rlsuite.app.vision import _training
