@@ -626,24 +626,11 @@ def masked_policy(policy: Any, env_id: str, env_kwargs: dict[str, Any] | None, c
     return MaskedPolicy(policy, table, masks)
 
 
-def _start_distribution(base: Any, n_states: int) -> np.ndarray | None:
-    if hasattr(base, "random_start_states"):  # rlsuite grid world
-        probs = np.zeros(n_states)
-        if base.start_state is not None:
-            probs[base.start_state] = 1.0
-        else:
-            probs[base.random_start_states] = 1.0 / len(base.random_start_states)
-        return probs
-    if hasattr(base, "initial_state_distrib"):  # gymnasium toy text
-        return np.asarray(base.initial_state_distrib, dtype=float)
-    return None
-
-
 def greedy_table(policy: Any, env_id: str, env_kwargs: dict[str, Any] | None, config: SB3RunConfig) -> dict[str, Any] | None:  # noqa: E501
     """On envs with an exact model: the greedy action in every state, its exact value ``v_pi``, and
     ``v*``/``q*`` by value iteration (all with the policy's gamma); None for other envs."""
     from rlsuite.agents.tabular.dp import policy_evaluation, value_iteration
-    from rlsuite.envs.model import tabular_model
+    from rlsuite.envs.model import start_distribution, tabular_model
     from rlsuite.envs.wrappers import observation_table
 
     env = make_env(env_id, env_kwargs, config)
@@ -657,7 +644,7 @@ def greedy_table(policy: Any, env_id: str, env_kwargs: dict[str, Any] | None, co
     actions, _ = masked_policy(policy, env_id, env_kwargs, config).predict(table, deterministic=True)
     actions = np.asarray(actions, dtype=int).reshape(-1)
     v_star, q_star, _ = value_iteration(tm, gamma)
-    starts = _start_distribution(env.unwrapped, tm.n_states)
+    starts = start_distribution(env)
     v_pi = policy_evaluation(tm, actions, gamma)
     return {"env": env, "table": table, "gamma": gamma, "actions": actions, "v_pi": v_pi, "v_star": v_star,
             "q_star": q_star, "starts": starts}  # fmt: skip

@@ -288,9 +288,9 @@ def evaluate(run_dir: Path, meta: dict[str, Any], opts: EvalOptions) -> dict[str
 
 def _play(agent: Any, episodes: int, seed: int) -> dict[str, Any]:
     """Greedy episodes of a grid-world agent in :mod:`rlsuite.app.evalreport`'s keys."""
-    from rlsuite.agents.sb3 import _start_distribution
     from rlsuite.agents.tabular.solvers import policy_evaluation
     from rlsuite.app.evalreport import GAP_TOLERANCE, clamp_gap, return_stats
+    from rlsuite.envs.model import start_distribution
 
     env = agent.env
     returns, discounted, lengths = [], [], []
@@ -318,7 +318,7 @@ def _play(agent: Any, episodes: int, seed: int) -> dict[str, Any]:
         report["gamma"] = float(agent.gamma)
         report["gap_to_optimum_max"] = clamp_gap(float(np.max(gaps)))
         report["gap_to_optimum_mean"] = clamp_gap(float(np.mean(np.maximum(gaps, 0.0))))
-        starts = _start_distribution(env.unwrapped, len(v_pi))
+        starts = start_distribution(env)
         if starts is not None:
             report["v_star_start"], report["v_pi_start"] = float(starts @ agent.v_star), float(starts @ v_pi)
             report["gap_to_optimum_start"] = clamp_gap(report["v_star_start"] - report["v_pi_start"])

@@ -102,3 +102,26 @@ def tabular_model(env: gym.Env[Any, Any]) -> TabularModel:
                 if not done:
                     T[s, a, ns] += prob
     return TabularModel(R, transition_probs=T)
+
+
+def start_distribution(env: gym.Env[Any, Any]) -> np.ndarray | None:
+    """The law of ``env``'s start state as float probabilities [S]; None when the env does not say.
+
+    Read from the env, never from a reset: rlsuite's finite MDPs' ``start_probs`` (random starts in
+    S&B's grids, the gambler, the car rental), the grid world's start (one cell, or uniform over
+    ``random_start_states`` when it has none), a table env's ``start_state``, and gymnasium's toy text
+    ``initial_state_distrib``.
+    """
+    base = getattr(env, "unwrapped", env)
+    if getattr(base, "start_probs", None) is not None:  # FiniteMDPEnv
+        return np.array(base.start_probs, dtype=np.float64)
+    if hasattr(base, "start_state") and hasattr(base, "n_states"):  # grid world, table envs
+        probs = np.zeros(int(base.n_states))
+        if base.start_state is not None:
+            probs[base.start_state] = 1.0
+        else:
+            probs[base.random_start_states] = 1.0 / len(base.random_start_states)
+        return probs
+    if getattr(base, "initial_state_distrib", None) is not None:  # gymnasium toy text
+        return np.array(base.initial_state_distrib, dtype=np.float64)
+    return None

@@ -562,8 +562,8 @@ def _greedy_play(agent: Any, episodes: int, seed: int) -> tuple[list[float], lis
 
 
 def test_evaluate_a_grid_world_run_replays_greedy_episodes_and_the_exact_gaps(cli: Any, tmp_path: Path) -> None:
-    from rlsuite.agents.sb3 import _start_distribution
     from rlsuite.agents.tabular.solvers import policy_evaluation
+    from rlsuite.envs.model import start_distribution
 
     run = tmp_path / "q"
     argv = ["train", "q_learning", "--budget", "2560", "--seed", "2", "--gamma", "0.85", "--env_kwargs",
@@ -580,7 +580,7 @@ def test_evaluate_a_grid_world_run_replays_greedy_episodes_and_the_exact_gaps(cl
     assert agent.gamma == 0.85  # not policy_evaluation's default (0.9)
     v_pi = policy_evaluation(agent.model, agent.pi.argmax(axis=1), 0.85)
     gaps = v_star - v_pi
-    starts = _start_distribution(agent.env.unwrapped, 25)
+    starts = start_distribution(agent.env)
     assert starts is not None and starts.max() < 1.0  # a start distribution, not one state
     optimal = agent.truth_metrics()["optimal_fraction"]
     assert gaps.max() > 1.0 and gaps.min() < 1e-6 and 0.0 < optimal < 1.0  # not optimal: the gaps mean something

@@ -81,9 +81,10 @@ def start_states(env: gym.Env[Any, Any], n_states: int) -> np.ndarray:
 
 def reset_to(venv: Any, states: Any, seed: int | None = None) -> Any:
     """Reset every copy to the given start states; returns the observations (state indices)."""
+    if isinstance(venv, gym.vector.SyncVectorEnv):  # it would hand every copy all the starts: each is placed
+        obs, _ = venv.reset(seed=seed)
+        return as_states(venv, _start_single_envs(venv, np.asarray(states, dtype=np.int64), np.asarray(obs)))
     obs, _ = venv.reset(seed=seed, options={"start": states})
-    if isinstance(venv, gym.vector.SyncVectorEnv):  # gymnasium's own envs ignore options["start"]
-        obs = _start_single_envs(venv, np.asarray(states, dtype=np.int64), np.asarray(obs))
     return as_states(venv, obs)
 
 
@@ -104,9 +105,8 @@ def place_at(base: Any, s: int) -> bool:
 
 
 def _start_single_envs(venv: gym.vector.SyncVectorEnv, states: np.ndarray, obs: np.ndarray) -> np.ndarray:
-    """Put the copies of a sync vector env at ``states`` where their reset ignored the start option
-    (``place_at``). Any other env that ignores it starts where it starts, and a warning says so (once per
-    vector env)."""
+    """Put the copies of a sync vector env, just reset, at ``states`` (``place_at``). A copy that cannot be
+    placed starts where its reset put it, and a warning says so (once per vector env)."""
     if np.array_equal(obs, states):
         return obs
     bases = [env.unwrapped for env in venv.envs]
@@ -117,8 +117,9 @@ def _start_single_envs(venv: gym.vector.SyncVectorEnv, states: np.ndarray, obs: 
     if not getattr(venv, "_rlsuite_start_warned", False):
         spec = venv.envs[0].spec
         log.warning(
-            "%s ignores reset(options={'start': ...}): episodes start where the env starts them, not at the "
-            "random states these agents restart from (the states it never starts near may never be visited)",
+            "%s cannot be put at a chosen start state (no state index s beside P): episodes start where the env "
+            "starts them, not at the random states these agents restart from (the states it never starts near may "
+            "never be visited)",
             spec.id if spec is not None else type(bases[0]).__name__,
         )
         venv._rlsuite_start_warned = True

@@ -23,6 +23,7 @@ import numpy as np
 
 from rlsuite.common.backend import ArrayBackend, drawing_from
 from rlsuite.common.errors import UsageError
+from rlsuite.envs.model import start_distribution
 from rlsuite.envs.table import TableEnv
 
 logger = logging.getLogger(__name__)
@@ -81,8 +82,6 @@ class BatchSim:
         base = getattr(env, "unwrapped", env)
         if isinstance(base, TableEnv):
             S, A = base.next_state.shape
-            start = np.zeros(S)
-            start[base.start_state] = 1.0
             std = np.zeros((S, A)) if base.reward_std is None else base.reward_std
             return cls(
                 base.next_state[:, :, None],
@@ -90,7 +89,7 @@ class BatchSim:
                 base.terminal[base.next_state][:, :, None],
                 np.ones((S, A, 1)),
                 std,
-                start,
+                start_distribution(base),
             )
         P = getattr(base, "P", None)
         if P is None:
@@ -108,13 +107,13 @@ class BatchSim:
                 for k, (p, s2, r, d) in enumerate(P[s][a]):
                     ns[s, a, k], rw[s, a, k], dn[s, a, k], pr[s, a, k] = s2, r, d, p
                 ns[s, a, len(P[s][a]) :] = ns[s, a, 0]
-        start = getattr(base, "initial_state_distrib", None)
-        if start is None:
+        start = start_distribution(base)
+        if start is None:  # an env that does not say: where its first reset puts it
             start = np.zeros(S)
             start[int(env.reset(seed=0)[0])] = 1.0
         cum = np.cumsum(pr, axis=2)
         cum[:, :, -1] = 1.0
-        return cls(ns, rw, dn, cum, np.zeros((S, A)), np.asarray(start, dtype=float))
+        return cls(ns, rw, dn, cum, np.zeros((S, A)), start)
 
     def reset(self, runs: int, rng: np.random.Generator | ArrayBackend) -> Any:
         """Start states [runs], on the tables' backend."""

@@ -269,26 +269,6 @@ def test_few_dqn_updates_are_logged_unless_quiet(caplog):
     assert plan_run(DQNConfig(train_freq=1, learning_starts=0), 10, quiet=True).updates == 10  # one per env step
 
 
-# ----- where episodes start -----
-@pytest.mark.parametrize(
-    ("env_id", "expected"),
-    [("rlsuite/GridWorld-v0", np.eye(25)[0]),
-     (EPISODIC, np.r_[np.full(17, 1 / 24), 0.0, np.full(7, 1 / 24)]),  # every cell but the target (17)
-     ("FrozenLake-v1", np.eye(16)[0]),
-     ("rlsuite/KArmedBandit-v0", None)],
-)  # fmt: skip
-def test_start_distribution(env_id, expected):
-    import gymnasium as gym
-
-    env = gym.make(env_id)
-    n_states = getattr(env.observation_space, "n", 1)
-    probs = sb3._start_distribution(env.unwrapped, n_states)
-    if expected is None:
-        assert probs is None
-    else:
-        np.testing.assert_array_equal(probs, expected)
-
-
 # ----- evaluation against the exact optimum -----
 def test_evaluation_of_a_policy_that_always_goes_left_against_the_exact_optimum():
     """On the one-row grid (gamma 0.99) "left" never reaches the target and bumps the wall (-1) from cell 0 on:
@@ -312,6 +292,32 @@ def test_evaluation_of_a_policy_that_always_goes_left_against_the_exact_optimum(
                     "optimal_return_mean": 1.0},
     }  # fmt: skip
     assert "returns" not in sb3.evaluate_run(model, EPISODIC, ROW, config, episodes=1, seed=8)
+
+
+def test_the_gap_at_the_start_on_an_mdp_with_random_starts():
+    """S&B's 4x4 grid (example 4.1: -1 a step, terminal corners 0 and 15, off-grid moves stay) starts in any of
+    its 14 other cells. Always "up": from row 0 the agent bumps forever (-1 / (1 - g)), from column 0 it walks to
+    corner 0 in r steps, elsewhere it reaches row 0 and bumps. The optimum walks to the nearest corner in d steps;
+    "up" is optimal where it shortens that walk. The values at the start are the means over the 14 cells."""
+    config = PPOConfig(n_steps=8, batch_size=8, policy_kwargs={"net_arch": [4]})
+    env_id = "rlsuite/SBGridWorld4x4-v0"
+    model = _fixed_logits(sb3.build_model(config, sb3.make_train_env(env_id, None, config, 0), 0, "cpu"),
+                          [1.0, 0.0, 0.0, 0.0])  # fmt: skip
+    g = 0.99
+    cells = [(r, c) for r in range(4) for c in range(4)]
+    d = np.array([min(r + c, 6 - r - c) for r, c in cells])
+    v_star = -(1 - g**d) / (1 - g)
+    v_pi = np.array([-(1 - g**r) / (1 - g) if c == 0 else -1 / (1 - g) for r, c in cells])
+    v_pi[15] = 0.0
+    up_optimal = [d[s] == 0 or (r > 0 and d[s - 4] == d[s] - 1) for s, (r, _) in enumerate(cells)]
+    live = d > 0
+    gap = sb3.optimality_gap(model, env_id, None, config, 2, 0)
+    expected = {"gamma": g, "max_value_gap": np.max(v_star - v_pi), "optimal_action_fraction": np.mean(up_optimal),
+                "v_star_start": v_star[live].mean(), "v_pi_start": v_pi[live].mean(),
+                "value_gap_start": v_star[live].mean() - v_pi[live].mean()}  # fmt: skip
+    assert gap.keys() == expected.keys() | {"optimal_return_mean"}
+    for key, value in expected.items():
+        assert gap[key] == pytest.approx(value, rel=1e-9), key
 
 
 def test_the_optimal_return_is_over_the_evaluations_own_starts_and_number_of_episodes():

@@ -53,6 +53,20 @@ def test_the_start_distribution_is_the_envs_own_not_one_reset() -> None:
     np.testing.assert_array_equal(sim.start_cum, np.cumsum(start))
 
 
+@pytest.mark.parametrize("device", ["cpu", "torch:cpu"])
+def test_random_starts_of_rlsuites_finite_mdps_are_the_envs_law(device: str) -> None:
+    """S&B's 4x4 grid starts in any of its 14 non-terminal cells: the sim reads that law (one reset
+    would pin every run to one cell) and its resets, numpy or torch, draw from it."""
+    env = gym.make("rlsuite/SBGridWorld4x4-v0")
+    sim = BatchSim.of(env)
+    np.testing.assert_array_equal(sim.start_probs, env.unwrapped.start_probs)
+    assert np.count_nonzero(sim.start_probs) == 14
+    backend = ArrayBackend(device)
+    backend.seed(np.random.default_rng(0))
+    starts = np.asarray(sim.to(backend).reset(2800, backend))
+    np.testing.assert_allclose(np.bincount(starts, minlength=16) / 2800, sim.start_probs, atol=0.025)
+
+
 def test_the_last_cumulative_probability_is_exactly_one() -> None:
     sim = BatchSim.of(gym.make("FrozenLake-v1", is_slippery=True))
     assert sim.cum_probs.shape == (16, 4, 3)

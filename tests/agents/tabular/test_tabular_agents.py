@@ -873,9 +873,22 @@ def test_random_restarts_start_where_asked_on_gymnasium_toy_text_envs(caplog: py
     for _ in range(2):
         assert reset_to(fixed, np.array([0, 1])).tolist() == [0, 0]
     assert [r.getMessage() for r in caplog.records] == [
-        "Chain ignores reset(options={'start': ...}): episodes start where the env starts them, not at the "
-        "random states these agents restart from (the states it never starts near may never be visited)"
+        "Chain cannot be put at a chosen start state (no state index s beside P): episodes start where the env "
+        "starts them, not at the random states these agents restart from (the states it never starts near may "
+        "never be visited)"
     ]
+
+
+def test_copies_of_an_env_that_reads_one_start_option_are_each_put_at_their_own() -> None:
+    """S&B's 4x4 grid reads ``options["start"]`` as one state: a sync vector env must not hand every copy all
+    the starts (a TypeError once), and each copy then steps from its own start."""
+    from rlsuite.agents.tabular.batch import reset_to
+
+    venv = gym.vector.SyncVectorEnv([lambda: gym.make("rlsuite/SBGridWorld4x4-v0")] * 3)
+    assert reset_to(venv, np.array([5, 6, 14]), seed=0).tolist() == [5, 6, 14]
+    obs, reward, term, _, _ = venv.step(np.array([0, 1, 1]))  # up, right, right
+    assert obs.tolist() == [1, 7, 15] and reward.tolist() == [-1.0, -1.0, -1.0]
+    assert term.tolist() == [False, False, True]
 
 
 @pytest.mark.parametrize("registered", [True, False])
@@ -888,7 +901,7 @@ def test_the_start_warning_names_a_single_copys_env_id_or_class(registered: bool
     venv = gym.vector.SyncVectorEnv([lambda: gym.make("rlsuite_test/Chain-v0")] if registered else [Chain])
     assert reset_to(venv, np.array([1])).tolist() == [0]
     name = "rlsuite_test/Chain-v0" if registered else "Chain"
-    assert [r.getMessage().split(" ignores ")[0] for r in caplog.records] == [name]
+    assert [r.getMessage().split(" cannot be put ")[0] for r in caplog.records] == [name]
     assert not place_at(venv.envs[0].unwrapped, 1) and venv.envs[0].unwrapped.s == 0
     lake = gym.make("FrozenLake-v1").unwrapped
     lake.reset(seed=0)
