@@ -73,3 +73,65 @@ def test_resume_starts_from_the_newest_valid_checkpoint_and_says_so(
     assert (done["global_steps"], done["resumed_from"]) == (2, str(out / "checkpoint-2"))
     assert [r.getMessage() for r in caplog.records if "budget" in r.getMessage()] == [
         f"{out}: checkpoint-2 already holds the whole budget; finishing from it"]  # fmt: skip
+
+
+def test_trls_own_resume_flag_picks_that_checkpoint_not_the_newest(policy: Path, tmp_path: Path) -> None:
+    out = tmp_path / "sft"
+    records = TASK.sft_dataset(16, seed=0)
+    T.train_sft(policy, records, _config(out))  # checkpoint-1 and checkpoint-2
+    config = _config(out, max_steps=3)
+    config.resume_from_checkpoint = str(out / "checkpoint-1")
+    metrics = T.train_sft(policy, records, config)  # without resume: the flag alone
+    assert (metrics["global_steps"], metrics["resumed_from"]) == (3, str(out / "checkpoint-1"))
+
+
+def test_without_resume_a_run_starts_over_beside_its_checkpoints_and_says_nothing(
+    policy: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """run_trainer's default is a fresh start, even where valid checkpoints lie; only a resume that finds
+    checkpoint folders but none valid says it starts from the beginning."""
+    import datasets
+    from trl import SFTTrainer
+
+    out = tmp_path / "sft"
+    records = TASK.sft_dataset(16, seed=0)
+    T.train_sft(policy, records, _config(out, max_steps=1))  # a valid checkpoint-1
+    config = _config(out)
+    model, tok = T._policy(config, policy, None)
+    trainer = SFTTrainer(model=model, args=config, train_dataset=datasets.Dataset.from_list(list(records)),
+                         processing_class=tok)  # fmt: skip
+    with caplog.at_level(logging.INFO, logger=T.log.name):
+        metrics = T.run_trainer(trainer, config)
+        assert (metrics["global_steps"], metrics["resumed_from"]) == (2, None)
+        T.train_sft(policy, records, _config(out, max_steps=3), resume=True)  # from checkpoint-2: valid
+    assert not [r for r in caplog.records if "no valid checkpoint" in r.getMessage()]
+    broken = tmp_path / "broken"
+    (broken / "checkpoint-1").mkdir(parents=True)  # a folder with nothing in it: not a checkpoint
+    with caplog.at_level(logging.INFO, logger=T.log.name):
+        again = T.train_sft(policy, records, _config(broken, max_steps=1), resume=True)
+    assert again["resumed_from"] is None
+    assert [r.getMessage() for r in caplog.records if "no valid checkpoint" in r.getMessage()] == [
+        f"{broken}: no valid checkpoint, training from the start"]  # fmt: skip
+
+
+def test_the_peak_memory_on_the_cpu_is_the_processes_high_water_mark(monkeypatch: pytest.MonkeyPatch) -> None:
+    """VmHWM of /proc/self/status in MB (kB / 1024); where /proc cannot be read, getrusage's ru_maxrss (kB)."""
+    import resource
+
+    def hwm() -> float:
+        line = next(x for x in Path("/proc/self/status").read_text().splitlines() if x.startswith("VmHWM:"))
+        return int(line.split()[1]) / 1024
+
+    before, got, after = hwm(), T._peak_rss_mb(), hwm()
+    assert before <= got <= after
+
+    class _NoProc:
+        def __init__(self, path: str) -> None:
+            self.path = path
+
+        def read_text(self) -> str:
+            raise PermissionError(f"{self.path}: not readable")
+
+    monkeypatch.setattr(T, "Path", _NoProc)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    assert before <= T._peak_rss_mb() <= resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -231,6 +231,29 @@ def test_reward_models_on_a_gpu_take_the_trainings_dtype(monkeypatch: pytest.Mon
     assert to.calls == [(((torch.device("cuda", 1), torch.bfloat16),), {})]
 
 
+def test_the_cpu_placement_does_not_ask_the_trainings_dtype(monkeypatch: pytest.MonkeyPatch) -> None:
+    func, to = _reward_model(monkeypatch)
+    placement = Spy(("cuda", torch.bfloat16))
+    monkeypatch.setattr(T, "placement_of", placement)
+    T._place_reward_models(_Trainer(), SimpleNamespace(bf16=True), func)
+    assert placement.calls == [] and to.calls == [(((torch.device("cpu"), torch.float32),), {})]
+
+
+def test_the_shared_body_places_the_reward_models_it_was_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    func, to = _reward_model(monkeypatch)
+    placement = Spy(("cuda", torch.bfloat16))
+    monkeypatch.setattr(T, "placement_of", placement)
+    monkeypatch.setattr(T, "run_trainer", Spy({}))
+
+    class _OnGPU(_Trainer):
+        device = torch.device("cuda", 0)  # only its type is read: no GPU needed
+
+    config = SimpleNamespace(bf16=True)
+    T._fit(_OnGPU, config, "model", "tok", PAIRS, None, False, reward_funcs=[gold_reward_func, func])
+    assert placement.calls == [((config,), {})]
+    assert to.calls == [(((torch.device("cuda", 0), torch.bfloat16),), {})]
+
+
 def test_weights_holding_nan_or_inf_are_refused_naming_the_weight() -> None:
     model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Linear(2, 1))
     T._check_finite(model, Path("/out"), 3)  # finite: nothing said
