@@ -541,11 +541,16 @@ def _unchecked(work: Path, modules: list[str], only: list[str]) -> list[str]:
         raise SystemExit(f"--only {' '.join(only)}: no module of the group matches (see --list)")
     if not (work / "mutants").is_dir():  # a first run: every mutant of those modules
         return [_dotted(m) + ".x*" for m in chosen]
+    try:
+        known = _results(work)
+    except RuntimeError:  # every module of the group changed (_prepare dropped their mutants)
+        known = {}
+    present = {_module_of(mutant, modules) for mutant in known}
     return [
         mutant
-        for mutant, status in _results(work).items()
+        for mutant, status in known.items()
         if status in UNCHECKED and _module_of(mutant, modules) in chosen  # "no tests": a test may cover it now
-    ]
+    ] + [_dotted(m) + ".x*" for m in chosen if m not in present]  # changed since (mutants dropped): all, by glob
 
 
 def run_group(

@@ -302,3 +302,24 @@ def test_only_reruns_the_mutants_without_a_verdict_including_those_no_test_ran(
     monkeypatch.setattr(mutate, "_results", lambda work: results)
     assert mutate._unchecked(tmp_path, ["pkg/mod.py", "pkg/other.py"], ["pkg/mod.py"]) == [
         "pkg.mod.x_f__mutmut_1", "pkg.mod.x_f__mutmut_3"]  # fmt: skip
+
+
+def test_only_runs_every_mutant_of_a_module_changed_since_the_last_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A changed module's mutants were dropped before the run (none known): --only names all of them by glob,
+    and the store restores the verdicts of its unchanged functions; with every module changed, mutmut's results
+    fail and each chosen module is named so."""
+    (tmp_path / "mutants").mkdir()
+    results = {"pkg.mod.x_f__mutmut_1": "killed", "pkg.other.x_g__mutmut_1": "not checked"}
+    monkeypatch.setattr(mutate, "_results", lambda work: results)
+    modules = ["pkg/mod.py", "pkg/new.py", "pkg/other.py"]
+    assert mutate._unchecked(tmp_path, modules, ["pkg/new.py", "pkg/other.py"]) == [
+        "pkg.other.x_g__mutmut_1", "pkg.new.x*"]  # fmt: skip
+    assert mutate._unchecked(tmp_path, modules, ["pkg/mod.py"]) == []
+
+    def nothing_known(work: Path) -> dict[str, str]:
+        raise RuntimeError("mutmut results failed")
+
+    monkeypatch.setattr(mutate, "_results", nothing_known)
+    assert mutate._unchecked(tmp_path, modules, ["pkg/*.py"]) == ["pkg.mod.x*", "pkg.new.x*", "pkg.other.x*"]
