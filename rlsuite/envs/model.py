@@ -110,9 +110,12 @@ def start_distribution(env: gym.Env[Any, Any]) -> np.ndarray | None:
     Read from the env, never from a reset: rlsuite's finite MDPs' ``start_probs`` (random starts in
     S&B's grids, the gambler, the car rental), the grid world's start (one cell, or uniform over
     ``random_start_states`` when it has none), a table env's ``start_state``, and gymnasium's toy text
-    ``initial_state_distrib``.
+    ``initial_state_distrib``. A pixel grid world's is its world's (the current layout's).
     """
     base = getattr(env, "unwrapped", env)
+    world = getattr(base, "world", None)
+    if world is not None and world is not base:  # a pixel grid world
+        return start_distribution(world)
     if getattr(base, "start_probs", None) is not None:  # FiniteMDPEnv
         return np.array(base.start_probs, dtype=np.float64)
     if hasattr(base, "start_state") and hasattr(base, "n_states"):  # grid world, table envs

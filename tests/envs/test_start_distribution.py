@@ -27,6 +27,7 @@ def _uniform(n: int, left_out: list[int]) -> np.ndarray:
      ("rlsuite/Gambler-v0", _uniform(101, [0, 100])),
      ("rlsuite/SBGridWorld-v0", _uniform(25, [])),
      ("rlsuite/InfiniteVariance-v0", np.eye(2)[0]),
+     ("rlsuite/PixelGridWorld-v0", np.eye(25)[0]),  # a pixel grid world: its world's
      ("FrozenLake-v1", np.eye(16)[0]),  # gymnasium's toy text
      ("rlsuite/KArmedBandit-v0", None)],  # one state and no law to read: None
 )  # fmt: skip
@@ -67,3 +68,17 @@ def test_taxi_starts_uniformly_over_its_valid_states() -> None:
     probs = start_distribution(env)
     np.testing.assert_array_equal(probs, env.unwrapped.initial_state_distrib)
     assert np.count_nonzero(probs) == 300
+
+
+def test_a_pixel_grid_world_with_a_layout_per_episode_starts_by_its_current_layout() -> None:
+    env = gym.make("rlsuite/PixelGridWorldRandom-v0")
+    targets = set()
+    for seed in (3, 4):
+        env.reset(seed=seed)
+        world = env.unwrapped.world
+        expected = np.zeros(25)
+        expected[world.random_start_states] = 1.0 / len(world.random_start_states)
+        assert expected[world.target_state] == 0.0
+        np.testing.assert_array_equal(start_distribution(env), expected)
+        targets.add(world.target_state)
+    assert len(targets) == 2  # two layouts: the law followed the second
