@@ -163,7 +163,9 @@ class FirstVisitMCPrediction(_EpisodeAveraging):
             return greedy_policy(self.q_star)
         components = getattr(self.env, "components", None)
         if components is None or A != 2 or list(getattr(self.env, "nvec", [])) != [32, 11, 2]:
-            raise UsageError(f"{type(self).__name__}: policy 'stick_20' is Blackjack's (Blackjack-v1)")
+            other = "'uniform' or 'optimal'" if self.q_star is not None else "'uniform'"
+            raise UsageError(f"{type(self).__name__}: policy 'stick_20' is Blackjack's (Blackjack-v1); on this env "
+                             f"choose policy {other}")  # fmt: skip
         player_sum = components(np.arange(S))[:, 0]
         return np.eye(2)[np.where(player_sum >= 20, 0, 1)]  # gymnasium: 0 stick, 1 hit
 

@@ -14,8 +14,11 @@ from rlsuite.common.errors import ConfigError, UsageError
 def test_a_policy_the_env_cannot_give_is_refused() -> None:
     with pytest.raises(UsageError, match=r"^FirstVisitMCPrediction: policy 'optimal' needs an env with an exact model"):
         FirstVisitMCPrediction(gym.make("Blackjack-v1"), MCPredictionConfig(policy="optimal"))
-    with pytest.raises(UsageError, match=r"^OffPolicyMCPrediction: policy 'stick_20' is Blackjack's \(Blackjack-v1\)$"):
+    with pytest.raises(UsageError, match=r"^OffPolicyMCPrediction: policy 'stick_20' is Blackjack's \(Blackjack-v1\); "
+                       r"on this env choose policy 'uniform' or 'optimal'$"):  # fmt: skip
         OffPolicyMCPrediction(gym.make("rlsuite/Gambler-v0"))
+    for policy in ("uniform", "optimal"):  # the advice works when followed
+        OffPolicyMCPrediction(gym.make("rlsuite/Gambler-v0"), OffPolicyMCPredictionConfig(policy=policy))
     from rlsuite.agents.tabular import BlackjackMCES
 
     with pytest.raises(UsageError, match=r"^BlackjackMCES: plays Blackjack \(Blackjack-v1\), not rlsuite/Gambler-v0$"):

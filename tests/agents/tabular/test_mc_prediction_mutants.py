@@ -89,7 +89,8 @@ class _ThreeActionTuple(gym.Env):
 
 
 def test_stick_20_needs_blackjacks_two_actions() -> None:
-    with pytest.raises(UsageError, match=r"^FirstVisitMCPrediction: policy 'stick_20' is Blackjack's"):
+    with pytest.raises(UsageError, match=r"^FirstVisitMCPrediction: policy 'stick_20' is Blackjack's \(Blackjack-v1\); "
+                       r"on this env choose policy 'uniform'$"):  # no exact model: not 'optimal'  # fmt: skip
         FirstVisitMCPrediction(_ThreeActionTuple())
 
 
