@@ -104,13 +104,14 @@ def tabular_model(env: gym.Env[Any, Any]) -> TabularModel:
     return TabularModel(R, transition_probs=T)
 
 
-def start_distribution(env: gym.Env[Any, Any]) -> np.ndarray | None:
+def start_distribution(env: Any) -> np.ndarray | None:
     """The law of ``env``'s start state as float probabilities [S]; None when the env does not say.
 
     Read from the env, never from a reset: rlsuite's finite MDPs' ``start_probs`` (random starts in
     S&B's grids, the gambler, the car rental), the grid world's start (one cell, or uniform over
     ``random_start_states`` when it has none), a table env's ``start_state``, and gymnasium's toy text
-    ``initial_state_distrib``. A pixel grid world's is its world's (the current layout's).
+    ``initial_state_distrib``. A pixel grid world's is its world's (the current layout's). ``env``: a
+    gymnasium env (wrapped or not), or any object with those attributes.
     """
     base = getattr(env, "unwrapped", env)
     world = getattr(base, "world", None)
