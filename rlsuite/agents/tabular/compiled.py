@@ -149,7 +149,7 @@ def _step(tables: Any, s: Any, a: Any, rng: Any, s2: Any, r: Any, done: Any) -> 
         k = 0
         if K > 1:
             for c in range(K):
-                if u[i] > cum_probs[s[i], a[i], c]:
+                if u[i] >= cum_probs[s[i], a[i], c]:
                     k += 1
         s2[i], r[i], done[i] = next_states[s[i], a[i], k], rewards[s[i], a[i], k], dones[s[i], a[i], k]
     if noisy:
@@ -262,7 +262,7 @@ def sample_episodes(tables: Any, start: int, start_cdf: Any, cum: Any, runs: int
         for i in range(runs):  # every run steps, as in the array code (an ended run's step is discarded below)
             k = 0
             for j in range(A):
-                if u[i] > cum[s[i], j]:
+                if u[i] >= cum[s[i], j]:
                     k += 1
             a[i] = min(k, A - 1)
         _step(tables, s, a, rng, s2, r, done)

@@ -101,7 +101,7 @@ def sample_episodes(
     live = backend.ones(runs, "bool")
     lengths = backend.zeros(runs, "int64")
     for t in range(max_steps):
-        a = (backend.uniform((runs,))[:, None] > cum[s]).sum(1).clip(max=sim.n_actions - 1)
+        a = (backend.uniform((runs,))[:, None] >= cum[s]).sum(1).clip(max=sim.n_actions - 1)
         s2, r, done = sim.step(s, a, backend)
         s = backend.where(live, s2, s)
         rewards.append(backend.where(live, r, 0.0))

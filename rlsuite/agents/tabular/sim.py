@@ -120,8 +120,8 @@ class BatchSim:
         backend = drawing_from(rng)
         if self.start_probs.max() == 1.0:
             return backend.zeros(runs, "int64") + int(self.start_probs.argmax())
-        if backend.is_torch:  # inverse CDF of one uniform draw per run
-            return (backend.uniform((runs, 1)) > self.start_cum).sum(1).clamp_max(self.n_states - 1)
+        if backend.is_torch:  # inverse CDF of one uniform draw u per run: the sums <= u (none without mass at u = 0)
+            return (backend.uniform((runs, 1)) >= self.start_cum).sum(1).clamp_max(self.n_states - 1)
         return backend.rng.choice(self.n_states, size=runs, p=self.start_probs)
 
     def step(self, s: Any, a: Any, rng: np.random.Generator | ArrayBackend) -> tuple[Any, Any, Any]:
@@ -130,7 +130,7 @@ class BatchSim:
         if self.cum_probs.shape[2] == 1:  # deterministic
             s2, r, done = self.next_states[s, a, 0], self.rewards[s, a, 0], self.dones[s, a, 0]
         else:
-            k = (backend.uniform(tuple(s.shape))[:, None] > self.cum_probs[s, a]).sum(1)
+            k = (backend.uniform(tuple(s.shape))[:, None] >= self.cum_probs[s, a]).sum(1)
             s2, r, done = self.next_states[s, a, k], self.rewards[s, a, k], self.dones[s, a, k]
         if self.noisy:
             std = self.reward_std[s, a]
