@@ -53,9 +53,20 @@ def test_toy_text_integers_become_floats_and_the_env_keeps_its_own() -> None:
     class _IntegerStarts:
         initial_state_distrib = [0, 1, 0]
 
+    class _IntegerStartProbs:
+        start_probs = [0, 1]
+
+    class _CountedStatesOnly:  # a number of states but no start state: the law is its toy-text list
+        n_states = 3
+        initial_state_distrib = [0.0, 0.0, 1.0]
+
     probs = start_distribution(_IntegerStarts())
     assert probs.dtype == np.float64
     np.testing.assert_array_equal(probs, [0.0, 1.0, 0.0])
+    probs = start_distribution(_IntegerStartProbs())
+    assert probs.dtype == np.float64
+    np.testing.assert_array_equal(probs, [0.0, 1.0])
+    np.testing.assert_array_equal(start_distribution(_CountedStatesOnly()), [0.0, 0.0, 1.0])
     for env_id in ("rlsuite/SBGridWorld4x4-v0", "Taxi-v4"):  # a copy: changing it leaves the env's law alone
         env = gym.make(env_id)
         probs = start_distribution(env)
