@@ -24,6 +24,7 @@ logged as a warning. Nothing here prints; progress goes to :mod:`rlsuite.common.
 from __future__ import annotations
 
 import csv
+import functools
 import importlib
 import logging
 import math
@@ -58,6 +59,7 @@ log = logging.getLogger(__name__)
 VIDEO_HINT = "video needs moviepy: pip install moviepy (or pip install 'gymnasium[other]')"
 FEW_UPDATES = 5
 EVAL_SEED_OFFSET = 10_000
+EVAL_MAX_EPISODE_STEPS = 10_000  # greedy evaluation on an env without a time limit ends an episode here
 
 
 # ----- envs -----
@@ -105,9 +107,12 @@ def wrapper_fn(config: SB3RunConfig) -> Callable[[Any], Any] | None:
 
 
 def make_env(
-    env_id: str, env_kwargs: dict[str, Any] | None, config: SB3RunConfig, render_mode: str | None = None
+    env_id: str, env_kwargs: dict[str, Any] | None, config: SB3RunConfig, render_mode: str | None = None,
+    evaluation: bool = False,
 ) -> Any:
-    """One env as the agent sees it: ``gym.make(env_id, **env_kwargs)``, then the config's wrappers."""
+    """One env as the agent sees it: ``gym.make(env_id, **env_kwargs)``, then the config's wrappers. With
+    ``evaluation``, an env without a time limit (CliffWalking-v1) ends its episodes at
+    ``EVAL_MAX_EPISODE_STEPS``: a greedy policy that never reaches an end would hang the evaluation."""
     import gymnasium as gym
 
     import rlsuite.envs  # noqa: F401  (registers the ids)
@@ -117,7 +122,16 @@ def make_env(
         kwargs["render_mode"] = render_mode
     env = gym.make(env_id, **kwargs)
     wrap = wrapper_fn(config)
-    return wrap(env) if wrap else env
+    env = wrap(env) if wrap else env
+    if evaluation and getattr(env.spec, "max_episode_steps", None) is None:
+        _say_episodes_are_cut(env_id)
+        env = gym.wrappers.TimeLimit(env, EVAL_MAX_EPISODE_STEPS)
+    return env
+
+
+@functools.cache
+def _say_episodes_are_cut(env_id: str) -> None:
+    log.warning("%s has no time limit: evaluation episodes end after %d steps", env_id, EVAL_MAX_EPISODE_STEPS)
 
 
 def make_train_env(env_id: str, env_kwargs: dict[str, Any] | None, config: SB3RunConfig, seed: int) -> Any:
@@ -568,7 +582,7 @@ def evaluate_run(
     from stable_baselines3.common.monitor import Monitor
 
     policy = masked_policy(policy, env_id, env_kwargs, config)
-    env = Monitor(make_env(env_id, env_kwargs, config))
+    env = Monitor(make_env(env_id, env_kwargs, config, evaluation=True))
     env.reset(seed=seed)
     returns, lengths = evaluate_policy(
         policy, env, n_eval_episodes=episodes, deterministic=True, return_episode_rewards=True
@@ -633,7 +647,7 @@ def greedy_table(policy: Any, env_id: str, env_kwargs: dict[str, Any] | None, co
     from rlsuite.envs.model import start_distribution, tabular_model
     from rlsuite.envs.wrappers import observation_table
 
-    env = make_env(env_id, env_kwargs, config)
+    env = make_env(env_id, env_kwargs, config, evaluation=True)  # optimality_gap plays the optimum in it
     try:
         tm = tabular_model(env)
         table = observation_table(env, tm.n_states)
@@ -711,7 +725,7 @@ def record_video(
     from gymnasium.wrappers import RecordVideo
 
     policy = masked_policy(policy, env_id, env_kwargs, config)
-    env = RecordVideo(make_env(env_id, env_kwargs, config, render_mode="rgb_array"), str(folder),
+    env = RecordVideo(make_env(env_id, env_kwargs, config, render_mode="rgb_array", evaluation=True), str(folder),
                       episode_trigger=lambda _: True, disable_logger=True)  # fmt: skip
     for episode in range(episodes):  # no reset after the last one: it would start an empty video
         obs, _ = env.reset(seed=seed if episode == 0 else None)

@@ -320,6 +320,29 @@ def test_the_gap_at_the_start_on_an_mdp_with_random_starts():
         assert gap[key] == pytest.approx(value, rel=1e-9), key
 
 
+def test_evaluation_episodes_of_an_env_without_a_time_limit_end_at_the_cap(caplog: pytest.LogCaptureFixture):
+    """CliffWalking-v1 registers no time limit: a greedy policy walking into the left wall from the start (-1 a
+    step) would never end an evaluation. It is cut at EVAL_MAX_EPISODE_STEPS, said once per env id; training
+    envs keep the env as registered, and an env with its own limit keeps it."""
+    import gymnasium as gym
+
+    config = PPOConfig(n_steps=8, batch_size=8, policy_kwargs={"net_arch": [4]})
+    sb3._say_episodes_are_cut.cache_clear()
+    with caplog.at_level(logging.WARNING, logger=sb3.log.name):
+        capped = sb3.make_env("CliffWalking-v1", None, config, evaluation=True)
+        sb3.make_env("CliffWalking-v1", None, config, evaluation=True)
+    assert isinstance(capped, gym.wrappers.TimeLimit) and capped.spec.max_episode_steps == 10_000
+    assert sb3.EVAL_MAX_EPISODE_STEPS == 10_000
+    assert caplog.messages == ["CliffWalking-v1 has no time limit: evaluation episodes end after 10000 steps"]
+    assert sb3.make_env("CliffWalking-v1", None, config).spec.max_episode_steps is None
+    assert sb3.make_env("FrozenLake-v1", None, config, evaluation=True).spec.max_episode_steps == 100
+    model = _fixed_logits(sb3.build_model(config, sb3.make_train_env("CliffWalking-v1", None, config, 0), 0, "cpu"),
+                          [0.0, 0.0, 0.0, 1.0])  # fmt: skip
+    report = sb3.evaluate_run(model, "CliffWalking-v1", None, config, episodes=1, seed=0, episode_details=True)
+    assert (report["returns"], report["lengths"]) == ([-10_000.0], [10_000])
+    assert report["optimum"]["optimal_return_mean"] == -13.0  # the optimum ends its episode: 13 steps
+
+
 def test_the_optimal_return_is_over_the_evaluations_own_starts_and_number_of_episodes():
     """With a cost of 1 per step the optimal return depends on the start: 1 - (3 - s) from cell s. Seed 8 starts
     three episodes in cells 1, 0 and 3: a mean of -2/3 (ten episodes: -1/2), and SB3's warning about an env

@@ -879,6 +879,20 @@ def test_random_restarts_start_where_asked_on_gymnasium_toy_text_envs(caplog: py
     ]
 
 
+def test_a_sync_vector_env_put_at_its_starts_is_seeded_as_asked() -> None:
+    """reset_to's seed reaches the copies' own randomness: the slippery lake's moves repeat under one seed."""
+    from rlsuite.agents.tabular.batch import reset_to
+
+    def walk(seed: int) -> list[list[int]]:
+        venv = gym.vector.SyncVectorEnv([lambda: gym.make("FrozenLake-v1", is_slippery=True)] * 4)
+        seen = [reset_to(venv, np.array([0, 1, 2, 4]), seed=seed).tolist()]
+        for _ in range(6):
+            seen.append(venv.step(np.array([1, 2, 1, 2]))[0].tolist())
+        return seen
+
+    assert walk(3) == walk(3) != walk(4)
+
+
 def test_copies_of_an_env_that_reads_one_start_option_are_each_put_at_their_own() -> None:
     """S&B's 4x4 grid reads ``options["start"]`` as one state: a sync vector env must not hand every copy all
     the starts (a TypeError once), and each copy then steps from its own start."""
