@@ -180,6 +180,24 @@ def test_video_of_maskable_ppo_uses_the_env_s_mask(tmp_path, masked_row_model):
     assert _frames(tmp_path / "videos") == {"rl-video-episode-0.mp4": (3, (160, 32))}  # from cell 2: two steps
 
 
+def test_video_of_an_env_without_a_time_limit_ends_at_the_evaluation_cap(tmp_path, monkeypatch):
+    """The one-row grid registered without a time limit: "left" from cell 0 bumps the wall for ever, and the video
+    stops at the cap (the start frame and one per step), as the evaluation does."""
+    import gymnasium as gym
+
+    pytest.importorskip("moviepy")
+    if "rlsuite_test/RowWithoutLimit-v0" not in gym.registry:
+        gym.register("rlsuite_test/RowWithoutLimit-v0", entry_point="rlsuite.envs.gridworld:GridWorldEnv",
+                     kwargs={"terminate_at_target": True, "start": [1, 1]})  # fmt: skip
+    monkeypatch.setattr(sb3, "EVAL_MAX_EPISODE_STEPS", 5)
+    config = PPOConfig(n_steps=8, batch_size=8, policy_kwargs={"net_arch": [4]})
+    env_id = "rlsuite_test/RowWithoutLimit-v0"
+    model = _fixed_logits(sb3.build_model(config, sb3.make_train_env(env_id, ROW, config, 0), 0, "cpu"),
+                          [0.0, 0.0, 0.0, 1.0, 0.0])  # fmt: skip
+    sb3.record_video(model, env_id, ROW, config, tmp_path / "videos", episodes=1, seed=0)
+    assert _frames(tmp_path / "videos") == {"rl-video-episode-0.mp4": (6, (160, 32))}
+
+
 # ----- the spaces an algorithm takes -----
 def _space_cases():
     from gymnasium import spaces
