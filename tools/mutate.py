@@ -533,6 +533,15 @@ def add_equivalent(work: Path, mutant: str, why: str) -> None:
     EQUIVALENT.write_text(json.dumps(dict(sorted(entries.items())), indent=1, ensure_ascii=False) + "\n")
 
 
+def _known_results(work: Path) -> dict[str, str]:
+    """``_results``, or none where mutmut knows no mutant: every module of the group changed since the last run
+    (``_prepare`` dropped their mutants)."""
+    try:
+        return _results(work)
+    except RuntimeError:
+        return {}
+
+
 def _unchecked(work: Path, modules: list[str], only: list[str]) -> list[str]:
     """The mutants of the modules matching ``only`` (path globs) that have no verdict in ``work``: mutmut reruns
     every mutant it is given by name, so the names, not the globs, are given (before any run: the globs, as names)."""
@@ -541,10 +550,7 @@ def _unchecked(work: Path, modules: list[str], only: list[str]) -> list[str]:
         raise SystemExit(f"--only {' '.join(only)}: no module of the group matches (see --list)")
     if not (work / "mutants").is_dir():  # a first run: every mutant of those modules
         return [_dotted(m) + ".x*" for m in chosen]
-    try:
-        known = _results(work)
-    except RuntimeError:  # every module of the group changed (_prepare dropped their mutants)
-        known = {}
+    known = _known_results(work)
     present = {_module_of(mutant, modules) for mutant in known}
     return [
         mutant
@@ -574,10 +580,7 @@ def run_group(
         _prepare(name, work)
         _import_verdicts(work)
     if run and recheck:  # only the survivors of the last run, against today's tests and code
-        try:
-            known = _results(work)
-        except RuntimeError:  # every module of the group changed (_prepare dropped their mutants): a plain run
-            known = {}
+        known = _known_results(work)  # none: a plain run
         survived = _unlisted(work, [m for m, s in known.items() if s == "survived"])
         if survived or not known:
             _run_mutmut(work, children, survived or None, minutes)

@@ -54,7 +54,7 @@ def _sim(start: list[float]) -> BatchSim:
 def test_a_zero_draw_never_starts_or_steps_where_there_is_no_mass(device: str) -> None:
     sim = _sim([0.0, 0.5, 0.5])
     if device == "cpu":
-        sim, rng = sim, _zero_draws()
+        rng = _zero_draws()
     else:
         rng = _TorchDrawsZero(device)
         sim = sim.to(rng)
