@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from rlsuite.agents.sb3_config import ALGOS, CONFIGS, PPOBaseConfig, SB3RunConfig
 from rlsuite.app.evalreport import from_sb3
 from rlsuite.app.options import EvalOptions, TrainOptions
-from rlsuite.common.config import from_dict, load_yaml
+from rlsuite.common.config import config_error, from_dict, load_yaml
 from rlsuite.common.errors import ConfigError, ModelFolderError, UsageError
 from rlsuite.common.io import OutputDir, run_name, unique_path, write_json
 
@@ -419,10 +419,14 @@ def _check_env(env_id: str, env_kwargs: dict[str, Any] | None, config: SB3RunCon
         env = gym.make(env_id, **dict(env_kwargs or {}))
     except (gym.error.Error, TypeError, ValueError) as exc:
         raise UsageError(f"--env {env_id}{given}: {' '.join(str(exc).split())}") from exc
+    from rlsuite.envs.wrappers import NoActionMask
+
     wrap = sb3.wrapper_fn(config)
     try:
         if wrap is not None:
             env = wrap(env)
+    except NoActionMask as exc:  # MaskablePPO's mask, added after the env_wrapper classes
+        raise config_error(config, "action_mask", str(exc)) from exc
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"env_wrapper: {' '.join(str(exc).split())}", "env_wrapper") from exc
     finally:

@@ -240,6 +240,10 @@ def indexable(space: spaces.Space[Any]) -> bool:
     return True
 
 
+class NoActionMask(ValueError):
+    """An action mask asked of an env that defines no ``valid_actions()``."""
+
+
 class ValidActionMask(gym.Wrapper[Any, Any, Any, Any]):
     """Adds ``action_masks()`` (sb3-contrib MaskablePPO's interface): the valid actions of the current state.
 
@@ -266,8 +270,8 @@ class ValidActionMask(gym.Wrapper[Any, Any, Any, Any]):
 
 def valid_action_table(env: gym.Env[Any, Any], forbidden: bool = True) -> np.ndarray:
     """``[S, A]`` bools: the actions valid in each state, from the env's model (``ValueError`` for
-    envs that define none)."""
+    envs that define none: :class:`NoActionMask`)."""
     base = env.unwrapped
     if not callable(getattr(base, "valid_actions", None)):
-        raise ValueError(f"{type(base).__name__} defines no valid_actions(): no action mask (set action_mask off)")
+        raise NoActionMask(f"{type(base).__name__} defines no valid_actions(): no action mask (set action_mask off)")
     return np.asarray(base.valid_actions(forbidden=forbidden), dtype=bool)

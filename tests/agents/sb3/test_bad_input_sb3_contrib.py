@@ -40,6 +40,14 @@ def test_maskable_on_an_env_without_a_model_of_its_valid_actions(tmp_path, capsy
     out = tmp_path / "run"
     assert cli(["train", "maskable_ppo", "--env", "FrozenLake-v1", "--out", str(out), "--budget", "100"]) == 2
     last = capsys.readouterr().err.strip().splitlines()[-1]  # after the log line: no entry in maskable_ppo.yml
-    assert last == ("rlsuite: error: env_wrapper: FrozenLakeEnv defines no valid_actions(): no action mask "
-                    "(set action_mask off)"), last  # fmt: skip
+    # the setting named is the one to change (it once said env_wrapper, which the user never set)
+    assert last == ("rlsuite: error: MaskablePPOConfig.action_mask: FrozenLakeEnv defines no valid_actions(): "
+                    "no action mask (set action_mask off)"), last  # fmt: skip
     assert tree(out) == {}
+
+
+def test_the_advice_of_the_missing_mask_works_when_followed(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["train", "maskable_ppo", "--env", "FrozenLake-v1", "--out", str(out), "--budget", "64"]
+    assert cli([*argv, "--action_mask", "off", "--set", "n_steps=64", "batch_size=32"]) == 0
+    assert (out / "finished.json").is_file()
