@@ -289,6 +289,36 @@ def test_a_conversations_reply_is_the_tokens_after_its_prompt() -> None:
     assert tok.convert_ids_to_tokens(completion_ids(tok, prompt, "good")) == ["good", IM_END]
 
 
+# A template that writes only the assistant's turns with their role word: a reply given as text must be made an
+# assistant turn (a turn of any other role would lose a token, which slicing after the prompt would show)
+ASSISTANT_ONLY_TEMPLATE = (
+    "{% for message in messages %}{% if message['role'] == 'assistant' %}"
+    "<|im_start|> assistant {{ message['content'] }} <|im_end|> "
+    "{% else %}<|im_start|> {{ message['content'] }} <|im_end|> {% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|> assistant {% endif %}"
+)
+
+
+def _assistant_only_tok() -> Any:
+    from rlsuite.testing.chat_models import IM_END, IM_START, ROLES
+
+    return build_tokenizer([*ROLES, *WORDS], specials=[IM_START, IM_END], eos=IM_END,
+                           chat_template=ASSISTANT_ONLY_TEMPLATE)  # fmt: skip
+
+
+def test_a_reply_given_as_text_is_the_assistants_turn() -> None:
+    from rlsuite.alignment.models import completion_ids, reward_input_ids
+    from rlsuite.testing.chat_models import IM_END, IM_START
+
+    tok, prompt = _assistant_only_tok(), [{"role": "user", "content": "movie"}]
+    turn = [{"role": "assistant", "content": "good bad"}]
+    assert tok.convert_ids_to_tokens(completion_ids(tok, prompt, "good bad")) == ["good", "bad", IM_END]
+    assert completion_ids(tok, prompt, "good bad") == completion_ids(tok, prompt, turn)
+    whole = [IM_START, "movie", IM_END, IM_START, "assistant", "good", "bad", IM_END]
+    assert tok.convert_ids_to_tokens(reward_input_ids(tok, prompt, "good bad")) == whole
+    assert tok.convert_ids_to_tokens(reward_input_ids(tok, prompt, turn)) == whole  # a list is the turns themselves
+
+
 # ----- reward_input_ids, reward_scores, RewardModelFunc
 def _chat_tok() -> Any:
     from rlsuite.testing.chat_models import CHAT_TEMPLATE, IM_END, IM_START, ROLES
@@ -503,6 +533,23 @@ def test_accelerates_cpu_flag_in_the_environment_decides_where_unless_told(
         assert placement(bf16=False)[0].type == ("cpu" if on_cpu else "cuda")
         assert placement(use_cpu=False, bf16=False)[0].type == "cuda"  # told: the flag is not read
         assert placement(use_cpu=True)[0].type == "cpu"
+
+
+@pytest.mark.parametrize(("native", "bf16", "dtype"), [(True, None, torch.bfloat16), (True, True, torch.bfloat16),
+                                                     (True, False, torch.float32), (False, None, torch.float32),
+                                                     (False, True, torch.float32)])  # fmt: skip
+def test_a_gpu_gets_bfloat16_only_where_it_has_it_natively_and_training_does_not_turn_bf16_off(
+    native: bool, bf16: bool | None, dtype: torch.dtype
+) -> None:
+    from cuda_sim import simulate_cuda
+
+    from rlsuite.alignment.models import placement
+
+    with simulate_cuda(native_bf16=native):
+        device, got = placement(use_cpu=False, bf16=bf16)
+    assert got == dtype
+    assert device == torch.device("cuda", 0) and device.index == 0  # this process's GPU, by its index
+    assert placement(use_cpu=True, bf16=True) == (torch.device("cpu"), torch.float32)
 
 
 def test_left_padding_puts_the_pads_first_and_masks_them_with_zeros() -> None:
