@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -135,3 +136,62 @@ def test_the_peak_memory_on_the_cpu_is_the_processes_high_water_mark(monkeypatch
     monkeypatch.setattr(T, "Path", _NoProc)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     assert before <= T._peak_rss_mb() <= resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _trainer(config: Any, policy: Path) -> Any:
+    import datasets
+    from trl import SFTTrainer
+
+    model, tok = T._policy(config, policy, None)
+    records = TASK.sft_dataset(16, seed=0)
+    return SFTTrainer(model=model, args=config, train_dataset=datasets.Dataset.from_list(list(records)),
+                      processing_class=tok)  # fmt: skip
+
+
+def test_a_config_without_a_method_name_is_named_by_its_class_and_counted_tokens_are_the_callers(
+    policy: Path, tmp_path: Path
+) -> None:
+    """TRL's own SFTConfig (no METHOD) with token counting off: the metrics name the class and take the tokens
+    the caller counted (PPO counts its own)."""
+    import trl
+
+    config = trl.SFTConfig(output_dir=str(tmp_path / "sft"), max_steps=1, per_device_train_batch_size=4,
+                           save_strategy="no", use_cpu=True, bf16=False,
+                           include_num_input_tokens_seen="no")  # fmt: skip
+    metrics = T.run_trainer(_trainer(config, policy), config, tokens=77)
+    assert (metrics["method"], metrics["tokens"], metrics["global_steps"]) == ("SFTConfig", 77, 1)
+    assert metrics["wall_seconds"] == round(metrics["wall_seconds"], 2) > 0
+    assert metrics["tokens_per_second"] == pytest.approx(77 / metrics["wall_seconds"], rel=0.05)
+
+
+@pytest.mark.parametrize("use_cpu", [False, True])
+def test_on_a_gpu_the_peak_memory_is_torchs_allocation_high_water_mark_in_mib(
+    policy: Path, tmp_path: Path, use_cpu: bool
+) -> None:
+    """Under simulated CUDA: the GPU's max_memory_allocated (bytes / 2**20, one decimal), unless the run is told
+    to use the CPU."""
+    from cuda_sim import simulate_cuda
+
+    with simulate_cuda(), pytest.MonkeyPatch.context() as mp:  # undone before the simulation ends
+        mp.setattr(torch.cuda, "max_memory_allocated", lambda *a, **k: 3 * 2**20 + 123_456)  # 3.1177 MiB
+        config = _config(tmp_path / "sft", max_steps=1)
+        config.use_cpu = use_cpu
+        metrics = T.run_trainer(_trainer(config, policy), config)
+    if use_cpu:
+        assert metrics["peak_memory_kind"] == "process peak RSS during the stage" and metrics["peak_memory_mb"] > 10
+    else:
+        assert (metrics["peak_memory_kind"], metrics["peak_memory_mb"]) == ("cuda max_memory_allocated", 3.1)
+
+
+def test_a_budget_of_zero_steps_is_no_budget_so_a_checkpoint_is_trained_on_from(policy: Path, tmp_path: Path) -> None:
+    """max_steps 0 (allowed by PPO's config and TRL's own configs) means epochs decide: a checkpoint given with it
+    is resumed and trained on, not taken as already holding the budget (which would finish at its step 1)."""
+    import trl
+
+    out = tmp_path / "sft"
+    T.train_sft(policy, TASK.sft_dataset(16, seed=0), _config(out, max_steps=1))  # checkpoint-1
+    config = trl.SFTConfig(output_dir=str(out), max_steps=0, num_train_epochs=1, per_device_train_batch_size=4,
+                           save_strategy="no", use_cpu=True, bf16=False,
+                           resume_from_checkpoint=str(out / "checkpoint-1"))  # fmt: skip
+    metrics = T.run_trainer(_trainer(config, policy), config)
+    assert metrics["resumed_from"] == str(out / "checkpoint-1") and metrics["global_steps"] > 1  # trained on
