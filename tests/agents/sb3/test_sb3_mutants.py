@@ -198,6 +198,24 @@ def test_video_of_an_env_without_a_time_limit_ends_at_the_evaluation_cap(tmp_pat
     assert _frames(tmp_path / "videos") == {"rl-video-episode-0.mp4": (6, (160, 32))}
 
 
+def test_the_optimum_is_played_with_the_evaluation_cap_on_an_env_without_a_time_limit(monkeypatch):
+    """Zhao's grid world is continuing: registered without a time limit, the optimum (which stays on the target)
+    would play for ever; optimality_gap's env ends its episodes at the evaluation cap."""
+    import gymnasium as gym
+
+    if "rlsuite_test/ContinuingRowWithoutLimit-v0" not in gym.registry:
+        gym.register("rlsuite_test/ContinuingRowWithoutLimit-v0", entry_point="rlsuite.envs.gridworld:GridWorldEnv")
+    monkeypatch.setattr(sb3, "EVAL_MAX_EPISODE_STEPS", 5)
+    config = PPOConfig(n_steps=8, batch_size=8, policy_kwargs={"net_arch": [4]})
+    env_id = "rlsuite_test/ContinuingRowWithoutLimit-v0"
+    model = sb3.build_model(config, sb3.make_train_env(env_id, ROW, config, 0), 0, "cpu")
+    env = sb3.greedy_table(model, env_id, ROW, config)["env"]
+    assert isinstance(env, gym.wrappers.TimeLimit) and env._max_episode_steps == 5  # before playing: no hang
+    env.close()
+    gap = sb3.optimality_gap(model, env_id, ROW, config, episodes=3, seed=0)
+    assert gap is not None and gap["optimal_return_mean"] == 2.0  # 3 steps right, into the target (+1), stay (+1)
+
+
 # ----- the spaces an algorithm takes -----
 def _space_cases():
     from gymnasium import spaces
