@@ -216,6 +216,54 @@ def test_a_trusted_pickled_causal_lm_is_copied_as_a_causal_lm_with_safetensors(
         f"{pickled}: its pickled weights, trusted (--trust-pickle), saved as safetensors in {dest}"]  # fmt: skip
 
 
+# ----- check_causal_lm, load_causal_lm
+def _edited(src: Path, dst: Path, **config: Any) -> Path:
+    """A copy of the model folder ``src`` whose config.json has ``config`` set."""
+    shutil.copytree(src, dst)
+    values = json.loads((dst / "config.json").read_text())
+    (dst / "config.json").write_text(json.dumps({**values, **config}))
+    return dst
+
+
+@pytest.fixture(scope="module")
+def lm_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tok = _tok()
+    return _folder(tmp_path_factory.mktemp("lm") / "lm", tok, build_tiny_causal_lm(tok, hidden_size=16, layers=1))
+
+
+def test_a_causal_lm_folder_is_told_by_its_model_type_and_head(lm_folder: Path, tmp_path: Path) -> None:
+    from rlsuite.alignment.models import check_causal_lm
+    from rlsuite.common.errors import ModelFolderError
+
+    vit = _edited(lm_folder, tmp_path / "vit", model_type="vit")
+    with pytest.raises(ModelFolderError, match=f"^{vit}: model type 'vit' is not a causal language model$"):
+        check_causal_lm(vit)
+    check_causal_lm(_edited(vit, tmp_path / "vit-ok", architectures=[]), trust_remote_code=True)  # custom: its own
+    head = _edited(lm_folder, tmp_path / "head", architectures=["LlamaForSequenceClassification"])
+    with pytest.raises(ModelFolderError, match=r"architecture LlamaForSequenceClassification is not a causal LM head"):
+        check_causal_lm(head)
+    check_causal_lm(_edited(lm_folder, tmp_path / "gpt2-style", architectures=["MyLMHeadModel"]))  # *LMHeadModel
+    check_causal_lm(_edited(lm_folder, tmp_path / "no-archs", architectures=None))  # nothing said: not refused
+    adapter = tmp_path / "adapter"  # an adapter folder: its base holds the weights, none here to read
+    adapter.mkdir()
+    (adapter / "config.json").write_text(json.dumps({"model_type": "llama"}))
+    (adapter / "adapter_config.json").write_text("{}")
+    check_causal_lm(adapter)
+    (adapter / "adapter_config.json").unlink()
+    with pytest.raises(ModelFolderError):
+        check_causal_lm(adapter)  # the same folder as a model: no weights
+
+
+def test_loading_refuses_what_is_not_a_causal_lm_and_takes_the_dtype_asked(lm_folder: Path, tmp_path: Path) -> None:
+    from rlsuite.alignment.models import load_causal_lm
+    from rlsuite.common.errors import ModelFolderError
+
+    with pytest.raises(ModelFolderError, match="model type 'vit' is not a causal language model"):
+        load_causal_lm(_edited(lm_folder, tmp_path / "vit", model_type="vit"))  # untrusted by default
+    model, _ = load_causal_lm(lm_folder, dtype=torch.bfloat16)  # saved in float32
+    assert {p.dtype for p in model.parameters()} == {torch.bfloat16}
+
+
 def test_an_adapter_folder_is_used_as_it_is(tmp_path: Path) -> None:
     adapter = tmp_path / "adapter"
     adapter.mkdir()
