@@ -90,3 +90,20 @@ def test_torch_starts_are_states_even_where_the_sums_fall_short_of_one() -> None
     starts = np.asarray(short.reset(4000, backend))
     assert starts.min() == 0 and starts.max() == 2
     np.testing.assert_allclose(np.bincount(starts) / 4000, [0.2, 0.3, 0.5], atol=0.03)  # 0.9 and up: state 2
+
+
+class _DrawsNearOne(ArrayBackend):
+    """A backend whose uniform draws are all just below 1 (float32's largest below 1)."""
+
+    def uniform(self, shape: tuple[int, ...]) -> Any:
+        return self.zeros(shape) + 0.99999994
+
+
+@pytest.mark.parametrize("how", ["numpy", "torch"])
+def test_a_draw_above_a_policys_short_sum_takes_its_last_action(how: str) -> None:
+    """Sums of a policy's row may end below 1 (float32 rounding; here 0.9): a draw above the last sum takes the
+    last action (clamped), never an action index past the table."""
+    sim, policy = _sim([1.0, 0.0, 0.0]), np.array([[0.5, 0.4]] * 3)  # sums 0.5, 0.9
+    backend = _DrawsNearOne("torch:cpu" if how == "torch" else "cpu")
+    episodes = sample_episodes(sim.to(backend), backend.asarray(policy), 3, backend, 10, compiled=False)
+    np.testing.assert_array_equal(np.asarray(episodes.rewards).ravel(), [1.0, 1.0, 1.0])  # action 1, to state 2
