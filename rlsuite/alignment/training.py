@@ -240,6 +240,9 @@ def run_trainer(
     # writes, into a partial folder that replaces ``model/`` only when complete.
     accelerator = trainer.accelerator
     partial = out / ".model.partial"
+    if accelerator.is_main_process and partial.exists():  # a save killed half-way: none of its files may reach model/
+        shutil.rmtree(partial)
+    accelerator.wait_for_everyone()
     (save or (lambda path: trainer.save_model(str(path))))(partial)
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:

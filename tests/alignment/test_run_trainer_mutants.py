@@ -195,3 +195,70 @@ def test_a_budget_of_zero_steps_is_no_budget_so_a_checkpoint_is_trained_on_from(
                            resume_from_checkpoint=str(out / "checkpoint-1"))  # fmt: skip
     metrics = T.run_trainer(_trainer(config, policy), config)
     assert metrics["resumed_from"] == str(out / "checkpoint-1") and metrics["global_steps"] > 1  # trained on
+
+
+def test_the_leftovers_of_a_save_killed_half_way_do_not_reach_the_model(policy: Path, tmp_path: Path) -> None:
+    out = tmp_path / "sft"
+    (out / ".model.partial").mkdir(parents=True)
+    (out / ".model.partial" / "adapter_model.safetensors").write_bytes(b"stale")  # from a killed run's save
+    T.train_sft(policy, TASK.sft_dataset(16, seed=0), _config(out, max_steps=1))
+    assert not (out / "model" / "adapter_model.safetensors").exists() and not (out / ".model.partial").exists()
+    assert (out / "model" / "model.safetensors").is_file()
+
+
+def test_rates_are_tokens_over_the_stage_clock_and_the_peak_says_what_it_measured(
+    policy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The wall time is the clock around training (here 3 s: 77 tokens are 25.7 a second, a float with one
+    decimal; none counted, 0.0; no time passed, no rate); where the peak cannot be reset (/proc not writable)
+    it is the process's peak since start, and says so."""
+    from types import SimpleNamespace
+
+    import trl
+
+    def run(times: list[float], tokens: int | None) -> dict[str, Any]:
+        clock = iter(times)
+        monkeypatch.setattr(T, "time", SimpleNamespace(perf_counter=lambda: next(clock)))
+        config = trl.SFTConfig(output_dir=str(tmp_path / "sft"), max_steps=1, per_device_train_batch_size=4,
+                               save_strategy="no", use_cpu=True, bf16=False,
+                               include_num_input_tokens_seen="no")  # fmt: skip
+        return T.run_trainer(_trainer(config, policy), config, tokens=tokens)
+
+    monkeypatch.setattr(T, "_reset_peak_rss", lambda: False)
+    metrics = run([10.0, 13.0], 77)
+    assert (metrics["wall_seconds"], metrics["tokens_per_second"]) == (3.0, 25.7)
+    assert isinstance(metrics["tokens_per_second"], float)
+    assert metrics["peak_memory_kind"] == "process peak RSS since start"
+    assert run([10.0, 13.0], None)["tokens_per_second"] == 0.0
+    assert run([5.0, 5.0], 77)["tokens_per_second"] is None
+
+
+def test_progress_and_metric_lines_are_named_after_the_run_folder(
+    policy: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from recording import RecordingReporter, reporting_to
+
+    class Reporter(RecordingReporter):
+        def update(self, completed: float | None = None, total: float | None = None, **info: Any) -> None:
+            pass
+
+    out = tmp_path / "my-run"
+    with reporting_to(Reporter()) as reporter, caplog.at_level(logging.INFO, logger="trl.metrics"):
+        T.train_sft(policy, TASK.sft_dataset(16, seed=0), _config(out, max_steps=1))
+    assert [s[0] for s in reporter.started] == ["my-run"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "trl.metrics"]
+    assert lines and all(line.startswith("my-run step 1: {") for line in lines)
+
+
+def test_a_run_whose_weights_hold_nan_names_its_folder_and_step(policy: Path, tmp_path: Path) -> None:
+    from rlsuite.common.errors import TrainingDivergedError
+
+    out = tmp_path / "sft"
+    config = _config(out, max_steps=1)
+    trainer = _trainer(config, policy)
+    with torch.no_grad():
+        next(trainer.model.parameters()).fill_(float("nan"))
+    message = f"^{out}: training diverged: weight .* holds NaN/inf after step 1 "
+    with pytest.raises(TrainingDivergedError, match=message):
+        T.run_trainer(trainer, config)
+    assert not (out / "model").exists()
