@@ -212,8 +212,9 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     # 194-minute run reached about a fifth of their mutants
     "alignment_training": (
         ["rlsuite/alignment/models.py", "rlsuite/alignment/training.py"],
+        # the bad-input tests: the refusals of the loading checks (model folders, tokenizers, weights) are theirs
         ["tests/alignment/test_models_mutants.py", "tests/alignment/test_run_trainer_mutants.py",
-         "tests/alignment/test_training*.py"],
+         "tests/alignment/test_training*.py", "tests/alignment/test_bad_input_alignment.py"],
     ),
     # the same modules through the stages' wiring tests alone (seconds for all): a mutant these tests miss costs
     # alignment_compare up to test_compare.py's minute of real training, so it comes first; alignment_compare's run
