@@ -135,3 +135,42 @@ def test_pixel_observations_default_to_8_pixels_a_cell() -> None:
     assert wrapped.cell_px == 8
     assert wrapped.observation_space == spaces.Box(0, 255, shape=(40, 40, 3), dtype=np.uint8)
     assert wrapped.reset(seed=0)[0].shape == (40, 40, 3)
+
+
+class _Frames(gym.Env[int, int]):
+    """A one-state env that draws itself (6x7 RGB frames) only when made with render_mode='rgb_array', and has no
+    grid: no n_rows/n_cols, nrow/ncol, or a two-number ``shape``."""
+
+    metadata = {"render_modes": ["rgb_array"]}
+    observation_space = spaces.Discrete(1)
+    action_space = spaces.Discrete(1)
+
+    def __init__(self, render_mode: str | None = None, shape: Any = None) -> None:
+        self.render_mode = render_mode
+        if shape is not None:
+            self.shape = shape
+
+    def render(self) -> np.ndarray:
+        return np.full((6, 7, 3), 9, dtype=np.uint8)
+
+
+def test_pixels_of_an_env_that_is_not_a_grid_world_are_its_own_frames() -> None:
+    assert PixelObservation(_Frames("rgb_array")).observation_space == spaces.Box(0, 255, (6, 7, 3), np.uint8)
+    with pytest.raises(ValueError, match=r"^PixelObservation: _Frames must be made with render_mode='rgb_array'$"):
+        PixelObservation(_Frames())
+
+
+@pytest.mark.parametrize("cell_px", [3, 4.5, True, "8"])
+def test_cells_of_fewer_than_four_pixels_or_not_whole_are_refused(cell_px: Any) -> None:
+    with pytest.raises(ValueError, match=re.escape(f"cell_px must be an integer >= 4, got {cell_px!r}")):
+        PixelObservation(GridWorldEnv(), cell_px=cell_px)
+
+
+def test_four_pixels_a_cell_is_the_least() -> None:
+    assert PixelObservation(GridWorldEnv(), cell_px=4).observation_space.shape == (20, 20, 3)
+
+
+@pytest.mark.parametrize("shape", [None, (3, 4, 5), [3, 4]])
+def test_an_env_without_a_grid_of_rows_and_columns_is_not_a_grid(shape: Any) -> None:
+    with pytest.raises(ValueError, match=r"^_Frames: not a grid env \(no n_rows/n_cols, nrow/ncol or shape\)$"):
+        CoordinateObservation(_Frames(shape=shape))
