@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -737,3 +738,112 @@ def test_generate_samples_from_the_whole_distribution_and_cuts_at_eos_or_a_pad(
     lengths = [len(prompt_ids(tok, p)) for p in prompts]
     assert len(set(lengths)) > 1 and kw["attention_mask"].tolist() == [
         [0] * (max(lengths) - n) + [1] * n for n in lengths]  # fmt: skip
+
+
+# ----- safetensors_keys, weight_keys, _read_config
+def _safetensors(path: Path, header: dict[str, Any], data: bytes = b"", length: int | None = None) -> Path:
+    """A safetensors file: an 8-byte little-endian header length (``length``: as said, else the header's own),
+    the JSON header, then ``data``."""
+    import struct
+
+    raw = json.dumps(header).encode()
+    path.write_bytes(struct.pack("<Q", len(raw) if length is None else length) + raw + data)
+    return path
+
+
+def test_safetensors_keys_read_the_header_to_the_last_byte_and_skip_the_metadata(tmp_path: Path) -> None:
+    from rlsuite.alignment.models import safetensors_keys
+
+    one = {"__metadata__": {"format": "pt"}, "w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}
+    assert safetensors_keys(_safetensors(tmp_path / "a.safetensors", one, b"\0" * 8)) == ["w"]  # exactly whole
+    assert safetensors_keys(_safetensors(tmp_path / "m.safetensors", {"__metadata__": {}})) == []  # header only
+
+
+def test_safetensors_keys_refuse_short_files_and_lying_lengths(tmp_path: Path) -> None:
+    from rlsuite.alignment.models import safetensors_keys
+    from rlsuite.common.errors import ModelFolderError
+
+    one = {"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}
+    short = _safetensors(tmp_path / "short.safetensors", one, b"\0" * 7)
+    size = short.stat().st_size
+    with pytest.raises(ModelFolderError, match=re.escape(f"{short}: truncated ({size} bytes, its header describes "
+                                                         f"{size + 1})")):  # fmt: skip
+        safetensors_keys(short)
+    empty = {"__metadata__": {}}
+    raw = len(json.dumps(empty).encode())
+    for length in (raw + 1, raw + 5, 2**64 - 1):  # one byte more than the file holds; more; -1 as a signed int64
+        bad = _safetensors(tmp_path / f"len{length}.safetensors", empty, length=length)
+        with pytest.raises(ModelFolderError, match=r"corrupt safetensors header \(header longer than the file\)$"):
+            safetensors_keys(bad)
+    overlapping = {"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
+                   "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}}  # fmt: skip
+    with pytest.raises(ModelFolderError, match="corrupt safetensors header"):
+        safetensors_keys(_safetensors(tmp_path / "overlap.safetensors", overlapping, b"\0" * 12))
+
+
+@pytest.mark.parametrize("name", ["model.pt", "model.pth", "pytorch_model.bin"])
+def test_weight_keys_refuse_every_kind_of_pickle_unless_trusted(tmp_path: Path, name: str) -> None:
+    from rlsuite.alignment.models import weight_keys
+    from rlsuite.common.errors import UnsafeLoadError
+
+    (tmp_path / name).write_bytes(b"\x80\x04")
+    with pytest.raises(UnsafeLoadError, match=f"holds only pickled weights \\({re.escape(name)}\\)"):
+        weight_keys(tmp_path)
+    assert weight_keys(tmp_path, trust_pickle=True) == []
+
+
+def test_weight_keys_follow_the_index_of_a_sharded_folder(tmp_path: Path) -> None:
+    from rlsuite.alignment.models import weight_keys
+    from rlsuite.common.errors import ModelFolderError
+
+    w = {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}
+    _safetensors(tmp_path / "part-1.safetensors", {"a": w}, b"\0" * 4)
+    _safetensors(tmp_path / "stray.safetensors", {"z": w}, b"\0" * 4)  # not in the index: not read
+    (tmp_path / "model.safetensors.index.json").write_text(json.dumps({"weight_map": {"a": "part-1.safetensors",
+                                                                                     "b": "part-2.safetensors"}}))
+    with pytest.raises(ModelFolderError, match=r"weight file part-2\.safetensors listed in the index is missing"):
+        weight_keys(tmp_path)
+    _safetensors(tmp_path / "part-2.safetensors", {"b": w}, b"\0" * 4)
+    assert weight_keys(tmp_path) == ["a", "b"]
+
+
+def test_a_config_is_read_as_utf8_and_needs_a_mapping_with_a_model_type(tmp_path: Path) -> None:
+    from rlsuite.alignment.models import check_causal_lm
+    from rlsuite.common.errors import ModelFolderError
+
+    (tmp_path / "config.json").write_bytes(json.dumps({"model_type": "vit", "name": "modèle"},
+                                                      ensure_ascii=False).encode("utf-8"))  # fmt: skip
+    with pytest.raises(ModelFolderError, match="model type 'vit' is not a causal language model"):
+        check_causal_lm(tmp_path)  # read whatever the locale's encoding
+    for config in ([{"model_type": "llama"}], {"model_type": 3}):
+        (tmp_path / "config.json").write_text(json.dumps(config))
+        with pytest.raises(ModelFolderError, match="has no 'model_type'"):
+            check_causal_lm(tmp_path)
+
+
+def test_a_tokenizer_needs_an_eos_token_with_an_id_and_gets_eos_as_pad_only_when_it_has_none() -> None:
+    from types import SimpleNamespace
+
+    from rlsuite.alignment.models import check_tokenizer
+    from rlsuite.common.errors import ModelFolderError
+
+    with pytest.raises(ModelFolderError, match=r"^m: tokenizer has no eos token"):
+        check_tokenizer(SimpleNamespace(eos_token="</s>", eos_token_id=None, pad_token="<pad>"), "m")  # not in vocab
+    padded = _tok()
+    check_tokenizer(padded, "m")
+    assert (padded.pad_token, padded.eos_token) == ("<pad>", "<eos>")  # its own pad kept
+    unpadded = _tok()
+    unpadded.pad_token = None
+    check_tokenizer(unpadded, "m")
+    assert unpadded.pad_token == "<eos>"
+
+
+def test_placing_a_model_moves_it_to_the_device_and_dtype() -> None:
+    from cuda_sim import simulate_cuda
+
+    from rlsuite.alignment.models import place
+
+    with simulate_cuda():
+        model = place(torch.nn.Linear(2, 2), (torch.device("cuda", 0), torch.bfloat16))
+        assert {(p.device.type, p.dtype) for p in model.parameters()} == {("cuda", torch.bfloat16)}
+    assert not model.training
