@@ -17,7 +17,7 @@ import pytest
 pytest.importorskip("transformers")
 
 import torch
-from model_folders import pickled_copy
+from model_folders import pickled_copy, safetensors_file
 from safetensors.torch import load_file
 
 from rlsuite.alignment.models import (
@@ -199,7 +199,7 @@ def _pickled_lm(root: Path) -> tuple[Path, Path]:
     return src, _pickled(src, root / "pickled")
 
 
-def test_a_trusted_pickled_causal_lm_is_copied_as_a_causal_lm_with_safetensors(
+def test_a_trusted_pickled_causal_lm_is_copied_as_a_causal_lm_withsafetensors_file(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     src, pickled = _pickled_lm(tmp_path)
@@ -741,22 +741,12 @@ def test_generate_samples_from_the_whole_distribution_and_cuts_at_eos_or_a_pad(
 
 
 # ----- safetensors_keys, weight_keys, _read_config
-def _safetensors(path: Path, header: dict[str, Any], data: bytes = b"", length: int | None = None) -> Path:
-    """A safetensors file: an 8-byte little-endian header length (``length``: as said, else the header's own),
-    the JSON header, then ``data``."""
-    import struct
-
-    raw = json.dumps(header).encode()
-    path.write_bytes(struct.pack("<Q", len(raw) if length is None else length) + raw + data)
-    return path
-
-
 def test_safetensors_keys_read_the_header_to_the_last_byte_and_skip_the_metadata(tmp_path: Path) -> None:
     from rlsuite.alignment.models import safetensors_keys
 
     one = {"__metadata__": {"format": "pt"}, "w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}
-    assert safetensors_keys(_safetensors(tmp_path / "a.safetensors", one, b"\0" * 8)) == ["w"]  # exactly whole
-    assert safetensors_keys(_safetensors(tmp_path / "m.safetensors", {"__metadata__": {}})) == []  # header only
+    assert safetensors_keys(safetensors_file(tmp_path / "a.safetensors", one, b"\0" * 8)) == ["w"]  # exactly whole
+    assert safetensors_keys(safetensors_file(tmp_path / "m.safetensors", {"__metadata__": {}})) == []  # header only
 
 
 def test_safetensors_keys_refuse_short_files_and_lying_lengths(tmp_path: Path) -> None:
@@ -764,7 +754,7 @@ def test_safetensors_keys_refuse_short_files_and_lying_lengths(tmp_path: Path) -
     from rlsuite.common.errors import ModelFolderError
 
     one = {"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}
-    short = _safetensors(tmp_path / "short.safetensors", one, b"\0" * 7)
+    short = safetensors_file(tmp_path / "short.safetensors", one, b"\0" * 7)
     size = short.stat().st_size
     with pytest.raises(ModelFolderError, match=re.escape(f"{short}: truncated ({size} bytes, its header describes "
                                                          f"{size + 1})")):  # fmt: skip
@@ -772,13 +762,13 @@ def test_safetensors_keys_refuse_short_files_and_lying_lengths(tmp_path: Path) -
     empty = {"__metadata__": {}}
     raw = len(json.dumps(empty).encode())
     for length in (raw + 1, raw + 5, 2**64 - 1):  # one byte more than the file holds; more; -1 as a signed int64
-        bad = _safetensors(tmp_path / f"len{length}.safetensors", empty, length=length)
+        bad = safetensors_file(tmp_path / f"len{length}.safetensors", empty, length=length)
         with pytest.raises(ModelFolderError, match=r"corrupt safetensors header \(header longer than the file\)$"):
             safetensors_keys(bad)
     overlapping = {"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
                    "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}}  # fmt: skip
     with pytest.raises(ModelFolderError, match="corrupt safetensors header"):
-        safetensors_keys(_safetensors(tmp_path / "overlap.safetensors", overlapping, b"\0" * 12))
+        safetensors_keys(safetensors_file(tmp_path / "overlap.safetensors", overlapping, b"\0" * 12))
 
 
 @pytest.mark.parametrize("name", ["model.pt", "model.pth", "pytorch_model.bin"])
@@ -797,13 +787,13 @@ def test_weight_keys_follow_the_index_of_a_sharded_folder(tmp_path: Path) -> Non
     from rlsuite.common.errors import ModelFolderError
 
     w = {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}
-    _safetensors(tmp_path / "part-1.safetensors", {"a": w}, b"\0" * 4)
-    _safetensors(tmp_path / "stray.safetensors", {"z": w}, b"\0" * 4)  # not in the index: not read
+    safetensors_file(tmp_path / "part-1.safetensors", {"a": w}, b"\0" * 4)
+    safetensors_file(tmp_path / "stray.safetensors", {"z": w}, b"\0" * 4)  # not in the index: not read
     (tmp_path / "model.safetensors.index.json").write_text(json.dumps({"weight_map": {"a": "part-1.safetensors",
                                                                                      "b": "part-2.safetensors"}}))
     with pytest.raises(ModelFolderError, match=r"weight file part-2\.safetensors listed in the index is missing"):
         weight_keys(tmp_path)
-    _safetensors(tmp_path / "part-2.safetensors", {"b": w}, b"\0" * 4)
+    safetensors_file(tmp_path / "part-2.safetensors", {"b": w}, b"\0" * 4)
     assert weight_keys(tmp_path) == ["a", "b"]
 
 

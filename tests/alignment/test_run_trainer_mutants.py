@@ -38,6 +38,24 @@ def _config(out: Path, max_steps: int = 2) -> C.SFTConfig:
                        save_steps=1, logging_steps=1, use_cpu=True)  # fmt: skip
 
 
+def _trainer(config: Any, policy: Path) -> Any:
+    import datasets
+    from trl import SFTTrainer
+
+    model, tok = T._policy(config, policy, None)
+    records = TASK.sft_dataset(16, seed=0)
+    return SFTTrainer(model=model, args=config, train_dataset=datasets.Dataset.from_list(list(records)),
+                      processing_class=tok)  # fmt: skip
+
+
+def _trl_config(out: Path, **settings: Any) -> Any:
+    """TRL's own SFTConfig (no METHOD, none of rlsuite's defaults) on the CPU, saving nothing: ``settings`` on top."""
+    import trl
+
+    return trl.SFTConfig(output_dir=str(out), per_device_train_batch_size=4, save_strategy="no", use_cpu=True,
+                         bf16=False, **settings)  # fmt: skip
+
+
 def test_a_run_records_its_metrics_model_and_steps(policy: Path, tmp_path: Path) -> None:
     out = tmp_path / "sft"
     metrics = T.train_sft(policy, TASK.sft_dataset(16, seed=0), _config(out))
@@ -91,18 +109,12 @@ def test_without_resume_a_run_starts_over_beside_its_checkpoints_and_says_nothin
 ) -> None:
     """run_trainer's default is a fresh start, even where valid checkpoints lie; only a resume that finds
     checkpoint folders but none valid says it starts from the beginning."""
-    import datasets
-    from trl import SFTTrainer
-
     out = tmp_path / "sft"
     records = TASK.sft_dataset(16, seed=0)
     T.train_sft(policy, records, _config(out, max_steps=1))  # a valid checkpoint-1
     config = _config(out)
-    model, tok = T._policy(config, policy, None)
-    trainer = SFTTrainer(model=model, args=config, train_dataset=datasets.Dataset.from_list(list(records)),
-                         processing_class=tok)  # fmt: skip
     with caplog.at_level(logging.INFO, logger=T.log.name):
-        metrics = T.run_trainer(trainer, config)
+        metrics = T.run_trainer(_trainer(config, policy), config)
         assert (metrics["global_steps"], metrics["resumed_from"]) == (2, None)
         T.train_sft(policy, records, _config(out, max_steps=3), resume=True)  # from checkpoint-2: valid
     assert not [r for r in caplog.records if "no valid checkpoint" in r.getMessage()]
@@ -138,26 +150,13 @@ def test_the_peak_memory_on_the_cpu_is_the_processes_high_water_mark(monkeypatch
     assert before <= T._peak_rss_mb() <= resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _trainer(config: Any, policy: Path) -> Any:
-    import datasets
-    from trl import SFTTrainer
-
-    model, tok = T._policy(config, policy, None)
-    records = TASK.sft_dataset(16, seed=0)
-    return SFTTrainer(model=model, args=config, train_dataset=datasets.Dataset.from_list(list(records)),
-                      processing_class=tok)  # fmt: skip
-
 
 def test_a_config_without_a_method_name_is_named_by_its_class_and_counted_tokens_are_the_callers(
     policy: Path, tmp_path: Path
 ) -> None:
     """TRL's own SFTConfig (no METHOD) with token counting off: the metrics name the class and take the tokens
     the caller counted (PPO counts its own)."""
-    import trl
-
-    config = trl.SFTConfig(output_dir=str(tmp_path / "sft"), max_steps=1, per_device_train_batch_size=4,
-                           save_strategy="no", use_cpu=True, bf16=False,
-                           include_num_input_tokens_seen="no")  # fmt: skip
+    config = _trl_config(tmp_path / "sft", max_steps=1, include_num_input_tokens_seen="no")
     metrics = T.run_trainer(_trainer(config, policy), config, tokens=77)
     assert (metrics["method"], metrics["tokens"], metrics["global_steps"]) == ("SFTConfig", 77, 1)
     assert metrics["wall_seconds"] == round(metrics["wall_seconds"], 2) > 0
@@ -186,13 +185,9 @@ def test_on_a_gpu_the_peak_memory_is_torchs_allocation_high_water_mark_in_mib(
 def test_a_budget_of_zero_steps_is_no_budget_so_a_checkpoint_is_trained_on_from(policy: Path, tmp_path: Path) -> None:
     """max_steps 0 (allowed by PPO's config and TRL's own configs) means epochs decide: a checkpoint given with it
     is resumed and trained on, not taken as already holding the budget (which would finish at its step 1)."""
-    import trl
-
     out = tmp_path / "sft"
     T.train_sft(policy, TASK.sft_dataset(16, seed=0), _config(out, max_steps=1))  # checkpoint-1
-    config = trl.SFTConfig(output_dir=str(out), max_steps=0, num_train_epochs=1, per_device_train_batch_size=4,
-                           save_strategy="no", use_cpu=True, bf16=False,
-                           resume_from_checkpoint=str(out / "checkpoint-1"))  # fmt: skip
+    config = _trl_config(out, max_steps=0, num_train_epochs=1, resume_from_checkpoint=str(out / "checkpoint-1"))
     metrics = T.run_trainer(_trainer(config, policy), config)
     assert metrics["resumed_from"] == str(out / "checkpoint-1") and metrics["global_steps"] > 1  # trained on
 
@@ -214,14 +209,11 @@ def test_rates_are_tokens_over_the_stage_clock_and_the_peak_says_what_it_measure
     it is the process's peak since start, and says so."""
     from types import SimpleNamespace
 
-    import trl
 
     def run(times: list[float], tokens: int | None) -> dict[str, Any]:
         clock = iter(times)
         monkeypatch.setattr(T, "time", SimpleNamespace(perf_counter=lambda: next(clock)))
-        config = trl.SFTConfig(output_dir=str(tmp_path / "sft"), max_steps=1, per_device_train_batch_size=4,
-                               save_strategy="no", use_cpu=True, bf16=False,
-                               include_num_input_tokens_seen="no")  # fmt: skip
+        config = _trl_config(tmp_path / "sft", max_steps=1, include_num_input_tokens_seen="no")
         return T.run_trainer(_trainer(config, policy), config, tokens=tokens)
 
     monkeypatch.setattr(T, "_reset_peak_rss", lambda: False)

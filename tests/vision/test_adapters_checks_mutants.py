@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import struct
 from pathlib import Path
 
 import pytest
+from model_folders import safetensors_file
 
 from rlsuite.common.errors import ModelFolderError, UsageError
 from rlsuite.vision.adapters import (
@@ -24,9 +24,10 @@ BIG = FINGERPRINT_BYTES + 1000  # more data than the fingerprint reads
 
 
 def _safetensors(path: Path, data: bytes) -> bytes:
-    header = json.dumps({"t": {"dtype": "U8", "shape": [len(data)], "data_offsets": [0, len(data)]}}).encode()
-    path.write_bytes(struct.pack("<Q", len(header)) + header + data)
-    return header
+    """A one-tensor safetensors file holding ``data``; its JSON header's bytes."""
+    header = {"t": {"dtype": "U8", "shape": [len(data)], "data_offsets": [0, len(data)]}}
+    safetensors_file(path, header, data)
+    return json.dumps(header).encode()
 
 
 def test_names() -> None:

@@ -10,6 +10,7 @@ import struct
 from pathlib import Path
 
 import pytest
+from model_folders import safetensors_file
 
 from rlsuite.common.errors import ModelFolderError
 from rlsuite.vision.folders import (
@@ -24,15 +25,12 @@ from rlsuite.vision.folders import (
 )
 
 
-def _safetensors(path: Path, tensors: dict[str, tuple[int, int]], data: int, metadata: bool = True,
-                 pad: int = 0) -> Path:  # fmt: skip
+def _safetensors(path: Path, tensors: dict[str, tuple[int, int]], data: int, metadata: bool = True) -> Path:
     """A safetensors file by hand: a header naming ``tensors`` (name -> data offsets), then ``data`` bytes."""
     header: dict[str, object] = {"__metadata__": {"format": "pt"}} if metadata else {}
     for name, (a, b) in tensors.items():
         header[name] = {"dtype": "U8", "shape": [b - a], "data_offsets": [a, b]}
-    raw = json.dumps(header).encode() + b" " * pad
-    path.write_bytes(struct.pack("<Q", len(raw)) + raw + b"\0" * data)
-    return path
+    return safetensors_file(path, header, b"\0" * data)
 
 
 def _folder(tmp_path: Path, name: str = "m", config: object = None) -> Path:
