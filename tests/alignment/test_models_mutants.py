@@ -6,9 +6,11 @@ Exact values throughout, on tokenizers and models built here in well under a sec
 from __future__ import annotations
 
 import json
+import locale
 import logging
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -263,6 +265,76 @@ def test_loading_refuses_what_is_not_a_causal_lm_and_takes_the_dtype_asked(lm_fo
         load_causal_lm(_edited(lm_folder, tmp_path / "vit", model_type="vit"))  # untrusted by default
     model, _ = load_causal_lm(lm_folder, dtype=torch.bfloat16)  # saved in float32
     assert {p.dtype for p in model.parameters()} == {torch.bfloat16}
+
+
+REMOTE_CODE = {  # a model type of its own, its classes in the folder's code (tiny subclasses of Llama's)
+    "configuration_remote.py": """
+from transformers import LlamaConfig
+
+
+class RemoteConfig(LlamaConfig):
+    model_type = "rlsuite_remote"
+""",
+    "modeling_remote.py": """
+from transformers import LlamaForCausalLM
+
+from .configuration_remote import RemoteConfig
+
+
+class RemoteForCausalLM(LlamaForCausalLM):
+    config_class = RemoteConfig
+""",
+    "tokenization_remote.py": """
+from transformers import PreTrainedTokenizerFast
+
+
+class RemoteTokenizer(PreTrainedTokenizerFast):
+    pass
+""",
+}
+
+
+@pytest.fixture
+def remote_code_folder(lm_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """``lm_folder`` as a model with custom code (``auto_map``: config, model and tokenizer classes in its own
+    files), transformers' module cache in ``tmp_path`` and its prompt for trust answered "no" at once."""
+    import sys
+
+    from transformers import dynamic_module_utils
+
+    folder = _edited(lm_folder, tmp_path / "remote", model_type="rlsuite_remote", architectures=["RemoteForCausalLM"],
+                     auto_map={"AutoConfig": "configuration_remote.RemoteConfig",
+                               "AutoModelForCausalLM": "modeling_remote.RemoteForCausalLM"})  # fmt: skip
+    for name, code in REMOTE_CODE.items():
+        (folder / name).write_text(code)
+    tok_config = json.loads((folder / "tokenizer_config.json").read_text())
+    tok_config.update(tokenizer_class="RemoteTokenizer",
+                      auto_map={"AutoTokenizer": [None, "tokenization_remote.RemoteTokenizer"]})  # fmt: skip
+    (folder / "tokenizer_config.json").write_text(json.dumps(tok_config))
+    monkeypatch.setattr(dynamic_module_utils, "HF_MODULES_CACHE", str(tmp_path / "modules"))
+    monkeypatch.setattr(dynamic_module_utils, "TIME_OUT_REMOTE_CODE", 0)  # trust unset: refused, no prompt
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    before = set(sys.modules)
+    yield folder
+    for name in set(sys.modules) - before:  # the folder's modules, imported from tmp_path
+        if name.startswith("transformers_modules"):
+            del sys.modules[name]
+
+
+def test_a_folder_with_custom_code_loads_only_when_trusted(remote_code_folder: Path) -> None:
+    """Its model type is not one transformers knows, so it is refused unless trusted; trusted, the config, the
+    model and the tokenizer are all its own classes (the trust reaches each of the three loads)."""
+    from rlsuite.alignment.models import load_causal_lm, load_tokenizer
+    from rlsuite.common.errors import ModelFolderError
+
+    with pytest.raises(ModelFolderError, match=r"model type 'rlsuite_remote' is not a causal language model$"):
+        load_causal_lm(remote_code_folder)
+    with pytest.raises(ModelFolderError, match=r"cannot load a tokenizer \(.*contains custom code"):
+        load_tokenizer(remote_code_folder)
+    model, tok = load_causal_lm(remote_code_folder, trust_remote_code=True)
+    assert [type(model).__name__, type(model.config).__name__, type(tok).__name__] == [
+        "RemoteForCausalLM", "RemoteConfig", "RemoteTokenizer"]  # fmt: skip
+    assert tok.padding_side == "left" and tok.pad_token is not None
 
 
 def test_an_adapter_folder_is_used_as_it_is(tmp_path: Path) -> None:
@@ -803,8 +875,13 @@ def test_a_config_is_read_as_utf8_and_needs_a_mapping_with_a_model_type(tmp_path
 
     (tmp_path / "config.json").write_bytes(json.dumps({"model_type": "vit", "name": "modèle"},
                                                       ensure_ascii=False).encode("utf-8"))  # fmt: skip
-    with pytest.raises(ModelFolderError, match="model type 'vit' is not a causal language model"):
-        check_causal_lm(tmp_path)  # read whatever the locale's encoding
+    before = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")  # an ASCII locale (unless Python runs in UTF-8 mode)
+    try:
+        with pytest.raises(ModelFolderError, match="model type 'vit' is not a causal language model"):
+            check_causal_lm(tmp_path)  # read whatever the locale's encoding
+    finally:
+        locale.setlocale(locale.LC_CTYPE, before)
     for config in ([{"model_type": "llama"}], {"model_type": 3}):
         (tmp_path / "config.json").write_text(json.dumps(config))
         with pytest.raises(ModelFolderError, match="has no 'model_type'"):
