@@ -7,6 +7,7 @@ import argparse
 import dataclasses
 import enum
 import math
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from rlsuite.app.args import (
     _option_tokens,
     _scalar,
     _third_party_parents,
+    add_field,
     apply_defaults,
     config_argument,
     float_value,
@@ -265,6 +267,31 @@ def test_a_mapping_hint_reads_a_mapping_and_a_list_or_string_hint_reads_yaml() -
     assert _converter(list[int] | str) is yaml_value
     assert _converter(tuple[int, int] | str) is yaml_value
     assert _converter(float | str).keywords == {"kinds": (float,)}
+
+
+def test_a_converted_type_reads_as_the_text_it_takes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The metavar of a field whose type argparse does not read: a mapping, a string among other kinds, a number
+    or a string, a list, and YAML for the rest."""
+
+    class Kind(enum.Enum):
+        A = "a"
+
+    @dataclasses.dataclass
+    class Fields:
+        mapping: dict[str, float] = dataclasses.field(default_factory=dict)
+        kind: str | Kind = "a"
+        rate: float | str = 0.5
+        pair: tuple[int, int] | None = None
+        layers: list[int] | str = "auto"
+
+    def add(parser: argparse.ArgumentParser) -> None:
+        hints = typing.get_type_hints(Fields, localns={"Kind": Kind})
+        for field in dataclasses.fields(Fields):
+            add_field(parser, field, hints[field.name])
+
+    assert [line.split(" (default")[0] for line in _help_of(monkeypatch, add)] == [
+        "options:", "--mapping {KEY: VALUE}", "--kind STR", "--rate NUMBER|STR", "--pair [...]",
+        "--layers YAML"]  # fmt: skip
 
 
 def test_a_switch_takes_no_more_room_than_its_name(monkeypatch: pytest.MonkeyPatch) -> None:
