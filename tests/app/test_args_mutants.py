@@ -18,6 +18,7 @@ from rlsuite.app.args import (
     HelpFormatter,
     _config_file_defaults,
     _converter,
+    _example_name,
     _option_tokens,
     _scalar,
     _third_party_parents,
@@ -306,6 +307,13 @@ def test_a_switch_takes_no_more_room_than_its_name(monkeypatch: pytest.MonkeyPat
     assert parser.format_help() == (
         "usage: p [--flag] [--overwrite]\n\noptions:\n  --flag       a flag\n  --overwrite  replace (default: false)\n"
     )
+
+
+def test_the_config_help_names_a_shipped_config_of_the_commands_folder() -> None:
+    """``--config``'s help gives an example name: the first shipped config of the command's folder, a pixel
+    config for the RL commands (no folder), ``ppo`` for a folder with none."""
+    assert [_example_name(folder) for folder in ("", "alignment", "accelerate", "nothing")] == [
+        "ppo_pixels", "dpo", "deepspeed_zero2", "ppo"]  # fmt: skip
 
 
 def test_resolve_config_takes_a_file_here_first_then_a_shipped_name(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
