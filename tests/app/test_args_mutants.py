@@ -7,6 +7,8 @@ import argparse
 import dataclasses
 import enum
 import math
+import re
+import shlex
 import typing
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ import pytest
 
 from rlsuite.app.args import (
     SHIPPED_CONFIGS,
+    ConfigParser,
     HelpFormatter,
     _config_file_defaults,
     _converter,
@@ -293,6 +296,68 @@ def test_a_converted_type_reads_as_the_text_it_takes(monkeypatch: pytest.MonkeyP
     assert [line.split(" (default")[0] for line in _help_of(monkeypatch, add)] == [
         "options:", "--mapping {KEY: VALUE}", "--kind STR", "--rate NUMBER|STR", "--pair [...]",
         "--layers YAML"]  # fmt: skip
+
+
+@dataclasses.dataclass
+class _EveryKind:
+    """One field of each kind that add_field turns into a flag."""
+
+    need: int
+    flag_needed: bool
+    torch_threads: int = 1  # listed as --threads
+    count: int = dataclasses.field(default=3, metadata={"help": "how many (default: 3)", "aliases": "-n"})
+    rate: float = 0.5
+    name: str = dataclasses.field(default="a", metadata={"aliases": ["--title", "--name"], "metavar": "TEXT"})
+    path: Path | None = None
+    on: bool = True
+    off: bool = False
+    mode: typing.Literal["x", 1] = "x"
+    words: list[typing.Literal["a", "b"]] = dataclasses.field(default_factory=lambda: ["a"])
+    nums: list[float] = dataclasses.field(default_factory=list)
+    ints: list[int] = dataclasses.field(default_factory=list)
+    opt: int | None = None
+    mapping: dict[str, float] = dataclasses.field(default_factory=dict)
+    lr: float | str = 0.1
+    pick: str = dataclasses.field(default="p", metadata={"choices": ["p", "q"]})
+
+
+def test_each_kind_of_field_becomes_its_flag(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Names, spellings, aliases, metavars, switches, choices, lists, converters and defaults, as the help
+    lists them and as a command line is read."""
+    monkeypatch.setenv("COLUMNS", "200")
+    parser = ConfigParser(_EveryKind, prog="p")
+    body = parser.format_help().split("\n\n", 1)[1]
+    assert [" ".join(line.split()) for line in body.splitlines()] == [
+        "options:", "-h, --help show this help message and exit", "--need NEED", "--flag_needed",
+        "--threads THREADS", "--count, -n COUNT how many (default: 3)", "--rate RATE", "--name, --title TEXT",
+        "--path PATH", "--on", "--no_on the same as --on false", "--off", "--mode {x,1}",
+        "--words {a,b} [{a,b} ...]", "--nums NUMS [NUMS ...]", "--ints INTS [INTS ...]", "--opt OPT",
+        "--mapping {KEY: VALUE}", "--lr NUMBER|STR", "--pick {p,q}"]  # fmt: skip
+    defaults = {"need": 2, "flag_needed": True, "torch_threads": 1, "count": 3, "rate": 0.5, "name": "a",
+                "path": None, "on": True, "off": False, "mode": "x", "words": ["a"], "nums": [], "ints": [],
+                "opt": None, "mapping": {}, "lr": 0.1, "pick": "p"}  # fmt: skip
+    assert vars(parser.parse_args(["--need", "2", "--flag_needed"])) == defaults
+    parsed = vars(parser.parse_args(shlex.split(
+        "--need 2 --threads 4 -n 5 --title t --no-on --off --mode 1 --words a b --nums 1 2.5 --ints 3 --opt 7 "
+        "--lr lin_1 --pick q --path x/y --flag-needed false --rate 1e-3 --mapping '{a: 1.5}'")))  # fmt: skip
+    assert parsed == {**defaults, "flag_needed": False, "torch_threads": 4, "count": 5, "name": "t",
+                      "path": Path("x/y"), "on": False, "off": True, "mode": 1, "words": ["a", "b"],
+                      "nums": [1.0, 2.5], "ints": [3], "opt": 7, "mapping": {"a": 1.5}, "lr": "lin_1", "pick": "q",
+                      "rate": 0.001}  # fmt: skip
+    assert [type(parsed[k]) for k in ("rate", "count", "mode", "opt")] == [float, int, int, int]
+    assert vars(parser.parse_args(["--need", "2", "--torch-threads", "5", "--on", "no", "--name", "n"])) == {
+        **defaults, "flag_needed": False, "torch_threads": 5, "on": False, "name": "n"}  # the field's own name too
+    for argv, message in [
+        ([], "the following arguments are required: --need"),
+        (["--need", "1", "--pick", "z"], "argument --pick: invalid choice: 'z'"),
+        (["--need", "1", "--words", "c"], "argument --words: invalid choice: 'c'"),
+        (["--need", "1", "--mode", "y"], "argument --mode: invalid choice: 'y'"),
+        (["--need", "1", "--mapping", "[1]"], "argument --mapping: expected a mapping"),
+        (["--need", "1", "--rate", "1e999"], "argument --rate: "),
+        (["--need", "1", "--nums", "1e999"], "argument --nums: "),
+    ]:
+        with pytest.raises(ConfigError, match=f"^p: {re.escape(message)}"):
+            parser.parse_args(argv)
 
 
 def test_a_switch_takes_no_more_room_than_its_name(monkeypatch: pytest.MonkeyPatch) -> None:
