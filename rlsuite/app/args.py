@@ -538,7 +538,7 @@ def _expand_sets(argv: Sequence[str]) -> tuple[list[str], dict[str, str]]:
         if token == "--set" or token.startswith("--set="):
             items = [token.split("=", 1)[1]] if token.startswith("--set=") else []
             i += 1
-            while i < len(argv) and _SET_ITEM.match(argv[i]) and not argv[i].startswith("-"):
+            while i < len(argv) and _SET_ITEM.match(argv[i]):  # a KEY=VALUE word (never an option)
                 items.append(argv[i])
                 i += 1
             if not items:

@@ -22,6 +22,7 @@ from rlsuite.app.args import (
     _config_file_defaults,
     _converter,
     _example_name,
+    _expand_sets,
     _option_tokens,
     _scalar,
     _third_party_parents,
@@ -379,6 +380,31 @@ def test_the_config_help_names_a_shipped_config_of_the_commands_folder() -> None
     config for the RL commands (no folder), ``ppo`` for a folder with none."""
     assert [_example_name(folder) for folder in ("", "alignment", "accelerate", "nothing")] == [
         "ppo_pixels", "dpo", "deepspeed_zero2", "ppo"]  # fmt: skip
+
+
+def test_set_items_move_to_the_end_as_flags_and_remember_how_they_were_written() -> None:
+    """Every ``--set`` (or ``--set=``) takes the KEY=VALUE words after it, up to the next option; a YAML list
+    becomes the flag's words; ``--`` ends the scan; an item longer than 60 characters is shown cut."""
+    big = "big=" + "v" * 70
+    assert _expand_sets(["a", "--set", "x=1", "y=[1, 2]", "b", "--set=z=3", "--set", big, "w=-1", "-q"]) == (
+        ["a", "b", "-q", "--x", "1", "--y", "1", "2", "--z", "3", "--big", "v" * 70, "--w", "-1"],
+        {"x": "--set x=1", "y": "--set y=[1, 2]", "z": "--set z=3", "big": f"--set {big[:40]}...(74 characters)",
+         "w": "--set w=-1"})  # fmt: skip
+    at_60, at_61 = "k=" + "v" * 58, "k=" + "v" * 59
+    assert [_expand_sets(["--set", item])[1]["k"] for item in (at_60, at_61)] == [
+        f"--set {at_60}", f"--set {at_61[:40]}...(61 characters)"]  # fmt: skip
+    assert _expand_sets(["--set", "x=1", "--", "--set", "y=2"]) == (
+        ["--", "--set", "y=2", "--x", "1"], {"x": "--set x=1"})  # fmt: skip
+    assert _expand_sets(["--set", "n=[[1, 2], [3]]", "s=a=b", "e="])[0] == [
+        "--n", "[[1, 2], [3]]", "--s", "a=b", "--e", ""]  # fmt: skip
+    for argv in (["--set"], ["--set", "-x=1"], ["--set", "1x=2"], ["--set", "x"]):
+        with pytest.raises(ConfigError, match=r"^--set: expected KEY=VALUE after it$"):
+            _expand_sets(argv)
+    with pytest.raises(ConfigError, match=r"^--set 'oops': expected KEY=VALUE$"):
+        _expand_sets(["--set=oops"])
+    with pytest.raises(ConfigError, match=r"^--set y=\[1,: not valid YAML \(while parsing a flow node") as caught:
+        _expand_sets(["--set", "y=[1,"])
+    assert (caught.value.field, caught.value.value) == ("y", "[1,")
 
 
 def test_resolve_config_takes_a_file_here_first_then_a_shipped_name(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
