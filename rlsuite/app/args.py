@@ -184,12 +184,18 @@ def _help_and_default(field: dataclasses.Field) -> tuple[str, str | None]:
     return text, said
 
 
-def add_field(parser: argparse.ArgumentParser | argparse._ArgumentGroup, field: dataclasses.Field, hint: Any) -> None:
+def add_field(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup,
+    field: dataclasses.Field,
+    hint: Any,
+    plain_help: bool = True,
+) -> None:
     """Add ``field`` (of type ``hint``) as a flag, as ``HfArgumentParser`` does, with rlsuite's help.
 
     ``--NAME`` (and ``--NA-ME``) plus the field's aliases; ``nargs="+"`` for lists; the choices of a
     ``Literal``; a switch for ``bool`` (``--NAME`` alone is true; ``--no_NAME`` when the default is
-    true); the field's default, or required without one.
+    true); the field's default, or required without one. ``plain_help``: the field's help is plain text
+    (rlsuite's: ``95%``), not a third-party parent's, written for argparse's %-formatting (TRL's ``20%%``).
     """
     meta = field.metadata
     flag = FLAG_NAMES.get(field.name, field.name)
@@ -197,6 +203,10 @@ def add_field(parser: argparse.ArgumentParser | argparse._ArgumentGroup, field: 
     aliases = meta.get("aliases", [])
     names += [a for a in ([aliases] if isinstance(aliases, str) else aliases) if a not in names]
     help_text, said = _help_and_default(field)
+    if plain_help:
+        help_text = help_text.replace("%", "%%")  # argparse %-formats every help line
+    elif said is not None:
+        said = said.replace("%%", "%")  # shown as the value is written (the formatter escapes it again)
     kwargs: dict[str, Any] = {"dest": field.name, "help": help_text}
     if "metavar" in meta or flag != field.name:
         kwargs["metavar"] = meta.get("metavar", flag.upper())
@@ -329,7 +339,7 @@ class ConfigParser(argparse.ArgumentParser):
         for dtype, f, hint in inherited:
             if dtype not in groups:
                 groups[dtype] = self.add_argument_group(f"inherited from {_third_party_parents(dtype)} (all accepted)")
-            add_field(groups[dtype], f, hint)
+            add_field(groups[dtype], f, hint, plain_help=False)
 
     def format_help(self) -> str:
         pending = self.__dict__.pop("_pending_defaults", None)

@@ -39,6 +39,7 @@ from rlsuite.app.args import (
     yaml_value,
 )
 from rlsuite.app.cli import build_parser, main, parse_line
+from rlsuite.common.config import option
 from rlsuite.common.errors import ConfigError, UsageError
 
 Q = ["train", "q_learning", "--env", "rlsuite/GridWorld-v0"]
@@ -320,6 +321,9 @@ class _EveryKind:
     mapping: dict[str, float] = dataclasses.field(default_factory=dict)
     lr: float | str = 0.1
     pick: str = dataclasses.field(default="p", metadata={"choices": ["p", "q"]})
+    maybe: bool | None = None
+    size: int | str = "auto"
+    tags: list[str] = dataclasses.field(default_factory=list)
 
 
 def test_each_kind_of_field_becomes_its_flag(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -333,21 +337,26 @@ def test_each_kind_of_field_becomes_its_flag(monkeypatch: pytest.MonkeyPatch) ->
         "--threads THREADS", "--count, -n COUNT how many (default: 3)", "--rate RATE", "--name, --title TEXT",
         "--path PATH", "--on", "--no_on the same as --on false", "--off", "--mode {x,1}",
         "--words {a,b} [{a,b} ...]", "--nums NUMS [NUMS ...]", "--ints INTS [INTS ...]", "--opt OPT",
-        "--mapping {KEY: VALUE}", "--lr NUMBER|STR", "--pick {p,q}"]  # fmt: skip
+        "--mapping {KEY: VALUE}", "--lr NUMBER|STR", "--pick {p,q}", "--maybe", "--size NUMBER|STR",
+        "--tags TAGS [TAGS ...]"]  # fmt: skip
     defaults = {"need": 2, "flag_needed": True, "torch_threads": 1, "count": 3, "rate": 0.5, "name": "a",
                 "path": None, "on": True, "off": False, "mode": "x", "words": ["a"], "nums": [], "ints": [],
-                "opt": None, "mapping": {}, "lr": 0.1, "pick": "p"}  # fmt: skip
+                "opt": None, "mapping": {}, "lr": 0.1, "pick": "p", "maybe": None, "size": "auto",
+                "tags": []}  # fmt: skip
     assert vars(parser.parse_args(["--need", "2", "--flag_needed"])) == defaults
     parsed = vars(parser.parse_args(shlex.split(
         "--need 2 --threads 4 -n 5 --title t --no-on --off --mode 1 --words a b --nums 1 2.5 --ints 3 --opt 7 "
-        "--lr lin_1 --pick q --path x/y --flag-needed false --rate 1e-3 --mapping '{a: 1.5}'")))  # fmt: skip
+        "--lr lin_1 --pick q --path x/y --flag-needed false --rate 1e-3 --mapping '{a: 1.5}' --maybe --size 3 "
+        "--tags a b")))  # fmt: skip
     assert parsed == {**defaults, "flag_needed": False, "torch_threads": 4, "count": 5, "name": "t",
                       "path": Path("x/y"), "on": False, "off": True, "mode": 1, "words": ["a", "b"],
                       "nums": [1.0, 2.5], "ints": [3], "opt": 7, "mapping": {"a": 1.5}, "lr": "lin_1", "pick": "q",
-                      "rate": 0.001}  # fmt: skip
+                      "rate": 0.001, "maybe": True, "size": 3, "tags": ["a", "b"]}  # fmt: skip
     assert [type(parsed[k]) for k in ("rate", "count", "mode", "opt")] == [float, int, int, int]
-    assert vars(parser.parse_args(["--need", "2", "--torch-threads", "5", "--on", "no", "--name", "n"])) == {
-        **defaults, "flag_needed": False, "torch_threads": 5, "on": False, "name": "n"}  # the field's own name too
+    again = shlex.split("--need 2 --torch-threads 5 --on no --name n --maybe no --size big")
+    assert vars(parser.parse_args(again)) == {
+        **defaults, "flag_needed": False, "torch_threads": 5, "on": False, "name": "n", "maybe": False,
+        "size": "big"}  # the field's own name too; an optional bool given false; a string where no number reads
     for argv, message in [
         ([], "the following arguments are required: --need"),
         (["--need", "1", "--pick", "z"], "argument --pick: invalid choice: 'z'"),
@@ -359,6 +368,39 @@ def test_each_kind_of_field_becomes_its_flag(monkeypatch: pytest.MonkeyPatch) ->
     ]:
         with pytest.raises(ConfigError, match=f"^p: {re.escape(message)}"):
             parser.parse_args(argv)
+
+
+@dataclasses.dataclass
+class ThirdPartyConfig:
+    """A third-party config: its help is written for argparse's %-formatting (TRL writes ``20%%``)."""
+
+    speedup: float = dataclasses.field(default=0.2, metadata={"help": "about 20%% faster (default: 20%%)"})
+
+
+ThirdPartyConfig.__module__ = "thirdparty.configs"
+
+
+@dataclasses.dataclass
+class _Mine(ThirdPartyConfig):
+    gain: float = option(1.0, help="the gain (default: one (1)) here", gt=0, le=2)
+    steps: int = option(5, help="steps; defaults to five")
+    share: float = option(0.95, help="a 95% share")
+
+
+def test_help_text_defaults_ranges_and_percent_signs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """rlsuite's help is plain text (``95%``), a third-party parent's is argparse's (``20%%``): each is shown
+    as meant (the parent's in a group of its own, after rlsuite's); a default the help names is shown once,
+    after the range; a help that says its default gets no other."""
+    monkeypatch.setenv("COLUMNS", "200")
+    parser = ConfigParser(_Mine, prog="p")
+    usage, body = parser.format_help().split("\n\n", 1)
+    assert usage.startswith("usage: p [-h] [OPTIONS]")
+    assert [" ".join(line.split()) for line in body.splitlines() if line.strip()] == [
+        "options:", "-h, --help show this help message and exit",
+        "--gain GAIN the gain here (range (0, 2]) (default: one (1))", "--steps STEPS steps; defaults to five",
+        "--share SHARE a 95% share (default: 0.95)", "inherited from thirdparty.ThirdPartyConfig (all accepted):",
+        "--speedup SPEEDUP about 20% faster (default: 20%)"]  # fmt: skip
+    assert vars(parser.parse_args([])) == {"speedup": 0.2, "gain": 1.0, "steps": 5, "share": 0.95}
 
 
 def test_a_switch_takes_no_more_room_than_its_name(monkeypatch: pytest.MonkeyPatch) -> None:
