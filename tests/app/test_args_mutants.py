@@ -26,11 +26,14 @@ from rlsuite.app.args import (
     _option_tokens,
     _scalar,
     _third_party_parents,
+    add_command,
     add_field,
     apply_defaults,
     config_argument,
     float_value,
     number_or_string,
+    only_requested,
+    parse,
     resolve_config,
     shipped_configs,
     shown,
@@ -39,7 +42,7 @@ from rlsuite.app.args import (
     yaml_value,
 )
 from rlsuite.app.cli import build_parser, main, parse_line
-from rlsuite.common.config import option
+from rlsuite.common.config import Config, option
 from rlsuite.common.errors import ConfigError, UsageError
 
 Q = ["train", "q_learning", "--env", "rlsuite/GridWorld-v0"]
@@ -401,6 +404,72 @@ def test_help_text_defaults_ranges_and_percent_signs(monkeypatch: pytest.MonkeyP
         "--share SHARE a 95% share (default: 0.95)", "inherited from thirdparty.ThirdPartyConfig (all accepted):",
         "--speedup SPEEDUP about 20% faster (default: 20%)"]  # fmt: skip
     assert vars(parser.parse_args([])) == {"speedup": 0.2, "gain": 1.0, "steps": 5, "share": 0.95}
+
+
+@dataclasses.dataclass
+class _Go(Config):
+    gamma: float = option(0.9, help="discount", ge=0, le=1)
+    steps: int = option(10, help="steps", aliases=["--budget"])
+    seen: int = dataclasses.field(default=0, init=False)  # not a setting: no flag
+
+
+def _go(**kw: Any) -> tuple[ConfigParser, ConfigParser]:
+    """A command line with one command, ``r go``, over ``_Go``."""
+    root = ConfigParser(prog="r")
+    subs = root.add_subparsers(parser_class=ConfigParser)
+    return root, add_command(subs, "go", help="go 95% of the way", configs=[_Go], run=lambda parsed: 0, **kw)
+
+
+def test_parse_builds_the_commands_configs_and_says_where_each_value_came_from(tmp_path: Path) -> None:
+    root, _ = _go()
+    parsed = parse(root, ["go", "--gamma", "0.5", "--set", "steps=3"])
+    assert (parsed.configs, parsed.sources) == ({_Go: _Go(0.5, 3)}, {"gamma": "--gamma", "steps": "--set steps=3"})
+    assert parsed.get(Config) is parsed.configs[_Go] and parsed.args._run(parsed) == 0
+    (tmp_path / "c.yml").write_text("gamma: 0.7\nbudget: 4\n")
+    parsed = parse(_go()[0], ["go", "--config", str(tmp_path / "c.yml"), "--gamma", "0.2"])  # flags override
+    assert (parsed.configs, parsed.sources) == (
+        {_Go: _Go(0.2, 4)}, {"gamma": "--gamma", "steps": str(tmp_path / "c.yml"), "config": "--config"})  # fmt: skip
+    (tmp_path / "bad.yml").write_text("gamma: 2\n")
+    for argv, where in [(["--config", str(tmp_path / "bad.yml")], str(tmp_path / "bad.yml")),
+                        (["--gamma", "2"], "--gamma"), (["--set", "gamma=2"], "--set gamma=2")]:  # fmt: skip
+        with pytest.raises(ConfigError, match=rf"^{re.escape(where)}: _Go\.gamma: 2(\.0)? is out of range") as caught:
+            parse(_go()[0], ["go", *argv])
+        assert caught.value.field == "gamma" and caught.value.value == 2
+    zoo = parse(_go(defaults=lambda ns: [({"gamma": 0.3}, "zoo.yml"), ({"budget": 5}, "more.yml")])[0], ["go"])
+    assert (zoo.configs, zoo.sources) == ({_Go: _Go(0.3, 5)}, {"gamma": "zoo.yml", "steps": "more.yml"})
+    nothing = parse(root, [])  # no command
+    assert (nothing.configs, vars(nothing.args), nothing.sources) == ({}, {}, {})
+    with pytest.raises(ConfigError, match=r"^r go: --gama: unknown setting 'gama' \(did you mean --gamma\?\)$"):
+        parse(_go()[0], ["go", "--gama", "1"])
+    with pytest.raises(ConfigError, match=r"^r go: takes no --set \(its settings are flags: --KEY VALUE\)$"):
+        parse(_go(config_file=False)[0], ["go", "--set", "gamma=1"])
+    with pytest.raises(ConfigError, match=r"^r go: --set: unknown setting 'set' \(did you mean --steps\?\)$"):
+        parse(_go(config_file=False)[0], ["go", "--set", "gamma=1"], expand_sets=False)  # left to argparse
+
+
+def test_add_command_lists_its_line_and_builds_flags_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    calls: list[int] = []
+    root, leaf = _go(shown_defaults=lambda: calls.append(1) or {"gamma": "0.9 from x"}, shipped="alignment",
+                     description="the description")  # fmt: skip
+    assert "go go 95% of the way" in " ".join(root.format_help().split())
+    parse(root, ["go"])
+    assert calls == []  # the shown defaults are computed for the help only
+    usage, description, body = leaf.format_help().split("\n\n", 2)
+    assert calls == [1] and description == "the description"
+    assert usage == ("usage: r go [-h] [--gamma GAMMA] [--steps STEPS] [--config FILE.yaml] "
+                     "[--set KEY=VALUE [KEY=VALUE ...]]")
+    assert " ".join(body.split()) == (
+        "options: -h, --help show this help message and exit --gamma GAMMA discount (range [0, 1]) (default: 0.9 "
+        "from x) --steps, --budget STEPS steps (default: 10) --config FILE.yaml YAML mapping of settings (flags "
+        "override it): a file, or when no such file is here, the name of a config shipped with rlsuite (e.g. "
+        "alignment/dpo; `rlsuite config-path` lists them) --set KEY=VALUE [KEY=VALUE ...] set any setting, same as "
+        "--KEY VALUE (YAML syntax for lists)")  # fmt: skip
+    assert _go()[1].description == "go 95% of the way"  # the help line, when no description is given
+    with only_requested(["train"]):
+        listed_root, listed = _go()
+    assert [a.option_strings for a in listed._actions] == [["-h", "--help"]]  # listed, not built
+    assert "go 95% of the way" in listed_root.format_help()
 
 
 def test_a_switch_takes_no_more_room_than_its_name(monkeypatch: pytest.MonkeyPatch) -> None:
