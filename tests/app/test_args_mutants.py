@@ -472,6 +472,35 @@ def test_add_command_lists_its_line_and_builds_flags_only_when_asked(monkeypatch
     assert "go 95% of the way" in listed_root.format_help()
 
 
+@dataclasses.dataclass
+class _Base(Config):
+    based: int = option(4, help="declared by an rlsuite parent")
+
+
+@dataclasses.dataclass
+class _Child(ThirdPartyConfig, _Base):
+    mine: int = option(1, help="mine")
+    shared: int = option(2, help="a shared name", aliases=["--budget"])
+    plain: int = 3  # not declared with option(), beside a third-party parent: listed with the parent's
+
+
+def test_rlsuite_settings_come_first_then_each_third_party_parents_group(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fields with an alias (the shared names), then the class's own, then those of rlsuite's parents; then
+    a group per third-party parent; the usage line says [OPTIONS]; no flag is abbreviated."""
+    monkeypatch.setenv("COLUMNS", "200")
+    parser = ConfigParser(_Child, prog="p")
+    assert parser.dataclass_types == [_Child] and ConfigParser(prog="q").dataclass_types == []
+    assert ConfigParser([_Go, _Base], prog="q").dataclass_types == [_Go, _Base]
+    usage, body = parser.format_help().split("\n\n", 1)
+    assert usage == "usage: p [-h] [OPTIONS]"
+    flags = [line.split()[0] for line in body.splitlines() if line.startswith("  -")]
+    assert flags == ["-h,", "--shared,", "--mine", "--based", "--speedup", "--plain"]
+    assert "inherited from thirdparty.ThirdPartyConfig (all accepted):\n  --speedup" in body
+    with pytest.raises(ConfigError, match=r"^p: unrecognized arguments: --mi 3$"):
+        parser.parse_args(["--mi", "3"])
+    assert ConfigParser(_Go, prog="q").format_usage() == "usage: q [-h] [--gamma GAMMA] [--steps STEPS]\n"
+
+
 def test_a_switch_takes_no_more_room_than_its_name(monkeypatch: pytest.MonkeyPatch) -> None:
     """The help column sits two spaces after the longest flag: a switch adds no trailing space to it."""
     monkeypatch.setenv("COLUMNS", "200")
