@@ -337,6 +337,67 @@ def test_a_folder_with_custom_code_loads_only_when_trusted(remote_code_folder: P
     assert tok.padding_side == "left" and tok.pad_token is not None
 
 
+@pytest.mark.parametrize("declared", ["PreTrainedTokenizerFast", "TokenizersBackend"])
+def test_a_plain_tokenizers_tokenizer_loads_as_saved_whatever_the_model_type(
+    lm_folder: Path, tmp_path: Path, declared: str
+) -> None:
+    """A folder that declares a plain tokenizers tokenizer gets its tokenizer.json as it is: AutoTokenizer would
+    build Qwen2's byte-level BPE for a qwen2 model and read "good movies ." as one unknown id."""
+    from rlsuite.alignment.models import load_tokenizer
+
+    folder = _edited(lm_folder, tmp_path / "qwen2", model_type="qwen2")
+    tok_config = json.loads((folder / "tokenizer_config.json").read_text())
+    (folder / "tokenizer_config.json").write_text(json.dumps({**tok_config, "tokenizer_class": declared}))
+    assert load_tokenizer(folder)("good movies .")["input_ids"] == _tok()("good movies .")["input_ids"] == [3, 2, 6]
+
+
+def test_a_tokenizer_folder_that_cannot_be_used_is_named(lm_folder: Path, tmp_path: Path) -> None:
+    from rlsuite.alignment.models import load_tokenizer
+    from rlsuite.common.errors import ModelFolderError
+
+    broken = _edited(lm_folder, tmp_path / "broken")
+    (broken / "tokenizer.json").write_text('{"model": {"type": "Nope"}}')
+    named = re.escape(str(broken / "tokenizer.json"))
+    with pytest.raises(ModelFolderError, match=rf"^{named}: not a valid tokenizer \("):
+        load_tokenizer(broken)
+    no_eos = _edited(lm_folder, tmp_path / "no-eos")
+    tok_config = json.loads((no_eos / "tokenizer_config.json").read_text())
+    (no_eos / "tokenizer_config.json").write_text(json.dumps({k: v for k, v in tok_config.items() if k != "eos_token"}))
+    with pytest.raises(ModelFolderError, match=rf"^{re.escape(str(no_eos))}: tokenizer has no eos token"):
+        load_tokenizer(no_eos)
+
+
+def test_a_pickled_causal_lm_is_refused_unless_trusted(lm_folder: Path, tmp_path: Path) -> None:
+    from rlsuite.alignment.models import check_causal_lm, load_causal_lm
+    from rlsuite.common.errors import UnsafeLoadError
+
+    folder = _pickled(lm_folder, tmp_path / "pickled")
+    for refused in (check_causal_lm, load_causal_lm):
+        with pytest.raises(UnsafeLoadError, match="holds only pickled weights"):
+            refused(folder)
+    model, _ = load_causal_lm(folder, trust_pickle=True)
+    saved = load_file(str(lm_folder / "model.safetensors"))["model.embed_tokens.weight"]
+    assert torch.equal(model.model.embed_tokens.weight, saved)
+
+
+@pytest.mark.parametrize(("pad", "expected"), [(None, "tok"), (3, 3)])
+def test_a_causal_lm_without_a_pad_token_takes_the_tokenizers_and_generates_with_it(
+    lm_folder: Path, tmp_path: Path, pad: int | None, expected: Any
+) -> None:
+    from rlsuite.alignment.models import load_causal_lm
+
+    model, tok = load_causal_lm(_edited(lm_folder, tmp_path / "lm", pad_token_id=pad))
+    assert model.config.pad_token_id == (tok.pad_token_id if expected == "tok" else expected)
+    assert model.generation_config.pad_token_id == tok.pad_token_id != 3
+
+
+def test_load_causal_lm_places_the_model_where_asked(lm_folder: Path) -> None:
+    from rlsuite.alignment.models import load_causal_lm
+
+    model, _ = load_causal_lm(lm_folder, where=(torch.device("cpu"), torch.float64))
+    assert {p.dtype for p in model.parameters()} == {torch.float64} and not model.training
+
+
 def test_an_adapter_folder_is_used_as_it_is(tmp_path: Path) -> None:
     adapter = tmp_path / "adapter"
     adapter.mkdir()
