@@ -565,7 +565,7 @@ def _expand_sets(argv: Sequence[str]) -> tuple[list[str], dict[str, str]]:
                         raise ConfigError(
                             f"--set {item}: not valid YAML ({' '.join(str(exc).split()[:8])})", key, raw
                         ) from exc
-                    tail.extend(_option_tokens(key, value) if isinstance(value, list) else [f"--{key}", raw])
+                    tail.extend(_option_tokens(key, value))  # YAML text that starts with "[" is a list
                 else:
                     tail.extend([f"--{key}", raw])
                 sources[key] = f"--set {item if len(item) <= 60 else item[:40] + f'...({len(item)} characters)'}"
