@@ -367,28 +367,20 @@ def test_a_tokenizer_folder_that_cannot_be_used_is_named(lm_folder: Path, tmp_pa
         load_tokenizer(no_eos)
 
 
-def test_a_pickled_causal_lm_is_refused_unless_trusted(lm_folder: Path, tmp_path: Path) -> None:
-    from rlsuite.alignment.models import check_causal_lm, load_causal_lm
-    from rlsuite.common.errors import UnsafeLoadError
-
-    folder = _pickled(lm_folder, tmp_path / "pickled")
-    for refused in (check_causal_lm, load_causal_lm):
-        with pytest.raises(UnsafeLoadError, match="holds only pickled weights"):
-            refused(folder)
-    model, _ = load_causal_lm(folder, trust_pickle=True)
-    saved = load_file(str(lm_folder / "model.safetensors"))["model.embed_tokens.weight"]
-    assert torch.equal(model.model.embed_tokens.weight, saved)
-
-
+@pytest.mark.parametrize("kind", ["lm", "rm"])
 @pytest.mark.parametrize(("pad", "expected"), [(None, "tok"), (3, 3)])
-def test_a_causal_lm_without_a_pad_token_takes_the_tokenizers_and_generates_with_it(
-    lm_folder: Path, tmp_path: Path, pad: int | None, expected: Any
+def test_a_model_without_a_pad_token_takes_the_tokenizers(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path, pad: int | None, expected: Any
 ) -> None:
-    from rlsuite.alignment.models import load_causal_lm
+    """A causal LM or reward model whose config has no pad id takes the tokenizer's; one it has stays. A causal LM
+    also generates with the tokenizer's pad id."""
+    from rlsuite.alignment.models import load_causal_lm, load_reward_model
 
-    model, tok = load_causal_lm(_edited(lm_folder, tmp_path / "lm", pad_token_id=pad))
+    load = load_causal_lm if kind == "lm" else load_reward_model
+    model, tok = load(_edited(request.getfixturevalue(f"{kind}_folder"), tmp_path / kind, pad_token_id=pad))
     assert model.config.pad_token_id == (tok.pad_token_id if expected == "tok" else expected)
-    assert model.generation_config.pad_token_id == tok.pad_token_id != 3
+    if kind == "lm":
+        assert model.generation_config.pad_token_id == tok.pad_token_id != 3
 
 
 def test_load_causal_lm_places_the_model_where_asked(lm_folder: Path) -> None:
@@ -569,18 +561,11 @@ def rm_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def _copy_with(rm: Path, dest: Path, **config: Any) -> Path:
-    shutil.copytree(rm, dest)
-    path = dest / "config.json"
-    path.write_text(json.dumps({**json.loads(path.read_text()), **config}))
-    return dest
-
-
 def test_a_config_that_says_two_labels_is_not_a_reward_model(rm_folder: Path, tmp_path: Path) -> None:
     from rlsuite.alignment.models import check_reward_model
     from rlsuite.common.errors import ModelFolderError
 
-    folder = _copy_with(rm_folder, tmp_path / "rm", num_labels=2)  # its id2label still holds one label
+    folder = _edited(rm_folder, tmp_path / "rm", num_labels=2)  # its id2label still holds one label
     with pytest.raises(ModelFolderError, match=r"a reward model has one output \(num_labels=1\)$"):
         check_reward_model(folder)
 
@@ -593,27 +578,35 @@ def test_a_score_head_may_be_named_classifier_and_weights_without_one_are_refuse
     from rlsuite.common.errors import ModelFolderError
 
     weights = load_file(str(rm_folder / "model.safetensors"))
-    renamed = _copy_with(rm_folder, tmp_path / "classifier")
+    renamed = _edited(rm_folder, tmp_path / "classifier")
     save_file({("classifier.weight" if k == "score.weight" else k): v for k, v in weights.items()},
               str(renamed / "model.safetensors"))  # fmt: skip
     check_reward_model(renamed)  # BERT-style heads are called classifier
-    headless = _copy_with(rm_folder, tmp_path / "headless")
+    headless = _edited(rm_folder, tmp_path / "headless")
     save_file({k: v for k, v in weights.items() if k != "score.weight"}, str(headless / "model.safetensors"))
     with pytest.raises(ModelFolderError, match=r"no score head in the weights \(no '\*score.weight' tensor\)$"):
         check_reward_model(headless)
 
 
-def test_a_pickled_reward_model_loads_only_when_trusted(rm_folder: Path, tmp_path: Path) -> None:
-    from rlsuite.alignment.models import check_reward_model, load_reward_model
+@pytest.mark.parametrize(("kind", "weight"), [("lm", "model.embed_tokens.weight"), ("rm", "score.weight")])
+def test_a_pickled_model_loads_only_when_trusted(
+    kind: str, weight: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """A causal LM or a reward model whose only weights are pickled: refused by the check and the load unless
+    trusted; trusted, its weights are the saved ones."""
+    from rlsuite.alignment import models
     from rlsuite.common.errors import UnsafeLoadError
 
-    folder = _pickled(rm_folder, tmp_path / "pickled")
-    for refused in (check_reward_model, load_reward_model):
+    source = request.getfixturevalue(f"{kind}_folder")
+    check, load = {"lm": (models.check_causal_lm, models.load_causal_lm),
+                   "rm": (models.check_reward_model, models.load_reward_model)}[kind]  # fmt: skip
+    folder = _pickled(source, tmp_path / "pickled")
+    for refused in (check, load):
         with pytest.raises(UnsafeLoadError, match="holds only pickled weights"):
             refused(folder)
-    check_reward_model(folder, trust_pickle=True)
-    model, _ = load_reward_model(folder, trust_pickle=True)
-    assert torch.equal(model.score.weight, load_file(str(rm_folder / "model.safetensors"))["score.weight"])
+    check(folder, trust_pickle=True)
+    model, _ = load(folder, trust_pickle=True)
+    assert torch.equal(model.state_dict()[weight], load_file(str(source / "model.safetensors"))[weight])
 
 
 def test_load_reward_model_passes_its_settings_on_and_places_the_model(
@@ -637,16 +630,6 @@ def test_load_reward_model_passes_its_settings_on_and_places_the_model(
     seen.clear()
     models.load_reward_model(rm_folder, trust_remote_code=True)
     assert [s[2] if s[0] == "tok" else s[2]["trust_remote_code"] for s in seen] == [True, True]
-
-
-@pytest.mark.parametrize(("pad", "expected"), [(None, "tok"), (3, 3)])
-def test_a_reward_model_without_a_pad_token_takes_the_tokenizers(
-    rm_folder: Path, tmp_path: Path, pad: int | None, expected: Any
-) -> None:
-    from rlsuite.alignment.models import load_reward_model
-
-    model, tok = load_reward_model(_copy_with(rm_folder, tmp_path / "rm", pad_token_id=pad))
-    assert model.config.pad_token_id == (tok.pad_token_id if expected == "tok" else expected)
 
 
 def test_sequence_logprobs_are_made_256_at_a_time_and_prompts_match_completions(
