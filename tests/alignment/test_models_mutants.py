@@ -201,7 +201,7 @@ def _pickled_lm(root: Path) -> tuple[Path, Path]:
     return src, _pickled(src, root / "pickled")
 
 
-def test_a_trusted_pickled_causal_lm_is_copied_as_a_causal_lm_withsafetensors_file(
+def test_a_trusted_pickled_causal_lm_is_copied_as_a_causal_lm_with_safetensors(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     src, pickled = _pickled_lm(tmp_path)

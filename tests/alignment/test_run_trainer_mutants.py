@@ -150,7 +150,6 @@ def test_the_peak_memory_on_the_cpu_is_the_processes_high_water_mark(monkeypatch
     assert before <= T._peak_rss_mb() <= resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-
 def test_a_config_without_a_method_name_is_named_by_its_class_and_counted_tokens_are_the_callers(
     policy: Path, tmp_path: Path
 ) -> None:
@@ -208,7 +207,6 @@ def test_rates_are_tokens_over_the_stage_clock_and_the_peak_says_what_it_measure
     decimal; none counted, 0.0; no time passed, no rate); where the peak cannot be reset (/proc not writable)
     it is the process's peak since start, and says so."""
     from types import SimpleNamespace
-
 
     def run(times: list[float], tokens: int | None) -> dict[str, Any]:
         clock = iter(times)
